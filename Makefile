@@ -1,0 +1,112 @@
+# Bonsai: build every tool into bin/, run the tests with prove.
+#
+# Each tool's folder has a module.mk that appends to TOOLS and sets
+# <tool>_SRCS and <tool>_LIBS; the rules below build all of them the same way.
+# lib/*.c is compiled once into build/libbonsai.a and linked into every tool.
+# C unit tests are tests/unit/test_*.c, each built into build/tests/ and run
+# by prove next to the shell tests tests/*.t.
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+NVCC     ?= $(shell command -v nvcc 2>/dev/null)
+BUILD    ?= build
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+SAN      ?=
+CFLAGS   += -std=c11 -Wall -Wextra -fopenmp -D_DEFAULT_SOURCE -Ilib $(SAN)
+LDFLAGS  += -fopenmp $(SAN)
+LDLIBS   += -lzstd -lm -lpthread
+NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_80,code=sm_80 -Ilib
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+
+# Set to 1 when nvcc is found: tools then also compile their .cu sources.
+HAVE_CUDA := $(if $(NVCC),1,)
+
+TOOLS :=
+include $(sort $(wildcard */module.mk))
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_A    := $(BUILD)/libbonsai.a
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Small programs the shell tests use to make inputs (not installed).
+TEST_TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TEST_TOOLS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+BINS := $(TOOLS:%=bin/%)
+
+.PHONY: all test check check-asan demo install clean man-lint
+all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define TOOL_template
+$(1)_OBJS := $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$(if $$(HAVE_CUDA),$$($(1)_CU_SRCS:%.cu=$$(BUILD)/%.cu.o))
+bin/$(1): $$($(1)_OBJS) $$(LIB_A)
+	@mkdir -p bin
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(LIB_A) $$($(1)_LIBS) $$(if $$(HAVE_CUDA),$$($(1)_CU_LIBS)) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
+
+# A unit test may link a tool's objects too: TEST_<name>_OBJS in module.mk.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
+
+# The shell tests find the build folder (and so the test tools) through BUILD.
+test: all
+	BUILD=$(BUILD) prove -f $(UNIT_BINS) $(sort $(wildcard tests/*.t))
+
+check: test
+
+# The same tests, built with AddressSanitizer and UBSan into build-asan/.
+# bin/ is shared with the normal build, so its tools are relinked before and after.
+ASAN_VARS = BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" NVCC= \
+	SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+check-asan:
+	$(MAKE) clean-bins
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) $(ASAN_VARS) test
+	$(MAKE) clean-bins
+
+.PHONY: clean-bins
+clean-bins:
+	rm -f $(BINS)
+
+demo: all
+	./demo.sh
+
+man-lint:
+	mandoc -Tlint -W warning man/man1/*.1 man/man5/*.5 man/man7/*.7
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,268 @@
+/* cli.c - see cli.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *progname = "bonsai";
+
+void cli_init(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	progname = slash ? slash + 1 : name;
+}
+
+const char *cli_progname(void) { return progname; }
+
+#define MAX_ATDIE 64
+static struct { void (*fn)(void *); void *arg; } atdie[MAX_ATDIE];
+static int n_atdie;
+
+void cli_atdie(void (*fn)(void *), void *arg)
+{
+	if (n_atdie == MAX_ATDIE)
+		die("internal error: too many cleanup handlers");
+	atdie[n_atdie].fn = fn;
+	atdie[n_atdie].arg = arg;
+	n_atdie++;
+}
+
+void cli_atdie_remove(void (*fn)(void *), void *arg)
+{
+	for (int i = n_atdie - 1; i >= 0; i--) {
+		if (atdie[i].fn == fn && atdie[i].arg == arg) {
+			memmove(&atdie[i], &atdie[i + 1], (size_t)(n_atdie - i - 1) * sizeof atdie[0]);
+			n_atdie--;
+			return;
+		}
+	}
+}
+
+static _Noreturn void run_atdie_and_exit(int code)
+{
+	/* A handler that dies itself must not loop back into the list. */
+	while (n_atdie > 0) {
+		n_atdie--;
+		atdie[n_atdie].fn(atdie[n_atdie].arg);
+	}
+	exit(code);
+}
+
+static void vmessage(const char *file, long line, const char *fmt, va_list ap)
+{
+	progress_done();
+	fprintf(stderr, "%s: ", progname);
+	if (file) {
+		if (line > 0)
+			fprintf(stderr, "%s:%ld: ", file, line);
+		else
+			fprintf(stderr, "%s: ", file);
+	}
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(NULL, 0, fmt, ap);
+	va_end(ap);
+	run_atdie_and_exit(EXIT_RUNTIME);
+}
+
+void die_at(const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(file, line, fmt, ap);
+	va_end(ap);
+	run_atdie_and_exit(EXIT_RUNTIME);
+}
+
+void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(NULL, 0, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	run_atdie_and_exit(EXIT_USAGE);
+}
+
+void warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig) { got_signal = sig; }
+
+void cli_catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocked read() returns EINTR so the flag is seen */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int cli_interrupted(void) { return got_signal; }
+
+void cli_check_interrupt(void)
+{
+	if (got_signal)
+		die("interrupted by signal %d; nothing half-written was left behind", (int)got_signal);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die("out of memory (asked for %zu bytes)", n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		die("out of memory (asked for %zu x %zu bytes)", n, size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		die("out of memory (asked for %zu bytes)", n);
+	return q;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		die("out of memory (%zu x %zu bytes overflows)", n, size);
+	return xrealloc(p, n * size);
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+static int progress_mode = PROGRESS_AUTO;
+static int progress_line_open;
+static double progress_last;
+
+void progress_set(int mode) { progress_mode = mode; }
+
+int progress_enabled(void)
+{
+	if (progress_mode == PROGRESS_AUTO)
+		return isatty(STDERR_FILENO);
+	return progress_mode;
+}
+
+void progress(int force, const char *fmt, ...)
+{
+	if (!progress_enabled())
+		return;
+	double t = now_seconds();
+	if (!force && t - progress_last < 0.25)
+		return;
+	progress_last = t;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "\r%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputs("\033[K", stderr);
+	va_end(ap);
+	progress_line_open = 1;
+}
+
+void progress_done(void)
+{
+	if (progress_line_open) {
+		fputc('\n', stderr);
+		progress_line_open = 0;
+	}
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+long long parse_ll(const char *opt, const char *s, long long min, long long max)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		die_usage("%s: '%s' is not an integer", opt, s);
+	if (v < min || v > max)
+		die_usage("%s: %lld is out of range [%lld, %lld]", opt, v, min, max);
+	return v;
+}
+
+double parse_double(const char *opt, const char *s, double min, double max)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		die_usage("%s: '%s' is not a number", opt, s);
+	if (v < min || v > max)
+		die_usage("%s: %g is out of range [%g, %g]", opt, v, min, max);
+	return v;
+}
+
+long long parse_size(const char *opt, const char *s, long long min, long long max)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		die_usage("%s: '%s' is not a size", opt, s);
+	long long mult = 1;
+	if (*end == 'k' || *end == 'K')
+		mult = 1LL << 10, end++;
+	else if (*end == 'M')
+		mult = 1LL << 20, end++;
+	else if (*end == 'G')
+		mult = 1LL << 30, end++;
+	if (*end)
+		die_usage("%s: '%s' is not a size (use a number with an optional k, M or G)", opt, s);
+	if (v > LLONG_MAX / mult)
+		die_usage("%s: '%s' is too large", opt, s);
+	v *= mult;
+	if (v < min || v > max)
+		die_usage("%s: %lld is out of range [%lld, %lld]", opt, v, min, max);
+	return v;
+}
+
+void print_version(void)
+{
+	printf("%s (bonsai) %s\n", progname, BONSAI_VERSION);
+}

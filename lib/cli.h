@@ -1,0 +1,72 @@
+/* cli.h - the manners every bonsai tool shares: messages, exit codes,
+ * checked allocation, progress on stderr. */
+#ifndef BONSAI_CLI_H
+#define BONSAI_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define BONSAI_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* Set once from main(); every message starts with it. */
+void cli_init(const char *progname);
+const char *cli_progname(void);
+
+/* "prog: msg" on stderr, then exit(1). */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: file:line: msg" (line 0 = no line number), then exit(1). */
+_Noreturn void die_at(const char *file, long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "prog: msg", then exit(2) with a pointer to --help. */
+_Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: msg" on stderr and carry on. */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Functions run (most recent first) before die() exits: used to remove
+ * half-written outputs so that an error never leaves one behind. */
+void cli_atdie(void (*fn)(void *), void *arg);
+void cli_atdie_remove(void (*fn)(void *), void *arg);
+
+/* SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process, so that
+ * long work can stop cleanly: cli_check_interrupt() dies ("interrupted",
+ * running the cleanup handlers) once a signal came. Blocking reads return
+ * early on a signal and call it. Tools that save state on a signal (the
+ * trainer) test cli_interrupted() themselves. */
+void cli_catch_signals(void);
+int cli_interrupted(void);
+void cli_check_interrupt(void);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* reallocarray with overflow check. */
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+
+/* Progress lines: shown when stderr is a terminal, unless forced on
+ * (--progress) or off (-q). */
+enum { PROGRESS_AUTO = -1, PROGRESS_OFF = 0, PROGRESS_ON = 1 };
+void progress_set(int mode);
+int progress_enabled(void);
+/* Rewrites one status line on stderr at most ~4 times a second
+ * (always when force is set); ends it with a newline on progress_done(). */
+void progress(int force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void progress_done(void);
+
+/* Monotonic seconds. */
+double now_seconds(void);
+
+/* Strict number parsing for option arguments: whole string, range checked;
+ * a bad value is a usage error naming the option. */
+long long parse_ll(const char *opt, const char *s, long long min, long long max);
+double parse_double(const char *opt, const char *s, double min, double max);
+/* "524288", "512k", "1M", "2G" (powers of 1024 for k/M/G). */
+long long parse_size(const char *opt, const char *s, long long min, long long max);
+
+/* Standard --version output. */
+void print_version(void);
+
+#endif

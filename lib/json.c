@@ -1,0 +1,418 @@
+/* json.c - see json.h. A recursive-descent parser; nesting is limited so
+ * that hostile input cannot exhaust the stack. */
+#include "json.h"
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 256
+
+/* Every node and string of a document comes from one arena, freed at once. */
+typedef struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	_Alignas(16) char data[];
+} chunk;
+
+struct json_doc {
+	chunk *chunks;
+	json_value root;
+};
+
+typedef struct {
+	json_doc *doc;
+	const char *s, *p, *end;
+	char *err;
+	size_t errlen;
+	int failed;
+} parser;
+
+static void *arena_alloc(json_doc *d, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	chunk *c = d->chunks;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		c = xmalloc(sizeof *c + cap);
+		c->used = 0;
+		c->cap = cap;
+		c->next = d->chunks;
+		d->chunks = c;
+	}
+	void *r = c->data + c->used;
+	c->used += n;
+	return r;
+}
+
+static void fail(parser *ps, const char *msg)
+{
+	if (!ps->failed && ps->err)
+		snprintf(ps->err, ps->errlen, "invalid JSON at byte %zu: %s", (size_t)(ps->p - ps->s), msg);
+	ps->failed = 1;
+}
+
+static void skip_ws(parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+		else return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) { o[0] = (char)cp; return 1; }
+	if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F)); return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Decodes a string literal at ps->p (the opening quote). The decoded text is
+ * never longer than the literal, so one allocation of that size suffices. */
+static char *parse_string(parser *ps, size_t *out_len)
+{
+	const char *start = ++ps->p;
+	const char *q = start;
+	/* fast scan for the closing quote when there are no escapes */
+	while (q < ps->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	size_t cap = (size_t)(q - start);
+	const char *close = q;
+	if (q < ps->end && *q != '"') {
+		/* find the real end to size the buffer */
+		while (close < ps->end && *close != '"') {
+			if (*close == '\\')
+				close++;
+			close++;
+		}
+		cap = (size_t)(close - start);
+	}
+	char *o = arena_alloc(ps->doc, cap + 1);
+	size_t n = (size_t)(q - start);
+	memcpy(o, start, n);
+	const char *p = q;
+	while (p < ps->end && *p != '"') {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20) {
+			ps->p = p;
+			fail(ps, "control character in string");
+			return NULL;
+		}
+		if (c != '\\') {
+			o[n++] = (char)c;
+			p++;
+			continue;
+		}
+		if (p + 1 >= ps->end)
+			break;
+		char e = p[1];
+		p += 2;
+		switch (e) {
+		case '"': o[n++] = '"'; break;
+		case '\\': o[n++] = '\\'; break;
+		case '/': o[n++] = '/'; break;
+		case 'b': o[n++] = '\b'; break;
+		case 'f': o[n++] = '\f'; break;
+		case 'n': o[n++] = '\n'; break;
+		case 'r': o[n++] = '\r'; break;
+		case 't': o[n++] = '\t'; break;
+		case 'u': {
+			unsigned cp;
+			if (p + 4 > ps->end || !hex4(p, &cp)) {
+				ps->p = p;
+				fail(ps, "bad \\u escape");
+				return NULL;
+			}
+			p += 4;
+			if (cp >= 0xD800 && cp < 0xDC00) {
+				unsigned lo;
+				if (p + 6 <= ps->end && p[0] == '\\' && p[1] == 'u' && hex4(p + 2, &lo) &&
+				    lo >= 0xDC00 && lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				} else {
+					cp = 0xFFFD; /* lone high surrogate */
+				}
+			} else if (cp >= 0xDC00 && cp < 0xE000) {
+				cp = 0xFFFD; /* lone low surrogate */
+			}
+			n += put_utf8(o + n, cp);
+			break;
+		}
+		default:
+			ps->p = p - 1;
+			fail(ps, "bad escape");
+			return NULL;
+		}
+	}
+	if (p >= ps->end) {
+		ps->p = p;
+		fail(ps, "unterminated string");
+		return NULL;
+	}
+	ps->p = p + 1;
+	o[n] = '\0';
+	*out_len = n;
+	return o;
+}
+
+static void parse_value(parser *ps, json_value *v, int depth);
+
+static void parse_number(parser *ps, json_value *v)
+{
+	const char *p = ps->p;
+	if (p < ps->end && *p == '-') p++;
+	if (p < ps->end && *p == '0') p++;
+	else if (p < ps->end && *p >= '1' && *p <= '9') while (p < ps->end && *p >= '0' && *p <= '9') p++;
+	else { fail(ps, "bad number"); return; }
+	if (p < ps->end && *p == '.') {
+		p++;
+		if (p >= ps->end || *p < '0' || *p > '9') { ps->p = p; fail(ps, "bad number"); return; }
+		while (p < ps->end && *p >= '0' && *p <= '9') p++;
+	}
+	if (p < ps->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < ps->end && (*p == '+' || *p == '-')) p++;
+		if (p >= ps->end || *p < '0' || *p > '9') { ps->p = p; fail(ps, "bad number"); return; }
+		while (p < ps->end && *p >= '0' && *p <= '9') p++;
+	}
+	char tmp[64];
+	size_t n = (size_t)(p - ps->p);
+	if (n < sizeof tmp) {
+		memcpy(tmp, ps->p, n);
+		tmp[n] = '\0';
+		v->number = strtod(tmp, NULL);
+	} else {
+		char *t = xmalloc(n + 1);
+		memcpy(t, ps->p, n);
+		t[n] = '\0';
+		v->number = strtod(t, NULL);
+		free(t);
+	}
+	v->type = JSON_NUMBER;
+	ps->p = p;
+}
+
+static int match(parser *ps, const char *word)
+{
+	size_t n = strlen(word);
+	if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, word, n) == 0) {
+		ps->p += n;
+		return 1;
+	}
+	return 0;
+}
+
+/* Members are first collected in a temporary growable array, then copied to
+ * the arena, so that the tree holds exact-size arrays. */
+static void parse_container(parser *ps, json_value *v, int depth, int is_obj)
+{
+	char close = is_obj ? '}' : ']';
+	ps->p++;
+	size_t n = 0, cap = 0;
+	json_value *items = NULL;
+	char **keys = NULL;
+	size_t *klens = NULL;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		goto done;
+	}
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			items = xreallocarray(items, cap, sizeof *items);
+			if (is_obj) {
+				keys = xreallocarray(keys, cap, sizeof *keys);
+				klens = xreallocarray(klens, cap, sizeof *klens);
+			}
+		}
+		skip_ws(ps);
+		if (is_obj) {
+			if (ps->p >= ps->end || *ps->p != '"') { fail(ps, "expected a key"); break; }
+			keys[n] = parse_string(ps, &klens[n]);
+			if (ps->failed) break;
+			skip_ws(ps);
+			if (ps->p >= ps->end || *ps->p != ':') { fail(ps, "expected ':'"); break; }
+			ps->p++;
+		}
+		memset(&items[n], 0, sizeof items[n]);
+		parse_value(ps, &items[n], depth + 1);
+		if (ps->failed) break;
+		n++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') { ps->p++; continue; }
+		if (ps->p < ps->end && *ps->p == close) { ps->p++; break; }
+		fail(ps, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+		break;
+	}
+done:
+	v->type = is_obj ? JSON_OBJECT : JSON_ARRAY;
+	v->len = n;
+	if (n) {
+		v->items = arena_alloc(ps->doc, n * sizeof *items);
+		memcpy(v->items, items, n * sizeof *items);
+		if (is_obj) {
+			v->keys = arena_alloc(ps->doc, n * sizeof *keys);
+			memcpy(v->keys, keys, n * sizeof *keys);
+			v->key_lens = arena_alloc(ps->doc, n * sizeof *klens);
+			memcpy(v->key_lens, klens, n * sizeof *klens);
+		}
+	}
+	free(items);
+	free(keys);
+	free(klens);
+}
+
+static void parse_value(parser *ps, json_value *v, int depth)
+{
+	if (depth > MAX_DEPTH) { fail(ps, "nested too deeply"); return; }
+	skip_ws(ps);
+	if (ps->p >= ps->end) { fail(ps, "unexpected end of input"); return; }
+	const char *start = ps->p;
+	switch (*ps->p) {
+	case '{': parse_container(ps, v, depth, 1); break;
+	case '[': parse_container(ps, v, depth, 0); break;
+	case '"':
+		v->type = JSON_STRING;
+		v->str = parse_string(ps, &v->len);
+		break;
+	case 't': if (match(ps, "true")) v->type = JSON_TRUE; else fail(ps, "bad literal"); break;
+	case 'f': if (match(ps, "false")) v->type = JSON_FALSE; else fail(ps, "bad literal"); break;
+	case 'n': if (match(ps, "null")) v->type = JSON_NULL; else fail(ps, "bad literal"); break;
+	default: parse_number(ps, v); break;
+	}
+	v->raw = start;
+	v->raw_len = (size_t)(ps->p - start);
+}
+
+json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen)
+{
+	json_doc *d = xcalloc(1, sizeof *d);
+	parser ps = {d, text, text, text + n, err, errlen, 0};
+	parse_value(&ps, &d->root, 0);
+	if (!ps.failed) {
+		skip_ws(&ps);
+		if (ps.p != ps.end)
+			fail(&ps, "trailing characters after the value");
+	}
+	if (ps.failed) {
+		json_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+json_value *json_root(json_doc *doc) { return &doc->root; }
+
+void json_free(json_doc *doc)
+{
+	if (!doc)
+		return;
+	chunk *c = doc->chunks;
+	while (c) {
+		chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(doc);
+}
+
+json_value *json_get(const json_value *obj, const char *key)
+{
+	if (!obj || obj->type != JSON_OBJECT)
+		return NULL;
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < obj->len; i++)
+		if (obj->key_lens[i] == kl && memcmp(obj->keys[i], key, kl) == 0)
+			return &obj->items[i];
+	return NULL;
+}
+
+const char *json_get_str(const json_value *obj, const char *key)
+{
+	json_value *v = json_get(obj, key);
+	return v && v->type == JSON_STRING ? v->str : NULL;
+}
+
+double json_get_num(const json_value *obj, const char *key, double def)
+{
+	json_value *v = json_get(obj, key);
+	return v && v->type == JSON_NUMBER ? v->number : def;
+}
+
+void json_write_string(buf_t *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_reserve(b, n + 2);
+	buf_putc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_append(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_append(b, "\\\"", 2); break;
+		case '\\': buf_append(b, "\\\\", 2); break;
+		case '\n': buf_append(b, "\\n", 2); break;
+		case '\r': buf_append(b, "\\r", 2); break;
+		case '\t': buf_append(b, "\\t", 2); break;
+		case '\b': buf_append(b, "\\b", 2); break;
+		case '\f': buf_append(b, "\\f", 2); break;
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			buf_append(b, e, 6);
+		}
+		}
+	}
+	buf_append(b, s + run, n - run);
+	buf_putc(b, '"');
+}
+
+int utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		if (c < 0x80) { i++; continue; }
+		size_t k;
+		unsigned cp, min;
+		if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+		else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+		else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+		else return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}

@@ -1,0 +1,50 @@
+/* json.h - a strict JSON (RFC 8259) parser into a tree, and a writer of
+ * JSON strings. Documents, eval sets, configs and safetensors headers all
+ * come through here. */
+#ifndef BONSAI_JSON_H
+#define BONSAI_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+typedef enum {
+	JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT
+} json_type;
+
+typedef struct json_value json_value;
+struct json_value {
+	json_type type;
+	double number;          /* JSON_NUMBER */
+	char *str;              /* JSON_STRING: decoded UTF-8, NUL-terminated */
+	size_t len;             /* JSON_STRING: bytes; ARRAY/OBJECT: members */
+	json_value *items;      /* ARRAY/OBJECT members, in input order */
+	char **keys;            /* OBJECT: keys[i] names items[i] */
+	size_t *key_lens;
+	const char *raw;        /* the value's text in the input, for pass-through */
+	size_t raw_len;
+};
+
+typedef struct json_doc json_doc;
+
+/* Parses text[0..n). On error returns NULL and writes a message with the
+ * byte offset into err. The tree lives until json_free(doc). */
+json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen);
+json_value *json_root(json_doc *doc);
+void json_free(json_doc *doc);
+
+/* Object member by key (first match), or NULL. */
+json_value *json_get(const json_value *obj, const char *key);
+/* Convenience: member as a string / number, or NULL / def when absent or of
+ * another type. */
+const char *json_get_str(const json_value *obj, const char *key);
+double json_get_num(const json_value *obj, const char *key, double def);
+
+/* Appends s[0..n) as a JSON string literal (quotes included). Control
+ * characters, '"' and '\' are escaped; other bytes pass through. */
+void json_write_string(buf_t *b, const char *s, size_t n);
+
+/* Checks that s[0..n) is well-formed UTF-8 (no surrogates, no overlongs). */
+int utf8_valid(const char *s, size_t n);
+
+#endif

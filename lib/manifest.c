@@ -1,0 +1,221 @@
+/* manifest.c - a shard directory's manifest, and the shards of one split
+ * opened together. See shard.h. */
+#include "shard.h"
+#include "buf.h"
+#include "cli.h"
+#include "json.h"
+#include "xio.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_FORMAT "bonsai-shards"
+#define MANIFEST_VERSION 1
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = xmalloc(n);
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+static const char *split_name(uint32_t split) { return split == SPLIT_VAL ? "val" : "train"; }
+
+void manifest_write(const char *dir, const manifest *m)
+{
+	buf_t b = {0};
+	buf_printf(&b, "{\"format\": \"%s\", \"version\": %d, \"token_width\": %u, \"vocab_size\": %u,\n",
+		   MANIFEST_FORMAT, MANIFEST_VERSION, m->token_width, m->vocab_size);
+	buf_printf(&b, " \"bos_id\": %d, \"eos_id\": %d, \"fingerprint\": \"%016" PRIx64 "\",\n",
+		   m->bos_id, m->eos_id, m->fingerprint);
+	buf_puts(&b, " \"shards\": [");
+	for (size_t i = 0; i < m->n; i++) {
+		const manifest_entry *e = &m->entries[i];
+		buf_puts(&b, i ? ",\n  " : "\n  ");
+		buf_puts(&b, "{\"file\": ");
+		json_write_string(&b, e->file, strlen(e->file));
+		buf_printf(&b, ", \"split\": \"%s\", \"tokens\": %" PRIu64 ", \"docs\": %" PRIu64
+			   ", \"checksum\": \"%016" PRIx64 "\"}",
+			   split_name(e->split), e->n_tokens, e->n_docs, e->checksum);
+	}
+	buf_puts(&b, "\n ]}\n");
+	char *path = join(dir, "manifest");
+	outfile *o = outfile_open(path);
+	outfile_write(o, b.data, b.len);
+	outfile_commit(o);
+	free(path);
+	buf_free(&b);
+}
+
+static int parse_hex64(const char *s, uint64_t *out)
+{
+	if (!s || strlen(s) != 16)
+		return 0;
+	char *end;
+	*out = strtoull(s, &end, 16);
+	return *end == '\0';
+}
+
+static uint64_t get_count(const char *path, const json_value *o, const char *key)
+{
+	json_value *v = json_get(o, key);
+	if (!v || v->type != JSON_NUMBER || v->number < 0 || v->number > 9007199254740992.0 ||
+	    v->number != (double)(uint64_t)v->number)
+		die("%s: \"%s\" missing or not a non-negative integer", path, key);
+	return (uint64_t)v->number;
+}
+
+manifest *manifest_read(const char *dir)
+{
+	char *path = join(dir, "manifest");
+	size_t len;
+	char *text = read_file(path, &len);
+	char err[256];
+	json_doc *doc = json_parse(text, len, err, sizeof err);
+	if (!doc)
+		die("%s: %s", path, err);
+	json_value *root = json_root(doc);
+	const char *fmt = json_get_str(root, "format");
+	if (!fmt || strcmp(fmt, MANIFEST_FORMAT) != 0)
+		die("%s: not a bonsai shard manifest", path);
+	uint64_t version = get_count(path, root, "version");
+	if (version != MANIFEST_VERSION)
+		die("%s: manifest version %" PRIu64 " is not supported (this reader knows version %d)", path,
+		    version, MANIFEST_VERSION);
+	manifest *m = xcalloc(1, sizeof *m);
+	m->token_width = (uint32_t)get_count(path, root, "token_width");
+	m->vocab_size = (uint32_t)get_count(path, root, "vocab_size");
+	m->bos_id = (int32_t)json_get_num(root, "bos_id", -1);
+	m->eos_id = (int32_t)json_get_num(root, "eos_id", -1);
+	if (!parse_hex64(json_get_str(root, "fingerprint"), &m->fingerprint))
+		die("%s: bad \"fingerprint\"", path);
+	json_value *shards = json_get(root, "shards");
+	if (!shards || shards->type != JSON_ARRAY)
+		die("%s: \"shards\" missing", path);
+	m->n = shards->len;
+	m->entries = xcalloc(m->n, sizeof *m->entries);
+	for (size_t i = 0; i < m->n; i++) {
+		json_value *e = &shards->items[i];
+		manifest_entry *me = &m->entries[i];
+		const char *file = json_get_str(e, "file");
+		const char *split = json_get_str(e, "split");
+		/* The name must stay inside the directory. */
+		if (!file || !*file || strchr(file, '/') || strcmp(file, "..") == 0 || strcmp(file, ".") == 0)
+			die("%s: shard %zu: bad \"file\"", path, i);
+		if (!split || (strcmp(split, "train") && strcmp(split, "val")))
+			die("%s: shard %zu: \"split\" must be \"train\" or \"val\"", path, i);
+		me->file = xstrdup(file);
+		me->split = strcmp(split, "val") == 0 ? SPLIT_VAL : SPLIT_TRAIN;
+		me->n_tokens = get_count(path, e, "tokens");
+		me->n_docs = get_count(path, e, "docs");
+		if (!parse_hex64(json_get_str(e, "checksum"), &me->checksum))
+			die("%s: shard %zu: bad \"checksum\"", path, i);
+	}
+	json_free(doc);
+	free(text);
+	free(path);
+	return m;
+}
+
+void manifest_free(manifest *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->entries[i].file);
+	free(m->entries);
+	free(m);
+}
+
+/* Opens one listed shard and checks that it is the file the manifest lists. */
+shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify)
+{
+	const manifest_entry *e = &m->entries[i];
+	char *path = join(dir, e->file);
+	shard *s = shard_open(path, verify);
+	if (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs || s->h.payload_checksum != e->checksum ||
+	    s->h.split != e->split)
+		die("%s: does not match the manifest (counts, split or checksum differ)", path);
+	if (s->h.fingerprint != m->fingerprint || s->h.vocab_size != m->vocab_size ||
+	    s->h.token_width != m->token_width)
+		die("%s: made with another tokenizer than the manifest says", path);
+	free(path);
+	return s;
+}
+
+shardset *shardset_open(const char *dir, uint32_t split, int verify)
+{
+	shardset *s = xcalloc(1, sizeof *s);
+	s->m = manifest_read(dir);
+	s->shards = xcalloc(s->m->n ? s->m->n : 1, sizeof *s->shards);
+	s->starts = xcalloc(s->m->n + 1, sizeof *s->starts);
+	for (size_t i = 0; i < s->m->n; i++) {
+		if (s->m->entries[i].split != split)
+			continue;
+		s->shards[s->n] = manifest_open_entry(dir, s->m, i, verify);
+		s->starts[s->n] = s->n_tokens;
+		s->n_tokens += s->shards[s->n]->h.n_tokens;
+		s->n++;
+	}
+	s->starts[s->n] = s->n_tokens;
+	return s;
+}
+
+/* Binary search for the shard holding split-wide token i. */
+static size_t find_shard(const shardset *s, uint64_t i)
+{
+	size_t lo = 0, hi = s->n;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (s->starts[mid] <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t shardset_token(const shardset *s, uint64_t i)
+{
+	if (i >= s->n_tokens)
+		die("internal error: token %" PRIu64 " past the end of the split", i);
+	size_t k = find_shard(s, i);
+	return shard_token(s->shards[k], i - s->starts[k]);
+}
+
+void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n)
+{
+	if (n == 0)
+		return;
+	if (i + n > s->n_tokens)
+		die("internal error: reading past the end of the split");
+	size_t k = find_shard(s, i);
+	while (n) {
+		const shard *sh = s->shards[k];
+		uint64_t off = i - s->starts[k];
+		uint64_t avail = sh->h.n_tokens - off;
+		size_t take = n < avail ? n : (size_t)avail;
+		if (sh->h.token_width == 2) {
+			const uint16_t *t = (const uint16_t *)sh->tokens + off;
+			for (size_t j = 0; j < take; j++)
+				out[j] = t[j];
+		} else {
+			memcpy(out, (const uint32_t *)sh->tokens + off, take * sizeof *out);
+		}
+		out += take, n -= take, i += take, k++;
+	}
+}
+
+void shardset_close(shardset *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		shard_close(s->shards[i]);
+	free(s->shards);
+	free(s->starts);
+	manifest_free(s->m);
+	free(s);
+}

@@ -1,0 +1,343 @@
+/* shard.c - shard files: header codec, reader, writer. See shard.h. */
+#include "shard.h"
+#include "cli.h"
+#include "hash.h"
+#include "le.h"
+#include "xio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* The doc table follows the tokens at the next multiple of 8 bytes, so that
+ * it can be read in place from a mapped file. */
+static uint64_t tokens_bytes_padded(uint64_t n_tokens, uint32_t width)
+{
+	return (n_tokens * width + 7) & ~(uint64_t)7;
+}
+
+static uint64_t payload_size(const shard_header *h)
+{
+	return tokens_bytes_padded(h->n_tokens, h->token_width) + 8 * h->n_docs;
+}
+
+void shard_header_encode(const shard_header *h, unsigned char out[SHARD_HEADER_SIZE])
+{
+	memset(out, 0, SHARD_HEADER_SIZE);
+	memcpy(out, SHARD_MAGIC, 8);
+	le_put32(out + 8, SHARD_VERSION);
+	le_put32(out + 12, SHARD_HEADER_SIZE);
+	le_put32(out + 16, h->features);
+	le_put32(out + 20, h->token_width);
+	le_put32(out + 24, h->vocab_size);
+	le_put32(out + 28, (uint32_t)h->bos_id);
+	le_put32(out + 32, (uint32_t)h->eos_id);
+	le_put32(out + 36, h->compression);
+	le_put64(out + 40, h->fingerprint);
+	le_put64(out + 48, h->n_tokens);
+	le_put64(out + 56, h->n_docs);
+	le_put32(out + 64, h->flags);
+	le_put32(out + 68, h->split);
+	le_put64(out + 72, h->index);
+	le_put64(out + 80, h->payload_bytes);
+	le_put64(out + 88, h->payload_checksum);
+	le_put64(out + 96, xxh64(out, 96, 0));
+}
+
+int shard_header_decode(const unsigned char in[SHARD_HEADER_SIZE], shard_header *h,
+			char *err, size_t errlen)
+{
+	memset(h, 0, sizeof *h);
+	if (memcmp(in, SHARD_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "not a bonsai shard (wrong magic)");
+		return -1;
+	}
+	h->version = le_get32(in + 8);
+	if (h->version != SHARD_VERSION) {
+		snprintf(err, errlen, "shard format version %u is not supported (this reader knows version %d)",
+			 h->version, SHARD_VERSION);
+		return -1;
+	}
+	if (le_get32(in + 12) != SHARD_HEADER_SIZE || le_get64(in + 96) != xxh64(in, 96, 0)) {
+		snprintf(err, errlen, "damaged shard header (header checksum mismatch)");
+		return -1;
+	}
+	h->features = le_get32(in + 16);
+	h->token_width = le_get32(in + 20);
+	h->vocab_size = le_get32(in + 24);
+	h->bos_id = (int32_t)le_get32(in + 28);
+	h->eos_id = (int32_t)le_get32(in + 32);
+	h->compression = le_get32(in + 36);
+	h->fingerprint = le_get64(in + 40);
+	h->n_tokens = le_get64(in + 48);
+	h->n_docs = le_get64(in + 56);
+	h->flags = le_get32(in + 64);
+	h->split = le_get32(in + 68);
+	h->index = le_get64(in + 72);
+	h->payload_bytes = le_get64(in + 80);
+	h->payload_checksum = le_get64(in + 88);
+	if (h->features != 0) {
+		snprintf(err, errlen, "shard needs features 0x%x that this reader does not know; upgrade bonsai",
+			 h->features);
+		return -1;
+	}
+	if (h->token_width != 2 && h->token_width != 4) {
+		snprintf(err, errlen, "bad token width %u", h->token_width);
+		return -1;
+	}
+	if (h->vocab_size == 0 || (h->token_width == 2 && h->vocab_size > 65536)) {
+		snprintf(err, errlen, "bad vocabulary size %u", h->vocab_size);
+		return -1;
+	}
+	if (h->compression > SHARD_COMPRESS_ZSTD) {
+		snprintf(err, errlen, "unknown compression %u", h->compression);
+		return -1;
+	}
+	if (h->split > SPLIT_VAL || (h->flags & ~SHARD_FLAG_CONTINUES)) {
+		snprintf(err, errlen, "bad split or flags");
+		return -1;
+	}
+	/* Counts bounded so that the sizes computed from them cannot overflow. */
+	if (h->n_tokens > (UINT64_C(1) << 56) || h->n_docs > h->n_tokens) {
+		snprintf(err, errlen, "implausible counts (%" PRIu64 " tokens, %" PRIu64 " documents)",
+			 h->n_tokens, h->n_docs);
+		return -1;
+	}
+	if (h->compression == SHARD_COMPRESS_NONE && h->payload_bytes != payload_size(h)) {
+		snprintf(err, errlen, "payload size %" PRIu64 " does not match %" PRIu64 " tokens",
+			 h->payload_bytes, h->n_tokens);
+		return -1;
+	}
+	return 0;
+}
+
+static void check_tokens(const shard *s)
+{
+	/* A token id outside the vocabulary would index past an embedding table. */
+	for (uint64_t i = 0; i < s->h.n_tokens; i++)
+		if (shard_token(s, i) >= s->h.vocab_size)
+			die("%s: token %" PRIu64 " has id %u, not below the vocabulary size %u", s->path, i,
+			    shard_token(s, i), s->h.vocab_size);
+	uint64_t prev = 0;
+	for (uint64_t d = 0; d < s->h.n_docs; d++) {
+		uint64_t st = s->doc_starts[d];
+		/* equal starts are empty documents, kept so that a round trip is exact */
+		if (st > s->h.n_tokens || (d > 0 && st < prev))
+			die("%s: document table is damaged (entry %" PRIu64 ")", s->path, d);
+		prev = st;
+	}
+}
+
+shard *shard_open(const char *path, int verify)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die("%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		die("%s: %s", path, strerror(errno));
+	unsigned char hb[SHARD_HEADER_SIZE];
+	ssize_t got = pread(fd, hb, sizeof hb, 0);
+	if (got < 0)
+		die("%s: read failed: %s", path, strerror(errno));
+	if (got == 0)
+		die("%s: empty file, not a shard", path);
+	if (got < 8 || memcmp(hb, SHARD_MAGIC, 8) != 0)
+		die("%s: not a bonsai shard (wrong magic)", path);
+	if ((size_t)got < sizeof hb)
+		die("%s: truncated: file ends inside the shard header", path);
+	shard *s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	char err[256];
+	if (shard_header_decode(hb, &s->h, err, sizeof err) != 0)
+		die("%s: %s", path, err);
+	uint64_t want = SHARD_HEADER_SIZE + s->h.payload_bytes;
+	if ((uint64_t)st.st_size < want)
+		die("%s: truncated: %lld bytes, the header says %" PRIu64, path, (long long)st.st_size, want);
+	if ((uint64_t)st.st_size > want)
+		die("%s: %lld bytes, more than the %" PRIu64 " the header says", path, (long long)st.st_size,
+		    want);
+	s->map_len = (size_t)want;
+	s->map = mmap(NULL, s->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (s->map == MAP_FAILED)
+		die("%s: cannot map: %s", path, strerror(errno));
+	close(fd);
+	const unsigned char *payload = (const unsigned char *)s->map + SHARD_HEADER_SIZE;
+	if (verify && xxh64(payload, s->h.payload_bytes, 0) != s->h.payload_checksum)
+		die("%s: checksum mismatch: the shard's contents are damaged", path);
+	if (s->h.compression == SHARD_COMPRESS_ZSTD) {
+		uint64_t size = payload_size(&s->h);
+		s->owned = xmalloc(size ? size : 1);
+		size_t r = ZSTD_decompress(s->owned, size, payload, s->h.payload_bytes);
+		if (ZSTD_isError(r))
+			die("%s: zstd: %s", path, ZSTD_getErrorName(r));
+		if (r != size)
+			die("%s: decompressed payload is %zu bytes, expected %" PRIu64, path, r, size);
+		munmap(s->map, s->map_len);
+		s->map = NULL;
+		payload = s->owned;
+	}
+	s->tokens = payload;
+	s->doc_starts = (const uint64_t *)(payload + tokens_bytes_padded(s->h.n_tokens, s->h.token_width));
+	if (verify)
+		check_tokens(s);
+	return s;
+}
+
+void shard_close(shard *s)
+{
+	if (!s)
+		return;
+	if (s->map)
+		munmap(s->map, s->map_len);
+	free(s->owned);
+	free(s->path);
+	free(s);
+}
+
+struct shard_writer {
+	outfile *out;
+	shard_header h;
+	ZSTD_CCtx *zc;
+	xxh64_state sum;
+	uint64_t stored;
+	uint64_t *docs;
+	size_t n_docs, cap_docs;
+	unsigned char *buf;  /* tokens converted to their width, and zstd output */
+	size_t buf_cap;
+	unsigned char *zbuf;
+	size_t zbuf_cap;
+};
+
+static void store(shard_writer *w, const void *p, size_t n)
+{
+	outfile_write(w->out, p, n);
+	xxh64_update(&w->sum, p, n);
+	w->stored += n;
+}
+
+static void emit(shard_writer *w, const void *p, size_t n)
+{
+	if (!w->zc) {
+		store(w, p, n);
+		return;
+	}
+	ZSTD_inBuffer in = {p, n, 0};
+	while (in.pos < in.size) {
+		ZSTD_outBuffer out = {w->zbuf, w->zbuf_cap, 0};
+		size_t r = ZSTD_compressStream2(w->zc, &out, &in, ZSTD_e_continue);
+		if (ZSTD_isError(r))
+			die("%s: zstd: %s", w->out->path, ZSTD_getErrorName(r));
+		store(w, w->zbuf, out.pos);
+	}
+}
+
+shard_writer *shard_writer_open(const char *path, const shard_header *h, int zstd_level)
+{
+	shard_writer *w = xcalloc(1, sizeof *w);
+	w->h = *h;
+	w->h.version = SHARD_VERSION;
+	w->h.n_tokens = w->h.n_docs = 0;
+	w->out = outfile_open(path);
+	xxh64_init(&w->sum, 0);
+	unsigned char zero[SHARD_HEADER_SIZE] = {0};
+	outfile_write(w->out, zero, sizeof zero);
+	w->buf_cap = 1 << 16;
+	w->buf = xmalloc(w->buf_cap);
+	if (h->compression == SHARD_COMPRESS_ZSTD) {
+		w->zc = ZSTD_createCCtx();
+		if (!w->zc)
+			die("out of memory (zstd)");
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, zstd_level);
+		w->zbuf_cap = ZSTD_CStreamOutSize();
+		w->zbuf = xmalloc(w->zbuf_cap);
+	}
+	return w;
+}
+
+void shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n)
+{
+	size_t width = w->h.token_width;
+	size_t per = w->buf_cap / width;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < per ? n - done : per;
+		const uint32_t *src = ids + done;
+		uint32_t max = 0;
+		for (size_t i = 0; i < k; i++)
+			max = src[i] > max ? src[i] : max;
+		if (max >= w->h.vocab_size)
+			die("%s: token id %u is not below the vocabulary size %u", w->out->path, max,
+			    w->h.vocab_size);
+		unsigned char *p = w->buf;
+		if (width == 2) {
+			for (size_t i = 0; i < k; i++) {
+				p[2 * i] = (unsigned char)src[i];
+				p[2 * i + 1] = (unsigned char)(src[i] >> 8);
+			}
+		} else {
+			for (size_t i = 0; i < k; i++)
+				le_put32(p + 4 * i, src[i]);
+		}
+		emit(w, w->buf, k * width);
+		done += k;
+	}
+	w->h.n_tokens += n;
+}
+
+void shard_writer_doc_start(shard_writer *w)
+{
+	if (w->n_docs == w->cap_docs) {
+		w->cap_docs = w->cap_docs ? 2 * w->cap_docs : 1024;
+		w->docs = xreallocarray(w->docs, w->cap_docs, sizeof *w->docs);
+	}
+	w->docs[w->n_docs++] = w->h.n_tokens;
+}
+
+uint64_t shard_writer_count(const shard_writer *w) { return w->h.n_tokens; }
+
+void shard_writer_close(shard_writer *w, shard_header *out)
+{
+	w->h.n_docs = w->n_docs;
+	uint64_t pad = tokens_bytes_padded(w->h.n_tokens, w->h.token_width) - w->h.n_tokens * w->h.token_width;
+	static const unsigned char zeros[8];
+	emit(w, zeros, (size_t)pad);
+	for (size_t i = 0; i < w->n_docs; i++) {
+		unsigned char b[8];
+		le_put64(b, w->docs[i]);
+		emit(w, b, 8);
+	}
+	if (w->zc) {
+		ZSTD_inBuffer in = {NULL, 0, 0};
+		size_t r;
+		do {
+			ZSTD_outBuffer o = {w->zbuf, w->zbuf_cap, 0};
+			r = ZSTD_compressStream2(w->zc, &o, &in, ZSTD_e_end);
+			if (ZSTD_isError(r))
+				die("%s: zstd: %s", w->out->path, ZSTD_getErrorName(r));
+			store(w, w->zbuf, o.pos);
+		} while (r != 0);
+		ZSTD_freeCCtx(w->zc);
+	}
+	w->h.payload_bytes = w->stored;
+	w->h.payload_checksum = xxh64_digest(&w->sum);
+	unsigned char hb[SHARD_HEADER_SIZE];
+	shard_header_encode(&w->h, hb);
+	xfflush(w->out->fp, w->out->path);
+	if (fseek(w->out->fp, 0, SEEK_SET) != 0)
+		die("%s: seek failed: %s", w->out->path, strerror(errno));
+	xfwrite(hb, sizeof hb, w->out->fp, w->out->path);
+	outfile_commit(w->out);
+	if (out)
+		*out = w->h;
+	free(w->docs);
+	free(w->buf);
+	free(w->zbuf);
+	free(w);
+}

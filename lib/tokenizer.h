@@ -1,0 +1,40 @@
+/* tokenizer.h - BPE tokenizers: Hugging Face tokenizer.json (Gemma 3's
+ * included), tiktoken .tiktoken rank files, and bonsai's own (which are
+ * tokenizer.json files). Used by bonsai-tokenize, bonsai-eval and
+ * bonsai-generate. A loaded tokenizer is read-only: encode and decode may be
+ * called from several threads at once. */
+#ifndef BONSAI_TOKENIZER_H
+#define BONSAI_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tokenizer tokenizer;
+
+/* Loads PATH (tokenizer.json or .tiktoken; pattern overrides the
+ * pre-tokenizer regex of a .tiktoken file whose name is not one of the
+ * built-in r50k_base, cl100k_base, o200k_base; may be NULL). Dies with a
+ * message naming the file on error. */
+tokenizer *tokenizer_load(const char *path, const char *pattern);
+void tokenizer_free(tokenizer *t);
+
+uint32_t tokenizer_vocab_size(const tokenizer *t);
+int32_t tokenizer_bos(const tokenizer *t); /* -1 when none */
+int32_t tokenizer_eos(const tokenizer *t); /* -1 when none */
+/* A 64-bit identity of the vocabulary, merges, pattern and special tokens:
+ * equal fingerprints mean the same token ids for the same text. */
+uint64_t tokenizer_fingerprint(const tokenizer *t);
+
+/* Encodes text[0..len) with no special tokens added. Appends to *ids
+ * (growing it with *cap, realloc-style) and returns the new count, starting
+ * from *n. */
+size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
+			uint32_t **ids, size_t *n, size_t *cap);
+/* Decodes ids to text (malloc'd, NUL-terminated, length in *len). Special
+ * tokens are written as their text. Dies on an id >= vocab size. */
+char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len);
+/* The text of one token id (bytes may be a partial UTF-8 sequence), for
+ * streaming output; returns the byte count written to out (cap >= 256). */
+size_t tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,215 @@
+/* tokstream.c - see tokstream.h for the layout. */
+#include "tokstream.h"
+#include "cli.h"
+#include "hash.h"
+#include "le.h"
+#include "xio.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define END_FRAME 0xFFFFFFFFu
+
+uint32_t token_width_for_vocab(uint32_t vocab_size)
+{
+	return vocab_size <= 65536 ? 2 : 4;
+}
+
+struct tokwriter {
+	FILE *fp;
+	char *name;
+	tokstream_info info;
+	unsigned char *tmp;
+	size_t tmp_cap;
+	uint64_t docs, tokens;
+};
+
+tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info)
+{
+	tokwriter *w = xcalloc(1, sizeof *w);
+	w->fp = fp;
+	w->name = xstrdup(name);
+	w->info = *info;
+	if (w->info.token_width == 0)
+		w->info.token_width = token_width_for_vocab(info->vocab_size);
+	if (w->info.token_width != 2 && w->info.token_width != 4)
+		die("%s: token width must be 2 or 4, not %u", name, w->info.token_width);
+	if (w->info.token_width == 2 && w->info.vocab_size > 65536)
+		die("%s: vocabulary of %u does not fit 2-byte tokens", name, w->info.vocab_size);
+	unsigned char h[TOKSTREAM_HEADER_SIZE] = {0};
+	memcpy(h, TOKSTREAM_MAGIC, 8);
+	le_put32(h + 8, TOKSTREAM_VERSION);
+	le_put32(h + 12, TOKSTREAM_HEADER_SIZE);
+	le_put32(h + 16, w->info.token_width);
+	le_put32(h + 20, w->info.vocab_size);
+	le_put32(h + 24, (uint32_t)w->info.bos_id);
+	le_put32(h + 28, (uint32_t)w->info.eos_id);
+	le_put64(h + 32, w->info.fingerprint);
+	le_put64(h + 40, xxh64(h, 40, 0));
+	xfwrite(h, sizeof h, fp, name);
+	return w;
+}
+
+void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n)
+{
+	if (n >= END_FRAME)
+		die("%s: document of %zu tokens is too long for the token stream", w->name, n);
+	size_t width = w->info.token_width;
+	size_t need = 4 + n * width;
+	if (need > w->tmp_cap) {
+		w->tmp_cap = need * 2;
+		w->tmp = xrealloc(w->tmp, w->tmp_cap);
+	}
+	le_put32(w->tmp, (uint32_t)n);
+	unsigned char *p = w->tmp + 4;
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] >= w->info.vocab_size)
+			die("%s: token id %u is not below the vocabulary size %u", w->name, ids[i],
+			    w->info.vocab_size);
+		if (width == 2) {
+			p[0] = (unsigned char)ids[i];
+			p[1] = (unsigned char)(ids[i] >> 8);
+			p += 2;
+		} else {
+			le_put32(p, ids[i]);
+			p += 4;
+		}
+	}
+	xfwrite(w->tmp, need, w->fp, w->name);
+	w->docs++;
+	w->tokens += n;
+}
+
+void tokwriter_close(tokwriter *w)
+{
+	unsigned char end[20];
+	le_put32(end, END_FRAME);
+	le_put64(end + 4, w->docs);
+	le_put64(end + 12, w->tokens);
+	xfwrite(end, sizeof end, w->fp, w->name);
+	xfflush(w->fp, w->name);
+	free(w->tmp);
+	free(w->name);
+	free(w);
+}
+
+struct tokreader {
+	instream *in;
+	tokstream_info info;
+	unsigned char *raw;
+	uint32_t *ids;
+	size_t cap;
+	uint64_t docs, tokens;
+	int ended;
+};
+
+tokreader *tokreader_open(const char *path)
+{
+	tokreader *r = xcalloc(1, sizeof *r);
+	r->in = instream_open(path);
+	const char *name = instream_name(r->in);
+	unsigned char h[TOKSTREAM_HEADER_SIZE];
+	size_t got = instream_read(r->in, h, sizeof h);
+	if (got == 0)
+		die("%s: empty input: expected a token stream (from bonsai-tokenize encode)", name);
+	if (got < 8 || memcmp(h, TOKSTREAM_MAGIC, 8) != 0)
+		die("%s: not a bonsai token stream (wrong magic)", name);
+	if (got < sizeof h)
+		die("%s: truncated: input ends inside the token stream header", name);
+	uint32_t version = le_get32(h + 8);
+	if (version != TOKSTREAM_VERSION)
+		die("%s: token stream version %u is not supported (this is version %d)", name, version,
+		    TOKSTREAM_VERSION);
+	if (le_get32(h + 12) != TOKSTREAM_HEADER_SIZE || le_get64(h + 40) != xxh64(h, 40, 0))
+		die("%s: damaged token stream header", name);
+	r->info.token_width = le_get32(h + 16);
+	r->info.vocab_size = le_get32(h + 20);
+	r->info.bos_id = (int32_t)le_get32(h + 24);
+	r->info.eos_id = (int32_t)le_get32(h + 28);
+	r->info.fingerprint = le_get64(h + 32);
+	if (r->info.token_width != 2 && r->info.token_width != 4)
+		die("%s: bad token width %u", name, r->info.token_width);
+	if (r->info.vocab_size == 0 || (r->info.token_width == 2 && r->info.vocab_size > 65536))
+		die("%s: bad vocabulary size %u for %u-byte tokens", name, r->info.vocab_size,
+		    r->info.token_width);
+	return r;
+}
+
+const tokstream_info *tokreader_info(const tokreader *r) { return &r->info; }
+
+int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
+{
+	const char *name = instream_name(r->in);
+	if (r->ended)
+		return 0;
+	unsigned char lenb[4];
+	if (!instream_read_exact(r->in, lenb, 4, "a document frame"))
+		die("%s: truncated: the token stream ends without its end mark "
+		    "(after %" PRIu64 " documents); the writer was interrupted", name, r->docs);
+	uint32_t len = le_get32(lenb);
+	if (len == END_FRAME) {
+		unsigned char tail[16];
+		if (!instream_read_exact(r->in, tail, 16, "the end mark") ||
+		    le_get64(tail) != r->docs || le_get64(tail + 8) != r->tokens)
+			die("%s: token stream end mark does not match its contents", name);
+		unsigned char extra;
+		if (instream_read(r->in, &extra, 1) != 0)
+			die("%s: data after the end of the token stream", name);
+		r->ended = 1;
+		return 0;
+	}
+	size_t width = r->info.token_width;
+	if (len > r->cap) {
+		r->cap = len;
+		r->raw = xreallocarray(r->raw, len, width);
+		r->ids = xreallocarray(r->ids, len, sizeof *r->ids);
+	}
+	if (len && !instream_read_exact(r->in, r->raw, (size_t)len * width, "a document"))
+		die("%s: truncated: input ends inside a document", name);
+	/* decode first, check the largest id once: keeps the loops vectorizable */
+	uint32_t max = 0;
+	if (width == 2) {
+		for (uint32_t i = 0; i < len; i++) {
+			uint32_t id = (uint32_t)r->raw[2 * i] | (uint32_t)r->raw[2 * i + 1] << 8;
+			r->ids[i] = id;
+			max = id > max ? id : max;
+		}
+	} else {
+		for (uint32_t i = 0; i < len; i++) {
+			uint32_t id = le_get32(r->raw + 4 * (size_t)i);
+			r->ids[i] = id;
+			max = id > max ? id : max;
+		}
+	}
+	if (len && max >= r->info.vocab_size) {
+		uint32_t i = 0;
+		while (r->ids[i] < r->info.vocab_size)
+			i++;
+		die("%s: document %" PRIu64 ": token id %u is not below the vocabulary size %u", name,
+		    r->docs + 1, r->ids[i], r->info.vocab_size);
+	}
+	r->docs++;
+	r->tokens += len;
+	*ids = r->ids;
+	*n = len;
+	return 1;
+}
+
+void tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size)
+{
+	if (r->info.fingerprint != fingerprint || r->info.vocab_size != vocab_size)
+		die("%s: this token stream was made by another tokenizer (fingerprint %016" PRIx64
+		    ", vocabulary %u; expected %016" PRIx64 ", vocabulary %u)",
+		    instream_name(r->in), r->info.fingerprint, r->info.vocab_size, fingerprint, vocab_size);
+}
+
+void tokreader_close(tokreader *r)
+{
+	if (!r)
+		return;
+	instream_close(r->in);
+	free(r->raw);
+	free(r->ids);
+	free(r);
+}

@@ -1,0 +1,58 @@
+/* tokstream.h - the binary token stream between bonsai-tokenize and
+ * bonsai-shard (bonsai-formats(5) has the byte layout).
+ *
+ *   header (48 bytes, little-endian):
+ *     0  magic "BONSAITS"        8
+ *     8  u32 version (1)
+ *    12  u32 header size (48)
+ *    16  u32 token width (2 or 4 bytes)
+ *    20  u32 vocab size
+ *    24  i32 BOS id (-1: none)   28  i32 EOS id (-1: none)
+ *    32  u64 tokenizer fingerprint
+ *    40  u64 XXH64 of bytes 0..39 (so a damaged header is caught)
+ *   then one frame per document: u32 token count n (< 0xFFFFFFFF), n tokens
+ *   and last an end frame: u32 0xFFFFFFFF, u64 documents, u64 tokens.
+ * A stream without its end frame was cut short and is refused. */
+#ifndef BONSAI_TOKSTREAM_H
+#define BONSAI_TOKSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TOKSTREAM_MAGIC "BONSAITS"
+#define TOKSTREAM_VERSION 1
+#define TOKSTREAM_HEADER_SIZE 48
+
+typedef struct {
+	uint32_t token_width;   /* 2 when vocab_size <= 65536, else 4 */
+	uint32_t vocab_size;
+	int32_t bos_id, eos_id; /* -1: none */
+	uint64_t fingerprint;   /* tokenizer identity (tokenizer_fingerprint) */
+} tokstream_info;
+
+/* The token width a vocabulary needs. */
+uint32_t token_width_for_vocab(uint32_t vocab_size);
+
+typedef struct tokwriter tokwriter;
+/* Writes the header to fp (name is for messages). info->token_width may be 0:
+ * it is then chosen from the vocab size. */
+tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info);
+/* One document; every id must be < vocab_size (dies otherwise). */
+void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n);
+/* Writes the end frame and flushes; frees w. */
+void tokwriter_close(tokwriter *w);
+
+typedef struct tokreader tokreader;
+/* path "-" is stdin; zstd-compressed streams are read too. */
+tokreader *tokreader_open(const char *path);
+const tokstream_info *tokreader_info(const tokreader *r);
+/* Next document: returns 1 with *ids (valid until the next call) and *n,
+ * or 0 after a correct end frame. Dies on truncation, a bad frame or an id
+ * >= vocab size. */
+int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n);
+/* Dies with a clear message when the stream was made by another tokenizer. */
+void tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size);
+void tokreader_close(tokreader *r);
+
+#endif

@@ -1,0 +1,311 @@
+/* xio.c - see xio.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "xio.h"
+#include "buf.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+static void outfile_cleanup(void *arg)
+{
+	outfile *o = arg;
+	if (o->tmp)
+		unlink(o->tmp);
+}
+
+outfile *outfile_open(const char *path)
+{
+	outfile *o = xcalloc(1, sizeof *o);
+	if (!path || strcmp(path, "-") == 0) {
+		o->path = xstrdup("stdout");
+		o->fp = stdout;
+		return o;
+	}
+	o->path = xstrdup(path);
+	size_t n = strlen(path) + 32;
+	o->tmp = xmalloc(n);
+	snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(o->tmp);
+	if (fd < 0)
+		die("%s: cannot create: %s", path, strerror(errno));
+	/* mkstemp makes 0600; a finished output should look like any other file. */
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		int e = errno;
+		unlink(o->tmp);
+		die("%s: cannot set mode: %s", path, strerror(e));
+	}
+	o->fp = fdopen(fd, "wb");
+	if (!o->fp) {
+		int e = errno;
+		unlink(o->tmp);
+		die("%s: %s", path, strerror(e));
+	}
+	cli_atdie(outfile_cleanup, o);
+	return o;
+}
+
+void outfile_write(outfile *o, const void *p, size_t n)
+{
+	xfwrite(p, n, o->fp, o->path);
+	o->bytes += n;
+}
+
+static void outfile_free(outfile *o)
+{
+	free(o->path);
+	free(o->tmp);
+	free(o);
+}
+
+void outfile_commit(outfile *o)
+{
+	if (!o->tmp) {
+		xfflush(o->fp, o->path);
+		outfile_free(o);
+		return;
+	}
+	xfflush(o->fp, o->path);
+	if (fsync(fileno(o->fp)) != 0 && errno != EINVAL)
+		die("%s: %s", o->path, strerror(errno));
+	if (fclose(o->fp) != 0)
+		die("%s: %s", o->path, strerror(errno));
+	o->fp = NULL;
+	if (rename(o->tmp, o->path) != 0)
+		die("%s: cannot rename into place: %s", o->path, strerror(errno));
+	cli_atdie_remove(outfile_cleanup, o);
+	outfile_free(o);
+}
+
+void outfile_abort(outfile *o)
+{
+	if (o->tmp) {
+		if (o->fp)
+			fclose(o->fp);
+		unlink(o->tmp);
+		cli_atdie_remove(outfile_cleanup, o);
+	}
+	outfile_free(o);
+}
+
+void xfwrite(const void *p, size_t n, FILE *fp, const char *name)
+{
+	if (n && fwrite(p, 1, n, fp) != n)
+		die("%s: write failed: %s", name, strerror(errno));
+}
+
+void xfflush(FILE *fp, const char *name)
+{
+	if (fflush(fp) != 0 || ferror(fp))
+		die("%s: write failed: %s", name, strerror(errno));
+}
+
+#define IN_CHUNK (1 << 17)
+
+struct instream {
+	char *name;
+	int fd;
+	int is_zstd;
+	ZSTD_DStream *zd;
+	/* raw bytes read from fd, not yet decompressed */
+	char *raw;
+	size_t raw_pos, raw_len;
+	int raw_eof;
+	int frame_done; /* last ZSTD_decompressStream said a frame ended */
+	/* decoded bytes, not yet handed out */
+	char *dec;
+	size_t dec_pos, dec_len;
+	buf_t line;
+	long line_no;
+};
+
+static size_t fd_read(instream *in, char *p, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(in->fd, p, n);
+		if (r >= 0)
+			return (size_t)r;
+		if (errno != EINTR)
+			die("%s: read failed: %s", in->name, strerror(errno));
+		cli_check_interrupt();
+	}
+}
+
+static void raw_fill(instream *in)
+{
+	if (in->raw_pos < in->raw_len || in->raw_eof)
+		return;
+	in->raw_pos = 0;
+	in->raw_len = fd_read(in, in->raw, IN_CHUNK);
+	if (in->raw_len == 0)
+		in->raw_eof = 1;
+}
+
+instream *instream_open(const char *path)
+{
+	instream *in = xcalloc(1, sizeof *in);
+	if (!path || strcmp(path, "-") == 0) {
+		in->name = xstrdup("stdin");
+		in->fd = STDIN_FILENO;
+	} else {
+		in->name = xstrdup(path);
+		in->fd = open(path, O_RDONLY);
+		if (in->fd < 0)
+			die("%s: cannot open: %s", path, strerror(errno));
+		struct stat st;
+		if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
+			die("%s: is a directory", path);
+	}
+	in->raw = xmalloc(IN_CHUNK);
+	in->dec = xmalloc(IN_CHUNK);
+	/* Peek at the first bytes for the zstd magic without losing them. */
+	while (in->raw_len < 4 && !in->raw_eof) {
+		size_t r = fd_read(in, in->raw + in->raw_len, IN_CHUNK - in->raw_len);
+		if (r == 0)
+			in->raw_eof = 1;
+		in->raw_len += r;
+	}
+	static const unsigned char magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+	if (in->raw_len >= 4 && memcmp(in->raw, magic, 4) == 0) {
+		in->is_zstd = 1;
+		in->zd = ZSTD_createDStream();
+		if (!in->zd)
+			die("out of memory (zstd)");
+		ZSTD_initDStream(in->zd);
+	}
+	return in;
+}
+
+const char *instream_name(const instream *in) { return in->name; }
+long instream_line_no(const instream *in) { return in->line_no; }
+
+static void dec_fill(instream *in)
+{
+	if (in->dec_pos < in->dec_len)
+		return;
+	in->dec_pos = in->dec_len = 0;
+	if (!in->is_zstd) {
+		if (in->raw_pos < in->raw_len) {
+			/* hand out what the magic-number peek already read */
+			size_t n = in->raw_len - in->raw_pos;
+			memcpy(in->dec, in->raw + in->raw_pos, n);
+			in->raw_pos = in->raw_len;
+			in->dec_len = n;
+			return;
+		}
+		if (!in->raw_eof) {
+			in->dec_len = fd_read(in, in->dec, IN_CHUNK);
+			if (in->dec_len == 0)
+				in->raw_eof = 1;
+		}
+		return;
+	}
+	while (in->dec_len == 0) {
+		raw_fill(in);
+		if (in->raw_pos == in->raw_len) {
+			if (!in->frame_done)
+				die("%s: zstd stream is truncated", in->name);
+			return;
+		}
+		ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
+		ZSTD_outBuffer ob = {in->dec, IN_CHUNK, 0};
+		size_t r = ZSTD_decompressStream(in->zd, &ob, &ib);
+		if (ZSTD_isError(r))
+			die("%s: zstd: %s", in->name, ZSTD_getErrorName(r));
+		in->frame_done = (r == 0);
+		in->raw_pos = ib.pos;
+		in->dec_len = ob.pos;
+	}
+}
+
+size_t instream_read(instream *in, void *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		dec_fill(in);
+		size_t avail = in->dec_len - in->dec_pos;
+		if (avail == 0)
+			break;
+		size_t k = avail < n - got ? avail : n - got;
+		memcpy((char *)p + got, in->dec + in->dec_pos, k);
+		in->dec_pos += k;
+		got += k;
+	}
+	return got;
+}
+
+int instream_read_exact(instream *in, void *p, size_t n, const char *what)
+{
+	size_t got = instream_read(in, p, n);
+	if (got == 0 && n > 0)
+		return 0;
+	if (got < n)
+		die("%s: truncated: input ends inside %s", in->name, what);
+	return 1;
+}
+
+int instream_getline(instream *in, char **line, size_t *len)
+{
+	in->line.len = 0;
+	int any = 0;
+	for (;;) {
+		dec_fill(in);
+		if (in->dec_pos == in->dec_len)
+			break;
+		any = 1;
+		char *start = in->dec + in->dec_pos;
+		size_t avail = in->dec_len - in->dec_pos;
+		char *nl = memchr(start, '\n', avail);
+		if (nl) {
+			buf_append(&in->line, start, (size_t)(nl - start));
+			in->dec_pos += (size_t)(nl - start) + 1;
+			goto done;
+		}
+		buf_append(&in->line, start, avail);
+		in->dec_pos = in->dec_len;
+	}
+	if (!any)
+		return 0;
+done:
+	in->line_no++;
+	*line = (char *)buf_cstr(&in->line);
+	*len = in->line.len;
+	return 1;
+}
+
+void instream_close(instream *in)
+{
+	if (!in)
+		return;
+	if (in->fd != STDIN_FILENO)
+		close(in->fd);
+	if (in->zd)
+		ZSTD_freeDStream(in->zd);
+	free(in->raw);
+	free(in->dec);
+	buf_free(&in->line);
+	free(in->name);
+	free(in);
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	instream *in = instream_open(path);
+	buf_t b = {0};
+	char tmp[1 << 16];
+	size_t n;
+	while ((n = instream_read(in, tmp, sizeof tmp)) > 0)
+		buf_append(&b, tmp, n);
+	instream_close(in);
+	buf_cstr(&b);
+	if (len)
+		*len = b.len;
+	return b.data;
+}

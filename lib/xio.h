@@ -1,0 +1,52 @@
+/* xio.h - checked I/O: outputs that appear only when complete, and inputs
+ * that may be zstd-compressed. Every failure names the file and exits. */
+#ifndef BONSAI_XIO_H
+#define BONSAI_XIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* An output file written under a temporary name in the same directory and
+ * renamed over PATH by outfile_commit(); if the program dies first, the
+ * temporary file is removed. PATH "-" or NULL means stdout (written
+ * directly: a pipe cannot be renamed). */
+typedef struct outfile {
+	char *path;   /* what the user named, for messages */
+	char *tmp;    /* temporary name, NULL for stdout */
+	FILE *fp;
+	uint64_t bytes;
+} outfile;
+
+outfile *outfile_open(const char *path);
+void outfile_write(outfile *o, const void *p, size_t n);
+/* Flushes, fsyncs and renames into place; frees o. */
+void outfile_commit(outfile *o);
+/* Removes the temporary file; frees o. */
+void outfile_abort(outfile *o);
+
+/* fwrite/fflush that die with "NAME: reason" (ENOSPC, EPIPE, ...). */
+void xfwrite(const void *p, size_t n, FILE *fp, const char *name);
+void xfflush(FILE *fp, const char *name);
+
+/* An input byte stream: a file or stdin ("-"), decompressed on the fly
+ * when it starts with the zstd magic number. */
+typedef struct instream instream;
+
+instream *instream_open(const char *path);
+const char *instream_name(const instream *in);
+/* Reads up to n bytes; returns the count, 0 at end of input. */
+size_t instream_read(instream *in, void *p, size_t n);
+/* Reads exactly n bytes; returns 0 at a clean end of input (nothing read),
+ * 1 when all n were read, and dies if the input ends part-way. */
+int instream_read_exact(instream *in, void *p, size_t n, const char *what);
+/* Reads one line of any length (without its '\n'); returns 0 at end of
+ * input. *line stays valid until the next call. line_no counts from 1. */
+int instream_getline(instream *in, char **line, size_t *len);
+long instream_line_no(const instream *in);
+void instream_close(instream *in);
+
+/* Reads a whole file into memory (NUL-terminated); dies on error. */
+char *read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,105 @@
+/* bonsai-shard - token stream in, binary shards out; and the tools to
+ * inspect, verify and read shards back. */
+#include "cli.h"
+#include "shard_tool.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(void)
+{
+	printf("usage: bonsai-shard -o DIR [--tokens-per-shard N] [--val-docs K | --val-fraction F]\n"
+	       "                    [--zstd[=LEVEL]] [--force] [-q | --progress] [STREAM]\n"
+	       "       bonsai-shard info FILE...\n"
+	       "       bonsai-shard verify DIR\n"
+	       "       bonsai-shard cat DIR | FILE...\n"
+	       "\n"
+	       "Splits a token stream (from bonsai-tokenize encode; stdin by default) into\n"
+	       "shards DIR/train_NNNNNN.bin and DIR/val_NNNNNN.bin and a DIR/manifest.\n"
+	       "\n"
+	       "  -o, --output DIR          directory to write (created if missing)\n"
+	       "  -n, --tokens-per-shard N  tokens per shard (default 100M; k, M, G suffixes)\n"
+	       "      --val-docs K          the first K documents form the validation split\n"
+	       "      --val-fraction F      each document goes to validation with probability F,\n"
+	       "                            decided by a fixed hash of its index (deterministic)\n"
+	       "      --zstd[=LEVEL]        compress shards with zstd (default level 3)\n"
+	       "  -f, --force               replace the shards of an existing DIR/manifest\n"
+	       "  -q, --quiet               no progress line\n"
+	       "      --progress            progress line even when stderr is not a terminal\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             version\n"
+	       "\n"
+	       "  info FILE...   each shard's header as one JSON line\n"
+	       "  verify DIR     check the manifest and every shard's checksum and contents\n"
+	       "  cat DIR|FILE.. the shards' tokens as a token stream on stdout\n");
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "info") == 0) {
+		if (argc < 3)
+			die_usage("info: give one or more shard files");
+		return shard_info(argc - 2, argv + 2);
+	}
+	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
+		if (argc != 3)
+			die_usage("verify: give one shard directory");
+		return shard_verify(argv[2]);
+	}
+	if (argc > 1 && strcmp(argv[1], "cat") == 0) {
+		if (argc < 3)
+			die_usage("cat: give a shard directory or shard files");
+		return shard_cat(argc - 2, argv + 2);
+	}
+
+	enum { OPT_VAL_DOCS = 256, OPT_VAL_FRACTION, OPT_ZSTD, OPT_PROGRESS };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"tokens-per-shard", required_argument, NULL, 'n'},
+		{"val-docs", required_argument, NULL, OPT_VAL_DOCS},
+		{"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},
+		{"zstd", optional_argument, NULL, OPT_ZSTD},
+		{"force", no_argument, NULL, 'f'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	shard_write_opts o = {.input = "-", .tokens_per_shard = 100000000};
+	int have_val_docs = 0, have_val_fraction = 0, c;
+	while ((c = getopt_long(argc, argv, "o:n:fqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.out_dir = optarg; break;
+		case 'n': o.tokens_per_shard = (uint64_t)parse_size("--tokens-per-shard", optarg, 1, 1LL << 40); break;
+		case OPT_VAL_DOCS:
+			o.val_docs = (uint64_t)parse_ll("--val-docs", optarg, 0, 1LL << 62);
+			have_val_docs = 1;
+			break;
+		case OPT_VAL_FRACTION:
+			o.val_fraction = parse_double("--val-fraction", optarg, 0.0, 1.0);
+			have_val_fraction = 1;
+			break;
+		case OPT_ZSTD:
+			o.zstd_level = optarg ? (int)parse_ll("--zstd", optarg, 1, 19) : 3;
+			break;
+		case 'f': o.force = 1; break;
+		case 'q': progress_set(PROGRESS_OFF); break;
+		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'h': usage(); return 0;
+		case 'V': print_version(); return 0;
+		default: die_usage("unknown option");
+		}
+	}
+	if (!o.out_dir)
+		die_usage("no output directory: give -o DIR (or a subcommand: info, verify, cat)");
+	if (have_val_docs && have_val_fraction)
+		die_usage("give --val-docs or --val-fraction, not both");
+	if (optind < argc - 1)
+		die_usage("one input stream at most");
+	if (optind == argc - 1)
+		o.input = argv[optind];
+	return shard_write(&o);
+}

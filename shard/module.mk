@@ -1,0 +1,2 @@
+TOOLS += bonsai-shard
+bonsai-shard_SRCS := $(wildcard shard/*.c)

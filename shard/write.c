@@ -1,0 +1,215 @@
+/* write.c - bonsai-shard -o: the token stream cut into train and val shards. */
+#include "cli.h"
+#include "shard.h"
+#include "shard_tool.h"
+#include "tokstream.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One split's shard being written, and the shards it has finished. */
+typedef struct {
+	uint32_t split;
+	shard_writer *w;
+	uint64_t next_index;
+	int in_doc;          /* the last document appended may go on */
+} split_out;
+
+typedef struct {
+	const shard_write_opts *o;
+	shard_header tmpl;
+	manifest m;
+	size_t cap;
+	split_out splits[2];
+	uint64_t docs, tokens;
+} writer_state;
+
+/* Shards finished by this run are removed again if it fails before the
+ * manifest is in place: without a manifest they are of no use, and they
+ * could be mistaken for a complete set. */
+static void remove_finished(void *arg)
+{
+	writer_state *st = arg;
+	for (size_t i = 0; i < st->m.n; i++) {
+		size_t n = strlen(st->o->out_dir) + strlen(st->m.entries[i].file) + 2;
+		char *p = xmalloc(n);
+		snprintf(p, n, "%s/%s", st->o->out_dir, st->m.entries[i].file);
+		unlink(p);
+		free(p);
+	}
+}
+
+static void open_shard(writer_state *st, split_out *s)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s_%06" PRIu64 ".bin", s->split == SPLIT_VAL ? "val" : "train",
+		 s->next_index);
+	size_t n = strlen(st->o->out_dir) + sizeof name + 2;
+	char *path = xmalloc(n);
+	snprintf(path, n, "%s/%s", st->o->out_dir, name);
+	shard_header h = st->tmpl;
+	h.split = s->split;
+	h.index = s->next_index++;
+	h.flags = s->in_doc ? SHARD_FLAG_CONTINUES : 0;
+	s->w = shard_writer_open(path, &h, st->o->zstd_level);
+	free(path);
+}
+
+static void close_shard(writer_state *st, split_out *s)
+{
+	shard_header h;
+	shard_writer_close(s->w, &h);
+	s->w = NULL;
+	if (st->m.n == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 16;
+		st->m.entries = xreallocarray(st->m.entries, st->cap, sizeof *st->m.entries);
+	}
+	char name[64];
+	snprintf(name, sizeof name, "%s_%06" PRIu64 ".bin", h.split == SPLIT_VAL ? "val" : "train", h.index);
+	manifest_entry *e = &st->m.entries[st->m.n++];
+	e->file = xstrdup(name);
+	e->split = h.split;
+	e->n_tokens = h.n_tokens;
+	e->n_docs = h.n_docs;
+	e->checksum = h.payload_checksum;
+}
+
+static void append_doc(writer_state *st, split_out *s, const uint32_t *ids, size_t n)
+{
+	s->in_doc = 0;
+	int started = 0;
+	do {
+		if (!s->w)
+			open_shard(st, s);
+		uint64_t room = st->o->tokens_per_shard - shard_writer_count(s->w);
+		if (!started) {
+			shard_writer_doc_start(s->w);
+			started = 1;
+		}
+		size_t take = n < room ? n : (size_t)room;
+		shard_writer_tokens(s->w, ids, take);
+		ids += take, n -= take;
+		s->in_doc = n > 0; /* only a document cut by a full shard goes on */
+		if (shard_writer_count(s->w) == st->o->tokens_per_shard)
+			close_shard(st, s);
+	} while (n);
+}
+
+/* splitmix64: a fixed, well-mixed hash of the document index, so that the
+ * split does not depend on anything but the input order. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ull;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
+static int goes_to_val(const shard_write_opts *o, uint64_t doc)
+{
+	if (o->val_docs)
+		return doc < o->val_docs;
+	if (o->val_fraction > 0)
+		return (double)(mix(doc) >> 11) * 0x1.0p-53 < o->val_fraction;
+	return 0;
+}
+
+static void prepare_dir(const shard_write_opts *o, manifest **old)
+{
+	if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
+		die("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+	struct stat sb;
+	if (stat(o->out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		die("%s: not a directory", o->out_dir);
+	if (access(o->out_dir, W_OK) != 0)
+		die("%s: directory is not writable: %s", o->out_dir, strerror(errno));
+	size_t n = strlen(o->out_dir) + 16;
+	char *mp = xmalloc(n);
+	snprintf(mp, n, "%s/manifest", o->out_dir);
+	if (access(mp, F_OK) == 0) {
+		if (!o->force)
+			die("%s: already holds shards (a manifest); use --force to replace them", o->out_dir);
+		*old = manifest_read(o->out_dir);
+	}
+	free(mp);
+}
+
+/* After a --force run, shards of the old set that the new one did not
+ * overwrite would only confuse: remove them. */
+static void remove_stale(const char *dir, const manifest *old, const manifest *now)
+{
+	for (size_t i = 0; old && i < old->n; i++) {
+		int kept = 0;
+		for (size_t j = 0; j < now->n && !kept; j++)
+			kept = strcmp(old->entries[i].file, now->entries[j].file) == 0;
+		if (kept)
+			continue;
+		size_t n = strlen(dir) + strlen(old->entries[i].file) + 2;
+		char *p = xmalloc(n);
+		snprintf(p, n, "%s/%s", dir, old->entries[i].file);
+		if (unlink(p) != 0 && errno != ENOENT)
+			warnx_("%s: cannot remove stale shard: %s", p, strerror(errno));
+		free(p);
+	}
+}
+
+int shard_write(const shard_write_opts *o)
+{
+	cli_catch_signals();
+	tokreader *r = tokreader_open(o->input);
+	const tokstream_info *info = tokreader_info(r);
+	manifest *old = NULL;
+	prepare_dir(o, &old);
+
+	writer_state st = {.o = o};
+	st.tmpl.token_width = info->token_width;
+	st.tmpl.vocab_size = info->vocab_size;
+	st.tmpl.bos_id = info->bos_id;
+	st.tmpl.eos_id = info->eos_id;
+	st.tmpl.fingerprint = info->fingerprint;
+	st.tmpl.compression = o->zstd_level ? SHARD_COMPRESS_ZSTD : SHARD_COMPRESS_NONE;
+	st.m.token_width = info->token_width;
+	st.m.vocab_size = info->vocab_size;
+	st.m.bos_id = info->bos_id;
+	st.m.eos_id = info->eos_id;
+	st.m.fingerprint = info->fingerprint;
+	st.splits[SPLIT_TRAIN].split = SPLIT_TRAIN;
+	st.splits[SPLIT_VAL].split = SPLIT_VAL;
+	cli_atdie(remove_finished, &st);
+
+	double t0 = now_seconds();
+	const uint32_t *ids;
+	size_t n;
+	while (tokreader_next(r, &ids, &n)) {
+		cli_check_interrupt();
+		append_doc(&st, &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN], ids, n);
+		st.docs++;
+		st.tokens += n;
+		double dt = now_seconds() - t0;
+		progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s", st.docs, st.tokens,
+			 dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0);
+	}
+	if (st.tokens == 0)
+		die("%s: no tokens in the input: nothing to shard", o->input);
+	for (int s = 0; s < 2; s++)
+		if (st.splits[s].w)
+			close_shard(&st, &st.splits[s]);
+	manifest_write(o->out_dir, &st.m);
+	cli_atdie_remove(remove_finished, &st);
+	remove_stale(o->out_dir, old, &st.m);
+	double dt = now_seconds() - t0;
+	progress(1, "%" PRIu64 " documents, %" PRIu64 " tokens in %zu shards, %.2f s", st.docs, st.tokens,
+		 st.m.n, dt);
+	progress_done();
+	tokreader_close(r);
+	manifest_free(old);
+	for (size_t i = 0; i < st.m.n; i++)
+		free(st.m.entries[i].file);
+	free(st.m.entries);
+	return 0;
+}

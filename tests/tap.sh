@@ -1,0 +1,47 @@
+# tap.sh - TAP helpers for the shell tests; source it from tests/*.t.
+# Tests run from the project root; tools are in bin/, test tools in
+# $BUILD/tests/tools, data from elsewhere in $BONSAI_SHARED (../shared).
+
+BUILD=${BUILD:-build}
+SHARED=${BONSAI_SHARED:-../shared}
+TOOLS=$BUILD/tests/tools
+T=$(mktemp -d "${TMPDIR:-/tmp}/bonsai-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+tap_n=0
+tap_failed=0
+
+ok() { # ok COND_STATUS DESCRIPTION
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+# run CMD...: runs a command, keeping its stdout in $T/out, stderr in
+# $T/err and its exit status in $rc.
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# fails_with STATUS PATTERN DESCRIPTION: the last run() exited STATUS and
+# its stderr matches PATTERN (grep -E).
+fails_with() {
+	if [ "$rc" -eq "$1" ] && grep -Eq -- "$2" "$T/err"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "#   exit $rc (want $1); stderr:"; sed 's/^/#   /' "$T/err" | head -5
+	fi
+}
+
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+need_shared() { [ -d "$SHARED/fixtures" ] || skip_all "test data not found at $SHARED (see ../shared/README.md)"; }
+
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+}

@@ -1,0 +1,68 @@
+/* The JSON parser: values, escapes, errors, and the string writer. */
+#include "json.h"
+#include "tap.h"
+
+static json_doc *parse(const char *s)
+{
+	char err[200];
+	return json_parse(s, strlen(s), err, sizeof err);
+}
+
+static int rejects(const char *s)
+{
+	char err[200] = "";
+	json_doc *d = json_parse(s, strlen(s), err, sizeof err);
+	json_free(d);
+	return d == NULL && strstr(err, "invalid JSON at byte") != NULL;
+}
+
+int main(void)
+{
+	json_doc *d = parse(" {\"text\": \"a\\nb\\u00e9\\ud83d\\ude00\", \"n\": -1.5e2, \"i\": 42,"
+			    " \"z\": null, \"t\": true, \"arr\": [1, [2], {}], \"text2\": \"\"} ");
+	ok(d != NULL, "parses an object");
+	json_value *r = json_root(d);
+	is_str(json_get_str(r, "text"), "a\nb\xc3\xa9\xf0\x9f\x98\x80", "escapes and surrogate pairs decode to UTF-8");
+	ok(json_get_num(r, "n", 0) == -150.0, "exponent numbers");
+	ok(json_get_num(r, "i", 0) == 42.0, "integers");
+	ok(json_get(r, "z")->type == JSON_NULL, "null");
+	ok(json_get(r, "t")->type == JSON_TRUE, "true");
+	json_value *arr = json_get(r, "arr");
+	ok(arr->type == JSON_ARRAY && arr->len == 3 && arr->items[1].items[0].number == 2.0, "nested arrays");
+	ok(json_get(r, "missing") == NULL, "absent key is NULL");
+	ok(json_get(r, "n")->raw_len == 6 && memcmp(json_get(r, "n")->raw, "-1.5e2", 6) == 0,
+	   "raw span of a value for pass-through");
+	is_str(json_get_str(r, "text2"), "", "empty string");
+	json_free(d);
+
+	ok(rejects(""), "empty input rejected");
+	ok(rejects("{\"a\": 1,}"), "trailing comma rejected");
+	ok(rejects("{\"a\" 1}"), "missing colon rejected");
+	ok(rejects("[1, 2"), "unterminated array rejected");
+	ok(rejects("\"abc"), "unterminated string rejected");
+	ok(rejects("\"a\tb\""), "raw control character in a string rejected");
+	ok(rejects("01"), "leading zero rejected");
+	ok(rejects("{} x"), "trailing garbage rejected");
+	ok(rejects("\"\\x\""), "bad escape rejected");
+	char deep[2000];
+	memset(deep, '[', sizeof deep - 1);
+	deep[sizeof deep - 1] = '\0';
+	ok(rejects(deep), "nesting 2000 deep is refused, not a stack overflow");
+
+	buf_t b = {0};
+	json_write_string(&b, "q\"b\\\n\x01\xc3\xa9", 8);
+	is_str(buf_cstr(&b), "\"q\\\"b\\\\\\n\\u0001\xc3\xa9\"", "json_write_string escapes exactly");
+	/* what is written parses back to the same bytes */
+	json_doc *d2 = json_parse(b.data, b.len, NULL, 0);
+	ok(d2 && json_root(d2)->len == 8 && memcmp(json_root(d2)->str, "q\"b\\\n\x01\xc3\xa9", 8) == 0,
+	   "written string parses back identically");
+	json_free(d2);
+	buf_free(&b);
+
+	ok(utf8_valid("h\xc3\xa9\xf0\x9f\x98\x80", 7), "valid UTF-8 accepted");
+	ok(!utf8_valid("\xc3", 1), "truncated sequence rejected");
+	ok(!utf8_valid("\xc0\xaf", 2), "overlong rejected");
+	ok(!utf8_valid("\xed\xa0\x80", 3), "surrogate rejected");
+	ok(!utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF rejected");
+	return done_testing();
+}

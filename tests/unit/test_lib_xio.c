@@ -1,0 +1,105 @@
+/* Input streams: plain and zstd, long lines, exact reads; atomic outputs. */
+#include "xio.h"
+#include "tap.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zstd.h>
+
+static char dir[] = "/tmp/bonsai-xio.XXXXXX";
+
+static void write_bytes(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	fwrite(p, 1, n, f);
+	fclose(f);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	char plain[256], zst[256], out[256];
+	snprintf(plain, sizeof plain, "%s/plain.txt", dir);
+	snprintf(zst, sizeof zst, "%s/text.zst", dir);
+	snprintf(out, sizeof out, "%s/out.txt", dir);
+
+	/* three lines, the middle one 5 MB, the last without a newline */
+	size_t big = 5 << 20;
+	char *text = malloc(big + 64);
+	size_t n = 0;
+	n += (size_t)sprintf(text + n, "first\n");
+	for (size_t i = 0; i < big; i++)
+		text[n++] = (char)('a' + i % 26);
+	n += (size_t)sprintf(text + n, "\nlast");
+	write_bytes(plain, text, n);
+	size_t zcap = ZSTD_compressBound(n);
+	char *z = malloc(zcap);
+	size_t zn = ZSTD_compress(z, zcap, text, n, 3);
+	/* two frames back to back, as `cat a.zst b.zst` makes */
+	char *z2 = malloc(2 * zn);
+	memcpy(z2, z, zn);
+	memcpy(z2 + zn, z, zn);
+	write_bytes(zst, z2, 2 * zn);
+
+	for (int k = 0; k < 2; k++) {
+		instream *in = instream_open(k ? zst : plain);
+		char *line;
+		size_t len;
+		int lines = 0, good = 1;
+		/* the second frame's first line joins the first frame's last */
+		const char *want[] = {"first", NULL, k ? "lastfirst" : "last", NULL, "last"};
+		while (instream_getline(in, &line, &len)) {
+			const char *w = lines < 5 ? want[lines] : "";
+			if (w)
+				good &= strcmp(line, w) == 0;
+			else
+				good &= len == big && line[0] == 'a' && line[big - 1] == (char)('a' + (big - 1) % 26);
+			lines++;
+		}
+		ok(good && lines == (k ? 5 : 3), "%s: lines of any length, last line without newline (%d lines)",
+		   k ? "zstd, two frames" : "plain", lines);
+		ok(instream_line_no(in) == lines, "line numbers count");
+		instream_close(in);
+	}
+
+	size_t len;
+	char *all = read_file(zst, &len);
+	ok(len == 2 * n && memcmp(all, text, n) == 0 && memcmp(all + n, text, n) == 0, "read_file decompresses");
+	free(all);
+
+	/* a truncated zstd file is an error, tested in a child */
+	write_bytes(zst, z, zn / 2);
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		char *p = read_file(zst, &len);
+		(void)p;
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 1, "a truncated zstd stream is an error (exit 1)");
+
+	outfile *o = outfile_open(out);
+	outfile_write(o, "abc", 3);
+	ok(access(out, F_OK) != 0, "an output does not exist under its name before commit");
+	outfile_commit(o);
+	all = read_file(out, &len);
+	ok(len == 3 && memcmp(all, "abc", 3) == 0, "after commit it holds what was written");
+	free(all);
+	o = outfile_open(out);
+	outfile_write(o, "xyz!", 4);
+	outfile_abort(o);
+	all = read_file(out, &len);
+	ok(len == 3, "an aborted rewrite leaves the old file untouched");
+	free(all);
+
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleanup");
+	free(text);
+	free(z);
+	free(z2);
+	return done_testing();
+}
