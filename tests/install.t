@@ -1,0 +1,17 @@
+#!/bin/sh
+# make install puts every tool and every man page under PREFIX, and the
+# installed tools run from there.
+. tests/tap.sh
+
+make -s install PREFIX="$T/prefix" BUILD="$BUILD" >"$T/log" 2>&1
+ok $? "make install PREFIX=... succeeds"
+for t in bin/bonsai-*; do
+	name=$(basename "$t")
+	[ -x "$T/prefix/bin/$name" ] && "$T/prefix/bin/$name" --version | grep -q "^$name (bonsai)"
+	ok $? "$name installed and runs --version"
+	[ -f "$T/prefix/share/man/man1/$name.1" ]
+	ok $? "$name.1 installed"
+done
+[ -f "$T/prefix/share/man/man5/bonsai-formats.5" ] && [ -f "$T/prefix/share/man/man7/bonsai.7" ]
+ok $? "bonsai-formats.5 and bonsai.7 installed"
+done_testing
