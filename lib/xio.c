@@ -48,6 +48,8 @@ outfile *outfile_open(const char *path)
 		unlink(o->tmp);
 		die("%s: %s", path, strerror(e));
 	}
+	/* large writes: shards and checkpoints are hundreds of MB */
+	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
 	cli_atdie(outfile_cleanup, o);
 	return o;
 }
@@ -107,7 +109,7 @@ void xfflush(FILE *fp, const char *name)
 		die("%s: write failed: %s", name, strerror(errno));
 }
 
-#define IN_CHUNK (1 << 17)
+#define IN_CHUNK (1 << 20)
 
 struct instream {
 	char *name;

@@ -1,0 +1,188 @@
+/* gemma3.h - the Gemma 3 text model (Hugging Face transformers'
+ * Gemma3ForCausalLM) in plain C, fp32: configuration, the parameter layout,
+ * loading (checkpoints, exported and Hugging Face directories), the forward
+ * pass (saving activations for training when asked) and a KV-cache decoder.
+ * Shared by bonsai-train, bonsai-eval and bonsai-generate; the CUDA trainer
+ * uses the same parameter layout. */
+#ifndef BONSAI_GEMMA3_H
+#define BONSAI_GEMMA3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GEMMA3_MAX_LAYERS 256
+
+typedef struct {
+	int vocab_size, hidden_size, intermediate_size, num_layers, num_heads, num_kv_heads,
+	    head_dim, sliding_window, max_position_embeddings;
+	float rms_norm_eps, query_pre_attn_scalar, final_logit_softcapping,
+	      attn_logit_softcapping; /* 0 = off */
+	double rope_local_base, rope_global_base,
+	       rope_global_scaling_factor; /* linear scaling, 1 = none */
+	int32_t bos_id, eos_id, pad_id;
+	unsigned char layer_is_global[GEMMA3_MAX_LAYERS];
+	double rope_local_scaling_factor; /* linear scaling of sliding layers, 1 = none */
+} gemma3_config;
+
+/* Fills c from a preset name (tiny, gemma3-270m, gemma3-1b, seed, small) or
+ * a Hugging Face config.json path; vocab_size > 0 overrides the vocabulary.
+ * Returns 0, or -1 with a message in err. */
+int gemma3_config_load(const char *name_or_path, int vocab_size, gemma3_config *c, char *err,
+		       size_t errlen);
+/* The same from config.json text. */
+int gemma3_config_parse(const char *json, size_t len, const char *name, gemma3_config *c,
+			char *err, size_t errlen);
+/* Checks sizes and limits; returns 0 or -1 with a message. */
+int gemma3_config_check(const gemma3_config *c, char *err, size_t errlen);
+/* A Hugging Face config.json for c (malloc()ed, NUL-terminated). */
+char *gemma3_config_to_json(const gemma3_config *c);
+
+/* ---- parameters: one contiguous float array ----
+ * embed_tokens [V,d]; per layer: input_layernorm [d], q_proj [Hq*hd,d],
+ * k_proj [Hkv*hd,d], v_proj [Hkv*hd,d], o_proj [d,Hq*hd], q_norm [hd],
+ * k_norm [hd], post_attention_layernorm [d], pre_feedforward_layernorm [d],
+ * gate_proj [ff,d], up_proj [ff,d], down_proj [d,ff],
+ * post_feedforward_layernorm [d]; then norm [d]. Shapes as HF: [out, in]. */
+enum {
+	G3_LN1, G3_WQ, G3_WK, G3_WV, G3_WO, G3_QNORM, G3_KNORM, G3_LN_POSTATTN, G3_LN_PREFF,
+	G3_WGATE, G3_WUP, G3_WDOWN, G3_LN_POSTFF, G3_PER_LAYER
+};
+
+typedef struct {
+	char name[96];       /* Hugging Face name, e.g. model.layers.3.mlp.up_proj.weight */
+	size_t offset, numel;
+	int ndim;
+	int64_t shape[2];
+	int is_norm;         /* an RMSNorm weight (stored as w in x*(1+w)) */
+} gemma3_param_info;
+
+size_t gemma3_num_params(const gemma3_config *c);
+/* The table of every parameter in layout order; returns the count and
+ * *out (malloc()ed). */
+int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out);
+
+/* Pointers into a parameter (or gradient) array. */
+typedef struct {
+	float *ln1, *wq, *wk, *wv, *wo, *qnorm, *knorm, *ln_postattn, *ln_preff, *wgate, *wup,
+	      *wdown, *ln_postff;
+} gemma3_layer_ptrs;
+typedef struct {
+	float *embed;
+	gemma3_layer_ptrs layer[GEMMA3_MAX_LAYERS];
+	float *norm;
+} gemma3_ptrs;
+void gemma3_ptrs_set(const gemma3_config *c, float *base, gemma3_ptrs *p);
+
+/* Random initialisation as Hugging Face does it: matrices and the embedding
+ * normal(0, std), norm weights 0 (a factor of 1). Deterministic in seed. */
+void gemma3_init_params(const gemma3_config *c, float *params, float std, uint64_t seed);
+
+/* Reads the parameters of c from a safetensors set (a file, a directory with
+ * model.safetensors or an index.json). Every tensor must be present with
+ * the right shape and a float dtype; the "model." prefix and
+ * "language_model." prefixes of multimodal checkpoints are accepted; other
+ * tensors (lm_head.weight of a tied model, a vision tower) are ignored. Returns 0 or -1
+ * with a message. */
+int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *params, char *err,
+			    size_t errlen);
+
+/* ---- bonsai-train checkpoints ----
+ * A checkpoint is a safetensors file RUN/ckpt-STEP.safetensors whose
+ * metadata holds format = GEMMA3_CKPT_FORMAT, config (config.json text),
+ * checksum (XXH64 of the data section, 16 hex digits) and the trainer's
+ * state (its own keys); tensors: params, and for training adam_m, adam_v
+ * (float32 [num_params]). */
+#define GEMMA3_CKPT_FORMAT "bonsai-checkpoint-1"
+/* Opens a checkpoint and checks format, checksum, config and the params
+ * tensor; returns NULL with a message on any problem. */
+safetensors *gemma3_checkpoint_open(const char *path, gemma3_config *c, char *err, size_t errlen);
+/* Is this file a bonsai checkpoint (by its metadata)? */
+int gemma3_is_checkpoint(const safetensors *f);
+/* The path of the checkpoint with the highest step in a run directory
+ * (malloc()ed), or NULL when there is none. */
+char *gemma3_latest_checkpoint(const char *run_dir);
+
+/* ---- a model: config + parameters ---- */
+typedef struct gemma3_model gemma3_model;
+/* Opens a run directory (its latest checkpoint), a checkpoint file, or an
+ * exported / Hugging Face directory (config.json + model.safetensors or a
+ * sharded index). Dies with a clear message on error. */
+gemma3_model *gemma3_model_open(const char *path);
+/* A model from a config and parameters (copied). */
+gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params);
+const gemma3_config *gemma3_model_config(const gemma3_model *m);
+float *gemma3_model_params(gemma3_model *m);
+void gemma3_model_free(gemma3_model *m);
+
+/* ---- the forward pass ----
+ * Activations of a B x T batch. With save_all (training) every layer keeps
+ * its own buffers for the backward pass; otherwise one layer's buffers are
+ * reused by all layers (inference). */
+typedef struct {
+	float *x;          /* [BT,d] residual stream entering the layer */
+	float *ln1;        /* [BT,d] input_layernorm output */
+	float *ln1_rstd;   /* [BT] */
+	float *q, *k, *v;  /* [BT,Hq*hd] [BT,Hkv*hd] [BT,Hkv*hd] projections */
+	float *q_rstd, *k_rstd; /* [BT,Hq] [BT,Hkv] QK-norm */
+	float *qr, *kr;    /* after QK-norm and RoPE */
+	float *att;        /* [B,Hq,T,T] attention probabilities */
+	float *atty;       /* [BT,Hq*hd] attention output before o_proj */
+	float *o;          /* [BT,d] o_proj output */
+	float *o_rstd;     /* [BT] post_attention_layernorm */
+	float *xmid;       /* [BT,d] residual after attention */
+	float *ln2;        /* [BT,d] pre_feedforward_layernorm output */
+	float *ln2_rstd;   /* [BT] */
+	float *gate, *up;  /* [BT,ff] */
+	float *h;          /* [BT,ff] gelu_tanh(gate) * up */
+	float *mlp;        /* [BT,d] down_proj output */
+	float *mlp_rstd;   /* [BT] post_feedforward_layernorm */
+} gemma3_layer_acts;
+
+typedef struct {
+	int B, T, save_all;
+	gemma3_layer_acts layer[GEMMA3_MAX_LAYERS];
+	float *xfinal;     /* [BT,d] residual after the last layer */
+	float *lnf;        /* [BT,d] final norm output */
+	float *lnf_rstd;   /* [BT] */
+	float *logits;     /* [BT,V] (after soft-capping, if any) */
+	float *rope_cos_local, *rope_sin_local, *rope_cos_global, *rope_sin_global; /* [T,hd/2] */
+	void *mem;
+} gemma3_acts;
+
+gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all);
+void gemma3_acts_free(gemma3_acts *a);
+/* Forward pass over tokens [B,T]; logits land in a->logits [B*T,V]. */
+void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		    const int32_t *tokens);
+/* Mean next-token cross-entropy of a->logits against targets [B*T]
+ * (targets < 0 are ignored); also returns the count used via n (may be NULL). */
+double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
+		   long *n);
+
+/* Inference for evaluation: logits [B,T,V]. */
+void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits);
+
+/* ---- KV-cache decoding, one token at a time ---- */
+typedef struct gemma3_kv gemma3_kv;
+gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T);
+void gemma3_kv_free(gemma3_kv *kv);
+/* Appends one token at position = tokens seen so far; logits [V]. */
+void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits);
+/* Tokens seen so far. */
+int gemma3_kv_pos(const gemma3_kv *kv);
+
+/* Shared numerics, used by the forward and backward passes. */
+void gemma3_rope_table(int T, int hd, double base, double scaling, float *cos_t, float *sin_t);
+float gemma3_embed_scale(const gemma3_config *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,490 @@
+/* gemma3_forward.c - the forward pass of Gemma 3, written to match Hugging
+ * Face transformers' Gemma3ForCausalLM (eager attention) in float32:
+ *
+ *   x = embed[tok] * (float)sqrt(d)
+ *   per layer:  h = attn(rms(x; ln1)); x = x + rms(h; post_attn)
+ *               h = mlp(rms(x; pre_ff));  x = x + rms(h; post_ff)
+ *   logits = rms(x; norm) @ embed^T   (soft-capped when configured)
+ *
+ * rms(x; w) = x * rsqrt(mean(x^2) + eps) * (1 + w). Attention: QK-norm
+ * (rms per head) before RoPE, scores scaled by query_pre_attn_scalar^-0.5,
+ * causal, and on sliding layers key j is visible from query i only when
+ * i - window < j <= i. MLP: down(gelu_tanh(gate(x)) * up(x)). */
+#include "gemma3.h"
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+float gemma3_embed_scale(const gemma3_config *c)
+{
+	/* Gemma multiplies by sqrt(d) cast to the compute dtype. */
+	return (float)sqrt((double)c->hidden_size);
+}
+
+void gemma3_rope_table(int T, int hd, double base, double scaling, float *cos_t, float *sin_t)
+{
+	int half = hd / 2;
+	for (int i = 0; i < half; i++) {
+		/* inv_freq as transformers computes it, in float32. */
+		float inv = (float)(1.0 / pow(base, (double)(2 * i) / hd));
+		inv = (float)(inv / scaling);
+		for (int t = 0; t < T; t++) {
+			float ang = (float)t * inv;
+			cos_t[(size_t)t * half + i] = (float)cos((double)ang);
+			sin_t[(size_t)t * half + i] = (float)sin((double)ang);
+		}
+	}
+}
+
+/* ---- building blocks (also used by the decoder) ---- */
+
+static inline float dot(const float *a, const float *b, int n)
+{
+	/* Eight partial sums so the compiler can vectorise without -ffast-math. */
+	float s[8] = { 0 };
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			s[k] += a[i + k] * b[i + k];
+	float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+	for (; i < n; i++)
+		r += a[i] * b[i];
+	return r;
+}
+
+/* out[N,OC] = inp[N,C] @ W[OC,C]^T, in blocks of rows and columns so that
+ * a block of W stays in cache while it meets a block of rows (W may be the
+ * whole embedding). Each output is one dot() whatever the blocking, so the
+ * results do not depend on N or the thread count. */
+#define MM_BLOCK 64
+static void matmul(float *out, const float *inp, const float *W, int N, int C, int OC)
+{
+	int nb = (N + MM_BLOCK - 1) / MM_BLOCK, ob = (OC + MM_BLOCK - 1) / MM_BLOCK;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int bo = 0; bo < ob; bo++)
+		for (int bn = 0; bn < nb; bn++) {
+			int n1 = (bn + 1) * MM_BLOCK < N ? (bn + 1) * MM_BLOCK : N;
+			int o1 = (bo + 1) * MM_BLOCK < OC ? (bo + 1) * MM_BLOCK : OC;
+			for (int n = bn * MM_BLOCK; n < n1; n++)
+				for (int o = bo * MM_BLOCK; o < o1; o++)
+					out[(size_t)n * OC + o] = dot(inp + (size_t)n * C, W + (size_t)o * C, C);
+		}
+}
+
+static void rmsnorm(float *out, float *rstd, const float *inp, const float *w, int N, int C,
+		    float eps)
+{
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (size_t)n * C;
+		double ss = 0;
+		for (int i = 0; i < C; i++)
+			ss += (double)x[i] * x[i];
+		float r = (float)(1.0 / sqrt(ss / C + eps));
+		if (rstd)
+			rstd[n] = r;
+		float *y = out + (size_t)n * C;
+		for (int i = 0; i < C; i++)
+			y[i] = (x[i] * r) * (1.0f + w[i]);
+	}
+}
+
+/* RoPE on one head vector, rotate_half convention: the pairs are (i, i+hd/2). */
+static inline void rope(float *x, const float *cs, const float *sn, int hd)
+{
+	int half = hd / 2;
+	for (int i = 0; i < half; i++) {
+		float a = x[i], b = x[i + half];
+		x[i] = a * cs[i] - b * sn[i];
+		x[i + half] = b * cs[i] + a * sn[i];
+	}
+}
+
+static inline float gelu_tanh(float x)
+{
+	const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+	return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+/* ---- activations ---- */
+
+typedef struct { size_t off; size_t n; } span;
+
+/* With logits_buf, the logits go there instead of a buffer of their own. */
+static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all, float *logits_buf)
+{
+	gemma3_acts *a = xcalloc(1, sizeof *a);
+	a->B = B;
+	a->T = T;
+	a->save_all = save_all;
+	size_t BT = (size_t)B * T, d = c->hidden_size, ff = c->intermediate_size,
+	       hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size;
+	size_t per[] = {
+		BT * d, BT * d, BT, BT * Hq * hd, BT * Hkv * hd, BT * Hkv * hd, BT * Hq, BT * Hkv,
+		BT * Hq * hd, BT * Hkv * hd, (size_t)B * Hq * T * T, BT * Hq * hd, BT * d, BT, BT * d,
+		BT * d, BT, BT * ff, BT * ff, BT * ff, BT * d, BT,
+	};
+	enum { NPER = sizeof per / sizeof per[0] };
+	size_t layer_total = 0;
+	for (int i = 0; i < NPER; i++)
+		layer_total += per[i];
+	int nl = save_all ? c->num_layers : 1;
+	size_t half = hd / 2;
+	size_t total = layer_total * nl + BT * d * 2 + BT + (logits_buf ? 0 : BT * V) + 4 * (size_t)T * half;
+	float *m = malloc(total * sizeof(float));
+	if (!m)
+		die("out of memory for activations (%zu MB for B=%d T=%d)", total * 4 >> 20, B, T);
+	a->mem = m;
+	for (int l = 0; l < c->num_layers; l++) {
+		gemma3_layer_acts *L = &a->layer[l];
+		if (l >= nl) {
+			*L = a->layer[0];
+			continue;
+		}
+		float **ptrs[] = {
+			&L->x, &L->ln1, &L->ln1_rstd, &L->q, &L->k, &L->v, &L->q_rstd, &L->k_rstd,
+			&L->qr, &L->kr, &L->att, &L->atty, &L->o, &L->o_rstd, &L->xmid, &L->ln2,
+			&L->ln2_rstd, &L->gate, &L->up, &L->h, &L->mlp, &L->mlp_rstd,
+		};
+		for (int i = 0; i < NPER; i++) {
+			*ptrs[i] = m;
+			m += per[i];
+		}
+	}
+	a->xfinal = m; m += BT * d;
+	a->lnf = m; m += BT * d;
+	a->lnf_rstd = m; m += BT;
+	if (logits_buf) {
+		a->logits = logits_buf;
+	} else {
+		a->logits = m;
+		m += BT * V;
+	}
+	a->rope_cos_local = m; m += T * half;
+	a->rope_sin_local = m; m += T * half;
+	a->rope_cos_global = m; m += T * half;
+	a->rope_sin_global = m;
+	gemma3_rope_table(T, c->head_dim, c->rope_local_base, c->rope_local_scaling_factor,
+			  a->rope_cos_local, a->rope_sin_local);
+	gemma3_rope_table(T, c->head_dim, c->rope_global_base, c->rope_global_scaling_factor,
+			  a->rope_cos_global, a->rope_sin_global);
+	return a;
+}
+
+gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all)
+{
+	return acts_new(c, B, T, save_all, NULL);
+}
+
+void gemma3_acts_free(gemma3_acts *a)
+{
+	if (!a)
+		return;
+	free(a->mem);
+	free(a);
+}
+
+/* ---- the forward pass ---- */
+
+static void attention_forward(const gemma3_config *c, gemma3_layer_acts *L, int B, int T,
+			      int global)
+{
+	int Hq = c->num_heads, Hkv = c->num_kv_heads, hd = c->head_dim, grp = Hq / Hkv;
+	int window = global ? T + 1 : c->sliding_window;
+	float scale = (float)(1.0 / sqrt((double)c->query_pre_attn_scalar));
+	float cap = c->attn_logit_softcapping;
+#pragma omp parallel for collapse(3) schedule(dynamic, 4)
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < Hq; h++)
+			for (int t = 0; t < T; t++) {
+				int kvh = h / grp;
+				const float *q = L->qr + ((size_t)(b * T + t) * Hq + h) * hd;
+				float *p = L->att + (((size_t)b * Hq + h) * T + t) * T;
+				int lo = t - window + 1 > 0 ? t - window + 1 : 0;
+				float mx = -INFINITY;
+				for (int j = lo; j <= t; j++) {
+					const float *k = L->kr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+					float s = dot(q, k, hd) * scale;
+					if (cap > 0)
+						s = tanhf(s / cap) * cap;
+					p[j] = s;
+					if (s > mx)
+						mx = s;
+				}
+				float sum = 0;
+				for (int j = lo; j <= t; j++) {
+					p[j] = expf(p[j] - mx);
+					sum += p[j];
+				}
+				float inv = 1.0f / sum;
+				for (int j = 0; j < T; j++)
+					p[j] = j >= lo && j <= t ? p[j] * inv : 0.0f;
+				float *y = L->atty + ((size_t)(b * T + t) * Hq + h) * hd;
+				memset(y, 0, hd * sizeof *y);
+				for (int j = lo; j <= t; j++) {
+					const float *v = L->v + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+					#pragma omp simd
+					for (int i = 0; i < hd; i++)
+						y[i] += p[j] * v[i];
+				}
+			}
+}
+
+/* QK-norm then RoPE for every head of every position. */
+static void qk_norm_rope(const float *in, float *out, float *rstd, const float *w, int BT, int T,
+			 int H, int hd, float eps, const float *cos_t, const float *sin_t)
+{
+	rmsnorm(out, rstd, in, w, BT * H, hd, eps);
+	int half = hd / 2;
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < BT; n++) {
+		int t = n % T;
+		for (int h = 0; h < H; h++)
+			rope(out + ((size_t)n * H + h) * hd, cos_t + (size_t)t * half,
+			     sin_t + (size_t)t * half, hd);
+	}
+}
+
+void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		    const int32_t *tokens)
+{
+	int B = a->B, T = a->T, BT = B * T, d = c->hidden_size, ff = c->intermediate_size,
+	    hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size;
+	gemma3_ptrs P;
+	gemma3_ptrs_set(c, (float *)params, &P);
+	float es = gemma3_embed_scale(c), eps = c->rms_norm_eps;
+	float *x0 = a->layer[0].x;
+	for (int n = 0; n < BT; n++) {
+		int tok = tokens[n];
+		if (tok < 0 || tok >= V)
+			die("token %d out of range (vocabulary %d)", tok, V);
+		const float *e = P.embed + (size_t)tok * d;
+		for (int i = 0; i < d; i++)
+			x0[(size_t)n * d + i] = e[i] * es;
+	}
+	for (int l = 0; l < c->num_layers; l++) {
+		gemma3_layer_acts *L = &a->layer[l];
+		const gemma3_layer_ptrs *W = &P.layer[l];
+		int global = c->layer_is_global[l];
+		float *xnext = l + 1 < c->num_layers ? a->layer[l + 1].x : a->xfinal;
+		rmsnorm(L->ln1, L->ln1_rstd, L->x, W->ln1, BT, d, eps);
+		matmul(L->q, L->ln1, W->wq, BT, d, Hq * hd);
+		matmul(L->k, L->ln1, W->wk, BT, d, Hkv * hd);
+		matmul(L->v, L->ln1, W->wv, BT, d, Hkv * hd);
+		const float *cs = global ? a->rope_cos_global : a->rope_cos_local;
+		const float *sn = global ? a->rope_sin_global : a->rope_sin_local;
+		qk_norm_rope(L->q, L->qr, L->q_rstd, W->qnorm, BT, T, Hq, hd, eps, cs, sn);
+		qk_norm_rope(L->k, L->kr, L->k_rstd, W->knorm, BT, T, Hkv, hd, eps, cs, sn);
+		attention_forward(c, L, B, T, global);
+		matmul(L->o, L->atty, W->wo, BT, Hq * hd, d);
+		/* xmid = x + rms(o); ln2 is scratch for rms(o) here. */
+		rmsnorm(L->ln2, L->o_rstd, L->o, W->ln_postattn, BT, d, eps);
+		for (size_t i = 0; i < (size_t)BT * d; i++)
+			L->xmid[i] = L->x[i] + L->ln2[i];
+		rmsnorm(L->ln2, L->ln2_rstd, L->xmid, W->ln_preff, BT, d, eps);
+		matmul(L->gate, L->ln2, W->wgate, BT, d, ff);
+		matmul(L->up, L->ln2, W->wup, BT, d, ff);
+#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < (size_t)BT * ff; i++)
+			L->h[i] = gelu_tanh(L->gate[i]) * L->up[i];
+		matmul(L->mlp, L->h, W->wdown, BT, ff, d);
+		/* x(next) = xmid + rms(mlp); in inference mode xnext is this
+		 * layer's x, which is no longer needed. */
+		rmsnorm(xnext, L->mlp_rstd, L->mlp, W->ln_postff, BT, d, eps);
+		for (size_t i = 0; i < (size_t)BT * d; i++)
+			xnext[i] += L->xmid[i];
+	}
+	rmsnorm(a->lnf, a->lnf_rstd, a->xfinal, P.norm, BT, d, eps);
+	matmul(a->logits, a->lnf, P.embed, BT, d, V);
+	float cap = c->final_logit_softcapping;
+	if (cap > 0)
+		for (size_t i = 0; i < (size_t)BT * V; i++)
+			a->logits[i] = tanhf(a->logits[i] / cap) * cap;
+}
+
+double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets, long *n)
+{
+	int BT = a->B * a->T, V = c->vocab_size;
+	/* Per-position losses summed in order afterwards: the same bits for
+	 * any thread count (an OpenMP reduction has no fixed order). */
+	double *row = xmalloc((size_t)BT * sizeof *row);
+	for (int i = 0; i < BT; i++)
+		if (targets[i] >= V)
+			die("target token %d out of range (vocabulary %d)", targets[i], V);
+#pragma omp parallel for schedule(static)
+	for (int i = 0; i < BT; i++) {
+		row[i] = 0;
+		if (targets[i] < 0)
+			continue;
+		const float *z = a->logits + (size_t)i * V;
+		double mx = -INFINITY;
+		for (int j = 0; j < V; j++)
+			if (z[j] > mx)
+				mx = z[j];
+		double s = 0;
+		for (int j = 0; j < V; j++)
+			s += exp(z[j] - mx);
+		row[i] = mx + log(s) - z[targets[i]];
+	}
+	double total = 0;
+	long cnt = 0;
+	for (int i = 0; i < BT; i++)
+		if (targets[i] >= 0) {
+			total += row[i];
+			cnt++;
+		}
+	free(row);
+	if (n)
+		*n = cnt;
+	return cnt ? total / cnt : 0;
+}
+
+/* ---- inference ---- */
+
+void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits)
+{
+	const gemma3_config *c = gemma3_model_config(m);
+	gemma3_acts *a = acts_new(c, B, T, 0, logits);
+	gemma3_forward(c, gemma3_model_params(m), a, tokens);
+	gemma3_acts_free(a);
+}
+
+/* The decoder keeps every position's keys and values (after QK-norm and
+ * RoPE) for all layers; sliding layers read only their window. */
+struct gemma3_kv {
+	int max_T, pos;
+	float *k, *v;                 /* [L][max_T][Hkv*hd] */
+	float *cos_l, *sin_l, *cos_g, *sin_g;
+	float *x, *xn, *q, *att, *atty, *o, *gate, *up, *mlp, *scratch;
+};
+
+gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T)
+{
+	const gemma3_config *c = gemma3_model_config(m);
+	if (max_T < 1)
+		die("gemma3_kv_new: max_T %d", max_T);
+	gemma3_kv *kv = xcalloc(1, sizeof *kv);
+	size_t d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim,
+	       q = (size_t)c->num_heads * hd, kvd = (size_t)c->num_kv_heads * hd, half = hd / 2;
+	kv->max_T = max_T;
+	kv->k = xcalloc((size_t)c->num_layers * max_T * kvd, sizeof(float));
+	kv->v = xcalloc((size_t)c->num_layers * max_T * kvd, sizeof(float));
+	kv->cos_l = xmalloc((size_t)max_T * half * sizeof(float));
+	kv->sin_l = xmalloc((size_t)max_T * half * sizeof(float));
+	kv->cos_g = xmalloc((size_t)max_T * half * sizeof(float));
+	kv->sin_g = xmalloc((size_t)max_T * half * sizeof(float));
+	gemma3_rope_table(max_T, c->head_dim, c->rope_local_base, c->rope_local_scaling_factor,
+			  kv->cos_l, kv->sin_l);
+	gemma3_rope_table(max_T, c->head_dim, c->rope_global_base, c->rope_global_scaling_factor,
+			  kv->cos_g, kv->sin_g);
+	kv->x = xmalloc(d * sizeof(float));
+	kv->xn = xmalloc(d * sizeof(float));
+	kv->q = xmalloc(q * sizeof(float));
+	kv->att = xmalloc((size_t)c->num_heads * max_T * sizeof(float));
+	kv->atty = xmalloc(q * sizeof(float));
+	kv->o = xmalloc(d * sizeof(float));
+	kv->gate = xmalloc(ff * sizeof(float));
+	kv->up = xmalloc(ff * sizeof(float));
+	kv->mlp = xmalloc(d * sizeof(float));
+	kv->scratch = xmalloc((q > d ? q : d) * sizeof(float));
+	return kv;
+}
+
+void gemma3_kv_free(gemma3_kv *kv)
+{
+	if (!kv)
+		return;
+	float *bufs[] = { kv->k, kv->v, kv->cos_l, kv->sin_l, kv->cos_g, kv->sin_g, kv->x, kv->xn,
+			  kv->q, kv->att, kv->atty, kv->o, kv->gate, kv->up, kv->mlp, kv->scratch };
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		free(bufs[i]);
+	free(kv);
+}
+
+int gemma3_kv_pos(const gemma3_kv *kv) { return kv->pos; }
+
+void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits)
+{
+	const gemma3_config *c = gemma3_model_config(m);
+	int d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim, Hq = c->num_heads,
+	    Hkv = c->num_kv_heads, V = c->vocab_size, grp = Hq / Hkv, half = hd / 2;
+	int t = kv->pos;
+	if (t >= kv->max_T)
+		die("decoder: more than %d tokens", kv->max_T);
+	if (token < 0 || token >= V)
+		die("token %d out of range (vocabulary %d)", token, V);
+	gemma3_ptrs P;
+	gemma3_ptrs_set(c, gemma3_model_params(m), &P);
+	float eps = c->rms_norm_eps, es = gemma3_embed_scale(c);
+	float scale = (float)(1.0 / sqrt((double)c->query_pre_attn_scalar));
+	float acap = c->attn_logit_softcapping;
+	size_t kvd = (size_t)Hkv * hd;
+	for (int i = 0; i < d; i++)
+		kv->x[i] = P.embed[(size_t)token * d + i] * es;
+	for (int l = 0; l < c->num_layers; l++) {
+		const gemma3_layer_ptrs *W = &P.layer[l];
+		int global = c->layer_is_global[l];
+		const float *cs = (global ? kv->cos_g : kv->cos_l) + (size_t)t * half;
+		const float *sn = (global ? kv->sin_g : kv->sin_l) + (size_t)t * half;
+		float *kc = kv->k + (size_t)l * kv->max_T * kvd, *vc = kv->v + (size_t)l * kv->max_T * kvd;
+		rmsnorm(kv->xn, NULL, kv->x, W->ln1, 1, d, eps);
+		matmul(kv->scratch, kv->xn, W->wq, 1, d, Hq * hd);
+		rmsnorm(kv->q, NULL, kv->scratch, W->qnorm, Hq, hd, eps);
+		matmul(kv->scratch, kv->xn, W->wk, 1, d, Hkv * hd);
+		rmsnorm(kc + (size_t)t * kvd, NULL, kv->scratch, W->knorm, Hkv, hd, eps);
+		matmul(vc + (size_t)t * kvd, kv->xn, W->wv, 1, d, Hkv * hd);
+		for (int h = 0; h < Hq; h++)
+			rope(kv->q + (size_t)h * hd, cs, sn, hd);
+		for (int h = 0; h < Hkv; h++)
+			rope(kc + (size_t)t * kvd + (size_t)h * hd, cs, sn, hd);
+		int lo = global ? 0 : (t - c->sliding_window + 1 > 0 ? t - c->sliding_window + 1 : 0);
+#pragma omp parallel for schedule(static)
+		for (int h = 0; h < Hq; h++) {
+			int kvh = h / grp;
+			float *p = kv->att + (size_t)h * kv->max_T, mx = -INFINITY, sum = 0;
+			for (int j = lo; j <= t; j++) {
+				float s = dot(kv->q + (size_t)h * hd, kc + (size_t)j * kvd + (size_t)kvh * hd, hd) * scale;
+				if (acap > 0)
+					s = tanhf(s / acap) * acap;
+				p[j] = s;
+				if (s > mx)
+					mx = s;
+			}
+			for (int j = lo; j <= t; j++) {
+				p[j] = expf(p[j] - mx);
+				sum += p[j];
+			}
+			float inv = 1.0f / sum, *y = kv->atty + (size_t)h * hd;
+			memset(y, 0, hd * sizeof *y);
+			for (int j = lo; j <= t; j++) {
+				const float *v = vc + (size_t)j * kvd + (size_t)kvh * hd;
+				float pj = p[j] * inv;
+				#pragma omp simd
+				for (int i = 0; i < hd; i++)
+					y[i] += pj * v[i];
+			}
+		}
+		matmul(kv->o, kv->atty, W->wo, 1, Hq * hd, d);
+		rmsnorm(kv->xn, NULL, kv->o, W->ln_postattn, 1, d, eps);
+		for (int i = 0; i < d; i++)
+			kv->x[i] += kv->xn[i];
+		rmsnorm(kv->xn, NULL, kv->x, W->ln_preff, 1, d, eps);
+		matmul(kv->gate, kv->xn, W->wgate, 1, d, ff);
+		matmul(kv->up, kv->xn, W->wup, 1, d, ff);
+		for (int i = 0; i < ff; i++)
+			kv->gate[i] = gelu_tanh(kv->gate[i]) * kv->up[i];
+		matmul(kv->mlp, kv->gate, W->wdown, 1, ff, d);
+		rmsnorm(kv->xn, NULL, kv->mlp, W->ln_postff, 1, d, eps);
+		for (int i = 0; i < d; i++)
+			kv->x[i] += kv->xn[i];
+	}
+	rmsnorm(kv->xn, NULL, kv->x, P.norm, 1, d, eps);
+	matmul(logits, kv->xn, P.embed, 1, d, V);
+	float cap = c->final_logit_softcapping;
+	if (cap > 0)
+		for (int i = 0; i < V; i++)
+			logits[i] = tanhf(logits[i] / cap) * cap;
+	kv->pos++;
+}

@@ -1,0 +1,271 @@
+/* gemma3_model.c - loading Gemma 3 parameters: Hugging Face safetensors
+ * (single or sharded), bonsai-train checkpoints and run directories. */
+#include "gemma3.h"
+#include "cli.h"
+#include "xio.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct gemma3_model {
+	gemma3_config c;
+	float *params;
+	size_t n;
+};
+
+static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* The names a parameter may have: plain Gemma3ForCausalLM, or the language
+ * model inside Gemma3ForConditionalGeneration (transformers 4 and 5). */
+static const st_tensor *find_param(const st_set *s, const char *name, const safetensors **f)
+{
+	char alt[160];
+	const st_tensor *t = st_set_find(s, name, f);
+	if (t)
+		return t;
+	const char *rest = name + strlen("model.");
+	snprintf(alt, sizeof alt, "model.language_model.%s", rest);
+	if ((t = st_set_find(s, alt, f)))
+		return t;
+	snprintf(alt, sizeof alt, "language_model.%s", name);
+	if ((t = st_set_find(s, alt, f)))
+		return t;
+	return st_set_find(s, rest, f);
+}
+
+int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *params, char *err,
+			    size_t errlen)
+{
+	st_set *s = st_set_open(path, err, errlen);
+	if (!s)
+		return -1;
+	gemma3_param_info *pt;
+	int n = gemma3_param_table(c, &pt), rc = -1;
+	for (int i = 0; i < n; i++) {
+		const safetensors *f = NULL;
+		const st_tensor *t = find_param(s, pt[i].name, &f);
+		char e2[512];
+		if (!t) {
+			errf(err, errlen, "%s: tensor '%s' is missing", path, pt[i].name);
+			goto out;
+		}
+		if (t->dtype != ST_F32 && t->dtype != ST_F64 && t->dtype != ST_BF16 && t->dtype != ST_F16) {
+			errf(err, errlen, "%s: tensor '%s' has dtype %s, not a float type", f->path,
+			     t->name, st_dtype_name(t->dtype));
+			goto out;
+		}
+		if (st_check_shape(t, pt[i].ndim, pt[i].shape, e2, sizeof e2)) {
+			errf(err, errlen, "%s: %s", f->path, e2);
+			goto out;
+		}
+		st_to_f32(f, t, params + pt[i].offset);
+	}
+	rc = 0;
+out:
+	free(pt);
+	st_set_close(s);
+	return rc;
+}
+
+int gemma3_is_checkpoint(const safetensors *f)
+{
+	const char *fmt = st_meta(f, "format");
+	return fmt && !strncmp(fmt, "bonsai-checkpoint", 17);
+}
+
+safetensors *gemma3_checkpoint_open(const char *path, gemma3_config *c, char *err, size_t errlen)
+{
+	safetensors *f = st_open(path, err, errlen);
+	if (!f)
+		return NULL;
+	const char *fmt = st_meta(f, "format"), *cfg = st_meta(f, "config"),
+		   *sum = st_meta(f, "checksum");
+	if (!fmt || strcmp(fmt, GEMMA3_CKPT_FORMAT)) {
+		errf(err, errlen, "%s: not a bonsai checkpoint (format '%s', want '%s')", path,
+		     fmt ? fmt : "(none)", GEMMA3_CKPT_FORMAT);
+		goto fail;
+	}
+	char want[32];
+	snprintf(want, sizeof want, "%016" PRIx64, st_file_data_hash(f));
+	if (!sum || strcmp(sum, want)) {
+		errf(err, errlen, "%s: checksum mismatch (stored %s, computed %s): the checkpoint is corrupted",
+		     path, sum ? sum : "(none)", want);
+		goto fail;
+	}
+	if (!cfg) {
+		errf(err, errlen, "%s: no config in the checkpoint", path);
+		goto fail;
+	}
+	char e2[512];
+	if (gemma3_config_parse(cfg, strlen(cfg), path, c, e2, sizeof e2)) {
+		errf(err, errlen, "%s", e2);
+		goto fail;
+	}
+	const st_tensor *t = st_find(f, "params");
+	int64_t n = (int64_t)gemma3_num_params(c);
+	if (!t || t->dtype != ST_F32 || st_check_shape(t, 1, &n, e2, sizeof e2)) {
+		errf(err, errlen, "%s: no float32 params tensor of %lld values", path, (long long)n);
+		goto fail;
+	}
+	return f;
+fail:
+	st_close(f);
+	return NULL;
+}
+
+char *gemma3_latest_checkpoint(const char *run_dir)
+{
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return NULL;
+	struct dirent *e;
+	long best = -1;
+	char *bestname = NULL;
+	while ((e = readdir(d))) {
+		long step;
+		char tail[32];
+		if (sscanf(e->d_name, "ckpt-%ld.%31s", &step, tail) == 2 && !strcmp(tail, "safetensors") &&
+		    step > best) {
+			best = step;
+			free(bestname);
+			bestname = xstrdup(e->d_name);
+		}
+	}
+	closedir(d);
+	if (!bestname)
+		return NULL;
+	size_t n = strlen(run_dir) + strlen(bestname) + 2;
+	char *p = xmalloc(n);
+	snprintf(p, n, "%s/%s", run_dir, bestname);
+	free(bestname);
+	return p;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st);
+}
+
+static gemma3_model *open_checkpoint(const char *path)
+{
+	char err[1024];
+	gemma3_model *m = xcalloc(1, sizeof *m);
+	safetensors *f = gemma3_checkpoint_open(path, &m->c, err, sizeof err);
+	if (!f)
+		die("%s", err);
+	m->n = gemma3_num_params(&m->c);
+	m->params = xmalloc(m->n * sizeof(float));
+	st_to_f32(f, st_find(f, "params"), m->params);
+	st_close(f);
+	return m;
+}
+
+/* config.json next to the weights, then the weights. */
+static gemma3_model *open_hf(const char *dir, const char *weights)
+{
+	char err[1024];
+	size_t n = strlen(dir) + 32;
+	char *cfg = xmalloc(n);
+	snprintf(cfg, n, "%s/config.json", dir);
+	if (!exists(cfg))
+		die("%s: no config.json next to the weights", dir);
+	gemma3_model *m = xcalloc(1, sizeof *m);
+	if (gemma3_config_load(cfg, 0, &m->c, err, sizeof err))
+		die("%s", err);
+	free(cfg);
+	m->n = gemma3_num_params(&m->c);
+	m->params = xmalloc(m->n * sizeof(float));
+	if (gemma3_load_safetensors(&m->c, weights, m->params, err, sizeof err))
+		die("%s", err);
+	return m;
+}
+
+gemma3_model *gemma3_model_open(const char *path)
+{
+	if (is_dir(path)) {
+		/* A run directory (it has a config.json too) or a model directory. */
+		char *ck = gemma3_latest_checkpoint(path);
+		if (ck) {
+			gemma3_model *m = open_checkpoint(ck);
+			free(ck);
+			return m;
+		}
+		size_t n = strlen(path) + 32;
+		char *cfg = xmalloc(n);
+		snprintf(cfg, n, "%s/config.json", path);
+		int hf = exists(cfg);
+		free(cfg);
+		if (!hf)
+			die("%s: neither a model directory (config.json) nor a run directory with checkpoints",
+			    path);
+		return open_hf(path, path);
+	}
+	char err[1024];
+	size_t plen = strlen(path);
+	int ck = 0;
+	if (!(plen > 5 && !strcmp(path + plen - 5, ".json"))) {
+		safetensors *f = st_open(path, err, sizeof err);
+		if (!f)
+			die("%s", err);
+		ck = gemma3_is_checkpoint(f);
+		st_close(f);
+	}
+	if (ck)
+		return open_checkpoint(path);
+	/* A Hugging Face weights file (or index): config.json in its directory. */
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	gemma3_model *m = open_hf(dir, path);
+	free(dir);
+	return m;
+}
+
+gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params)
+{
+	gemma3_model *m = xcalloc(1, sizeof *m);
+	m->c = *c;
+	m->n = gemma3_num_params(c);
+	m->params = xmalloc(m->n * sizeof(float));
+	if (params)
+		memcpy(m->params, params, m->n * sizeof(float));
+	else
+		memset(m->params, 0, m->n * sizeof(float));
+	return m;
+}
+
+const gemma3_config *gemma3_model_config(const gemma3_model *m) { return &m->c; }
+float *gemma3_model_params(gemma3_model *m) { return m->params; }
+
+void gemma3_model_free(gemma3_model *m)
+{
+	if (!m)
+		return;
+	free(m->params);
+	free(m);
+}

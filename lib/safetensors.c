@@ -1,0 +1,632 @@
+/* safetensors.c - see safetensors.h. */
+#include "safetensors.h"
+#include "buf.h"
+#include "cli.h"
+#include "hash.h"
+#include "json.h"
+#include "xio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const dtype_names[ST_NDTYPES] = { "F32", "F64", "BF16", "F16", "I32", "I64" };
+static const size_t dtype_sizes[ST_NDTYPES] = { 4, 8, 2, 2, 4, 8 };
+
+const char *st_dtype_name(st_dtype d) { return d < ST_NDTYPES ? dtype_names[d] : "?"; }
+size_t st_dtype_size(st_dtype d) { return d < ST_NDTYPES ? dtype_sizes[d] : 0; }
+
+static int failf(char *err, size_t errlen, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int failf(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+	if (err && errlen) {
+		int k = snprintf(err, errlen, "%s: ", name);
+		if (k < 0 || (size_t)k >= errlen)
+			k = 0;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + k, errlen - k, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A JSON number that is a whole number in [0, 2^53]. */
+static int json_uint(const json_value *v, uint64_t *out)
+{
+	if (!v || v->type != JSON_NUMBER || !(v->number >= 0) || v->number > 9007199254740992.0 ||
+	    v->number != floor(v->number))
+		return -1;
+	*out = (uint64_t)v->number;
+	return 0;
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+	const st_tensor *x = a, *y = b;
+	if (x->begin != y->begin)
+		return x->begin < y->begin ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static void free_fields(safetensors *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->t[i].name);
+	free(f->t);
+	for (size_t i = 0; i < f->n_meta; i++) {
+		free(f->meta_keys[i]);
+		free(f->meta_vals[i]);
+	}
+	free(f->meta_keys);
+	free(f->meta_vals);
+	free(f->path);
+}
+
+static int parse_tensor(const char *name, const char *key, const json_value *v, st_tensor *t,
+			uint64_t data_len, char *err, size_t errlen)
+{
+	if (v->type != JSON_OBJECT)
+		return failf(err, errlen, name, "tensor '%s': header entry is not an object", key);
+	for (size_t i = 0; i < v->len; i++)
+		if (strcmp(v->keys[i], "dtype") && strcmp(v->keys[i], "shape") &&
+		    strcmp(v->keys[i], "data_offsets"))
+			return failf(err, errlen, name, "tensor '%s': unknown field '%s'", key, v->keys[i]);
+	const char *dt = json_get_str(v, "dtype");
+	if (!dt)
+		return failf(err, errlen, name, "tensor '%s': no dtype", key);
+	int d = -1;
+	for (int i = 0; i < ST_NDTYPES; i++)
+		if (!strcmp(dt, dtype_names[i]))
+			d = i;
+	if (d < 0)
+		return failf(err, errlen, name, "tensor '%s': unsupported dtype '%s'", key, dt);
+	t->dtype = (st_dtype)d;
+	const json_value *sh = json_get(v, "shape");
+	if (!sh || sh->type != JSON_ARRAY)
+		return failf(err, errlen, name, "tensor '%s': no shape array", key);
+	if (sh->len > ST_MAX_DIMS)
+		return failf(err, errlen, name, "tensor '%s': %zu dimensions (at most %d)", key,
+			     sh->len, ST_MAX_DIMS);
+	t->ndim = (int)sh->len;
+	uint64_t numel = 1;
+	for (size_t i = 0; i < sh->len; i++) {
+		uint64_t x;
+		if (json_uint(&sh->items[i], &x))
+			return failf(err, errlen, name, "tensor '%s': shape[%zu] is not a non-negative integer",
+				     key, i);
+		t->shape[i] = (int64_t)x;
+		if (x && numel > UINT64_MAX / 8 / x)
+			return failf(err, errlen, name, "tensor '%s': shape too large", key);
+		numel *= x;
+	}
+	t->numel = numel;
+	const json_value *off = json_get(v, "data_offsets");
+	if (!off || off->type != JSON_ARRAY || off->len != 2 || json_uint(&off->items[0], &t->begin) ||
+	    json_uint(&off->items[1], &t->end))
+		return failf(err, errlen, name, "tensor '%s': data_offsets is not [begin, end]", key);
+	if (t->begin > t->end)
+		return failf(err, errlen, name, "tensor '%s': data_offsets begin %llu > end %llu", key,
+			     (unsigned long long)t->begin, (unsigned long long)t->end);
+	if (t->end > data_len)
+		return failf(err, errlen, name,
+			     "tensor '%s': data_offsets end %llu past the data section (%llu bytes): file truncated?",
+			     key, (unsigned long long)t->end, (unsigned long long)data_len);
+	if (t->end - t->begin != numel * dtype_sizes[d])
+		return failf(err, errlen, name, "tensor '%s': %llu bytes for %llu elements of %s", key,
+			     (unsigned long long)(t->end - t->begin), (unsigned long long)numel, dt);
+	return 0;
+}
+
+safetensors *st_parse(const void *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	const unsigned char *p = buf;
+	if (!name)
+		name = "safetensors";
+	if (len < 8) {
+		failf(err, errlen, name, "too short for a safetensors file (%zu bytes)", len);
+		return NULL;
+	}
+	uint64_t hlen = 0;
+	for (int i = 7; i >= 0; i--)
+		hlen = hlen << 8 | p[i];
+	if (hlen > ST_MAX_HEADER || hlen > len - 8) {
+		failf(err, errlen, name, "header length %llu does not fit the file (%zu bytes)",
+		      (unsigned long long)hlen, len);
+		return NULL;
+	}
+	if (hlen < 2) {
+		failf(err, errlen, name, "header too short");
+		return NULL;
+	}
+	char jerr[256];
+	json_doc *doc = json_parse((const char *)p + 8, hlen, jerr, sizeof jerr);
+	if (!doc) {
+		failf(err, errlen, name, "header: %s", jerr);
+		return NULL;
+	}
+	const json_value *root = json_root(doc);
+	safetensors *f = xcalloc(1, sizeof *f);
+	f->path = xstrdup(name);
+	f->data = p + 8 + hlen;
+	f->data_len = len - 8 - hlen;
+	if (root->type != JSON_OBJECT) {
+		failf(err, errlen, name, "header is not a JSON object");
+		goto fail;
+	}
+	f->t = xcalloc(root->len ? root->len : 1, sizeof *f->t);
+	for (size_t i = 0; i < root->len; i++) {
+		const char *key = root->keys[i];
+		const json_value *v = &root->items[i];
+		if (strlen(key) != root->key_lens[i]) {
+			failf(err, errlen, name, "a header key contains a NUL byte");
+			goto fail;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(root->keys[j], key)) {
+				failf(err, errlen, name, "'%s' appears twice in the header", key);
+				goto fail;
+			}
+		if (!strcmp(key, "__metadata__")) {
+			if (v->type != JSON_OBJECT) {
+				failf(err, errlen, name, "__metadata__ is not an object");
+				goto fail;
+			}
+			f->meta_keys = xcalloc(v->len ? v->len : 1, sizeof *f->meta_keys);
+			f->meta_vals = xcalloc(v->len ? v->len : 1, sizeof *f->meta_vals);
+			for (size_t j = 0; j < v->len; j++) {
+				if (v->items[j].type != JSON_STRING) {
+					failf(err, errlen, name, "__metadata__ value '%s' is not a string", v->keys[j]);
+					goto fail;
+				}
+				f->meta_keys[f->n_meta] = xstrdup(v->keys[j]);
+				f->meta_vals[f->n_meta++] = xstrdup(v->items[j].str);
+			}
+			continue;
+		}
+		st_tensor *t = &f->t[f->n];
+		if (parse_tensor(name, key, v, t, f->data_len, err, errlen))
+			goto fail;
+		t->name = xstrdup(key);
+		f->n++;
+	}
+	/* Tensors must tile the data section exactly: no overlap, no hole. */
+	qsort(f->t, f->n, sizeof *f->t, cmp_begin);
+	uint64_t at = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->t[i].begin < at) {
+			failf(err, errlen, name, "tensors '%s' and '%s' overlap", f->t[i - 1].name, f->t[i].name);
+			goto fail;
+		}
+		if (f->t[i].begin > at) {
+			failf(err, errlen, name, "a hole of %llu bytes in the data section before '%s'",
+			      (unsigned long long)(f->t[i].begin - at), f->t[i].name);
+			goto fail;
+		}
+		at = f->t[i].end;
+	}
+	if (at != f->data_len) {
+		failf(err, errlen, name, "%llu bytes after the last tensor",
+		      (unsigned long long)(f->data_len - at));
+		goto fail;
+	}
+	json_free(doc);
+	return f;
+fail:
+	json_free(doc);
+	free_fields(f);
+	free(f);
+	return NULL;
+}
+
+safetensors *st_open(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		failf(err, errlen, path, "%s", strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		failf(err, errlen, path, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	size_t len = (size_t)st.st_size;
+	void *map = NULL;
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			failf(err, errlen, path, "mmap: %s", strerror(errno));
+			close(fd);
+			return NULL;
+		}
+	}
+	close(fd);
+	safetensors *f = st_parse(map ? map : "", len, path, err, errlen);
+	if (!f) {
+		if (map)
+			munmap(map, len);
+		return NULL;
+	}
+	f->map = map;
+	f->map_len = len;
+	return f;
+}
+
+void st_close(safetensors *f)
+{
+	if (!f)
+		return;
+	if (f->map)
+		munmap(f->map, f->map_len);
+	free(f->owned);
+	free_fields(f);
+	free(f);
+}
+
+const st_tensor *st_find(const safetensors *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->t[i].name, name))
+			return &f->t[i];
+	return NULL;
+}
+
+const char *st_meta(const safetensors *f, const char *key)
+{
+	for (size_t i = 0; i < f->n_meta; i++)
+		if (!strcmp(f->meta_keys[i], key))
+			return f->meta_vals[i];
+	return NULL;
+}
+
+static float bf16_to_f32(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+static float f16_to_f32(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
+	float x;
+	if (exp == 0)
+		x = ldexpf((float)man, -24); /* zero or subnormal */
+	else if (exp == 31)
+		x = man ? NAN : INFINITY;
+	else
+		x = ldexpf((float)(man | 1024), (int)exp - 25);
+	return sign ? -x : x;
+}
+
+/* Element i as double; data is little-endian and maybe unaligned. */
+static double elem(const unsigned char *p, st_dtype d, uint64_t i)
+{
+	switch (d) {
+	case ST_F32: { float x; memcpy(&x, p + 4 * i, 4); return x; }
+	case ST_F64: { double x; memcpy(&x, p + 8 * i, 8); return x; }
+	case ST_BF16: { uint16_t h; memcpy(&h, p + 2 * i, 2); return bf16_to_f32(h); }
+	case ST_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); return f16_to_f32(h); }
+	case ST_I32: { int32_t x; memcpy(&x, p + 4 * i, 4); return x; }
+	case ST_I64: { int64_t x; memcpy(&x, p + 8 * i, 8); return (double)x; }
+	default: return NAN;
+	}
+}
+
+void st_to_f32(const safetensors *f, const st_tensor *t, float *out)
+{
+	const unsigned char *p = f->data + t->begin;
+	if (t->dtype == ST_F32) {
+		memcpy(out, p, t->numel * 4);
+		return;
+	}
+	for (uint64_t i = 0; i < t->numel; i++)
+		out[i] = (float)elem(p, t->dtype, i);
+}
+
+void st_to_f64(const safetensors *f, const st_tensor *t, double *out)
+{
+	const unsigned char *p = f->data + t->begin;
+	for (uint64_t i = 0; i < t->numel; i++)
+		out[i] = elem(p, t->dtype, i);
+}
+
+static void shape_str(char *s, size_t n, int ndim, const int64_t *shape)
+{
+	size_t k = 0;
+	k += snprintf(s + k, n - k, "[");
+	for (int i = 0; i < ndim && k < n; i++)
+		k += snprintf(s + k, n - k, "%s%lld", i ? "," : "", (long long)shape[i]);
+	if (k < n)
+		snprintf(s + k, n - k, "]");
+}
+
+int st_check_shape(const st_tensor *t, int ndim, const int64_t *shape, char *err, size_t errlen)
+{
+	int same = t->ndim == ndim;
+	for (int i = 0; same && i < ndim; i++)
+		same = t->shape[i] == shape[i];
+	if (same)
+		return 0;
+	char a[128], b[128];
+	shape_str(a, sizeof a, t->ndim, t->shape);
+	shape_str(b, sizeof b, ndim, shape);
+	if (err && errlen)
+		snprintf(err, errlen, "tensor '%s' has shape %s, expected %s", t->name, a, b);
+	return -1;
+}
+
+/* ---- sharded sets ---- */
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st);
+}
+
+static void set_add(st_set *s, safetensors *f)
+{
+	s->files = xreallocarray(s->files, s->n_files + 1, sizeof *s->files);
+	s->files[s->n_files++] = f;
+}
+
+static st_set *open_index(const char *index, char *err, size_t errlen)
+{
+	size_t len;
+	int fd = open(index, O_RDONLY);
+	if (fd < 0) {
+		failf(err, errlen, index, "%s", strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	char *text = read_file(index, &len);
+	char jerr[256];
+	json_doc *doc = json_parse(text, len, jerr, sizeof jerr);
+	free(text);
+	if (!doc) {
+		failf(err, errlen, index, "%s", jerr);
+		return NULL;
+	}
+	const json_value *wm = json_get(json_root(doc), "weight_map");
+	if (!wm || wm->type != JSON_OBJECT) {
+		failf(err, errlen, index, "no weight_map object");
+		json_free(doc);
+		return NULL;
+	}
+	/* The directory of the index holds the shards. */
+	char *dir = xstrdup(index);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = 0;
+	else
+		dir[0] = 0;
+	st_set *s = xcalloc(1, sizeof *s);
+	char **names = NULL;
+	size_t n_names = 0;
+	for (size_t i = 0; i < wm->len; i++) {
+		const json_value *v = &wm->items[i];
+		if (v->type != JSON_STRING || !v->str[0] || strchr(v->str, '/') || !strcmp(v->str, "..")) {
+			failf(err, errlen, index, "weight_map['%s'] is not a file name", wm->keys[i]);
+			goto fail;
+		}
+		int seen = 0;
+		for (size_t j = 0; j < n_names && !seen; j++)
+			seen = !strcmp(names[j], v->str);
+		if (seen)
+			continue;
+		names = xreallocarray(names, n_names + 1, sizeof *names);
+		names[n_names++] = v->str;
+		size_t plen = strlen(dir) + strlen(v->str) + 1;
+		char *path = xmalloc(plen);
+		snprintf(path, plen, "%s%s", dir, v->str);
+		safetensors *f = st_open(path, err, errlen);
+		free(path);
+		if (!f)
+			goto fail;
+		set_add(s, f);
+	}
+	/* Every tensor the index names must be in the file it names. */
+	for (size_t i = 0; i < wm->len; i++) {
+		const safetensors *f = NULL;
+		for (size_t j = 0; j < s->n_files; j++)
+			if (ends_with(s->files[j]->path, wm->items[i].str) &&
+			    st_find(s->files[j], wm->keys[i]))
+				f = s->files[j];
+		if (!f) {
+			failf(err, errlen, index, "tensor '%s' is not in %s", wm->keys[i], wm->items[i].str);
+			goto fail;
+		}
+	}
+	free(names);
+	free(dir);
+	json_free(doc);
+	return s;
+fail:
+	free(names);
+	free(dir);
+	json_free(doc);
+	st_set_close(s);
+	return NULL;
+}
+
+st_set *st_set_open(const char *path, char *err, size_t errlen)
+{
+	if (ends_with(path, ".json"))
+		return open_index(path, err, errlen);
+	if (is_dir(path)) {
+		size_t n = strlen(path) + 64;
+		char *p = xmalloc(n);
+		snprintf(p, n, "%s/model.safetensors", path);
+		st_set *s = NULL;
+		if (exists(p)) {
+			s = st_set_open(p, err, errlen);
+		} else {
+			snprintf(p, n, "%s/model.safetensors.index.json", path);
+			if (exists(p))
+				s = open_index(p, err, errlen);
+			else
+				failf(err, errlen, path, "no model.safetensors or model.safetensors.index.json");
+		}
+		free(p);
+		return s;
+	}
+	safetensors *f = st_open(path, err, errlen);
+	if (!f)
+		return NULL;
+	st_set *s = xcalloc(1, sizeof *s);
+	set_add(s, f);
+	return s;
+}
+
+const st_tensor *st_set_find(const st_set *s, const char *name, const safetensors **file)
+{
+	for (size_t i = 0; i < s->n_files; i++) {
+		const st_tensor *t = st_find(s->files[i], name);
+		if (t) {
+			if (file)
+				*file = s->files[i];
+			return t;
+		}
+	}
+	return NULL;
+}
+
+void st_set_close(st_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_files; i++)
+		st_close(s->files[i]);
+	free(s->files);
+	free(s);
+}
+
+/* ---- writing ---- */
+
+static uint64_t out_bytes(const st_out *t)
+{
+	uint64_t n = 1;
+	for (int i = 0; i < t->ndim; i++)
+		n *= (uint64_t)t->shape[i];
+	return n * st_dtype_size(t->dtype);
+}
+
+/* The header, padded with spaces so that the data starts 8-aligned. */
+static void build_header(buf_t *h, const st_out *t, size_t n, const char *const *mk,
+			 const char *const *mv, size_t n_meta)
+{
+	buf_puts(h, "{");
+	if (n_meta) {
+		buf_puts(h, "\"__metadata__\":{");
+		for (size_t i = 0; i < n_meta; i++) {
+			if (i)
+				buf_puts(h, ",");
+			json_write_string(h, mk[i], strlen(mk[i]));
+			buf_puts(h, ":");
+			json_write_string(h, mv[i], strlen(mv[i]));
+		}
+		buf_puts(h, "}");
+	}
+	uint64_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		char tmp[64];
+		if (n_meta || i)
+			buf_puts(h, ",");
+		json_write_string(h, t[i].name, strlen(t[i].name));
+		buf_puts(h, ":{\"dtype\":\"");
+		buf_puts(h, st_dtype_name(t[i].dtype));
+		buf_puts(h, "\",\"shape\":[");
+		for (int d = 0; d < t[i].ndim; d++) {
+			snprintf(tmp, sizeof tmp, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
+			buf_puts(h, tmp);
+		}
+		uint64_t nb = out_bytes(&t[i]);
+		snprintf(tmp, sizeof tmp, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)at,
+			 (unsigned long long)(at + nb));
+		buf_puts(h, tmp);
+		at += nb;
+	}
+	buf_puts(h, "}");
+	while (h->len % 8)
+		buf_puts(h, " ");
+}
+
+static void le64(unsigned char *p, uint64_t x)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(x >> (8 * i));
+}
+
+void st_write(const char *path, const st_out *t, size_t n, const char *const *mk,
+	      const char *const *mv, size_t n_meta)
+{
+	buf_t h = { 0 };
+	build_header(&h, t, n, mk, mv, n_meta);
+	unsigned char len8[8];
+	le64(len8, h.len);
+	outfile *o = outfile_open(path);
+	outfile_write(o, len8, 8);
+	outfile_write(o, h.data, h.len);
+	for (size_t i = 0; i < n; i++)
+		outfile_write(o, t[i].data, out_bytes(&t[i]));
+	outfile_commit(o);
+	buf_free(&h);
+}
+
+unsigned char *st_write_mem(const st_out *t, size_t n, const char *const *mk,
+			    const char *const *mv, size_t n_meta, size_t *len)
+{
+	buf_t h = { 0 };
+	build_header(&h, t, n, mk, mv, n_meta);
+	size_t total = 8 + h.len;
+	for (size_t i = 0; i < n; i++)
+		total += out_bytes(&t[i]);
+	unsigned char *p = xmalloc(total ? total : 1), *q = p + 8 + h.len;
+	le64(p, h.len);
+	memcpy(p + 8, h.data, h.len);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(q, t[i].data, out_bytes(&t[i]));
+		q += out_bytes(&t[i]);
+	}
+	buf_free(&h);
+	*len = total;
+	return p;
+}
+
+uint64_t st_data_hash(const st_out *t, size_t n)
+{
+	xxh64_state s;
+	xxh64_init(&s, 0);
+	for (size_t i = 0; i < n; i++)
+		xxh64_update(&s, t[i].data, out_bytes(&t[i]));
+	return xxh64_digest(&s);
+}
+
+uint64_t st_file_data_hash(const safetensors *f)
+{
+	return xxh64(f->data, f->data_len, 0);
+}

@@ -1,0 +1,349 @@
+/* tokenizer.c - loading (by content: JSON or .tiktoken), encoding and
+ * decoding. Encoding: added tokens are cut out of the raw text first; each
+ * stretch between them is normalized, split into pieces (literal split or
+ * one of the built-in patterns), and every piece becomes its first symbols
+ * (bytes, or characters with byte fallback) that BPE then merges. */
+#define _GNU_SOURCE /* memmem */
+#include "tokenizer_internal.h"
+#include "buf.h"
+#include "cli.h"
+#include "xio.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+tokenizer *tokenizer_load(const char *path, const char *pattern)
+{
+	size_t len;
+	pretok_init();
+	char *text = read_file(path, &len);
+	size_t i = 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	tokenizer *t;
+	if (i < len && text[i] == '{') {
+		if (pattern)
+			die_at(path, 0, "--pattern applies to .tiktoken files only");
+		t = tokenizer_load_hf(path, text, len);
+	} else {
+		t = tokenizer_load_tiktoken(path, text, len, pattern);
+	}
+	free(text);
+	t->path = xstrdup(path);
+	static uint64_t serial;
+	t->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+	return t;
+}
+
+void tokenizer_free(tokenizer *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	free(t->glue);
+	free(t->off);
+	free(t->bytes);
+	free(t->flags);
+	if (t->piece_ids.slots)
+		strmap_free(&t->piece_ids);
+	free(t->cp_id);
+	if (t->merges.slots)
+		u64map_free(&t->merges);
+	for (size_t i = 0; i < t->n_repl; i++) {
+		free(t->repl_from[i]);
+		free(t->repl_to[i]);
+	}
+	free(t->repl_from);
+	free(t->repl_to);
+	free(t->repl_from_len);
+	free(t->repl_to_len);
+	free(t->split);
+	if (t->added.term)
+		added_trie_free(&t->added);
+	free(t);
+}
+
+uint32_t tokenizer_vocab_size(const tokenizer *t) { return t->vocab_size; }
+int32_t tokenizer_bos(const tokenizer *t) { return t->bos; }
+int32_t tokenizer_eos(const tokenizer *t) { return t->eos; }
+uint64_t tokenizer_fingerprint(const tokenizer *t) { return t->fingerprint; }
+
+typedef struct {
+	uint32_t **ids;
+	size_t *n, *cap;
+	uint32_t *sym;
+	size_t sym_cap;
+	buf_t norm;
+	bpe_scratch bpe;
+} enc_ctx;
+
+static void reserve_out(enc_ctx *c, size_t extra)
+{
+	if (*c->n + extra <= *c->cap)
+		return;
+	size_t cap = *c->cap ? *c->cap : 256;
+	while (cap < *c->n + extra)
+		cap *= 2;
+	*c->ids = xreallocarray(*c->ids, cap, sizeof **c->ids);
+	*c->cap = cap;
+}
+
+static void push(enc_ctx *c, uint32_t id)
+{
+	reserve_out(c, 1);
+	(*c->ids)[(*c->n)++] = id;
+}
+
+static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
+{
+	if (id < 0) {
+		if (t->unk_id < 0)
+			die("%s: the text has a character with no token and no <unk>", t->path);
+		if (t->fuse_unk && *k && sym[*k - 1] == (uint32_t)t->unk_id)
+			return;
+		id = t->unk_id;
+	}
+	sym[(*k)++] = (uint32_t)id;
+}
+
+static void push_many(enc_ctx *c, const uint32_t *ids, size_t k)
+{
+	reserve_out(c, k);
+	memcpy(*c->ids + *c->n, ids, k * sizeof *ids);
+	*c->n += k;
+}
+
+/* One piece: itself if it is a token (tiktoken), from the cache, or its
+ * first symbols merged. */
+static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (t->whole_piece) {
+		int64_t id = strmap_get(&t->piece_ids, (const char *)s, n);
+		if (id >= 0) {
+			push(c, (uint32_t)id);
+			return;
+		}
+	}
+	const uint32_t *cached;
+	size_t nc;
+	if (piece_cache_get(t, s, n, &cached, &nc)) {
+		push_many(c, cached, nc);
+		return;
+	}
+	if (n > c->sym_cap) {
+		c->sym_cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
+		free(c->sym);
+		c->sym = xmalloc(c->sym_cap * sizeof *c->sym);
+	}
+	uint32_t *sym = c->sym;
+	size_t k = 0;
+	if (t->sym_mode == SYM_BYTES) {
+		for (size_t i = 0; i < n; i++)
+			push_sym(t, sym, &k, t->byte_id[s[i]]);
+	} else {
+		for (size_t i = 0; i < n;) {
+			utf8proc_int32_t cp = -1;
+			utf8proc_ssize_t l = s[i] < 0x80 ? (cp = s[i], 1)
+				: utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+			if (l <= 0)
+				l = 1, cp = -1; /* an invalid byte: byte fallback */
+			if (cp >= 0 && t->cp_id[cp]) {
+				sym[k++] = (uint32_t)(t->cp_id[cp] - 1);
+			} else {
+				for (utf8proc_ssize_t b = 0; b < l; b++)
+					push_sym(t, sym, &k, t->fallback_id[s[i + b]]);
+			}
+			i += (size_t)l;
+		}
+	}
+	k = bpe_merge(&t->merges, sym, k, &c->bpe);
+	piece_cache_put(t, s, n, sym, k);
+	push_many(c, sym, k);
+}
+
+/* May a piece be cut at s[q], where the word-start character begins? */
+static int can_cut(const tokenizer *t, const unsigned char *s, size_t q)
+{
+	size_t k = q - 1;
+	while (k > 0 && (s[k] & 0xc0) == 0x80 && q - k < 4)
+		k--;
+	utf8proc_int32_t cp;
+	if (utf8proc_iterate(s + k, (utf8proc_ssize_t)(q - k), &cp) != (utf8proc_ssize_t)(q - k))
+		return 0;
+	if ((uint32_t)cp == t->word_cp || !t->cp_id[cp])
+		return 0;
+	for (size_t i = 0; i < t->n_glue; i++)
+		if (t->glue[i] == (uint32_t)cp)
+			return 0;
+	return 1;
+}
+
+static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	if (!t->word_cp) {
+		encode_word(t, c, s, n);
+		return;
+	}
+	size_t start = 0, pos = 0;
+	for (;;) {
+		const unsigned char *p = pos < n ? memmem(s + pos, n - pos, t->word_utf8, t->word_len) : NULL;
+		if (!p)
+			break;
+		size_t q = (size_t)(p - s);
+		if (q > start && can_cut(t, s, q)) {
+			encode_word(t, c, s + start, q - start);
+			start = q;
+		}
+		pos = q + t->word_len;
+	}
+	encode_word(t, c, s + start, n - start);
+}
+
+/* Hugging Face's Split on a literal string, with its delimiter behaviours. */
+static void encode_split(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	size_t start = 0, i = 0, dl = t->split_len;
+	int b = t->split_behavior;
+	while (i + dl <= n) {
+		const unsigned char *p = memmem(s + i, n - i, t->split, dl);
+		if (!p)
+			break;
+		size_t d = (size_t)(p - s), e = d + dl;
+		if (b == SPLIT_CONTIGUOUS)
+			while (e + dl <= n && memcmp(s + e, t->split, dl) == 0)
+				e += dl;
+		switch (b) {
+		case SPLIT_REMOVED:
+			encode_piece(t, c, s + start, d - start);
+			start = e;
+			break;
+		case SPLIT_ISOLATED:
+		case SPLIT_CONTIGUOUS:
+			encode_piece(t, c, s + start, d - start);
+			encode_piece(t, c, s + d, e - d);
+			start = e;
+			break;
+		case SPLIT_MERGED_PREV:
+			encode_piece(t, c, s + start, e - start);
+			start = e;
+			break;
+		case SPLIT_MERGED_NEXT:
+			encode_piece(t, c, s + start, d - start);
+			start = d;
+			break;
+		}
+		i = e;
+	}
+	encode_piece(t, c, s + start, n - start);
+}
+
+/* Text with no added tokens in it: normalize, split into pieces, merge. */
+static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (t->n_repl) {
+		buf_t *b = &c->norm;
+		const unsigned char *cur = s;
+		size_t cn = n;
+		for (size_t r = 0; r < t->n_repl; r++) {
+			buf_t out = { 0 };
+			size_t fl = t->repl_from_len[r], i = 0;
+			buf_reserve(&out, cn + 1);
+			while (i < cn) {
+				const unsigned char *p = fl && i + fl <= cn
+					? memmem(cur + i, cn - i, t->repl_from[r], fl) : NULL;
+				if (!p) {
+					buf_append(&out, cur + i, cn - i);
+					break;
+				}
+				buf_append(&out, cur + i, (size_t)(p - cur) - i);
+				buf_append(&out, t->repl_to[r], t->repl_to_len[r]);
+				i = (size_t)(p - cur) + fl;
+			}
+			buf_free(b);
+			*b = out;
+			cur = (const unsigned char *)b->data;
+			cn = b->len;
+		}
+		s = cur;
+		n = cn;
+	}
+	if (t->split) {
+		encode_split(t, c, s, n);
+	} else if (t->pretok != PRETOK_NONE) {
+		for (size_t i = 0; i < n;) {
+			size_t e = pretok_next(t->pretok, s, n, i);
+			encode_piece(t, c, s + i, e - i);
+			i = e;
+		}
+	} else {
+		encode_piece(t, c, s, n);
+	}
+}
+
+size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
+			uint32_t **ids, size_t *n, size_t *cap)
+{
+	enc_ctx c = { .ids = ids, .n = n, .cap = cap };
+	const unsigned char *s = (const unsigned char *)text;
+	size_t start = 0;
+	if (t->added.nodes > 1) {
+		for (size_t i = 0; i < len;) {
+			size_t l;
+			int32_t id;
+			if (t->added.first[s[i]] && (id = added_trie_match(&t->added, s, len, i, &l)) >= 0) {
+				encode_stretch(t, &c, s + start, i - start);
+				push(&c, (uint32_t)id);
+				i += l;
+				start = i;
+			} else {
+				i++;
+			}
+		}
+	}
+	encode_stretch(t, &c, s + start, len - start);
+	free(c.sym);
+	buf_free(&c.norm);
+	bpe_scratch_free(&c.bpe);
+	return *n;
+}
+
+static void check_id(const tokenizer *t, uint32_t id)
+{
+	if (id >= t->vocab_size)
+		die("%s: token id %u is not below the vocabulary size %u", t->path, id, t->vocab_size);
+	if (!(t->flags[id] & TOKF_PRESENT))
+		die("%s: token id %u is not in the vocabulary", t->path, id);
+}
+
+char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		check_id(t, ids[i]);
+		total += t->off[ids[i] + 1] - t->off[ids[i]];
+	}
+	char *out = xmalloc(total + 1), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = t->off[ids[i] + 1] - t->off[ids[i]];
+		memcpy(p, t->bytes + t->off[ids[i]], l);
+		p += l;
+	}
+	*p = 0;
+	*len = total;
+	return out;
+}
+
+size_t tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap)
+{
+	check_id(t, id);
+	size_t l = t->off[id + 1] - t->off[id];
+	if (l > cap)
+		die("%s: token %u has %zu bytes, more than the %zu given", t->path, id, l, cap);
+	memcpy(out, t->bytes + t->off[id], l);
+	return l;
+}

@@ -1,0 +1,193 @@
+/* tokenizer_common.c - pieces the tokenizer loaders share: the decode table,
+ * the added-token trie, bos/eos by name, the fingerprint, GPT-2's
+ * byte-level alphabet. */
+#include "tokenizer_internal.h"
+#include "cli.h"
+#include "hash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
+		   const uint8_t *flags)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < vocab_size; i++)
+		total += strs[i] ? lens[i] : 0;
+	t->vocab_size = vocab_size;
+	t->off = xcalloc((size_t)vocab_size + 1, sizeof *t->off);
+	t->flags = xcalloc(vocab_size ? vocab_size : 1, 1);
+	t->bytes = xmalloc(total ? total : 1);
+	uint64_t o = 0;
+	for (uint32_t i = 0; i < vocab_size; i++) {
+		t->off[i] = o;
+		if (strs[i]) {
+			memcpy(t->bytes + o, strs[i], lens[i]);
+			o += lens[i];
+			t->flags[i] = flags[i] | TOKF_PRESENT;
+		}
+	}
+	t->off[vocab_size] = o;
+}
+
+void added_trie_init(added_trie *a)
+{
+	memset(a, 0, sizeof *a);
+	u64map_init(&a->edges, 64);
+	a->cap = 64;
+	a->term = xmalloc(a->cap * sizeof *a->term);
+	a->term[0] = -1;
+	a->nodes = 1;
+}
+
+void added_trie_add(added_trie *a, const char *s, size_t n, int32_t id)
+{
+	if (n == 0)
+		return;
+	uint64_t node = 0, child;
+	a->first[(unsigned char)s[0]] = 1;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = node << 8 | (unsigned char)s[i];
+		if (!u64map_get(&a->edges, key, &child)) {
+			if (a->nodes == a->cap) {
+				a->cap *= 2;
+				a->term = xreallocarray(a->term, a->cap, sizeof *a->term);
+			}
+			child = a->nodes++;
+			a->term[child] = -1;
+			u64map_put(&a->edges, key, child);
+		}
+		node = child;
+	}
+	if (a->term[node] < 0) /* the first of equal contents wins */
+		a->term[node] = id;
+}
+
+int32_t added_trie_match(const added_trie *a, const unsigned char *s, size_t n, size_t i,
+			 size_t *len)
+{
+	uint64_t node = 0, child;
+	int32_t best = -1;
+	for (size_t j = i; j < n; j++) {
+		if (!u64map_get(&a->edges, node << 8 | s[j], &child))
+			break;
+		node = child;
+		if (a->term[node] >= 0) {
+			best = a->term[node];
+			*len = j + 1 - i;
+		}
+	}
+	return best;
+}
+
+void added_trie_free(added_trie *a)
+{
+	u64map_free(&a->edges);
+	free(a->term);
+	a->term = NULL;
+}
+
+static int32_t find_added(const tokenizer *t, const char *const *names)
+{
+	for (; *names; names++) {
+		size_t n = strlen(*names);
+		for (uint32_t id = 0; id < t->vocab_size; id++)
+			if ((t->flags[id] & TOKF_ADDED) && t->off[id + 1] - t->off[id] == n &&
+			    memcmp(t->bytes + t->off[id], *names, n) == 0)
+				return (int32_t)id;
+	}
+	return -1;
+}
+
+void tok_guess_bos_eos(tokenizer *t)
+{
+	static const char *const bos[] = { "<bos>", "<s>", "<|begin_of_text|>", "<|bos|>",
+		"<|startoftext|>", "<|endoftext|>", NULL };
+	static const char *const eos[] = { "<eos>", "</s>", "<|end_of_text|>", "<|eos|>",
+		"<|endoftext|>", NULL };
+	if (t->bos < 0)
+		t->bos = find_added(t, bos);
+	if (t->eos < 0)
+		t->eos = find_added(t, eos);
+}
+
+static void hash_u64(xxh64_state *s, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	xxh64_update(s, b, 8);
+}
+
+static void hash_str(xxh64_state *s, const char *p, size_t n)
+{
+	hash_u64(s, n);
+	xxh64_update(s, p, n);
+}
+
+/* The serialization: a version tag, how text becomes symbols, the
+ * normalizer and pre-tokenizer, every id's flags and bytes, the merges in
+ * rank order, bos/eos, then the loader's extra hash. All integers are
+ * 64-bit little-endian; strings are length-prefixed. */
+void tok_fingerprint(tokenizer *t, const uint32_t *merge_pairs, size_t n_merges,
+		     uint64_t extra)
+{
+	xxh64_state s;
+	xxh64_init(&s, 0);
+	hash_str(&s, "bonsai-tokenizer-1", 18);
+	hash_u64(&s, (uint64_t)t->kind);
+	hash_u64(&s, (uint64_t)t->sym_mode);
+	hash_str(&s, pretok_pattern_text(t->pretok), strlen(pretok_pattern_text(t->pretok)));
+	hash_u64(&s, (uint64_t)t->whole_piece);
+	hash_u64(&s, (uint64_t)(int64_t)t->unk_id);
+	hash_u64(&s, (uint64_t)t->fuse_unk);
+	for (int b = 0; b < 256; b++)
+		hash_u64(&s, (uint64_t)(int64_t)t->fallback_id[b]);
+	hash_u64(&s, t->n_repl);
+	for (size_t i = 0; i < t->n_repl; i++) {
+		hash_str(&s, t->repl_from[i], t->repl_from_len[i]);
+		hash_str(&s, t->repl_to[i], t->repl_to_len[i]);
+	}
+	hash_str(&s, t->split ? t->split : "", t->split_len);
+	hash_u64(&s, (uint64_t)t->split_behavior);
+	hash_u64(&s, t->vocab_size);
+	for (uint32_t id = 0; id < t->vocab_size; id++) {
+		hash_u64(&s, t->flags[id]);
+		hash_str(&s, t->bytes + t->off[id], t->off[id + 1] - t->off[id]);
+	}
+	hash_u64(&s, n_merges);
+	for (size_t i = 0; i < 2 * n_merges; i++)
+		hash_u64(&s, merge_pairs[i]);
+	hash_u64(&s, (uint64_t)(int64_t)t->bos);
+	hash_u64(&s, (uint64_t)(int64_t)t->eos);
+	hash_u64(&s, extra);
+	t->fingerprint = xxh64_digest(&s);
+}
+
+/* Bytes that are printable and not a space stand for themselves; the other
+ * 68 are mapped, in byte order, to U+0100 and up. */
+static int bytelevel_direct(unsigned b)
+{
+	return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+}
+
+uint32_t bytelevel_char(unsigned char b)
+{
+	if (bytelevel_direct(b))
+		return b;
+	uint32_t k = 0;
+	for (unsigned i = 0; i < b; i++)
+		k += !bytelevel_direct(i);
+	return 256 + k;
+}
+
+int bytelevel_byte(uint32_t cp)
+{
+	if (cp < 256)
+		return bytelevel_direct(cp) ? (int)cp : -1;
+	uint32_t k = 256;
+	for (unsigned i = 0; i < 256; i++)
+		if (!bytelevel_direct(i) && k++ == cp)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,117 @@
+/* tokenizer_internal.h - the representation shared by the tokenizer's
+ * loaders (tokenizer_hf.c, tokenizer_tiktoken.c), its encoder and decoder
+ * (tokenizer.c) and the trainer. Not for use outside the tokenizer. */
+#ifndef BONSAI_TOKENIZER_INTERNAL_H
+#define BONSAI_TOKENIZER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bpe.h"
+#include "pretok.h"
+#include "tokenizer.h"
+#include "tokenizer_maps.h"
+
+enum { TOK_HF = 1, TOK_TIKTOKEN = 2 };
+/* How a piece becomes its first symbols: one per byte (byte-level BPE and
+ * tiktoken) or one per character with byte fallback (SentencePiece-style
+ * tokenizer.json such as Gemma's). */
+enum { SYM_BYTES = 1, SYM_CHARS = 2 };
+/* Split pre-tokenizer behaviours (Hugging Face names). */
+enum { SPLIT_REMOVED, SPLIT_ISOLATED, SPLIT_MERGED_PREV, SPLIT_MERGED_NEXT, SPLIT_CONTIGUOUS };
+
+enum { TOKF_PRESENT = 1, TOKF_ADDED = 2, TOKF_SPECIAL = 4 };
+
+/* Added tokens, matched leftmost-longest in the raw text before anything
+ * else (Hugging Face's AddedVocabulary with normalized=false). */
+typedef struct {
+	u64map edges;       /* (node << 8 | byte) -> child node */
+	int32_t *term;      /* node -> token id or -1 */
+	size_t nodes, cap;
+	unsigned char first[256]; /* bytes that can start a token */
+} added_trie;
+
+struct tokenizer {
+	char *path;
+	int kind;
+	pretok_kind pretok;
+	uint32_t vocab_size;
+	int32_t bos, eos;
+	uint64_t fingerprint;
+
+	/* What decode writes for each id: bytes[off[id] .. off[id+1]). */
+	uint64_t *off;
+	char *bytes;
+	uint8_t *flags; /* TOKF_* */
+
+	/* tiktoken: a piece that is itself a token is that token. */
+	int whole_piece;
+	strmap piece_ids;
+
+	int sym_mode;
+	int32_t byte_id[256];     /* SYM_BYTES: the token of each byte */
+	int32_t fallback_id[256]; /* SYM_CHARS: <0xNN> tokens, -1 if none */
+	int32_t *cp_id;           /* SYM_CHARS: code point -> id + 1 (0: none) */
+	int32_t unk_id;           /* -1: none */
+	int fuse_unk;
+
+	u64map merges;
+
+	/* Hugging Face normalizer: literal replacements in order. */
+	size_t n_repl;
+	char **repl_from, **repl_to;
+	size_t *repl_from_len, *repl_to_len;
+	/* Hugging Face Split pre-tokenizer on a literal string (NULL: none). */
+	char *split;
+	size_t split_len;
+	int split_behavior;
+
+	added_trie added;
+
+	/* SYM_CHARS with a word-start character (Gemma's U+2581): a stretch is
+	 * cut before each such character that follows another character, except
+	 * after a character that some token joins to it (glue, e.g. '>' of
+	 * ">▁</") or one without a token (byte fallback). No merge can cross
+	 * such a cut, so BPE word by word is exact, and words can be cached. */
+	uint32_t word_cp;         /* 0: no cutting */
+	char word_utf8[4];
+	size_t word_len;
+	uint32_t *glue;
+	size_t n_glue;
+
+	uint64_t serial;          /* tells thread caches apart */
+};
+
+/* Per-thread cache of piece -> ids (lib/tokenizer_cache.c). */
+int piece_cache_get(const tokenizer *t, const unsigned char *s, size_t n,
+		    const uint32_t **ids, size_t *n_ids);
+void piece_cache_put(const tokenizer *t, const unsigned char *s, size_t n,
+		     const uint32_t *ids, size_t n_ids);
+#define PIECE_CACHE_MAX_BYTES 64
+
+tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len);
+tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,
+				   const char *pattern);
+
+/* Helpers for the loaders. */
+void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
+		   const uint8_t *flags);
+void added_trie_init(added_trie *a);
+void added_trie_add(added_trie *a, const char *s, size_t n, int32_t id);
+/* Longest added token at s[i]: its id and *len, or -1. */
+int32_t added_trie_match(const added_trie *a, const unsigned char *s, size_t n, size_t i,
+			 size_t *len);
+void added_trie_free(added_trie *a);
+/* Sets bos/eos still at -1 from the usual names of added tokens. */
+void tok_guess_bos_eos(tokenizer *t);
+/* Computes t->fingerprint; merges in rank order as (left, right) id pairs;
+ * extra: a hash of whatever else the loader knows defines the ids. */
+void tok_fingerprint(tokenizer *t, const uint32_t *merge_pairs, size_t n_merges,
+		     uint64_t extra);
+
+
+/* GPT-2's byte-level alphabet: the printable character that stands for a
+ * byte in vocabulary strings, and back (-1: not in the alphabet). */
+uint32_t bytelevel_char(unsigned char b);
+int bytelevel_byte(uint32_t cp);
+
+#endif

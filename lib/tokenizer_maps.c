@@ -1,0 +1,132 @@
+/* tokenizer_maps.c - see tokenizer_maps.h. Linear probing at a load factor
+ * of at most 1/2: lookups of merges and whole pieces are the hot path of
+ * encoding. */
+#include "tokenizer_maps.h"
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t table_size(size_t expected)
+{
+	size_t n = 16;
+	while (n < expected * 2 + 1)
+		n <<= 1;
+	return n;
+}
+
+void u64map_init(u64map *m, size_t expected)
+{
+	size_t n = table_size(expected);
+	m->slots = xmalloc(n * sizeof *m->slots);
+	for (size_t i = 0; i < n; i++)
+		m->slots[i].key = U64MAP_EMPTY;
+	m->mask = n - 1;
+	m->count = 0;
+}
+
+static void u64map_grow(u64map *m)
+{
+	u64map old = *m;
+	u64map_init(m, (old.mask + 1));
+	for (size_t i = 0; i <= old.mask; i++)
+		if (old.slots[i].key != U64MAP_EMPTY)
+			u64map_put(m, old.slots[i].key, old.slots[i].val);
+	u64map_free(&old);
+}
+
+void u64map_put(u64map *m, uint64_t key, uint64_t val)
+{
+	if ((m->count + 1) * 2 > m->mask + 1)
+		u64map_grow(m);
+	size_t i = u64map_mix(key) & m->mask;
+	while (m->slots[i].key != U64MAP_EMPTY && m->slots[i].key != key)
+		i = (i + 1) & m->mask;
+	if (m->slots[i].key == U64MAP_EMPTY)
+		m->count++;
+	m->slots[i].key = key;
+	m->slots[i].val = val;
+}
+
+void u64map_free(u64map *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+}
+
+/* A short-string hash: 8 bytes at a time, multiply-xorshift mixing. */
+uint64_t strmap_hash(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0x243F6A8885A308D3ull ^ (n * 0x9E3779B97F4A7C15ull);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0x94D049BB133111EBull;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	return h ^ (h >> 32);
+}
+
+void strmap_init(strmap *m, size_t expected)
+{
+	size_t n = table_size(expected);
+	m->slots = xcalloc(n, sizeof *m->slots);
+	m->mask = n - 1;
+	m->count = 0;
+}
+
+static void strmap_insert(strmap *m, const strmap_slot *e)
+{
+	size_t i = e->hash & m->mask;
+	while (m->slots[i].s)
+		i = (i + 1) & m->mask;
+	m->slots[i] = *e;
+	m->count++;
+}
+
+int strmap_put(strmap *m, const char *s, size_t n, uint32_t id)
+{
+	if (strmap_get(m, s, n) >= 0)
+		return 0;
+	if ((m->count + 1) * 2 > m->mask + 1) {
+		strmap old = *m;
+		strmap_init(m, old.mask + 1);
+		for (size_t i = 0; i <= old.mask; i++)
+			if (old.slots[i].s)
+				strmap_insert(m, &old.slots[i]);
+		strmap_free(&old);
+	}
+	if (n > UINT32_MAX)
+		die("token of %zu bytes is too long", n);
+	strmap_slot e = { strmap_hash(s, n), s ? s : "", (uint32_t)n, id };
+	strmap_insert(m, &e);
+	return 1;
+}
+
+int64_t strmap_get(const strmap *m, const char *s, size_t n)
+{
+	uint64_t h = strmap_hash(s, n);
+	size_t i = h & m->mask;
+	for (;;) {
+		const strmap_slot *e = &m->slots[i];
+		if (!e->s)
+			return -1;
+		if (e->hash == h && e->len == n && memcmp(e->s, s, n) == 0)
+			return e->id;
+		i = (i + 1) & m->mask;
+	}
+}
+
+void strmap_free(strmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+}

@@ -1,0 +1,117 @@
+/* fuzz_tokenize.c - libFuzzer target for the tokenizer: the first byte
+ * picks what the rest is:
+ *   0: a tokenizer.json (the loader must refuse it cleanly or load it; a
+ *      loaded one must encode and decode a sample text back exactly);
+ *   1, 2, 3: text for r50k_base, o200k_base and gemma3: decode(encode(x))
+ *      must be x, whatever the bytes;
+ *   4: a JSON Lines document: parsed as encode parses it, its text then as 1.
+ * die() is turned into a longjmp back here (leaks on those paths are
+ * expected: run with -detect_leaks=0).
+ * Build and run (from the project root, ../shared present):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
+ *     -Ilib tests/fuzz/fuzz_tokenize.c lib/tokenizer*.c lib/pretok.c lib/bpe.c \
+ *     lib/json.c lib/buf.c lib/cli.c lib/hash.c lib/xio.c -lutf8proc -lzstd -lm \
+ *     -o build/fuzz_tokenize
+ *   build/fuzz_tokenize -detect_leaks=0 -close_fd_mask=2 -max_len=4096 CORPUS_DIR
+ * (the corpus: a minimal tokenizer.json prefixed by byte 0, texts prefixed
+ * by 1, 2 or 3, a JSON line prefixed by 4). */
+#include "cli.h"
+#include "json.h"
+#include "tokenizer.h"
+#include "tokenizer_internal.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static jmp_buf back;
+static tokenizer *tok[3];
+
+static void jump_back(void *arg)
+{
+	(void)arg;
+	longjmp(back, 1);
+}
+
+/* decode(encode(s)) must be s; with Gemma's lossy normalizer, s with each
+ * U+2581 turned into the space it decodes to. */
+static void roundtrip(const tokenizer *t, const char *s, size_t n, int lossy)
+{
+	uint32_t *ids = NULL;
+	size_t k = 0, cap = 0, dl, wl = 0;
+	char *want = malloc(n + 1);
+	for (size_t i = 0; i < n;) {
+		if (lossy && i + 3 <= n && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {
+			want[wl++] = ' ';
+			i += 3;
+		} else {
+			want[wl++] = s[i++];
+		}
+	}
+	tokenizer_encode(t, s, n, &ids, &k, &cap);
+	char *d = tokenizer_decode(t, ids, k, &dl);
+	if (dl != wl || memcmp(d, want, wl) != 0)
+		abort();
+	free(want);
+	free(d);
+	free(ids);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	cli_init("fuzz_tokenize");
+	const char *sh = getenv("BONSAI_SHARED") ? getenv("BONSAI_SHARED") : "../shared";
+	static const char *const rel[] = { "fixtures/tokenizers/tiktoken/r50k_base.tiktoken",
+		"fixtures/tokenizers/tiktoken/o200k_base.tiktoken",
+		"fixtures/tokenizers/gemma3/tokenizer.json" };
+	for (int i = 0; i < 3; i++) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", sh, rel[i]);
+		tok[i] = tokenizer_load(p, NULL);
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	int mode = data[0] % 5;
+	const char *s = (const char *)data + 1;
+	size_t n = size - 1;
+	cli_atdie(jump_back, NULL);
+	if (setjmp(back))
+		return 0; /* refused with a message: fine */
+	if (mode == 0) {
+		char *copy = malloc(n + 1);
+		memcpy(copy, s, n);
+		copy[n] = 0;
+		tokenizer *t = tokenizer_load_hf("fuzz.json", copy, n);
+		t->path = strdup("fuzz.json");
+		static const char sample[] = "Hello, world! 123 \xe2\x96\x81 <bos>\n\n caf\xc3\xa9 \xff";
+		uint32_t *ids = NULL;
+		size_t k = 0, cap = 0, dl;
+		tokenizer_encode(t, sample, sizeof sample - 1, &ids, &k, &cap);
+		free(tokenizer_decode(t, ids, k, &dl));
+		free(ids);
+		tokenizer_free(t);
+		free(copy);
+	} else if (mode <= 3) {
+		roundtrip(tok[mode - 1], s, n, mode == 3);
+	} else {
+		char err[200];
+		json_doc *d = json_parse(s, n, err, sizeof err);
+		if (d) {
+			const json_value *r = json_root(d);
+			const json_value *v = r->type == JSON_OBJECT ? json_get(r, "text") : NULL;
+			if (v && v->type == JSON_STRING)
+				roundtrip(tok[0], v->str, v->len, 0);
+			json_free(d);
+		}
+	}
+	cli_atdie_remove(jump_back, NULL);
+	return 0;
+}

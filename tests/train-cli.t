@@ -1,0 +1,20 @@
+#!/bin/sh
+# bonsai-train's manners: --help, --version, usage errors exit 2.
+T=$(mktemp -d /tmp/train-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+echo 1..7
+bin/bonsai-train --help > "$T/out" && grep -q "^usage: bonsai-train" "$T/out" &&
+	echo "ok 1 - --help on stdout, exit 0" || echo "not ok 1 - --help"
+bin/bonsai-train --version > "$T/out" && [ -s "$T/out" ] && echo "ok 2 - --version" || echo "not ok 2 - --version"
+bin/bonsai-train 2> "$T/err"
+[ $? -eq 2 ] && grep -q "data" "$T/err" && echo "ok 3 - no arguments: usage error" || echo "not ok 3 - no arguments"
+bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --schedule linear 2> "$T/err"
+[ $? -eq 2 ] && grep -q "schedule" "$T/err" && echo "ok 4 - bad --schedule: exit 2" || echo "not ok 4 - bad --schedule"
+bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --seq 100 --batch-tokens 150 2> "$T/err"
+[ $? -eq 2 ] && grep -q "multiple" "$T/err" && echo "ok 5 - --batch-tokens not a multiple of --seq: exit 2" ||
+	echo "not ok 5 - batch-tokens: $(cat "$T/err")"
+bin/bonsai-train --data "$T/none" --model tiny -o "$T/r" --steps 1 2> "$T/err"
+[ $? -eq 1 ] && grep -q "none" "$T/err" && echo "ok 6 - missing data directory: exit 1, named" ||
+	echo "not ok 6 - missing data: $(cat "$T/err")"
+bin/bonsai-train verify 2> "$T/err"
+[ $? -eq 2 ] && echo "ok 7 - verify without a directory: exit 2" || echo "not ok 7 - verify usage"

@@ -1,0 +1,175 @@
+/* test_tokenize_api.c - the tokenizer API beyond the reference cases:
+ * empty text, bytes that are not UTF-8, a 1 MB piece (time-bounded: the
+ * merge loop must not be quadratic), that cutting Gemma's text into words
+ * and the piece cache change nothing, fingerprints, token bytes. */
+#include "tap.h"
+#include "bpe.h"
+#include "cli.h"
+#include "tokenizer.h"
+#include "tokenizer_internal.h"
+#include "xio.h"
+
+#include <stdint.h>
+
+static int same_ids(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
+}
+
+static int roundtrip(const tokenizer *t, const char *s, size_t n)
+{
+	uint32_t *ids = NULL;
+	size_t k = 0, cap = 0, dl;
+	tokenizer_encode(t, s, n, &ids, &k, &cap);
+	char *d = tokenizer_decode(t, ids, k, &dl);
+	int ok_ = dl == n && memcmp(d, s, n) == 0;
+	free(d);
+	free(ids);
+	return ok_;
+}
+
+/* Encoding a long text with Gemma's word cutting and without. */
+static void check_word_cut(tokenizer *t, const char *text, size_t len)
+{
+	uint32_t *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0, ca = 0, cb = 0;
+	for (size_t o = 0; o < len; o += 5000)
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca);
+	uint32_t saved = t->word_cp;
+	t->word_cp = 0;
+	t->serial += 1000000; /* a cache of its own */
+	for (size_t o = 0; o < len; o += 5000)
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb);
+	t->word_cp = saved;
+	t->serial -= 1000000;
+	ok(saved != 0, "gemma3 cuts text into words at U+2581");
+	ok(same_ids(a, na, b, nb), "gemma3: tinyshakespeare gives the same %zu ids with and without word cutting and cache", na);
+	free(a);
+	free(b);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	cli_init(argv[0]);
+
+	/* The merge loop alone: the heap path equals the scan path. */
+	{
+		u64map m;
+		u64map_init(&m, 8);
+		/* ids: a=1 b=2; (a,a)->3 rank 0, (3,b)->4 rank 1, (b,b)->5 rank 2, (a,b)->6 rank 3 */
+		u64map_put(&m, bpe_pair_key(1, 1), 0ull << 32 | 3);
+		u64map_put(&m, bpe_pair_key(3, 2), 1ull << 32 | 4);
+		u64map_put(&m, bpe_pair_key(2, 2), 2ull << 32 | 5);
+		u64map_put(&m, bpe_pair_key(1, 2), 3ull << 32 | 6);
+		bpe_scratch s = { 0 };
+		uint32_t small[] = { 1, 1, 1, 2, 2, 1, 2 };
+		size_t n = bpe_merge(&m, small, 7, &s);
+		uint32_t want[] = { 3, 1, 5, 6 }; /* (1,1) at 0, then (2,2), then (1,2) */
+		ok(same_ids(small, n, want, 4), "bpe: lowest rank first, leftmost on ties");
+		/* the same sequence 20 times (over the scan limit) takes the heap */
+		uint32_t big[140], ref[140];
+		for (int r = 0; r < 20; r++)
+			memcpy(big + 7 * r, (uint32_t[]){ 1, 1, 1, 2, 2, 1, 2 }, 7 * sizeof(uint32_t));
+		memcpy(ref, big, sizeof big);
+		size_t nb = bpe_merge(&m, big, 140, &s);
+		/* reference: repeated scans, one merge at a time (quadratic, fine here) */
+		size_t nr = 140;
+		for (;;) {
+			size_t best = SIZE_MAX;
+			uint64_t bv = UINT64_MAX, v;
+			for (size_t i = 0; i + 1 < nr; i++)
+				if (u64map_get(&m, bpe_pair_key(ref[i], ref[i + 1]), &v) && v < bv)
+					bv = v, best = i;
+			if (best == SIZE_MAX)
+				break;
+			ref[best] = (uint32_t)bv;
+			memmove(ref + best + 1, ref + best + 2, (nr - best - 2) * sizeof *ref);
+			nr--;
+		}
+		ok(same_ids(big, nb, ref, nr), "bpe: the heap path equals one-merge-at-a-time (%zu symbols)", nb);
+		bpe_scratch_free(&s);
+		u64map_free(&m);
+	}
+
+	char gp[4096], rp[4096], cp[4096], sp[4096];
+	snprintf(gp, sizeof gp, "%s/fixtures/tokenizers/gemma3/tokenizer.json", shared_dir());
+	snprintf(rp, sizeof rp, "%s/fixtures/tokenizers/tiktoken/r50k_base.tiktoken", shared_dir());
+	snprintf(cp, sizeof cp, "%s/fixtures/tokenizers/tiktoken/cl100k_base.tiktoken", shared_dir());
+	snprintf(sp, sizeof sp, "%s/fixtures/text/tinyshakespeare.txt", shared_dir());
+	FILE *f = fopen(gp, "r");
+	if (!f) {
+		printf("# SKIP %s not found: only the merge loop was tested\n", gp);
+		return done_testing();
+	}
+	fclose(f);
+	tokenizer *tg = tokenizer_load(gp, NULL), *tr = tokenizer_load(rp, NULL);
+	tokenizer *tc = tokenizer_load(cp, NULL);
+	tokenizer *all[] = { tg, tr, tc };
+	const char *names[] = { "gemma3", "r50k_base", "cl100k_base" };
+
+	is_int(tokenizer_bos(tg), 2, "gemma3 <bos> = 2");
+	is_int(tokenizer_eos(tg), 1, "gemma3 <eos> = 1");
+	is_int(tokenizer_bos(tr), 50256, "r50k_base BOS = <|endoftext|> = 50256");
+	ok(tokenizer_fingerprint(tg) != tokenizer_fingerprint(tr) &&
+	   tokenizer_fingerprint(tr) != tokenizer_fingerprint(tc), "fingerprints differ between tokenizers");
+	tokenizer *tr2 = tokenizer_load(rp, "r50k_base");
+	ok(tokenizer_fingerprint(tr) == tokenizer_fingerprint(tr2), "the same file loads to the same fingerprint");
+	tokenizer_free(tr2);
+
+	for (int k = 0; k < 3; k++) {
+		tokenizer *t = all[k];
+		uint32_t *ids = NULL;
+		size_t n = 0, cap = 0;
+		tokenizer_encode(t, "", 0, &ids, &n, &cap);
+		is_int(n, 0, "%s: empty text, no ids", names[k]);
+		/* not UTF-8: a lone continuation byte, a truncated sequence, an
+		 * overlong encoding, a surrogate, 0xFF */
+		static const char bad[] = "ok\x80 x\xe2\x82 y\xc0\xaf z\xed\xa0\x80 \xff\xfe end";
+		ok(roundtrip(t, bad, sizeof bad - 1), "%s: bytes that are not UTF-8 decode back to themselves", names[k]);
+		static const char nul[] = "a\0b";
+		ok(roundtrip(t, nul, 3), "%s: a NUL byte round-trips", names[k]);
+		free(ids);
+	}
+
+	/* 1 MB without a space: one piece; must be far from quadratic */
+	size_t big = 1 << 20;
+	char *text = xmalloc(big);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < big; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		text[i] = (char)('a' + x % 26);
+	}
+	for (int k = 0; k < 3; k++) {
+		double t0 = now_seconds();
+		int rt = roundtrip(all[k], text, big);
+		double dt = now_seconds() - t0;
+		ok(rt, "%s: 1 MB of letters without a space round-trips", names[k]);
+		ok(dt < 20, "%s: ... in %.2f s (quadratic would take minutes)", names[k], dt);
+	}
+	free(text);
+
+	char tb[256];
+	size_t l = tokenizer_token_bytes(tg, 2, tb, sizeof tb);
+	ok(l == 5 && memcmp(tb, "<bos>", 5) == 0, "gemma3 token 2 is written as <bos>");
+	l = tokenizer_token_bytes(tg, 236743, tb, sizeof tb);
+	(void)l;
+	uint32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	tokenizer_encode(tg, "\xff", 1, &ids, &n, &cap);
+	l = n == 1 ? tokenizer_token_bytes(tg, ids[0], tb, sizeof tb) : 0;
+	ok(n == 1 && l == 1 && (unsigned char)tb[0] == 0xff, "gemma3: byte 0xFF is its byte-fallback token, written as that byte");
+	free(ids);
+
+	f = fopen(sp, "r");
+	if (f) {
+		fclose(f);
+		size_t len;
+		char *s = read_file(sp, &len);
+		check_word_cut(tg, s, len);
+		free(s);
+	}
+	for (int k = 0; k < 3; k++)
+		tokenizer_free(all[k]);
+	return done_testing();
+}

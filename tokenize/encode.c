@@ -1,0 +1,263 @@
+/* encode.c - bonsai-tokenize encode: JSON Lines documents in, a token
+ * stream (or one line of ids per document) out. Documents are read in
+ * batches; the threads parse and encode the documents of a batch, then the
+ * batch is written in input order, so the output does not depend on -j. */
+#include "cli.h"
+#include "json.h"
+#include "tokenize_tool.h"
+#include "tokenizer.h"
+#include "tokstream.h"
+#include "xio.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(void)
+{
+	printf("usage: bonsai-tokenize encode -t TOKENIZER [-o FILE] [-j N] [--ids]\n"
+	       "                              [--no-bos] [--eos] [--field NAME]\n"
+	       "                              [--pattern RE] [-q | --progress] [FILE...]\n"
+	       "\n"
+	       "Encodes JSON Lines documents (stdin by default; zstd input too) into a\n"
+	       "token stream (bonsai-formats(5)) with BOS before each document.\n"
+	       "\n"
+	       "  -t, --tokenizer FILE  tokenizer.json or .tiktoken file\n"
+	       "      --pattern RE      pre-tokenizer of a .tiktoken file that is not\n"
+	       "                        r50k_base, cl100k_base or o200k_base: one of those\n"
+	       "                        names or the exact text of their patterns\n"
+	       "  -o, --output FILE     output (default stdout); written under a temporary\n"
+	       "                        name and renamed when complete\n"
+	       "  -j, --threads N       encoding threads (default 1); the output is the same\n"
+	       "      --ids             write one line of space-separated ids per document,\n"
+	       "                        with no special tokens, instead of a token stream\n"
+	       "      --no-bos          no BOS token before each document\n"
+	       "      --eos             an EOS token after each document\n"
+	       "      --field NAME      the member holding the text (default \"text\")\n"
+	       "  -q, --quiet           no progress line\n"
+	       "      --progress        progress line even when stderr is not a terminal\n"
+	       "  -h, --help            this help\n");
+}
+
+typedef struct {
+	const char *name; /* input, for messages */
+	long line_no;
+	size_t off, len;  /* the line in the batch buffer */
+	uint32_t *ids;
+	size_t n, cap;
+	size_t text_bytes;
+} doc;
+
+typedef struct {
+	const tokenizer *t;
+	const char *field;
+	int bos, eos;     /* ids to add, -1: none */
+	int ids_out;
+	outfile *o;
+	tokwriter *w;
+	buf_t line_buf;
+	uint64_t docs, tokens, bytes;
+	double t0;
+	clock_t c0;
+} encoder;
+
+#define BATCH_DOCS 4096
+#define BATCH_BYTES (16u << 20)
+
+static void encode_doc(const encoder *E, const char *data, doc *d)
+{
+	char err[200];
+	const char *line = data + d->off;
+	json_doc *jd = json_parse(line, d->len, err, sizeof err);
+	/* the first thread to find an error reports it and exits; the others
+	 * wait at the critical section instead of reporting too */
+	if (!jd) {
+		#pragma omp critical(bad_document)
+		die_at(d->name, d->line_no, "%s", err);
+	}
+	const json_value *root = json_root(jd);
+	const json_value *v = root->type == JSON_OBJECT ? json_get(root, E->field) : NULL;
+	if (!v || v->type != JSON_STRING) {
+		#pragma omp critical(bad_document)
+		die_at(d->name, d->line_no, "no \"%s\" string in the document", E->field);
+	}
+	d->n = 0;
+	if (E->bos >= 0) {
+		if (!d->cap) {
+			d->cap = 256;
+			d->ids = xmalloc(d->cap * sizeof *d->ids);
+		}
+		d->ids[d->n++] = (uint32_t)E->bos;
+	}
+	tokenizer_encode(E->t, v->str, v->len, &d->ids, &d->n, &d->cap);
+	if (E->eos >= 0) {
+		if (d->n == d->cap) {
+			d->cap = d->cap ? 2 * d->cap : 16;
+			d->ids = xreallocarray(d->ids, d->cap, sizeof *d->ids);
+		}
+		d->ids[d->n++] = (uint32_t)E->eos;
+	}
+	d->text_bytes = v->len;
+	json_free(jd);
+}
+
+static void write_ids(encoder *E, const doc *d)
+{
+	buf_t *b = &E->line_buf;
+	b->len = 0;
+	buf_reserve(b, d->n * 11 + 2);
+	char *p = b->data;
+	for (size_t i = 0; i < d->n; i++) {
+		if (i)
+			*p++ = ' ';
+		p = put_u32(p, d->ids[i]);
+	}
+	*p++ = '\n';
+	outfile_write(E->o, b->data, (size_t)(p - b->data));
+}
+
+static void flush_batch(encoder *E, const char *data, doc *docs, size_t nd)
+{
+	#pragma omp parallel for schedule(dynamic, 1)
+	for (size_t i = 0; i < nd; i++)
+		encode_doc(E, data, &docs[i]);
+	for (size_t i = 0; i < nd; i++) {
+		if (E->ids_out)
+			write_ids(E, &docs[i]);
+		else
+			tokwriter_doc(E->w, docs[i].ids, docs[i].n);
+		E->docs++;
+		E->tokens += docs[i].n;
+		E->bytes += docs[i].text_bytes;
+	}
+	double dt = now_seconds() - E->t0;
+	progress(0, "%llu documents, %llu tokens, %.1f MB of text, %.2f MB/s",
+		 (unsigned long long)E->docs, (unsigned long long)E->tokens, E->bytes / 1e6,
+		 dt > 0 ? E->bytes / 1e6 / dt : 0.0);
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+	enum { OPT_PATTERN = 256, OPT_IDS, OPT_NO_BOS, OPT_EOS, OPT_FIELD, OPT_PROGRESS };
+	static const struct option longopts[] = {
+		{"tokenizer", required_argument, NULL, 't'},
+		{"pattern", required_argument, NULL, OPT_PATTERN},
+		{"output", required_argument, NULL, 'o'},
+		{"threads", required_argument, NULL, 'j'},
+		{"ids", no_argument, NULL, OPT_IDS},
+		{"no-bos", no_argument, NULL, OPT_NO_BOS},
+		{"eos", no_argument, NULL, OPT_EOS},
+		{"field", required_argument, NULL, OPT_FIELD},
+		{"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *tpath = NULL, *pattern = NULL, *out = "-", *field = "text";
+	int threads = 1, ids_out = 0, no_bos = 0, eos = 0, c;
+	while ((c = getopt_long(argc, argv, "t:o:j:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': tpath = optarg; break;
+		case OPT_PATTERN: pattern = optarg; break;
+		case 'o': out = optarg; break;
+		case 'j': threads = (int)parse_ll("-j", optarg, 1, 1024); break;
+		case OPT_IDS: ids_out = 1; break;
+		case OPT_NO_BOS: no_bos = 1; break;
+		case OPT_EOS: eos = 1; break;
+		case OPT_FIELD: field = optarg; break;
+		case 'q': progress_set(PROGRESS_OFF); break;
+		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'h': usage(); return 0;
+		default: die_usage("encode: bad option");
+		}
+	}
+	if (!tpath)
+		die_usage("encode: give the tokenizer with -t");
+	if (ids_out && eos)
+		die_usage("encode: --ids writes no special tokens; --eos does not apply");
+
+	encoder E = { .field = field, .ids_out = ids_out, .bos = -1, .eos = -1 };
+	tokenizer *t = tokenizer_load(tpath, pattern);
+	E.t = t;
+	if (!ids_out) {
+		if (!no_bos) {
+			E.bos = tokenizer_bos(t);
+			if (E.bos < 0)
+				die("%s has no BOS token: use --no-bos", tpath);
+		}
+		if (eos) {
+			E.eos = tokenizer_eos(t);
+			if (E.eos < 0)
+				die("%s has no EOS token", tpath);
+		}
+	}
+	omp_set_num_threads(threads);
+	E.o = outfile_open(out);
+	if (!ids_out) {
+		tokstream_info info = { 0, tokenizer_vocab_size(t), E.bos, E.eos,
+					tokenizer_fingerprint(t) };
+		E.w = tokwriter_open(E.o->fp, E.o->path, &info);
+	}
+	E.t0 = now_seconds();
+	E.c0 = clock();
+
+	buf_t data = { 0 };
+	doc *docs = xcalloc(BATCH_DOCS, sizeof *docs);
+	size_t nd = 0;
+	int nin = optind < argc ? argc - optind : 1;
+	for (int k = 0; k < nin; k++) {
+		instream *in = instream_open(optind < argc ? argv[optind + k] : "-");
+		char *line;
+		size_t len;
+		while (instream_getline(in, &line, &len)) {
+			if (blank(line, len))
+				continue; /* blank lines are not documents */
+			doc *d = &docs[nd++];
+			d->name = instream_name(in);
+			d->line_no = instream_line_no(in);
+			d->off = data.len;
+			d->len = len;
+			buf_append(&data, line, len);
+			if (nd == BATCH_DOCS || data.len >= BATCH_BYTES) {
+				flush_batch(&E, data.data, docs, nd);
+				nd = 0;
+				data.len = 0;
+			}
+		}
+		/* names stay valid until the batch is written */
+		if (nd) {
+			flush_batch(&E, data.data, docs, nd);
+			nd = 0;
+			data.len = 0;
+		}
+		instream_close(in);
+	}
+	if (E.w)
+		tokwriter_close(E.w);
+	outfile_commit(E.o);
+	double dt = now_seconds() - E.t0;
+	double cpu = (double)(clock() - E.c0) / CLOCKS_PER_SEC;
+	progress(1, "%llu documents, %llu tokens, %.1f MB of text in %.2f s (%.2f MB/s), "
+		 "%.2f CPU s (%.2f MB/CPU s)",
+		 (unsigned long long)E.docs, (unsigned long long)E.tokens, E.bytes / 1e6, dt,
+		 dt > 0 ? E.bytes / 1e6 / dt : 0.0, cpu, cpu > 0 ? E.bytes / 1e6 / cpu : 0.0);
+	progress_done();
+	for (size_t i = 0; i < BATCH_DOCS; i++)
+		free(docs[i].ids);
+	free(docs);
+	buf_free(&data);
+	buf_free(&E.line_buf);
+	tokenizer_free(t);
+	return 0;
+}

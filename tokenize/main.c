@@ -1,0 +1,92 @@
+/* bonsai-tokenize - BPE tokenizers: train one, encode documents into a
+ * token stream, decode a token stream back into documents. */
+#include "cli.h"
+#include "tokenize_tool.h"
+#include "tokenizer.h"
+
+#include <inttypes.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(void)
+{
+	printf("usage: bonsai-tokenize train -v SIZE -o FILE [options] [FILE...]\n"
+	       "       bonsai-tokenize encode -t TOKENIZER [options] [FILE...]\n"
+	       "       bonsai-tokenize decode -t TOKENIZER [options] [FILE]\n"
+	       "       bonsai-tokenize info [--pattern RE] TOKENIZER\n"
+	       "\n"
+	       "Documents are JSON Lines with a \"text\" member (zstd-compressed input is\n"
+	       "read too); stdin by default. TOKENIZER is a Hugging Face tokenizer.json\n"
+	       "with a BPE model (Gemma 3's included), a .tiktoken ranks file, or what\n"
+	       "train writes.\n"
+	       "\n"
+	       "  train   learn a byte-level BPE tokenizer, written as tokenizer.json\n"
+	       "  encode  documents to a token stream (or lines of ids with --ids)\n"
+	       "  decode  a token stream (or lines of ids) back to documents\n"
+	       "  info    the tokenizer's vocabulary size, BOS, EOS and fingerprint as JSON\n"
+	       "\n"
+	       "'bonsai-tokenize COMMAND --help' lists the options of each command.\n"
+	       "  -h, --help     this help\n"
+	       "  -V, --version  version\n");
+}
+
+char *put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	const char *pattern = NULL, *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pattern") == 0 && i + 1 < argc)
+			pattern = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1])
+			die_usage("info: unknown option %s", argv[i]);
+		else if (path)
+			die_usage("info: give one tokenizer");
+		else
+			path = argv[i];
+	}
+	if (!path)
+		die_usage("info: give a tokenizer file");
+	tokenizer *t = tokenizer_load(path, pattern);
+	printf("{\"vocab_size\": %u, \"bos_id\": %d, \"eos_id\": %d, \"fingerprint\": \"%016" PRIx64 "\"}\n",
+	       tokenizer_vocab_size(t), tokenizer_bos(t), tokenizer_eos(t), tokenizer_fingerprint(t));
+	tokenizer_free(t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	if (argc < 2)
+		die_usage("give a command: train, encode or decode");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		usage();
+		return 0;
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		print_version();
+		return 0;
+	}
+	if (strcmp(cmd, "encode") == 0)
+		return cmd_encode(argc - 1, argv + 1);
+	if (strcmp(cmd, "decode") == 0)
+		return cmd_decode(argc - 1, argv + 1);
+	if (strcmp(cmd, "info") == 0)
+		return cmd_info(argc - 1, argv + 1);
+	if (strcmp(cmd, "train") == 0)
+		return cmd_train(argc - 1, argv + 1);
+	die_usage("unknown command '%s' (train, encode, decode, info)", cmd);
+}

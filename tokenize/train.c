@@ -1,0 +1,282 @@
+/* train.c - bonsai-tokenize train: counts the pre-tokenized words of the
+ * documents (the cl100k_base pattern, in parallel with per-thread tables
+ * merged at the end), learns byte-level BPE merges, writes tokenizer.json. */
+#include "cli.h"
+#include "json.h"
+#include "pretok.h"
+#include "tokenize_tool.h"
+#include "tokenizer_maps.h"
+#include "train.h"
+#include "xio.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void)
+{
+	printf("usage: bonsai-tokenize train -v SIZE -o FILE [--special TOKEN]...\n"
+	       "                             [--min-frequency N] [--field NAME] [-j N]\n"
+	       "                             [-q | --progress] [FILE...]\n"
+	       "\n"
+	       "Learns a byte-level BPE tokenizer from JSON Lines documents (stdin by\n"
+	       "default) and writes it as a Hugging Face tokenizer.json.\n"
+	       "\n"
+	       "  -v, --vocab-size SIZE  tokens in all: special tokens, the 256 bytes and\n"
+	       "                         the merges (k and M suffixes)\n"
+	       "  -o, --output FILE      the tokenizer.json to write\n"
+	       "      --special TOKEN    a special token (repeatable; ids from 0 in order);\n"
+	       "                         default <pad> <eos> <bos>\n"
+	       "      --min-frequency N  stop when no pair occurs N times (default 2)\n"
+	       "      --field NAME       the member holding the text (default \"text\")\n"
+	       "  -j, --threads N        threads for counting words (default 1)\n"
+	       "  -q, --quiet            no progress line\n"
+	       "      --progress         progress line even when stderr is not a terminal\n"
+	       "  -h, --help             this help\n");
+}
+
+/* A word -> count table over its own word_counts storage. */
+typedef struct {
+	word_counts wc;
+	uint64_t *hash;
+	uint32_t *slot; /* word index + 1, 0: empty */
+	size_t mask;
+} counter;
+
+static void counter_init(counter *c)
+{
+	memset(c, 0, sizeof *c);
+	c->mask = (1u << 16) - 1;
+	c->hash = xcalloc(c->mask + 1, sizeof *c->hash);
+	c->slot = xcalloc(c->mask + 1, sizeof *c->slot);
+	c->wc.cap = 1024;
+	c->wc.off = xmalloc((c->wc.cap + 1) * sizeof *c->wc.off);
+	c->wc.count = xmalloc(c->wc.cap * sizeof *c->wc.count);
+	c->wc.off[0] = 0;
+}
+
+static void counter_free(counter *c)
+{
+	free(c->hash);
+	free(c->slot);
+	free(c->wc.off);
+	free(c->wc.count);
+	buf_free(&c->wc.bytes);
+}
+
+static void counter_grow(counter *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	uint64_t *h = xcalloc(n, sizeof *h);
+	uint32_t *s = xcalloc(n, sizeof *s);
+	for (size_t i = 0; i <= c->mask; i++) {
+		if (!c->slot[i])
+			continue;
+		size_t j = c->hash[i] & (n - 1);
+		while (s[j])
+			j = (j + 1) & (n - 1);
+		h[j] = c->hash[i];
+		s[j] = c->slot[i];
+	}
+	free(c->hash);
+	free(c->slot);
+	c->hash = h;
+	c->slot = s;
+	c->mask = n - 1;
+}
+
+static void counter_add(counter *c, const char *w, size_t n, uint64_t times)
+{
+	uint64_t h = strmap_hash(w, n);
+	size_t i = h & c->mask;
+	word_counts *wc = &c->wc;
+	for (; c->slot[i]; i = (i + 1) & c->mask) {
+		uint32_t k = c->slot[i] - 1;
+		if (c->hash[i] == h && wc->off[k + 1] - wc->off[k] == n &&
+		    memcmp(wc->bytes.data + wc->off[k], w, n) == 0) {
+			wc->count[k] += times;
+			return;
+		}
+	}
+	if (wc->n >= UINT32_MAX - 1)
+		die("train: more than 4G distinct words");
+	if (wc->n == wc->cap) {
+		wc->cap *= 2;
+		wc->off = xreallocarray(wc->off, wc->cap + 1, sizeof *wc->off);
+		wc->count = xreallocarray(wc->count, wc->cap, sizeof *wc->count);
+	}
+	buf_append(&wc->bytes, w, n);
+	wc->count[wc->n] = times;
+	wc->off[wc->n + 1] = wc->bytes.len;
+	c->hash[i] = h;
+	c->slot[i] = (uint32_t)++wc->n;
+	if (wc->n * 2 > c->mask)
+		counter_grow(c);
+}
+
+typedef struct {
+	const char *name;
+	long line_no;
+	size_t off, len;
+} line_ref;
+
+#define BATCH_LINES 4096
+#define BATCH_BYTES (16u << 20)
+
+static void count_batch(counter *per_thread, const char *field, const char *data,
+			const line_ref *lines, size_t n, uint64_t *bytes)
+{
+	uint64_t total = 0;
+	#pragma omp parallel for schedule(dynamic, 4) reduction(+:total)
+	for (size_t i = 0; i < n; i++) {
+		counter *c = &per_thread[omp_get_thread_num()];
+		char err[200];
+		json_doc *jd = json_parse(data + lines[i].off, lines[i].len, err, sizeof err);
+		if (!jd) {
+			#pragma omp critical(bad_document)
+			die_at(lines[i].name, lines[i].line_no, "%s", err);
+		}
+		const json_value *root = json_root(jd);
+		const json_value *v = root->type == JSON_OBJECT ? json_get(root, field) : NULL;
+		if (!v || v->type != JSON_STRING) {
+			#pragma omp critical(bad_document)
+			die_at(lines[i].name, lines[i].line_no, "no \"%s\" string in the document", field);
+		}
+		const unsigned char *s = (const unsigned char *)v->str;
+		for (size_t p = 0; p < v->len;) {
+			size_t e = pretok_next(PRETOK_CL100K, s, v->len, p);
+			counter_add(c, v->str + p, e - p, 1);
+			p = e;
+		}
+		total += v->len;
+		json_free(jd);
+	}
+	*bytes += total;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	enum { OPT_SPECIAL = 256, OPT_MINFREQ, OPT_FIELD, OPT_PROGRESS };
+	static const struct option longopts[] = {
+		{"vocab-size", required_argument, NULL, 'v'},
+		{"output", required_argument, NULL, 'o'},
+		{"special", required_argument, NULL, OPT_SPECIAL},
+		{"min-frequency", required_argument, NULL, OPT_MINFREQ},
+		{"field", required_argument, NULL, OPT_FIELD},
+		{"threads", required_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *out = NULL, *field = "text";
+	long long vocab = 0, minfreq = 2;
+	int threads = 1, c;
+	char **specials = NULL;
+	size_t n_special = 0;
+	while ((c = getopt_long(argc, argv, "v:o:j:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v': vocab = parse_size("-v", optarg, 1, 16777216); break;
+		case 'o': out = optarg; break;
+		case OPT_SPECIAL:
+			if (!*optarg)
+				die_usage("--special: empty token");
+			specials = xreallocarray(specials, n_special + 1, sizeof *specials);
+			specials[n_special++] = optarg;
+			break;
+		case OPT_MINFREQ: minfreq = parse_ll("--min-frequency", optarg, 1, INT64_MAX); break;
+		case OPT_FIELD: field = optarg; break;
+		case 'j': threads = (int)parse_ll("-j", optarg, 1, 1024); break;
+		case 'q': progress_set(PROGRESS_OFF); break;
+		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'h': usage(); free(specials); return 0;
+		default: die_usage("train: bad option");
+		}
+	}
+	if (!vocab)
+		die_usage("train: give the vocabulary size with -v");
+	if (!out)
+		die_usage("train: give the output file with -o");
+	static char *defaults[] = { "<pad>", "<eos>", "<bos>" };
+	if (!specials) {
+		n_special = 3;
+		specials = xmalloc(sizeof defaults);
+		memcpy(specials, defaults, sizeof defaults);
+	}
+	for (size_t i = 0; i < n_special; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(specials[i], specials[j]) == 0)
+				die_usage("--special %s given twice", specials[i]);
+	if ((size_t)vocab < n_special + 256)
+		die_usage("-v %lld: at least %zu (special tokens and the 256 bytes)", vocab,
+			  n_special + 256);
+
+	omp_set_num_threads(threads);
+	counter *per = xcalloc((size_t)threads, sizeof *per);
+	for (int i = 0; i < threads; i++)
+		counter_init(&per[i]);
+	double t0 = now_seconds();
+	buf_t data = { 0 };
+	line_ref *lines = xmalloc(BATCH_LINES * sizeof *lines);
+	size_t nl = 0;
+	uint64_t bytes = 0, docs = 0;
+	int nin = optind < argc ? argc - optind : 1;
+	for (int k = 0; k < nin; k++) {
+		instream *in = instream_open(optind < argc ? argv[optind + k] : "-");
+		char *line;
+		size_t len;
+		while (instream_getline(in, &line, &len)) {
+			size_t b = 0;
+			while (b < len && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r'))
+				b++;
+			if (b == len)
+				continue;
+			lines[nl] = (line_ref){ instream_name(in), instream_line_no(in), data.len, len };
+			buf_append(&data, line, len);
+			docs++;
+			if (++nl == BATCH_LINES || data.len >= BATCH_BYTES) {
+				count_batch(per, field, data.data, lines, nl, &bytes);
+				nl = 0;
+				data.len = 0;
+				progress(0, "train: %llu documents, %.1f MB", (unsigned long long)docs,
+					 bytes / 1e6);
+			}
+		}
+		if (nl)
+			count_batch(per, field, data.data, lines, nl, &bytes);
+		nl = 0;
+		data.len = 0;
+		instream_close(in);
+	}
+	free(lines);
+	buf_free(&data);
+	/* merge the per-thread tables into the first */
+	for (int i = 1; i < threads; i++) {
+		word_counts *wc = &per[i].wc;
+		for (size_t w = 0; w < wc->n; w++)
+			counter_add(&per[0], wc->bytes.data + wc->off[w], wc->off[w + 1] - wc->off[w],
+				    wc->count[w]);
+		counter_free(&per[i]);
+	}
+	double t1 = now_seconds();
+	progress(1, "train: %llu documents, %.1f MB, %zu distinct words in %.1f s",
+		 (unsigned long long)docs, bytes / 1e6, per[0].wc.n, t1 - t0);
+	progress_done();
+
+	uint32_t *pairs;
+	size_t want = (size_t)vocab - n_special - 256;
+	size_t m = bpe_train(&per[0].wc, (uint32_t)n_special, want, (uint64_t)minfreq, &pairs);
+	progress(1, "train: %zu merges in %.1f s", m, now_seconds() - t1);
+	progress_done();
+	if (m < want)
+		warnx_("train: only %zu merges (vocabulary %zu): no pair occurs %lld times more",
+		       m, n_special + 256 + m, minfreq);
+	train_write_json(out, specials, n_special, pairs, m);
+	free(pairs);
+	counter_free(&per[0]);
+	free(per);
+	free(specials);
+	return 0;
+}

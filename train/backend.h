@@ -1,0 +1,47 @@
+/* backend.h - what the training loop needs from a device: forward and
+ * backward on B x T batches accumulating gradients, the gradient norm, an
+ * AdamW step, and the parameters and AdamW moments for checkpoints. The
+ * CPU backend (cpu_backend.c) is the reference; the CUDA backend
+ * (cuda_backend.c, built with BONSAI_CUDA) wraps train/cuda/gpu_trainer.h.
+ * Parameters, gradients and moments use gemma3.h's layout. */
+#ifndef BONSAI_TRAIN_BACKEND_H
+#define BONSAI_TRAIN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gemma3.h"
+
+typedef struct backend backend;
+struct backend {
+	const char *name;        /* "cpu" or "cuda" */
+	char device[128];        /* for the log: "cpu, 2 threads", the GPU's name */
+	void *impl;
+	/* m or v NULL = zeros. */
+	void (*set_params)(backend *b, const float *params, const float *m, const float *v);
+	/* Copies back any of the three that is not NULL. */
+	void (*get_params)(backend *b, float *params, float *m, float *v);
+	/* One byte per tensor of gemma3_param_table(), nonzero = decays. */
+	void (*set_decay_mask)(backend *b, const unsigned char *per_tensor);
+	void (*zero_grad)(backend *b);
+	/* Adds grad_scale * d(mean loss)/d(params); returns the mean loss over
+	 * targets >= 0 of inputs/targets [B,T]. */
+	double (*fwd_bwd)(backend *b, const int32_t *inputs, const int32_t *targets, float grad_scale);
+	double (*eval_loss)(backend *b, const int32_t *inputs, const int32_t *targets);
+	void (*logits)(backend *b, const int32_t *inputs, float *logits /* [B*T,V] */);
+	void (*get_grads)(backend *b, float *grads);
+	double (*grad_norm)(backend *b);
+	/* Gradients are multiplied by clip_scale first; step counts from 1. */
+	void (*adamw)(backend *b, double lr, double beta1, double beta2, double eps, double wd,
+		      float clip_scale, long step);
+	void (*free)(backend *b);
+};
+
+backend *cpu_backend_new(const gemma3_config *c, int B, int T);
+/* NULL with a message when built without CUDA or no GPU can be used. */
+backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
+			  size_t errlen);
+/* 1 when a usable GPU is present (always 0 without CUDA). */
+int cuda_backend_available(void);
+
+#endif

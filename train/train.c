@@ -1,0 +1,489 @@
+/* train.c - the training loop of bonsai-train: batches from the shards,
+ * gradient accumulation, clipping, AdamW, the learning-rate schedule,
+ * validation, checkpoints, resume and clean stops on signals. */
+#include "backend.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "commands.h"
+#include "data.h"
+#include "shard.h"
+#include "xio.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+	const char *data, *model, *init, *out, *device, *schedule;
+	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
+	int seq, micro_batch, keep, resume, recompute;
+	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
+	uint64_t seed;
+} options;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bonsai-train --data DIR --model NAME|config.json [--init MODEL] -o RUN --steps N\n"
+		"                    [--batch-tokens N] [--seq T] [--micro-batch B] [--lr X] [--min-lr-ratio X]\n"
+		"                    [--warmup N] [--schedule cosine|wsd] [--decay-frac X] [--weight-decay X]\n"
+		"                    [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--seed N]\n"
+		"                    [--eval-every N] [--eval-tokens N] [--save-every N] [--keep K]\n"
+		"                    [--resume] [--stop-at STEP] [--device cpu|cuda] [--recompute]\n"
+		"                    [-q | --progress]\n"
+		"       bonsai-train verify DIR [--device cpu|cuda]\n"
+		"       bonsai-train export RUN|CHECKPOINT -o DIR\n"
+		"Trains a Gemma 3 model on token shards (bonsai-shard) with AdamW.\n"
+		"  --data DIR          shard directory (train split; val split for --eval-every)\n"
+		"  --model NAME|FILE   tiny, gemma3-270m, gemma3-1b, seed, small, or a config.json\n"
+		"  --init MODEL        start from weights: HF dir/safetensors/index.json, run or checkpoint\n"
+		"  -o RUN              run directory: checkpoints and config.json\n"
+		"  --steps N           optimizer steps of the whole run (the schedule's length)\n"
+		"  --batch-tokens N    tokens per step (default 524288), a multiple of B*T\n"
+		"  --seq T             tokens per sequence (default 1024)\n"
+		"  --micro-batch B     sequences per forward/backward (default: up to 8)\n"
+		"  --lr X              peak learning rate (default 3e-4)\n"
+		"  --min-lr-ratio X    final learning rate / peak (default 0.1)\n"
+		"  --warmup N          linear warmup steps (default 1000, at most steps)\n"
+		"  --schedule S        cosine (default) or wsd (constant, then linear decay)\n"
+		"  --decay-frac X      wsd: fraction of steps spent decaying (default 0.2)\n"
+		"  --weight-decay X    AdamW decoupled decay of matrices and embedding (default 0.1)\n"
+		"  --beta1 X --beta2 X --eps X   AdamW (defaults 0.9, 0.95, 1e-8)\n"
+		"  --clip X            clip the gradient's global norm to X (default 1; 0 = off)\n"
+		"  --seed N            data order seed and initialisation seed (default 1)\n"
+		"  --eval-every N      validation loss every N steps (default 0 = off)\n"
+		"  --eval-tokens N     validation tokens per evaluation (default 1M)\n"
+		"  --save-every N      checkpoint every N steps (default 1000); also at the end\n"
+		"  --keep K            keep the newest K checkpoints (default 3, 0 = all)\n"
+		"  --resume            continue from the newest checkpoint in RUN\n"
+		"  --stop-at STEP      save and exit after STEP (the schedule still spans --steps)\n"
+		"  --device D          cpu or cuda (default: cuda when built with it and a GPU is present)\n"
+		"  --recompute         cuda: recompute activations in the backward pass\n"
+		"  -q, --progress      no progress line / force it\n");
+}
+
+/* Learning rate of step (1-based). */
+static double lr_at(const options *o, long step)
+{
+	double peak = o->lr, low = o->lr * o->min_lr_ratio;
+	if (step <= o->warmup)
+		return peak * (double)step / (double)o->warmup;
+	if (!strcmp(o->schedule, "wsd")) {
+		long decay = (long)llround(o->decay_frac * (double)o->steps);
+		long start = o->steps - decay;
+		if (start < o->warmup)
+			start = o->warmup;
+		if (step <= start || o->steps == start)
+			return peak;
+		double p = (double)(step - start) / (double)(o->steps - start);
+		return peak - (peak - low) * p;
+	}
+	if (o->steps == o->warmup)
+		return peak;
+	double p = (double)(step - o->warmup) / (double)(o->steps - o->warmup);
+	return low + 0.5 * (peak - low) * (1.0 + cos(M_PI * p));
+}
+
+static void mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, 0777) && errno != EEXIST)
+				die("%s: %s", p, strerror(errno));
+			*s = '/';
+		}
+	if (mkdir(p, 0777) && errno != EEXIST)
+		die("%s: %s", p, strerror(errno));
+	free(p);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	outfile *o = outfile_open(path);
+	outfile_write(o, text, strlen(text));
+	outfile_commit(o);
+}
+
+/* The same shapes (so that the parameters of one fit the other). */
+static int same_shapes(const gemma3_config *a, const gemma3_config *b)
+{
+	return a->vocab_size == b->vocab_size && a->hidden_size == b->hidden_size &&
+	       a->intermediate_size == b->intermediate_size && a->num_layers == b->num_layers &&
+	       a->num_heads == b->num_heads && a->num_kv_heads == b->num_kv_heads &&
+	       a->head_dim == b->head_dim;
+}
+
+/* Mean validation loss over the first eval_tokens of the val split. */
+static double evaluate(backend *be, const shardset *val, int B, int T, long eval_tokens,
+		       long *tokens_used)
+{
+	uint64_t nw = val->n_tokens > 0 ? (val->n_tokens - 1) / (uint64_t)T : 0;
+	uint64_t want = (uint64_t)(eval_tokens + T - 1) / (uint64_t)T;
+	if (want > nw)
+		want = nw;
+	int32_t *in = xmalloc((size_t)B * T * sizeof *in), *tg = xmalloc((size_t)B * T * sizeof *tg);
+	uint32_t *buf = xmalloc(((size_t)T + 1) * sizeof *buf);
+	double total = 0;
+	long count = 0;
+	for (uint64_t w = 0; w < want; w += (uint64_t)B) {
+		long here = 0;
+		for (int b = 0; b < B; b++) {
+			if (w + (uint64_t)b < want) {
+				window_read(val, T, w + (uint64_t)b, in + (size_t)b * T, tg + (size_t)b * T, buf);
+				here += T;
+			} else {
+				/* A short last batch: repeat a window, ignore its targets. */
+				window_read(val, T, w, in + (size_t)b * T, tg + (size_t)b * T, buf);
+				for (int t = 0; t < T; t++)
+					tg[(size_t)b * T + t] = -1;
+			}
+		}
+		total += be->eval_loss(be, in, tg) * (double)here;
+		count += here;
+	}
+	free(in);
+	free(tg);
+	free(buf);
+	*tokens_used = count;
+	return count ? total / (double)count : NAN;
+}
+
+static void fmt_eta(char *s, size_t n, double sec)
+{
+	if (!(sec >= 0) || sec > 1e8)
+		snprintf(s, n, "?");
+	else if (sec >= 3600)
+		snprintf(s, n, "%dh%02dm", (int)(sec / 3600), (int)(fmod(sec, 3600) / 60));
+	else
+		snprintf(s, n, "%dm%02ds", (int)(sec / 60), (int)fmod(sec, 60));
+}
+
+static void parse_options(int argc, char **argv, options *o)
+{
+	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
+	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
+	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_PROGRESS, O_VERSION };
+	static const struct option opts[] = {
+		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
+		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
+		{ "batch-tokens", required_argument, 0, O_BT }, { "seq", required_argument, 0, O_SEQ },
+		{ "micro-batch", required_argument, 0, O_MB }, { "lr", required_argument, 0, O_LR },
+		{ "min-lr-ratio", required_argument, 0, O_MINLR },
+		{ "warmup", required_argument, 0, O_WARM }, { "schedule", required_argument, 0, O_SCHED },
+		{ "decay-frac", required_argument, 0, O_DECAY },
+		{ "weight-decay", required_argument, 0, O_WD }, { "beta1", required_argument, 0, O_B1 },
+		{ "beta2", required_argument, 0, O_B2 }, { "eps", required_argument, 0, O_EPS },
+		{ "clip", required_argument, 0, O_CLIP }, { "seed", required_argument, 0, O_SEED },
+		{ "eval-every", required_argument, 0, O_EVAL },
+		{ "eval-tokens", required_argument, 0, O_EVALT },
+		{ "save-every", required_argument, 0, O_SAVE }, { "keep", required_argument, 0, O_KEEP },
+		{ "resume", no_argument, 0, O_RESUME }, { "stop-at", required_argument, 0, O_STOP },
+		{ "device", required_argument, 0, O_DEVICE }, { "recompute", no_argument, 0, O_RECOMP },
+		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
+		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, O_VERSION }, { 0, 0, 0, 0 },
+	};
+	memset(o, 0, sizeof *o);
+	o->schedule = "cosine";
+	o->batch_tokens = -1;
+	o->seq = 1024;
+	o->lr = 3e-4;
+	o->min_lr_ratio = 0.1;
+	o->warmup = 1000;
+	o->decay_frac = 0.2;
+	o->wd = 0.1;
+	o->beta1 = 0.9;
+	o->beta2 = 0.95;
+	o->eps = 1e-8;
+	o->clip = 1.0;
+	o->seed = 1;
+	o->eval_tokens = 1 << 20;
+	o->save_every = 1000;
+	o->keep = 3;
+	o->stop_at = -1;
+	const long long BIG = 1LL << 50;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_DATA: o->data = optarg; break;
+		case O_MODEL: o->model = optarg; break;
+		case O_INIT: o->init = optarg; break;
+		case 'o': o->out = optarg; break;
+		case O_STEPS: o->steps = parse_ll("--steps", optarg, 1, BIG); break;
+		case O_BT: o->batch_tokens = parse_size("--batch-tokens", optarg, 1, BIG); break;
+		case O_SEQ: o->seq = (int)parse_ll("--seq", optarg, 1, 65536); break;
+		case O_MB: o->micro_batch = (int)parse_ll("--micro-batch", optarg, 1, 65536); break;
+		case O_LR: o->lr = parse_double("--lr", optarg, 0, 10); break;
+		case O_MINLR: o->min_lr_ratio = parse_double("--min-lr-ratio", optarg, 0, 1); break;
+		case O_WARM: o->warmup = parse_ll("--warmup", optarg, 0, BIG); break;
+		case O_SCHED: o->schedule = optarg; break;
+		case O_DECAY: o->decay_frac = parse_double("--decay-frac", optarg, 0, 1); break;
+		case O_WD: o->wd = parse_double("--weight-decay", optarg, 0, 10); break;
+		case O_B1: o->beta1 = parse_double("--beta1", optarg, 0, 0.999999); break;
+		case O_B2: o->beta2 = parse_double("--beta2", optarg, 0, 0.999999999); break;
+		case O_EPS: o->eps = parse_double("--eps", optarg, 0, 1); break;
+		case O_CLIP: o->clip = parse_double("--clip", optarg, 0, 1e9); break;
+		case O_SEED: o->seed = (uint64_t)parse_ll("--seed", optarg, 0, 1LL << 52); break;
+		case O_EVAL: o->eval_every = parse_ll("--eval-every", optarg, 0, BIG); break;
+		case O_EVALT: o->eval_tokens = parse_size("--eval-tokens", optarg, 1, BIG); break;
+		case O_SAVE: o->save_every = parse_ll("--save-every", optarg, 0, BIG); break;
+		case O_KEEP: o->keep = (int)parse_ll("--keep", optarg, 0, 1000000); break;
+		case O_RESUME: o->resume = 1; break;
+		case O_STOP: o->stop_at = parse_ll("--stop-at", optarg, 1, BIG); break;
+		case O_DEVICE: o->device = optarg; break;
+		case O_RECOMP: o->recompute = 1; break;
+		case O_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'q': progress_set(PROGRESS_OFF); break;
+		case 'h': usage(stdout); exit(0);
+		case O_VERSION: print_version(); exit(0);
+		default: die_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	if (!o->data)
+		die_usage("--data DIR is required");
+	if (!o->out)
+		die_usage("-o RUN is required");
+	if (!o->steps)
+		die_usage("--steps N is required");
+	if (!o->model && !o->init && !o->resume)
+		die_usage("--model (or --init) is required");
+	if (strcmp(o->schedule, "cosine") && strcmp(o->schedule, "wsd"))
+		die_usage("--schedule: '%s' is not cosine or wsd", o->schedule);
+	if (o->warmup > o->steps)
+		o->warmup = o->steps;
+	if (!o->device)
+		o->device = default_device();
+	if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda"))
+		die_usage("--device: '%s' is not cpu or cuda", o->device);
+	if (o->batch_tokens < 0)
+		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : 524288;
+	if (o->batch_tokens % o->seq)
+		die_usage("--batch-tokens %ld is not a multiple of --seq %d", o->batch_tokens, o->seq);
+	long seqs = o->batch_tokens / o->seq;
+	if (!o->micro_batch) {
+		/* The largest B <= 8 that divides the sequences of a step. */
+		for (int b = 8; b >= 1; b--)
+			if (seqs % b == 0) {
+				o->micro_batch = b;
+				break;
+			}
+	}
+	if (seqs % o->micro_batch)
+		die_usage("--batch-tokens %ld is not a multiple of micro-batch x seq = %ld",
+			  o->batch_tokens, (long)o->micro_batch * o->seq);
+}
+
+int cmd_train(int argc, char **argv)
+{
+	options o;
+	parse_options(argc, argv, &o);
+	char err[1024];
+
+	/* The data first: its tokenizer decides the vocabulary. */
+	shardset *train = shardset_open(o.data, SPLIT_TRAIN, 0);
+	if (!train->n)
+		die("%s: no train shards", o.data);
+	uint32_t data_vocab = train->m->vocab_size;
+
+	gemma3_config c;
+	float *params = NULL, *m = NULL, *v = NULL;
+	train_state st = { 0 };
+	char *resume_from = NULL;
+	if (o.resume) {
+		resume_from = gemma3_latest_checkpoint(o.out);
+		if (!resume_from)
+			die("%s: --resume, but there is no checkpoint in the run directory", o.out);
+		ckpt_load(resume_from, &c, &params, &m, &v, &st);
+		if (st.fingerprint != train->m->fingerprint)
+			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
+			    o.data);
+		if (st.seq != o.seq || st.batch_tokens != o.batch_tokens || st.micro_batch != o.micro_batch)
+			die("%s: --seq %d, --batch-tokens %ld, --micro-batch %d differ from the run's (%d, %ld, %d)",
+			    resume_from, o.seq, o.batch_tokens, o.micro_batch, st.seq, st.batch_tokens,
+			    st.micro_batch);
+		if (st.seed != o.seed)
+			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
+			       (unsigned long long)o.seed, (unsigned long long)st.seed);
+	} else {
+		char *existing = gemma3_latest_checkpoint(o.out);
+		if (existing)
+			die("%s: the run directory already has checkpoints (use --resume, or another -o)", o.out);
+		gemma3_model *init = o.init ? gemma3_model_open(o.init) : NULL;
+		if (o.model) {
+			/* A preset takes its vocabulary from --init or else the
+			 * shards; a config.json keeps its own. */
+			struct stat sb;
+			int is_file = !stat(o.model, &sb);
+			int vocab = is_file ? 0 : init ? gemma3_model_config(init)->vocab_size : (int)data_vocab;
+			if (gemma3_config_load(o.model, vocab, &c, err, sizeof err))
+				die("%s", err);
+			if (init && !same_shapes(&c, gemma3_model_config(init)))
+				die("--init %s: its shapes differ from --model %s", o.init, o.model);
+		} else {
+			c = *gemma3_model_config(init);
+		}
+		size_t n = gemma3_num_params(&c);
+		params = xmalloc(n * sizeof *params);
+		if (init)
+			memcpy(params, gemma3_model_params(init), n * sizeof *params);
+		else
+			gemma3_init_params(&c, params, 0.02f, o.seed);
+		gemma3_model_free(init);
+		st.seed = o.seed;
+		st.fingerprint = train->m->fingerprint;
+		st.seq = o.seq;
+		st.micro_batch = o.micro_batch;
+		st.batch_tokens = o.batch_tokens;
+	}
+	if (data_vocab > (uint32_t)c.vocab_size)
+		die("%s: the shards' tokenizer has %u tokens, but the model's vocabulary has only %d",
+		    o.data, data_vocab, c.vocab_size);
+	if (o.seq > c.max_position_embeddings)
+		warnx_("--seq %d is longer than the model's max_position_embeddings %d", o.seq,
+		       c.max_position_embeddings);
+	mkdir_p(o.out);
+	char *cfg = gemma3_config_to_json(&c);
+	write_text(o.out, "config.json", cfg);
+	free(cfg);
+
+	shardset *val = NULL;
+	if (o.eval_every > 0) {
+		val = shardset_open(o.data, SPLIT_VAL, 0);
+		if (!val->n_tokens || (val->n_tokens - 1) / (uint64_t)o.seq == 0)
+			die("%s: --eval-every needs a val split of at least %d+1 tokens", o.data, o.seq);
+	}
+
+	/* The options that shape the run's schedule and updates: a resume
+	 * that changes them is allowed, but said. */
+	char hp[512];
+	snprintf(hp, sizeof hp,
+		 "steps=%ld lr=%.9g min-lr-ratio=%.9g warmup=%ld schedule=%s decay-frac=%.9g "
+		 "weight-decay=%.9g beta1=%.9g beta2=%.9g eps=%.9g clip=%.9g",
+		 o.steps, o.lr, o.min_lr_ratio, o.warmup, o.schedule, o.decay_frac, o.wd, o.beta1,
+		 o.beta2, o.eps, o.clip);
+	if (o.resume && st.hparams[0] && strcmp(st.hparams, hp))
+		warnx_("resuming with other options than the run's:\n  was: %s\n  now: %s", st.hparams, hp);
+	snprintf(st.hparams, sizeof st.hparams, "%s", hp);
+
+	int B = o.micro_batch, T = o.seq;
+	long accum = o.batch_tokens / ((long)B * T);
+	backend *be;
+	if (!strcmp(o.device, "cuda")) {
+		be = cuda_backend_new(&c, B, T, o.recompute, err, sizeof err);
+		if (!be)
+			die("%s", err);
+	} else {
+		be = cpu_backend_new(&c, B, T);
+	}
+	be->set_params(be, params, m, v);
+	/* Decoupled weight decay on matrices and the embedding, not on norms. */
+	gemma3_param_info *pt;
+	int ntens = gemma3_param_table(&c, &pt);
+	unsigned char *mask = xmalloc(ntens);
+	for (int i = 0; i < ntens; i++)
+		mask[i] = !pt[i].is_norm;
+	be->set_decay_mask(be, mask);
+	free(mask);
+	free(pt);
+
+	loader *ld = loader_new(train, T, st.seed);
+	loader_seek(ld, st.epoch, st.index);
+	int32_t *in = xmalloc((size_t)B * T * sizeof *in), *tg = xmalloc((size_t)B * T * sizeof *tg);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	long last = o.stop_at > 0 && o.stop_at < o.steps ? o.stop_at : o.steps;
+	if (st.step >= last)
+		warnx_("the run is already at step %ld", st.step);
+	fprintf(stderr, "%s: %s, %.1fM parameters, B=%d T=%d accum=%ld, steps %ld..%ld of %ld, device %s\n",
+		cli_progname(), o.model ? o.model : o.init ? o.init : resume_from,
+		gemma3_num_params(&c) / 1e6, B, T, accum, st.step + 1, last, o.steps, be->device);
+	double t_start = now_seconds();
+	long first = st.step;
+	size_t n = gemma3_num_params(&c);
+	while (st.step < last && !stop_signal) {
+		long step = st.step + 1;
+		double t0 = now_seconds();
+		be->zero_grad(be);
+		double loss = 0;
+		for (long a = 0; a < accum; a++) {
+			loader_next(ld, B, in, tg);
+			loss += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
+		}
+		loss /= (double)accum;
+		double norm = be->grad_norm(be);
+		float clip_scale = o.clip > 0 && norm > o.clip ? (float)(o.clip / norm) : 1.0f;
+		double lr = lr_at(&o, step);
+		be->adamw(be, lr, o.beta1, o.beta2, o.eps, o.wd, clip_scale, step);
+		st.step = step;
+		st.tokens += (uint64_t)o.batch_tokens;
+		st.epoch = ld->epoch;
+		st.index = ld->index;
+		double ms = (now_seconds() - t0) * 1e3;
+		if (!isfinite(loss) || !isfinite(norm))
+			die("step %ld: the loss (%g) or gradient norm (%g) is not finite", step, loss, norm);
+		printf("{\"step\":%ld,\"tokens\":%llu,\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,"
+		       "\"tokens_per_s\":%.1f,\"ms\":%.1f}\n",
+		       step, (unsigned long long)st.tokens, loss, lr, norm,
+		       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
+		xfflush(stdout, "stdout");
+		double el = now_seconds() - t_start;
+		char eta[32];
+		fmt_eta(eta, sizeof eta, el / (double)(step - first) * (double)(last - step));
+		progress(0, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
+			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, eta);
+		if (val && (step % o.eval_every == 0 || step == o.steps)) {
+			long used;
+			double vl = evaluate(be, val, B, T, o.eval_tokens, &used);
+			printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
+			xfflush(stdout, "stdout");
+		}
+		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop_signal) {
+			if (!m)
+				m = xmalloc(n * sizeof *m);
+			if (!v)
+				v = xmalloc(n * sizeof *v);
+			be->get_params(be, params, m, v);
+			char *p = ckpt_save(o.out, &c, params, m, v, &st, o.keep);
+			progress_done();
+			fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
+			free(p);
+		}
+	}
+	progress_done();
+	if (stop_signal)
+		/* The step under way when the signal came was finished and saved. */
+		fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(), (int)stop_signal,
+			st.step);
+	free(in);
+	free(tg);
+	free(params);
+	free(m);
+	free(v);
+	free(resume_from);
+	loader_free(ld);
+	be->free(be);
+	shardset_close(train);
+	if (val)
+		shardset_close(val);
+	return 0;
+}
