@@ -1,0 +1,90 @@
+#!/bin/sh
+# bonsai-filter: inputs (files, stdin, zstd, blank and bad lines), outputs
+# (-o only when complete, --stats JSON), and a 100 MB line.
+. tests/tap.sh
+
+F=bin/bonsai-filter
+printf '{"id":1,"text":"one"}\n{"id":2,"text":"two"}\n' >"$T/a"
+printf '{"id":3,"text":"three"}\n' >"$T/b"
+cat "$T/a" "$T/b" >"$T/ab"
+
+run $F -q "$T/a" - <"$T/b"
+cmp -s "$T/ab" "$T/out"
+ok $? "files and - (stdin) are read in order"
+run $F -q -o "$T/o.jsonl" "$T/a" "$T/b"
+[ "$rc" -eq 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/ab" "$T/o.jsonl"
+ok $? "-o writes the file"
+
+if command -v zstd >/dev/null 2>&1; then
+	zstd -q -c "$T/ab" >"$T/ab.zst"
+	run $F -q "$T/ab.zst"
+	cmp -s "$T/ab" "$T/out"
+	ok $? "zstd input (made by the zstd CLI) is decompressed"
+	run $F -q <"$T/ab.zst"
+	cmp -s "$T/ab" "$T/out"
+	ok $? "zstd on stdin too"
+else
+	ok 0 "# SKIP zstd CLI not installed"
+	ok 0 "# SKIP zstd CLI not installed"
+fi
+
+printf '{"id":1,"text":"one"}\n\n   \n{"id":2,"text":"two"}\n' >"$T/blank"
+run $F -q --stats "$T/stats" "$T/blank"
+printf '{"id":1,"text":"one"}\n{"id":2,"text":"two"}\n' >"$T/want"
+cmp -s "$T/want" "$T/out" && grep -q '"blank_lines": 2,' "$T/stats"
+ok $? "blank lines are skipped and counted"
+
+# Bad lines: an error naming file and line, exit 1, no -o file left behind.
+for bad in '{"id":2,"text":"tw' '[1,2]' '{"id":2}' '{"id":2,"text":7}' '"text"' '{"text":"a"} x'; do
+	printf '{"id":1,"text":"one"}\n%s\n{"id":3,"text":"three"}\n' "$bad" >"$T/bad"
+	run $F -q -o "$T/bad.out" "$T/bad"
+	fails_with 1 "^bonsai-filter: $T/bad:2: " "bad line '$bad': FILE:2: error, exit 1"
+	[ ! -e "$T/bad.out" ] && [ -z "$(ls "$T" | grep 'bad.out.tmp')" ]
+	ok $? "... and no output file is left behind"
+done
+printf '{"id":1,"text":"one"}\n[1]\n' >"$T/bad"
+run $F -q <"$T/bad"
+fails_with 1 '^bonsai-filter: stdin:2: not a JSON object' "stdin is named 'stdin'"
+printf '{"id":1,"text":"one"}\nnope\n{"id":2}\n{"id":3,"text":"three"}\n' >"$T/bad"
+run $F --skip-bad --stats "$T/stats" "$T/bad"
+printf '{"id":1,"text":"one"}\n{"id":3,"text":"three"}\n' >"$T/want"
+[ "$rc" -eq 0 ] && cmp -s "$T/want" "$T/out" && grep -q '"bad_lines": 2,' "$T/stats" &&
+	grep -q 'bad:3: no string member "text" (skipped)' "$T/err"
+ok $? "--skip-bad skips, warns and counts bad lines"
+
+# --stats is valid JSON whose numbers add up.
+printf '{"text":"a","int_score":1}\n{"text":"b","int_score":4}\n{"text":"b","int_score":4}\n' >"$T/s"
+run $F -q --min-int-score 2 --dedup --stats "$T/stats" "$T/s"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); d=s["dropped_by_reason"]
+assert s["documents_in"]==3 and s["documents_out"]==1 and s["dropped"]==sum(d.values())==2, s
+assert d["int-score"]==1 and d["duplicate"]==1, s' "$T/stats"
+	ok $? "--stats is JSON (python3 reads it) and adds up"
+else
+	grep -q '"documents_out": 1,' "$T/stats"
+	ok $? "--stats written"
+fi
+run $F -q --stats /nonexistent/dir/stats.json "$T/s"
+fails_with 1 'nonexistent' "an unwritable --stats is an error"
+
+# A 100 MB line: a text of 100,000,000 'a' with a control escape and an NFD
+# pair at the end, so that the text is cleaned and re-encoded.
+{
+	printf '{"id":1,"text":"'
+	head -c 100000000 /dev/zero | tr '\0' a
+	printf 'e\314\201\\u0001","tail":true}\n{"id":2,"text":"small"}\n'
+} >"$T/big"
+{
+	printf '{"id":1,"text":"'
+	head -c 100000000 /dev/zero | tr '\0' a
+	printf '\303\251","tail":true}\n'
+} >"$T/bigwant"
+start=$(date +%s)
+run $F -q --dedup --min-chars 100000001 --max-chars 100000001 --stats "$T/stats" "$T/big"
+end=$(date +%s)
+[ "$rc" -eq 0 ] && cmp -s "$T/bigwant" "$T/out" && grep -q '"too-short": 1,' "$T/stats"
+ok $? "a 100 MB line is cleaned, counted (100000001 code points) and written whole"
+[ $((end - start)) -lt 30 ]
+ok $? "... in $((end - start)) s"
+rm -f "$T/big" "$T/bigwant" "$T/out"
+done_testing
