@@ -1,0 +1,309 @@
+/* bonsai-fetch - parquet files (local, by URL, or a Hugging Face dataset)
+ * to JSON Lines documents. See bonsai-fetch(1). */
+#include "cli.h"
+#include "buf.h"
+#include "xio.h"
+#include "pq_read.h"
+#include "pq_json.h"
+#include "http.h"
+#include "hub.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: bonsai-fetch [options] SOURCE...\n"
+"\n"
+"Writes the rows of parquet files as JSON Lines, one object per row.\n"
+"A SOURCE is a local .parquet file, an http(s):// URL of one, or a Hugging\n"
+"Face dataset name (owner/name), whose files are listed through the Hub API.\n"
+"\n"
+"  -o, --output FILE     write to FILE (complete or not at all); default stdout\n"
+"      --columns LIST    comma-separated columns, in this order (default: all)\n"
+"  -n, --max-docs N      stop after N rows; reads only the row groups needed,\n"
+"                        with HTTP range requests for remote files\n"
+"  -c, --config NAME     dataset configuration: sample-10BT -> sample/10BT,\n"
+"                        CC-MAIN-... -> data/CC-MAIN-..., or a directory\n"
+"      --revision REV    dataset revision (default main)\n"
+"  -j, --jobs N          parallel downloads (default 4)\n"
+"      --cache DIR       download cache (default $BONSAI_CACHE, else\n"
+"                        $XDG_CACHE_HOME/bonsai, else ~/.cache/bonsai)\n"
+"      --retries N       retries of a failing transfer (default 8)\n"
+"      --backoff SEC     wait before the first retry, doubled each time (default 1)\n"
+"      --timeout SEC     give up on a transfer silent this long (default 60)\n"
+"      --list            print the dataset's files (path, size, sha256) and stop\n"
+"  -q, --quiet           no progress on stderr\n"
+"      --progress        progress on stderr even when it is not a terminal\n"
+"  -h, --help            this help\n"
+"  -V, --version         version\n"
+"\n"
+"Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as\n"
+"a bearer token to HF_ENDPOINT only).\n");
+}
+
+typedef struct {
+	const char *columns;
+	long long remaining;     /* rows still wanted; -1 = all */
+	outfile *out;
+	long long rows, bytes_in;
+} job;
+
+/* Converts one parquet source; reads only the row groups needed. Row
+ * groups are decoded and formatted in parallel (one per thread, OpenMP)
+ * and written in file order. */
+static void convert(job *j, pq_source *src)
+{
+	pq_file f;
+	pq_open(&f, src);
+	pq_select(&f, j->columns);
+	int nt = omp_get_max_threads();
+	if (nt < 1)
+		nt = 1;
+	if (nt > 16)
+		nt = 16;
+	buf_t *bufs = xcalloc((size_t)nt, sizeof *bufs);
+	int64_t *want = xcalloc((size_t)nt, sizeof *want);
+	for (int g0 = 0; g0 < f.meta.nrg && j->remaining != 0; g0 += nt) {
+		int k = 0;
+		for (; k < nt && g0 + k < f.meta.nrg && j->remaining != 0; k++) {
+			int64_t rows = f.meta.rgs[g0 + k].num_rows;
+			want[k] = j->remaining >= 0 && j->remaining < rows ? j->remaining : rows;
+			if (j->remaining > 0)
+				j->remaining -= want[k];
+		}
+		#pragma omp parallel for schedule(dynamic, 1) num_threads(k) if (k > 1)
+		for (int t = 0; t < k; t++) {
+			int g = g0 + t;
+			if (want[t] == 0)
+				continue;
+			pq_colbuf *cols = xcalloc(f.nsel ? (size_t)f.nsel : 1, sizeof *cols);
+			pq_read_rowgroup(&f, g, want[t], cols);
+			for (int c = 0; c < f.nsel; c++)
+				if (cols[c].n < want[t])
+					pq_fail(&f, f.meta.cols[f.sel[c]].name, "row group %d has %lld rows, column has %lld",
+						g, (long long)f.meta.rgs[g].num_rows, (long long)cols[c].n);
+			pq_json_rows(&bufs[t], &f, cols, 0, want[t]);
+			for (int c = 0; c < f.nsel; c++)
+				pq_colbuf_free(&cols[c]);
+			free(cols);
+		}
+		for (int t = 0; t < k; t++) {
+			if (bufs[t].len)
+				outfile_write(j->out, bufs[t].data, bufs[t].len);
+			bufs[t].len = 0;
+			j->rows += want[t];
+		}
+		pthread_mutex_lock(&progress_lock);
+		progress(0, "%lld rows", j->rows);
+		pthread_mutex_unlock(&progress_lock);
+	}
+	for (int t = 0; t < nt; t++)
+		buf_free(&bufs[t]);
+	free(bufs);
+	free(want);
+	j->bytes_in += (long long)src->bytes_read;
+	pq_close(&f);
+}
+
+static int is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static char *default_cache(void)
+{
+	buf_t b = {0};
+	const char *e = getenv("BONSAI_CACHE");
+	if (e && *e)
+		buf_puts(&b, e);
+	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
+		buf_printf(&b, "%s/bonsai", e);
+	else if ((e = getenv("HOME")) && *e)
+		buf_printf(&b, "%s/.cache/bonsai", e);
+	else
+		die("no cache directory: set --cache, BONSAI_CACHE or HOME");
+	buf_cstr(&b);
+	return b.data;
+}
+
+/* The host (and port) part of an endpoint URL, for the token check. */
+static char *host_of(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	size_t n = strcspn(h, "/?#");
+	char *s = xmalloc(n + 1);
+	memcpy(s, h, n);
+	s[n] = 0;
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	enum { OPT_COLUMNS = 256, OPT_REVISION, OPT_CACHE, OPT_RETRIES, OPT_BACKOFF,
+		OPT_TIMEOUT, OPT_PROGRESS, OPT_LIST };
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"columns", required_argument, 0, OPT_COLUMNS},
+		{"max-docs", required_argument, 0, 'n'},
+		{"config", required_argument, 0, 'c'},
+		{"revision", required_argument, 0, OPT_REVISION},
+		{"jobs", required_argument, 0, 'j'},
+		{"cache", required_argument, 0, OPT_CACHE},
+		{"retries", required_argument, 0, OPT_RETRIES},
+		{"backoff", required_argument, 0, OPT_BACKOFF},
+		{"timeout", required_argument, 0, OPT_TIMEOUT},
+		{"list", no_argument, 0, OPT_LIST},
+		{"quiet", no_argument, 0, 'q'},
+		{"progress", no_argument, 0, OPT_PROGRESS},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
+	};
+	const char *output = NULL, *config = NULL, *revision = "main", *cache = NULL;
+	int jobs = 4, list = 0;
+	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60};
+	job j = {.remaining = -1};
+	int c;
+	while ((c = getopt_long(argc, argv, "o:n:c:j:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case OPT_COLUMNS:
+			if (!*optarg)
+				die_usage("--columns: empty list");
+			j.columns = optarg;
+			break;
+		case 'n': j.remaining = parse_ll("--max-docs", optarg, 0, INT64_MAX); break;
+		case 'c': config = optarg; break;
+		case OPT_REVISION: revision = optarg; break;
+		case 'j': jobs = (int)parse_ll("--jobs", optarg, 1, 64); break;
+		case OPT_CACHE: cache = optarg; break;
+		case OPT_RETRIES: ho.retries = (int)parse_ll("--retries", optarg, 0, 100); break;
+		case OPT_BACKOFF: ho.backoff = parse_double("--backoff", optarg, 0, 60); break;
+		case OPT_TIMEOUT: ho.stall_timeout = (long)parse_ll("--timeout", optarg, 1, 3600); break;
+		case OPT_LIST: list = 1; break;
+		case 'q': progress_set(PROGRESS_OFF); break;
+		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(); return 0;
+		default: die_usage("unknown option");
+		}
+	}
+	for (const char *p = revision; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("-._/", *p)))
+			die_usage("--revision: unexpected character in '%s'", revision);
+	if (!*revision || revision[0] == '/' || strstr(revision, ".."))
+		die_usage("--revision: '%s' is not a revision", revision);
+	if (optind >= argc)
+		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
+
+	const char *endpoint = getenv("HF_ENDPOINT");
+	if (!endpoint || !*endpoint)
+		endpoint = "https://huggingface.co";
+	char *ep = xstrdup(endpoint);
+	while (strlen(ep) > 1 && ep[strlen(ep) - 1] == '/')
+		ep[strlen(ep) - 1] = 0;
+	char *token_host = host_of(ep);
+	ho.token = getenv("HF_TOKEN");
+	ho.token_host = token_host;
+
+	/* Sort the sources out before any output. */
+	int need_http = 0;
+	for (int i = optind; i < argc; i++) {
+		const char *s = argv[i];
+		struct stat st;
+		if (is_url(s)) {
+			need_http = 1;
+		} else if (stat(s, &st) == 0) {
+			if (config)
+				die_usage("--config applies to a dataset name, not to the file %s", s);
+		} else if (strstr(s, ".parquet") || s[0] == '.' || s[0] == '/') {
+			die_at(s, 0, "no such file");
+		} else if (hub_repo_name_ok(s)) {
+			need_http = 1;
+		} else {
+			die_usage("'%s' is not a file, a URL or a dataset name (owner/name)", s);
+		}
+	}
+	if (need_http)
+		http_init();
+	char *cache_dir = cache ? xstrdup(cache) : NULL;
+
+	j.out = list ? NULL : outfile_open(output);
+	if (list && output)
+		j.out = outfile_open(output);
+	for (int i = optind; i < argc && j.remaining != 0; i++) {
+		const char *s = argv[i];
+		struct stat st;
+		if (is_url(s)) {
+			pq_source *src = pq_source_http(&ho, s, 0);
+			convert(&j, src);
+			pq_source_close(src);
+		} else if (stat(s, &st) == 0) {
+			pq_source *src = pq_source_file(s);
+			convert(&j, src);
+			pq_source_close(src);
+		} else {
+			if (!cache_dir)
+				cache_dir = default_cache();
+			char *dir = hub_config_dir(config ? config : "data");
+			int n;
+			hub_file *files = hub_list(&ho, ep, s, revision, dir, cache_dir, &n);
+			if (list) {
+				buf_t b = {0};
+				for (int k = 0; k < n; k++)
+					buf_printf(&b, "%s\t%llu\t%s\n", files[k].path,
+						(unsigned long long)files[k].size, files[k].sha256);
+				if (j.out)
+					outfile_write(j.out, b.data, b.len);
+				else
+					xfwrite(b.data, b.len, stdout, "stdout");
+				buf_free(&b);
+			} else if (j.remaining >= 0) {
+				/* A few rows: cached files are read locally, others by range. */
+				for (int k = 0; k < n && j.remaining != 0; k++) {
+					struct stat cs;
+					pq_source *src = stat(files[k].cache_path, &cs) == 0 &&
+						(uint64_t)cs.st_size == files[k].size ?
+						pq_source_file(files[k].cache_path) :
+						pq_source_http(&ho, files[k].url, files[k].size);
+					convert(&j, src);
+					pq_source_close(src);
+				}
+			} else {
+				hub_downloads *d = hub_download_start(&ho, files, n, jobs);
+				for (int k = 0; k < n; k++) {
+					hub_wait(d, k);
+					pq_source *src = pq_source_file(files[k].cache_path);
+					convert(&j, src);
+					pq_source_close(src);
+				}
+				hub_download_finish(d);
+			}
+			hub_files_free(files, n);
+			free(dir);
+		}
+	}
+	pthread_mutex_lock(&progress_lock);
+	progress(1, "%lld rows, %.1f MB of parquet read", j.rows, j.bytes_in / 1e6);
+	pthread_mutex_unlock(&progress_lock);
+	if (j.out)
+		outfile_commit(j.out);
+	else
+		xfflush(stdout, "stdout");
+	progress_done();
+	free(cache_dir);
+	free(ep);
+	free(token_host);
+	if (need_http)
+		http_cleanup();
+	return 0;
+}

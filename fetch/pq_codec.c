@@ -1,0 +1,73 @@
+/* pq_codec.c - see pq_codec.h. */
+#include "pq_codec.h"
+#include "pq_meta.h"
+
+#include <limits.h>
+#include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
+
+int codec_supported(int codec)
+{
+	return codec == CODEC_UNCOMPRESSED || codec == CODEC_SNAPPY ||
+		codec == CODEC_GZIP || codec == CODEC_ZSTD;
+}
+
+static const char *gunzip(const void *src, size_t n, void *dst, size_t want)
+{
+	if (n > UINT_MAX || want > UINT_MAX)
+		return "page too large";
+	z_stream z = {0};
+	if (inflateInit2(&z, 15 + 32) != Z_OK)   /* gzip or zlib header */
+		return "zlib initialisation failed";
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)n;
+	z.next_out = dst;
+	z.avail_out = (uInt)want;
+	const char *err = NULL;
+	for (;;) {
+		int rc = inflate(&z, Z_FINISH);
+		if (rc == Z_STREAM_END) {
+			/* Concatenated gzip members are legal. */
+			if (z.avail_in > 0 && z.avail_out > 0) {
+				if (inflateReset(&z) != Z_OK) { err = "corrupt data"; break; }
+				continue;
+			}
+			break;
+		}
+		err = rc == Z_BUF_ERROR && z.avail_out == 0 ? "data larger than the page header says" : "corrupt data";
+		break;
+	}
+	if (!err && z.avail_out != 0)
+		err = "data smaller than the page header says";
+	inflateEnd(&z);
+	return err;
+}
+
+const char *codec_decompress(int codec, const void *src, size_t n, void *dst, size_t want)
+{
+	switch (codec) {
+	case CODEC_SNAPPY: {
+		size_t len;
+		if (snappy_uncompressed_length(src, n, &len) != SNAPPY_OK)
+			return "corrupt data";
+		if (len != want)
+			return "decompressed size differs from the page header";
+		if (snappy_uncompress(src, n, dst, &len) != SNAPPY_OK || len != want)
+			return "corrupt data";
+		return NULL;
+	}
+	case CODEC_ZSTD: {
+		size_t r = ZSTD_decompress(dst, want, src, n);
+		if (ZSTD_isError(r))
+			return ZSTD_getErrorName(r);
+		if (r != want)
+			return "decompressed size differs from the page header";
+		return NULL;
+	}
+	case CODEC_GZIP:
+		return gunzip(src, n, dst, want);
+	default:
+		return "unsupported codec";
+	}
+}

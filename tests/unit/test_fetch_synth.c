@@ -1,0 +1,302 @@
+/* test_fetch_synth.c - parquet files written here, byte by byte, to reach
+ * what no fixture holds: GZIP pages, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT
+ * values, v1 and v2 pages and an optional column in one row group, and
+ * several broken variants. The expected rows are the values put in. */
+#include "tap.h"
+#include "cli.h"
+#include "buf.h"
+#include "../../fetch/pq_read.h"
+#include "../../fetch/pq_json.h"
+
+#include <setjmp.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ---- a small Thrift compact writer ---- */
+typedef struct {
+	buf_t b;
+	int16_t last[16];
+	int depth;
+} tw;
+
+static void tw_varint(tw *w, uint64_t v)
+{
+	while (v >= 0x80) {
+		buf_putc(&w->b, (char)(v | 0x80));
+		v >>= 7;
+	}
+	buf_putc(&w->b, (char)v);
+}
+static void tw_field(tw *w, int16_t id, int type)
+{
+	int16_t d = (int16_t)(id - w->last[w->depth]);
+	if (d > 0 && d <= 15)
+		buf_putc(&w->b, (char)(d << 4 | type));
+	else {
+		buf_putc(&w->b, (char)type);
+		tw_varint(w, (uint64_t)((id << 1) ^ (id >> 15)));
+	}
+	w->last[w->depth] = id;
+}
+static void tw_int(tw *w, int16_t id, int type, int64_t v)
+{
+	tw_field(w, id, type);
+	tw_varint(w, (uint64_t)((v << 1) ^ (v >> 63)));
+}
+#define I32(w, id, v) tw_int(w, id, 5, v)
+#define I64(w, id, v) tw_int(w, id, 6, v)
+static void tw_bin(tw *w, int16_t id, const char *s)
+{
+	tw_field(w, id, 8);
+	tw_varint(w, strlen(s));
+	buf_puts(&w->b, s);
+}
+static void tw_begin(tw *w, int16_t id)   /* id 0: a list element */
+{
+	if (id)
+		tw_field(w, id, 12);
+	w->last[++w->depth] = 0;
+}
+static void tw_end(tw *w)
+{
+	buf_putc(&w->b, 0);
+	w->depth--;
+}
+static void tw_list(tw *w, int16_t id, int elem, int n)
+{
+	tw_field(w, id, 9);
+	buf_putc(&w->b, (char)(n << 4 | elem));
+}
+
+/* ---- pages ---- */
+static size_t gz(const void *src, size_t n, uint8_t *dst, size_t cap)
+{
+	z_stream z = {0};
+	deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)n;
+	z.next_out = dst;
+	z.avail_out = (uInt)cap;
+	deflate(&z, Z_FINISH);
+	size_t out = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+typedef struct {
+	int64_t offset, size;
+	int codec;
+} chunk_info;
+
+/* A data page header, v1 (5) or v2 (8), then the body. */
+static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompressed, const uint8_t *body,
+	int body_len, int def_len)
+{
+	tw h = {0};
+	I32(&h, 1, v2 ? 3 : 0);
+	I32(&h, 2, uncompressed);
+	I32(&h, 3, body_len);
+	if (!v2) {
+		tw_begin(&h, 5);
+		I32(&h, 1, nvalues);
+		I32(&h, 2, encoding);
+		I32(&h, 3, 3);
+		I32(&h, 4, 3);
+		tw_end(&h);
+	} else {
+		tw_begin(&h, 8);
+		I32(&h, 1, nvalues);
+		I32(&h, 2, 0);
+		I32(&h, 3, nvalues);
+		I32(&h, 4, encoding);
+		I32(&h, 5, def_len);
+		I32(&h, 6, 0);
+		tw_end(&h);
+	}
+	buf_putc(&h.b, 0);
+	buf_append(file, h.b.data, h.b.len);
+	buf_append(file, body, (size_t)body_len);
+	buf_free(&h.b);
+}
+
+/* Builds the test file; `breakage` selects a defect. */
+static void build(buf_t *f, int breakage)
+{
+	memset(f, 0, sizeof *f);
+	buf_puts(f, "PAR1");
+	chunk_info ch[3];
+
+	/* a: optional INT32, v1 page, GZIP: 1 null 3 null. */
+	uint8_t raw[64], z[256];
+	size_t n = 0;
+	uint32_t levlen = 2;
+	memcpy(raw, &levlen, 4);
+	raw[4] = 0x03;   /* bit-packed, one group of 8 */
+	raw[5] = 0x05;   /* levels 1 0 1 0 */
+	n = 6;
+	int32_t vals[2] = {1, 3};
+	memcpy(raw + n, vals, 8);
+	n += 8;
+	size_t zn = gz(raw, n, z, sizeof z);
+	if (breakage == 1)
+		z[zn / 2] ^= 0xff;   /* corrupt deflate data */
+	ch[0].offset = (int64_t)f->len;
+	page(f, 0, 4, 0, (int)n, z, (int)zn, 0);
+	ch[0].size = (int64_t)f->len - ch[0].offset;
+	ch[0].codec = 2;
+
+	/* s: required BYTE_ARRAY, v2 page, DELTA_BYTE_ARRAY, GZIP. */
+	static const uint8_t dba[] = {
+		0x80, 0x01, 0x04, 0x04, 0x00, 0x03, 0x03, 0x00, 0x00, 0x00,
+		0x44, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 0x03, 0x00, 0x00, 0x00,
+		0x70, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		'a', 'x', 'i', 's', 'l', 'e', 'b', 'a', 'b', 'b', 'l', 'e', 'y', 'h', 'o', 'o', 'd'};
+	zn = gz(dba, sizeof dba, z, sizeof z);
+	ch[1].offset = (int64_t)f->len;
+	page(f, 1, 4, 7, breakage == 2 ? (int)sizeof dba + 1 : (int)sizeof dba, z, (int)zn, 0);
+	ch[1].size = (int64_t)f->len - ch[1].offset;
+	ch[1].codec = 2;
+
+	/* d: required DOUBLE, v2 page, BYTE_STREAM_SPLIT, uncompressed. */
+	double dv[4] = {1.5, -2.25, 1e300, 0.1};
+	uint8_t bss[32];
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 8; k++)
+			bss[k * 4 + i] = ((uint8_t *)&dv[i])[k];
+	ch[2].offset = (int64_t)f->len;
+	page(f, 1, breakage == 3 ? 5 : breakage == 5 ? 0 : 4, 9, 32, bss, 32, 0);
+	ch[2].size = (int64_t)f->len - ch[2].offset;
+	ch[2].codec = 0;
+
+	/* The footer. */
+	static const char *names[3] = {"a", "s", "d"};
+	static const int types[3] = {1, 6, 5}, reps[3] = {1, 0, 0};
+	static const int encs[3] = {0, 7, 9};
+	tw m = {0};
+	I32(&m, 1, 1);
+	tw_list(&m, 2, 12, 4);
+	tw_begin(&m, 0);
+	tw_bin(&m, 4, "schema");
+	I32(&m, 5, 3);
+	tw_end(&m);
+	for (int c = 0; c < 3; c++) {
+		tw_begin(&m, 0);
+		I32(&m, 1, types[c]);
+		I32(&m, 3, reps[c]);
+		tw_bin(&m, 4, names[c]);
+		if (c == 1)
+			I32(&m, 6, 0);   /* UTF8 */
+		tw_end(&m);
+	}
+	I64(&m, 3, 4);
+	tw_list(&m, 4, 12, 1);
+	tw_begin(&m, 0);
+	tw_list(&m, 1, 12, 3);
+	for (int c = 0; c < 3; c++) {
+		tw_begin(&m, 0);
+		I64(&m, 2, ch[c].offset);
+		tw_begin(&m, 3);
+		I32(&m, 1, types[c]);
+		tw_list(&m, 2, 5, 1);
+		tw_varint(&m, (uint64_t)encs[c] << 1);
+		tw_list(&m, 3, 8, 1);
+		tw_varint(&m, 1);
+		buf_puts(&m.b, names[c]);
+		I32(&m, 4, ch[c].codec);
+		I64(&m, 5, 4);
+		I64(&m, 6, ch[c].size);
+		I64(&m, 7, ch[c].size);
+		I64(&m, 9, ch[c].offset);
+		tw_end(&m);
+		tw_end(&m);
+	}
+	I64(&m, 2, 100);
+	I64(&m, 3, breakage == 4 ? (int64_t)1 << 40 : 4);   /* 4: a lie about the rows */
+	tw_end(&m);
+	buf_putc(&m.b, 0);
+	buf_append(f, m.b.data, m.b.len);
+	uint32_t flen = (uint32_t)m.b.len;
+	buf_append(f, &flen, 4);
+	buf_puts(f, "PAR1");
+	buf_free(&m.b);
+}
+
+static jmp_buf env;
+static char errmsg[512];
+static void hook(const char *msg)
+{
+	snprintf(errmsg, sizeof errmsg, "%s", msg);
+	longjmp(env, 1);
+}
+
+static pq_source *src;
+static pq_file pf;
+static pq_colbuf cols[3];
+
+/* Writes the file, reads it back as JSON Lines; NULL on a reader error. */
+static char *roundtrip(int breakage)
+{
+	buf_t f;
+	build(&f, breakage);
+	char path[] = "/tmp/test_fetch_synth.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, f.data, f.len) != (ssize_t)f.len)
+		return NULL;
+	close(fd);
+	buf_free(&f);
+	buf_t out = {0};
+	errmsg[0] = 0;
+	src = pq_source_file(path);
+	unlink(path);
+	memset(cols, 0, sizeof cols);
+	pq_error_hook = hook;
+	if (setjmp(env)) {
+		for (int c = 0; c < 3; c++)
+			pq_colbuf_free(&cols[c]);
+		pq_close(&pf);
+		pq_source_close(src);
+		buf_free(&out);
+		pq_error_hook = NULL;
+		return NULL;
+	}
+	pq_open(&pf, src);
+	pq_select(&pf, NULL);
+	pq_read_rowgroup(&pf, 0, -1, cols);
+	pq_json_rows(&out, &pf, cols, 0, pf.meta.rgs[0].num_rows);
+	for (int c = 0; c < 3; c++)
+		pq_colbuf_free(&cols[c]);
+	pq_close(&pf);
+	pq_source_close(src);
+	pq_error_hook = NULL;
+	buf_cstr(&out);
+	return out.data;
+}
+
+int main(void)
+{
+	cli_init("test_fetch_synth");
+	char *s = roundtrip(0);
+	is_str(s, "{\"a\":1,\"s\":\"axis\",\"d\":1.5}\n"
+		"{\"a\":null,\"s\":\"axle\",\"d\":-2.25}\n"
+		"{\"a\":3,\"s\":\"babble\",\"d\":1e+300}\n"
+		"{\"a\":null,\"s\":\"babyhood\",\"d\":0.1}\n",
+		"GZIP v1 optional INT32, GZIP v2 DELTA_BYTE_ARRAY, v2 BYTE_STREAM_SPLIT DOUBLE");
+	free(s);
+	s = roundtrip(1);
+	ok(!s && strstr(errmsg, "GZIP page"), "corrupt GZIP data is an error (%s)", errmsg);
+	free(s);
+	s = roundtrip(2);
+	ok(!s && strstr(errmsg, "GZIP"), "GZIP size differing from the page header is an error (%s)", errmsg);
+	free(s);
+	s = roundtrip(3);
+	ok(!s && strstr(errmsg, "more values"), "page with more values than rows is an error (%s)", errmsg);
+	free(s);
+	s = roundtrip(4);
+	ok(!s && strstr(errmsg, "ends after 4 of"), "a row group claiming 2^40 rows fails without allocating for them (%s)", errmsg);
+	free(s);
+	s = roundtrip(5);
+	ok(!s && strstr(errmsg, "ends after 0 of 4"), "an empty first page is read, then the short chunk reported (%s)", errmsg);
+	free(s);
+	return done_testing();
+}
