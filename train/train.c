@@ -118,6 +118,27 @@ static void write_text(const char *dir, const char *name, const char *text)
 }
 
 /* The same shapes (so that the parameters of one fit the other). */
+/* A tokenizer may have a few more entries than the model's vocabulary
+ * (Gemma 3's tokenizer.json lists 262,145 tokens for a 262,144-row
+ * embedding; the extra one is an image placeholder). That is fine as long
+ * as no token of the data is outside the model, so look at the ids. */
+static void check_ids_fit(const char *dir, const shardset *train, uint32_t data_vocab, int model_vocab)
+{
+	shardset *val = shardset_open(dir, SPLIT_VAL, 0);
+	const shardset *sets[2] = {train, val};
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sets[k]->n; i++) {
+			const shard *sh = sets[k]->shards[i];
+			for (uint64_t t = 0; t < sh->h.n_tokens; t++)
+				if (shard_token(sh, t) >= (uint32_t)model_vocab)
+					die("%s: token id %u is outside the model's vocabulary of %d (the shards' "
+					    "tokenizer has %u tokens)",
+					    sh->path, shard_token(sh, t), model_vocab, data_vocab);
+		}
+	}
+	shardset_close(val);
+}
+
 static int same_shapes(const gemma3_config *a, const gemma3_config *b)
 {
 	return a->vocab_size == b->vocab_size && a->hidden_size == b->hidden_size &&
@@ -351,8 +372,7 @@ int cmd_train(int argc, char **argv)
 		st.batch_tokens = o.batch_tokens;
 	}
 	if (data_vocab > (uint32_t)c.vocab_size)
-		die("%s: the shards' tokenizer has %u tokens, but the model's vocabulary has only %d",
-		    o.data, data_vocab, c.vocab_size);
+		check_ids_fit(o.data, train, data_vocab, c.vocab_size);
 	if (o.seq > c.max_position_embeddings)
 		warnx_("--seq %d is longer than the model's max_position_embeddings %d", o.seq,
 		       c.max_position_embeddings);
