@@ -80,7 +80,12 @@ int cmd_verify(int argc, char **argv)
 	if (!cuda && strcmp(device, "cpu"))
 		die_usage("--device: '%s' is not cpu or cuda", device);
 	/* fp32 on the CPU; bf16 matrix products on the GPU. */
-	static const double fp32[4] = { 1e-4, 1e-4, 1e-3, 1e-3 }, bf16[4] = { 3e-2, 1e-2, 1e-1, 1e-2 };
+	/* bf16: measured on an H100 (bench/NOTES.md) logits 2.0e-2, loss 1.6e-4,
+	 * gradients 7.3e-2, updated parameters 1.26e-2. The last is bounded by
+	 * AdamW's first step, which moves every element by lr * sign(g): an
+	 * element whose gradient is below bf16 noise can change sign and land
+	 * 2 lr away, i.e. 2e-3 / max|p| ~ 1.25e-2 on the fixture. */
+	static const double fp32[4] = { 1e-4, 1e-4, 1e-3, 1e-3 }, bf16[4] = { 3e-2, 1e-2, 1e-1, 3e-2 };
 	for (int i = 0; i < 4; i++)
 		if (tol[i] < 0)
 			tol[i] = cuda ? bf16[i] : fp32[i];

@@ -1,0 +1,102 @@
+/* gpu_bench.c - times training steps of the CUDA trainer (gpu_trainer.h)
+ * on a randomly initialised model and random tokens, the way
+ * bench/cuda_bench.sh compares it with the PyTorch peer.
+ *
+ *   gpu_bench PRESET VOCAB B T STEPS [recompute]
+ *
+ * A step is fwd_bwd + grad_norm + adamw, as in the training loop. Prints
+ * a per-phase breakdown of one profiled step on stderr and one JSON line:
+ * tokens/s, ms/step, MFU and memory.
+ *
+ * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
+ * of ctx(layer): N counts every parameter (the tied embedding is used once,
+ * by the LM head product), ctx is the mean number of keys a query attends to
+ * (causal: (T+1)/2; sliding window w: mean of min(t+1, w)); 12 = 2 products
+ * (QK^T, PV) x 2 FLOPs per multiply-add x 3 (forward + backward). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gemma3.h"
+#include "gpu_trainer.h"
+
+double flops_per_token(const gemma3_config *c, int T)
+{
+	double N = (double)gemma3_num_params(c), att = 0;
+	for (int l = 0; l < c->num_layers; l++) {
+		double ctx = 0;
+		for (int t = 0; t < T; t++) {
+			int k = t + 1;
+			if (!c->layer_is_global[l] && k > c->sliding_window)
+				k = c->sliding_window;
+			ctx += k;
+		}
+		att += ctx / T;
+	}
+	return 6 * N + 12.0 * c->num_heads * c->head_dim * att;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	if (argc < 6)
+		die_usage("usage: gpu_bench PRESET VOCAB B T STEPS [recompute]");
+	const char *preset = argv[1];
+	int V = atoi(argv[2]), B = atoi(argv[3]), T = atoi(argv[4]), steps = atoi(argv[5]);
+	int rc = argc > 6 && !strcmp(argv[6], "recompute");
+	char err[512];
+	gemma3_config c;
+	if (gemma3_config_load(preset, V, &c, err, sizeof err))
+		die("%s", err);
+	size_t P = gemma3_num_params(&c);
+	float *params = xmalloc(P * sizeof(float));
+	gemma3_init_params(&c, params, 0.02f, 1234);
+	gpu_trainer *g = gpu_trainer_create(&c, B, T, rc, err, sizeof err);
+	if (!g)
+		die("%s", err);
+	gpu_trainer_set_params(g, params, NULL, NULL);
+	int32_t *tok = xmalloc(sizeof(int32_t) * (B * T + 1));
+	uint64_t s = 42;
+	for (int i = 0; i <= B * T; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		tok[i] = (int32_t)((s >> 33) % (uint64_t)c.vocab_size);
+	}
+	float first = 0, last = 0;
+	double t0 = 0;
+	int warm = 2;
+	for (int i = 0; i < warm + steps; i++) {
+		if (i == warm)
+			t0 = now_seconds();
+		gpu_trainer_zero_grad(g);
+		last = gpu_trainer_fwd_bwd(g, tok, tok + 1, 1.f);
+		float gn = gpu_trainer_grad_norm(g);
+		gpu_trainer_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, i + 1);
+		if (i == 0)
+			first = last;
+	}
+	double dt = (now_seconds() - t0) / steps;
+	/* one profiled step for the breakdown */
+	gpu_trainer_profile(g, 1);
+	gpu_trainer_zero_grad(g);
+	gpu_trainer_fwd_bwd(g, tok, tok + 1, 1.f);
+	float gn = gpu_trainer_grad_norm(g);
+	gpu_trainer_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, warm + steps + 1);
+	fprintf(stderr, "%s V=%d B=%d T=%d%s on %s: per-phase time of one step\n", preset,
+		c.vocab_size, B, T, rc ? " recompute" : "", gpu_trainer_device_name(g));
+	gpu_trainer_profile_print(g, stderr);
+	double tps = B * T / dt, F = flops_per_token(&c, T);
+	printf("{\"impl\": \"bonsai-cuda\", \"config\": \"%s\", \"vocab\": %d, \"params\": %zu, "
+	       "\"batch\": %d, \"seq\": %d, \"recompute\": %d, \"ms_per_step\": %.2f, "
+	       "\"tokens_per_s\": %.0f, \"flops_per_token\": %.4e, \"mfu\": %.4f, "
+	       "\"peak_gib\": %.2f, \"alloc_gib\": %.2f, \"loss_first\": %.4f, "
+	       "\"loss_last\": %.4f, \"device\": \"%s\"}\n",
+	       preset, c.vocab_size, P, B, T, rc, dt * 1e3, tps, F, tps * F / 989e12,
+	       gpu_trainer_peak_bytes(g) / 1073741824.0, gpu_trainer_alloc_bytes(g) / 1073741824.0,
+	       first, last, gpu_trainer_device_name(g));
+	gpu_trainer_free(g);
+	free(params);
+	free(tok);
+	return 0;
+}

@@ -1,0 +1,464 @@
+/* check_kernels.cu - checks each hand-written CUDA kernel of the GPU trainer
+ * against a CPU reference in double precision on random inputs (fresh for
+ * every case; outputs poisoned with NaN first, so an element left unwritten
+ * fails). Runs on a GPU only: not part of `make test`. Prints TAP.
+ *
+ * Error measure: ||gpu - ref|| / ||ref|| over the whole output (norm-wise
+ * relative). The inputs are bf16; bf16 outputs carry a relative rounding of
+ * 2^-9 = 0.2% per element, and flash attention also rounds P and dS to bf16
+ * before the second product, so the bound for its outputs is 1e-2; fp32
+ * outputs of fp32 arithmetic must be within 1e-4. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vector>
+
+#include "gpu_kernels.cuh"
+
+#define CK(...)                                                                                \
+	do {                                                                                   \
+		cudaError_t e_ = (__VA_ARGS__);                                                          \
+		if (e_ != cudaSuccess) {                                                       \
+			printf("Bail out! CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__,  \
+			       __LINE__);                                                      \
+			exit(1);                                                               \
+		}                                                                              \
+	} while (0)
+
+static int ntest, nfail;
+static void ok(int c, const char *fmt, double err, double tol, const char *name)
+{
+	ntest++;
+	if (!c)
+		nfail++;
+	printf("%sok %d - %s: %s rel err %.3e (tol %.0e)\n", c ? "" : "not ", ntest, name, fmt,
+	       err, tol);
+}
+
+static uint64_t rs = 0x9E3779B97F4A7C15ull;
+static double urand()
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (rs >> 11) * (1.0 / 9007199254740992.0);
+}
+static double nrand() { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
+
+static float bfr(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+template <typename T> static T *dnew(size_t n)
+{
+	T *p;
+	CK(cudaMalloc(&p, n * sizeof(T)));
+	CK(cudaMemset(p, 0xFF, n * sizeof(T))); /* poison: NaN in bf16 and fp32 */
+	return p;
+}
+
+static void up_bf(bf16 *d, const std::vector<float> &h)
+{
+	std::vector<bf16> t(h.size());
+	for (size_t i = 0; i < h.size(); i++)
+		t[i] = __float2bfloat16(h[i]);
+	CK(cudaMemcpy(d, t.data(), t.size() * 2, cudaMemcpyHostToDevice));
+}
+static std::vector<float> down_bf(const bf16 *d, size_t n)
+{
+	std::vector<bf16> t(n);
+	CK(cudaMemcpy(t.data(), d, n * 2, cudaMemcpyDeviceToHost));
+	std::vector<float> r(n);
+	for (size_t i = 0; i < n; i++)
+		r[i] = __bfloat162float(t[i]);
+	return r;
+}
+static std::vector<float> down_f(const float *d, size_t n)
+{
+	std::vector<float> r(n);
+	CK(cudaMemcpy(r.data(), d, n * 4, cudaMemcpyDeviceToHost));
+	return r;
+}
+static std::vector<float> rnd(size_t n, double s)
+{
+	std::vector<float> v(n);
+	for (auto &x : v)
+		x = bfr((float)(nrand() * s));
+	return v;
+}
+
+static double relerr(const std::vector<float> &a, const std::vector<double> &r)
+{
+	double num = 0, den = 0;
+	for (size_t i = 0; i < r.size(); i++) {
+		if (!isfinite(a[i]))
+			return INFINITY;
+		num += (a[i] - r[i]) * (a[i] - r[i]);
+		den += r[i] * r[i];
+	}
+	return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* ---------------- flash attention ---------------- */
+static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
+{
+	char name[128];
+	snprintf(name, sizeof name, "attention B%d T%d H%d/%d hd%d window %d", B, T, Hq, Hkv, hd,
+		 window);
+	int G = Hq / Hkv, N = B * T, qld = Hq * hd, kld = Hkv * hd;
+	std::vector<float> q = rnd((size_t)N * qld, 1.0), k = rnd((size_t)N * kld, 1.0),
+			   v = rnd((size_t)N * kld, 1.0), dO = rnd((size_t)N * qld, 1.0);
+	double scale = 1.0 / sqrt((double)hd) * 2.0; /* sharper softmax than 1/sqrt(hd) */
+	std::vector<double> O((size_t)N * qld, 0), dq((size_t)N * qld, 0), dk((size_t)N * kld, 0),
+		dv((size_t)N * kld, 0), lse((size_t)B * Hq * T);
+	std::vector<double> s(T), p(T), dp(T);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < Hq; h++) {
+			int hk = h / G;
+			for (int i = 0; i < T; i++) {
+				const float *qi = &q[((size_t)b * T + i) * qld + h * hd];
+				double m = -INFINITY;
+				int j0 = window > 0 ? std::max(0, i - window + 1) : 0;
+				for (int j = j0; j <= i; j++) {
+					const float *kj = &k[((size_t)b * T + j) * kld + hk * hd];
+					double a = 0;
+					for (int c = 0; c < hd; c++)
+						a += (double)qi[c] * kj[c];
+					s[j] = a * scale;
+					m = std::max(m, s[j]);
+				}
+				double sum = 0;
+				for (int j = j0; j <= i; j++)
+					sum += (p[j] = exp(s[j] - m));
+				double *oi = &O[((size_t)b * T + i) * qld + h * hd];
+				for (int j = j0; j <= i; j++) {
+					p[j] /= sum;
+					const float *vj = &v[((size_t)b * T + j) * kld + hk * hd];
+					for (int c = 0; c < hd; c++)
+						oi[c] += p[j] * vj[c];
+				}
+				lse[((size_t)b * Hq + h) * T + i] = m + log(sum);
+				const float *gi = &dO[((size_t)b * T + i) * qld + h * hd];
+				double D = 0;
+				for (int c = 0; c < hd; c++)
+					D += gi[c] * oi[c];
+				for (int j = j0; j <= i; j++) {
+					const float *vj = &v[((size_t)b * T + j) * kld + hk * hd];
+					const float *kj = &k[((size_t)b * T + j) * kld + hk * hd];
+					double a = 0;
+					for (int c = 0; c < hd; c++)
+						a += (double)gi[c] * vj[c];
+					double ds = p[j] * (a - D);
+					double *dqi = &dq[((size_t)b * T + i) * qld + h * hd];
+					double *dkj = &dk[((size_t)b * T + j) * kld + hk * hd];
+					double *dvj = &dv[((size_t)b * T + j) * kld + hk * hd];
+					for (int c = 0; c < hd; c++) {
+						dqi[c] += scale * ds * kj[c];
+						dkj[c] += scale * ds * qi[c];
+						dvj[c] += p[j] * gi[c];
+					}
+				}
+			}
+		}
+	bf16 *dq_ = dnew<bf16>(q.size()), *dk_ = dnew<bf16>(k.size()), *dv_ = dnew<bf16>(v.size()),
+	     *ddO = dnew<bf16>(dO.size()), *dO_ = dnew<bf16>(O.size()), *gq = dnew<bf16>(q.size()),
+	     *gk = dnew<bf16>(k.size()), *gv = dnew<bf16>(v.size());
+	float *dl = dnew<float>(lse.size()), *dD = dnew<float>(lse.size());
+	up_bf(dq_, q);
+	up_bf(dk_, k);
+	up_bf(dv_, v);
+	up_bf(ddO, dO);
+	CK(flash_fwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
+			     (float)scale));
+	CK(cudaDeviceSynchronize());
+	auto o = down_bf(dO_, O.size());
+	auto l2 = down_f(dl, lse.size());
+	std::vector<float> ln(l2.size());
+	for (size_t i = 0; i < l2.size(); i++)
+		ln[i] = l2[i] / LOG2E_F;
+	double e;
+	e = relerr(o, O);
+	ok(e < 1e-2, "O", e, 1e-2, name);
+	e = relerr(ln, lse);
+	ok(e < 1e-4, "lse", e, 1e-4, name);
+	attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, dO_, ddO, qld, dD);
+	CK(cudaGetLastError());
+	CK(flash_bwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv,
+			     kld, B, T, Hq, Hkv, window, (float)scale));
+	CK(cudaDeviceSynchronize());
+	e = relerr(down_bf(gq, q.size()), dq);
+	ok(e < 1e-2, "dQ", e, 1e-2, name);
+	e = relerr(down_bf(gk, k.size()), dk);
+	ok(e < 1e-2, "dK", e, 1e-2, name);
+	e = relerr(down_bf(gv, v.size()), dv);
+	ok(e < 1e-2, "dV", e, 1e-2, name);
+	/* bitwise reproducible */
+	std::vector<float> a1 = down_bf(gk, k.size());
+	CK(flash_bwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv,
+			     kld, B, T, Hq, Hkv, window, (float)scale));
+	CK(cudaDeviceSynchronize());
+	std::vector<float> a2 = down_bf(gk, k.size());
+	ntest++;
+	int same = !memcmp(a1.data(), a2.data(), a1.size() * 4);
+	nfail += !same;
+	printf("%sok %d - %s: backward bitwise reproducible\n", same ? "" : "not ", ntest, name);
+	for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
+			 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD})
+		cudaFree(pp);
+}
+
+/* ---------------- cross-entropy ---------------- */
+static void check_ce(int R, int V, float softcap)
+{
+	char name[96];
+	snprintf(name, sizeof name, "softmax+CE %d x %d softcap %g", R, V, softcap);
+	std::vector<float> l = rnd((size_t)R * V, 3.0);
+	std::vector<int32_t> t(R);
+	for (int r = 0; r < R; r++)
+		t[r] = r % 7 == 3 ? -1 : (int)(urand() * V) % V;
+	float scale = 0.37f;
+	std::vector<double> loss(R), grad((size_t)R * V);
+	for (int r = 0; r < R; r++) {
+		double m = -INFINITY;
+		std::vector<double> x(V);
+		for (int j = 0; j < V; j++) {
+			x[j] = l[(size_t)r * V + j];
+			if (softcap > 0)
+				x[j] = softcap * tanh(x[j] / softcap);
+			m = std::max(m, x[j]);
+		}
+		double s = 0;
+		for (int j = 0; j < V; j++)
+			s += exp(x[j] - m);
+		double lse = m + log(s);
+		loss[r] = t[r] >= 0 ? lse - x[t[r]] : 0;
+		for (int j = 0; j < V; j++) {
+			double dc = 1;
+			if (softcap > 0) {
+				double th = tanh(l[(size_t)r * V + j] / softcap);
+				dc = 1 - th * th;
+			}
+			grad[(size_t)r * V + j] =
+				t[r] < 0 ? 0 : (exp(x[j] - lse) - (j == t[r])) * scale * dc;
+		}
+	}
+	bf16 *dl = dnew<bf16>(l.size());
+	int32_t *dt;
+	CK(cudaMalloc(&dt, R * 4));
+	CK(cudaMemcpy(dt, t.data(), R * 4, cudaMemcpyHostToDevice));
+	float *dloss = dnew<float>(R);
+	up_bf(dl, l);
+	ce_kernel_v<<<R, 512>>>(V, dl, V, dt, softcap, scale, dloss, 1);
+	CK(cudaGetLastError());
+	CK(cudaDeviceSynchronize());
+	double e = relerr(down_f(dloss, R), loss);
+	ok(e < 1e-5, "loss", e, 1e-5, name);
+	e = relerr(down_bf(dl, l.size()), grad);
+	ok(e < 1e-2, "dlogits", e, 1e-2, name);
+	cudaFree(dl);
+	cudaFree(dt);
+	cudaFree(dloss);
+}
+
+/* ---------------- QK-norm + RoPE ---------------- */
+static void check_qk(int N, int T, int nh, int hd)
+{
+	char name[96];
+	snprintf(name, sizeof name, "qk-norm+rope N%d heads %d hd %d", N, nh, hd);
+	int ld = (nh + 1) * hd, h0 = 1, half = hd / 2;
+	float eps = 1e-6f;
+	std::vector<float> raw = rnd((size_t)N * ld, 2.0), w(hd), cs((size_t)T * half),
+			   sn((size_t)T * half), dout = rnd((size_t)N * ld, 1.0);
+	for (auto &x : w)
+		x = (float)(nrand() * 0.3);
+	for (int p = 0; p < T; p++)
+		for (int i = 0; i < half; i++) {
+			double a = p * pow(10000.0, -2.0 * i / hd);
+			cs[(size_t)p * half + i] = (float)cos(a);
+			sn[(size_t)p * half + i] = (float)sin(a);
+		}
+	std::vector<double> out((size_t)N * nh * hd), dx((size_t)N * nh * hd), dw(hd, 0);
+	for (int n = 0; n < N; n++)
+		for (int h = 0; h < nh; h++) {
+			const float *x = &raw[(size_t)n * ld + (h0 + h) * hd];
+			double ss = 0;
+			for (int j = 0; j < hd; j++)
+				ss += (double)x[j] * x[j];
+			double r = 1 / sqrt(ss / hd + eps);
+			std::vector<double> y(hd), dy(hd);
+			for (int j = 0; j < hd; j++)
+				y[j] = x[j] * r * (1 + w[j]);
+			int p = n % T;
+			const float *g = &dout[(size_t)n * ld + (h0 + h) * hd];
+			for (int i = 0; i < half; i++) {
+				double c = cs[(size_t)p * half + i], s = sn[(size_t)p * half + i];
+				out[((size_t)n * nh + h) * hd + i] = y[i] * c - y[i + half] * s;
+				out[((size_t)n * nh + h) * hd + i + half] = y[i + half] * c + y[i] * s;
+				dy[i] = g[i] * c + g[i + half] * s;
+				dy[i + half] = g[i + half] * c - g[i] * s;
+			}
+			double dot = 0;
+			for (int j = 0; j < hd; j++)
+				dot += dy[j] * (1 + w[j]) * x[j];
+			for (int j = 0; j < hd; j++) {
+				dx[((size_t)n * nh + h) * hd + j] =
+					r * (1 + w[j]) * dy[j] - x[j] * dot * r * r * r / hd;
+				dw[j] += dy[j] * x[j] * r;
+			}
+		}
+	bf16 *draw = dnew<bf16>(raw.size()), *dOut = dnew<bf16>(raw.size()),
+	     *dG = dnew<bf16>(raw.size()), *dX = dnew<bf16>(raw.size());
+	float *dw_ = dnew<float>(hd), *dcs = dnew<float>(cs.size()), *dsn = dnew<float>(sn.size()),
+	      *drs = dnew<float>((size_t)N * (nh + 1));
+	up_bf(draw, raw);
+	up_bf(dG, dout);
+	CK(cudaMemcpy(dw_, w.data(), hd * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dcs, cs.data(), cs.size() * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dsn, sn.data(), sn.size() * 4, cudaMemcpyHostToDevice));
+	CK(qk_norm_rope_fwd(0, N, T, nh, hd, eps, draw, ld, h0, dw_, dcs, dsn, dOut, ld, drs, nh + 1));
+	float *part = dnew<float>((size_t)QK_BWD_WARPS * hd), *gw;
+	CK(cudaMalloc(&gw, hd * 4));
+	CK(cudaMemset(gw, 0, hd * 4));
+	CK(qk_norm_rope_bwd(0, N, T, nh, hd, draw, ld, h0, dw_, dcs, dsn, dG, ld, drs, nh + 1, dX, ld,
+			    part, gw));
+	CK(cudaDeviceSynchronize());
+	auto o = down_bf(dOut, raw.size()), gx = down_bf(dX, raw.size());
+	std::vector<float> o2, gx2;
+	for (int n = 0; n < N; n++)
+		for (int h = 0; h < nh; h++)
+			for (int j = 0; j < hd; j++) {
+				o2.push_back(o[(size_t)n * ld + (h0 + h) * hd + j]);
+				gx2.push_back(gx[(size_t)n * ld + (h0 + h) * hd + j]);
+			}
+	double e = relerr(o2, out);
+	ok(e < 1e-2, "out", e, 1e-2, name);
+	e = relerr(gx2, dx);
+	ok(e < 1e-2, "dx", e, 1e-2, name);
+	e = relerr(down_f(gw, hd), dw);
+	ok(e < 1e-4, "dw", e, 1e-4, name);
+}
+
+/* ---------------- add + RMSNorm forward/backward ---------------- */
+static void check_norm(int N, int d)
+{
+	char name[96];
+	snprintf(name, sizeof name, "add+rmsnorm N%d d%d", N, d);
+	float eps = 1e-6f;
+	std::vector<float> u = rnd((size_t)N * d, 3.0), res = rnd((size_t)N * d, 1.0), wa(d), wb(d),
+			   dy = rnd((size_t)N * d, 1.0);
+	for (int j = 0; j < d; j++) {
+		wa[j] = (float)(nrand() * 0.3);
+		wb[j] = (float)(nrand() * 0.3);
+	}
+	std::vector<double> ro((size_t)N * d), h((size_t)N * d), dxr((size_t)N * d), dw(d, 0);
+	for (int n = 0; n < N; n++) {
+		double ss = 0;
+		for (int j = 0; j < d; j++)
+			ss += (double)u[(size_t)n * d + j] * u[(size_t)n * d + j];
+		double r = 1 / sqrt(ss / d + eps);
+		double ss2 = 0;
+		for (int j = 0; j < d; j++) {
+			double x = res[(size_t)n * d + j] + u[(size_t)n * d + j] * r * (1 + wa[j]);
+			ro[(size_t)n * d + j] = x;
+			ss2 += x * x;
+		}
+		double r2 = 1 / sqrt(ss2 / d + eps);
+		for (int j = 0; j < d; j++)
+			h[(size_t)n * d + j] = ro[(size_t)n * d + j] * r2 * (1 + wb[j]);
+		/* backward of y = rmsnorm(u)*(1+wa) with dy, u as input */
+		double dot = 0;
+		for (int j = 0; j < d; j++)
+			dot += dy[(size_t)n * d + j] * (1 + wa[j]) * u[(size_t)n * d + j];
+		for (int j = 0; j < d; j++) {
+			dxr[(size_t)n * d + j] = r * (1 + wa[j]) * dy[(size_t)n * d + j] -
+						 u[(size_t)n * d + j] * dot * r * r * r / d;
+			dw[j] += dy[(size_t)n * d + j] * u[(size_t)n * d + j] * r;
+		}
+	}
+	bf16 *du = dnew<bf16>(u.size()), *dh = dnew<bf16>(u.size()), *ddx = dnew<bf16>(u.size());
+	float *dres = dnew<float>(u.size()), *dro = dnew<float>(u.size()), *dwa = dnew<float>(d),
+	      *dwb = dnew<float>(d), *r1 = dnew<float>(N), *r2 = dnew<float>(N),
+	      *ddy = dnew<float>(u.size());
+	up_bf(du, u);
+	CK(cudaMemcpy(dres, res.data(), res.size() * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(ddy, dy.data(), dy.size() * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dwa, wa.data(), d * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dwb, wb.data(), d * 4, cudaMemcpyHostToDevice));
+	CK(add_norm_fwd(0, N, d, eps, du, dwa, dres, dro, r1, dwb, dh, r2));
+	float *part = dnew<float>((size_t)NORM_BWD_WARPS * d), *gw;
+	CK(cudaMalloc(&gw, d * 4));
+	CK(cudaMemset(gw, 0, d * 4));
+	CK(norm_bwd<bf16, 0>(0, N, d, du, r1, dwa, ddy, ddx, part, gw));
+	CK(cudaDeviceSynchronize());
+	double e = relerr(down_f(dro, u.size()), ro);
+	ok(e < 1e-5, "residual out", e, 1e-5, name);
+	e = relerr(down_bf(dh, u.size()), h);
+	ok(e < 1e-2, "normed", e, 1e-2, name);
+	e = relerr(down_bf(ddx, u.size()), dxr);
+	ok(e < 1e-2, "dx", e, 1e-2, name);
+	e = relerr(down_f(gw, d), dw);
+	ok(e < 1e-4, "dw", e, 1e-4, name);
+}
+
+/* ---------------- GeGLU ---------------- */
+static void check_geglu(int N, int ff)
+{
+	char name[64];
+	snprintf(name, sizeof name, "geglu N%d ff%d", N, ff);
+	std::vector<float> gu = rnd((size_t)N * 2 * ff, 2.0), dg = rnd((size_t)N * ff, 1.0);
+	std::vector<double> g((size_t)N * ff), dgu((size_t)N * 2 * ff);
+	for (int n = 0; n < N; n++)
+		for (int j = 0; j < ff; j++) {
+			double a = gu[(size_t)n * 2 * ff + j], b = gu[(size_t)n * 2 * ff + ff + j];
+			double k0 = sqrt(2 / M_PI), u = k0 * (a + 0.044715 * a * a * a), t = tanh(u);
+			double ge = 0.5 * a * (1 + t);
+			double dge = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k0 * (1 + 3 * 0.044715 * a * a);
+			g[(size_t)n * ff + j] = ge * b;
+			double d = dg[(size_t)n * ff + j];
+			dgu[(size_t)n * 2 * ff + j] = d * b * dge;
+			dgu[(size_t)n * 2 * ff + ff + j] = d * ge;
+		}
+	bf16 *a = dnew<bf16>(gu.size()), *o = dnew<bf16>(g.size()), *dd = dnew<bf16>(dg.size()),
+	     *r = dnew<bf16>(gu.size());
+	up_bf(a, gu);
+	up_bf(dd, dg);
+	CK(geglu_fwd(0, N, ff, a, o));
+	CK(geglu_bwd(0, N, ff, a, dd, r));
+	CK(cudaDeviceSynchronize());
+	double e = relerr(down_bf(o, g.size()), g);
+	ok(e < 1e-2, "out", e, 1e-2, name);
+	e = relerr(down_bf(r, gu.size()), dgu);
+	ok(e < 1e-2, "dgate|dup", e, 1e-2, name);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int n;
+	if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1) {
+		printf("1..0 # SKIP no CUDA GPU\n");
+		return 0;
+	}
+	check_attention(2, 200, 4, 2, 64, 0);
+	check_attention(1, 300, 4, 2, 64, 70);
+	check_attention(2, 32, 4, 2, 16, 8);
+	check_attention(1, 130, 4, 1, 256, 50);
+	check_attention(1, 150, 2, 2, 128, 0);
+	check_attention(1, 97, 6, 3, 32, 64);
+	check_attention(1, 1024, 4, 1, 256, 512);
+	check_ce(37, 1000, 0.f);
+	check_ce(5, 262144, 0.f);
+	check_ce(9, 512, 30.f);
+	check_qk(300, 100, 3, 64);
+	check_qk(70, 32, 2, 16);
+	check_qk(40, 40, 1, 256);
+	check_qk(5000, 1000, 4, 128);
+	check_qk(9, 9, 1, 32);
+	check_norm(300, 768);
+	check_norm(65, 64);
+	check_norm(77, 1152);
+	check_geglu(100, 384);
+	check_geglu(33, 6912);
+	printf("1..%d\n", ntest);
+	return nfail ? 1 : 0;
+}

@@ -1,0 +1,894 @@
+/* gpu_trainer.cu - the CUDA trainer (see gpu_trainer.h): buffers, the
+ * layer-by-layer forward and backward passes, cuBLASLt matrix products,
+ * AdamW. The kernels are in gpu_kernels.cuh.
+ *
+ * Per token and layer the forward pass keeps (unless --recompute): the
+ * fp32 residual entering the layer and after attention, the bf16 inputs of
+ * each matrix product (normed x, q/k/v, q/k after norm+RoPE, attention
+ * output, o_proj output, normed x, gate|up, down_proj output) and the
+ * rstd of each norm; gelu(gate)*up is recomputed in the backward pass. */
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vector>
+
+#include "gpu_kernels.cuh"
+#include "gpu_trainer.h"
+
+extern "C" void die(const char *fmt, ...);
+
+#define CK(...)                                                                                \
+	do {                                                                                   \
+		cudaError_t e_ = (__VA_ARGS__);                                                          \
+		if (e_ != cudaSuccess)                                                         \
+			die("CUDA error %s at %s:%d: %s", cudaGetErrorName(e_), __FILE__,      \
+			    __LINE__, cudaGetErrorString(e_));                                 \
+	} while (0)
+#define CKL() CK(cudaGetLastError())
+#define CKB(x)                                                                                 \
+	do {                                                                                   \
+		cublasStatus_t s_ = (x);                                                       \
+		if (s_ != CUBLAS_STATUS_SUCCESS)                                               \
+			die("cuBLASLt error %d at %s:%d", (int)s_, __FILE__, __LINE__);        \
+	} while (0)
+
+static unsigned cdiv(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
+
+/* ---------------- cuBLASLt: row-major C = op(A) op(B) ---------------- */
+struct GemmPlan {
+	int ta, tb, M, N, K, lda, ldb, ldc, cf32, acc, al;
+	cublasLtMatmulDesc_t desc;
+	cublasLtMatrixLayout_t la, lb, lc;
+	cublasLtMatmulAlgo_t algo;
+};
+
+static int align_of(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	int al = 256;
+	while (al > 2 && (a % al))
+		al >>= 1;
+	return al;
+}
+
+/* ---------------- the trainer ---------------- */
+enum { P_CAT_GEMM, P_CAT_ATTN, P_CAT_ATTNB, P_CAT_NORM, P_CAT_NORMB, P_CAT_ROPE, P_CAT_GEGLU,
+       P_CAT_CE, P_CAT_MISC, P_CAT_OPT, P_NCAT };
+static const char *cat_name[P_NCAT] = {"matmul (cuBLASLt)", "attention fwd", "attention bwd",
+				       "add+rmsnorm fwd", "rmsnorm bwd (+dw)", "qk-norm+rope",
+				       "geglu", "softmax+CE", "embedding/misc",
+				       "AdamW+grad norm"};
+
+struct LayerActs {
+	bf16 *h1, *qkv, *qkr, *o, *a, *h2, *gu, *g, *m;
+	float *rstd1, *qk_rstd, *lse, *rstd2, *xmid, *rstd3, *rstd4;
+};
+
+struct LayerOff { /* offsets into the parameter array, per tensor */
+	size_t t[G3_PER_LAYER];
+};
+
+struct gpu_trainer {
+	gemma3_config c;
+	int B, T, N, recompute;
+	int d, ff, Hq, Hkv, hd, V, L, QKV, QK;
+	size_t P;
+	size_t off_embed, off_norm;
+	std::vector<LayerOff> lo;
+	/* parameters */
+	float *p, *m, *v, *grad;
+	bf16 *pb;
+	std::vector<unsigned char> decay;
+	/* activations */
+	std::vector<float *> x; /* L+1 residuals [N,d] */
+	std::vector<LayerActs> acts;
+	bf16 *xf, *logits;
+	float *rstdf;
+	int rows_chunk;
+	/* backward scratch */
+	float *dx, *dh, *Dbuf, *partial, *loss;
+	bf16 *dbf, *dg, *dgu, *do_, *dqkr, *dqkv;
+	size_t partial_n;
+	/* batch */
+	int32_t *tok, *tgt, *e_uniq, *e_start, *e_pos;
+	float *rope_cos[2], *rope_sin[2];
+	double *dsum;
+	/* library */
+	cudaStream_t st;
+	cublasLtHandle_t lt;
+	void *ws;
+	size_t ws_size;
+	std::vector<GemmPlan> plans;
+	/* bookkeeping */
+	size_t alloc_bytes, peak;
+	char devname[160];
+	int prof;
+	std::vector<cudaEvent_t> ev;
+	std::vector<int> evcat;
+	size_t ev_used;
+	double cat_ms[P_NCAT];
+	long prof_steps;
+	std::vector<void *> allocs;
+};
+
+static void *dalloc(gpu_trainer *g, size_t bytes, int *fail)
+{
+	if (*fail || bytes == 0)
+		return NULL;
+	void *p = NULL;
+	if (cudaMalloc(&p, (bytes + 255) & ~(size_t)255) != cudaSuccess) {
+		cudaGetLastError();
+		*fail = 1;
+		return NULL;
+	}
+	g->alloc_bytes += (bytes + 255) & ~(size_t)255;
+	g->allocs.push_back(p);
+	return p;
+}
+
+static void mark(gpu_trainer *g, int cat)
+{
+	if (!g->prof)
+		return;
+	if (g->ev_used == g->ev.size()) {
+		cudaEvent_t e;
+		CK(cudaEventCreate(&e));
+		g->ev.push_back(e);
+		g->evcat.push_back(0);
+	}
+	CK(cudaEventRecord(g->ev[g->ev_used], g->st));
+	g->evcat[g->ev_used] = cat;
+	g->ev_used++;
+}
+
+static void prof_collect(gpu_trainer *g)
+{
+	if (!g->prof || g->ev_used < 2) {
+		g->ev_used = 0;
+		return;
+	}
+	CK(cudaEventSynchronize(g->ev[g->ev_used - 1]));
+	for (size_t i = 1; i < g->ev_used; i++) {
+		float ms;
+		CK(cudaEventElapsedTime(&ms, g->ev[i - 1], g->ev[i]));
+		g->cat_ms[g->evcat[i]] += ms;
+	}
+	g->ev_used = 0;
+}
+
+static void gemm(gpu_trainer *g, int ta, int tb, int M, int N, int K, const bf16 *A, int lda,
+		 const bf16 *B, int ldb, void *C, int ldc, int cf32, int acc)
+{
+	int al = std::min(std::min(align_of(A), align_of(B)), align_of(C));
+	GemmPlan *pl = NULL;
+	for (auto &q : g->plans)
+		if (q.ta == ta && q.tb == tb && q.M == M && q.N == N && q.K == K && q.lda == lda &&
+		    q.ldb == ldb && q.ldc == ldc && q.cf32 == cf32 && q.acc == acc && q.al == al) {
+			pl = &q;
+			break;
+		}
+	if (!pl) {
+		GemmPlan q;
+		q.ta = ta, q.tb = tb, q.M = M, q.N = N, q.K = K, q.lda = lda, q.ldb = ldb;
+		q.ldc = ldc, q.cf32 = cf32, q.acc = acc, q.al = al;
+		/* column-major view: C^T (N x M) = op(B)^T op(A)^T */
+		cublasOperation_t o1 = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+		cublasOperation_t o2 = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+		CKB(cublasLtMatmulDescCreate(&q.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+		CKB(cublasLtMatmulDescSetAttribute(q.desc, CUBLASLT_MATMUL_DESC_TRANSA, &o1,
+						   sizeof o1));
+		CKB(cublasLtMatmulDescSetAttribute(q.desc, CUBLASLT_MATMUL_DESC_TRANSB, &o2,
+						   sizeof o2));
+		CKB(cublasLtMatrixLayoutCreate(&q.la, CUDA_R_16BF, tb ? K : N, tb ? N : K, ldb));
+		CKB(cublasLtMatrixLayoutCreate(&q.lb, CUDA_R_16BF, ta ? M : K, ta ? K : M, lda));
+		CKB(cublasLtMatrixLayoutCreate(&q.lc, cf32 ? CUDA_R_32F : CUDA_R_16BF, N, M, ldc));
+		cublasLtMatmulPreference_t pref;
+		CKB(cublasLtMatmulPreferenceCreate(&pref));
+		CKB(cublasLtMatmulPreferenceSetAttribute(
+			pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &g->ws_size, sizeof g->ws_size));
+		uint32_t a32 = (uint32_t)al;
+		CKB(cublasLtMatmulPreferenceSetAttribute(
+			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, sizeof a32));
+		CKB(cublasLtMatmulPreferenceSetAttribute(
+			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &a32, sizeof a32));
+		CKB(cublasLtMatmulPreferenceSetAttribute(
+			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &a32, sizeof a32));
+		CKB(cublasLtMatmulPreferenceSetAttribute(
+			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &a32, sizeof a32));
+		cublasLtMatmulHeuristicResult_t res;
+		int nres = 0;
+		CKB(cublasLtMatmulAlgoGetHeuristic(g->lt, q.desc, q.la, q.lb, q.lc, q.lc, pref, 1,
+						   &res, &nres));
+		cublasLtMatmulPreferenceDestroy(pref);
+		if (nres < 1)
+			die("cuBLASLt has no algorithm for a %dx%dx%d product", M, N, K);
+		q.algo = res.algo;
+		g->plans.push_back(q);
+		pl = &g->plans.back();
+	}
+	float alpha = 1.f, beta = acc ? 1.f : 0.f;
+	CKB(cublasLtMatmul(g->lt, pl->desc, &alpha, B, pl->la, A, pl->lb, &beta, C, pl->lc, C,
+			   pl->lc, &pl->algo, g->ws, g->ws_size, g->st));
+}
+
+/* ---------------- kernel launchers ---------------- */
+static void add_norm(gpu_trainer *g, const bf16 *u, const float *wa, const float *res_in,
+		     float *res_out, float *rstd_a, const float *wb, bf16 *h, float *rstd_b)
+{
+	CK(add_norm_fwd(g->st, g->N, g->d, g->c.rms_norm_eps, u, wa, res_in, res_out, rstd_a, wb,
+			h, rstd_b));
+}
+
+/* dx (mode) from dy; grad[w] += dw */
+template <typename XT, int MODE>
+static void norm_bwd_g(gpu_trainer *g, const XT *x, const float *rstd, size_t w_off,
+		       const float *dy, void *dx)
+{
+	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, g->p + w_off, dy, dx, g->partial,
+			      g->grad + w_off));
+}
+
+static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
+{
+	int hd = g->hd;
+	CK(flash_fwd_for(hd)(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
+			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, a.o, g->Hq * hd, a.lse, g->B,
+			     g->T, g->Hq, g->Hkv, window, scale));
+}
+
+static void flash_bwd(gpu_trainer *g, LayerActs &a, int window, float scale)
+{
+	int hd = g->hd;
+	CK(flash_bwd_for(hd)(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
+			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, g->do_, g->Hq * hd, a.lse,
+			     g->Dbuf, g->dqkr, g->QK, g->dqkr + g->Hq * hd, g->QK,
+			     g->dqkv + (g->Hq + g->Hkv) * hd, g->QKV, g->B, g->T, g->Hq, g->Hkv,
+			     window, scale));
+}
+
+/* ---------------- model ---------------- */
+static int layer_window(gpu_trainer *g, int l)
+{
+	return g->c.layer_is_global[l] ? 0 : g->c.sliding_window;
+}
+
+static void layer_fwd(gpu_trainer *g, int l)
+{
+	LayerActs &a = g->acts[l];
+	const size_t *o = g->lo[l].t;
+	const float *p = g->p;
+	const bf16 *w = g->pb;
+	int N = g->N, d = g->d, hd = g->hd;
+	int gl = g->c.layer_is_global[l] ? 1 : 0;
+	add_norm(g, NULL, NULL, g->x[l], NULL, NULL, p + o[G3_LN1], a.h1, a.rstd1);
+	mark(g, P_CAT_NORM);
+	gemm(g, 0, 1, N, g->QKV, d, a.h1, d, w + o[G3_WQ], d, a.qkv, g->QKV, 0, 0);
+	mark(g, P_CAT_GEMM);
+	int nqk = g->Hq + g->Hkv;
+	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hq, hd, g->c.rms_norm_eps, a.qkv, g->QKV, 0,
+			    p + o[G3_QNORM], g->rope_cos[gl], g->rope_sin[gl], a.qkr, g->QK,
+			    a.qk_rstd, nqk));
+	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hkv, hd, g->c.rms_norm_eps, a.qkv, g->QKV, g->Hq,
+			    p + o[G3_KNORM], g->rope_cos[gl], g->rope_sin[gl], a.qkr, g->QK,
+			    a.qk_rstd, nqk));
+	mark(g, P_CAT_ROPE);
+	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
+	flash_fwd(g, a, layer_window(g, l), scale);
+	mark(g, P_CAT_ATTN);
+	gemm(g, 0, 1, N, d, g->Hq * hd, a.o, g->Hq * hd, w + o[G3_WO], g->Hq * hd, a.a, d, 0, 0);
+	mark(g, P_CAT_GEMM);
+	add_norm(g, a.a, p + o[G3_LN_POSTATTN], g->x[l], a.xmid, a.rstd2, p + o[G3_LN_PREFF], a.h2,
+		 a.rstd3);
+	mark(g, P_CAT_NORM);
+	gemm(g, 0, 1, N, 2 * g->ff, d, a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, 0, 0);
+	mark(g, P_CAT_GEMM);
+	CK(geglu_fwd(g->st, N, g->ff, a.gu, a.g));
+	mark(g, P_CAT_GEGLU);
+	gemm(g, 0, 1, N, d, g->ff, a.g, g->ff, w + o[G3_WDOWN], g->ff, a.m, d, 0, 0);
+	mark(g, P_CAT_GEMM);
+	add_norm(g, a.m, p + o[G3_LN_POSTFF], a.xmid, g->x[l + 1], a.rstd4, NULL, NULL, NULL);
+	mark(g, P_CAT_NORM);
+}
+
+static void layer_bwd(gpu_trainer *g, int l)
+{
+	LayerActs &a = g->acts[l];
+	const size_t *o = g->lo[l].t;
+	const bf16 *w = g->pb;
+	float *gr = g->grad;
+	int N = g->N, d = g->d, hd = g->hd, ff = g->ff;
+	int gl = g->c.layer_is_global[l] ? 1 : 0;
+	/* x_{l+1} = xmid + norm(m) */
+	norm_bwd_g<bf16, 0>(g, a.m, a.rstd4, o[G3_LN_POSTFF], g->dx, g->dbf);
+	mark(g, P_CAT_NORMB);
+	gemm(g, 1, 0, d, ff, N, g->dbf, d, a.g, ff, gr + o[G3_WDOWN], ff, 1, 1);
+	gemm(g, 0, 0, N, ff, d, g->dbf, d, w + o[G3_WDOWN], ff, g->dg, ff, 0, 0);
+	mark(g, P_CAT_GEMM);
+	CK(geglu_bwd(g->st, N, ff, a.gu, g->dg, g->dgu));
+	mark(g, P_CAT_GEGLU);
+	gemm(g, 1, 0, 2 * ff, d, N, g->dgu, 2 * ff, a.h2, d, gr + o[G3_WGATE], d, 1, 1);
+	gemm(g, 0, 0, N, d, 2 * ff, g->dgu, 2 * ff, w + o[G3_WGATE], d, g->dh, d, 1, 0);
+	mark(g, P_CAT_GEMM);
+	/* h2 = norm(xmid); xmid = x_l + norm(a) */
+	norm_bwd_g<float, 1>(g, a.xmid, a.rstd3, o[G3_LN_PREFF], g->dh, g->dx);
+	norm_bwd_g<bf16, 0>(g, a.a, a.rstd2, o[G3_LN_POSTATTN], g->dx, g->dbf);
+	mark(g, P_CAT_NORMB);
+	int HQD = g->Hq * hd;
+	gemm(g, 1, 0, d, HQD, N, g->dbf, d, a.o, HQD, gr + o[G3_WO], HQD, 1, 1);
+	gemm(g, 0, 0, N, HQD, d, g->dbf, d, w + o[G3_WO], HQD, g->do_, HQD, 0, 0);
+	mark(g, P_CAT_GEMM);
+	attn_bwd_dot_kernel<<<cdiv((size_t)N * g->Hq, 8), 256, 0, g->st>>>(N, g->T, g->Hq, hd, a.o,
+									   g->do_, HQD, g->Dbuf);
+	CKL();
+	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
+	flash_bwd(g, a, layer_window(g, l), scale);
+	mark(g, P_CAT_ATTNB);
+	/* QK-norm + RoPE backward, q heads then k heads */
+	int nqk = g->Hq + g->Hkv;
+	for (int pass = 0; pass < 2; pass++) {
+		int h0 = pass ? g->Hq : 0, nh = pass ? g->Hkv : g->Hq;
+		size_t woff = o[pass ? G3_KNORM : G3_QNORM];
+		CK(qk_norm_rope_bwd(g->st, N, g->T, nh, hd, a.qkv, g->QKV, h0, g->p + woff,
+				    g->rope_cos[gl], g->rope_sin[gl], g->dqkr, g->QK, a.qk_rstd, nqk,
+				    g->dqkv, g->QKV, g->partial, gr + woff));
+	}
+	mark(g, P_CAT_ROPE);
+	gemm(g, 1, 0, g->QKV, d, N, g->dqkv, g->QKV, a.h1, d, gr + o[G3_WQ], d, 1, 1);
+	gemm(g, 0, 0, N, d, g->QKV, g->dqkv, g->QKV, w + o[G3_WQ], d, g->dh, d, 1, 0);
+	mark(g, P_CAT_GEMM);
+	norm_bwd_g<float, 1>(g, g->x[l], a.rstd1, o[G3_LN1], g->dh, g->dx);
+	mark(g, P_CAT_NORMB);
+}
+
+static void upload_batch(gpu_trainer *g, const int32_t *inputs, const int32_t *targets)
+{
+	for (int i = 0; i < g->N; i++)
+		if (inputs[i] < 0 || inputs[i] >= g->V)
+			die("token %d at position %d is outside the vocabulary (%d)", inputs[i], i,
+			    g->V);
+	CK(cudaMemcpyAsync(g->tok, inputs, sizeof(int32_t) * g->N, cudaMemcpyHostToDevice, g->st));
+	if (targets) {
+		std::vector<int32_t> t(targets, targets + g->N);
+		for (auto &x : t)
+			if (x >= g->V)
+				die("target token %d is outside the vocabulary (%d)", x, g->V);
+		CK(cudaMemcpyAsync(g->tgt, t.data(), sizeof(int32_t) * g->N,
+				   cudaMemcpyHostToDevice, g->st));
+		CK(cudaStreamSynchronize(g->st));
+	}
+}
+
+static void forward(gpu_trainer *g)
+{
+	mark(g, P_CAT_MISC);
+	embed_fwd_kernel<<<cdiv((size_t)g->N * g->d, 256), 256, 0, g->st>>>(
+		g->N, g->d, g->tok, g->p + g->off_embed, sqrtf((float)g->d), g->x[0]);
+	CKL();
+	mark(g, P_CAT_MISC);
+	for (int l = 0; l < g->L; l++)
+		layer_fwd(g, l);
+	add_norm(g, NULL, NULL, g->x[g->L], NULL, NULL, g->p + g->off_norm, g->xf, g->rstdf);
+	mark(g, P_CAT_NORM);
+}
+
+static void update_peak(gpu_trainer *g)
+{
+	size_t fr, tot;
+	if (cudaMemGetInfo(&fr, &tot) == cudaSuccess && tot - fr > g->peak)
+		g->peak = tot - fr;
+}
+
+/* LM head + CE (+ backward when train), row chunks of the bf16 logits. */
+static double lm_head(gpu_trainer *g, const int32_t *targets, int train, float grad_scale,
+		      long *nvalid)
+{
+	long nv = 0; /* from the host copy: no device round trip mid-step */
+	for (int i = 0; i < g->N; i++)
+		nv += targets[i] >= 0;
+	*nvalid = nv;
+	float scale = nv ? grad_scale / (float)nv : 0.f;
+	const bf16 *E = g->pb + g->off_embed;
+	int d = g->d, V = g->V;
+	for (int r0 = 0; r0 < g->N; r0 += g->rows_chunk) {
+		int R = std::min(g->rows_chunk, g->N - r0);
+		gemm(g, 0, 1, R, V, d, g->xf + (size_t)r0 * d, d, E, d, g->logits, V, 0, 0);
+		mark(g, P_CAT_GEMM);
+		ce_kernel_v<<<R, 512, 0, g->st>>>(V, g->logits, V, g->tgt + r0,
+						g->c.final_logit_softcapping, scale, g->loss + r0,
+						train);
+		CKL();
+		mark(g, P_CAT_CE);
+		if (!train)
+			continue;
+		gemm(g, 0, 0, R, d, V, g->logits, V, E, d, g->dh + (size_t)r0 * d, d, 1, 0);
+		gemm(g, 1, 0, V, d, R, g->logits, V, g->xf + (size_t)r0 * d, d,
+		     g->grad + g->off_embed, d, 1, 1);
+		mark(g, P_CAT_GEMM);
+	}
+	std::vector<float> hl(g->N);
+	CK(cudaMemcpyAsync(hl.data(), g->loss, sizeof(float) * g->N, cudaMemcpyDeviceToHost, g->st));
+	CK(cudaStreamSynchronize(g->st));
+	double s = 0;
+	for (int i = 0; i < g->N; i++)
+		s += hl[i];
+	return nv ? s / nv : NAN;
+}
+
+extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
+				     const int32_t *targets, float grad_scale)
+{
+	upload_batch(g, inputs, targets);
+	/* the embedding backward's token order, sorted on the host */
+	std::vector<std::pair<int32_t, int32_t>> tp(g->N);
+	for (int i = 0; i < g->N; i++)
+		tp[i] = {inputs[i], i};
+	std::sort(tp.begin(), tp.end());
+	std::vector<int32_t> uniq, start, pos(g->N);
+	for (int i = 0; i < g->N; i++) {
+		if (i == 0 || tp[i].first != tp[i - 1].first) {
+			uniq.push_back(tp[i].first);
+			start.push_back(i);
+		}
+		pos[i] = tp[i].second;
+	}
+	start.push_back(g->N);
+	CK(cudaMemcpyAsync(g->e_uniq, uniq.data(), sizeof(int32_t) * uniq.size(),
+			   cudaMemcpyHostToDevice, g->st));
+	CK(cudaMemcpyAsync(g->e_start, start.data(), sizeof(int32_t) * start.size(),
+			   cudaMemcpyHostToDevice, g->st));
+	CK(cudaMemcpyAsync(g->e_pos, pos.data(), sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
+			   g->st));
+
+	forward(g);
+	long nv;
+	double loss = lm_head(g, targets, 1, grad_scale, &nv);
+	/* final norm: dh holds d loss / d xf */
+	norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
+	mark(g, P_CAT_NORMB);
+	for (int l = g->L - 1; l >= 0; l--) {
+		if (g->recompute)
+			layer_fwd(g, l);
+		layer_bwd(g, l);
+	}
+	embed_bwd_kernel<<<(unsigned)uniq.size(), 256, 0, g->st>>>(
+		g->d, g->e_uniq, g->e_start, g->e_pos, g->dx, sqrtf((float)g->d),
+		g->grad + g->off_embed);
+	CKL();
+	mark(g, P_CAT_MISC);
+	CK(cudaStreamSynchronize(g->st));
+	prof_collect(g);
+	if (g->prof)
+		g->prof_steps++;
+	update_peak(g);
+	return (float)loss;
+}
+
+extern "C" float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs,
+				       const int32_t *targets)
+{
+	upload_batch(g, inputs, targets);
+	forward(g);
+	long nv;
+	double loss = lm_head(g, targets, 0, 1.f, &nv);
+	prof_collect(g);
+	update_peak(g);
+	return (float)loss;
+}
+
+extern "C" void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits)
+{
+	upload_batch(g, inputs, NULL);
+	forward(g);
+	/* fp32 logits through the (bf16-sized) chunk buffer, half the rows at a time */
+	int rows = std::max(1, g->rows_chunk / 2);
+	float *buf = (float *)g->logits;
+	for (int r0 = 0; r0 < g->N; r0 += rows) {
+		int R = std::min(rows, g->N - r0);
+		gemm(g, 0, 1, R, g->V, g->d, g->xf + (size_t)r0 * g->d, g->d, g->pb + g->off_embed,
+		     g->d, buf, g->V, 1, 0);
+		size_t n = (size_t)R * g->V;
+		softcap_f32_kernel<<<cdiv(n, 256), 256, 0, g->st>>>(n, buf,
+								   g->c.final_logit_softcapping);
+		CKL();
+		CK(cudaMemcpyAsync(logits + (size_t)r0 * g->V, buf, n * sizeof(float),
+				   cudaMemcpyDeviceToHost, g->st));
+		CK(cudaStreamSynchronize(g->st));
+	}
+	prof_collect(g);
+}
+
+extern "C" void gpu_trainer_zero_grad(gpu_trainer *g)
+{
+	CK(cudaMemsetAsync(g->grad, 0, g->P * sizeof(float), g->st));
+}
+
+extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
+{
+	CK(cudaMemcpyAsync(grads, g->grad, g->P * sizeof(float), cudaMemcpyDeviceToHost, g->st));
+	CK(cudaStreamSynchronize(g->st));
+}
+
+extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
+{
+	mark(g, P_CAT_MISC);
+	sumsq_partial_kernel<<<1024, 256, 0, g->st>>>(g->P, g->grad, g->partial);
+	CKL();
+	sum_partial_kernel<<<1, 32, 0, g->st>>>(1024, g->partial, g->dsum);
+	CKL();
+	double s;
+	CK(cudaMemcpyAsync(&s, g->dsum, sizeof s, cudaMemcpyDeviceToHost, g->st));
+	CK(cudaStreamSynchronize(g->st));
+	mark(g, P_CAT_OPT);
+	return (float)sqrt(s);
+}
+
+extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float beta2, float eps,
+				  float weight_decay, float clip_scale, int step)
+{
+	float bc1 = 1.f - powf(beta1, (float)step);
+	float bc2s = sqrtf(1.f - powf(beta2, (float)step));
+	/* runs of tensors with the same decay setting */
+	std::vector<size_t> starts;
+	size_t nt = 2 + (size_t)G3_PER_LAYER * g->L;
+	std::vector<size_t> toff(nt + 1);
+	toff[0] = g->off_embed;
+	for (int l = 0; l < g->L; l++)
+		for (int k = 0; k < G3_PER_LAYER; k++)
+			toff[1 + (size_t)l * G3_PER_LAYER + k] = g->lo[l].t[k];
+	toff[nt - 1] = g->off_norm;
+	toff[nt] = g->P;
+	mark(g, P_CAT_MISC);
+	size_t i = 0;
+	while (i < nt) {
+		size_t j = i + 1;
+		while (j < nt && g->decay[j] == g->decay[i])
+			j++;
+		size_t a = toff[i], n = toff[j] - a;
+		adamw_v<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
+			n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a), (const float4 *)(g->grad + a),
+			(float4 *)(g->m + a), (float4 *)(g->v + a), lr, beta1, beta2, eps,
+			g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
+		CKL();
+		i = j;
+	}
+	mark(g, P_CAT_OPT);
+	CK(cudaStreamSynchronize(g->st));
+	prof_collect(g);
+}
+
+extern "C" void gpu_trainer_set_decay_mask(gpu_trainer *g, const unsigned char *per_tensor)
+{
+	size_t nt = 2 + (size_t)G3_PER_LAYER * g->L;
+	for (size_t i = 0; i < nt; i++)
+		g->decay[i] = per_tensor ? (per_tensor[i] != 0) : 1;
+}
+
+extern "C" void gpu_trainer_set_params(gpu_trainer *g, const float *params, const float *m,
+				       const float *v)
+{
+	size_t b = g->P * sizeof(float);
+	CK(cudaMemcpy(g->p, params, b, cudaMemcpyHostToDevice));
+	if (m)
+		CK(cudaMemcpy(g->m, m, b, cudaMemcpyHostToDevice));
+	else
+		CK(cudaMemset(g->m, 0, b));
+	if (v)
+		CK(cudaMemcpy(g->v, v, b, cudaMemcpyHostToDevice));
+	else
+		CK(cudaMemset(g->v, 0, b));
+	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
+	CKL();
+	CK(cudaStreamSynchronize(g->st));
+}
+
+extern "C" void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, float *v)
+{
+	CK(cudaStreamSynchronize(g->st));
+	size_t b = g->P * sizeof(float);
+	if (params)
+		CK(cudaMemcpy(params, g->p, b, cudaMemcpyDeviceToHost));
+	if (m)
+		CK(cudaMemcpy(m, g->m, b, cudaMemcpyDeviceToHost));
+	if (v)
+		CK(cudaMemcpy(v, g->v, b, cudaMemcpyDeviceToHost));
+}
+
+extern "C" size_t gpu_trainer_peak_bytes(gpu_trainer *g) { return g->peak; }
+extern "C" size_t gpu_trainer_alloc_bytes(gpu_trainer *g) { return g->alloc_bytes; }
+extern "C" const char *gpu_trainer_device_name(gpu_trainer *g) { return g->devname; }
+
+extern "C" void gpu_trainer_profile(gpu_trainer *g, int on)
+{
+	g->prof = on;
+	g->ev_used = 0;
+}
+
+extern "C" void gpu_trainer_profile_print(gpu_trainer *g, void *fp)
+{
+	FILE *f = (FILE *)fp;
+	double tot = 0;
+	for (int i = 0; i < P_NCAT; i++)
+		tot += g->cat_ms[i];
+	long n = g->prof_steps ? g->prof_steps : 1;
+	fprintf(f, "  %-22s %10s %6s\n", "phase", "ms/step", "share");
+	for (int i = 0; i < P_NCAT; i++)
+		fprintf(f, "  %-22s %10.3f %5.1f%%\n", cat_name[i], g->cat_ms[i] / n,
+			tot > 0 ? 100 * g->cat_ms[i] / tot : 0.);
+	fprintf(f, "  %-22s %10.3f\n", "total", tot / n);
+	for (int i = 0; i < P_NCAT; i++)
+		g->cat_ms[i] = 0;
+	g->prof_steps = 0;
+}
+
+/* ---------------- creation ---------------- */
+static void layout(gpu_trainer *g)
+{
+	size_t d = g->d, hd = g->hd, ff = g->ff, q = (size_t)g->Hq * hd, kv = (size_t)g->Hkv * hd;
+	size_t sz[G3_PER_LAYER] = {d, q * d, kv * d, kv * d, d * q, hd, hd, d, d, ff * d, ff * d,
+				   d * ff, d};
+	size_t off = 0;
+	g->off_embed = 0;
+	off += (size_t)g->V * d;
+	g->lo.resize(g->L);
+	for (int l = 0; l < g->L; l++)
+		for (int k = 0; k < G3_PER_LAYER; k++) {
+			g->lo[l].t[k] = off;
+			off += sz[k];
+		}
+	g->off_norm = off;
+	off += d;
+	g->P = off;
+}
+
+struct Sizes {
+	size_t params, per_layer, shared, total;
+};
+
+static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows_chunk)
+{
+	size_t N = (size_t)B * T, d = c->hidden_size, hd = c->head_dim, ff = c->intermediate_size;
+	size_t Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size, L = c->num_layers;
+	size_t QKV = (Hq + 2 * Hkv) * hd, QK = (Hq + Hkv) * hd;
+	size_t P = V * d + L * (4 * d + 2 * hd + (QKV + Hq * hd) * d + 3 * ff * d) + d;
+	Sizes s;
+	s.params = P * (4 * 4 + 2);
+	size_t acts = N * (2 * d + 2 * QKV + 2 * QK + 2 * Hq * hd + 2 * d + 4 * d + 2 * d +
+			   6 * ff + 2 * d) +
+		      N * 4 * (4 + Hq + Hkv) + (size_t)B * Hq * T * 4;
+	s.per_layer = N * d * 4 + (recompute ? 0 : acts);
+	size_t shared = (recompute ? acts : 0) + N * d * 4 /* x[L] */ + N * d * 2 + N * 4 +
+			(size_t)rows_chunk * V * 2 + (size_t)NORM_BWD_WARPS * d * 4 + (size_t)QK_BWD_WARPS * hd * 4 +
+			N * d * 4 * 2 + (size_t)B * Hq * T * 4 + N * d * 2 + N * ff * 2 +
+			N * ff * 4 + N * Hq * hd * 2 + N * QK * 2 + N * QKV * 2 + N * 4 + N * 4 * 5 +
+			(64u << 20);
+	s.shared = shared;
+	s.total = s.params + s.per_layer * L + shared;
+	return s;
+}
+
+static int pick_rows_chunk(const gemma3_config *c, int B, int T)
+{
+	size_t N = (size_t)B * T, V = c->vocab_size;
+	size_t budget = (size_t)2 << 30; /* bytes of bf16 logits at a time */
+	size_t r = budget / (V * 2);
+	if (r < 64)
+		r = 64;
+	if (r > N)
+		r = N;
+	/* fp32 logits for gpu_trainer_logits use half as many rows */
+	return (int)r;
+}
+
+extern "C" size_t gpu_trainer_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+{
+	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T)).total;
+}
+
+extern "C" int gpu_trainer_probe(char *why, size_t n)
+{
+	int cnt = 0;
+	cudaError_t e = cudaGetDeviceCount(&cnt);
+	if (e != cudaSuccess) {
+		snprintf(why, n, "no usable CUDA driver or GPU: %s", cudaGetErrorString(e));
+		cudaGetLastError();
+		return 0;
+	}
+	if (cnt < 1) {
+		snprintf(why, n, "no CUDA GPU found");
+		return 0;
+	}
+	cudaDeviceProp pr;
+	if (cudaGetDeviceProperties(&pr, 0) != cudaSuccess) {
+		snprintf(why, n, "cannot read the GPU's properties");
+		return 0;
+	}
+	if (pr.major < 8) {
+		snprintf(why, n, "%s has compute capability %d.%d; the CUDA trainer needs 8.0 or newer",
+			 pr.name, pr.major, pr.minor);
+		return 0;
+	}
+	return 1;
+}
+
+static void rope_table(int T, int hd, double base, double scaling, float *cs, float *sn)
+{
+	int half = hd / 2;
+	if (scaling <= 0)
+		scaling = 1;
+	for (int i = 0; i < half; i++) {
+		/* as transformers: inv_freq in fp32, angle = pos * inv_freq */
+		float inv = (float)(1.0 / pow(base, (double)(2 * i) / hd) / scaling);
+		for (int p = 0; p < T; p++) {
+			float ang = (float)p * inv;
+			cs[(size_t)p * half + i] = cosf(ang);
+			sn[(size_t)p * half + i] = sinf(ang);
+		}
+	}
+}
+
+extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute,
+					   char *err, size_t n)
+{
+	if (!gpu_trainer_probe(err, n))
+		return NULL;
+	int hd = c->head_dim;
+	if (hd != 16 && hd != 32 && hd != 64 && hd != 128 && hd != 256) {
+		snprintf(err, n, "head_dim %d is not supported by the CUDA trainer (16, 32, 64, 128, 256)", hd);
+		return NULL;
+	}
+	if (c->attn_logit_softcapping > 0) {
+		snprintf(err, n, "attention logit soft-capping is not supported by the CUDA trainer");
+		return NULL;
+	}
+	if (c->hidden_size > 256 * NCH_MAX) {
+		snprintf(err, n, "hidden_size %d is over the CUDA trainer's limit of %d", c->hidden_size, 256 * NCH_MAX);
+		return NULL;
+	}
+	if (c->num_heads % c->num_kv_heads || c->hidden_size % 8 || c->intermediate_size % 8 ||
+	    c->vocab_size % 8) {
+		snprintf(err, n, "the CUDA trainer needs heads divisible by KV heads and hidden, "
+				 "intermediate and vocabulary sizes divisible by 8");
+		return NULL;
+	}
+	if (B < 1 || T < 1 || (long)B * T > (1L << 30)) {
+		snprintf(err, n, "bad batch %d x %d", B, T);
+		return NULL;
+	}
+	gpu_trainer *g = new gpu_trainer();
+	g->c = *c;
+	g->B = B, g->T = T, g->N = B * T, g->recompute = recompute;
+	g->d = c->hidden_size, g->ff = c->intermediate_size, g->Hq = c->num_heads;
+	g->Hkv = c->num_kv_heads, g->hd = hd, g->V = c->vocab_size, g->L = c->num_layers;
+	g->QKV = (g->Hq + 2 * g->Hkv) * hd, g->QK = (g->Hq + g->Hkv) * hd;
+	layout(g);
+	g->decay.assign(2 + (size_t)G3_PER_LAYER * g->L, 1);
+	g->rows_chunk = pick_rows_chunk(c, B, T);
+	cudaDeviceProp pr;
+	CK(cudaGetDeviceProperties(&pr, 0));
+	snprintf(g->devname, sizeof g->devname, "%s, sm_%d%d, %.1f GiB", pr.name, pr.major,
+		 pr.minor, pr.totalGlobalMem / 1073741824.0);
+	CK(cudaStreamCreate(&g->st));
+	CKB(cublasLtCreate(&g->lt));
+
+	size_t N = g->N, d = g->d, ff = g->ff, P = g->P;
+	int fail = 0;
+	g->p = (float *)dalloc(g, P * 4, &fail);
+	g->m = (float *)dalloc(g, P * 4, &fail);
+	g->v = (float *)dalloc(g, P * 4, &fail);
+	g->grad = (float *)dalloc(g, P * 4, &fail);
+	g->pb = (bf16 *)dalloc(g, P * 2, &fail);
+	g->x.resize(g->L + 1);
+	for (int l = 0; l <= g->L; l++)
+		g->x[l] = (float *)dalloc(g, N * d * 4, &fail);
+	g->acts.resize(g->L);
+	for (int l = 0; l < g->L; l++) {
+		LayerActs &a = g->acts[l];
+		if (recompute && l > 0) {
+			a = g->acts[0];
+			continue;
+		}
+		a.h1 = (bf16 *)dalloc(g, N * d * 2, &fail);
+		a.qkv = (bf16 *)dalloc(g, N * g->QKV * 2, &fail);
+		a.qkr = (bf16 *)dalloc(g, N * g->QK * 2, &fail);
+		a.o = (bf16 *)dalloc(g, N * g->Hq * hd * 2, &fail);
+		a.a = (bf16 *)dalloc(g, N * d * 2, &fail);
+		a.h2 = (bf16 *)dalloc(g, N * d * 2, &fail);
+		a.gu = (bf16 *)dalloc(g, N * 2 * ff * 2, &fail);
+		a.m = (bf16 *)dalloc(g, N * d * 2, &fail);
+		a.g = (bf16 *)dalloc(g, N * ff * 2, &fail);
+		a.rstd1 = (float *)dalloc(g, N * 4, &fail);
+		a.qk_rstd = (float *)dalloc(g, N * (g->Hq + g->Hkv) * 4, &fail);
+		a.lse = (float *)dalloc(g, (size_t)B * g->Hq * T * 4, &fail);
+		a.rstd2 = (float *)dalloc(g, N * 4, &fail);
+		a.xmid = (float *)dalloc(g, N * d * 4, &fail);
+		a.rstd3 = (float *)dalloc(g, N * 4, &fail);
+		a.rstd4 = (float *)dalloc(g, N * 4, &fail);
+	}
+	g->xf = (bf16 *)dalloc(g, N * d * 2, &fail);
+	g->rstdf = (float *)dalloc(g, N * 4, &fail);
+	g->logits = (bf16 *)dalloc(g, (size_t)g->rows_chunk * g->V * 2 + (size_t)g->V * 4, &fail);
+	g->dx = (float *)dalloc(g, N * d * 4, &fail);
+	g->dh = (float *)dalloc(g, N * d * 4, &fail);
+	g->Dbuf = (float *)dalloc(g, (size_t)B * g->Hq * T * 4, &fail);
+	g->partial_n = std::max((size_t)NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
+	g->partial_n = std::max(g->partial_n, (size_t)1024);
+	g->partial = (float *)dalloc(g, g->partial_n * 4, &fail);
+	g->loss = (float *)dalloc(g, N * 4, &fail);
+	g->dbf = (bf16 *)dalloc(g, N * d * 2, &fail);
+	g->dg = (bf16 *)dalloc(g, N * ff * 2, &fail);
+	g->dgu = (bf16 *)dalloc(g, N * 2 * ff * 2, &fail);
+	g->do_ = (bf16 *)dalloc(g, N * g->Hq * hd * 2, &fail);
+	g->dqkr = (bf16 *)dalloc(g, N * g->QK * 2, &fail);
+	g->dqkv = (bf16 *)dalloc(g, N * g->QKV * 2, &fail);
+	g->tok = (int32_t *)dalloc(g, N * 4, &fail);
+	g->tgt = (int32_t *)dalloc(g, N * 4, &fail);
+	g->e_uniq = (int32_t *)dalloc(g, N * 4, &fail);
+	g->e_start = (int32_t *)dalloc(g, (N + 1) * 4, &fail);
+	g->e_pos = (int32_t *)dalloc(g, N * 4, &fail);
+	size_t half = hd / 2;
+	for (int k = 0; k < 2; k++) {
+		g->rope_cos[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
+		g->rope_sin[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
+	}
+	g->dsum = (double *)dalloc(g, sizeof(double), &fail);
+	g->ws_size = 32u << 20;
+	g->ws = dalloc(g, g->ws_size, &fail);
+	if (fail) {
+		size_t need = gpu_trainer_bytes_needed(c, B, T, recompute);
+		size_t fr = 0, tot = 0;
+		cudaMemGetInfo(&fr, &tot);
+		snprintf(err, n,
+			 "out of GPU memory: batch %d x %d needs about %.1f GiB (%.1f GiB of it "
+			 "parameters and AdamW state) and %s has %.1f GiB; try a smaller batch "
+			 "(gradient accumulation keeps the tokens per step)%s",
+			 B, T, need / 1073741824.0,
+			 sizes(c, B, T, recompute, g->rows_chunk).params / 1073741824.0, g->devname,
+			 tot / 1073741824.0, recompute ? "" : " or --recompute");
+		gpu_trainer_free(g);
+		return NULL;
+	}
+	/* RoPE tables: [0] sliding layers, [1] global layers */
+	std::vector<float> cs((size_t)T * half), sn((size_t)T * half);
+	for (int k = 0; k < 2; k++) {
+		double base = k ? c->rope_global_base : c->rope_local_base;
+		double sc = k ? c->rope_global_scaling_factor : c->rope_local_scaling_factor;
+		rope_table(T, hd, base, sc, cs.data(), sn.data());
+		CK(cudaMemcpy(g->rope_cos[k], cs.data(), cs.size() * 4, cudaMemcpyHostToDevice));
+		CK(cudaMemcpy(g->rope_sin[k], sn.data(), sn.size() * 4, cudaMemcpyHostToDevice));
+	}
+	CK(cudaMemset(g->p, 0, P * 4));
+	CK(cudaMemset(g->pb, 0, P * 2));
+	CK(cudaMemset(g->m, 0, P * 4));
+	CK(cudaMemset(g->v, 0, P * 4));
+	CK(cudaMemset(g->grad, 0, P * 4));
+	update_peak(g);
+	return g;
+}
+
+extern "C" void gpu_trainer_free(gpu_trainer *g)
+{
+	if (!g)
+		return;
+	cudaStreamSynchronize(g->st);
+	for (auto &q : g->plans) {
+		cublasLtMatmulDescDestroy(q.desc);
+		cublasLtMatrixLayoutDestroy(q.la);
+		cublasLtMatrixLayoutDestroy(q.lb);
+		cublasLtMatrixLayoutDestroy(q.lc);
+	}
+	for (auto e : g->ev)
+		cudaEventDestroy(e);
+	for (void *p : g->allocs)
+		cudaFree(p);
+	if (g->lt)
+		cublasLtDestroy(g->lt);
+	if (g->st)
+		cudaStreamDestroy(g->st);
+	delete g;
+}

@@ -1,0 +1,96 @@
+/* gpu_trainer.h - the CUDA trainer of bonsai-train: the Gemma 3 model of
+ * gemma3.h trained on one NVIDIA GPU (sm_80 or newer).
+ *
+ * Numerics: bf16 weights and activations for the matrix products (cuBLASLt,
+ * fp32 accumulation), an fp32 residual stream, fp32 master weights, fp32
+ * gradients and fp32 AdamW state; every reduction accumulates in fp32 and
+ * runs in a fixed order, so the same inputs give the same bits run after
+ * run on the same GPU and library versions.
+ *
+ * Parameters, gradients and the AdamW moments use the layout of gemma3.h:
+ * one contiguous float array (see gemma3_num_params()).
+ *
+ * Errors: creation returns NULL with a message (out of memory: what the
+ * configuration needs and what to try); a CUDA failure later is fatal and
+ * reported through die(). Implemented in gpu_trainer.cu (C++ with C linkage). */
+#ifndef BONSAI_GPU_TRAINER_H
+#define BONSAI_GPU_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "gemma3.h"
+
+typedef struct gpu_trainer gpu_trainer;
+
+/* 1 if a usable GPU (compute capability 8.0 or newer) and a driver that
+ * runs this build are present; else 0 with the reason in why. */
+int gpu_trainer_probe(char *why, size_t n);
+
+/* A trainer for batches of B sequences of T tokens (T <= 65536). With
+ * recompute, each layer's activations are recomputed during the backward
+ * pass from the layer's input, so only one layer's activations are held.
+ * Returns NULL with a message in err (unsupported config, no GPU, or out of
+ * memory: the message gives the bytes needed and suggests a smaller batch or
+ * --recompute). Parameters start at zero: call gpu_trainer_set_params. */
+gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute, char *err,
+				size_t n);
+/* Device bytes the trainer would allocate (an estimate made without a GPU). */
+size_t gpu_trainer_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+
+/* fp32 master weights and AdamW moments, gemma3_num_params() floats each;
+ * m or v NULL = zeros. */
+void gpu_trainer_set_params(gpu_trainer *g, const float *params, const float *m, const float *v);
+/* Copies back any of the three that is not NULL. */
+void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, float *v);
+
+/* Which tensors AdamW decays: one byte per tensor in layout order
+ * (embed, 13 per layer, final norm: 2 + 13 * num_layers entries), nonzero =
+ * decay. NULL = every tensor decays (the default). */
+void gpu_trainer_set_decay_mask(gpu_trainer *g, const unsigned char *per_tensor);
+
+void gpu_trainer_zero_grad(gpu_trainer *g);
+/* Forward and backward over B*T tokens: inputs and targets [B,T] (host
+ * memory; a target < 0 is ignored). Adds grad_scale * d(mean loss)/d(params)
+ * to the gradients and returns the mean loss over the targets used (NaN if
+ * none). */
+float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs, const int32_t *targets,
+			  float grad_scale);
+/* Forward only: the mean loss (validation). Leaves the gradients alone. */
+float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs, const int32_t *targets);
+/* Forward only: logits [B*T, V] in fp32 (after soft-capping, if any). */
+void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits);
+/* The gradients, gemma3_num_params() floats. */
+void gpu_trainer_get_grads(gpu_trainer *g, float *grads);
+
+/* Global L2 norm of the gradients. */
+float gpu_trainer_grad_norm(gpu_trainer *g);
+/* One AdamW step (PyTorch's torch.optim.AdamW): the gradients are first
+ * multiplied by clip_scale; step counts from 1 (bias correction). Updates
+ * the fp32 master weights and their bf16 copy. */
+void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float beta2, float eps,
+		       float weight_decay, float clip_scale, int step);
+
+/* Highest device memory in use since creation (bytes, from the driver's
+ * free-memory reading after each phase) and what the trainer allocated. */
+size_t gpu_trainer_peak_bytes(gpu_trainer *g);
+size_t gpu_trainer_alloc_bytes(gpu_trainer *g);
+/* "NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB" */
+const char *gpu_trainer_device_name(gpu_trainer *g);
+
+/* Per-phase timing (for benchmarks): when on, each fwd_bwd records CUDA
+ * events around every kernel class; gpu_trainer_profile_print writes a
+ * table to f (a FILE *) and clears the counters. */
+void gpu_trainer_profile(gpu_trainer *g, int on);
+void gpu_trainer_profile_print(gpu_trainer *g, void *f);
+
+void gpu_trainer_free(gpu_trainer *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
