@@ -1,0 +1,583 @@
+/* eval_main.c - bonsai-eval: perplexity on the val shards, and zero-shot
+ * multiple-choice tasks scored exactly as lm-evaluation-harness does. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "buf.h"
+#include "cli.h"
+#include "json.h"
+#include "lm.h"
+#include "loglik.h"
+#include "ppl.h"
+#include "score.h"
+#include "shard.h"
+#include "tasks.h"
+#include "text.h"
+#include "xio.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: bonsai-eval tasks LIST -m MODEL [-t TOKENIZER] [options]\n"
+"       bonsai-eval ppl -m MODEL --data DIR [options]\n"
+"       bonsai-eval loglik [FILE.jsonl] -m MODEL [-t TOKENIZER] [options]\n"
+"\n"
+"tasks: zero-shot multiple choice as lm-evaluation-harness scores it; LIST is\n"
+"  comma-separated: piqa, arc_easy, arc_challenge, hellaswag (read from\n"
+"  --eval-dir/NAME), NAME=PATH (PATH a file or directory of the official\n"
+"  data; for another NAME, a JSON Lines file of {context, choices, gold}), or\n"
+"  FILE.jsonl. Writes lm-eval-style results JSON.\n"
+"ppl: token-weighted mean next-token loss and perplexity over the val\n"
+"  shards of DIR, in windows of --seq-len tokens. Writes JSON.\n"
+"loglik: for each line {\"context\", \"continuation\"} of FILE (default\n"
+"  stdin), the continuation's summed log-probability. Writes JSON Lines.\n"
+"\n"
+"options:\n"
+"  -m, --model PATH       run directory, checkpoint, or exported/HF directory\n"
+"  -t, --tokenizer PATH   tokenizer.json or .tiktoken (default: tokenizer.json\n"
+"                         or tokenizer.tiktoken next to the model)\n"
+"  -o, --output FILE      write the results here (default stdout)\n"
+"      --samples FILE     tasks: every item's log-likelihoods, JSON Lines\n"
+"      --limit N          tasks: the first N items of each task\n"
+"      --eval-dir DIR     tasks: where NAME's files are (default\n"
+"                         $BONSAI_EVAL_DIR, else ~/.cache/bonsai/eval)\n"
+"      --bos ID           BOS token id put before every input (default the\n"
+"                         model's); --no-bos puts none\n"
+"      --max-length N     longest model input; longer ones lose their left end\n"
+"                         (default the model's max_position_embeddings)\n"
+"      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits)\n"
+"      --data DIR         ppl: shard directory (its val split)\n"
+"      --seq-len N        ppl: window length (default 1024, at most the\n"
+"                         model's max_position_embeddings)\n"
+"      --max-tokens N     ppl: count at most N tokens (k, M, G allowed)\n"
+"  -j, --threads N        CPU threads (default all)\n"
+"  -q, --quiet            no progress or summary on stderr\n"
+"      --progress         progress even when stderr is not a terminal\n"
+"  -h, --help             this help\n"
+"  -V, --version          version\n");
+}
+
+typedef struct {
+	const char *cmd, *model, *tok, *out, *samples, *eval_dir, *data, *input;
+	long limit;
+	int32_t bos; /* -2 = the model's */
+	long max_length, batch_tokens, seq_len;
+	long long max_tokens;
+	int quiet;
+} opts;
+
+static void json_num(buf_t *b, double v)
+{
+	if (isfinite(v))
+		buf_printf(b, "%.17g", v);
+	else
+		buf_puts(b, "null");
+}
+
+static void json_str(buf_t *b, const char *s)
+{
+	json_write_string(b, s, strlen(s));
+}
+
+static void write_buf(const char *path, buf_t *b)
+{
+	outfile *o = outfile_open(path);
+	outfile_write(o, b->data, b->len);
+	outfile_commit(o);
+}
+
+static loglik_model make_model(eval_lm *lm, const opts *o)
+{
+	loglik_model m = {0};
+	m.logits = eval_lm_logits;
+	m.ctx = lm;
+	m.vocab = lm->cfg->vocab_size;
+	m.max_length = o->max_length > 0 ? (int)o->max_length : lm->cfg->max_position_embeddings;
+	if (m.max_length > lm->cfg->max_position_embeddings)
+		die_usage("--max-length %d is more than the model's %d positions", m.max_length,
+			  lm->cfg->max_position_embeddings);
+	m.batch_tokens = o->batch_tokens > 0 ? o->batch_tokens
+					     : eval_default_batch_tokens(m.vocab);
+	return m;
+}
+
+static void on_requests(void *arg, size_t done)
+{
+	size_t total = *(size_t *)arg;
+	progress(0, "scored %zu/%zu choices", done, total);
+}
+
+/* ---- tasks ---- */
+
+typedef struct {
+	size_t first;   /* index of the item's first request */
+	int pred_acc, pred_acc_norm;
+} item_state;
+
+static void cmd_tasks(const opts *o)
+{
+	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_default_dir();
+	size_t n_tasks;
+	eval_task **tasks = tasks_load(o->input, dir, &n_tasks);
+	free(dir);
+	size_t n_items = 0, n_req = 0, *original = xcalloc(n_tasks, sizeof *original);
+	for (size_t t = 0; t < n_tasks; t++) {
+		original[t] = tasks[t]->n;
+		if (o->limit >= 0 && tasks[t]->n > (size_t)o->limit) {
+			for (size_t i = (size_t)o->limit; i < tasks[t]->n; i++)
+				eval_item_free(&tasks[t]->items[i]);
+			tasks[t]->n = (size_t)o->limit;
+		}
+		n_items += tasks[t]->n;
+		for (size_t i = 0; i < tasks[t]->n; i++)
+			n_req += (size_t)tasks[t]->items[i].n_choices;
+	}
+	if (n_items == 0)
+		die("no items to evaluate");
+
+	eval_lm lm;
+	eval_lm_open(&lm, o->model, o->tok, 1, o->bos);
+	loglik_model m = make_model(&lm, o);
+
+	double t0 = now_seconds();
+	/* one request per choice: continuation " " + choice */
+	loglik_request *reqs = xcalloc(n_req, sizeof *reqs);
+	item_state **st = xcalloc(n_tasks, sizeof *st);
+	size_t k = 0;
+	for (size_t t = 0; t < n_tasks; t++) {
+		st[t] = xcalloc(tasks[t]->n ? tasks[t]->n : 1, sizeof **st);
+		for (size_t i = 0; i < tasks[t]->n; i++) {
+			st[t][i].first = k;
+			k += (size_t)tasks[t]->items[i].n_choices;
+		}
+	}
+	for (size_t t = 0; t < n_tasks; t++) {
+		eval_task *task = tasks[t];
+		#pragma omp parallel for schedule(dynamic, 16)
+		for (size_t i = 0; i < task->n; i++) {
+			eval_item *it = &task->items[i];
+			for (int c = 0; c < it->n_choices; c++) {
+				char *cont = str_cat(" ", it->choices[c], (char *)NULL);
+				loglik_encode_pair(eval_lm_encode, &lm, lm.bos, it->context, cont,
+						   &reqs[st[t][i].first + (size_t)c]);
+				free(cont);
+			}
+		}
+	}
+	for (size_t i = 0; i < n_req; i++)
+		if (reqs[i].cont_len == 0)
+			die("a choice encodes to no tokens (the context's encoding swallowed it)");
+	double t_enc = now_seconds() - t0;
+	loglik_result *res = xcalloc(n_req, sizeof *res);
+	loglik_run(&m, reqs, n_req, res, on_requests, &n_req);
+	progress_done();
+	double secs = now_seconds() - t0;
+
+	/* predictions, samples, metrics */
+	outfile *so = o->samples ? outfile_open(o->samples) : NULL;
+	buf_t b = {0}, line = {0};
+	double *acc = xcalloc(n_tasks, sizeof *acc), *accn = xcalloc(n_tasks, sizeof *accn);
+	size_t *scored = xcalloc(n_tasks, sizeof *scored);
+	double *ll = NULL;
+	int ll_cap = 0;
+	for (size_t t = 0; t < n_tasks; t++) {
+		eval_task *task = tasks[t];
+		for (size_t i = 0; i < task->n; i++) {
+			eval_item *it = &task->items[i];
+			const loglik_result *r = &res[st[t][i].first];
+			const loglik_request *q = &reqs[st[t][i].first];
+			if (it->n_choices > ll_cap) {
+				ll_cap = it->n_choices;
+				ll = xreallocarray(ll, (size_t)ll_cap, sizeof *ll);
+			}
+			for (int c = 0; c < it->n_choices; c++)
+				ll[c] = r[c].logprob;
+			int pa = mc_pred_acc(ll, it->n_choices);
+			int pn = mc_pred_acc_norm(ll, it->choices, it->n_choices);
+			if (it->gold >= 0) {
+				scored[t]++;
+				acc[t] += pa == it->gold;
+				accn[t] += pn == it->gold;
+			}
+			if (!so)
+				continue;
+			line.len = 0;
+			buf_puts(&line, "{\"task\": ");
+			json_str(&line, task->name);
+			buf_printf(&line, ", \"index\": %ld", it->index);
+			if (it->id) {
+				buf_puts(&line, ", \"id\": ");
+				json_str(&line, it->id);
+			}
+			buf_puts(&line, ", \"context\": ");
+			json_str(&line, it->context);
+			buf_puts(&line, ", \"choices\": [");
+			for (int c = 0; c < it->n_choices; c++) {
+				buf_puts(&line, c ? ", " : "");
+				json_str(&line, it->choices[c]);
+			}
+			buf_printf(&line, "], \"gold\": %d, \"loglikelihoods\": [", it->gold);
+			for (int c = 0; c < it->n_choices; c++) {
+				buf_puts(&line, c ? ", " : "");
+				json_num(&line, ll[c]);
+			}
+			buf_puts(&line, "], \"is_greedy\": [");
+			for (int c = 0; c < it->n_choices; c++)
+				buf_printf(&line, "%s%s", c ? ", " : "", r[c].is_greedy ? "true" : "false");
+			buf_puts(&line, "], \"context_tokens\": [");
+			for (int c = 0; c < it->n_choices; c++)
+				buf_printf(&line, "%s%d", c ? ", " : "", q[c].ctx_len);
+			buf_puts(&line, "], \"continuation_tokens\": [");
+			for (int c = 0; c < it->n_choices; c++)
+				buf_printf(&line, "%s%d", c ? ", " : "", q[c].cont_len);
+			buf_printf(&line, "], \"pred_acc\": %d, \"pred_acc_norm\": %d", pa, pn);
+			if (it->gold >= 0)
+				buf_printf(&line, ", \"acc\": %d, \"acc_norm\": %d", pa == it->gold,
+					   pn == it->gold);
+			buf_puts(&line, "}\n");
+			outfile_write(so, line.data, line.len);
+		}
+	}
+	if (so)
+		outfile_commit(so);
+
+	/* lm-eval's results layout */
+	buf_puts(&b, "{\n  \"results\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		size_t n = scored[t];
+		double pa = n ? acc[t] / n : NAN, pn = n ? accn[t] / n : NAN;
+		buf_puts(&b, t ? ",\n    " : "\n    ");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ": {\n      \"alias\": ");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ",\n      \"acc,none\": ");
+		json_num(&b, pa);
+		buf_puts(&b, ",\n      \"acc_stderr,none\": ");
+		json_num(&b, n ? mean_stderr(pa, n) : NAN);
+		buf_puts(&b, ",\n      \"acc_norm,none\": ");
+		json_num(&b, pn);
+		buf_puts(&b, ",\n      \"acc_norm_stderr,none\": ");
+		json_num(&b, n ? mean_stderr(pn, n) : NAN);
+		buf_printf(&b, ",\n      \"acc_count\": %.0f,\n      \"acc_norm_count\": %.0f,\n"
+			       "      \"n\": %zu\n    }", acc[t], accn[t], n);
+	}
+	buf_puts(&b, "\n  },\n  \"versions\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		buf_puts(&b, t ? ", " : "");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ": 1.0");
+	}
+	buf_puts(&b, "},\n  \"n-shot\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		buf_puts(&b, t ? ", " : "");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ": 0");
+	}
+	buf_puts(&b, "},\n  \"higher_is_better\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		buf_puts(&b, t ? ", " : "");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ": {\"acc\": true, \"acc_norm\": true}");
+	}
+	buf_puts(&b, "},\n  \"n-samples\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		buf_puts(&b, t ? ",\n    " : "\n    ");
+		json_str(&b, tasks[t]->name);
+		buf_printf(&b, ": {\"original\": %zu, \"effective\": %zu}", original[t], tasks[t]->n);
+	}
+	buf_puts(&b, "\n  },\n  \"sources\": {");
+	for (size_t t = 0; t < n_tasks; t++) {
+		buf_puts(&b, t ? ", " : "");
+		json_str(&b, tasks[t]->name);
+		buf_puts(&b, ": ");
+		json_str(&b, tasks[t]->source);
+	}
+	buf_puts(&b, "},\n  \"config\": {\n    \"model\": \"bonsai\",\n    \"model_args\": ");
+	json_str(&b, o->model);
+	buf_puts(&b, ",\n    \"tokenizer\": ");
+	json_str(&b, lm.tok_path);
+	buf_printf(&b, ",\n    \"bos_token_id\": %d,\n    \"max_length\": %d,\n"
+		       "    \"batch_tokens\": %ld,\n    \"limit\": ",
+		   lm.bos, m.max_length, m.batch_tokens);
+	if (o->limit >= 0)
+		buf_printf(&b, "%ld", o->limit);
+	else
+		buf_puts(&b, "null");
+	buf_printf(&b, ",\n    \"num_fewshot\": 0\n  },\n  \"items\": %zu,\n  \"requests\": %zu,\n"
+		       "  \"items_per_second\": ", n_items, n_req);
+	json_num(&b, n_items / secs);
+	buf_printf(&b, ",\n  \"date\": %lld,\n  \"total_evaluation_time_seconds\": \"%.3f\"\n}\n",
+		   (long long)time(NULL), secs);
+	write_buf(o->out, &b);
+
+	if (!o->quiet) {
+		for (size_t t = 0; t < n_tasks; t++) {
+			size_t n = scored[t];
+			if (!n) {
+				warnx_("%s: %zu items, no gold answers", tasks[t]->name, tasks[t]->n);
+				continue;
+			}
+			double pa = acc[t] / n, pn = accn[t] / n;
+			warnx_("%s: acc %.4f ± %.4f, acc_norm %.4f ± %.4f (%zu items)", tasks[t]->name,
+			       pa, mean_stderr(pa, n), pn, mean_stderr(pn, n), n);
+		}
+		warnx_("%zu items, %zu choices in %.1f s (%.1f s encoding): %.2f items/s", n_items,
+		       n_req, secs, t_enc, n_items / secs);
+	}
+
+	for (size_t i = 0; i < n_req; i++)
+		loglik_request_free(&reqs[i]);
+	for (size_t t = 0; t < n_tasks; t++) {
+		free(st[t]);
+		eval_task_free(tasks[t]);
+	}
+	free(st);
+	free(tasks);
+	free(reqs);
+	free(res);
+	free(ll);
+	free(acc);
+	free(accn);
+	free(scored);
+	free(original);
+	buf_free(&b);
+	buf_free(&line);
+	eval_lm_close(&lm);
+}
+
+/* ---- loglik ---- */
+
+static void cmd_loglik(const opts *o)
+{
+	const char *path = o->input ? o->input : "-";
+	size_t len;
+	char *text = eval_read_input(path, &len);
+	eval_lm lm;
+	eval_lm_open(&lm, o->model, o->tok, 1, o->bos);
+	loglik_model m = make_model(&lm, o);
+
+	loglik_request *reqs = NULL;
+	size_t n = 0, cap = 0;
+	long line_no = 0;
+	for (char *p = text, *end = text + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl ? nl : end;
+		*e = 0;
+		line_no++;
+		if (p[strspn(p, " \t\r")]) {
+			char err[256];
+			json_doc *d = json_parse(p, (size_t)(e - p), err, sizeof err);
+			if (!d)
+				die_at(path, line_no, "%s", err);
+			const char *ctx = json_get_str(json_root(d), "context");
+			const char *cont = json_get_str(json_root(d), "continuation");
+			if (!ctx || !cont)
+				die_at(path, line_no, "want {\"context\": STRING, \"continuation\": STRING}");
+			if (n == cap)
+				reqs = xreallocarray(reqs, cap = cap ? 2 * cap : 256, sizeof *reqs);
+			loglik_encode_pair(eval_lm_encode, &lm, lm.bos, ctx, cont, &reqs[n]);
+			if (reqs[n].cont_len == 0)
+				die_at(path, line_no, "the continuation encodes to no tokens");
+			n++;
+			json_free(d);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	loglik_result *res = xcalloc(n ? n : 1, sizeof *res);
+	loglik_run(&m, reqs, n, res, on_requests, &n);
+	progress_done();
+	buf_t b = {0};
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(&b, "{\"loglikelihood\": ");
+		json_num(&b, res[i].logprob);
+		buf_printf(&b, ", \"is_greedy\": %s, \"context_tokens\": %d, "
+			       "\"continuation_tokens\": %d}\n",
+			   res[i].is_greedy ? "true" : "false", reqs[i].ctx_len,
+			   reqs[i].cont_len);
+		loglik_request_free(&reqs[i]);
+	}
+	write_buf(o->out, &b);
+	buf_free(&b);
+	free(reqs);
+	free(res);
+	free(text);
+	eval_lm_close(&lm);
+}
+
+/* ---- ppl ---- */
+
+static void read_shards(void *ctx, uint64_t i, uint32_t *out, size_t n)
+{
+	shardset_read(ctx, i, out, n);
+}
+
+static void on_ppl(void *arg, const ppl_result *r)
+{
+	uint64_t total = *(uint64_t *)arg;
+	progress(0, "ppl: %llu/%llu tokens, loss %.4f", (unsigned long long)r->tokens,
+		 (unsigned long long)total, r->tokens ? r->loss_sum / r->tokens : 0.0);
+}
+
+static void cmd_ppl(const opts *o)
+{
+	if (!o->data)
+		die_usage("ppl needs --data DIR");
+	eval_lm lm;
+	eval_lm_open(&lm, o->model, o->tok, 0, o->bos);
+	loglik_model m = make_model(&lm, o);
+	shardset *s = shardset_open(o->data, SPLIT_VAL, 1);
+	if (s->m->vocab_size > (uint32_t)lm.cfg->vocab_size)
+		die("%s: shards of a %u-token vocabulary, but the model has %d", o->data,
+		    s->m->vocab_size, lm.cfg->vocab_size);
+	if (lm.tok && tokenizer_fingerprint(lm.tok) != s->m->fingerprint)
+		die("%s: the shards were made by another tokenizer than %s", o->data, lm.tok_path);
+	if (s->n_tokens < 2)
+		die("%s: the val split has %llu tokens: nothing to predict", o->data,
+		    (unsigned long long)s->n_tokens);
+	uint64_t train_fp;
+	int train_seq = eval_train_seq(o->model, &train_fp);
+	if (train_fp && train_fp != s->m->fingerprint && !o->quiet)
+		warnx_("warning: %s holds shards of another tokenizer than the model was trained on",
+		       o->data);
+	long T = o->seq_len > 0 ? o->seq_len : 1024;
+	/* the default stays 1024 so that a checkpoint and its export (which
+	 * no longer knows its training length) give the same number */
+	if (!o->seq_len && train_seq && train_seq != T && !o->quiet)
+		warnx_("note: the model was trained on sequences of %d tokens; --seq-len %d "
+		       "evaluates at that length", train_seq, train_seq);
+	if (T > lm.cfg->max_position_embeddings) {
+		if (o->seq_len > 0)
+			die_usage("--seq-len %ld is more than the model's %d positions", T,
+				  lm.cfg->max_position_embeddings);
+		T = lm.cfg->max_position_embeddings;
+	}
+	uint64_t total = s->n_tokens - 1;
+	if (o->max_tokens > 0 && (uint64_t)o->max_tokens < total)
+		total = (uint64_t)o->max_tokens;
+	double t0 = now_seconds();
+	ppl_result r;
+	ppl_run(&m, read_shards, s, s->n_tokens, (int)T, (uint64_t)o->max_tokens, &r, on_ppl,
+		&total);
+	progress_done();
+	double secs = now_seconds() - t0, loss = r.loss_sum / (double)r.tokens;
+	buf_t b = {0};
+	buf_puts(&b, "{\n  \"loss\": ");
+	json_num(&b, loss);
+	buf_puts(&b, ",\n  \"ppl\": ");
+	json_num(&b, exp(loss));
+	buf_printf(&b, ",\n  \"tokens\": %llu,\n  \"windows\": %llu,\n  \"seq_len\": %ld,\n"
+		       "  \"val_tokens\": %llu,\n  \"data\": ",
+		   (unsigned long long)r.tokens, (unsigned long long)r.windows, T,
+		   (unsigned long long)s->n_tokens);
+	json_str(&b, o->data);
+	buf_puts(&b, ",\n  \"model\": ");
+	json_str(&b, o->model);
+	buf_puts(&b, ",\n  \"tokens_per_second\": ");
+	json_num(&b, r.tokens / secs);
+	buf_puts(&b, "\n}\n");
+	write_buf(o->out, &b);
+	buf_free(&b);
+	if (!o->quiet)
+		warnx_("val loss %.4f, ppl %.3f over %llu tokens (%.0f tokens/s)", loss, exp(loss),
+		       (unsigned long long)r.tokens, r.tokens / secs);
+	shardset_close(s);
+	eval_lm_close(&lm);
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	cli_catch_signals();
+	enum { O_SAMPLES = 256, O_LIMIT, O_EVAL_DIR, O_BOS, O_NO_BOS, O_MAXLEN, O_BATCH, O_DATA,
+	       O_SEQ, O_MAXTOK, O_PROGRESS };
+	static const struct option longopts[] = {
+		{"model", required_argument, 0, 'm'},
+		{"tokenizer", required_argument, 0, 't'},
+		{"output", required_argument, 0, 'o'},
+		{"samples", required_argument, 0, O_SAMPLES},
+		{"limit", required_argument, 0, O_LIMIT},
+		{"eval-dir", required_argument, 0, O_EVAL_DIR},
+		{"bos", required_argument, 0, O_BOS},
+		{"no-bos", no_argument, 0, O_NO_BOS},
+		{"max-length", required_argument, 0, O_MAXLEN},
+		{"batch-tokens", required_argument, 0, O_BATCH},
+		{"data", required_argument, 0, O_DATA},
+		{"seq-len", required_argument, 0, O_SEQ},
+		{"max-tokens", required_argument, 0, O_MAXTOK},
+		{"threads", required_argument, 0, 'j'},
+		{"quiet", no_argument, 0, 'q'},
+		{"progress", no_argument, 0, O_PROGRESS},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0}};
+	opts o = {0};
+	o.limit = -1;
+	o.bos = -2;
+	const char *pos[3];
+	int n_pos = 0, c;
+	while ((c = getopt_long(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			if (n_pos == 2)
+				die_usage("unexpected argument: %s", optarg);
+			pos[n_pos++] = optarg;
+			break;
+		case 'm': o.model = optarg; break;
+		case 't': o.tok = optarg; break;
+		case 'o': o.out = optarg; break;
+		case O_SAMPLES: o.samples = optarg; break;
+		case O_LIMIT: o.limit = (long)parse_ll("--limit", optarg, 0, 1L << 40); break;
+		case O_EVAL_DIR: o.eval_dir = optarg; break;
+		case O_BOS: o.bos = (int32_t)parse_ll("--bos", optarg, 0, INT32_MAX); break;
+		case O_NO_BOS: o.bos = -1; break;
+		case O_MAXLEN: o.max_length = (long)parse_ll("--max-length", optarg, 1, 1 << 24); break;
+		case O_BATCH:
+			o.batch_tokens = (long)parse_size("--batch-tokens", optarg, 1, 1L << 30);
+			break;
+		case O_DATA: o.data = optarg; break;
+		case O_SEQ: o.seq_len = (long)parse_ll("--seq-len", optarg, 1, 1 << 24); break;
+		case O_MAXTOK: o.max_tokens = parse_size("--max-tokens", optarg, 1, 1LL << 50); break;
+		case 'j': {
+			int n = (int)parse_ll("--threads", optarg, 1, 4096);
+#ifdef _OPENMP
+			omp_set_num_threads(n);
+#else
+			(void)n;
+#endif
+			break;
+		}
+		case 'q': o.quiet = 1; progress_set(PROGRESS_OFF); break;
+		case O_PROGRESS: progress_set(PROGRESS_ON); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': print_version(); return 0;
+		default: die_usage("unknown option");
+		}
+	}
+	if (n_pos == 0)
+		die_usage("no command: tasks, ppl or loglik");
+	o.cmd = pos[0];
+	o.input = n_pos > 1 ? pos[1] : NULL;
+	if (!o.model)
+		die_usage("no model: name one with -m");
+	if (strcmp(o.cmd, "tasks") == 0) {
+		if (!o.input)
+			die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
+		cmd_tasks(&o);
+	} else if (strcmp(o.cmd, "ppl") == 0) {
+		if (o.input)
+			die_usage("ppl takes no argument (the shards come with --data)");
+		cmd_ppl(&o);
+	} else if (strcmp(o.cmd, "loglik") == 0) {
+		cmd_loglik(&o);
+	} else {
+		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
+	}
+	return 0;
+}

@@ -1,0 +1,150 @@
+/* lm.c - see lm.h. */
+#include "lm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "json.h"
+#include "safetensors.h"
+#include "text.h"
+
+static int exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* tokenizer.json or tokenizer.tiktoken in the model's directory (or the
+ * directory of a checkpoint file). */
+static char *find_tokenizer(const char *model_path)
+{
+	struct stat st;
+	char *dir;
+	if (stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		dir = xstrdup(model_path);
+	} else {
+		dir = xstrdup(model_path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		else
+			strcpy(dir, ".");
+	}
+	static const char *const names[] = {"tokenizer.json", "tokenizer.tiktoken"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char *p = str_cat(dir, "/", names[i], (char *)NULL);
+		if (exists(p)) {
+			free(dir);
+			return p;
+		}
+		free(p);
+	}
+	free(dir);
+	return NULL;
+}
+
+void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int need_tok,
+		  int32_t bos_override)
+{
+	memset(lm, 0, sizeof *lm);
+	lm->model = gemma3_model_open(model_path);
+	lm->cfg = gemma3_model_config(lm->model);
+	if (tok_path || need_tok) {
+		lm->tok_path = tok_path ? xstrdup(tok_path) : find_tokenizer(model_path);
+		if (!lm->tok_path)
+			die_usage("no tokenizer: name one with -t (no tokenizer.json next to %s)",
+				  model_path);
+		lm->tok = tokenizer_load(lm->tok_path, NULL);
+		uint32_t tv = tokenizer_vocab_size(lm->tok);
+		if (tv > (uint32_t)lm->cfg->vocab_size)
+			die("%s: %u tokens, but the model %s has a vocabulary of %d", lm->tok_path,
+			    tv, model_path, lm->cfg->vocab_size);
+	}
+	lm->bos = lm->cfg->bos_id;
+	if (lm->bos < 0 && lm->tok)
+		lm->bos = tokenizer_bos(lm->tok);
+	if (bos_override >= -1)
+		lm->bos = bos_override;
+	lm->eos = lm->cfg->eos_id;
+	if (lm->eos < 0 && lm->tok)
+		lm->eos = tokenizer_eos(lm->tok);
+	if (lm->bos >= lm->cfg->vocab_size)
+		die("BOS id %d is outside the model's vocabulary of %d", lm->bos,
+		    lm->cfg->vocab_size);
+}
+
+void eval_lm_close(eval_lm *lm)
+{
+	if (lm->acts)
+		gemma3_acts_free(lm->acts);
+	if (lm->tok)
+		tokenizer_free(lm->tok);
+	if (lm->model)
+		gemma3_model_free(lm->model);
+	free(lm->tok_path);
+	memset(lm, 0, sizeof *lm);
+}
+
+size_t eval_lm_encode(void *arg, const char *text, size_t len, uint32_t **ids, size_t *n,
+		      size_t *cap)
+{
+	eval_lm *lm = arg;
+	return tokenizer_encode(lm->tok, text, len, ids, n, cap);
+}
+
+const float *eval_lm_logits(void *arg, const int32_t *tokens, int B, int T)
+{
+	eval_lm *lm = arg;
+	/* Fresh activations for every pass would fault in (and zero) the
+	 * B*T*V logits' pages each time: keep them while the shape holds. */
+	if (!lm->acts || lm->acts->B != B || lm->acts->T != T) {
+		gemma3_acts_free(lm->acts);
+		lm->acts = gemma3_acts_new(lm->cfg, B, T, 0);
+	}
+	gemma3_forward(lm->cfg, gemma3_model_params(lm->model), lm->acts, tokens);
+	return lm->acts->logits;
+}
+
+int eval_train_seq(const char *model_path, uint64_t *fingerprint)
+{
+	struct stat st;
+	*fingerprint = 0;
+	if (stat(model_path, &st) != 0)
+		return 0;
+	char *path = S_ISDIR(st.st_mode) ? gemma3_latest_checkpoint(model_path)
+					 : xstrdup(model_path);
+	if (!path)
+		return 0;
+	char err[256];
+	int seq = 0;
+	safetensors *f = st_open(path, err, sizeof err);
+	const char *state = f && gemma3_is_checkpoint(f) ? st_meta(f, "state") : NULL;
+	json_doc *d = state ? json_parse(state, strlen(state), err, sizeof err) : NULL;
+	if (d) {
+		double s = json_get_num(json_root(d), "seq", 0);
+		if (s >= 1 && s <= 1 << 24)
+			seq = (int)s;
+		const char *fp = json_get_str(json_root(d), "fingerprint");
+		if (fp)
+			*fingerprint = strtoull(fp, NULL, 16);
+		json_free(d);
+	}
+	if (f)
+		st_close(f);
+	free(path);
+	return seq;
+}
+
+long eval_default_batch_tokens(int vocab)
+{
+	/* 32 MiB of logits: glibc serves blocks up to that size from its heap
+	 * and reuses them, while bigger ones are fresh mmap()s whose page
+	 * faults cost more on the CPU than larger batches save (measured:
+	 * ARC-Easy on the tiny model, 2x the CPU time at 512 MiB). */
+	long t = (1L << 23) / (vocab > 0 ? vocab : 1);
+	if (t > 8192)
+		t = 8192;
+	return t < 1 ? 1 : t;
+}

@@ -1,0 +1,45 @@
+/* lm.h - a language model for evaluation and generation: a Gemma 3
+ * checkpoint or exported directory, its tokenizer, and the BOS and EOS ids
+ * to use. Shared by bonsai-eval and bonsai-generate. */
+#ifndef BONSAI_EVAL_LM_H
+#define BONSAI_EVAL_LM_H
+
+#include <stdint.h>
+
+#include "gemma3.h"
+#include "loglik.h"
+#include "tokenizer.h"
+
+typedef struct {
+	gemma3_model *model;
+	const gemma3_config *cfg;
+	tokenizer *tok;     /* NULL when not asked for */
+	char *tok_path;
+	int32_t bos, eos;   /* -1 = none */
+	gemma3_acts *acts;  /* the last forward pass's, reused while B and T stay */
+} eval_lm;
+
+/* Opens the model at model_path and, when tok_path is given or need_tok is
+ * set, the tokenizer (tok_path, else tokenizer.json or tokenizer.tiktoken
+ * next to the model). bos_override: -2 = the model's BOS, -1 = none, else
+ * that id. Dies with a message on error. */
+void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int need_tok,
+		  int32_t bos_override);
+void eval_lm_close(eval_lm *lm);
+
+/* loglik.h's callbacks bound to lm. */
+size_t eval_lm_encode(void *lm, const char *text, size_t len, uint32_t **ids, size_t *n,
+		      size_t *cap);
+const float *eval_lm_logits(void *lm, const int32_t *tokens, int B, int T);
+
+/* What a bonsai-train checkpoint (model_path a run directory or a
+ * checkpoint file) says of its training: the sequence length (0 when
+ * model_path is not a checkpoint, or it does not say) and the tokenizer
+ * fingerprint of its shards (0 when unknown). */
+int eval_train_seq(const char *model_path, uint64_t *fingerprint);
+
+/* Tokens per forward pass when the user gave none: about 32 MiB of logits,
+ * at most 8192 tokens. */
+long eval_default_batch_tokens(int vocab);
+
+#endif
