@@ -12,6 +12,7 @@
  * i - window < j <= i. MLP: down(gelu_tanh(gate(x)) * up(x)). */
 #include "gemma3.h"
 #include "cli.h"
+#include "gemma3_matmul.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,38 +41,11 @@ void gemma3_rope_table(int T, int hd, double base, double scaling, float *cos_t,
 
 /* ---- building blocks (also used by the decoder) ---- */
 
-static inline float dot(const float *a, const float *b, int n)
-{
-	/* Eight partial sums so the compiler can vectorise without -ffast-math. */
-	float s[8] = { 0 };
-	int i = 0;
-	for (; i + 8 <= n; i += 8)
-		for (int k = 0; k < 8; k++)
-			s[k] += a[i + k] * b[i + k];
-	float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-	for (; i < n; i++)
-		r += a[i] * b[i];
-	return r;
-}
+#define dot gemma3_dot_inline
 
-/* out[N,OC] = inp[N,C] @ W[OC,C]^T, in blocks of rows and columns so that
- * a block of W stays in cache while it meets a block of rows (W may be the
- * whole embedding). Each output is one dot() whatever the blocking, so the
- * results do not depend on N or the thread count. */
-#define MM_BLOCK 64
-static void matmul(float *out, const float *inp, const float *W, int N, int C, int OC)
-{
-	int nb = (N + MM_BLOCK - 1) / MM_BLOCK, ob = (OC + MM_BLOCK - 1) / MM_BLOCK;
-#pragma omp parallel for collapse(2) schedule(static)
-	for (int bo = 0; bo < ob; bo++)
-		for (int bn = 0; bn < nb; bn++) {
-			int n1 = (bn + 1) * MM_BLOCK < N ? (bn + 1) * MM_BLOCK : N;
-			int o1 = (bo + 1) * MM_BLOCK < OC ? (bo + 1) * MM_BLOCK : OC;
-			for (int n = bn * MM_BLOCK; n < n1; n++)
-				for (int o = bo * MM_BLOCK; o < o1; o++)
-					out[(size_t)n * OC + o] = dot(inp + (size_t)n * C, W + (size_t)o * C, C);
-		}
-}
+/* The matrix products are in gemma3_matmul.c (blocked, vectorised,
+ * multiversioned; the same bits for any thread count or batch size). */
+#define matmul gemma3_matmul_forward
 
 static void rmsnorm(float *out, float *rstd, const float *inp, const float *w, int N, int C,
 		    float eps)
@@ -188,6 +162,38 @@ void gemma3_acts_free(gemma3_acts *a)
 
 /* ---- the forward pass ---- */
 
+/* One query row of attention: probabilities p[0..T) and output y[hd]. */
+GEMMA3_CLONES static void attention_row(const float *q, const float *kr, const float *vv, float *p,
+					float *y, int t, int lo, int T, int hd, size_t kstride,
+					float scale, float cap)
+{
+	float mx = -INFINITY;
+	for (int j = lo; j <= t; j++) {
+		float s = dot(q, kr + (size_t)j * kstride, hd) * scale;
+		if (cap > 0)
+			s = tanhf(s / cap) * cap;
+		p[j] = s;
+		if (s > mx)
+			mx = s;
+	}
+	float sum = 0;
+	for (int j = lo; j <= t; j++) {
+		p[j] = expf(p[j] - mx);
+		sum += p[j];
+	}
+	float inv = 1.0f / sum;
+	for (int j = 0; j < T; j++)
+		p[j] = j >= lo && j <= t ? p[j] * inv : 0.0f;
+	memset(y, 0, hd * sizeof *y);
+	for (int j = lo; j <= t; j++) {
+		const float *v = vv + (size_t)j * kstride;
+		float pj = p[j];
+		#pragma omp simd
+		for (int i = 0; i < hd; i++)
+			y[i] += pj * v[i];
+	}
+}
+
 static void attention_forward(const gemma3_config *c, gemma3_layer_acts *L, int B, int T,
 			      int global)
 {
@@ -195,40 +201,19 @@ static void attention_forward(const gemma3_config *c, gemma3_layer_acts *L, int 
 	int window = global ? T + 1 : c->sliding_window;
 	float scale = (float)(1.0 / sqrt((double)c->query_pre_attn_scalar));
 	float cap = c->attn_logit_softcapping;
+	size_t kstride = (size_t)Hkv * hd;
 #pragma omp parallel for collapse(3) schedule(dynamic, 4)
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < Hq; h++)
 			for (int t = 0; t < T; t++) {
 				int kvh = h / grp;
-				const float *q = L->qr + ((size_t)(b * T + t) * Hq + h) * hd;
-				float *p = L->att + (((size_t)b * Hq + h) * T + t) * T;
 				int lo = t - window + 1 > 0 ? t - window + 1 : 0;
-				float mx = -INFINITY;
-				for (int j = lo; j <= t; j++) {
-					const float *k = L->kr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-					float s = dot(q, k, hd) * scale;
-					if (cap > 0)
-						s = tanhf(s / cap) * cap;
-					p[j] = s;
-					if (s > mx)
-						mx = s;
-				}
-				float sum = 0;
-				for (int j = lo; j <= t; j++) {
-					p[j] = expf(p[j] - mx);
-					sum += p[j];
-				}
-				float inv = 1.0f / sum;
-				for (int j = 0; j < T; j++)
-					p[j] = j >= lo && j <= t ? p[j] * inv : 0.0f;
-				float *y = L->atty + ((size_t)(b * T + t) * Hq + h) * hd;
-				memset(y, 0, hd * sizeof *y);
-				for (int j = lo; j <= t; j++) {
-					const float *v = L->v + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-					#pragma omp simd
-					for (int i = 0; i < hd; i++)
-						y[i] += p[j] * v[i];
-				}
+				attention_row(L->qr + ((size_t)(b * T + t) * Hq + h) * hd,
+					      L->kr + (size_t)b * T * kstride + (size_t)kvh * hd,
+					      L->v + (size_t)b * T * kstride + (size_t)kvh * hd,
+					      L->att + (((size_t)b * Hq + h) * T + t) * T,
+					      L->atty + ((size_t)(b * T + t) * Hq + h) * hd, t, lo, T, hd,
+					      kstride, scale, cap);
 			}
 }
 
@@ -351,11 +336,19 @@ void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *
 	gemma3_acts_free(a);
 }
 
-/* The decoder keeps every position's keys and values (after QK-norm and
- * RoPE) for all layers; sliding layers read only their window. */
+/* The decoder keeps the keys and values (after QK-norm and RoPE) of the
+ * positions attention can still see: a global layer keeps all max_T
+ * positions, a sliding layer only its last sliding_window, in a ring buffer
+ * (position t in slot t mod window). Memory per layer, in floats:
+ *   global:  2 * max_T * num_kv_heads * head_dim
+ *   sliding: 2 * min(sliding_window, max_T) * num_kv_heads * head_dim
+ * Attention still visits positions in ascending order, so the results are
+ * those of the full forward pass. */
 struct gemma3_kv {
-	int max_T, pos;
-	float *k, *v;                 /* [L][max_T][Hkv*hd] */
+	int max_T, pos, num_layers;
+	float *k, *v;                 /* every layer's slots, [cap][Hkv*hd] each */
+	size_t *off;                  /* [num_layers] start of a layer's slots */
+	int *cap;                     /* [num_layers] slots of a layer */
 	float *cos_l, *sin_l, *cos_g, *sin_g;
 	float *x, *xn, *q, *att, *atty, *o, *gate, *up, *mlp, *scratch;
 };
@@ -369,8 +362,18 @@ gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T)
 	size_t d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim,
 	       q = (size_t)c->num_heads * hd, kvd = (size_t)c->num_kv_heads * hd, half = hd / 2;
 	kv->max_T = max_T;
-	kv->k = xcalloc((size_t)c->num_layers * max_T * kvd, sizeof(float));
-	kv->v = xcalloc((size_t)c->num_layers * max_T * kvd, sizeof(float));
+	kv->num_layers = c->num_layers;
+	kv->off = xmalloc((size_t)c->num_layers * sizeof *kv->off);
+	kv->cap = xmalloc((size_t)c->num_layers * sizeof *kv->cap);
+	size_t slots = 0;
+	for (int l = 0; l < c->num_layers; l++) {
+		int window = c->sliding_window > 0 ? c->sliding_window : max_T;
+		kv->cap[l] = c->layer_is_global[l] || window > max_T ? max_T : window;
+		kv->off[l] = slots * kvd;
+		slots += (size_t)kv->cap[l];
+	}
+	kv->k = xcalloc(slots * kvd, sizeof(float));
+	kv->v = xcalloc(slots * kvd, sizeof(float));
 	kv->cos_l = xmalloc((size_t)max_T * half * sizeof(float));
 	kv->sin_l = xmalloc((size_t)max_T * half * sizeof(float));
 	kv->cos_g = xmalloc((size_t)max_T * half * sizeof(float));
@@ -400,6 +403,8 @@ void gemma3_kv_free(gemma3_kv *kv)
 			  kv->q, kv->att, kv->atty, kv->o, kv->gate, kv->up, kv->mlp, kv->scratch };
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		free(bufs[i]);
+	free(kv->off);
+	free(kv->cap);
 	free(kv);
 }
 
@@ -428,39 +433,41 @@ void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *lo
 		int global = c->layer_is_global[l];
 		const float *cs = (global ? kv->cos_g : kv->cos_l) + (size_t)t * half;
 		const float *sn = (global ? kv->sin_g : kv->sin_l) + (size_t)t * half;
-		float *kc = kv->k + (size_t)l * kv->max_T * kvd, *vc = kv->v + (size_t)l * kv->max_T * kvd;
+		float *kc = kv->k + kv->off[l], *vc = kv->v + kv->off[l];
+		int cap = kv->cap[l], slot = t % cap; /* global layers: cap = max_T > t */
 		rmsnorm(kv->xn, NULL, kv->x, W->ln1, 1, d, eps);
 		matmul(kv->scratch, kv->xn, W->wq, 1, d, Hq * hd);
 		rmsnorm(kv->q, NULL, kv->scratch, W->qnorm, Hq, hd, eps);
 		matmul(kv->scratch, kv->xn, W->wk, 1, d, Hkv * hd);
-		rmsnorm(kc + (size_t)t * kvd, NULL, kv->scratch, W->knorm, Hkv, hd, eps);
-		matmul(vc + (size_t)t * kvd, kv->xn, W->wv, 1, d, Hkv * hd);
+		rmsnorm(kc + (size_t)slot * kvd, NULL, kv->scratch, W->knorm, Hkv, hd, eps);
+		matmul(vc + (size_t)slot * kvd, kv->xn, W->wv, 1, d, Hkv * hd);
 		for (int h = 0; h < Hq; h++)
 			rope(kv->q + (size_t)h * hd, cs, sn, hd);
 		for (int h = 0; h < Hkv; h++)
-			rope(kc + (size_t)t * kvd + (size_t)h * hd, cs, sn, hd);
+			rope(kc + (size_t)slot * kvd + (size_t)h * hd, cs, sn, hd);
 		int lo = global ? 0 : (t - c->sliding_window + 1 > 0 ? t - c->sliding_window + 1 : 0);
 #pragma omp parallel for schedule(static)
 		for (int h = 0; h < Hq; h++) {
 			int kvh = h / grp;
+			/* p[j - lo]; position j lives in slot j mod cap. */
 			float *p = kv->att + (size_t)h * kv->max_T, mx = -INFINITY, sum = 0;
 			for (int j = lo; j <= t; j++) {
-				float s = dot(kv->q + (size_t)h * hd, kc + (size_t)j * kvd + (size_t)kvh * hd, hd) * scale;
+				float s = dot(kv->q + (size_t)h * hd, kc + (size_t)(j % cap) * kvd + (size_t)kvh * hd, hd) * scale;
 				if (acap > 0)
 					s = tanhf(s / acap) * acap;
-				p[j] = s;
+				p[j - lo] = s;
 				if (s > mx)
 					mx = s;
 			}
 			for (int j = lo; j <= t; j++) {
-				p[j] = expf(p[j] - mx);
-				sum += p[j];
+				p[j - lo] = expf(p[j - lo] - mx);
+				sum += p[j - lo];
 			}
 			float inv = 1.0f / sum, *y = kv->atty + (size_t)h * hd;
 			memset(y, 0, hd * sizeof *y);
 			for (int j = lo; j <= t; j++) {
-				const float *v = vc + (size_t)j * kvd + (size_t)kvh * hd;
-				float pj = p[j] * inv;
+				const float *v = vc + (size_t)(j % cap) * kvd + (size_t)kvh * hd;
+				float pj = p[j - lo] * inv;
 				#pragma omp simd
 				for (int i = 0; i < hd; i++)
 					y[i] += pj * v[i];

@@ -4,6 +4,7 @@
  * overwrites. */
 #include "backward.h"
 #include "cli.h"
+#include "gemma3_matmul.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,70 +51,18 @@ void grad_scratch_free(grad_scratch *s)
 	free(s);
 }
 
-static inline float dot(const float *a, const float *b, int n)
-{
-	float s[8] = { 0 };
-	int i = 0;
-	for (; i + 8 <= n; i += 8)
-		for (int k = 0; k < 8; k++)
-			s[k] += a[i + k] * b[i + k];
-	float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-	for (; i < n; i++)
-		r += a[i] * b[i];
-	return r;
-}
+#define dot gemma3_dot_inline
 
 /* Forward out[N,OC] = inp[N,C] @ W[OC,C]^T. Backward:
  * dinp[N,C] (overwritten unless accumulate) = dout @ W; dW[OC,C] += dout^T @ inp.
- * Blocked for the cache like the forward matmul; every output element sums
- * its terms in ascending order, whatever the blocking or thread count. */
-#define MM_BLOCK 64
+ * lib/gemma3_matmul.c: every output element sums its terms in ascending
+ * order, whatever the blocking or thread count. */
 static void matmul_backward(float *dinp, float *dW, const float *dout, const float *inp,
 			    const float *W, int N, int C, int OC, int accumulate)
 {
-	int nb = (N + MM_BLOCK - 1) / MM_BLOCK, ob = (OC + MM_BLOCK - 1) / MM_BLOCK;
-	if (dinp) {
-#pragma omp parallel for schedule(static)
-		for (int bn = 0; bn < nb; bn++) {
-			int n1 = (bn + 1) * MM_BLOCK < N ? (bn + 1) * MM_BLOCK : N;
-			if (!accumulate)
-				memset(dinp + (size_t)bn * MM_BLOCK * C, 0,
-				       (size_t)(n1 - bn * MM_BLOCK) * C * sizeof *dinp);
-			for (int bo = 0; bo < ob; bo++) {
-				int o1 = (bo + 1) * MM_BLOCK < OC ? (bo + 1) * MM_BLOCK : OC;
-				for (int n = bn * MM_BLOCK; n < n1; n++) {
-					float *di = dinp + (size_t)n * C;
-					const float *g = dout + (size_t)n * OC;
-					for (int o = bo * MM_BLOCK; o < o1; o++) {
-						float go = g[o];
-						const float *w = W + (size_t)o * C;
-#pragma omp simd
-						for (int i = 0; i < C; i++)
-							di[i] += go * w[i];
-					}
-				}
-			}
-		}
-	}
-#pragma omp parallel for schedule(static)
-	for (int bo = 0; bo < ob; bo++) {
-		int o1 = (bo + 1) * MM_BLOCK < OC ? (bo + 1) * MM_BLOCK : OC;
-		for (int bn = 0; bn < nb; bn++) {
-			int n1 = (bn + 1) * MM_BLOCK < N ? (bn + 1) * MM_BLOCK : N;
-			for (int o = bo * MM_BLOCK; o < o1; o++) {
-				float *dw = dW + (size_t)o * C;
-				for (int n = bn * MM_BLOCK; n < n1; n++) {
-					float go = dout[(size_t)n * OC + o];
-					if (go == 0.0f)
-						continue;
-					const float *x = inp + (size_t)n * C;
-#pragma omp simd
-					for (int i = 0; i < C; i++)
-						dw[i] += go * x[i];
-				}
-			}
-		}
-	}
+	if (dinp)
+		gemma3_matmul_backward_input(dinp, dout, W, N, C, OC, accumulate);
+	gemma3_matmul_backward_weight(dW, dout, inp, N, C, OC);
 }
 
 /* Forward y = x * r * (1 + w), r = rsqrt(mean(x^2) + eps), row by row.
@@ -164,16 +113,60 @@ static void rope_backward(float *g, int BT, int T, int H, int hd, const float *c
 	}
 }
 
+/* The attention backward of one (batch, KV head): its query heads one
+ * after the other, positions in order. */
+GEMMA3_CLONES static void attention_backward_kv(const gemma3_config *c, const gemma3_layer_acts *L,
+						grad_scratch *s, int b, int kvh, int T, int window,
+						float *dp)
+{
+	int Hq = c->num_heads, Hkv = c->num_kv_heads, hd = c->head_dim, grp = Hq / Hkv;
+	float scale = (float)(1.0 / sqrt((double)c->query_pre_attn_scalar));
+	float cap = c->attn_logit_softcapping;
+	for (int h = kvh * grp; h < (kvh + 1) * grp; h++)
+		for (int t = 0; t < T; t++) {
+			int lo = t - window + 1 > 0 ? t - window + 1 : 0;
+			const float *p = L->att + (((size_t)b * Hq + h) * T + t) * T;
+			const float *gy = s->datty + ((size_t)(b * T + t) * Hq + h) * hd;
+			const float *q = L->qr + ((size_t)(b * T + t) * Hq + h) * hd;
+			float *dq = s->dqr + ((size_t)(b * T + t) * Hq + h) * hd;
+			float sum = 0;
+			for (int j = lo; j <= t; j++) {
+				const float *v = L->v + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+				float *dv = s->dv + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+				dp[j] = dot(gy, v, hd);
+				sum += p[j] * dp[j];
+				float pj = p[j];
+				#pragma omp simd
+				for (int i = 0; i < hd; i++)
+					dv[i] += pj * gy[i];
+			}
+			memset(dq, 0, hd * sizeof *dq);
+			for (int j = lo; j <= t; j++) {
+				const float *k = L->kr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+				float *dk = s->dkr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
+				float ds = p[j] * (dp[j] - sum); /* softmax backward */
+				if (cap > 0) {
+					float th = tanhf(dot(q, k, hd) * scale / cap);
+					ds *= 1.0f - th * th;
+				}
+				ds *= scale;
+				#pragma omp simd
+				for (int i = 0; i < hd; i++) {
+					dq[i] += ds * k[i];
+					dk[i] += ds * q[i];
+				}
+			}
+		}
+}
+
 /* Attention backward: from datty to dqr, dkr, dv (overwritten). Parallel
  * over (batch, KV head) so that the query heads sharing a KV head never
  * race on its gradients. */
 static void attention_backward(const gemma3_config *c, const gemma3_layer_acts *L,
 			       grad_scratch *s, int B, int T, int global)
 {
-	int Hq = c->num_heads, Hkv = c->num_kv_heads, hd = c->head_dim, grp = Hq / Hkv;
+	int Hkv = c->num_kv_heads, hd = c->head_dim;
 	int window = global ? T + 1 : c->sliding_window;
-	float scale = (float)(1.0 / sqrt((double)c->query_pre_attn_scalar));
-	float cap = c->attn_logit_softcapping;
 	memset(s->dkr, 0, (size_t)B * T * Hkv * hd * sizeof(float));
 	memset(s->dv, 0, (size_t)B * T * Hkv * hd * sizeof(float));
 #pragma omp parallel
@@ -182,40 +175,7 @@ static void attention_backward(const gemma3_config *c, const gemma3_layer_acts *
 #pragma omp for collapse(2) schedule(dynamic, 1)
 		for (int b = 0; b < B; b++)
 			for (int kvh = 0; kvh < Hkv; kvh++)
-				for (int h = kvh * grp; h < (kvh + 1) * grp; h++)
-					for (int t = 0; t < T; t++) {
-						int lo = t - window + 1 > 0 ? t - window + 1 : 0;
-						const float *p = L->att + (((size_t)b * Hq + h) * T + t) * T;
-						const float *gy = s->datty + ((size_t)(b * T + t) * Hq + h) * hd;
-						const float *q = L->qr + ((size_t)(b * T + t) * Hq + h) * hd;
-						float *dq = s->dqr + ((size_t)(b * T + t) * Hq + h) * hd;
-						float sum = 0;
-						for (int j = lo; j <= t; j++) {
-							const float *v = L->v + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-							float *dv = s->dv + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-							dp[j] = dot(gy, v, hd);
-							sum += p[j] * dp[j];
-							#pragma omp simd
-							for (int i = 0; i < hd; i++)
-								dv[i] += p[j] * gy[i];
-						}
-						memset(dq, 0, hd * sizeof *dq);
-						for (int j = lo; j <= t; j++) {
-							const float *k = L->kr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-							float *dk = s->dkr + ((size_t)(b * T + j) * Hkv + kvh) * hd;
-							float ds = p[j] * (dp[j] - sum); /* softmax backward */
-							if (cap > 0) {
-								float th = tanhf(dot(q, k, hd) * scale / cap);
-								ds *= 1.0f - th * th;
-							}
-							ds *= scale;
-							#pragma omp simd
-							for (int i = 0; i < hd; i++) {
-								dq[i] += ds * k[i];
-								dk[i] += ds * q[i];
-							}
-						}
-					}
+				attention_backward_kv(c, L, s, b, kvh, T, window, dp);
 		free(dp);
 	}
 }
@@ -242,28 +202,37 @@ void gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a
 
 	/* Cross-entropy and soft-capping: dlogits in place of the logits. */
 	float cap = c->final_logit_softcapping;
-#pragma omp parallel for schedule(static)
-	for (int n = 0; n < BT; n++) {
-		float *z = a->logits + (size_t)n * V;
-		if (targets[n] < 0) {
-			memset(z, 0, V * sizeof *z);
-			continue;
+#pragma omp parallel
+	{
+		/* Each exp once: kept for the normalisation (the same bits as
+		 * computing it twice). */
+		double *e = xmalloc((size_t)V * sizeof *e);
+#pragma omp for schedule(static)
+		for (int n = 0; n < BT; n++) {
+			float *z = a->logits + (size_t)n * V;
+			if (targets[n] < 0) {
+				memset(z, 0, V * sizeof *z);
+				continue;
+			}
+			float mx = -INFINITY;
+			for (int j = 0; j < V; j++)
+				if (z[j] > mx)
+					mx = z[j];
+			double sum = 0;
+			for (int j = 0; j < V; j++) {
+				e[j] = exp((double)z[j] - mx);
+				sum += e[j];
+			}
+			for (int j = 0; j < V; j++) {
+				float y = z[j];
+				float g = (float)(e[j] / sum) - (j == targets[n] ? 1.0f : 0.0f);
+				g *= loss_scale;
+				if (cap > 0)
+					g *= 1.0f - (y / cap) * (y / cap);
+				z[j] = g;
+			}
 		}
-		float mx = -INFINITY;
-		for (int j = 0; j < V; j++)
-			if (z[j] > mx)
-				mx = z[j];
-		double sum = 0;
-		for (int j = 0; j < V; j++)
-			sum += exp((double)z[j] - mx);
-		for (int j = 0; j < V; j++) {
-			float y = z[j];
-			float g = (float)(exp((double)y - mx) / sum) - (j == targets[n] ? 1.0f : 0.0f);
-			g *= loss_scale;
-			if (cap > 0)
-				g *= 1.0f - (y / cap) * (y / cap);
-			z[j] = g;
-		}
+		free(e);
 	}
 	/* Tied output: logits = lnf @ embed^T. */
 	matmul_backward(s->dnorm, G.embed, a->logits, a->lnf, P.embed, BT, d, V, 0);
