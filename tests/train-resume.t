@@ -48,7 +48,8 @@ ls "$T/k" | grep ckpt > "$T/k.ls"
 bin/bonsai-train $A -o "$T/s" --steps 100000 --save-every 0 > "$T/s.log" 2> "$T/s.err" &
 pid=$!
 i=0
-while [ "$(wc -l < "$T/s.log")" -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+# (the background job creates s.log itself: until it has, count 0 lines)
+while [ "$(cat "$T/s.log" 2>/dev/null | wc -l)" -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 rc=$?
