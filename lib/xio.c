@@ -28,6 +28,18 @@ outfile *outfile_open(const char *path)
 		return o;
 	}
 	o->path = xstrdup(path);
+	/* A device, FIFO or socket (-o /dev/null, a named pipe) is written in
+	 * place: renaming a temporary file over it would replace it. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			die("%s: is a directory", path);
+		o->fp = fopen(path, "wb");
+		if (!o->fp)
+			die("%s: cannot open: %s", path, strerror(errno));
+		o->in_place = 1;
+		return o;
+	}
 	size_t n = strlen(path) + 32;
 	o->tmp = xmalloc(n);
 	snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
@@ -71,6 +83,8 @@ void outfile_commit(outfile *o)
 {
 	if (!o->tmp) {
 		xfflush(o->fp, o->path);
+		if (o->in_place && fclose(o->fp) != 0)
+			die("%s: %s", o->path, strerror(errno));
 		outfile_free(o);
 		return;
 	}
@@ -88,6 +102,8 @@ void outfile_commit(outfile *o)
 
 void outfile_abort(outfile *o)
 {
+	if (o->in_place)
+		fclose(o->fp);
 	if (o->tmp) {
 		if (o->fp)
 			fclose(o->fp);

@@ -9,12 +9,14 @@
 
 /* An output file written under a temporary name in the same directory and
  * renamed over PATH by outfile_commit(); if the program dies first, the
- * temporary file is removed. PATH "-" or NULL means stdout (written
- * directly: a pipe cannot be renamed). */
+ * temporary file is removed. PATH "-" or NULL means stdout, and an existing
+ * PATH that is not a regular file (/dev/null, a FIFO) is written directly:
+ * neither can be replaced by a rename. */
 typedef struct outfile {
 	char *path;   /* what the user named, for messages */
-	char *tmp;    /* temporary name, NULL for stdout */
+	char *tmp;    /* temporary name, NULL for stdout and in-place outputs */
 	FILE *fp;
+	int in_place; /* a device or FIFO, written directly */
 	uint64_t bytes;
 } outfile;
 

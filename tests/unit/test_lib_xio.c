@@ -2,6 +2,7 @@
 #include "xio.h"
 #include "tap.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -93,6 +94,28 @@ int main(void)
 	outfile_abort(o);
 	all = read_file(out, &len);
 	ok(len == 3, "an aborted rewrite leaves the old file untouched");
+	free(all);
+
+	/* A FIFO (like /dev/null, not a regular file) is written in place, not
+	 * replaced by a renamed file. */
+	char fifo[256], got[256];
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(got, sizeof got, "%s/got", dir);
+	ok(mkfifo(fifo, 0600) == 0, "mkfifo");
+	pid_t reader = fork();
+	if (reader == 0) {
+		char cmd2[600];
+		snprintf(cmd2, sizeof cmd2, "timeout 10 cat %s > %s", fifo, got); /* no hang if never written */
+		_exit(system(cmd2) == 0 ? 0 : 1);
+	}
+	o = outfile_open(fifo);
+	outfile_write(o, "via fifo", 8);
+	outfile_commit(o);
+	waitpid(reader, &status, 0);
+	struct stat fs;
+	ok(stat(fifo, &fs) == 0 && S_ISFIFO(fs.st_mode), "a FIFO output is still a FIFO after commit");
+	all = read_file(got, &len);
+	ok(len == 8 && memcmp(all, "via fifo", 8) == 0, "and what was written went through it");
 	free(all);
 
 	char cmd[300];
