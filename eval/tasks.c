@@ -4,7 +4,6 @@
 
 #include <bzlib.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,22 +53,11 @@ static eval_task *task_new(const char *name, const char *source)
 	return t;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static const char *get_str(const json_value *o, const char *key, char *err, size_t errlen)
 {
 	const char *s = json_get_str(o, key);
 	if (!s)
-		fail(err, errlen, "\"%s\" is missing or not a string", key);
+		errf(err, errlen, "\"%s\" is missing or not a string", key);
 	return s;
 }
 
@@ -78,11 +66,11 @@ static int get_choices(const json_value *arr, const char *what, eval_item *it, c
 		       size_t errlen)
 {
 	if (!arr || arr->type != JSON_ARRAY || arr->len < 2)
-		return fail(err, errlen, "%s: not an array of 2 or more strings", what);
+		return errf(err, errlen, "%s: not an array of 2 or more strings", what);
 	it->choices = xcalloc(arr->len, sizeof *it->choices);
 	for (size_t i = 0; i < arr->len; i++) {
 		if (arr->items[i].type != JSON_STRING)
-			return fail(err, errlen, "%s[%zu] is not a string", what, i);
+			return errf(err, errlen, "%s[%zu] is not a string", what, i);
 		it->choices[i] = xstrdup(arr->items[i].str);
 		it->n_choices = (int)i + 1;
 	}
@@ -102,7 +90,7 @@ static int get_label(const json_value *v, int n, int *out, char *err, size_t err
 			k = -1;
 	}
 	if (k < 0 || k >= n)
-		return fail(err, errlen, "label is not an integer from 0 to %d", n - 1);
+		return errf(err, errlen, "label is not an integer from 0 to %d", n - 1);
 	*out = (int)k;
 	return 0;
 }
@@ -115,7 +103,7 @@ int piqa_item(const json_value *doc, const char *label, eval_item *it, char *err
 	    !(s2 = get_str(doc, "sol2", err, errlen)))
 		return -1;
 	if (strcmp(label, "0") != 0 && strcmp(label, "1") != 0)
-		return fail(err, errlen, "label \"%s\" is not 0 or 1", label);
+		return errf(err, errlen, "label \"%s\" is not 0 or 1", label);
 	const char *id = json_get_str(doc, "id");
 	it->id = id ? xstrdup(id) : NULL;
 	it->context = str_cat("Question: ", goal, "\nAnswer:", (char *)NULL);
@@ -140,7 +128,7 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 		choices = json_get(q, "choices");
 	}
 	if (!question)
-		return fail(err, errlen, "no question (a string, or an object with \"stem\")");
+		return errf(err, errlen, "no question (a string, or an object with \"stem\")");
 	const char *key = get_str(doc, "answerKey", err, errlen);
 	if (!key)
 		return -1;
@@ -151,15 +139,15 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 		labels = json_get(choices, "label");
 		if (!texts || !labels || texts->type != JSON_ARRAY || labels->type != JSON_ARRAY ||
 		    texts->len != labels->len)
-			return fail(err, errlen, "choices: want arrays \"text\" and \"label\" of one length");
+			return errf(err, errlen, "choices: want arrays \"text\" and \"label\" of one length");
 		n = texts->len;
 	} else if (choices && choices->type == JSON_ARRAY) {
 		n = choices->len;
 	} else {
-		return fail(err, errlen, "no choices");
+		return errf(err, errlen, "no choices");
 	}
 	if (n < 2)
-		return fail(err, errlen, "fewer than 2 choices");
+		return errf(err, errlen, "fewer than 2 choices");
 	it->choices = xcalloc(n, sizeof *it->choices);
 	it->gold = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -172,7 +160,7 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 			label = json_get_str(&choices->items[i], "label");
 		}
 		if (!text || !label)
-			return fail(err, errlen, "choice %zu: no text or label string", i);
+			return errf(err, errlen, "choice %zu: no text or label string", i);
 		it->choices[i] = xstrdup(text);
 		it->n_choices = (int)i + 1;
 		/* lm-eval: choices.label.index(answerKey), the first match */
@@ -180,7 +168,7 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 			it->gold = (int)i;
 	}
 	if (it->gold < 0)
-		return fail(err, errlen, "answerKey \"%s\" is not among the labels", key);
+		return errf(err, errlen, "answerKey \"%s\" is not among the labels", key);
 	const char *id = json_get_str(doc, "id");
 	it->id = id ? xstrdup(id) : NULL;
 	it->context = str_cat("Question: ", question, "\nAnswer:", (char *)NULL);
@@ -222,7 +210,7 @@ int hellaswag_text_item(char *const lines[6], eval_item *it, char *err, size_t e
 	memset(it, 0, sizeof *it);
 	const char *l = lines[1];
 	if (!(l[0] >= '0' && l[0] <= '3' && (l[1] == 0 || (l[1] == '\r' && l[2] == 0))))
-		return fail(err, errlen, "label \"%s\" is not 0, 1, 2 or 3", l);
+		return errf(err, errlen, "label \"%s\" is not 0, 1, 2 or 3", l);
 	it->gold = l[0] - '0';
 	it->context = hellaswag_preprocess(lines[0]);
 	it->choices = xcalloc(4, sizeof *it->choices);
@@ -239,7 +227,7 @@ int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 	if (!ctx)
 		ctx = json_get_str(doc, "query");
 	if (!ctx)
-		return fail(err, errlen, "\"context\" is missing or not a string");
+		return errf(err, errlen, "\"context\" is missing or not a string");
 	if (get_choices(json_get(doc, "choices"), "choices", it, err, errlen) < 0)
 		return -1;
 	it->gold = -1;

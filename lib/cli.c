@@ -98,6 +98,17 @@ void die_usage(const char *fmt, ...)
 	run_atdie_and_exit(EXIT_USAGE);
 }
 
+int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void warnx_(const char *fmt, ...)
 {
 	va_list ap;

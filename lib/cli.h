@@ -22,6 +22,10 @@ _Noreturn void die_at(const char *file, long line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* "prog: msg", then exit(2) with a pointer to --help. */
 _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For functions that report errors to their caller: formats the message
+ * into err[errlen] (when err is not NULL) and returns -1. */
+int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* "prog: msg" on stderr and carry on. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -3,27 +3,15 @@
 #include "gemma3.h"
 #include "buf.h"
 #include "cli.h"
+#include "hash.h"
 #include "json.h"
 #include "xio.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Every sixth layer global, as Gemma 3 does. */
 static void pattern_layers(gemma3_config *c, int pattern)
@@ -455,15 +443,6 @@ void gemma3_ptrs_set(const gemma3_config *c, float *base, gemma3_ptrs *p)
 		L->ln_postff = x; x += d;
 	}
 	p->norm = x;
-}
-
-/* splitmix64: a small, well-mixed generator for initialisation. */
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
 }
 
 void gemma3_init_params(const gemma3_config *c, float *params, float std, uint64_t seed)

@@ -1,5 +1,6 @@
 /* write.c - bonsai-shard -o: the token stream cut into train and val shards. */
 #include "cli.h"
+#include "hash.h"
 #include "shard.h"
 #include "shard_tool.h"
 #include "tokstream.h"
@@ -100,22 +101,14 @@ static void append_doc(writer_state *st, split_out *s, const uint32_t *ids, size
 	} while (n);
 }
 
-/* splitmix64: a fixed, well-mixed hash of the document index, so that the
- * split does not depend on anything but the input order. */
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
+/* The split of a document depends on its index alone (a fixed hash of it),
+ * so the same input always splits the same way. */
 static int goes_to_val(const shard_write_opts *o, uint64_t doc)
 {
 	if (o->val_docs)
 		return doc < o->val_docs;
 	if (o->val_fraction > 0)
-		return (double)(mix(doc) >> 11) * 0x1.0p-53 < o->val_fraction;
+		return (double)(splitmix64(&doc) >> 11) * 0x1.0p-53 < o->val_fraction;
 	return 0;
 }
 

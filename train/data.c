@@ -1,16 +1,9 @@
 /* data.c - see data.h. */
 #include "data.h"
 #include "cli.h"
+#include "hash.h"
 
 #include <stdlib.h>
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
 
 /* Fisher-Yates from a generator seeded by (seed, epoch). */
 static void shuffle(loader *l)
