@@ -21,7 +21,7 @@
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
 	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
-	int seq, micro_batch, keep, resume, recompute;
+	int seq, micro_batch, keep, resume, recompute, skip_nonfinite;
 	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
 	uint64_t seed;
 } options;
@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"                    [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--seed N]\n"
 		"                    [--eval-every N] [--eval-tokens N] [--save-every N] [--keep K]\n"
 		"                    [--resume] [--stop-at STEP] [--device cpu|cuda] [--recompute]\n"
+		"                    [--skip-nonfinite]\n"
 		"                    [-q | --progress]\n"
 		"       bonsai-train verify DIR [--device cpu|cuda]\n"
 		"       bonsai-train export RUN|CHECKPOINT -o DIR\n"
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 		"  --stop-at STEP      save and exit after STEP (the schedule still spans --steps)\n"
 		"  --device D          cpu or cuda (default: cuda when built with it and a GPU is present)\n"
 		"  --recompute         cuda: recompute activations in the backward pass\n"
+		"  --skip-nonfinite    a step whose loss or gradient is NaN/Inf is skipped (no\n"
+		"                      update; 10 in a row stop the run) instead of stopping it\n"
 		"  -q, --progress      no progress line / force it\n");
 }
 
@@ -196,7 +199,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
 	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
 	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
-	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_PROGRESS, O_VERSION };
+	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_VERSION };
 	static const struct option opts[] = {
 		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
 		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
@@ -213,6 +216,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "save-every", required_argument, 0, O_SAVE }, { "keep", required_argument, 0, O_KEEP },
 		{ "resume", no_argument, 0, O_RESUME }, { "stop-at", required_argument, 0, O_STOP },
 		{ "device", required_argument, 0, O_DEVICE }, { "recompute", no_argument, 0, O_RECOMP },
+		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, O_VERSION }, { 0, 0, 0, 0 },
@@ -266,6 +270,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_STOP: o->stop_at = parse_ll("--stop-at", optarg, 1, BIG); break;
 		case O_DEVICE: o->device = optarg; break;
 		case O_RECOMP: o->recompute = 1; break;
+		case O_SKIPNF: o->skip_nonfinite = 1; break;
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
@@ -307,6 +312,37 @@ static void parse_options(int argc, char **argv, options *o)
 	if (seqs % o->micro_batch)
 		die_usage("--batch-tokens %ld is not a multiple of micro-batch x seq = %ld",
 			  o->batch_tokens, (long)o->micro_batch * o->seq);
+}
+
+/* Ten non-finite steps in a row mean the run diverged: skipping more would
+ * only burn the rest of the schedule. */
+enum { MAX_SKIPPED_IN_ROW = 10 };
+
+/* BONSAI_TRAIN_FAULT_NAN=STEP makes that step's loss NaN: the only way for
+ * the tests to reach a non-finite step at a chosen point of a run. */
+static double fault_nonfinite(long step, double loss)
+{
+	static long at = -2;
+	if (at == -2) {
+		const char *e = getenv("BONSAI_TRAIN_FAULT_NAN");
+		at = e && *e ? atol(e) : -1;
+	}
+	return step == at ? NAN : loss;
+}
+
+/* The parameters were not updated by the bad step, but they are not saved
+ * either: the user resumes from the newest checkpoint. */
+static void stop_nonfinite(const options *o, long step, double loss, double norm, int in_row)
+{
+	progress_done();
+	char *last = gemma3_latest_checkpoint(o->out);
+	char why[96] = "";
+	if (in_row >= MAX_SKIPPED_IN_ROW)
+		snprintf(why, sizeof why, " (%d steps in a row)", in_row);
+	die("step %ld: the loss (%g) or gradient norm (%g) is not finite%s; the run stops. "
+	    "Last good checkpoint: %s%s",
+	    step, loss, norm, why, last ? last : "none (no checkpoint was saved in this run)",
+	    last ? " (resume with --resume, perhaps with a lower --lr, or --skip-nonfinite)" : "");
 }
 
 int cmd_train(int argc, char **argv)
@@ -439,6 +475,8 @@ int cmd_train(int argc, char **argv)
 		gemma3_num_params(&c) / 1e6, B, T, accum, st.step + 1, last, o.steps, be->device);
 	double t_start = now_seconds();
 	long first = st.step;
+	int skipped_in_row = 0;
+	long skipped_total = 0;
 	size_t n = gemma3_num_params(&c);
 	while (st.step < last && !stop_signal) {
 		long step = st.step + 1;
@@ -450,28 +488,41 @@ int cmd_train(int argc, char **argv)
 			loss += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
 		}
 		loss /= (double)accum;
+		loss = fault_nonfinite(step, loss);
 		double norm = be->grad_norm(be);
-		float clip_scale = o.clip > 0 && norm > o.clip ? (float)(o.clip / norm) : 1.0f;
 		double lr = lr_at(&o, step);
-		be->adamw(be, lr, o.beta1, o.beta2, o.eps, o.wd, clip_scale, step);
+		int skip = !isfinite(loss) || !isfinite(norm);
+		if (skip && (!o.skip_nonfinite || ++skipped_in_row >= MAX_SKIPPED_IN_ROW))
+			stop_nonfinite(&o, step, loss, norm, skipped_in_row);
+		if (!skip) {
+			skipped_in_row = 0;
+			float clip_scale = o.clip > 0 && norm > o.clip ? (float)(o.clip / norm) : 1.0f;
+			be->adamw(be, lr, o.beta1, o.beta2, o.eps, o.wd, clip_scale, step);
+		} else {
+			skipped_total++;
+			warnx_("step %ld: the loss (%g) or gradient norm (%g) is not finite: step skipped",
+			       step, loss, norm);
+		}
 		st.step = step;
 		st.tokens += (uint64_t)o.batch_tokens;
 		st.epoch = ld->epoch;
 		st.index = ld->index;
 		double ms = (now_seconds() - t0) * 1e3;
-		if (!isfinite(loss) || !isfinite(norm))
-			die("step %ld: the loss (%g) or gradient norm (%g) is not finite", step, loss, norm);
-		printf("{\"step\":%ld,\"tokens\":%llu,\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,"
-		       "\"tokens_per_s\":%.1f,\"ms\":%.1f}\n",
-		       step, (unsigned long long)st.tokens, loss, lr, norm,
-		       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
+		if (skip)
+			printf("{\"step\":%ld,\"tokens\":%llu,\"skipped\":true}\n", step,
+			       (unsigned long long)st.tokens);
+		else
+			printf("{\"step\":%ld,\"tokens\":%llu,\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,"
+			       "\"tokens_per_s\":%.1f,\"ms\":%.1f}\n",
+			       step, (unsigned long long)st.tokens, loss, lr, norm,
+			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
 		xfflush(stdout, "stdout");
 		double el = now_seconds() - t_start;
 		char eta[32];
 		fmt_eta(eta, sizeof eta, el / (double)(step - first) * (double)(last - step));
 		progress(0, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
 			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, eta);
-		if (val && (step % o.eval_every == 0 || step == o.steps)) {
+		if (!skip && val && (step % o.eval_every == 0 || step == o.steps)) {
 			long used;
 			double vl = evaluate(be, val, B, T, o.eval_tokens, &used);
 			printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
@@ -490,6 +541,8 @@ int cmd_train(int argc, char **argv)
 		}
 	}
 	progress_done();
+	if (skipped_total)
+		warnx_("%ld step(s) skipped for a non-finite loss or gradient", skipped_total);
 	if (stop_signal)
 		/* The step under way when the signal came was finished and saved. */
 		fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(), (int)stop_signal,
