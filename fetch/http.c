@@ -255,6 +255,11 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 		xfer x = {.curl = c, .fp = fp, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1};
 		curl_easy_reset(c);
 		setup(c, o, url, &x, hdrs);
+		/* A file's bytes and ranges of them are of the file itself: a
+		 * compressed transfer (GitHub compresses text) would make a resumed
+		 * range a range of another stream. */
+		if (fp || range_from >= 0)
+			curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
 		char range[64] = "";
 		if (fp && have) {
 			x.resume_from = have;
@@ -438,6 +443,7 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			b.len = 0;
 			curl_easy_reset(c);
 			setup(c, o, url, &x, hdrs);
+			curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
 			curl_easy_setopt(c, CURLOPT_RANGE, "0-3");
 			CURLcode rc = curl_easy_perform(c);
 			long st = status_of(&x);

@@ -1,18 +1,13 @@
 /* hub.c - see hub.h. */
 #include "hub.h"
-#include "sha256.h"
+#include "cachefile.h"
 #include "json.h"
 #include "cli.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_PAGES 10000
 
@@ -181,76 +176,11 @@ void hub_files_free(hub_file *f, int n)
 	free(f);
 }
 
-static void mkdirs(const char *path)
-{
-	/* Creates every directory above the file named by path. */
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			die_at(p, 0, "cannot create directory: %s", strerror(errno));
-		*s = '/';
-	}
-	free(p);
-}
-
-static int file_size_is(const char *path, uint64_t size)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
-}
-
 void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress *pg)
 {
-	if (file_size_is(f->cache_path, f->size))
-		return;   /* only verified files are ever moved there */
-	mkdirs(f->cache_path);
-	buf_t part = {0};
-	buf_printf(&part, "%s.part", f->cache_path);
-	const char *tmp = buf_cstr(&part);
-	/* One writer per partial file: another bonsai-fetch on the same cache
-	 * waits here, then finds the file done. */
-	int lock = open(tmp, O_RDWR | O_CREAT, 0644);
-	if (lock < 0)
-		die_at(tmp, 0, "%s", strerror(errno));
-	if (flock(lock, LOCK_EX) < 0)
-		die_at(tmp, 0, "lock: %s", strerror(errno));
-	if (file_size_is(f->cache_path, f->size)) {
-		close(lock);
-		buf_free(&part);
-		return;
-	}
-	http_download(o, f->url, tmp, f->size, pg);
-	struct stat st;
-	if (stat(tmp, &st) < 0)
-		die_at(tmp, 0, "%s", strerror(errno));
-	if ((uint64_t)st.st_size != f->size) {
-		unlink(tmp);
-		die("%s: downloaded %lld bytes, the listing says %llu", f->url,
-			(long long)st.st_size, (unsigned long long)f->size);
-	}
-	if (f->sha256[0]) {
-		char hex[65];
-		if (sha256_file(tmp, hex) < 0)
-			die_at(tmp, 0, "%s", strerror(errno));
-		if (strcmp(hex, f->sha256) != 0) {
-			/* A corrupt file must not be resumed from either. */
-			unlink(tmp);
-			die("%s: sha256 mismatch: got %s, the Hub lists %s (download removed)",
-				f->url, hex, f->sha256);
-		}
-	}
-	int fd = open(tmp, O_RDONLY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	if (rename(tmp, f->cache_path) < 0)
-		die_at(f->cache_path, 0, "cannot move download into place: %s", strerror(errno));
-	close(lock);
-	buf_free(&part);
+	cache_item it = {.url = f->url, .path = f->cache_path, .size = f->size,
+		.sha256 = f->sha256, .pinned_by = "the Hub lists"};
+	cache_fetch(o, &it, pg);
 }
 
 struct hub_downloads {

@@ -7,6 +7,7 @@
 #include "pq_json.h"
 #include "http.h"
 #include "hub.h"
+#include "evalsets.h"
 
 #include <getopt.h>
 #include <omp.h>
@@ -19,6 +20,7 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: bonsai-fetch [options] SOURCE...\n"
+"       bonsai-fetch --eval LIST [--eval-dir DIR] [options]\n"
 "\n"
 "Writes the rows of parquet files as JSON Lines, one object per row.\n"
 "A SOURCE is a local .parquet file, an http(s):// URL of one, or a Hugging\n"
@@ -38,13 +40,27 @@ static void usage(FILE *fp)
 "      --backoff SEC     wait before the first retry, doubled each time (default 1)\n"
 "      --timeout SEC     give up on a transfer silent this long (default 60)\n"
 "      --list            print the dataset's files (path, size, sha256) and stop\n"
+"      --eval LIST       download evaluation sets instead: piqa, hellaswag,\n"
+"                        arc_easy, arc_challenge or all (comma-separated), from\n"
+"                        their publishers, checked against pinned sha256 hashes\n"
+"                        and item counts; prints \"SHA256  PATH\" per file\n"
+"      --eval-dir DIR    where they go (default: eval/ in --cache if given, else\n"
+"                        $BONSAI_EVAL_DIR, else eval/ in the default cache:\n"
+"                        where bonsai-eval looks)\n"
+"      --eval-base-url URL  a mirror holding piqa/valid.jsonl,\n"
+"                        piqa/valid-labels.lst, hellaswag/hellaswag_val.jsonl and\n"
+"                        arc/ARC-V1-Feb2018.zip (default $BONSAI_EVAL_BASE_URL,\n"
+"                        else the publishers' addresses)\n"
+"      --eval-sha256 FILE=SHA256  expect this hash for FILE (e.g.\n"
+"                        hellaswag/hellaswag_val.jsonl) instead of the pinned one\n"
 "  -q, --quiet           no progress on stderr\n"
 "      --progress        progress on stderr even when it is not a terminal\n"
 "  -h, --help            this help\n"
 "  -V, --version         version\n"
 "\n"
 "Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as\n"
-"a bearer token to HF_ENDPOINT only).\n");
+"a bearer token to HF_ENDPOINT only), BONSAI_CACHE, BONSAI_EVAL_DIR,\n"
+"BONSAI_EVAL_BASE_URL.\n");
 }
 
 typedef struct {
@@ -144,11 +160,48 @@ static char *host_of(const char *url)
 	return s;
 }
 
+/* bonsai-fetch --eval: evaluation sets into bonsai-eval's directory. */
+static int fetch_eval(http_opts *ho, const char *list, const char *dir, const char *base,
+	const char *cache, char **pins, int npins, int nsources, int parquet_opts, int quiet)
+{
+	if (nsources > 0)
+		die_usage("--eval takes no SOURCE");
+	if (parquet_opts)
+		die_usage("-o, --columns, --max-docs, --config and --list do not go with --eval");
+	evalsets_opts eo = {.pins = pins, .npins = npins, .quiet = quiet};
+	evalsets_check_args(list, &eo);
+	char *d;
+	if (dir)
+		d = xstrdup(dir);
+	else if (cache) {
+		buf_t b = {0};
+		buf_printf(&b, "%s/eval", cache);
+		d = xstrdup(buf_cstr(&b));
+		buf_free(&b);
+	} else
+		d = evalsets_default_dir();
+	eo.dir = d;
+	const char *e = getenv("BONSAI_EVAL_BASE_URL");
+	eo.base_url = base && *base ? base : e && *e ? e : NULL;
+	if (eo.base_url && !is_url(eo.base_url))
+		die_usage("--eval-base-url: '%s' is not an http:// or https:// URL", eo.base_url);
+	/* No bearer token leaves for these hosts. */
+	ho->token = NULL;
+	http_init();
+	evalsets_fetch(ho, list, &eo);
+	progress_done();
+	http_cleanup();
+	free(d);
+	free(pins);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	enum { OPT_COLUMNS = 256, OPT_REVISION, OPT_CACHE, OPT_RETRIES, OPT_BACKOFF,
-		OPT_TIMEOUT, OPT_PROGRESS, OPT_LIST };
+		OPT_TIMEOUT, OPT_PROGRESS, OPT_LIST, OPT_EVAL, OPT_EVAL_DIR, OPT_EVAL_BASE_URL,
+		OPT_EVAL_SHA256 };
 	static const struct option opts[] = {
 		{"output", required_argument, 0, 'o'},
 		{"columns", required_argument, 0, OPT_COLUMNS},
@@ -161,6 +214,10 @@ int main(int argc, char **argv)
 		{"backoff", required_argument, 0, OPT_BACKOFF},
 		{"timeout", required_argument, 0, OPT_TIMEOUT},
 		{"list", no_argument, 0, OPT_LIST},
+		{"eval", required_argument, 0, OPT_EVAL},
+		{"eval-dir", required_argument, 0, OPT_EVAL_DIR},
+		{"eval-base-url", required_argument, 0, OPT_EVAL_BASE_URL},
+		{"eval-sha256", required_argument, 0, OPT_EVAL_SHA256},
 		{"quiet", no_argument, 0, 'q'},
 		{"progress", no_argument, 0, OPT_PROGRESS},
 		{"help", no_argument, 0, 'h'},
@@ -171,25 +228,46 @@ int main(int argc, char **argv)
 	int jobs = 4, list = 0;
 	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60};
 	job j = {.remaining = -1};
+	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL;
+	char **pins = NULL;
+	int npins = 0, parquet_opts = 0, quiet = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:n:c:j:qhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': output = optarg; break;
+		case 'o': output = optarg; parquet_opts = 1; break;
 		case OPT_COLUMNS:
 			if (!*optarg)
 				die_usage("--columns: empty list");
 			j.columns = optarg;
+			parquet_opts = 1;
 			break;
-		case 'n': j.remaining = parse_ll("--max-docs", optarg, 0, INT64_MAX); break;
-		case 'c': config = optarg; break;
+		case 'n':
+			j.remaining = parse_ll("--max-docs", optarg, 0, INT64_MAX);
+			parquet_opts = 1;
+			break;
+		case 'c': config = optarg; parquet_opts = 1; break;
 		case OPT_REVISION: revision = optarg; break;
 		case 'j': jobs = (int)parse_ll("--jobs", optarg, 1, 64); break;
 		case OPT_CACHE: cache = optarg; break;
 		case OPT_RETRIES: ho.retries = (int)parse_ll("--retries", optarg, 0, 100); break;
 		case OPT_BACKOFF: ho.backoff = parse_double("--backoff", optarg, 0, 60); break;
 		case OPT_TIMEOUT: ho.stall_timeout = (long)parse_ll("--timeout", optarg, 1, 3600); break;
-		case OPT_LIST: list = 1; break;
-		case 'q': progress_set(PROGRESS_OFF); break;
+		case OPT_LIST: list = 1; parquet_opts = 1; break;
+		case OPT_EVAL:
+			if (!*optarg)
+				die_usage("--eval: empty list");
+			eval_list = optarg;
+			break;
+		case OPT_EVAL_DIR: eval_dir = optarg; break;
+		case OPT_EVAL_BASE_URL: eval_base = optarg; break;
+		case OPT_EVAL_SHA256:
+			pins = xreallocarray(pins, (size_t)npins + 1, sizeof *pins);
+			pins[npins++] = optarg;
+			break;
+		case 'q':
+			progress_set(PROGRESS_OFF);
+			quiet = 1;
+			break;
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
@@ -202,6 +280,11 @@ int main(int argc, char **argv)
 			die_usage("--revision: unexpected character in '%s'", revision);
 	if (!*revision || revision[0] == '/' || strstr(revision, ".."))
 		die_usage("--revision: '%s' is not a revision", revision);
+	if (eval_list)
+		return fetch_eval(&ho, eval_list, eval_dir, eval_base, cache, pins, npins,
+			argc - optind, parquet_opts, quiet);
+	if (eval_dir || eval_base || npins)
+		die_usage("--eval-dir, --eval-base-url and --eval-sha256 go with --eval");
 	if (optind >= argc)
 		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
 

@@ -1,4 +1,5 @@
-# bonsai-fetch: parquet (local, URL, Hugging Face dataset) to JSON Lines.
+# bonsai-fetch: parquet (local, URL, Hugging Face dataset) to JSON Lines;
+# --eval: the evaluation sets bonsai-eval reads.
 TOOLS += bonsai-fetch
 bonsai-fetch_SRCS := $(wildcard fetch/*.c)
 bonsai-fetch_LIBS := -lcurl -lsnappy -lz
@@ -13,6 +14,8 @@ TEST_test_fetch_fixtures_LIBS := -lsnappy -lz
 TEST_test_fetch_synth_OBJS := $(FETCH_PQ_OBJS)
 TEST_test_fetch_synth_LIBS := -lsnappy -lz
 TEST_test_fetch_sha256_OBJS := $(BUILD)/fetch/sha256.o
+TEST_test_fetch_zip_OBJS := $(BUILD)/fetch/zipread.o
+TEST_test_fetch_zip_LIBS := -lz
 
 # libFuzzer target for the parquet reader (clang only; not part of `all`):
 #   make fuzz-fetch && build/fuzz/fuzz_fetch_parquet CORPUS_DIR
@@ -24,3 +27,11 @@ $(BUILD)/fuzz/fuzz_fetch_parquet: tests/fuzz/fuzz_fetch_parquet.c fetch/thrift.c
 		fetch/pq_read.c fetch/pq_codec.c fetch/pq_json.c lib/cli.c lib/buf.c lib/json.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lsnappy -lz -lzstd -lm
+
+# libFuzzer target for the zip reader (bonsai-fetch --eval's ARC archive):
+#   make fuzz-fetch-zip && build/fuzz/fuzz_fetch_zip CORPUS_DIR
+.PHONY: fuzz-fetch-zip
+fuzz-fetch-zip: $(BUILD)/fuzz/fuzz_fetch_zip
+$(BUILD)/fuzz/fuzz_fetch_zip: tests/fuzz/fuzz_fetch_zip.c fetch/zipread.c lib/cli.c lib/buf.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lz -lm

@@ -7,23 +7,11 @@
 FIX=${BONSAI_SHARED:-../shared}/fixtures/fineweb-edu
 BUILD=${BUILD:-build}
 PROXY=$BUILD/tests/tools/faultproxy
-LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 [ -f "$FIX/sample/10BT/000_00000.parquet" ] || { echo "1..0 # SKIP no fixtures in ${BONSAI_SHARED:-../shared}"; exit 0; }
-[ -x "$LIGHTTPD" ] || { echo "1..0 # SKIP lighttpd not installed"; exit 0; }
+command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || { echo "1..0 # SKIP lighttpd not installed"; exit 0; }
 [ -x "$PROXY" ] || { echo "1..0 # SKIP $PROXY not built (make $PROXY)"; exit 0; }
 
-T=$(mktemp -d /tmp/fetch-http.XXXXXX)
-LPID= PPID_=
-cleanup() {
-	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null
-	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
-	[ -n "$KEEP" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-n=0 fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=$((fail+1)); fi; }
-check() { local d="$1"; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
+. tests/http-server.sh
 
 # --- the Hub, as static files ---
 R=$T/root
@@ -46,36 +34,7 @@ echo "[{\"type\":\"file\",\"size\":$sz,\"lfs\":{\"oid\":\"$SHA_000_00000\",\"siz
 	> "$R/api/datasets/test/corrupt/tree/main/sample/10BT"
 
 # --- lighttpd on a free port ---
-for try in 1 2 3 4 5 6 7 8; do
-	PORT=$((20000 + (RANDOM * 7 + try * 131) % 40000))
-	cat > "$T/lighttpd.conf" <<EOC
-server.document-root = "$R"
-server.port = $PORT
-server.bind = "127.0.0.1"
-server.errorlog = "$T/lighttpd.log"
-mimetype.assign = ("" => "application/octet-stream")
-EOC
-	"$LIGHTTPD" -D -f "$T/lighttpd.conf" 2>>"$T/lighttpd.log" &
-	LPID=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		grep -q "server started" "$T/lighttpd.log" 2>/dev/null && break
-		kill -0 $LPID 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 $LPID 2>/dev/null && grep -q "server started" "$T/lighttpd.log" && break
-	LPID=
-done
-[ -n "$LPID" ] || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
-
-# Starts the proxy with a plan; sets PX to its endpoint.
-start_proxy() {
-	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null && wait "$PPID_" 2>/dev/null
-	rm -f "$T/pport" "$T/plog"
-	"$PROXY" "$T/pport" "$PORT" "$1" "$T/plog" &
-	PPID_=$!
-	for i in $(seq 1 50); do [ -s "$T/pport" ] && break; sleep 0.05; done
-	PX=http://127.0.0.1:$(cat "$T/pport")
-}
+start_lighttpd "$R" || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
 
 F="bin/bonsai-fetch -q --backoff 0.01"
 export HF_ENDPOINT=http://127.0.0.1:$PORT

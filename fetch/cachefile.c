@@ -1,0 +1,104 @@
+/* cachefile.c - see cachefile.h. */
+#include "cachefile.h"
+#include "sha256.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void mkdirs_above(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			die_at(p, 0, "cannot create directory: %s", strerror(errno));
+		*s = '/';
+	}
+	free(p);
+}
+
+int cache_file_has_sha256(const char *path, const char *hex)
+{
+	struct stat st;
+	char got[65];
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && sha256_file(path, got) == 0 &&
+		strcmp(got, hex) == 0;
+}
+
+static int complete(const cache_item *it)
+{
+	struct stat st;
+	if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (!it->hash_existing)
+		return (uint64_t)st.st_size == it->size;
+	if (it->size && (uint64_t)st.st_size != it->size)
+		return 0;
+	return it->sha256[0] && cache_file_has_sha256(it->path, it->sha256);
+}
+
+int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
+{
+	if (complete(it))
+		return 0;
+	mkdirs_above(it->path);
+	buf_t part = {0};
+	buf_printf(&part, "%s.part", it->path);
+	const char *tmp = buf_cstr(&part);
+	/* One writer per partial file: another bonsai-fetch on the same cache
+	 * waits here, then finds the file done. */
+	int lock = open(tmp, O_RDWR | O_CREAT, 0644);
+	if (lock < 0)
+		die_at(tmp, 0, "%s", strerror(errno));
+	if (flock(lock, LOCK_EX) < 0)
+		die_at(tmp, 0, "lock: %s", strerror(errno));
+	if (complete(it)) {
+		close(lock);
+		buf_free(&part);
+		return 0;
+	}
+	http_download(o, it->url, tmp, it->size, pg);
+	struct stat st;
+	if (stat(tmp, &st) < 0)
+		die_at(tmp, 0, "%s", strerror(errno));
+	if (it->size && (uint64_t)st.st_size != it->size) {
+		unlink(tmp);
+		die("%s: downloaded %lld bytes, %s %llu (download removed)", it->url,
+			(long long)st.st_size, it->pinned_by, (unsigned long long)it->size);
+	}
+	if (it->sha256[0]) {
+		char hex[65];
+		if (sha256_file(tmp, hex) < 0)
+			die_at(tmp, 0, "%s", strerror(errno));
+		if (strcmp(hex, it->sha256) != 0) {
+			/* A corrupt file must not be resumed from either. */
+			unlink(tmp);
+			die("%s: sha256 mismatch: got %s, %s %s (download removed)",
+				it->url, hex, it->pinned_by, it->sha256);
+		}
+	}
+	char err[512];
+	if (it->check && it->check(tmp, it->check_arg, err, sizeof err) < 0) {
+		unlink(tmp);
+		die("%s: %s (download removed)", it->url, err);
+	}
+	int fd = open(tmp, O_RDONLY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(tmp, it->path) < 0)
+		die_at(it->path, 0, "cannot move download into place: %s", strerror(errno));
+	close(lock);
+	buf_free(&part);
+	return 1;
+}

@@ -1,0 +1,39 @@
+/* cachefile.h - one download into a cache: resumed from a leftover .part,
+ * checked (size, sha256, and optionally the content), then moved into
+ * place, so that the cache never holds a partial or unverified file.
+ * Used for the Hub's parquet files and for the evaluation sets. */
+#ifndef FETCH_CACHEFILE_H
+#define FETCH_CACHEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "http.h"
+
+typedef struct {
+	const char *url;
+	const char *path;       /* where the verified file goes */
+	uint64_t size;          /* bytes expected; 0 = not known */
+	const char *sha256;     /* lower-case hex expected; "" = none */
+	const char *pinned_by;  /* who gives the hash, for messages ("the Hub lists") */
+	/* 0: a file already at path is complete when its size is right (only
+	 * verified files are ever moved there); 1: it is hashed first, since
+	 * a user may have put another one there, and replaced if it differs. */
+	int hash_existing;
+	/* Optional: a further check of a download whose hash is right; returns
+	 * 0, or -1 with a message in err. */
+	int (*check)(const char *path, void *arg, char *err, size_t errlen);
+	void *check_arg;
+} cache_item;
+
+/* Returns 1 when it downloaded the file, 0 when a good copy was already in
+ * place. Dies with the URL and the reason when the download fails or does
+ * not verify; the bad download is removed (nothing is resumed from it). */
+int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg);
+
+/* Does path hold a regular file whose sha256 is hex? */
+int cache_file_has_sha256(const char *path, const char *hex);
+
+/* Creates every directory above the file named by path. */
+void mkdirs_above(const char *path);
+
+#endif

@@ -1,0 +1,59 @@
+# http-server.sh - a real HTTP server (lighttpd, with Range support) on
+# 127.0.0.1 and the fault-injecting proxy (tests/tools/faultproxy.c) in
+# front of it, for bonsai-fetch's download tests, with TAP helpers. Source
+# it (bash) after setting PROXY (the built faultproxy). It makes the scratch
+# directory $T, removed at exit with the servers stopped (unless KEEP is
+# set). Tests end with: echo "1..$n"; [ $fail = 0 ]
+
+T=$(mktemp -d /tmp/bonsai-fetch-test.XXXXXX) || exit 1
+LPID= PPID_=
+cleanup() {
+	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null
+	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+	[ -n "$KEEP" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+n=0 fail=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=$((fail+1)); fi; }
+# check DESCRIPTION CMD...: ok when CMD succeeds (its output discarded)
+check() { local d="$1"; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
+
+# start_lighttpd ROOT: serves ROOT on a free port; sets PORT and LPID
+# (empty when it could not start).
+start_lighttpd() {
+	local lighttpd try i
+	lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+	for try in 1 2 3 4 5 6 7 8; do
+		PORT=$((20000 + (RANDOM * 7 + try * 131) % 40000))
+		cat > "$T/lighttpd.conf" <<EOC
+server.document-root = "$1"
+server.port = $PORT
+server.bind = "127.0.0.1"
+server.errorlog = "$T/lighttpd.log"
+mimetype.assign = ("" => "application/octet-stream")
+EOC
+		"$lighttpd" -D -f "$T/lighttpd.conf" 2>>"$T/lighttpd.log" &
+		LPID=$!
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			grep -q "server started" "$T/lighttpd.log" 2>/dev/null && break
+			kill -0 $LPID 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 $LPID 2>/dev/null && grep -q "server started" "$T/lighttpd.log" && return 0
+		LPID=
+	done
+	return 1
+}
+
+# start_proxy PLAN: (re)starts the proxy in front of lighttpd with a plan
+# (see faultproxy.c); sets PX to its address. Its log is $T/plog.
+start_proxy() {
+	local i
+	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null && wait "$PPID_" 2>/dev/null
+	rm -f "$T/pport" "$T/plog"
+	"$PROXY" "$T/pport" "$PORT" "$1" "$T/plog" &
+	PPID_=$!
+	for i in $(seq 1 50); do [ -s "$T/pport" ] && break; sleep 0.05; done
+	PX=http://127.0.0.1:$(cat "$T/pport")
+}
