@@ -48,8 +48,7 @@ void tokenizer_free(tokenizer *t)
 	if (t->piece_ids.slots)
 		strmap_free(&t->piece_ids);
 	free(t->cp_id);
-	if (t->merges.slots)
-		u64map_free(&t->merges);
+	bpe_table_free(&t->merges);
 	for (size_t i = 0; i < t->n_repl; i++) {
 		free(t->repl_from[i]);
 		free(t->repl_to[i]);
@@ -74,7 +73,7 @@ typedef struct {
 	size_t *n, *cap;
 	uint32_t *sym;
 	size_t sym_cap;
-	buf_t norm;
+	buf_t norm[2]; /* the normalizer's steps write them in turn */
 	bpe_scratch bpe;
 } enc_ctx;
 
@@ -114,31 +113,9 @@ static void push_many(enc_ctx *c, const uint32_t *ids, size_t k)
 	*c->n += k;
 }
 
-/* One piece: itself if it is a token (tiktoken), from the cache, or its
- * first symbols merged. */
-static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+/* The first symbols of s[0..n) into sym (room for n); returns their count. */
+static size_t first_symbols(const tokenizer *t, const unsigned char *s, size_t n, uint32_t *sym)
 {
-	if (n == 0)
-		return;
-	if (t->whole_piece) {
-		int64_t id = strmap_get(&t->piece_ids, (const char *)s, n);
-		if (id >= 0) {
-			push(c, (uint32_t)id);
-			return;
-		}
-	}
-	const uint32_t *cached;
-	size_t nc;
-	if (piece_cache_get(t, s, n, &cached, &nc)) {
-		push_many(c, cached, nc);
-		return;
-	}
-	if (n > c->sym_cap) {
-		c->sym_cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
-		free(c->sym);
-		c->sym = xmalloc(c->sym_cap * sizeof *c->sym);
-	}
-	uint32_t *sym = c->sym;
 	size_t k = 0;
 	if (t->sym_mode == SYM_BYTES) {
 		for (size_t i = 0; i < n; i++)
@@ -159,14 +136,53 @@ static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, 
 			i += (size_t)l;
 		}
 	}
-	k = bpe_merge(&t->merges, sym, k, &c->bpe);
-	piece_cache_put(t, s, n, sym, k);
-	push_many(c, sym, k);
+	return k;
+}
+
+/* One piece: itself if it is a token (tiktoken), from the cache, or its
+ * first symbols merged. h: piece_cache_hash(s, n). */
+static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n,
+			uint64_t h)
+{
+	if (n == 0)
+		return;
+	if (t->whole_piece) {
+		int64_t id = strmap_get(&t->piece_ids, (const char *)s, n);
+		if (id >= 0) {
+			push(c, (uint32_t)id);
+			return;
+		}
+	}
+	const uint32_t *cached;
+	size_t nc;
+	if (piece_cache_get(t, s, n, h, &cached, &nc)) {
+		push_many(c, cached, nc);
+		return;
+	}
+	if (n > c->sym_cap) {
+		c->sym_cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
+		free(c->sym);
+		c->sym = xmalloc(c->sym_cap * sizeof *c->sym);
+	}
+	size_t k = first_symbols(t, s, n, c->sym);
+	c->bpe.memo = piece_cache_pair_memo(t);
+	k = bpe_merge(&t->merges, c->sym, k, &c->bpe);
+	piece_cache_put(t, s, n, h, c->sym, k);
+	push_many(c, c->sym, k);
 }
 
 /* May a piece be cut at s[q], where the word-start character begins? */
 static int can_cut(const tokenizer *t, const unsigned char *s, size_t q)
 {
+	if (s[q - 1] < 0x80) { /* most text: no need to decode */
+		uint32_t cp = s[q - 1];
+		if (!t->cp_id[cp])
+			return 0;
+		for (size_t i = 0; i < t->n_glue; i++)
+			if (t->glue[i] == cp)
+				return 0;
+		return 1;
+	}
 	size_t k = q - 1;
 	while (k > 0 && (s[k] & 0xc0) == 0x80 && q - k < 4)
 		k--;
@@ -181,25 +197,67 @@ static int can_cut(const tokenizer *t, const unsigned char *s, size_t q)
 	return 1;
 }
 
+/* The next word-start character in s[pos..n), or n. Words are short (6
+ * bytes on average), too short for memmem's setup to pay. */
+static size_t find_word_cp(const tokenizer *t, const unsigned char *s, size_t pos, size_t n)
+{
+	const unsigned char *w = (const unsigned char *)t->word_utf8;
+	size_t wl = t->word_len;
+	for (; pos + wl <= n; pos++) {
+		if (s[pos] != w[0])
+			continue;
+		size_t k = 1;
+		while (k < wl && s[pos + k] == w[k])
+			k++;
+		if (k == wl)
+			return pos;
+	}
+	return n;
+}
+
+/* Words are looked up in the cache in batches: first all their hashes,
+ * starting the fetches of their cache slots, then the lookups, so that the
+ * cache misses of a batch overlap instead of coming one after another. */
+#define WORD_BATCH 16
+
+typedef struct {
+	size_t off, len;
+	uint64_t h;
+} word_ref;
+
+static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
+			 size_t nw)
+{
+	for (size_t i = 0; i < nw; i++) {
+		w[i].h = piece_cache_hash(s + w[i].off, w[i].len);
+		piece_cache_prefetch(t, w[i].len, w[i].h);
+	}
+	for (size_t i = 0; i < nw; i++)
+		encode_word(t, c, s + w[i].off, w[i].len, w[i].h);
+}
+
 static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	if (!t->word_cp) {
-		encode_word(t, c, s, n);
+		encode_word(t, c, s, n, piece_cache_hash(s, n));
 		return;
 	}
-	size_t start = 0, pos = 0;
-	for (;;) {
-		const unsigned char *p = pos < n ? memmem(s + pos, n - pos, t->word_utf8, t->word_len) : NULL;
-		if (!p)
-			break;
-		size_t q = (size_t)(p - s);
+	word_ref w[WORD_BATCH];
+	size_t start = 0, nw = 0;
+	for (size_t q = find_word_cp(t, s, 0, n); q < n; q = find_word_cp(t, s, q + t->word_len, n)) {
 		if (q > start && can_cut(t, s, q)) {
-			encode_word(t, c, s + start, q - start);
+			w[nw].off = start;
+			w[nw].len = q - start;
+			if (++nw == WORD_BATCH) {
+				encode_words(t, c, s, w, nw);
+				nw = 0;
+			}
 			start = q;
 		}
-		pos = q + t->word_len;
 	}
-	encode_word(t, c, s + start, n - start);
+	w[nw].off = start;
+	w[nw].len = n - start;
+	encode_words(t, c, s, w, nw + 1);
 }
 
 /* Hugging Face's Split on a literal string, with its delimiter behaviours. */
@@ -240,38 +298,68 @@ static void encode_split(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 	encode_piece(t, c, s + start, n - start);
 }
 
+/* The normalizer's literal replacements, in order, each over the whole
+ * result of the one before; returns the text (c->norm[0 or 1], or s when
+ * nothing was replaced) and its length in *n. */
+static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsigned char *s,
+				      size_t *n)
+{
+	const unsigned char *cur = s;
+	size_t cn = *n;
+	int w = 0;
+	for (size_t r = 0; r < t->n_repl; r++) {
+		size_t fl = t->repl_from_len[r], tl = t->repl_to_len[r];
+		if (fl == 0 || fl > cn)
+			continue;
+		const char *from = t->repl_from[r], *to = t->repl_to[r];
+		buf_t *out = &c->norm[w];
+		w ^= 1;
+		out->len = 0;
+		buf_reserve(out, cn + cn / fl * (tl > fl ? tl - fl : 0) + 8);
+		char *o = out->data;
+		if (fl == 1 && tl <= 4) {
+			/* Gemma's ' ' -> U+2581: byte by byte; the replacement is
+			 * stored as 4 bytes (the buffer has room) and the output
+			 * moves on by its length */
+			char f = from[0], to4[4] = { 0 };
+			memcpy(to4, to, tl);
+			for (size_t i = 0; i < cn; i++) {
+				if (cur[i] == (unsigned char)f) {
+					memcpy(o, to4, 4);
+					o += tl;
+				} else {
+					*o++ = (char)cur[i];
+				}
+			}
+		} else {
+			size_t i = 0;
+			for (;;) {
+				const unsigned char *p = i + fl <= cn ? memmem(cur + i, cn - i, from, fl) : NULL;
+				size_t e = p ? (size_t)(p - cur) : cn;
+				memcpy(o, cur + i, e - i);
+				o += e - i;
+				if (!p)
+					break;
+				memcpy(o, to, tl);
+				o += tl;
+				i = e + fl;
+			}
+		}
+		out->len = (size_t)(o - out->data);
+		cur = (const unsigned char *)out->data;
+		cn = out->len;
+	}
+	*n = cn;
+	return cur;
+}
+
 /* Text with no added tokens in it: normalize, split into pieces, merge. */
 static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	if (n == 0)
 		return;
-	if (t->n_repl) {
-		buf_t *b = &c->norm;
-		const unsigned char *cur = s;
-		size_t cn = n;
-		for (size_t r = 0; r < t->n_repl; r++) {
-			buf_t out = { 0 };
-			size_t fl = t->repl_from_len[r], i = 0;
-			buf_reserve(&out, cn + 1);
-			while (i < cn) {
-				const unsigned char *p = fl && i + fl <= cn
-					? memmem(cur + i, cn - i, t->repl_from[r], fl) : NULL;
-				if (!p) {
-					buf_append(&out, cur + i, cn - i);
-					break;
-				}
-				buf_append(&out, cur + i, (size_t)(p - cur) - i);
-				buf_append(&out, t->repl_to[r], t->repl_to_len[r]);
-				i = (size_t)(p - cur) + fl;
-			}
-			buf_free(b);
-			*b = out;
-			cur = (const unsigned char *)b->data;
-			cn = b->len;
-		}
-		s = cur;
-		n = cn;
-	}
+	if (t->n_repl)
+		s = normalize(t, c, s, &n);
 	if (t->split) {
 		encode_split(t, c, s, n);
 	} else if (t->pretok != PRETOK_NONE) {
@@ -307,7 +395,8 @@ size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
 	}
 	encode_stretch(t, &c, s + start, len - start);
 	free(c.sym);
-	buf_free(&c.norm);
+	buf_free(&c.norm[0]);
+	buf_free(&c.norm[1]);
 	bpe_scratch_free(&c.bpe);
 	return *n;
 }

@@ -440,7 +440,9 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len)
 
 	/* merges: ["a", "b"] or "a b", rank = position; a later duplicate wins */
 	uint32_t *pairs = xmalloc((merges->len ? merges->len : 1) * 2 * sizeof *pairs);
-	u64map_init(&t->merges, merges->len);
+	if (merges->len > UINT32_MAX - 1)
+		die_at(path, 0, "too many merges");
+	bpe_table_init(&t->merges, size, (uint32_t)merges->len, merges->len);
 	buf_t cat = { 0 };
 	for (size_t r = 0; r < merges->len; r++) {
 		const json_value *m = &merges->items[r];
@@ -464,9 +466,7 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len)
 		buf_append(&cat, a, al);
 		buf_append(&cat, b, bl);
 		uint32_t ic = vocab_id(&L, &vmap, cat.data, cat.len, r);
-		if (r > UINT32_MAX - 1)
-			die_at(path, 0, "too many merges");
-		u64map_put(&t->merges, bpe_pair_key(ia, ib), (uint64_t)r << 32 | ic);
+		bpe_table_put(&t->merges, ia, ib, (uint32_t)r, ic);
 		pairs[2 * r] = ia;
 		pairs[2 * r + 1] = ib;
 	}

@@ -54,7 +54,7 @@ struct tokenizer {
 	int32_t unk_id;           /* -1: none */
 	int fuse_unk;
 
-	u64map merges;
+	bpe_table merges;
 
 	/* Hugging Face normalizer: literal replacements in order. */
 	size_t n_repl;
@@ -81,12 +81,22 @@ struct tokenizer {
 	uint64_t serial;          /* tells thread caches apart */
 };
 
-/* Per-thread cache of piece -> ids (lib/tokenizer_cache.c). */
-int piece_cache_get(const tokenizer *t, const unsigned char *s, size_t n,
-		    const uint32_t **ids, size_t *n_ids);
-void piece_cache_put(const tokenizer *t, const unsigned char *s, size_t n,
-		     const uint32_t *ids, size_t n_ids);
+/* Per-thread cache of piece -> ids (lib/tokenizer_cache.c); h is
+ * piece_cache_hash of the piece. */
 #define PIECE_CACHE_MAX_BYTES 64
+static inline uint64_t piece_cache_hash(const unsigned char *s, size_t n)
+{
+	return n <= PIECE_CACHE_MAX_BYTES ? strmap_hash(s, n) : 0;
+}
+int piece_cache_get(const tokenizer *t, const unsigned char *s, size_t n, uint64_t h,
+		    const uint32_t **ids, size_t *n_ids);
+void piece_cache_put(const tokenizer *t, const unsigned char *s, size_t n, uint64_t h,
+		     const uint32_t *ids, size_t n_ids);
+/* Starts fetching the slots that a lookup of the piece will read, so that
+ * the lookups of several pieces overlap their cache misses. */
+void piece_cache_prefetch(const tokenizer *t, size_t n, uint64_t h);
+/* The calling thread's memo of merge-table lookups (bpe_scratch.memo). */
+uint64_t *piece_cache_pair_memo(const tokenizer *t);
 
 tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len);
 tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,

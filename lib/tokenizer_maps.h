@@ -9,6 +9,11 @@
 
 #define U64MAP_EMPTY UINT64_MAX
 
+/* n bytes (die on failure; free() them) for a table that is read at random:
+ * from 2 MB up, aligned to and advised into huge pages, so that lookups do
+ * not miss the TLB as well as the caches. */
+void *tok_alloc_big(size_t n);
+
 /* Key and value side by side: a lookup touches one cache line. */
 typedef struct {
 	uint64_t key, val;

@@ -238,7 +238,7 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 		if (tlen[i] == 1)
 			t->byte_id[(unsigned char)t->bytes[t->off[id]]] = (int32_t)id;
 	}
-	u64map_init(&t->merges, n * 2);
+	bpe_table_init(&t->merges, size, size, n * 2);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = ranks[i];
 		const char *s = t->bytes + t->off[id];
@@ -249,8 +249,7 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 				continue;
 			int64_t b = strmap_get(&t->piece_ids, s + k, l - k);
 			if (b >= 0)
-				u64map_put(&t->merges, bpe_pair_key((uint32_t)a, (uint32_t)b),
-					   (uint64_t)id << 32 | id);
+				bpe_table_put(&t->merges, (uint32_t)a, (uint32_t)b, id, id);
 		}
 	}
 	tok_guess_bos_eos(t);

@@ -48,48 +48,96 @@ static void check_word_cut(tokenizer *t, const char *text, size_t len)
 	free(b);
 }
 
+/* More distinct words than the piece cache holds (256 Ki), every fourth
+ * one of 2,000 frequent words: the cache drops its least-hit entries and
+ * moves the others, and its ids must stay those of encoding without it
+ * (no word cutting: pieces too long to cache). Twice over, the second time
+ * from what the first kept. */
+static void check_cache_full(tokenizer *t)
+{
+	size_t nw = 420000, len = 0;
+	char *text = xmalloc(nw * 8);
+	for (size_t i = 0; i < nw; i++) {
+		size_t w = i % 4 == 0 ? i / 4 % 2000 : i;
+		text[len++] = ' ';
+		do {
+			text[len++] = (char)('a' + w % 26);
+			w /= 26;
+		} while (w);
+	}
+	uint32_t *a = NULL, *b = NULL, *r = NULL;
+	size_t na = 0, nb = 0, nr = 0, ca = 0, cb = 0, cr = 0;
+	t->serial += 2000000; /* an empty cache */
+	for (size_t o = 0; o < len; o += 5000)
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca);
+	for (size_t o = 0; o < len; o += 5000)
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb);
+	uint32_t saved = t->word_cp;
+	t->word_cp = 0;
+	for (size_t o = 0; o < len; o += 5000)
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &r, &nr, &cr);
+	t->word_cp = saved;
+	t->serial -= 2000000;
+	ok(same_ids(a, na, r, nr), "gemma3: %zu words through a full piece cache give the ids of no cache", nw);
+	ok(same_ids(b, nb, r, nr), "gemma3: ... and again from the entries the cache kept");
+	free(a);
+	free(b);
+	free(r);
+	free(text);
+}
+
+/* The merge loop alone: the heap path equals the scan path. ids: a=1 b=2;
+ * (a,a)->3 rank 0, (3,b)->4 rank 1, (b,b)->5 rank 2, (a,b)->6 rank 3. */
+static void check_merge_loop(bpe_table *m)
+{
+	bpe_table_put(m, 1, 1, 0, 3);
+	bpe_table_put(m, 3, 2, 1, 4);
+	bpe_table_put(m, 2, 2, 2, 5);
+	bpe_table_put(m, 1, 2, 3, 6);
+	bpe_scratch s = { 0 };
+	uint32_t small[] = { 1, 1, 1, 2, 2, 1, 2 };
+	size_t n = bpe_merge(m, small, 7, &s);
+	uint32_t want[] = { 3, 1, 5, 6 }; /* (1,1) at 0, then (2,2), then (1,2) */
+	ok(same_ids(small, n, want, 4), "bpe: lowest rank first, leftmost on ties");
+	/* the same sequence 20 times (over the scan limit) takes the heap */
+	uint32_t big[140], ref[140];
+	for (int r = 0; r < 20; r++)
+		memcpy(big + 7 * r, (uint32_t[]){ 1, 1, 1, 2, 2, 1, 2 }, 7 * sizeof(uint32_t));
+	memcpy(ref, big, sizeof big);
+	size_t nb = bpe_merge(m, big, 140, &s);
+	/* reference: repeated scans, one merge at a time (quadratic, fine here) */
+	size_t nr = 140;
+	for (;;) {
+		size_t best = SIZE_MAX;
+		uint32_t bv = BPE_NONE, v;
+		for (size_t i = 0; i + 1 < nr; i++)
+			if ((v = bpe_rank(m, ref[i], ref[i + 1])) < bv)
+				bv = v, best = i;
+		if (best == SIZE_MAX)
+			break;
+		ref[best] = m->merged[bv];
+		memmove(ref + best + 1, ref + best + 2, (nr - best - 2) * sizeof *ref);
+		nr--;
+	}
+	ok(same_ids(big, nb, ref, nr), "bpe: the heap path equals one-merge-at-a-time (%zu symbols)", nb);
+	bpe_scratch_free(&s);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	cli_init(argv[0]);
 
-	/* The merge loop alone: the heap path equals the scan path. */
+	/* once with the packed merge table, once with the wide one */
 	{
-		u64map m;
-		u64map_init(&m, 8);
-		/* ids: a=1 b=2; (a,a)->3 rank 0, (3,b)->4 rank 1, (b,b)->5 rank 2, (a,b)->6 rank 3 */
-		u64map_put(&m, bpe_pair_key(1, 1), 0ull << 32 | 3);
-		u64map_put(&m, bpe_pair_key(3, 2), 1ull << 32 | 4);
-		u64map_put(&m, bpe_pair_key(2, 2), 2ull << 32 | 5);
-		u64map_put(&m, bpe_pair_key(1, 2), 3ull << 32 | 6);
-		bpe_scratch s = { 0 };
-		uint32_t small[] = { 1, 1, 1, 2, 2, 1, 2 };
-		size_t n = bpe_merge(&m, small, 7, &s);
-		uint32_t want[] = { 3, 1, 5, 6 }; /* (1,1) at 0, then (2,2), then (1,2) */
-		ok(same_ids(small, n, want, 4), "bpe: lowest rank first, leftmost on ties");
-		/* the same sequence 20 times (over the scan limit) takes the heap */
-		uint32_t big[140], ref[140];
-		for (int r = 0; r < 20; r++)
-			memcpy(big + 7 * r, (uint32_t[]){ 1, 1, 1, 2, 2, 1, 2 }, 7 * sizeof(uint32_t));
-		memcpy(ref, big, sizeof big);
-		size_t nb = bpe_merge(&m, big, 140, &s);
-		/* reference: repeated scans, one merge at a time (quadratic, fine here) */
-		size_t nr = 140;
-		for (;;) {
-			size_t best = SIZE_MAX;
-			uint64_t bv = UINT64_MAX, v;
-			for (size_t i = 0; i + 1 < nr; i++)
-				if (u64map_get(&m, bpe_pair_key(ref[i], ref[i + 1]), &v) && v < bv)
-					bv = v, best = i;
-			if (best == SIZE_MAX)
-				break;
-			ref[best] = (uint32_t)bv;
-			memmove(ref + best + 1, ref + best + 2, (nr - best - 2) * sizeof *ref);
-			nr--;
+		bpe_table tabs[2];
+		bpe_table_init(&tabs[0], 7, 4, 4);
+		bpe_table_init(&tabs[1], 1u << 31, 4, 4);
+		ok(!tabs[0].wide && tabs[1].wide, "bpe: a packed and a wide merge table");
+		for (int w = 0; w < 2; w++) {
+			check_merge_loop(&tabs[w]);
+			bpe_table_free(&tabs[w]);
 		}
-		ok(same_ids(big, nb, ref, nr), "bpe: the heap path equals one-merge-at-a-time (%zu symbols)", nb);
-		bpe_scratch_free(&s);
-		u64map_free(&m);
 	}
 
 	char gp[4096], rp[4096], cp[4096], sp[4096];
@@ -169,6 +217,9 @@ int main(int argc, char **argv)
 		check_word_cut(tg, s, len);
 		free(s);
 	}
+	double t0 = now_seconds();
+	check_cache_full(tg);
+	printf("# the full-cache check took %.2f s\n", now_seconds() - t0);
 	for (int k = 0; k < 3; k++)
 		tokenizer_free(all[k]);
 	return done_testing();
