@@ -74,8 +74,10 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
 
 # The shell tests find the build folder (and so the test tools) through BUILD.
+# They compare against CPU references with fp32 tolerances, so the tools run
+# on the CPU even where a GPU is present (tests/cuda/ checks the GPU).
 test: all
-	BUILD=$(BUILD) prove -f $(UNIT_BINS) $(sort $(wildcard tests/*.t))
+	BUILD=$(BUILD) BONSAI_DEVICE=cpu prove -f $(UNIT_BINS) $(sort $(wildcard tests/*.t))
 
 check: test
 

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "evaldir.h"
 #include "json.h"
 #include "lm.h"
 #include "loglik.h"
@@ -52,7 +53,10 @@ static void usage(FILE *f)
 "                         model's); --no-bos puts none\n"
 "      --max-length N     longest model input; longer ones lose their left end\n"
 "                         (default the model's max_position_embeddings)\n"
-"      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits)\n"
+"      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits on\n"
+"                         the CPU, 32768 on the GPU)\n"
+"      --device D         cpu or cuda (default: cuda when built with it and a\n"
+"                         GPU is present); cuda runs the model in bf16\n"
 "      --data DIR         ppl: shard directory (its val split)\n"
 "      --seq-len N        ppl: window length (default 1024, at most the\n"
 "                         model's max_position_embeddings)\n"
@@ -71,7 +75,19 @@ typedef struct {
 	long max_length, batch_tokens, seq_len;
 	long long max_tokens;
 	int quiet;
+	int device; /* DEV_* */
 } opts;
+
+enum { DEV_DEFAULT, DEV_CPU, DEV_CUDA };
+
+static int parse_device(const char *what, const char *s)
+{
+	if (!strcmp(s, "cpu"))
+		return DEV_CPU;
+	if (!strcmp(s, "cuda"))
+		return DEV_CUDA;
+	die_usage("%s: cpu or cuda, not \"%s\"", what, s);
+}
 
 static void json_num(buf_t *b, double v)
 {
@@ -108,6 +124,41 @@ static loglik_model make_model(eval_lm *lm, const opts *o)
 	return m;
 }
 
+/* Moves the scoring to the GPU when --device cuda, or by default when a
+ * GPU works (then falling back to the CPU with a note if the GPU cannot
+ * take the model). max_T: the longest row a pass will have. */
+static void use_device(eval_lm *lm, loglik_model *m, const opts *o, long max_T)
+{
+	char why[512];
+	if (o->device == DEV_CPU)
+		return;
+	if (!eval_gpu_probe(why, sizeof why)) {
+		if (o->device == DEV_CUDA)
+			die("--device cuda: %s", why);
+		return;
+	}
+	long cpu_batch = m->batch_tokens;
+	if (o->batch_tokens <= 0)
+		m->batch_tokens = EVAL_GPU_BATCH_TOKENS;
+	if (eval_lm_gpu_open(lm, m->batch_tokens, (int)max_T, why, sizeof why)) {
+		if (o->device == DEV_CUDA)
+			die("--device cuda: %s", why);
+		if (!o->quiet)
+			warnx_("note: scoring on the CPU: %s", why);
+		m->batch_tokens = cpu_batch;
+		return;
+	}
+	m->logprobs = eval_lm_logprobs;
+	m->pad_T = 16;
+	if (!o->quiet)
+		warnx_("scoring on %s (bf16)", lm->gpu_name);
+}
+
+static const char *device_name(const eval_lm *lm)
+{
+	return lm->gpu ? lm->gpu_name : "cpu";
+}
+
 static void on_requests(void *arg, size_t done)
 {
 	size_t total = *(size_t *)arg;
@@ -123,7 +174,7 @@ typedef struct {
 
 static void cmd_tasks(const opts *o)
 {
-	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_default_dir();
+	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_sets_dir();
 	size_t n_tasks;
 	eval_task **tasks = tasks_load(o->input, dir, &n_tasks);
 	free(dir);
@@ -145,6 +196,7 @@ static void cmd_tasks(const opts *o)
 	eval_lm lm;
 	eval_lm_open(&lm, o->model, o->tok, 1, o->bos);
 	loglik_model m = make_model(&lm, o);
+	use_device(&lm, &m, o, m.max_length);
 
 	double t0 = now_seconds();
 	/* one request per choice: continuation " " + choice */
@@ -303,6 +355,8 @@ static void cmd_tasks(const opts *o)
 	json_str(&b, o->model);
 	buf_puts(&b, ",\n    \"tokenizer\": ");
 	json_str(&b, lm.tok_path);
+	buf_puts(&b, ",\n    \"device\": ");
+	json_str(&b, device_name(&lm));
 	buf_printf(&b, ",\n    \"bos_token_id\": %d,\n    \"max_length\": %d,\n"
 		       "    \"batch_tokens\": %ld,\n    \"limit\": ",
 		   lm.bos, m.max_length, m.batch_tokens);
@@ -362,6 +416,7 @@ static void cmd_loglik(const opts *o)
 	eval_lm lm;
 	eval_lm_open(&lm, o->model, o->tok, 1, o->bos);
 	loglik_model m = make_model(&lm, o);
+	use_device(&lm, &m, o, m.max_length);
 
 	loglik_request *reqs = NULL;
 	size_t n = 0, cap = 0;
@@ -458,6 +513,7 @@ static void cmd_ppl(const opts *o)
 				  lm.cfg->max_position_embeddings);
 		T = lm.cfg->max_position_embeddings;
 	}
+	use_device(&lm, &m, o, T);
 	uint64_t total = s->n_tokens - 1;
 	if (o->max_tokens > 0 && (uint64_t)o->max_tokens < total)
 		total = (uint64_t)o->max_tokens;
@@ -479,6 +535,8 @@ static void cmd_ppl(const opts *o)
 	json_str(&b, o->data);
 	buf_puts(&b, ",\n  \"model\": ");
 	json_str(&b, o->model);
+	buf_puts(&b, ",\n  \"device\": ");
+	json_str(&b, device_name(&lm));
 	buf_puts(&b, ",\n  \"tokens_per_second\": ");
 	json_num(&b, r.tokens / secs);
 	buf_puts(&b, "\n}\n");
@@ -496,7 +554,7 @@ int main(int argc, char **argv)
 	cli_init(argv[0]);
 	cli_catch_signals();
 	enum { O_SAMPLES = 256, O_LIMIT, O_EVAL_DIR, O_BOS, O_NO_BOS, O_MAXLEN, O_BATCH, O_DATA,
-	       O_SEQ, O_MAXTOK, O_PROGRESS };
+	       O_SEQ, O_MAXTOK, O_PROGRESS, O_DEVICE };
 	static const struct option longopts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"tokenizer", required_argument, 0, 't'},
@@ -511,6 +569,7 @@ int main(int argc, char **argv)
 		{"data", required_argument, 0, O_DATA},
 		{"seq-len", required_argument, 0, O_SEQ},
 		{"max-tokens", required_argument, 0, O_MAXTOK},
+		{"device", required_argument, 0, O_DEVICE},
 		{"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},
 		{"progress", no_argument, 0, O_PROGRESS},
@@ -520,6 +579,9 @@ int main(int argc, char **argv)
 	opts o = {0};
 	o.limit = -1;
 	o.bos = -2;
+	const char *env_dev = getenv("BONSAI_DEVICE");
+	if (env_dev && *env_dev)
+		o.device = parse_device("BONSAI_DEVICE", env_dev);
 	const char *pos[3];
 	int n_pos = 0, c;
 	while ((c = getopt_long(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
@@ -544,6 +606,7 @@ int main(int argc, char **argv)
 		case O_DATA: o.data = optarg; break;
 		case O_SEQ: o.seq_len = (long)parse_ll("--seq-len", optarg, 1, 1 << 24); break;
 		case O_MAXTOK: o.max_tokens = parse_size("--max-tokens", optarg, 1, 1LL << 50); break;
+		case O_DEVICE: o.device = parse_device("--device", optarg); break;
 		case 'j': {
 			int n = (int)parse_ll("--threads", optarg, 1, 4096);
 #ifdef _OPENMP

@@ -79,6 +79,8 @@ void eval_lm_close(eval_lm *lm)
 {
 	if (lm->acts)
 		gemma3_acts_free(lm->acts);
+	if (lm->gpu_close)
+		lm->gpu_close(lm);
 	if (lm->tok)
 		tokenizer_free(lm->tok);
 	if (lm->model)

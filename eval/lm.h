@@ -17,6 +17,12 @@ typedef struct {
 	char *tok_path;
 	int32_t bos, eos;   /* -1 = none */
 	gemma3_acts *acts;  /* the last forward pass's, reused while B and T stay */
+	void *gpu;          /* a gpu_trainer after eval_lm_gpu_open, else NULL */
+	void (*gpu_close)(void *lm); /* frees it (lm_gpu.c is bonsai-eval's only) */
+	float *gpu_lp;      /* eval_lm_logprobs' buffers */
+	unsigned char *gpu_greedy;
+	size_t gpu_cap;
+	char gpu_name[160];
 } eval_lm;
 
 /* Opens the model at model_path and, when tok_path is given or need_tok is
@@ -31,6 +37,22 @@ void eval_lm_close(eval_lm *lm);
 size_t eval_lm_encode(void *lm, const char *text, size_t len, uint32_t **ids, size_t *n,
 		      size_t *cap);
 const float *eval_lm_logits(void *lm, const int32_t *tokens, int B, int T);
+
+/* 1 when this build has CUDA and a usable GPU is present; else 0 with the
+ * reason in why. */
+int eval_gpu_probe(char *why, size_t n);
+/* Puts the model on the GPU (bf16 weights, forward passes only) for passes
+ * of up to max_tokens tokens in rows of up to max_T; eval_lm_logprobs then
+ * scores there. Returns 0, or -1 with the reason in err (no GPU, a build
+ * without CUDA, a model the GPU code does not take, out of memory). */
+int eval_lm_gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t n);
+/* Frees the GPU model (eval_lm_close does too). */
+void eval_lm_gpu_close(eval_lm *lm);
+/* loglik.h's logprobs_fn on the GPU (after eval_lm_gpu_open). */
+void eval_lm_logprobs(void *lm, const int32_t *tokens, const int32_t *targets, int B, int T,
+		      double *lp, int *greedy);
+/* Tokens per forward pass on the GPU when the user gave none. */
+#define EVAL_GPU_BATCH_TOKENS 32768
 
 /* What a bonsai-train checkpoint (model_path a run directory or a
  * checkpoint file) says of its training: the sequence length (0 when

@@ -91,6 +91,42 @@ static int input_len(const loglik_model *m, const loglik_request *r, int *first)
 	return len;
 }
 
+/* One pass through m->logprobs: the requests idx[0..B) in rows of T
+ * (tokens already filled in), each continuation token its target; the
+ * same sums, in the same order, as the logits path. */
+static void score_on_device(const loglik_model *m, const loglik_request *reqs,
+			    const size_t *idx, size_t B, int T, const int32_t *tokens,
+			    int32_t *targets, double *lp, int *greedy, loglik_result *out)
+{
+	for (size_t i = 0; i < B * (size_t)T; i++)
+		targets[i] = -1;
+	for (size_t b = 0; b < B; b++) {
+		const loglik_request *r = &reqs[idx[b]];
+		int first;
+		input_len(m, r, &first);
+		for (int j = 0; j < r->cont_len; j++) {
+			int k = r->n_tokens - r->cont_len + j;
+			targets[b * (size_t)T + (size_t)(k - 1 - first)] = r->tokens[k];
+		}
+	}
+	m->logprobs(m->ctx, tokens, targets, (int)B, T, lp, greedy);
+	for (size_t b = 0; b < B; b++) {
+		const loglik_request *r = &reqs[idx[b]];
+		int first;
+		input_len(m, r, &first);
+		double sum = 0;
+		int all = 1;
+		for (int j = 0; j < r->cont_len; j++) {
+			int k = r->n_tokens - r->cont_len + j;
+			size_t pos = b * (size_t)T + (size_t)(k - 1 - first);
+			sum += lp[pos];
+			all &= greedy[pos] != 0;
+		}
+		out[idx[b]].logprob = sum;
+		out[idx[b]].is_greedy = all;
+	}
+}
+
 void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 		loglik_result *out, void (*on_batch)(void *arg, size_t done), void *arg)
 {
@@ -109,14 +145,22 @@ void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 	qsort(order, n, sizeof *order, by_length_desc);
 
 	int32_t *tokens = NULL;
-	size_t tok_cap = 0, done = 0, row_cap = 0;
+	size_t tok_cap = 0, done = 0, row_cap = 0, tgt_cap = 0;
 	size_t *row_off = NULL;
 	int32_t *row_tgt = NULL;
 	double *row_lp = NULL;
 	int *row_greedy = NULL;
+	int32_t *targets = NULL;
+	double *lp = NULL;
+	int *lp_greedy = NULL;
 	for (size_t s = 0; s < n;) {
 		int first;
 		int T = input_len(m, &reqs[order[s]], &first);
+		if (m->pad_T > 1) {
+			T = (T + m->pad_T - 1) / m->pad_T * m->pad_T;
+			if (T > m->max_length)
+				T = m->max_length;
+		}
 		size_t B = 1;
 		while (s + B < n && (long)(B + 1) * T <= m->batch_tokens &&
 		       (m->max_batch <= 0 || (int)B < m->max_batch))
@@ -133,6 +177,22 @@ void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 			/* right padding: never attended to by the real positions */
 			for (int t = len; t < T; t++)
 				tokens[b * T + t] = r->tokens[0];
+		}
+		if (m->logprobs) {
+			if (need > tgt_cap) {
+				tgt_cap = need;
+				targets = xreallocarray(targets, tgt_cap, sizeof *targets);
+				lp = xreallocarray(lp, tgt_cap, sizeof *lp);
+				lp_greedy = xreallocarray(lp_greedy, tgt_cap, sizeof *lp_greedy);
+			}
+			score_on_device(m, reqs, order + s, B, T, tokens, targets, lp, lp_greedy,
+					out);
+			s += B;
+			done += B;
+			if (on_batch)
+				on_batch(arg, done);
+			cli_check_interrupt();
+			continue;
 		}
 		const float *logits = m->logits(m->ctx, tokens, (int)B, T);
 		/* every scored position of the batch, then one log-softmax each */
@@ -180,6 +240,9 @@ void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 		cli_check_interrupt();
 	}
 	free(tokens);
+	free(targets);
+	free(lp);
+	free(lp_greedy);
 	free(order);
 	free(row_off);
 	free(row_tgt);

@@ -14,6 +14,11 @@ typedef size_t (*encode_fn)(void *ctx, const char *text, size_t len, uint32_t **
 /* Logits [B,T,V] for tokens [B,T], valid until the next call (the model
  * keeps them where its forward pass put them: no copy). */
 typedef const float *(*logits_fn)(void *ctx, const int32_t *tokens, int B, int T);
+/* Scoring done where the model runs (the GPU): for tokens and targets
+ * [B,T] (target < 0 = not scored), lp[i] = log p(targets[i]) and, when
+ * greedy is not NULL, greedy[i] = the target is the first argmax. */
+typedef void (*logprobs_fn)(void *ctx, const int32_t *tokens, const int32_t *targets, int B,
+			    int T, double *lp, int *greedy);
 
 typedef struct {
 	int32_t *tokens;  /* [BOS] + context_ids + continuation_ids */
@@ -42,6 +47,9 @@ typedef struct {
 	int max_length;   /* longest input; longer ones lose their left end */
 	long batch_tokens;/* B*T per forward pass at most (one request always fits) */
 	int max_batch;    /* B at most */
+	logprobs_fn logprobs; /* when set, used instead of logits */
+	int pad_T;        /* > 1: T of a pass rounded up to a multiple of it (at most
+			   * max_length), so that a device sees fewer shapes */
 } loglik_model;
 
 /* Scores every request, several per forward pass (longest first, right

@@ -48,14 +48,19 @@ void ppl_run(const loglik_model *m, ppl_read_fn read, void *rctx, uint64_t n_str
 		/* a single short window runs at its own length (row 0 of the
 		 * [B,T] layout is its first Tr tokens either way) */
 		int Tr = b == 1 ? Tb : T;
-		const float *logits = m->logits(m->ctx, tokens, (int)b, Tr);
 		long rows = b * Tr;
-		#pragma omp parallel for schedule(static)
-		for (long i = 0; i < rows; i++) {
-			long w = i / Tr, t = i % Tr;
-			int32_t tgt = targets[w * T + t];
-			lp[i] = tgt < 0 ? 0 : log_softmax_at(logits + (size_t)i * m->vocab, m->vocab,
-							     tgt, NULL);
+		if (m->logprobs) {
+			/* rows of Tr: targets' layout too (Tr < T only when b == 1) */
+			m->logprobs(m->ctx, tokens, targets, (int)b, Tr, lp, NULL);
+		} else {
+			const float *logits = m->logits(m->ctx, tokens, (int)b, Tr);
+			#pragma omp parallel for schedule(static)
+			for (long i = 0; i < rows; i++) {
+				long w = i / Tr, t = i % Tr;
+				int32_t tgt = targets[w * T + t];
+				lp[i] = tgt < 0 ? 0 : log_softmax_at(logits + (size_t)i * m->vocab,
+								     m->vocab, tgt, NULL);
+			}
 		}
 		for (long i = 0; i < rows; i++) {
 			long w = i / Tr, t = i % Tr;

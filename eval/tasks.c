@@ -509,19 +509,6 @@ static char *find_in(const char *dir, const char *const *names)
 	return NULL;
 }
 
-char *eval_default_dir(void)
-{
-	const char *e = getenv("BONSAI_EVAL_DIR");
-	if (e && *e)
-		return xstrdup(e);
-	if ((e = getenv("BONSAI_CACHE")) && *e)
-		return str_cat(e, "/eval", (char *)NULL);
-	if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		return str_cat(e, "/bonsai/eval", (char *)NULL);
-	e = getenv("HOME");
-	return str_cat(e && *e ? e : ".", "/.cache/bonsai/eval", (char *)NULL);
-}
-
 static const char *const piqa_files[] = {"valid.jsonl", "piqa_valid.jsonl", NULL};
 static const char *const arc_easy_files[] = {
 	"ARC-Easy-Test.jsonl", "ai2_arc_easy_test.json", "test.jsonl", "test.json", NULL};

@@ -55,10 +55,6 @@ void task_read_generic(const char *path, const char *default_name, eval_task ***
  * (PATH a file or a directory; NAME alone looks in eval_dir/NAME) into
  * tasks. Dies on an unknown name or a missing file. */
 eval_task **tasks_load(const char *list, const char *eval_dir, size_t *n_tasks);
-/* The default directory of downloaded task files: $BONSAI_EVAL_DIR, else
- * $BONSAI_CACHE/eval, else $XDG_CACHE_HOME/bonsai/eval, else
- * ~/.cache/bonsai/eval (malloc()ed). */
-char *eval_default_dir(void);
 
 /* The whole of PATH ("-" stdin) in memory, zstd or bzip2 undone. */
 char *eval_read_input(const char *path, size_t *len);

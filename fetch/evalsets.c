@@ -69,25 +69,6 @@ static const eval_set sets[] = {
 };
 #define NSETS ((int)(sizeof sets / sizeof sets[0]))
 
-char *evalsets_default_dir(void)
-{
-	/* The same order as bonsai-eval's --eval-dir default. */
-	buf_t b = {0};
-	const char *e = getenv("BONSAI_EVAL_DIR");
-	if (e && *e)
-		buf_puts(&b, e);
-	else if ((e = getenv("BONSAI_CACHE")) && *e)
-		buf_printf(&b, "%s/eval", e);
-	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		buf_printf(&b, "%s/bonsai/eval", e);
-	else {
-		e = getenv("HOME");
-		buf_printf(&b, "%s/.cache/bonsai/eval", e && *e ? e : ".");
-	}
-	buf_cstr(&b);
-	return b.data;
-}
-
 /* ---- the structure check ---- */
 
 static int blank_line(const char *s, size_t n)

@@ -17,11 +17,6 @@ typedef struct {
 	int quiet;
 } evalsets_opts;
 
-/* The evaluation directory bonsai-eval reads by default: $BONSAI_EVAL_DIR,
- * else $BONSAI_CACHE/eval, else $XDG_CACHE_HOME/bonsai/eval, else
- * ~/.cache/bonsai/eval (bonsai-eval(1), --eval-dir). Malloc'd. */
-char *evalsets_default_dir(void);
-
 /* Checks a comma-separated list of set names (usage error if one is
  * unknown) and the pins, before anything is downloaded. */
 void evalsets_check_args(const char *list, const evalsets_opts *eo);

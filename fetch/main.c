@@ -1,6 +1,7 @@
 /* bonsai-fetch - parquet files (local, by URL, or a Hugging Face dataset)
  * to JSON Lines documents. See bonsai-fetch(1). */
 #include "cli.h"
+#include "evaldir.h"
 #include "buf.h"
 #include "xio.h"
 #include "pq_read.h"
@@ -179,7 +180,7 @@ static int fetch_eval(http_opts *ho, const char *list, const char *dir, const ch
 		d = xstrdup(buf_cstr(&b));
 		buf_free(&b);
 	} else
-		d = evalsets_default_dir();
+		d = eval_sets_dir();
 	eo.dir = d;
 	const char *e = getenv("BONSAI_EVAL_BASE_URL");
 	eo.base_url = base && *base ? base : e && *e ? e : NULL;

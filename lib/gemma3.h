@@ -119,6 +119,9 @@ gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params);
 const gemma3_config *gemma3_model_config(const gemma3_model *m);
 float *gemma3_model_params(gemma3_model *m);
 void gemma3_model_free(gemma3_model *m);
+/* Writes dir/config.json and dir/model.safetensors (float32, transformers'
+ * parameter names; dir is made if absent), each atomically; dies on error. */
+void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params);
 
 /* ---- the forward pass ----
  * Activations of a B x T batch. With save_all (training) every layer keeps

@@ -5,6 +5,7 @@
 #include "xio.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,4 +256,33 @@ void gemma3_model_free(gemma3_model *m)
 		return;
 	free(m->params);
 	free(m);
+}
+
+void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params)
+{
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		die("%s: %s", dir, strerror(errno));
+	gemma3_param_info *pt;
+	int n = gemma3_param_table(c, &pt);
+	st_out *t = xcalloc((size_t)n, sizeof *t);
+	for (int i = 0; i < n; i++) {
+		t[i].name = pt[i].name;
+		t[i].dtype = ST_F32;
+		t[i].ndim = pt[i].ndim;
+		t[i].shape[0] = pt[i].shape[0];
+		t[i].shape[1] = pt[i].shape[1];
+		t[i].data = params + pt[i].offset;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	const char *k[] = { "format" }, *v[] = { "pt" };
+	st_write(path, t, (size_t)n, k, v, 1);
+	char *cfg = gemma3_config_to_json(c);
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	outfile *o = outfile_open(path);
+	outfile_write(o, cfg, strlen(cfg));
+	outfile_commit(o);
+	free(cfg);
+	free(t);
+	free(pt);
 }

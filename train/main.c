@@ -6,10 +6,18 @@
 #include "xio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* BONSAI_DEVICE, else cuda when a GPU works. */
 const char *default_device(void)
 {
+	const char *e = getenv("BONSAI_DEVICE");
+	if (e && *e) {
+		if (strcmp(e, "cpu") && strcmp(e, "cuda"))
+			die_usage("BONSAI_DEVICE: '%s' is not cpu or cuda", e);
+		return e;
+	}
 	return cuda_backend_available() ? "cuda" : "cpu";
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <functional>
 #include <vector>
 
 #include "gpu_kernels.cuh"
@@ -99,11 +100,107 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
 }
 
 /* ---------------- flash attention ---------------- */
+/* Tile-shape variants of version 2 (gpu_attention.cuh), checked like the
+ * default and timed by `check_kernels bench`, so that one GPU run can pick
+ * the shapes. Only head_dim 64 and 256 (the benchmark's). */
+template <int HD> struct CfgFMinb1 : Flash2Cfg<HD> { /* forward: 1 block/SM, more registers */
+	static constexpr int FMINB = 1;
+};
+template <int HD> struct CfgDqReg : Flash2Cfg<HD> { /* dQ: Q, dO in registers, 1 block/SM */
+	static constexpr bool DQREG = HD <= 64;
+	static constexpr int DQMINB = 1;
+};
+template <int HD> struct CfgKvSmem : Flash2Cfg<HD> { /* dK/dV: K, V from smem */
+	static constexpr bool KVREG = false;
+};
+template <int HD> struct CfgNw4 : Flash2Cfg<HD> { /* 4 warps, 64-row tiles */
+	static constexpr int NW = 4, FNW = 4, KNW = 4;
+};
+template <int HD> struct CfgKMt2 : Flash2Cfg<HD> { /* dK/dV: 4 warps of 32 keys (hd 64) */
+	typedef Flash2Cfg<HD> D;
+	static constexpr int KNW = HD <= 64 ? 4 : D::KNW, KMT = HD <= 64 ? 2 : 1;
+	static constexpr int BQB = HD <= 64 ? 32 : D::BQB;
+	static constexpr bool KVREG = HD <= 64 ? false : D::KVREG;
+};
+template <int HD> struct CfgQMt2 : Flash2Cfg<HD> { /* dQ: 4 warps of 32 rows, 32-key tiles */
+	typedef Flash2Cfg<HD> D;
+	static constexpr int NW = HD <= 64 ? 4 : D::NW, QMT = HD <= 64 ? 2 : 1;
+	static constexpr int QBK = HD <= 64 ? 32 : D::QBK;
+	static constexpr bool DQREG = HD <= 64 ? false : D::DQREG;
+};
+template <int HD> struct CfgMt2 : Flash2Cfg<HD> { /* all three with 4 warps of 32 rows */
+	typedef Flash2Cfg<HD> D;
+	static constexpr bool S = HD <= 64;
+	static constexpr int FNW = S ? 4 : D::FNW, FMT = S ? 2 : 1, FMINB = S ? 1 : D::FMINB;
+	static constexpr int NW = S ? 4 : D::NW, QMT = S ? 2 : 1, QBK = S ? 32 : D::QBK;
+	static constexpr int DQMINB = S ? 1 : D::DQMINB;
+	static constexpr int KNW = S ? 4 : D::KNW, KMT = S ? 2 : 1, BQB = S ? 32 : D::BQB;
+	static constexpr bool KVREG = S ? false : D::KVREG;
+};
+template <int HD> struct CfgFBk64 : Flash2Cfg<HD> { /* forward: 64-key tiles at hd 256 */
+	static constexpr int BK = 64;
+};
+template <int HD> struct CfgFMt2 : Flash2Cfg<HD> { /* forward: 4 warps of 32 rows (hd 64) */
+	static constexpr int FNW = HD <= 64 ? 4 : Flash2Cfg<HD>::FNW, FMT = HD <= 64 ? 2 : 1;
+	static constexpr int FMINB = 1;
+};
+#define FWD_PARAMS                                                                             \
+	cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, \
+		bf16 *o, int o_ld, float *lse2, int B, int T, int Hq, int Hkv, int window,      \
+		float scale
+#define FWD_ARGS st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv, window, scale
+#define BWD_PARAMS                                                                             \
+	cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, \
+		const bf16 *dO, int do_ld, const float *lse2, const float *D, bf16 *dq,         \
+		int dq_ld, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq,      \
+		int Hkv, int window, float scale
+#define BWD_ARGS                                                                               \
+	st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld, dk, dk_ld, dv, dv_ld, B, T,  \
+		Hq, Hkv, window, scale
+#define VARIANT(NAME, CFG)                                                                     \
+	template <int HD> static cudaError_t NAME##_fwd(FWD_PARAMS)                            \
+	{                                                                                      \
+		return flash2_fwd_t<HD, CFG<HD>>(FWD_ARGS);                                    \
+	}                                                                                      \
+	template <int HD> static cudaError_t NAME##_bwd(BWD_PARAMS)                            \
+	{                                                                                      \
+		return flash2_bwd_t<HD, CFG<HD>>(BWD_ARGS);                                    \
+	}
+VARIANT(fminb1, CfgFMinb1)
+VARIANT(dqreg, CfgDqReg)
+VARIANT(kvsmem, CfgKvSmem)
+VARIANT(nw4, CfgNw4)
+VARIANT(fmt2, CfgFMt2)
+VARIANT(kmt2, CfgKMt2)
+VARIANT(qmt2, CfgQMt2)
+VARIANT(mt2, CfgMt2)
+VARIANT(fbk64, CfgFBk64)
+#define HD_64_256(hd, f) ((hd) == 64 ? f<64> : (hd) == 256 ? f<256> : nullptr)
+
+struct AttnImpl {
+	const char *name;
+	flash_fwd_fn fwd;
+	flash_bwd_fn bwd;
+};
+/* the implementations for head_dim hd (entries with null functions: none) */
+static std::vector<AttnImpl> attn_impls(int hd)
+{
+	return {{"v1", flash_fwd_for(hd), flash_bwd_for(hd)},
+		{"v2", flash2_fwd_for(hd), flash2_bwd_for(hd)},
+		{"v2-fminb1", HD_64_256(hd, fminb1_fwd), HD_64_256(hd, fminb1_bwd)},
+		{"v2-dqreg", HD_64_256(hd, dqreg_fwd), HD_64_256(hd, dqreg_bwd)},
+		{"v2-kvsmem", HD_64_256(hd, kvsmem_fwd), HD_64_256(hd, kvsmem_bwd)},
+		{"v2-nw4", HD_64_256(hd, nw4_fwd), HD_64_256(hd, nw4_bwd)},
+		{"v2-fmt2", HD_64_256(hd, fmt2_fwd), HD_64_256(hd, fmt2_bwd)},
+		{"v2-kmt2", HD_64_256(hd, kmt2_fwd), HD_64_256(hd, kmt2_bwd)},
+		{"v2-qmt2", HD_64_256(hd, qmt2_fwd), HD_64_256(hd, qmt2_bwd)},
+		{"v2-mt2", HD_64_256(hd, mt2_fwd), HD_64_256(hd, mt2_bwd)},
+		{"v2-fbk64", hd == 256 ? fbk64_fwd<256> : nullptr, hd == 256 ? fbk64_bwd<256> : nullptr}};
+}
+
 static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 {
 	char name[128];
-	snprintf(name, sizeof name, "attention B%d T%d H%d/%d hd%d window %d", B, T, Hq, Hkv, hd,
-		 window);
 	int G = Hq / Hkv, N = B * T, qld = Hq * hd, kld = Hkv * hd;
 	std::vector<float> q = rnd((size_t)N * qld, 1.0), k = rnd((size_t)N * kld, 1.0),
 			   v = rnd((size_t)N * kld, 1.0), dO = rnd((size_t)N * qld, 1.0);
@@ -159,51 +256,94 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 				}
 			}
 		}
-	bf16 *dq_ = dnew<bf16>(q.size()), *dk_ = dnew<bf16>(k.size()), *dv_ = dnew<bf16>(v.size()),
-	     *ddO = dnew<bf16>(dO.size()), *dO_ = dnew<bf16>(O.size()), *gq = dnew<bf16>(q.size()),
-	     *gk = dnew<bf16>(k.size()), *gv = dnew<bf16>(v.size());
-	float *dl = dnew<float>(lse.size()), *dD = dnew<float>(lse.size());
-	up_bf(dq_, q);
-	up_bf(dk_, k);
-	up_bf(dv_, v);
-	up_bf(ddO, dO);
-	CK(flash_fwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
-			     (float)scale));
-	CK(cudaDeviceSynchronize());
-	auto o = down_bf(dO_, O.size());
-	auto l2 = down_f(dl, lse.size());
-	std::vector<float> ln(l2.size());
-	for (size_t i = 0; i < l2.size(); i++)
-		ln[i] = l2[i] / LOG2E_F;
-	double e;
-	e = relerr(o, O);
-	ok(e < 1e-2, "O", e, 1e-2, name);
-	e = relerr(ln, lse);
-	ok(e < 1e-4, "lse", e, 1e-4, name);
-	attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, dO_, ddO, qld, dD);
-	CK(cudaGetLastError());
-	CK(flash_bwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv,
-			     kld, B, T, Hq, Hkv, window, (float)scale));
-	CK(cudaDeviceSynchronize());
-	e = relerr(down_bf(gq, q.size()), dq);
-	ok(e < 1e-2, "dQ", e, 1e-2, name);
-	e = relerr(down_bf(gk, k.size()), dk);
-	ok(e < 1e-2, "dK", e, 1e-2, name);
-	e = relerr(down_bf(gv, v.size()), dv);
-	ok(e < 1e-2, "dV", e, 1e-2, name);
-	/* bitwise reproducible */
-	std::vector<float> a1 = down_bf(gk, k.size());
-	CK(flash_bwd_for(hd)(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv,
-			     kld, B, T, Hq, Hkv, window, (float)scale));
-	CK(cudaDeviceSynchronize());
-	std::vector<float> a2 = down_bf(gk, k.size());
-	ntest++;
-	int same = !memcmp(a1.data(), a2.data(), a1.size() * 4);
-	nfail += !same;
-	printf("%sok %d - %s: backward bitwise reproducible\n", same ? "" : "not ", ntest, name);
-	for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
-			 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD})
-		cudaFree(pp);
+	/* every implementation against the same reference: version 1
+	 * (BONSAI_ATTN=old), version 2 and its tile-shape variants */
+	for (const AttnImpl &im : attn_impls(hd)) {
+		flash_fwd_fn fwd = im.fwd;
+		flash_bwd_fn bwd = im.bwd;
+		if (!fwd || !bwd)
+			continue;
+		snprintf(name, sizeof name, "attention %s B%d T%d H%d/%d hd%d window %d", im.name,
+			 B, T, Hq, Hkv, hd, window);
+		bf16 *dq_ = dnew<bf16>(q.size()), *dk_ = dnew<bf16>(k.size()),
+		     *dv_ = dnew<bf16>(v.size()), *ddO = dnew<bf16>(dO.size()),
+		     *dO_ = dnew<bf16>(O.size()), *gq = dnew<bf16>(q.size()),
+		     *gk = dnew<bf16>(k.size()), *gv = dnew<bf16>(v.size());
+		float *dl = dnew<float>(lse.size()), *dD = dnew<float>(lse.size());
+		up_bf(dq_, q);
+		up_bf(dk_, k);
+		up_bf(dv_, v);
+		up_bf(ddO, dO);
+		CK(fwd(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
+		       (float)scale));
+		CK(cudaDeviceSynchronize());
+		auto o = down_bf(dO_, O.size());
+		auto l2 = down_f(dl, lse.size());
+		std::vector<float> ln(l2.size());
+		for (size_t i = 0; i < l2.size(); i++)
+			ln[i] = l2[i] / LOG2E_F;
+		double e;
+		e = relerr(o, O);
+		ok(e < 1e-2, "O", e, 1e-2, name);
+		e = relerr(ln, lse);
+		ok(e < 1e-4, "lse", e, 1e-4, name);
+		if (fwd == flash_fwd_for(hd)) {
+			attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, dO_, ddO, qld, dD);
+			CK(cudaGetLastError());
+		} else {
+			CK(attn_bwd_dot2(0, N, T, Hq, hd, dO_, ddO, qld, dD));
+		}
+		CK(cudaDeviceSynchronize());
+		{
+			/* D = rowsum(dO * O) of the O this forward pass wrote */
+			std::vector<double> Dref(lse.size());
+			for (int n = 0; n < N; n++)
+				for (int h = 0; h < Hq; h++) {
+					double a = 0;
+					for (int c = 0; c < hd; c++)
+						a += (double)o[(size_t)n * qld + h * hd + c] *
+						     dO[(size_t)n * qld + h * hd + c];
+					Dref[((size_t)(n / T) * Hq + h) * T + n % T] = a;
+				}
+			e = relerr(down_f(dD, lse.size()), Dref);
+			ok(e < 1e-4, "D", e, 1e-4, name);
+		}
+		CK(bwd(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv, kld,
+		       B, T, Hq, Hkv, window, (float)scale));
+		CK(cudaDeviceSynchronize());
+		std::vector<float> a1[3] = {down_bf(gq, q.size()), down_bf(gk, k.size()),
+					    down_bf(gv, v.size())};
+		e = relerr(a1[0], dq);
+		ok(e < 1e-2, "dQ", e, 1e-2, name);
+		e = relerr(a1[1], dk);
+		ok(e < 1e-2, "dK", e, 1e-2, name);
+		e = relerr(a1[2], dv);
+		ok(e < 1e-2, "dV", e, 1e-2, name);
+		/* bitwise reproducible: forward and backward again, outputs poisoned */
+		std::vector<float> o1 = o;
+		CK(cudaMemset(dO_, 0xFF, O.size() * 2));
+		CK(cudaMemset(gq, 0xFF, q.size() * 2));
+		CK(cudaMemset(gk, 0xFF, k.size() * 2));
+		CK(cudaMemset(gv, 0xFF, v.size() * 2));
+		CK(fwd(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
+		       (float)scale));
+		CK(bwd(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv, kld,
+		       B, T, Hq, Hkv, window, (float)scale));
+		CK(cudaDeviceSynchronize());
+		std::vector<float> a2[3] = {down_bf(gq, q.size()), down_bf(gk, k.size()),
+					    down_bf(gv, v.size())};
+		std::vector<float> o2 = down_bf(dO_, O.size());
+		int same = !memcmp(o1.data(), o2.data(), o1.size() * 4);
+		for (int t = 0; t < 3; t++)
+			same &= !memcmp(a1[t].data(), a2[t].data(), a1[t].size() * 4);
+		ntest++;
+		nfail += !same;
+		printf("%sok %d - %s: forward and backward bitwise reproducible\n",
+		       same ? "" : "not ", ntest, name);
+		for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
+				 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD})
+			cudaFree(pp);
+	}
 }
 
 /* ---------------- cross-entropy ---------------- */
@@ -430,13 +570,80 @@ static void check_geglu(int N, int ff)
 	ok(e < 1e-2, "dgate|dup", e, 1e-2, name);
 }
 
+/* ---------------- attention timing (check_kernels bench) ----------------
+ * Times forward and backward (dQ + dK/dV, not D) of every implementation
+ * on the benchmark's shapes, random inputs, CUDA events over 10 calls
+ * after 2 warm-up calls; per-step totals weigh the local (window) and
+ * global layers as the model does. */
+static double time_ms(const std::function<void()> &f)
+{
+	cudaEvent_t a, b;
+	CK(cudaEventCreate(&a));
+	CK(cudaEventCreate(&b));
+	for (int i = 0; i < 2; i++)
+		f();
+	CK(cudaEventRecord(a));
+	for (int i = 0; i < 10; i++)
+		f();
+	CK(cudaEventRecord(b));
+	CK(cudaEventSynchronize(b));
+	float ms = 0;
+	CK(cudaEventElapsedTime(&ms, a, b));
+	CK(cudaEventDestroy(a));
+	CK(cudaEventDestroy(b));
+	return ms / 10;
+}
+
+static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int hd, int window,
+			    int nlocal, int nglobal)
+{
+	int N = B * T, qld = Hq * hd, kld = Hkv * hd;
+	size_t nq = (size_t)N * qld, nk = (size_t)N * kld;
+	bf16 *q = dnew<bf16>(nq), *k = dnew<bf16>(nk), *v = dnew<bf16>(nk), *o = dnew<bf16>(nq),
+	     *dO = dnew<bf16>(nq), *gq = dnew<bf16>(nq), *gk = dnew<bf16>(nk), *gv = dnew<bf16>(nk);
+	float *lse = dnew<float>((size_t)N * Hq), *D = dnew<float>((size_t)N * Hq);
+	up_bf(q, rnd(nq, 1.0));
+	up_bf(k, rnd(nk, 1.0));
+	up_bf(v, rnd(nk, 1.0));
+	up_bf(dO, rnd(nq, 1.0));
+	float scale = 1.f / sqrtf((float)hd);
+	for (const AttnImpl &im : attn_impls(hd)) {
+		if (!im.fwd || !im.bwd)
+			continue;
+		double f[2], b[2];
+		for (int g = 0; g < 2; g++) {
+			int w = g ? 0 : window;
+			f[g] = time_ms([&] {
+				CK(im.fwd(0, q, qld, k, kld, v, kld, o, qld, lse, B, T, Hq, Hkv, w, scale));
+			});
+			attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, o, dO, qld, D);
+			CK(cudaGetLastError());
+			b[g] = time_ms([&] {
+				CK(im.bwd(0, q, qld, k, kld, v, kld, dO, qld, lse, D, gq, qld, gk, kld, gv,
+					  kld, B, T, Hq, Hkv, w, scale));
+			});
+		}
+		printf("# bench %-9s %-11s local fwd %6.3f bwd %6.3f | global fwd %6.3f bwd %6.3f ms"
+		       " | step fwd %6.2f bwd %6.2f ms\n",
+		       cfg, im.name, f[0], b[0], f[1], b[1], nlocal * f[0] + nglobal * f[1],
+		       nlocal * b[0] + nglobal * b[1]);
+		fflush(stdout);
+	}
+	for (void *pp : {(void *)q, (void *)k, (void *)v, (void *)o, (void *)dO, (void *)gq,
+			 (void *)gk, (void *)gv, (void *)lse, (void *)D})
+		cudaFree(pp);
+}
+
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
 	int n;
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1) {
 		printf("1..0 # SKIP no CUDA GPU\n");
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "bench")) {
+		bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
+		bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
 		return 0;
 	}
 	check_attention(2, 200, 4, 2, 64, 0);
@@ -446,6 +653,19 @@ int main(int argc, char **argv)
 	check_attention(1, 150, 2, 2, 128, 0);
 	check_attention(1, 97, 6, 3, 32, 64);
 	check_attention(1, 1024, 4, 1, 256, 512);
+	/* the benchmark's shapes (GQA 3 at head_dim 64, GQA 4 at 256) with T not
+	 * a multiple of any tile, windows that are and are not tile-aligned */
+	check_attention(1, 1000, 6, 2, 64, 0);
+	check_attention(1, 1000, 6, 2, 64, 512);
+	check_attention(2, 1000, 3, 1, 64, 37);
+	check_attention(2, 77, 6, 2, 64, 0);
+	check_attention(3, 77, 3, 1, 64, 37);
+	check_attention(1, 1000, 4, 1, 256, 0);
+	check_attention(1, 1000, 4, 1, 256, 512);
+	check_attention(1, 1000, 4, 1, 256, 37);
+	check_attention(2, 77, 4, 1, 256, 37);
+	check_attention(1, 77, 8, 2, 256, 0);
+	check_attention(1, 300, 8, 2, 128, 37);
 	check_ce(37, 1000, 0.f);
 	check_ce(5, 262144, 0.f);
 	check_ce(9, 512, 30.f);

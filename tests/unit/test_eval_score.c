@@ -56,6 +56,29 @@ static int greedy(int tok, int t, int target)
 	return best == target;
 }
 
+/* The logprobs_fn path (the GPU's), here from the fake logits; it checks
+ * the shapes loglik_run may hand a device: B*T within batch_tokens (or a
+ * single row), T a multiple of pad_T unless it is max_length, and a
+ * padding position never a target. */
+static long dev_batch_tokens;
+static int dev_pad, dev_maxlen, dev_bad;
+static void fake_logprobs(void *ctx, const int32_t *tokens, const int32_t *targets, int B, int T,
+			  double *lp, int *gr)
+{
+	if (B > 1 && (long)B * T > dev_batch_tokens)
+		dev_bad++;
+	if (dev_pad > 1 && T % dev_pad && T != dev_maxlen)
+		dev_bad++;
+	const float *l = fake_logits(ctx, tokens, B, T);
+	for (long i = 0; i < (long)B * T; i++) {
+		lp[i] = -1e300; /* garbage where nothing is scored */
+		if (gr)
+			gr[i] = 7;
+		if (targets[i] >= 0)
+			lp[i] = log_softmax_at(l + (size_t)i * V, V, targets[i], gr ? &gr[i] : NULL);
+	}
+}
+
 static uint32_t stream[500];
 static void read_stream(void *ctx, uint64_t i, uint32_t *out, size_t n)
 {
@@ -132,7 +155,7 @@ int main(void)
 		}
 		long bts[3] = {1, 40, 100000};
 		for (int bi = 0; bi < 3; bi++) {
-			loglik_model m = {fake_logits, NULL, V, maxlen, bts[bi], 0};
+			loglik_model m = {fake_logits, NULL, V, maxlen, bts[bi], 0, NULL, 0};
 			loglik_result got[NR];
 			calls = 0;
 			loglik_run(&m, reqs, NR, got, NULL, NULL);
@@ -150,10 +173,31 @@ int main(void)
 				is_int(calls, NR, "batch_tokens 1: one request per pass");
 			if (bi == 2)
 				is_int(calls, 1, "a large batch: one pass");
+			/* the device path: the same sums, in the same order */
+			int pads[3] = {0, 16, 5};
+			for (int pi = 0; pi < 3; pi++) {
+				loglik_model md = m;
+				md.logprobs = fake_logprobs;
+				md.pad_T = pads[pi];
+				dev_batch_tokens = bts[bi];
+				dev_pad = pads[pi];
+				dev_maxlen = maxlen;
+				dev_bad = 0;
+				loglik_result gd[NR];
+				loglik_run(&md, reqs, NR, gd, NULL, NULL);
+				int same = 1;
+				for (int i = 0; i < NR; i++)
+					same &= gd[i].logprob == got[i].logprob &&
+						gd[i].is_greedy == got[i].is_greedy;
+				ok(same && !dev_bad,
+				   "logprobs path, max_length %d, batch_tokens %ld, pad_T %d: the "
+				   "logits path's bits (%d bad shapes)", maxlen, bts[bi], pads[pi],
+				   dev_bad);
+			}
 		}
 	}
 	{
-		loglik_model m = {fake_logits, NULL, V, 100, 100000, 0};
+		loglik_model m = {fake_logits, NULL, V, 100, 100000, 0, NULL, 0};
 		loglik_result got[1];
 		loglik_run(&m, reqs, 1, got, NULL, NULL);
 		ok(got[0].is_greedy, "the argmax continuation is greedy");
@@ -175,19 +219,30 @@ int main(void)
 	int seqs[4] = {1, 3, 64, 1000};
 	for (int si = 0; si < 4; si++) {
 		for (long bt = 1; bt <= 4096; bt *= 64) {
-			loglik_model m = {fake_logits, NULL, V, 1000, bt, 0};
+			loglik_model m = {fake_logits, NULL, V, 1000, bt, 0, NULL, 0};
 			ppl_result r;
 			ppl_run(&m, read_stream, NULL, (uint64_t)N, seqs[si], 0, &r, NULL, NULL);
 			ok(r.tokens == (uint64_t)N - 1 && fabs(r.loss_sum - want) < 1e-9 * N,
 			   "ppl: seq %d, batch_tokens %ld: %llu tokens, loss sum %.9f (want %.9f)",
 			   seqs[si], bt, (unsigned long long)r.tokens, r.loss_sum, want);
+			loglik_model md = m;
+			md.logprobs = fake_logprobs;
+			dev_batch_tokens = bt < seqs[si] ? seqs[si] : bt;
+			dev_pad = 0;
+			dev_bad = 0;
+			ppl_result rd;
+			ppl_run(&md, read_stream, NULL, (uint64_t)N, seqs[si], 0, &rd, NULL, NULL);
+			ok(rd.tokens == r.tokens && rd.windows == r.windows &&
+			   rd.loss_sum == r.loss_sum && !dev_bad,
+			   "ppl: seq %d, batch_tokens %ld: the logprobs path gives the same bits",
+			   seqs[si], bt);
 			ppl_run(&m, read_stream, NULL, (uint64_t)N, seqs[si], 50, &r, NULL, NULL);
 			ok(r.tokens == 50 && fabs(r.loss_sum - want50) < 1e-9 * N,
 			   "ppl: seq %d, batch_tokens %ld, max 50 tokens", seqs[si], bt);
 		}
 	}
 	{
-		loglik_model m = {fake_logits, NULL, V, 1000, 1 << 20, 0};
+		loglik_model m = {fake_logits, NULL, V, 1000, 1 << 20, 0, NULL, 0};
 		ppl_result r;
 		ppl_run(&m, read_stream, NULL, (uint64_t)N, 7, 0, &r, NULL, NULL);
 		is_int((long long)r.windows, (N - 1 + 6) / 7, "ppl: windows of 7 predicted tokens");

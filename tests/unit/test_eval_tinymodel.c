@@ -60,7 +60,7 @@ int main(void)
 	eval_lm lm = {0};
 	lm.model = m;
 	lm.cfg = gemma3_model_config(m);
-	loglik_model lmod = {eval_lm_logits, &lm, V, 64, 64, 0};
+	loglik_model lmod = {eval_lm_logits, &lm, V, 64, 64, 0, NULL, 0};
 
 	/* [BOS=0] context 3 | continuation 5 5 5: 3->5 differs, then 5->5 twice */
 	int32_t t1[] = {0, 3, 5, 5, 5};

@@ -1051,154 +1051,189 @@ static inline flash_fwd_fn flash_fwd_for(int hd) { return FLASH_DISPATCH(hd, fla
 static inline flash_bwd_fn flash_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_bwd_t); }
 
 
-/* ---------------- QK-norm + RoPE, a warp per (token, head) ----------------
- * Lane L owns the RoPE pairs (i, i + hd/2) for i = L + 32p, p < NP
- * (NP = max(1, hd/64)), so the rotation stays in the thread. */
-template <int NP>
-__global__ void __launch_bounds__(256) qk_fwd_v(int N, int T, int nh, int hd, float eps,
-						const bf16 *raw, int raw_ld, int h0, const float *w,
-						const float *cos_t, const float *sin_t, bf16 *out,
-						int out_ld, float *rstd, int rstd_ld)
+/* ---------------- QK-norm + RoPE ----------------
+ * HD/16 threads per (token, head), each owning 8 adjacent RoPE pairs
+ * (columns j..j+7 and half+j..half+j+7), so the rotation stays in the
+ * thread, a warp covers 32/(HD/16) rows and every access is a 16-byte
+ * vector. Needs HD in 16..512 (a power of two) and leading dimensions that
+ * are multiples of 8. */
+#define QK_BWD_BLOCKS 1056
+#define QK_BWD_WARPS (QK_BWD_BLOCKS * 8)
+__device__ __forceinline__ void ld_bf8(const bf16 *p, float *f)
 {
-	long row = (long)blockIdx.x * 8 + threadIdx.x / 32;
-	int lane = threadIdx.x & 31, half = hd / 2;
-	if (row >= (long)N * nh)
+	uint4 u = *reinterpret_cast<const uint4 *>(p);
+	const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		float2 v = __bfloat1622float2(h[i]);
+		f[2 * i] = v.x;
+		f[2 * i + 1] = v.y;
+	}
+}
+__device__ __forceinline__ void st_bf8(bf16 *p, const float *f)
+{
+	uint4 u;
+	__nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&u);
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		h[i] = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+	*reinterpret_cast<uint4 *>(p) = u;
+}
+__device__ __forceinline__ void ld_f8(const float *p, float *f)
+{
+	float4 a = *reinterpret_cast<const float4 *>(p), b = *reinterpret_cast<const float4 *>(p + 4);
+	f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
+}
+
+template <int HD>
+__global__ void __launch_bounds__(256) qk_fwd_v8(int N, int T, int nh, float eps, const bf16 *raw,
+						 int raw_ld, int h0, const float *w,
+						 const float *cos_t, const float *sin_t, bf16 *out,
+						 int out_ld, float *rstd, int rstd_ld)
+{
+	constexpr int HALF = HD / 2, TPR = HALF / 8;
+	long t = (long)blockIdx.x * blockDim.x + threadIdx.x, row = t / TPR;
+	int j = (int)(t % TPR) * 8;
+	bool ok = row < (long)N * nh; /* no early return: the lanes of a row shuffle */
+	int n = ok ? (int)(row / nh) : 0, h = ok ? (int)(row % nh) : 0, p = n % T;
+	float a[8] = {}, b[8] = {}, ss = 0.f;
+	if (ok) {
+		const bf16 *x = raw + (size_t)n * raw_ld + (size_t)(h0 + h) * HD;
+		ld_bf8(x + j, a);
+		ld_bf8(x + HALF + j, b);
+	}
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		ss += a[i] * a[i] + b[i] * b[i];
+#pragma unroll
+	for (int o = TPR / 2; o > 0; o >>= 1)
+		ss += __shfl_xor_sync(0xffffffffu, ss, o);
+	if (!ok)
 		return;
-	int n = (int)(row / nh), h = (int)(row % nh), p = n % T;
-	const bf16 *x = raw + (size_t)n * raw_ld + (size_t)(h0 + h) * hd;
-	float a[NP], b[NP], ss = 0.f;
+	float rs = rsqrtf(ss / HD + eps), wa[8], wb[8], c[8], sn[8], oa[8], ob[8];
+	ld_f8(w + j, wa);
+	ld_f8(w + HALF + j, wb);
+	ld_f8(cos_t + (size_t)p * HALF + j, c);
+	ld_f8(sin_t + (size_t)p * HALF + j, sn);
 #pragma unroll
-	for (int q = 0; q < NP; q++) {
-		int i = lane + 32 * q;
-		a[q] = i < half ? __bfloat162float(x[i]) : 0.f;
-		b[q] = i < half ? __bfloat162float(x[i + half]) : 0.f;
-		ss += a[q] * a[q] + b[q] * b[q];
+	for (int i = 0; i < 8; i++) {
+		float ya = a[i] * rs * (1.f + wa[i]), yb = b[i] * rs * (1.f + wb[i]);
+		oa[i] = ya * c[i] - yb * sn[i];
+		ob[i] = yb * c[i] + ya * sn[i];
 	}
-	float rs = rsqrtf(warp_sum(ss) / hd + eps);
-	bf16 *o = out + (size_t)n * out_ld + (size_t)(h0 + h) * hd;
-#pragma unroll
-	for (int q = 0; q < NP; q++) {
-		int i = lane + 32 * q;
-		if (i >= half)
-			continue;
-		float ya = a[q] * rs * (1.f + w[i]), yb = b[q] * rs * (1.f + w[i + half]);
-		float c = cos_t[(size_t)p * half + i], sn = sin_t[(size_t)p * half + i];
-		o[i] = __float2bfloat16(ya * c - yb * sn);
-		o[i + half] = __float2bfloat16(yb * c + ya * sn);
-	}
-	if (lane == 0)
+	bf16 *o = out + (size_t)n * out_ld + (size_t)(h0 + h) * HD;
+	st_bf8(o + j, oa);
+	st_bf8(o + HALF + j, ob);
+	if (j == 0)
 		rstd[(size_t)n * rstd_ld + h0 + h] = rs;
 }
 
-/* Backward: dout (after RoPE) -> d raw (bf16), and the norm weight gradient
- * accumulated per warp (fixed grid; warp W takes row blocks W, W+nw, ... of
- * RB rows) into partial[W][hd]. */
-#define QK_BWD_BLOCKS 1056
-#define QK_BWD_WARPS (QK_BWD_BLOCKS * 8)
-template <int NP>
-__global__ void __launch_bounds__(256) qk_bwd_v(int N, int T, int nh, int hd, const bf16 *raw,
-						int raw_ld, int h0, const float *w,
-						const float *cos_t, const float *sin_t,
-						const bf16 *dout, int dout_ld, const float *rstd,
-						int rstd_ld, bf16 *dx, int dx_ld, float *partial)
+/* Backward: dout (after RoPE) -> d raw (bf16). The norm weight gradient is
+ * summed per thread over its rows (fixed grid, warp W takes row groups W,
+ * W+nw, ...), then over the warp's row slots in a fixed butterfly order, into
+ * partial[W][HD]. */
+template <int HD>
+__global__ void __launch_bounds__(256) qk_bwd_v8(int N, int T, int nh, const bf16 *raw,
+						 int raw_ld, int h0, const float *w,
+						 const float *cos_t, const float *sin_t,
+						 const bf16 *dout, int dout_ld, const float *rstd,
+						 int rstd_ld, bf16 *dx, int dx_ld, float *partial)
 {
-	constexpr int RB = 4;
-	int lane = threadIdx.x & 31, half = hd / 2;
+	constexpr int HALF = HD / 2, TPR = HALF / 8, RPW = 32 / TPR;
+	int lane = threadIdx.x & 31, j = (lane % TPR) * 8, slot = lane / TPR;
 	int gw = blockIdx.x * 8 + threadIdx.x / 32, nw = gridDim.x * 8;
 	long rows = (long)N * nh;
-	float wa[NP], wb[NP], dwa[NP], dwb[NP];
+	float wa[8], wb[8], dwa[8] = {}, dwb[8] = {};
+	ld_f8(w + j, wa);
+	ld_f8(w + HALF + j, wb);
 #pragma unroll
-	for (int q = 0; q < NP; q++) {
-		int i = lane + 32 * q;
-		wa[q] = i < half ? 1.f + w[i] : 0.f;
-		wb[q] = i < half ? 1.f + w[i + half] : 0.f;
-		dwa[q] = dwb[q] = 0.f;
-	}
-	for (long r0 = (long)gw * RB; r0 < rows; r0 += (long)nw * RB) {
-		float xa[RB][NP], xb[RB][NP], ga[RB][NP], gb[RB][NP], c[RB][NP], sn[RB][NP], rs[RB];
-#pragma unroll
-		for (int r = 0; r < RB; r++) {
-			long row = r0 + r;
-			bool ok = row < rows;
-			int n = ok ? (int)(row / nh) : 0, h = ok ? (int)(row % nh) : 0, p = n % T;
-			const bf16 *x = raw + (size_t)n * raw_ld + (size_t)(h0 + h) * hd;
-			const bf16 *g = dout + (size_t)n * dout_ld + (size_t)(h0 + h) * hd;
-			rs[r] = ok ? rstd[(size_t)n * rstd_ld + h0 + h] : 0.f;
-#pragma unroll
-			for (int q = 0; q < NP; q++) {
-				int i = lane + 32 * q;
-				bool v = ok && i < half;
-				xa[r][q] = v ? __bfloat162float(x[i]) : 0.f;
-				xb[r][q] = v ? __bfloat162float(x[i + half]) : 0.f;
-				ga[r][q] = v ? __bfloat162float(g[i]) : 0.f;
-				gb[r][q] = v ? __bfloat162float(g[i + half]) : 0.f;
-				c[r][q] = v ? cos_t[(size_t)p * half + i] : 0.f;
-				sn[r][q] = v ? sin_t[(size_t)p * half + i] : 0.f;
-			}
+	for (int i = 0; i < 8; i++)
+		wa[i] += 1.f, wb[i] += 1.f;
+	for (long r0 = (long)gw * RPW; r0 < rows; r0 += (long)nw * RPW) {
+		long row = r0 + slot;
+		bool ok = row < rows;
+		int n = ok ? (int)(row / nh) : 0, h = ok ? (int)(row % nh) : 0, p = n % T;
+		float xa[8] = {}, xb[8] = {}, ga[8] = {}, gb[8] = {}, c[8] = {}, sn[8] = {}, rs = 0.f;
+		if (ok) {
+			const bf16 *x = raw + (size_t)n * raw_ld + (size_t)(h0 + h) * HD;
+			const bf16 *g = dout + (size_t)n * dout_ld + (size_t)(h0 + h) * HD;
+			ld_bf8(x + j, xa);
+			ld_bf8(x + HALF + j, xb);
+			ld_bf8(g + j, ga);
+			ld_bf8(g + HALF + j, gb);
+			ld_f8(cos_t + (size_t)p * HALF + j, c);
+			ld_f8(sin_t + (size_t)p * HALF + j, sn);
+			rs = rstd[(size_t)n * rstd_ld + h0 + h];
 		}
-		float dot[RB];
+		float dot = 0.f;
 #pragma unroll
-		for (int r = 0; r < RB; r++) {
-			dot[r] = 0.f;
-#pragma unroll
-			for (int q = 0; q < NP; q++) {
-				/* out_a = ya c - yb s, out_b = yb c + ya s */
-				float dya = ga[r][q] * c[r][q] + gb[r][q] * sn[r][q];
-				float dyb = gb[r][q] * c[r][q] - ga[r][q] * sn[r][q];
-				ga[r][q] = dya;
-				gb[r][q] = dyb;
-				dot[r] += dya * wa[q] * xa[r][q] + dyb * wb[q] * xb[r][q];
-			}
+		for (int i = 0; i < 8; i++) {
+			/* out_a = ya c - yb s, out_b = yb c + ya s */
+			float dya = ga[i] * c[i] + gb[i] * sn[i], dyb = gb[i] * c[i] - ga[i] * sn[i];
+			ga[i] = dya;
+			gb[i] = dyb;
+			dot += dya * wa[i] * xa[i] + dyb * wb[i] * xb[i];
 		}
 #pragma unroll
-		for (int o = 16; o > 0; o >>= 1)
+		for (int o = TPR / 2; o > 0; o >>= 1)
+			dot += __shfl_xor_sync(0xffffffffu, dot, o);
+		if (!ok)
+			continue;
+		float k = dot * rs * rs * rs / HD, da[8], db[8];
 #pragma unroll
-			for (int r = 0; r < RB; r++)
-				dot[r] += __shfl_xor_sync(0xffffffffu, dot[r], o);
-#pragma unroll
-		for (int r = 0; r < RB; r++) {
-			long row = r0 + r;
-			if (row >= rows)
-				break;
-			int n = (int)(row / nh), h = (int)(row % nh);
-			bf16 *d = dx + (size_t)n * dx_ld + (size_t)(h0 + h) * hd;
-			float k = dot[r] * rs[r] * rs[r] * rs[r] / hd;
-#pragma unroll
-			for (int q = 0; q < NP; q++) {
-				int i = lane + 32 * q;
-				if (i >= half)
-					continue;
-				d[i] = __float2bfloat16(rs[r] * wa[q] * ga[r][q] - xa[r][q] * k);
-				d[i + half] = __float2bfloat16(rs[r] * wb[q] * gb[r][q] - xb[r][q] * k);
-				dwa[q] += ga[r][q] * xa[r][q] * rs[r];
-				dwb[q] += gb[r][q] * xb[r][q] * rs[r];
-			}
+		for (int i = 0; i < 8; i++) {
+			da[i] = rs * wa[i] * ga[i] - xa[i] * k;
+			db[i] = rs * wb[i] * gb[i] - xb[i] * k;
+			dwa[i] += ga[i] * xa[i] * rs;
+			dwb[i] += gb[i] * xb[i] * rs;
 		}
+		bf16 *d = dx + (size_t)n * dx_ld + (size_t)(h0 + h) * HD;
+		st_bf8(d + j, da);
+		st_bf8(d + HALF + j, db);
 	}
 #pragma unroll
-	for (int q = 0; q < NP; q++) {
-		int i = lane + 32 * q;
-		if (i < half) {
-			partial[(size_t)gw * hd + i] = dwa[q];
-			partial[(size_t)gw * hd + i + half] = dwb[q];
+	for (int o = TPR; o < 32; o <<= 1)
+#pragma unroll
+		for (int i = 0; i < 8; i++) {
+			dwa[i] += __shfl_xor_sync(0xffffffffu, dwa[i], o);
+			dwb[i] += __shfl_xor_sync(0xffffffffu, dwb[i], o);
 		}
-	}
+	if (slot == 0)
+#pragma unroll
+		for (int i = 0; i < 8; i++) {
+			partial[(size_t)gw * HD + j + i] = dwa[i];
+			partial[(size_t)gw * HD + HALF + j + i] = dwb[i];
+		}
 }
+
+/* Whether the 16-byte kernels apply: head sizes 16..512 in steps the
+ * vectors tile, and 16-byte aligned rows. */
+static inline bool qk_v8_ok(int hd, int ld_a, int ld_b)
+{
+	return (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256 || hd == 512) &&
+	       ld_a % 8 == 0 && ld_b % 8 == 0;
+}
+#define QK_V8_SWITCH(hd, F)                                                                    \
+	switch (hd) {                                                                          \
+	case 16: F(16); break;                                                                 \
+	case 32: F(32); break;                                                                 \
+	case 64: F(64); break;                                                                 \
+	case 128: F(128); break;                                                               \
+	case 256: F(256); break;                                                               \
+	default: F(512); break;                                                                \
+	}
 
 static cudaError_t qk_norm_rope_fwd(cudaStream_t st, int N, int T, int nh, int hd, float eps,
 				    const bf16 *raw, int raw_ld, int h0, const float *w,
 				    const float *cos_t, const float *sin_t, bf16 *out, int out_ld,
 				    float *rstd, int rstd_ld)
 {
-	unsigned grid = (unsigned)(((long)N * nh + 7) / 8);
-#define F_(K) qk_fwd_v<K><<<grid, 256, 0, st>>>(N, T, nh, hd, eps, raw, raw_ld, h0, w, cos_t, sin_t, out, out_ld, rstd, rstd_ld)
-	switch (hd <= 64 ? 1 : hd / 64) {
-	case 1: F_(1); break;
-	case 2: F_(2); break;
-	case 4: F_(4); break;
-	default: return cudaErrorInvalidValue;
-	}
-#undef F_
+	if (!qk_v8_ok(hd, raw_ld, out_ld))
+		return cudaErrorInvalidValue;
+	unsigned grid = (unsigned)(((long)N * nh * (hd / 16) + 255) / 256);
+#define V_(K) qk_fwd_v8<K><<<grid, 256, 0, st>>>(N, T, nh, eps, raw, raw_ld, h0, w, cos_t, sin_t, out, out_ld, rstd, rstd_ld)
+	QK_V8_SWITCH(hd, V_)
+#undef V_
 	return cudaGetLastError();
 }
 
@@ -1209,14 +1244,11 @@ static cudaError_t qk_norm_rope_bwd(cudaStream_t st, int N, int T, int nh, int h
 				    int dout_ld, const float *rstd, int rstd_ld, bf16 *dx, int dx_ld,
 				    float *partial, float *grad_w)
 {
-#define F_(K) qk_bwd_v<K><<<QK_BWD_BLOCKS, 256, 0, st>>>(N, T, nh, hd, raw, raw_ld, h0, w, cos_t, sin_t, dout, dout_ld, rstd, rstd_ld, dx, dx_ld, partial)
-	switch (hd <= 64 ? 1 : hd / 64) {
-	case 1: F_(1); break;
-	case 2: F_(2); break;
-	case 4: F_(4); break;
-	default: return cudaErrorInvalidValue;
-	}
-#undef F_
+	if (!qk_v8_ok(hd, raw_ld, dout_ld) || dx_ld % 8)
+		return cudaErrorInvalidValue;
+#define V_(K) qk_bwd_v8<K><<<QK_BWD_BLOCKS, 256, 0, st>>>(N, T, nh, raw, raw_ld, h0, w, cos_t, sin_t, dout, dout_ld, rstd, rstd_ld, dx, dx_ld, partial)
+	QK_V8_SWITCH(hd, V_)
+#undef V_
 	cudaError_t e = cudaGetLastError();
 	if (e != cudaSuccess)
 		return e;
@@ -1288,5 +1320,8 @@ static cudaError_t geglu_bwd(cudaStream_t st, int N, int ff, const bf16 *gu, con
 	geglu_bwd_v<<<grid, 128, 0, st>>>(N, ff, gu, dg, dgu);
 	return cudaGetLastError();
 }
+
+/* flash attention version 2 (the default) */
+#include "gpu_attention.cuh"
 
 #endif

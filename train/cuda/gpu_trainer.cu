@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gpu_kernels.cuh"
+#include "gpu_logprob.cuh"
 #include "gpu_trainer.h"
 
 extern "C" void die(const char *fmt, ...);
@@ -115,7 +116,20 @@ struct gpu_trainer {
 	double cat_ms[P_NCAT];
 	long prof_steps;
 	std::vector<void *> allocs;
+	/* inference only (gpu_trainer_create_infer): no gradients, AdamW state
+	 * or backward scratch; x[] alternates between two buffers. Ncap, Tcap:
+	 * the largest B*T and T a forward pass may have. */
+	int infer, Ncap, Tcap;
+	bf16 *xsel;             /* gpu_trainer_logprobs: the rows that have a target */
+	int32_t *sel;
+	unsigned char *greedy;
 };
+
+static void need_train(gpu_trainer *g, const char *what)
+{
+	if (g->infer)
+		die("internal error: %s on an inference-only GPU model", what);
+}
 
 static void *dalloc(gpu_trainer *g, size_t bytes, int *fail)
 {
@@ -234,10 +248,26 @@ static void norm_bwd_g(gpu_trainer *g, const XT *x, const float *rstd, size_t w_
 			      g->grad + w_off));
 }
 
+/* Which flash attention: version 2 (gpu_attention.cuh: 8 warps, 128-row
+ * tiles) is faster at head_dim 256 (gemma3-1b on an H100: backward 19.4 ->
+ * 16.5 ms a step), version 1 (gpu_kernels.cuh) at head_dim 64 (small:
+ * 16.3 ms against v2's 20.0); bench/NOTES.md has the numbers. BONSAI_ATTN=v1
+ * or v2 forces one (old = v1), to check and time both; read once. */
+static bool attn_v2(int hd)
+{
+	static int v = -1;
+	if (v < 0) {
+		const char *e = getenv("BONSAI_ATTN");
+		v = !e ? 2 : !strcmp(e, "v2") ? 1 : !strcmp(e, "v1") || !strcmp(e, "old") ? 0 : 2;
+	}
+	return v == 2 ? hd >= 256 : v == 1;
+}
+
 static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd;
-	CK(flash_fwd_for(hd)(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
+	flash_fwd_fn f = attn_v2(hd) ? flash2_fwd_for(hd) : flash_fwd_for(hd);
+	CK(f(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
 			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, a.o, g->Hq * hd, a.lse, g->B,
 			     g->T, g->Hq, g->Hkv, window, scale));
 }
@@ -245,7 +275,8 @@ static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 static void flash_bwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd;
-	CK(flash_bwd_for(hd)(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
+	flash_bwd_fn f = attn_v2(hd) ? flash2_bwd_for(hd) : flash_bwd_for(hd);
+	CK(f(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
 			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, g->do_, g->Hq * hd, a.lse,
 			     g->Dbuf, g->dqkr, g->QK, g->dqkr + g->Hq * hd, g->QK,
 			     g->dqkv + (g->Hq + g->Hkv) * hd, g->QKV, g->B, g->T, g->Hq, g->Hkv,
@@ -323,9 +354,13 @@ static void layer_bwd(gpu_trainer *g, int l)
 	gemm(g, 1, 0, d, HQD, N, g->dbf, d, a.o, HQD, gr + o[G3_WO], HQD, 1, 1);
 	gemm(g, 0, 0, N, HQD, d, g->dbf, d, w + o[G3_WO], HQD, g->do_, HQD, 0, 0);
 	mark(g, P_CAT_GEMM);
-	attn_bwd_dot_kernel<<<cdiv((size_t)N * g->Hq, 8), 256, 0, g->st>>>(N, g->T, g->Hq, hd, a.o,
-									   g->do_, HQD, g->Dbuf);
-	CKL();
+	if (!attn_v2(hd)) {
+		attn_bwd_dot_kernel<<<cdiv((size_t)N * g->Hq, 8), 256, 0, g->st>>>(
+			N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf);
+		CKL();
+	} else {
+		CK(attn_bwd_dot2(g->st, N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf));
+	}
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
 	flash_bwd(g, a, layer_window(g, l), scale);
 	mark(g, P_CAT_ATTNB);
@@ -423,6 +458,7 @@ static double lm_head(gpu_trainer *g, const int32_t *targets, int train, float g
 extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 				     const int32_t *targets, float grad_scale)
 {
+	need_train(g, "fwd_bwd");
 	upload_batch(g, inputs, targets);
 	/* the embedding backward's token order, sorted on the host */
 	std::vector<std::pair<int32_t, int32_t>> tp(g->N);
@@ -503,19 +539,90 @@ extern "C" void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float 
 	prof_collect(g);
 }
 
+extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
+				     const int32_t *targets, int B, int T, int V, float *logp,
+				     unsigned char *greedy)
+{
+	if (B < 1 || T < 1 || T > g->Tcap || (long)B * T > g->Ncap)
+		die("internal error: a %d x %d forward pass on a GPU model made for %d tokens in "
+		    "rows of %d", B, T, g->Ncap, g->Tcap);
+	if (V < 1 || V > g->V)
+		die("internal error: scoring over %d of the model's %d logits", V, g->V);
+	int B0 = g->B, T0 = g->T;
+	g->B = B, g->T = T, g->N = B * T;
+	/* only the rows with a target go through the LM head */
+	std::vector<int32_t> sel, tsel;
+	for (int i = 0; i < g->N; i++)
+		if (targets[i] >= 0) {
+			if (targets[i] >= V)
+				die("target token %d is outside the vocabulary (%d)", targets[i], V);
+			sel.push_back(i);
+			tsel.push_back(targets[i]);
+		}
+	int ns = (int)sel.size();
+	memset(logp, 0, sizeof(float) * g->N);
+	memset(greedy, 0, g->N);
+	if (ns > 0) {
+		/* whole blocks of 64 rows (padding scores nothing): fewer matrix
+		 * shapes for cuBLASLt to plan */
+		while (sel.size() % 64 && (int)sel.size() < g->N) {
+			sel.push_back(0);
+			tsel.push_back(-1);
+		}
+		upload_batch(g, inputs, NULL);
+		int np = (int)sel.size();
+		CK(cudaMemcpyAsync(g->sel, sel.data(), sizeof(int32_t) * np, cudaMemcpyHostToDevice,
+				   g->st));
+		CK(cudaMemcpyAsync(g->tgt, tsel.data(), sizeof(int32_t) * np,
+				   cudaMemcpyHostToDevice, g->st));
+		forward(g);
+		gather_rows_kernel<<<cdiv((size_t)np * (g->d / 8), 256), 256, 0, g->st>>>(
+			np, g->d, g->sel, g->xf, g->xsel);
+		CKL();
+		/* fp32 logits through the (bf16-sized) chunk buffer, as gpu_trainer_logits */
+		int rows = std::max(1, g->rows_chunk / 2);
+		float *buf = (float *)g->logits;
+		for (int r0 = 0; r0 < np; r0 += rows) {
+			int R = std::min(rows, np - r0);
+			gemm(g, 0, 1, R, g->V, g->d, g->xsel + (size_t)r0 * g->d, g->d,
+			     g->pb + g->off_embed, g->d, buf, g->V, 1, 0);
+			logprob_rows_kernel<<<R, 512, 0, g->st>>>(V, g->V, buf, g->tgt + r0,
+								 g->c.final_logit_softcapping,
+								 g->loss + r0, g->greedy + r0);
+			CKL();
+		}
+		std::vector<float> lp(ns);
+		std::vector<unsigned char> gr(ns);
+		CK(cudaMemcpyAsync(lp.data(), g->loss, sizeof(float) * ns, cudaMemcpyDeviceToHost,
+				   g->st));
+		CK(cudaMemcpyAsync(gr.data(), g->greedy, ns, cudaMemcpyDeviceToHost, g->st));
+		CK(cudaStreamSynchronize(g->st));
+		for (int i = 0; i < ns; i++) {
+			logp[sel[i]] = lp[i];
+			greedy[sel[i]] = gr[i];
+		}
+	}
+	g->B = B0, g->T = T0, g->N = B0 * T0;
+	prof_collect(g);
+	update_peak(g);
+}
+
 extern "C" void gpu_trainer_zero_grad(gpu_trainer *g)
 {
+	need_train(g, "zero_grad");
 	CK(cudaMemsetAsync(g->grad, 0, g->P * sizeof(float), g->st));
 }
 
 extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
 {
+	need_train(g, "get_grads");
 	CK(cudaMemcpyAsync(grads, g->grad, g->P * sizeof(float), cudaMemcpyDeviceToHost, g->st));
 	CK(cudaStreamSynchronize(g->st));
 }
 
 extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
 {
+	need_train(g, "grad_norm");
 	mark(g, P_CAT_MISC);
 	sumsq_partial_kernel<<<1024, 256, 0, g->st>>>(g->P, g->grad, g->partial);
 	CKL();
@@ -531,6 +638,7 @@ extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
 extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float beta2, float eps,
 				  float weight_decay, float clip_scale, int step)
 {
+	need_train(g, "adamw");
 	float bc1 = 1.f - powf(beta1, (float)step);
 	float bc2s = sqrtf(1.f - powf(beta2, (float)step));
 	/* runs of tensors with the same decay setting */
@@ -574,13 +682,15 @@ extern "C" void gpu_trainer_set_params(gpu_trainer *g, const float *params, cons
 {
 	size_t b = g->P * sizeof(float);
 	CK(cudaMemcpy(g->p, params, b, cudaMemcpyHostToDevice));
+	if (g->infer && (m || v))
+		die("internal error: AdamW state for an inference-only GPU model");
 	if (m)
 		CK(cudaMemcpy(g->m, m, b, cudaMemcpyHostToDevice));
-	else
+	else if (g->m)
 		CK(cudaMemset(g->m, 0, b));
 	if (v)
 		CK(cudaMemcpy(g->v, v, b, cudaMemcpyHostToDevice));
-	else
+	else if (g->v)
 		CK(cudaMemset(g->v, 0, b));
 	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
 	CKL();
@@ -593,6 +703,8 @@ extern "C" void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, 
 	size_t b = g->P * sizeof(float);
 	if (params)
 		CK(cudaMemcpy(params, g->p, b, cudaMemcpyDeviceToHost));
+	if (m || v)
+		need_train(g, "get_params of m, v");
 	if (m)
 		CK(cudaMemcpy(m, g->m, b, cudaMemcpyDeviceToHost));
 	if (v)
@@ -732,8 +844,8 @@ static void rope_table(int T, int hd, double base, double scaling, float *cs, fl
 	}
 }
 
-extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute,
-					   char *err, size_t n)
+static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, int infer,
+			   char *err, size_t n)
 {
 	if (!gpu_trainer_probe(err, n))
 		return NULL;
@@ -763,6 +875,7 @@ extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T,
 	gpu_trainer *g = new gpu_trainer();
 	g->c = *c;
 	g->B = B, g->T = T, g->N = B * T, g->recompute = recompute;
+	g->infer = infer, g->Ncap = B * T, g->Tcap = T;
 	g->d = c->hidden_size, g->ff = c->intermediate_size, g->Hq = c->num_heads;
 	g->Hkv = c->num_kv_heads, g->hd = hd, g->V = c->vocab_size, g->L = c->num_layers;
 	g->QKV = (g->Hq + 2 * g->Hkv) * hd, g->QK = (g->Hq + g->Hkv) * hd;
@@ -779,13 +892,15 @@ extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T,
 	size_t N = g->N, d = g->d, ff = g->ff, P = g->P;
 	int fail = 0;
 	g->p = (float *)dalloc(g, P * 4, &fail);
-	g->m = (float *)dalloc(g, P * 4, &fail);
-	g->v = (float *)dalloc(g, P * 4, &fail);
-	g->grad = (float *)dalloc(g, P * 4, &fail);
+	if (!infer) {
+		g->m = (float *)dalloc(g, P * 4, &fail);
+		g->v = (float *)dalloc(g, P * 4, &fail);
+		g->grad = (float *)dalloc(g, P * 4, &fail);
+	}
 	g->pb = (bf16 *)dalloc(g, P * 2, &fail);
 	g->x.resize(g->L + 1);
 	for (int l = 0; l <= g->L; l++)
-		g->x[l] = (float *)dalloc(g, N * d * 4, &fail);
+		g->x[l] = infer && l > 1 ? g->x[l & 1] : (float *)dalloc(g, N * d * 4, &fail);
 	g->acts.resize(g->L);
 	for (int l = 0; l < g->L; l++) {
 		LayerActs &a = g->acts[l];
@@ -813,24 +928,29 @@ extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T,
 	g->xf = (bf16 *)dalloc(g, N * d * 2, &fail);
 	g->rstdf = (float *)dalloc(g, N * 4, &fail);
 	g->logits = (bf16 *)dalloc(g, (size_t)g->rows_chunk * g->V * 2 + (size_t)g->V * 4, &fail);
-	g->dx = (float *)dalloc(g, N * d * 4, &fail);
-	g->dh = (float *)dalloc(g, N * d * 4, &fail);
-	g->Dbuf = (float *)dalloc(g, (size_t)B * g->Hq * T * 4, &fail);
+	/* without the backward pass, N below skips its scratch */
+	size_t Nb = infer ? 0 : N;
+	g->dx = (float *)dalloc(g, Nb * d * 4, &fail);
+	g->dh = (float *)dalloc(g, Nb * d * 4, &fail);
+	g->Dbuf = (float *)dalloc(g, Nb * g->Hq * 4, &fail);
 	g->partial_n = std::max((size_t)NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
 	g->partial_n = std::max(g->partial_n, (size_t)1024);
 	g->partial = (float *)dalloc(g, g->partial_n * 4, &fail);
 	g->loss = (float *)dalloc(g, N * 4, &fail);
-	g->dbf = (bf16 *)dalloc(g, N * d * 2, &fail);
-	g->dg = (bf16 *)dalloc(g, N * ff * 2, &fail);
-	g->dgu = (bf16 *)dalloc(g, N * 2 * ff * 2, &fail);
-	g->do_ = (bf16 *)dalloc(g, N * g->Hq * hd * 2, &fail);
-	g->dqkr = (bf16 *)dalloc(g, N * g->QK * 2, &fail);
-	g->dqkv = (bf16 *)dalloc(g, N * g->QKV * 2, &fail);
+	g->dbf = (bf16 *)dalloc(g, Nb * d * 2, &fail);
+	g->dg = (bf16 *)dalloc(g, Nb * ff * 2, &fail);
+	g->dgu = (bf16 *)dalloc(g, Nb * 2 * ff * 2, &fail);
+	g->do_ = (bf16 *)dalloc(g, Nb * g->Hq * hd * 2, &fail);
+	g->dqkr = (bf16 *)dalloc(g, Nb * g->QK * 2, &fail);
+	g->dqkv = (bf16 *)dalloc(g, Nb * g->QKV * 2, &fail);
 	g->tok = (int32_t *)dalloc(g, N * 4, &fail);
 	g->tgt = (int32_t *)dalloc(g, N * 4, &fail);
-	g->e_uniq = (int32_t *)dalloc(g, N * 4, &fail);
-	g->e_start = (int32_t *)dalloc(g, (N + 1) * 4, &fail);
-	g->e_pos = (int32_t *)dalloc(g, N * 4, &fail);
+	g->e_uniq = (int32_t *)dalloc(g, Nb * 4, &fail);
+	g->e_start = (int32_t *)dalloc(g, infer ? 0 : (N + 1) * 4, &fail);
+	g->e_pos = (int32_t *)dalloc(g, Nb * 4, &fail);
+	g->xsel = (bf16 *)dalloc(g, N * d * 2, &fail);
+	g->sel = (int32_t *)dalloc(g, N * 4, &fail);
+	g->greedy = (unsigned char *)dalloc(g, N, &fail);
 	size_t half = hd / 2;
 	for (int k = 0; k < 2; k++) {
 		g->rope_cos[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
@@ -839,6 +959,14 @@ extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T,
 	g->dsum = (double *)dalloc(g, sizeof(double), &fail);
 	g->ws_size = 32u << 20;
 	g->ws = dalloc(g, g->ws_size, &fail);
+	if (fail && infer) {
+		snprintf(err, n,
+			 "out of GPU memory: %zu parameters (%.1f GiB in fp32 + bf16) and the "
+			 "activations of %d tokens do not fit in %s; try a smaller --batch-tokens",
+			 P, P * 6 / 1073741824.0, B * T, g->devname);
+		gpu_trainer_free(g);
+		return NULL;
+	}
 	if (fail) {
 		size_t need = gpu_trainer_bytes_needed(c, B, T, recompute);
 		size_t fr = 0, tot = 0;
@@ -864,11 +992,30 @@ extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T,
 	}
 	CK(cudaMemset(g->p, 0, P * 4));
 	CK(cudaMemset(g->pb, 0, P * 2));
-	CK(cudaMemset(g->m, 0, P * 4));
-	CK(cudaMemset(g->v, 0, P * 4));
-	CK(cudaMemset(g->grad, 0, P * 4));
+	if (!infer) {
+		CK(cudaMemset(g->m, 0, P * 4));
+		CK(cudaMemset(g->v, 0, P * 4));
+		CK(cudaMemset(g->grad, 0, P * 4));
+	}
 	update_peak(g);
 	return g;
+}
+
+extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute,
+					   char *err, size_t n)
+{
+	return create(c, B, T, recompute, 0, err, n);
+}
+
+extern "C" gpu_trainer *gpu_trainer_create_infer(const gemma3_config *c, long max_tokens, int T,
+						 char *err, size_t n)
+{
+	if (T < 1 || max_tokens < 1 || max_tokens > (1L << 30)) {
+		snprintf(err, n, "bad inference shape: %ld tokens, rows of %d", max_tokens, T);
+		return NULL;
+	}
+	long B = (std::max(max_tokens, (long)T) + T - 1) / T;
+	return create(c, (int)B, T, 1, 1, err, n);
 }
 
 extern "C" void gpu_trainer_free(gpu_trainer *g)

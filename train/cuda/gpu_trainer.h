@@ -39,6 +39,14 @@ int gpu_trainer_probe(char *why, size_t n);
  * --recompute). Parameters start at zero: call gpu_trainer_set_params. */
 gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute, char *err,
 				size_t n);
+/* An inference-only model (bonsai-eval): forward passes of any B x T with
+ * B*T <= max(max_tokens, T) and T at most the T given here; no gradients,
+ * AdamW state or backward scratch, and one layer's activations, so it needs
+ * about 6 bytes a parameter plus the activations. The training calls
+ * (fwd_bwd, zero_grad, grad_norm, adamw, get_grads) die on it; set_params
+ * takes params only. NULL with a message in err as gpu_trainer_create. */
+gpu_trainer *gpu_trainer_create_infer(const gemma3_config *c, long max_tokens, int T, char *err,
+				      size_t n);
 /* Device bytes the trainer would allocate (an estimate made without a GPU). */
 size_t gpu_trainer_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
 
@@ -64,6 +72,17 @@ float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs, const int32_t *
 float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs, const int32_t *targets);
 /* Forward only: logits [B*T, V] in fp32 (after soft-capping, if any). */
 void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits);
+/* Forward only, scoring: for inputs and targets [B,T] (host memory; a
+ * target < 0 is not scored; B x T within what the model was made for),
+ * logp[i] = log_softmax(logits[i])[targets[i]] and greedy[i] = 1 when the
+ * target is the first index of the row's maximum, over the first V logits
+ * (V <= the config's vocab_size; the columns past V are padding). The
+ * logits are made in fp32 from the bf16 product, soft-capped, and reduced
+ * with a max-subtracted log-sum-exp in fp32, a chunk of rows at a time;
+ * only the rows with a target go through the LM head. Unscored positions
+ * get 0. Works on a training model too (its B x T as made). */
+void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs, const int32_t *targets, int B,
+			  int T, int V, float *logp, unsigned char *greedy);
 /* The gradients, gemma3_num_params() floats. */
 void gpu_trainer_get_grads(gpu_trainer *g, float *grads);
 

@@ -1,0 +1,724 @@
+/* gpu_attention.cuh - flash attention, second version (the default; the
+ * first version in gpu_kernels.cuh stays selectable with BONSAI_ATTN=old).
+ * Included at the end of gpu_kernels.cuh: uses its mma/ldmatrix helpers.
+ *
+ * Same maths, masks, lse convention (log2 units) and fixed reduction order
+ * as version 1 (no atomics, bitwise reproducible); what changed is how the
+ * work is tiled:
+ * - 128-row tiles (8 warps of 16 rows by default): every K/V tile (forward,
+ *   dQ) or Q/dO tile (dK/dV) read from L2 into shared memory serves twice
+ *   the rows of version 1's, halving that traffic (~11 GB a step on the
+ *   small config for each of the three kernels in version 1).
+ * - A warp may own MT m-tiles of 16 rows (Flash2Cfg), so that every
+ *   fragment of the other operand read from shared memory feeds MT
+ *   products (FA2's layout); the shapes are compile-time parameters and
+ *   `check_kernels bench` times the alternatives.
+ * - One barrier per tile instead of two: the prefetch of tile i+1 is issued
+ *   after the barrier that ends every warp's use of tile i-1's buffer.
+ * - Per-warp skipping: a warp whose rows see nothing of a tile (causal
+ *   diagonal, window edge) skips its products; the mask arithmetic runs
+ *   only for warps whose rows cross an edge.
+ * - Operands reused across the loop may stay in registers (Q in the
+ *   forward pass, Q and dO in dQ, K and V in dK/dV).
+ * - The forward and dQ grids start with the query blocks that see the most
+ *   keys, so the causal tail of the grid is short.
+ * A launcher falls back to version 1 when the device cannot give a block
+ * the shared memory the new tiles need (e.g. head_dim 256 before sm_90). */
+#ifndef BONSAI_GPU_ATTENTION_CUH
+#define BONSAI_GPU_ATTENTION_CUH
+
+__device__ __forceinline__ void cp_wait0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+/* Forward. grid (ceil(T/BQ), Hq, B), NW warps, BQ = 16 MT NW; warp w owns
+ * the query rows q0 + 16 MT w .. + 16 MT - 1 as MT m-tiles of 16 rows, so
+ * that every K/V fragment read from shared memory feeds MT products.
+ * Arguments as flash_fwd_kernel. */
+template <int HD, int BK, int NW, int MT, bool QREG, int MINB>
+__global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q, int q_ld,
+							     const bf16 *k, int k_ld,
+							     const bf16 *v, int v_ld, bf16 *o,
+							     int o_ld, float *lse2, int T, int Hq,
+							     int Hkv, int window, float sl2)
+{
+	constexpr int WR = 16 * MT, BQ = WR * NW, LD = HD + 8, NT = BK / 8, NO = HD / 8,
+		      NKK = HD / 16;
+	extern __shared__ __align__(16) unsigned char smem_raw[];
+	bf16 *sQ = (bf16 *)smem_raw, *sK2 = sQ + BQ * LD, *sV2 = sK2 + 2 * BK * LD;
+	int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (Hq / Hkv);
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int q0 = qb * BQ, wq0 = q0 + warp * WR;
+	const bf16 *qb_ = q + (size_t)b * T * q_ld + (size_t)h * HD;
+	const bf16 *kb_ = k + (size_t)b * T * k_ld + (size_t)hk * HD;
+	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
+	int kv_hi = min(T, q0 + BQ);
+	int kv_lo = window > 0 ? max(0, q0 - window + 1) : 0;
+	int kstart = (kv_lo / BK) * BK, ntile = (kv_hi - kstart + BK - 1) / BK;
+	load_tile_async<HD>(sQ, qb_, q_ld, q0, BQ, T);
+	load_tile_async<HD>(sK2, kb_, k_ld, kstart, BK, T);
+	load_tile_async<HD>(sV2, vb_, v_ld, kstart, BK, T);
+	cp_commit();
+
+	float acc[MT][NO][4];
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < NO; i++)
+			acc[m][i][0] = acc[m][i][1] = acc[m][i][2] = acc[m][i][3] = 0.f;
+	float mrow[MT][2], lrow[MT][2];
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+		mrow[m][0] = mrow[m][1] = -INFINITY, lrow[m][0] = lrow[m][1] = 0.f;
+	int r_lo = wq0 + gq; /* this thread's rows: r_lo + 16 m, + 8 */
+	uint32_t qf[MT][QREG ? NKK : 1][4];
+	if (QREG) {
+		cp_wait0();
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int kk = 0; kk < (QREG ? NKK : 0); kk++)
+				load_a(qf[m][kk], sQ, LD, warp * WR + m * 16, kk * 16);
+	}
+	for (int it = 0; it < ntile; it++) {
+		int k0 = kstart + it * BK;
+		bf16 *sK = sK2 + (it & 1) * BK * LD, *sV = sV2 + (it & 1) * BK * LD;
+		cp_wait0();
+		__syncthreads(); /* tile it landed; every warp is done with tile it-1 */
+		if (it + 1 < ntile) {
+			load_tile_async<HD>(sK2 + ((it + 1) & 1) * BK * LD, kb_, k_ld, k0 + BK, BK, T);
+			load_tile_async<HD>(sV2 + ((it + 1) & 1) * BK * LD, vb_, v_ld, k0 + BK, BK, T);
+			cp_commit();
+		}
+		/* nothing of this tile is visible to the warp's rows */
+		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
+			continue;
+		float s[MT][NT][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int i = 0; i < NT; i++)
+				s[m][i][0] = s[m][i][1] = s[m][i][2] = s[m][i][3] = 0.f;
+#pragma unroll
+		for (int kk = 0; kk < NKK; kk++) {
+			uint32_t a[MT][4];
+#pragma unroll
+			for (int m = 0; m < MT; m++) {
+				if (QREG) {
+#pragma unroll
+					for (int e = 0; e < 4; e++)
+						a[m][e] = qf[m][QREG ? kk : 0][e];
+				} else {
+					load_a(a[m], sQ, LD, warp * WR + m * 16, kk * 16);
+				}
+			}
+#pragma unroll
+			for (int nt = 0; nt < NT; nt += 2) {
+				uint32_t bb[4];
+				load_bt(bb, sK, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(s[m][nt], a[m], bb[0], bb[1]);
+					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
+				}
+			}
+		}
+		/* every (row, key) of the warp's part of the tile visible? */
+		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
+			    wq0 + WR <= T && k0 + BK <= T;
+		uint32_t pa[MT][NT / 2][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++) {
+			float mnew[2] = {mrow[m][0], mrow[m][1]};
+#pragma unroll
+			for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+				for (int e = 0; e < 4; e++) {
+					int r = r_lo + m * 16 + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+					float x = (full || attn_visible(r, c, T, window)) ? s[m][nt][e] * sl2
+											  : -INFINITY;
+					s[m][nt][e] = x;
+					mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
+				}
+			float corr[2], muse[2];
+#pragma unroll
+			for (int i = 0; i < 2; i++) {
+				mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
+				mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
+				muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
+				corr[i] = exp2f(mrow[m][i] - muse[i]);
+				mrow[m][i] = mnew[i];
+			}
+			float ls[2] = {0.f, 0.f};
+#pragma unroll
+			for (int nt = 0; nt < NT; nt++) {
+				float p0 = exp2f(s[m][nt][0] - muse[0]), p1 = exp2f(s[m][nt][1] - muse[0]);
+				float p2 = exp2f(s[m][nt][2] - muse[1]), p3 = exp2f(s[m][nt][3] - muse[1]);
+				ls[0] += p0 + p1;
+				ls[1] += p2 + p3;
+				pa[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
+				pa[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
+			}
+#pragma unroll
+			for (int i = 0; i < 2; i++) {
+				ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
+				ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
+				lrow[m][i] = lrow[m][i] * corr[i] + ls[i];
+			}
+#pragma unroll
+			for (int i = 0; i < NO; i++) {
+				acc[m][i][0] *= corr[0];
+				acc[m][i][1] *= corr[0];
+				acc[m][i][2] *= corr[1];
+				acc[m][i][3] *= corr[1];
+			}
+		}
+#pragma unroll
+		for (int kk = 0; kk < NT / 2; kk++) {
+#pragma unroll
+			for (int nt = 0; nt < NO; nt += 2) {
+				uint32_t bb[4];
+				load_b(bb, sV, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(acc[m][nt], pa[m][kk], bb[0], bb[1]);
+					mma16816(acc[m][nt + 1], pa[m][kk], bb[2], bb[3]);
+				}
+			}
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			int r = r_lo + m * 16 + i * 8;
+			if (r >= T)
+				continue;
+			float inv = lrow[m][i] > 0.f ? 1.f / lrow[m][i] : 0.f;
+			bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
+#pragma unroll
+			for (int nt = 0; nt < NO; nt++)
+				*(__nv_bfloat162 *)(orow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+					acc[m][nt][i * 2] * inv, acc[m][nt][i * 2 + 1] * inv);
+			if (tq == 0)
+				lse2[((size_t)b * Hq + h) * T + r] =
+					(mrow[m][i] == -INFINITY ? 0.f : mrow[m][i]) + log2f(lrow[m][i]);
+		}
+}
+
+/* dQ. grid (ceil(T/BQ), Hq, B), NW warps, BQ = 16 MT NW; warp w owns the
+ * query rows q0 + 16 MT w .. as MT m-tiles of 16; sums over the key tiles
+ * in order. */
+template <int HD, int BK, int NW, int MT, bool QREG, int MINB>
+__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
+	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
+	int do_ld, const float *lse2, const float *D, bf16 *dq, int dq_ld, int T, int Hq, int Hkv,
+	int window, float sl2, float scale)
+{
+	constexpr int WR = 16 * MT, BQ = WR * NW, LD = HD + 8, NT = BK / 8, NO = HD / 8,
+		      NKK = HD / 16;
+	extern __shared__ __align__(16) unsigned char smem_raw[];
+	bf16 *sQ = (bf16 *)smem_raw, *sdO = sQ + BQ * LD, *sK2 = sdO + BQ * LD,
+	     *sV2 = sK2 + 2 * BK * LD;
+	int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (Hq / Hkv);
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int q0 = qb * BQ, wq0 = q0 + warp * WR;
+	const bf16 *kb_ = k + (size_t)b * T * k_ld + (size_t)hk * HD;
+	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
+	int kv_hi = min(T, q0 + BQ);
+	int kv_lo = window > 0 ? max(0, q0 - window + 1) : 0;
+	int kstart = (kv_lo / BK) * BK, ntile = (kv_hi - kstart + BK - 1) / BK;
+	load_tile_async<HD>(sQ, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, q0, BQ, T);
+	load_tile_async<HD>(sdO, dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld, q0, BQ, T);
+	load_tile_async<HD>(sK2, kb_, k_ld, kstart, BK, T);
+	load_tile_async<HD>(sV2, vb_, v_ld, kstart, BK, T);
+	cp_commit();
+	int r_lo = wq0 + gq; /* this thread's rows: r_lo + 16 m, + 8 */
+	float L[MT][2], Dr[MT][2];
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			int r = r_lo + m * 16 + i * 8;
+			L[m][i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
+			Dr[m][i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
+		}
+	float acc[MT][NO][4];
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < NO; i++)
+			acc[m][i][0] = acc[m][i][1] = acc[m][i][2] = acc[m][i][3] = 0.f;
+	uint32_t qf[MT][QREG ? NKK : 1][4], gf[MT][QREG ? NKK : 1][4];
+	if (QREG) {
+		cp_wait0();
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int kk = 0; kk < (QREG ? NKK : 0); kk++) {
+				load_a(qf[m][kk], sQ, LD, warp * WR + m * 16, kk * 16);
+				load_a(gf[m][kk], sdO, LD, warp * WR + m * 16, kk * 16);
+			}
+	}
+	for (int it = 0; it < ntile; it++) {
+		int k0 = kstart + it * BK;
+		bf16 *sK = sK2 + (it & 1) * BK * LD, *sV = sV2 + (it & 1) * BK * LD;
+		cp_wait0();
+		__syncthreads();
+		if (it + 1 < ntile) {
+			load_tile_async<HD>(sK2 + ((it + 1) & 1) * BK * LD, kb_, k_ld, k0 + BK, BK, T);
+			load_tile_async<HD>(sV2 + ((it + 1) & 1) * BK * LD, vb_, v_ld, k0 + BK, BK, T);
+			cp_commit();
+		}
+		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
+			continue;
+		float s[MT][NT][4], dp[MT][NT][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int i = 0; i < NT; i++)
+#pragma unroll
+				for (int e = 0; e < 4; e++)
+					s[m][i][e] = dp[m][i][e] = 0.f;
+#pragma unroll
+		for (int kk = 0; kk < NKK; kk++) {
+			uint32_t a[MT][4], a2[MT][4];
+#pragma unroll
+			for (int m = 0; m < MT; m++) {
+				if (QREG) {
+#pragma unroll
+					for (int e = 0; e < 4; e++) {
+						a[m][e] = qf[m][QREG ? kk : 0][e];
+						a2[m][e] = gf[m][QREG ? kk : 0][e];
+					}
+				} else {
+					load_a(a[m], sQ, LD, warp * WR + m * 16, kk * 16);
+					load_a(a2[m], sdO, LD, warp * WR + m * 16, kk * 16);
+				}
+			}
+#pragma unroll
+			for (int nt = 0; nt < NT; nt += 2) {
+				uint32_t bb[4];
+				load_bt(bb, sK, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(s[m][nt], a[m], bb[0], bb[1]);
+					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
+				}
+				load_bt(bb, sV, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
+					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
+				}
+			}
+		}
+		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
+			    wq0 + WR <= T && k0 + BK <= T;
+		uint32_t da[MT][NT / 2][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int nt = 0; nt < NT; nt++) {
+				float ds[4];
+#pragma unroll
+				for (int e = 0; e < 4; e++) {
+					int r = r_lo + m * 16 + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+					float p = (full || attn_visible(r, c, T, window))
+							  ? exp2f(s[m][nt][e] * sl2 - L[m][e >> 1])
+							  : 0.f;
+					ds[e] = p * (dp[m][nt][e] - Dr[m][e >> 1]);
+				}
+				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+			}
+#pragma unroll
+		for (int kk = 0; kk < NT / 2; kk++) {
+#pragma unroll
+			for (int nt = 0; nt < NO; nt += 2) {
+				uint32_t bb[4];
+				load_b(bb, sK, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(acc[m][nt], da[m][kk], bb[0], bb[1]);
+					mma16816(acc[m][nt + 1], da[m][kk], bb[2], bb[3]);
+				}
+			}
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			int r = r_lo + m * 16 + i * 8;
+			if (r >= T)
+				continue;
+			bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
+#pragma unroll
+			for (int nt = 0; nt < NO; nt++)
+				*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+					acc[m][nt][i * 2] * scale, acc[m][nt][i * 2 + 1] * scale);
+		}
+}
+
+/* dK, dV. grid (ceil(T/BKV), Hkv * HD/HDP, B), NW warps, BKV = 16 MT NW;
+ * warp w owns key rows k0 + 16 MT w .. as MT m-tiles of 16; the block
+ * accumulates columns [part*HDP, +HDP) of dK and dV over every query head
+ * of the group and every query tile that sees the key block, in a fixed
+ * order. */
+template <int HD, int HDP, int BQ, int NW, int MT, bool KREG, int MINB>
+__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
+	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
+	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
+	int T, int Hq, int Hkv, int window, float sl2, float scale)
+{
+	constexpr int WR = 16 * MT, BKV = WR * NW, LD = HD + 8, NT = BQ / 8, NO = HDP / 8,
+		      NKK = HD / 16;
+	constexpr int NPART = HD / HDP;
+	extern __shared__ __align__(16) unsigned char smem_raw[];
+	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD, *sQ2 = sV + BKV * LD,
+	     *sdO2 = sQ2 + 2 * BQ * LD;
+	float *sL2 = (float *)(sdO2 + 2 * BQ * LD), *sD2 = sL2 + 2 * BQ;
+	int kb = blockIdx.x, hk = blockIdx.y / NPART, part = blockIdx.y % NPART, b = blockIdx.z;
+	int G = Hq / Hkv;
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int k0 = kb * BKV, wk0 = k0 + warp * WR, c0 = part * HDP;
+	load_tile_async<HD>(sK, k + (size_t)b * T * k_ld + (size_t)hk * HD, k_ld, k0, BKV, T);
+	load_tile_async<HD>(sV, v + (size_t)b * T * v_ld + (size_t)hk * HD, v_ld, k0, BKV, T);
+	cp_commit();
+	int kr_lo = wk0 + gq; /* this thread's key rows: kr_lo + 16 m, + 8 */
+	float accK[MT][NO][4], accV[MT][NO][4];
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < NO; i++)
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				accK[m][i][e] = accV[m][i][e] = 0.f;
+	int q_lo = k0;
+	int q_hi = window > 0 ? min(T, k0 + BKV - 1 + window) : T;
+	/* the tiles (query head of the group, query block), in order */
+	int qstart = (q_lo / BQ) * BQ, nq = (q_hi - qstart + BQ - 1) / BQ, ntile = G * nq;
+	auto fetch = [&](int it) {
+		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+		load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD,
+				    q_ld, qs, BQ, T);
+		load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD,
+				    do_ld, qs, BQ, T);
+		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
+			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+		}
+	};
+	if (ntile > 0)
+		fetch(0);
+	cp_commit();
+	uint32_t kf[MT][KREG ? NKK : 1][4], vf[MT][KREG ? NKK : 1][4];
+	if (KREG) {
+		asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* K and V */
+		__syncthreads();
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int kk = 0; kk < (KREG ? NKK : 0); kk++) {
+				load_a(kf[m][kk], sK, LD, warp * WR + m * 16, kk * 16);
+				load_a(vf[m][kk], sV, LD, warp * WR + m * 16, kk * 16);
+			}
+	}
+	for (int it = 0; it < ntile; it++) {
+		int qs = qstart + (it % nq) * BQ, buf = it & 1;
+		bf16 *sQ = sQ2 + buf * BQ * LD, *sdO = sdO2 + buf * BQ * LD;
+		float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
+		cp_wait0();
+		__syncthreads(); /* tile it landed (and its L, D); tile it-1 is done */
+		if (it + 1 < ntile) {
+			fetch(it + 1);
+			cp_commit();
+		}
+		/* no query of the tile sees any of the warp's keys */
+		if (qs + BQ - 1 < wk0 || wk0 >= T || (window > 0 && qs >= wk0 + WR - 1 + window))
+			continue;
+		/* S^T = K Q^T and dP^T = V dO^T for this warp's keys */
+		float s[MT][NT][4], dp[MT][NT][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int i = 0; i < NT; i++)
+#pragma unroll
+				for (int e = 0; e < 4; e++)
+					s[m][i][e] = dp[m][i][e] = 0.f;
+#pragma unroll
+		for (int kk = 0; kk < NKK; kk++) {
+			uint32_t a[MT][4], a2[MT][4];
+#pragma unroll
+			for (int m = 0; m < MT; m++) {
+				if (KREG) {
+#pragma unroll
+					for (int e = 0; e < 4; e++) {
+						a[m][e] = kf[m][KREG ? kk : 0][e];
+						a2[m][e] = vf[m][KREG ? kk : 0][e];
+					}
+				} else {
+					load_a(a[m], sK, LD, warp * WR + m * 16, kk * 16);
+					load_a(a2[m], sV, LD, warp * WR + m * 16, kk * 16);
+				}
+			}
+#pragma unroll
+			for (int nt = 0; nt < NT; nt += 2) {
+				uint32_t bb[4];
+				load_bt(bb, sQ, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(s[m][nt], a[m], bb[0], bb[1]);
+					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
+				}
+				load_bt(bb, sdO, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
+					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
+				}
+			}
+		}
+		/* every (key, query) of the warp's part visible? */
+		bool full = wk0 + WR - 1 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
+			    qs + BQ <= T && wk0 + WR <= T;
+		uint32_t pa[MT][NT / 2][4], da[MT][NT / 2][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++)
+#pragma unroll
+			for (int nt = 0; nt < NT; nt++) {
+				float p[4], ds[4];
+#pragma unroll
+				for (int e = 0; e < 4; e++) {
+					int kr = kr_lo + m * 16 + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
+					float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
+							   ? exp2f(s[m][nt][e] * sl2 - sL[qc])
+							   : 0.f;
+					p[e] = pv;
+					ds[e] = pv * (dp[m][nt][e] - sD[qc]);
+				}
+				pa[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
+				pa[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
+				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+			}
+		/* dV += P^T dO, dK += dS^T Q (columns c0..c0+HDP) */
+#pragma unroll
+		for (int kk = 0; kk < NT / 2; kk++) {
+#pragma unroll
+			for (int nt = 0; nt < NO; nt += 2) {
+				uint32_t bb[4];
+				load_b(bb, sdO, LD, c0 + nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(accV[m][nt], pa[m][kk], bb[0], bb[1]);
+					mma16816(accV[m][nt + 1], pa[m][kk], bb[2], bb[3]);
+				}
+				load_b(bb, sQ, LD, c0 + nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(accK[m][nt], da[m][kk], bb[0], bb[1]);
+					mma16816(accK[m][nt + 1], da[m][kk], bb[2], bb[3]);
+				}
+			}
+		}
+	}
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			int r = kr_lo + m * 16 + i * 8;
+			if (r >= T)
+				continue;
+			bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
+			bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
+#pragma unroll
+			for (int nt = 0; nt < NO; nt++) {
+				*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+					accK[m][nt][i * 2] * scale, accK[m][nt][i * 2 + 1] * scale);
+				*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+					accV[m][nt][i * 2], accV[m][nt][i * 2 + 1]);
+			}
+		}
+}
+
+/* D[b,h,t] = sum_j dO[b,t,h,j] O[b,t,h,j] as attn_bwd_dot_kernel, with
+ * 16-byte loads: TPR = min(32, HD/8) threads per row, each summing 8
+ * adjacent products per vector, then a fixed shuffle tree. Needs ld and
+ * the base pointers 16-byte aligned (ld a multiple of 8). */
+template <int HD>
+__global__ void __launch_bounds__(256) attn_bwd_dot2_kernel(int BT, int T, int H, const bf16 *o,
+							    const bf16 *dO, int ld, float *D)
+{
+	constexpr int TPR = HD / 8 < 32 ? HD / 8 : 32, VPT = HD / 8 / TPR;
+	long gt = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	long row = gt / TPR;
+	int sub = (int)(gt % TPR);
+	bool ok = row < (long)BT * H;
+	float s = 0.f;
+	int n = 0, h = 0;
+	if (ok) {
+		n = (int)(row / H), h = (int)(row % H);
+		const bf16 *a = o + (size_t)n * ld + (size_t)h * HD;
+		const bf16 *b = dO + (size_t)n * ld + (size_t)h * HD;
+#pragma unroll
+		for (int v = 0; v < VPT; v++) {
+			int c = (sub + v * TPR) * 8;
+			uint4 ua = *reinterpret_cast<const uint4 *>(a + c);
+			uint4 ub = *reinterpret_cast<const uint4 *>(b + c);
+			const __nv_bfloat162 *ha = reinterpret_cast<const __nv_bfloat162 *>(&ua);
+			const __nv_bfloat162 *hb = reinterpret_cast<const __nv_bfloat162 *>(&ub);
+#pragma unroll
+			for (int i = 0; i < 4; i++) {
+				float2 x = __bfloat1622float2(ha[i]), y = __bfloat1622float2(hb[i]);
+				s += x.x * y.x + x.y * y.y;
+			}
+		}
+	}
+#pragma unroll
+	for (int off = TPR / 2; off > 0; off >>= 1)
+		s += __shfl_xor_sync(0xffffffffu, s, off);
+	if (ok && sub == 0) {
+		int bb = n / T, t = n % T;
+		D[((size_t)bb * H + h) * T + t] = s;
+	}
+}
+
+typedef void (*attn_dot_fn)(int, int, int, const bf16 *, const bf16 *, int, float *);
+/* D for head_dim hd on stream st (BT = B*T rows of H heads); version 1's
+ * kernel where the vectors would be misaligned */
+static inline cudaError_t attn_bwd_dot2(cudaStream_t st, int BT, int T, int H, int hd,
+					const bf16 *o, const bf16 *dO, int ld, float *D)
+{
+	attn_dot_fn f = hd == 16 ? attn_bwd_dot2_kernel<16> : hd == 32 ? attn_bwd_dot2_kernel<32> :
+			hd == 64 ? attn_bwd_dot2_kernel<64> : hd == 128 ? attn_bwd_dot2_kernel<128> :
+			hd == 256 ? attn_bwd_dot2_kernel<256> : nullptr;
+	if (!f || ld % 8 || ((uintptr_t)o | (uintptr_t)dO) % 16) { /* version 1 */
+		attn_bwd_dot_kernel<<<(unsigned)(((long)BT * H + 7) / 8), 256, 0, st>>>(BT, T, H, hd,
+											o, dO, ld, D);
+		return cudaGetLastError();
+	}
+	long threads = (long)BT * H * (hd / 8 < 32 ? hd / 8 : 32);
+	f<<<(unsigned)((threads + 255) / 256), 256, 0, st>>>(BT, T, H, o, dO, ld, D);
+	return cudaGetLastError();
+}
+
+/* Tile shapes of version 2 per head_dim (the default; `check_kernels bench`
+ * also times other shapes, see tests/cuda/check_kernels.cu). A warp owns
+ * MT m-tiles of 16 rows (queries in forward and dQ, keys in dK/dV), a block
+ * NW warps: FNW/FMT forward, NW/QMT dQ, KNW/KMT dK/dV. BK, QBK: key tile of
+ * forward, dQ; BQB: query tile of dK/dV; HDP: dK/dV columns per block;
+ * *REG: operands kept in registers across the loop; *MINB: blocks per SM
+ * asked of the register allocator. */
+template <int HD> struct Flash2Cfg {
+	/* forward BK 64 at hd 256: 2.92 against 3.27 ms a 1b step with 32 */
+	static constexpr int NW = 8, BK = 64, HDP = HD > 128 ? 128 : HD;
+	static constexpr int FNW = NW, FMT = 1, KNW = NW, KMT = 1, QMT = 1;
+	static constexpr int QBK = HD >= 256 ? 32 : 64;
+	static constexpr int BQB = HD <= 64 ? 64 : 32;
+	static constexpr bool FQREG = HD <= 128, DQREG = false, KVREG = HD <= 64;
+	/* hd <= 64 forward and dQ: 128 registers (no spills with ptxas 13), so
+	 * 2 blocks (16 warps) per SM */
+	static constexpr int FMINB = HD <= 64 ? 2 : 1, DQMINB = HD <= 64 ? 2 : 1, KVMINB = 1;
+};
+
+template <class C, int HD> struct Flash2Smem {
+	static constexpr size_t fwd = (size_t)(16 * C::FMT * C::FNW + 4 * C::BK) * (HD + 8) * 2;
+	static constexpr size_t dq = (size_t)(32 * C::QMT * C::NW + 4 * C::QBK) * (HD + 8) * 2;
+	static constexpr size_t dkdv =
+		(size_t)(32 * C::KMT * C::KNW + 4 * C::BQB) * (HD + 8) * 2 + 4 * C::BQB * sizeof(float);
+};
+
+/* Largest dynamic shared memory a block may opt in to on the current device. */
+static inline size_t flash2_smem_limit()
+{
+	int dev = 0, v = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+		return 0;
+	return (size_t)v;
+}
+
+/* Host launchers, same arguments as version 1 (flash_fwd_t, flash_bwd_t). */
+template <int HD, class C = Flash2Cfg<HD>>
+static cudaError_t flash2_fwd_t(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
+				int k_ld, const bf16 *v, int v_ld, bf16 *o, int o_ld, float *lse2,
+				int B, int T, int Hq, int Hkv, int window, float scale)
+{
+	typedef Flash2Smem<C, HD> S;
+	if (S::fwd > flash2_smem_limit())
+		return flash_fwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv,
+				       window, scale);
+	auto kern = flash2_fwd_kernel<HD, C::BK, C::FNW, C::FMT, C::FQREG, C::FMINB>;
+	cudaError_t e =
+		cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::fwd);
+	if (e != cudaSuccess)
+		return e;
+	constexpr int BQ = 16 * C::FMT * C::FNW;
+	dim3 grid((T + BQ - 1) / BQ, Hq, B);
+	kern<<<grid, 32 * C::FNW, S::fwd, st>>>(q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, T, Hq,
+					       Hkv, window, scale * LOG2E_F);
+	return cudaGetLastError();
+}
+
+template <int HD, class C = Flash2Cfg<HD>>
+static cudaError_t flash2_bwd_t(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
+				int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
+				const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
+				int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
+				int window, float scale)
+{
+	typedef Flash2Smem<C, HD> S;
+	size_t lim = flash2_smem_limit();
+	if (S::dq > lim || S::dkdv > lim)
+		return flash_bwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld,
+				       dk, dk_ld, dv, dv_ld, B, T, Hq, Hkv, window, scale);
+	constexpr int NW = C::NW, R = 16 * C::QMT * NW;
+	auto kq = flash2_bwd_dq_kernel<HD, C::QBK, NW, C::QMT, C::DQREG, C::DQMINB>;
+	cudaError_t e =
+		cudaFuncSetAttribute(kq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dq);
+	if (e != cudaSuccess)
+		return e;
+	dim3 grid((T + R - 1) / R, Hq, B);
+	kq<<<grid, 32 * NW, S::dq, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld,
+					 T, Hq, Hkv, window, scale * LOG2E_F, scale);
+	if ((e = cudaGetLastError()) != cudaSuccess)
+		return e;
+	auto kk = flash2_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG, C::KVMINB>;
+	e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
+	if (e != cudaSuccess)
+		return e;
+	constexpr int R2 = 16 * C::KMT * C::KNW;
+	dim3 grid2((T + R2 - 1) / R2, Hkv * (HD / C::HDP), B);
+	kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dk,
+					    dk_ld, dv, dv_ld, T, Hq, Hkv, window, scale * LOG2E_F,
+					    scale);
+	return cudaGetLastError();
+}
+
+/* flash2_fwd_t<HD> with the default shapes, for FLASH_DISPATCH */
+template <int HD>
+static cudaError_t flash2_fwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
+				int k_ld, const bf16 *v, int v_ld, bf16 *o, int o_ld, float *lse2,
+				int B, int T, int Hq, int Hkv, int window, float scale)
+{
+	return flash2_fwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv,
+				window, scale);
+}
+template <int HD>
+static cudaError_t flash2_bwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
+				int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
+				const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
+				int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
+				int window, float scale)
+{
+	return flash2_bwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld, dk,
+				dk_ld, dv, dv_ld, B, T, Hq, Hkv, window, scale);
+}
+
+static inline flash_fwd_fn flash2_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_fwd_d); }
+static inline flash_bwd_fn flash2_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_bwd_d); }
+
+#endif
