@@ -15,17 +15,9 @@
 #include <functional>
 #include <vector>
 
+#include "check_util.cuh"
 #include "gpu_kernels.cuh"
 
-#define CK(...)                                                                                \
-	do {                                                                                   \
-		cudaError_t e_ = (__VA_ARGS__);                                                          \
-		if (e_ != cudaSuccess) {                                                       \
-			printf("Bail out! CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__,  \
-			       __LINE__);                                                      \
-			exit(1);                                                               \
-		}                                                                              \
-	} while (0)
 
 static int ntest, nfail;
 static void ok(int c, const char *fmt, double err, double tol, const char *name)
@@ -37,15 +29,6 @@ static void ok(int c, const char *fmt, double err, double tol, const char *name)
 	       err, tol);
 }
 
-static uint64_t rs = 0x9E3779B97F4A7C15ull;
-static double urand()
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return (rs >> 11) * (1.0 / 9007199254740992.0);
-}
-static double nrand() { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
 
 static float bfr(float x) { return __bfloat162float(__float2bfloat16(x)); }
 

@@ -10,17 +10,9 @@
 #include <stdlib.h>
 #include <vector>
 
+#include "check_util.cuh"
 #include "gpu_logprob.cuh"
 
-#define CK(...)                                                                                \
-	do {                                                                                   \
-		cudaError_t e_ = (__VA_ARGS__);                                                  \
-		if (e_ != cudaSuccess) {                                                       \
-			printf("Bail out! CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, \
-			       __LINE__);                                                      \
-			exit(1);                                                               \
-		}                                                                              \
-	} while (0)
 
 static int ntest, nfail;
 static void ok(int c, const char *what)
@@ -30,12 +22,6 @@ static void ok(int c, const char *what)
 	printf("%sok %d - %s\n", c ? "" : "not ", ntest, what);
 }
 
-static uint64_t rs = 0x9E3779B97F4A7C15ull;
-static double urand()
-{
-	rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
-	return (double)(rs >> 11) / 9007199254740992.0;
-}
 
 /* the CPU's rule on already soft-capped values */
 static double ref_lsm(const float *row, int V, int t, int *greedy)
