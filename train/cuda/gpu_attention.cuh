@@ -29,6 +29,93 @@
 
 __device__ __forceinline__ void cp_wait0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
+/* The products every kernel below makes for a warp's MT m-tiles of 16 rows
+ * against a tile of NT n-tiles of 8: s = A B^T over the HD columns and, with
+ * TWO, dp = A2 B2^T beside it (forward: S = Q K^T; dQ: S and dP = dO V^T;
+ * dK/dV: S^T = K Q^T and dP^T = V dO^T). A and A2 come from registers (REG:
+ * af, a2f, fragments of every 16 columns) or from rows arow.. of sA, sA2 in
+ * shared memory; B and B2 are the tile's rows in sB, sB2. */
+template <int HD, int MT, int NT, bool REG, bool TWO, int NR>
+__device__ __forceinline__ void flash2_scores(float (&s)[MT][NT][4], float (&dp)[MT][NT][4],
+					      const uint32_t (&af)[MT][NR][4],
+					      const uint32_t (&a2f)[MT][NR][4], const bf16 *sA,
+					      const bf16 *sA2, int arow, const bf16 *sB,
+					      const bf16 *sB2)
+{
+	constexpr int LD = HD + 8, NKK = HD / 16;
+#pragma unroll
+	for (int m = 0; m < MT; m++)
+#pragma unroll
+		for (int i = 0; i < NT; i++)
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				s[m][i][e] = 0.f;
+				if (TWO)
+					dp[m][i][e] = 0.f;
+			}
+#pragma unroll
+	for (int kk = 0; kk < NKK; kk++) {
+		uint32_t a[MT][4], a2[MT][4];
+#pragma unroll
+		for (int m = 0; m < MT; m++) {
+			if (REG) {
+#pragma unroll
+				for (int e = 0; e < 4; e++) {
+					a[m][e] = af[m][REG ? kk : 0][e];
+					if (TWO)
+						a2[m][e] = a2f[m][REG ? kk : 0][e];
+				}
+			} else {
+				load_a(a[m], sA, LD, arow + m * 16, kk * 16);
+				if (TWO)
+					load_a(a2[m], sA2, LD, arow + m * 16, kk * 16);
+			}
+		}
+#pragma unroll
+		for (int nt = 0; nt < NT; nt += 2) {
+			uint32_t bb[4];
+			load_bt(bb, sB, LD, nt * 8, kk * 16);
+#pragma unroll
+			for (int m = 0; m < MT; m++) {
+				mma16816(s[m][nt], a[m], bb[0], bb[1]);
+				mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
+			}
+			if (TWO) {
+				load_bt(bb, sB2, LD, nt * 8, kk * 16);
+#pragma unroll
+				for (int m = 0; m < MT; m++) {
+					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
+					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
+				}
+			}
+		}
+	}
+}
+
+/* acc[m] += X[m] B[:, c0 .. c0 + 8 NO) for the warp's m-tiles, X the bf16
+ * A fragments of a score tile (P or dS, NT/2 steps of 16 rows of B) and B
+ * the tile's rows in shared memory (V, K, dO or Q). */
+template <int HD, int MT, int NT, int NO>
+__device__ __forceinline__ void flash2_accumulate(float (&acc)[MT][NO][4],
+						  const uint32_t (&x)[MT][NT / 2][4],
+						  const bf16 *sB, int c0)
+{
+	constexpr int LD = HD + 8;
+#pragma unroll
+	for (int kk = 0; kk < NT / 2; kk++) {
+#pragma unroll
+		for (int nt = 0; nt < NO; nt += 2) {
+			uint32_t bb[4];
+			load_b(bb, sB, LD, c0 + nt * 8, kk * 16);
+#pragma unroll
+			for (int m = 0; m < MT; m++) {
+				mma16816(acc[m][nt], x[m][kk], bb[0], bb[1]);
+				mma16816(acc[m][nt + 1], x[m][kk], bb[2], bb[3]);
+			}
+		}
+	}
+}
+
 /* Forward. grid (ceil(T/BQ), Hq, B), NW warps, BQ = 16 MT NW; warp w owns
  * the query rows q0 + 16 MT w .. + 16 MT - 1 as MT m-tiles of 16 rows, so
  * that every K/V fragment read from shared memory feeds MT products.
@@ -93,35 +180,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q
 		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
 		float s[MT][NT][4];
-#pragma unroll
-		for (int m = 0; m < MT; m++)
-#pragma unroll
-			for (int i = 0; i < NT; i++)
-				s[m][i][0] = s[m][i][1] = s[m][i][2] = s[m][i][3] = 0.f;
-#pragma unroll
-		for (int kk = 0; kk < NKK; kk++) {
-			uint32_t a[MT][4];
-#pragma unroll
-			for (int m = 0; m < MT; m++) {
-				if (QREG) {
-#pragma unroll
-					for (int e = 0; e < 4; e++)
-						a[m][e] = qf[m][QREG ? kk : 0][e];
-				} else {
-					load_a(a[m], sQ, LD, warp * WR + m * 16, kk * 16);
-				}
-			}
-#pragma unroll
-			for (int nt = 0; nt < NT; nt += 2) {
-				uint32_t bb[4];
-				load_bt(bb, sK, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(s[m][nt], a[m], bb[0], bb[1]);
-					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_scores<HD, MT, NT, QREG, false>(s, s, qf, qf, sQ, sQ, warp * WR, sK, sK);
 		/* every (row, key) of the warp's part of the tile visible? */
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
 			    wq0 + WR <= T && k0 + BK <= T;
@@ -172,19 +231,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q
 				acc[m][i][3] *= corr[1];
 			}
 		}
-#pragma unroll
-		for (int kk = 0; kk < NT / 2; kk++) {
-#pragma unroll
-			for (int nt = 0; nt < NO; nt += 2) {
-				uint32_t bb[4];
-				load_b(bb, sV, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(acc[m][nt], pa[m][kk], bb[0], bb[1]);
-					mma16816(acc[m][nt + 1], pa[m][kk], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_accumulate<HD, MT, NT, NO>(acc, pa, sV, 0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
@@ -273,46 +320,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
 		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
 		float s[MT][NT][4], dp[MT][NT][4];
-#pragma unroll
-		for (int m = 0; m < MT; m++)
-#pragma unroll
-			for (int i = 0; i < NT; i++)
-#pragma unroll
-				for (int e = 0; e < 4; e++)
-					s[m][i][e] = dp[m][i][e] = 0.f;
-#pragma unroll
-		for (int kk = 0; kk < NKK; kk++) {
-			uint32_t a[MT][4], a2[MT][4];
-#pragma unroll
-			for (int m = 0; m < MT; m++) {
-				if (QREG) {
-#pragma unroll
-					for (int e = 0; e < 4; e++) {
-						a[m][e] = qf[m][QREG ? kk : 0][e];
-						a2[m][e] = gf[m][QREG ? kk : 0][e];
-					}
-				} else {
-					load_a(a[m], sQ, LD, warp * WR + m * 16, kk * 16);
-					load_a(a2[m], sdO, LD, warp * WR + m * 16, kk * 16);
-				}
-			}
-#pragma unroll
-			for (int nt = 0; nt < NT; nt += 2) {
-				uint32_t bb[4];
-				load_bt(bb, sK, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(s[m][nt], a[m], bb[0], bb[1]);
-					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
-				}
-				load_bt(bb, sV, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
-					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_scores<HD, MT, NT, QREG, true>(s, dp, qf, gf, sQ, sdO, warp * WR, sK, sV);
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
 			    wq0 + WR <= T && k0 + BK <= T;
 		uint32_t da[MT][NT / 2][4];
@@ -332,19 +340,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
 				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
 				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 			}
-#pragma unroll
-		for (int kk = 0; kk < NT / 2; kk++) {
-#pragma unroll
-			for (int nt = 0; nt < NO; nt += 2) {
-				uint32_t bb[4];
-				load_b(bb, sK, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(acc[m][nt], da[m][kk], bb[0], bb[1]);
-					mma16816(acc[m][nt + 1], da[m][kk], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_accumulate<HD, MT, NT, NO>(acc, da, sK, 0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
@@ -441,46 +437,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 			continue;
 		/* S^T = K Q^T and dP^T = V dO^T for this warp's keys */
 		float s[MT][NT][4], dp[MT][NT][4];
-#pragma unroll
-		for (int m = 0; m < MT; m++)
-#pragma unroll
-			for (int i = 0; i < NT; i++)
-#pragma unroll
-				for (int e = 0; e < 4; e++)
-					s[m][i][e] = dp[m][i][e] = 0.f;
-#pragma unroll
-		for (int kk = 0; kk < NKK; kk++) {
-			uint32_t a[MT][4], a2[MT][4];
-#pragma unroll
-			for (int m = 0; m < MT; m++) {
-				if (KREG) {
-#pragma unroll
-					for (int e = 0; e < 4; e++) {
-						a[m][e] = kf[m][KREG ? kk : 0][e];
-						a2[m][e] = vf[m][KREG ? kk : 0][e];
-					}
-				} else {
-					load_a(a[m], sK, LD, warp * WR + m * 16, kk * 16);
-					load_a(a2[m], sV, LD, warp * WR + m * 16, kk * 16);
-				}
-			}
-#pragma unroll
-			for (int nt = 0; nt < NT; nt += 2) {
-				uint32_t bb[4];
-				load_bt(bb, sQ, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(s[m][nt], a[m], bb[0], bb[1]);
-					mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
-				}
-				load_bt(bb, sdO, LD, nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
-					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_scores<HD, MT, NT, KREG, true>(s, dp, kf, vf, sK, sV, warp * WR, sQ, sdO);
 		/* every (key, query) of the warp's part visible? */
 		bool full = wk0 + WR - 1 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
 			    qs + BQ <= T && wk0 + WR <= T;
@@ -505,25 +462,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 			}
 		/* dV += P^T dO, dK += dS^T Q (columns c0..c0+HDP) */
-#pragma unroll
-		for (int kk = 0; kk < NT / 2; kk++) {
-#pragma unroll
-			for (int nt = 0; nt < NO; nt += 2) {
-				uint32_t bb[4];
-				load_b(bb, sdO, LD, c0 + nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(accV[m][nt], pa[m][kk], bb[0], bb[1]);
-					mma16816(accV[m][nt + 1], pa[m][kk], bb[2], bb[3]);
-				}
-				load_b(bb, sQ, LD, c0 + nt * 8, kk * 16);
-#pragma unroll
-				for (int m = 0; m < MT; m++) {
-					mma16816(accK[m][nt], da[m][kk], bb[0], bb[1]);
-					mma16816(accK[m][nt + 1], da[m][kk], bb[2], bb[3]);
-				}
-			}
-		}
+		flash2_accumulate<HD, MT, NT, NO>(accV, pa, sdO, c0);
+		flash2_accumulate<HD, MT, NT, NO>(accK, da, sQ, c0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
