@@ -205,6 +205,8 @@ ok $? "install through cut connections, 429 and 500 exits 0"
 check "resumed hellaswag file byte-identical" cmp "$T/ev4/hellaswag/hellaswag_val.jsonl" "$HS"
 check "ARC member read through faults byte-identical" cmp "$T/ev4/arc_easy/ARC-Easy-Test.jsonl" "$E/arc_easy/ARC-Easy-Test.jsonl"
 grep hellaswag_val "$T/plog" | grep -q '| bytes=[1-9][0-9]*- |'; ok $? "cut download resumed with Range: bytes=N-"
+grep -q hellaswag_val "$T/plog" && ! grep hellaswag_val "$T/plog" | grep -vq '| identity |'
+ok $? "every request asks for Accept-Encoding: identity"
 grep -q "HTTP 429" "$T/e" && grep -q "HTTP 500" "$T/e"; ok $? "429 and 500 reported and retried"
 
 # 7. A .part left by an interrupted run is resumed; a bad one is refused

@@ -9,7 +9,8 @@
  *   o  pass through          4  answer 429 (Retry-After: 0)
  *   c  cut the connection after 60000 bytes of the response
  *   5  answer 500            x  flip a byte 50000 bytes into the response
- * Each connection is logged to LOG as "i mode request-line | range | auth".
+ * Each connection is logged to LOG as
+ * "i mode request-line | range | accept-encoding | auth" (- when absent).
  * Bounded: exits after 2000 connections or 120 s. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -56,18 +57,21 @@ static void handle(int cfd, int upstream_port, char mode, int conn, const char *
 	char *hdr_end = strstr(req, "\r\n\r\n");
 	if (!hdr_end)
 		return;
-	/* Log the request line, its Range and whether a token came along. */
-	char line[1024] = "", range[128] = "-", *auth = "noauth";
+	/* Log the request line, its Range and Accept-Encoding, and whether a
+	 * token came along. */
+	char line[1024] = "", range[128] = "-", enc[128] = "-", *auth = "noauth";
 	sscanf(req, "%1023[^\r]", line);
 	for (char *p = strstr(req, "\r\n"); p && p < hdr_end; p = strstr(p + 2, "\r\n")) {
 		if (strncasecmp(p + 2, "Range:", 6) == 0)
 			sscanf(p + 8, " %127[^\r]", range);
+		if (strncasecmp(p + 2, "Accept-Encoding:", 16) == 0)
+			sscanf(p + 18, " %127[^\r]", enc);
 		if (strncasecmp(p + 2, "Authorization: Bearer ", 22) == 0)
 			auth = "auth";
 	}
 	FILE *lg = fopen(logpath, "a");
 	if (lg) {
-		fprintf(lg, "%d %c %s | %s | %s\n", conn, mode, line, range, auth);
+		fprintf(lg, "%d %c %s | %s | %s | %s\n", conn, mode, line, range, enc, auth);
 		fclose(lg);
 	}
 	if (mode == '4' || mode == '5') {
