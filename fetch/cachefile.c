@@ -2,6 +2,7 @@
 #include "cachefile.h"
 #include "sha256.h"
 #include "cli.h"
+#include "xio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,20 +12,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-void mkdirs_above(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			die_at(p, 0, "cannot create directory: %s", strerror(errno));
-		*s = '/';
-	}
-	free(p);
-}
 
 int cache_file_has_sha256(const char *path, const char *hex)
 {

@@ -33,7 +33,4 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg);
 /* Does path hold a regular file whose sha256 is hex? */
 int cache_file_has_sha256(const char *path, const char *hex);
 
-/* Creates every directory above the file named by path. */
-void mkdirs_above(const char *path);
-
 #endif

@@ -176,7 +176,8 @@ void hub_files_free(hub_file *f, int n)
 	free(f);
 }
 
-void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress *pg)
+/* Downloads one file into its cache path: resume, verify, atomic rename. */
+static void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress *pg)
 {
 	cache_item it = {.url = f->url, .path = f->cache_path, .size = f->size,
 		.sha256 = f->sha256, .pinned_by = "the Hub lists"};

@@ -34,7 +34,4 @@ hub_downloads *hub_download_start(const http_opts *o, hub_file *files, int n, in
 void hub_wait(hub_downloads *d, int i);
 void hub_download_finish(hub_downloads *d);
 
-/* Downloads one file into its cache path: resume, verify, atomic rename. */
-void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress *pg);
-
 #endif

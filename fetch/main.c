@@ -321,9 +321,7 @@ int main(int argc, char **argv)
 		http_init();
 	char *cache_dir = cache ? xstrdup(cache) : NULL;
 
-	j.out = list ? NULL : outfile_open(output);
-	if (list && output)
-		j.out = outfile_open(output);
+	j.out = outfile_open(output);
 	for (int i = optind; i < argc && j.remaining != 0; i++) {
 		const char *s = argv[i];
 		struct stat st;
@@ -346,10 +344,7 @@ int main(int argc, char **argv)
 				for (int k = 0; k < n; k++)
 					buf_printf(&b, "%s\t%llu\t%s\n", files[k].path,
 						(unsigned long long)files[k].size, files[k].sha256);
-				if (j.out)
-					outfile_write(j.out, b.data, b.len);
-				else
-					xfwrite(b.data, b.len, stdout, "stdout");
+				outfile_write(j.out, b.data, b.len);
 				buf_free(&b);
 			} else if (j.remaining >= 0) {
 				/* A few rows: cached files are read locally, others by range. */
@@ -379,10 +374,7 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&progress_lock);
 	progress(1, "%lld rows, %.1f MB of parquet read", j.rows, j.bytes_in / 1e6);
 	pthread_mutex_unlock(&progress_lock);
-	if (j.out)
-		outfile_commit(j.out);
-	else
-		xfflush(stdout, "stdout");
+	outfile_commit(j.out);
 	progress_done();
 	free(cache_dir);
 	free(ep);

@@ -2,6 +2,7 @@
 #include "pq_read.h"
 #include "pq_codec.h"
 #include "cli.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,8 +93,6 @@ void pq_source_close(pq_source *s)
 
 /* ---- footer and columns ---- */
 
-static uint32_t le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-
 void pq_open(pq_file *f, pq_source *src)
 {
 	memset(f, 0, sizeof *f);
@@ -111,7 +110,7 @@ void pq_open(pq_file *f, pq_source *src)
 		pq_fail(f, NULL, memcmp(t + tail - 4, "PARE", 4) == 0 ?
 			"encrypted parquet files are not supported" :
 			"not a parquet file (no PAR1 magic at the end)");
-	uint64_t flen = le32(t + tail - 8);
+	uint64_t flen = le_get32(t + tail - 8);
 	if (flen > src->size - 12 || flen > MAX_FOOTER)
 		pq_fail(f, NULL, "footer length %llu does not fit the file", (unsigned long long)flen);
 	const uint8_t *footer;
@@ -334,7 +333,7 @@ static void read_data_page(chunk_reader *r, const pq_page_header *h, const uint8
 				pq_fail(r->f, r->col->name, "definition levels in encoding %s", pq_encoding_name(h->def_encoding));
 			if (end - body < 4)
 				pq_fail(r->f, r->col->name, "data page too short for its levels");
-			uint32_t n = le32(body);
+			uint32_t n = le_get32(body);
 			body += 4;
 			if (n > (size_t)(end - body))
 				pq_fail(r->f, r->col->name, "definition levels longer than the page");
@@ -402,7 +401,7 @@ static void read_chunk(pq_file *f, int g, const pq_column *col, int64_t limit, p
 		.f = f, .col = col, .ch = &f->meta.rgs[g].cols[col->leaf], .out = out,
 		.cap = f->meta.rgs[g].num_rows,
 	};
-	if (r.ch->codec != CODEC_UNCOMPRESSED && !codec_supported(r.ch->codec))
+	if (!codec_supported(r.ch->codec))
 		pq_fail(f, col->name, "row group %d uses codec %s, which bonsai-fetch does not support "
 			"(it reads UNCOMPRESSED, SNAPPY, GZIP and ZSTD)", g, pq_codec_name(r.ch->codec));
 	size_t pos = 0;

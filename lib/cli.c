@@ -188,9 +188,13 @@ void progress_set(int mode) { progress_mode = mode; }
 
 int progress_enabled(void)
 {
-	if (progress_mode == PROGRESS_AUTO)
-		return isatty(STDERR_FILENO);
-	return progress_mode;
+	/* asked once: progress() runs per record or chunk in some tools */
+	static int tty = -1;
+	if (progress_mode != PROGRESS_AUTO)
+		return progress_mode;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	return tty;
 }
 
 void progress(int force, const char *fmt, ...)

@@ -122,6 +122,8 @@ void gemma3_model_free(gemma3_model *m);
 /* Writes dir/config.json and dir/model.safetensors (float32, transformers'
  * parameter names; dir is made if absent), each atomically; dies on error. */
 void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params);
+/* Writes dir/config.json (transformers' Gemma3TextConfig) atomically. */
+void gemma3_write_config(const char *dir, const gemma3_config *c);
 
 /* ---- the forward pass ----
  * Activations of a B x T batch. With save_all (training) every layer keeps

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef float v8 __attribute__((vector_size(32)));
+typedef gemma3_v8 v8;
 
 #define LOADV(v, p) memcpy(&(v), (p), sizeof(v8))
 #define STOREV(p, v) memcpy((p), &(v), sizeof(v8))
@@ -92,19 +92,6 @@ INLINE void fwd_tile14(float *out, const float *a, const float *W, int C)
 	out[3] = fwd_finish(&c3, a, w3, c8, C);
 }
 
-INLINE float fwd_dot(const float *a, const float *w, int C)
-{
-	v8 c = { 0 };
-	int c8 = C & ~7;
-	for (int i = 0; i < c8; i += 8) {
-		v8 x, y;
-		LOADV(x, a + i);
-		LOADV(y, w + i);
-		c += x * y;
-	}
-	return fwd_finish(&c, a, w, c8, C);
-}
-
 CLONES static void fwd_block(float *out, const float *inp, const float *W, int C, int OC, int n0,
 			     int n1, int o0, int o1)
 {
@@ -115,14 +102,15 @@ CLONES static void fwd_block(float *out, const float *inp, const float *W, int C
 			fwd_tile43(out + (size_t)n * OC + o, OC, inp + (size_t)n * C, W + (size_t)o * C, C);
 		for (; o < o1; o++)
 			for (int r = 0; r < 4; r++)
-				out[(size_t)(n + r) * OC + o] = fwd_dot(inp + (size_t)(n + r) * C, W + (size_t)o * C, C);
+				out[(size_t)(n + r) * OC + o] =
+					gemma3_dot_inline(inp + (size_t)(n + r) * C, W + (size_t)o * C, C);
 	}
 	for (; n < n1; n++) {
 		int o = o0;
 		for (; o + 4 <= o1; o += 4)
 			fwd_tile14(out + (size_t)n * OC + o, inp + (size_t)n * C, W + (size_t)o * C, C);
 		for (; o < o1; o++)
-			out[(size_t)n * OC + o] = fwd_dot(inp + (size_t)n * C, W + (size_t)o * C, C);
+			out[(size_t)n * OC + o] = gemma3_dot_inline(inp + (size_t)n * C, W + (size_t)o * C, C);
 	}
 }
 

@@ -260,8 +260,7 @@ void gemma3_model_free(gemma3_model *m)
 
 void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params)
 {
-	if (mkdir(dir, 0777) && errno != EEXIST)
-		die("%s: %s", dir, strerror(errno));
+	mkdir_p(dir);
 	gemma3_param_info *pt;
 	int n = gemma3_param_table(c, &pt);
 	st_out *t = xcalloc((size_t)n, sizeof *t);
@@ -277,12 +276,18 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 	snprintf(path, sizeof path, "%s/model.safetensors", dir);
 	const char *k[] = { "format" }, *v[] = { "pt" };
 	st_write(path, t, (size_t)n, k, v, 1);
-	char *cfg = gemma3_config_to_json(c);
+	gemma3_write_config(dir, c);
+	free(t);
+	free(pt);
+}
+
+void gemma3_write_config(const char *dir, const gemma3_config *c)
+{
+	char path[4096];
 	snprintf(path, sizeof path, "%s/config.json", dir);
+	char *cfg = gemma3_config_to_json(c);
 	outfile *o = outfile_open(path);
 	outfile_write(o, cfg, strlen(cfg));
 	outfile_commit(o);
 	free(cfg);
-	free(t);
-	free(pt);
 }

@@ -177,14 +177,6 @@ static size_t find_shard(const shardset *s, uint64_t i)
 	return lo;
 }
 
-uint32_t shardset_token(const shardset *s, uint64_t i)
-{
-	if (i >= s->n_tokens)
-		die("internal error: token %" PRIu64 " past the end of the split", i);
-	size_t k = find_shard(s, i);
-	return shard_token(s->shards[k], i - s->starts[k]);
-}
-
 void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n)
 {
 	if (n == 0)

@@ -34,16 +34,6 @@ const char *pretok_pattern_text(pretok_kind k)
 	}
 }
 
-const char *pretok_name(pretok_kind k)
-{
-	switch (k) {
-	case PRETOK_R50K: return "r50k_base";
-	case PRETOK_CL100K: return "cl100k_base";
-	case PRETOK_O200K: return "o200k_base";
-	default: return "none";
-	}
-}
-
 int pretok_lookup(const char *s)
 {
 	static const struct { const char *name; pretok_kind k; } names[] = {

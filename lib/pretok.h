@@ -17,7 +17,6 @@ typedef enum {
 
 /* The regex source text of a pattern (as tiktoken spells it). */
 const char *pretok_pattern_text(pretok_kind k);
-const char *pretok_name(pretok_kind k);
 /* A pattern given by name (r50k_base, gpt2, cl100k_base, o200k_base, ...) or
  * by its exact regex text; -1 when unknown. */
 int pretok_lookup(const char *name_or_regex);

@@ -452,9 +452,8 @@ static st_set *open_index(const char *index, char *err, size_t errlen)
 	/* Every tensor the index names must be in the file it names. */
 	for (size_t i = 0; i < wm->len; i++) {
 		const safetensors *f = NULL;
-		for (size_t j = 0; j < s->n_files; j++)
-			if (ends_with(s->files[j]->path, wm->items[i].str) &&
-			    st_find(s->files[j], wm->keys[i]))
+		for (size_t j = 0; j < s->n_files; j++) /* files[j] was opened from names[j] */
+			if (!strcmp(names[j], wm->items[i].str) && st_find(s->files[j], wm->keys[i]))
 				f = s->files[j];
 		if (!f) {
 			failf(err, errlen, index, "tensor '%s' is not in %s", wm->keys[i], wm->items[i].str);

@@ -113,7 +113,6 @@ typedef struct {
 } shardset;
 
 shardset *shardset_open(const char *dir, uint32_t split, int verify);
-uint32_t shardset_token(const shardset *s, uint64_t i);
 /* Copies n tokens from split-wide index i (may cross shards). */
 void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n);
 void shardset_close(shardset *s);

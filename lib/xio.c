@@ -327,3 +327,24 @@ char *read_file(const char *path, size_t *len)
 		*len = b.len;
 	return b.data;
 }
+
+void mkdirs_above(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) < 0 && errno != EEXIST)
+			die_at(p, 0, "cannot create directory: %s", strerror(errno));
+		*s = '/';
+	}
+	free(p);
+}
+
+void mkdir_p(const char *path)
+{
+	mkdirs_above(path);
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		die_at(path, 0, "cannot create directory: %s", strerror(errno));
+}

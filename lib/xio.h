@@ -51,4 +51,10 @@ void instream_close(instream *in);
 /* Reads a whole file into memory (NUL-terminated); dies on error. */
 char *read_file(const char *path, size_t *len);
 
+/* Directories: mkdir_p makes path and every missing folder above it;
+ * mkdirs_above only the folders above the file path. Both die naming the
+ * folder that cannot be made. */
+void mkdir_p(const char *path);
+void mkdirs_above(const char *path);
+
 #endif

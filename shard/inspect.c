@@ -8,6 +8,7 @@
 #include "xio.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static int unlisted_shards(const char *dir, const manifest *m)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		die("%s: cannot list: %s", dir, "opendir failed");
+		die("%s: cannot list: %s", dir, strerror(errno));
 	int bad = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {

@@ -4,6 +4,7 @@
 #include "shard.h"
 #include "shard_tool.h"
 #include "tokstream.h"
+#include "xio.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -114,8 +115,7 @@ static int goes_to_val(const shard_write_opts *o, uint64_t doc)
 
 static void prepare_dir(const shard_write_opts *o, manifest **old)
 {
-	if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
-		die("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+	mkdir_p(o->out_dir);
 	struct stat sb;
 	if (stat(o->out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		die("%s: not a directory", o->out_dir);

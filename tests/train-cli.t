@@ -2,7 +2,7 @@
 # bonsai-train's manners: --help, --version, usage errors exit 2.
 T=$(mktemp -d /tmp/train-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-echo 1..7
+echo 1..9
 bin/bonsai-train --help > "$T/out" && grep -q "^usage: bonsai-train" "$T/out" &&
 	echo "ok 1 - --help on stdout, exit 0" || echo "not ok 1 - --help"
 bin/bonsai-train --version > "$T/out" && [ -s "$T/out" ] && echo "ok 2 - --version" || echo "not ok 2 - --version"
@@ -18,3 +18,9 @@ bin/bonsai-train --data "$T/none" --model tiny -o "$T/r" --steps 1 2> "$T/err"
 	echo "not ok 6 - missing data: $(cat "$T/err")"
 bin/bonsai-train verify 2> "$T/err"
 [ $? -eq 2 ] && echo "ok 7 - verify without a directory: exit 2" || echo "not ok 7 - verify usage"
+BONSAI_DEVICE=tpu bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 2> "$T/err"
+[ $? -eq 2 ] && grep -q "BONSAI_DEVICE: 'tpu'" "$T/err" && echo "ok 8 - BONSAI_DEVICE=tpu: exit 2, named" ||
+	echo "not ok 8 - BONSAI_DEVICE=tpu: $(cat "$T/err")"
+bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --device tpu 2> "$T/err"
+[ $? -eq 2 ] && grep -q "tpu" "$T/err" && echo "ok 9 - --device tpu: exit 2" ||
+	echo "not ok 9 - --device tpu: $(cat "$T/err")"

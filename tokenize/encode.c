@@ -104,6 +104,20 @@ static void encode_doc(const encoder *E, const char *data, doc *d)
 	json_free(jd);
 }
 
+/* Appends the decimal digits of v to p; returns the end. */
+static char *put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 static void write_ids(encoder *E, const doc *d)
 {
 	buf_t *b = &E->line_buf;

@@ -31,19 +31,6 @@ static void usage(void)
 	       "  -V, --version  version\n");
 }
 
-char *put_u32(char *p, uint32_t v)
-{
-	char tmp[10];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static int cmd_info(int argc, char **argv)
 {
 	const char *pattern = NULL, *path = NULL;

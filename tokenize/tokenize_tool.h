@@ -9,7 +9,4 @@ int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
-/* Appends the decimal digits of v to p; returns the end. */
-char *put_u32(char *p, uint32_t v);
-
 #endif

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 typedef struct {
-	double lr, beta1, beta2, eps, weight_decay;
+	double lr, beta1, beta2, eps;
 } adamw_hparams;
 
 /* One step (t counts from 1) on n values; grads are multiplied by

@@ -14,7 +14,6 @@
 
 typedef struct backend backend;
 struct backend {
-	const char *name;        /* "cpu" or "cuda" */
 	char device[128];        /* for the log: "cpu, 2 threads", the GPU's name */
 	void *impl;
 	/* m or v NULL = zeros. */

@@ -122,7 +122,7 @@ static void adamw(backend *b, double lr, double b1, double b2, double eps, doubl
 		  float clip_scale, long step)
 {
 	cpu *s = b->impl;
-	adamw_hparams h = { lr, b1, b2, eps, wd };
+	adamw_hparams h = { lr, b1, b2, eps };
 	for (int i = 0; i < s->n_tensors; i++) {
 		size_t o = s->table[i].offset;
 		adamw_update(s->params + o, s->grads + o, s->m + o, s->v + o, s->table[i].numel, &h,
@@ -162,7 +162,6 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	s->acts = gemma3_acts_new(c, B, T, 1);
 	s->scratch = grad_scratch_new(c, B, T);
 	backend *b = xcalloc(1, sizeof *b);
-	b->name = "cpu";
 	snprintf(b->device, sizeof b->device, "cpu, %d threads", omp_get_max_threads());
 	b->impl = s;
 	b->set_params = set_params;

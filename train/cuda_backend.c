@@ -65,7 +65,6 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 	if (!g)
 		return NULL;
 	backend *b = xcalloc(1, sizeof *b);
-	b->name = "cuda";
 	snprintf(b->device, sizeof b->device, "%s", gpu_trainer_device_name(g));
 	b->impl = g;
 	b->set_params = set_params;

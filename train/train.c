@@ -9,10 +9,8 @@
 #include "shard.h"
 #include "xio.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +24,6 @@ typedef struct {
 	uint64_t seed;
 } options;
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *f)
 {
@@ -47,7 +42,7 @@ static void usage(FILE *f)
 		"  --data DIR          shard directory (train split; val split for --eval-every)\n"
 		"  --model NAME|FILE   tiny, gemma3-270m, gemma3-1b, seed, small, or a config.json\n"
 		"  --init MODEL        start from weights: HF dir/safetensors/index.json, run or checkpoint\n"
-		"  -o RUN              run directory: checkpoints and config.json\n"
+		"  -o, --output RUN    run directory: checkpoints and config.json\n"
 		"  --steps N           optimizer steps of the whole run (the schedule's length)\n"
 		"  --batch-tokens N    tokens per step (default 524288), a multiple of B*T\n"
 		"  --seq T             tokens per sequence (default 1024)\n"
@@ -72,7 +67,10 @@ static void usage(FILE *f)
 		"  --recompute         cuda: recompute activations in the backward pass\n"
 		"  --skip-nonfinite    a step whose loss or gradient is NaN/Inf is skipped (no\n"
 		"                      update; 10 in a row stop the run) instead of stopping it\n"
-		"  -q, --progress      no progress line / force it\n");
+		"  -q, --quiet         no progress line\n"
+		"  --progress          a progress line even when stderr is not a terminal\n"
+		"  -h, --help          this text\n"
+		"  --version           the version\n");
 }
 
 /* Learning rate of step (1-based). */
@@ -97,31 +95,6 @@ static double lr_at(const options *o, long step)
 	return low + 0.5 * (peak - low) * (1.0 + cos(M_PI * p));
 }
 
-static void mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			if (mkdir(p, 0777) && errno != EEXIST)
-				die("%s: %s", p, strerror(errno));
-			*s = '/';
-		}
-	if (mkdir(p, 0777) && errno != EEXIST)
-		die("%s: %s", p, strerror(errno));
-	free(p);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	outfile *o = outfile_open(path);
-	outfile_write(o, text, strlen(text));
-	outfile_commit(o);
-}
-
-/* The same shapes (so that the parameters of one fit the other). */
 /* A tokenizer may have a few more entries than the model's vocabulary
  * (Gemma 3's tokenizer.json lists 262,145 tokens for a 262,144-row
  * embedding; the extra one is an image placeholder). That is fine as long
@@ -143,6 +116,7 @@ static void check_ids_fit(const char *dir, const shardset *train, uint32_t data_
 	shardset_close(val);
 }
 
+/* The same shapes (so that the parameters of one fit the other). */
 static int same_shapes(const gemma3_config *a, const gemma3_config *b)
 {
 	return a->vocab_size == b->vocab_size && a->hidden_size == b->hidden_size &&
@@ -414,9 +388,7 @@ int cmd_train(int argc, char **argv)
 		warnx_("--seq %d is longer than the model's max_position_embeddings %d", o.seq,
 		       c.max_position_embeddings);
 	mkdir_p(o.out);
-	char *cfg = gemma3_config_to_json(&c);
-	write_text(o.out, "config.json", cfg);
-	free(cfg);
+	gemma3_write_config(o.out, &c);
 
 	shardset *val = NULL;
 	if (o.eval_every > 0) {
@@ -462,11 +434,8 @@ int cmd_train(int argc, char **argv)
 	loader_seek(ld, st.epoch, st.index);
 	int32_t *in = xmalloc((size_t)B * T * sizeof *in), *tg = xmalloc((size_t)B * T * sizeof *tg);
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT, SIGTERM, SIGHUP: finish the step, save, exit 0 */
+	cli_catch_signals();
 
 	long last = o.stop_at > 0 && o.stop_at < o.steps ? o.stop_at : o.steps;
 	if (st.step >= last)
@@ -479,7 +448,7 @@ int cmd_train(int argc, char **argv)
 	int skipped_in_row = 0;
 	long skipped_total = 0;
 	size_t n = gemma3_num_params(&c);
-	while (st.step < last && !stop_signal) {
+	while (st.step < last && !cli_interrupted()) {
 		long step = st.step + 1;
 		double t0 = now_seconds();
 		be->zero_grad(be);
@@ -529,7 +498,7 @@ int cmd_train(int argc, char **argv)
 			printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
 			xfflush(stdout, "stdout");
 		}
-		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop_signal) {
+		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || cli_interrupted()) {
 			if (!m)
 				m = xmalloc(n * sizeof *m);
 			if (!v)
@@ -544,9 +513,9 @@ int cmd_train(int argc, char **argv)
 	progress_done();
 	if (skipped_total)
 		warnx_("%ld step(s) skipped for a non-finite loss or gradient", skipped_total);
-	if (stop_signal)
+	if (cli_interrupted())
 		/* The step under way when the signal came was finished and saved. */
-		fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(), (int)stop_signal,
+		fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(), cli_interrupted(),
 			st.step);
 	free(in);
 	free(tg);
