@@ -31,10 +31,15 @@ typedef struct {
 } gemma3_config;
 
 /* Fills c from a preset name (tiny, gemma3-270m, gemma3-1b, seed, small) or
- * a Hugging Face config.json path; vocab_size > 0 overrides the vocabulary.
- * Returns 0, or -1 with a message in err. */
+ * a Hugging Face config.json path. The rule every tool follows: a name that
+ * is a preset is the preset (write ./tiny for a file named tiny), anything
+ * else is a config.json file. vocab_size > 0 sets a preset's vocabulary; a
+ * config.json keeps its own. Returns 0, or -1 with a message in err (for a
+ * name that is neither, one that lists the presets). */
 int gemma3_config_load(const char *name_or_path, int vocab_size, gemma3_config *c, char *err,
 		       size_t errlen);
+/* The preset names, "tiny, gemma3-270m, ...", for messages and usages. */
+const char *gemma3_preset_list(void);
 /* The same from config.json text. */
 int gemma3_config_parse(const char *json, size_t len, const char *name, gemma3_config *c,
 			char *err, size_t errlen);
@@ -104,6 +109,24 @@ int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *par
 safetensors *gemma3_checkpoint_open(const char *path, gemma3_config *c, char *err, size_t errlen);
 /* Is this file a bonsai checkpoint (by its metadata)? */
 int gemma3_is_checkpoint(const safetensors *f);
+/* A run directory's checkpoints are the files named exactly as
+ * bonsai-train writes them: ckpt-STEP.safetensors, STEP in decimal and
+ * zero-padded to 8 digits (ckpt-00000020.safetensors). Other names, such as
+ * a checkpoint's temporary file while it is written
+ * (ckpt-00000020.safetensors.tmp.XXXXXX), are not checkpoints. */
+typedef struct {
+	long step;
+	char *name; /* the file name, without the directory */
+} gemma3_ckpt;
+/* The file name of step's checkpoint (malloc()ed). */
+char *gemma3_checkpoint_name(long step);
+/* 1 and *step when name is a checkpoint's file name, else 0. */
+int gemma3_checkpoint_step(const char *name, long *step);
+/* The checkpoints in run_dir, oldest (lowest step) first, in *list
+ * (malloc()ed); returns their number, 0 also when run_dir cannot be read.
+ * Free with gemma3_free_checkpoints. */
+size_t gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list);
+void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n);
 /* The path of the checkpoint with the highest step in a run directory
  * (malloc()ed), or NULL when there is none. */
 char *gemma3_latest_checkpoint(const char *run_dir);

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "xio.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,9 @@ static void preset(gemma3_config *c, int V, int d, int ff, int L, int Hq, int Hk
 	pattern_layers(c, 6);
 }
 
+static const char *const preset_names[] = { "tiny", "gemma3-270m", "gemma3-1b", "seed", "small" };
+#define N_PRESETS (sizeof preset_names / sizeof *preset_names)
+
 static int load_preset(const char *name, gemma3_config *c)
 {
 	if (!strcmp(name, "tiny")) {
@@ -80,6 +84,16 @@ static int load_preset(const char *name, gemma3_config *c)
 		return -1;
 	}
 	return 0;
+}
+
+const char *gemma3_preset_list(void)
+{
+	static char list[128];
+	if (!list[0])
+		for (size_t i = 0; i < N_PRESETS; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+				 preset_names[i]);
+	return list;
 }
 
 static int get_int(const json_value *o, const char *key, int *out, const char *name, char *err,
@@ -286,22 +300,62 @@ int gemma3_config_check(const gemma3_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* config.json text, or -1 with a message that says what the name is not. */
+static char *read_config_file(const char *name, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(name, &st)) {
+		int e = errno;
+		errf(err, errlen, "%s: neither a preset (%s) nor a config.json file (%s)", name,
+		     gemma3_preset_list(), strerror(e));
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errf(err, errlen, "%s: a directory, not a preset (%s) or a config.json file", name,
+		     gemma3_preset_list());
+		return NULL;
+	}
+	FILE *f = fopen(name, "rb");
+	if (!f) {
+		errf(err, errlen, "%s: not a preset (%s), and the file cannot be read: %s", name,
+		     gemma3_preset_list(), strerror(errno));
+		return NULL;
+	}
+	buf_t b = { 0 };
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	int bad = ferror(f);
+	int e = errno;
+	fclose(f);
+	if (bad) {
+		buf_free(&b);
+		errf(err, errlen, "%s: read failed: %s", name, strerror(e));
+		return NULL;
+	}
+	buf_cstr(&b); /* NUL-terminated, the buffer is ours to keep */
+	*len = b.len;
+	return b.data;
+}
+
 int gemma3_config_load(const char *name, int vocab_size, gemma3_config *c, char *err, size_t errlen)
 {
-	if (load_preset(name, c)) {
-		struct stat st;
-		if (stat(name, &st))
-			return errf(err, errlen, "%s: neither a preset (tiny, gemma3-270m, gemma3-1b, seed, small) nor a config.json file",
-				    name);
+	if (load_preset(name, c) == 0) {
+		/* A preset's vocabulary is the tokenizer's business. */
+		if (vocab_size > 0)
+			c->vocab_size = vocab_size;
+	} else {
+		/* A config.json keeps its own vocabulary. */
 		size_t len;
-		char *text = read_file(name, &len);
+		char *text = read_config_file(name, &len, err, errlen);
+		if (!text)
+			return -1;
 		int rc = gemma3_config_parse(text, len, name, c, err, errlen);
 		free(text);
 		if (rc)
 			return rc;
 	}
-	if (vocab_size > 0)
-		c->vocab_size = vocab_size;
 	return gemma3_config_check(c, err, errlen);
 }
 

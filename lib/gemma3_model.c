@@ -4,7 +4,6 @@
 #include "cli.h"
 #include "xio.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -116,34 +115,6 @@ fail:
 	return NULL;
 }
 
-char *gemma3_latest_checkpoint(const char *run_dir)
-{
-	DIR *d = opendir(run_dir);
-	if (!d)
-		return NULL;
-	struct dirent *e;
-	long best = -1;
-	char *bestname = NULL;
-	while ((e = readdir(d))) {
-		long step;
-		char tail[32];
-		if (sscanf(e->d_name, "ckpt-%ld.%31s", &step, tail) == 2 && !strcmp(tail, "safetensors") &&
-		    step > best) {
-			best = step;
-			free(bestname);
-			bestname = xstrdup(e->d_name);
-		}
-	}
-	closedir(d);
-	if (!bestname)
-		return NULL;
-	size_t n = strlen(run_dir) + strlen(bestname) + 2;
-	char *p = xmalloc(n);
-	snprintf(p, n, "%s/%s", run_dir, bestname);
-	free(bestname);
-	return p;
-}
-
 static int is_dir(const char *p)
 {
 	struct stat st;
@@ -174,9 +145,7 @@ static gemma3_model *open_checkpoint(const char *path)
 static gemma3_model *open_hf(const char *dir, const char *weights)
 {
 	char err[1024];
-	size_t n = strlen(dir) + 32;
-	char *cfg = xmalloc(n);
-	snprintf(cfg, n, "%s/config.json", dir);
+	char *cfg = path_join(dir, "config.json");
 	if (!exists(cfg))
 		die("%s: no config.json next to the weights", dir);
 	gemma3_model *m = xcalloc(1, sizeof *m);
@@ -200,9 +169,7 @@ gemma3_model *gemma3_model_open(const char *path)
 			free(ck);
 			return m;
 		}
-		size_t n = strlen(path) + 32;
-		char *cfg = xmalloc(n);
-		snprintf(cfg, n, "%s/config.json", path);
+		char *cfg = path_join(path, "config.json");
 		int hf = exists(cfg);
 		free(cfg);
 		if (!hf)
@@ -272,10 +239,10 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = params + pt[i].offset;
 	}
-	char path[4096];
-	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	char *path = path_join(dir, "model.safetensors");
 	const char *k[] = { "format" }, *v[] = { "pt" };
 	st_write(path, t, (size_t)n, k, v, 1);
+	free(path);
 	gemma3_write_config(dir, c);
 	free(t);
 	free(pt);
@@ -283,11 +250,11 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 
 void gemma3_write_config(const char *dir, const gemma3_config *c)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/config.json", dir);
+	char *path = path_join(dir, "config.json");
 	char *cfg = gemma3_config_to_json(c);
 	outfile *o = outfile_open(path);
 	outfile_write(o, cfg, strlen(cfg));
 	outfile_commit(o);
 	free(cfg);
+	free(path);
 }

@@ -13,14 +13,6 @@
 #define MANIFEST_FORMAT "bonsai-shards"
 #define MANIFEST_VERSION 1
 
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = xmalloc(n);
-	snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
-
 static const char *split_name(uint32_t split) { return split == SPLIT_VAL ? "val" : "train"; }
 
 void manifest_write(const char *dir, const manifest *m)
@@ -41,7 +33,7 @@ void manifest_write(const char *dir, const manifest *m)
 			   split_name(e->split), e->n_tokens, e->n_docs, e->checksum);
 	}
 	buf_puts(&b, "\n ]}\n");
-	char *path = join(dir, "manifest");
+	char *path = path_join(dir, "manifest");
 	outfile *o = outfile_open(path);
 	outfile_write(o, b.data, b.len);
 	outfile_commit(o);
@@ -69,7 +61,7 @@ static uint64_t get_count(const char *path, const json_value *o, const char *key
 
 manifest *manifest_read(const char *dir)
 {
-	char *path = join(dir, "manifest");
+	char *path = path_join(dir, "manifest");
 	size_t len;
 	char *text = read_file(path, &len);
 	char err[256];
@@ -133,7 +125,7 @@ void manifest_free(manifest *m)
 shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify)
 {
 	const manifest_entry *e = &m->entries[i];
-	char *path = join(dir, e->file);
+	char *path = path_join(dir, e->file);
 	shard *s = shard_open(path, verify);
 	if (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs || s->h.payload_checksum != e->checksum ||
 	    s->h.split != e->split)

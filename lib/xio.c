@@ -348,3 +348,13 @@ void mkdir_p(const char *path)
 	if (mkdir(path, 0777) < 0 && errno != EEXIST)
 		die_at(path, 0, "cannot create directory: %s", strerror(errno));
 }
+
+char *path_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = xmalloc(a + b + 2);
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}

@@ -57,4 +57,7 @@ char *read_file(const char *path, size_t *len);
 void mkdir_p(const char *path);
 void mkdirs_above(const char *path);
 
+/* "dir/name", malloc()ed: the one place that joins a path. */
+char *path_join(const char *dir, const char *name);
+
 #endif

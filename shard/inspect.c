@@ -154,9 +154,7 @@ int shard_cat(int n, char **files)
 			manifest *m = manifest_read(files[i]);
 			for (size_t j = 0; j < m->n; j++) {
 				paths = xreallocarray(paths, np + 1, sizeof *paths);
-				size_t len = strlen(files[i]) + strlen(m->entries[j].file) + 2;
-				paths[np] = xmalloc(len);
-				snprintf(paths[np++], len, "%s/%s", files[i], m->entries[j].file);
+				paths[np++] = path_join(files[i], m->entries[j].file);
 			}
 			manifest_free(m);
 		} else {

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(void)
@@ -32,26 +33,89 @@ static void usage(void)
 	       "\n"
 	       "  info FILE...   each shard's header as one JSON line\n"
 	       "  verify DIR     check the manifest and every shard's checksum and contents\n"
-	       "  cat DIR|FILE.. the shards' tokens as a token stream on stdout\n");
+	       "  cat DIR|FILE.. the shards' tokens as a token stream on stdout\n"
+	       "\n"
+	       "'bonsai-shard COMMAND --help' shows the usage of each subcommand.\n");
+}
+
+/* The subcommands' usages: --help prints one on stdout, a bad option on
+ * stderr. */
+static void usage_info(FILE *f)
+{
+	fprintf(f, "usage: bonsai-shard info FILE...\n"
+		   "\n"
+		   "Prints each shard's header as one JSON line.\n"
+		   "\n"
+		   "  -h, --help  this help\n");
+}
+
+static void usage_verify(FILE *f)
+{
+	fprintf(f, "usage: bonsai-shard verify DIR\n"
+		   "\n"
+		   "Checks DIR's manifest and every shard it lists (header, checksum, token\n"
+		   "ids, document table, order) and that DIR holds no unlisted shard.\n"
+		   "\n"
+		   "  -h, --help  this help\n");
+}
+
+static void usage_cat(FILE *f)
+{
+	fprintf(f, "usage: bonsai-shard cat DIR | FILE...\n"
+		   "\n"
+		   "Writes the shards' documents back as one token stream on stdout; a\n"
+		   "directory stands for all its shards in manifest order.\n"
+		   "\n"
+		   "  -h, --help  this help\n");
+}
+
+/* Options of a subcommand (only --help for now); returns the index of its
+ * first operand in argv, argv[0] being the subcommand's name. */
+static int sub_options(int argc, char **argv, void (*usage_fn)(FILE *))
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0; /* getopt would name the subcommand as the program */
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage_fn(stdout);
+			exit(EXIT_OK);
+		}
+		const char *bad = argv[optind - 1];
+		if (strncmp(bad, "--", 2) == 0)
+			warnx_("%s: unknown option '%s'", argv[0], bad);
+		else
+			warnx_("%s: unknown option '-%c'", argv[0], optopt);
+		usage_fn(stderr);
+		exit(EXIT_USAGE);
+	}
+	return optind;
 }
 
 int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	if (argc > 1 && strcmp(argv[1], "info") == 0) {
-		if (argc < 3)
+		int i = sub_options(argc - 1, argv + 1, usage_info) + 1;
+		if (i >= argc)
 			die_usage("info: give one or more shard files");
-		return shard_info(argc - 2, argv + 2);
+		return shard_info(argc - i, argv + i);
 	}
 	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
-		if (argc != 3)
+		int i = sub_options(argc - 1, argv + 1, usage_verify) + 1;
+		if (argc - i != 1)
 			die_usage("verify: give one shard directory");
-		return shard_verify(argv[2]);
+		return shard_verify(argv[i]);
 	}
 	if (argc > 1 && strcmp(argv[1], "cat") == 0) {
-		if (argc < 3)
+		int i = sub_options(argc - 1, argv + 1, usage_cat) + 1;
+		if (i >= argc)
 			die_usage("cat: give a shard directory or shard files");
-		return shard_cat(argc - 2, argv + 2);
+		return shard_cat(argc - i, argv + i);
 	}
 
 	enum { OPT_VAL_DOCS = 256, OPT_VAL_FRACTION, OPT_ZSTD, OPT_PROGRESS };

@@ -38,9 +38,7 @@ static void remove_finished(void *arg)
 {
 	writer_state *st = arg;
 	for (size_t i = 0; i < st->m.n; i++) {
-		size_t n = strlen(st->o->out_dir) + strlen(st->m.entries[i].file) + 2;
-		char *p = xmalloc(n);
-		snprintf(p, n, "%s/%s", st->o->out_dir, st->m.entries[i].file);
+		char *p = path_join(st->o->out_dir, st->m.entries[i].file);
 		unlink(p);
 		free(p);
 	}
@@ -51,9 +49,7 @@ static void open_shard(writer_state *st, split_out *s)
 	char name[64];
 	snprintf(name, sizeof name, "%s_%06" PRIu64 ".bin", s->split == SPLIT_VAL ? "val" : "train",
 		 s->next_index);
-	size_t n = strlen(st->o->out_dir) + sizeof name + 2;
-	char *path = xmalloc(n);
-	snprintf(path, n, "%s/%s", st->o->out_dir, name);
+	char *path = path_join(st->o->out_dir, name);
 	shard_header h = st->tmpl;
 	h.split = s->split;
 	h.index = s->next_index++;
@@ -121,9 +117,7 @@ static void prepare_dir(const shard_write_opts *o, manifest **old)
 		die("%s: not a directory", o->out_dir);
 	if (access(o->out_dir, W_OK) != 0)
 		die("%s: directory is not writable: %s", o->out_dir, strerror(errno));
-	size_t n = strlen(o->out_dir) + 16;
-	char *mp = xmalloc(n);
-	snprintf(mp, n, "%s/manifest", o->out_dir);
+	char *mp = path_join(o->out_dir, "manifest");
 	if (access(mp, F_OK) == 0) {
 		if (!o->force)
 			die("%s: already holds shards (a manifest); use --force to replace them", o->out_dir);
@@ -142,9 +136,7 @@ static void remove_stale(const char *dir, const manifest *old, const manifest *n
 			kept = strcmp(old->entries[i].file, now->entries[j].file) == 0;
 		if (kept)
 			continue;
-		size_t n = strlen(dir) + strlen(old->entries[i].file) + 2;
-		char *p = xmalloc(n);
-		snprintf(p, n, "%s/%s", dir, old->entries[i].file);
+		char *p = path_join(dir, old->entries[i].file);
 		if (unlink(p) != 0 && errno != ENOENT)
 			warnx_("%s: cannot remove stale shard: %s", p, strerror(errno));
 		free(p);

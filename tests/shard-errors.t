@@ -131,4 +131,25 @@ run bin/bonsai-shard --help
 ok $rc "--help exits 0"
 grep -q "usage: bonsai-shard" "$T/out"; ok $? "--help prints usage to stdout"
 
+# Each subcommand has its own usage: --help and -h print it on stdout and
+# exit 0; an unknown option is a usage error (exit 2) with the usage on stderr.
+for sub in info verify cat; do
+	for h in --help -h; do
+		run bin/bonsai-shard $sub $h
+		[ $rc -eq 0 ] && head -n 1 "$T/out" | grep -q "^usage: bonsai-shard $sub " && [ ! -s "$T/err" ]
+		ok $? "$sub $h: its own usage on stdout, exit 0"
+	done
+	run bin/bonsai-shard $sub --no-such-option "$T/good"
+	fails_with 2 "bonsai-shard: $sub: unknown option '--no-such-option'" "$sub: an unknown long option is a usage error"
+	grep -q "^usage: bonsai-shard $sub " "$T/err" && [ ! -s "$T/out" ]
+	ok $? "$sub: the usage goes to stderr then"
+	run bin/bonsai-shard $sub -Z "$T/good"
+	fails_with 2 "$sub: unknown option '-Z'" "$sub: an unknown short option is a usage error"
+done
+run bin/bonsai-shard info -- "$s"
+[ $rc -eq 0 ] && grep -q '"split": "train"' "$T/out"
+ok $? "info: -- ends the options"
+run bin/bonsai-shard verify
+fails_with 2 "verify: give one shard directory" "verify without a directory is a usage error"
+
 done_testing

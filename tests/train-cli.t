@@ -2,7 +2,7 @@
 # bonsai-train's manners: --help, --version, usage errors exit 2.
 T=$(mktemp -d /tmp/train-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-echo 1..9
+echo 1..10
 bin/bonsai-train --help > "$T/out" && grep -q "^usage: bonsai-train" "$T/out" &&
 	echo "ok 1 - --help on stdout, exit 0" || echo "not ok 1 - --help"
 bin/bonsai-train --version > "$T/out" && [ -s "$T/out" ] && echo "ok 2 - --version" || echo "not ok 2 - --version"
@@ -24,3 +24,8 @@ BONSAI_DEVICE=tpu bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 2> 
 bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --device tpu 2> "$T/err"
 [ $? -eq 2 ] && grep -q "tpu" "$T/err" && echo "ok 9 - --device tpu: exit 2" ||
 	echo "not ok 9 - --device tpu: $(cat "$T/err")"
+echo "1 2 3" | ${BUILD:-build}/tests/tools/mkstream 10 | bin/bonsai-shard -q -o "$T/d" -n 2
+bin/bonsai-train --data "$T/d" --model "$T/nosuch.json" -o "$T/r" --steps 1 2> "$T/err"
+[ $? -eq 1 ] && grep -q "nosuch.json: neither a preset (tiny, .*small) nor a config.json file" "$T/err" &&
+	echo "ok 10 - --model neither a preset nor a file: says so, lists the presets" ||
+	echo "not ok 10 - --model nosuch: $(cat "$T/err")"

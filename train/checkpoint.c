@@ -3,8 +3,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "json.h"
+#include "xio.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,38 +31,18 @@ static char *state_json(const train_state *s)
 	return r;
 }
 
-static int cmp_long(const void *a, const void *b)
-{
-	long x = *(const long *)a, y = *(const long *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Removes all but the newest keep checkpoints of a run. */
 static void prune(const char *run, int keep)
 {
-	DIR *d = opendir(run);
-	if (!d)
-		return;
-	long *steps = NULL;
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		long step;
-		char tail[32];
-		if (sscanf(e->d_name, "ckpt-%ld.%31s", &step, tail) == 2 && !strcmp(tail, "safetensors")) {
-			steps = xreallocarray(steps, n + 1, sizeof *steps);
-			steps[n++] = step;
-		}
-	}
-	closedir(d);
-	qsort(steps, n, sizeof *steps, cmp_long);
-	for (size_t i = 0; i + keep < n; i++) {
-		char p[4096];
-		snprintf(p, sizeof p, "%s/ckpt-%08ld.safetensors", run, steps[i]);
+	gemma3_ckpt *l;
+	size_t n = gemma3_list_checkpoints(run, &l);
+	for (size_t i = 0; i + (size_t)keep < n; i++) {
+		char *p = path_join(run, l[i].name);
 		if (unlink(p) && errno != ENOENT)
 			warnx_("%s: cannot remove: %s", p, strerror(errno));
+		free(p);
 	}
-	free(steps);
+	gemma3_free_checkpoints(l, n);
 }
 
 char *ckpt_save(const char *run, const gemma3_config *c, const float *params, const float *m,
@@ -79,9 +59,9 @@ char *ckpt_save(const char *run, const gemma3_config *c, const float *params, co
 	char *cfg = gemma3_config_to_json(c), *st = state_json(s);
 	const char *keys[] = { "format", "config", "state", "checksum" };
 	const char *vals[] = { GEMMA3_CKPT_FORMAT, cfg, st, sum };
-	size_t plen = strlen(run) + 64;
-	char *path = xmalloc(plen);
-	snprintf(path, plen, "%s/ckpt-%08ld.safetensors", run, s->step);
+	char *name = gemma3_checkpoint_name(s->step);
+	char *path = path_join(run, name);
+	free(name);
 	st_write(path, t, 3, keys, vals, 4);
 	free(cfg);
 	free(st);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
@@ -358,10 +357,9 @@ int cmd_train(int argc, char **argv)
 		gemma3_model *init = o.init ? gemma3_model_open(o.init) : NULL;
 		if (o.model) {
 			/* A preset takes its vocabulary from --init or else the
-			 * shards; a config.json keeps its own. */
-			struct stat sb;
-			int is_file = !stat(o.model, &sb);
-			int vocab = is_file ? 0 : init ? gemma3_model_config(init)->vocab_size : (int)data_vocab;
+			 * shards; a config.json keeps its own (gemma3_config_load
+			 * decides which --model is). */
+			int vocab = init ? gemma3_model_config(init)->vocab_size : (int)data_vocab;
 			if (gemma3_config_load(o.model, vocab, &c, err, sizeof err))
 				die("%s", err);
 			if (init && !same_shapes(&c, gemma3_model_config(init)))

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "buf.h"
 #include "json.h"
+#include "xio.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -90,16 +91,17 @@ int cmd_verify(int argc, char **argv)
 		if (tol[i] < 0)
 			tol[i] = cuda ? bf16[i] : fp32[i];
 
-	char err[1024], path[4096];
+	char err[1024];
 	gemma3_config c;
-	snprintf(path, sizeof path, "%s/config.json", dir);
+	char *path = path_join(dir, "config.json");
 	if (gemma3_config_load(path, 0, &c, err, sizeof err))
 		die("%s", err);
+	free(path);
 	size_t np = gemma3_num_params(&c);
 	float *params = xmalloc(np * sizeof *params);
 	if (gemma3_load_safetensors(&c, dir, params, err, sizeof err))
 		die("%s", err);
-	snprintf(path, sizeof path, "%s/reference.safetensors", dir);
+	path = path_join(dir, "reference.safetensors");
 	safetensors *ref = st_open(path, err, sizeof err);
 	if (!ref)
 		die("%s", err);
@@ -192,6 +194,7 @@ int cmd_verify(int argc, char **argv)
 	free(in);
 	free(tg);
 	free(params);
+	free(path);
 	st_close(ref);
 	be->free(be);
 	if (!pass)

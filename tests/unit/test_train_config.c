@@ -6,7 +6,10 @@
 #include "cli.h"
 #include "gemma3.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int parse(const char *json, gemma3_config *c, char *err, size_t n)
 {
@@ -88,5 +91,33 @@ int main(void)
 	char *js = gemma3_config_to_json(&c);
 	ok(parse(js, &c2, err, sizeof err) == 0 && !memcmp(&c, &c2, sizeof c), "config.json round trip");
 	free(js);
+
+	/* Preset or file: one rule in gemma3_config_load for every tool. A
+	 * file named like a preset does not shadow it; ./NAME reaches it. */
+	char dir[] = "/tmp/bonsai-config.XXXXXX", cwd[4096];
+	if (!mkdtemp(dir) || !getcwd(cwd, sizeof cwd) || chdir(dir))
+		return 1;
+	ok(gemma3_config_load("small", 0, &c, err, sizeof err) == 0, "small preset");
+	c.vocab_size = 1234;
+	js = gemma3_config_to_json(&c);
+	FILE *f = fopen("tiny", "w");
+	ok(f && fputs(js, f) >= 0 && fclose(f) == 0, "a config.json written as ./tiny");
+	free(js);
+	ok(gemma3_config_load("tiny", 777, &c, err, sizeof err) == 0 && c.num_layers == 4 &&
+	   c.vocab_size == 777, "'tiny' is the preset, even with a file of that name here");
+	ok(gemma3_config_load("./tiny", 777, &c, err, sizeof err) == 0 && c.num_layers == 12,
+	   "'./tiny' is the file");
+	is_int(c.vocab_size, 1234, "a config.json keeps its own vocabulary (vocab_size only sets a preset's)");
+	ok(gemma3_config_load("seed", 777, &c, err, sizeof err) == 0 && c.vocab_size == 777,
+	   "a preset takes the vocabulary given");
+	ok(gemma3_config_load("nosuch.json", 0, &c, err, sizeof err) &&
+	   strstr(err, "nosuch.json: neither a preset (tiny, gemma3-270m, gemma3-1b, seed, small) nor a config.json file"),
+	   "neither a preset nor a file: says so, with the presets: %s", err);
+	ok(gemma3_config_load(".", 0, &c, err, sizeof err) && strstr(err, "a directory") &&
+	   strstr(err, "gemma3-270m"), "a directory: says so: %s", err);
+	ok(gemma3_config_load("/dev/null", 0, &c, err, sizeof err) && strstr(err, "/dev/null"),
+	   "an empty file is refused, named: %s", err);
+	if (unlink("tiny") || chdir(cwd) || rmdir(dir))
+		return 1;
 	return done_testing();
 }
