@@ -23,6 +23,9 @@ CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcub
 # Set to 1 when nvcc is found: tools then also compile their .cu sources.
 HAVE_CUDA := $(if $(NVCC),1,)
 
+# plain `make` builds the tools and tests, whatever targets the modules define first
+.DEFAULT_GOAL := all
+
 TOOLS :=
 include $(sort $(wildcard */module.mk))
 

@@ -127,6 +127,12 @@ template <int HD> struct CfgFMt2 : Flash2Cfg<HD> { /* forward: 4 warps of 32 row
 	static constexpr int FNW = HD <= 64 ? 4 : Flash2Cfg<HD>::FNW, FMT = HD <= 64 ? 2 : 1;
 	static constexpr int FMINB = 1;
 };
+template <int HD> struct CfgKSplit : Flash2Cfg<HD> { /* dK/dV: warp pairs split S^T | dP^T */
+	static constexpr bool KSPLIT = true;
+};
+template <int HD> struct CfgKSplit48 : CfgKSplit<HD> { /* the same, 48-query tiles (hd 256) */
+	static constexpr int BQB = 48;
+};
 #define FWD_PARAMS                                                                             \
 	cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, \
 		bf16 *o, int o_ld, float *lse2, int B, int T, int Hq, int Hkv, int window,      \
@@ -158,6 +164,8 @@ VARIANT(kmt2, CfgKMt2)
 VARIANT(qmt2, CfgQMt2)
 VARIANT(mt2, CfgMt2)
 VARIANT(fbk64, CfgFBk64)
+VARIANT(ksplit, CfgKSplit)
+VARIANT(ksplit48, CfgKSplit48)
 #define HD_64_256(hd, f) ((hd) == 64 ? f<64> : (hd) == 256 ? f<256> : nullptr)
 
 struct AttnImpl {
@@ -178,7 +186,11 @@ static std::vector<AttnImpl> attn_impls(int hd)
 		{"v2-kmt2", HD_64_256(hd, kmt2_fwd), HD_64_256(hd, kmt2_bwd)},
 		{"v2-qmt2", HD_64_256(hd, qmt2_fwd), HD_64_256(hd, qmt2_bwd)},
 		{"v2-mt2", HD_64_256(hd, mt2_fwd), HD_64_256(hd, mt2_bwd)},
-		{"v2-fbk64", hd == 256 ? fbk64_fwd<256> : nullptr, hd == 256 ? fbk64_bwd<256> : nullptr}};
+		{"v2-fbk64", hd == 256 ? fbk64_fwd<256> : nullptr, hd == 256 ? fbk64_bwd<256> : nullptr},
+		/* every head_dim: the dK/dV of v2 at hd 16 */
+		{"v2-ksplit", FLASH_DISPATCH(hd, ksplit_fwd), FLASH_DISPATCH(hd, ksplit_bwd)},
+		{"v2-ksplit48", hd == 256 ? ksplit48_fwd<256> : nullptr,
+		 hd == 256 ? ksplit48_bwd<256> : nullptr}};
 }
 
 static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
@@ -241,6 +253,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		}
 	/* every implementation against the same reference: version 1
 	 * (BONSAI_ATTN=old), version 2 and its tile-shape variants */
+	std::vector<float> v2dkdv[2]; /* v2's dK, dV: v2-ksplit's must be the same bits */
 	for (const AttnImpl &im : attn_impls(hd)) {
 		flash_fwd_fn fwd = im.fwd;
 		flash_bwd_fn bwd = im.bwd;
@@ -270,12 +283,9 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		ok(e < 1e-2, "O", e, 1e-2, name);
 		e = relerr(ln, lse);
 		ok(e < 1e-4, "lse", e, 1e-4, name);
-		if (fwd == flash_fwd_for(hd)) {
-			attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, dO_, ddO, qld, dD);
-			CK(cudaGetLastError());
-		} else {
-			CK(attn_bwd_dot2(0, N, T, Hq, hd, dO_, ddO, qld, dD));
-		}
+		/* the trainer's D for every version (attn_bwd_dot_kernel only where
+		 * rows are not 16-byte aligned) */
+		CK(attn_bwd_dot2(0, N, T, Hq, hd, dO_, ddO, qld, dD));
 		CK(cudaDeviceSynchronize());
 		{
 			/* D = rowsum(dO * O) of the O this forward pass wrote */
@@ -302,6 +312,18 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		ok(e < 1e-2, "dK", e, 1e-2, name);
 		e = relerr(a1[2], dv);
 		ok(e < 1e-2, "dV", e, 1e-2, name);
+		if (!strcmp(im.name, "v2")) {
+			v2dkdv[0] = a1[1];
+			v2dkdv[1] = a1[2];
+		} else if (!strcmp(im.name, "v2-ksplit") && !v2dkdv[0].empty()) {
+			/* same P, dP bits and the same sums in the same order */
+			int same = !memcmp(a1[1].data(), v2dkdv[0].data(), a1[1].size() * 4) &&
+				   !memcmp(a1[2].data(), v2dkdv[1].data(), a1[2].size() * 4);
+			ntest++;
+			nfail += !same;
+			printf("%sok %d - %s: dK, dV bitwise those of v2\n", same ? "" : "not ", ntest,
+			       name);
+		}
 		/* bitwise reproducible: forward and backward again, outputs poisoned */
 		std::vector<float> o1 = o;
 		CK(cudaMemset(dO_, 0xFF, O.size() * 2));
@@ -522,6 +544,158 @@ static void check_norm(int N, int d)
 	ok(e < 1e-4, "dw", e, 1e-4, name);
 }
 
+/* The fused pair of norm backward steps (norm_bwd2) against the two
+ * launchers it replaces, on copies of the same inputs: dx, dbf and both
+ * weight gradients must be the same bits; and against a double-precision
+ * reference. mode1 1: dx += J1^T dy1 (dx starts non-zero), 2: dx = J1^T dy1. */
+static std::vector<float> rstd_of(const std::vector<float> &x, int N, int d, float eps)
+{
+	std::vector<float> r(N);
+	for (int n = 0; n < N; n++) {
+		double ss = 0;
+		for (int j = 0; j < d; j++)
+			ss += (double)x[(size_t)n * d + j] * x[(size_t)n * d + j];
+		r[n] = (float)(1 / sqrt(ss / d + eps));
+	}
+	return r;
+}
+
+/* the largest |a - b| and whether every element is the same bits */
+static bool same_bits(const void *a, const void *b, size_t n, size_t esz, double *maxdiff)
+{
+	bool same = !memcmp(a, b, n * esz);
+	*maxdiff = 0;
+	for (size_t i = 0; i < n && !same; i++) {
+		double x, y;
+		if (esz == 4)
+			x = ((const float *)a)[i], y = ((const float *)b)[i];
+		else
+			x = __bfloat162float(((const bf16 *)a)[i]), y = __bfloat162float(((const bf16 *)b)[i]);
+		double df = fabs(x - y);
+		if (!(df <= *maxdiff))
+			*maxdiff = df; /* NaN stays */
+	}
+	return same;
+}
+
+static void check_norm2(int N, int d, int mode1)
+{
+	char name[96];
+	size_t nd = (size_t)N * d, W = (size_t)NORM_BWD_WARPS * d;
+	float eps = 1e-6f;
+	std::vector<float> x1(nd), dy = rnd(nd, 1.0), dx0 = rnd(nd, 0.5), x2 = rnd(nd, 2.0), w1(d),
+				   w2(d), gw0(2 * (size_t)d);
+	for (auto &v : x1)
+		v = (float)(nrand() * 1.5); /* fp32 residual: not bf16 values */
+	for (int j = 0; j < d; j++) {
+		w1[j] = (float)(nrand() * 0.3);
+		w2[j] = (float)(nrand() * 0.3);
+	}
+	for (auto &v : gw0)
+		v = (float)(nrand() * 0.1);
+	std::vector<float> r1 = rstd_of(x1, N, d, eps), r2 = rstd_of(x2, N, d, eps);
+	/* reference: dxn = [dx0 +] J1^T dy, dbf = J2^T dxn */
+	std::vector<double> dxn(nd), dbr(nd), dw1(gw0.begin(), gw0.begin() + d),
+		dw2(gw0.begin() + d, gw0.end());
+	for (int n = 0; n < N; n++) {
+		size_t o = (size_t)n * d;
+		double r = r1[n], dot = 0;
+		for (int j = 0; j < d; j++)
+			dot += (double)dy[o + j] * (1 + w1[j]) * x1[o + j];
+		for (int j = 0; j < d; j++) {
+			dxn[o + j] = (mode1 == 1 ? dx0[o + j] : 0) + r * (1 + w1[j]) * dy[o + j] -
+				     x1[o + j] * dot * r * r * r / d;
+			dw1[j] += (double)dy[o + j] * x1[o + j] * r;
+		}
+		r = r2[n], dot = 0;
+		for (int j = 0; j < d; j++)
+			dot += dxn[o + j] * (1 + w2[j]) * x2[o + j];
+		for (int j = 0; j < d; j++) {
+			dbr[o + j] = r * (1 + w2[j]) * dxn[o + j] - x2[o + j] * dot * r * r * r / d;
+			dw2[j] += dxn[o + j] * x2[o + j] * r;
+		}
+	}
+	float *dx1 = dnew<float>(nd), *ddy = dnew<float>(nd), *dr1 = dnew<float>(N),
+	      *dr2 = dnew<float>(N), *dw1p = dnew<float>(d), *dw2p = dnew<float>(d),
+	      *dxa = dnew<float>(nd), *dxb = dnew<float>(nd), *pa1 = dnew<float>(W),
+	      *pa2 = dnew<float>(W), *pb = dnew<float>(W), *ga = dnew<float>(2 * (size_t)d),
+	      *gb = dnew<float>(2 * (size_t)d);
+	bf16 *dx2 = dnew<bf16>(nd), *dba = dnew<bf16>(nd), *dbb = dnew<bf16>(nd);
+	CK(cudaMemcpy(dx1, x1.data(), nd * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(ddy, dy.data(), nd * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dr1, r1.data(), N * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dr2, r2.data(), N * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dw1p, w1.data(), d * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dw2p, w2.data(), d * 4, cudaMemcpyHostToDevice));
+	up_bf(dx2, x2);
+	/* every start: dx as the step expects it (dx0, or poison for mode 2),
+	 * dbf and partials poisoned, grad_w = gw0 */
+	auto reset = [&](float *dx, bf16 *db, float *g, std::initializer_list<float *> parts) {
+		if (mode1 == 1)
+			CK(cudaMemcpy(dx, dx0.data(), nd * 4, cudaMemcpyHostToDevice));
+		else
+			CK(cudaMemset(dx, 0xFF, nd * 4));
+		CK(cudaMemset(db, 0xFF, nd * 2));
+		for (float *p : parts)
+			CK(cudaMemset(p, 0xFF, W * 4));
+		CK(cudaMemcpy(g, gw0.data(), gw0.size() * 4, cudaMemcpyHostToDevice));
+	};
+	/* the two kernels it replaces */
+	reset(dxb, dbb, gb, {pb});
+	if (mode1 == 1)
+		CK(norm_bwd<float, 1>(0, N, d, dx1, dr1, dw1p, ddy, dxb, pb, gb));
+	else
+		CK(norm_bwd<float, 2>(0, N, d, dx1, dr1, dw1p, ddy, dxb, pb, gb));
+	CK(norm_bwd<bf16, 0>(0, N, d, dx2, dr2, dw2p, dxb, dbb, pb, gb + d));
+	CK(cudaDeviceSynchronize());
+	std::vector<float> rxb = down_f(dxb, nd), rgb = down_f(gb, 2 * (size_t)d);
+	std::vector<bf16> rbb(nd), rba(nd);
+	CK(cudaMemcpy(rbb.data(), dbb, nd * 2, cudaMemcpyDeviceToHost));
+	std::vector<double> dwr(dw1);
+	dwr.insert(dwr.end(), dw2.begin(), dw2.end());
+	/* -1: the launcher's pick; 0: dw in registers (up to NCH 5); 1: in shared memory */
+	for (int dws = -1; dws <= 1; dws++) {
+		if (dws == 0 && d > 256 * NORM_BWD2_REG_NCH)
+			continue;
+		snprintf(name, sizeof name, "norm bwd pair N%d d%d mode1 %d dws %d", N, d, mode1, dws);
+		reset(dxa, dba, ga, {pa1, pa2});
+		CK(norm_bwd2(0, N, d, dx1, dr1, dw1p, ddy, dxa, dx2, dr2, dw2p, dba, pa1, ga, pa2,
+			     ga + d, mode1, dws));
+		CK(cudaDeviceSynchronize());
+		std::vector<float> rxa = down_f(dxa, nd), rga = down_f(ga, 2 * (size_t)d);
+		CK(cudaMemcpy(rba.data(), dba, nd * 2, cudaMemcpyDeviceToHost));
+		struct {
+			const char *what;
+			const void *a, *b;
+			size_t n, esz;
+		} cmp[] = {{"dx", rxa.data(), rxb.data(), nd, 4},
+			   {"dbf", rba.data(), rbb.data(), nd, 2},
+			   {"grad_w1", rga.data(), rgb.data(), (size_t)d, 4},
+			   {"grad_w2", rga.data() + d, rgb.data() + d, (size_t)d, 4}};
+		for (auto &c : cmp) {
+			double md;
+			bool same = same_bits(c.a, c.b, c.n, c.esz, &md);
+			ntest++;
+			nfail += !same;
+			printf("%sok %d - %s: %s bitwise that of the two kernels (max abs diff %.3e)\n",
+			       same ? "" : "not ", ntest, name, c.what, md);
+		}
+		double e = relerr(rxa, dxn);
+		ok(e < 1e-5, "dx", e, 1e-5, name);
+		std::vector<float> fba(nd);
+		for (size_t i = 0; i < nd; i++)
+			fba[i] = __bfloat162float(rba[i]);
+		e = relerr(fba, dbr);
+		ok(e < 1e-2, "dbf", e, 1e-2, name);
+		e = relerr(rga, dwr);
+		ok(e < 1e-4, "grad_w1|grad_w2", e, 1e-4, name);
+	}
+	for (void *p : {(void *)dx1, (void *)ddy, (void *)dr1, (void *)dr2, (void *)dw1p,
+			(void *)dw2p, (void *)dxa, (void *)dxb, (void *)pa1, (void *)pa2, (void *)pb,
+			(void *)ga, (void *)gb, (void *)dx2, (void *)dba, (void *)dbb})
+		CK(cudaFree(p));
+}
+
 /* ---------------- GeGLU ---------------- */
 static void check_geglu(int N, int ff)
 {
@@ -599,8 +773,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 			f[g] = time_ms([&] {
 				CK(im.fwd(0, q, qld, k, kld, v, kld, o, qld, lse, B, T, Hq, Hkv, w, scale));
 			});
-			attn_bwd_dot_kernel<<<(N * Hq + 7) / 8, 256>>>(N, T, Hq, hd, o, dO, qld, D);
-			CK(cudaGetLastError());
+			CK(attn_bwd_dot2(0, N, T, Hq, hd, o, dO, qld, D));
 			b[g] = time_ms([&] {
 				CK(im.bwd(0, q, qld, k, kld, v, kld, dO, qld, lse, D, gq, qld, gk, kld, gv,
 					  kld, B, T, Hq, Hkv, w, scale));
@@ -617,6 +790,52 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 		cudaFree(pp);
 }
 
+/* the fused pair of norm backward steps (norm_bwd2, dw in registers and in
+ * shared memory) against the two launchers it replaces, weight-gradient
+ * reductions included; random inputs, mode 1 (dx +=) */
+static void bench_norm2(int N, int d)
+{
+	size_t nd = (size_t)N * d, W = (size_t)NORM_BWD_WARPS * d;
+	float *x1 = dnew<float>(nd), *dy = dnew<float>(nd), *dx = dnew<float>(nd),
+	      *r1 = dnew<float>(N), *r2 = dnew<float>(N), *w1 = dnew<float>(d),
+	      *w2 = dnew<float>(d), *p1 = dnew<float>(W), *p2 = dnew<float>(W),
+	      *g1 = dnew<float>(d), *g2 = dnew<float>(d);
+	bf16 *x2 = dnew<bf16>(nd), *db = dnew<bf16>(nd);
+	std::vector<float> h = rnd(nd, 1.0), hr(N, 0.5f), hw = rnd(d, 0.3);
+	CK(cudaMemcpy(x1, h.data(), nd * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dy, h.data(), nd * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dx, h.data(), nd * 4, cudaMemcpyHostToDevice));
+	up_bf(x2, h);
+	CK(cudaMemcpy(r1, hr.data(), N * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(r2, hr.data(), N * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(w1, hw.data(), d * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(w2, hw.data(), d * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemset(g1, 0, d * 4));
+	CK(cudaMemset(g2, 0, d * 4));
+	double t2 = time_ms([&] {
+		CK(norm_bwd<float, 1>(0, N, d, x1, r1, w1, dy, dx, p1, g1));
+		CK(norm_bwd<bf16, 0>(0, N, d, x2, r2, w2, dx, db, p1, g2));
+	});
+	double t[2] = {NAN, NAN};
+	for (int dws = 0; dws < 2; dws++)
+		if (dws || d <= 256 * NORM_BWD2_REG_NCH)
+			t[dws] = time_ms([&] {
+				CK(norm_bwd2(0, N, d, x1, r1, w1, dy, dx, x2, r2, w2, db, p1, g1, p2, g2,
+					     1, dws));
+			});
+	/* what the rows need: x1, dy, dx read and written, x2, dbf; the two
+	 * kernels read dx once more */
+	double gb = nd * 20.0 / 1e9;
+	printf("# bench norm-bwd pair N %d d %d: two kernels %.3f ms | fused, dw in registers "
+	       "%.3f ms (%.0f GB/s) | fused, dw in shared memory %.3f ms (%.0f GB/s)\n",
+	       N, d, t2, t[0], gb / t[0] * 1e3, t[1], gb / t[1] * 1e3);
+	fflush(stdout);
+	for (void *p : {(void *)x1, (void *)dy, (void *)dx, (void *)r1, (void *)r2, (void *)w1,
+			(void *)w2, (void *)p1, (void *)p2, (void *)g1, (void *)g2, (void *)x2,
+			(void *)db})
+		CK(cudaFree(p));
+}
+
 int main(int argc, char **argv)
 {
 	int n;
@@ -627,6 +846,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
 		bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
 		bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
+		bench_norm2(32768, 768);
+		bench_norm2(8192, 1152);
+		bench_norm2(8192, 2560);
 		return 0;
 	}
 	check_attention(2, 200, 4, 2, 64, 0);
@@ -660,6 +882,19 @@ int main(int argc, char **argv)
 	check_norm(300, 768);
 	check_norm(65, 64);
 	check_norm(77, 1152);
+	/* d: not a multiple of 256 (640, 200, 64), the NCH of the models (768,
+	 * 1152, 2560) and the largest (3072); N over the norm's 2112 warps (more
+	 * rows per warp) and not a multiple of 8 */
+	check_norm2(300, 768, 1);
+	check_norm2(4501, 768, 1);
+	check_norm2(300, 768, 2);
+	check_norm2(77, 1152, 1);
+	check_norm2(2203, 1152, 2);
+	check_norm2(133, 640, 1);
+	check_norm2(70, 200, 2);
+	check_norm2(65, 64, 1);
+	check_norm2(99, 2560, 1);
+	check_norm2(2117, 3072, 1);
 	check_geglu(100, 384);
 	check_geglu(33, 6912);
 	printf("1..%d\n", ntest);

@@ -170,6 +170,27 @@ int main(int argc, char **argv)
 	float loss3 = gpu_trainer_fwd_bwd(g, in, tg, 1.f);
 	gpu_trainer_get_grads(g, grads2);
 	int same_rc = loss3 == loss && !memcmp(grads, grads2, P * sizeof(float));
+
+	/* two micro-batches accumulate (the first overwrites what zero_grad
+	 * left, the second adds): twice one batch's gradients, up to the order
+	 * of the embedding's sums */
+	gpu_trainer_zero_grad(g);
+	gpu_trainer_fwd_bwd(g, in, tg, 1.f);
+	gpu_trainer_fwd_bwd(g, in, tg, 1.f);
+	gpu_trainer_get_grads(g, grads2);
+	double dmax = 0, gmax = 0;
+	for (size_t i = 0; i < P; i++) {
+		double e = fabs(grads2[i] - 2.0 * grads[i]);
+		dmax = e > dmax || isnan(e) ? (isnan(e) ? INFINITY : e) : dmax;
+		gmax = fmax(gmax, 2.0 * fabs(grads[i]));
+	}
+	double e_acc = dmax / gmax;
+	/* zero_grad and no fwd_bwd: the gradients read as zeros */
+	gpu_trainer_zero_grad(g);
+	gpu_trainer_get_grads(g, grads2);
+	int zeros = 1;
+	for (size_t i = 0; i < P; i++)
+		zeros &= grads2[i] == 0.f;
 	gpu_trainer_free(g);
 
 	printf("# loss gpu %.6f ref %.6f; grad norm %.6f\n", loss, rloss[0], gn);
@@ -186,6 +207,11 @@ int main(int argc, char **argv)
 	check("gradients (worst tensor)", e_grad, 1e-1);
 	check("gradients (all parameters together)", e_all, 3e-2);
 	check("parameters after AdamW (worst tensor)", e_param, 1e-2);
+	check("two accumulated micro-batches against twice one (max|diff| / max|grad|)", e_acc, 1e-6);
+	ntest++;
+	nfail += !zeros;
+	printf("%sok %d - zero_grad without fwd_bwd leaves zero gradients\n", zeros ? "" : "not ",
+	       ntest);
 	ntest++;
 	nfail += !same;
 	printf("%sok %d - two runs give identical loss and gradients\n", same ? "" : "not ", ntest);

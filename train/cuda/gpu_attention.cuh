@@ -22,6 +22,9 @@
  *   forward pass, Q and dO in dQ, K and V in dK/dV).
  * - The forward and dQ grids start with the query blocks that see the most
  *   keys, so the causal tail of the grid is short.
+ * - dK/dV may split S^T and dP^T between two warps that share key rows
+ *   (Flash2Cfg::KSPLIT) rather than have two blocks, one per half of the
+ *   dK/dV columns, both compute them (a third fewer products at hd 256).
  * A launcher falls back to version 1 when the device cannot give a block
  * the shared memory the new tiles need (e.g. head_dim 256 before sm_90). */
 #ifndef BONSAI_GPU_ATTENTION_CUH
@@ -484,6 +487,146 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 		}
 }
 
+/* dK, dV without the duplicated scores: grid (ceil(T/BKV), Hkv, B), NW
+ * warps in NW/2 pairs, BKV = 8 NW keys. Warps w and w + NW/2 own the same
+ * 16 key rows k0 + 16w .. and columns [0, HD/2), [HD/2, HD) of dK and dV:
+ * of S^T = K Q^T and dP^T = V dO^T, the low warp computes S^T (and from it
+ * P^T, masked) and the high warp dP^T, each over the whole head; they
+ * swap the fp32 tiles through shared memory (a barrier per pair), so both
+ * hold the same P and dP bits - the ones flash2_bwd_dkdv_kernel computes -
+ * and dK, dV are bitwise those of that kernel with the same BQ. The mask
+ * and exp2 run once per pair instead of once per column part. Same tile
+ * order, skipping, lse/D tiles and query-tile double buffering as
+ * flash2_bwd_dkdv_kernel. Needs HD/2 a multiple of 16. */
+template <int HD, int BQ, int NW, int MINB>
+__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
+	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
+	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
+	int T, int Hq, int Hkv, int window, float sl2, float scale)
+{
+	constexpr int NP = NW / 2, BKV = 16 * NP, LD = HD + 8, NT = BQ / 8, HDH = HD / 2,
+		      NO = HDH / 8;
+	static_assert(NW % 2 == 0 && NP <= 15 && HDH % 16 == 0 && NT % 2 == 0, "split shape");
+	extern __shared__ __align__(16) unsigned char smem_raw[];
+	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD, *sQ2 = sV + BKV * LD,
+	     *sdO2 = sQ2 + 2 * BQ * LD;
+	float *sL2 = (float *)(sdO2 + 2 * BQ * LD), *sD2 = sL2 + 2 * BQ;
+	/* a warp's exchange tile: NT x 32 float4, element (nt, lane) holds the
+	 * lane's 4 accumulator values of n-tile nt (the partner lane with the
+	 * same index holds the same (row, column) positions) */
+	float4 *sX = (float4 *)(sD2 + 2 * BQ);
+	int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
+	int G = Hq / Hkv;
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int pair = warp % NP, half = warp / NP, partner = half ? warp - NP : warp + NP;
+	int k0 = kb * BKV, wk0 = k0 + pair * 16, c0 = half * HDH;
+	load_tile_async<HD>(sK, k + (size_t)b * T * k_ld + (size_t)hk * HD, k_ld, k0, BKV, T);
+	load_tile_async<HD>(sV, v + (size_t)b * T * v_ld + (size_t)hk * HD, v_ld, k0, BKV, T);
+	cp_commit();
+	int kr_lo = wk0 + gq; /* this thread's key rows: kr_lo, + 8 */
+	float accK[1][NO][4], accV[1][NO][4];
+#pragma unroll
+	for (int i = 0; i < NO; i++)
+#pragma unroll
+		for (int e = 0; e < 4; e++)
+			accK[0][i][e] = accV[0][i][e] = 0.f;
+	int q_lo = k0;
+	int q_hi = window > 0 ? min(T, k0 + BKV - 1 + window) : T;
+	/* the tiles (query head of the group, query block), in order */
+	int qstart = (q_lo / BQ) * BQ, nq = (q_hi - qstart + BQ - 1) / BQ, ntile = G * nq;
+	auto fetch = [&](int it) {
+		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+		load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD,
+				    q_ld, qs, BQ, T);
+		load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD,
+				    do_ld, qs, BQ, T);
+		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
+			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+		}
+	};
+	if (ntile > 0)
+		fetch(0);
+	cp_commit();
+	const uint32_t none[1][1][4] = {};
+	for (int it = 0; it < ntile; it++) {
+		int qs = qstart + (it % nq) * BQ, buf = it & 1;
+		bf16 *sQ = sQ2 + buf * BQ * LD, *sdO = sdO2 + buf * BQ * LD;
+		float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
+		cp_wait0();
+		/* tile it landed (and its L, D); tile it-1 and every exchange
+		 * tile of iteration it-1 are done with */
+		__syncthreads();
+		if (it + 1 < ntile) {
+			fetch(it + 1);
+			cp_commit();
+		}
+		/* no query of the tile sees any of the pair's keys (the same
+		 * test in both warps of a pair: both skip or neither) */
+		if (qs + BQ - 1 < wk0 || wk0 >= T || (window > 0 && qs >= wk0 + 15 + window))
+			continue;
+		/* low warp: S^T = K Q^T, high warp: dP^T = V dO^T, over all HD */
+		float x[1][NT][4];
+		flash2_scores<HD, 1, NT, false, false>(x, x, none, none, half ? sV : sK, sV,
+						       pair * 16, half ? sdO : sQ, sdO);
+		if (!half) { /* x = P^T, masked */
+			bool full = wk0 + 15 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
+				    qs + BQ <= T && wk0 + 16 <= T;
+#pragma unroll
+			for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+				for (int e = 0; e < 4; e++) {
+					int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
+					x[0][nt][e] = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
+							      ? exp2f(x[0][nt][e] * sl2 - sL[qc])
+							      : 0.f;
+				}
+		}
+#pragma unroll
+		for (int nt = 0; nt < NT; nt++)
+			sX[(warp * NT + nt) * 32 + lane] =
+				make_float4(x[0][nt][0], x[0][nt][1], x[0][nt][2], x[0][nt][3]);
+		/* the pair's two warps (barrier 0 is __syncthreads') */
+		asm volatile("bar.sync %0, 64;\n" ::"r"(1 + pair) : "memory");
+		uint32_t pa[1][NT / 2][4], da[1][NT / 2][4];
+#pragma unroll
+		for (int nt = 0; nt < NT; nt++) {
+			float4 y4 = sX[(partner * NT + nt) * 32 + lane];
+			float y[4] = {y4.x, y4.y, y4.z, y4.w}, p[4], ds[4];
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				int qc = nt * 8 + tq * 2 + (e & 1);
+				p[e] = half ? y[e] : x[0][nt][e];
+				float dpv = half ? x[0][nt][e] : y[e];
+				ds[e] = p[e] * (dpv - sD[qc]);
+			}
+			pa[0][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
+			pa[0][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
+			da[0][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+			da[0][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+		}
+		/* dV += P^T dO, dK += dS^T Q (this warp's columns c0..c0+HD/2) */
+		flash2_accumulate<HD, 1, NT, NO>(accV, pa, sdO, c0);
+		flash2_accumulate<HD, 1, NT, NO>(accK, da, sQ, c0);
+	}
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = kr_lo + i * 8;
+		if (r >= T)
+			continue;
+		bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
+		bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
+#pragma unroll
+		for (int nt = 0; nt < NO; nt++) {
+			*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				accK[0][nt][i * 2] * scale, accK[0][nt][i * 2 + 1] * scale);
+			*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				accV[0][nt][i * 2], accV[0][nt][i * 2 + 1]);
+		}
+	}
+}
+
 /* D[b,h,t] = sum_j dO[b,t,h,j] O[b,t,h,j] as attn_bwd_dot_kernel, with
  * 16-byte loads: TPR = min(32, HD/8) threads per row, each summing 8
  * adjacent products per vector, then a fixed shuffle tree. Needs ld and
@@ -551,7 +694,9 @@ static inline cudaError_t attn_bwd_dot2(cudaStream_t st, int BT, int T, int H, i
  * NW warps: FNW/FMT forward, NW/QMT dQ, KNW/KMT dK/dV. BK, QBK: key tile of
  * forward, dQ; BQB: query tile of dK/dV; HDP: dK/dV columns per block;
  * *REG: operands kept in registers across the loop; *MINB: blocks per SM
- * asked of the register allocator. */
+ * asked of the register allocator. KSPLIT: dK/dV by
+ * flash2_bwd_dkdv_split_kernel (pairs of warps, KNW/2 x 16 keys a block,
+ * query tiles of BQB; KMT, HDP and KVREG unused), for HD >= 32. */
 template <int HD> struct Flash2Cfg {
 	/* forward BK 64 at hd 256: 2.92 against 3.27 ms a 1b step with 32 */
 	static constexpr int NW = 8, BK = 64, HDP = HD > 128 ? 128 : HD;
@@ -562,13 +707,23 @@ template <int HD> struct Flash2Cfg {
 	/* hd <= 64 forward and dQ: 128 registers (no spills with ptxas 13), so
 	 * 2 blocks (16 warps) per SM */
 	static constexpr int FMINB = HD <= 64 ? 2 : 1, DQMINB = HD <= 64 ? 2 : 1, KVMINB = 1;
+	/* the trainer takes Flash2CfgKsplit (below) at head_dim 256 */
+	static constexpr bool KSPLIT = false;
 };
+
+/* whether config C at head_dim HD takes flash2_bwd_dkdv_split_kernel */
+template <class C, int HD> constexpr bool flash2_ksplit() { return C::KSPLIT && HD >= 32; }
 
 template <class C, int HD> struct Flash2Smem {
 	static constexpr size_t fwd = (size_t)(16 * C::FMT * C::FNW + 4 * C::BK) * (HD + 8) * 2;
 	static constexpr size_t dq = (size_t)(32 * C::QMT * C::NW + 4 * C::QBK) * (HD + 8) * 2;
 	static constexpr size_t dkdv =
-		(size_t)(32 * C::KMT * C::KNW + 4 * C::BQB) * (HD + 8) * 2 + 4 * C::BQB * sizeof(float);
+		flash2_ksplit<C, HD>()
+			/* K, V of 8 KNW rows; 2 Q, 2 dO tiles; 2 L, D; exchange tiles */
+			? (size_t)(16 * C::KNW + 4 * C::BQB) * (HD + 8) * 2 +
+				  4 * C::BQB * sizeof(float) + (size_t)C::KNW * 16 * C::BQB * sizeof(float)
+			: (size_t)(32 * C::KMT * C::KNW + 4 * C::BQB) * (HD + 8) * 2 +
+				  4 * C::BQB * sizeof(float);
 };
 
 /* Largest dynamic shared memory a block may opt in to on the current device. */
@@ -626,6 +781,19 @@ static cudaError_t flash2_bwd_t(cudaStream_t st, const bf16 *q, int q_ld, const 
 					 T, Hq, Hkv, window, scale * LOG2E_F, scale);
 	if ((e = cudaGetLastError()) != cudaSuccess)
 		return e;
+	if constexpr (flash2_ksplit<C, HD>()) {
+		auto kk = flash2_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB>;
+		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					 (int)S::dkdv);
+		if (e != cudaSuccess)
+			return e;
+		constexpr int R2 = 8 * C::KNW;
+		dim3 grid2((T + R2 - 1) / R2, Hkv, B);
+		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2,
+						    D, dk, dk_ld, dv, dv_ld, T, Hq, Hkv, window,
+						    scale * LOG2E_F, scale);
+		return cudaGetLastError();
+	}
 	auto kk = flash2_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG, C::KVMINB>;
 	e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
 	if (e != cudaSuccess)
@@ -660,5 +828,25 @@ static cudaError_t flash2_bwd_d(cudaStream_t st, const bf16 *q, int q_ld, const 
 
 static inline flash_fwd_fn flash2_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_fwd_d); }
 static inline flash_bwd_fn flash2_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_bwd_d); }
+
+/* version 2 with the split dK/dV kernel (KSPLIT); at head_dim 256 with
+ * 48-query tiles (1b attention backward 12.3 against 12.5 ms with 32; the
+ * check_kernels variant v2-ksplit48) */
+template <int HD> struct Flash2CfgKsplit : Flash2Cfg<HD> {
+	static constexpr bool KSPLIT = true;
+	static constexpr int BQB = HD >= 256 ? 48 : Flash2Cfg<HD>::BQB;
+};
+template <int HD>
+static cudaError_t flash2k_bwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
+				 int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
+				 const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
+				 int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
+				 int window, float scale)
+{
+	return flash2_bwd_t<HD, Flash2CfgKsplit<HD>>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld,
+						       lse2, D, dq, dq_ld, dk, dk_ld, dv, dv_ld, B,
+						       T, Hq, Hkv, window, scale);
+}
+static inline flash_bwd_fn flash2k_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2k_bwd_d); }
 
 #endif

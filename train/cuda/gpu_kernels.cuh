@@ -285,6 +285,180 @@ __global__ void __launch_bounds__(256) norm_bwd_v(int N, int d, const XT *x, con
 	}
 }
 
+/* 1 + w on 8 columns (0 past d), as norm_bwd_v holds it */
+__device__ __forceinline__ void norm_w1p(const float *w, int col, int d, float *v)
+{
+#pragma unroll
+	for (int e = 0; e < 8; e++)
+		v[e] = 0.f;
+	if (col < d) {
+		ld8(w + col, v);
+#pragma unroll
+		for (int e = 0; e < 8; e++)
+			v[e] += 1.f;
+	}
+}
+
+/* a lane's 8 dw sums of chunk c in norm_bwd2_v's shared memory (s: the
+ * warp's area + 4 lane) */
+__device__ __forceinline__ void dws_ld8(const float *s, int c, float *v)
+{
+	float4 a = *(const float4 *)(s + c * 256), b = *(const float4 *)(s + c * 256 + 128);
+	v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void dws_st8(float *s, int c, const float *v)
+{
+	*(float4 *)(s + c * 256) = make_float4(v[0], v[1], v[2], v[3]);
+	*(float4 *)(s + c * 256 + 128) = make_float4(v[4], v[5], v[6], v[7]);
+}
+
+/* The two RMSNorm(1+w) backward steps that meet at the residual, in one pass
+ * over the rows: step 1 is norm_bwd_v<float, MODE1> (MODE1 1: dx += J1^T dy1,
+ * 2: dx = J1^T dy1), step 2 norm_bwd_v<bf16, 0> on that dx (dbf = J2^T dx),
+ * the new dx row kept in registers: dx is written once and never read back.
+ * Same warps, rows, arithmetic and partial layout as the two kernels, so
+ * every output has their bits. (1 + w) is loaded again for each row (an L1
+ * hit) rather than held, leaving the registers to the second step; with DWS
+ * the dw sums live in shared memory rather than in 16 NCH registers, which
+ * would spill from NCH 7 on: 2 x 256 NCH floats a warp, each lane touching
+ * only its own (so no barrier), laid out [chunk][half][lane][4] so that the
+ * 16-byte accesses of a warp do not collide in the banks. */
+template <int NCH, bool DWS, int MODE1>
+__global__ void __launch_bounds__(256) norm_bwd2_v(int N, int d, const float *x1,
+						   const float *rstd1, const float *w1,
+						   const float *dy1, float *dx, const bf16 *x2,
+						   const float *rstd2, const float *w2, bf16 *dbf,
+						   float *partial1, float *partial2)
+{
+	extern __shared__ __align__(16) unsigned char smem_raw[];
+	int lane = threadIdx.x & 31;
+	int wb = blockDim.x / 32; /* any block size: warp gw takes the rows norm_bwd_v's gw does */
+	int gw = blockIdx.x * wb + threadIdx.x / 32, nw = gridDim.x * wb;
+	float *s1 = (float *)smem_raw + (size_t)(threadIdx.x / 32) * 2 * NCH * 256 + lane * 4;
+	float *s2 = s1 + NCH * 256;
+	const int R = DWS ? 1 : NCH; /* dw chunks held in registers */
+	float dw1[R][8], dw2[R][8];
+#pragma unroll
+	for (int c = 0; c < NCH; c++) {
+		int col = (c * 32 + lane) * 8;
+		float z[8];
+#pragma unroll
+		for (int e = 0; e < 8; e++)
+			z[e] = dw1[DWS ? 0 : c][e] = dw2[DWS ? 0 : c][e] = 0.f;
+		if (DWS && col < d)
+			dws_st8(s1, c, z), dws_st8(s2, c, z);
+	}
+	for (int row = gw; row < N; row += nw) {
+		/* step 1 */
+		float xv[NCH][8], g[NCH][8], dot = 0.f;
+		float rs = rstd1[row];
+#pragma unroll
+		for (int c = 0; c < NCH; c++) {
+			int col = (c * 32 + lane) * 8;
+			float wp[8];
+			if (col < d) {
+				ld8(x1 + (size_t)row * d + col, xv[c]);
+				ld8(dy1 + (size_t)row * d + col, g[c]);
+			} else {
+#pragma unroll
+				for (int e = 0; e < 8; e++)
+					xv[c][e] = g[c][e] = 0.f;
+			}
+			norm_w1p(w1, col, d, wp);
+#pragma unroll
+			for (int e = 0; e < 8; e++)
+				dot += g[c][e] * wp[e] * xv[c][e];
+		}
+		dot = warp_sum(dot);
+		float k = dot * rs * rs * rs / d;
+#pragma unroll
+		for (int c = 0; c < NCH; c++) {
+			int col = (c * 32 + lane) * 8;
+			if (col >= d)
+				continue; /* g stays 0 there, as step 2's kernel pads */
+			float wp[8], o[8], dw[8];
+			norm_w1p(w1, col, d, wp);
+			if (DWS)
+				dws_ld8(s1, c, dw);
+#pragma unroll
+			for (int e = 0; e < 8; e++) {
+				o[e] = rs * wp[e] * g[c][e] - xv[c][e] * k;
+				if (DWS)
+					dw[e] += g[c][e] * xv[c][e] * rs;
+				else
+					dw1[DWS ? 0 : c][e] += g[c][e] * xv[c][e] * rs;
+			}
+			if (DWS)
+				dws_st8(s1, c, dw);
+			size_t at = (size_t)row * d + col;
+			if (MODE1 == 1) {
+				float prev[8];
+				ld8(dx + at, prev);
+#pragma unroll
+				for (int e = 0; e < 8; e++)
+					o[e] += prev[e];
+			}
+			st8(dx + at, o);
+#pragma unroll
+			for (int e = 0; e < 8; e++)
+				g[c][e] = o[e];
+		}
+		/* step 2, its dy the new dx row in g */
+		dot = 0.f;
+		rs = rstd2[row];
+#pragma unroll
+		for (int c = 0; c < NCH; c++) {
+			int col = (c * 32 + lane) * 8;
+			float wp[8];
+			if (col < d)
+				ld8(x2 + (size_t)row * d + col, xv[c]);
+			else
+#pragma unroll
+				for (int e = 0; e < 8; e++)
+					xv[c][e] = 0.f;
+			norm_w1p(w2, col, d, wp);
+#pragma unroll
+			for (int e = 0; e < 8; e++)
+				dot += g[c][e] * wp[e] * xv[c][e];
+		}
+		dot = warp_sum(dot);
+		k = dot * rs * rs * rs / d;
+#pragma unroll
+		for (int c = 0; c < NCH; c++) {
+			int col = (c * 32 + lane) * 8;
+			if (col >= d)
+				continue;
+			float wp[8], o[8], dw[8];
+			norm_w1p(w2, col, d, wp);
+			if (DWS)
+				dws_ld8(s2, c, dw);
+#pragma unroll
+			for (int e = 0; e < 8; e++) {
+				o[e] = rs * wp[e] * g[c][e] - xv[c][e] * k;
+				if (DWS)
+					dw[e] += g[c][e] * xv[c][e] * rs;
+				else
+					dw2[DWS ? 0 : c][e] += g[c][e] * xv[c][e] * rs;
+			}
+			if (DWS)
+				dws_st8(s2, c, dw);
+			st8(dbf + (size_t)row * d + col, o);
+		}
+	}
+#pragma unroll
+	for (int c = 0; c < NCH; c++) {
+		int col = (c * 32 + lane) * 8;
+		if (col >= d)
+			continue;
+		if (DWS) {
+			dws_ld8(s1, c, dw1[0]);
+			dws_ld8(s2, c, dw2[0]);
+		}
+		st8(partial1 + (size_t)gw * d + col, dw1[DWS ? 0 : c]);
+		st8(partial2 + (size_t)gw * d + col, dw2[DWS ? 0 : c]);
+	}
+}
+
 /* GeGLU on 8 columns per thread; grid (ceil(ff/2048), rows). */
 __global__ void geglu_fwd_v(int N, int ff, const bf16 *gu, bf16 *g)
 {
@@ -1303,6 +1477,67 @@ static cudaError_t norm_bwd(cudaStream_t st, int N, int d, const XT *x, const fl
 	if (e != cudaSuccess)
 		return e;
 	reduce_partial_kernel<<<(d + 31) / 32, 1024, 0, st>>>(NORM_BWD_WARPS, d, partial, grad_w);
+	return cudaGetLastError();
+}
+
+/* The fused pair (norm_bwd2_v): step 1 on x1 (fp32) with dy1 into dx
+ * (mode1 1: dx += J1^T dy1 as norm_bwd<float, 1>; 2: dx = J1^T dy1 as
+ * norm_bwd<float, 2>), then dbf = J2^T dx on x2 (bf16) as norm_bwd<bf16, 0>;
+ * grad_w1 += dw1, grad_w2 += dw2. partial1 and partial2: NORM_BWD_WARPS * d
+ * floats each, not overlapping. dws: 1 keeps the dw sums in shared memory,
+ * 0 in registers (d <= 1280 only: above, they spill), -1 picks (registers up
+ * to d 768). Blocks of 4 warps, so that the shared memory (8 KiB a warp
+ * and NCH) stays at 96 KiB a block up to d 3072 (under sm_80's 163). */
+#define NORM_BWD2_THREADS 128
+#define NORM_BWD2_REG_NCH 5 /* the register version is built up to this NCH */
+template <int K, int MODE1>
+static cudaError_t norm_bwd2_k(cudaStream_t st, int N, int d, const float *x1, const float *rstd1,
+			       const float *w1, const float *dy1, float *dx, const bf16 *x2,
+			       const float *rstd2, const float *w2, bf16 *dbf, float *partial1,
+			       float *partial2, int dws)
+{
+	unsigned grid = NORM_BWD_WARPS / (NORM_BWD2_THREADS / 32);
+	if (dws < 0)
+		dws = K > 3;
+	if constexpr (K <= NORM_BWD2_REG_NCH) {
+		if (!dws) {
+			norm_bwd2_v<K, false, MODE1><<<grid, NORM_BWD2_THREADS, 0, st>>>(
+				N, d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, partial1, partial2);
+			return cudaGetLastError();
+		}
+	}
+	size_t sm = (size_t)(NORM_BWD2_THREADS / 32) * 2 * K * 256 * sizeof(float);
+	if (sm > 48 * 1024) {
+		cudaError_t e = cudaFuncSetAttribute(norm_bwd2_v<K, true, MODE1>,
+						     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+		if (e != cudaSuccess)
+			return e;
+	}
+	norm_bwd2_v<K, true, MODE1><<<grid, NORM_BWD2_THREADS, sm, st>>>(
+		N, d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, partial1, partial2);
+	return cudaGetLastError();
+}
+
+static cudaError_t norm_bwd2(cudaStream_t st, int N, int d, const float *x1, const float *rstd1,
+			     const float *w1, const float *dy1, float *dx, const bf16 *x2,
+			     const float *rstd2, const float *w2, bf16 *dbf, float *partial1,
+			     float *grad_w1, float *partial2, float *grad_w2, int mode1 = 1,
+			     int dws = -1)
+{
+	if (d % 8 || (mode1 != 1 && mode1 != 2) || (!dws && d > 256 * NORM_BWD2_REG_NCH))
+		return cudaErrorInvalidValue;
+	cudaError_t e;
+#define F_(K)                                                                                  \
+	e = mode1 == 1 ? norm_bwd2_k<K, 1>(st, N, d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, \
+					 partial1, partial2, dws)                                \
+		       : norm_bwd2_k<K, 2>(st, N, d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, \
+					 partial1, partial2, dws)
+	NCH_SWITCH(d, F_)
+#undef F_
+	if (e != cudaSuccess)
+		return e;
+	reduce_partial_kernel<<<(d + 31) / 32, 1024, 0, st>>>(NORM_BWD_WARPS, d, partial1, grad_w1);
+	reduce_partial_kernel<<<(d + 31) / 32, 1024, 0, st>>>(NORM_BWD_WARPS, d, partial2, grad_w2);
 	return cudaGetLastError();
 }
 

@@ -94,12 +94,22 @@ struct gpu_trainer {
 	int rows_chunk;
 	/* backward scratch */
 	float *dx, *dh, *Dbuf, *partial, *loss;
+	float *loss_host; /* pinned: the copy of loss runs without a sync */
 	bf16 *dbf, *dg, *dgu, *do_, *dqkr, *dqkv;
 	size_t partial_n;
 	/* batch */
 	int32_t *tok, *tgt, *e_uniq, *e_start, *e_pos;
 	float *rope_cos[2], *rope_sin[2];
 	double *dsum;
+	/* zero_grad only marks the gradients stale: the next fwd_bwd writes the
+	 * products' gradients with beta = 0 and clears just the norm weights'
+	 * (segments nz_off/nz_len), saving a pass over all P floats */
+	int grad_stale;
+	int nz;
+	size_t *nz_off;
+	int *nz_len;
+	std::vector<size_t> nz_host_off;
+	std::vector<int> nz_host_len;
 	/* library */
 	cudaStream_t st;
 	cublasLtHandle_t lt;
@@ -231,6 +241,14 @@ static void gemm(gpu_trainer *g, int ta, int tb, int M, int N, int K, const bf16
 			   pl->lc, &pl->algo, g->ws, g->ws_size, g->st));
 }
 
+/* grad[off[s] .. off[s] + len[s]) = 0, a block per segment */
+__global__ void zero_segments_kernel(const size_t *off, const int *len, float *grad)
+{
+	float *p = grad + off[blockIdx.x];
+	for (int i = threadIdx.x; i < len[blockIdx.x]; i += blockDim.x)
+		p[i] = 0.f;
+}
+
 /* ---------------- kernel launchers ---------------- */
 static void add_norm(gpu_trainer *g, const bf16 *u, const float *wa, const float *res_in,
 		     float *res_out, float *rstd_a, const float *wb, bf16 *h, float *rstd_b)
@@ -248,20 +266,42 @@ static void norm_bwd_g(gpu_trainer *g, const XT *x, const float *rstd, size_t w_
 			      g->grad + w_off));
 }
 
+/* Two norm backward steps in one pass (norm_bwd2): dx (mode1 1: +=, 2: =)
+ * from dh through norm 1, then dbf = J2^T dx through norm 2; grad += both
+ * dw. g->partial holds two NORM_BWD_WARPS * d blocks for it. */
+static void norm_bwd2_g(gpu_trainer *g, const float *x1, const float *rstd1, size_t w1_off,
+			int mode1, const bf16 *x2, const float *rstd2, size_t w2_off)
+{
+	float *p2 = g->partial + (size_t)NORM_BWD_WARPS * g->d;
+	CK(norm_bwd2(g->st, g->N, g->d, x1, rstd1, g->p + w1_off, g->dh, g->dx, x2, rstd2,
+		     g->p + w2_off, g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
+		     mode1));
+}
+
 /* Which flash attention: version 2 (gpu_attention.cuh: 8 warps, 128-row
  * tiles) is faster at head_dim 256 (gemma3-1b on an H100: backward 19.4 ->
  * 16.5 ms a step), version 1 (gpu_kernels.cuh) at head_dim 64 (small:
- * 16.3 ms against v2's 20.0); bench/NOTES.md has the numbers. BONSAI_ATTN=v1
- * or v2 forces one (old = v1), to check and time both; read once. */
-static bool attn_v2(int hd)
+ * 16.3 ms against v2's 20.0); at head_dim 256 its dK/dV kernel is the split
+ * one (KSPLIT: each pair of warps shares S and dP instead of two blocks
+ * computing both). bench/NOTES.md has the numbers. BONSAI_ATTN=v1 (or old),
+ * v2 (without the split) or v2k forces one, to check and time them; read once. */
+enum { ATTN_DEFAULT, ATTN_V1, ATTN_V2, ATTN_V2K };
+static int attn_choice(int hd)
 {
 	static int v = -1;
 	if (v < 0) {
 		const char *e = getenv("BONSAI_ATTN");
-		v = !e ? 2 : !strcmp(e, "v2") ? 1 : !strcmp(e, "v1") || !strcmp(e, "old") ? 0 : 2;
+		v = !e ? ATTN_DEFAULT
+		       : !strcmp(e, "v2")  ? ATTN_V2
+		       : !strcmp(e, "v2k") ? ATTN_V2K
+		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_V1
+							  : ATTN_DEFAULT;
 	}
-	return v == 2 ? hd >= 256 : v == 1;
+	if (v == ATTN_DEFAULT)
+		return hd >= 256 ? ATTN_V2K : ATTN_V1;
+	return v;
 }
+static bool attn_v2(int hd) { return attn_choice(hd) != ATTN_V1; }
 
 static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 {
@@ -274,8 +314,10 @@ static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 
 static void flash_bwd(gpu_trainer *g, LayerActs &a, int window, float scale)
 {
-	int hd = g->hd;
-	flash_bwd_fn f = attn_v2(hd) ? flash2_bwd_for(hd) : flash_bwd_for(hd);
+	int hd = g->hd, v = attn_choice(hd);
+	flash_bwd_fn f = v == ATTN_V2K  ? flash2k_bwd_for(hd)
+			 : v == ATTN_V2 ? flash2_bwd_for(hd)
+					: flash_bwd_for(hd);
 	CK(f(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
 			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, g->do_, g->Hq * hd, a.lse,
 			     g->Dbuf, g->dqkr, g->QK, g->dqkr + g->Hq * hd, g->QK,
@@ -289,16 +331,23 @@ static int layer_window(gpu_trainer *g, int l)
 	return g->c.layer_is_global[l] ? 0 : g->c.sliding_window;
 }
 
-static void layer_fwd(gpu_trainer *g, int l)
+/* rerun: the layer is recomputed in the backward pass. The first layer,
+ * and a layer recomputed, apply their own input norm; otherwise the
+ * previous layer's last kernel has written it. The last layer's last
+ * kernel also applies the final norm. */
+static void layer_fwd(gpu_trainer *g, int l, int rerun)
 {
+	int own_ln1 = l == 0 || rerun;
 	LayerActs &a = g->acts[l];
 	const size_t *o = g->lo[l].t;
 	const float *p = g->p;
 	const bf16 *w = g->pb;
 	int N = g->N, d = g->d, hd = g->hd;
 	int gl = g->c.layer_is_global[l] ? 1 : 0;
-	add_norm(g, NULL, NULL, g->x[l], NULL, NULL, p + o[G3_LN1], a.h1, a.rstd1);
-	mark(g, P_CAT_NORM);
+	if (own_ln1) {
+		add_norm(g, NULL, NULL, g->x[l], NULL, NULL, p + o[G3_LN1], a.h1, a.rstd1);
+		mark(g, P_CAT_NORM);
+	}
 	gemm(g, 0, 1, N, g->QKV, d, a.h1, d, w + o[G3_WQ], d, a.qkv, g->QKV, 0, 0);
 	mark(g, P_CAT_GEMM);
 	int nqk = g->Hq + g->Hkv;
@@ -323,11 +372,24 @@ static void layer_fwd(gpu_trainer *g, int l)
 	mark(g, P_CAT_GEGLU);
 	gemm(g, 0, 1, N, d, g->ff, a.g, g->ff, w + o[G3_WDOWN], g->ff, a.m, d, 0, 0);
 	mark(g, P_CAT_GEMM);
-	add_norm(g, a.m, p + o[G3_LN_POSTFF], a.xmid, g->x[l + 1], a.rstd4, NULL, NULL, NULL);
+	/* x_{l+1} = xmid + norm(m), then the next norm of x_{l+1} while the row
+	 * is in registers (same bits as a separate pass) */
+	const float *wn = NULL;
+	bf16 *hn = NULL;
+	float *rn = NULL;
+	if (l + 1 < g->L && !rerun) {
+		LayerActs &an = g->acts[l + 1];
+		wn = p + g->lo[l + 1].t[G3_LN1], hn = an.h1, rn = an.rstd1;
+	} else if (l + 1 == g->L) {
+		wn = p + g->off_norm, hn = g->xf, rn = g->rstdf;
+	}
+	add_norm(g, a.m, p + o[G3_LN_POSTFF], a.xmid, g->x[l + 1], a.rstd4, wn, hn, rn);
 	mark(g, P_CAT_NORM);
 }
 
-static void layer_bwd(gpu_trainer *g, int l)
+/* dbf_ready: the step before already turned dx into this layer's dbf
+ * through its post-feedforward norm (norm_bwd2_g) */
+static void layer_bwd(gpu_trainer *g, int l, int dbf_ready)
 {
 	LayerActs &a = g->acts[l];
 	const size_t *o = g->lo[l].t;
@@ -336,31 +398,26 @@ static void layer_bwd(gpu_trainer *g, int l)
 	int N = g->N, d = g->d, hd = g->hd, ff = g->ff;
 	int gl = g->c.layer_is_global[l] ? 1 : 0;
 	/* x_{l+1} = xmid + norm(m) */
-	norm_bwd_g<bf16, 0>(g, a.m, a.rstd4, o[G3_LN_POSTFF], g->dx, g->dbf);
-	mark(g, P_CAT_NORMB);
-	gemm(g, 1, 0, d, ff, N, g->dbf, d, a.g, ff, gr + o[G3_WDOWN], ff, 1, 1);
+	if (!dbf_ready) {
+		norm_bwd_g<bf16, 0>(g, a.m, a.rstd4, o[G3_LN_POSTFF], g->dx, g->dbf);
+		mark(g, P_CAT_NORMB);
+	}
+	gemm(g, 1, 0, d, ff, N, g->dbf, d, a.g, ff, gr + o[G3_WDOWN], ff, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, ff, d, g->dbf, d, w + o[G3_WDOWN], ff, g->dg, ff, 0, 0);
 	mark(g, P_CAT_GEMM);
 	CK(geglu_bwd(g->st, N, ff, a.gu, g->dg, g->dgu));
 	mark(g, P_CAT_GEGLU);
-	gemm(g, 1, 0, 2 * ff, d, N, g->dgu, 2 * ff, a.h2, d, gr + o[G3_WGATE], d, 1, 1);
+	gemm(g, 1, 0, 2 * ff, d, N, g->dgu, 2 * ff, a.h2, d, gr + o[G3_WGATE], d, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, d, 2 * ff, g->dgu, 2 * ff, w + o[G3_WGATE], d, g->dh, d, 1, 0);
 	mark(g, P_CAT_GEMM);
 	/* h2 = norm(xmid); xmid = x_l + norm(a) */
-	norm_bwd_g<float, 1>(g, a.xmid, a.rstd3, o[G3_LN_PREFF], g->dh, g->dx);
-	norm_bwd_g<bf16, 0>(g, a.a, a.rstd2, o[G3_LN_POSTATTN], g->dx, g->dbf);
+	norm_bwd2_g(g, a.xmid, a.rstd3, o[G3_LN_PREFF], 1, a.a, a.rstd2, o[G3_LN_POSTATTN]);
 	mark(g, P_CAT_NORMB);
 	int HQD = g->Hq * hd;
-	gemm(g, 1, 0, d, HQD, N, g->dbf, d, a.o, HQD, gr + o[G3_WO], HQD, 1, 1);
+	gemm(g, 1, 0, d, HQD, N, g->dbf, d, a.o, HQD, gr + o[G3_WO], HQD, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, HQD, d, g->dbf, d, w + o[G3_WO], HQD, g->do_, HQD, 0, 0);
 	mark(g, P_CAT_GEMM);
-	if (!attn_v2(hd)) {
-		attn_bwd_dot_kernel<<<cdiv((size_t)N * g->Hq, 8), 256, 0, g->st>>>(
-			N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf);
-		CKL();
-	} else {
-		CK(attn_bwd_dot2(g->st, N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf));
-	}
+	CK(attn_bwd_dot2(g->st, N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf));
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
 	flash_bwd(g, a, layer_window(g, l), scale);
 	mark(g, P_CAT_ATTNB);
@@ -374,10 +431,18 @@ static void layer_bwd(gpu_trainer *g, int l)
 				    g->dqkv, g->QKV, g->partial, gr + woff));
 	}
 	mark(g, P_CAT_ROPE);
-	gemm(g, 1, 0, g->QKV, d, N, g->dqkv, g->QKV, a.h1, d, gr + o[G3_WQ], d, 1, 1);
+	gemm(g, 1, 0, g->QKV, d, N, g->dqkv, g->QKV, a.h1, d, gr + o[G3_WQ], d, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, d, g->QKV, g->dqkv, g->QKV, w + o[G3_WQ], d, g->dh, d, 1, 0);
 	mark(g, P_CAT_GEMM);
-	norm_bwd_g<float, 1>(g, g->x[l], a.rstd1, o[G3_LN1], g->dh, g->dx);
+	/* then, unless recomputing (layer l-1's activations are not there yet
+	 * and share layer l's buffers) or at layer 0, layer l-1's first step */
+	if (l > 0 && !g->recompute) {
+		LayerActs &ap = g->acts[l - 1];
+		norm_bwd2_g(g, g->x[l], a.rstd1, o[G3_LN1], 1, ap.m, ap.rstd4,
+			    g->lo[l - 1].t[G3_LN_POSTFF]);
+	} else {
+		norm_bwd_g<float, 1>(g, g->x[l], a.rstd1, o[G3_LN1], g->dh, g->dx);
+	}
 	mark(g, P_CAT_NORMB);
 }
 
@@ -393,9 +458,10 @@ static void upload_batch(gpu_trainer *g, const int32_t *inputs, const int32_t *t
 		for (auto &x : t)
 			if (x >= g->V)
 				die("target token %d is outside the vocabulary (%d)", x, g->V);
+		/* from pageable memory: staged before the call returns, so t
+		 * may go while the copy is still queued (no sync) */
 		CK(cudaMemcpyAsync(g->tgt, t.data(), sizeof(int32_t) * g->N,
 				   cudaMemcpyHostToDevice, g->st));
-		CK(cudaStreamSynchronize(g->st));
 	}
 }
 
@@ -407,9 +473,7 @@ static void forward(gpu_trainer *g)
 	CKL();
 	mark(g, P_CAT_MISC);
 	for (int l = 0; l < g->L; l++)
-		layer_fwd(g, l);
-	add_norm(g, NULL, NULL, g->x[g->L], NULL, NULL, g->p + g->off_norm, g->xf, g->rstdf);
-	mark(g, P_CAT_NORM);
+		layer_fwd(g, l, 0);
 }
 
 static void update_peak(gpu_trainer *g)
@@ -420,8 +484,8 @@ static void update_peak(gpu_trainer *g)
 }
 
 /* LM head + CE (+ backward when train), row chunks of the bf16 logits. */
-static double lm_head(gpu_trainer *g, const int32_t *targets, int train, float grad_scale,
-		      long *nvalid)
+static void lm_head(gpu_trainer *g, const int32_t *targets, int train, float grad_scale,
+		    long *nvalid)
 {
 	long nv = 0; /* from the host copy: no device round trip mid-step */
 	for (int i = 0; i < g->N; i++)
@@ -443,15 +507,21 @@ static double lm_head(gpu_trainer *g, const int32_t *targets, int train, float g
 			continue;
 		gemm(g, 0, 0, R, d, V, g->logits, V, E, d, g->dh + (size_t)r0 * d, d, 1, 0);
 		gemm(g, 1, 0, V, d, R, g->logits, V, g->xf + (size_t)r0 * d, d,
-		     g->grad + g->off_embed, d, 1, 1);
+		     g->grad + g->off_embed, d, 1, !g->grad_stale || r0 > 0);
 		mark(g, P_CAT_GEMM);
 	}
-	std::vector<float> hl(g->N);
-	CK(cudaMemcpyAsync(hl.data(), g->loss, sizeof(float) * g->N, cudaMemcpyDeviceToHost, g->st));
-	CK(cudaStreamSynchronize(g->st));
+	/* read when the stream is next synchronised (mean_loss): no wait
+	 * between the forward and backward passes */
+	CK(cudaMemcpyAsync(g->loss_host, g->loss, sizeof(float) * g->N, cudaMemcpyDeviceToHost,
+			   g->st));
+}
+
+/* the mean loss of the rows lm_head scored; after a stream sync */
+static double mean_loss(gpu_trainer *g, long nv)
+{
 	double s = 0;
 	for (int i = 0; i < g->N; i++)
-		s += hl[i];
+		s += g->loss_host[i];
 	return nv ? s / nv : NAN;
 }
 
@@ -460,6 +530,8 @@ extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 {
 	need_train(g, "fwd_bwd");
 	upload_batch(g, inputs, targets);
+	forward(g);
+	/* while the GPU runs the forward pass: */
 	/* the embedding backward's token order, sorted on the host */
 	std::vector<std::pair<int32_t, int32_t>> tp(g->N);
 	for (int i = 0; i < g->N; i++)
@@ -481,28 +553,40 @@ extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 	CK(cudaMemcpyAsync(g->e_pos, pos.data(), sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
 			   g->st));
 
-	forward(g);
+	if (g->grad_stale) {
+		zero_segments_kernel<<<g->nz, 256, 0, g->st>>>(g->nz_off, g->nz_len, g->grad);
+		CKL();
+	}
 	long nv;
-	double loss = lm_head(g, targets, 1, grad_scale, &nv);
+	lm_head(g, targets, 1, grad_scale, &nv);
 	/* final norm: dh holds d loss / d xf */
-	norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
+	/* final norm, fused with the last layer's first step unless
+	 * recomputing (its activations come after) */
+	if (!g->recompute) {
+		LayerActs &al = g->acts[g->L - 1];
+		norm_bwd2_g(g, g->x[g->L], g->rstdf, g->off_norm, 2, al.m, al.rstd4,
+			    g->lo[g->L - 1].t[G3_LN_POSTFF]);
+	} else {
+		norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
+	}
 	mark(g, P_CAT_NORMB);
 	for (int l = g->L - 1; l >= 0; l--) {
 		if (g->recompute)
-			layer_fwd(g, l);
-		layer_bwd(g, l);
+			layer_fwd(g, l, 1);
+		layer_bwd(g, l, !g->recompute);
 	}
 	embed_bwd_kernel<<<(unsigned)uniq.size(), 256, 0, g->st>>>(
 		g->d, g->e_uniq, g->e_start, g->e_pos, g->dx, sqrtf((float)g->d),
 		g->grad + g->off_embed);
 	CKL();
 	mark(g, P_CAT_MISC);
+	g->grad_stale = 0;
 	CK(cudaStreamSynchronize(g->st));
 	prof_collect(g);
 	if (g->prof)
 		g->prof_steps++;
 	update_peak(g);
-	return (float)loss;
+	return (float)mean_loss(g, nv);
 }
 
 extern "C" float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs,
@@ -511,10 +595,11 @@ extern "C" float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs,
 	upload_batch(g, inputs, targets);
 	forward(g);
 	long nv;
-	double loss = lm_head(g, targets, 0, 1.f, &nv);
+	lm_head(g, targets, 0, 1.f, &nv);
+	CK(cudaStreamSynchronize(g->st));
 	prof_collect(g);
 	update_peak(g);
-	return (float)loss;
+	return (float)mean_loss(g, nv);
 }
 
 extern "C" void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits)
@@ -610,12 +695,21 @@ extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
 extern "C" void gpu_trainer_zero_grad(gpu_trainer *g)
 {
 	need_train(g, "zero_grad");
-	CK(cudaMemsetAsync(g->grad, 0, g->P * sizeof(float), g->st));
+	g->grad_stale = 1;
+}
+
+/* before the gradients are read without a fwd_bwd since zero_grad */
+static void settle_grads(gpu_trainer *g)
+{
+	if (g->grad_stale)
+		CK(cudaMemsetAsync(g->grad, 0, g->P * sizeof(float), g->st));
+	g->grad_stale = 0;
 }
 
 extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
 {
 	need_train(g, "get_grads");
+	settle_grads(g);
 	CK(cudaMemcpyAsync(grads, g->grad, g->P * sizeof(float), cudaMemcpyDeviceToHost, g->st));
 	CK(cudaStreamSynchronize(g->st));
 }
@@ -623,6 +717,7 @@ extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
 extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
 {
 	need_train(g, "grad_norm");
+	settle_grads(g);
 	mark(g, P_CAT_MISC);
 	sumsq_partial_kernel<<<1024, 256, 0, g->st>>>(g->P, g->grad, g->partial);
 	CKL();
@@ -639,6 +734,7 @@ extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float b
 				  float weight_decay, float clip_scale, int step)
 {
 	need_train(g, "adamw");
+	settle_grads(g);
 	float bc1 = 1.f - powf(beta1, (float)step);
 	float bc2s = sqrtf(1.f - powf(beta2, (float)step));
 	/* runs of tensors with the same decay setting */
@@ -739,23 +835,36 @@ extern "C" void gpu_trainer_profile_print(gpu_trainer *g, void *fp)
 }
 
 /* ---------------- creation ---------------- */
-static void layout(gpu_trainer *g)
+/* offsets of every tensor, from the one table the CPU model and the
+ * checkpoints use */
+static int layout(gpu_trainer *g)
 {
-	size_t d = g->d, hd = g->hd, ff = g->ff, q = (size_t)g->Hq * hd, kv = (size_t)g->Hkv * hd;
-	size_t sz[G3_PER_LAYER] = {d, q * d, kv * d, kv * d, d * q, hd, hd, d, d, ff * d, ff * d,
-				   d * ff, d};
-	size_t off = 0;
-	g->off_embed = 0;
-	off += (size_t)g->V * d;
+	gemma3_param_info *t;
+	int n = gemma3_param_table(&g->c, &t);
+	if (n != 2 + G3_PER_LAYER * g->L) {
+		free(t);
+		return -1;
+	}
+	g->off_embed = t[0].offset;
 	g->lo.resize(g->L);
 	for (int l = 0; l < g->L; l++)
-		for (int k = 0; k < G3_PER_LAYER; k++) {
-			g->lo[l].t[k] = off;
-			off += sz[k];
-		}
-	g->off_norm = off;
-	off += d;
-	g->P = off;
+		for (int k = 0; k < G3_PER_LAYER; k++)
+			g->lo[l].t[k] = t[1 + l * G3_PER_LAYER + k].offset;
+	g->off_norm = t[n - 1].offset;
+	g->P = t[n - 1].offset + t[n - 1].numel;
+	/* the norm weights, adjacent ones merged */
+	g->nz_host_off.clear(), g->nz_host_len.clear();
+	for (int i = 0; i < n; i++) {
+		if (!t[i].is_norm)
+			continue;
+		if (!g->nz_host_off.empty() &&
+		    g->nz_host_off.back() + g->nz_host_len.back() == t[i].offset)
+			g->nz_host_len.back() += (int)t[i].numel;
+		else
+			g->nz_host_off.push_back(t[i].offset), g->nz_host_len.push_back((int)t[i].numel);
+	}
+	free(t);
+	return 0;
 }
 
 struct Sizes {
@@ -775,7 +884,7 @@ static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows
 		      N * 4 * (4 + Hq + Hkv) + (size_t)B * Hq * T * 4;
 	s.per_layer = N * d * 4 + (recompute ? 0 : acts);
 	size_t shared = (recompute ? acts : 0) + N * d * 4 /* x[L] */ + N * d * 2 + N * 4 +
-			(size_t)rows_chunk * V * 2 + (size_t)NORM_BWD_WARPS * d * 4 + (size_t)QK_BWD_WARPS * hd * 4 +
+			(size_t)rows_chunk * V * 2 + (size_t)2 * NORM_BWD_WARPS * d * 4 + (size_t)QK_BWD_WARPS * hd * 4 +
 			N * d * 4 * 2 + (size_t)B * Hq * T * 4 + N * d * 2 + N * ff * 2 +
 			N * ff * 4 + N * Hq * hd * 2 + N * QK * 2 + N * QKV * 2 + N * 4 + N * 4 * 5 +
 			(64u << 20);
@@ -828,21 +937,6 @@ extern "C" int gpu_trainer_probe(char *why, size_t n)
 	return 1;
 }
 
-static void rope_table(int T, int hd, double base, double scaling, float *cs, float *sn)
-{
-	int half = hd / 2;
-	if (scaling <= 0)
-		scaling = 1;
-	for (int i = 0; i < half; i++) {
-		/* as transformers: inv_freq in fp32, angle = pos * inv_freq */
-		float inv = (float)(1.0 / pow(base, (double)(2 * i) / hd) / scaling);
-		for (int p = 0; p < T; p++) {
-			float ang = (float)p * inv;
-			cs[(size_t)p * half + i] = cosf(ang);
-			sn[(size_t)p * half + i] = sinf(ang);
-		}
-	}
-}
 
 static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, int infer,
 			   char *err, size_t n)
@@ -879,7 +973,11 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	g->d = c->hidden_size, g->ff = c->intermediate_size, g->Hq = c->num_heads;
 	g->Hkv = c->num_kv_heads, g->hd = hd, g->V = c->vocab_size, g->L = c->num_layers;
 	g->QKV = (g->Hq + 2 * g->Hkv) * hd, g->QK = (g->Hq + g->Hkv) * hd;
-	layout(g);
+	if (layout(g)) {
+		snprintf(err, n, "internal error: unexpected parameter table");
+		delete g;
+		return NULL;
+	}
 	g->decay.assign(2 + (size_t)G3_PER_LAYER * g->L, 1);
 	g->rows_chunk = pick_rows_chunk(c, B, T);
 	cudaDeviceProp pr;
@@ -933,10 +1031,14 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	g->dx = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->dh = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->Dbuf = (float *)dalloc(g, Nb * g->Hq * 4, &fail);
-	g->partial_n = std::max((size_t)NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
+	g->partial_n = std::max((size_t)2 * NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
 	g->partial_n = std::max(g->partial_n, (size_t)1024);
 	g->partial = (float *)dalloc(g, g->partial_n * 4, &fail);
 	g->loss = (float *)dalloc(g, N * 4, &fail);
+	if (!fail && cudaMallocHost((void **)&g->loss_host, N * 4) != cudaSuccess) {
+		g->loss_host = NULL;
+		fail = 1;
+	}
 	g->dbf = (bf16 *)dalloc(g, Nb * d * 2, &fail);
 	g->dg = (bf16 *)dalloc(g, Nb * ff * 2, &fail);
 	g->dgu = (bf16 *)dalloc(g, Nb * 2 * ff * 2, &fail);
@@ -957,6 +1059,9 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 		g->rope_sin[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
 	}
 	g->dsum = (double *)dalloc(g, sizeof(double), &fail);
+	g->nz = (int)g->nz_host_off.size();
+	g->nz_off = (size_t *)dalloc(g, g->nz * sizeof(size_t), &fail);
+	g->nz_len = (int *)dalloc(g, g->nz * sizeof(int), &fail);
 	g->ws_size = 32u << 20;
 	g->ws = dalloc(g, g->ws_size, &fail);
 	if (fail && infer) {
@@ -986,10 +1091,14 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	for (int k = 0; k < 2; k++) {
 		double base = k ? c->rope_global_base : c->rope_local_base;
 		double sc = k ? c->rope_global_scaling_factor : c->rope_local_scaling_factor;
-		rope_table(T, hd, base, sc, cs.data(), sn.data());
+		gemma3_rope_table(T, hd, base, sc, cs.data(), sn.data());
 		CK(cudaMemcpy(g->rope_cos[k], cs.data(), cs.size() * 4, cudaMemcpyHostToDevice));
 		CK(cudaMemcpy(g->rope_sin[k], sn.data(), sn.size() * 4, cudaMemcpyHostToDevice));
 	}
+	CK(cudaMemcpy(g->nz_off, g->nz_host_off.data(), g->nz * sizeof(size_t),
+		      cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->nz_len, g->nz_host_len.data(), g->nz * sizeof(int),
+		      cudaMemcpyHostToDevice));
 	CK(cudaMemset(g->p, 0, P * 4));
 	CK(cudaMemset(g->pb, 0, P * 2));
 	if (!infer) {
@@ -1033,6 +1142,8 @@ extern "C" void gpu_trainer_free(gpu_trainer *g)
 		cudaEventDestroy(e);
 	for (void *p : g->allocs)
 		cudaFree(p);
+	if (g->loss_host)
+		cudaFreeHost(g->loss_host);
 	if (g->lt)
 		cublasLtDestroy(g->lt);
 	if (g->st)
