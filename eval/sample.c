@@ -3,9 +3,11 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "hash.h"
+#include "utf8.h"
 
 void rng_seed(rng_t *r, uint64_t seed)
 {
@@ -102,55 +104,44 @@ void sampler_free(sampler *s)
 	s->cap = 0;
 }
 
-static void put_replacement(buf_t *out) { buf_append(out, "\xEF\xBF\xBD", 3); }
-
-/* Whether c may follow the bytes u->pend[0..n) (the ranges of RFC 3629). */
-static int continues(const utf8_stream *u, unsigned char c)
-{
-	if (c < 0x80 || c > 0xBF)
-		return 0;
-	if (u->n == 1) {
-		unsigned char l = u->pend[0];
-		if (l == 0xE0) return c >= 0xA0;
-		if (l == 0xED) return c <= 0x9F;
-		if (l == 0xF0) return c >= 0x90;
-		if (l == 0xF4) return c <= 0x8F;
-	}
-	return 1;
-}
-
 void utf8_stream_feed(utf8_stream *u, const char *p, size_t n, buf_t *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (u->n > 0) {
-			if (continues(u, c)) {
-				u->pend[u->n++] = c;
-				if (u->n == u->need) {
-					buf_append(out, u->pend, (size_t)u->n);
-					u->n = 0;
-				}
-				continue;
-			}
-			/* the pending bytes are a maximal ill-formed subpart */
-			put_replacement(out);
-			u->n = 0;
-		}
-		if (c < 0x80) {
-			buf_putc(out, (char)c);
-		} else if (c >= 0xC2 && c <= 0xF4) {
-			u->pend[0] = c;
-			u->n = 1;
-			u->need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+	size_t i = 0;
+	/* First complete (or give up on) the sequence held back last time. */
+	while (u->n > 0 && i < n) {
+		int32_t cp;
+		u->pend[u->n++] = (unsigned char)p[i++];
+		size_t k = utf8_decode((const char *)u->pend, (size_t)u->n, &cp);
+		if (cp == UTF8_TRUNCATED)
+			continue;
+		if (cp >= 0) {
+			buf_append(out, u->pend, k);
 		} else {
-			put_replacement(out);
+			/* the held bytes were a maximal subpart; the new byte that
+			 * broke them is read again below */
+			buf_append(out, UTF8_REPLACEMENT, 3);
+			i -= (size_t)u->n - k;
 		}
+		u->n = 0;
+	}
+	while (i < n) {
+		int32_t cp;
+		size_t k = utf8_decode(p + i, n - i, &cp);
+		if (cp == UTF8_TRUNCATED) {
+			memcpy(u->pend, p + i, k);
+			u->n = (int)k;
+		} else if (cp >= 0) {
+			buf_append(out, p + i, k);
+		} else {
+			buf_append(out, UTF8_REPLACEMENT, 3);
+		}
+		i += k;
 	}
 }
 
 void utf8_stream_finish(utf8_stream *u, buf_t *out)
 {
 	if (u->n > 0)
-		put_replacement(out);
+		buf_append(out, UTF8_REPLACEMENT, 3);
 	u->n = 0;
 }

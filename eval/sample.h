@@ -37,10 +37,11 @@ void sampler_free(sampler *s);
 
 /* Bytes in, well-formed UTF-8 out: a sequence split across tokens is held
  * back until complete; ill-formed bytes become U+FFFD (one per maximal
- * ill-formed subpart, as Python's "replace" does). */
+ * ill-formed subpart, by utf8_decode in lib/utf8.h, as Python's "replace"
+ * does). */
 typedef struct {
-	unsigned char pend[4];
-	int n, need;
+	unsigned char pend[4]; /* the start of a sequence held back */
+	int n;
 } utf8_stream;
 void utf8_stream_feed(utf8_stream *u, const char *p, size_t n, buf_t *out);
 /* Ends the text: a sequence left incomplete becomes U+FFFD. */

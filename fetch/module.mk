@@ -24,7 +24,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -Ilib -fsanitize=fuzzer,address,
 .PHONY: fuzz-fetch
 fuzz-fetch: $(BUILD)/fuzz/fuzz_fetch_parquet
 $(BUILD)/fuzz/fuzz_fetch_parquet: tests/fuzz/fuzz_fetch_parquet.c fetch/thrift.c fetch/pq_meta.c fetch/pq_decode.c \
-		fetch/pq_read.c fetch/pq_codec.c fetch/pq_json.c lib/cli.c lib/buf.c lib/json.c
+		fetch/pq_read.c fetch/pq_codec.c fetch/pq_json.c lib/cli.c lib/buf.c lib/json.c lib/utf8.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lsnappy -lz -lzstd -lm
 

@@ -1,6 +1,7 @@
 /* pq_json.c - see pq_json.h. */
 #include "pq_json.h"
 #include "json.h"
+#include "utf8.h"
 #include "cli.h"
 
 #include <math.h>
@@ -179,22 +180,10 @@ static void put_string(buf_t *out, const uint8_t *p, uint32_t n)
 		json_write_string(out, (const char *)p, n);
 		return;
 	}
-	/* JSON text must be UTF-8: invalid bytes become U+FFFD, as a UTF-8
-	 * decoder with replacement would show them. */
+	/* JSON text must be UTF-8: ill-formed bytes become U+FFFD, one per
+	 * maximal subpart, as bonsai-filter repairs them. */
 	buf_t fixed = {0};
-	uint32_t i = 0;
-	while (i < n) {
-		uint32_t j = i + 1;
-		while (j <= n && j - i <= 4 && !utf8_valid((const char *)p + i, j - i))
-			j++;
-		if (j <= n && j - i <= 4) {
-			buf_append(&fixed, p + i, j - i);
-			i = j;
-		} else {
-			buf_append(&fixed, "\xef\xbf\xbd", 3);
-			i++;
-		}
-	}
+	utf8_repair((const char *)p, n, &fixed);
 	json_write_string(out, fixed.data ? fixed.data : "", fixed.len);
 	buf_free(&fixed);
 }

@@ -2,6 +2,7 @@
  * a document of any size costs time in proportion to its length. */
 #include "hygiene.h"
 #include "cli.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -28,8 +29,6 @@ static inline int ascii8(const unsigned char *p)
 	return !(x & HIGHS);
 }
 
-static const char REPLACEMENT[3] = {(char)0xEF, (char)0xBF, (char)0xBD}; /* U+FFFD */
-
 int hygiene_repair(const char *str, size_t n, buf_t *out, hygiene_info *info)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -55,50 +54,20 @@ int hygiene_repair(const char *str, size_t n, buf_t *out, hygiene_info *info)
 			info->controls++;
 			continue;
 		}
-		/* Table 3-7 of the Unicode Standard: the lead byte fixes the
-		 * length and the range allowed for the second byte. */
-		size_t need;
-		unsigned lo = 0x80, hi = 0xBF, cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			cp = c & 0x0F;
-			if (c == 0xE0) lo = 0xA0;       /* no overlongs */
-			else if (c == 0xED) hi = 0x9F;  /* no surrogates */
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			cp = c & 0x07;
-			if (c == 0xF0) lo = 0x90;       /* no overlongs */
-			else if (c == 0xF4) hi = 0x8F;  /* nothing above U+10FFFF */
-		} else {
-			need = 0; /* 80..C1, F5..FF never start a character */
-			cp = 0;
-		}
-		size_t j = 1;
-		if (need) {
-			for (; j <= need && i + j < n; j++) {
-				unsigned b = s[i + j];
-				if (b < lo || b > hi)
-					break;
-				lo = 0x80;
-				hi = 0xBF;
-				cp = (cp << 6) | (b & 0x3F);
-			}
-		}
-		if (!need || j <= need) {
-			/* s[i..i+j) is a maximal subpart: one U+FFFD for all of it */
+		int32_t cp;
+		size_t len = utf8_decode(str + i, n - i, &cp);
+		if (cp < 0) {
+			/* s[i..i+len) is a maximal subpart: one U+FFFD for all of it */
 			buf_append(out, s + run, i - run);
-			buf_append(out, REPLACEMENT, sizeof REPLACEMENT);
-			i += j;
+			buf_append(out, UTF8_REPLACEMENT, 3);
+			i += len;
 			run = i;
 			info->invalid++;
 			continue;
 		}
 		if (cp <= 0x9F) { /* C1 control (two bytes, U+0080..U+009F) */
 			buf_append(out, s + run, i - run);
-			i += need + 1;
+			i += len;
 			run = i;
 			info->controls++;
 			continue;
@@ -108,7 +77,7 @@ int hygiene_repair(const char *str, size_t n, buf_t *out, hygiene_info *info)
 			if (cp == 0xFFFD)
 				info->had_fffd = 1;
 		}
-		i += need + 1;
+		i += len;
 	}
 	buf_append(out, s + run, n - run);
 	return high;

@@ -16,9 +16,10 @@ typedef struct {
 
 /* Writes s[0..n) to out (which is reset first) with each maximal invalid
  * UTF-8 subsequence replaced by U+FFFD (Unicode 3.9, "substitution of
- * maximal subparts") and every C0/C1 control character (category Cc) other
- * than TAB, LF and CR removed. Returns 1 when some code point of U+0300 or
- * above was seen, i.e. when NFC could change anything. */
+ * maximal subparts", by utf8_decode of lib/utf8.h, as bonsai-fetch does)
+ * and every C0/C1 control character (category Cc) other than TAB, LF and
+ * CR removed. Returns 1 when some code point of U+0300 or above was seen,
+ * i.e. when NFC could change anything. */
 int hygiene_repair(const char *s, size_t n, buf_t *out, hygiene_info *info);
 
 /* Writes the NFC normalization of the valid UTF-8 s[0..n) to out (reset

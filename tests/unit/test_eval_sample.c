@@ -97,5 +97,14 @@ int main(void)
 	check_utf8(e6, 1, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "a surrogate is ill-formed");
 	const char *e7[] = {"\xc0\xaf"};
 	check_utf8(e7, 1, "\xef\xbf\xbd\xef\xbf\xbd", "an overlong form is ill-formed");
+	/* Unicode Standard 15, section 3.9, Table 3-8, one byte a token */
+	const char *e8[] = {"a", "\xf1", "\x80", "\x80", "\xe1", "\x80", "\xc2", "b", "\x80", "c",
+		"\x80", "\xbf", "d"};
+	check_utf8(e8, 13, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd" "d",
+		"Table 3-8 split into single bytes");
+	const char *e9[] = {"\xf0\x90", "\xe2\x82\xac"};
+	check_utf8(e9, 2, "\xef\xbf\xbd\xe2\x82\xac", "a held-back start broken by a new character: one U+FFFD, then it");
+	const char *e10[] = {"\xf0", "\x8f"};
+	check_utf8(e10, 2, "\xef\xbf\xbd\xef\xbf\xbd", "F0 then 8F (overlong) across tokens: two U+FFFD");
 	return done_testing();
 }

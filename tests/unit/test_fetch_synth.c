@@ -1,7 +1,8 @@
 /* test_fetch_synth.c - parquet files written here, byte by byte, to reach
  * what no fixture holds: GZIP pages, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT
  * values, v1 and v2 pages and an optional column in one row group, and
- * several broken variants. The expected rows are the values put in. */
+ * several broken variants, and strings of ill-formed UTF-8. The expected
+ * rows are the values put in. */
 #include "tap.h"
 #include "cli.h"
 #include "buf.h"
@@ -119,7 +120,8 @@ static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompresse
 	buf_free(&h.b);
 }
 
-/* Builds the test file; `breakage` selects a defect. */
+/* Builds the test file; `breakage` selects a defect (6: ill-formed UTF-8
+ * in the strings). */
 static void build(buf_t *f, int breakage)
 {
 	memset(f, 0, sizeof *f);
@@ -152,7 +154,11 @@ static void build(buf_t *f, int breakage)
 		0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 0x03, 0x00, 0x00, 0x00,
 		0x70, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		'a', 'x', 'i', 's', 'l', 'e', 'b', 'a', 'b', 'b', 'l', 'e', 'y', 'h', 'o', 'o', 'd'};
-	zn = gz(dba, sizeof dba, z, sizeof z);
+	uint8_t sv[sizeof dba];
+	memcpy(sv, dba, sizeof dba);
+	if (breakage == 6) /* "babble" -> F1 80 80 E1 80 C2, the start of Table 3-8 */
+		memcpy(sv + sizeof dba - 11, "\xF1\x80\x80\xE1\x80\xC2", 6);
+	zn = gz(sv, sizeof sv, z, sizeof z);
 	ch[1].offset = (int64_t)f->len;
 	page(f, 1, 4, 7, breakage == 2 ? (int)sizeof dba + 1 : (int)sizeof dba, z, (int)zn, 0);
 	ch[1].size = (int64_t)f->len - ch[1].offset;
@@ -294,6 +300,16 @@ int main(void)
 	free(s);
 	s = roundtrip(4);
 	ok(!s && strstr(errmsg, "ends after 4 of"), "a row group claiming 2^40 rows fails without allocating for them (%s)", errmsg);
+	free(s);
+	/* Invalid UTF-8 in a string: one U+FFFD per maximal subpart (Unicode
+	 * 3.9, Table 3-8), as bonsai-filter repairs it; row 4 shares the first
+	 * 3 bytes of row 3 (DELTA_BYTE_ARRAY) and adds "yhood". */
+	s = roundtrip(6);
+	is_str(s, "{\"a\":1,\"s\":\"axis\",\"d\":1.5}\n"
+		"{\"a\":null,\"s\":\"axle\",\"d\":-2.25}\n"
+		"{\"a\":3,\"s\":\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\",\"d\":1e+300}\n"
+		"{\"a\":null,\"s\":\"\xEF\xBF\xBDyhood\",\"d\":0.1}\n",
+		"ill-formed string bytes: one U+FFFD per maximal subpart");
 	free(s);
 	s = roundtrip(5);
 	ok(!s && strstr(errmsg, "ends after 0 of 4"), "an empty first page is read, then the short chunk reported (%s)", errmsg);
