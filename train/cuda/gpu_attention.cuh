@@ -360,6 +360,60 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
 		}
 }
 
+/* The query-tile pipeline of both dK/dV kernels below: the tiles of
+ * flash_dkdv_tiles for the keys k0 .. k0 + bkv - 1 in order, double-buffered
+ * in shared memory from sQ2 on (2 Q tiles, 2 dO tiles of BQ rows, 2 x BQ lse
+ * and 2 x BQ D values; end() is past them). */
+template <int HD, int BQ> struct Flash2DkdvTiles {
+	static constexpr int LD = HD + 8;
+	bf16 *sQ2, *sdO2;
+	float *sL2, *sD2;
+	const bf16 *q, *dO;
+	const float *lse2, *D;
+	int q_ld, do_ld, b, hk, G, Hq, T, qstart, nq, ntile;
+	__device__ __forceinline__ Flash2DkdvTiles(bf16 *s, const bf16 *q_, int q_ld_,
+						   const bf16 *dO_, int do_ld_, const float *lse2_,
+						   const float *D_, int b_, int hk_, int G_, int Hq_,
+						   int T_, int k0, int bkv, int window)
+		: sQ2(s), sdO2(s + 2 * BQ * LD), sL2((float *)(sdO2 + 2 * BQ * LD)),
+		  sD2(sL2 + 2 * BQ), q(q_), dO(dO_), lse2(lse2_), D(D_), q_ld(q_ld_),
+		  do_ld(do_ld_), b(b_), hk(hk_), G(G_), Hq(Hq_), T(T_)
+	{
+		ntile = flash_dkdv_tiles(k0, bkv, BQ, T, window, G, qstart, nq);
+	}
+	__device__ __forceinline__ void *end() const { return sD2 + 2 * BQ; }
+	/* tile it: its first query row and its buffers */
+	__device__ __forceinline__ int qs(int it) const { return qstart + (it % nq) * BQ; }
+	__device__ __forceinline__ bf16 *sQ(int it) const { return sQ2 + (it & 1) * BQ * LD; }
+	__device__ __forceinline__ bf16 *sdO(int it) const { return sdO2 + (it & 1) * BQ * LD; }
+	__device__ __forceinline__ float *sL(int it) const { return sL2 + (it & 1) * BQ; }
+	__device__ __forceinline__ float *sD(int it) const { return sD2 + (it & 1) * BQ; }
+	__device__ __forceinline__ void fetch(int it) const
+	{
+		flash_dkdv_fetch<HD, BQ>(it, qstart, nq, sQ2, sdO2, sL2, sD2, q, q_ld, dO, do_ld,
+					 lse2, D, b, hk, G, Hq, T);
+	}
+	/* tile 0's loads and their cp.async group (an empty one without tiles) */
+	__device__ __forceinline__ void start() const
+	{
+		if (ntile > 0)
+			fetch(0);
+		cp_commit();
+	}
+	/* waits until tile it landed (and its L, D) and every thread of the
+	 * block is past its use of tile it - 1's buffer, then starts loading
+	 * tile it + 1 into that buffer */
+	__device__ __forceinline__ void next(int it) const
+	{
+		cp_wait0();
+		__syncthreads();
+		if (it + 1 < ntile) {
+			fetch(it + 1);
+			cp_commit();
+		}
+	}
+};
+
 /* dK, dV. grid (ceil(T/BKV), Hkv * HD/HDP, B), NW warps, BKV = 16 MT NW;
  * warp w owns key rows k0 + 16 MT w .. as MT m-tiles of 16; the block
  * accumulates columns [part*HDP, +HDP) of dK and dV over every query head
@@ -375,9 +429,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 		      NKK = HD / 16;
 	constexpr int NPART = HD / HDP;
 	extern __shared__ __align__(16) unsigned char smem_raw[];
-	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD, *sQ2 = sV + BKV * LD,
-	     *sdO2 = sQ2 + 2 * BQ * LD;
-	float *sL2 = (float *)(sdO2 + 2 * BQ * LD), *sD2 = sL2 + 2 * BQ;
+	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD;
 	int kb = blockIdx.x, hk = blockIdx.y / NPART, part = blockIdx.y % NPART, b = blockIdx.z;
 	int G = Hq / Hkv;
 	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
@@ -394,25 +446,9 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 #pragma unroll
 			for (int e = 0; e < 4; e++)
 				accK[m][i][e] = accV[m][i][e] = 0.f;
-	int q_lo = k0;
-	int q_hi = window > 0 ? min(T, k0 + BKV - 1 + window) : T;
-	/* the tiles (query head of the group, query block), in order */
-	int qstart = (q_lo / BQ) * BQ, nq = (q_hi - qstart + BQ - 1) / BQ, ntile = G * nq;
-	auto fetch = [&](int it) {
-		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
-		load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD,
-				    q_ld, qs, BQ, T);
-		load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD,
-				    do_ld, qs, BQ, T);
-		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
-		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
-			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
-		}
-	};
-	if (ntile > 0)
-		fetch(0);
-	cp_commit();
+	Flash2DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
+				   BKV, window);
+	qt.start();
 	uint32_t kf[MT][KREG ? NKK : 1][4], vf[MT][KREG ? NKK : 1][4];
 	if (KREG) {
 		asm volatile("cp.async.wait_group 1;\n" ::: "memory"); /* K and V */
@@ -425,16 +461,11 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 				load_a(vf[m][kk], sV, LD, warp * WR + m * 16, kk * 16);
 			}
 	}
-	for (int it = 0; it < ntile; it++) {
-		int qs = qstart + (it % nq) * BQ, buf = it & 1;
-		bf16 *sQ = sQ2 + buf * BQ * LD, *sdO = sdO2 + buf * BQ * LD;
-		float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
-		cp_wait0();
-		__syncthreads(); /* tile it landed (and its L, D); tile it-1 is done */
-		if (it + 1 < ntile) {
-			fetch(it + 1);
-			cp_commit();
-		}
+	for (int it = 0; it < qt.ntile; it++) {
+		int qs = qt.qs(it);
+		bf16 *sQ = qt.sQ(it), *sdO = qt.sdO(it);
+		float *sL = qt.sL(it), *sD = qt.sD(it);
+		qt.next(it);
 		/* no query of the tile sees any of the warp's keys */
 		if (qs + BQ - 1 < wk0 || wk0 >= T || (window > 0 && qs >= wk0 + WR - 1 + window))
 			continue;
@@ -470,21 +501,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			int r = kr_lo + m * 16 + i * 8;
-			if (r >= T)
-				continue;
-			bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
-			bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
-#pragma unroll
-			for (int nt = 0; nt < NO; nt++) {
-				*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-					accK[m][nt][i * 2] * scale, accK[m][nt][i * 2 + 1] * scale);
-				*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-					accV[m][nt][i * 2], accV[m][nt][i * 2 + 1]);
-			}
-		}
+		flash_dkdv_store<HD>(accK[m], accV[m], dk, dk_ld, dv, dv_ld, b, T, hk, c0,
+				     kr_lo + m * 16, tq, scale);
 }
 
 /* dK, dV without the duplicated scores: grid (ceil(T/BKV), Hkv, B), NW
@@ -496,7 +514,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
  * hold the same P and dP bits - the ones flash2_bwd_dkdv_kernel computes -
  * and dK, dV are bitwise those of that kernel with the same BQ. The mask
  * and exp2 run once per pair instead of once per column part. Same tile
- * order, skipping, lse/D tiles and query-tile double buffering as
+ * order and skipping, and the same query-tile pipeline (Flash2DkdvTiles), as
  * flash2_bwd_dkdv_kernel. Needs HD/2 a multiple of 16. */
 template <int HD, int BQ, int NW, int MINB>
 __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
@@ -508,13 +526,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 		      NO = HDH / 8;
 	static_assert(NW % 2 == 0 && NP <= 15 && HDH % 16 == 0 && NT % 2 == 0, "split shape");
 	extern __shared__ __align__(16) unsigned char smem_raw[];
-	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD, *sQ2 = sV + BKV * LD,
-	     *sdO2 = sQ2 + 2 * BQ * LD;
-	float *sL2 = (float *)(sdO2 + 2 * BQ * LD), *sD2 = sL2 + 2 * BQ;
-	/* a warp's exchange tile: NT x 32 float4, element (nt, lane) holds the
-	 * lane's 4 accumulator values of n-tile nt (the partner lane with the
-	 * same index holds the same (row, column) positions) */
-	float4 *sX = (float4 *)(sD2 + 2 * BQ);
+	bf16 *sK = (bf16 *)smem_raw, *sV = sK + BKV * LD;
 	int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
 	int G = Hq / Hkv;
 	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
@@ -530,38 +542,20 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 #pragma unroll
 		for (int e = 0; e < 4; e++)
 			accK[0][i][e] = accV[0][i][e] = 0.f;
-	int q_lo = k0;
-	int q_hi = window > 0 ? min(T, k0 + BKV - 1 + window) : T;
-	/* the tiles (query head of the group, query block), in order */
-	int qstart = (q_lo / BQ) * BQ, nq = (q_hi - qstart + BQ - 1) / BQ, ntile = G * nq;
-	auto fetch = [&](int it) {
-		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
-		load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD,
-				    q_ld, qs, BQ, T);
-		load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD,
-				    do_ld, qs, BQ, T);
-		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
-		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
-			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
-		}
-	};
-	if (ntile > 0)
-		fetch(0);
-	cp_commit();
+	Flash2DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
+				   BKV, window);
+	qt.start();
+	/* a warp's exchange tile: NT x 32 float4, element (nt, lane) holds the
+	 * lane's 4 accumulator values of n-tile nt (the partner lane with the
+	 * same index holds the same (row, column) positions) */
+	float4 *sX = (float4 *)qt.end();
 	const uint32_t none[1][1][4] = {};
-	for (int it = 0; it < ntile; it++) {
-		int qs = qstart + (it % nq) * BQ, buf = it & 1;
-		bf16 *sQ = sQ2 + buf * BQ * LD, *sdO = sdO2 + buf * BQ * LD;
-		float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
-		cp_wait0();
-		/* tile it landed (and its L, D); tile it-1 and every exchange
-		 * tile of iteration it-1 are done with */
-		__syncthreads();
-		if (it + 1 < ntile) {
-			fetch(it + 1);
-			cp_commit();
-		}
+	for (int it = 0; it < qt.ntile; it++) {
+		int qs = qt.qs(it);
+		bf16 *sQ = qt.sQ(it), *sdO = qt.sdO(it);
+		float *sL = qt.sL(it), *sD = qt.sD(it);
+		/* its barrier also ends every use of iteration it-1's exchange tiles */
+		qt.next(it);
 		/* no query of the tile sees any of the pair's keys (the same
 		 * test in both warps of a pair: both skip or neither) */
 		if (qs + BQ - 1 < wk0 || wk0 >= T || (window > 0 && qs >= wk0 + 15 + window))
@@ -610,21 +604,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 		flash2_accumulate<HD, 1, NT, NO>(accV, pa, sdO, c0);
 		flash2_accumulate<HD, 1, NT, NO>(accK, da, sQ, c0);
 	}
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = kr_lo + i * 8;
-		if (r >= T)
-			continue;
-		bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
-		bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
-#pragma unroll
-		for (int nt = 0; nt < NO; nt++) {
-			*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				accK[0][nt][i * 2] * scale, accK[0][nt][i * 2 + 1] * scale);
-			*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				accV[0][nt][i * 2], accV[0][nt][i * 2 + 1]);
-		}
-	}
+	flash_dkdv_store<HD>(accK[0], accV[0], dk, dk_ld, dv, dv_ld, b, T, hk, c0, kr_lo, tq, scale);
 }
 
 /* D[b,h,t] = sum_j dO[b,t,h,j] O[b,t,h,j] as attn_bwd_dot_kernel, with
@@ -806,28 +786,9 @@ static cudaError_t flash2_bwd_t(cudaStream_t st, const bf16 *q, int q_ld, const 
 	return cudaGetLastError();
 }
 
-/* flash2_fwd_t<HD> with the default shapes, for FLASH_DISPATCH */
-template <int HD>
-static cudaError_t flash2_fwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
-				int k_ld, const bf16 *v, int v_ld, bf16 *o, int o_ld, float *lse2,
-				int B, int T, int Hq, int Hkv, int window, float scale)
-{
-	return flash2_fwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv,
-				window, scale);
-}
-template <int HD>
-static cudaError_t flash2_bwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
-				int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
-				const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
-				int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
-				int window, float scale)
-{
-	return flash2_bwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld, dk,
-				dk_ld, dv, dv_ld, B, T, Hq, Hkv, window, scale);
-}
-
-static inline flash_fwd_fn flash2_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_fwd_d); }
-static inline flash_bwd_fn flash2_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_bwd_d); }
+/* version 2 with the default shapes (Flash2Cfg) at head_dim hd */
+static inline flash_fwd_fn flash2_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_fwd_t); }
+static inline flash_bwd_fn flash2_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_bwd_t); }
 
 /* version 2 with the split dK/dV kernel (KSPLIT); at head_dim 256 with
  * 48-query tiles (1b attention backward 12.3 against 12.5 ms with 32; the
@@ -836,17 +797,8 @@ template <int HD> struct Flash2CfgKsplit : Flash2Cfg<HD> {
 	static constexpr bool KSPLIT = true;
 	static constexpr int BQB = HD >= 256 ? 48 : Flash2Cfg<HD>::BQB;
 };
-template <int HD>
-static cudaError_t flash2k_bwd_d(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
-				 int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
-				 const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
-				 int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
-				 int window, float scale)
-{
-	return flash2_bwd_t<HD, Flash2CfgKsplit<HD>>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld,
-						       lse2, D, dq, dq_ld, dk, dk_ld, dv, dv_ld, B,
-						       T, Hq, Hkv, window, scale);
-}
+/* flash2_bwd_t<HD> with those shapes, for FLASH_DISPATCH */
+template <int HD> constexpr flash_bwd_fn flash2k_bwd_d = flash2_bwd_t<HD, Flash2CfgKsplit<HD>>;
 static inline flash_bwd_fn flash2k_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2k_bwd_d); }
 
 #endif

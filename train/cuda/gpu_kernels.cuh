@@ -312,6 +312,86 @@ __device__ __forceinline__ void dws_st8(float *s, int c, const float *v)
 	*(float4 *)(s + c * 256 + 128) = make_float4(v[4], v[5], v[6], v[7]);
 }
 
+/* One RMSNorm(1+w) backward step of norm_bwd2_v on a row, its first pass:
+ * loads the row's x into xv (with LOADG also its dy into g; else g holds dy
+ * already, 0 past d) and returns k = (sum of g (1+w) x) rs^3 / d, summed in
+ * norm_bwd_v's order. */
+template <bool LOADG, int NCH, typename XT>
+__device__ __forceinline__ float norm2_dot(float (&xv)[NCH][8], float (&g)[NCH][8], const XT *x,
+					   const float *dy, const float *w, float rs, int row,
+					   int d, int lane)
+{
+	float dot = 0.f;
+#pragma unroll
+	for (int c = 0; c < NCH; c++) {
+		int col = (c * 32 + lane) * 8;
+		float wp[8];
+		if (col < d) {
+			ld8(x + (size_t)row * d + col, xv[c]);
+			if (LOADG)
+				ld8(dy + (size_t)row * d + col, g[c]);
+		} else {
+#pragma unroll
+			for (int e = 0; e < 8; e++) {
+				xv[c][e] = 0.f;
+				if (LOADG)
+					g[c][e] = 0.f;
+			}
+		}
+		norm_w1p(w, col, d, wp);
+#pragma unroll
+		for (int e = 0; e < 8; e++)
+			dot += g[c][e] * wp[e] * xv[c][e];
+	}
+	dot = warp_sum(dot);
+	return dot * rs * rs * rs / d;
+}
+
+/* Its second pass: out = J^T g as norm_bwd_v<., MODE> writes it (MODE 0:
+ * bf16 write, 1: fp32 add, 2: fp32 write), dw += g x rs (in dwr, or with DWS
+ * in the warp's shared area s); with MODE 1 or 2 the new row replaces g (the
+ * next step's dy; it stays 0 past d, as that kernel pads). */
+template <int MODE, bool DWS, int NCH, int R, typename OT>
+__device__ __forceinline__ void norm2_apply(float (&g)[NCH][8], const float (&xv)[NCH][8],
+					    float (&dwr)[R][8], float *s, const float *w, float rs,
+					    float k, OT *out, int row, int d, int lane)
+{
+#pragma unroll
+	for (int c = 0; c < NCH; c++) {
+		int col = (c * 32 + lane) * 8;
+		if (col >= d)
+			continue;
+		float wp[8], o[8], dw[8];
+		norm_w1p(w, col, d, wp);
+		if (DWS)
+			dws_ld8(s, c, dw);
+#pragma unroll
+		for (int e = 0; e < 8; e++) {
+			o[e] = rs * wp[e] * g[c][e] - xv[c][e] * k;
+			if (DWS)
+				dw[e] += g[c][e] * xv[c][e] * rs;
+			else
+				dwr[DWS ? 0 : c][e] += g[c][e] * xv[c][e] * rs;
+		}
+		if (DWS)
+			dws_st8(s, c, dw);
+		size_t at = (size_t)row * d + col;
+		if constexpr (MODE == 1) {
+			float prev[8];
+			ld8(out + at, prev);
+#pragma unroll
+			for (int e = 0; e < 8; e++)
+				o[e] += prev[e];
+		}
+		st8(out + at, o);
+		if constexpr (MODE != 0) {
+#pragma unroll
+			for (int e = 0; e < 8; e++)
+				g[c][e] = o[e];
+		}
+	}
+}
+
 /* The two RMSNorm(1+w) backward steps that meet at the residual, in one pass
  * over the rows: step 1 is norm_bwd_v<float, MODE1> (MODE1 1: dx += J1^T dy1,
  * 2: dx = J1^T dy1), step 2 norm_bwd_v<bf16, 0> on that dx (dbf = J2^T dx),
@@ -350,100 +430,14 @@ __global__ void __launch_bounds__(256) norm_bwd2_v(int N, int d, const float *x1
 	}
 	for (int row = gw; row < N; row += nw) {
 		/* step 1 */
-		float xv[NCH][8], g[NCH][8], dot = 0.f;
+		float xv[NCH][8], g[NCH][8];
 		float rs = rstd1[row];
-#pragma unroll
-		for (int c = 0; c < NCH; c++) {
-			int col = (c * 32 + lane) * 8;
-			float wp[8];
-			if (col < d) {
-				ld8(x1 + (size_t)row * d + col, xv[c]);
-				ld8(dy1 + (size_t)row * d + col, g[c]);
-			} else {
-#pragma unroll
-				for (int e = 0; e < 8; e++)
-					xv[c][e] = g[c][e] = 0.f;
-			}
-			norm_w1p(w1, col, d, wp);
-#pragma unroll
-			for (int e = 0; e < 8; e++)
-				dot += g[c][e] * wp[e] * xv[c][e];
-		}
-		dot = warp_sum(dot);
-		float k = dot * rs * rs * rs / d;
-#pragma unroll
-		for (int c = 0; c < NCH; c++) {
-			int col = (c * 32 + lane) * 8;
-			if (col >= d)
-				continue; /* g stays 0 there, as step 2's kernel pads */
-			float wp[8], o[8], dw[8];
-			norm_w1p(w1, col, d, wp);
-			if (DWS)
-				dws_ld8(s1, c, dw);
-#pragma unroll
-			for (int e = 0; e < 8; e++) {
-				o[e] = rs * wp[e] * g[c][e] - xv[c][e] * k;
-				if (DWS)
-					dw[e] += g[c][e] * xv[c][e] * rs;
-				else
-					dw1[DWS ? 0 : c][e] += g[c][e] * xv[c][e] * rs;
-			}
-			if (DWS)
-				dws_st8(s1, c, dw);
-			size_t at = (size_t)row * d + col;
-			if (MODE1 == 1) {
-				float prev[8];
-				ld8(dx + at, prev);
-#pragma unroll
-				for (int e = 0; e < 8; e++)
-					o[e] += prev[e];
-			}
-			st8(dx + at, o);
-#pragma unroll
-			for (int e = 0; e < 8; e++)
-				g[c][e] = o[e];
-		}
+		float k = norm2_dot<true>(xv, g, x1, dy1, w1, rs, row, d, lane);
+		norm2_apply<MODE1, DWS>(g, xv, dw1, s1, w1, rs, k, dx, row, d, lane);
 		/* step 2, its dy the new dx row in g */
-		dot = 0.f;
 		rs = rstd2[row];
-#pragma unroll
-		for (int c = 0; c < NCH; c++) {
-			int col = (c * 32 + lane) * 8;
-			float wp[8];
-			if (col < d)
-				ld8(x2 + (size_t)row * d + col, xv[c]);
-			else
-#pragma unroll
-				for (int e = 0; e < 8; e++)
-					xv[c][e] = 0.f;
-			norm_w1p(w2, col, d, wp);
-#pragma unroll
-			for (int e = 0; e < 8; e++)
-				dot += g[c][e] * wp[e] * xv[c][e];
-		}
-		dot = warp_sum(dot);
-		k = dot * rs * rs * rs / d;
-#pragma unroll
-		for (int c = 0; c < NCH; c++) {
-			int col = (c * 32 + lane) * 8;
-			if (col >= d)
-				continue;
-			float wp[8], o[8], dw[8];
-			norm_w1p(w2, col, d, wp);
-			if (DWS)
-				dws_ld8(s2, c, dw);
-#pragma unroll
-			for (int e = 0; e < 8; e++) {
-				o[e] = rs * wp[e] * g[c][e] - xv[c][e] * k;
-				if (DWS)
-					dw[e] += g[c][e] * xv[c][e] * rs;
-				else
-					dw2[DWS ? 0 : c][e] += g[c][e] * xv[c][e] * rs;
-			}
-			if (DWS)
-				dws_st8(s2, c, dw);
-			st8(dbf + (size_t)row * d + col, o);
-		}
+		k = norm2_dot<false>(xv, g, x2, (const float *)nullptr, w2, rs, row, d, lane);
+		norm2_apply<0, DWS>(g, xv, dw2, s2, w2, rs, k, dbf, row, d, lane);
 	}
 #pragma unroll
 	for (int c = 0; c < NCH; c++) {
@@ -1018,6 +1012,66 @@ __global__ void __launch_bounds__(128) flash_bwd_dq_kernel(
 	}
 }
 
+/* The query tiles a dK/dV block of the keys k0 .. k0 + bkv - 1 visits, in
+ * order: every query head of the group (G of them), every query block of bq
+ * rows that sees one of the keys; returns their count, qstart the first
+ * block's row, nq the blocks a head. */
+__device__ __forceinline__ int flash_dkdv_tiles(int k0, int bkv, int bq, int T, int window, int G,
+						int &qstart, int &nq)
+{
+	int q_lo = k0;
+	int q_hi = window > 0 ? min(T, k0 + bkv - 1 + window) : T;
+	qstart = (q_lo / bq) * bq, nq = (q_hi - qstart + bq - 1) / bq;
+	return G * nq;
+}
+
+/* The fetch of that list's tile it into buffer it & 1 of shared memory:
+ * its Q and dO rows (cp.async, not committed) and its lse, D values (0 past
+ * T), for the kv head hk of batch b. */
+template <int HD, int BQ>
+__device__ __forceinline__ void flash_dkdv_fetch(int it, int qstart, int nq, bf16 *sQ2, bf16 *sdO2,
+						 float *sL2, float *sD2, const bf16 *q, int q_ld,
+						 const bf16 *dO, int do_ld, const float *lse2,
+						 const float *D, int b, int hk, int G, int Hq, int T)
+{
+	constexpr int LD = HD + 8;
+	int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+	load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, qs,
+			    BQ, T);
+	load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld,
+			    qs, BQ, T);
+	const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+	for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+		sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
+		sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+	}
+}
+
+/* dK = scale accK and dV = accV of one m-tile: a thread's key rows r_lo and
+ * r_lo + 8 (those below T), columns c0 + 8 nt + 2 tq, +1 of kv head hk. */
+template <int HD, int NO>
+__device__ __forceinline__ void flash_dkdv_store(const float (&accK)[NO][4],
+						 const float (&accV)[NO][4], bf16 *dk, int dk_ld,
+						 bf16 *dv, int dv_ld, int b, int T, int hk, int c0,
+						 int r_lo, int tq, float scale)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
+		bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
+#pragma unroll
+		for (int nt = 0; nt < NO; nt++) {
+			*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				accK[nt][i * 2] * scale, accK[nt][i * 2 + 1] * scale);
+			*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) =
+				__floats2bfloat162_rn(accV[nt][i * 2], accV[nt][i * 2 + 1]);
+		}
+	}
+}
+
 /* dK, dV. grid (ceil(T/64), Hkv * HD/HDP, B), 128 threads; warp w owns key
  * rows k0 + 16w..; the CTA accumulates columns [part*HDP, +HDP) of dK and
  * dV over every query head of the group and every query block that sees
@@ -1047,21 +1101,10 @@ __global__ void __launch_bounds__(128) flash_bwd_dkdv_kernel(
 #pragma unroll
 		for (int e = 0; e < 4; e++)
 			accK[i][e] = accV[i][e] = 0.f;
-	int q_lo = k0;
-	int q_hi = window > 0 ? min(T, k0 + BKV - 1 + window) : T;
-	/* the tiles (query head of the group, query block), in order */
-	int qstart = (q_lo / BQ) * BQ, nq = (q_hi - qstart + BQ - 1) / BQ, ntile = G * nq;
+	int qstart, nq, ntile = flash_dkdv_tiles(k0, BKV, BQ, T, window, G, qstart, nq);
 	auto fetch = [&](int it) {
-		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
-		load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD,
-				    q_ld, qs, BQ, T);
-		load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD,
-				    do_ld, qs, BQ, T);
-		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
-		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
-			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
-		}
+		flash_dkdv_fetch<HD, BQ>(it, qstart, nq, sQ2, sdO2, sL2, sD2, q, q_ld, dO, do_ld,
+					 lse2, D, b, hk, G, Hq, T);
 	};
 	fetch(0);
 	cp_commit();
@@ -1135,21 +1178,7 @@ __global__ void __launch_bounds__(128) flash_bwd_dkdv_kernel(
 		}
 		__syncthreads();
 	}
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = kr_lo + i * 8;
-		if (r >= T)
-			continue;
-		bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
-		bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
-#pragma unroll
-		for (int nt = 0; nt < NO; nt++) {
-			*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				accK[nt][i * 2] * scale, accK[nt][i * 2 + 1] * scale);
-			*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) =
-				__floats2bfloat162_rn(accV[nt][i * 2], accV[nt][i * 2 + 1]);
-		}
-	}
+	flash_dkdv_store<HD>(accK, accV, dk, dk_ld, dv, dv_ld, b, T, hk, c0, kr_lo, tq, scale);
 }
 
 /* Shared-memory bytes of the attention kernels. */
