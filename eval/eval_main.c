@@ -81,13 +81,11 @@ typedef struct {
 
 enum { DEV_DEFAULT, DEV_CPU, DEV_CUDA };
 
-static int parse_device(const char *what, const char *s)
+/* --device (NULL when not given), else BONSAI_DEVICE, else DEV_DEFAULT */
+static int device_of(const char *given)
 {
-	if (!strcmp(s, "cpu"))
-		return DEV_CPU;
-	if (!strcmp(s, "cuda"))
-		return DEV_CUDA;
-	die_usage("%s: cpu or cuda, not \"%s\"", what, s);
+	const char *d = cli_device(given);
+	return !d ? DEV_DEFAULT : !strcmp(d, "cpu") ? DEV_CPU : DEV_CUDA;
 }
 
 static void json_num(buf_t *b, double v)
@@ -580,10 +578,7 @@ int main(int argc, char **argv)
 	opts o = {0};
 	o.limit = -1;
 	o.bos = -2;
-	const char *env_dev = getenv("BONSAI_DEVICE");
-	if (env_dev && *env_dev)
-		o.device = parse_device("BONSAI_DEVICE", env_dev);
-	const char *pos[3];
+	const char *pos[3], *dev = NULL;
 	int n_pos = 0, c;
 	while ((c = getopt_long(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -607,7 +602,7 @@ int main(int argc, char **argv)
 		case O_DATA: o.data = optarg; break;
 		case O_SEQ: o.seq_len = (long)parse_ll("--seq-len", optarg, 1, 1 << 24); break;
 		case O_MAXTOK: o.max_tokens = parse_size("--max-tokens", optarg, 1, 1LL << 50); break;
-		case O_DEVICE: o.device = parse_device("--device", optarg); break;
+		case O_DEVICE: dev = optarg; break;
 		case 'j': {
 			int n = (int)parse_ll("--threads", optarg, 1, 4096);
 #ifdef _OPENMP
@@ -624,6 +619,7 @@ int main(int argc, char **argv)
 		default: die_usage("unknown option");
 		}
 	}
+	o.device = device_of(dev);
 	if (n_pos == 0)
 		die_usage("no command: tasks, ppl or loglik");
 	o.cmd = pos[0];

@@ -13,14 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int cache_file_has_sha256(const char *path, const char *hex)
-{
-	struct stat st;
-	char got[65];
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && sha256_file(path, got) == 0 &&
-		strcmp(got, hex) == 0;
-}
-
 static int complete(const cache_item *it)
 {
 	struct stat st;
@@ -30,7 +22,8 @@ static int complete(const cache_item *it)
 		return (uint64_t)st.st_size == it->size;
 	if (it->size && (uint64_t)st.st_size != it->size)
 		return 0;
-	return it->sha256[0] && cache_file_has_sha256(it->path, it->sha256);
+	char got[65];
+	return it->sha256[0] && sha256_file(it->path, got) == 0 && strcmp(got, it->sha256) == 0;
 }
 
 int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)

@@ -30,7 +30,4 @@ typedef struct {
  * not verify; the bad download is removed (nothing is resumed from it). */
 int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg);
 
-/* Does path hold a regular file whose sha256 is hex? */
-int cache_file_has_sha256(const char *path, const char *hex);
-
 #endif

@@ -208,6 +208,16 @@ static int set_index(const char *name, size_t n)
 	return -1;
 }
 
+/* The sets' names (files: their files' paths), comma-separated, for the
+ * usage messages; the caller frees b. */
+static const char *names(buf_t *b, int files)
+{
+	for (int i = 0; i < NSETS; i++)
+		for (int f = 0; f < (files ? sets[i].nfiles : 1); f++)
+			buf_printf(b, "%s%s", b->len ? ", " : "", files ? sets[i].files[f].path : sets[i].name);
+	return buf_cstr(b);
+}
+
 /* The sets named in list, in order, each once. */
 static int parse_list(const char *list, int out[NSETS])
 {
@@ -220,9 +230,10 @@ static int parse_list(const char *list, int out[NSETS])
 				idx[k] = k;
 		else if ((idx[0] = set_index(p, len)) >= 0)
 			k = 1;
-		else
-			die_usage("--eval: unknown set \"%.*s\" (piqa, hellaswag, arc_easy, arc_challenge or all)",
-				(int)len, p);
+		else {
+			buf_t b = {0};
+			die_usage("--eval: unknown set \"%.*s\" (%s or all)", (int)len, p, names(&b, 0));
+		}
 		for (int j = 0; j < k; j++) {
 			int seen = 0;
 			for (int m = 0; m < n; m++)
@@ -248,10 +259,10 @@ void evalsets_check_args(const char *list, const evalsets_opts *eo)
 			for (int f = 0; f < sets[s].nfiles; f++)
 				known |= strlen(sets[s].files[f].path) == (size_t)(eq - pin) &&
 					strncmp(sets[s].files[f].path, pin, (size_t)(eq - pin)) == 0;
-		if (!known)
-			die_usage("--eval-sha256 \"%s\": want FILE=SHA256 with FILE one of piqa/valid.jsonl, "
-				"piqa/valid-labels.lst, hellaswag/hellaswag_val.jsonl, "
-				"arc_easy/ARC-Easy-Test.jsonl, arc_challenge/ARC-Challenge-Test.jsonl", pin);
+		if (!known) {
+			buf_t b = {0};
+			die_usage("--eval-sha256 \"%s\": want FILE=SHA256 with FILE one of %s", pin, names(&b, 1));
+		}
 		size_t k = strspn(eq + 1, "0123456789abcdefABCDEF");
 		if (k != 64 || eq[1 + k])
 			die_usage("--eval-sha256 \"%s\": the hash is not 64 hexadecimal digits", pin);
@@ -283,6 +294,30 @@ static int check_file(const char *path, void *arg, char *err, size_t errlen)
 	int rc = check_count(text, n, arg, err, errlen);
 	free(text);
 	return rc;
+}
+
+/* Is the file at path (st) f with hash sha? Read once: hashed, then, when
+ * it is, checked for its content (a hash given with --eval-sha256 says
+ * nothing of that), dying when that check fails. */
+static int installed(const char *path, const struct stat *st, const eval_file *f,
+	const char *sha, uint64_t size)
+{
+	/* A size other than the pinned one cannot have the pinned hash; an
+	 * unreadable file is replaced like any other wrong one. */
+	if (!S_ISREG(st->st_mode) || (size && (uint64_t)st->st_size != size) || access(path, R_OK) != 0)
+		return 0;
+	size_t n;
+	char *text = read_file(path, &n), hex[65];
+	sha256_buf_hex(text, n, hex);
+	int same = strcmp(hex, sha) == 0;
+	if (same) {
+		count_arg ca = {f->kind, f->items, 0};
+		char err[600];
+		if (check_count(text, n, &ca, err, sizeof err) < 0)
+			die_at(path, 0, "%s", err);
+	}
+	free(text);
+	return same;
 }
 
 static char *url_of(const eval_file *f, const evalsets_opts *eo)
@@ -327,13 +362,8 @@ static void install_member(const http_opts *o, const char *url, const eval_file 
 	zip_progress_arg pa = {f->path};
 	if (zip_extract(src, &d, e, MAX_MEMBER, &b, zip_progress, &pa, err, sizeof err) < 0)
 		die("%s: %s (nothing written)", url, err);
-	sha256_ctx c;
-	uint8_t dig[32];
 	char hex[65];
-	sha256_init(&c);
-	sha256_update(&c, b.data, b.len);
-	sha256_final(&c, dig);
-	sha256_hex(dig, hex);
+	sha256_buf_hex(b.data, b.len, hex);
 	if (strcmp(hex, sha) != 0)
 		die("%s: %s: sha256 mismatch: got %s, %s %s (nothing written)", url, f->member, hex,
 			pinned_by, sha);
@@ -385,15 +415,10 @@ void evalsets_fetch(const http_opts *o, const char *list, const evalsets_opts *e
 			char *url = url_of(f, eo);
 			const char *what = "up to date";
 			struct stat st;
-			if (cache_file_has_sha256(path, sha)) {
-				/* Already installed: no network at all, only the content
-				 * check (a hash given with --eval-sha256 says nothing of it). */
-				count_arg ca = {f->kind, f->items, 0};
-				char err[600];
-				if (check_file(path, &ca, err, sizeof err) < 0)
-					die_at(path, 0, "%s", err);
-			} else {
-				if (stat(path, &st) == 0) {
+			int present = stat(path, &st) == 0;
+			/* An installed file needs no network at all. */
+			if (!present || !installed(path, &st, f, sha, size)) {
+				if (present) {
 					pthread_mutex_lock(&progress_lock);
 					progress_done();
 					warnx_("%s: not the pinned file (sha256 differs): replacing it", path);

@@ -133,22 +133,6 @@ static int is_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
-static char *default_cache(void)
-{
-	buf_t b = {0};
-	const char *e = getenv("BONSAI_CACHE");
-	if (e && *e)
-		buf_puts(&b, e);
-	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		buf_printf(&b, "%s/bonsai", e);
-	else if ((e = getenv("HOME")) && *e)
-		buf_printf(&b, "%s/.cache/bonsai", e);
-	else
-		die("no cache directory: set --cache, BONSAI_CACHE or HOME");
-	buf_cstr(&b);
-	return b.data;
-}
-
 /* The host (and port) part of an endpoint URL, for the token check. */
 static char *host_of(const char *url)
 {
@@ -177,8 +161,8 @@ static int fetch_eval(http_opts *ho, const char *list, const char *dir, const ch
 	else if (cache) {
 		buf_t b = {0};
 		buf_printf(&b, "%s/eval", cache);
-		d = xstrdup(buf_cstr(&b));
-		buf_free(&b);
+		buf_cstr(&b);
+		d = b.data;
 	} else
 		d = eval_sets_dir();
 	eo.dir = d;
@@ -335,7 +319,8 @@ int main(int argc, char **argv)
 			pq_source_close(src);
 		} else {
 			if (!cache_dir)
-				cache_dir = default_cache();
+				if (!(cache_dir = bonsai_cache_dir()))
+					die("no cache directory: set --cache, BONSAI_CACHE or HOME");
 			char *dir = hub_config_dir(config ? config : "data");
 			int n;
 			hub_file *files = hub_list(&ho, ep, s, revision, dir, cache_dir, &n);

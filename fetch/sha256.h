@@ -18,6 +18,8 @@ void sha256_update(sha256_ctx *c, const void *p, size_t n);
 void sha256_final(sha256_ctx *c, uint8_t out[32]);
 /* Lower-case hex of the digest: 64 characters and a NUL. */
 void sha256_hex(const uint8_t d[32], char hex[65]);
+/* Lower-case hex of the hash of p[0..n). */
+void sha256_buf_hex(const void *p, size_t n, char hex[65]);
 /* Hashes a whole file; returns -1 (errno set) on a read error. */
 int sha256_file(const char *path, char hex[65]);
 

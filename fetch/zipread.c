@@ -18,9 +18,6 @@
 #define MAX_CD ((uint64_t)64 << 20)
 #define CHUNK ((size_t)256 << 10)
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-#define le32 le_get32
-
 void zip_dir_free(zip_dir *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -42,7 +39,7 @@ int zip_read_dir(pq_source *src, zip_dir *d, char *err, size_t errlen)
 	const uint8_t *t = src->get(src, src->size - tail, (size_t)tail, &scratch);
 	int64_t at = -1;
 	for (int64_t i = (int64_t)tail - EOCD_SIZE; i >= 0; i--)
-		if (le32(t + i) == SIG_EOCD && (uint64_t)i + EOCD_SIZE + le16(t + i + 20) == tail) {
+		if (le_get32(t + i) == SIG_EOCD && (uint64_t)i + EOCD_SIZE + le_get16(t + i + 20) == tail) {
 			at = i;
 			break;
 		}
@@ -52,10 +49,10 @@ int zip_read_dir(pq_source *src, zip_dir *d, char *err, size_t errlen)
 	}
 	const uint8_t *e = t + at;
 	uint64_t eocd_pos = src->size - tail + (uint64_t)at;
-	uint16_t disk = le16(e + 4), cd_disk = le16(e + 6), n_here = le16(e + 8), n = le16(e + 10);
-	uint32_t cd_size = le32(e + 12), cd_off = le32(e + 16);
+	uint16_t disk = le_get16(e + 4), cd_disk = le_get16(e + 6), n_here = le_get16(e + 8), n = le_get16(e + 10);
+	uint32_t cd_size = le_get32(e + 12), cd_off = le_get32(e + 16);
 	int zip64 = n == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu ||
-		(at >= 20 && le32(e - 20) == SIG_ZIP64_LOCATOR);
+		(at >= 20 && le_get32(e - 20) == SIG_ZIP64_LOCATOR);
 	buf_free(&scratch);
 	if (zip64)
 		return errf(err, errlen, "zip64 archives are not supported");
@@ -71,14 +68,14 @@ int zip_read_dir(pq_source *src, zip_dir *d, char *err, size_t errlen)
 	d->e = xcalloc(n ? n : 1, sizeof *d->e);
 	size_t pos = 0;
 	for (; d->n < n; d->n++) {
-		if (cd_size - pos < 46 || le32(cd + pos) != SIG_CENTRAL) {
+		if (cd_size - pos < 46 || le_get32(cd + pos) != SIG_CENTRAL) {
 			buf_free(&scratch);
 			errf(err, errlen, "central directory entry %zu is malformed", d->n + 1);
 			zip_dir_free(d);
 			return -1;
 		}
 		const uint8_t *h = cd + pos;
-		size_t nl = le16(h + 28), xl = le16(h + 30), cl = le16(h + 32);
+		size_t nl = le_get16(h + 28), xl = le_get16(h + 30), cl = le_get16(h + 32);
 		if (cd_size - pos - 46 < nl + xl + cl) {
 			buf_free(&scratch);
 			errf(err, errlen, "central directory entry %zu runs past the directory", d->n + 1);
@@ -86,12 +83,12 @@ int zip_read_dir(pq_source *src, zip_dir *d, char *err, size_t errlen)
 			return -1;
 		}
 		zip_entry *z = &d->e[d->n];
-		z->flags = le16(h + 8);
-		z->method = le16(h + 10);
-		z->crc = le32(h + 16);
-		z->csize = le32(h + 20);
-		z->usize = le32(h + 24);
-		z->local_off = le32(h + 42);
+		z->flags = le_get16(h + 8);
+		z->method = le_get16(h + 10);
+		z->crc = le_get32(h + 16);
+		z->csize = le_get32(h + 20);
+		z->usize = le_get32(h + 24);
+		z->local_off = le_get32(h + 42);
 		z->name = xmalloc(nl + 1);
 		memcpy(z->name, h + 46, nl);
 		z->name[nl] = 0;
@@ -133,12 +130,12 @@ int zip_extract(pq_source *src, const zip_dir *d, const zip_entry *e, uint64_t m
 			(unsigned long long)e->local_off);
 	buf_t scratch = {0};
 	const uint8_t *h = src->get(src, e->local_off, 30, &scratch);
-	if (le32(h) != SIG_LOCAL) {
+	if (le_get32(h) != SIG_LOCAL) {
 		buf_free(&scratch);
 		return errf(err, errlen, "%s: no local file header at offset %llu", nm,
 			(unsigned long long)e->local_off);
 	}
-	size_t nl = le16(h + 26), xl = le16(h + 28);
+	size_t nl = le_get16(h + 26), xl = le_get16(h + 28);
 	uint64_t data = e->local_off + 30 + nl + xl;
 	if (data > d->cd_off || d->cd_off - data < e->csize) {
 		buf_free(&scratch);

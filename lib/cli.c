@@ -135,6 +135,20 @@ void cli_catch_signals(void)
 
 int cli_interrupted(void) { return got_signal; }
 
+const char *cli_device(const char *given)
+{
+	const char *what = "--device", *d = given;
+	if (!d) {
+		what = "BONSAI_DEVICE";
+		d = getenv(what);
+		if (!d || !*d)
+			return NULL;
+	}
+	if (strcmp(d, "cpu") && strcmp(d, "cuda"))
+		die_usage("%s: '%s' is not cpu or cuda", what, d);
+	return d;
+}
+
 void cli_check_interrupt(void)
 {
 	if (got_signal)

@@ -43,6 +43,11 @@ void cli_catch_signals(void);
 int cli_interrupted(void);
 void cli_check_interrupt(void);
 
+/* Where a tool runs, "cpu" or "cuda": given (an option's value; NULL when
+ * none) or else $BONSAI_DEVICE; NULL when neither is set (the tool picks).
+ * Any other value is a usage error that names the option or variable. */
+const char *cli_device(const char *given);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -1,23 +1,36 @@
-/* evaldir.c - the default folder of the evaluation sets (evaldir.h). */
+/* evaldir.c - the default cache and evaluation-set folders (evaldir.h). */
 #include "evaldir.h"
 
 #include "buf.h"
 
 #include <stdlib.h>
 
-char *eval_sets_dir(void)
+char *bonsai_cache_dir(void)
 {
 	buf_t b = {0};
-	const char *e = getenv("BONSAI_EVAL_DIR");
+	const char *e = getenv("BONSAI_CACHE");
 	if (e && *e)
 		buf_puts(&b, e);
-	else if ((e = getenv("BONSAI_CACHE")) && *e)
-		buf_printf(&b, "%s/eval", e);
 	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		buf_printf(&b, "%s/bonsai/eval", e);
-	else {
-		e = getenv("HOME");
-		buf_printf(&b, "%s/.cache/bonsai/eval", e && *e ? e : ".");
+		buf_printf(&b, "%s/bonsai", e);
+	else if ((e = getenv("HOME")) && *e)
+		buf_printf(&b, "%s/.cache/bonsai", e);
+	else
+		return NULL;
+	buf_cstr(&b);
+	return b.data;
+}
+
+char *eval_sets_dir(void)
+{
+	const char *e = getenv("BONSAI_EVAL_DIR");
+	buf_t b = {0};
+	if (e && *e) {
+		buf_puts(&b, e);
+	} else {
+		char *cache = bonsai_cache_dir();
+		buf_printf(&b, "%s/eval", cache ? cache : "./.cache/bonsai");
+		free(cache);
 	}
 	buf_cstr(&b);
 	return b.data;

@@ -1,11 +1,14 @@
-/* evaldir.h - where the evaluation sets live: bonsai-fetch --eval writes
- * there and bonsai-eval reads from there, so both ask this one function. */
+/* evaldir.h - where the cache and the evaluation sets live: bonsai-fetch
+ * writes there and bonsai-eval reads from there, so both ask these. */
 #ifndef BONSAI_EVALDIR_H
 #define BONSAI_EVALDIR_H
 
-/* $BONSAI_EVAL_DIR, else $BONSAI_CACHE/eval, else
- * $XDG_CACHE_HOME/bonsai/eval, else ~/.cache/bonsai/eval (./.cache/... with
- * no HOME). Returns a malloc'd string. */
+/* $BONSAI_CACHE, else $XDG_CACHE_HOME/bonsai, else ~/.cache/bonsai; NULL
+ * when none of these is set. Returns a malloc'd string. */
+char *bonsai_cache_dir(void);
+
+/* $BONSAI_EVAL_DIR, else eval/ in bonsai_cache_dir() (./.cache/bonsai/eval
+ * when there is none). Returns a malloc'd string. */
 char *eval_sets_dir(void);
 
 #endif

@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+static inline void le_put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
 static inline void le_put32(unsigned char *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -12,6 +17,10 @@ static inline void le_put32(unsigned char *p, uint32_t v)
 static inline void le_put64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint16_t le_get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
 }
 static inline uint32_t le_get32(const unsigned char *p)
 {

@@ -174,25 +174,20 @@ static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, 
 /* May a piece be cut at s[q], where the word-start character begins? */
 static int can_cut(const tokenizer *t, const unsigned char *s, size_t q)
 {
-	if (s[q - 1] < 0x80) { /* most text: no need to decode */
-		uint32_t cp = s[q - 1];
-		if (!t->cp_id[cp])
+	uint32_t cp = s[q - 1];
+	if (cp >= 0x80) { /* most text is ASCII: decode only the rest */
+		size_t k = q - 1;
+		while (k > 0 && (s[k] & 0xc0) == 0x80 && q - k < 4)
+			k--;
+		utf8proc_int32_t c;
+		if (utf8proc_iterate(s + k, (utf8proc_ssize_t)(q - k), &c) != (utf8proc_ssize_t)(q - k))
 			return 0;
-		for (size_t i = 0; i < t->n_glue; i++)
-			if (t->glue[i] == cp)
-				return 0;
-		return 1;
+		cp = (uint32_t)c;
 	}
-	size_t k = q - 1;
-	while (k > 0 && (s[k] & 0xc0) == 0x80 && q - k < 4)
-		k--;
-	utf8proc_int32_t cp;
-	if (utf8proc_iterate(s + k, (utf8proc_ssize_t)(q - k), &cp) != (utf8proc_ssize_t)(q - k))
-		return 0;
-	if ((uint32_t)cp == t->word_cp || !t->cp_id[cp])
+	if (cp == t->word_cp || !t->cp_id[cp])
 		return 0;
 	for (size_t i = 0; i < t->n_glue; i++)
-		if (t->glue[i] == (uint32_t)cp)
+		if (t->glue[i] == cp)
 			return 0;
 	return 1;
 }

@@ -3,20 +3,8 @@
 # bit; cuda without a usable GPU (or in a build without CUDA) is a clear
 # runtime error, exit 1; a bad value is a usage error. The GPU's numbers
 # are checked on a GPU machine by tests/cuda/eval_gpu.sh.
-SHARED=${BONSAI_SHARED:-../shared}
-F=$SHARED/fixtures
-M=$F/eval/lm_eval_tiny
-TOK=$F/tokenizers/tiktoken/r50k_base.tiktoken
-for f in "$M/model.safetensors" "$TOK" "$F/eval/piqa/valid.jsonl"; do
-	if [ ! -f "$f" ]; then
-		echo "1..0 # SKIP $f is absent"
-		exit 0
-	fi
-done
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. tests/eval-common.sh
+eval_setup "$M/model.safetensors" "$TOK" "$F/eval/piqa/valid.jsonl"
 EV="bin/bonsai-eval -m $M -t $TOK -q -j 1"
 printf '{"context": "Question: How do I boil water?\\nAnswer:", "continuation": " Heat it."}\n' \
 	> "$TMP/req.jsonl"

@@ -4,18 +4,9 @@
 # log-likelihoods HF transformers computed in float64. Every choice's score
 # must agree to 1e-4 relative, and every token count, greedy flag and
 # acc / acc_norm prediction exactly.
-SHARED=${BONSAI_SHARED:-../shared}
-F=$SHARED/fixtures
-REF=$F/eval/lm_eval_tiny/loglikelihoods.jsonl
-TOK=$F/tokenizers/tiktoken/r50k_base.tiktoken
-for f in "$REF" "$TOK" "$F/eval/piqa/valid.jsonl" "$F/eval/arc_easy/ARC-Easy-Test.jsonl"; do
-	if [ ! -f "$f" ]; then
-		echo "1..0 # SKIP $f is absent"
-		exit 0
-	fi
-done
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
+. tests/eval-common.sh
+REF=$M/loglikelihoods.jsonl
+eval_setup "$REF" "$TOK" "$F/eval/piqa/valid.jsonl" "$F/eval/arc_easy/ARC-Easy-Test.jsonl"
 
 # the official files through the task readers: the fixture is their first 60 items
 bin/bonsai-eval tasks "piqa=$F/eval/piqa,arc_easy=$F/eval/arc_easy/ARC-Easy-Test.jsonl" \

@@ -2,22 +2,10 @@
 # bonsai-eval: its command line, every input format of the tasks (read
 # from ../shared/fixtures/eval), and perplexity over shards checked against
 # the log-likelihood of the same text.
-SHARED=${BONSAI_SHARED:-../shared}
-F=$SHARED/fixtures
+. tests/eval-common.sh
 E=$F/eval
-M=$E/lm_eval_tiny
-TOK=$F/tokenizers/tiktoken/r50k_base.tiktoken
-for f in "$M/model.safetensors" "$TOK" "$E/piqa/valid.jsonl" "$E/arc_easy/ai2_arc_easy_test.json" \
-	"$E/hellaswag/hellaswag_val_full.txt.bz2" "$F/text/tinyshakespeare.txt"; do
-	if [ ! -f "$f" ]; then
-		echo "1..0 # SKIP $f is absent"
-		exit 0
-	fi
-done
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+eval_setup "$M/model.safetensors" "$TOK" "$E/piqa/valid.jsonl" "$E/arc_easy/ai2_arc_easy_test.json" \
+	"$E/hellaswag/hellaswag_val_full.txt.bz2" "$F/text/tinyshakespeare.txt"
 EV="bin/bonsai-eval -m $M -t $TOK -q -j 1"
 
 # the command line

@@ -116,14 +116,30 @@ F="bin/bonsai-fetch -q --backoff 0.01"
 unset BONSAI_EVAL_BASE_URL BONSAI_EVAL_DIR BONSAI_CACHE XDG_CACHE_HOME
 
 # 1. The command line.
-bin/bonsai-fetch --help | grep -q -- "--eval LIST"; ok $? "--help describes --eval"
+bin/bonsai-fetch --help > "$T/help"; ok $? "--help exits 0"
+for o in "--eval LIST" "--eval-dir DIR" "--eval-base-url URL" "--eval-sha256 FILE=SHA256" BONSAI_EVAL_DIR BONSAI_EVAL_BASE_URL; do
+	m=${o%% *}; m=${m/#--/Fl -}   # an option is written .Fl -NAME in mdoc
+	grep -q -- "$o" "$T/help" && grep -qw -- "$m" man/man1/bonsai-fetch.1; ok $? "--help and bonsai-fetch(1) describe $o"
+done
 $F --eval nosuch --eval-dir "$T/x" 2> "$T/e"; [ $? = 2 ] && grep -q 'unknown set "nosuch"' "$T/e"; ok $? "an unknown set: exit 2, named"
-$F --eval piqa some.parquet 2>/dev/null; [ $? = 2 ]; ok $? "--eval with a SOURCE: exit 2"
-$F --eval piqa -o "$T/x.out" 2>/dev/null; [ $? = 2 ]; ok $? "--eval with -o: exit 2"
-$F --eval piqa --eval-sha256 piqa/valid.jsonl=abc 2>/dev/null; [ $? = 2 ]; ok $? "--eval-sha256 with a short hash: exit 2"
-$F --eval piqa --eval-sha256 piqa/other=$PIQA_SHA 2>/dev/null; [ $? = 2 ]; ok $? "--eval-sha256 naming no set file: exit 2"
-$F --eval piqa --eval-base-url ftp://x 2>/dev/null; [ $? = 2 ]; ok $? "--eval-base-url not http(s): exit 2"
-$F --eval-dir "$T/x" some.parquet 2>/dev/null; [ $? = 2 ]; ok $? "--eval-dir without --eval: exit 2"
+$F --eval piqa some.parquet 2> "$T/e"; [ $? = 2 ] && grep -q "takes no SOURCE" "$T/e"; ok $? "--eval with a SOURCE: exit 2, said"
+$F --eval piqa -o "$T/x.out" 2> "$T/e"; [ $? = 2 ] && grep -q "do not go with --eval" "$T/e"; ok $? "--eval with -o: exit 2, said"
+$F --eval "" 2> "$T/e"; [ $? = 2 ] && grep -q -- "--eval: empty list" "$T/e"; ok $? "an empty --eval: exit 2, said"
+$F --eval piqa, --eval-dir "$T/x" 2> "$T/e"; [ $? = 2 ] && grep -q 'unknown set ""' "$T/e"; ok $? "an empty name in the list: exit 2, said"
+$F --eval piqa --eval-sha256 piqa/valid.jsonl=abc 2> "$T/e"; [ $? = 2 ] && grep -q "not 64 hexadecimal digits" "$T/e"
+ok $? "--eval-sha256 with a short hash: exit 2, said"
+$F --eval piqa --eval-sha256 "piqa/valid.jsonl=$(echo "$PIQA_SHA" | tr 0-9 g)" 2> "$T/e"; [ $? = 2 ] && grep -q "not 64 hexadecimal digits" "$T/e"
+ok $? "--eval-sha256 with 64 characters that are not hexadecimal: exit 2, said"
+$F --eval piqa --eval-sha256 "piqa/valid.jsonl=${PIQA_SHA}0" 2> "$T/e"; [ $? = 2 ] && grep -q "not 64 hexadecimal digits" "$T/e"
+ok $? "--eval-sha256 with 65 digits: exit 2, said"
+$F --eval piqa --eval-sha256 piqa/other=$PIQA_SHA 2> "$T/e"; [ $? = 2 ] && grep -q 'want FILE=SHA256 with FILE one of .*piqa/valid.jsonl' "$T/e"
+ok $? "--eval-sha256 naming no set file: exit 2, the files listed"
+$F --eval piqa --eval-sha256 piqa/valid.jsonl 2> "$T/e"; [ $? = 2 ] && grep -q 'want FILE=SHA256' "$T/e"; ok $? "--eval-sha256 without =: exit 2, said"
+$F --eval piqa --eval-base-url ftp://x 2> "$T/e"; [ $? = 2 ] && grep -q "is not an http:// or https:// URL" "$T/e"; ok $? "--eval-base-url not http(s): exit 2, said"
+$F --eval-dir "$T/x" some.parquet 2> "$T/e"; [ $? = 2 ] && grep -q "go with --eval" "$T/e"; ok $? "--eval-dir without --eval: exit 2, said"
+for o in "--eval-base-url $U/m" "--eval-sha256 piqa/valid.jsonl=$PIQA_SHA"; do
+	$F $o some.parquet 2> "$T/e"; [ $? = 2 ] && grep -q "go with --eval" "$T/e"; ok $? "${o%% *} without --eval: exit 2, said"
+done
 [ ! -e "$T/x" ]; ok $? "usage errors create nothing"
 
 # 2. A clean install of the three sets, through the proxy (for its log).
@@ -204,9 +220,8 @@ $F --eval hellaswag,arc_easy --eval-base-url "$PX/m" --eval-dir "$T/ev4" $PINS 2
 ok $? "install through cut connections, 429 and 500 exits 0"
 check "resumed hellaswag file byte-identical" cmp "$T/ev4/hellaswag/hellaswag_val.jsonl" "$HS"
 check "ARC member read through faults byte-identical" cmp "$T/ev4/arc_easy/ARC-Easy-Test.jsonl" "$E/arc_easy/ARC-Easy-Test.jsonl"
-grep hellaswag_val "$T/plog" | grep -q '| bytes=[1-9][0-9]*- |'; ok $? "cut download resumed with Range: bytes=N-"
-grep -q hellaswag_val "$T/plog" && ! grep hellaswag_val "$T/plog" | grep -vq '| identity |'
-ok $? "every request asks for Accept-Encoding: identity"
+plog_resumed hellaswag_val; ok $? "cut download resumed with Range: bytes=N-"
+plog_identity hellaswag_val; ok $? "every request asks for Accept-Encoding: identity"
 grep -q "HTTP 429" "$T/e" && grep -q "HTTP 500" "$T/e"; ok $? "429 and 500 reported and retried"
 
 # 7. A .part left by an interrupted run is resumed; a bad one is refused

@@ -2,20 +2,8 @@
 # bonsai-generate on the tiny lm_eval model: the KV-cache decoder's greedy
 # tokens are the full forward pass's argmax (checked with bonsai-eval
 # loglik), seeds reproduce, and the command line behaves.
-SHARED=${BONSAI_SHARED:-../shared}
-F=$SHARED/fixtures
-M=$F/eval/lm_eval_tiny
-TOK=$F/tokenizers/tiktoken/r50k_base.tiktoken
-for f in "$M/model.safetensors" "$TOK"; do
-	if [ ! -f "$f" ]; then
-		echo "1..0 # SKIP $f is absent"
-		exit 0
-	fi
-done
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. tests/eval-common.sh
+eval_setup "$M/model.safetensors" "$TOK"
 G="bin/bonsai-generate -m $M -t $TOK -q -j 1"
 P="The water cycle"
 

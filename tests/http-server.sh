@@ -57,3 +57,10 @@ start_proxy() {
 	for i in $(seq 1 50); do [ -s "$T/pport" ] && break; sleep 0.05; done
 	PX=http://127.0.0.1:$(cat "$T/pport")
 }
+
+# plog_resumed PATTERN: some request in the proxy log for PATTERN asked
+# for the rest of a file (Range: bytes=N- with N > 0).
+plog_resumed() { grep -e "$1" "$T/plog" | grep -q '| bytes=[1-9][0-9]*- |'; }
+# plog_identity PATTERN: there are requests for PATTERN in the proxy log,
+# and every one asked for Accept-Encoding: identity.
+plog_identity() { grep -q -e "$1" "$T/plog" && ! grep -e "$1" "$T/plog" | grep -vq '| identity |'; }

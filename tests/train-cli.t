@@ -2,7 +2,7 @@
 # bonsai-train's manners: --help, --version, usage errors exit 2.
 T=$(mktemp -d /tmp/train-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-echo 1..10
+echo 1..14
 bin/bonsai-train --help > "$T/out" && grep -q "^usage: bonsai-train" "$T/out" &&
 	echo "ok 1 - --help on stdout, exit 0" || echo "not ok 1 - --help"
 bin/bonsai-train --version > "$T/out" && [ -s "$T/out" ] && echo "ok 2 - --version" || echo "not ok 2 - --version"
@@ -29,3 +29,15 @@ bin/bonsai-train --data "$T/d" --model "$T/nosuch.json" -o "$T/r" --steps 1 2> "
 [ $? -eq 1 ] && grep -q "nosuch.json: neither a preset (tiny, .*small) nor a config.json file" "$T/err" &&
 	echo "ok 10 - --model neither a preset nor a file: says so, lists the presets" ||
 	echo "not ok 10 - --model nosuch: $(cat "$T/err")"
+bin/bonsai-train --help | grep -q -- "--skip-nonfinite" && echo "ok 11 - --help names --skip-nonfinite" ||
+	echo "not ok 11 - --help lacks --skip-nonfinite"
+bin/bonsai-train --data "$T/d" --model tiny -o "$T/r" --steps 1 --skip-nonfinite=yes 2> "$T/err"
+[ $? -eq 2 ] && grep -q "skip-nonfinite" "$T/err" && echo "ok 12 - --skip-nonfinite=yes: exit 2, named" ||
+	echo "not ok 12 - --skip-nonfinite=yes: $(cat "$T/err")"
+bin/bonsai-train verify "$T" --device tpu 2> "$T/err"
+[ $? -eq 2 ] && grep -q -- "--device: 'tpu' is not cpu or cuda" "$T/err" &&
+	echo "ok 13 - verify --device tpu: exit 2, named" || echo "not ok 13 - verify --device tpu: $(cat "$T/err")"
+BONSAI_DEVICE=cpu bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --device tpu 2> "$T/err"
+[ $? -eq 2 ] && grep -q -- "--device: 'tpu'" "$T/err" &&
+	echo "ok 14 - --device tpu with BONSAI_DEVICE=cpu: the option is checked, exit 2" ||
+	echo "not ok 14 - --device tpu over BONSAI_DEVICE: $(cat "$T/err")"

@@ -5,6 +5,18 @@
 SHARED=${BONSAI_SHARED:-../shared}
 TS=$SHARED/fixtures/text/tinyshakespeare.txt
 
+# train_setup NAME [FILE]: skips the whole test (exit 0) when FILE (default
+# tinyshakespeare) is absent; else $T, a temporary directory named after the
+# test, removed at exit.
+train_setup() {
+	if [ ! -f "${2:-$TS}" ]; then
+		echo "1..0 # SKIP ${2:-$TS} absent"
+		exit 0
+	fi
+	T=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	trap 'rm -rf "$T"' EXIT
+}
+
 # A .tiktoken ranks file whose 256 tokens are the single bytes: encoding with
 # it gives a byte-level token stream through the real pipeline.
 make_byte_tokenizer() {

@@ -5,12 +5,7 @@
 # Tokenized with our BPE (bonsai-tokenize train, vocabulary 512), or at the
 # byte level when that is not available. Also the vocabulary check.
 . tests/train-common.sh
-if [ ! -f "$TS" ]; then
-	echo "1..0 # SKIP $TS absent"
-	exit 0
-fi
-T=$(mktemp -d /tmp/train-loss.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+train_setup train-loss
 echo 1..7
 if bin/bonsai-tokenize train --help > /dev/null 2>&1; then
 	V=512 STEPS=120 LR=4e-3 how="our BPE, 512 tokens"

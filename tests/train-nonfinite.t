@@ -3,12 +3,7 @@
 # without saving the bad state; --skip-nonfinite skips such a step (no
 # update) and stops after 10 in a row.
 . tests/train-common.sh
-if [ ! -f "$TS" ]; then
-	echo "1..0 # SKIP $TS absent"
-	exit 0
-fi
-T=$(mktemp -d /tmp/train-nonfinite.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+train_setup train-nonfinite
 echo 1..8
 make_byte_shards "$T/data" 30000 5 || { echo "not ok 1 - making shards"; exit 0; }
 write_small_config "$T/small.json"

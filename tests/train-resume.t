@@ -3,12 +3,7 @@
 # by --stop-at and SIGTERM save and exit 0; only the newest K are kept;
 # corrupted and truncated checkpoints are refused; export and --init.
 . tests/train-common.sh
-if [ ! -f "$TS" ]; then
-	echo "1..0 # SKIP $TS absent"
-	exit 0
-fi
-T=$(mktemp -d /tmp/train-resume.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+train_setup train-resume
 echo 1..16
 make_byte_shards "$T/data" 100000 20 || { echo "not ok 1 - making shards"; exit 0; }
 write_small_config "$T/small.json"

@@ -4,12 +4,7 @@
 . tests/train-common.sh
 FX=$SHARED/fixtures/gemma3_tiny
 [ -d "$FX" ] && FX=$(cd "$FX" && pwd)
-if [ ! -f "$FX/reference.safetensors" ]; then
-	echo "1..0 # SKIP $FX absent"
-	exit 0
-fi
-T=$(mktemp -d /tmp/train-verify.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+train_setup train-verify "$FX/reference.safetensors"
 echo 1..8
 
 out=$(bin/bonsai-train verify "$FX" --device cpu)

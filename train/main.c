@@ -9,16 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* BONSAI_DEVICE, else cuda when a GPU works. */
-const char *default_device(void)
+/* given (--device), else BONSAI_DEVICE, else cuda when a GPU works. */
+const char *pick_device(const char *given)
 {
-	const char *e = getenv("BONSAI_DEVICE");
-	if (e && *e) {
-		if (strcmp(e, "cpu") && strcmp(e, "cuda"))
-			die_usage("BONSAI_DEVICE: '%s' is not cpu or cuda", e);
-		return e;
-	}
-	return cuda_backend_available() ? "cuda" : "cpu";
+	const char *d = cli_device(given);
+	return d ? d : cuda_backend_available() ? "cuda" : "cpu";
 }
 
 void xfwrite_stdout(const void *p, size_t n)

@@ -266,10 +266,7 @@ static void parse_options(int argc, char **argv, options *o)
 		die_usage("--schedule: '%s' is not cosine or wsd", o->schedule);
 	if (o->warmup > o->steps)
 		o->warmup = o->steps;
-	if (!o->device)
-		o->device = default_device();
-	if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda"))
-		die_usage("--device: '%s' is not cpu or cuda", o->device);
+	o->device = pick_device(o->device);
 	if (o->batch_tokens < 0)
 		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : 524288;
 	if (o->batch_tokens % o->seq)

@@ -75,11 +75,7 @@ int cmd_verify(int argc, char **argv)
 	if (optind + 1 != argc)
 		die_usage("verify: expected one directory");
 	const char *dir = argv[optind];
-	if (!device)
-		device = default_device();
-	int cuda = !strcmp(device, "cuda");
-	if (!cuda && strcmp(device, "cpu"))
-		die_usage("--device: '%s' is not cpu or cuda", device);
+	int cuda = !strcmp(pick_device(device), "cuda");
 	/* fp32 on the CPU; bf16 matrix products on the GPU. */
 	/* bf16: measured on an H100 (bench/NOTES.md) logits 2.0e-2, loss 1.6e-4,
 	 * gradients 7.3e-2, updated parameters 1.26e-2. The last is bounded by

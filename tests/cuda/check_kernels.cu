@@ -19,14 +19,9 @@
 #include "gpu_kernels.cuh"
 
 
-static int ntest, nfail;
 static void ok(int c, const char *fmt, double err, double tol, const char *name)
 {
-	ntest++;
-	if (!c)
-		nfail++;
-	printf("%sok %d - %s: %s rel err %.3e (tol %.0e)\n", c ? "" : "not ", ntest, name, fmt,
-	       err, tol);
+	tap(c, "%s: %s rel err %.3e (tol %.0e)", name, fmt, err, tol);
 }
 
 
@@ -319,10 +314,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 			/* same P, dP bits and the same sums in the same order */
 			int same = !memcmp(a1[1].data(), v2dkdv[0].data(), a1[1].size() * 4) &&
 				   !memcmp(a1[2].data(), v2dkdv[1].data(), a1[2].size() * 4);
-			ntest++;
-			nfail += !same;
-			printf("%sok %d - %s: dK, dV bitwise those of v2\n", same ? "" : "not ", ntest,
-			       name);
+			tap(same, "%s: dK, dV bitwise those of v2", name);
 		}
 		/* bitwise reproducible: forward and backward again, outputs poisoned */
 		std::vector<float> o1 = o;
@@ -341,10 +333,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		int same = !memcmp(o1.data(), o2.data(), o1.size() * 4);
 		for (int t = 0; t < 3; t++)
 			same &= !memcmp(a1[t].data(), a2[t].data(), a1[t].size() * 4);
-		ntest++;
-		nfail += !same;
-		printf("%sok %d - %s: forward and backward bitwise reproducible\n",
-		       same ? "" : "not ", ntest, name);
+		tap(same, "%s: forward and backward bitwise reproducible", name);
 		for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
 				 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD})
 			cudaFree(pp);
@@ -483,6 +472,23 @@ static void check_qk(int N, int T, int nh, int hd)
 }
 
 /* ---------------- add + RMSNorm forward/backward ---------------- */
+/* CPU reference of a norm backward step on row o of y = rmsnorm(x) (1 + w)
+ * with rstd r: dx[o..] = base[o..] + J^T dy[o..] (base NULL: 0) and
+ * dw += dy x r. DY: float or double. */
+template <typename DY>
+static void ref_norm_bwd(size_t o, int d, double r, const float *x, const float *w,
+			 const DY *dy, const float *base, double *dx, double *dw)
+{
+	double dot = 0;
+	for (int j = 0; j < d; j++)
+		dot += (double)dy[o + j] * (1 + w[j]) * x[o + j];
+	for (int j = 0; j < d; j++) {
+		dx[o + j] = (base ? base[o + j] : 0) + r * (1 + w[j]) * dy[o + j] -
+			    x[o + j] * dot * r * r * r / d;
+		dw[j] += (double)dy[o + j] * x[o + j] * r;
+	}
+}
+
 static void check_norm(int N, int d)
 {
 	char name[96];
@@ -510,14 +516,8 @@ static void check_norm(int N, int d)
 		for (int j = 0; j < d; j++)
 			h[(size_t)n * d + j] = ro[(size_t)n * d + j] * r2 * (1 + wb[j]);
 		/* backward of y = rmsnorm(u)*(1+wa) with dy, u as input */
-		double dot = 0;
-		for (int j = 0; j < d; j++)
-			dot += dy[(size_t)n * d + j] * (1 + wa[j]) * u[(size_t)n * d + j];
-		for (int j = 0; j < d; j++) {
-			dxr[(size_t)n * d + j] = r * (1 + wa[j]) * dy[(size_t)n * d + j] -
-						 u[(size_t)n * d + j] * dot * r * r * r / d;
-			dw[j] += dy[(size_t)n * d + j] * u[(size_t)n * d + j] * r;
-		}
+		ref_norm_bwd((size_t)n * d, d, r, u.data(), wa.data(), dy.data(), NULL, dxr.data(),
+			     dw.data());
 	}
 	bf16 *du = dnew<bf16>(u.size()), *dh = dnew<bf16>(u.size()), *ddx = dnew<bf16>(u.size());
 	float *dres = dnew<float>(u.size()), *dro = dnew<float>(u.size()), *dwa = dnew<float>(d),
@@ -544,10 +544,7 @@ static void check_norm(int N, int d)
 	ok(e < 1e-4, "dw", e, 1e-4, name);
 }
 
-/* The fused pair of norm backward steps (norm_bwd2) against the two
- * launchers it replaces, on copies of the same inputs: dx, dbf and both
- * weight gradients must be the same bits; and against a double-precision
- * reference. mode1 1: dx += J1^T dy1 (dx starts non-zero), 2: dx = J1^T dy1. */
+/* each row's rstd, rounded to fp32 as the forward kernel stores it */
 static std::vector<float> rstd_of(const std::vector<float> &x, int N, int d, float eps)
 {
 	std::vector<float> r(N);
@@ -578,6 +575,10 @@ static bool same_bits(const void *a, const void *b, size_t n, size_t esz, double
 	return same;
 }
 
+/* The fused pair of norm backward steps (norm_bwd2) against the two
+ * launchers it replaces, on copies of the same inputs: dx, dbf and both
+ * weight gradients must be the same bits; and against a double-precision
+ * reference. mode1 1: dx += J1^T dy1 (dx starts non-zero), 2: dx = J1^T dy1. */
 static void check_norm2(int N, int d, int mode1)
 {
 	char name[96];
@@ -599,21 +600,10 @@ static void check_norm2(int N, int d, int mode1)
 		dw2(gw0.begin() + d, gw0.end());
 	for (int n = 0; n < N; n++) {
 		size_t o = (size_t)n * d;
-		double r = r1[n], dot = 0;
-		for (int j = 0; j < d; j++)
-			dot += (double)dy[o + j] * (1 + w1[j]) * x1[o + j];
-		for (int j = 0; j < d; j++) {
-			dxn[o + j] = (mode1 == 1 ? dx0[o + j] : 0) + r * (1 + w1[j]) * dy[o + j] -
-				     x1[o + j] * dot * r * r * r / d;
-			dw1[j] += (double)dy[o + j] * x1[o + j] * r;
-		}
-		r = r2[n], dot = 0;
-		for (int j = 0; j < d; j++)
-			dot += dxn[o + j] * (1 + w2[j]) * x2[o + j];
-		for (int j = 0; j < d; j++) {
-			dbr[o + j] = r * (1 + w2[j]) * dxn[o + j] - x2[o + j] * dot * r * r * r / d;
-			dw2[j] += dxn[o + j] * x2[o + j] * r;
-		}
+		ref_norm_bwd(o, d, r1[n], x1.data(), w1.data(), dy.data(),
+			     mode1 == 1 ? dx0.data() : NULL, dxn.data(), dw1.data());
+		ref_norm_bwd(o, d, r2[n], x2.data(), w2.data(), dxn.data(), NULL, dbr.data(),
+			     dw2.data());
 	}
 	float *dx1 = dnew<float>(nd), *ddy = dnew<float>(nd), *dr1 = dnew<float>(N),
 	      *dr2 = dnew<float>(N), *dw1p = dnew<float>(d), *dw2p = dnew<float>(d),
@@ -675,10 +665,8 @@ static void check_norm2(int N, int d, int mode1)
 		for (auto &c : cmp) {
 			double md;
 			bool same = same_bits(c.a, c.b, c.n, c.esz, &md);
-			ntest++;
-			nfail += !same;
-			printf("%sok %d - %s: %s bitwise that of the two kernels (max abs diff %.3e)\n",
-			       same ? "" : "not ", ntest, name, c.what, md);
+			tap(same, "%s: %s bitwise that of the two kernels (max abs diff %.3e)", name,
+			    c.what, md);
 		}
 		double e = relerr(rxa, dxn);
 		ok(e < 1e-5, "dx", e, 1e-5, name);

@@ -4,7 +4,9 @@
  * and are not multiples of 4 (the tail loop), padding columns past V, ties
  * for the maximum, rows of equal values, -inf entries, soft-capping, a
  * target < 0; and the row gather. Runs on a GPU only; prints TAP.
- *   nvcc -std=c++17 -Itrain/cuda -o check_logprob tests/cuda/check_logprob.cu */
+ * Links the evaluator's own log_softmax_at (make bin/bonsai-eval first):
+ *   nvcc -std=c++17 -Itrain/cuda -Ieval -Ilib -o check_logprob tests/cuda/check_logprob.cu \
+ *	build/eval/loglik.o build/eval/text.o build/libbonsai.a -lgomp -lutf8proc */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,32 +14,8 @@
 
 #include "check_util.cuh"
 #include "gpu_logprob.cuh"
-
-
-static int ntest, nfail;
-static void ok(int c, const char *what)
-{
-	ntest++;
-	nfail += !c;
-	printf("%sok %d - %s\n", c ? "" : "not ", ntest, what);
-}
-
-
-/* the CPU's rule on already soft-capped values */
-static double ref_lsm(const float *row, int V, int t, int *greedy)
-{
-	float mx = row[0];
-	int arg = 0;
-	for (int v = 1; v < V; v++)
-		if (row[v] > mx) {
-			mx = row[v];
-			arg = v;
-		}
-	double s = 0;
-	for (int v = 0; v < V; v++)
-		s += exp((double)row[v] - mx);
-	*greedy = arg == t;
-	return (double)row[t] - mx - log(s);
+extern "C" {
+#include "loglik.h" /* log_softmax_at: the reference */
 }
 
 static void run_case(int V, int ld, float cap, const char *name)
@@ -110,20 +88,17 @@ static void run_case(int V, int ld, float cap, const char *name)
 			continue;
 		}
 		int g;
-		double want = ref_lsm(&capped[(size_t)r * ld], V, tg[r], &g);
+		double want = log_softmax_at(&capped[(size_t)r * ld], V, tg[r], &g);
 		double e = fabs(lp[r] - want) / fmax(1.0, fabs(want));
 		if (!(e <= worst))
 			worst = isnan(e) ? INFINITY : e;
 		if (cap == 0)
 			gbad += gr[r] != g;
 	}
-	char msg[256];
-	snprintf(msg, sizeof msg, "%s (V %d, ld %d, cap %g): log p within 2e-6 (worst %.2e)", name,
-		 V, ld, cap, worst);
-	ok(worst <= 2e-6, msg);
-	snprintf(msg, sizeof msg, "%s: greedy flags%s, target < 0 gives 0 (%d bad)", name,
-		 cap == 0 ? " (first argmax)" : "", gbad);
-	ok(gbad == 0, msg);
+	tap(worst <= 2e-6, "%s (V %d, ld %d, cap %g): log p within 2e-6 (worst %.2e)", name, V,
+	    ld, cap, worst);
+	tap(gbad == 0, "%s: greedy flags%s, target < 0 gives 0 (%d bad)", name,
+	    cap == 0 ? " (first argmax)" : "", gbad);
 	cudaFree(dl);
 	cudaFree(dt);
 	cudaFree(dlp);
@@ -166,7 +141,7 @@ int main()
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < d; j++)
 			bad += got[(size_t)i * d + j] != src[(size_t)sel[i] * d + j];
-	ok(bad == 0, "gather_rows_kernel copies the selected rows");
+	tap(bad == 0, "gather_rows_kernel copies the selected rows");
 	printf("1..%d\n", ntest);
 	return nfail != 0;
 }

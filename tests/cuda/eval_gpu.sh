@@ -40,8 +40,9 @@ if [ "${1:-}" = stage ]; then
 	cp bin/bonsai-eval bin/bonsai-shard build/tests/tools/mkstream \
 		build/tests/tools/g3_random_model "$S/bin/"
 	${NVCC:-nvcc} -O2 -std=c++17 -gencode=arch=compute_90,code=sm_90 \
-		-gencode=arch=compute_80,code=sm_80 -Itrain/cuda -Ilib -o "$S/bin/check_logprob" \
-		tests/cuda/check_logprob.cu
+		-gencode=arch=compute_80,code=sm_80 -Itrain/cuda -Ieval -Ilib -o "$S/bin/check_logprob" \
+		tests/cuda/check_logprob.cu build/eval/loglik.o build/eval/text.o build/libbonsai.a \
+		-lgomp -lutf8proc
 	# libraries the GPU machine may lack (-dev packages installed here)
 	for l in libutf8proc.so libbz2.so libzstd.so; do
 		p=$(ldd bin/bonsai-eval | awk -v l="$l" 'index($1, l) == 1 { print $3 }')

@@ -5,25 +5,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static void hex_of(const void *p, size_t n, char hex[65])
-{
-	sha256_ctx c;
-	uint8_t d[32];
-	sha256_init(&c);
-	sha256_update(&c, p, n);
-	sha256_final(&c, d);
-	sha256_hex(d, hex);
-}
 
 int main(void)
 {
 	char hex[65];
-	hex_of("abc", 3, hex);
+	sha256_buf_hex("abc", 3, hex);
 	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "abc");
-	hex_of("", 0, hex);
+	sha256_buf_hex("", 0, hex);
 	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty");
 	const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	hex_of(m, strlen(m), hex);
+	sha256_buf_hex(m, strlen(m), hex);
 	is_str(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "448-bit message");
 	/* A million 'a', fed in uneven pieces. */
 	sha256_ctx c;

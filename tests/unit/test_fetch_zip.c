@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "../../fetch/zipread.h"
 #include "cli.h"
+#include "le.h"
 
 #include <stdint.h>
 #include <zlib.h>
@@ -20,13 +21,15 @@ typedef struct {
 
 static void put16(buf_t *b, unsigned v)
 {
-	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+	uint8_t x[2];
+	le_put16(x, (uint16_t)v);
 	buf_append(b, x, 2);
 }
 
 static void put32(buf_t *b, uint32_t v)
 {
-	uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t x[4];
+	le_put32(x, v);
 	buf_append(b, x, 4);
 }
 
@@ -96,12 +99,8 @@ static void build(buf_t *zip, const member *m, int n, const char *comment, layou
 	buf_puts(zip, comment);
 }
 
-static void set16(buf_t *b, size_t at, unsigned v) { b->data[at] = (char)v; b->data[at + 1] = (char)(v >> 8); }
-static void set32(buf_t *b, size_t at, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b->data[at + i] = (char)(v >> (8 * i));
-}
+static void set16(buf_t *b, size_t at, unsigned v) { le_put16((unsigned char *)b->data + at, (uint16_t)v); }
+static void set32(buf_t *b, size_t at, uint32_t v) { le_put32((unsigned char *)b->data + at, v); }
 
 /* ---- a byte source over memory that reports reads out of range ---- */
 

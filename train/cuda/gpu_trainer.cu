@@ -108,8 +108,6 @@ struct gpu_trainer {
 	int nz;
 	size_t *nz_off;
 	int *nz_len;
-	std::vector<size_t> nz_host_off;
-	std::vector<int> nz_host_len;
 	/* library */
 	cudaStream_t st;
 	cublasLtHandle_t lt;
@@ -559,9 +557,8 @@ extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 	}
 	long nv;
 	lm_head(g, targets, 1, grad_scale, &nv);
-	/* final norm: dh holds d loss / d xf */
-	/* final norm, fused with the last layer's first step unless
-	 * recomputing (its activations come after) */
+	/* final norm (dh holds d loss / d xf), fused with the last layer's
+	 * first step unless recomputing (its activations come after) */
 	if (!g->recompute) {
 		LayerActs &al = g->acts[g->L - 1];
 		norm_bwd2_g(g, g->x[g->L], g->rstdf, g->off_norm, 2, al.m, al.rstd4,
@@ -628,6 +625,8 @@ extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
 				     const int32_t *targets, int B, int T, int V, float *logp,
 				     unsigned char *greedy)
 {
+	if (!g->infer)
+		die("internal error: logprobs on a training GPU model (no scoring buffers)");
 	if (B < 1 || T < 1 || T > g->Tcap || (long)B * T > g->Ncap)
 		die("internal error: a %d x %d forward pass on a GPU model made for %d tokens in "
 		    "rows of %d", B, T, g->Ncap, g->Tcap);
@@ -836,8 +835,9 @@ extern "C" void gpu_trainer_profile_print(gpu_trainer *g, void *fp)
 
 /* ---------------- creation ---------------- */
 /* offsets of every tensor, from the one table the CPU model and the
- * checkpoints use */
-static int layout(gpu_trainer *g)
+ * checkpoints use; nz_host_off, nz_host_len: the norm weights' segments */
+static int layout(gpu_trainer *g, std::vector<size_t> &nz_host_off,
+		  std::vector<int> &nz_host_len)
 {
 	gemma3_param_info *t;
 	int n = gemma3_param_table(&g->c, &t);
@@ -853,15 +853,13 @@ static int layout(gpu_trainer *g)
 	g->off_norm = t[n - 1].offset;
 	g->P = t[n - 1].offset + t[n - 1].numel;
 	/* the norm weights, adjacent ones merged */
-	g->nz_host_off.clear(), g->nz_host_len.clear();
 	for (int i = 0; i < n; i++) {
 		if (!t[i].is_norm)
 			continue;
-		if (!g->nz_host_off.empty() &&
-		    g->nz_host_off.back() + g->nz_host_len.back() == t[i].offset)
-			g->nz_host_len.back() += (int)t[i].numel;
+		if (!nz_host_off.empty() && nz_host_off.back() + nz_host_len.back() == t[i].offset)
+			nz_host_len.back() += (int)t[i].numel;
 		else
-			g->nz_host_off.push_back(t[i].offset), g->nz_host_len.push_back((int)t[i].numel);
+			nz_host_off.push_back(t[i].offset), nz_host_len.push_back((int)t[i].numel);
 	}
 	free(t);
 	return 0;
@@ -973,7 +971,9 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	g->d = c->hidden_size, g->ff = c->intermediate_size, g->Hq = c->num_heads;
 	g->Hkv = c->num_kv_heads, g->hd = hd, g->V = c->vocab_size, g->L = c->num_layers;
 	g->QKV = (g->Hq + 2 * g->Hkv) * hd, g->QK = (g->Hq + g->Hkv) * hd;
-	if (layout(g)) {
+	std::vector<size_t> nz_host_off;
+	std::vector<int> nz_host_len;
+	if (layout(g, nz_host_off, nz_host_len)) {
 		snprintf(err, n, "internal error: unexpected parameter table");
 		delete g;
 		return NULL;
@@ -1050,16 +1050,18 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	g->e_uniq = (int32_t *)dalloc(g, Nb * 4, &fail);
 	g->e_start = (int32_t *)dalloc(g, infer ? 0 : (N + 1) * 4, &fail);
 	g->e_pos = (int32_t *)dalloc(g, Nb * 4, &fail);
-	g->xsel = (bf16 *)dalloc(g, N * d * 2, &fail);
-	g->sel = (int32_t *)dalloc(g, N * 4, &fail);
-	g->greedy = (unsigned char *)dalloc(g, N, &fail);
+	/* gpu_trainer_logprobs' buffers: only an inference model scores */
+	size_t Ni = infer ? N : 0;
+	g->xsel = (bf16 *)dalloc(g, Ni * d * 2, &fail);
+	g->sel = (int32_t *)dalloc(g, Ni * 4, &fail);
+	g->greedy = (unsigned char *)dalloc(g, Ni, &fail);
 	size_t half = hd / 2;
 	for (int k = 0; k < 2; k++) {
 		g->rope_cos[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
 		g->rope_sin[k] = (float *)dalloc(g, (size_t)T * half * 4, &fail);
 	}
 	g->dsum = (double *)dalloc(g, sizeof(double), &fail);
-	g->nz = (int)g->nz_host_off.size();
+	g->nz = (int)nz_host_off.size();
 	g->nz_off = (size_t *)dalloc(g, g->nz * sizeof(size_t), &fail);
 	g->nz_len = (int *)dalloc(g, g->nz * sizeof(int), &fail);
 	g->ws_size = 32u << 20;
@@ -1095,9 +1097,9 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 		CK(cudaMemcpy(g->rope_cos[k], cs.data(), cs.size() * 4, cudaMemcpyHostToDevice));
 		CK(cudaMemcpy(g->rope_sin[k], sn.data(), sn.size() * 4, cudaMemcpyHostToDevice));
 	}
-	CK(cudaMemcpy(g->nz_off, g->nz_host_off.data(), g->nz * sizeof(size_t),
+	CK(cudaMemcpy(g->nz_off, nz_host_off.data(), g->nz * sizeof(size_t),
 		      cudaMemcpyHostToDevice));
-	CK(cudaMemcpy(g->nz_len, g->nz_host_len.data(), g->nz * sizeof(int),
+	CK(cudaMemcpy(g->nz_len, nz_host_len.data(), g->nz * sizeof(int),
 		      cudaMemcpyHostToDevice));
 	CK(cudaMemset(g->p, 0, P * 4));
 	CK(cudaMemset(g->pb, 0, P * 2));

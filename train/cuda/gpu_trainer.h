@@ -80,7 +80,8 @@ void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits);
  * logits are made in fp32 from the bf16 product, soft-capped, and reduced
  * with a max-subtracted log-sum-exp in fp32, a chunk of rows at a time;
  * only the rows with a target go through the LM head. Unscored positions
- * get 0. Works on a training model too (its B x T as made). */
+ * get 0. An inference model's only (gpu_trainer_create_infer): a training
+ * model has no scoring buffers. */
 void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs, const int32_t *targets, int B,
 			  int T, int V, float *logp, unsigned char *greedy);
 /* The gradients, gemma3_num_params() floats. */
