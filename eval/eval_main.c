@@ -17,6 +17,7 @@
 #include "lm.h"
 #include "loglik.h"
 #include "ppl.h"
+#include "progress.h"
 #include "score.h"
 #include "shard.h"
 #include "tasks.h"
@@ -158,10 +159,17 @@ static const char *device_name(const eval_lm *lm)
 	return lm->gpu ? lm->gpu_name : "cpu";
 }
 
+/* The work of a progress line: its size, and when it began. */
+typedef struct {
+	double total;
+	meter m;
+} work_meter;
+
 static void on_requests(void *arg, size_t done)
 {
-	size_t total = *(size_t *)arg;
-	progress(0, "scored %zu/%zu choices", done, total);
+	work_meter *w = arg;
+	progress(0, "scored %zu/%.0f choices, %.1f choices/s, ETA %s", done, w->total, meter_rate(&w->m, (double)done),
+		 meter_eta(&w->m, (double)done));
 }
 
 /* ---- tasks ---- */
@@ -227,7 +235,9 @@ static void cmd_tasks(const opts *o)
 			die("a choice encodes to no tokens (the context's encoding swallowed it)");
 	double t_enc = now_seconds() - t0;
 	loglik_result *res = xcalloc(n_req, sizeof *res);
-	loglik_run(&m, reqs, n_req, res, on_requests, &n_req);
+	work_meter wm = {.total = (double)n_req};
+	meter_start(&wm.m, wm.total);
+	loglik_run(&m, reqs, n_req, res, on_requests, &wm);
 	progress_done();
 	double secs = now_seconds() - t0;
 
@@ -445,7 +455,9 @@ static void cmd_loglik(const opts *o)
 		p = nl ? nl + 1 : end;
 	}
 	loglik_result *res = xcalloc(n ? n : 1, sizeof *res);
-	loglik_run(&m, reqs, n, res, on_requests, &n);
+	work_meter wm = {.total = (double)n};
+	meter_start(&wm.m, wm.total);
+	loglik_run(&m, reqs, n, res, on_requests, &wm);
 	progress_done();
 	buf_t b = {0};
 	for (size_t i = 0; i < n; i++) {
@@ -474,9 +486,10 @@ static void read_shards(void *ctx, uint64_t i, uint32_t *out, size_t n)
 
 static void on_ppl(void *arg, const ppl_result *r)
 {
-	uint64_t total = *(uint64_t *)arg;
-	progress(0, "ppl: %llu/%llu tokens, loss %.4f", (unsigned long long)r->tokens,
-		 (unsigned long long)total, r->tokens ? r->loss_sum / r->tokens : 0.0);
+	work_meter *w = arg;
+	progress(0, "ppl: %llu/%.0f tokens, loss %.4f, %.0f tokens/s, ETA %s", (unsigned long long)r->tokens,
+		 w->total, r->tokens ? r->loss_sum / r->tokens : 0.0, meter_rate(&w->m, (double)r->tokens),
+		 meter_eta(&w->m, (double)r->tokens));
 }
 
 static void cmd_ppl(const opts *o)
@@ -518,8 +531,10 @@ static void cmd_ppl(const opts *o)
 		total = (uint64_t)o->max_tokens;
 	double t0 = now_seconds();
 	ppl_result r;
+	work_meter wm = {.total = (double)total};
+	meter_start(&wm.m, wm.total);
 	ppl_run(&m, read_shards, s, s->n_tokens, (int)T, (uint64_t)o->max_tokens, &r, on_ppl,
-		&total);
+		&wm);
 	progress_done();
 	double secs = now_seconds() - t0, loss = r.loss_sum / (double)r.tokens;
 	buf_t b = {0};

@@ -1,6 +1,7 @@
 /* http.c - see http.h. */
 #include "http.h"
 #include "cli.h"
+#include "progress.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -152,11 +153,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		http_progress *g = x->pg;
 		double t = now_seconds() - g->start;
 		double rate = t > 0 ? (double)g->done / t : 0;
-		if (g->total && rate > 0)
-			progress(0, "%d/%d files, %.1f of %.1f MB, %.1f MB/s, ETA %.0f s",
-				g->files_done, g->files, g->done / 1e6, g->total / 1e6, rate / 1e6,
-				g->total > g->done ? (double)(g->total - g->done) / rate : 0.0);
-		else
+		if (g->total && rate > 0) {
+			char eta[32];
+			format_duration(eta, sizeof eta, g->total > g->done ? (double)(g->total - g->done) / rate : 0.0);
+			progress(0, "%d/%d files, %.1f of %.1f MB, %.1f MB/s, ETA %s",
+				g->files_done, g->files, g->done / 1e6, g->total / 1e6, rate / 1e6, eta);
+		} else
 			progress(0, "%.1f MB, %.1f MB/s", g->done / 1e6, rate / 1e6);
 		pthread_mutex_unlock(&progress_lock);
 	}

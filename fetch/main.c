@@ -4,6 +4,7 @@
 #include "evaldir.h"
 #include "buf.h"
 #include "xio.h"
+#include "progress.h"
 #include "pq_read.h"
 #include "pq_json.h"
 #include "http.h"
@@ -69,6 +70,7 @@ typedef struct {
 	long long remaining;     /* rows still wanted; -1 = all */
 	outfile *out;
 	long long rows, bytes_in;
+	meter m; /* over the parquet bytes */
 } job;
 
 /* Converts one parquet source; reads only the row groups needed. Row
@@ -117,7 +119,9 @@ static void convert(job *j, pq_source *src)
 			j->rows += want[t];
 		}
 		pthread_mutex_lock(&progress_lock);
-		progress(0, "%lld rows", j->rows);
+		double in = (double)j->bytes_in + (double)src->bytes_read;
+		progress(0, "%lld rows, %.1f MB of parquet, %.1f MB/s, ETA %s", j->rows, in / 1e6,
+			 meter_rate(&j->m, in) / 1e6, meter_eta(&j->m, in));
 		pthread_mutex_unlock(&progress_lock);
 	}
 	for (int t = 0; t < nt; t++)
@@ -305,6 +309,8 @@ int main(int argc, char **argv)
 		http_init();
 	char *cache_dir = cache ? xstrdup(cache) : NULL;
 
+	/* the time left is known when every source is a local file read whole */
+	meter_start(&j.m, j.remaining < 0 ? files_size(argv + optind, argc - optind) : 0);
 	j.out = outfile_open(output);
 	for (int i = optind; i < argc && j.remaining != 0; i++) {
 		const char *s = argv[i];

@@ -7,6 +7,7 @@
 #include "dedup.h"
 #include "doc.h"
 #include "minhash.h"
+#include "progress.h"
 #include "stats.h"
 #include "xio.h"
 
@@ -33,6 +34,10 @@ typedef struct {
 	size_t *off, *len;
 	long *line_no;
 	size_t nbatch;
+	/* for the time left: input bytes read in earlier files, the current file */
+	meter m;
+	double in_before;
+	const instream *in;
 } filter;
 
 static void usage(void)
@@ -221,10 +226,11 @@ static void commit(filter *f, const char *line, size_t len, const char *name, lo
 
 static void show_progress(filter *f, const char *name, double t0)
 {
-	progress(0, "%s: %llu documents, %.1f MB, %llu kept, %.1f MB/s", name,
+	progress(0, "%s: %llu documents, %.1f MB, %llu kept, %.0f docs/s, %.1f MB/s, ETA %s", name,
 		(unsigned long long)f->st.docs_in, f->st.bytes_in / 1e6,
-		(unsigned long long)f->st.docs_out,
-		f->st.bytes_in / 1e6 / (now_seconds() - t0 + 1e-9));
+		(unsigned long long)f->st.docs_out, (double)f->st.docs_in / (now_seconds() - t0 + 1e-9),
+		f->st.bytes_in / 1e6 / (now_seconds() - t0 + 1e-9),
+		meter_eta(&f->m, f->in_before + (double)instream_file_bytes(f->in)));
 }
 
 /* Examines the batch on f->opt.jobs threads, then commits it in order. */
@@ -249,6 +255,7 @@ static void run_file(filter *f, const char *path, double t0)
 {
 	instream *in = instream_open(path);
 	const char *name = instream_name(in);
+	f->in = in;
 	char *line;
 	size_t len;
 	int show = progress_enabled();
@@ -270,6 +277,7 @@ static void run_file(filter *f, const char *path, double t0)
 	}
 	if (f->nbatch)
 		run_batch(f, name, t0);
+	f->in_before += (double)instream_file_bytes(in);
 	instream_close(in);
 }
 
@@ -295,6 +303,8 @@ int main(int argc, char **argv)
 		f.line_no = xcalloc(BATCH_LINES, sizeof *f.line_no);
 	}
 	f.out = outfile_open(f.opt.output);
+	char *std_in[] = {"-"};
+	meter_start(&f.m, first < argc ? files_size(argv + first, argc - first) : files_size(std_in, 1));
 	if (first >= argc)
 		run_file(&f, "-", t0);
 	for (int i = first; i < argc; i++)

@@ -206,8 +206,12 @@ int progress_enabled(void)
 	static int tty = -1;
 	if (progress_mode != PROGRESS_AUTO)
 		return progress_mode;
-	if (tty < 0)
-		tty = isatty(STDERR_FILENO);
+	if (tty < 0) {
+		/* BONSAI_PROGRESS=1 or 0 decides for every tool (tests, logs);
+		 * -q and --progress still win */
+		const char *e = getenv("BONSAI_PROGRESS");
+		tty = e && (!strcmp(e, "1") || !strcmp(e, "0")) ? *e == '1' : isatty(STDERR_FILENO);
+	}
 	return tty;
 }
 

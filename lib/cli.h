@@ -56,7 +56,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 
 /* Progress lines: shown when stderr is a terminal, unless forced on
- * (--progress) or off (-q). */
+ * (--progress, BONSAI_PROGRESS=1) or off (-q, BONSAI_PROGRESS=0). */
 enum { PROGRESS_AUTO = -1, PROGRESS_OFF = 0, PROGRESS_ON = 1 };
 void progress_set(int mode);
 int progress_enabled(void);

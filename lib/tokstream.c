@@ -137,6 +137,7 @@ tokreader *tokreader_open(const char *path)
 }
 
 const tokstream_info *tokreader_info(const tokreader *r) { return &r->info; }
+uint64_t tokreader_file_bytes(const tokreader *r) { return instream_file_bytes(r->in); }
 
 int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
 {

@@ -47,6 +47,8 @@ typedef struct tokreader tokreader;
 /* path "-" is stdin; zstd-compressed streams are read too. */
 tokreader *tokreader_open(const char *path);
 const tokstream_info *tokreader_info(const tokreader *r);
+/* Bytes of the file read so far, for progress lines (instream_file_bytes). */
+uint64_t tokreader_file_bytes(const tokreader *r);
 /* Next document: returns 1 with *ids (valid until the next call) and *n,
  * or 0 after a correct end frame. Dies on truncation, a bad frame or an id
  * >= vocab size. */

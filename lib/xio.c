@@ -137,6 +137,7 @@ struct instream {
 	size_t raw_pos, raw_len;
 	int raw_eof;
 	int frame_done; /* last ZSTD_decompressStream said a frame ended */
+	uint64_t fd_bytes; /* read from fd so far, for progress lines */
 	/* decoded bytes, not yet handed out */
 	char *dec;
 	size_t dec_pos, dec_len;
@@ -148,8 +149,10 @@ static size_t fd_read(instream *in, char *p, size_t n)
 {
 	for (;;) {
 		ssize_t r = read(in->fd, p, n);
-		if (r >= 0)
+		if (r >= 0) {
+			in->fd_bytes += (uint64_t)r;
 			return (size_t)r;
+		}
 		if (errno != EINTR)
 			die("%s: read failed: %s", in->name, strerror(errno));
 		cli_check_interrupt();
@@ -203,6 +206,7 @@ instream *instream_open(const char *path)
 
 const char *instream_name(const instream *in) { return in->name; }
 long instream_line_no(const instream *in) { return in->line_no; }
+uint64_t instream_file_bytes(const instream *in) { return in->fd_bytes; }
 
 static void dec_fill(instream *in)
 {

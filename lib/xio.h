@@ -46,6 +46,9 @@ int instream_read_exact(instream *in, void *p, size_t n, const char *what);
  * input. *line stays valid until the next call. line_no counts from 1. */
 int instream_getline(instream *in, char **line, size_t *len);
 long instream_line_no(const instream *in);
+/* Bytes read from the file so far (compressed bytes for a zstd input): how
+ * far through it the reading is, for progress lines. */
+uint64_t instream_file_bytes(const instream *in);
 void instream_close(instream *in);
 
 /* Reads a whole file into memory (NUL-terminated); dies on error. */

@@ -1,6 +1,7 @@
 /* write.c - bonsai-shard -o: the token stream cut into train and val shards. */
 #include "cli.h"
 #include "hash.h"
+#include "progress.h"
 #include "shard.h"
 #include "shard_tool.h"
 #include "tokstream.h"
@@ -167,6 +168,9 @@ int shard_write(const shard_write_opts *o)
 	st.splits[SPLIT_VAL].split = SPLIT_VAL;
 	cli_atdie(remove_finished, &st);
 
+	char *input[] = {(char *)o->input};
+	meter m;
+	meter_start(&m, files_size(input, 1));
 	double t0 = now_seconds();
 	const uint32_t *ids;
 	size_t n;
@@ -176,8 +180,9 @@ int shard_write(const shard_write_opts *o)
 		st.docs++;
 		st.tokens += n;
 		double dt = now_seconds() - t0;
-		progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s", st.docs, st.tokens,
-			 dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0);
+		if (progress_enabled())
+			progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s, ETA %s", st.docs, st.tokens,
+				 dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0, meter_eta(&m, (double)tokreader_file_bytes(r)));
 	}
 	if (st.tokens == 0)
 		die("%s: no tokens in the input: nothing to shard", o->input);

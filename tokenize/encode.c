@@ -4,6 +4,7 @@
  * batch is written in input order, so the output does not depend on -j. */
 #include "cli.h"
 #include "json.h"
+#include "progress.h"
 #include "tokenize_tool.h"
 #include "tokenizer.h"
 #include "tokstream.h"
@@ -62,6 +63,10 @@ typedef struct {
 	uint64_t docs, tokens, bytes;
 	double t0;
 	clock_t c0;
+	/* for the time left: input bytes read in earlier files, the current file */
+	meter m;
+	double in_before;
+	const instream *in;
 } encoder;
 
 #define BATCH_DOCS 4096
@@ -148,9 +153,10 @@ static void flush_batch(encoder *E, const char *data, doc *docs, size_t nd)
 		E->bytes += docs[i].text_bytes;
 	}
 	double dt = now_seconds() - E->t0;
-	progress(0, "%llu documents, %llu tokens, %.1f MB of text, %.2f MB/s",
+	progress(0, "%llu documents, %llu tokens, %.1f MB of text, %.2f MB/s, ETA %s",
 		 (unsigned long long)E->docs, (unsigned long long)E->tokens, E->bytes / 1e6,
-		 dt > 0 ? E->bytes / 1e6 / dt : 0.0);
+		 dt > 0 ? E->bytes / 1e6 / dt : 0.0,
+		 meter_eta(&E->m, E->in_before + (double)instream_file_bytes(E->in)));
 }
 
 static int blank(const char *s, size_t n)
@@ -230,8 +236,11 @@ int cmd_encode(int argc, char **argv)
 	doc *docs = xcalloc(BATCH_DOCS, sizeof *docs);
 	size_t nd = 0;
 	int nin = optind < argc ? argc - optind : 1;
+	char *std_in[] = {"-"};
+	meter_start(&E.m, files_size(optind < argc ? argv + optind : std_in, nin));
 	for (int k = 0; k < nin; k++) {
 		instream *in = instream_open(optind < argc ? argv[optind + k] : "-");
+		E.in = in;
 		char *line;
 		size_t len;
 		while (instream_getline(in, &line, &len)) {
@@ -255,6 +264,7 @@ int cmd_encode(int argc, char **argv)
 			nd = 0;
 			data.len = 0;
 		}
+		E.in_before += (double)instream_file_bytes(in);
 		instream_close(in);
 	}
 	if (E.w)

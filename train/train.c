@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
+#include "progress.h"
 #include "shard.h"
 #include "xio.h"
 
@@ -157,16 +158,6 @@ static double evaluate(backend *be, const shardset *val, int B, int T, long eval
 	free(buf);
 	*tokens_used = count;
 	return count ? total / (double)count : NAN;
-}
-
-static void fmt_eta(char *s, size_t n, double sec)
-{
-	if (!(sec >= 0) || sec > 1e8)
-		snprintf(s, n, "?");
-	else if (sec >= 3600)
-		snprintf(s, n, "%dh%02dm", (int)(sec / 3600), (int)(fmod(sec, 3600) / 60));
-	else
-		snprintf(s, n, "%dm%02ds", (int)(sec / 60), (int)fmod(sec, 60));
 }
 
 static void parse_options(int argc, char **argv, options *o)
@@ -438,8 +429,9 @@ int cmd_train(int argc, char **argv)
 	fprintf(stderr, "%s: %s, %.1fM parameters, B=%d T=%d accum=%ld, steps %ld..%ld of %ld, device %s\n",
 		cli_progname(), o.model ? o.model : o.init ? o.init : resume_from,
 		gemma3_num_params(&c) / 1e6, B, T, accum, st.step + 1, last, o.steps, be->device);
-	double t_start = now_seconds();
 	long first = st.step;
+	meter eta_meter;
+	meter_start(&eta_meter, (double)(last - first));
 	int skipped_in_row = 0;
 	long skipped_total = 0;
 	size_t n = gemma3_num_params(&c);
@@ -451,6 +443,10 @@ int cmd_train(int argc, char **argv)
 		for (long a = 0; a < accum; a++) {
 			loader_next(ld, B, in, tg);
 			loss += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
+			/* a long step shows that it is moving */
+			if (accum > 1 && progress_enabled() && now_seconds() - t0 > 1)
+				progress(0, "step %ld/%ld: micro-batch %ld of %ld, ETA %s", step, last, a + 1, accum,
+					 meter_eta(&eta_meter, (double)(step - 1 - first) + (double)(a + 1) / (double)accum));
 		}
 		loss /= (double)accum;
 		loss = fault_nonfinite(step, loss);
@@ -482,11 +478,9 @@ int cmd_train(int argc, char **argv)
 			       step, (unsigned long long)st.tokens, loss, lr, norm,
 			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
 		xfflush(stdout, "stdout");
-		double el = now_seconds() - t_start;
-		char eta[32];
-		fmt_eta(eta, sizeof eta, el / (double)(step - first) * (double)(last - step));
-		progress(0, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
-			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, eta);
+		/* after a step long enough for micro-batch lines, always its result */
+		progress(ms > 1000, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
+			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, meter_eta(&eta_meter, (double)(step - first)));
 		if (!skip && val && (step % o.eval_every == 0 || step == o.steps)) {
 			long used;
 			double vl = evaluate(be, val, B, T, o.eval_tokens, &used);
