@@ -132,6 +132,9 @@ static void parse_options(int argc, char **argv, options *o)
 		die_usage("%d labels for %d metrics files", n_labels, o->n);
 	if (o->watch > 0 && !strcmp(o->output, "-"))
 		die_usage("--watch rewrites a file: give -o FILE");
+	for (int i = 0; o->watch > 0 && i < o->n; i++)
+		if (!strcmp(o->paths[i], "-"))
+			die_usage("--watch rereads files: standard input cannot be watched");
 }
 
 /* DIR/metrics.jsonl is named after DIR; other files after themselves. */

@@ -1,11 +1,10 @@
 /* metrics.c - bonsai-train's step and validation lines into arrays. */
 #include "metrics.h"
 
-#include "buf.h"
 #include "cli.h"
 #include "json.h"
+#include "xio.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,24 +117,10 @@ int metrics_parse(run_metrics *r, const char *text, size_t n, char *err, size_t 
 
 int metrics_load(run_metrics *r, const char *path, char *err, size_t errlen)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
-		return errf(err, errlen, "%s: %s", path, strerror(errno));
-	buf_t b = {0};
-	char tmp[1 << 16];
-	size_t got;
-	while ((got = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_append(&b, tmp, got);
-	int bad = ferror(f);
-	int saved = errno;
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		buf_free(&b);
-		return errf(err, errlen, "%s: %s", path, strerror(saved));
-	}
-	int rc = metrics_parse(r, b.data ? b.data : "", b.len, err, errlen);
-	buf_free(&b);
+	size_t n;
+	char *text = read_file(path, &n);
+	int rc = metrics_parse(r, text, n, err, errlen);
+	free(text);
 	return rc;
 }
 

@@ -31,7 +31,8 @@ typedef struct {
  * line still being written: it is skipped. Any other bad line is an error:
  * returns -1 with "PATH:LINE: what" in err. */
 int metrics_parse(run_metrics *r, const char *text, size_t n, char *err, size_t errlen);
-/* Reads PATH and parses it; -1 with a message naming the file on error. */
+/* Reads PATH (dying with a message when it cannot: lib/xio's read_file) and
+ * parses it. */
 int metrics_load(run_metrics *r, const char *path, char *err, size_t errlen);
 void metrics_free(run_metrics *r);
 

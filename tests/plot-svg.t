@@ -187,7 +187,7 @@ sed -i '3s/.*/{"step":3,"tokens":1536,"loss":"4.5"}/' "$T/bad.jsonl"
 run $P "$T/bad.jsonl" -o "$T/bad.svg"
 fails_with 1 'bad.jsonl:3: "loss" is not a finite number' "a loss that is not a number: FILE:LINE"
 run $P "$T/missing.jsonl" -o "$T/m.svg"
-fails_with 1 "missing.jsonl: No such file" "an unreadable file is named"
+fails_with 1 "missing.jsonl: .*No such file" "an unreadable file is named"
 : > "$T/empty.jsonl"
 run $P "$T/empty.jsonl" -o "$T/e.svg"
 [ ! -e "$T/e.svg" ]
@@ -198,6 +198,8 @@ run $P
 fails_with 2 "give one or more metrics files" "no input is a usage error"
 run $P --watch 1 "$T/a/metrics.jsonl"
 fails_with 2 "give -o FILE" "--watch needs -o"
+run $P --watch 1 - -o "$T/w.svg"
+fails_with 2 "standard input cannot be watched" "--watch refuses standard input"
 
 # --watch redraws as the run grows; a signal ends it with status 0
 metrics 20 "$T/w.jsonl"
