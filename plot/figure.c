@@ -149,6 +149,8 @@ static void polyline(buf_t *b, const frame *f, const series *s, const char *cls,
 
 static void markers(buf_t *b, const frame *f, const series *s, const char *color)
 {
+	if ((double)s->n > f->w / 8)
+		return; /* so many that they would hide the curve: the line alone */
 	for (size_t i = 0; i < s->n; i++)
 		buf_printf(b, "<circle class=\"val-point\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\""
 			   " stroke=\"white\" stroke-width=\"1\"/>\n",
@@ -203,7 +205,7 @@ static void panel_title(buf_t *b, int kind, const figure_opts *o, int any_val, d
 		else
 			buf_puts(b, "each step");
 		if (any_val)
-			buf_puts(b, "; dots: validation loss");
+			buf_puts(b, "; dashed: validation loss");
 		if (panel_has_log(o, kind))
 			buf_puts(b, "; log scale");
 		break;
@@ -243,14 +245,17 @@ static void draw_panel(buf_t *b, const run_metrics *runs, size_t n_runs, int kin
 	double lo, hi;
 	int log = panel_has_log(o, kind);
 	int have = panel_range(runs, n_runs, kind, o, &lo, &hi);
-	if (have)
+	int fixed = (kind == PANEL_LOSS || kind == PANEL_VAL) && o->loss_hi > o->loss_lo;
+	if (fixed)
+		axis_fit(&f->ay, o->loss_lo, o->loss_hi, 5, 0, log);
+	else if (have)
 		axis_fit(&f->ay, lo, hi, 5, kind == PANEL_LR || kind == PANEL_TPS, log);
 	else
 		axis_fit(&f->ay, 0, 1, 5, 1, 0);
 	buf_printf(b, "<g id=\"panel-%s\" class=\"panel\">\n", panel_name[kind]);
 	buf_printf(b, "<clipPath id=\"clip-%d\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>"
 		   "</clipPath>\n", idx, f->left - 4, f->top - 4, f->w + 8, f->h + 8);
-	grid_and_labels(b, f, kind, have);
+	grid_and_labels(b, f, kind, have || fixed);
 	buf_printf(b, "<g clip-path=\"url(#clip-%d)\">\n", idx);
 	for (size_t r = 0; r < n_runs; r++) {
 		const char *c = palette[r % N_COLORS];

@@ -14,6 +14,7 @@ typedef struct {
 	int log_loss;     /* log10 y axis for the loss panels */
 	int x_steps;      /* x is the step, not the tokens seen */
 	double smooth;    /* EMA span in steps (1 = none) */
+	double loss_lo, loss_hi; /* the loss panels' y range when loss_hi > loss_lo, else the data's */
 	int width;        /* pixels */
 	const char *title; /* NULL: none */
 } figure_opts;

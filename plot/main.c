@@ -16,8 +16,9 @@
 
 static void usage(void)
 {
-	printf("usage: bonsai-plot [-o FILE] [--what LIST] [--log] [--smooth N] [--x tokens|steps]\n"
-	       "                   [-l NAME]... [--title TEXT] [--width PX] [--watch SECONDS]\n"
+	printf("usage: bonsai-plot [-o FILE] [--what LIST] [--log] [--loss-range LO,HI] [--smooth N]\n"
+	       "                   [--x tokens|steps] [-l NAME]... [--title TEXT] [--width PX]\n"
+	       "                   [--watch SECONDS]\n"
 	       "                   METRICS...\n"
 	       "\n"
 	       "Draws bonsai-train's metrics (its standard output, JSON Lines) as an SVG\n"
@@ -28,10 +29,12 @@ static void usage(void)
 	       "                      temporary name and renamed when complete\n"
 	       "  -w, --what LIST     panels, comma-separated, top to bottom (default\n"
 	       "                      loss,lr,tps): loss = training loss, each step and\n"
-	       "                      smoothed, with the validation loss as dots; val =\n"
+	       "                      smoothed, with the validation loss dashed; val =\n"
 	       "                      validation loss alone; lr = learning rate; tps = tokens/s\n"
 	       "      --log           log10 y axis for the loss panels\n"
-	       "      --smooth N      span in steps of the exponential moving average drawn\n"
+	       "      --loss-range LO,HI\n"
+	       "                      y range of the loss panels (default: the data's);\n"
+	       "                      points outside it are cut off at the frame\n"	       "      --smooth N      span in steps of the exponential moving average drawn\n"
 	       "                      over the training loss (default: the longest run's\n"
 	       "                      steps / 25, from 1 to 100; 1 = no smoothed curve)\n"
 	       "      --x WHAT        x axis: tokens (default) or steps\n"
@@ -80,14 +83,30 @@ static void parse_what(const char *s, figure_opts *f)
 		die_usage("--what: no panel named");
 }
 
+/* "LO,HI" for --loss-range. */
+static void parse_range(const char *s, figure_opts *f)
+{
+	const char *comma = strchr(s, ',');
+	if (!comma)
+		die_usage("--loss-range: '%s' is not LO,HI", s);
+	char *lo = xstrdup(s);
+	lo[comma - s] = 0;
+	f->loss_lo = parse_double("--loss-range", lo, -1e9, 1e9);
+	f->loss_hi = parse_double("--loss-range", comma + 1, -1e9, 1e9);
+	free(lo);
+	if (!(f->loss_hi > f->loss_lo))
+		die_usage("--loss-range: LO must be below HI");
+}
+
 static void parse_options(int argc, char **argv, options *o)
 {
-	enum { O_LOG = 256, O_SMOOTH, O_X, O_TITLE, O_WIDTH, O_WATCH };
+	enum { O_LOG = 256, O_SMOOTH, O_X, O_TITLE, O_WIDTH, O_WATCH, O_RANGE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"what", required_argument, NULL, 'w'},
 		{"label", required_argument, NULL, 'l'},
 		{"log", no_argument, NULL, O_LOG},
+		{"loss-range", required_argument, NULL, O_RANGE},
 		{"smooth", required_argument, NULL, O_SMOOTH},
 		{"x", required_argument, NULL, O_X},
 		{"title", required_argument, NULL, O_TITLE},
@@ -107,6 +126,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case 'w': parse_what(optarg, &o->fig); break;
 		case 'l': o->labels[n_labels++] = optarg; break;
 		case O_LOG: o->fig.log_loss = 1; break;
+		case O_RANGE: parse_range(optarg, &o->fig); break;
 		case O_SMOOTH:
 			o->fig.smooth = parse_double("--smooth", optarg, 1, 1e9);
 			o->smooth_given = 1;
@@ -126,6 +146,8 @@ static void parse_options(int argc, char **argv, options *o)
 	}
 	o->paths = argv + optind;
 	o->n = argc - optind;
+	if (o->fig.log_loss && o->fig.loss_hi > o->fig.loss_lo && !(o->fig.loss_lo > 0))
+		die_usage("--loss-range: a log axis needs LO above 0");
 	if (o->n < 1)
 		die_usage("give one or more metrics files (bonsai-train's standard output)");
 	if (n_labels > o->n)

@@ -138,6 +138,17 @@ readback "$T/log.svg" loss loss-raw 0 log > "$T/got"
 [ $rc -eq 0 ] && same "$T/got" "$T/want" 0.002
 ok $? "--log: the loss points read back through a log10 axis"
 
+run $P --loss-range 3.5,4.5 --what loss "$T/a/metrics.jsonl" -o "$T/range.svg"
+column "$T/a/metrics.jsonl" loss > "$T/want"
+readback "$T/range.svg" loss loss-raw 0 > "$T/got"
+t=$(sed -n 's/.*class="ylabel"[^>]*>\([^<]*\)<.*/\1/p' "$T/range.svg" | tr '\n' ' ')
+[ $rc -eq 0 ] && same "$T/got" "$T/want" 0.002 && echo "$t" | awk '{ exit !($1 <= 3.5 && $1 > 3.3 && $NF >= 4.5 && $NF < 4.7) }'
+ok $? "--loss-range 3.5,4.5: y ticks $t, the points still read back (those outside cut off by the frame)"
+run $P --loss-range 4,3 "$T/a/metrics.jsonl"
+fails_with 2 "LO must be below HI" "--loss-range with LO above HI is a usage error"
+run $P --log --loss-range 0,3 "$T/a/metrics.jsonl"
+fails_with 2 "log axis needs LO above 0" "--loss-range from 0 on a log axis is a usage error"
+
 # two runs: two series, two colours, named after their folders
 run $P "$T/a/metrics.jsonl" "$T/b/metrics.jsonl" -o "$T/cmp.svg"
 ok $rc "two runs: exit 0"
