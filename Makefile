@@ -4,7 +4,9 @@
 # <tool>_SRCS and <tool>_LIBS; the rules below build all of them the same way.
 # lib/*.c is compiled once into build/libbonsai.a and linked into every tool.
 # C unit tests are tests/unit/test_*.c, each built into build/tests/ and run
-# by prove next to the shell tests tests/*.t.
+# by prove next to the shell tests tests/*.t. With nvcc, lib/cuda/*.cu (the
+# model on the GPU) is built into build/libbonsai_cuda.a for the tools that
+# use the GPU; `make check-cuda` builds and runs the GPU checks (below).
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -33,6 +35,13 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_A    := $(BUILD)/libbonsai.a
 
+# The Gemma 3 model on the GPU (lib/cuda/), built when nvcc is found into
+# build/libbonsai_cuda.a; a tool that sets <tool>_CUDA := 1 links it and the
+# CUDA libraries (and compiles its own GPU glue with -DBONSAI_CUDA).
+CUDA_LIB_SRCS := $(sort $(wildcard lib/cuda/*.cu))
+CUDA_LIB_OBJS := $(CUDA_LIB_SRCS:%.cu=$(BUILD)/%.cu.o)
+CUDA_LIB_A    := $(BUILD)/libbonsai_cuda.a
+
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -57,11 +66,16 @@ $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(CUDA_LIB_A): $(CUDA_LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 define TOOL_template
-$(1)_OBJS := $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$(if $$(HAVE_CUDA),$$($(1)_CU_SRCS:%.cu=$$(BUILD)/%.cu.o))
-bin/$(1): $$($(1)_OBJS) $$(LIB_A)
+$(1)_OBJS := $$($(1)_SRCS:%.c=$$(BUILD)/%.o)
+$(1)_GPU_A := $$(if $$(HAVE_CUDA),$$(if $$($(1)_CUDA),$$(CUDA_LIB_A)))
+bin/$(1): $$($(1)_OBJS) $$($(1)_GPU_A) $$(LIB_A)
 	@mkdir -p bin
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(LIB_A) $$($(1)_LIBS) $$(if $$(HAVE_CUDA),$$($(1)_CU_LIBS)) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$($(1)_GPU_A) $$(LIB_A) $$($(1)_LIBS) $$(if $$($(1)_GPU_A),$$(CUDA_LIBS)) $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
 
@@ -92,6 +106,44 @@ check-asan:
 	$(MAKE) clean-bins
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) $(ASAN_VARS) test
 	$(MAKE) clean-bins
+
+# `make -s print-NVCCFLAGS`: a variable's value, for scripts (bench/ptx_compare.sh)
+print-%:
+	@echo '$($*)'
+
+# The GPU checks (tests/cuda/): built with the flags above by `make
+# cuda-checks`; `make check-cuda` builds them and the tools and runs them
+# through prove where nvidia-smi finds a GPU (else says so and stops, exit
+# 0). The kernel checks against double references, the fixture check of
+# the model, bonsai-train and bonsai-eval on the GPU (eval_gpu.sh needs
+# `tests/cuda/eval_gpu.sh stage` first, else it skips), and gpu_bench for
+# bench/cuda_bench.sh.
+CUDA_CHECK_DIR := $(BUILD)/tests/cuda
+CUDA_CHECKS := $(CUDA_CHECK_DIR)/check_kernels $(CUDA_CHECK_DIR)/check_logprob \
+	$(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench
+CUDA_HEADERS := $(wildcard lib/cuda/*.cuh lib/cuda/*.h) tests/cuda/check_util.cuh
+.PHONY: cuda-checks check-cuda
+cuda-checks: $(if $(HAVE_CUDA),$(CUDA_CHECKS),no-nvcc)
+$(CUDA_CHECK_DIR)/check_kernels: tests/cuda/check_kernels.cu $(CUDA_HEADERS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -o $@ $<
+$(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
+		$(BUILD)/eval/loglik.o $(BUILD)/eval/text.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -Ieval -o $@ $< $(BUILD)/eval/loglik.o $(BUILD)/eval/text.o \
+		$(LIB_A) -lgomp -lutf8proc $(LDLIBS)
+$(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench: $(BUILD)/%: %.c $(CUDA_LIB_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilib/cuda $(LDFLAGS) -o $@ $< $(CUDA_LIB_A) $(LIB_A) $(CUDA_LIBS) $(LDLIBS)
+check-cuda: all cuda-checks
+	@if ! nvidia-smi -L > /dev/null 2>&1; then \
+		echo "check-cuda: no NVIDIA GPU here (nvidia-smi finds none); the checks are built in $(CUDA_CHECK_DIR), not run"; \
+	else \
+		BUILD=$(BUILD) prove -v $(filter-out %/gpu_bench,$(CUDA_CHECKS)) tests/cuda/*.sh; \
+	fi
+.PHONY: no-nvcc
+no-nvcc:
+	@echo "nvcc not found: the GPU checks need the CUDA Toolkit (NVCC=path/to/nvcc)"; exit 1
 
 .PHONY: clean-bins
 clean-bins:

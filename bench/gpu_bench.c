@@ -1,4 +1,4 @@
-/* gpu_bench.c - times training steps of the CUDA trainer (gpu_trainer.h)
+/* gpu_bench.c - times training steps of the CUDA trainer (gemma3_gpu.h)
  * on a randomly initialised model and random tokens, the way
  * bench/cuda_bench.sh compares it with the PyTorch peer.
  *
@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "gemma3.h"
-#include "gpu_trainer.h"
+#include "gemma3_gpu.h"
 
 double flops_per_token(const gemma3_config *c, int T)
 {
@@ -53,10 +53,10 @@ int main(int argc, char **argv)
 	size_t P = gemma3_num_params(&c);
 	float *params = xmalloc(P * sizeof(float));
 	gemma3_init_params(&c, params, 0.02f, 1234);
-	gpu_trainer *g = gpu_trainer_create(&c, B, T, rc, err, sizeof err);
+	gemma3_gpu *g = gemma3_gpu_create(&c, B, T, rc, err, sizeof err);
 	if (!g)
 		die("%s", err);
-	gpu_trainer_set_params(g, params, NULL, NULL);
+	gemma3_gpu_set_params(g, params, NULL, NULL);
 	int32_t *tok = xmalloc(sizeof(int32_t) * (B * T + 1));
 	uint64_t s = 42;
 	for (int i = 0; i <= B * T; i++) {
@@ -69,23 +69,23 @@ int main(int argc, char **argv)
 	for (int i = 0; i < warm + steps; i++) {
 		if (i == warm)
 			t0 = now_seconds();
-		gpu_trainer_zero_grad(g);
-		last = gpu_trainer_fwd_bwd(g, tok, tok + 1, 1.f);
-		float gn = gpu_trainer_grad_norm(g);
-		gpu_trainer_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, i + 1);
+		gemma3_gpu_zero_grad(g);
+		last = gemma3_gpu_fwd_bwd(g, tok, tok + 1, 1.f);
+		float gn = gemma3_gpu_grad_norm(g);
+		gemma3_gpu_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, i + 1);
 		if (i == 0)
 			first = last;
 	}
 	double dt = (now_seconds() - t0) / steps;
 	/* one profiled step for the breakdown */
-	gpu_trainer_profile(g, 1);
-	gpu_trainer_zero_grad(g);
-	gpu_trainer_fwd_bwd(g, tok, tok + 1, 1.f);
-	float gn = gpu_trainer_grad_norm(g);
-	gpu_trainer_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, warm + steps + 1);
+	gemma3_gpu_profile(g, 1);
+	gemma3_gpu_zero_grad(g);
+	gemma3_gpu_fwd_bwd(g, tok, tok + 1, 1.f);
+	float gn = gemma3_gpu_grad_norm(g);
+	gemma3_gpu_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, warm + steps + 1);
 	fprintf(stderr, "%s V=%d B=%d T=%d%s on %s: per-phase time of one step\n", preset,
-		c.vocab_size, B, T, rc ? " recompute" : "", gpu_trainer_device_name(g));
-	gpu_trainer_profile_print(g, stderr);
+		c.vocab_size, B, T, rc ? " recompute" : "", gemma3_gpu_device_name(g));
+	gemma3_gpu_profile_print(g, stderr);
 	double tps = B * T / dt, F = flops_per_token(&c, T);
 	printf("{\"impl\": \"bonsai-cuda\", \"config\": \"%s\", \"vocab\": %d, \"params\": %zu, "
 	       "\"batch\": %d, \"seq\": %d, \"recompute\": %d, \"ms_per_step\": %.2f, "
@@ -93,9 +93,9 @@ int main(int argc, char **argv)
 	       "\"peak_gib\": %.2f, \"alloc_gib\": %.2f, \"loss_first\": %.4f, "
 	       "\"loss_last\": %.4f, \"device\": \"%s\"}\n",
 	       preset, c.vocab_size, P, B, T, rc, dt * 1e3, tps, F, tps * F / 989e12,
-	       gpu_trainer_peak_bytes(g) / 1073741824.0, gpu_trainer_alloc_bytes(g) / 1073741824.0,
-	       first, last, gpu_trainer_device_name(g));
-	gpu_trainer_free(g);
+	       gemma3_gpu_peak_bytes(g) / 1073741824.0, gemma3_gpu_alloc_bytes(g) / 1073741824.0,
+	       first, last, gemma3_gpu_device_name(g));
+	gemma3_gpu_free(g);
 	free(params);
 	free(tok);
 	return 0;

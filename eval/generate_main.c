@@ -21,6 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: bonsai-generate -m MODEL [-t TOKENIZER] [--prompt TEXT | --prompt-file FILE]\n"
 "                       [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+"                       [--device cpu|cuda]\n"
 "\n"
 "Writes the prompt and then its continuation to stdout, token by token.\n"
 "\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 "      --no-echo          write only the generated text, not the prompt\n"
 "      --ids              write token ids, one a line, instead of text\n"
 "      --ignore-eos       keep going past EOS\n"
+"      --device D         cpu or cuda (default: $BONSAI_DEVICE, else cuda when\n"
+"                         a usable GPU is found, else cpu)\n"
 "  -j, --threads N        CPU threads (default all)\n"
 "  -v, --verbose          seed and speed on stderr\n"
 "  -q, --quiet            nothing on stderr but errors\n"
@@ -46,12 +49,37 @@ static void usage(FILE *f)
 "  -V, --version          version\n");
 }
 
+/* Whether to generate on the GPU: device "cpu", "cuda" (then a GPU that
+ * cannot take the model is an error) or NULL (the GPU when one works, as
+ * bonsai-eval decides). len: the positions of the KV cache. */
+static int use_gpu(eval_lm *lm, const char *device, int len, int quiet)
+{
+	char why[512];
+	if (device && !strcmp(device, "cpu"))
+		return 0;
+	if (!eval_gpu_probe(why, sizeof why)) {
+		if (device)
+			die("--device cuda: %s", why);
+		return 0;
+	}
+	if (eval_lm_gpu_open_decoder(lm, len, why, sizeof why)) {
+		if (device)
+			die("--device cuda: %s", why);
+		if (!quiet)
+			warnx_("note: generating on the CPU: %s", why);
+		return 0;
+	}
+	if (!quiet)
+		warnx_("generating on %s (bf16)", lm->gpu_name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	cli_catch_signals();
 	enum { O_TEMP = 256, O_TOPK, O_TOPP, O_SEED, O_BOS, O_NO_BOS, O_NO_ECHO, O_IDS,
-	       O_IGNORE_EOS };
+	       O_IGNORE_EOS, O_DEVICE };
 	static const struct option longopts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"tokenizer", required_argument, 0, 't'},
@@ -67,6 +95,7 @@ int main(int argc, char **argv)
 		{"no-echo", no_argument, 0, O_NO_ECHO},
 		{"ids", no_argument, 0, O_IDS},
 		{"ignore-eos", no_argument, 0, O_IGNORE_EOS},
+		{"device", required_argument, 0, O_DEVICE},
 		{"threads", required_argument, 0, 'j'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
@@ -74,6 +103,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}};
 	const char *model = NULL, *tok_path = NULL, *prompt = NULL, *prompt_file = NULL;
+	const char *device = NULL;
 	long max_new = 256;
 	sampler_opts so = {1.0f, 0, 1.0f};
 	uint64_t seed = 0;
@@ -98,6 +128,7 @@ int main(int argc, char **argv)
 		case O_NO_ECHO: echo = 0; break;
 		case O_IDS: ids = 1; break;
 		case O_IGNORE_EOS: ignore_eos = 1; break;
+		case O_DEVICE: device = optarg; break;
 		case 'j': {
 			int n = (int)parse_ll("--threads", optarg, 1, 4096);
 #ifdef _OPENMP
@@ -120,6 +151,7 @@ int main(int argc, char **argv)
 		die_usage("no model: name one with -m");
 	if (prompt && prompt_file)
 		die_usage("--prompt and --prompt-file exclude each other");
+	device = cli_device(device); /* NULL: the GPU when one works */
 	if (!have_seed) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -156,8 +188,16 @@ int main(int argc, char **argv)
 		max_new = room;
 	}
 
-	gemma3_kv *kv = gemma3_kv_new(lm.model, (int)(n_in + (size_t)max_new));
+	int len = (int)(n_in + (size_t)max_new);
+	int on_gpu = use_gpu(&lm, device, len, quiet);
+	gemma3_kv *kv = on_gpu ? NULL : gemma3_kv_new(lm.model, len);
 	float *logits = xmalloc((size_t)V * sizeof *logits);
+	int32_t *in = xmalloc(n_in * sizeof *in);
+	size_t pos = 0;
+	if (lm.bos >= 0)
+		in[pos++] = lm.bos;
+	for (size_t i = 0; i < np; i++)
+		in[pos++] = (int32_t)pids[i];
 	buf_t out = {0};
 	utf8_stream u = {0};
 	if (echo && !ids) {
@@ -166,10 +206,12 @@ int main(int argc, char **argv)
 		xfflush(stdout, "stdout");
 	}
 	double t0 = now_seconds();
-	if (lm.bos >= 0)
-		gemma3_decode_step(lm.model, kv, lm.bos, logits);
-	for (size_t i = 0; i < np; i++)
-		gemma3_decode_step(lm.model, kv, (int32_t)pids[i], logits);
+	if (on_gpu) {
+		eval_lm_gpu_decode(&lm, in, (int)n_in, 0, logits);
+	} else {
+		for (size_t i = 0; i < n_in; i++)
+			gemma3_decode_step(lm.model, kv, in[i], logits);
+	}
 	double t1 = now_seconds();
 
 	rng_t rng;
@@ -192,8 +234,13 @@ int main(int argc, char **argv)
 			xfwrite(out.data, out.len, stdout, "stdout");
 			xfflush(stdout, "stdout");
 		}
-		if (made + 1 < max_new)
-			gemma3_decode_step(lm.model, kv, next, logits);
+		if (made + 1 < max_new) {
+			if (on_gpu)
+				eval_lm_gpu_decode(&lm, &next, 1, (int)pos, logits);
+			else
+				gemma3_decode_step(lm.model, kv, next, logits);
+			pos++;
+		}
 		cli_check_interrupt();
 	}
 	out.len = 0;
@@ -211,9 +258,11 @@ int main(int argc, char **argv)
 	buf_free(&out);
 	sampler_free(&smp);
 	free(logits);
+	free(in);
 	free(pids);
 	free(ptext);
-	gemma3_kv_free(kv);
+	if (kv)
+		gemma3_kv_free(kv);
 	eval_lm_close(&lm);
 	return 0;
 }

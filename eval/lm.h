@@ -17,11 +17,13 @@ typedef struct {
 	char *tok_path;
 	int32_t bos, eos;   /* -1 = none */
 	gemma3_acts *acts;  /* the last forward pass's, reused while B and T stay */
-	void *gpu;          /* a gpu_trainer after eval_lm_gpu_open, else NULL */
+	void *gpu;          /* a gemma3_gpu after eval_lm_gpu_open, else NULL */
 	void (*gpu_close)(void *lm); /* frees it (lm_gpu.c is bonsai-eval's only) */
 	float *gpu_lp;      /* eval_lm_logprobs' buffers */
 	unsigned char *gpu_greedy;
 	size_t gpu_cap;
+	int gpu_vocab;      /* the GPU model's vocabulary (padded to a multiple of 8) */
+	float *gpu_logits;  /* eval_lm_gpu_decode's, when the vocabulary is padded */
 	char gpu_name[160];
 } eval_lm;
 
@@ -46,6 +48,13 @@ int eval_gpu_probe(char *why, size_t n);
  * scores there. Returns 0, or -1 with the reason in err (no GPU, a build
  * without CUDA, a model the GPU code does not take, out of memory). */
 int eval_lm_gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t n);
+/* Puts the model on the GPU as a decoder with a KV cache of max_T
+ * positions (bonsai-generate); 0, or -1 with the reason in err, as
+ * eval_lm_gpu_open. */
+int eval_lm_gpu_open_decoder(eval_lm *lm, int max_T, char *err, size_t n);
+/* gemma3_gpu_decode on that decoder: tokens[0 .. n) at positions pos ..;
+ * logits gets the last one's, the model's vocab_size of them. */
+void eval_lm_gpu_decode(eval_lm *lm, const int32_t *tokens, int n, int pos, float *logits);
 /* Frees the GPU model (eval_lm_close does too). */
 void eval_lm_gpu_close(eval_lm *lm);
 /* loglik.h's logprobs_fn on the GPU (after eval_lm_gpu_open). */

@@ -1,5 +1,5 @@
 /* lm_gpu.c - eval_lm on the GPU: the model as an inference-only
- * gpu_trainer (train/cuda/gpu_trainer.h), scored there so that no logits
+ * gemma3_gpu (lib/cuda/gemma3_gpu.h), scored there so that no logits
  * come back to the host. Without BONSAI_CUDA (no nvcc at build time) it
  * only says so. */
 #include "lm.h"
@@ -11,11 +11,11 @@
 #include "cli.h"
 
 #ifdef BONSAI_CUDA
-#include "../train/cuda/gpu_trainer.h"
+#include "cuda/gemma3_gpu.h"
 
 int eval_gpu_probe(char *why, size_t n)
 {
-	return gpu_trainer_probe(why, n);
+	return gemma3_gpu_probe(why, n);
 }
 
 static void gpu_close(void *lm)
@@ -23,51 +23,87 @@ static void gpu_close(void *lm)
 	eval_lm_gpu_close(lm);
 }
 
-int eval_lm_gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t n)
+/* The model's parameters as the GPU code wants them: a vocabulary that is
+ * a multiple of 8, the embedding padded with zero rows (which scoring and
+ * generation leave out). c gets the padded config; *owned what to free. */
+static const float *gpu_params(eval_lm *lm, gemma3_config *c, float **owned)
+{
+	*c = *lm->cfg;
+	*owned = NULL;
+	int V = c->vocab_size, Vp = (V + 7) / 8 * 8;
+	size_t d = (size_t)c->hidden_size, P = gemma3_num_params(lm->cfg);
+	const float *params = gemma3_model_params(lm->model);
+	if (Vp == V)
+		return params;
+	c->vocab_size = Vp;
+	size_t Pp = gemma3_num_params(c), emb = (size_t)V * d, pad = (size_t)(Vp - V) * d;
+	if (Pp != P + pad)
+		die("internal error: the embedding is not the first tensor of the layout");
+	float *padded = xmalloc(Pp * sizeof *padded);
+	memcpy(padded, params, emb * sizeof *padded);
+	memset(padded + emb, 0, pad * sizeof *padded);
+	memcpy(padded + emb + pad, params + emb, (P - emb) * sizeof *padded);
+	return *owned = padded;
+}
+
+/* max_T > 0 with max_tokens < 0: a decoder of max_T positions */
+static int gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t n)
 {
 	char why[512];
-	if (!gpu_trainer_probe(why, sizeof why)) {
+	if (!gemma3_gpu_probe(why, sizeof why)) {
 		snprintf(err, n, "no usable GPU: %s", why);
 		return -1;
 	}
 	eval_lm_gpu_close(lm);
-	/* The GPU code wants a vocabulary that is a multiple of 8: pad the
-	 * embedding with zero rows, which the scoring leaves out. */
-	gemma3_config c = *lm->cfg;
-	int V = c.vocab_size, Vp = (V + 7) / 8 * 8;
-	size_t d = (size_t)c.hidden_size, P = gemma3_num_params(lm->cfg);
-	const float *params = gemma3_model_params(lm->model);
-	float *padded = NULL;
-	if (Vp != V) {
-		c.vocab_size = Vp;
-		size_t Pp = gemma3_num_params(&c), emb = (size_t)V * d, pad = (size_t)(Vp - V) * d;
-		if (Pp != P + pad)
-			die("internal error: the embedding is not the first tensor of the layout");
-		padded = xmalloc(Pp * sizeof *padded);
-		memcpy(padded, params, emb * sizeof *padded);
-		memset(padded + emb, 0, pad * sizeof *padded);
-		memcpy(padded + emb + pad, params + emb, (P - emb) * sizeof *padded);
-		params = padded;
-	}
-	gpu_trainer *g = gpu_trainer_create_infer(&c, max_tokens, max_T, err, n);
+	gemma3_config c;
+	float *owned;
+	const float *params = gpu_params(lm, &c, &owned);
+	gemma3_gpu *g = max_tokens < 0 ? gemma3_gpu_create_decoder(&c, max_T, err, n)
+				       : gemma3_gpu_create_infer(&c, max_tokens, max_T, err, n);
 	if (!g) {
-		free(padded);
+		free(owned);
 		return -1;
 	}
-	gpu_trainer_set_params(g, params, NULL, NULL);
-	free(padded);
-	snprintf(lm->gpu_name, sizeof lm->gpu_name, "%s", gpu_trainer_device_name(g));
+	gemma3_gpu_set_params(g, params, NULL, NULL);
+	free(owned);
+	snprintf(lm->gpu_name, sizeof lm->gpu_name, "%s", gemma3_gpu_device_name(g));
 	lm->gpu = g;
 	lm->gpu_close = gpu_close;
+	lm->gpu_vocab = c.vocab_size;
 	return 0;
+}
+
+int eval_lm_gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t n)
+{
+	return gpu_open(lm, max_tokens, max_T, err, n);
+}
+
+int eval_lm_gpu_open_decoder(eval_lm *lm, int max_T, char *err, size_t n)
+{
+	return gpu_open(lm, -1, max_T, err, n);
+}
+
+void eval_lm_gpu_decode(eval_lm *lm, const int32_t *tokens, int n, int pos, float *logits)
+{
+	size_t V = (size_t)lm->cfg->vocab_size, Vp = (size_t)lm->gpu_vocab;
+	if (Vp == V) {
+		gemma3_gpu_decode(lm->gpu, tokens, n, pos, logits);
+		return;
+	}
+	if (!lm->gpu_logits)
+		lm->gpu_logits = xmalloc(Vp * sizeof *lm->gpu_logits);
+	gemma3_gpu_decode(lm->gpu, tokens, n, pos, lm->gpu_logits);
+	memcpy(logits, lm->gpu_logits, V * sizeof *logits);
 }
 
 void eval_lm_gpu_close(eval_lm *lm)
 {
 	if (lm->gpu)
-		gpu_trainer_free(lm->gpu);
+		gemma3_gpu_free(lm->gpu);
 	free(lm->gpu_lp);
 	free(lm->gpu_greedy);
+	free(lm->gpu_logits);
+	lm->gpu_logits = NULL;
 	lm->gpu = NULL;
 	lm->gpu_lp = NULL;
 	lm->gpu_greedy = NULL;
@@ -84,7 +120,7 @@ void eval_lm_logprobs(void *arg, const int32_t *tokens, const int32_t *targets, 
 		lm->gpu_lp = xreallocarray(lm->gpu_lp, N, sizeof *lm->gpu_lp);
 		lm->gpu_greedy = xreallocarray(lm->gpu_greedy, N, sizeof *lm->gpu_greedy);
 	}
-	gpu_trainer_logprobs(lm->gpu, tokens, targets, B, T, lm->cfg->vocab_size, lm->gpu_lp,
+	gemma3_gpu_logprobs(lm->gpu, tokens, targets, B, T, lm->cfg->vocab_size, lm->gpu_lp,
 			     lm->gpu_greedy);
 	for (size_t i = 0; i < N; i++) {
 		lp[i] = lm->gpu_lp[i];
@@ -108,9 +144,22 @@ int eval_lm_gpu_open(eval_lm *lm, long max_tokens, int max_T, char *err, size_t 
 	return -1;
 }
 
+int eval_lm_gpu_open_decoder(eval_lm *lm, int max_T, char *err, size_t n)
+{
+	(void)lm; (void)max_T;
+	snprintf(err, n, "built without CUDA (nvcc was not found at build time)");
+	return -1;
+}
+
 void eval_lm_gpu_close(eval_lm *lm)
 {
 	(void)lm;
+}
+
+void eval_lm_gpu_decode(eval_lm *lm, const int32_t *tokens, int n, int pos, float *logits)
+{
+	(void)lm; (void)tokens; (void)n; (void)pos; (void)logits;
+	die("internal error: no GPU in this build");
 }
 
 void eval_lm_logprobs(void *lm, const int32_t *tokens, const int32_t *targets, int B, int T,

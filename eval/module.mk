@@ -1,14 +1,14 @@
 # bonsai-eval: perplexity and zero-shot tasks; bonsai-generate: sampling.
-EVAL_COMMON := eval/lm.c eval/loglik.c eval/text.c
+# Both run the model on the CPU (lib/gemma3_forward.c) or, through
+# eval/lm_gpu.c, on the GPU (lib/cuda/, linked when nvcc exists).
+EVAL_COMMON := eval/lm.c eval/lm_gpu.c eval/loglik.c eval/text.c
 TOOLS += bonsai-eval bonsai-generate
-bonsai-eval_SRCS := eval/eval_main.c eval/tasks.c eval/score.c eval/ppl.c eval/lm_gpu.c \
-	$(EVAL_COMMON)
+bonsai-eval_SRCS := eval/eval_main.c eval/tasks.c eval/score.c eval/ppl.c $(EVAL_COMMON)
 bonsai-eval_LIBS := -lbz2 -lutf8proc
-# --device cuda: the trainer's forward pass (its object is shared with bonsai-train)
-bonsai-eval_CU_SRCS := train/cuda/gpu_trainer.cu
-bonsai-eval_CU_LIBS := $(CUDA_LIBS)
+bonsai-eval_CUDA := 1
 bonsai-generate_SRCS := eval/generate_main.c eval/sample.c $(EVAL_COMMON)
 bonsai-generate_LIBS := -lutf8proc
+bonsai-generate_CUDA := 1
 
 # The GPU glue is compiled in only when nvcc exists.
 ifneq ($(HAVE_CUDA),)

@@ -2,7 +2,7 @@
  * backward on B x T batches accumulating gradients, the gradient norm, an
  * AdamW step, and the parameters and AdamW moments for checkpoints. The
  * CPU backend (cpu_backend.c) is the reference; the CUDA backend
- * (cuda_backend.c, built with BONSAI_CUDA) wraps train/cuda/gpu_trainer.h.
+ * (cuda_backend.c, built with BONSAI_CUDA) wraps lib/cuda/gemma3_gpu.h.
  * Parameters, gradients and moments use gemma3.h's layout. */
 #ifndef BONSAI_TRAIN_BACKEND_H
 #define BONSAI_TRAIN_BACKEND_H

@@ -1,4 +1,4 @@
-/* cuda_backend.c - the backend interface over train/cuda/gpu_trainer.h.
+/* cuda_backend.c - the backend interface over lib/cuda/gemma3_gpu.h.
  * Without BONSAI_CUDA (no nvcc at build time) it only reports that. */
 #include "backend.h"
 #include "cli.h"
@@ -7,65 +7,65 @@
 #include <stdlib.h>
 
 #ifdef BONSAI_CUDA
-#include "cuda/gpu_trainer.h"
+#include "cuda/gemma3_gpu.h"
 
-static gpu_trainer *G(backend *b) { return b->impl; }
+static gemma3_gpu *G(backend *b) { return b->impl; }
 
 static void set_params(backend *b, const float *p, const float *m, const float *v)
 {
-	gpu_trainer_set_params(G(b), p, m, v);
+	gemma3_gpu_set_params(G(b), p, m, v);
 }
 static void get_params(backend *b, float *p, float *m, float *v)
 {
-	gpu_trainer_get_params(G(b), p, m, v);
+	gemma3_gpu_get_params(G(b), p, m, v);
 }
 static void set_decay_mask(backend *b, const unsigned char *mask)
 {
-	gpu_trainer_set_decay_mask(G(b), mask);
+	gemma3_gpu_set_decay_mask(G(b), mask);
 }
-static void zero_grad(backend *b) { gpu_trainer_zero_grad(G(b)); }
+static void zero_grad(backend *b) { gemma3_gpu_zero_grad(G(b)); }
 static double fwd_bwd(backend *b, const int32_t *in, const int32_t *tg, float grad_scale)
 {
-	return gpu_trainer_fwd_bwd(G(b), in, tg, grad_scale);
+	return gemma3_gpu_fwd_bwd(G(b), in, tg, grad_scale);
 }
 static double eval_loss(backend *b, const int32_t *in, const int32_t *tg)
 {
-	return gpu_trainer_eval_loss(G(b), in, tg);
+	return gemma3_gpu_eval_loss(G(b), in, tg);
 }
-static void logits(backend *b, const int32_t *in, float *out) { gpu_trainer_logits(G(b), in, out); }
-static void get_grads(backend *b, float *g) { gpu_trainer_get_grads(G(b), g); }
-static double grad_norm(backend *b) { return gpu_trainer_grad_norm(G(b)); }
+static void logits(backend *b, const int32_t *in, float *out) { gemma3_gpu_logits(G(b), in, out); }
+static void get_grads(backend *b, float *g) { gemma3_gpu_get_grads(G(b), g); }
+static double grad_norm(backend *b) { return gemma3_gpu_grad_norm(G(b)); }
 static void adamw(backend *b, double lr, double b1, double b2, double eps, double wd,
 		  float clip_scale, long step)
 {
-	gpu_trainer_adamw(G(b), (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, clip_scale,
+	gemma3_gpu_adamw(G(b), (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, clip_scale,
 			  (int)step);
 }
 static void cuda_free(backend *b)
 {
-	gpu_trainer_free(G(b));
+	gemma3_gpu_free(G(b));
 	free(b);
 }
 
 int cuda_backend_available(void)
 {
 	char why[256];
-	return gpu_trainer_probe(why, sizeof why);
+	return gemma3_gpu_probe(why, sizeof why);
 }
 
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
 			  size_t errlen)
 {
 	char why[512];
-	if (!gpu_trainer_probe(why, sizeof why)) {
+	if (!gemma3_gpu_probe(why, sizeof why)) {
 		snprintf(err, errlen, "no usable GPU: %s", why);
 		return NULL;
 	}
-	gpu_trainer *g = gpu_trainer_create(c, B, T, recompute, err, errlen);
+	gemma3_gpu *g = gemma3_gpu_create(c, B, T, recompute, err, errlen);
 	if (!g)
 		return NULL;
 	backend *b = xcalloc(1, sizeof *b);
-	snprintf(b->device, sizeof b->device, "%s", gpu_trainer_device_name(g));
+	snprintf(b->device, sizeof b->device, "%s", gemma3_gpu_device_name(g));
 	b->impl = g;
 	b->set_params = set_params;
 	b->get_params = get_params;

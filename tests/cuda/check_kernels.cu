@@ -16,7 +16,13 @@
 #include <vector>
 
 #include "check_util.cuh"
-#include "gpu_kernels.cuh"
+#include "cuda/adamw.cuh"
+#include "cuda/attention_tile128.cuh"
+#include "cuda/cross_entropy.cuh"
+#include "cuda/embedding.cuh"
+#include "cuda/geglu.cuh"
+#include "cuda/norms.cuh"
+#include "cuda/qk_norm_rope.cuh"
 
 
 static void ok(int c, const char *fmt, double err, double tol, const char *name)
@@ -81,33 +87,33 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
 /* Tile-shape variants of version 2 (gpu_attention.cuh), checked like the
  * default and timed by `check_kernels bench`, so that one GPU run can pick
  * the shapes. Only head_dim 64 and 256 (the benchmark's). */
-template <int HD> struct CfgFMinb1 : Flash2Cfg<HD> { /* forward: 1 block/SM, more registers */
+template <int HD> struct CfgFMinb1 : Tile128Cfg<HD> { /* forward: 1 block/SM, more registers */
 	static constexpr int FMINB = 1;
 };
-template <int HD> struct CfgDqReg : Flash2Cfg<HD> { /* dQ: Q, dO in registers, 1 block/SM */
+template <int HD> struct CfgDqReg : Tile128Cfg<HD> { /* dQ: Q, dO in registers, 1 block/SM */
 	static constexpr bool DQREG = HD <= 64;
 	static constexpr int DQMINB = 1;
 };
-template <int HD> struct CfgKvSmem : Flash2Cfg<HD> { /* dK/dV: K, V from smem */
+template <int HD> struct CfgKvSmem : Tile128Cfg<HD> { /* dK/dV: K, V from smem */
 	static constexpr bool KVREG = false;
 };
-template <int HD> struct CfgNw4 : Flash2Cfg<HD> { /* 4 warps, 64-row tiles */
+template <int HD> struct CfgNw4 : Tile128Cfg<HD> { /* 4 warps, 64-row tiles */
 	static constexpr int NW = 4, FNW = 4, KNW = 4;
 };
-template <int HD> struct CfgKMt2 : Flash2Cfg<HD> { /* dK/dV: 4 warps of 32 keys (hd 64) */
-	typedef Flash2Cfg<HD> D;
+template <int HD> struct CfgKMt2 : Tile128Cfg<HD> { /* dK/dV: 4 warps of 32 keys (hd 64) */
+	typedef Tile128Cfg<HD> D;
 	static constexpr int KNW = HD <= 64 ? 4 : D::KNW, KMT = HD <= 64 ? 2 : 1;
 	static constexpr int BQB = HD <= 64 ? 32 : D::BQB;
 	static constexpr bool KVREG = HD <= 64 ? false : D::KVREG;
 };
-template <int HD> struct CfgQMt2 : Flash2Cfg<HD> { /* dQ: 4 warps of 32 rows, 32-key tiles */
-	typedef Flash2Cfg<HD> D;
+template <int HD> struct CfgQMt2 : Tile128Cfg<HD> { /* dQ: 4 warps of 32 rows, 32-key tiles */
+	typedef Tile128Cfg<HD> D;
 	static constexpr int NW = HD <= 64 ? 4 : D::NW, QMT = HD <= 64 ? 2 : 1;
 	static constexpr int QBK = HD <= 64 ? 32 : D::QBK;
 	static constexpr bool DQREG = HD <= 64 ? false : D::DQREG;
 };
-template <int HD> struct CfgMt2 : Flash2Cfg<HD> { /* all three with 4 warps of 32 rows */
-	typedef Flash2Cfg<HD> D;
+template <int HD> struct CfgMt2 : Tile128Cfg<HD> { /* all three with 4 warps of 32 rows */
+	typedef Tile128Cfg<HD> D;
 	static constexpr bool S = HD <= 64;
 	static constexpr int FNW = S ? 4 : D::FNW, FMT = S ? 2 : 1, FMINB = S ? 1 : D::FMINB;
 	static constexpr int NW = S ? 4 : D::NW, QMT = S ? 2 : 1, QBK = S ? 32 : D::QBK;
@@ -115,40 +121,27 @@ template <int HD> struct CfgMt2 : Flash2Cfg<HD> { /* all three with 4 warps of 3
 	static constexpr int KNW = S ? 4 : D::KNW, KMT = S ? 2 : 1, BQB = S ? 32 : D::BQB;
 	static constexpr bool KVREG = S ? false : D::KVREG;
 };
-template <int HD> struct CfgFBk64 : Flash2Cfg<HD> { /* forward: 64-key tiles at hd 256 */
+template <int HD> struct CfgFBk64 : Tile128Cfg<HD> { /* forward: 64-key tiles at hd 256 */
 	static constexpr int BK = 64;
 };
-template <int HD> struct CfgFMt2 : Flash2Cfg<HD> { /* forward: 4 warps of 32 rows (hd 64) */
-	static constexpr int FNW = HD <= 64 ? 4 : Flash2Cfg<HD>::FNW, FMT = HD <= 64 ? 2 : 1;
+template <int HD> struct CfgFMt2 : Tile128Cfg<HD> { /* forward: 4 warps of 32 rows (hd 64) */
+	static constexpr int FNW = HD <= 64 ? 4 : Tile128Cfg<HD>::FNW, FMT = HD <= 64 ? 2 : 1;
 	static constexpr int FMINB = 1;
 };
-template <int HD> struct CfgKSplit : Flash2Cfg<HD> { /* dK/dV: warp pairs split S^T | dP^T */
+template <int HD> struct CfgKSplit : Tile128Cfg<HD> { /* dK/dV: warp pairs split S^T | dP^T */
 	static constexpr bool KSPLIT = true;
 };
 template <int HD> struct CfgKSplit48 : CfgKSplit<HD> { /* the same, 48-query tiles (hd 256) */
 	static constexpr int BQB = 48;
 };
-#define FWD_PARAMS                                                                             \
-	cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, \
-		bf16 *o, int o_ld, float *lse2, int B, int T, int Hq, int Hkv, int window,      \
-		float scale
-#define FWD_ARGS st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv, window, scale
-#define BWD_PARAMS                                                                             \
-	cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, \
-		const bf16 *dO, int do_ld, const float *lse2, const float *D, bf16 *dq,         \
-		int dq_ld, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq,      \
-		int Hkv, int window, float scale
-#define BWD_ARGS                                                                               \
-	st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld, dk, dk_ld, dv, dv_ld, B, T,  \
-		Hq, Hkv, window, scale
 #define VARIANT(NAME, CFG)                                                                     \
-	template <int HD> static cudaError_t NAME##_fwd(FWD_PARAMS)                            \
+	template <int HD> static cudaError_t NAME##_fwd(cudaStream_t st, const FlashArgs &a)   \
 	{                                                                                      \
-		return flash2_fwd_t<HD, CFG<HD>>(FWD_ARGS);                                    \
+		return flash_tile128_fwd<HD, CFG<HD>>(st, a);                                  \
 	}                                                                                      \
-	template <int HD> static cudaError_t NAME##_bwd(BWD_PARAMS)                            \
+	template <int HD> static cudaError_t NAME##_bwd(cudaStream_t st, const FlashArgs &a)   \
 	{                                                                                      \
-		return flash2_bwd_t<HD, CFG<HD>>(BWD_ARGS);                                    \
+		return flash_tile128_bwd<HD, CFG<HD>>(st, a);                                  \
 	}
 VARIANT(fminb1, CfgFMinb1)
 VARIANT(dqreg, CfgDqReg)
@@ -171,8 +164,8 @@ struct AttnImpl {
 /* the implementations for head_dim hd (entries with null functions: none) */
 static std::vector<AttnImpl> attn_impls(int hd)
 {
-	return {{"v1", flash_fwd_for(hd), flash_bwd_for(hd)},
-		{"v2", flash2_fwd_for(hd), flash2_bwd_for(hd)},
+	return {{"v1", flash_tile64_fwd_for(hd), flash_tile64_bwd_for(hd)},
+		{"v2", flash_tile128_fwd_for(hd), flash_tile128_bwd_for(hd)},
 		{"v2-fminb1", HD_64_256(hd, fminb1_fwd), HD_64_256(hd, fminb1_bwd)},
 		{"v2-dqreg", HD_64_256(hd, dqreg_fwd), HD_64_256(hd, dqreg_bwd)},
 		{"v2-kvsmem", HD_64_256(hd, kvsmem_fwd), HD_64_256(hd, kvsmem_bwd)},
@@ -265,8 +258,9 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		up_bf(dk_, k);
 		up_bf(dv_, v);
 		up_bf(ddO, dO);
-		CK(fwd(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
-		       (float)scale));
+		const FlashArgs fa = {dq_, dk_, dv_, qld, kld, kld, dO_, qld, dl, ddO, qld, dD,
+				      gq, gk, gv, qld, kld, kld, B, T, Hq, Hkv, window, (float)scale};
+		CK(fwd(0, fa));
 		CK(cudaDeviceSynchronize());
 		auto o = down_bf(dO_, O.size());
 		auto l2 = down_f(dl, lse.size());
@@ -280,7 +274,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		ok(e < 1e-4, "lse", e, 1e-4, name);
 		/* the trainer's D for every version (attn_bwd_dot_kernel only where
 		 * rows are not 16-byte aligned) */
-		CK(attn_bwd_dot2(0, N, T, Hq, hd, dO_, ddO, qld, dD));
+		CK(attn_bwd_dot(0, N, T, Hq, hd, dO_, ddO, qld, dD));
 		CK(cudaDeviceSynchronize());
 		{
 			/* D = rowsum(dO * O) of the O this forward pass wrote */
@@ -296,8 +290,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 			e = relerr(down_f(dD, lse.size()), Dref);
 			ok(e < 1e-4, "D", e, 1e-4, name);
 		}
-		CK(bwd(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv, kld,
-		       B, T, Hq, Hkv, window, (float)scale));
+		CK(bwd(0, fa));
 		CK(cudaDeviceSynchronize());
 		std::vector<float> a1[3] = {down_bf(gq, q.size()), down_bf(gk, k.size()),
 					    down_bf(gv, v.size())};
@@ -322,10 +315,8 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		CK(cudaMemset(gq, 0xFF, q.size() * 2));
 		CK(cudaMemset(gk, 0xFF, k.size() * 2));
 		CK(cudaMemset(gv, 0xFF, v.size() * 2));
-		CK(fwd(0, dq_, qld, dk_, kld, dv_, kld, dO_, qld, dl, B, T, Hq, Hkv, window,
-		       (float)scale));
-		CK(bwd(0, dq_, qld, dk_, kld, dv_, kld, ddO, qld, dl, dD, gq, qld, gk, kld, gv, kld,
-		       B, T, Hq, Hkv, window, (float)scale));
+		CK(fwd(0, fa));
+		CK(bwd(0, fa));
 		CK(cudaDeviceSynchronize());
 		std::vector<float> a2[3] = {down_bf(gq, q.size()), down_bf(gk, k.size()),
 					    down_bf(gv, v.size())};
@@ -381,7 +372,7 @@ static void check_ce(int R, int V, float softcap)
 	CK(cudaMemcpy(dt, t.data(), R * 4, cudaMemcpyHostToDevice));
 	float *dloss = dnew<float>(R);
 	up_bf(dl, l);
-	ce_kernel_v<<<R, 512>>>(V, dl, V, dt, softcap, scale, dloss, 1);
+	cross_entropy_kernel<<<R, 512>>>(V, dl, V, dt, softcap, scale, dloss, 1);
 	CK(cudaGetLastError());
 	CK(cudaDeviceSynchronize());
 	double e = relerr(down_f(dloss, R), loss);
@@ -575,7 +566,7 @@ static bool same_bits(const void *a, const void *b, size_t n, size_t esz, double
 	return same;
 }
 
-/* The fused pair of norm backward steps (norm_bwd2) against the two
+/* The fused pair of norm backward steps (norm_bwd_pair) against the two
  * launchers it replaces, on copies of the same inputs: dx, dbf and both
  * weight gradients must be the same bits; and against a double-precision
  * reference. mode1 1: dx += J1^T dy1 (dx starts non-zero), 2: dx = J1^T dy1. */
@@ -645,11 +636,11 @@ static void check_norm2(int N, int d, int mode1)
 	dwr.insert(dwr.end(), dw2.begin(), dw2.end());
 	/* -1: the launcher's pick; 0: dw in registers (up to NCH 5); 1: in shared memory */
 	for (int dws = -1; dws <= 1; dws++) {
-		if (dws == 0 && d > 256 * NORM_BWD2_REG_NCH)
+		if (dws == 0 && d > 256 * NORM_BWD_PAIR_REG_NCH)
 			continue;
 		snprintf(name, sizeof name, "norm bwd pair N%d d%d mode1 %d dws %d", N, d, mode1, dws);
 		reset(dxa, dba, ga, {pa1, pa2});
-		CK(norm_bwd2(0, N, d, dx1, dr1, dw1p, ddy, dxa, dx2, dr2, dw2p, dba, pa1, ga, pa2,
+		CK(norm_bwd_pair(0, N, d, dx1, dr1, dw1p, ddy, dxa, dx2, dr2, dw2p, dba, pa1, ga, pa2,
 			     ga + d, mode1, dws));
 		CK(cudaDeviceSynchronize());
 		std::vector<float> rxa = down_f(dxa, nd), rga = down_f(ga, 2 * (size_t)d);
@@ -757,15 +748,12 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 			continue;
 		double f[2], b[2];
 		for (int g = 0; g < 2; g++) {
-			int w = g ? 0 : window;
-			f[g] = time_ms([&] {
-				CK(im.fwd(0, q, qld, k, kld, v, kld, o, qld, lse, B, T, Hq, Hkv, w, scale));
-			});
-			CK(attn_bwd_dot2(0, N, T, Hq, hd, o, dO, qld, D));
-			b[g] = time_ms([&] {
-				CK(im.bwd(0, q, qld, k, kld, v, kld, dO, qld, lse, D, gq, qld, gk, kld, gv,
-					  kld, B, T, Hq, Hkv, w, scale));
-			});
+			const FlashArgs a = {q,  k,  v,  qld, kld, kld, o, qld, lse, dO, qld, D,
+					     gq, gk, gv, qld, kld, kld, B, T,   Hq,  Hkv, g ? 0 : window,
+					     scale};
+			f[g] = time_ms([&] { CK(im.fwd(0, a)); });
+			CK(attn_bwd_dot(0, N, T, Hq, hd, o, dO, qld, D));
+			b[g] = time_ms([&] { CK(im.bwd(0, a)); });
 		}
 		printf("# bench %-9s %-11s local fwd %6.3f bwd %6.3f | global fwd %6.3f bwd %6.3f ms"
 		       " | step fwd %6.2f bwd %6.2f ms\n",
@@ -778,7 +766,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 		cudaFree(pp);
 }
 
-/* the fused pair of norm backward steps (norm_bwd2, dw in registers and in
+/* the fused pair of norm backward steps (norm_bwd_pair, dw in registers and in
  * shared memory) against the two launchers it replaces, weight-gradient
  * reductions included; random inputs, mode 1 (dx +=) */
 static void bench_norm2(int N, int d)
@@ -806,9 +794,9 @@ static void bench_norm2(int N, int d)
 	});
 	double t[2] = {NAN, NAN};
 	for (int dws = 0; dws < 2; dws++)
-		if (dws || d <= 256 * NORM_BWD2_REG_NCH)
+		if (dws || d <= 256 * NORM_BWD_PAIR_REG_NCH)
 			t[dws] = time_ms([&] {
-				CK(norm_bwd2(0, N, d, x1, r1, w1, dy, dx, x2, r2, w2, db, p1, g1, p2, g2,
+				CK(norm_bwd_pair(0, N, d, x1, r1, w1, dy, dx, x2, r2, w2, db, p1, g1, p2, g2,
 					     1, dws));
 			});
 	/* what the rows need: x1, dy, dx read and written, x2, dbf; the two

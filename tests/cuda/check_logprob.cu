@@ -1,19 +1,17 @@
-/* check_logprob.cu - the scoring kernels of gpu_logprob.cuh against the CPU
+/* check_logprob.cu - the scoring kernels of lib/cuda/cross_entropy.cuh against the CPU
  * rule (eval/loglik.c's log_softmax_at: log-softmax in double, the first
  * index of the maximum) on rows of random fp32 logits: vocabularies that are
  * and are not multiples of 4 (the tail loop), padding columns past V, ties
  * for the maximum, rows of equal values, -inf entries, soft-capping, a
  * target < 0; and the row gather. Runs on a GPU only; prints TAP.
- * Links the evaluator's own log_softmax_at (make bin/bonsai-eval first):
- *   nvcc -std=c++17 -Itrain/cuda -Ieval -Ilib -o check_logprob tests/cuda/check_logprob.cu \
- *	build/eval/loglik.o build/eval/text.o build/libbonsai.a -lgomp -lutf8proc */
+ * Links the evaluator's own log_softmax_at; built by `make check-cuda`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <vector>
 
 #include "check_util.cuh"
-#include "gpu_logprob.cuh"
+#include "cuda/cross_entropy.cuh"
 extern "C" {
 #include "loglik.h" /* log_softmax_at: the reference */
 }

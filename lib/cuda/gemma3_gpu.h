@@ -1,5 +1,7 @@
-/* gpu_trainer.h - the CUDA trainer of bonsai-train: the Gemma 3 model of
- * gemma3.h trained on one NVIDIA GPU (sm_80 or newer).
+/* gemma3_gpu.h - the Gemma 3 model of gemma3.h on one NVIDIA GPU (sm_80
+ * or newer): training (bonsai-train's CUDA backend), scoring (bonsai-eval)
+ * and generation with a KV cache (bonsai-generate). The kernels are the
+ * .cuh files of lib/cuda/, one family each.
  *
  * Numerics: bf16 weights and activations for the matrix products (cuBLASLt,
  * fp32 accumulation), an fp32 residual stream, fp32 master weights, fp32
@@ -12,9 +14,9 @@
  *
  * Errors: creation returns NULL with a message (out of memory: what the
  * configuration needs and what to try); a CUDA failure later is fatal and
- * reported through die(). Implemented in gpu_trainer.cu (C++ with C linkage). */
-#ifndef BONSAI_GPU_TRAINER_H
-#define BONSAI_GPU_TRAINER_H
+ * reported through die(). Implemented in gemma3_gpu.cu (C++ with C linkage). */
+#ifndef BONSAI_GEMMA3_GPU_H
+#define BONSAI_GEMMA3_GPU_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,53 +27,68 @@ extern "C" {
 
 #include "gemma3.h"
 
-typedef struct gpu_trainer gpu_trainer;
+typedef struct gemma3_gpu gemma3_gpu;
 
 /* 1 if a usable GPU (compute capability 8.0 or newer) and a driver that
  * runs this build are present; else 0 with the reason in why. */
-int gpu_trainer_probe(char *why, size_t n);
+int gemma3_gpu_probe(char *why, size_t n);
 
 /* A trainer for batches of B sequences of T tokens (T <= 65536). With
  * recompute, each layer's activations are recomputed during the backward
  * pass from the layer's input, so only one layer's activations are held.
  * Returns NULL with a message in err (unsupported config, no GPU, or out of
  * memory: the message gives the bytes needed and suggests a smaller batch or
- * --recompute). Parameters start at zero: call gpu_trainer_set_params. */
-gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute, char *err,
+ * --recompute). Parameters start at zero: call gemma3_gpu_set_params. */
+gemma3_gpu *gemma3_gpu_create(const gemma3_config *c, int B, int T, int recompute, char *err,
 				size_t n);
 /* An inference-only model (bonsai-eval): forward passes of any B x T with
  * B*T <= max(max_tokens, T) and T at most the T given here; no gradients,
  * AdamW state or backward scratch, and one layer's activations, so it needs
  * about 6 bytes a parameter plus the activations. The training calls
  * (fwd_bwd, zero_grad, grad_norm, adamw, get_grads) die on it; set_params
- * takes params only. NULL with a message in err as gpu_trainer_create. */
-gpu_trainer *gpu_trainer_create_infer(const gemma3_config *c, long max_tokens, int T, char *err,
+ * takes params only. NULL with a message in err as gemma3_gpu_create. */
+gemma3_gpu *gemma3_gpu_create_infer(const gemma3_config *c, long max_tokens, int T, char *err,
 				      size_t n);
+/* A decoder for generation (bonsai-generate): an inference model of one
+ * sequence of up to max_T positions with a KV cache (bf16 keys after
+ * QK-norm and RoPE, and values, of every layer: 4 * num_layers *
+ * num_kv_heads * head_dim bytes a position). NULL with a message in err as
+ * gemma3_gpu_create_infer, or when max_T is longer than the attention over
+ * the cache takes (its scores are in shared memory: about 50,000 positions
+ * on an H100). */
+gemma3_gpu *gemma3_gpu_create_decoder(const gemma3_config *c, int max_T, char *err, size_t n);
+/* Runs tokens[0 .. n) at positions pos .. pos + n - 1 of the decoder's
+ * sequence (pos: the tokens run before, whose keys and values the cache
+ * holds; pos + n <= max_T), appends their keys and values to the cache and
+ * writes the fp32 logits of the last one (soft-capped; the config's
+ * vocab_size of them) to logits. A prompt is one call with n its length,
+ * then each new token one call with n = 1. */
+void gemma3_gpu_decode(gemma3_gpu *g, const int32_t *tokens, int n, int pos, float *logits);
 /* Device bytes the trainer would allocate (an estimate made without a GPU). */
-size_t gpu_trainer_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
 
 /* fp32 master weights and AdamW moments, gemma3_num_params() floats each;
  * m or v NULL = zeros. */
-void gpu_trainer_set_params(gpu_trainer *g, const float *params, const float *m, const float *v);
+void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const float *m, const float *v);
 /* Copies back any of the three that is not NULL. */
-void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, float *v);
+void gemma3_gpu_get_params(gemma3_gpu *g, float *params, float *m, float *v);
 
 /* Which tensors AdamW decays: one byte per tensor in layout order
  * (embed, 13 per layer, final norm: 2 + 13 * num_layers entries), nonzero =
  * decay. NULL = every tensor decays (the default). */
-void gpu_trainer_set_decay_mask(gpu_trainer *g, const unsigned char *per_tensor);
+void gemma3_gpu_set_decay_mask(gemma3_gpu *g, const unsigned char *per_tensor);
 
-void gpu_trainer_zero_grad(gpu_trainer *g);
+void gemma3_gpu_zero_grad(gemma3_gpu *g);
 /* Forward and backward over B*T tokens: inputs and targets [B,T] (host
  * memory; a target < 0 is ignored). Adds grad_scale * d(mean loss)/d(params)
  * to the gradients and returns the mean loss over the targets used (NaN if
  * none). */
-float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs, const int32_t *targets,
+float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs, const int32_t *targets,
 			  float grad_scale);
 /* Forward only: the mean loss (validation). Leaves the gradients alone. */
-float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs, const int32_t *targets);
+float gemma3_gpu_eval_loss(gemma3_gpu *g, const int32_t *inputs, const int32_t *targets);
 /* Forward only: logits [B*T, V] in fp32 (after soft-capping, if any). */
-void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits);
+void gemma3_gpu_logits(gemma3_gpu *g, const int32_t *inputs, float *logits);
 /* Forward only, scoring: for inputs and targets [B,T] (host memory; a
  * target < 0 is not scored; B x T within what the model was made for),
  * logp[i] = log_softmax(logits[i])[targets[i]] and greedy[i] = 1 when the
@@ -80,35 +97,35 @@ void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits);
  * logits are made in fp32 from the bf16 product, soft-capped, and reduced
  * with a max-subtracted log-sum-exp in fp32, a chunk of rows at a time;
  * only the rows with a target go through the LM head. Unscored positions
- * get 0. An inference model's only (gpu_trainer_create_infer): a training
+ * get 0. An inference model's only (gemma3_gpu_create_infer): a training
  * model has no scoring buffers. */
-void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs, const int32_t *targets, int B,
+void gemma3_gpu_logprobs(gemma3_gpu *g, const int32_t *inputs, const int32_t *targets, int B,
 			  int T, int V, float *logp, unsigned char *greedy);
 /* The gradients, gemma3_num_params() floats. */
-void gpu_trainer_get_grads(gpu_trainer *g, float *grads);
+void gemma3_gpu_get_grads(gemma3_gpu *g, float *grads);
 
 /* Global L2 norm of the gradients. */
-float gpu_trainer_grad_norm(gpu_trainer *g);
+float gemma3_gpu_grad_norm(gemma3_gpu *g);
 /* One AdamW step (PyTorch's torch.optim.AdamW): the gradients are first
  * multiplied by clip_scale; step counts from 1 (bias correction). Updates
  * the fp32 master weights and their bf16 copy. */
-void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float beta2, float eps,
+void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float eps,
 		       float weight_decay, float clip_scale, int step);
 
 /* Highest device memory in use since creation (bytes, from the driver's
  * free-memory reading after each phase) and what the trainer allocated. */
-size_t gpu_trainer_peak_bytes(gpu_trainer *g);
-size_t gpu_trainer_alloc_bytes(gpu_trainer *g);
+size_t gemma3_gpu_peak_bytes(gemma3_gpu *g);
+size_t gemma3_gpu_alloc_bytes(gemma3_gpu *g);
 /* "NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB" */
-const char *gpu_trainer_device_name(gpu_trainer *g);
+const char *gemma3_gpu_device_name(gemma3_gpu *g);
 
 /* Per-phase timing (for benchmarks): when on, each fwd_bwd records CUDA
- * events around every kernel class; gpu_trainer_profile_print writes a
+ * events around every kernel class; gemma3_gpu_profile_print writes a
  * table to f (a FILE *) and clears the counters. */
-void gpu_trainer_profile(gpu_trainer *g, int on);
-void gpu_trainer_profile_print(gpu_trainer *g, void *f);
+void gemma3_gpu_profile(gemma3_gpu *g, int on);
+void gemma3_gpu_profile_print(gemma3_gpu *g, void *f);
 
-void gpu_trainer_free(gpu_trainer *g);
+void gemma3_gpu_free(gemma3_gpu *g);
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,98 @@
-/* gpu_logprob.cuh - the kernels of forward-only scoring (bonsai-eval):
- * log p(target) and whether the target is the argmax, per row of fp32
- * logits, and the gather of the rows that have a target. Included by
- * gpu_trainer.cu after gpu_kernels.cuh.
- *
- * Like gpu_kernels.cuh: fixed reduction order, no atomics, so the same
- * inputs give the same bits. */
-#ifndef BONSAI_GPU_LOGPROB_CUH
-#define BONSAI_GPU_LOGPROB_CUH
+/* cross_entropy.cuh - what is made of the logits: softmax cross-entropy
+ * with its gradient written over the logits (training), fp32 soft-capping
+ * (gemma3_gpu_logits), and the scoring of bonsai-eval: the rows that have a
+ * target gathered, then log-softmax at the target and whether it is the
+ * greedy choice. */
+#ifndef BONSAI_CUDA_CROSS_ENTROPY_CUH
+#define BONSAI_CUDA_CROSS_ENTROPY_CUH
 
-#include "gpu_kernels.cuh"
+#include "common.cuh"
+
+/* Softmax + CE with 16-byte accesses (V and ld multiples of 8). */
+__global__ void __launch_bounds__(512) cross_entropy_kernel(int V, bf16 *logits, size_t ld,
+						   const int32_t *targets, float softcap,
+						   float scale, float *loss, int write_grad)
+{
+	__shared__ float sm_m[16], sm_s[16];
+	int row = blockIdx.x;
+	bf16 *l = logits + (size_t)row * ld;
+	int t = targets[row];
+	float m = -INFINITY, s = 0.f;
+	for (int j = threadIdx.x * 8; j < V; j += blockDim.x * 8) {
+		float v[8], mx = -INFINITY;
+		ld8(l + j, v);
+#pragma unroll
+		for (int e = 0; e < 8; e++) {
+			if (softcap > 0.f)
+				v[e] = softcap * tanhf(v[e] / softcap);
+			mx = fmaxf(mx, v[e]);
+		}
+		float mm = fmaxf(m, mx), a = 0.f;
+#pragma unroll
+		for (int e = 0; e < 8; e++)
+			a += __expf(v[e] - mm);
+		s = (m == -INFINITY ? 0.f : s * __expf(m - mm)) + a;
+		m = mm;
+	}
+	for (int o = 16; o > 0; o >>= 1) {
+		float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o);
+		float mm = fmaxf(m, m2);
+		s = (m == -INFINITY ? 0.f : s * __expf(m - mm)) +
+		    (m2 == -INFINITY ? 0.f : s2 * __expf(m2 - mm));
+		m = mm;
+	}
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, nw = blockDim.x / 32;
+	if (lane == 0) {
+		sm_m[warp] = m;
+		sm_s[warp] = s;
+	}
+	__syncthreads();
+	float M = -INFINITY;
+	for (int i = 0; i < nw; i++)
+		M = fmaxf(M, sm_m[i]);
+	float S = 0.f;
+	for (int i = 0; i < nw; i++)
+		S += sm_m[i] == -INFINITY ? 0.f : sm_s[i] * __expf(sm_m[i] - M);
+	float lse = M + logf(S);
+	if (threadIdx.x == 0) {
+		if (t >= 0) {
+			float v = __bfloat162float(l[t]);
+			if (softcap > 0.f)
+				v = softcap * tanhf(v / softcap);
+			loss[row] = lse - v;
+		} else {
+			loss[row] = 0.f;
+		}
+	}
+	if (!write_grad)
+		return;
+	__syncthreads(); /* l[t] read before it is overwritten */
+	for (int j = threadIdx.x * 8; j < V; j += blockDim.x * 8) {
+		float v[8], o[8];
+		ld8(l + j, v);
+#pragma unroll
+		for (int e = 0; e < 8; e++) {
+			float dcap = 1.f, x = v[e];
+			if (softcap > 0.f) {
+				float th = tanhf(x / softcap);
+				x = softcap * th;
+				dcap = 1.f - th * th;
+			}
+			float p = __expf(x - lse);
+			o[e] = t < 0 ? 0.f : (p - (j + e == t ? 1.f : 0.f)) * scale * dcap;
+		}
+		st8(l + j, o);
+	}
+}
+
+/* bf16 logits chunk -> fp32 (with soft-capping) for gemma3_gpu_logits */
+__global__ void softcap_f32_kernel(size_t n, float *x, float cap)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n && cap > 0.f)
+		x[i] = cap * tanhf(x[i] / cap);
+}
+
 
 /* dst[i] = src[sel[i]], rows of d bf16 (d a multiple of 8, 16-byte aligned rows). */
 __global__ void gather_rows_kernel(int n, int d, const int32_t *sel, const bf16 *src, bf16 *dst)

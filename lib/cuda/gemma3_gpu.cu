@@ -1,6 +1,6 @@
-/* gpu_trainer.cu - the CUDA trainer (see gpu_trainer.h): buffers, the
+/* gemma3_gpu.cu - the Gemma 3 model on the GPU (see gemma3_gpu.h): buffers, the
  * layer-by-layer forward and backward passes, cuBLASLt matrix products,
- * AdamW. The kernels are in gpu_kernels.cuh.
+ * AdamW. The kernels are in the other files of lib/cuda/, one family each.
  *
  * Per token and layer the forward pass keeps (unless --recompute): the
  * fp32 residual entering the layer and after attention, the bf16 inputs of
@@ -18,28 +18,15 @@
 #include <string.h>
 #include <vector>
 
-#include "gpu_kernels.cuh"
-#include "gpu_logprob.cuh"
-#include "gpu_trainer.h"
-
-extern "C" void die(const char *fmt, ...);
-
-#define CK(...)                                                                                \
-	do {                                                                                   \
-		cudaError_t e_ = (__VA_ARGS__);                                                          \
-		if (e_ != cudaSuccess)                                                         \
-			die("CUDA error %s at %s:%d: %s", cudaGetErrorName(e_), __FILE__,      \
-			    __LINE__, cudaGetErrorString(e_));                                 \
-	} while (0)
-#define CKL() CK(cudaGetLastError())
-#define CKB(x)                                                                                 \
-	do {                                                                                   \
-		cublasStatus_t s_ = (x);                                                       \
-		if (s_ != CUBLAS_STATUS_SUCCESS)                                               \
-			die("cuBLASLt error %d at %s:%d", (int)s_, __FILE__, __LINE__);        \
-	} while (0)
-
-static unsigned cdiv(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
+#include "adamw.cuh"
+#include "attention_tile128.cuh"
+#include "cross_entropy.cuh"
+#include "embedding.cuh"
+#include "gemma3_gpu.h"
+#include "geglu.cuh"
+#include "kv_attention.cuh"
+#include "norms.cuh"
+#include "qk_norm_rope.cuh"
 
 /* ---------------- cuBLASLt: row-major C = op(A) op(B) ---------------- */
 struct GemmPlan {
@@ -75,7 +62,7 @@ struct LayerOff { /* offsets into the parameter array, per tensor */
 	size_t t[G3_PER_LAYER];
 };
 
-struct gpu_trainer {
+struct gemma3_gpu {
 	gemma3_config c;
 	int B, T, N, recompute;
 	int d, ff, Hq, Hkv, hd, V, L, QKV, QK;
@@ -124,22 +111,27 @@ struct gpu_trainer {
 	double cat_ms[P_NCAT];
 	long prof_steps;
 	std::vector<void *> allocs;
-	/* inference only (gpu_trainer_create_infer): no gradients, AdamW state
+	/* inference only (gemma3_gpu_create_infer): no gradients, AdamW state
 	 * or backward scratch; x[] alternates between two buffers. Ncap, Tcap:
 	 * the largest B*T and T a forward pass may have. */
 	int infer, Ncap, Tcap;
-	bf16 *xsel;             /* gpu_trainer_logprobs: the rows that have a target */
+	bf16 *xsel;             /* gemma3_gpu_logprobs: the rows that have a target */
 	int32_t *sel;
 	unsigned char *greedy;
+	/* a decoder (gemma3_gpu_create_decoder): per layer the keys (after
+	 * QK-norm and RoPE) and values of positions 0 .. Tcap - 1, [t][Hkv][hd];
+	 * pos0: the position of the pass's first token (0 otherwise) */
+	bf16 *kv_k, *kv_v;
+	int pos0;
 };
 
-static void need_train(gpu_trainer *g, const char *what)
+static void need_train(gemma3_gpu *g, const char *what)
 {
 	if (g->infer)
 		die("internal error: %s on an inference-only GPU model", what);
 }
 
-static void *dalloc(gpu_trainer *g, size_t bytes, int *fail)
+static void *dalloc(gemma3_gpu *g, size_t bytes, int *fail)
 {
 	if (*fail || bytes == 0)
 		return NULL;
@@ -154,7 +146,7 @@ static void *dalloc(gpu_trainer *g, size_t bytes, int *fail)
 	return p;
 }
 
-static void mark(gpu_trainer *g, int cat)
+static void mark(gemma3_gpu *g, int cat)
 {
 	if (!g->prof)
 		return;
@@ -169,7 +161,7 @@ static void mark(gpu_trainer *g, int cat)
 	g->ev_used++;
 }
 
-static void prof_collect(gpu_trainer *g)
+static void prof_collect(gemma3_gpu *g)
 {
 	if (!g->prof || g->ev_used < 2) {
 		g->ev_used = 0;
@@ -184,7 +176,7 @@ static void prof_collect(gpu_trainer *g)
 	g->ev_used = 0;
 }
 
-static void gemm(gpu_trainer *g, int ta, int tb, int M, int N, int K, const bf16 *A, int lda,
+static void gemm(gemma3_gpu *g, int ta, int tb, int M, int N, int K, const bf16 *A, int lda,
 		 const bf16 *B, int ldb, void *C, int ldc, int cf32, int acc)
 {
 	int al = std::min(std::min(align_of(A), align_of(B)), align_of(C));
@@ -248,7 +240,7 @@ __global__ void zero_segments_kernel(const size_t *off, const int *len, float *g
 }
 
 /* ---------------- kernel launchers ---------------- */
-static void add_norm(gpu_trainer *g, const bf16 *u, const float *wa, const float *res_in,
+static void add_norm(gemma3_gpu *g, const bf16 *u, const float *wa, const float *res_in,
 		     float *res_out, float *rstd_a, const float *wb, bf16 *h, float *rstd_b)
 {
 	CK(add_norm_fwd(g->st, g->N, g->d, g->c.rms_norm_eps, u, wa, res_in, res_out, rstd_a, wb,
@@ -257,83 +249,113 @@ static void add_norm(gpu_trainer *g, const bf16 *u, const float *wa, const float
 
 /* dx (mode) from dy; grad[w] += dw */
 template <typename XT, int MODE>
-static void norm_bwd_g(gpu_trainer *g, const XT *x, const float *rstd, size_t w_off,
+static void norm_bwd_g(gemma3_gpu *g, const XT *x, const float *rstd, size_t w_off,
 		       const float *dy, void *dx)
 {
 	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, g->p + w_off, dy, dx, g->partial,
 			      g->grad + w_off));
 }
 
-/* Two norm backward steps in one pass (norm_bwd2): dx (mode1 1: +=, 2: =)
+/* Two norm backward steps in one pass (norm_bwd_pair): dx (mode1 1: +=, 2: =)
  * from dh through norm 1, then dbf = J2^T dx through norm 2; grad += both
  * dw. g->partial holds two NORM_BWD_WARPS * d blocks for it. */
-static void norm_bwd2_g(gpu_trainer *g, const float *x1, const float *rstd1, size_t w1_off,
+static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, size_t w1_off,
 			int mode1, const bf16 *x2, const float *rstd2, size_t w2_off)
 {
 	float *p2 = g->partial + (size_t)NORM_BWD_WARPS * g->d;
-	CK(norm_bwd2(g->st, g->N, g->d, x1, rstd1, g->p + w1_off, g->dh, g->dx, x2, rstd2,
+	CK(norm_bwd_pair(g->st, g->N, g->d, x1, rstd1, g->p + w1_off, g->dh, g->dx, x2, rstd2,
 		     g->p + w2_off, g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
 		     mode1));
 }
 
-/* Which flash attention: version 2 (gpu_attention.cuh: 8 warps, 128-row
- * tiles) is faster at head_dim 256 (gemma3-1b on an H100: backward 19.4 ->
- * 16.5 ms a step), version 1 (gpu_kernels.cuh) at head_dim 64 (small:
- * 16.3 ms against v2's 20.0); at head_dim 256 its dK/dV kernel is the split
- * one (KSPLIT: each pair of warps shares S and dP instead of two blocks
- * computing both). bench/NOTES.md has the numbers. BONSAI_ATTN=v1 (or old),
- * v2 (without the split) or v2k forces one, to check and time them; read once. */
-enum { ATTN_DEFAULT, ATTN_V1, ATTN_V2, ATTN_V2K };
+/* Which flash attention: the 128-row tiles (attention_tile128.cuh) are
+ * faster at head_dim 256 (gemma3-1b on an H100: backward 19.4 -> 16.5 ms a
+ * step), the 64-row tiles (attention_tile64.cuh) at head_dim 64 (small:
+ * 16.3 ms against 20.0); at head_dim 256 the dK/dV kernel is the split one
+ * (each pair of warps shares S and dP instead of two blocks computing
+ * both). bench/NOTES.md has the numbers. BONSAI_ATTN=v1 (or old): 64-row
+ * tiles, v2: 128-row tiles without the split, v2k: with it; forces one, to
+ * check and time them; read once. */
+enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT };
 static int attn_choice(int hd)
 {
 	static int v = -1;
 	if (v < 0) {
 		const char *e = getenv("BONSAI_ATTN");
 		v = !e ? ATTN_DEFAULT
-		       : !strcmp(e, "v2")  ? ATTN_V2
-		       : !strcmp(e, "v2k") ? ATTN_V2K
-		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_V1
+		       : !strcmp(e, "v2")  ? ATTN_TILE128
+		       : !strcmp(e, "v2k") ? ATTN_TILE128_SPLIT
+		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_TILE64
 							  : ATTN_DEFAULT;
 	}
 	if (v == ATTN_DEFAULT)
-		return hd >= 256 ? ATTN_V2K : ATTN_V1;
+		return hd >= 256 ? ATTN_TILE128_SPLIT : ATTN_TILE64;
 	return v;
 }
-static bool attn_v2(int hd) { return attn_choice(hd) != ATTN_V1; }
 
-static void flash_fwd(gpu_trainer *g, LayerActs &a, int window, float scale)
+/* layer a's attention: q, k after QK-norm and RoPE (qkr), v (qkv) */
+static FlashArgs flash_args(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
+	FlashArgs f = {};
 	int hd = g->hd;
-	flash_fwd_fn f = attn_v2(hd) ? flash2_fwd_for(hd) : flash_fwd_for(hd);
-	CK(f(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
-			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, a.o, g->Hq * hd, a.lse, g->B,
-			     g->T, g->Hq, g->Hkv, window, scale));
+	f.q = a.qkr, f.q_ld = g->QK;
+	f.k = a.qkr + g->Hq * hd, f.k_ld = g->QK;
+	f.v = a.qkv + (g->Hq + g->Hkv) * hd, f.v_ld = g->QKV;
+	f.o = a.o, f.o_ld = g->Hq * hd;
+	f.lse2 = a.lse;
+	f.B = g->B, f.T = g->T, f.Hq = g->Hq, f.Hkv = g->Hkv, f.window = window, f.scale = scale;
+	return f;
 }
 
-static void flash_bwd(gpu_trainer *g, LayerActs &a, int window, float scale)
+static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
+{
+	int hd = g->hd;
+	flash_fwd_fn f = attn_choice(hd) != ATTN_TILE64 ? flash_tile128_fwd_for(hd)
+							: flash_tile64_fwd_for(hd);
+	CK(f(g->st, flash_args(g, a, window, scale)));
+}
+
+static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_bwd_fn f = v == ATTN_V2K  ? flash2k_bwd_for(hd)
-			 : v == ATTN_V2 ? flash2_bwd_for(hd)
-					: flash_bwd_for(hd);
-	CK(f(g->st, a.qkr, g->QK, a.qkr + g->Hq * hd, g->QK,
-			     a.qkv + (g->Hq + g->Hkv) * hd, g->QKV, g->do_, g->Hq * hd, a.lse,
-			     g->Dbuf, g->dqkr, g->QK, g->dqkr + g->Hq * hd, g->QK,
-			     g->dqkv + (g->Hq + g->Hkv) * hd, g->QKV, g->B, g->T, g->Hq, g->Hkv,
-			     window, scale));
+	flash_bwd_fn f = v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
+			 : v == ATTN_TILE128     ? flash_tile128_bwd_for(hd)
+						 : flash_tile64_bwd_for(hd);
+	FlashArgs fa = flash_args(g, a, window, scale);
+	fa.dO = g->do_, fa.do_ld = g->Hq * hd;
+	fa.D = g->Dbuf;
+	fa.dq = g->dqkr, fa.dq_ld = g->QK;
+	fa.dk = g->dqkr + g->Hq * hd, fa.dk_ld = g->QK;
+	fa.dv = g->dqkv + (g->Hq + g->Hkv) * hd, fa.dv_ld = g->QKV;
+	CK(f(g->st, fa));
 }
 
 /* ---------------- model ---------------- */
-static int layer_window(gpu_trainer *g, int l)
+static int layer_window(gemma3_gpu *g, int l)
 {
 	return g->c.layer_is_global[l] ? 0 : g->c.sliding_window;
+}
+
+/* A decoder's attention: the pass's N tokens (positions pos0 ..) append
+ * their keys and values to layer l's cache, then attend to it. */
+static void kv_step(gemma3_gpu *g, LayerActs &a, int l, float scale)
+{
+	size_t row = (size_t)g->Hkv * g->hd, layer = (size_t)g->Tcap * row;
+	bf16 *kc = g->kv_k + l * layer, *vc = g->kv_v + l * layer;
+	CK(cudaMemcpy2DAsync(kc + g->pos0 * row, row * 2, a.qkr + (size_t)g->Hq * g->hd,
+			     (size_t)g->QK * 2, row * 2, g->N, cudaMemcpyDeviceToDevice, g->st));
+	CK(cudaMemcpy2DAsync(vc + g->pos0 * row, row * 2,
+			     a.qkv + (size_t)(g->Hq + g->Hkv) * g->hd, (size_t)g->QKV * 2, row * 2,
+			     g->N, cudaMemcpyDeviceToDevice, g->st));
+	CK(kv_attention(g->st, a.qkr, g->QK, kc, vc, a.o, g->Hq * g->hd, g->N, g->pos0, g->Hq,
+			g->Hkv, g->hd, layer_window(g, l), scale, g->Tcap));
 }
 
 /* rerun: the layer is recomputed in the backward pass. The first layer,
  * and a layer recomputed, apply their own input norm; otherwise the
  * previous layer's last kernel has written it. The last layer's last
  * kernel also applies the final norm. */
-static void layer_fwd(gpu_trainer *g, int l, int rerun)
+static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 {
 	int own_ln1 = l == 0 || rerun;
 	LayerActs &a = g->acts[l];
@@ -349,15 +371,18 @@ static void layer_fwd(gpu_trainer *g, int l, int rerun)
 	gemm(g, 0, 1, N, g->QKV, d, a.h1, d, w + o[G3_WQ], d, a.qkv, g->QKV, 0, 0);
 	mark(g, P_CAT_GEMM);
 	int nqk = g->Hq + g->Hkv;
+	size_t r0 = (size_t)g->pos0 * (hd / 2); /* RoPE of positions pos0 .. */
+	const float *cs = g->rope_cos[gl] + r0, *sn = g->rope_sin[gl] + r0;
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hq, hd, g->c.rms_norm_eps, a.qkv, g->QKV, 0,
-			    p + o[G3_QNORM], g->rope_cos[gl], g->rope_sin[gl], a.qkr, g->QK,
-			    a.qk_rstd, nqk));
+			    p + o[G3_QNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hkv, hd, g->c.rms_norm_eps, a.qkv, g->QKV, g->Hq,
-			    p + o[G3_KNORM], g->rope_cos[gl], g->rope_sin[gl], a.qkr, g->QK,
-			    a.qk_rstd, nqk));
+			    p + o[G3_KNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	mark(g, P_CAT_ROPE);
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
-	flash_fwd(g, a, layer_window(g, l), scale);
+	if (g->kv_k)
+		kv_step(g, a, l, scale);
+	else
+		flash_fwd(g, a, layer_window(g, l), scale);
 	mark(g, P_CAT_ATTN);
 	gemm(g, 0, 1, N, d, g->Hq * hd, a.o, g->Hq * hd, w + o[G3_WO], g->Hq * hd, a.a, d, 0, 0);
 	mark(g, P_CAT_GEMM);
@@ -386,8 +411,8 @@ static void layer_fwd(gpu_trainer *g, int l, int rerun)
 }
 
 /* dbf_ready: the step before already turned dx into this layer's dbf
- * through its post-feedforward norm (norm_bwd2_g) */
-static void layer_bwd(gpu_trainer *g, int l, int dbf_ready)
+ * through its post-feedforward norm (norm_bwd_pair_g) */
+static void layer_bwd(gemma3_gpu *g, int l, int dbf_ready)
 {
 	LayerActs &a = g->acts[l];
 	const size_t *o = g->lo[l].t;
@@ -409,13 +434,13 @@ static void layer_bwd(gpu_trainer *g, int l, int dbf_ready)
 	gemm(g, 0, 0, N, d, 2 * ff, g->dgu, 2 * ff, w + o[G3_WGATE], d, g->dh, d, 1, 0);
 	mark(g, P_CAT_GEMM);
 	/* h2 = norm(xmid); xmid = x_l + norm(a) */
-	norm_bwd2_g(g, a.xmid, a.rstd3, o[G3_LN_PREFF], 1, a.a, a.rstd2, o[G3_LN_POSTATTN]);
+	norm_bwd_pair_g(g, a.xmid, a.rstd3, o[G3_LN_PREFF], 1, a.a, a.rstd2, o[G3_LN_POSTATTN]);
 	mark(g, P_CAT_NORMB);
 	int HQD = g->Hq * hd;
 	gemm(g, 1, 0, d, HQD, N, g->dbf, d, a.o, HQD, gr + o[G3_WO], HQD, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, HQD, d, g->dbf, d, w + o[G3_WO], HQD, g->do_, HQD, 0, 0);
 	mark(g, P_CAT_GEMM);
-	CK(attn_bwd_dot2(g->st, N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf));
+	CK(attn_bwd_dot(g->st, N, g->T, g->Hq, hd, a.o, g->do_, HQD, g->Dbuf));
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
 	flash_bwd(g, a, layer_window(g, l), scale);
 	mark(g, P_CAT_ATTNB);
@@ -436,7 +461,7 @@ static void layer_bwd(gpu_trainer *g, int l, int dbf_ready)
 	 * and share layer l's buffers) or at layer 0, layer l-1's first step */
 	if (l > 0 && !g->recompute) {
 		LayerActs &ap = g->acts[l - 1];
-		norm_bwd2_g(g, g->x[l], a.rstd1, o[G3_LN1], 1, ap.m, ap.rstd4,
+		norm_bwd_pair_g(g, g->x[l], a.rstd1, o[G3_LN1], 1, ap.m, ap.rstd4,
 			    g->lo[l - 1].t[G3_LN_POSTFF]);
 	} else {
 		norm_bwd_g<float, 1>(g, g->x[l], a.rstd1, o[G3_LN1], g->dh, g->dx);
@@ -444,7 +469,7 @@ static void layer_bwd(gpu_trainer *g, int l, int dbf_ready)
 	mark(g, P_CAT_NORMB);
 }
 
-static void upload_batch(gpu_trainer *g, const int32_t *inputs, const int32_t *targets)
+static void upload_batch(gemma3_gpu *g, const int32_t *inputs, const int32_t *targets)
 {
 	for (int i = 0; i < g->N; i++)
 		if (inputs[i] < 0 || inputs[i] >= g->V)
@@ -463,7 +488,7 @@ static void upload_batch(gpu_trainer *g, const int32_t *inputs, const int32_t *t
 	}
 }
 
-static void forward(gpu_trainer *g)
+static void forward(gemma3_gpu *g)
 {
 	mark(g, P_CAT_MISC);
 	embed_fwd_kernel<<<cdiv((size_t)g->N * g->d, 256), 256, 0, g->st>>>(
@@ -474,7 +499,7 @@ static void forward(gpu_trainer *g)
 		layer_fwd(g, l, 0);
 }
 
-static void update_peak(gpu_trainer *g)
+static void update_peak(gemma3_gpu *g)
 {
 	size_t fr, tot;
 	if (cudaMemGetInfo(&fr, &tot) == cudaSuccess && tot - fr > g->peak)
@@ -482,7 +507,7 @@ static void update_peak(gpu_trainer *g)
 }
 
 /* LM head + CE (+ backward when train), row chunks of the bf16 logits. */
-static void lm_head(gpu_trainer *g, const int32_t *targets, int train, float grad_scale,
+static void lm_head(gemma3_gpu *g, const int32_t *targets, int train, float grad_scale,
 		    long *nvalid)
 {
 	long nv = 0; /* from the host copy: no device round trip mid-step */
@@ -496,7 +521,7 @@ static void lm_head(gpu_trainer *g, const int32_t *targets, int train, float gra
 		int R = std::min(g->rows_chunk, g->N - r0);
 		gemm(g, 0, 1, R, V, d, g->xf + (size_t)r0 * d, d, E, d, g->logits, V, 0, 0);
 		mark(g, P_CAT_GEMM);
-		ce_kernel_v<<<R, 512, 0, g->st>>>(V, g->logits, V, g->tgt + r0,
+		cross_entropy_kernel<<<R, 512, 0, g->st>>>(V, g->logits, V, g->tgt + r0,
 						g->c.final_logit_softcapping, scale, g->loss + r0,
 						train);
 		CKL();
@@ -515,7 +540,7 @@ static void lm_head(gpu_trainer *g, const int32_t *targets, int train, float gra
 }
 
 /* the mean loss of the rows lm_head scored; after a stream sync */
-static double mean_loss(gpu_trainer *g, long nv)
+static double mean_loss(gemma3_gpu *g, long nv)
 {
 	double s = 0;
 	for (int i = 0; i < g->N; i++)
@@ -523,7 +548,7 @@ static double mean_loss(gpu_trainer *g, long nv)
 	return nv ? s / nv : NAN;
 }
 
-extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
+extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 				     const int32_t *targets, float grad_scale)
 {
 	need_train(g, "fwd_bwd");
@@ -561,7 +586,7 @@ extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 	 * first step unless recomputing (its activations come after) */
 	if (!g->recompute) {
 		LayerActs &al = g->acts[g->L - 1];
-		norm_bwd2_g(g, g->x[g->L], g->rstdf, g->off_norm, 2, al.m, al.rstd4,
+		norm_bwd_pair_g(g, g->x[g->L], g->rstdf, g->off_norm, 2, al.m, al.rstd4,
 			    g->lo[g->L - 1].t[G3_LN_POSTFF]);
 	} else {
 		norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
@@ -586,7 +611,7 @@ extern "C" float gpu_trainer_fwd_bwd(gpu_trainer *g, const int32_t *inputs,
 	return (float)mean_loss(g, nv);
 }
 
-extern "C" float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs,
+extern "C" float gemma3_gpu_eval_loss(gemma3_gpu *g, const int32_t *inputs,
 				       const int32_t *targets)
 {
 	upload_batch(g, inputs, targets);
@@ -599,7 +624,7 @@ extern "C" float gpu_trainer_eval_loss(gpu_trainer *g, const int32_t *inputs,
 	return (float)mean_loss(g, nv);
 }
 
-extern "C" void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float *logits)
+extern "C" void gemma3_gpu_logits(gemma3_gpu *g, const int32_t *inputs, float *logits)
 {
 	upload_batch(g, inputs, NULL);
 	forward(g);
@@ -621,7 +646,7 @@ extern "C" void gpu_trainer_logits(gpu_trainer *g, const int32_t *inputs, float 
 	prof_collect(g);
 }
 
-extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
+extern "C" void gemma3_gpu_logprobs(gemma3_gpu *g, const int32_t *inputs,
 				     const int32_t *targets, int B, int T, int V, float *logp,
 				     unsigned char *greedy)
 {
@@ -663,7 +688,7 @@ extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
 		gather_rows_kernel<<<cdiv((size_t)np * (g->d / 8), 256), 256, 0, g->st>>>(
 			np, g->d, g->sel, g->xf, g->xsel);
 		CKL();
-		/* fp32 logits through the (bf16-sized) chunk buffer, as gpu_trainer_logits */
+		/* fp32 logits through the (bf16-sized) chunk buffer, as gemma3_gpu_logits */
 		int rows = std::max(1, g->rows_chunk / 2);
 		float *buf = (float *)g->logits;
 		for (int r0 = 0; r0 < np; r0 += rows) {
@@ -691,21 +716,46 @@ extern "C" void gpu_trainer_logprobs(gpu_trainer *g, const int32_t *inputs,
 	update_peak(g);
 }
 
-extern "C" void gpu_trainer_zero_grad(gpu_trainer *g)
+extern "C" void gemma3_gpu_decode(gemma3_gpu *g, const int32_t *tokens, int n, int pos,
+				  float *logits)
+{
+	if (!g->kv_k)
+		die("internal error: decode on a GPU model without a KV cache");
+	if (n < 1 || pos < 0 || pos + n > g->Tcap)
+		die("internal error: %d tokens at position %d of a KV cache of %d", n, pos, g->Tcap);
+	int B0 = g->B, T0 = g->T;
+	g->B = 1, g->T = n, g->N = n, g->pos0 = pos;
+	upload_batch(g, tokens, NULL);
+	forward(g);
+	/* the last token's fp32 logits through the chunk buffer */
+	float *buf = (float *)g->logits;
+	gemm(g, 0, 1, 1, g->V, g->d, g->xf + (size_t)(n - 1) * g->d, g->d, g->pb + g->off_embed,
+	     g->d, buf, g->V, 1, 0);
+	softcap_f32_kernel<<<cdiv(g->V, 256), 256, 0, g->st>>>(g->V, buf,
+							       g->c.final_logit_softcapping);
+	CKL();
+	CK(cudaMemcpyAsync(logits, buf, (size_t)g->V * sizeof(float), cudaMemcpyDeviceToHost,
+			   g->st));
+	CK(cudaStreamSynchronize(g->st));
+	g->B = B0, g->T = T0, g->N = B0 * T0, g->pos0 = 0;
+	prof_collect(g);
+}
+
+extern "C" void gemma3_gpu_zero_grad(gemma3_gpu *g)
 {
 	need_train(g, "zero_grad");
 	g->grad_stale = 1;
 }
 
 /* before the gradients are read without a fwd_bwd since zero_grad */
-static void settle_grads(gpu_trainer *g)
+static void settle_grads(gemma3_gpu *g)
 {
 	if (g->grad_stale)
 		CK(cudaMemsetAsync(g->grad, 0, g->P * sizeof(float), g->st));
 	g->grad_stale = 0;
 }
 
-extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
+extern "C" void gemma3_gpu_get_grads(gemma3_gpu *g, float *grads)
 {
 	need_train(g, "get_grads");
 	settle_grads(g);
@@ -713,7 +763,7 @@ extern "C" void gpu_trainer_get_grads(gpu_trainer *g, float *grads)
 	CK(cudaStreamSynchronize(g->st));
 }
 
-extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
+extern "C" float gemma3_gpu_grad_norm(gemma3_gpu *g)
 {
 	need_train(g, "grad_norm");
 	settle_grads(g);
@@ -729,7 +779,7 @@ extern "C" float gpu_trainer_grad_norm(gpu_trainer *g)
 	return (float)sqrt(s);
 }
 
-extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float beta2, float eps,
+extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float eps,
 				  float weight_decay, float clip_scale, int step)
 {
 	need_train(g, "adamw");
@@ -753,7 +803,7 @@ extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float b
 		while (j < nt && g->decay[j] == g->decay[i])
 			j++;
 		size_t a = toff[i], n = toff[j] - a;
-		adamw_v<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
+		adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
 			n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a), (const float4 *)(g->grad + a),
 			(float4 *)(g->m + a), (float4 *)(g->v + a), lr, beta1, beta2, eps,
 			g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
@@ -765,14 +815,14 @@ extern "C" void gpu_trainer_adamw(gpu_trainer *g, float lr, float beta1, float b
 	prof_collect(g);
 }
 
-extern "C" void gpu_trainer_set_decay_mask(gpu_trainer *g, const unsigned char *per_tensor)
+extern "C" void gemma3_gpu_set_decay_mask(gemma3_gpu *g, const unsigned char *per_tensor)
 {
 	size_t nt = 2 + (size_t)G3_PER_LAYER * g->L;
 	for (size_t i = 0; i < nt; i++)
 		g->decay[i] = per_tensor ? (per_tensor[i] != 0) : 1;
 }
 
-extern "C" void gpu_trainer_set_params(gpu_trainer *g, const float *params, const float *m,
+extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const float *m,
 				       const float *v)
 {
 	size_t b = g->P * sizeof(float);
@@ -792,7 +842,7 @@ extern "C" void gpu_trainer_set_params(gpu_trainer *g, const float *params, cons
 	CK(cudaStreamSynchronize(g->st));
 }
 
-extern "C" void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, float *v)
+extern "C" void gemma3_gpu_get_params(gemma3_gpu *g, float *params, float *m, float *v)
 {
 	CK(cudaStreamSynchronize(g->st));
 	size_t b = g->P * sizeof(float);
@@ -806,17 +856,17 @@ extern "C" void gpu_trainer_get_params(gpu_trainer *g, float *params, float *m, 
 		CK(cudaMemcpy(v, g->v, b, cudaMemcpyDeviceToHost));
 }
 
-extern "C" size_t gpu_trainer_peak_bytes(gpu_trainer *g) { return g->peak; }
-extern "C" size_t gpu_trainer_alloc_bytes(gpu_trainer *g) { return g->alloc_bytes; }
-extern "C" const char *gpu_trainer_device_name(gpu_trainer *g) { return g->devname; }
+extern "C" size_t gemma3_gpu_peak_bytes(gemma3_gpu *g) { return g->peak; }
+extern "C" size_t gemma3_gpu_alloc_bytes(gemma3_gpu *g) { return g->alloc_bytes; }
+extern "C" const char *gemma3_gpu_device_name(gemma3_gpu *g) { return g->devname; }
 
-extern "C" void gpu_trainer_profile(gpu_trainer *g, int on)
+extern "C" void gemma3_gpu_profile(gemma3_gpu *g, int on)
 {
 	g->prof = on;
 	g->ev_used = 0;
 }
 
-extern "C" void gpu_trainer_profile_print(gpu_trainer *g, void *fp)
+extern "C" void gemma3_gpu_profile_print(gemma3_gpu *g, void *fp)
 {
 	FILE *f = (FILE *)fp;
 	double tot = 0;
@@ -836,7 +886,7 @@ extern "C" void gpu_trainer_profile_print(gpu_trainer *g, void *fp)
 /* ---------------- creation ---------------- */
 /* offsets of every tensor, from the one table the CPU model and the
  * checkpoints use; nz_host_off, nz_host_len: the norm weights' segments */
-static int layout(gpu_trainer *g, std::vector<size_t> &nz_host_off,
+static int layout(gemma3_gpu *g, std::vector<size_t> &nz_host_off,
 		  std::vector<int> &nz_host_len)
 {
 	gemma3_param_info *t;
@@ -900,16 +950,16 @@ static int pick_rows_chunk(const gemma3_config *c, int B, int T)
 		r = 64;
 	if (r > N)
 		r = N;
-	/* fp32 logits for gpu_trainer_logits use half as many rows */
+	/* fp32 logits for gemma3_gpu_logits use half as many rows */
 	return (int)r;
 }
 
-extern "C" size_t gpu_trainer_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+extern "C" size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
 {
 	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T)).total;
 }
 
-extern "C" int gpu_trainer_probe(char *why, size_t n)
+extern "C" int gemma3_gpu_probe(char *why, size_t n)
 {
 	int cnt = 0;
 	cudaError_t e = cudaGetDeviceCount(&cnt);
@@ -936,10 +986,10 @@ extern "C" int gpu_trainer_probe(char *why, size_t n)
 }
 
 
-static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, int infer,
+static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, int infer,
 			   char *err, size_t n)
 {
-	if (!gpu_trainer_probe(err, n))
+	if (!gemma3_gpu_probe(err, n))
 		return NULL;
 	int hd = c->head_dim;
 	if (hd != 16 && hd != 32 && hd != 64 && hd != 128 && hd != 256) {
@@ -964,7 +1014,7 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 		snprintf(err, n, "bad batch %d x %d", B, T);
 		return NULL;
 	}
-	gpu_trainer *g = new gpu_trainer();
+	gemma3_gpu *g = new gemma3_gpu();
 	g->c = *c;
 	g->B = B, g->T = T, g->N = B * T, g->recompute = recompute;
 	g->infer = infer, g->Ncap = B * T, g->Tcap = T;
@@ -1050,7 +1100,7 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	g->e_uniq = (int32_t *)dalloc(g, Nb * 4, &fail);
 	g->e_start = (int32_t *)dalloc(g, infer ? 0 : (N + 1) * 4, &fail);
 	g->e_pos = (int32_t *)dalloc(g, Nb * 4, &fail);
-	/* gpu_trainer_logprobs' buffers: only an inference model scores */
+	/* gemma3_gpu_logprobs' buffers: only an inference model scores */
 	size_t Ni = infer ? N : 0;
 	g->xsel = (bf16 *)dalloc(g, Ni * d * 2, &fail);
 	g->sel = (int32_t *)dalloc(g, Ni * 4, &fail);
@@ -1071,11 +1121,11 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 			 "out of GPU memory: %zu parameters (%.1f GiB in fp32 + bf16) and the "
 			 "activations of %d tokens do not fit in %s; try a smaller --batch-tokens",
 			 P, P * 6 / 1073741824.0, B * T, g->devname);
-		gpu_trainer_free(g);
+		gemma3_gpu_free(g);
 		return NULL;
 	}
 	if (fail) {
-		size_t need = gpu_trainer_bytes_needed(c, B, T, recompute);
+		size_t need = gemma3_gpu_bytes_needed(c, B, T, recompute);
 		size_t fr = 0, tot = 0;
 		cudaMemGetInfo(&fr, &tot);
 		snprintf(err, n,
@@ -1085,7 +1135,7 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 			 B, T, need / 1073741824.0,
 			 sizes(c, B, T, recompute, g->rows_chunk).params / 1073741824.0, g->devname,
 			 tot / 1073741824.0, recompute ? "" : " or --recompute");
-		gpu_trainer_free(g);
+		gemma3_gpu_free(g);
 		return NULL;
 	}
 	/* RoPE tables: [0] sliding layers, [1] global layers */
@@ -1112,13 +1162,13 @@ static gpu_trainer *create(const gemma3_config *c, int B, int T, int recompute, 
 	return g;
 }
 
-extern "C" gpu_trainer *gpu_trainer_create(const gemma3_config *c, int B, int T, int recompute,
+extern "C" gemma3_gpu *gemma3_gpu_create(const gemma3_config *c, int B, int T, int recompute,
 					   char *err, size_t n)
 {
 	return create(c, B, T, recompute, 0, err, n);
 }
 
-extern "C" gpu_trainer *gpu_trainer_create_infer(const gemma3_config *c, long max_tokens, int T,
+extern "C" gemma3_gpu *gemma3_gpu_create_infer(const gemma3_config *c, long max_tokens, int T,
 						 char *err, size_t n)
 {
 	if (T < 1 || max_tokens < 1 || max_tokens > (1L << 30)) {
@@ -1129,7 +1179,39 @@ extern "C" gpu_trainer *gpu_trainer_create_infer(const gemma3_config *c, long ma
 	return create(c, (int)B, T, 1, 1, err, n);
 }
 
-extern "C" void gpu_trainer_free(gpu_trainer *g)
+extern "C" gemma3_gpu *gemma3_gpu_create_decoder(const gemma3_config *c, int max_T, char *err,
+						 size_t n)
+{
+	if (max_T < 1) {
+		snprintf(err, n, "bad KV cache length %d", max_T);
+		return NULL;
+	}
+	gemma3_gpu *g = create(c, 1, max_T, 1, 1, err, n);
+	if (!g)
+		return NULL;
+	size_t bytes = (size_t)g->L * max_T * g->Hkv * g->hd * 2;
+	int fail = 0;
+	g->kv_k = (bf16 *)dalloc(g, bytes, &fail);
+	g->kv_v = (bf16 *)dalloc(g, bytes, &fail);
+	int smem = 0, dev = 0;
+	if (!fail && (cudaGetDevice(&dev) != cudaSuccess ||
+		      cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
+			      cudaSuccess))
+		smem = 0;
+	if (fail || (size_t)(max_T + 32) * sizeof(float) > (size_t)smem) {
+		snprintf(err, n,
+			 fail ? "out of GPU memory for a KV cache of %d positions (%.1f GiB) on %s"
+			      : "a KV cache of %d positions is longer than the GPU's attention "
+				"takes (%.1f GiB; %s)",
+			 max_T, 2.0 * bytes / 1073741824.0, g->devname);
+		gemma3_gpu_free(g);
+		return NULL;
+	}
+	update_peak(g);
+	return g;
+}
+
+extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 {
 	if (!g)
 		return;

@@ -1,6 +1,7 @@
-/* gpu_attention.cuh - flash attention, second version (the default; the
- * first version in gpu_kernels.cuh stays selectable with BONSAI_ATTN=old).
- * Included at the end of gpu_kernels.cuh: uses its mma/ldmatrix helpers.
+/* attention_tile128.cuh - flash attention in blocks of 8 warps and 128
+ * query (or key) rows ("version 2": BONSAI_ATTN=v2, and v2k with the split
+ * dK/dV kernel, the trainer's choice at head_dim 256), on the helpers of
+ * attention_common.cuh.
  *
  * Same maths, masks, lse convention (log2 units) and fixed reduction order
  * as version 1 (no atomics, bitwise reproducible); what changed is how the
@@ -9,7 +10,7 @@
  *   dQ) or Q/dO tile (dK/dV) read from L2 into shared memory serves twice
  *   the rows of version 1's, halving that traffic (~11 GB a step on the
  *   small config for each of the three kernels in version 1).
- * - A warp may own MT m-tiles of 16 rows (Flash2Cfg), so that every
+ * - A warp may own MT m-tiles of 16 rows (Tile128Cfg), so that every
  *   fragment of the other operand read from shared memory feeds MT
  *   products (FA2's layout); the shapes are compile-time parameters and
  *   `check_kernels bench` times the alternatives.
@@ -23,14 +24,14 @@
  * - The forward and dQ grids start with the query blocks that see the most
  *   keys, so the causal tail of the grid is short.
  * - dK/dV may split S^T and dP^T between two warps that share key rows
- *   (Flash2Cfg::KSPLIT) rather than have two blocks, one per half of the
+ *   (Tile128Cfg::KSPLIT) rather than have two blocks, one per half of the
  *   dK/dV columns, both compute them (a third fewer products at hd 256).
  * A launcher falls back to version 1 when the device cannot give a block
  * the shared memory the new tiles need (e.g. head_dim 256 before sm_90). */
-#ifndef BONSAI_GPU_ATTENTION_CUH
-#define BONSAI_GPU_ATTENTION_CUH
+#ifndef BONSAI_CUDA_ATTENTION_TILE128_CUH
+#define BONSAI_CUDA_ATTENTION_TILE128_CUH
 
-__device__ __forceinline__ void cp_wait0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+#include "attention_tile64.cuh"
 
 /* The products every kernel below makes for a warp's MT m-tiles of 16 rows
  * against a tile of NT n-tiles of 8: s = A B^T over the HD columns and, with
@@ -39,7 +40,7 @@ __device__ __forceinline__ void cp_wait0() { asm volatile("cp.async.wait_group 0
  * af, a2f, fragments of every 16 columns) or from rows arow.. of sA, sA2 in
  * shared memory; B and B2 are the tile's rows in sB, sB2. */
 template <int HD, int MT, int NT, bool REG, bool TWO, int NR>
-__device__ __forceinline__ void flash2_scores(float (&s)[MT][NT][4], float (&dp)[MT][NT][4],
+__device__ __forceinline__ void tile128_scores(float (&s)[MT][NT][4], float (&dp)[MT][NT][4],
 					      const uint32_t (&af)[MT][NR][4],
 					      const uint32_t (&a2f)[MT][NR][4], const bf16 *sA,
 					      const bf16 *sA2, int arow, const bf16 *sB,
@@ -80,15 +81,15 @@ __device__ __forceinline__ void flash2_scores(float (&s)[MT][NT][4], float (&dp)
 			load_bt(bb, sB, LD, nt * 8, kk * 16);
 #pragma unroll
 			for (int m = 0; m < MT; m++) {
-				mma16816(s[m][nt], a[m], bb[0], bb[1]);
-				mma16816(s[m][nt + 1], a[m], bb[2], bb[3]);
+				mma_m16n8k16(s[m][nt], a[m], bb[0], bb[1]);
+				mma_m16n8k16(s[m][nt + 1], a[m], bb[2], bb[3]);
 			}
 			if (TWO) {
 				load_bt(bb, sB2, LD, nt * 8, kk * 16);
 #pragma unroll
 				for (int m = 0; m < MT; m++) {
-					mma16816(dp[m][nt], a2[m], bb[0], bb[1]);
-					mma16816(dp[m][nt + 1], a2[m], bb[2], bb[3]);
+					mma_m16n8k16(dp[m][nt], a2[m], bb[0], bb[1]);
+					mma_m16n8k16(dp[m][nt + 1], a2[m], bb[2], bb[3]);
 				}
 			}
 		}
@@ -99,7 +100,7 @@ __device__ __forceinline__ void flash2_scores(float (&s)[MT][NT][4], float (&dp)
  * A fragments of a score tile (P or dS, NT/2 steps of 16 rows of B) and B
  * the tile's rows in shared memory (V, K, dO or Q). */
 template <int HD, int MT, int NT, int NO>
-__device__ __forceinline__ void flash2_accumulate(float (&acc)[MT][NO][4],
+__device__ __forceinline__ void tile128_accumulate(float (&acc)[MT][NO][4],
 						  const uint32_t (&x)[MT][NT / 2][4],
 						  const bf16 *sB, int c0)
 {
@@ -112,8 +113,8 @@ __device__ __forceinline__ void flash2_accumulate(float (&acc)[MT][NO][4],
 			load_b(bb, sB, LD, c0 + nt * 8, kk * 16);
 #pragma unroll
 			for (int m = 0; m < MT; m++) {
-				mma16816(acc[m][nt], x[m][kk], bb[0], bb[1]);
-				mma16816(acc[m][nt + 1], x[m][kk], bb[2], bb[3]);
+				mma_m16n8k16(acc[m][nt], x[m][kk], bb[0], bb[1]);
+				mma_m16n8k16(acc[m][nt + 1], x[m][kk], bb[2], bb[3]);
 			}
 		}
 	}
@@ -122,9 +123,9 @@ __device__ __forceinline__ void flash2_accumulate(float (&acc)[MT][NO][4],
 /* Forward. grid (ceil(T/BQ), Hq, B), NW warps, BQ = 16 MT NW; warp w owns
  * the query rows q0 + 16 MT w .. + 16 MT - 1 as MT m-tiles of 16 rows, so
  * that every K/V fragment read from shared memory feeds MT products.
- * Arguments as flash_fwd_kernel. */
+ * Arguments as flash_tile64_fwd_kernel. */
 template <int HD, int BK, int NW, int MT, bool QREG, int MINB>
-__global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q, int q_ld,
+__global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_fwd_kernel(const bf16 *q, int q_ld,
 							     const bf16 *k, int k_ld,
 							     const bf16 *v, int v_ld, bf16 *o,
 							     int o_ld, float *lse2, int T, int Hq,
@@ -183,7 +184,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q
 		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
 		float s[MT][NT][4];
-		flash2_scores<HD, MT, NT, QREG, false>(s, s, qf, qf, sQ, sQ, warp * WR, sK, sK);
+		tile128_scores<HD, MT, NT, QREG, false>(s, s, qf, qf, sQ, sQ, warp * WR, sK, sK);
 		/* every (row, key) of the warp's part of the tile visible? */
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
 			    wq0 + WR <= T && k0 + BK <= T;
@@ -234,7 +235,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q
 				acc[m][i][3] *= corr[1];
 			}
 		}
-		flash2_accumulate<HD, MT, NT, NO>(acc, pa, sV, 0);
+		tile128_accumulate<HD, MT, NT, NO>(acc, pa, sV, 0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
@@ -259,7 +260,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_fwd_kernel(const bf16 *q
  * query rows q0 + 16 MT w .. as MT m-tiles of 16; sums over the key tiles
  * in order. */
 template <int HD, int BK, int NW, int MT, bool QREG, int MINB>
-__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
+__global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dq_kernel(
 	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
 	int do_ld, const float *lse2, const float *D, bf16 *dq, int dq_ld, int T, int Hq, int Hkv,
 	int window, float sl2, float scale)
@@ -323,7 +324,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
 		if (k0 > wq0 + WR - 1 || wq0 >= T || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
 		float s[MT][NT][4], dp[MT][NT][4];
-		flash2_scores<HD, MT, NT, QREG, true>(s, dp, qf, gf, sQ, sdO, warp * WR, sK, sV);
+		tile128_scores<HD, MT, NT, QREG, true>(s, dp, qf, gf, sQ, sdO, warp * WR, sK, sV);
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + WR - 1 - window) &&
 			    wq0 + WR <= T && k0 + BK <= T;
 		uint32_t da[MT][NT / 2][4];
@@ -343,7 +344,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
 				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
 				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 			}
-		flash2_accumulate<HD, MT, NT, NO>(acc, da, sK, 0);
+		tile128_accumulate<HD, MT, NT, NO>(acc, da, sK, 0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
@@ -364,14 +365,14 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dq_kernel(
  * flash_dkdv_tiles for the keys k0 .. k0 + bkv - 1 in order, double-buffered
  * in shared memory from sQ2 on (2 Q tiles, 2 dO tiles of BQ rows, 2 x BQ lse
  * and 2 x BQ D values; end() is past them). */
-template <int HD, int BQ> struct Flash2DkdvTiles {
+template <int HD, int BQ> struct Tile128DkdvTiles {
 	static constexpr int LD = HD + 8;
 	bf16 *sQ2, *sdO2;
 	float *sL2, *sD2;
 	const bf16 *q, *dO;
 	const float *lse2, *D;
 	int q_ld, do_ld, b, hk, G, Hq, T, qstart, nq, ntile;
-	__device__ __forceinline__ Flash2DkdvTiles(bf16 *s, const bf16 *q_, int q_ld_,
+	__device__ __forceinline__ Tile128DkdvTiles(bf16 *s, const bf16 *q_, int q_ld_,
 						   const bf16 *dO_, int do_ld_, const float *lse2_,
 						   const float *D_, int b_, int hk_, int G_, int Hq_,
 						   int T_, int k0, int bkv, int window)
@@ -420,7 +421,7 @@ template <int HD, int BQ> struct Flash2DkdvTiles {
  * of the group and every query tile that sees the key block, in a fixed
  * order. */
 template <int HD, int HDP, int BQ, int NW, int MT, bool KREG, int MINB>
-__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
+__global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_kernel(
 	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
 	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
 	int T, int Hq, int Hkv, int window, float sl2, float scale)
@@ -446,7 +447,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 #pragma unroll
 			for (int e = 0; e < 4; e++)
 				accK[m][i][e] = accV[m][i][e] = 0.f;
-	Flash2DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
+	Tile128DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
 				   BKV, window);
 	qt.start();
 	uint32_t kf[MT][KREG ? NKK : 1][4], vf[MT][KREG ? NKK : 1][4];
@@ -471,7 +472,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 			continue;
 		/* S^T = K Q^T and dP^T = V dO^T for this warp's keys */
 		float s[MT][NT][4], dp[MT][NT][4];
-		flash2_scores<HD, MT, NT, KREG, true>(s, dp, kf, vf, sK, sV, warp * WR, sQ, sdO);
+		tile128_scores<HD, MT, NT, KREG, true>(s, dp, kf, vf, sK, sV, warp * WR, sQ, sdO);
 		/* every (key, query) of the warp's part visible? */
 		bool full = wk0 + WR - 1 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
 			    qs + BQ <= T && wk0 + WR <= T;
@@ -496,8 +497,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
 				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 			}
 		/* dV += P^T dO, dK += dS^T Q (columns c0..c0+HDP) */
-		flash2_accumulate<HD, MT, NT, NO>(accV, pa, sdO, c0);
-		flash2_accumulate<HD, MT, NT, NO>(accK, da, sQ, c0);
+		tile128_accumulate<HD, MT, NT, NO>(accV, pa, sdO, c0);
+		tile128_accumulate<HD, MT, NT, NO>(accK, da, sQ, c0);
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
@@ -511,13 +512,13 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_kernel(
  * of S^T = K Q^T and dP^T = V dO^T, the low warp computes S^T (and from it
  * P^T, masked) and the high warp dP^T, each over the whole head; they
  * swap the fp32 tiles through shared memory (a barrier per pair), so both
- * hold the same P and dP bits - the ones flash2_bwd_dkdv_kernel computes -
+ * hold the same P and dP bits - the ones flash_tile128_bwd_dkdv_kernel computes -
  * and dK, dV are bitwise those of that kernel with the same BQ. The mask
  * and exp2 run once per pair instead of once per column part. Same tile
- * order and skipping, and the same query-tile pipeline (Flash2DkdvTiles), as
- * flash2_bwd_dkdv_kernel. Needs HD/2 a multiple of 16. */
+ * order and skipping, and the same query-tile pipeline (Tile128DkdvTiles), as
+ * flash_tile128_bwd_dkdv_kernel. Needs HD/2 a multiple of 16. */
 template <int HD, int BQ, int NW, int MINB>
-__global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
+__global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_split_kernel(
 	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
 	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
 	int T, int Hq, int Hkv, int window, float sl2, float scale)
@@ -542,7 +543,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 #pragma unroll
 		for (int e = 0; e < 4; e++)
 			accK[0][i][e] = accV[0][i][e] = 0.f;
-	Flash2DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
+	Tile128DkdvTiles<HD, BQ> qt(sV + BKV * LD, q, q_ld, dO, do_ld, lse2, D, b, hk, G, Hq, T, k0,
 				   BKV, window);
 	qt.start();
 	/* a warp's exchange tile: NT x 32 float4, element (nt, lane) holds the
@@ -562,7 +563,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 			continue;
 		/* low warp: S^T = K Q^T, high warp: dP^T = V dO^T, over all HD */
 		float x[1][NT][4];
-		flash2_scores<HD, 1, NT, false, false>(x, x, none, none, half ? sV : sK, sV,
+		tile128_scores<HD, 1, NT, false, false>(x, x, none, none, half ? sV : sK, sV,
 						       pair * 16, half ? sdO : sQ, sdO);
 		if (!half) { /* x = P^T, masked */
 			bool full = wk0 + 15 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
@@ -601,71 +602,10 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash2_bwd_dkdv_split_kernel(
 			da[0][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 		}
 		/* dV += P^T dO, dK += dS^T Q (this warp's columns c0..c0+HD/2) */
-		flash2_accumulate<HD, 1, NT, NO>(accV, pa, sdO, c0);
-		flash2_accumulate<HD, 1, NT, NO>(accK, da, sQ, c0);
+		tile128_accumulate<HD, 1, NT, NO>(accV, pa, sdO, c0);
+		tile128_accumulate<HD, 1, NT, NO>(accK, da, sQ, c0);
 	}
 	flash_dkdv_store<HD>(accK[0], accV[0], dk, dk_ld, dv, dv_ld, b, T, hk, c0, kr_lo, tq, scale);
-}
-
-/* D[b,h,t] = sum_j dO[b,t,h,j] O[b,t,h,j] as attn_bwd_dot_kernel, with
- * 16-byte loads: TPR = min(32, HD/8) threads per row, each summing 8
- * adjacent products per vector, then a fixed shuffle tree. Needs ld and
- * the base pointers 16-byte aligned (ld a multiple of 8). */
-template <int HD>
-__global__ void __launch_bounds__(256) attn_bwd_dot2_kernel(int BT, int T, int H, const bf16 *o,
-							    const bf16 *dO, int ld, float *D)
-{
-	constexpr int TPR = HD / 8 < 32 ? HD / 8 : 32, VPT = HD / 8 / TPR;
-	long gt = (long)blockIdx.x * blockDim.x + threadIdx.x;
-	long row = gt / TPR;
-	int sub = (int)(gt % TPR);
-	bool ok = row < (long)BT * H;
-	float s = 0.f;
-	int n = 0, h = 0;
-	if (ok) {
-		n = (int)(row / H), h = (int)(row % H);
-		const bf16 *a = o + (size_t)n * ld + (size_t)h * HD;
-		const bf16 *b = dO + (size_t)n * ld + (size_t)h * HD;
-#pragma unroll
-		for (int v = 0; v < VPT; v++) {
-			int c = (sub + v * TPR) * 8;
-			uint4 ua = *reinterpret_cast<const uint4 *>(a + c);
-			uint4 ub = *reinterpret_cast<const uint4 *>(b + c);
-			const __nv_bfloat162 *ha = reinterpret_cast<const __nv_bfloat162 *>(&ua);
-			const __nv_bfloat162 *hb = reinterpret_cast<const __nv_bfloat162 *>(&ub);
-#pragma unroll
-			for (int i = 0; i < 4; i++) {
-				float2 x = __bfloat1622float2(ha[i]), y = __bfloat1622float2(hb[i]);
-				s += x.x * y.x + x.y * y.y;
-			}
-		}
-	}
-#pragma unroll
-	for (int off = TPR / 2; off > 0; off >>= 1)
-		s += __shfl_xor_sync(0xffffffffu, s, off);
-	if (ok && sub == 0) {
-		int bb = n / T, t = n % T;
-		D[((size_t)bb * H + h) * T + t] = s;
-	}
-}
-
-typedef void (*attn_dot_fn)(int, int, int, const bf16 *, const bf16 *, int, float *);
-/* D for head_dim hd on stream st (BT = B*T rows of H heads); version 1's
- * kernel where the vectors would be misaligned */
-static inline cudaError_t attn_bwd_dot2(cudaStream_t st, int BT, int T, int H, int hd,
-					const bf16 *o, const bf16 *dO, int ld, float *D)
-{
-	attn_dot_fn f = hd == 16 ? attn_bwd_dot2_kernel<16> : hd == 32 ? attn_bwd_dot2_kernel<32> :
-			hd == 64 ? attn_bwd_dot2_kernel<64> : hd == 128 ? attn_bwd_dot2_kernel<128> :
-			hd == 256 ? attn_bwd_dot2_kernel<256> : nullptr;
-	if (!f || ld % 8 || ((uintptr_t)o | (uintptr_t)dO) % 16) { /* version 1 */
-		attn_bwd_dot_kernel<<<(unsigned)(((long)BT * H + 7) / 8), 256, 0, st>>>(BT, T, H, hd,
-											o, dO, ld, D);
-		return cudaGetLastError();
-	}
-	long threads = (long)BT * H * (hd / 8 < 32 ? hd / 8 : 32);
-	f<<<(unsigned)((threads + 255) / 256), 256, 0, st>>>(BT, T, H, o, dO, ld, D);
-	return cudaGetLastError();
 }
 
 /* Tile shapes of version 2 per head_dim (the default; `check_kernels bench`
@@ -675,9 +615,9 @@ static inline cudaError_t attn_bwd_dot2(cudaStream_t st, int BT, int T, int H, i
  * forward, dQ; BQB: query tile of dK/dV; HDP: dK/dV columns per block;
  * *REG: operands kept in registers across the loop; *MINB: blocks per SM
  * asked of the register allocator. KSPLIT: dK/dV by
- * flash2_bwd_dkdv_split_kernel (pairs of warps, KNW/2 x 16 keys a block,
+ * flash_tile128_bwd_dkdv_split_kernel (pairs of warps, KNW/2 x 16 keys a block,
  * query tiles of BQB; KMT, HDP and KVREG unused), for HD >= 32. */
-template <int HD> struct Flash2Cfg {
+template <int HD> struct Tile128Cfg {
 	/* forward BK 64 at hd 256: 2.92 against 3.27 ms a 1b step with 32 */
 	static constexpr int NW = 8, BK = 64, HDP = HD > 128 ? 128 : HD;
 	static constexpr int FNW = NW, FMT = 1, KNW = NW, KMT = 1, QMT = 1;
@@ -687,18 +627,18 @@ template <int HD> struct Flash2Cfg {
 	/* hd <= 64 forward and dQ: 128 registers (no spills with ptxas 13), so
 	 * 2 blocks (16 warps) per SM */
 	static constexpr int FMINB = HD <= 64 ? 2 : 1, DQMINB = HD <= 64 ? 2 : 1, KVMINB = 1;
-	/* the trainer takes Flash2CfgKsplit (below) at head_dim 256 */
+	/* the trainer takes Tile128SplitCfg (below) at head_dim 256 */
 	static constexpr bool KSPLIT = false;
 };
 
-/* whether config C at head_dim HD takes flash2_bwd_dkdv_split_kernel */
-template <class C, int HD> constexpr bool flash2_ksplit() { return C::KSPLIT && HD >= 32; }
+/* whether config C at head_dim HD takes flash_tile128_bwd_dkdv_split_kernel */
+template <class C, int HD> constexpr bool tile128_split_dkdv() { return C::KSPLIT && HD >= 32; }
 
-template <class C, int HD> struct Flash2Smem {
+template <class C, int HD> struct Tile128Smem {
 	static constexpr size_t fwd = (size_t)(16 * C::FMT * C::FNW + 4 * C::BK) * (HD + 8) * 2;
 	static constexpr size_t dq = (size_t)(32 * C::QMT * C::NW + 4 * C::QBK) * (HD + 8) * 2;
 	static constexpr size_t dkdv =
-		flash2_ksplit<C, HD>()
+		tile128_split_dkdv<C, HD>()
 			/* K, V of 8 KNW rows; 2 Q, 2 dO tiles; 2 L, D; exchange tiles */
 			? (size_t)(16 * C::KNW + 4 * C::BQB) * (HD + 8) * 2 +
 				  4 * C::BQB * sizeof(float) + (size_t)C::KNW * 16 * C::BQB * sizeof(float)
@@ -706,99 +646,87 @@ template <class C, int HD> struct Flash2Smem {
 				  4 * C::BQB * sizeof(float);
 };
 
-/* Largest dynamic shared memory a block may opt in to on the current device. */
-static inline size_t flash2_smem_limit()
+/* Host launchers (see FlashArgs); they fall back to attention_tile64.cuh's
+ * where the device lacks the shared memory. */
+template <int HD, class C = Tile128Cfg<HD>>
+static cudaError_t flash_tile128_fwd(cudaStream_t st, const FlashArgs &a)
 {
-	int dev = 0, v = 0;
-	if (cudaGetDevice(&dev) != cudaSuccess ||
-	    cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
-		return 0;
-	return (size_t)v;
-}
-
-/* Host launchers, same arguments as version 1 (flash_fwd_t, flash_bwd_t). */
-template <int HD, class C = Flash2Cfg<HD>>
-static cudaError_t flash2_fwd_t(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
-				int k_ld, const bf16 *v, int v_ld, bf16 *o, int o_ld, float *lse2,
-				int B, int T, int Hq, int Hkv, int window, float scale)
-{
-	typedef Flash2Smem<C, HD> S;
-	if (S::fwd > flash2_smem_limit())
-		return flash_fwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, B, T, Hq, Hkv,
-				       window, scale);
-	auto kern = flash2_fwd_kernel<HD, C::BK, C::FNW, C::FMT, C::FQREG, C::FMINB>;
+	typedef Tile128Smem<C, HD> S;
+	if (S::fwd > flash_smem_optin_limit())
+		return flash_tile64_fwd<HD>(st, a);
+	auto kern = flash_tile128_fwd_kernel<HD, C::BK, C::FNW, C::FMT, C::FQREG, C::FMINB>;
 	cudaError_t e =
 		cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::fwd);
 	if (e != cudaSuccess)
 		return e;
 	constexpr int BQ = 16 * C::FMT * C::FNW;
-	dim3 grid((T + BQ - 1) / BQ, Hq, B);
-	kern<<<grid, 32 * C::FNW, S::fwd, st>>>(q, q_ld, k, k_ld, v, v_ld, o, o_ld, lse2, T, Hq,
-					       Hkv, window, scale * LOG2E_F);
+	dim3 grid((a.T + BQ - 1) / BQ, a.Hq, a.B);
+	kern<<<grid, 32 * C::FNW, S::fwd, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld,
+					       a.lse2, a.T, a.Hq, a.Hkv, a.window,
+					       a.scale * LOG2E_F);
 	return cudaGetLastError();
 }
 
-template <int HD, class C = Flash2Cfg<HD>>
-static cudaError_t flash2_bwd_t(cudaStream_t st, const bf16 *q, int q_ld, const bf16 *k,
-				int k_ld, const bf16 *v, int v_ld, const bf16 *dO, int do_ld,
-				const float *lse2, const float *D, bf16 *dq, int dq_ld, bf16 *dk,
-				int dk_ld, bf16 *dv, int dv_ld, int B, int T, int Hq, int Hkv,
-				int window, float scale)
+template <int HD, class C = Tile128Cfg<HD>>
+static cudaError_t flash_tile128_bwd(cudaStream_t st, const FlashArgs &a)
 {
-	typedef Flash2Smem<C, HD> S;
-	size_t lim = flash2_smem_limit();
+	typedef Tile128Smem<C, HD> S;
+	size_t lim = flash_smem_optin_limit();
 	if (S::dq > lim || S::dkdv > lim)
-		return flash_bwd_t<HD>(st, q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld,
-				       dk, dk_ld, dv, dv_ld, B, T, Hq, Hkv, window, scale);
+		return flash_tile64_bwd<HD>(st, a);
 	constexpr int NW = C::NW, R = 16 * C::QMT * NW;
-	auto kq = flash2_bwd_dq_kernel<HD, C::QBK, NW, C::QMT, C::DQREG, C::DQMINB>;
+	auto kq = flash_tile128_bwd_dq_kernel<HD, C::QBK, NW, C::QMT, C::DQREG, C::DQMINB>;
 	cudaError_t e =
 		cudaFuncSetAttribute(kq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dq);
 	if (e != cudaSuccess)
 		return e;
-	dim3 grid((T + R - 1) / R, Hq, B);
-	kq<<<grid, 32 * NW, S::dq, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dq, dq_ld,
-					 T, Hq, Hkv, window, scale * LOG2E_F, scale);
+	float sl2 = a.scale * LOG2E_F;
+	dim3 grid((a.T + R - 1) / R, a.Hq, a.B);
+	kq<<<grid, 32 * NW, S::dq, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
+					 a.lse2, a.D, a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window,
+					 sl2, a.scale);
 	if ((e = cudaGetLastError()) != cudaSuccess)
 		return e;
-	if constexpr (flash2_ksplit<C, HD>()) {
-		auto kk = flash2_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB>;
+	if constexpr (tile128_split_dkdv<C, HD>()) {
+		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB>;
 		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize,
 					 (int)S::dkdv);
 		if (e != cudaSuccess)
 			return e;
 		constexpr int R2 = 8 * C::KNW;
-		dim3 grid2((T + R2 - 1) / R2, Hkv, B);
-		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2,
-						    D, dk, dk_ld, dv, dv_ld, T, Hq, Hkv, window,
-						    scale * LOG2E_F, scale);
+		dim3 grid2((a.T + R2 - 1) / R2, a.Hkv, a.B);
+		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
+						    a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv,
+						    a.dv_ld, a.T, a.Hq, a.Hkv, a.window, sl2,
+						    a.scale);
 		return cudaGetLastError();
 	}
-	auto kk = flash2_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG, C::KVMINB>;
+	auto kk = flash_tile128_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG,
+						C::KVMINB>;
 	e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
 	if (e != cudaSuccess)
 		return e;
 	constexpr int R2 = 16 * C::KMT * C::KNW;
-	dim3 grid2((T + R2 - 1) / R2, Hkv * (HD / C::HDP), B);
-	kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(q, q_ld, k, k_ld, v, v_ld, dO, do_ld, lse2, D, dk,
-					    dk_ld, dv, dv_ld, T, Hq, Hkv, window, scale * LOG2E_F,
-					    scale);
+	dim3 grid2((a.T + R2 - 1) / R2, a.Hkv * (HD / C::HDP), a.B);
+	kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
+					    a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld,
+					    a.T, a.Hq, a.Hkv, a.window, sl2, a.scale);
 	return cudaGetLastError();
 }
 
-/* version 2 with the default shapes (Flash2Cfg) at head_dim hd */
-static inline flash_fwd_fn flash2_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_fwd_t); }
-static inline flash_bwd_fn flash2_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2_bwd_t); }
+/* version 2 with the default shapes (Tile128Cfg) at head_dim hd */
+static inline flash_fwd_fn flash_tile128_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile128_fwd); }
+static inline flash_bwd_fn flash_tile128_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile128_bwd); }
 
 /* version 2 with the split dK/dV kernel (KSPLIT); at head_dim 256 with
  * 48-query tiles (1b attention backward 12.3 against 12.5 ms with 32; the
  * check_kernels variant v2-ksplit48) */
-template <int HD> struct Flash2CfgKsplit : Flash2Cfg<HD> {
+template <int HD> struct Tile128SplitCfg : Tile128Cfg<HD> {
 	static constexpr bool KSPLIT = true;
-	static constexpr int BQB = HD >= 256 ? 48 : Flash2Cfg<HD>::BQB;
+	static constexpr int BQB = HD >= 256 ? 48 : Tile128Cfg<HD>::BQB;
 };
-/* flash2_bwd_t<HD> with those shapes, for FLASH_DISPATCH */
-template <int HD> constexpr flash_bwd_fn flash2k_bwd_d = flash2_bwd_t<HD, Flash2CfgKsplit<HD>>;
-static inline flash_bwd_fn flash2k_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash2k_bwd_d); }
+/* flash_tile128_bwd<HD> with those shapes, for FLASH_DISPATCH */
+template <int HD> constexpr flash_bwd_fn flash_tile128_split_bwd = flash_tile128_bwd<HD, Tile128SplitCfg<HD>>;
+static inline flash_bwd_fn flash_tile128_split_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile128_split_bwd); }
 
 #endif

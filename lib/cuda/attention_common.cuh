@@ -1,0 +1,206 @@
+/* attention_common.cuh - what both flash-attention implementations share:
+ * the mask, the launch arguments, the D = rowsum(dO * O) of the backward
+ * pass, the dK/dV query-tile walk, and the dispatch on head_dim.
+ * attention_tile64.cuh (4 warps, 64-row tiles; BONSAI_ATTN=v1) and
+ * attention_tile128.cuh (8 warps, 128-row tiles; v2, v2k) build on it.
+ *
+ * Flash attention (FA2 style) with mma.sync m16n8k16 bf16 tensor cores.
+ * Causal, optional sliding window (key j visible to query i when
+ * j <= i and j > i - window, as transformers defines it), grouped-query
+ * heads. Tiles live in shared memory with rows padded by 8 elements (16
+ * bytes) so that ldmatrix hits distinct banks. No T x T matrix is stored;
+ * key blocks outside the causal window are skipped. lse is kept in log2
+ * units: lse2 = max + log2(sum), p = exp2(s * scale * log2e - lse2). */
+#ifndef BONSAI_CUDA_ATTENTION_COMMON_CUH
+#define BONSAI_CUDA_ATTENTION_COMMON_CUH
+
+#include "common.cuh"
+#include "mma.cuh"
+
+__device__ __forceinline__ bool attn_visible(int qi, int kj, int T, int window)
+{
+	return kj <= qi && qi < T && (window <= 0 || kj > qi - window);
+}
+
+/* D[b,h,t] = sum_j dO[b,t,h,j] * O[b,t,h,j], one warp per (b,t,h) row. */
+__global__ void attn_bwd_dot_kernel(int BT, int T, int H, int hd, const bf16 *o, const bf16 *dO,
+				    int ld, float *D)
+{
+	long row = (long)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+	int lane = threadIdx.x & 31;
+	if (row >= (long)BT * H)
+		return;
+	int n = (int)(row / H), h = (int)(row % H);
+	const bf16 *a = o + (size_t)n * ld + (size_t)h * hd, *b = dO + (size_t)n * ld + (size_t)h * hd;
+	float s = 0.f;
+	for (int j = lane; j < hd; j += 32)
+		s += __bfloat162float(a[j]) * __bfloat162float(b[j]);
+	s = warp_sum(s);
+	if (lane == 0) {
+		int bb = n / T, t = n % T;
+		D[((size_t)bb * H + h) * T + t] = s;
+	}
+}
+
+/* D[b,h,t] = sum_j dO[b,t,h,j] O[b,t,h,j] as attn_bwd_dot_kernel, with
+ * 16-byte loads: TPR = min(32, HD/8) threads per row, each summing 8
+ * adjacent products per vector, then a fixed shuffle tree. Needs ld and
+ * the base pointers 16-byte aligned (ld a multiple of 8). */
+template <int HD>
+__global__ void __launch_bounds__(256) attn_bwd_dot_vec_kernel(int BT, int T, int H, const bf16 *o,
+							    const bf16 *dO, int ld, float *D)
+{
+	constexpr int TPR = HD / 8 < 32 ? HD / 8 : 32, VPT = HD / 8 / TPR;
+	long gt = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	long row = gt / TPR;
+	int sub = (int)(gt % TPR);
+	bool ok = row < (long)BT * H;
+	float s = 0.f;
+	int n = 0, h = 0;
+	if (ok) {
+		n = (int)(row / H), h = (int)(row % H);
+		const bf16 *a = o + (size_t)n * ld + (size_t)h * HD;
+		const bf16 *b = dO + (size_t)n * ld + (size_t)h * HD;
+#pragma unroll
+		for (int v = 0; v < VPT; v++) {
+			int c = (sub + v * TPR) * 8;
+			uint4 ua = *reinterpret_cast<const uint4 *>(a + c);
+			uint4 ub = *reinterpret_cast<const uint4 *>(b + c);
+			const __nv_bfloat162 *ha = reinterpret_cast<const __nv_bfloat162 *>(&ua);
+			const __nv_bfloat162 *hb = reinterpret_cast<const __nv_bfloat162 *>(&ub);
+#pragma unroll
+			for (int i = 0; i < 4; i++) {
+				float2 x = __bfloat1622float2(ha[i]), y = __bfloat1622float2(hb[i]);
+				s += x.x * y.x + x.y * y.y;
+			}
+		}
+	}
+#pragma unroll
+	for (int off = TPR / 2; off > 0; off >>= 1)
+		s += __shfl_xor_sync(0xffffffffu, s, off);
+	if (ok && sub == 0) {
+		int bb = n / T, t = n % T;
+		D[((size_t)bb * H + h) * T + t] = s;
+	}
+}
+
+typedef void (*attn_dot_fn)(int, int, int, const bf16 *, const bf16 *, int, float *);
+/* D for head_dim hd on stream st (BT = B*T rows of H heads); version 1's
+ * kernel where the vectors would be misaligned */
+static inline cudaError_t attn_bwd_dot(cudaStream_t st, int BT, int T, int H, int hd,
+					const bf16 *o, const bf16 *dO, int ld, float *D)
+{
+	attn_dot_fn f = hd == 16 ? attn_bwd_dot_vec_kernel<16> : hd == 32 ? attn_bwd_dot_vec_kernel<32> :
+			hd == 64 ? attn_bwd_dot_vec_kernel<64> : hd == 128 ? attn_bwd_dot_vec_kernel<128> :
+			hd == 256 ? attn_bwd_dot_vec_kernel<256> : nullptr;
+	if (!f || ld % 8 || ((uintptr_t)o | (uintptr_t)dO) % 16) { /* version 1 */
+		attn_bwd_dot_kernel<<<(unsigned)(((long)BT * H + 7) / 8), 256, 0, st>>>(BT, T, H, hd,
+											o, dO, ld, D);
+		return cudaGetLastError();
+	}
+	long threads = (long)BT * H * (hd / 8 < 32 ? hd / 8 : 32);
+	f<<<(unsigned)((threads + 255) / 256), 256, 0, st>>>(BT, T, H, o, dO, ld, D);
+	return cudaGetLastError();
+}
+
+/* The query tiles a dK/dV block of the keys k0 .. k0 + bkv - 1 visits, in
+ * order: every query head of the group (G of them), every query block of bq
+ * rows that sees one of the keys; returns their count, qstart the first
+ * block's row, nq the blocks a head. */
+__device__ __forceinline__ int flash_dkdv_tiles(int k0, int bkv, int bq, int T, int window, int G,
+						int &qstart, int &nq)
+{
+	int q_lo = k0;
+	int q_hi = window > 0 ? min(T, k0 + bkv - 1 + window) : T;
+	qstart = (q_lo / bq) * bq, nq = (q_hi - qstart + bq - 1) / bq;
+	return G * nq;
+}
+
+/* The fetch of that list's tile it into buffer it & 1 of shared memory:
+ * its Q and dO rows (cp.async, not committed) and its lse, D values (0 past
+ * T), for the kv head hk of batch b. */
+template <int HD, int BQ>
+__device__ __forceinline__ void flash_dkdv_fetch(int it, int qstart, int nq, bf16 *sQ2, bf16 *sdO2,
+						 float *sL2, float *sD2, const bf16 *q, int q_ld,
+						 const bf16 *dO, int do_ld, const float *lse2,
+						 const float *D, int b, int hk, int G, int Hq, int T)
+{
+	constexpr int LD = HD + 8;
+	int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+	load_tile_async<HD>(sQ2 + buf * BQ * LD, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, qs,
+			    BQ, T);
+	load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld,
+			    qs, BQ, T);
+	const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+	for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+		sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
+		sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+	}
+}
+
+/* dK = scale accK and dV = accV of one m-tile: a thread's key rows r_lo and
+ * r_lo + 8 (those below T), columns c0 + 8 nt + 2 tq, +1 of kv head hk. */
+template <int HD, int NO>
+__device__ __forceinline__ void flash_dkdv_store(const float (&accK)[NO][4],
+						 const float (&accV)[NO][4], bf16 *dk, int dk_ld,
+						 bf16 *dv, int dv_ld, int b, int T, int hk, int c0,
+						 int r_lo, int tq, float scale)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		bf16 *krow = dk + ((size_t)b * T + r) * dk_ld + (size_t)hk * HD + c0;
+		bf16 *vrow = dv + ((size_t)b * T + r) * dv_ld + (size_t)hk * HD + c0;
+#pragma unroll
+		for (int nt = 0; nt < NO; nt++) {
+			*(__nv_bfloat162 *)(krow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				accK[nt][i * 2] * scale, accK[nt][i * 2 + 1] * scale);
+			*(__nv_bfloat162 *)(vrow + nt * 8 + tq * 2) =
+				__floats2bfloat162_rn(accV[nt][i * 2], accV[nt][i * 2 + 1]);
+		}
+	}
+}
+
+/* Largest dynamic shared memory a block may opt in to on the current device. */
+static inline size_t flash_smem_optin_limit()
+{
+	int dev = 0, v = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+		return 0;
+	return (size_t)v;
+}
+
+#define FLASH_DISPATCH(hd, call)                                                               \
+	((hd) == 16 ? call<16> : (hd) == 32 ? call<32> : (hd) == 64 ? call<64> :               \
+	 (hd) == 128 ? call<128> : (hd) == 256 ? call<256> : nullptr)
+
+/* What a flash-attention launcher is given. Rows are tokens: row b*T + t
+ * of q, k, v, o, dO, dq, dk, dv at base + (b*T + t) * ld, head h at column
+ * h * head_dim (strides in elements, so q, k, v may be views into one
+ * fused qkv buffer). Grouped-query heads: query head h reads kv head
+ * h / (Hq / Hkv). window 0 = full causal; scale = the softmax scale
+ * (query_pre_attn_scalar^-1/2). lse2: [B, Hq, T] in log2 units, written by
+ * the forward pass and read by the backward pass, as D (attn_bwd_dot). The
+ * forward pass reads q, k, v and writes o, lse2; the backward pass reads
+ * those and dO, D and writes dq, dk, dv. */
+struct FlashArgs {
+	const bf16 *q, *k, *v;
+	int q_ld, k_ld, v_ld;
+	bf16 *o;
+	int o_ld;
+	float *lse2;
+	const bf16 *dO;
+	int do_ld;
+	const float *D;
+	bf16 *dq, *dk, *dv;
+	int dq_ld, dk_ld, dv_ld;
+	int B, T, Hq, Hkv, window;
+	float scale;
+};
+typedef cudaError_t (*flash_fwd_fn)(cudaStream_t, const FlashArgs &);
+typedef cudaError_t (*flash_bwd_fn)(cudaStream_t, const FlashArgs &);
+
+#endif
