@@ -53,7 +53,11 @@ char *gemma3_config_to_json(const gemma3_config *c);
  * k_proj [Hkv*hd,d], v_proj [Hkv*hd,d], o_proj [d,Hq*hd], q_norm [hd],
  * k_norm [hd], post_attention_layernorm [d], pre_feedforward_layernorm [d],
  * gate_proj [ff,d], up_proj [ff,d], down_proj [d,ff],
- * post_feedforward_layernorm [d]; then norm [d]. Shapes as HF: [out, in]. */
+ * post_feedforward_layernorm [d]; then norm [d]. Shapes as HF: [out, in].
+ * q_proj, k_proj, v_proj are adjacent, and so are gate_proj, up_proj: the
+ * GPU model (lib/cuda/gemma3_gpu.cu) does one matrix product over each run,
+ * taking the three (two) as one [(Hq + 2 Hkv) hd, d] ([2 ff, d]) matrix,
+ * so this order is part of the contract (tests/unit/test_lib_layout.c). */
 enum {
 	G3_LN1, G3_WQ, G3_WK, G3_WV, G3_WO, G3_QNORM, G3_KNORM, G3_LN_POSTATTN, G3_LN_PREFF,
 	G3_WGATE, G3_WUP, G3_WDOWN, G3_LN_POSTFF, G3_PER_LAYER
