@@ -1,23 +1,24 @@
 #!/bin/sh
 # cuda_bench.sh - on a GPU machine: kernel checks, the fixture check, then
 # bonsai-train's CUDA trainer and the PyTorch peer on the configs of issue 6
-# (T = 1024), one table at the end. Build first with bench/cuda_build.sh.
+# (T = 1024), one table at the end. Build first with `make cuda-checks`
+# (the checks and build/bench/gpu_bench, with the Makefile's flags).
 #   bench/cuda_bench.sh [FIXTURE_DIR] [ours|peer|all] [STEPS]
 # Logs go to ${OUT:-.dev/cuda/out}. SKIP_CHECKS=1 skips the kernel and fixture checks.
-B=${B_DIR:-.dev/cuda}
-FIX=${1:-.dev/gemma3_tiny}
+BUILD=${BUILD:-build}
+FIX=${1:-${BONSAI_SHARED:-../shared}/fixtures/gemma3_tiny}
 WHAT=${2:-all}
 STEPS=${3:-10}
 O=${OUT:-.dev/cuda/out}
 mkdir -p "$O"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv,noheader
 if [ "$WHAT" != peer ] && [ -z "$SKIP_CHECKS" ]; then
-	echo "== kernel checks"; "$B/check_kernels" | tee "$O/check_kernels.tap" | grep -v "^ok"
+	echo "== kernel checks"; "$BUILD/tests/cuda/check_kernels" | tee "$O/check_kernels.tap" | grep -v "^ok"
 	grep -c "^ok" "$O/check_kernels.tap"
-	echo "== fixture"; "$B/gpu_verify" "$FIX" | tee "$O/verify.tap" | grep -v "^#   grad"
+	echo "== fixture"; "$BUILD/tests/cuda/gpu_verify" "$FIX" | tee "$O/verify.tap" | grep -v "^#   grad"
 fi
 : > "$O/results.jsonl"
-run_ours() { "$B/gpu_bench" "$@" 2>>"$O/breakdown.txt" | tee -a "$O/results.jsonl"; }
+run_ours() { "$BUILD/bench/gpu_bench" "$@" 2>>"$O/breakdown.txt" | tee -a "$O/results.jsonl"; }
 run_peer() { timeout 400 python3 bench/peer_gemma3.py "$@" 2>>"$O/peer.err" | tee -a "$O/results.jsonl"; }
 if [ "$WHAT" != peer ]; then
 	: > "$O/breakdown.txt"

@@ -24,25 +24,21 @@
 #    first CPU_ITEMS items (items/s measured there and said so). The r50k
 #    tokenizer encodes the prompts (Gemma 3's tokenizer.json is 33 MB): token
 #    counts differ from Gemma 3's by a few percent.
+. tests/tap.sh
 set -u
 S=${EVALGPU:-.dev/evalgpu}
-SHARED=${BONSAI_SHARED:-../shared}
 
 if [ "${1:-}" = stage ]; then
 	set -e
-	make bin/bonsai-eval bin/bonsai-shard build/tests/tools/mkstream \
-		build/tests/tools/g3_random_model
-	nm bin/bonsai-eval | grep -q gpu_trainer_logprobs ||
+	make bin/bonsai-eval bin/bonsai-shard "$BUILD/tests/tools/mkstream" \
+		"$BUILD/tests/tools/g3_random_model" "$BUILD/tests/cuda/check_logprob"
+	nm bin/bonsai-eval | grep -q gemma3_gpu_logprobs ||
 		{ echo "bin/bonsai-eval was built without CUDA (no nvcc?)" >&2; exit 1; }
 	rm -rf "$S"
 	mkdir -p "$S/bin" "$S/lib" "$S/data/piqa" "$S/data/arc_easy" "$S/data/lm_eval_tiny" \
 		"$S/data/gemma3_tiny"
-	cp bin/bonsai-eval bin/bonsai-shard build/tests/tools/mkstream \
-		build/tests/tools/g3_random_model "$S/bin/"
-	${NVCC:-nvcc} -O2 -std=c++17 -gencode=arch=compute_90,code=sm_90 \
-		-gencode=arch=compute_80,code=sm_80 -Itrain/cuda -Ieval -Ilib -o "$S/bin/check_logprob" \
-		tests/cuda/check_logprob.cu build/eval/loglik.o build/eval/text.o build/libbonsai.a \
-		-lgomp -lutf8proc
+	cp bin/bonsai-eval bin/bonsai-shard "$BUILD/tests/tools/mkstream" \
+		"$BUILD/tests/tools/g3_random_model" "$BUILD/tests/cuda/check_logprob" "$S/bin/"
 	# libraries the GPU machine may lack (-dev packages installed here)
 	for l in libutf8proc.so libbz2.so libzstd.so; do
 		p=$(ldd bin/bonsai-eval | awk -v l="$l" 'index($1, l) == 1 { print $3 }')
@@ -72,10 +68,8 @@ B=$S/bin
 D=$S/data
 O=${OUT:-/tmp/eval_gpu_out}
 mkdir -p "$O"
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+TMP=$T
+[ -x "$B/bonsai-eval" ] || skip_all "nothing staged in $S: run tests/cuda/eval_gpu.sh stage first"
 note() { echo "# $*"; }
 M=$D/lm_eval_tiny
 TOK=$D/r50k_base.tiktoken
@@ -215,7 +209,7 @@ ppl_check "$M" 50257 20000 256 lm_eval_tiny
 ppl_check "$D/gemma3_tiny" 512 100000 512 gemma3_tiny
 
 # 4. timing: the seed preset, Gemma 3's vocabulary
-if [ -n "${NO_TIMING:-}" ]; then echo "1..$n"; exit 0; fi
+if [ -n "${NO_TIMING:-}" ]; then done_testing; exit; fi
 SEED=$TMP/seed
 $B/g3_random_model seed 262144 "$SEED" > /dev/null; ok $? "a random seed-size model written"
 for bt in 32768 65536; do
@@ -231,4 +225,4 @@ sed 's/^/#   /' "$TMP/err"
 note "seed (424 M params, V 262144), PIQA: GPU $(num "$O/seed_gpu_32768.json" items_per_second) items/s" \
 	"(1838 items, 32768 tokens/pass), $(num "$O/seed_gpu_65536.json" items_per_second) (65536);" \
 	"CPU $(num "$O/seed_cpu.json" items_per_second) items/s over the first $CPU_ITEMS items ($(nproc) threads)"
-echo "1..$n"
+done_testing

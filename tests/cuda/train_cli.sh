@@ -5,21 +5,23 @@
 #   moves CPU -> GPU -> CPU through checkpoints; the out-of-memory message at
 #   start-up; a NaN weight and a NaN step; the default device; and the speed
 #   of the small preset through the CLI (steps 6.. of STEPS).
-#   tests/cuda/train_cli.sh FIXTURE_DIR WORK_DIR [STEPS]
-# WORK_DIR gets the shards it needs (made with bin/ and build/tests/tools/).
-FX=${1:?fixture dir}
-W=${2:?work dir}
+#   tests/cuda/train_cli.sh [FIXTURE_DIR [WORK_DIR [STEPS]]]
+# (run by `make check-cuda`; FIXTURE_DIR defaults to ../shared's gemma3_tiny,
+# WORK_DIR to a temporary folder, which gets the shards it needs, made with
+# bin/ and build/tests/tools/).
+. tests/tap.sh
+FX=${1:-$SHARED/fixtures/gemma3_tiny}
+W=${2:-$T/work}
 STEPS=${3:-30}
 TR=${TRAIN:-bin/bonsai-train}
+[ -f "$FX/config.json" ] || skip_all "no fixture at $FX (see ../shared/README.md)"
 mkdir -p "$W"
-n=0
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 loss_of() { grep "\"step\":$2," "$1" | sed 's/.*"loss":\([^,]*\),.*/\1/'; }
 
 $TR verify "$FX" --device cuda > "$W/verify.out" 2> "$W/verify.err"
 rc=$?
 sed 's/^/# /' "$W/verify.out" | head -12
-t $rc "verify $FX --device cuda passes the bf16 bounds"
+ok $rc "verify $FX --device cuda passes the bf16 bounds"
 
 # Byte-level shards: 4,096 random documents of 256 tokens over a 256 vocab.
 if [ ! -f "$W/bytes/manifest.json" ]; then
@@ -41,16 +43,16 @@ $TR $A -o "$W/mixed" --device cpu --stop-at 10 > "$W/mixed.log" 2>> "$W/err" &&
 	$TR $A -o "$W/mixed" --device cpu --resume >> "$W/mixed.log" 2>> "$W/err"
 rc=$?
 [ $rc -eq 0 ] && [ "$(grep -c '"loss"' "$W/mixed.log")" -eq 30 ]
-t $? "CPU 10 steps -> resume on CUDA to 20 -> resume on CPU to 30 (exit $rc)"
+ok $? "CPU 10 steps -> resume on CUDA to 20 -> resume on CPU to 30 (exit $rc)"
 worst=$(for s in 11 15 20 21 25 30; do
 	echo "$(loss_of "$W/straight.log" $s) $(loss_of "$W/mixed.log" $s)"
 done | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { print m + 0 }')
 echo "# largest |straight CPU - mixed| loss at steps 11..30: $worst"
 awk -v w="$worst" 'BEGIN { exit !(w < 0.05) }'
-t $? "the mixed run's losses stay within 0.05 nats of the CPU-only run's"
+ok $? "the mixed run's losses stay within 0.05 nats of the CPU-only run's"
 cmp -s "$(ls "$W"/straight/ckpt-*30.safetensors)" "$(ls "$W"/mixed/ckpt-*30.safetensors)"
 [ $? -ne 0 ]
-t $? "(and the mixed final checkpoint is not bit-equal to the CPU one: bf16 steps happened)"
+ok $? "(and the mixed final checkpoint is not bit-equal to the CPU one: bf16 steps happened)"
 
 # Out of memory at start-up: the 1B model, 64 x 4096 tokens a micro-batch.
 $TR --data "$W/bytes" --model gemma3-1b -o "$W/oom" --steps 1 --seq 4096 --micro-batch 64 \
@@ -59,7 +61,7 @@ rc=$?
 sed 's/^/# /' "$W/oom.err"
 [ $rc -eq 1 ] && grep -q "GiB" "$W/oom.err" && grep -q -- "--recompute" "$W/oom.err" &&
 	! ls "$W/oom"/ckpt-* > /dev/null 2>&1
-t $? "out of memory at start-up: exit 1, the memory needed and a suggestion"
+ok $? "out of memory at start-up: exit 1, the memory needed and a suggestion"
 
 # A NaN step on the GPU stops the run and names the last checkpoint.
 rm -rf "$W/nan"
@@ -67,13 +69,13 @@ BONSAI_TRAIN_FAULT_NAN=7 $TR $A -o "$W/nan" --device cuda --save-every 5 > /dev/
 rc=$?
 sed 's/^/# /' "$W/nan.err"
 [ $rc -eq 1 ] && grep -q "step 7" "$W/nan.err" && grep -q "ckpt-00000005" "$W/nan.err"
-t $? "NaN at step 7 on CUDA: exit 1, names ckpt-00000005"
+ok $? "NaN at step 7 on CUDA: exit 1, names ckpt-00000005"
 
 # The default device is cuda when a GPU is present.
 rm -rf "$W/default"
 $TR $A -o "$W/default" --steps 2 > /dev/null 2> "$W/default.err"
 grep -q "device NVIDIA" "$W/default.err"
-t $? "no --device: trains on the GPU ($(grep -o 'device .*' "$W/default.err"))"
+ok $? "no --device: trains on the GPU ($(grep -o 'device .*' "$W/default.err"))"
 
 # Speed of the small preset through the CLI: 32 x 1024 tokens a step.
 if [ ! -f "$W/rand/manifest.json" ]; then
@@ -89,5 +91,5 @@ med=$(sed -n "6,\$p" "$W/small.log" | grep tokens_per_s | sed 's/.*"tokens_per_s
 	sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 echo "# small preset through the CLI, B 32, T 1024: median $med tok/s over steps 6..$STEPS"
 [ $rc -eq 0 ] && [ -n "$med" ]
-t $? "small preset trains through the CLI on the GPU"
-echo "1..$n"
+ok $? "small preset trains through the CLI on the GPU"
+done_testing
