@@ -125,6 +125,12 @@ void xfflush(FILE *fp, const char *name)
 		die("%s: write failed: %s", name, strerror(errno));
 }
 
+void xfwrite_stdout(const void *p, size_t n)
+{
+	xfwrite(p, n, stdout, "stdout");
+	xfflush(stdout, "stdout");
+}
+
 #define IN_CHUNK (1 << 20)
 
 struct instream {

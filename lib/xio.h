@@ -30,6 +30,8 @@ void outfile_abort(outfile *o);
 /* fwrite/fflush that die with "NAME: reason" (ENOSPC, EPIPE, ...). */
 void xfwrite(const void *p, size_t n, FILE *fp, const char *name);
 void xfflush(FILE *fp, const char *name);
+/* Writes to stdout and flushes, so that a reader of a pipe sees it now. */
+void xfwrite_stdout(const void *p, size_t n);
 
 /* An input byte stream: a file or stdin ("-"), decompressed on the fly
  * when it starts with the zstd magic number. */
