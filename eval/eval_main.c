@@ -595,7 +595,7 @@ int main(int argc, char **argv)
 	o.bos = -2;
 	const char *pos[3], *dev = NULL;
 	int n_pos = 0, c;
-	while ((c = getopt_long(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (n_pos == 2)
@@ -631,7 +631,6 @@ int main(int argc, char **argv)
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	o.device = device_of(dev);

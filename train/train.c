@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"  -q, --quiet         no progress line\n"
 		"  --progress          a progress line even when stderr is not a terminal\n"
 		"  -h, --help          this text\n"
-		"  --version           the version\n");
+		"  -V, --version       the version\n");
 }
 
 /* Learning rate of step (1-based). */
@@ -164,7 +164,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
 	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
 	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
-	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_VERSION };
+	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS };
 	static const struct option opts[] = {
 		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
 		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
@@ -184,7 +184,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, O_VERSION }, { 0, 0, 0, 0 },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
 	o->schedule = "cosine";
@@ -206,7 +206,7 @@ static void parse_options(int argc, char **argv, options *o)
 	o->stop_at = -1;
 	const long long BIG = 1LL << 50;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "o:qhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_DATA: o->data = optarg; break;
 		case O_MODEL: o->model = optarg; break;
@@ -239,8 +239,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
-		case O_VERSION: print_version(); exit(0);
-		default: die_usage("unknown option");
+		case 'V': print_version(); exit(0);
 		}
 	}
 	if (optind != argc)
