@@ -499,7 +499,10 @@ static void cmd_ppl(const opts *o)
 	eval_lm lm;
 	eval_lm_open(&lm, o->model, o->tok, 0, o->bos);
 	loglik_model m = make_model(&lm, o);
-	shardset *s = shardset_open(o->data, SPLIT_VAL, 1);
+	char err[600];
+	shardset *s = shardset_open(o->data, SPLIT_VAL, 1, err, sizeof err);
+	if (!s)
+		die("%s", err);
 	if (s->m->vocab_size > (uint32_t)lm.cfg->vocab_size)
 		die("%s: shards of a %u-token vocabulary, but the model has %d", o->data,
 		    s->m->vocab_size, lm.cfg->vocab_size);

@@ -102,12 +102,16 @@ static void decode_ids(decoder *D, const char *path)
 
 static void decode_stream(decoder *D, const char *path, int keep_special)
 {
-	tokreader *r = tokreader_open(path);
-	tokreader_expect(r, tokenizer_fingerprint(D->t), tokenizer_vocab_size(D->t));
+	char err[600];
+	tokreader *r = tokreader_open(path, err, sizeof err);
+	if (!r || tokreader_expect(r, tokenizer_fingerprint(D->t), tokenizer_vocab_size(D->t), err,
+					 sizeof err) < 0)
+		die("%s", err);
 	const tokstream_info *info = tokreader_info(r);
 	const uint32_t *ids;
 	size_t n;
-	while (tokreader_next(r, &ids, &n)) {
+	int more;
+	while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
 		/* the header names the BOS/EOS that encode put around each document */
 		if (!keep_special && info->bos_id >= 0 && n && ids[0] == (uint32_t)info->bos_id)
 			ids++, n--;
@@ -115,6 +119,8 @@ static void decode_stream(decoder *D, const char *path, int keep_special)
 			n--;
 		emit(D, ids, n);
 	}
+	if (more < 0)
+		die("%s", err);
 	tokreader_close(r);
 }
 

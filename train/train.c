@@ -101,7 +101,10 @@ static double lr_at(const options *o, long step)
  * as no token of the data is outside the model, so look at the ids. */
 static void check_ids_fit(const char *dir, const shardset *train, uint32_t data_vocab, int model_vocab)
 {
-	shardset *val = shardset_open(dir, SPLIT_VAL, 0);
+	char err[600];
+	shardset *val = shardset_open(dir, SPLIT_VAL, 0, err, sizeof err);
+	if (!val)
+		die("%s", err);
 	const shardset *sets[2] = {train, val};
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < sets[k]->n; i++) {
@@ -313,7 +316,9 @@ int cmd_train(int argc, char **argv)
 	char err[1024];
 
 	/* The data first: its tokenizer decides the vocabulary. */
-	shardset *train = shardset_open(o.data, SPLIT_TRAIN, 0);
+	shardset *train = shardset_open(o.data, SPLIT_TRAIN, 0, err, sizeof err);
+	if (!train)
+		die("%s", err);
 	if (!train->n)
 		die("%s: no train shards", o.data);
 	uint32_t data_vocab = train->m->vocab_size;
@@ -377,7 +382,9 @@ int cmd_train(int argc, char **argv)
 
 	shardset *val = NULL;
 	if (o.eval_every > 0) {
-		val = shardset_open(o.data, SPLIT_VAL, 0);
+		val = shardset_open(o.data, SPLIT_VAL, 0, err, sizeof err);
+		if (!val)
+			die("%s", err);
 		if (!val->n_tokens || (val->n_tokens - 1) / (uint64_t)o.seq == 0)
 			die("%s: --eval-every needs a val split of at least %d+1 tokens", o.data, o.seq);
 	}
