@@ -301,13 +301,14 @@ void print_version(void)
 	printf("%s (bonsai) %s\n", progname, BONSAI_VERSION);
 }
 
-static int is_long_option(const char *arg, const struct option *longopts, int val)
+/* How many long options "--name[=value]" can stand for (any val when val < 0). */
+static int long_matches(const char *arg, const struct option *longopts, int val)
 {
 	size_t n = strcspn(arg + 2, "=");
+	int k = 0;
 	for (; longopts && longopts->name; longopts++)
-		if (longopts->val == val && !strncmp(longopts->name, arg + 2, n))
-			return 1;
-	return 0;
+		k += (val < 0 || longopts->val == val) && !strncmp(longopts->name, arg + 2, n);
+	return k;
 }
 
 void cli_bad_option(char **argv, const char *optstring, const struct option *longopts,
@@ -316,10 +317,12 @@ void cli_bad_option(char **argv, const char *optstring, const struct option *lon
 	const char *arg = argv[optind - 1], *what = "unknown option '%s'";
 	char name[128];
 	/* a refused short option can follow a long one: "--quiet -Zq" */
-	if (!strncmp(arg, "--", 2) && (!optopt || is_long_option(arg, longopts, optopt))) {
+	if (!strncmp(arg, "--", 2) && (!optopt || long_matches(arg, longopts, optopt))) {
 		const char *eq = strchr(arg, '=');
 		snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - arg : (long)strlen(arg)), arg);
-		if (optopt)
+		if (!optopt && long_matches(arg, longopts, -1) > 1)
+			what = "ambiguous option '%s'";
+		else if (optopt)
 			what = eq ? "option '%s' takes no argument" : "option '%s' needs an argument";
 	} else {
 		if (optopt)

@@ -65,6 +65,10 @@ done
 run bin/bonsai-tokenize --no-such-option
 one_line_naming "^bonsai-tokenize: unknown option '--no-such-option'\$" "bonsai-tokenize --no-such-option before a command is named"
 
+# A prefix of several long options is named as ambiguous.
+run bin/bonsai-train --s 3
+one_line_naming "^bonsai-train: ambiguous option '--s'\$" "a prefix of several long options is called ambiguous"
+
 # A short option refused after a long one is named as the short one.
 run bin/bonsai-filter --quiet -Zq
 one_line_naming "^bonsai-filter: unknown option '-Z'\$" "an unknown short option after a long one is named as itself"
