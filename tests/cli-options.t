@@ -18,7 +18,7 @@ one_line_naming() {
 	fi
 }
 
-for cmd in fetch filter shard "shard info" "shard verify" "shard cat" \
+for cmd in fetch filter plot shard "shard info" "shard verify" "shard cat" \
 	"tokenize train" "tokenize encode" "tokenize decode" "tokenize info" \
 	train "train verify" "train export" eval generate; do
 	tool=bonsai-${cmd%% *}
@@ -49,7 +49,7 @@ for cmd in fetch filter shard "shard info" "shard verify" "shard cat" \
 done
 
 # An option that needs an argument and has none, short and long.
-for c in "fetch -o" "fetch --output" "filter -o" "shard -o" "tokenize encode -t" \
+for c in "fetch -o" "fetch --output" "filter -o" "plot -w" "shard -o" "tokenize encode -t" \
 	"tokenize decode --tokenizer" "tokenize train -v" "tokenize info --pattern" \
 	"train --steps" "train -o" "train verify --device" "train export -o" "eval -m" \
 	"generate --model"; do
