@@ -17,7 +17,8 @@ CFLAGS   ?= $(OPT) -g
 SAN      ?=
 CFLAGS   += -std=c11 -Wall -Wextra -fopenmp -D_DEFAULT_SOURCE -Ilib $(SAN)
 LDFLAGS  += -fopenmp $(SAN)
-LDLIBS   += -lzstd -lm -lpthread
+# libbonsai.a needs zstd and utf8proc (the tokenizer, NFC)
+LDLIBS   += -lzstd -lutf8proc -lm -lpthread
 NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_80,code=sm_80 -Ilib
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
@@ -41,6 +42,16 @@ LIB_A    := $(BUILD)/libbonsai.a
 CUDA_LIB_SRCS := $(sort $(wildcard lib/cuda/*.cu))
 CUDA_LIB_OBJS := $(CUDA_LIB_SRCS:%.cu=$(BUILD)/%.cu.o)
 CUDA_LIB_A    := $(BUILD)/libbonsai_cuda.a
+
+# The hot files of the CPU model (forward, backward, matrix products): -O3
+# (more vectorisation; no change in floating-point semantics) and no FMA
+# contraction, so that the results are the same bits in the AVX2 and the
+# plain versions and for any thread count.
+HOT_G3_OBJS := $(BUILD)/lib/gemma3_matmul.o $(BUILD)/lib/gemma3_forward.o $(BUILD)/lib/gemma3_backward.o
+$(HOT_G3_OBJS): CFLAGS += -O3 -ffp-contract=off
+
+# make fuzz, make fuzz-run: the libFuzzer targets (clang)
+include tests/fuzz/fuzz.mk
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -93,8 +104,9 @@ $(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
 # The shell tests find the build folder (and so the test tools) through BUILD.
 # They compare against CPU references with fp32 tolerances, so the tools run
 # on the CPU even where a GPU is present (tests/cuda/ checks the GPU).
+# make test T="tests/shard-errors.t build/tests/test_lib_shard": only those, verbose.
 test: all
-	BUILD=$(BUILD) BONSAI_DEVICE=cpu prove -f $(UNIT_BINS) $(sort $(wildcard tests/*.t))
+	BUILD=$(BUILD) BONSAI_DEVICE=cpu prove -f $(if $(T),-v $(T),$(UNIT_BINS) $(sort $(wildcard tests/*.t)))
 
 check: test
 

@@ -499,7 +499,10 @@ static void cmd_ppl(const opts *o)
 	eval_lm lm;
 	eval_lm_open(&lm, o->model, o->tok, 0, o->bos);
 	loglik_model m = make_model(&lm, o);
-	shardset *s = shardset_open(o->data, SPLIT_VAL, 1);
+	char err[600];
+	shardset *s = shardset_open(o->data, SPLIT_VAL, 1, err, sizeof err);
+	if (!s)
+		die("%s", err);
 	if (s->m->vocab_size > (uint32_t)lm.cfg->vocab_size)
 		die("%s: shards of a %u-token vocabulary, but the model has %d", o->data,
 		    s->m->vocab_size, lm.cfg->vocab_size);
@@ -595,7 +598,7 @@ int main(int argc, char **argv)
 	o.bos = -2;
 	const char *pos[3], *dev = NULL;
 	int n_pos = 0, c;
-	while ((c = getopt_long(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (n_pos == 2)
@@ -631,7 +634,6 @@ int main(int argc, char **argv)
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	o.device = device_of(dev);

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	int have_seed = 0, echo = 1, ids = 0, ignore_eos = 0, verbose = 0, quiet = 0, c;
 	int32_t bos = -2;
-	while ((c = getopt_long(argc, argv, "m:t:p:f:n:j:vqhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:t:p:f:n:j:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 't': tok_path = optarg; break;
@@ -142,7 +142,6 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	if (optind < argc)

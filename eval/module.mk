@@ -4,10 +4,9 @@
 EVAL_COMMON := eval/lm.c eval/lm_gpu.c eval/loglik.c eval/text.c
 TOOLS += bonsai-eval bonsai-generate
 bonsai-eval_SRCS := eval/eval_main.c eval/tasks.c eval/score.c eval/ppl.c $(EVAL_COMMON)
-bonsai-eval_LIBS := -lbz2 -lutf8proc
+bonsai-eval_LIBS := -lbz2
 bonsai-eval_CUDA := 1
 bonsai-generate_SRCS := eval/generate_main.c eval/sample.c $(EVAL_COMMON)
-bonsai-generate_LIBS := -lutf8proc
 bonsai-generate_CUDA := 1
 
 # The GPU glue is compiled in only when nvcc exists.
@@ -19,10 +18,10 @@ endif
 EVAL_TEST_OBJS := $(BUILD)/eval/tasks.o $(BUILD)/eval/score.o $(BUILD)/eval/text.o \
 	$(BUILD)/eval/loglik.o $(BUILD)/eval/ppl.o $(BUILD)/eval/sample.o
 TEST_test_eval_prompt_OBJS := $(EVAL_TEST_OBJS)
-TEST_test_eval_prompt_LIBS := -lbz2 -lutf8proc
+TEST_test_eval_prompt_LIBS := -lbz2
 TEST_test_eval_score_OBJS := $(EVAL_TEST_OBJS)
-TEST_test_eval_score_LIBS := -lbz2 -lutf8proc
+TEST_test_eval_score_LIBS := -lbz2
 TEST_test_eval_sample_OBJS := $(EVAL_TEST_OBJS)
-TEST_test_eval_sample_LIBS := -lbz2 -lutf8proc
+TEST_test_eval_sample_LIBS := -lbz2
 TEST_test_eval_tinymodel_OBJS := $(EVAL_TEST_OBJS) $(BUILD)/eval/lm.o
-TEST_test_eval_tinymodel_LIBS := -lbz2 -lutf8proc
+TEST_test_eval_tinymodel_LIBS := -lbz2

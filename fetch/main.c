@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	char **pins = NULL;
 	int npins = 0, parquet_opts = 0, quiet = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:n:c:j:qhV", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:n:c:j:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; parquet_opts = 1; break;
 		case OPT_COLUMNS:
@@ -260,7 +260,6 @@ int main(int argc, char **argv)
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	for (const char *p = revision; *p; p++)

@@ -126,7 +126,7 @@ static int parse_args(int argc, char **argv, options *o)
 	o->nfc = 1;
 	o->jobs = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:j:qhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_MIN_INT_SCORE:
 			o->use_int_score = 1;
@@ -163,7 +163,6 @@ static int parse_args(int argc, char **argv, options *o)
 		case 'q': o->quiet = 1; progress_set(PROGRESS_OFF); break;
 		case 'h': usage(); exit(EXIT_OK);
 		case 'V': print_version(); exit(EXIT_OK);
-		default: die_usage("unknown option");
 		}
 	}
 	if (o->min_chars >= 0 && o->max_chars >= 0 && o->min_chars > o->max_chars)

@@ -1,6 +1,5 @@
 TOOLS += bonsai-filter
 bonsai-filter_SRCS := $(wildcard filter/*.c)
-LDLIBS += -lutf8proc
 # Unit tests that link the filter's own objects (not main.o).
 TEST_test_filter_hygiene_OBJS := $(BUILD)/filter/hygiene.o
 TEST_test_filter_dedup_OBJS := $(BUILD)/filter/dedup.o $(BUILD)/filter/minhash.o

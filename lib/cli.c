@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -298,4 +299,54 @@ long long parse_size(const char *opt, const char *s, long long min, long long ma
 void print_version(void)
 {
 	printf("%s (bonsai) %s\n", progname, BONSAI_VERSION);
+}
+
+/* How many long options "--name[=value]" can stand for (any val when val < 0). */
+static int long_matches(const char *arg, const struct option *longopts, int val)
+{
+	size_t n = strcspn(arg + 2, "=");
+	int k = 0;
+	for (; longopts && longopts->name; longopts++)
+		k += (val < 0 || longopts->val == val) && !strncmp(longopts->name, arg + 2, n);
+	return k;
+}
+
+void cli_bad_option(char **argv, const char *optstring, const struct option *longopts,
+		    const char *cmd)
+{
+	const char *arg = argv[optind - 1], *what = "unknown option '%s'";
+	char name[128];
+	/* a refused short option can follow a long one: "--quiet -Zq" */
+	if (!strncmp(arg, "--", 2) && (!optopt || long_matches(arg, longopts, optopt))) {
+		const char *eq = strchr(arg, '=');
+		snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - arg : (long)strlen(arg)), arg);
+		if (!optopt && long_matches(arg, longopts, -1) > 1)
+			what = "ambiguous option '%s'";
+		else if (optopt)
+			what = eq ? "option '%s' takes no argument" : "option '%s' needs an argument";
+	} else {
+		if (optopt)
+			snprintf(name, sizeof name, "-%c", optopt);
+		else
+			snprintf(name, sizeof name, "%.100s", arg);
+		if (optopt && optopt != ':' && strchr(optstring, optopt))
+			what = "option '%s' needs an argument";
+	}
+	progress_done();
+	fprintf(stderr, "%s: %s%s", progname, cmd ? cmd : "", cmd ? ": " : "");
+	fprintf(stderr, what, name);
+	fputc('\n', stderr);
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+	       const char *cmd)
+{
+	opterr = 0;
+	int c = getopt_long(argc, argv, optstring, longopts, NULL);
+	if (c != '?')
+		return c;
+	cli_bad_option(argv, optstring, longopts, cmd);
+	fprintf(stderr, "Try '%s%s%s --help' for more information.\n", progname, cmd ? " " : "",
+		cmd ? cmd : "");
+	run_atdie_and_exit(EXIT_USAGE);
 }

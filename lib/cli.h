@@ -3,6 +3,7 @@
 #ifndef BONSAI_CLI_H
 #define BONSAI_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -77,5 +78,16 @@ long long parse_size(const char *opt, const char *s, long long min, long long ma
 
 /* Standard --version output. */
 void print_version(void);
+
+/* getopt_long with one message for a refused option, naming it ("prog:
+ * unknown option '--foo'", or that it needs or takes no argument) and a
+ * pointer to --help, then exit 2. cmd: the subcommand (argv[0] then is its
+ * name), or NULL. Returns what getopt_long returns, never '?'. */
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+	       const char *cmd);
+/* The first line of that message alone, for a tool that goes on to show
+ * its usage instead of the pointer (getopt_long just returned '?'). */
+void cli_bad_option(char **argv, const char *optstring, const struct option *longopts,
+		    const char *cmd);
 
 #endif

@@ -1,7 +1,8 @@
 /* gemma3.h - the Gemma 3 text model (Hugging Face transformers'
  * Gemma3ForCausalLM) in plain C, fp32: configuration, the parameter layout,
  * loading (checkpoints, exported and Hugging Face directories), the forward
- * pass (saving activations for training when asked) and a KV-cache decoder.
+ * pass (saving activations for training when asked), its backward pass
+ * (gemma3_backward.c, beside gemma3_forward.c) and a KV-cache decoder.
  * Shared by bonsai-train, bonsai-eval and bonsai-generate; the CUDA trainer
  * uses the same parameter layout. */
 #ifndef BONSAI_GEMMA3_H
@@ -196,6 +197,20 @@ void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
  * (targets < 0 are ignored); also returns the count used via n (may be NULL). */
 double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
 		   long *n);
+
+/* ---- the backward pass (training, CPU, fp32; gemma3_backward.c) ---- */
+typedef struct grad_scratch grad_scratch;
+
+grad_scratch *grad_scratch_new(const gemma3_config *c, int B, int T);
+void grad_scratch_free(grad_scratch *s);
+
+/* Backward of loss = loss_scale * sum over positions with targets >= 0 of
+ * cross-entropy(logits, target), after gemma3_forward() with save_all.
+ * Adds the gradient of every parameter into grads (same layout as the
+ * parameters). a->logits is overwritten with dloss/dlogits. */
+void gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		     const int32_t *tokens, const int32_t *targets, float loss_scale, float *grads,
+		     grad_scratch *s);
 
 /* Inference for evaluation: logits [B,T,V]. */
 void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits);

@@ -50,62 +50,87 @@ static int parse_hex64(const char *s, uint64_t *out)
 	return *end == '\0';
 }
 
-static uint64_t get_count(const char *path, const json_value *o, const char *key)
+/* 0 and *out, or -1 with the message. */
+static int get_count(const char *path, const json_value *o, const char *key, uint64_t *out, char *err,
+		     size_t errlen)
 {
 	json_value *v = json_get(o, key);
 	if (!v || v->type != JSON_NUMBER || v->number < 0 || v->number > 9007199254740992.0 ||
 	    v->number != (double)(uint64_t)v->number)
-		die("%s: \"%s\" missing or not a non-negative integer", path, key);
-	return (uint64_t)v->number;
+		return errf(err, errlen, "%s: \"%s\" missing or not a non-negative integer", path, key);
+	*out = (uint64_t)v->number;
+	return 0;
 }
 
-manifest *manifest_read(const char *dir)
+static int parse_manifest(const char *path, json_value *root, manifest *m, char *err, size_t errlen)
 {
-	char *path = path_join(dir, "manifest");
-	size_t len;
-	char *text = read_file(path, &len);
-	char err[256];
-	json_doc *doc = json_parse(text, len, err, sizeof err);
-	if (!doc)
-		die("%s: %s", path, err);
-	json_value *root = json_root(doc);
 	const char *fmt = json_get_str(root, "format");
 	if (!fmt || strcmp(fmt, MANIFEST_FORMAT) != 0)
-		die("%s: not a bonsai shard manifest", path);
-	uint64_t version = get_count(path, root, "version");
+		return errf(err, errlen, "%s: not a bonsai shard manifest", path);
+	uint64_t version, width, vocab;
+	if (get_count(path, root, "version", &version, err, errlen))
+		return -1;
 	if (version != MANIFEST_VERSION)
-		die("%s: manifest version %" PRIu64 " is not supported (this reader knows version %d)", path,
-		    version, MANIFEST_VERSION);
-	manifest *m = xcalloc(1, sizeof *m);
-	m->token_width = (uint32_t)get_count(path, root, "token_width");
-	m->vocab_size = (uint32_t)get_count(path, root, "vocab_size");
+		return errf(err, errlen,
+			    "%s: manifest version %" PRIu64 " is not supported (this reader knows version %d)",
+			    path, version, MANIFEST_VERSION);
+	if (get_count(path, root, "token_width", &width, err, errlen) ||
+	    get_count(path, root, "vocab_size", &vocab, err, errlen))
+		return -1;
+	m->token_width = (uint32_t)width;
+	m->vocab_size = (uint32_t)vocab;
 	m->bos_id = (int32_t)json_get_num(root, "bos_id", -1);
 	m->eos_id = (int32_t)json_get_num(root, "eos_id", -1);
 	if (!parse_hex64(json_get_str(root, "fingerprint"), &m->fingerprint))
-		die("%s: bad \"fingerprint\"", path);
+		return errf(err, errlen, "%s: bad \"fingerprint\"", path);
 	json_value *shards = json_get(root, "shards");
 	if (!shards || shards->type != JSON_ARRAY)
-		die("%s: \"shards\" missing", path);
-	m->n = shards->len;
-	m->entries = xcalloc(m->n, sizeof *m->entries);
-	for (size_t i = 0; i < m->n; i++) {
+		return errf(err, errlen, "%s: \"shards\" missing", path);
+	m->entries = xcalloc(shards->len, sizeof *m->entries);
+	for (size_t i = 0; i < shards->len; i++) {
 		json_value *e = &shards->items[i];
 		manifest_entry *me = &m->entries[i];
 		const char *file = json_get_str(e, "file");
 		const char *split = json_get_str(e, "split");
 		/* The name must stay inside the directory. */
 		if (!file || !*file || strchr(file, '/') || strcmp(file, "..") == 0 || strcmp(file, ".") == 0)
-			die("%s: shard %zu: bad \"file\"", path, i);
+			return errf(err, errlen, "%s: shard %zu: bad \"file\"", path, i);
 		if (!split || (strcmp(split, "train") && strcmp(split, "val")))
-			die("%s: shard %zu: \"split\" must be \"train\" or \"val\"", path, i);
+			return errf(err, errlen, "%s: shard %zu: \"split\" must be \"train\" or \"val\"", path, i);
 		me->file = xstrdup(file);
+		m->n = i + 1; /* so that manifest_free frees the names so far */
 		me->split = strcmp(split, "val") == 0 ? SPLIT_VAL : SPLIT_TRAIN;
-		me->n_tokens = get_count(path, e, "tokens");
-		me->n_docs = get_count(path, e, "docs");
+		if (get_count(path, e, "tokens", &me->n_tokens, err, errlen) ||
+		    get_count(path, e, "docs", &me->n_docs, err, errlen))
+			return -1;
 		if (!parse_hex64(json_get_str(e, "checksum"), &me->checksum))
-			die("%s: shard %zu: bad \"checksum\"", path, i);
+			return errf(err, errlen, "%s: shard %zu: bad \"checksum\"", path, i);
 	}
-	json_free(doc);
+	return 0;
+}
+
+manifest *manifest_read(const char *dir, char *err, size_t errlen)
+{
+	char *path = path_join(dir, "manifest");
+	size_t len;
+	char *text = read_file_err(path, &len, err, errlen);
+	if (!text) {
+		free(path);
+		return NULL;
+	}
+	char jerr[256];
+	json_doc *doc = json_parse(text, len, jerr, sizeof jerr);
+	manifest *m = NULL;
+	if (!doc) {
+		errf(err, errlen, "%s: %s", path, jerr);
+	} else {
+		m = xcalloc(1, sizeof *m);
+		if (parse_manifest(path, json_root(doc), m, err, errlen)) {
+			manifest_free(m);
+			m = NULL;
+		}
+		json_free(doc);
+	}
 	free(text);
 	free(path);
 	return m;
@@ -122,33 +147,48 @@ void manifest_free(manifest *m)
 }
 
 /* Opens one listed shard and checks that it is the file the manifest lists. */
-shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify)
+shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify, char *err,
+			   size_t errlen)
 {
 	const manifest_entry *e = &m->entries[i];
 	char *path = path_join(dir, e->file);
-	shard *s = shard_open(path, verify);
-	if (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs || s->h.payload_checksum != e->checksum ||
-	    s->h.split != e->split)
-		die("%s: does not match the manifest (counts, split or checksum differ)", path);
-	if (s->h.fingerprint != m->fingerprint || s->h.vocab_size != m->vocab_size ||
-	    s->h.token_width != m->token_width)
-		die("%s: made with another tokenizer than the manifest says", path);
+	shard *s = shard_open(path, verify, err, errlen);
+	if (s && (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs ||
+		  s->h.payload_checksum != e->checksum || s->h.split != e->split)) {
+		errf(err, errlen, "%s: does not match the manifest (counts, split or checksum differ)", path);
+		shard_close(s);
+		s = NULL;
+	}
+	if (s && (s->h.fingerprint != m->fingerprint || s->h.vocab_size != m->vocab_size ||
+		  s->h.token_width != m->token_width)) {
+		errf(err, errlen, "%s: made with another tokenizer than the manifest says", path);
+		shard_close(s);
+		s = NULL;
+	}
 	free(path);
 	return s;
 }
 
-shardset *shardset_open(const char *dir, uint32_t split, int verify)
+shardset *shardset_open(const char *dir, uint32_t split, int verify, char *err, size_t errlen)
 {
+	manifest *m = manifest_read(dir, err, errlen);
+	if (!m)
+		return NULL;
 	shardset *s = xcalloc(1, sizeof *s);
-	s->m = manifest_read(dir);
+	s->m = m;
 	s->shards = xcalloc(s->m->n ? s->m->n : 1, sizeof *s->shards);
 	s->starts = xcalloc(s->m->n + 1, sizeof *s->starts);
 	for (size_t i = 0; i < s->m->n; i++) {
 		if (s->m->entries[i].split != split)
 			continue;
-		s->shards[s->n] = manifest_open_entry(dir, s->m, i, verify);
+		shard *sh = manifest_open_entry(dir, s->m, i, verify, err, errlen);
+		if (!sh) {
+			shardset_close(s);
+			return NULL;
+		}
+		s->shards[s->n] = sh;
 		s->starts[s->n] = s->n_tokens;
-		s->n_tokens += s->shards[s->n]->h.n_tokens;
+		s->n_tokens += sh->h.n_tokens;
 		s->n++;
 	}
 	s->starts[s->n] = s->n_tokens;

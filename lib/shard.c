@@ -118,76 +118,95 @@ int shard_header_decode(const unsigned char in[SHARD_HEADER_SIZE], shard_header 
 	return 0;
 }
 
-static void check_tokens(const shard *s)
+static int check_tokens(const shard *s, char *err, size_t errlen)
 {
 	/* A token id outside the vocabulary would index past an embedding table. */
 	for (uint64_t i = 0; i < s->h.n_tokens; i++)
 		if (shard_token(s, i) >= s->h.vocab_size)
-			die("%s: token %" PRIu64 " has id %u, not below the vocabulary size %u", s->path, i,
-			    shard_token(s, i), s->h.vocab_size);
+			return errf(err, errlen, "%s: token %" PRIu64 " has id %u, not below the vocabulary size %u",
+				    s->path, i, shard_token(s, i), s->h.vocab_size);
 	uint64_t prev = 0;
 	for (uint64_t d = 0; d < s->h.n_docs; d++) {
 		uint64_t st = s->doc_starts[d];
 		/* equal starts are empty documents, kept so that a round trip is exact */
 		if (st > s->h.n_tokens || (d > 0 && st < prev))
-			die("%s: document table is damaged (entry %" PRIu64 ")", s->path, d);
+			return errf(err, errlen, "%s: document table is damaged (entry %" PRIu64 ")", s->path, d);
 		prev = st;
 	}
+	return 0;
 }
 
-shard *shard_open(const char *path, int verify)
+/* Maps (or decompresses) the payload of s, whose header is read; fd is open. */
+static int load_payload(shard *s, int fd, off_t file_size, int verify, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		die("%s: %s", path, strerror(errno));
-	unsigned char hb[SHARD_HEADER_SIZE];
-	ssize_t got = pread(fd, hb, sizeof hb, 0);
-	if (got < 0)
-		die("%s: read failed: %s", path, strerror(errno));
-	if (got == 0)
-		die("%s: empty file, not a shard", path);
-	if (got < 8 || memcmp(hb, SHARD_MAGIC, 8) != 0)
-		die("%s: not a bonsai shard (wrong magic)", path);
-	if ((size_t)got < sizeof hb)
-		die("%s: truncated: file ends inside the shard header", path);
-	shard *s = xcalloc(1, sizeof *s);
-	s->path = xstrdup(path);
-	char err[256];
-	if (shard_header_decode(hb, &s->h, err, sizeof err) != 0)
-		die("%s: %s", path, err);
+	const char *path = s->path;
 	uint64_t want = SHARD_HEADER_SIZE + s->h.payload_bytes;
-	if ((uint64_t)st.st_size < want)
-		die("%s: truncated: %lld bytes, the header says %" PRIu64, path, (long long)st.st_size, want);
-	if ((uint64_t)st.st_size > want)
-		die("%s: %lld bytes, more than the %" PRIu64 " the header says", path, (long long)st.st_size,
-		    want);
+	if ((uint64_t)file_size < want)
+		return errf(err, errlen, "%s: truncated: %lld bytes, the header says %" PRIu64, path,
+			    (long long)file_size, want);
+	if ((uint64_t)file_size > want)
+		return errf(err, errlen, "%s: %lld bytes, more than the %" PRIu64 " the header says", path,
+			    (long long)file_size, want);
 	s->map_len = (size_t)want;
 	s->map = mmap(NULL, s->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (s->map == MAP_FAILED)
-		die("%s: cannot map: %s", path, strerror(errno));
-	close(fd);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return errf(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+	}
 	const unsigned char *payload = (const unsigned char *)s->map + SHARD_HEADER_SIZE;
 	if (verify && xxh64(payload, s->h.payload_bytes, 0) != s->h.payload_checksum)
-		die("%s: checksum mismatch: the shard's contents are damaged", path);
+		return errf(err, errlen, "%s: checksum mismatch: the shard's contents are damaged", path);
 	if (s->h.compression == SHARD_COMPRESS_ZSTD) {
 		uint64_t size = payload_size(&s->h);
 		s->owned = xmalloc(size ? size : 1);
 		size_t r = ZSTD_decompress(s->owned, size, payload, s->h.payload_bytes);
 		if (ZSTD_isError(r))
-			die("%s: zstd: %s", path, ZSTD_getErrorName(r));
+			return errf(err, errlen, "%s: zstd: %s", path, ZSTD_getErrorName(r));
 		if (r != size)
-			die("%s: decompressed payload is %zu bytes, expected %" PRIu64, path, r, size);
+			return errf(err, errlen, "%s: decompressed payload is %zu bytes, expected %" PRIu64, path,
+				    r, size);
 		munmap(s->map, s->map_len);
 		s->map = NULL;
 		payload = s->owned;
 	}
 	s->tokens = payload;
 	s->doc_starts = (const uint64_t *)(payload + tokens_bytes_padded(s->h.n_tokens, s->h.token_width));
-	if (verify)
-		check_tokens(s);
+	return verify ? check_tokens(s, err, errlen) : 0;
+}
+
+shard *shard_open(const char *path, int verify, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	shard *s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	struct stat st;
+	unsigned char hb[SHARD_HEADER_SIZE];
+	char why[256];
+	ssize_t got = 0;
+	int bad = 1;
+	if (fstat(fd, &st) != 0)
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+	else if ((got = pread(fd, hb, sizeof hb, 0)) < 0)
+		errf(err, errlen, "%s: read failed: %s", path, strerror(errno));
+	else if (got == 0)
+		errf(err, errlen, "%s: empty file, not a shard", path);
+	else if (got < 8 || memcmp(hb, SHARD_MAGIC, 8) != 0)
+		errf(err, errlen, "%s: not a bonsai shard (wrong magic)", path);
+	else if ((size_t)got < sizeof hb)
+		errf(err, errlen, "%s: truncated: file ends inside the shard header", path);
+	else if (shard_header_decode(hb, &s->h, why, sizeof why) != 0)
+		errf(err, errlen, "%s: %s", path, why);
+	else
+		bad = load_payload(s, fd, st.st_size, verify, err, errlen) != 0;
+	close(fd);
+	if (bad) {
+		shard_close(s);
+		return NULL;
+	}
 	return s;
 }
 

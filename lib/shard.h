@@ -56,8 +56,9 @@ typedef struct {
 } shard;
 
 /* Opens and checks a shard: header, file size and, when verify is set, the
- * payload checksum. Dies with "PATH: what is wrong" on any problem. */
-shard *shard_open(const char *path, int verify);
+ * payload checksum, token ids and document table. NULL with "PATH: what is
+ * wrong" in err on any problem. */
+shard *shard_open(const char *path, int verify, char *err, size_t errlen);
 static inline uint32_t shard_token(const shard *s, uint64_t i)
 {
 	return s->h.token_width == 2 ? ((const uint16_t *)s->tokens)[i]
@@ -93,13 +94,16 @@ typedef struct {
 	size_t n;
 } manifest;
 
-/* Reads DIR/manifest; dies with a clear message if absent or malformed. */
-manifest *manifest_read(const char *dir);
+/* Reads DIR/manifest; NULL with "DIR/manifest: what is wrong" in err when
+ * it is absent or malformed. */
+manifest *manifest_read(const char *dir, char *err, size_t errlen);
 /* Writes DIR/manifest atomically. */
 void manifest_write(const char *dir, const manifest *m);
 void manifest_free(manifest *m);
-/* Opens entry i of m (in dir) and checks it against the manifest. */
-shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify);
+/* Opens entry i of m (in dir) and checks it against the manifest; NULL with
+ * the message in err. */
+shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int verify, char *err,
+			   size_t errlen);
 
 /* All shards of one split of a directory, opened and checked against the
  * manifest (counts, fingerprint, vocab). Token i of the split is the
@@ -112,7 +116,8 @@ typedef struct {
 	uint64_t *starts;     /* starts[i] = first split-wide index of shard i */
 } shardset;
 
-shardset *shardset_open(const char *dir, uint32_t split, int verify);
+/* NULL with the message in err (manifest_read, manifest_open_entry). */
+shardset *shardset_open(const char *dir, uint32_t split, int verify, char *err, size_t errlen);
 /* Copies n tokens from split-wide index i (may cross shards). */
 void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n);
 void shardset_close(shardset *s);

@@ -104,59 +104,92 @@ struct tokreader {
 	int ended;
 };
 
-tokreader *tokreader_open(const char *path)
+/* 1 when all n bytes came, 0 at a clean end (none came), -1 with the
+ * message when the input ends part-way (what: where) or cannot be read. */
+static int read_exact(tokreader *r, void *p, size_t n, const char *what, char *err, size_t errlen)
 {
-	tokreader *r = xcalloc(1, sizeof *r);
-	r->in = instream_open(path);
-	const char *name = instream_name(r->in);
-	unsigned char h[TOKSTREAM_HEADER_SIZE];
-	size_t got = instream_read(r->in, h, sizeof h);
+	size_t got = instream_read(r->in, p, n);
+	if (instream_error(r->in))
+		return errf(err, errlen, "%s", instream_error(r->in));
+	if (got == n)
+		return 1;
 	if (got == 0)
-		die("%s: empty input: expected a token stream (from bonsai-tokenize encode)", name);
-	if (got < 8 || memcmp(h, TOKSTREAM_MAGIC, 8) != 0)
-		die("%s: not a bonsai token stream (wrong magic)", name);
-	if (got < sizeof h)
-		die("%s: truncated: input ends inside the token stream header", name);
-	uint32_t version = le_get32(h + 8);
-	if (version != TOKSTREAM_VERSION)
-		die("%s: token stream version %u is not supported (this is version %d)", name, version,
-		    TOKSTREAM_VERSION);
-	if (le_get32(h + 12) != TOKSTREAM_HEADER_SIZE || le_get64(h + 40) != xxh64(h, 40, 0))
-		die("%s: damaged token stream header", name);
-	r->info.token_width = le_get32(h + 16);
-	r->info.vocab_size = le_get32(h + 20);
-	r->info.bos_id = (int32_t)le_get32(h + 24);
-	r->info.eos_id = (int32_t)le_get32(h + 28);
-	r->info.fingerprint = le_get64(h + 32);
-	if (r->info.token_width != 2 && r->info.token_width != 4)
-		die("%s: bad token width %u", name, r->info.token_width);
-	if (r->info.vocab_size == 0 || (r->info.token_width == 2 && r->info.vocab_size > 65536))
-		die("%s: bad vocabulary size %u for %u-byte tokens", name, r->info.vocab_size,
-		    r->info.token_width);
-	return r;
+		return 0;
+	return errf(err, errlen, "%s: truncated: input ends inside %s", instream_name(r->in), what);
+}
+
+tokreader *tokreader_open(const char *path, char *err, size_t errlen)
+{
+	instream *in = instream_open_err(path, err, errlen);
+	if (!in)
+		return NULL;
+	tokreader *r = xcalloc(1, sizeof *r);
+	r->in = in;
+	const char *name = instream_name(in);
+	unsigned char h[TOKSTREAM_HEADER_SIZE];
+	size_t got = instream_read(in, h, sizeof h);
+	if (instream_error(in))
+		errf(err, errlen, "%s", instream_error(in));
+	else if (got == 0)
+		errf(err, errlen, "%s: empty input: expected a token stream (from bonsai-tokenize encode)", name);
+	else if (got < 8 || memcmp(h, TOKSTREAM_MAGIC, 8) != 0)
+		errf(err, errlen, "%s: not a bonsai token stream (wrong magic)", name);
+	else if (got < sizeof h)
+		errf(err, errlen, "%s: truncated: input ends inside the token stream header", name);
+	else if (le_get32(h + 8) != TOKSTREAM_VERSION)
+		errf(err, errlen, "%s: token stream version %u is not supported (this is version %d)", name,
+		     le_get32(h + 8), TOKSTREAM_VERSION);
+	else if (le_get32(h + 12) != TOKSTREAM_HEADER_SIZE || le_get64(h + 40) != xxh64(h, 40, 0))
+		errf(err, errlen, "%s: damaged token stream header", name);
+	else {
+		r->info.token_width = le_get32(h + 16);
+		r->info.vocab_size = le_get32(h + 20);
+		r->info.bos_id = (int32_t)le_get32(h + 24);
+		r->info.eos_id = (int32_t)le_get32(h + 28);
+		r->info.fingerprint = le_get64(h + 32);
+		if (r->info.token_width != 2 && r->info.token_width != 4)
+			errf(err, errlen, "%s: bad token width %u", name, r->info.token_width);
+		else if (r->info.vocab_size == 0 || (r->info.token_width == 2 && r->info.vocab_size > 65536))
+			errf(err, errlen, "%s: bad vocabulary size %u for %u-byte tokens", name,
+			     r->info.vocab_size, r->info.token_width);
+		else
+			return r;
+	}
+	tokreader_close(r);
+	return NULL;
 }
 
 const tokstream_info *tokreader_info(const tokreader *r) { return &r->info; }
 uint64_t tokreader_file_bytes(const tokreader *r) { return instream_file_bytes(r->in); }
 
-int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
+int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n, char *err, size_t errlen)
 {
 	const char *name = instream_name(r->in);
 	if (r->ended)
 		return 0;
 	unsigned char lenb[4];
-	if (!instream_read_exact(r->in, lenb, 4, "a document frame"))
-		die("%s: truncated: the token stream ends without its end mark "
-		    "(after %" PRIu64 " documents); the writer was interrupted", name, r->docs);
+	int got = read_exact(r, lenb, 4, "a document frame", err, errlen);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return errf(err, errlen,
+			    "%s: truncated: the token stream ends without its end mark "
+			    "(after %" PRIu64 " documents); the writer was interrupted",
+			    name, r->docs);
 	uint32_t len = le_get32(lenb);
 	if (len == END_FRAME) {
 		unsigned char tail[16];
-		if (!instream_read_exact(r->in, tail, 16, "the end mark") ||
-		    le_get64(tail) != r->docs || le_get64(tail + 8) != r->tokens)
-			die("%s: token stream end mark does not match its contents", name);
+		got = read_exact(r, tail, 16, "the end mark", err, errlen);
+		if (got < 0)
+			return -1;
+		if (!got || le_get64(tail) != r->docs || le_get64(tail + 8) != r->tokens)
+			return errf(err, errlen, "%s: token stream end mark does not match its contents", name);
 		unsigned char extra;
-		if (instream_read(r->in, &extra, 1) != 0)
-			die("%s: data after the end of the token stream", name);
+		size_t more = instream_read(r->in, &extra, 1);
+		if (instream_error(r->in))
+			return errf(err, errlen, "%s", instream_error(r->in));
+		if (more != 0)
+			return errf(err, errlen, "%s: data after the end of the token stream", name);
 		r->ended = 1;
 		return 0;
 	}
@@ -166,8 +199,13 @@ int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
 		r->raw = xreallocarray(r->raw, len, width);
 		r->ids = xreallocarray(r->ids, len, sizeof *r->ids);
 	}
-	if (len && !instream_read_exact(r->in, r->raw, (size_t)len * width, "a document"))
-		die("%s: truncated: input ends inside a document", name);
+	if (len) {
+		got = read_exact(r, r->raw, (size_t)len * width, "a document", err, errlen);
+		if (got < 0)
+			return -1;
+		if (!got)
+			return errf(err, errlen, "%s: truncated: input ends inside a document", name);
+	}
 	/* decode first, check the largest id once: keeps the loops vectorizable */
 	uint32_t max = 0;
 	if (width == 2) {
@@ -187,8 +225,8 @@ int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
 		uint32_t i = 0;
 		while (r->ids[i] < r->info.vocab_size)
 			i++;
-		die("%s: document %" PRIu64 ": token id %u is not below the vocabulary size %u", name,
-		    r->docs + 1, r->ids[i], r->info.vocab_size);
+		return errf(err, errlen, "%s: document %" PRIu64 ": token id %u is not below the vocabulary size %u",
+			    name, r->docs + 1, r->ids[i], r->info.vocab_size);
 	}
 	r->docs++;
 	r->tokens += len;
@@ -197,12 +235,16 @@ int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n)
 	return 1;
 }
 
-void tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size)
+int tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size, char *err,
+		     size_t errlen)
 {
 	if (r->info.fingerprint != fingerprint || r->info.vocab_size != vocab_size)
-		die("%s: this token stream was made by another tokenizer (fingerprint %016" PRIx64
-		    ", vocabulary %u; expected %016" PRIx64 ", vocabulary %u)",
-		    instream_name(r->in), r->info.fingerprint, r->info.vocab_size, fingerprint, vocab_size);
+		return errf(err, errlen,
+			    "%s: this token stream was made by another tokenizer (fingerprint %016" PRIx64
+			    ", vocabulary %u; expected %016" PRIx64 ", vocabulary %u)",
+			    instream_name(r->in), r->info.fingerprint, r->info.vocab_size, fingerprint,
+			    vocab_size);
+	return 0;
 }
 
 void tokreader_close(tokreader *r)

@@ -44,17 +44,19 @@ void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n);
 void tokwriter_close(tokwriter *w);
 
 typedef struct tokreader tokreader;
-/* path "-" is stdin; zstd-compressed streams are read too. */
-tokreader *tokreader_open(const char *path);
+/* path "-" is stdin; zstd-compressed streams are read too. NULL with
+ * "PATH: what is wrong" in err when it cannot be read or its header is bad. */
+tokreader *tokreader_open(const char *path, char *err, size_t errlen);
 const tokstream_info *tokreader_info(const tokreader *r);
 /* Bytes of the file read so far, for progress lines (instream_file_bytes). */
 uint64_t tokreader_file_bytes(const tokreader *r);
 /* Next document: returns 1 with *ids (valid until the next call) and *n,
- * or 0 after a correct end frame. Dies on truncation, a bad frame or an id
- * >= vocab size. */
-int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n);
-/* Dies with a clear message when the stream was made by another tokenizer. */
-void tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size);
+ * 0 after a correct end frame, or -1 with the message in err (naming the
+ * input and the document) on truncation, a bad frame or an id >= vocab size. */
+int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n, char *err, size_t errlen);
+/* 0, or -1 with the message when the stream was made by another tokenizer. */
+int tokreader_expect(const tokreader *r, uint64_t fingerprint, uint32_t vocab_size, char *err,
+		     size_t errlen);
 void tokreader_close(tokreader *r);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,6 +126,12 @@ void xfflush(FILE *fp, const char *name)
 		die("%s: write failed: %s", name, strerror(errno));
 }
 
+void xfwrite_stdout(const void *p, size_t n)
+{
+	xfwrite(p, n, stdout, "stdout");
+	xfflush(stdout, "stdout");
+}
+
 #define IN_CHUNK (1 << 20)
 
 struct instream {
@@ -143,7 +150,32 @@ struct instream {
 	size_t dec_pos, dec_len;
 	buf_t line;
 	long line_no;
+	/* errors end the input and are kept here instead of exiting */
+	int soft;
+	char *error;
 };
+
+/* An I/O or zstd error: dies, or in a soft stream ends the input and keeps
+ * the first message for instream_error(). */
+static void fail(instream *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(instream *in, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!in->soft)
+		die("%s: %s", in->name, msg);
+	if (!in->error) {
+		size_t n = strlen(in->name) + strlen(msg) + 3;
+		in->error = xmalloc(n);
+		snprintf(in->error, n, "%s: %s", in->name, msg);
+	}
+	in->raw_eof = 1;
+	in->raw_pos = in->raw_len = 0;
+	in->dec_pos = in->dec_len = 0;
+}
 
 static size_t fd_read(instream *in, char *p, size_t n)
 {
@@ -153,8 +185,10 @@ static size_t fd_read(instream *in, char *p, size_t n)
 			in->fd_bytes += (uint64_t)r;
 			return (size_t)r;
 		}
-		if (errno != EINTR)
-			die("%s: read failed: %s", in->name, strerror(errno));
+		if (errno != EINTR) {
+			fail(in, "read failed: %s", strerror(errno));
+			return 0;
+		}
 		cli_check_interrupt();
 	}
 }
@@ -169,20 +203,32 @@ static void raw_fill(instream *in)
 		in->raw_eof = 1;
 }
 
-instream *instream_open(const char *path)
+static instream *open_stream(const char *path, int soft, char *err, size_t errlen)
 {
 	instream *in = xcalloc(1, sizeof *in);
+	in->soft = soft;
 	if (!path || strcmp(path, "-") == 0) {
 		in->name = xstrdup("stdin");
 		in->fd = STDIN_FILENO;
 	} else {
 		in->name = xstrdup(path);
 		in->fd = open(path, O_RDONLY);
-		if (in->fd < 0)
-			die("%s: cannot open: %s", path, strerror(errno));
 		struct stat st;
-		if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
-			die("%s: is a directory", path);
+		char why[300] = "";
+		if (in->fd < 0)
+			snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+		else if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(why, sizeof why, "is a directory");
+		if (*why) {
+			if (!soft)
+				die("%s: %s", path, why);
+			errf(err, errlen, "%s: %s", path, why);
+			if (in->fd >= 0)
+				close(in->fd);
+			free(in->name);
+			free(in);
+			return NULL;
+		}
 	}
 	in->raw = xmalloc(IN_CHUNK);
 	in->dec = xmalloc(IN_CHUNK);
@@ -201,8 +247,22 @@ instream *instream_open(const char *path)
 			die("out of memory (zstd)");
 		ZSTD_initDStream(in->zd);
 	}
+	if (in->error) {
+		errf(err, errlen, "%s", in->error);
+		instream_close(in);
+		return NULL;
+	}
 	return in;
 }
+
+instream *instream_open(const char *path) { return open_stream(path, 0, NULL, 0); }
+
+instream *instream_open_err(const char *path, char *err, size_t errlen)
+{
+	return open_stream(path, 1, err, errlen);
+}
+
+const char *instream_error(const instream *in) { return in->error; }
 
 const char *instream_name(const instream *in) { return in->name; }
 long instream_line_no(const instream *in) { return in->line_no; }
@@ -210,7 +270,7 @@ uint64_t instream_file_bytes(const instream *in) { return in->fd_bytes; }
 
 static void dec_fill(instream *in)
 {
-	if (in->dec_pos < in->dec_len)
+	if (in->dec_pos < in->dec_len || in->error)
 		return;
 	in->dec_pos = in->dec_len = 0;
 	if (!in->is_zstd) {
@@ -233,14 +293,16 @@ static void dec_fill(instream *in)
 		raw_fill(in);
 		if (in->raw_pos == in->raw_len) {
 			if (!in->frame_done)
-				die("%s: zstd stream is truncated", in->name);
+				fail(in, "zstd stream is truncated");
 			return;
 		}
 		ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
 		ZSTD_outBuffer ob = {in->dec, IN_CHUNK, 0};
 		size_t r = ZSTD_decompressStream(in->zd, &ob, &ib);
-		if (ZSTD_isError(r))
-			die("%s: zstd: %s", in->name, ZSTD_getErrorName(r));
+		if (ZSTD_isError(r)) {
+			fail(in, "zstd: %s", ZSTD_getErrorName(r));
+			return;
+		}
 		in->frame_done = (r == 0);
 		in->raw_pos = ib.pos;
 		in->dec_len = ob.pos;
@@ -314,22 +376,40 @@ void instream_close(instream *in)
 	free(in->dec);
 	buf_free(&in->line);
 	free(in->name);
+	free(in->error);
 	free(in);
 }
 
-char *read_file(const char *path, size_t *len)
+char *read_file_err(const char *path, size_t *len, char *err, size_t errlen)
 {
-	instream *in = instream_open(path);
+	instream *in = instream_open_err(path, err, errlen);
+	if (!in)
+		return NULL;
 	buf_t b = {0};
 	char tmp[1 << 16];
 	size_t n;
 	while ((n = instream_read(in, tmp, sizeof tmp)) > 0)
 		buf_append(&b, tmp, n);
+	if (instream_error(in)) {
+		errf(err, errlen, "%s", instream_error(in));
+		instream_close(in);
+		buf_free(&b);
+		return NULL;
+	}
 	instream_close(in);
 	buf_cstr(&b);
 	if (len)
 		*len = b.len;
 	return b.data;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	char err[600];
+	char *text = read_file_err(path, len, err, sizeof err);
+	if (!text)
+		die("%s", err);
+	return text;
 }
 
 void mkdirs_above(const char *path)

@@ -1,5 +1,6 @@
 /* xio.h - checked I/O: outputs that appear only when complete, and inputs
- * that may be zstd-compressed. Every failure names the file and exits. */
+ * that may be zstd-compressed. Every failure names the file and exits, except
+ * in the _err functions, for parsers that report errors to their caller. */
 #ifndef BONSAI_XIO_H
 #define BONSAI_XIO_H
 
@@ -30,12 +31,19 @@ void outfile_abort(outfile *o);
 /* fwrite/fflush that die with "NAME: reason" (ENOSPC, EPIPE, ...). */
 void xfwrite(const void *p, size_t n, FILE *fp, const char *name);
 void xfflush(FILE *fp, const char *name);
+/* Writes to stdout and flushes, so that a reader of a pipe sees it now. */
+void xfwrite_stdout(const void *p, size_t n);
 
 /* An input byte stream: a file or stdin ("-"), decompressed on the fly
  * when it starts with the zstd magic number. */
 typedef struct instream instream;
 
 instream *instream_open(const char *path);
+/* The same, returning NULL with "PATH: why" in err when PATH cannot be
+ * opened; a later read or zstd error ends the input early and
+ * instream_error() then says what happened (NULL while all is well). */
+instream *instream_open_err(const char *path, char *err, size_t errlen);
+const char *instream_error(const instream *in);
 const char *instream_name(const instream *in);
 /* Reads up to n bytes; returns the count, 0 at end of input. */
 size_t instream_read(instream *in, void *p, size_t n);
@@ -53,6 +61,8 @@ void instream_close(instream *in);
 
 /* Reads a whole file into memory (NUL-terminated); dies on error. */
 char *read_file(const char *path, size_t *len);
+/* The same, returning NULL with "PATH: why" in err instead. */
+char *read_file_err(const char *path, size_t *len, char *err, size_t errlen);
 
 /* Directories: mkdir_p makes path and every missing folder above it;
  * mkdirs_above only the folders above the file path. Both die naming the

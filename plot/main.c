@@ -120,7 +120,7 @@ static void parse_options(int argc, char **argv, options *o)
 	int n_labels = 0, c;
 	o->fig = (figure_opts){.panels = {PANEL_LOSS, PANEL_LR, PANEL_TPS}, .n_panels = 3, .width = 800};
 	o->output = "-";
-	while ((c = getopt_long(argc, argv, "o:w:l:hV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:w:l:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'w': parse_what(optarg, &o->fig); break;
@@ -141,7 +141,6 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_WATCH: o->watch = parse_double("--watch", optarg, 0.1, 86400); break;
 		case 'h': usage(); exit(EXIT_OK);
 		case 'V': print_version(); exit(EXIT_OK);
-		default: die_usage("unknown option");
 		}
 	}
 	o->paths = argv + optind;

@@ -18,9 +18,12 @@
 
 int shard_info(int n, char **files)
 {
+	char err[600];
 	buf_t b = {0};
 	for (int i = 0; i < n; i++) {
-		shard *s = shard_open(files[i], 0);
+		shard *s = shard_open(files[i], 0, err, sizeof err);
+		if (!s)
+			die("%s", err);
 		const shard_header *h = &s->h;
 		b.len = 0;
 		buf_puts(&b, "{\"file\": ");
@@ -73,10 +76,15 @@ static int unlisted_shards(const char *dir, const manifest *m)
 
 int shard_verify(const char *dir)
 {
-	manifest *m = manifest_read(dir);
+	char err[600];
+	manifest *m = manifest_read(dir, err, sizeof err);
+	if (!m)
+		die("%s", err);
 	uint64_t tokens[2] = {0}, docs[2] = {0}, next_index[2] = {0};
 	for (size_t i = 0; i < m->n; i++) {
-		shard *s = manifest_open_entry(dir, m, i, 1);
+		shard *s = manifest_open_entry(dir, m, i, 1, err, sizeof err);
+		if (!s)
+			die("%s", err);
 		uint32_t sp = s->h.split;
 		if (s->h.index != next_index[sp])
 			die("%s/%s: shard index %" PRIu64 " out of order (expected %" PRIu64 ")", dir,
@@ -143,6 +151,7 @@ static void cat_one(shard *s, pending_doc *p, tokwriter *w)
 
 int shard_cat(int n, char **files)
 {
+	char err[600];
 	if (isatty(STDOUT_FILENO))
 		die("the output is a binary token stream: redirect it to a file or a pipe");
 	/* A directory stands for all its shards in manifest order. */
@@ -151,7 +160,9 @@ int shard_cat(int n, char **files)
 	for (int i = 0; i < n; i++) {
 		struct stat sb;
 		if (stat(files[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			manifest *m = manifest_read(files[i]);
+			manifest *m = manifest_read(files[i], err, sizeof err);
+			if (!m)
+				die("%s", err);
 			for (size_t j = 0; j < m->n; j++) {
 				paths = xreallocarray(paths, np + 1, sizeof *paths);
 				paths[np++] = path_join(files[i], m->entries[j].file);
@@ -167,7 +178,9 @@ int shard_cat(int n, char **files)
 	pending_doc p = {0};
 	uint32_t last_split = 0;
 	for (size_t i = 0; i < np; i++) {
-		shard *s = shard_open(paths[i], 1);
+		shard *s = shard_open(paths[i], 1, err, sizeof err);
+		if (!s)
+			die("%s", err);
 		if (!w) {
 			info.token_width = s->h.token_width;
 			info.vocab_size = s->h.vocab_size;

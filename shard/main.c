@@ -46,7 +46,8 @@ static void usage_info(FILE *f)
 		   "\n"
 		   "Prints each shard's header as one JSON line.\n"
 		   "\n"
-		   "  -h, --help  this help\n");
+		   "  -h, --help     this help\n"
+		   "  -V, --version  version\n");
 }
 
 static void usage_verify(FILE *f)
@@ -56,7 +57,8 @@ static void usage_verify(FILE *f)
 		   "Checks DIR's manifest and every shard it lists (header, checksum, token\n"
 		   "ids, document table, order) and that DIR holds no unlisted shard.\n"
 		   "\n"
-		   "  -h, --help  this help\n");
+		   "  -h, --help     this help\n"
+		   "  -V, --version  version\n");
 }
 
 static void usage_cat(FILE *f)
@@ -66,30 +68,32 @@ static void usage_cat(FILE *f)
 		   "Writes the shards' documents back as one token stream on stdout; a\n"
 		   "directory stands for all its shards in manifest order.\n"
 		   "\n"
-		   "  -h, --help  this help\n");
+		   "  -h, --help     this help\n"
+		   "  -V, --version  version\n");
 }
 
-/* Options of a subcommand (only --help for now); returns the index of its
+/* Options of a subcommand (--help and --version); returns the index of its
  * first operand in argv, argv[0] being the subcommand's name. */
 static int sub_options(int argc, char **argv, void (*usage_fn)(FILE *))
 {
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
 	opterr = 0; /* getopt would name the subcommand as the program */
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage_fn(stdout);
 			exit(EXIT_OK);
 		}
-		const char *bad = argv[optind - 1];
-		if (strncmp(bad, "--", 2) == 0)
-			warnx_("%s: unknown option '%s'", argv[0], bad);
-		else
-			warnx_("%s: unknown option '-%c'", argv[0], optopt);
+		if (c == 'V') {
+			print_version();
+			exit(EXIT_OK);
+		}
+		cli_bad_option(argv, "hV", longopts, argv[0]);
 		usage_fn(stderr);
 		exit(EXIT_USAGE);
 	}
@@ -134,7 +138,7 @@ int main(int argc, char **argv)
 	};
 	shard_write_opts o = {.input = "-", .tokens_per_shard = 100000000};
 	int have_val_docs = 0, have_val_fraction = 0, c;
-	while ((c = getopt_long(argc, argv, "o:n:fqhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:n:fqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out_dir = optarg; break;
 		case 'n': o.tokens_per_shard = (uint64_t)parse_size("--tokens-per-shard", optarg, 1, 1LL << 40); break;
@@ -154,7 +158,6 @@ int main(int argc, char **argv)
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	if (!o.out_dir)

@@ -122,7 +122,10 @@ static void prepare_dir(const shard_write_opts *o, manifest **old)
 	if (access(mp, F_OK) == 0) {
 		if (!o->force)
 			die("%s: already holds shards (a manifest); use --force to replace them", o->out_dir);
-		*old = manifest_read(o->out_dir);
+		char err[600];
+		*old = manifest_read(o->out_dir, err, sizeof err);
+		if (!*old)
+			die("%s", err);
 	}
 	free(mp);
 }
@@ -147,7 +150,10 @@ static void remove_stale(const char *dir, const manifest *old, const manifest *n
 int shard_write(const shard_write_opts *o)
 {
 	cli_catch_signals();
-	tokreader *r = tokreader_open(o->input);
+	char err[600];
+	tokreader *r = tokreader_open(o->input, err, sizeof err);
+	if (!r)
+		die("%s", err);
 	const tokstream_info *info = tokreader_info(r);
 	manifest *old = NULL;
 	prepare_dir(o, &old);
@@ -174,7 +180,8 @@ int shard_write(const shard_write_opts *o)
 	double t0 = now_seconds();
 	const uint32_t *ids;
 	size_t n;
-	while (tokreader_next(r, &ids, &n)) {
+	int more;
+	while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
 		cli_check_interrupt();
 		append_doc(&st, &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN], ids, n);
 		st.docs++;
@@ -184,6 +191,8 @@ int shard_write(const shard_write_opts *o)
 			progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s, ETA %s", st.docs, st.tokens,
 				 dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0, meter_eta(&m, (double)tokreader_file_bytes(r)));
 	}
+	if (more < 0)
+		die("%s", err);
 	if (st.tokens == 0)
 		die("%s: no tokens in the input: nothing to shard", o->input);
 	for (int s = 0; s < 2; s++)

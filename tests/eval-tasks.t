@@ -114,4 +114,4 @@ cmp -s "$TMP/s_run" "$TMP/s_exp" && [ -s "$TMP/s_run" ]
 ok $? "task scores from the checkpoint and from its export are equal"
 a=$(grep '"loss"' "$TMP/ppl_run.json") && [ -n "$a" ] && [ "$a" = "$(grep '"loss"' "$TMP/ppl_exp.json")" ]
 ok $? "perplexity from the checkpoint and from its export is equal"
-echo "1..$n"
+done_testing

@@ -2,12 +2,9 @@
 # bonsai-fetch on local files: options, --columns, --max-docs, -o, and the
 # errors a user meets (missing file, not parquet, truncated, nested column,
 # unknown column, unsupported codec).
-FIX=${BONSAI_SHARED:-../shared}/fixtures
-[ -f "$FIX/fineweb-edu/sample/10BT/000_00000.parquet" ] || { echo "1..0 # SKIP no fixtures in ${BONSAI_SHARED:-../shared}"; exit 0; }
-T=$(mktemp -d /tmp/fetch-cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-n=0 fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=$((fail+1)); fi; }
+. tests/tap.sh
+FIX=$SHARED/fixtures
+[ -f "$FIX/fineweb-edu/sample/10BT/000_00000.parquet" ] || skip_all "no fixtures in $SHARED"
 F="bin/bonsai-fetch -q"
 A=$FIX/fineweb-edu/sample/10BT/000_00000.parquet
 B=$FIX/fineweb-edu/sample/10BT/001_00000.parquet
@@ -67,5 +64,4 @@ $F "$T/brotli.parquet" > /dev/null 2> "$T/e"
 [ $? = 1 ] && grep -q "brotli.parquet" "$T/e" && grep -q "column 'text'" "$T/e" && grep -q BROTLI "$T/e"
 ok $? "unsupported codec: names file, column and codec ($(cat "$T/e"))"
 
-echo "1..$n"
-[ $fail = 0 ]
+done_testing

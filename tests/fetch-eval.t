@@ -6,19 +6,18 @@
 # own reading of the fixtures. The HellaSwag file and the ARC zip are built
 # here from the fixtures (python3), so they are checked with --eval-sha256
 # against the hashes sha256sum gives.
-SHARED=${BONSAI_SHARED:-../shared}
+. tests/tap.sh
 E=$SHARED/fixtures/eval
 TOK=$SHARED/fixtures/tokenizers/tiktoken/r50k_base.tiktoken
 M=$E/lm_eval_tiny
-BUILD=${BUILD:-build}
 PROXY=$BUILD/tests/tools/faultproxy
 for f in "$E/piqa/valid.jsonl" "$E/piqa/valid-labels.lst" "$E/arc_easy/ARC-Easy-Test.jsonl" \
 	"$E/arc_easy/ARC-Easy-Dev.jsonl" "$E/hellaswag/hellaswag_val_full.txt.bz2"; do
-	[ -f "$f" ] || { echo "1..0 # SKIP $f is absent"; exit 0; }
+	[ -f "$f" ] || skip_all "$f is absent"
 done
-command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || { echo "1..0 # SKIP lighttpd not installed"; exit 0; }
-command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not installed"; exit 0; }
-[ -x "$PROXY" ] || { echo "1..0 # SKIP $PROXY not built (make $PROXY)"; exit 0; }
+command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
+command -v python3 >/dev/null || skip_all "python3 not installed"
+[ -x "$PROXY" ] || skip_all "$PROXY not built (make $PROXY)"
 
 . tests/http-server.sh
 # nothing_in DIR: no file at all below DIR (no partial, no temporary file)
@@ -110,7 +109,7 @@ ARC_SHA=$(sha256sum "$E/arc_easy/ARC-Easy-Test.jsonl" | cut -d' ' -f1)
 PINS="--eval-sha256 hellaswag/hellaswag_val.jsonl=$HS_SHA --eval-sha256 arc_easy/ARC-Easy-Test.jsonl=$ARC_SHA"
 ZIPSIZE=$(stat -c %s "$R/m/arc/ARC-V1-Feb2018.zip")
 
-start_lighttpd "$R" || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
+start_lighttpd "$R" || skip_all "could not start lighttpd"
 U=http://127.0.0.1:$PORT
 F="bin/bonsai-fetch -q --backoff 0.01"
 unset BONSAI_EVAL_BASE_URL BONSAI_EVAL_DIR BONSAI_CACHE XDG_CACHE_HOME
@@ -273,5 +272,4 @@ start_proxy 55555555555555
 $F --retries 2 --eval piqa --eval-base-url "$PX/m" --eval-dir "$T/ev9" 2> "$T/e"
 [ $? = 1 ] && grep -q "giving up after 3 attempts" "$T/e"; ok $? "persistent 500s: gives up after the retries"
 
-echo "1..$n"
-[ $fail = 0 ]
+done_testing

@@ -4,12 +4,12 @@
 # that cuts connections, answers 429/500 and corrupts bytes. Everything on
 # 127.0.0.1. References: the fixture files themselves (cmp), sha256sum, and
 # a direct local read.
-FIX=${BONSAI_SHARED:-../shared}/fixtures/fineweb-edu
-BUILD=${BUILD:-build}
+. tests/tap.sh
+FIX=$SHARED/fixtures/fineweb-edu
 PROXY=$BUILD/tests/tools/faultproxy
-[ -f "$FIX/sample/10BT/000_00000.parquet" ] || { echo "1..0 # SKIP no fixtures in ${BONSAI_SHARED:-../shared}"; exit 0; }
-command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || { echo "1..0 # SKIP lighttpd not installed"; exit 0; }
-[ -x "$PROXY" ] || { echo "1..0 # SKIP $PROXY not built (make $PROXY)"; exit 0; }
+[ -f "$FIX/sample/10BT/000_00000.parquet" ] || skip_all "no fixtures in $SHARED"
+command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
+[ -x "$PROXY" ] || skip_all "$PROXY not built (make $PROXY)"
 
 . tests/http-server.sh
 
@@ -34,7 +34,7 @@ echo "[{\"type\":\"file\",\"size\":$sz,\"lfs\":{\"oid\":\"$SHA_000_00000\",\"siz
 	> "$R/api/datasets/test/corrupt/tree/main/sample/10BT"
 
 # --- lighttpd on a free port ---
-start_lighttpd "$R" || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
+start_lighttpd "$R" || skip_all "could not start lighttpd"
 
 F="bin/bonsai-fetch -q --backoff 0.01"
 export HF_ENDPOINT=http://127.0.0.1:$PORT
@@ -125,5 +125,4 @@ HF_TOKEN=secret HF_ENDPOINT=$PX $F --list $REPO --config sample-10BT > "$T/l.txt
 grep -q "| auth$" "$T/plog"; ok $? "HF_TOKEN sent as Authorization: Bearer"
 [ "$(wc -l < "$T/l.txt")" = 2 ] && grep -q "$SHA_001_00000" "$T/l.txt"; ok $? "--list prints the files with their hashes"
 
-echo "1..$n"
-[ $fail = 0 ]
+done_testing

@@ -38,4 +38,4 @@ ok $? "temperature, top-k and top-p together"
 $G -p "$P" -n 0 > "$TMP/n0" && [ "$(cat "$TMP/n0")" = "$P" ]; ok $? "-n 0 writes just the prompt"
 printf '%s' "$P" | $G -f - -n 12 --temperature 0 > "$TMP/g4" && cmp -s "$TMP/g1" "$TMP/g4"
 ok $? "--prompt-file - reads the prompt from stdin"
-echo "1..$n"
+done_testing

@@ -1,11 +1,9 @@
 # http-server.sh - a real HTTP server (lighttpd, with Range support) on
 # 127.0.0.1 and the fault-injecting proxy (tests/tools/faultproxy.c) in
-# front of it, for bonsai-fetch's download tests, with TAP helpers. Source
-# it (bash) after setting PROXY (the built faultproxy). It makes the scratch
-# directory $T, removed at exit with the servers stopped (unless KEEP is
-# set). Tests end with: echo "1..$n"; [ $fail = 0 ]
+# front of it, for bonsai-fetch's download tests. Source it (bash) after
+# tests/tap.sh and setting PROXY (the built faultproxy). At exit the servers
+# are stopped and tap.sh's scratch directory $T removed (unless KEEP is set).
 
-T=$(mktemp -d /tmp/bonsai-fetch-test.XXXXXX) || exit 1
 LPID= PPID_=
 cleanup() {
 	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null
@@ -14,8 +12,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0 fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=$((fail+1)); fi; }
 # check DESCRIPTION CMD...: ok when CMD succeeds (its output discarded)
 check() { local d="$1"; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
 

@@ -119,8 +119,7 @@ if unshare -m true 2>/dev/null && [ "$(id -u)" = 0 ]; then
 	rc=$(cat "$T/rc")
 	fails_with 1 "ro: directory is not writable" "an unwritable directory is a clear error"
 else
-	echo "ok 100 # SKIP needs root and mount namespaces for the full-disk tests"
-	tap_n=$((tap_n + 1))
+	for i in 1 2 3; do skip "needs root and mount namespaces for the full-disk tests"; done
 fi
 
 run bin/bonsai-shard --tokens-per-shard 0 -o "$T/x"

@@ -1,4 +1,5 @@
-# tap.sh - TAP helpers for the shell tests; source it from tests/*.t.
+# tap.sh - TAP helpers for the shell tests: every tests/*.t sources it
+# (directly or through a *-common.sh) and ends with done_testing.
 # Tests run from the project root; tools are in bin/, test tools in
 # $BUILD/tests/tools, data from elsewhere in $BONSAI_SHARED (../shared).
 
@@ -10,15 +11,20 @@ trap 'rm -rf "$T"' EXIT
 tap_n=0
 tap_failed=0
 
-ok() { # ok COND_STATUS DESCRIPTION
+ok() { # ok COND_STATUS DESCRIPTION; returns 1 when the test failed
 	tap_n=$((tap_n + 1))
 	if [ "$1" -eq 0 ]; then
 		echo "ok $tap_n - $2"
 	else
 		echo "not ok $tap_n - $2"
 		tap_failed=$((tap_failed + 1))
+		return 1
 	fi
 }
+
+# diag TEXT: a comment line in the output (say why the last test failed:
+# ok ... || diag ...).
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 # run CMD...: runs a command, keeping its stdout in $T/out, stderr in
 # $T/err and its exit status in $rc.
@@ -36,6 +42,12 @@ fails_with() {
 		ok 1 "$3"
 		echo "#   exit $rc (want $1); stderr:"; sed 's/^/#   /' "$T/err" | head -5
 	fi
+}
+
+# skip REASON: one test that cannot run here, counted as passed.
+skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n # SKIP $1"
 }
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }

@@ -1,20 +1,14 @@
-# train-common.sh - sourced by tests/train-*.t: byte-level shards of
-# tinyshakespeare made with our own tokenize and shard tools, and a small
-# model config. Not a test itself.
+# train-common.sh - sourced by tests/train-*.t: the TAP helpers (tap.sh),
+# byte-level shards of tinyshakespeare made with our own tokenize and shard
+# tools, and a small model config. Not a test itself.
 
-SHARED=${BONSAI_SHARED:-../shared}
+. tests/tap.sh
 TS=$SHARED/fixtures/text/tinyshakespeare.txt
 
-# train_setup NAME [FILE]: skips the whole test (exit 0) when FILE (default
-# tinyshakespeare) is absent; else $T, a temporary directory named after the
-# test, removed at exit.
+# train_setup FILE: skips the whole test (exit 0) when FILE (default
+# tinyshakespeare) is absent.
 train_setup() {
-	if [ ! -f "${2:-$TS}" ]; then
-		echo "1..0 # SKIP ${2:-$TS} absent"
-		exit 0
-	fi
-	T=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
-	trap 'rm -rf "$T"' EXIT
+	[ -f "${1:-$TS}" ] || skip_all "${1:-$TS} absent"
 }
 
 # A .tiktoken ranks file whose 256 tokens are the single bytes: encoding with

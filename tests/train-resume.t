@@ -3,41 +3,39 @@
 # by --stop-at and SIGTERM save and exit 0; only the newest K are kept;
 # corrupted and truncated checkpoints are refused; export and --init.
 . tests/train-common.sh
-train_setup train-resume
-echo 1..16
-make_byte_shards "$T/data" 100000 20 || { echo "not ok 1 - making shards"; exit 0; }
+train_setup
+make_byte_shards "$T/data" 100000 20 || { ok 1 "making shards"; done_testing; exit 1; }
 write_small_config "$T/small.json"
 # 2 micro-batches per step, so accumulation is resumed too.
 A="--data $T/data --model $T/small.json --steps 20 --seq 32 --batch-tokens 256 --micro-batch 4
    --lr 3e-3 --warmup 5 --device cpu -q"
 
 bin/bonsai-train $A -o "$T/a" --save-every 0 > "$T/a.log" 2> "$T/err" &&
-	[ "$(wc -l < "$T/a.log")" -eq 20 ] && echo "ok 1 - 20 steps straight" ||
-	echo "not ok 1 - straight run: $(cat "$T/err")"
+	[ "$(wc -l < "$T/a.log")" -eq 20 ]
+ok $? "20 steps straight" || diag "straight run: $(cat "$T/err")"
 bin/bonsai-train $A -o "$T/b" --save-every 0 --stop-at 10 > "$T/b.log" 2> "$T/err"
 rc=$?
-[ $rc -eq 0 ] && [ "$(wc -l < "$T/b.log")" -eq 10 ] && [ -f "$T/b/ckpt-00000010.safetensors" ] &&
-	echo "ok 2 - --stop-at 10 saves and exits 0" || echo "not ok 2 - stop-at: exit $rc"
+[ $rc -eq 0 ] && [ "$(wc -l < "$T/b.log")" -eq 10 ] && [ -f "$T/b/ckpt-00000010.safetensors" ]
+ok $? "--stop-at 10 saves and exits 0" || diag "stop-at: exit $rc"
 bin/bonsai-train $A -o "$T/b" --resume >> "$T/b.log" 2> "$T/err"
 losses "$T/a.log" > "$T/a.loss"
 losses "$T/b.log" > "$T/b.loss"
-[ "$(wc -l < "$T/b.loss")" -eq 20 ] && cmp -s "$T/a.loss" "$T/b.loss" &&
-	echo "ok 3 - 10 + resume 10 = 20 straight: identical losses" ||
-	{ echo "not ok 3 - resumed losses differ"; diff "$T/a.loss" "$T/b.loss" | sed 's/^/# /'; }
-cmp -s "$T/a/ckpt-00000020.safetensors" "$T/b/ckpt-00000020.safetensors" &&
-	echo "ok 4 - and identical final checkpoints (params, AdamW state, position)" ||
-	echo "not ok 4 - final checkpoints differ"
+[ "$(wc -l < "$T/b.loss")" -eq 20 ] && cmp -s "$T/a.loss" "$T/b.loss"
+ok $? "10 + resume 10 = 20 straight: identical losses" ||
+	diag "resumed losses differ" "$(diff "$T/a.loss" "$T/b.loss")"
+cmp -s "$T/a/ckpt-00000020.safetensors" "$T/b/ckpt-00000020.safetensors"
+ok $? "and identical final checkpoints (params, AdamW state, position)" || diag "final checkpoints differ"
 
 bin/bonsai-train $A -o "$T/b" --steps 20 > /dev/null 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q "already has checkpoints" "$T/err" &&
-	echo "ok 5 - a run directory with checkpoints needs --resume" || echo "not ok 5 - exit $rc"
+[ $rc -eq 1 ] && grep -q "already has checkpoints" "$T/err"
+ok $? "a run directory with checkpoints needs --resume" || diag "exit $rc"
 
 # Keep the newest 2 of checkpoints every 3 steps.
 bin/bonsai-train $A -o "$T/k" --save-every 3 --keep 2 > /dev/null 2>&1
 ls "$T/k" | grep ckpt > "$T/k.ls"
-[ "$(cat "$T/k.ls" | tr '\n' ' ')" = "ckpt-00000018.safetensors ckpt-00000020.safetensors " ] &&
-	echo "ok 6 - --keep 2 keeps the newest two" || echo "not ok 6 - kept: $(cat "$T/k.ls")"
+[ "$(cat "$T/k.ls" | tr '\n' ' ')" = "ckpt-00000018.safetensors ckpt-00000020.safetensors " ]
+ok $? "--keep 2 keeps the newest two" || diag "kept: $(cat "$T/k.ls")"
 
 # SIGTERM: a long run is stopped, saves, exits 0, and resumes.
 bin/bonsai-train $A -o "$T/s" --steps 100000 --save-every 0 > "$T/s.log" 2> "$T/s.err" &
@@ -49,8 +47,8 @@ kill -TERM $pid
 wait $pid
 rc=$?
 n=$(ls "$T/s" | grep -c ckpt)
-[ $rc -eq 0 ] && [ "$n" -eq 1 ] && grep -q "stopped by signal" "$T/s.err" &&
-	echo "ok 7 - SIGTERM saves a checkpoint and exits 0" || echo "not ok 7 - SIGTERM: exit $rc, $n checkpoints"
+[ $rc -eq 0 ] && [ "$n" -eq 1 ] && grep -q "stopped by signal" "$T/s.err"
+ok $? "SIGTERM saves a checkpoint and exits 0" || diag "SIGTERM: exit $rc, $n checkpoints"
 
 # A corrupted checkpoint (one byte of the parameters changed) is refused.
 cp "$T/b/ckpt-00000020.safetensors" "$T/c.st"
@@ -59,36 +57,36 @@ size=$(wc -c < "$T/c.st")
 { head -c $((size - 100)) "$T/c.st"; printf 'X'; tail -c 99 "$T/c.st"; } > "$T/c/ckpt-00000020.safetensors"
 bin/bonsai-train $A -o "$T/c" --resume --steps 30 > /dev/null 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q "checksum mismatch" "$T/err" &&
-	echo "ok 8 - corrupted checkpoint refused: $(cat "$T/err")" || echo "not ok 8 - exit $rc $(cat "$T/err")"
+[ $rc -eq 1 ] && grep -q "checksum mismatch" "$T/err"
+ok $? "corrupted checkpoint refused: $(cat "$T/err")" || diag "exit $rc $(cat "$T/err")"
 head -c $((size / 2)) "$T/c.st" > "$T/c/ckpt-00000020.safetensors"
 bin/bonsai-train $A -o "$T/c" --resume --steps 30 > /dev/null 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q "truncated" "$T/err" &&
-	echo "ok 9 - truncated checkpoint refused: $(cat "$T/err")" || echo "not ok 9 - exit $rc $(cat "$T/err")"
+[ $rc -eq 1 ] && grep -q "truncated" "$T/err"
+ok $? "truncated checkpoint refused: $(cat "$T/err")" || diag "exit $rc $(cat "$T/err")"
 bin/bonsai-train export "$T/c" -o "$T/cx" 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && [ ! -e "$T/cx/model.safetensors" ] && echo "ok 10 - export refuses it too" ||
-	echo "not ok 10 - export of a truncated checkpoint: exit $rc"
+[ $rc -eq 1 ] && [ ! -e "$T/cx/model.safetensors" ]
+ok $? "export refuses it too" || diag "export of a truncated checkpoint: exit $rc"
 
 # Export of a run, and --init from the export gives the same start.
 bin/bonsai-train export "$T/a" -o "$T/x" 2> "$T/err" && [ -f "$T/x/model.safetensors" ] &&
-	grep -q '"num_hidden_layers": 2' "$T/x/config.json" &&
-	echo "ok 11 - export RUN writes config.json and model.safetensors" || echo "not ok 11 - export: $(cat "$T/err")"
+	grep -q '"num_hidden_layers": 2' "$T/x/config.json"
+ok $? "export RUN writes config.json and model.safetensors" || diag "export: $(cat "$T/err")"
 bin/bonsai-train export "$T/a/ckpt-00000020.safetensors" -o "$T/x2" 2> /dev/null &&
-	cmp -s "$T/x/model.safetensors" "$T/x2/model.safetensors" &&
-	echo "ok 12 - export CHECKPOINT = export RUN" || echo "not ok 12 - exports differ"
+	cmp -s "$T/x/model.safetensors" "$T/x2/model.safetensors"
+ok $? "export CHECKPOINT = export RUN" || diag "exports differ"
 # Steps 21..22 from --init equal a straight continuation only in weights, not
 # AdamW state, so compare the first loss with the last straight one instead:
 # the init model's loss on its first batch must be far below ln(256).
 bin/bonsai-train --data "$T/data" --init "$T/x" -o "$T/i" --steps 1 --seq 32 --batch-tokens 256 \
 	--lr 0 --device cpu -q > "$T/i.log" 2> "$T/err"
 l=$(losses "$T/i.log")
-[ -n "$l" ] && awk -v x="$l" 'BEGIN { exit !(x + 0 < 4.0) }' && echo "ok 13 - --init from an export starts trained (loss $l)" ||
-	echo "not ok 13 - --init: loss '$l' $(cat "$T/err")"
+[ -n "$l" ] && awk -v x="$l" 'BEGIN { exit !(x + 0 < 4.0) }'
+ok $? "--init from an export starts trained (loss $l)" || diag "--init: loss '$l' $(cat "$T/err")"
 bin/bonsai-train export "$T/x" -o "$T/x3" 2> /dev/null &&
-	cmp -s "$T/x/model.safetensors" "$T/x3/model.safetensors" &&
-	echo "ok 14 - export of an export is the same file" || echo "not ok 14 - re-export differs"
+	cmp -s "$T/x/model.safetensors" "$T/x3/model.safetensors"
+ok $? "export of an export is the same file" || diag "re-export differs"
 
 # Across epoch boundaries: 3 KB of text is about 90 windows of 33 tokens, so
 # 20 steps of 8 sequences wrap the data twice; resume in the middle.
@@ -101,12 +99,13 @@ bin/bonsai-train $B -o "$T/e2" --resume >> "$T/e2.log" 2> /dev/null
 losses "$T/e1.log" > "$T/e1.loss"
 losses "$T/e2.log" > "$T/e2.loss"
 [ "$(wc -l < "$T/e1.loss")" -eq 20 ] && cmp -s "$T/e1.loss" "$T/e2.loss" &&
-	cmp -s "$T/e1/ckpt-00000020.safetensors" "$T/e2/ckpt-00000020.safetensors" &&
-	echo "ok 15 - exact resume across epochs of a tiny data set" || echo "not ok 15 - epoch resume differs"
+	cmp -s "$T/e1/ckpt-00000020.safetensors" "$T/e2/ckpt-00000020.safetensors"
+ok $? "exact resume across epochs of a tiny data set" || diag "epoch resume differs"
 
 # The CPU backend's results do not depend on the thread count.
 OMP_NUM_THREADS=2 bin/bonsai-train $B -o "$T/th2" --steps 20 --stop-at 4 > /dev/null 2>&1
 OMP_NUM_THREADS=1 bin/bonsai-train $B -o "$T/th1" --steps 20 --stop-at 4 > /dev/null 2>&1
 [ -f "$T/th1/ckpt-00000004.safetensors" ] &&
-	cmp -s "$T/th1/ckpt-00000004.safetensors" "$T/th2/ckpt-00000004.safetensors" &&
-	echo "ok 16 - 1 and 2 threads give the same checkpoint, bit for bit" || echo "not ok 16 - thread count changes results"
+	cmp -s "$T/th1/ckpt-00000004.safetensors" "$T/th2/ckpt-00000004.safetensors"
+ok $? "1 and 2 threads give the same checkpoint, bit for bit" || diag "thread count changes results"
+done_testing

@@ -4,22 +4,23 @@
 . tests/train-common.sh
 FX=$SHARED/fixtures/gemma3_tiny
 [ -d "$FX" ] && FX=$(cd "$FX" && pwd)
-train_setup train-verify "$FX/reference.safetensors"
-echo 1..8
+train_setup "$FX/reference.safetensors"
 
 out=$(bin/bonsai-train verify "$FX" --device cpu)
 rc=$?
-echo "# $out"
-[ $rc -eq 0 ] && echo "ok 1 - verify passes on the fixture (cpu)" || echo "not ok 1 - verify exit $rc"
+diag "$out"
+[ $rc -eq 0 ]
+ok $? "verify passes on the fixture (cpu)" || diag "verify exit $rc"
 case $out in
-*'"pass":true'*'') echo "ok 2 - pass:true" ;;
-*) echo "not ok 2 - no pass:true" ;;
+*'"pass":true'*'') ok 0 "pass:true" ;;
+*) ok 1 "pass:true" ;;
 esac
-ok=1
+all=1
 for k in logits loss grad after_adamw; do
-	case $out in *"\"$k\":"*) ;; *) ok=0 ;; esac
+	case $out in *"\"$k\":"*) ;; *) all=0 ;; esac
 done
-[ $ok = 1 ] && echo "ok 3 - every quantity reported" || echo "not ok 3 - a quantity is missing"
+[ $all = 1 ]
+ok $? "every quantity reported"
 
 mkdir "$T/w9"
 sed 's/"sliding_window": 8/"sliding_window": 9/' "$FX/config.json" > "$T/w9/config.json"
@@ -27,26 +28,25 @@ ln -s "$FX/model.safetensors" "$FX/reference.safetensors" "$T/w9/"
 out=$(bin/bonsai-train verify "$T/w9" --device cpu 2>/dev/null)
 rc=$?
 case "$rc $out" in
-'1 '*'"pass":false'*) echo "ok 4 - a window of 9 instead of 8 fails verify" ;;
-*) echo "not ok 4 - window 9: exit $rc $out" ;;
+'1 '*'"pass":false'*) ok 0 "a window of 9 instead of 8 fails verify" ;;
+*) ok 1 "a window of 9 instead of 8 fails verify"; diag "window 9: exit $rc $out" ;;
 esac
 
 bin/bonsai-train export "$FX" -o "$T/exp" && [ -f "$T/exp/config.json" ] &&
-	[ -f "$T/exp/model.safetensors" ] && echo "ok 5 - export of the fixture" || echo "not ok 5 - export"
+	[ -f "$T/exp/model.safetensors" ]
+ok $? "export of the fixture"
 ln -s "$FX/reference.safetensors" "$T/exp/"
-bin/bonsai-train verify "$T/exp" --device cpu > /dev/null &&
-	echo "ok 6 - the exported model verifies (config.json round trip)" || echo "not ok 6 - exported model fails verify"
+bin/bonsai-train verify "$T/exp" --device cpu > /dev/null
+ok $? "the exported model verifies (config.json round trip)"
 
 bin/bonsai-train verify "$T/nonexistent" --device cpu 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q nonexistent "$T/err" && echo "ok 7 - missing directory: clear error" ||
-	echo "not ok 7 - missing directory: exit $rc"
+[ $rc -eq 1 ] && grep -q nonexistent "$T/err"
+ok $? "missing directory: clear error" || diag "exit $rc"
 
 # --device cuda either works or says clearly why not.
 bin/bonsai-train verify "$FX" --device cuda > "$T/out" 2> "$T/err"
 rc=$?
-if [ $rc -eq 0 ] || grep -q -e "built without CUDA" -e "no usable GPU" "$T/err"; then
-	echo "ok 8 - --device cuda: exit $rc $(head -c 200 "$T/err")"
-else
-	echo "not ok 8 - --device cuda: exit $rc $(cat "$T/err" "$T/out")"
-fi
+[ $rc -eq 0 ] || grep -q -e "built without CUDA" -e "no usable GPU" "$T/err"
+ok $? "--device cuda: exit $rc $(head -c 200 "$T/err")" || diag "$(cat "$T/out")"
+done_testing

@@ -33,7 +33,8 @@ static void usage(void)
 	       "                        instead of JSON Lines\n"
 	       "      --keep-special    keep the BOS/EOS that encode added to each document\n"
 	       "      --field NAME      the member to write the text to (default \"text\")\n"
-	       "  -h, --help            this help\n");
+	       "  -h, --help            this help\n"
+	       "  -V, --version         version\n");
 }
 
 typedef struct {
@@ -101,12 +102,16 @@ static void decode_ids(decoder *D, const char *path)
 
 static void decode_stream(decoder *D, const char *path, int keep_special)
 {
-	tokreader *r = tokreader_open(path);
-	tokreader_expect(r, tokenizer_fingerprint(D->t), tokenizer_vocab_size(D->t));
+	char err[600];
+	tokreader *r = tokreader_open(path, err, sizeof err);
+	if (!r || tokreader_expect(r, tokenizer_fingerprint(D->t), tokenizer_vocab_size(D->t), err,
+					 sizeof err) < 0)
+		die("%s", err);
 	const tokstream_info *info = tokreader_info(r);
 	const uint32_t *ids;
 	size_t n;
-	while (tokreader_next(r, &ids, &n)) {
+	int more;
+	while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
 		/* the header names the BOS/EOS that encode put around each document */
 		if (!keep_special && info->bos_id >= 0 && n && ids[0] == (uint32_t)info->bos_id)
 			ids++, n--;
@@ -114,6 +119,8 @@ static void decode_stream(decoder *D, const char *path, int keep_special)
 			n--;
 		emit(D, ids, n);
 	}
+	if (more < 0)
+		die("%s", err);
 	tokreader_close(r);
 }
 
@@ -129,12 +136,13 @@ int cmd_decode(int argc, char **argv)
 		{"keep-special", no_argument, NULL, OPT_KEEP},
 		{"field", required_argument, NULL, OPT_FIELD},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *tpath = NULL, *pattern = NULL, *out = "-";
 	int ids_in = 0, keep = 0, c;
 	decoder D = { .field = "text" };
-	while ((c = getopt_long(argc, argv, "t:o:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "t:o:hV", longopts, "decode")) != -1) {
 		switch (c) {
 		case 't': tpath = optarg; break;
 		case OPT_PATTERN: pattern = optarg; break;
@@ -144,7 +152,7 @@ int cmd_decode(int argc, char **argv)
 		case OPT_KEEP: keep = 1; break;
 		case OPT_FIELD: D.field = optarg; break;
 		case 'h': usage(); return 0;
-		default: die_usage("decode: bad option");
+		case 'V': print_version(); return 0;
 		}
 	}
 	if (!tpath)

@@ -40,7 +40,8 @@ static void usage(void)
 	       "      --field NAME      the member holding the text (default \"text\")\n"
 	       "  -q, --quiet           no progress line\n"
 	       "      --progress        progress line even when stderr is not a terminal\n"
-	       "  -h, --help            this help\n");
+	       "  -h, --help            this help\n"
+	       "  -V, --version         version\n");
 }
 
 typedef struct {
@@ -182,11 +183,12 @@ int cmd_encode(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *tpath = NULL, *pattern = NULL, *out = "-", *field = "text";
 	int threads = 1, ids_out = 0, no_bos = 0, eos = 0, c;
-	while ((c = getopt_long(argc, argv, "t:o:j:qh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "t:o:j:qhV", longopts, "encode")) != -1) {
 		switch (c) {
 		case 't': tpath = optarg; break;
 		case OPT_PATTERN: pattern = optarg; break;
@@ -199,7 +201,7 @@ int cmd_encode(int argc, char **argv)
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(); return 0;
-		default: die_usage("encode: bad option");
+		case 'V': print_version(); return 0;
 		}
 	}
 	if (!tpath)

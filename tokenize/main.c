@@ -4,6 +4,7 @@
 #include "tokenize_tool.h"
 #include "tokenizer.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 
 #include <stdio.h>
@@ -33,19 +34,27 @@ static void usage(void)
 
 static int cmd_info(int argc, char **argv)
 {
-	const char *pattern = NULL, *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--pattern") == 0 && i + 1 < argc)
-			pattern = argv[++i];
-		else if (argv[i][0] == '-' && argv[i][1])
-			die_usage("info: unknown option %s", argv[i]);
-		else if (path)
-			die_usage("info: give one tokenizer");
-		else
-			path = argv[i];
+	enum { OPT_PATTERN = 256 };
+	static const struct option longopts[] = {
+		{"pattern", required_argument, NULL, OPT_PATTERN},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *pattern = NULL;
+	int c;
+	while ((c = cli_getopt(argc, argv, "hV", longopts, "info")) != -1) {
+		switch (c) {
+		case OPT_PATTERN: pattern = optarg; break;
+		case 'h': printf("usage: bonsai-tokenize info [--pattern RE] TOKENIZER\n"); return 0;
+		case 'V': print_version(); return 0;
+		}
 	}
-	if (!path)
+	if (optind == argc)
 		die_usage("info: give a tokenizer file");
+	if (optind + 1 != argc)
+		die_usage("info: give one tokenizer");
+	const char *path = argv[optind];
 	tokenizer *t = tokenizer_load(path, pattern);
 	printf("{\"vocab_size\": %u, \"bos_id\": %d, \"eos_id\": %d, \"fingerprint\": \"%016" PRIx64 "\"}\n",
 	       tokenizer_vocab_size(t), tokenizer_bos(t), tokenizer_eos(t), tokenizer_fingerprint(t));
@@ -75,5 +84,7 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (strcmp(cmd, "train") == 0)
 		return cmd_train(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		die_usage("unknown option '%s'", cmd);
 	die_usage("unknown command '%s' (train, encode, decode, info)", cmd);
 }

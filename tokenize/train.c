@@ -34,7 +34,8 @@ static void usage(void)
 	       "  -j, --threads N        threads for counting words (default 1)\n"
 	       "  -q, --quiet            no progress line\n"
 	       "      --progress         progress line even when stderr is not a terminal\n"
-	       "  -h, --help             this help\n");
+	       "  -h, --help             this help\n"
+	       "  -V, --version          version\n");
 }
 
 /* A word -> count table over its own word_counts storage. */
@@ -169,6 +170,7 @@ int cmd_train(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *out = NULL, *field = "text";
@@ -176,7 +178,7 @@ int cmd_train(int argc, char **argv)
 	int threads = 1, c;
 	char **specials = NULL;
 	size_t n_special = 0;
-	while ((c = getopt_long(argc, argv, "v:o:j:qh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "v:o:j:qhV", longopts, "train")) != -1) {
 		switch (c) {
 		case 'v': vocab = parse_size("-v", optarg, 1, 16777216); break;
 		case 'o': out = optarg; break;
@@ -192,7 +194,7 @@ int cmd_train(int argc, char **argv)
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(); free(specials); return 0;
-		default: die_usage("train: bad option");
+		case 'V': print_version(); free(specials); return 0;
 		}
 	}
 	if (!vocab)

@@ -43,4 +43,8 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 /* 1 when a usable GPU is present (always 0 without CUDA). */
 int cuda_backend_available(void);
 
+/* The device: given (--device, checked), else $BONSAI_DEVICE, else "cuda"
+ * when built with CUDA and a GPU is usable, else "cpu". */
+const char *pick_device(const char *given);
+
 #endif

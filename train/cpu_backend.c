@@ -1,10 +1,10 @@
 /* cpu_backend.c - the reference backend: lib/gemma3_forward.c and
- * backward.c in fp32 with OpenMP. Deterministic: the same inputs give the
+ * gemma3_backward.c in fp32 with OpenMP. Deterministic: the same inputs give the
  * same bits whatever the thread count (every reduction has a fixed order
  * per output element). */
 #include "adamw.h"
 #include "backend.h"
-#include "backward.h"
+#include "gemma3.h"
 #include "cli.h"
 
 #include <math.h>

@@ -14,18 +14,20 @@ int cmd_export(int argc, char **argv)
 {
 	const char *out = NULL;
 	static const struct option opts[] = {
-		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "o:hV", opts, "export")) != -1) {
 		switch (ch) {
 		case 'o': out = optarg; break;
 		case 'h':
 			printf("usage: bonsai-train export RUN|CHECKPOINT|MODEL -o DIR\n"
-			       "Writes DIR/config.json and DIR/model.safetensors (float32, transformers names).\n");
+			       "Writes DIR/config.json and DIR/model.safetensors (float32, transformers names).\n"
+			       "  -h, --help, -V, --version\n");
 			return 0;
-		default: die_usage("export: bad option");
+		case 'V': print_version(); return 0;
 		}
 	}
 	if (optind + 1 != argc)

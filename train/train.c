@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"  -q, --quiet         no progress line\n"
 		"  --progress          a progress line even when stderr is not a terminal\n"
 		"  -h, --help          this text\n"
-		"  --version           the version\n");
+		"  -V, --version       the version\n");
 }
 
 /* Learning rate of step (1-based). */
@@ -101,7 +101,10 @@ static double lr_at(const options *o, long step)
  * as no token of the data is outside the model, so look at the ids. */
 static void check_ids_fit(const char *dir, const shardset *train, uint32_t data_vocab, int model_vocab)
 {
-	shardset *val = shardset_open(dir, SPLIT_VAL, 0);
+	char err[600];
+	shardset *val = shardset_open(dir, SPLIT_VAL, 0, err, sizeof err);
+	if (!val)
+		die("%s", err);
 	const shardset *sets[2] = {train, val};
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < sets[k]->n; i++) {
@@ -164,7 +167,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
 	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
 	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
-	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_VERSION };
+	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS };
 	static const struct option opts[] = {
 		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
 		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
@@ -184,7 +187,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, O_VERSION }, { 0, 0, 0, 0 },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
 	o->schedule = "cosine";
@@ -206,7 +209,7 @@ static void parse_options(int argc, char **argv, options *o)
 	o->stop_at = -1;
 	const long long BIG = 1LL << 50;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "o:qhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_DATA: o->data = optarg; break;
 		case O_MODEL: o->model = optarg; break;
@@ -239,8 +242,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
-		case O_VERSION: print_version(); exit(0);
-		default: die_usage("unknown option");
+		case 'V': print_version(); exit(0);
 		}
 	}
 	if (optind != argc)
@@ -314,7 +316,9 @@ int cmd_train(int argc, char **argv)
 	char err[1024];
 
 	/* The data first: its tokenizer decides the vocabulary. */
-	shardset *train = shardset_open(o.data, SPLIT_TRAIN, 0);
+	shardset *train = shardset_open(o.data, SPLIT_TRAIN, 0, err, sizeof err);
+	if (!train)
+		die("%s", err);
 	if (!train->n)
 		die("%s: no train shards", o.data);
 	uint32_t data_vocab = train->m->vocab_size;
@@ -378,7 +382,9 @@ int cmd_train(int argc, char **argv)
 
 	shardset *val = NULL;
 	if (o.eval_every > 0) {
-		val = shardset_open(o.data, SPLIT_VAL, 0);
+		val = shardset_open(o.data, SPLIT_VAL, 0, err, sizeof err);
+		if (!val)
+			die("%s", err);
 		if (!val->n_tokens || (val->n_tokens - 1) / (uint64_t)o.seq == 0)
 			die("%s: --eval-every needs a val split of at least %d+1 tokens", o.data, o.seq);
 	}

@@ -47,7 +47,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bonsai-train verify DIR [--device cpu|cuda] [--tol-logits X] [--tol-loss X]\n"
 		   "                          [--tol-grad X] [--tol-params X]\n"
-		   "Checks forward, backward and one AdamW step against DIR/reference.safetensors.\n");
+		   "Checks forward, backward and one AdamW step against DIR/reference.safetensors.\n"
+		   "  -h, --help, -V, --version\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -58,18 +59,18 @@ int cmd_verify(int argc, char **argv)
 		{ "device", required_argument, 0, 'd' }, { "tol-logits", required_argument, 0, 1 },
 		{ "tol-loss", required_argument, 0, 2 }, { "tol-grad", required_argument, 0, 3 },
 		{ "tol-params", required_argument, 0, 4 }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "hV", opts, "verify")) != -1) {
 		switch (ch) {
 		case 'd': device = optarg; break;
 		case 1: case 2: case 3: case 4:
 			tol[ch - 1] = parse_double(opts[ch].name, optarg, 0, 1e9);
 			break;
 		case 'h': usage(stdout); return 0;
-		default: die_usage("verify: bad option");
+		case 'V': print_version(); return 0;
 		}
 	}
 	if (optind + 1 != argc)

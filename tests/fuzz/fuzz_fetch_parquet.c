@@ -2,8 +2,7 @@
  * footer (Thrift), page headers, decompression, every value and level
  * decoder, and the JSON writer, on an in-memory file.
  *
- *   make fuzz-fetch      (needs clang; builds build/fuzz/fuzz_fetch_parquet)
- *   build/fuzz/fuzz_fetch_parquet CORPUS_DIR
+ *   make fuzz && build/fuzz/fuzz_fetch_parquet CORPUS_DIR (tests/fuzz/fuzz.mk)
  *
  * Errors, which end the real tool, longjmp back here; what they leave is
  * freed here. Seeds: ../shared/fixtures/parquet-testing. */

@@ -2,8 +2,7 @@
  * (fetch/zipread.c): central directory, local headers, inflate and the
  * size and CRC-32 checks, on an in-memory archive. Every member is read.
  *
- *   make fuzz-fetch-zip  (needs clang; builds build/fuzz/fuzz_fetch_zip)
- *   build/fuzz/fuzz_fetch_zip CORPUS_DIR
+ *   make fuzz && build/fuzz/fuzz_fetch_zip CORPUS_DIR (tests/fuzz/fuzz.mk)
  *
  * Seeds: any small zip files (e.g. python3 -m zipfile -c seed.zip FILES). */
 #include <stdint.h>

@@ -1,13 +1,7 @@
 /* fuzz_safetensors.c - libFuzzer harness for the safetensors header parser
  * (lib/safetensors.c) and the Gemma 3 config parser that reads checkpoint
- * metadata. Not built by make; with clang:
- *
- *   clang -g -O1 -std=c11 -D_DEFAULT_SOURCE -Ilib \
- *       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *       tests/fuzz/fuzz_safetensors.c lib/safetensors.c lib/gemma3_config.c \
- *       lib/json.c lib/buf.c lib/cli.c lib/hash.c lib/xio.c -lzstd -lm \
- *       -o build/fuzz_safetensors
- *   build/fuzz_safetensors -max_total_time=60 CORPUS_DIR
+ * metadata.
+ *   make fuzz && build/fuzz/fuzz_safetensors -max_total_time=60 CORPUS_DIR
  *
  * A parse either fails cleanly or yields tensors that lie inside the data
  * section; every tensor is then converted to floats (reads every byte). */

@@ -7,12 +7,9 @@
  *   4: a JSON Lines document: parsed as encode parses it, its text then as 1.
  * die() is turned into a longjmp back here (leaks on those paths are
  * expected: run with -detect_leaks=0).
- * Build and run (from the project root, ../shared present):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
- *     -Ilib tests/fuzz/fuzz_tokenize.c lib/tokenizer*.c lib/pretok.c lib/bpe.c \
- *     lib/json.c lib/buf.c lib/cli.c lib/hash.c lib/xio.c -lutf8proc -lzstd -lm \
- *     -o build/fuzz_tokenize
- *   build/fuzz_tokenize -detect_leaks=0 -close_fd_mask=2 -max_len=4096 CORPUS_DIR
+ * Build and run (from the project root, ../shared present; tests/fuzz/fuzz.mk):
+ *   make fuzz && ASAN_OPTIONS=detect_leaks=0 build/fuzz/fuzz_tokenize \
+ *     -detect_leaks=0 -close_fd_mask=2 -max_len=4096 CORPUS_DIR
  * (the corpus: a minimal tokenizer.json prefixed by byte 0, texts prefixed
  * by 1, 2 or 3, a JSON line prefixed by 4). */
 #include "cli.h"

@@ -6,7 +6,6 @@
 #include "tap.h"
 
 #include "../../train/backend.h"
-#include "../../train/backward.h"
 #include "cli.h"
 #include "gemma3.h"
 

@@ -1,9 +1,9 @@
-/* backward.c - the backward pass of Gemma 3, op by op in reverse order of
- * gemma3_forward(). Each *_backward adds into its gradient outputs (the
- * residual stream and parameter gradients accumulate), unless it says it
- * overwrites. */
-#include "backward.h"
+/* gemma3_backward.c - the backward pass of Gemma 3 on the CPU in fp32, op by
+ * op in reverse order of gemma3_forward() in gemma3_forward.c. Each
+ * *_backward adds into its gradient outputs (the residual stream and
+ * parameter gradients accumulate), unless it says it overwrites. */
 #include "cli.h"
+#include "gemma3.h"
 #include "gemma3_matmul.h"
 
 #include <math.h>

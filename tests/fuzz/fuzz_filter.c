@@ -4,17 +4,14 @@
  * the piecewise NFC equals utf8proc's NFC of the whole text and is stable,
  * and that a line with its text replaced parses back to the cleaned text.
  *
- * Build and run (from the project root, after `make`):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
- *     -Ilib -o build/fuzz_filter filter/fuzz/fuzz_filter.c filter/hygiene.c \
- *     filter/dedup.c filter/minhash.c lib/json.c lib/buf.c lib/cli.c lib/hash.c -lutf8proc -lpthread
- *   build/fuzz_filter -max_len=4096 -runs=2000000 .dev/fuzz-corpus
+ * Build and run (tests/fuzz/fuzz.mk):
+ *   make fuzz && build/fuzz/fuzz_filter -max_len=4096 -max_total_time=60 CORPUS_DIR
  */
 #define _GNU_SOURCE /* memmem */
 #include "buf.h"
 #include "json.h"
-#include "../hygiene.h"
-#include "../minhash.h"
+#include "../../filter/hygiene.h"
+#include "../../filter/minhash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
