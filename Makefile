@@ -128,9 +128,9 @@ $(CUDA_CHECK_DIR)/check_kernels: tests/cuda/check_kernels.cu $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -o $@ $<
 $(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
-		$(BUILD)/eval/loglik.o $(BUILD)/eval/text.o $(LIB_A)
+		$(BUILD)/eval/loglik.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -Ieval -o $@ $< $(BUILD)/eval/loglik.o $(BUILD)/eval/text.o \
+	$(NVCC) $(NVCCFLAGS) -Ieval -o $@ $< $(BUILD)/eval/loglik.o \
 		$(LIB_A) -lgomp -lutf8proc $(LDLIBS)
 $(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench: $(BUILD)/%: %.c $(CUDA_LIB_A) $(LIB_A)
 	@mkdir -p $(dir $@)

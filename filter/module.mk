@@ -1,5 +1,7 @@
 TOOLS += bonsai-filter
 bonsai-filter_SRCS := $(wildcard filter/*.c)
+# the eval sets (--decontaminate) are read by lib/evaltasks.c, as bonsai-eval reads them
+bonsai-filter_LIBS := -lbz2
 LDLIBS += -lutf8proc
 # Unit tests that link the filter's own objects (not main.o).
 TEST_test_filter_hygiene_OBJS := $(BUILD)/filter/hygiene.o

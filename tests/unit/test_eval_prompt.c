@@ -7,8 +7,8 @@
 #include "tap.h"
 #include "json.h"
 #include "../../eval/loglik.h"
-#include "../../eval/tasks.h"
-#include "../../eval/text.h"
+#include "evaltasks.h"
+#include "evaltext.h"
 
 static json_doc *parse(const char *s)
 {

@@ -1,6 +1,6 @@
-/* tasks.c - task items from the official files, prompts as
+/* evaltasks.c - task items from the official files, prompts as
  * lm-evaluation-harness builds them (lm_eval/tasks/{piqa,arc,hellaswag}). */
-#include "tasks.h"
+#include "evaltasks.h"
 
 #include <bzlib.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "xio.h"
-#include "text.h"
+#include "evaltext.h"
 
 void eval_item_free(eval_item *it)
 {

@@ -1,7 +1,7 @@
-/* tasks.h - zero-shot multiple-choice tasks: their items read from the
+/* evaltasks.h - zero-shot multiple-choice tasks: their items read from the
  * official files, and the prompts lm-evaluation-harness builds from them. */
-#ifndef BONSAI_EVAL_TASKS_H
-#define BONSAI_EVAL_TASKS_H
+#ifndef BONSAI_EVALTASKS_H
+#define BONSAI_EVALTASKS_H
 
 #include <stddef.h>
 
