@@ -83,7 +83,9 @@ static void split_words(dc_scratch *w, const char *t, size_t len)
 					in = 1;
 					start = i;
 				}
-				buf_putc(&w->word, (char)(up ? c + 32 : c));
+				if (w->word.len + 1 >= w->word.cap)
+					buf_reserve(&w->word, 64);
+				w->word.data[w->word.len++] = (char)(up ? c + 32 : c);
 				end = i + 1;
 			} else if (in) {
 				end_word(w, start, end);
@@ -175,6 +177,11 @@ static void table_init(gram_table *t, size_t count)
 	t->vals = xcalloc(cap, sizeof *t->vals);
 	t->cap = cap;
 	t->count = 0;
+	int lg = 0;
+	while ((size_t)1 << lg < cap)
+		lg++;
+	t->bits = xcalloc(cap * 4 / 64, sizeof *t->bits); /* cap >= 16 */
+	t->bits_shift = 64 - (lg + 2);
 }
 
 static void table_put(gram_table *t, uint64_t key, uint32_t val)
@@ -184,11 +191,16 @@ static void table_put(gram_table *t, uint64_t key, uint32_t val)
 		i = (i + 1) & mask;
 	t->keys[i] = key;
 	t->vals[i] = val;
+	uint64_t b = key >> t->bits_shift;
+	t->bits[b >> 6] |= 1ull << (b & 63);
 	t->count++;
 }
 
 static inline const uint32_t *table_get(const gram_table *t, uint64_t key)
 {
+	uint64_t b = key >> t->bits_shift;
+	if (!(t->bits[b >> 6] >> (b & 63) & 1))
+		return NULL;
 	size_t mask = t->cap - 1, i = (size_t)key & mask;
 	for (uint64_t k; (k = t->keys[i]); i = (i + 1) & mask)
 		if (k == key)
@@ -198,7 +210,7 @@ static inline const uint32_t *table_get(const gram_table *t, uint64_t key)
 
 static size_t table_bytes(const gram_table *t)
 {
-	return t->cap * (sizeof *t->keys + sizeof *t->vals);
+	return t->cap * (sizeof *t->keys + sizeof *t->vals) + t->cap * 4 / 8;
 }
 
 /* ---- building ---- */
@@ -221,20 +233,31 @@ static void pair_add(pair_list *l, uint64_t key, uint32_t item)
 	l->n++;
 }
 
-static int pair_cmp(const void *a, const void *b)
+/* Sorts by key, keeping the order of equal keys (LSD radix sort, a byte a
+ * pass): pairs are added in item order, so they end up by (key, item). */
+static void pair_sort(pair_list *l)
 {
-	const gram_item *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->item > y->item) - (x->item < y->item);
+	gram_item *tmp = xmalloc((l->n ? l->n : 1) * sizeof *tmp), *src = l->p, *dst = tmp;
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < l->n; i++)
+			count[(src[i].key >> shift & 0xff) + 1]++;
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < l->n; i++)
+			dst[count[src[i].key >> shift & 0xff]++] = src[i];
+		gram_item *s = src;
+		src = dst;
+		dst = s;
+	}
+	free(tmp); /* after 8 passes the sorted pairs are back in l->p */
 }
 
 /* Sorts the pairs and puts each key with its distinct items into t; keys
  * of more than max_items items are left out (counted in *ignored). */
 static void table_fill(decontam *dc, gram_table *t, pair_list *l, uint64_t *ignored)
 {
-	if (l->n)
-		qsort(l->p, l->n, sizeof *l->p, pair_cmp);
+	pair_sort(l);
 	size_t keys = 0, out = 0;
 	for (size_t i = 0; i < l->n; i++) { /* drop repeated pairs, count keys */
 		if (out && l->p[out - 1].key == l->p[i].key && l->p[out - 1].item == l->p[i].item)
@@ -394,6 +417,8 @@ void decontam_load(decontam *dc, const char *sets, int n, int max_items, int qui
 void decontam_free(decontam *dc)
 {
 	free(dc->grams.keys);
+	free(dc->grams.bits);
+	free(dc->whole.bits);
 	free(dc->grams.vals);
 	free(dc->whole.keys);
 	free(dc->whole.vals);
@@ -441,8 +466,8 @@ static void look_up(const decontam *dc, const gram_table *t, dc_scratch *w, int 
 {
 	size_t k = gram_keys(w, w->words, m);
 	for (size_t i = 0; i < k; i++) {
-		if (i + 8 < k) /* the table is far larger than the cache */
-			__builtin_prefetch(&t->keys[w->key[i + 8] & (t->cap - 1)]);
+		if (i + 16 < k) /* the bitmap may be larger than the cache */
+			__builtin_prefetch(&t->bits[w->key[i + 16] >> t->bits_shift >> 6]);
 		const uint32_t *v = table_get(t, w->key[i]);
 		if (!v)
 			continue;
