@@ -606,6 +606,8 @@ static eval_task **load_one(const char *spec, const char *eval_dir, eval_task **
 			*dot = 0;
 		task_read_generic(name, tname, &tasks, n);
 		free(tname);
+	} else if (strchr(name, '/') || strstr(name, ".json")) {
+		die("%s: no such file", name); /* a path, not a task name */
 	} else {
 		die_usage("unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
 			  "NAME=FILE.jsonl or FILE.jsonl)", name);

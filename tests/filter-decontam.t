@@ -123,7 +123,7 @@ ok $? "--ngram 21: the 20-word quote of document 3 no longer matches (kept: $(id
 
 # 8. Eval files that cannot be read are errors, with the file and line.
 run $F -q --decontaminate "$T/nosuch.jsonl" -o "$T/o" "$T/quote"
-fails_with 2 "nosuch.jsonl" "a missing item file: usage error naming it"
+fails_with 1 "nosuch.jsonl: no such file" "a missing item file: an error naming it"
 [ ! -e "$T/o" ]
 ok $? "... and no output"
 { item alpha "one two three" "a" "b"; printf '{"task": "alpha", "context": \n'; } >"$T/bad.jsonl"
