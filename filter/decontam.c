@@ -3,309 +3,34 @@
 
 #include "cli.h"
 #include "evaldir.h"
-#include "hash.h"
 #include "json.h"
-#include "utf8.h"
 #include "xio.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <utf8proc.h>
-
-#define DC_LIST 0x80000000u
-#define POLY_B 0x9E3779B97F4A7C15ull /* odd: a unit mod 2^64 */
-
-/* ---- words ---- */
-
-/* p with room for need elements of size bytes (*cap: its room now). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return p;
-	size_t c = *cap ? *cap : 256;
-	while (c < need)
-		c *= 2;
-	*cap = c;
-	return xreallocarray(p, c, size);
-}
-
-static void words_reserve(dc_scratch *w, size_t need)
-{
-	if (need <= w->cap)
-		return;
-	size_t c = w->cap ? 2 * w->cap : 256;
-	while (c < need)
-		c *= 2;
-	w->hash = xreallocarray(w->hash, c, sizeof *w->hash);
-	w->key = xreallocarray(w->key, c, sizeof *w->key);
-	w->start = xreallocarray(w->start, c, sizeof *w->start);
-	w->end = xreallocarray(w->end, c, sizeof *w->end);
-	w->cap = c;
-}
-
-static void end_word(dc_scratch *w, size_t start, size_t end)
-{
-	words_reserve(w, w->words + 1);
-	w->hash[w->words] = xxh64(w->word.data, w->word.len, 0);
-	w->start[w->words] = start;
-	w->end[w->words] = end;
-	w->words++;
-	w->word.len = 0;
-}
-
-static int word_cp(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_NO; /* L*, M*, N* */
-}
-
-static void put_utf8(buf_t *b, int32_t c)
-{
-	utf8proc_uint8_t u[4];
-	utf8proc_ssize_t k = utf8proc_encode_char(c, u);
-	buf_append(b, u, (size_t)k);
-}
-
-/* Splits t[0..len) into words (appended to w's arrays). */
-static void split_words(dc_scratch *w, const char *t, size_t len)
-{
-	size_t i = 0, start = 0, end = 0;
-	int in = 0;
-	w->word.len = 0;
-	while (i < len) {
-		unsigned char c = (unsigned char)t[i];
-		if (c < 0x80) {
-			int lo = c >= 'a' && c <= 'z', up = c >= 'A' && c <= 'Z', dig = c >= '0' && c <= '9';
-			if (lo || up || dig) {
-				if (!in) {
-					in = 1;
-					start = i;
-				}
-				if (w->word.len + 1 >= w->word.cap)
-					buf_reserve(&w->word, 64);
-				w->word.data[w->word.len++] = (char)(up ? c + 32 : c);
-				end = i + 1;
-			} else if (in) {
-				end_word(w, start, end);
-				in = 0;
-			}
-			i++;
-			continue;
-		}
-		int32_t cp, d[32];
-		size_t k = utf8_decode(t + i, len - i, &cp);
-		utf8proc_ssize_t m = 0;
-		if (cp >= 0) {
-			int bound = 0;
-			m = utf8proc_decompose_char(cp, d, 32, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
-				UTF8PROC_CASEFOLD, &bound);
-			if (m > 32)
-				m = 0; /* no character decomposes this far */
-		}
-		if (m <= 0 && in) {
-			end_word(w, start, end);
-			in = 0;
-		}
-		for (utf8proc_ssize_t j = 0; j < m; j++) {
-			if (word_cp(d[j])) {
-				if (!in) {
-					in = 1;
-					start = i;
-				}
-				put_utf8(&w->word, d[j]);
-				end = i + k;
-			} else if (in) {
-				end_word(w, start, end);
-				in = 0;
-			}
-		}
-		i += k;
-	}
-	if (in)
-		end_word(w, start, end);
-}
-
-/* The key of the m words whose polynomial hash is h: mixed, never 0. */
-static inline uint64_t gram_key(uint64_t h, int m)
-{
-	uint64_t z = h ^ ((uint64_t)m << 56);
-	z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDull;
-	z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53ull;
-	z ^= z >> 33;
-	return z ? z : 1;
-}
-
-static uint64_t pow_b(int m)
-{
-	uint64_t p = 1;
-	for (int i = 0; i < m; i++)
-		p *= POLY_B;
-	return p;
-}
-
-/* w->key[i] = the key of words i..i+m-1 of w->hash[0..nw), for every i;
- * returns how many there are. w->pre holds the prefix hashes
- * P[i] = sum of hash[j] * B^(i-1-j), j < i: any m-gram's hash is then
- * P[i+m] - P[i] * B^m. */
-static size_t gram_keys(dc_scratch *w, size_t nw, int m)
-{
-	if (nw < (size_t)m)
-		return 0;
-	w->pre = grow(w->pre, &w->pre_cap, nw + 1, sizeof *w->pre);
-	const uint64_t *hash = w->hash;
-	uint64_t *pre = w->pre;
-	uint64_t bm = pow_b(m);
-	pre[0] = 0;
-	for (size_t i = 0; i < nw; i++)
-		pre[i + 1] = pre[i] * POLY_B + hash[i];
-	size_t k = nw - (size_t)m + 1;
-	for (size_t i = 0; i < k; i++)
-		w->key[i] = gram_key(pre[i + (size_t)m] - pre[i] * bm, m);
-	return k;
-}
-
-/* ---- tables ---- */
-
-static void table_init(gram_table *t, size_t count)
-{
-	size_t cap = 16;
-	while (cap < 2 * count)
-		cap *= 2;
-	t->keys = xcalloc(cap, sizeof *t->keys);
-	t->vals = xcalloc(cap, sizeof *t->vals);
-	t->cap = cap;
-	t->count = 0;
-	int lg = 0;
-	while ((size_t)1 << lg < cap)
-		lg++;
-	t->bits = xcalloc(cap * 4 / 64, sizeof *t->bits); /* cap >= 16 */
-	t->bits_shift = 64 - (lg + 2);
-}
-
-static void table_put(gram_table *t, uint64_t key, uint32_t val)
-{
-	size_t mask = t->cap - 1, i = (size_t)key & mask;
-	while (t->keys[i])
-		i = (i + 1) & mask;
-	t->keys[i] = key;
-	t->vals[i] = val;
-	uint64_t b = key >> t->bits_shift;
-	t->bits[b >> 6] |= 1ull << (b & 63);
-	t->count++;
-}
-
-static inline const uint32_t *table_get(const gram_table *t, uint64_t key)
-{
-	uint64_t b = key >> t->bits_shift;
-	if (!(t->bits[b >> 6] >> (b & 63) & 1))
-		return NULL;
-	size_t mask = t->cap - 1, i = (size_t)key & mask;
-	for (uint64_t k; (k = t->keys[i]); i = (i + 1) & mask)
-		if (k == key)
-			return &t->vals[i];
-	return NULL;
-}
-
-static size_t table_bytes(const gram_table *t)
-{
-	return t->cap * (sizeof *t->keys + sizeof *t->vals) + t->cap * 4 / 8;
-}
 
 /* ---- building ---- */
-
-typedef struct {
-	uint64_t key;
-	uint32_t item;
-} gram_item;
-
-typedef struct {
-	gram_item *p;
-	size_t n, cap;
-} pair_list;
-
-static void pair_add(pair_list *l, uint64_t key, uint32_t item)
-{
-	l->p = grow(l->p, &l->cap, l->n + 1, sizeof *l->p);
-	l->p[l->n].key = key;
-	l->p[l->n].item = item;
-	l->n++;
-}
-
-/* Sorts by key, keeping the order of equal keys (LSD radix sort, a byte a
- * pass): pairs are added in item order, so they end up by (key, item). */
-static void pair_sort(pair_list *l)
-{
-	gram_item *tmp = xmalloc((l->n ? l->n : 1) * sizeof *tmp), *src = l->p, *dst = tmp;
-	for (int shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = {0};
-		for (size_t i = 0; i < l->n; i++)
-			count[(src[i].key >> shift & 0xff) + 1]++;
-		for (int k = 0; k < 256; k++)
-			count[k + 1] += count[k];
-		for (size_t i = 0; i < l->n; i++)
-			dst[count[src[i].key >> shift & 0xff]++] = src[i];
-		gram_item *s = src;
-		src = dst;
-		dst = s;
-	}
-	free(tmp); /* after 8 passes the sorted pairs are back in l->p */
-}
-
-/* Sorts the pairs and puts each key with its distinct items into t; keys
- * of more than max_items items are left out (counted in *ignored). */
-static void table_fill(decontam *dc, gram_table *t, pair_list *l, uint64_t *ignored)
-{
-	pair_sort(l);
-	size_t keys = 0, out = 0;
-	for (size_t i = 0; i < l->n; i++) { /* drop repeated pairs, count keys */
-		if (out && l->p[out - 1].key == l->p[i].key && l->p[out - 1].item == l->p[i].item)
-			continue;
-		keys += !out || l->p[out - 1].key != l->p[i].key;
-		l->p[out++] = l->p[i];
-	}
-	l->n = out;
-	table_init(t, keys);
-	for (size_t i = 0, j; i < l->n; i = j) {
-		for (j = i + 1; j < l->n && l->p[j].key == l->p[i].key; j++)
-			;
-		size_t c = j - i;
-		if (c > (size_t)dc->max_items) {
-			(*ignored)++;
-		} else if (c == 1) {
-			table_put(t, l->p[i].key, l->p[i].item);
-		} else {
-			if (dc->nlists + c + 1 >= DC_LIST)
-				die("--decontaminate: too many n-grams shared by several items");
-			size_t cap = dc->nlists;
-			dc->lists = xreallocarray(dc->lists, cap + c + 1, sizeof *dc->lists);
-			table_put(t, l->p[i].key, DC_LIST | (uint32_t)dc->nlists);
-			dc->lists[dc->nlists++] = (uint32_t)c;
-			for (size_t k = i; k < j; k++)
-				dc->lists[dc->nlists++] = l->p[k].item;
-		}
-	}
-}
 
 void decontam_build(decontam *dc, eval_task *const *tasks, size_t n_tasks, int n, int max_items)
 {
 	memset(dc, 0, sizeof *dc);
 	dc->n = n;
 	dc->max_items = max_items;
-	dc->tasks = xcalloc(n_tasks, sizeof *dc->tasks);
+	dc->tasks = xcalloc(n_tasks ? n_tasks : 1, sizeof *dc->tasks);
 	dc->n_tasks = n_tasks;
 	size_t total = 0;
 	for (size_t i = 0; i < n_tasks; i++)
 		total += tasks[i]->n;
-	if (total >= DC_LIST)
-		die("--decontaminate: more than %u items", DC_LIST - 1);
+	if (total >= GRAM_LIST)
+		die("--decontaminate: more than %u items", GRAM_LIST - 1);
 	dc->n_items = total;
 	dc->task_of = xcalloc(total ? total : 1, sizeof *dc->task_of);
 	dc->matched = xcalloc(total ? total : 1, 1);
 	int short_min = n < DC_SHORT_MIN ? n : DC_SHORT_MIN;
-	pair_list grams = {0}, whole = {0};
-	dc_scratch w = {0};
+	gram_pairs grams = {0}, whole = {0};
+	ngram_words w = {0};
 	uint32_t item = 0;
 	for (size_t ti = 0; ti < n_tasks; ti++) {
 		const eval_task *t = tasks[ti];
@@ -316,24 +41,25 @@ void decontam_build(decontam *dc, eval_task *const *tasks, size_t n_tasks, int n
 		for (size_t k = 0; k < t->n; k++, item++) {
 			const eval_item *it = &t->items[k];
 			dc->task_of[item] = (uint32_t)ti;
-			w.words = 0;
-			split_words(&w, it->stem ? it->stem : "", it->stem ? strlen(it->stem) : 0);
-			size_t ls = w.words;
+			w.n = 0;
+			if (it->stem)
+				ngram_split(&w, it->stem, strlen(it->stem));
+			size_t ls = w.n;
 			int any_gram = 0, any_whole = 0;
 			for (int c = 0; c < it->n_choices; c++) {
-				w.words = ls;
-				split_words(&w, it->choices[c], strlen(it->choices[c]));
-				size_t nw = w.words;
+				w.n = ls;
+				ngram_split(&w, it->choices[c], strlen(it->choices[c]));
+				size_t nw = w.n;
 				if (nw >= (size_t)n) {
-					size_t kk = gram_keys(&w, nw, n);
+					size_t kk = ngram_keys(&w, nw, n);
 					/* the stem's own n-grams once, from the first choice */
 					size_t from = c == 0 || ls < (size_t)n ? 0 : ls - (size_t)n + 1;
 					for (size_t i = from; i < kk; i++)
-						pair_add(&grams, w.key[i], item);
+						gram_pairs_add(&grams, w.key[i], item);
 					any_gram = 1;
 				} else if (nw >= (size_t)short_min) {
-					gram_keys(&w, nw, (int)nw);
-					pair_add(&whole, w.key[0], item);
+					ngram_keys(&w, nw, (int)nw);
+					gram_pairs_add(&whole, w.key[0], item);
 					dc->whole_lengths |= 1ull << nw;
 					any_whole = 1;
 				}
@@ -344,11 +70,9 @@ void decontam_build(decontam *dc, eval_task *const *tasks, size_t n_tasks, int n
 				dt->items_unchecked++;
 		}
 	}
-	table_fill(dc, &dc->grams, &grams, &dc->ngrams_ignored);
-	table_fill(dc, &dc->whole, &whole, &dc->ngrams_ignored);
-	free(grams.p);
-	free(whole.p);
-	dc_scratch_free(&w);
+	gram_table_build(&dc->grams, &grams, max_items, &dc->ngrams_ignored);
+	gram_table_build(&dc->whole, &whole, max_items, &dc->ngrams_ignored);
+	ngram_words_free(&w);
 }
 
 static int is_dir(const char *p)
@@ -416,13 +140,8 @@ void decontam_load(decontam *dc, const char *sets, int n, int max_items, int qui
 
 void decontam_free(decontam *dc)
 {
-	free(dc->grams.keys);
-	free(dc->grams.bits);
-	free(dc->whole.bits);
-	free(dc->grams.vals);
-	free(dc->whole.keys);
-	free(dc->whole.vals);
-	free(dc->lists);
+	gram_table_free(&dc->grams);
+	gram_table_free(&dc->whole);
 	free(dc->task_of);
 	free(dc->matched);
 	for (size_t i = 0; i < dc->n_tasks; i++) {
@@ -435,45 +154,47 @@ void decontam_free(decontam *dc)
 
 size_t decontam_bytes(const decontam *dc)
 {
-	return table_bytes(&dc->grams) + table_bytes(&dc->whole) + dc->nlists * sizeof *dc->lists;
+	return gram_table_bytes(&dc->grams) + gram_table_bytes(&dc->whole);
 }
 
 /* ---- looking ---- */
 
-static void add_items(const decontam *dc, dc_scratch *w, uint32_t v)
+static void add_items(dc_scratch *w, const uint32_t *items, uint32_t n)
 {
-	const uint32_t *p = &v;
-	uint32_t c = 1;
-	if (v & DC_LIST) {
-		c = dc->lists[v & ~DC_LIST];
-		p = &dc->lists[(v & ~DC_LIST) + 1];
+	if (w->n_items + n > w->items_cap) {
+		w->items_cap = 2 * (w->n_items + n);
+		w->items = xreallocarray(w->items, w->items_cap, sizeof *w->items);
 	}
-	w->items = grow(w->items, &w->items_cap, w->n_items + c, sizeof *w->items);
-	memcpy(w->items + w->n_items, p, c * sizeof *p);
-	w->n_items += c;
+	memcpy(w->items + w->n_items, items, n * sizeof *items);
+	w->n_items += n;
 }
 
 static void add_span(dc_scratch *w, size_t start, size_t end)
 {
-	w->spans = grow(w->spans, &w->spans_cap, 2 * w->n_spans + 2, sizeof *w->spans);
+	if (2 * w->n_spans + 2 > w->spans_cap) {
+		w->spans_cap = 4 * w->n_spans + 64;
+		w->spans = xreallocarray(w->spans, w->spans_cap, sizeof *w->spans);
+	}
 	w->spans[2 * w->n_spans] = start;
 	w->spans[2 * w->n_spans + 1] = end;
 	w->n_spans++;
 }
 
-/* Looks up the m-grams of the text's words in t. */
-static void look_up(const decontam *dc, const gram_table *t, dc_scratch *w, int m, int spans)
+/* Looks up the m-word runs of the text's words in t. */
+static void look_up(const gram_table *t, dc_scratch *w, int m, int spans)
 {
-	size_t k = gram_keys(w, w->words, m);
+	ngram_words *ws = &w->words;
+	size_t k = ngram_keys(ws, ws->n, m);
 	for (size_t i = 0; i < k; i++) {
 		if (i + 16 < k) /* the bitmap may be larger than the cache */
-			__builtin_prefetch(&t->bits[w->key[i + 16] >> t->bits_shift >> 6]);
-		const uint32_t *v = table_get(t, w->key[i]);
-		if (!v)
+			gram_table_prefetch(t, ws->key[i + 16]);
+		uint32_t n;
+		const uint32_t *items = gram_table_get(t, ws->key[i], &n);
+		if (!items)
 			continue;
-		add_items(dc, w, *v);
+		add_items(w, items, n);
 		if (spans)
-			add_span(w, w->start[i], w->end[i + (size_t)m - 1]);
+			add_span(w, ws->start[i], ws->end[i + (size_t)m - 1]);
 	}
 }
 
@@ -491,16 +212,16 @@ static int span_cmp(const void *a, const void *b)
 
 size_t decontam_scan(const decontam *dc, dc_scratch *w, const char *t, size_t len, int spans)
 {
-	w->words = 0;
+	w->words.n = 0;
 	w->n_items = 0;
 	w->n_spans = 0;
-	split_words(w, t, len);
-	if (!w->words)
+	ngram_split(&w->words, t, len);
+	if (!w->words.n)
 		return 0;
-	look_up(dc, &dc->grams, w, dc->n, spans);
+	look_up(&dc->grams, w, dc->n, spans);
 	for (int m = 1; m < dc->n && m < 64; m++)
 		if (dc->whole_lengths >> m & 1)
-			look_up(dc, &dc->whole, w, m, spans);
+			look_up(&dc->whole, w, m, spans);
 	if (w->n_items > 1) {
 		qsort(w->items, w->n_items, sizeof *w->items, u32_cmp);
 		size_t out = 1;
@@ -542,10 +263,10 @@ size_t decontam_cut(const dc_scratch *w, const char *t, size_t len, buf_t *out)
 	/* words wholly outside every span */
 	for (size_t s = 0; s <= w->n_spans; s++) {
 		size_t a = s < w->n_spans ? w->spans[2 * s] : (size_t)-1;
-		for (; wi < w->words && w->start[wi] < a; wi++)
+		for (; wi < w->words.n && w->words.start[wi] < a; wi++)
 			left++;
 		if (s < w->n_spans)
-			while (wi < w->words && w->start[wi] < w->spans[2 * s + 1])
+			while (wi < w->words.n && w->words.start[wi] < w->spans[2 * s + 1])
 				wi++;
 	}
 	return left;
@@ -553,14 +274,9 @@ size_t decontam_cut(const dc_scratch *w, const char *t, size_t len, buf_t *out)
 
 void dc_scratch_free(dc_scratch *w)
 {
-	free(w->hash);
-	free(w->key);
-	free(w->start);
-	free(w->end);
-	buf_free(&w->word);
+	ngram_words_free(&w->words);
 	free(w->items);
 	free(w->spans);
-	free(w->pre);
 	memset(w, 0, sizeof *w);
 }
 

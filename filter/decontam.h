@@ -2,20 +2,12 @@
  * (PIQA, HellaSwag, ARC, ready-made items, read as bonsai-eval reads them)
  * and the search for them in a document.
  *
- * Words: the text is case-folded (Unicode full case folding) and put in
- * compatibility decomposition (NFKD) code point by code point with
- * utf8proc; a word is a maximal run of code points of general category L
- * (letters), M (marks) or N (numbers); every other code point (categories
- * P, S, Z, C) and every invalid byte separates words. A word is known by
- * the XXH64 of its folded UTF-8 bytes, an n-gram by a polynomial hash of
- * its words' hashes (so that a document is hashed in one pass).
- *
- * The words of an item are its stem followed by one of its choices, for
- * each choice. Each n-gram of these goes into one table with the items it
- * came from; an n-gram of more than max_items items is left out (template
- * phrases are not evidence that a document copies an item). A sequence
- * shorter than n words but of DC_SHORT_MIN words or more is looked for
- * whole; a shorter one is not looked for. */
+ * The words of an item (ngram.h) are its stem followed by one of its
+ * choices, for each choice. Each n-gram of these goes into a table with
+ * the items it came from; an n-gram of more than max_items items is left
+ * out (template phrases are not evidence that a document copies an item).
+ * A sequence shorter than n words but of DC_SHORT_MIN words or more is
+ * looked for whole, in a second table; a shorter one is not looked for. */
 #ifndef BONSAI_FILTER_DECONTAM_H
 #define BONSAI_FILTER_DECONTAM_H
 
@@ -25,23 +17,12 @@
 
 #include "buf.h"
 #include "evaltasks.h"
+#include "gramtable.h"
+#include "ngram.h"
 
 #define DC_MAX_N 64        /* --ngram at most */
 #define DC_SHORT_MIN 8     /* words: a shorter item sequence is not looked for */
 #define DC_MAX_ITEMS 10    /* default: an n-gram in more items is left out */
-
-/* Hashes to values, open addressing with linear probing, at most half full,
- * behind a bitmap of 4 bits a slot (one bit a key, from the key's top bits):
- * most lookups are misses, and the bitmap, 1/24 of the table, answers most
- * of them from the cache. */
-typedef struct {
-	uint64_t *bits;
-	int bits_shift;  /* a key's bit: key >> bits_shift */
-	uint64_t *keys;  /* 0 = empty */
-	uint32_t *vals;  /* an item index, or DC_LIST | offset in lists */
-	size_t cap;      /* a power of two */
-	size_t count;
-} gram_table;
 
 typedef struct {
 	char *name, *source;
@@ -56,8 +37,6 @@ typedef struct decontam {
 	gram_table grams;        /* n-grams */
 	gram_table whole;        /* whole sequences of DC_SHORT_MIN..n-1 words */
 	uint64_t whole_lengths;  /* bit m: some whole sequence has m words */
-	uint32_t *lists;         /* for an n-gram of several items: count, items */
-	size_t nlists;
 	size_t n_items;
 	uint32_t *task_of;       /* item -> index in tasks */
 	unsigned char *matched;  /* item -> found in a document */
@@ -68,14 +47,9 @@ typedef struct decontam {
 
 /* One thread's scratch space for decontam_scan(). */
 typedef struct {
-	uint64_t *hash, *key;
-	size_t *start, *end;     /* each word's bytes in the text */
-	size_t words, cap;
-	buf_t word;
+	ngram_words words;
 	uint32_t *items;         /* the items found, ascending, no repeats */
 	size_t n_items, items_cap;
-	uint64_t *pre;           /* prefix hashes, words + 1 */
-	size_t pre_cap;
 	size_t *spans;           /* start, end pairs, merged, ascending */
 	size_t n_spans, spans_cap;
 } dc_scratch;
@@ -84,9 +58,10 @@ typedef struct {
  * in an n-gram (3..DC_MAX_N); max_items: an n-gram in more items is left
  * out. */
 void decontam_build(decontam *dc, eval_task *const *tasks, size_t n_tasks, int n, int max_items);
-/* Reads SETS as bonsai-filter(1) says (an eval-set folder, or bonsai-eval's
- * task list) and builds. Dies, naming the file and line, on what cannot be
- * read; warns (unless quiet) about the known tasks a folder lacks. */
+/* Reads SETS as bonsai-filter(1) says (an eval-set folder, one task
+ * folder, or bonsai-eval's task list) and builds. Dies, naming the file
+ * and line, on what cannot be read; warns (unless quiet) about the known
+ * tasks a folder lacks. */
 void decontam_load(decontam *dc, const char *sets, int n, int max_items, int quiet);
 void decontam_free(decontam *dc);
 size_t decontam_bytes(const decontam *dc);

@@ -6,5 +6,6 @@ LDLIBS += -lutf8proc
 # Unit tests that link the filter's own objects (not main.o).
 TEST_test_filter_hygiene_OBJS := $(BUILD)/filter/hygiene.o
 TEST_test_filter_dedup_OBJS := $(BUILD)/filter/dedup.o $(BUILD)/filter/minhash.o
-TEST_test_filter_decontam_OBJS := $(BUILD)/filter/decontam.o
+TEST_test_filter_decontam_OBJS := $(BUILD)/filter/decontam.o $(BUILD)/filter/ngram.o \
+	$(BUILD)/filter/gramtable.o
 TEST_test_filter_decontam_LIBS := -lbz2
