@@ -292,14 +292,15 @@ void decontam_mark(decontam *dc, const uint32_t *items, size_t n)
 	}
 }
 
-void decontam_json(const decontam *dc, uint64_t docs_cut, int cut, buf_t *b)
+void decontam_json(const decontam *dc, uint64_t docs_dropped, uint64_t docs_cut, int cut, buf_t *b)
 {
 	buf_printf(b, "{\n    \"ngram\": %d,\n    \"max_items\": %d,\n    \"action\": \"%s\""
 		",\n    \"ngrams\": %zu,\n    \"ngrams_ignored\": %" PRIu64
 		",\n    \"whole_sequences\": %zu,\n    \"table_bytes\": %zu"
-		",\n    \"documents_cut\": %" PRIu64 ",\n    \"tasks\": {",
+		",\n    \"documents_dropped\": %" PRIu64 ",\n    \"documents_cut\": %" PRIu64
+		",\n    \"tasks\": {",
 		dc->n, dc->max_items, cut ? "cut" : "drop", dc->grams.count, dc->ngrams_ignored,
-		dc->whole.count, decontam_bytes(dc), docs_cut);
+		dc->whole.count, decontam_bytes(dc), docs_dropped, docs_cut);
 	for (size_t i = 0; i < dc->n_tasks; i++) {
 		const dc_task *t = &dc->tasks[i];
 		buf_printf(b, "%s\n      ", i ? "," : "");
@@ -313,8 +314,11 @@ void decontam_json(const decontam *dc, uint64_t docs_cut, int cut, buf_t *b)
 	buf_puts(b, "\n    }\n  }");
 }
 
-void decontam_print(const decontam *dc, FILE *fp)
+void decontam_print(const decontam *dc, uint64_t docs_cut, int cut, FILE *fp)
 {
+	if (cut)
+		fprintf(fp, "%s: documents kept with words cut out: %" PRIu64 "\n", cli_progname(),
+			docs_cut);
 	fprintf(fp, "%s: items found in the documents:", cli_progname());
 	for (size_t i = 0; i < dc->n_tasks; i++)
 		fprintf(fp, "%s %s %zu/%zu", i ? "," : "", dc->tasks[i].name,

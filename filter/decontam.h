@@ -80,7 +80,7 @@ void decontam_mark(decontam *dc, const uint32_t *items, size_t n);
 
 /* The "decontamination" object of the --stats JSON (without a trailing
  * newline), and the summary line for stderr. */
-void decontam_json(const decontam *dc, uint64_t docs_cut, int cut, buf_t *b);
-void decontam_print(const decontam *dc, FILE *fp);
+void decontam_json(const decontam *dc, uint64_t docs_dropped, uint64_t docs_cut, int cut, buf_t *b);
+void decontam_print(const decontam *dc, uint64_t docs_cut, int cut, FILE *fp);
 
 #endif

@@ -40,7 +40,7 @@ void stats_print(const filter_stats *st, FILE *fp)
 			", nfc %" PRIu64 "\n", cli_progname(), st->utf8_repaired,
 			st->controls_removed, st->nfc_changed);
 	if (st->dc)
-		decontam_print(st->dc, fp);
+		decontam_print(st->dc, st->decontam_cut, st->decontam_cut_on, fp);
 }
 
 void stats_write_json(const filter_stats *st, const char *path)
@@ -61,7 +61,8 @@ void stats_write_json(const filter_stats *st, const char *path)
 		st->nfc_changed, st->bytes_in, st->bytes_out, st->dedup_bytes, st->seconds);
 	if (st->dc) {
 		buf_puts(&b, ",\n  \"decontamination\": ");
-		decontam_json(st->dc, st->decontam_cut, st->decontam_cut_on, &b);
+		decontam_json(st->dc, st->dropped[DROP_CONTAMINATED], st->decontam_cut,
+			st->decontam_cut_on, &b);
 	}
 	buf_puts(&b, "\n}\n");
 	outfile *o = outfile_open(path);

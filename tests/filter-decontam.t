@@ -79,7 +79,7 @@ item() { printf '{"task": "%s", "context": "%s", "choices": ["%s", "%s"], "gold"
 run $F --decontaminate "$T/items.jsonl,piqa=$T/sets/piqa" --stats "$T/stats" "$T/corpus"
 [ "$rc" -eq 0 ] && [ "$(ids)" = "4 5" ]
 ok $? "constructed corpus: documents 1-3 dropped (kept: $(ids))"
-stat contaminated 3 && task_matched alpha 2 && task_matched beta 1 && task_matched piqa 0 &&
+stat contaminated 3 && stat documents_dropped 3 && task_matched alpha 2 && task_matched beta 1 && task_matched piqa 0 &&
 	grep -Eq '"alpha": \{.*"items": 3,' "$T/stats" && grep -Eq '"beta": \{.*"items": 2,' "$T/stats"
 ok $? "--stats: contaminated 3; items matched alpha 2 of 3, beta 1 of 2, piqa 0"
 grep -q 'items found in the documents: alpha 2/3, beta 1/2, piqa 0/4' "$T/err"
@@ -92,10 +92,16 @@ cmp -s "$T/out1" "$T/out" && cmp -s "$T/stats1" "$T/stats2"
 ok $? "-j 2: the same output and the same counts"
 
 # 5. --decontaminate-cut: the matching words go, the rest stays.
-run $F -q --decontaminate "$T/items.jsonl" --decontaminate-cut --stats "$T/stats" "$T/corpus"
+run $F --decontaminate "$T/items.jsonl" --decontaminate-cut --stats "$T/stats" "$T/corpus"
 grep -q '"id":2,"text":"Again, !"' "$T/out" &&
 	grep -q '"id":3,"text":"? A thermometer."' "$T/out" && stat documents_cut 3 && stat documents_out 5
 ok $? "--decontaminate-cut: the matching words (the answer with them) are cut out, the documents kept and counted"
+grep -q "documents kept with words cut out: 3" "$T/err"
+ok $? "... and said on stderr"
+cp "$T/out" "$T/out1"
+run $F -q -j 2 --decontaminate "$T/items.jsonl" --decontaminate-cut "$T/corpus"
+cmp -s "$T/out1" "$T/out"
+ok $? "--decontaminate-cut -j 2: the same output"
 doc 6 "Which planet in our solar system has the longest day of all the planets, Venus?" >"$T/only"
 run $F -q --decontaminate "$T/items.jsonl" --decontaminate-cut "$T/only"
 [ "$rc" -eq 0 ] && [ ! -s "$T/out" ]
