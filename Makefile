@@ -17,8 +17,8 @@ CFLAGS   ?= $(OPT) -g
 SAN      ?=
 CFLAGS   += -std=c11 -Wall -Wextra -fopenmp -D_DEFAULT_SOURCE -Ilib $(SAN)
 LDFLAGS  += -fopenmp $(SAN)
-# libbonsai.a needs zstd and utf8proc (the tokenizer, NFC)
-LDLIBS   += -lzstd -lutf8proc -lm -lpthread
+# libbonsai.a needs zstd, utf8proc (the tokenizer, NFC) and bz2 (the eval sets)
+LDLIBS   += -lzstd -lutf8proc -lbz2 -lm -lpthread
 NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_80,code=sm_80 -Ilib
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
@@ -140,9 +140,9 @@ $(CUDA_CHECK_DIR)/check_kernels: tests/cuda/check_kernels.cu $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -o $@ $<
 $(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
-		$(BUILD)/eval/loglik.o $(BUILD)/eval/text.o $(LIB_A)
+		$(BUILD)/eval/loglik.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -Ieval -o $@ $< $(BUILD)/eval/loglik.o $(BUILD)/eval/text.o \
+	$(NVCC) $(NVCCFLAGS) -Ieval -o $@ $< $(BUILD)/eval/loglik.o \
 		$(LIB_A) -lgomp -lutf8proc $(LDLIBS)
 $(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench: $(BUILD)/%: %.c $(CUDA_LIB_A) $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -21,8 +21,8 @@ bin/bonsai-fetch -q "$F"/fineweb-edu/sample/10BT/*.parquet --columns id,url,text
 	-o "$D/docs.jsonl"
 wc -l <"$D/docs.jsonl" | sed 's/^/documents: /'
 
-step "bonsai-filter: length and dedup rules, UTF-8 repair, NFC"
-bin/bonsai-filter --min-chars 300 --dedup --stats "$D/filter-stats.json" -o "$D/clean.jsonl" "$D/docs.jsonl"
+step "bonsai-filter: length and dedup rules, UTF-8 repair, NFC, no document holding a PIQA or ARC-Easy item"
+bin/bonsai-filter --min-chars 300 --dedup --decontaminate "piqa=$F/eval/piqa,arc_easy=$F/eval/arc_easy" --stats "$D/filter-stats.json" -o "$D/clean.jsonl" "$D/docs.jsonl"
 cat "$D/filter-stats.json"
 
 step "bonsai-tokenize: train a 4096-token byte-level BPE, then encode"

@@ -20,8 +20,8 @@
 #include "progress.h"
 #include "score.h"
 #include "shard.h"
-#include "tasks.h"
-#include "text.h"
+#include "evaltasks.h"
+#include "evaltext.h"
 #include "xio.h"
 
 static void usage(FILE *f)

@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "json.h"
 #include "safetensors.h"
-#include "text.h"
+#include "evaltext.h"
 
 static int exists(const char *p)
 {

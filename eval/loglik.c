@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "text.h"
+#include "evaltext.h"
 
 void loglik_encode_pair(encode_fn enc, void *ectx, int32_t bos, const char *context,
 			const char *continuation, loglik_request *r)

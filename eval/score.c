@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "text.h"
+#include "evaltext.h"
 
 int mc_pred_acc(const double *ll, int n)
 {

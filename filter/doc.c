@@ -2,9 +2,11 @@
 #include "doc.h"
 #include "dedup.h"
 #include "hygiene.h"
+#include "cli.h"
 #include "json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A number rule: 1 pass, 0 fail, -1 field absent or not a number. */
@@ -63,10 +65,35 @@ static void trim(buf_t *b)
 		buf_free(b);
 }
 
+/* --decontaminate: 1 when the document is dropped (r->why set); with
+ * --decontaminate-cut, *t and *tl become the text without the matches. */
+static int decontaminate(const options *o, doc_scratch *w, doc_result *r, const char **t,
+	size_t *tl)
+{
+	size_t k = decontam_scan(o->dc, &w->dc, *t, *tl, o->decontam_cut);
+	if (!k)
+		return 0;
+	if (k > r->items_cap) {
+		r->items = xreallocarray(r->items, k, sizeof *r->items);
+		r->items_cap = k;
+	}
+	memcpy(r->items, w->dc.items, k * sizeof *r->items);
+	r->n_items = k;
+	if (o->decontam_cut && decontam_cut(&w->dc, *t, *tl, &w->cut) > 0) {
+		r->cut = 1;
+		*t = w->cut.data;
+		*tl = w->cut.len;
+		return 0;
+	}
+	r->why = DROP_CONTAMINATED;
+	return 1;
+}
+
 void doc_examine(const options *o, const minhash *mh, doc_scratch *w,
 	const char *line, size_t len, doc_result *r)
 {
-	r->repaired = r->controls = r->nfc_changed = r->rewritten = r->has_bands = 0;
+	r->repaired = r->controls = r->nfc_changed = r->rewritten = r->has_bands = r->cut = 0;
+	r->n_items = 0;
 	trim(&r->out);
 	if (is_blank(line, len)) {
 		r->status = DOC_BLANK;
@@ -115,6 +142,8 @@ void doc_examine(const options *o, const minhash *mh, doc_scratch *w,
 			goto out;
 		}
 	}
+	if (o->dc && decontaminate(o, w, r, &t, &tl))
+		goto out;
 	if (o->dedup)
 		r->hash = text_hash(t, tl);
 	if (o->near_dedup)
@@ -126,7 +155,7 @@ void doc_examine(const options *o, const minhash *mh, doc_scratch *w,
 	r->nfc_changed = hi.nfc_changed;
 	/* json.c reads a lone surrogate escape as U+FFFD: re-encode then too,
 	 * so that the output says what every later reader will see. */
-	if (hi.invalid || hi.controls || hi.nfc_changed || hi.had_fffd) {
+	if (hi.invalid || hi.controls || hi.nfc_changed || hi.had_fffd || r->cut) {
 		buf_t *b = &r->out;
 		size_t pre = (size_t)(text->raw - line);
 		b->len = 0;
@@ -139,6 +168,7 @@ void doc_examine(const options *o, const minhash *mh, doc_scratch *w,
 out:
 	trim(&w->clean);
 	trim(&w->nfc);
+	trim(&w->cut);
 	json_free(jd);
 }
 
@@ -146,5 +176,13 @@ void doc_scratch_free(doc_scratch *w)
 {
 	buf_free(&w->clean);
 	buf_free(&w->nfc);
+	buf_free(&w->cut);
+	dc_scratch_free(&w->dc);
 	mh_scratch_free(&w->mh);
+}
+
+void doc_result_free(doc_result *r)
+{
+	buf_free(&r->out);
+	free(r->items);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "decontam.h"
 #include "minhash.h"
 #include "stats.h"
 
@@ -21,6 +22,9 @@ typedef struct {
 	int keep_missing, drop_invalid, nfc, dedup, near_dedup, skip_bad, quiet;
 	int jobs;
 	const char *output, *stats_path;
+	const char *decontaminate; /* --decontaminate SETS */
+	int ngram, ngram_max_items, decontam_cut;
+	const decontam *dc;         /* built from SETS, or NULL */
 } options;
 
 enum { DOC_BLANK, DOC_BAD, DOC_DROP, DOC_KEEP };
@@ -35,12 +39,16 @@ typedef struct {
 	uint64_t hash;          /* --dedup */
 	int has_bands;          /* --near-dedup, when the text has words */
 	uint64_t band[MH_BANDS];
+	int cut;                /* --decontaminate-cut took words out */
+	uint32_t *items;        /* --decontaminate: the items found, ascending */
+	size_t n_items, items_cap;
 } doc_result;
 
 /* Scratch buffers of one thread. */
 typedef struct {
-	buf_t clean, nfc;
+	buf_t clean, nfc, cut;
 	mh_scratch mh;
+	dc_scratch dc;
 } doc_scratch;
 
 /* Examines line[0..len) (the line without its '\n'); mh holds the hash
@@ -48,5 +56,6 @@ typedef struct {
 void doc_examine(const options *o, const minhash *mh, doc_scratch *w,
 	const char *line, size_t len, doc_result *r);
 void doc_scratch_free(doc_scratch *w);
+void doc_result_free(doc_result *r);
 
 #endif

@@ -27,6 +27,7 @@ typedef struct {
 	outfile *out;
 	hashset seen;
 	minhash *mh;
+	decontam *dc;          /* --decontaminate */
 	int bad_warned;
 	doc_scratch *scratch;  /* one per thread */
 	doc_result *res;       /* one per line of a batch */
@@ -60,6 +61,15 @@ static void usage(void)
 "  --dedup                 drop exact duplicates of the cleaned text (XXH64)\n"
 "  --near-dedup            drop near duplicates (MinHash LSH: word 5-grams,\n"
 "                          112 hashes, 14 bands x 8)\n"
+"  --decontaminate SETS    drop documents that share a word n-gram with an item\n"
+"                          of the eval sets: SETS is a folder like bonsai-eval's\n"
+"                          (its piqa, hellaswag, arc_easy, arc_challenge) or\n"
+"                          bonsai-eval's task list (NAME, NAME=PATH, FILE.jsonl)\n"
+"  --ngram N               words in an n-gram (default 13)\n"
+"  --ngram-max-items K     leave out n-grams found in more than K items\n"
+"                          (default 10)\n"
+"  --decontaminate-cut     cut the matching words out instead (a document left\n"
+"                          without words is dropped)\n"
 "\n"
 "Text hygiene (always on, except as below):\n"
 "  --invalid-utf8=repair|drop  replace each maximal invalid UTF-8 sequence by\n"
@@ -84,6 +94,7 @@ enum {
 	OPT_MIN_INT_SCORE = 256, OPT_MIN_SCORE, OPT_MIN_LANGUAGE_SCORE, OPT_LANG,
 	OPT_MIN_CHARS, OPT_MAX_CHARS, OPT_KEEP_MISSING, OPT_INVALID_UTF8, OPT_NO_NFC,
 	OPT_DEDUP, OPT_NEAR_DEDUP, OPT_STATS, OPT_SKIP_BAD, OPT_PROGRESS,
+	OPT_DECONTAMINATE, OPT_NGRAM, OPT_NGRAM_MAX_ITEMS, OPT_DECONTAMINATE_CUT,
 };
 
 static void parse_langs(options *o, const char *arg)
@@ -112,6 +123,10 @@ static int parse_args(int argc, char **argv, options *o)
 		{"no-nfc", no_argument, NULL, OPT_NO_NFC},
 		{"dedup", no_argument, NULL, OPT_DEDUP},
 		{"near-dedup", no_argument, NULL, OPT_NEAR_DEDUP},
+		{"decontaminate", required_argument, NULL, OPT_DECONTAMINATE},
+		{"ngram", required_argument, NULL, OPT_NGRAM},
+		{"ngram-max-items", required_argument, NULL, OPT_NGRAM_MAX_ITEMS},
+		{"decontaminate-cut", no_argument, NULL, OPT_DECONTAMINATE_CUT},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
 		{"output", required_argument, NULL, 'o'},
@@ -125,6 +140,9 @@ static int parse_args(int argc, char **argv, options *o)
 	o->min_chars = o->max_chars = -1;
 	o->nfc = 1;
 	o->jobs = 1;
+	o->ngram = 13;
+	o->ngram_max_items = DC_MAX_ITEMS;
+	int decontam_opts = 0;
 	int c;
 	while ((c = cli_getopt(argc, argv, "o:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -155,6 +173,13 @@ static int parse_args(int argc, char **argv, options *o)
 		case OPT_NO_NFC: o->nfc = 0; break;
 		case OPT_DEDUP: o->dedup = 1; break;
 		case OPT_NEAR_DEDUP: o->near_dedup = 1; break;
+		case OPT_DECONTAMINATE: o->decontaminate = optarg; break;
+		case OPT_NGRAM: o->ngram = (int)parse_ll("--ngram", optarg, 3, DC_MAX_N); decontam_opts = 1; break;
+		case OPT_NGRAM_MAX_ITEMS:
+			o->ngram_max_items = (int)parse_ll("--ngram-max-items", optarg, 1, 1 << 30);
+			decontam_opts = 1;
+			break;
+		case OPT_DECONTAMINATE_CUT: o->decontam_cut = 1; decontam_opts = 1; break;
 		case OPT_STATS: o->stats_path = optarg; break;
 		case OPT_SKIP_BAD: o->skip_bad = 1; break;
 		case 'o': o->output = optarg; break;
@@ -165,6 +190,8 @@ static int parse_args(int argc, char **argv, options *o)
 		case 'V': print_version(); exit(EXIT_OK);
 		}
 	}
+	if (decontam_opts && !o->decontaminate)
+		die_usage("--ngram, --ngram-max-items and --decontaminate-cut go with --decontaminate");
 	if (o->min_chars >= 0 && o->max_chars >= 0 && o->min_chars > o->max_chars)
 		die_usage("--min-chars %lld is above --max-chars %lld", o->min_chars, o->max_chars);
 	return optind;
@@ -188,6 +215,8 @@ static void commit(filter *f, const char *line, size_t len, const char *name, lo
 	const doc_result *r)
 {
 	f->st.bytes_in += len + 1;
+	if (r->n_items)
+		decontam_mark(f->dc, r->items, r->n_items);
 	switch (r->status) {
 	case DOC_BLANK:
 		f->st.blank_lines++;
@@ -213,6 +242,7 @@ static void commit(filter *f, const char *line, size_t len, const char *name, lo
 	f->st.utf8_repaired += (uint64_t)r->repaired;
 	f->st.controls_removed += (uint64_t)r->controls;
 	f->st.nfc_changed += (uint64_t)r->nfc_changed;
+	f->st.decontam_cut += (uint64_t)r->cut;
 	if (r->rewritten) {
 		outfile_write(f->out, r->out.data, r->out.len);
 		f->st.bytes_out += r->out.len;
@@ -293,6 +323,12 @@ int main(int argc, char **argv)
 		f.mh = xmalloc(sizeof *f.mh);
 		minhash_init(f.mh);
 	}
+	if (f.opt.decontaminate) {
+		f.dc = xmalloc(sizeof *f.dc);
+		decontam_load(f.dc, f.opt.decontaminate, f.opt.ngram, f.opt.ngram_max_items, f.opt.quiet);
+		f.opt.dc = f.st.dc = f.dc;
+		f.st.decontam_cut_on = f.opt.decontam_cut;
+	}
 	size_t nres = f.opt.jobs == 1 ? 1 : BATCH_LINES;
 	f.scratch = xcalloc((size_t)f.opt.jobs, sizeof *f.scratch);
 	f.res = xcalloc(nres, sizeof *f.res);
@@ -323,10 +359,14 @@ int main(int argc, char **argv)
 		minhash_free(f.mh);
 		free(f.mh);
 	}
+	if (f.dc) {
+		decontam_free(f.dc);
+		free(f.dc);
+	}
 	for (int i = 0; i < f.opt.jobs; i++)
 		doc_scratch_free(&f.scratch[i]);
 	for (size_t i = 0; i < nres; i++)
-		buf_free(&f.res[i].out);
+		doc_result_free(&f.res[i]);
 	free(f.scratch);
 	free(f.res);
 	free(f.off);

@@ -2,6 +2,7 @@
 #include "stats.h"
 #include "buf.h"
 #include "cli.h"
+#include "decontam.h"
 #include "xio.h"
 
 #include <inttypes.h>
@@ -9,7 +10,7 @@
 
 const char *const drop_reason_name[N_DROP] = {
 	"missing-field", "int-score", "score", "language-score", "lang",
-	"invalid-utf8", "too-short", "too-long", "duplicate", "near-duplicate",
+	"invalid-utf8", "too-short", "too-long", "contaminated", "duplicate", "near-duplicate",
 };
 
 uint64_t stats_dropped(const filter_stats *st)
@@ -38,6 +39,8 @@ void stats_print(const filter_stats *st, FILE *fp)
 		fprintf(fp, "%s: changed: utf8-repaired %" PRIu64 ", controls-removed %" PRIu64
 			", nfc %" PRIu64 "\n", cli_progname(), st->utf8_repaired,
 			st->controls_removed, st->nfc_changed);
+	if (st->dc)
+		decontam_print(st->dc, st->decontam_cut, st->decontam_cut_on, fp);
 }
 
 void stats_write_json(const filter_stats *st, const char *path)
@@ -53,9 +56,15 @@ void stats_write_json(const filter_stats *st, const char *path)
 		",\n  \"utf8_repaired\": %" PRIu64 ",\n  \"controls_removed\": %" PRIu64
 		",\n  \"nfc_changed\": %" PRIu64 ",\n  \"bytes_in\": %" PRIu64
 		",\n  \"bytes_out\": %" PRIu64 ",\n  \"dedup_table_bytes\": %" PRIu64
-		",\n  \"seconds\": %.3f\n}\n",
+		",\n  \"seconds\": %.3f",
 		st->bad_lines, st->blank_lines, st->utf8_repaired, st->controls_removed,
 		st->nfc_changed, st->bytes_in, st->bytes_out, st->dedup_bytes, st->seconds);
+	if (st->dc) {
+		buf_puts(&b, ",\n  \"decontamination\": ");
+		decontam_json(st->dc, st->dropped[DROP_CONTAMINATED], st->decontam_cut,
+			st->decontam_cut_on, &b);
+	}
+	buf_puts(&b, "\n}\n");
 	outfile *o = outfile_open(path);
 	outfile_write(o, b.data, b.len);
 	outfile_commit(o);

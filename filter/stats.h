@@ -9,11 +9,13 @@
 /* Reasons to drop a document, in the order the rules are applied. */
 typedef enum {
 	DROP_MISSING_FIELD, DROP_INT_SCORE, DROP_SCORE, DROP_LANGUAGE_SCORE, DROP_LANG,
-	DROP_INVALID_UTF8, DROP_TOO_SHORT, DROP_TOO_LONG, DROP_DUPLICATE,
+	DROP_INVALID_UTF8, DROP_TOO_SHORT, DROP_TOO_LONG, DROP_CONTAMINATED, DROP_DUPLICATE,
 	DROP_NEAR_DUPLICATE, N_DROP
 } drop_reason;
 
 extern const char *const drop_reason_name[N_DROP];
+
+struct decontam;
 
 typedef struct {
 	uint64_t docs_in, docs_out, dropped[N_DROP];
@@ -21,6 +23,9 @@ typedef struct {
 	uint64_t bytes_in, bytes_out;
 	uint64_t utf8_repaired, controls_removed, nfc_changed; /* documents */
 	uint64_t dedup_bytes;  /* memory of the --dedup / --near-dedup tables */
+	uint64_t decontam_cut; /* documents kept with words cut out */
+	const struct decontam *dc; /* --decontaminate, or NULL */
+	int decontam_cut_on;
 	double seconds;
 } filter_stats;
 

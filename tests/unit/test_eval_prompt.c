@@ -7,8 +7,8 @@
 #include "tap.h"
 #include "json.h"
 #include "../../eval/loglik.h"
-#include "../../eval/tasks.h"
-#include "../../eval/text.h"
+#include "evaltasks.h"
+#include "evaltext.h"
 
 static json_doc *parse(const char *s)
 {
@@ -93,6 +93,7 @@ int main(void)
 	d = parse("{\"goal\": \"Open a jar\", \"sol1\": \"twist\", \"sol2\": \"pull \"}");
 	ok(piqa_item(json_root(d), "1", &it, err, sizeof err) == 0, "piqa item");
 	is_str(it.context, "Question: Open a jar\nAnswer:", "piqa context");
+	is_str(it.stem, "Open a jar", "piqa stem: the goal, without the template");
 	is_int(it.n_choices, 2, "piqa: 2 choices");
 	is_str(it.choices[1], "pull ", "piqa: choices as given, trailing space kept");
 	is_int(it.gold, 1, "piqa gold from the label");
@@ -107,6 +108,7 @@ int main(void)
 		  "{\"text\": \"three\", \"label\": \"3\"}]}, \"answerKey\": \"3\"}");
 	ok(arc_item(json_root(d), &it, err, sizeof err) == 0, "arc item (ARC JSONL)");
 	is_str(it.context, "Question: Which?\nAnswer:", "arc context");
+	is_str(it.stem, "Which?", "arc stem: the question");
 	is_int(it.n_choices, 3, "arc: 3 choices");
 	is_str(it.choices[2], "three", "arc choice text");
 	is_int(it.gold, 2, "arc: answerKey \"3\" is the third label");
@@ -120,6 +122,7 @@ int main(void)
 		  "\"answerKey\": \"E\"}");
 	ok(arc_item(json_root(d), &it, err, sizeof err) == 0, "arc item (Hugging Face)");
 	is_str(it.context, "Question: Why?\nAnswer:", "arc HF context");
+	is_str(it.stem, "Why?", "arc HF stem");
 	is_int(it.n_choices, 5, "arc HF: 5 choices");
 	is_int(it.gold, 4, "arc HF: answerKey E");
 	eval_item_free(&it);
@@ -140,6 +143,7 @@ int main(void)
 	ok(hellaswag_item(json_root(d), &it, err, sizeof err) == 0, "hellaswag item");
 	is_str(it.context, "Roof shingle removal: A man is sitting on a roof. He",
 	       "hellaswag context: label, ctx_a, ctx_b capitalised");
+	is_str(it.stem, "A man is sitting on a roof. He", "hellaswag stem: the context without its label");
 	is_str(it.choices[0], "is using wrap. to wrap skis.", "hellaswag ending preprocessed");
 	is_str(it.choices[2], "is holding a cube.", "hellaswag ending: double space");
 	is_str(it.choices[3], "starts pulling up roofing on a roof.", "hellaswag ending stripped");
@@ -165,6 +169,7 @@ int main(void)
 	ok(hellaswag_text_item(lines, &it, err, sizeof err) == 0, "hellaswag text item");
 	is_str(it.context, "Clean and jerk: A lady walks to a barbell. the lady",
 	       "text form: no ctx_b to capitalise");
+	is_str(it.stem, "A lady walks to a barbell. the lady", "text form stem: after the label");
 	is_str(it.choices[1], "pulls. it.", "text form endings preprocessed");
 	is_int(it.gold, 3, "text form gold");
 	eval_item_free(&it);
@@ -173,6 +178,7 @@ int main(void)
 	d = parse("{\"context\": \"Q\", \"choices\": [\"x\", \"y\"], \"gold\": 1, \"task\": \"t\"}");
 	ok(generic_item(json_root(d), &it, err, sizeof err) == 0, "generic item");
 	is_str(it.context, "Q", "generic context verbatim");
+	is_str(it.stem, "Q", "generic stem: the context");
 	is_int(it.gold, 1, "generic gold");
 	eval_item_free(&it);
 	json_free(d);

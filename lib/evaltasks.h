@@ -1,7 +1,7 @@
-/* tasks.h - zero-shot multiple-choice tasks: their items read from the
+/* evaltasks.h - zero-shot multiple-choice tasks: their items read from the
  * official files, and the prompts lm-evaluation-harness builds from them. */
-#ifndef BONSAI_EVAL_TASKS_H
-#define BONSAI_EVAL_TASKS_H
+#ifndef BONSAI_EVALTASKS_H
+#define BONSAI_EVALTASKS_H
 
 #include <stddef.h>
 
@@ -11,6 +11,11 @@ typedef struct {
 	char *id;        /* the source's id, or NULL */
 	long index;      /* position in the source file, from 0 */
 	char *context;   /* the prompt, as lm-eval's doc_to_text gives it */
+	char *stem;      /* the item's own words before the choices, without the
+			  * prompt's template (PIQA's goal, ARC's question,
+			  * HellaSwag's context without its activity label, a
+			  * ready-made item's context): what bonsai-filter
+			  * --decontaminate looks for, with the choices */
 	char **choices;  /* the answers, without the " " that joins them on */
 	int n_choices;
 	int gold;        /* index of the right choice, -1 when unknown */
@@ -55,6 +60,13 @@ void task_read_generic(const char *path, const char *default_name, eval_task ***
  * (PATH a file or a directory; NAME alone looks in eval_dir/NAME) into
  * tasks. Dies on an unknown name or a missing file. */
 eval_task **tasks_load(const char *list, const char *eval_dir, size_t *n_tasks);
+
+/* The tasks bonsai-eval knows by name, NULL-terminated. */
+extern const char *const eval_known_tasks[];
+/* Each of eval_known_tasks whose folder eval_dir/NAME exists, read as
+ * tasks_load() reads NAME; dies when there is none, or when a folder lacks
+ * its files or holds a bad one. */
+eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks);
 
 /* The whole of PATH ("-" stdin) in memory, zstd or bzip2 undone. */
 char *eval_read_input(const char *path, size_t *len);

@@ -1,8 +1,8 @@
-/* text.h - the few Python str operations that lm-evaluation-harness applies
+/* evaltext.h - the few Python str operations that lm-evaluation-harness applies
  * to prompts (strip, rstrip, capitalize, len), done the same way on UTF-8,
  * and HellaSwag's preprocess(). */
-#ifndef BONSAI_EVAL_TEXT_H
-#define BONSAI_EVAL_TEXT_H
+#ifndef BONSAI_EVALTEXT_H
+#define BONSAI_EVALTEXT_H
 
 #include <stddef.h>
 #include <stdint.h>

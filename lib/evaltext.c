@@ -1,5 +1,5 @@
-/* text.c - see text.h. */
-#include "text.h"
+/* evaltext.c - see evaltext.h. */
+#include "evaltext.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

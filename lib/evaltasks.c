@@ -1,6 +1,6 @@
-/* tasks.c - task items from the official files, prompts as
+/* evaltasks.c - task items from the official files, prompts as
  * lm-evaluation-harness builds them (lm_eval/tasks/{piqa,arc,hellaswag}). */
-#include "tasks.h"
+#include "evaltasks.h"
 
 #include <bzlib.h>
 #include <errno.h>
@@ -12,12 +12,13 @@
 #include "buf.h"
 #include "cli.h"
 #include "xio.h"
-#include "text.h"
+#include "evaltext.h"
 
 void eval_item_free(eval_item *it)
 {
 	free(it->id);
 	free(it->context);
+	free(it->stem);
 	for (int i = 0; i < it->n_choices; i++)
 		free(it->choices[i]);
 	free(it->choices);
@@ -107,6 +108,7 @@ int piqa_item(const json_value *doc, const char *label, eval_item *it, char *err
 	const char *id = json_get_str(doc, "id");
 	it->id = id ? xstrdup(id) : NULL;
 	it->context = str_cat("Question: ", goal, "\nAnswer:", (char *)NULL);
+	it->stem = xstrdup(goal);
 	it->choices = xcalloc(2, sizeof *it->choices);
 	it->choices[0] = xstrdup(s1);
 	it->choices[1] = xstrdup(s2);
@@ -172,6 +174,7 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 	const char *id = json_get_str(doc, "id");
 	it->id = id ? xstrdup(id) : NULL;
 	it->context = str_cat("Question: ", question, "\nAnswer:", (char *)NULL);
+	it->stem = xstrdup(question);
 	return 0;
 }
 
@@ -191,6 +194,9 @@ int hellaswag_item(const json_value *doc, eval_item *it, char *err, size_t errle
 	char *cap = py_capitalize(b);
 	char *raw = str_cat(act, ": ", a, " ", cap, (char *)NULL);
 	it->context = hellaswag_preprocess(raw);
+	free(raw);
+	raw = str_cat(a, " ", cap, (char *)NULL);
+	it->stem = hellaswag_preprocess(raw);
 	free(raw);
 	free(cap);
 	for (int i = 0; i < it->n_choices; i++) {
@@ -213,6 +219,9 @@ int hellaswag_text_item(char *const lines[6], eval_item *it, char *err, size_t e
 		return errf(err, errlen, "label \"%s\" is not 0, 1, 2 or 3", l);
 	it->gold = l[0] - '0';
 	it->context = hellaswag_preprocess(lines[0]);
+	/* "activity_label: ctx" */
+	const char *ctx = strstr(lines[0], ": ");
+	it->stem = hellaswag_preprocess(ctx ? ctx + 2 : lines[0]);
 	it->choices = xcalloc(4, sizeof *it->choices);
 	for (int i = 0; i < 4; i++)
 		it->choices[i] = hellaswag_preprocess(lines[2 + i]);
@@ -236,6 +245,7 @@ int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 	    get_label(g, it->n_choices, &it->gold, err, errlen) < 0)
 		return -1;
 	it->context = xstrdup(ctx);
+	it->stem = xstrdup(ctx);
 	const char *id = json_get_str(doc, "id");
 	it->id = id ? xstrdup(id) : NULL;
 	return 0;
@@ -596,6 +606,8 @@ static eval_task **load_one(const char *spec, const char *eval_dir, eval_task **
 			*dot = 0;
 		task_read_generic(name, tname, &tasks, n);
 		free(tname);
+	} else if (strchr(name, '/') || strstr(name, ".json")) {
+		die("%s: no such file", name); /* a path, not a task name */
 	} else {
 		die_usage("unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
 			  "NAME=FILE.jsonl or FILE.jsonl)", name);
@@ -618,5 +630,23 @@ eval_task **tasks_load(const char *list, const char *eval_dir, size_t *n_tasks)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(tasks[i]->name, tasks[j]->name) == 0)
 				die_usage("task %s named twice", tasks[i]->name);
+	return tasks;
+}
+
+const char *const eval_known_tasks[] = {"piqa", "hellaswag", "arc_easy", "arc_challenge", NULL};
+
+eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks)
+{
+	eval_task **tasks = NULL;
+	*n_tasks = 0;
+	for (const char *const *name = eval_known_tasks; *name; name++) {
+		char *dir = path_join(eval_dir, *name);
+		if (is_dir(dir))
+			tasks = load_one(*name, eval_dir, tasks, n_tasks);
+		free(dir);
+	}
+	if (*n_tasks == 0)
+		die("%s: none of piqa, hellaswag, arc_easy, arc_challenge in it "
+		    "(bonsai-fetch --eval puts them there)", eval_dir);
 	return tasks;
 }
