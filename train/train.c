@@ -2,10 +2,10 @@
  * gradient accumulation, clipping, AdamW, the learning-rate schedule,
  * validation, checkpoints, resume and clean stops on signals. */
 #include "backend.h"
-#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
+#include "gemma3_checkpoint.h"
 #include "progress.h"
 #include "shard.h"
 #include "xio.h"
@@ -328,13 +328,14 @@ int cmd_train(int argc, char **argv)
 
 	gemma3_config c;
 	float *params = NULL, *m = NULL, *v = NULL;
-	train_state st = { 0 };
+	gemma3_train_state st = { 0 };
 	char *resume_from = NULL;
 	if (o.resume) {
 		resume_from = gemma3_latest_checkpoint(o.out);
 		if (!resume_from)
 			die("%s: --resume, but there is no checkpoint in the run directory", o.out);
-		ckpt_load(resume_from, &c, &params, &m, &v, &st);
+		if (gemma3_checkpoint_load(resume_from, &c, &params, &m, &v, &st, err, sizeof err))
+			die("%s", err);
 		if (st.fingerprint != train->m->fingerprint)
 			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
 			    o.data);
@@ -498,7 +499,7 @@ int cmd_train(int argc, char **argv)
 			if (!v)
 				v = xmalloc(n * sizeof *v);
 			be->get_params(be, params, m, v);
-			char *p = ckpt_save(o.out, &c, params, m, v, &st, o.keep);
+			char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep);
 			progress_done();
 			fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
 			free(p);
