@@ -88,7 +88,8 @@ static void remove_stale_siblings(const char *dir)
 		int moved_aside = strcmp(end, ".old") == 0;
 		if (errno || (*end && !moved_aside) || end == n + blen + 5 || pid <= 0 || pid > INT_MAX)
 			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		/* our own id: left by an earlier process that had it */
+		if ((pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		char *p = path_join(parent, n);
 		if (moved_aside && access(dir, F_OK) != 0 && errno == ENOENT) {
@@ -117,15 +118,26 @@ void shard_outdir_open(shard_outdir *od, const char *path, int force)
 	memset(od, 0, sizeof *od);
 	struct stat sb;
 	if (stat(path, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			die("%s: not a directory", path);
-		if (access(path, W_OK) != 0)
-			die("%s: directory is not writable: %s", path, strerror(errno));
 		/* a symlink to a set: the set is replaced where it lies */
 		od->final = realpath(path, NULL);
 		if (!od->final)
 			die("%s: %s", path, strerror(errno));
-		char *mp = path_join(path, "manifest");
+	} else {
+		if (errno != ENOENT)
+			die_at(path, 0, "cannot create directory: %s", strerror(errno));
+		od->final = xstrdup(path);
+		size_t n = strlen(od->final);
+		while (n > 1 && od->final[n - 1] == '/')
+			od->final[--n] = '\0';
+	}
+	/* first, as it may put back a set a killed run had moved aside */
+	remove_stale_siblings(od->final);
+	if (stat(od->final, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			die("%s: not a directory", path);
+		if (access(path, W_OK) != 0)
+			die("%s: directory is not writable: %s", path, strerror(errno));
+		char *mp = path_join(od->final, "manifest");
 		int has_set = access(mp, F_OK) == 0;
 		free(mp);
 		if (!has_set) {
@@ -138,15 +150,8 @@ void shard_outdir_open(shard_outdir *od, const char *path, int force)
 			die("%s: already holds shards (a manifest); use --force to replace them", path);
 		od->replace = 1;
 	} else {
-		if (errno != ENOENT)
-			die_at(path, 0, "cannot create directory: %s", strerror(errno));
-		mkdirs_above(path);
-		od->final = xstrdup(path);
-		size_t n = strlen(od->final);
-		while (n > 1 && od->final[n - 1] == '/')
-			od->final[--n] = '\0';
+		mkdirs_above(od->final);
 	}
-	remove_stale_siblings(od->final);
 	char *parent = dir_of(od->final);
 	if (access(parent, W_OK) != 0)
 		die("%s: directory is not writable (the new set is built there): %s", parent, strerror(errno));
