@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "json.h"
+#include "gemma3_checkpoint.h"
 #include "safetensors.h"
 #include "evaltext.h"
 
@@ -119,19 +119,14 @@ int eval_train_seq(const char *model_path, uint64_t *fingerprint)
 					 : xstrdup(model_path);
 	if (!path)
 		return 0;
-	char err[256];
+	char err[1024];
 	int seq = 0;
 	safetensors *f = st_open(path, err, sizeof err);
-	const char *state = f && gemma3_is_checkpoint(f) ? st_meta(f, "state") : NULL;
-	json_doc *d = state ? json_parse(state, strlen(state), err, sizeof err) : NULL;
-	if (d) {
-		double s = json_get_num(json_root(d), "seq", 0);
-		if (s >= 1 && s <= 1 << 24)
-			seq = (int)s;
-		const char *fp = json_get_str(json_root(d), "fingerprint");
-		if (fp)
-			*fingerprint = strtoull(fp, NULL, 16);
-		json_free(d);
+	gemma3_train_state s;
+	if (f && gemma3_is_checkpoint(f) && gemma3_checkpoint_state(f, &s, err, sizeof err) == 0) {
+		if (s.seq >= 1 && s.seq <= 1 << 24)
+			seq = s.seq;
+		*fingerprint = s.fingerprint;
 	}
 	if (f)
 		st_close(f);

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int complete(const cache_item *it)
+int cache_has(const cache_item *it)
 {
 	struct stat st;
 	if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -23,12 +23,19 @@ static int complete(const cache_item *it)
 	if (it->size && (uint64_t)st.st_size != it->size)
 		return 0;
 	char got[65];
-	return it->sha256[0] && sha256_file(it->path, got) == 0 && strcmp(got, it->sha256) == 0;
+	if (!it->sha256[0] || sha256_file(it->path, got) != 0)
+		return 0;
+	if (strcmp(got, it->sha256) != 0) {
+		warnx_("%s: the cached copy's sha256 is %s, not the %s %s: downloading it again", it->path, got,
+			it->pinned_by, it->sha256);
+		return 0;
+	}
+	return 1;
 }
 
 int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 {
-	if (complete(it))
+	if (cache_has(it))
 		return 0;
 	mkdirs_above(it->path);
 	buf_t part = {0};
@@ -39,14 +46,17 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 	int lock = open(tmp, O_RDWR | O_CREAT, 0644);
 	if (lock < 0)
 		die_at(tmp, 0, "%s", strerror(errno));
-	if (flock(lock, LOCK_EX) < 0)
-		die_at(tmp, 0, "lock: %s", strerror(errno));
-	if (complete(it)) {
+	while (flock(lock, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			die_at(tmp, 0, "lock: %s", strerror(errno));
+		cli_check_interrupt();
+	}
+	if (cache_has(it)) {
 		close(lock);
 		buf_free(&part);
 		return 0;
 	}
-	http_download(o, it->url, tmp, it->size, pg);
+	http_download(o, it->url, tmp, it->size, it->pinned_by, pg);
 	struct stat st;
 	if (stat(tmp, &st) < 0)
 		die_at(tmp, 0, "%s", strerror(errno));

@@ -15,15 +15,19 @@ typedef struct {
 	uint64_t size;          /* bytes expected; 0 = not known */
 	const char *sha256;     /* lower-case hex expected; "" = none */
 	const char *pinned_by;  /* who gives the hash, for messages ("the Hub lists") */
-	/* 0: a file already at path is complete when its size is right (only
-	 * verified files are ever moved there); 1: it is hashed first, since
-	 * a user may have put another one there, and replaced if it differs. */
+	/* 0: a file already at path is complete when its size is right; 1: it
+	 * is hashed first (it may have been damaged since, or a user may have
+	 * put another one there) and replaced if it differs. */
 	int hash_existing;
 	/* Optional: a further check of a download whose hash is right; returns
 	 * 0, or -1 with a message in err. */
 	int (*check)(const char *path, void *arg, char *err, size_t errlen);
 	void *check_arg;
 } cache_item;
+
+/* Is a good copy at it->path? By size, or with hash_existing by sha256 (a
+ * mismatch is reported: the copy was damaged). */
+int cache_has(const cache_item *it);
 
 /* Returns 1 when it downloaded the file, 0 when a good copy was already in
  * place. Dies with the URL and the reason when the download fails or does

@@ -14,11 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Bound on all attempts of one transfer, even those that made progress. */
-#define MAX_ATTEMPTS 1000
 #define MAX_DELAY 60.0
-/* Listings and error bodies are small; a larger one is a mistake. */
-#define MAX_SMALL_BODY ((size_t)256 << 20)
 
 pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -58,6 +54,10 @@ typedef struct {
 	buf_t *mem;            /* memory */
 	uint64_t resume_from;  /* what we asked for with Range */
 	uint64_t got;          /* body bytes accepted in this attempt */
+	uint64_t limit;        /* the most bytes the file (fp) or body (mem) may have */
+	const char *limit_by;  /* who says so, for the message */
+	int limit_from_length; /* no size known: take it from Content-Length */
+	uint64_t over;         /* the size it would have had when it passed limit */
 	int truncate_first;    /* server answered 200 to a Range: start over */
 	int write_error;
 	buf_t errbody;         /* the body of an error reply, for the message */
@@ -135,12 +135,30 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 				return 0;
 			}
 		}
+		uint64_t base = x->truncate_first ? 0 : x->resume_from;
+		if (x->got == 0 && x->limit_from_length) {
+			/* no size listed: the reply's Content-Length, when it has one */
+			curl_off_t cl = -1;
+			if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0) {
+				x->limit = base + (uint64_t)cl;
+				x->limit_by = "the Content-Length says";
+			}
+		}
+		/* Stop as soon as the file would be longer than it can be: a
+		 * server that streams forever fills no disk. */
+		uint64_t size = base + x->got + len;
+		if (size > x->limit) {
+			x->over = size;
+			x->write_error = EFBIG;
+			return 0;
+		}
 		if (fwrite(p, 1, len, x->fp) != len) {
 			x->write_error = errno ? errno : EIO;
 			return 0;
 		}
 	} else {
-		if (x->mem->len + len > MAX_SMALL_BODY) {
+		if (x->got + len > x->limit) {
+			x->over = x->got + len;
 			x->write_error = EFBIG;
 			return 0;
 		}
@@ -163,6 +181,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		pthread_mutex_unlock(&progress_lock);
 	}
 	return len;
+}
+
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)ud, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return cli_interrupted() != 0;
 }
 
 static struct curl_slist *auth_header(const http_opts *o, const char *url)
@@ -198,8 +222,13 @@ static void setup(CURL *c, const http_opts *o, const char *url, xfer *x, struct 
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* slower than min_rate for stall_timeout seconds: the attempt fails
+	 * (a trickle counts as failing, not as silence) */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o->min_rate > 0 ? o->min_rate : 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->stall_timeout > 0 ? o->stall_timeout : 60L);
+	/* a signal (SIGINT, SIGTERM) ends the transfer at once */
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "bonsai-fetch/" BONSAI_VERSION);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -235,15 +264,27 @@ static void backoff_sleep(const http_opts *o, int attempt, double retry_after)
 	d *= 1.0 + 0.1 * ((double)rand() / RAND_MAX);
 	struct timespec ts = {(time_t)d, (long)((d - floor(d)) * 1e9)};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+		cli_check_interrupt();
 }
+
+/* The most bytes a transfer may bring, and who says so. */
+typedef struct {
+	uint64_t bytes;
+	const char *by;        /* "the Hub lists", "pinned", ... */
+	int from_length;       /* bytes is a default: Content-Length replaces it */
+} body_limit;
 
 /* Runs a GET with retries. range_from/range_to (inclusive; to < 0: open
  * ended) ask for part of the body; with fp set the body is appended to it
- * and resumed after cuts. Returns the final status. */
+ * and resumed after cuts. Returns the final status.
+ *
+ * An attempt counts as progress only when it took the file past its
+ * previous high-water mark, at min_rate or faster on average: a server
+ * that resends the same first bytes, or trickles, uses up the retries like
+ * one that fails outright. */
 static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t start_at,
 	int64_t range_from, int64_t range_to, buf_t *mem, char **next, http_progress *pg,
-	const char *what)
+	const char *what, body_limit lim)
 {
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -251,10 +292,13 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 	struct curl_slist *hdrs = auth_header(o, url);
 	int failures = 0;
 	uint64_t have = start_at;   /* download bytes already on disk */
+	uint64_t high = start_at;   /* the most the file has had */
+	double min_rate = o->min_rate > 0 ? (double)o->min_rate : 1.0;
 	size_t mem0 = mem ? mem->len : 0;
 	long st = 0;
 	for (int attempt = 0;; attempt++) {
-		xfer x = {.curl = c, .fp = fp, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1};
+		xfer x = {.curl = c, .fp = fp, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1,
+			.limit = lim.bytes, .limit_by = lim.by, .limit_from_length = lim.from_length};
 		curl_easy_reset(c);
 		setup(c, o, url, &x, hdrs);
 		/* A file's bytes and ranges of them are of the file itself: a
@@ -280,7 +324,9 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 			curl_easy_setopt(c, CURLOPT_RANGE, range);
 		char errbuf[CURL_ERROR_SIZE] = "";
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+		double t0 = now_seconds();
 		CURLcode rc = curl_easy_perform(c);
+		double took = now_seconds() - t0;
 		st = status_of(&x);
 		if (fp) {
 			if (fflush(fp) != 0 && !x.write_error)
@@ -289,14 +335,24 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 				have = 0;
 			have += x.got;
 		}
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			cli_check_interrupt();
+		if (x.write_error == EFBIG) {
+			if (fp)
+				die("%s: the server sent more than the %llu bytes %s; stopped at %llu (%s)", url,
+					(unsigned long long)x.limit, x.limit_by, (unsigned long long)x.over, what);
+			die("%s: the reply is larger than %llu bytes%s%s; stopped", url,
+				(unsigned long long)x.limit, x.limit_by ? ", the most " : "", x.limit_by ? x.limit_by : "");
+		}
 		if (x.write_error && x.write_error != ECONNRESET)
 			die("%s: writing %s: %s", url, what, strerror(x.write_error));
 		int retry = 0;
 		char why[CURL_ERROR_SIZE + 64];
 		if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.write_error == ECONNRESET)) {
-			if (rc == CURLE_WRITE_ERROR && x.write_error == EFBIG)
-				die("%s: reply larger than %zu bytes", url, MAX_SMALL_BODY);
 			snprintf(why, sizeof why, "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+			if (rc == CURLE_OPERATION_TIMEDOUT)
+				snprintf(why, sizeof why, "slower than %ld bytes/s for %ld s (--min-rate, --timeout)",
+					o->min_rate > 0 ? o->min_rate : 1L, o->stall_timeout > 0 ? o->stall_timeout : 60L);
 			retry = retriable_curl(rc);
 			if (!retry) {
 				free(x.next_link);
@@ -334,10 +390,12 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 		}
 		free(x.next_link);
 		buf_free(&x.errbody);
-		/* A transfer that moved forward earns a fresh set of retries. */
-		if (x.got > 0 && fp)
+		/* Only real progress earns a fresh set of retries. */
+		if (fp && have > high && (double)x.got >= min_rate * took)
 			failures = 0;
-		if (failures >= o->retries || attempt + 1 >= MAX_ATTEMPTS)
+		if (have > high)
+			high = have;
+		if (failures >= o->retries || attempt + 1 >= HTTP_MAX_ATTEMPTS)
 			die("%s: giving up after %d attempts: %s", url, attempt + 1, why);
 		warnx_("%s: %s; retrying in a moment (attempt %d of %d)", url, why, failures + 2, o->retries + 1);
 		backoff_sleep(o, failures, x.retry_after);
@@ -352,11 +410,12 @@ long http_get(const http_opts *o, const char *url, buf_t *body, char **next)
 {
 	if (next)
 		*next = NULL;
-	return transfer(o, url, NULL, 0, -1, -1, body, next, NULL, url);
+	body_limit lim = {HTTP_MAX_SMALL_BODY, NULL, 0};
+	return transfer(o, url, NULL, 0, -1, -1, body, next, NULL, url, lim);
 }
 
 void http_download(const http_opts *o, const char *url, const char *path, uint64_t size,
-	http_progress *pg)
+	const char *size_by, http_progress *pg)
 {
 	FILE *fp = fopen(path, "ab");
 	if (!fp)
@@ -375,11 +434,12 @@ void http_download(const http_opts *o, const char *url, const char *path, uint64
 		pg->done += (uint64_t)have;
 		pthread_mutex_unlock(&progress_lock);
 	}
-	long st;
-	if (size && (uint64_t)have == size)
-		st = 206;   /* already complete */
-	else
-		st = transfer(o, url, fp, (uint64_t)have, -1, -1, NULL, NULL, pg, path);
+	body_limit lim = {size, size_by, 0};
+	if (!size)
+		lim = (body_limit){HTTP_MAX_UNSIZED, "bonsai-fetch takes without a listed size", 1};
+	long st = 206;   /* already complete */
+	if (!size || (uint64_t)have != size)
+		st = transfer(o, url, fp, (uint64_t)have, -1, -1, NULL, NULL, pg, path, lim);
 	if (fclose(fp) != 0)
 		die_at(path, 0, "%s", strerror(errno));
 	if (st < 200 || st >= 300)
@@ -405,8 +465,10 @@ static const uint8_t *http_get_range(pq_source *s, uint64_t off, size_t len, buf
 		buf_reserve(scratch, 1);
 		return (const uint8_t *)scratch->data;
 	}
+	/* a server that ignores Range sends the whole file, no more */
+	body_limit lim = {s->size > len ? s->size : len, "the file has", 0};
 	long st = transfer(&h->o, h->url, NULL, 0, (int64_t)off, (int64_t)(off + len - 1),
-		scratch, NULL, NULL, h->url);
+		scratch, NULL, NULL, h->url, lim);
 	if (st == 200 && scratch->len == s->size && s->size != len) {
 		/* The server ignored Range and sent everything: use our part. */
 		memmove(scratch->data, scratch->data + off, len);
@@ -440,7 +502,8 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 		buf_t b = {0};
 		int64_t total = -1;
 		for (int attempt = 0;; attempt++) {
-			xfer x = {.curl = c, .mem = &b, .range_start = -1, .range_total = -1};
+			xfer x = {.curl = c, .mem = &b, .range_start = -1, .range_total = -1,
+				.limit = HTTP_MAX_SMALL_BODY};
 			struct curl_slist *hdrs = auth_header(o, url);
 			b.len = 0;
 			curl_easy_reset(c);
@@ -452,6 +515,11 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			curl_slist_free_all(hdrs);
 			free(x.next_link);
 			buf_free(&x.errbody);
+			if (rc == CURLE_ABORTED_BY_CALLBACK)
+				cli_check_interrupt();
+			if (x.write_error == EFBIG)
+				die("%s: the server ignores Range and the file is larger than %zu bytes; stopped", url,
+					HTTP_MAX_SMALL_BODY);
 			int retry = (rc != CURLE_OK && retriable_curl(rc)) || (rc == CURLE_OK && (st == 429 || st >= 500));
 			if (!retry) {
 				if (rc != CURLE_OK)

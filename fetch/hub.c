@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define MAX_PAGES 10000
+/* A listing of more pages than this is refused (the Hub gives up to 1000
+ * entries a page; FineWeb's largest directory is a few thousand files). */
+#define MAX_PAGES 1000
 
 static int name_char(char c)
 {
@@ -87,7 +90,17 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 	char *next = xstrdup(buf_cstr(&url));
 	hub_file *files = NULL;
 	int n = 0, cap = 0;
-	for (int page = 0; next && page < MAX_PAGES; page++) {
+	char **seen = xcalloc(MAX_PAGES, sizeof *seen);
+	int npages = 0;
+	for (; next; npages++) {
+		/* a Link rel="next" back to a page already read would loop for ever */
+		for (int k = 0; k < npages; k++)
+			if (strcmp(seen[k], next) == 0)
+				die("%s: the listing's next page %s is a page already read (%d read); "
+					"the server's pagination loops", repo, next, npages);
+		if (npages == MAX_PAGES)
+			die("%s: the listing has more than %d pages; stopped at %s", repo, MAX_PAGES, next);
+		seen[npages] = xstrdup(next);
 		buf_t body = {0};
 		char *link = NULL;
 		long st = http_get(o, next, &body, &link);
@@ -138,7 +151,9 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 		free(next);
 		next = link;
 	}
-	free(next);
+	for (int k = 0; k < npages; k++)
+		free(seen[k]);
+	free(seen);
 	qsort(files, (size_t)n, sizeof *files, cmp_path);
 	for (int i = 0; i < n; i++) {
 		hub_file *f = &files[i];
@@ -177,10 +192,23 @@ void hub_files_free(hub_file *f, int n)
 }
 
 /* Downloads one file into its cache path: resume, verify, atomic rename. */
+static cache_item item_of(const hub_file *f)
+{
+	/* a cached copy is hashed again before each use: a file damaged in
+	 * the cache since it was verified is fetched again, not read */
+	return (cache_item){.url = f->url, .path = f->cache_path, .size = f->size, .sha256 = f->sha256,
+		.pinned_by = "the Hub lists", .hash_existing = f->sha256[0] != 0};
+}
+
+int hub_cached(const hub_file *f)
+{
+	cache_item it = item_of(f);
+	return cache_has(&it);
+}
+
 static void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress *pg)
 {
-	cache_item it = {.url = f->url, .path = f->cache_path, .size = f->size,
-		.sha256 = f->sha256, .pinned_by = "the Hub lists"};
+	cache_item it = item_of(f);
 	cache_fetch(o, &it, pg);
 }
 
@@ -238,8 +266,22 @@ hub_downloads *hub_download_start(const http_opts *o, hub_file *files, int n, in
 void hub_wait(hub_downloads *d, int i)
 {
 	pthread_mutex_lock(&d->lock);
-	while (!d->done[i])
-		pthread_cond_wait(&d->cond, &d->lock);
+	while (!d->done[i]) {
+		/* wakes now and then to see a signal (a download thread may be
+		 * waiting for another process's lock rather than transferring) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		if (cli_interrupted()) {
+			pthread_mutex_unlock(&d->lock);
+			cli_check_interrupt();
+		}
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -25,6 +25,8 @@ char *hub_config_dir(const char *config);
 hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 	const char *revision, const char *dir, const char *cache, int *n);
 void hub_files_free(hub_file *f, int n);
+/* Is a good copy of f in the cache (its sha256 checked when listed)? */
+int hub_cached(const hub_file *f);
 
 /* Background downloads of files[0..n) with `jobs` threads into the cache;
  * hub_wait(i) returns once file i is there and verified (dies if it could

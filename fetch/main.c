@@ -40,7 +40,10 @@ static void usage(FILE *fp)
 "                        $XDG_CACHE_HOME/bonsai, else ~/.cache/bonsai)\n"
 "      --retries N       retries of a failing transfer (default 8)\n"
 "      --backoff SEC     wait before the first retry, doubled each time (default 1)\n"
-"      --timeout SEC     give up on a transfer silent this long (default 60)\n"
+"      --timeout SEC     retry a transfer slower than --min-rate this long\n"
+"                        (default 60)\n"
+"      --min-rate BYTES  the lowest rate a transfer may keep up for --timeout\n"
+"                        seconds (default 1k; k, M suffixes)\n"
 "      --list            print the dataset's files (path, size, sha256) and stop\n"
 "      --eval LIST       download evaluation sets instead: piqa, hellaswag,\n"
 "                        arc_easy, arc_challenge or all (comma-separated), from\n"
@@ -89,6 +92,7 @@ static void convert(job *j, pq_source *src)
 	buf_t *bufs = xcalloc((size_t)nt, sizeof *bufs);
 	int64_t *want = xcalloc((size_t)nt, sizeof *want);
 	for (int g0 = 0; g0 < f.meta.nrg && j->remaining != 0; g0 += nt) {
+		cli_check_interrupt();
 		int k = 0;
 		for (; k < nt && g0 + k < f.meta.nrg && j->remaining != 0; k++) {
 			int64_t rows = f.meta.rgs[g0 + k].num_rows;
@@ -189,7 +193,7 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	enum { OPT_COLUMNS = 256, OPT_REVISION, OPT_CACHE, OPT_RETRIES, OPT_BACKOFF,
-		OPT_TIMEOUT, OPT_PROGRESS, OPT_LIST, OPT_EVAL, OPT_EVAL_DIR, OPT_EVAL_BASE_URL,
+		OPT_TIMEOUT, OPT_MIN_RATE, OPT_PROGRESS, OPT_LIST, OPT_EVAL, OPT_EVAL_DIR, OPT_EVAL_BASE_URL,
 		OPT_EVAL_SHA256 };
 	static const struct option opts[] = {
 		{"output", required_argument, 0, 'o'},
@@ -202,6 +206,7 @@ int main(int argc, char **argv)
 		{"retries", required_argument, 0, OPT_RETRIES},
 		{"backoff", required_argument, 0, OPT_BACKOFF},
 		{"timeout", required_argument, 0, OPT_TIMEOUT},
+		{"min-rate", required_argument, 0, OPT_MIN_RATE},
 		{"list", no_argument, 0, OPT_LIST},
 		{"eval", required_argument, 0, OPT_EVAL},
 		{"eval-dir", required_argument, 0, OPT_EVAL_DIR},
@@ -215,7 +220,7 @@ int main(int argc, char **argv)
 	};
 	const char *output = NULL, *config = NULL, *revision = "main", *cache = NULL;
 	int jobs = 4, list = 0;
-	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60};
+	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60, .min_rate = 1024};
 	job j = {.remaining = -1};
 	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL;
 	char **pins = NULL;
@@ -241,6 +246,7 @@ int main(int argc, char **argv)
 		case OPT_RETRIES: ho.retries = (int)parse_ll("--retries", optarg, 0, 100); break;
 		case OPT_BACKOFF: ho.backoff = parse_double("--backoff", optarg, 0, 60); break;
 		case OPT_TIMEOUT: ho.stall_timeout = (long)parse_ll("--timeout", optarg, 1, 3600); break;
+		case OPT_MIN_RATE: ho.min_rate = (long)parse_size("--min-rate", optarg, 1, 1LL << 30); break;
 		case OPT_LIST: list = 1; parquet_opts = 1; break;
 		case OPT_EVAL:
 			if (!*optarg)
@@ -268,6 +274,9 @@ int main(int argc, char **argv)
 			die_usage("--revision: unexpected character in '%s'", revision);
 	if (!*revision || revision[0] == '/' || strstr(revision, ".."))
 		die_usage("--revision: '%s' is not a revision", revision);
+	/* SIGINT and SIGTERM end transfers and conversion through die(), so
+	 * that no temporary output (-o FILE.tmp.XXXXXX) is left behind. */
+	cli_catch_signals();
 	if (eval_list)
 		return fetch_eval(&ho, eval_list, eval_dir, eval_base, cache, pins, npins,
 			argc - optind, parquet_opts, quiet);
@@ -339,9 +348,7 @@ int main(int argc, char **argv)
 			} else if (j.remaining >= 0) {
 				/* A few rows: cached files are read locally, others by range. */
 				for (int k = 0; k < n && j.remaining != 0; k++) {
-					struct stat cs;
-					pq_source *src = stat(files[k].cache_path, &cs) == 0 &&
-						(uint64_t)cs.st_size == files[k].size ?
+					pq_source *src = hub_cached(&files[k]) ?
 						pq_source_file(files[k].cache_path) :
 						pq_source_http(&ho, files[k].url, files[k].size);
 					convert(&j, src);

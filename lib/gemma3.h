@@ -102,40 +102,6 @@ void gemma3_init_params(const gemma3_config *c, float *params, float std, uint64
 int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *params, char *err,
 			    size_t errlen);
 
-/* ---- bonsai-train checkpoints ----
- * A checkpoint is a safetensors file RUN/ckpt-STEP.safetensors whose
- * metadata holds format = GEMMA3_CKPT_FORMAT, config (config.json text),
- * checksum (XXH64 of the data section, 16 hex digits) and the trainer's
- * state (its own keys); tensors: params, and for training adam_m, adam_v
- * (float32 [num_params]). */
-#define GEMMA3_CKPT_FORMAT "bonsai-checkpoint-1"
-/* Opens a checkpoint and checks format, checksum, config and the params
- * tensor; returns NULL with a message on any problem. */
-safetensors *gemma3_checkpoint_open(const char *path, gemma3_config *c, char *err, size_t errlen);
-/* Is this file a bonsai checkpoint (by its metadata)? */
-int gemma3_is_checkpoint(const safetensors *f);
-/* A run directory's checkpoints are the files named exactly as
- * bonsai-train writes them: ckpt-STEP.safetensors, STEP in decimal and
- * zero-padded to 8 digits (ckpt-00000020.safetensors). Other names, such as
- * a checkpoint's temporary file while it is written
- * (ckpt-00000020.safetensors.tmp.XXXXXX), are not checkpoints. */
-typedef struct {
-	long step;
-	char *name; /* the file name, without the directory */
-} gemma3_ckpt;
-/* The file name of step's checkpoint (malloc()ed). */
-char *gemma3_checkpoint_name(long step);
-/* 1 and *step when name is a checkpoint's file name, else 0. */
-int gemma3_checkpoint_step(const char *name, long *step);
-/* The checkpoints in run_dir, oldest (lowest step) first, in *list
- * (malloc()ed); returns their number, 0 also when run_dir cannot be read.
- * Free with gemma3_free_checkpoints. */
-size_t gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list);
-void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n);
-/* The path of the checkpoint with the highest step in a run directory
- * (malloc()ed), or NULL when there is none. */
-char *gemma3_latest_checkpoint(const char *run_dir);
-
 /* ---- a model: config + parameters ---- */
 typedef struct gemma3_model gemma3_model;
 /* Opens a run directory (its latest checkpoint), a checkpoint file, or an

@@ -1,11 +1,12 @@
 /* gemma3_model.c - loading Gemma 3 parameters: Hugging Face safetensors
- * (single or sharded), bonsai-train checkpoints and run directories. */
+ * (single or sharded), bonsai-train checkpoints (read by
+ * gemma3_checkpoint.c) and run directories. */
 #include "gemma3.h"
+#include "gemma3_checkpoint.h"
 #include "cli.h"
 #include "xio.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,52 +68,6 @@ out:
 	free(pt);
 	st_set_close(s);
 	return rc;
-}
-
-int gemma3_is_checkpoint(const safetensors *f)
-{
-	const char *fmt = st_meta(f, "format");
-	return fmt && !strncmp(fmt, "bonsai-checkpoint", 17);
-}
-
-safetensors *gemma3_checkpoint_open(const char *path, gemma3_config *c, char *err, size_t errlen)
-{
-	safetensors *f = st_open(path, err, errlen);
-	if (!f)
-		return NULL;
-	const char *fmt = st_meta(f, "format"), *cfg = st_meta(f, "config"),
-		   *sum = st_meta(f, "checksum");
-	if (!fmt || strcmp(fmt, GEMMA3_CKPT_FORMAT)) {
-		errf(err, errlen, "%s: not a bonsai checkpoint (format '%s', want '%s')", path,
-		     fmt ? fmt : "(none)", GEMMA3_CKPT_FORMAT);
-		goto fail;
-	}
-	char want[32];
-	snprintf(want, sizeof want, "%016" PRIx64, st_file_data_hash(f));
-	if (!sum || strcmp(sum, want)) {
-		errf(err, errlen, "%s: checksum mismatch (stored %s, computed %s): the checkpoint is corrupted",
-		     path, sum ? sum : "(none)", want);
-		goto fail;
-	}
-	if (!cfg) {
-		errf(err, errlen, "%s: no config in the checkpoint", path);
-		goto fail;
-	}
-	char e2[512];
-	if (gemma3_config_parse(cfg, strlen(cfg), path, c, e2, sizeof e2)) {
-		errf(err, errlen, "%s", e2);
-		goto fail;
-	}
-	const st_tensor *t = st_find(f, "params");
-	int64_t n = (int64_t)gemma3_num_params(c);
-	if (!t || t->dtype != ST_F32 || st_check_shape(t, 1, &n, e2, sizeof e2)) {
-		errf(err, errlen, "%s: no float32 params tensor of %lld values", path, (long long)n);
-		goto fail;
-	}
-	return f;
-fail:
-	st_close(f);
-	return NULL;
 }
 
 static int is_dir(const char *p)

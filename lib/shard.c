@@ -118,13 +118,70 @@ int shard_header_decode(const unsigned char in[SHARD_HEADER_SIZE], shard_header 
 	return 0;
 }
 
-static int check_tokens(const shard *s, char *err, size_t errlen)
+/* The first token id outside the vocabulary (it would index past an
+ * embedding table), as its index; n_tokens when there is none. Blocks of
+ * tokens are scanned branch-free, which is what makes verifying a large
+ * set cheap. */
+static uint64_t first_bad_token(const shard *s)
 {
-	/* A token id outside the vocabulary would index past an embedding table. */
-	for (uint64_t i = 0; i < s->h.n_tokens; i++)
-		if (shard_token(s, i) >= s->h.vocab_size)
-			return errf(err, errlen, "%s: token %" PRIu64 " has id %u, not below the vocabulary size %u",
-				    s->path, i, shard_token(s, i), s->h.vocab_size);
+	const uint64_t n = s->h.n_tokens, block = 4096;
+	for (uint64_t b = 0; b < n; b += block) {
+		uint64_t e = b + block < n ? b + block : n;
+		uint32_t max = 0;
+		if (s->h.token_width == 2) {
+			const uint16_t *t = (const uint16_t *)s->tokens;
+			for (uint64_t i = b; i < e; i++)
+				max = t[i] > max ? t[i] : max;
+		} else {
+			const uint32_t *t = (const uint32_t *)s->tokens;
+			for (uint64_t i = b; i < e; i++)
+				max = t[i] > max ? t[i] : max;
+		}
+		if (max < s->h.vocab_size)
+			continue;
+		for (uint64_t i = b; i < e; i++)
+			if (shard_token(s, i) >= s->h.vocab_size)
+				return i;
+	}
+	return n;
+}
+
+/* Where token i is: its byte offset in the file, or in the decompressed
+ * payload of a zstd shard. */
+static void token_place(const shard *s, uint64_t i, char *out, size_t len)
+{
+	uint64_t off = (uint64_t)s->h.token_width * i;
+	if (s->h.compression == SHARD_COMPRESS_NONE)
+		snprintf(out, len, "byte offset %" PRIu64, SHARD_HEADER_SIZE + off);
+	else
+		snprintf(out, len, "byte %" PRIu64 " of the decompressed payload", off);
+}
+
+int shard_check(const shard *s, char *err, size_t errlen)
+{
+	char where[96];
+	/* a zstd shard's stored payload was checked before it was decompressed */
+	int checksum_bad = s->map && xxh64((const unsigned char *)s->map + SHARD_HEADER_SIZE, s->h.payload_bytes,
+					   0) != s->h.payload_checksum;
+	uint64_t bad = first_bad_token(s);
+	if (checksum_bad) {
+		if (bad < s->h.n_tokens) {
+			token_place(s, bad, where, sizeof where);
+			return errf(err, errlen,
+				    "%s: checksum mismatch: the shard's contents are damaged (token %" PRIu64
+				    " at %s has id %u, not below the vocabulary size %u)",
+				    s->path, bad, where, shard_token(s, bad), s->h.vocab_size);
+		}
+		return errf(err, errlen,
+			    "%s: checksum mismatch: the shard's contents are damaged (somewhere in bytes %d to %" PRIu64
+			    ", the payload)",
+			    s->path, SHARD_HEADER_SIZE, SHARD_HEADER_SIZE + s->h.payload_bytes);
+	}
+	if (bad < s->h.n_tokens) {
+		token_place(s, bad, where, sizeof where);
+		return errf(err, errlen, "%s: token %" PRIu64 " (%s) has id %u, not below the vocabulary size %u",
+			    s->path, bad, where, shard_token(s, bad), s->h.vocab_size);
+	}
 	uint64_t prev = 0;
 	for (uint64_t d = 0; d < s->h.n_docs; d++) {
 		uint64_t st = s->doc_starts[d];
@@ -154,9 +211,13 @@ static int load_payload(shard *s, int fd, off_t file_size, int verify, char *err
 		return errf(err, errlen, "%s: cannot map: %s", path, strerror(errno));
 	}
 	const unsigned char *payload = (const unsigned char *)s->map + SHARD_HEADER_SIZE;
-	if (verify && xxh64(payload, s->h.payload_bytes, 0) != s->h.payload_checksum)
-		return errf(err, errlen, "%s: checksum mismatch: the shard's contents are damaged", path);
 	if (s->h.compression == SHARD_COMPRESS_ZSTD) {
+		/* damaged compressed bytes are refused before they are decompressed */
+		if (verify != SHARD_VERIFY_NONE && xxh64(payload, s->h.payload_bytes, 0) != s->h.payload_checksum)
+			return errf(err, errlen,
+				    "%s: checksum mismatch: the shard's contents are damaged (somewhere in bytes %d to %" PRIu64
+				    ", the compressed payload)",
+				    path, SHARD_HEADER_SIZE, SHARD_HEADER_SIZE + s->h.payload_bytes);
 		uint64_t size = payload_size(&s->h);
 		s->owned = xmalloc(size ? size : 1);
 		size_t r = ZSTD_decompress(s->owned, size, payload, s->h.payload_bytes);
@@ -171,7 +232,7 @@ static int load_payload(shard *s, int fd, off_t file_size, int verify, char *err
 	}
 	s->tokens = payload;
 	s->doc_starts = (const uint64_t *)(payload + tokens_bytes_padded(s->h.n_tokens, s->h.token_width));
-	return verify ? check_tokens(s, err, errlen) : 0;
+	return verify == SHARD_VERIFY_NOW ? shard_check(s, err, errlen) : 0;
 }
 
 shard *shard_open(const char *path, int verify, char *err, size_t errlen)

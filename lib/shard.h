@@ -55,10 +55,17 @@ typedef struct {
 	void *owned;               /* decompressed payload, or NULL */
 } shard;
 
-/* Opens and checks a shard: header, file size and, when verify is set, the
- * payload checksum, token ids and document table. NULL with "PATH: what is
- * wrong" in err on any problem. */
+/* Opens and checks a shard: header and file size and, with
+ * SHARD_VERIFY_NOW, its payload checksum, token ids and document table.
+ * SHARD_VERIFY_LATER checks a compressed payload's checksum (it must be
+ * right before it is decompressed) and leaves the rest to shard_check().
+ * NULL with "PATH: what is wrong" in err on any problem. */
+enum { SHARD_VERIFY_NONE = 0, SHARD_VERIFY_NOW = 1, SHARD_VERIFY_LATER = 2 };
 shard *shard_open(const char *path, int verify, char *err, size_t errlen);
+/* The checks shard_open(SHARD_VERIFY_LATER) left: returns 0, or -1 with
+ * "PATH: what is wrong" in err, naming the token and its byte offset where
+ * one is out of range. Safe to run on several shards at once. */
+int shard_check(const shard *s, char *err, size_t errlen);
 static inline uint32_t shard_token(const shard *s, uint64_t i)
 {
 	return s->h.token_width == 2 ? ((const uint16_t *)s->tokens)[i]
@@ -116,7 +123,9 @@ typedef struct {
 	uint64_t *starts;     /* starts[i] = first split-wide index of shard i */
 } shardset;
 
-/* NULL with the message in err (manifest_read, manifest_open_entry). */
+/* verify: every shard's checksum, ids and document table, in parallel.
+ * NULL with the message in err (manifest_read, manifest_open_entry, the
+ * first damaged shard in manifest order). */
 shardset *shardset_open(const char *dir, uint32_t split, int verify, char *err, size_t errlen);
 /* Copies n tokens from split-wide index i (may cross shards). */
 void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n);

@@ -7,12 +7,10 @@
 #include "tokstream.h"
 #include "xio.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* One split's shard being written, and the shards it has finished. */
@@ -25,6 +23,7 @@ typedef struct {
 
 typedef struct {
 	const shard_write_opts *o;
+	const char *dir;     /* where the shards go (shard_outdir.work) */
 	shard_header tmpl;
 	manifest m;
 	size_t cap;
@@ -39,7 +38,7 @@ static void remove_finished(void *arg)
 {
 	writer_state *st = arg;
 	for (size_t i = 0; i < st->m.n; i++) {
-		char *p = path_join(st->o->out_dir, st->m.entries[i].file);
+		char *p = path_join(st->dir, st->m.entries[i].file);
 		unlink(p);
 		free(p);
 	}
@@ -50,7 +49,7 @@ static void open_shard(writer_state *st, split_out *s)
 	char name[64];
 	snprintf(name, sizeof name, "%s_%06" PRIu64 ".bin", s->split == SPLIT_VAL ? "val" : "train",
 		 s->next_index);
-	char *path = path_join(st->o->out_dir, name);
+	char *path = path_join(st->dir, name);
 	shard_header h = st->tmpl;
 	h.split = s->split;
 	h.index = s->next_index++;
@@ -110,43 +109,6 @@ static int goes_to_val(const shard_write_opts *o, uint64_t doc)
 	return 0;
 }
 
-static void prepare_dir(const shard_write_opts *o, manifest **old)
-{
-	mkdir_p(o->out_dir);
-	struct stat sb;
-	if (stat(o->out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		die("%s: not a directory", o->out_dir);
-	if (access(o->out_dir, W_OK) != 0)
-		die("%s: directory is not writable: %s", o->out_dir, strerror(errno));
-	char *mp = path_join(o->out_dir, "manifest");
-	if (access(mp, F_OK) == 0) {
-		if (!o->force)
-			die("%s: already holds shards (a manifest); use --force to replace them", o->out_dir);
-		char err[600];
-		*old = manifest_read(o->out_dir, err, sizeof err);
-		if (!*old)
-			die("%s", err);
-	}
-	free(mp);
-}
-
-/* After a --force run, shards of the old set that the new one did not
- * overwrite would only confuse: remove them. */
-static void remove_stale(const char *dir, const manifest *old, const manifest *now)
-{
-	for (size_t i = 0; old && i < old->n; i++) {
-		int kept = 0;
-		for (size_t j = 0; j < now->n && !kept; j++)
-			kept = strcmp(old->entries[i].file, now->entries[j].file) == 0;
-		if (kept)
-			continue;
-		char *p = path_join(dir, old->entries[i].file);
-		if (unlink(p) != 0 && errno != ENOENT)
-			warnx_("%s: cannot remove stale shard: %s", p, strerror(errno));
-		free(p);
-	}
-}
-
 int shard_write(const shard_write_opts *o)
 {
 	cli_catch_signals();
@@ -155,10 +117,10 @@ int shard_write(const shard_write_opts *o)
 	if (!r)
 		die("%s", err);
 	const tokstream_info *info = tokreader_info(r);
-	manifest *old = NULL;
-	prepare_dir(o, &old);
+	shard_outdir od;
+	shard_outdir_open(&od, o->out_dir, o->force);
 
-	writer_state st = {.o = o};
+	writer_state st = {.o = o, .dir = od.work};
 	st.tmpl.token_width = info->token_width;
 	st.tmpl.vocab_size = info->vocab_size;
 	st.tmpl.bos_id = info->bos_id;
@@ -198,15 +160,15 @@ int shard_write(const shard_write_opts *o)
 	for (int s = 0; s < 2; s++)
 		if (st.splits[s].w)
 			close_shard(&st, &st.splits[s]);
-	manifest_write(o->out_dir, &st.m);
+	manifest_write(st.dir, &st.m);
 	cli_atdie_remove(remove_finished, &st);
-	remove_stale(o->out_dir, old, &st.m);
+	shard_outdir_commit(&od);
 	double dt = now_seconds() - t0;
 	progress(1, "%" PRIu64 " documents, %" PRIu64 " tokens in %zu shards, %.2f s", st.docs, st.tokens,
 		 st.m.n, dt);
 	progress_done();
 	tokreader_close(r);
-	manifest_free(old);
+	shard_outdir_free(&od);
 	for (size_t i = 0; i < st.m.n; i++)
 		free(st.m.entries[i].file);
 	free(st.m.entries);

@@ -272,4 +272,12 @@ start_proxy 55555555555555
 $F --retries 2 --eval piqa --eval-base-url "$PX/m" --eval-dir "$T/ev9" 2> "$T/e"
 [ $? = 1 ] && grep -q "giving up after 3 attempts" "$T/e"; ok $? "persistent 500s: gives up after the retries"
 
+# 12. A mirror that streams without end stops at the pinned size (issue 17:
+# 104 MB were written for PIQA's 495,929-byte file).
+start_proxy e
+timeout 60 $F --eval piqa --eval-base-url "$PX/m" --eval-dir "$T/ev12" 2> "$T/e"
+[ $? = 1 ] && grep -q "the server sent more than the 495929 bytes pinned; stopped" "$T/e"
+ok $? "an endless mirror stops at the pinned size, saying so"
+[ -z "$(find "$T/ev12" -type f -size +1000k 2>/dev/null)" ]; ok $? "... and no file past it is left"
+
 done_testing

@@ -125,4 +125,88 @@ HF_TOKEN=secret HF_ENDPOINT=$PX $F --list $REPO --config sample-10BT > "$T/l.txt
 grep -q "| auth$" "$T/plog"; ok $? "HF_TOKEN sent as Authorization: Bearer"
 [ "$(wc -l < "$T/l.txt")" = 2 ] && grep -q "$SHA_001_00000" "$T/l.txt"; ok $? "--list prints the files with their hashes"
 
+# 10. A hostile or broken server cannot fill the disk, loop or hold a run
+# (issue 17). Every run is bounded by timeout(1); the faults come from the
+# proxy (tests/tools/faultproxy.c).
+SZ0=$(stat -c %s "$FIX/sample/10BT/000_00000.parquet")
+sent_of() { awk -v c="$1" '$1 == c && $2 == "sent" { print $3 }' "$T/plog"; }
+
+# A file that streams without end stops at the listed size.
+start_proxy oe
+HF_ENDPOINT=$PX timeout 60 $F -j 1 $REPO --config sample-10BT --cache "$T/c10" > /dev/null 2> "$T/h1"
+[ $? = 1 ] && grep -q "the server sent more than the $SZ0 bytes the Hub lists; stopped" "$T/h1"
+ok $? "an endless file stops at the Hub's listed size, saying so"
+sleep 0.2
+s1=$(sent_of 1); [ -n "$s1" ] && [ "$s1" -lt $((SZ0 + 16000000)) ]
+ok $? "... after $s1 bytes sent (listed $SZ0; the proxy would send 300 MB)"
+[ ! -e "$T/c10/blobs/$SHA_000_00000.parquet" ]; ok $? "... and nothing is put in the cache"
+
+# A Link rel="next" back to the same page is a loop, refused at once.
+start_proxy L+
+HF_ENDPOINT=$PX timeout 60 $F --list $REPO --config sample-10BT > "$T/h2.out" 2> "$T/h2"
+[ $? = 1 ] && grep -q "is a page already read" "$T/h2"; ok $? "a pagination loop is an error (exit 1), said"
+[ "$(grep -c " GET /api/datasets" "$T/plog")" = 1 ] && [ ! -s "$T/h2.out" ]
+ok $? "... after 1 request (the page links to itself), with nothing printed"
+
+# Pages that never end stop at the page cap.
+start_proxy N+
+HF_ENDPOINT=$PX timeout 100 $F --list $REPO --config sample-10BT > /dev/null 2> "$T/h3"
+[ $? = 1 ] && grep -q "the listing has more than 1000 pages" "$T/h3"; ok $? "more than 1000 listing pages: exit 1, said"
+
+# A server that ignores Range and always cuts after a few hundred bytes:
+# resending the same first bytes is no progress, so --retries holds.
+start_proxy or+
+HF_ENDPOINT=$PX timeout 60 $F -j 1 --retries 2 $REPO --config sample-10BT --cache "$T/c11" > /dev/null 2> "$T/h4"
+[ $? = 1 ] && grep -q "giving up after 3 attempts" "$T/h4"; ok $? "no progress past the high-water mark: --retries 2 gives up after 3 attempts"
+[ "$(grep -c "resolve.* | " "$T/plog")" = 3 ]; ok $? "... 3 requests for the file"
+
+# A trickle (2 bytes/s) is slower than the default --min-rate of 1 kB/s.
+start_proxy ot+
+t0=$(date +%s)
+HF_ENDPOINT=$PX timeout 30 $F -j 1 --retries 1 --timeout 2 $REPO --config sample-10BT --cache "$T/c12" > /dev/null 2> "$T/h5"
+rc=$?
+t1=$(date +%s)
+[ $rc = 1 ] && grep -q "giving up after 2 attempts: slower than 1024 bytes/s for 2 s" "$T/h5"
+ok $? "a 2 bytes/s trickle fails the low-speed limit, said ($(tail -n 1 "$T/h5" | head -c 160))"
+[ $((t1 - t0)) -lt 20 ]; ok $? "... in $((t1 - t0)) s"
+
+# A listing that never ends: a real message at the 256 MB cap.
+start_proxy e
+HF_ENDPOINT=$PX timeout 60 $F --list $REPO --config sample-10BT > /dev/null 2> "$T/h6"
+[ $? = 1 ] && grep -q "the reply is larger than 268435456 bytes" "$T/h6" && ! grep -q "File too large" "$T/h6"
+ok $? "an endless listing stops at 256 MB with a message that says so"
+
+# A cached blob damaged since it was verified is fetched again, not used
+# (a byte changed at 3000 silently changes the first document).
+cp -r "$T/c1" "$T/c13"
+chmod u+w "$T/c13/blobs/$SHA_000_00000.parquet"
+printf '\377' | dd of="$T/c13/blobs/$SHA_000_00000.parquet" bs=1 seek=3000 conv=notrunc 2>/dev/null
+start_proxy o
+HF_ENDPOINT=$PX $F $REPO --config sample-10BT --cache "$T/c13" > "$T/h7.jsonl" 2> "$T/h7"
+ok $? "a run over a bit-flipped cached blob exits 0"
+grep -q "cached copy's sha256 is" "$T/h7" && grep -q "resolve/main/sample/10BT/000_00000" "$T/plog"
+ok $? "... says the copy is damaged and downloads it again"
+check "... and gives the right documents" cmp "$T/h7.jsonl" "$T/local.jsonl"
+check "... and the cache holds the right file again" cmp "$T/c13/blobs/$SHA_000_00000.parquet" "$FIX/sample/10BT/000_00000.parquet"
+printf '\377' | dd of="$T/c13/blobs/$SHA_000_00000.parquet" bs=1 seek=3000 conv=notrunc 2>/dev/null
+HF_ENDPOINT=$PX $F --max-docs 5 $REPO --config sample-10BT --cache "$T/c13" > "$T/h8.jsonl" 2> "$T/h8"
+head -n 5 "$T/local.jsonl" | cmp -s - "$T/h8.jsonl"; ok $? "--max-docs does not read a damaged cached copy either"
+
+# SIGTERM and SIGINT of bonsai-fetch -o: no out.jsonl.tmp.XXXXXX left.
+for sig in TERM INT; do
+	start_proxy ot+
+	rm -f "$T/sig.jsonl"*
+	HF_ENDPOINT=$PX $F -j 1 $REPO --config sample-10BT --cache "$T/c14$sig" -o "$T/sig.jsonl" 2> "$T/h9" &
+	pid=$!
+	i=0; while [ $i -lt 50 ] && ! grep -q resolve "$T/plog" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	sleep 0.3
+	kill -$sig $pid
+	i=0; while [ $i -lt 100 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	kill -0 $pid 2>/dev/null && { kill -9 $pid; echo "# still running 10 s after SIG$sig"; }
+	wait $pid
+	rc=$?
+	[ $rc = 1 ] && [ -z "$(ls "$T"/sig.jsonl* 2>/dev/null)" ] && grep -q "interrupted by signal" "$T/h9"
+	ok $? "SIG$sig during a download: exit 1, 'interrupted', no output or temporary file left"
+done
+
 done_testing

@@ -5,13 +5,23 @@
  *
  * Listens on a free loopback port (written to PORTFILE), forwards each
  * request to 127.0.0.1:UPSTREAM_PORT, and treats connection number i
- * according to PLAN[i] (after the plan: 'o'):
+ * according to PLAN[i] (after the plan: 'o'; a plan ending in '+' repeats
+ * its mode before the '+' for ever):
  *   o  pass through          4  answer 429 (Retry-After: 0)
  *   c  cut the connection after 60000 bytes of the response
  *   5  answer 500            x  flip a byte 50000 bytes into the response
+ *   e  answer 200 without a Content-Length and send zeros without end
+ *      (300 MB at most)
+ *   r  ignore Range (ask upstream for the whole file) and cut the
+ *      connection 1000 bytes into the response
+ *   t  trickle: the response's headers, then 2 bytes a second (60 s at most)
+ *   L  add a Link rel="next" header pointing at the request's own URL
+ *   N  add a Link rel="next" header to a new URL each time (&page=i)
  * Each connection is logged to LOG as
- * "i mode request-line | range | accept-encoding | auth" (- when absent).
+ * "i mode request-line | range | accept-encoding | auth" (- when absent),
+ * and once it ends as "i sent BYTES".
  * Bounded: exits after 2000 connections or 120 s. */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,6 +36,11 @@
 
 #define CUT_AT 60000
 #define FLIP_AT 50000
+#define SHORT_CUT_AT 1000
+#define ENDLESS_MAX ((size_t)300 << 20)
+#define TRICKLE_MAX_S 60
+
+static int own_port;
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -39,6 +54,27 @@ static int write_all(int fd, const char *p, size_t n)
 		n -= (size_t)k;
 	}
 	return 0;
+}
+
+static void log_sent(const char *logpath, int conn, size_t sent)
+{
+	FILE *lg = fopen(logpath, "a");
+	if (lg) {
+		fprintf(lg, "%d sent %zu\n", conn, sent);
+		fclose(lg);
+	}
+}
+
+static size_t endless(int cfd)
+{
+	const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n";
+	if (write_all(cfd, h, strlen(h)) < 0)
+		return 0;
+	static char zeros[65536];
+	size_t sent = 0;
+	while (sent < ENDLESS_MAX && write_all(cfd, zeros, sizeof zeros) == 0)
+		sent += sizeof zeros;
+	return sent;
 }
 
 static void handle(int cfd, int upstream_port, char mode, int conn, const char *logpath)
@@ -74,6 +110,10 @@ static void handle(int cfd, int upstream_port, char mode, int conn, const char *
 		fprintf(lg, "%d %c %s | %s | %s | %s\n", conn, mode, line, range, enc, auth);
 		fclose(lg);
 	}
+	if (mode == 'e') {
+		log_sent(logpath, conn, endless(cfd));
+		return;
+	}
 	if (mode == '4' || mode == '5') {
 		const char *r = mode == '4' ?
 			"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" :
@@ -88,7 +128,7 @@ static void handle(int cfd, int upstream_port, char mode, int conn, const char *
 	char *p = req;
 	while (p < hdr_end + 2) {
 		char *e = strstr(p, "\r\n");
-		if (strncasecmp(p, "Connection:", 11) != 0) {
+		if (strncasecmp(p, "Connection:", 11) != 0 && !(mode == 'r' && strncasecmp(p, "Range:", 6) == 0)) {
 			memcpy(out + o, p, (size_t)(e + 2 - p));
 			o += (size_t)(e + 2 - p);
 		}
@@ -102,14 +142,50 @@ static void handle(int cfd, int upstream_port, char mode, int conn, const char *
 		return;
 	char buf[65536];
 	size_t sent = 0;
+	int first = 1;
 	for (;;) {
 		ssize_t k = read(ufd, buf, sizeof buf);
 		if (k <= 0)
 			break;
+		if (first && (mode == 'L' || mode == 'N')) {
+			/* the Link header goes right after the status line */
+			char *eol = memchr(buf, '\n', (size_t)k), path[1024] = "/", link[1400] = "";
+			sscanf(line, "%*s %1000s", path);
+			if (mode == 'L')
+				snprintf(link, sizeof link, "Link: <http://127.0.0.1:%d%s>; rel=\"next\"\r\n", own_port, path);
+			else
+				snprintf(link, sizeof link, "Link: <http://127.0.0.1:%d%.*s%spage=%d>; rel=\"next\"\r\n",
+					 own_port, (int)strcspn(path, "&"), path, strchr(path, '?') ? "&" : "?", conn);
+			if (eol) {
+				size_t head = (size_t)(eol + 1 - buf);
+				write_all(cfd, buf, head);
+				write_all(cfd, link, strlen(link));
+				memmove(buf, buf + head, (size_t)k - head);
+				k -= (ssize_t)head;
+				sent += head;
+			}
+		}
+		if (first && mode == 't') {
+			/* headers at once, then the body 2 bytes a second */
+			char *end = memmem(buf, (size_t)k, "\r\n\r\n", 4);
+			size_t head = end ? (size_t)(end + 4 - buf) : (size_t)k;
+			write_all(cfd, buf, head);
+			sent += head;
+			for (size_t i = head; i < (size_t)k && i - head < 2 * TRICKLE_MAX_S; i++) {
+				if (write_all(cfd, buf + i, 1) < 0)
+					break;
+				sent++;
+				usleep(500000);
+			}
+			break;
+		}
+		first = 0;
 		if (mode == 'x' && sent <= FLIP_AT && sent + (size_t)k > FLIP_AT)
 			buf[FLIP_AT - sent] ^= 0x5a;
-		if (mode == 'c' && sent + (size_t)k > CUT_AT) {
-			write_all(cfd, buf, CUT_AT - sent);
+		size_t cut = mode == 'c' ? CUT_AT : mode == 'r' ? SHORT_CUT_AT : 0;
+		if (cut && sent + (size_t)k > cut) {
+			write_all(cfd, buf, cut - sent);
+			sent = cut;
 			break;
 		}
 		if (write_all(cfd, buf, (size_t)k) < 0)
@@ -117,6 +193,7 @@ static void handle(int cfd, int upstream_port, char mode, int conn, const char *
 		sent += (size_t)k;
 	}
 	close(ufd);
+	log_sent(logpath, conn, sent);
 }
 
 int main(int argc, char **argv)
@@ -146,7 +223,11 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
+	own_port = ntohs(a.sin_port);
 	size_t plen = strlen(plan);
+	int repeat = plen >= 2 && plan[plen - 1] == '+';
+	if (repeat)
+		plen--;
 	for (int conn = 0; conn < 2000; conn++) {
 		int cfd = accept(lfd, NULL, NULL);
 		if (cfd < 0) {
@@ -155,7 +236,7 @@ int main(int argc, char **argv)
 			perror("accept");
 			return 1;
 		}
-		char mode = (size_t)conn < plen ? plan[conn] : 'o';
+		char mode = (size_t)conn < plen ? plan[conn] : repeat ? plan[plen - 1] : 'o';
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(lfd);

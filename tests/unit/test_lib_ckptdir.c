@@ -1,7 +1,7 @@
 /* The scan for a run's checkpoints (gemma3_list_checkpoints): only the
  * names bonsai-train writes count, sorted by step; what the trainer prunes
  * and what readers resume from both come from it. */
-#include "gemma3.h"
+#include "gemma3_checkpoint.h"
 #include "xio.h"
 #include "tap.h"
 

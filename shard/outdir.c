@@ -1,0 +1,246 @@
+/* outdir.c - where bonsai-shard -o writes. A new directory, or a new set
+ * replacing an old one (--force), is built in a sibling "DIR.tmp-PID" and
+ * renamed into place once its manifest is written: a failure, a signal or
+ * a kill -9 part-way leaves DIR as it was. */
+#define _GNU_SOURCE /* renameat2 */
+#include "cli.h"
+#include "shard_tool.h"
+#include "xio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The files a run of bonsai-shard -o makes in its directory, finished or
+ * still under their temporary names ("NAME.tmp.XXXXXX"). */
+static int is_set_file(const char *name)
+{
+	if (strncmp(name, "manifest", 8) == 0)
+		return name[8] == '\0' || strncmp(name + 8, ".tmp.", 5) == 0;
+	return (strncmp(name, "train_", 6) == 0 || strncmp(name, "val_", 4) == 0) && strstr(name, ".bin");
+}
+
+/* Removes the set files in dir and then dir itself; anything else found
+ * there is left alone (with dir) and reported. */
+static void remove_set_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			warnx_("%s: cannot list: %s", dir, strerror(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!is_set_file(e->d_name))
+			continue;
+		char *p = path_join(dir, e->d_name);
+		if (unlink(p) != 0 && errno != ENOENT)
+			warnx_("%s: cannot remove: %s", p, strerror(errno));
+		free(p);
+	}
+	closedir(d);
+	if (rmdir(dir) != 0 && errno != ENOENT)
+		warnx_("%s: not removed: %s", dir, strerror(errno));
+}
+
+static char *dir_of(const char *path)
+{
+	char *p = xstrdup(path);
+	char *slash = strrchr(p, '/');
+	if (!slash)
+		strcpy(p, ".");
+	else if (slash == p)
+		p[1] = '\0';
+	else
+		*slash = '\0';
+	return p;
+}
+
+/* "DIR.tmp-PID" siblings of dir whose process is gone are what a killed
+ * run left: removed here. One whose process still runs (another run, or a
+ * reused id) is left alone. */
+static void remove_stale_siblings(const char *dir)
+{
+	char *parent = dir_of(dir);
+	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	size_t blen = strlen(base);
+	DIR *d = opendir(parent);
+	if (!d) {
+		free(parent);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp-", 5) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		long pid = strtol(n + blen + 5, &end, 10);
+		int moved_aside = strcmp(end, ".old") == 0;
+		if (errno || (*end && !moved_aside) || end == n + blen + 5 || pid <= 0 || pid > INT_MAX)
+			continue;
+		/* our own id: left by an earlier process that had it */
+		if ((pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		char *p = path_join(parent, n);
+		if (moved_aside && access(dir, F_OK) != 0 && errno == ENOENT) {
+			/* killed between the two renames of the fallback below */
+			warnx_("%s: restoring the set a killed run had moved aside", dir);
+			if (rename(p, dir) != 0)
+				die("%s: cannot rename back to %s: %s", p, dir, strerror(errno));
+		} else {
+			warnx_("%s: removing what a killed run left", p);
+			remove_set_dir(p);
+		}
+		free(p);
+	}
+	closedir(d);
+	free(parent);
+}
+
+static void remove_work(void *arg)
+{
+	shard_outdir *od = arg;
+	remove_set_dir(od->work);
+}
+
+void shard_outdir_open(shard_outdir *od, const char *path, int force)
+{
+	memset(od, 0, sizeof *od);
+	struct stat sb;
+	if (stat(path, &sb) == 0) {
+		/* a symlink to a set: the set is replaced where it lies */
+		od->final = realpath(path, NULL);
+		if (!od->final)
+			die("%s: %s", path, strerror(errno));
+	} else {
+		if (errno != ENOENT)
+			die_at(path, 0, "cannot create directory: %s", strerror(errno));
+		od->final = xstrdup(path);
+		size_t n = strlen(od->final);
+		while (n > 1 && od->final[n - 1] == '/')
+			od->final[--n] = '\0';
+	}
+	/* first, as it may put back a set a killed run had moved aside */
+	remove_stale_siblings(od->final);
+	if (stat(od->final, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			die("%s: not a directory", path);
+		if (access(path, W_OK) != 0)
+			die("%s: directory is not writable: %s", path, strerror(errno));
+		char *mp = path_join(od->final, "manifest");
+		int has_set = access(mp, F_OK) == 0;
+		free(mp);
+		if (!has_set) {
+			/* an empty or foreign directory (a mount point, say): no set
+			 * to keep, and a rename could not replace it */
+			od->work = xstrdup(od->final);
+			return;
+		}
+		if (!force)
+			die("%s: already holds shards (a manifest); use --force to replace them", path);
+		od->replace = 1;
+	} else {
+		mkdirs_above(od->final);
+	}
+	char *parent = dir_of(od->final);
+	if (access(parent, W_OK) != 0)
+		die("%s: directory is not writable (the new set is built there): %s", parent, strerror(errno));
+	free(parent);
+	size_t n = strlen(od->final) + 32;
+	od->work = xmalloc(n);
+	snprintf(od->work, n, "%s.tmp-%ld", od->final, (long)getpid());
+	if (mkdir(od->work, 0777) != 0)
+		die("%s: cannot create directory: %s", od->work, strerror(errno));
+	od->swap = 1;
+	cli_atdie(remove_work, od);
+}
+
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		die("%s: cannot open: %s", dir, strerror(errno));
+	if (fsync(fd) != 0 && errno != EINVAL)
+		die("%s: %s", dir, strerror(errno));
+	close(fd);
+}
+
+/* Files of the old set's directory that are not the set (notes, a README)
+ * move into the new one; the old set's own files go. */
+static void carry_over(const char *old_dir, const char *new_dir)
+{
+	DIR *d = opendir(old_dir);
+	if (!d) {
+		warnx_("%s: cannot list: %s", old_dir, strerror(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || is_set_file(n))
+			continue;
+		char *from = path_join(old_dir, n), *to = path_join(new_dir, n);
+		if (rename(from, to) != 0)
+			warnx_("%s: not moved into %s: %s", from, new_dir, strerror(errno));
+		free(from);
+		free(to);
+	}
+	closedir(d);
+}
+
+void shard_outdir_commit(shard_outdir *od)
+{
+	if (!od->swap)
+		return;
+	sync_dir(od->work);
+	if (!od->replace) {
+		if (rename(od->work, od->final) != 0)
+			die("%s: cannot rename %s into place: %s", od->final, od->work, strerror(errno));
+	} else {
+		/* one atomic exchange: at every instant DIR is a complete set */
+		if (renameat2(AT_FDCWD, od->work, AT_FDCWD, od->final, RENAME_EXCHANGE) != 0) {
+			if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+				die("%s: cannot swap the new set in (%s): %s", od->final, od->work,
+				    strerror(errno));
+			/* a file system without exchange: the old set is moved aside
+			 * first; a run killed in between finds it there and puts it back */
+			size_t n = strlen(od->work) + 8;
+			char *aside = xmalloc(n);
+			snprintf(aside, n, "%s.old", od->work);
+			if (rename(od->final, aside) != 0)
+				die("%s: cannot move the old set aside: %s", od->final, strerror(errno));
+			if (rename(od->work, od->final) != 0) {
+				int e = errno;
+				if (rename(aside, od->final) != 0)
+					warnx_("%s: the old set is at %s", od->final, aside);
+				die("%s: cannot rename %s into place: %s", od->final, od->work, strerror(e));
+			}
+			free(od->work);
+			od->work = aside;
+		}
+	}
+	cli_atdie_remove(remove_work, od);
+	char *parent = dir_of(od->final);
+	sync_dir(parent);
+	free(parent);
+	if (od->replace) {
+		carry_over(od->work, od->final);
+		remove_set_dir(od->work);
+	}
+}
+
+void shard_outdir_free(shard_outdir *od)
+{
+	free(od->final);
+	free(od->work);
+}
