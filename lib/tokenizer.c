@@ -7,29 +7,78 @@
 #include "tokenizer_internal.h"
 #include "buf.h"
 #include "cli.h"
-#include "xio.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
-tokenizer *tokenizer_load(const char *path, const char *pattern)
+char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	size_t len;
-	pretok_init();
-	char *text = read_file(path, &len);
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* the size when known; a pipe (<(zstdcat ...)) grows the buffer */
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+	char *p = xmalloc(cap);
+	for (;;) {
+		if (n + 1 == cap)
+			p = xreallocarray(p, cap *= 2, 1);
+		ssize_t r = read(fd, p + n, cap - 1 - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+			free(p);
+			close(fd);
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = 0;
+	*len = n;
+	return p;
+}
+
+/* Parses the source file text[0..len): JSON or .tiktoken by content. */
+static tokenizer *parse_source(const char *path, const char *text, size_t len,
+			       const char *pattern, char *err, size_t errlen)
+{
 	size_t i = 0;
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
-	tokenizer *t;
 	if (i < len && text[i] == '{') {
-		if (pattern)
-			die_at(path, 0, "--pattern applies to .tiktoken files only");
-		t = tokenizer_load_hf(path, text, len);
-	} else {
-		t = tokenizer_load_tiktoken(path, text, len, pattern);
+		if (pattern) {
+			tok_fail(err, errlen, path, 0, "--pattern applies to .tiktoken files only");
+			return NULL;
+		}
+		return tokenizer_load_hf(path, text, len, err, errlen);
 	}
+	return tokenizer_load_tiktoken(path, text, len, pattern, err, errlen);
+}
+
+tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size_t errlen)
+{
+	size_t len;
+	pretok_init();
+	char *text = tok_read_file(path, &len, err, errlen);
+	if (!text)
+		return NULL;
+	tokenizer *t = parse_source(path, text, len, pattern, err, errlen);
 	free(text);
+	if (!t)
+		return NULL;
 	t->path = xstrdup(path);
 	static uint64_t serial;
 	t->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
@@ -96,9 +145,7 @@ static void push(enc_ctx *c, uint32_t id)
 
 static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
 {
-	if (id < 0) {
-		if (t->unk_id < 0)
-			die("%s: the text has a character with no token and no <unk>", t->path);
+	if (id < 0) { /* unk_id >= 0: tok_check_total refused the other tokenizers */
 		if (t->fuse_unk && *k && sym[*k - 1] == (uint32_t)t->unk_id)
 			return;
 		id = t->unk_id;
@@ -396,19 +443,23 @@ size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
 	return *n;
 }
 
-static void check_id(const tokenizer *t, uint32_t id)
+static int check_id(const tokenizer *t, uint32_t id, char *err, size_t errlen)
 {
 	if (id >= t->vocab_size)
-		die("%s: token id %u is not below the vocabulary size %u", t->path, id, t->vocab_size);
+		return errf(err, errlen, "%s: token id %u is not below the vocabulary size %u", t->path,
+			    id, t->vocab_size);
 	if (!(t->flags[id] & TOKF_PRESENT))
-		die("%s: token id %u is not in the vocabulary", t->path, id);
+		return errf(err, errlen, "%s: token id %u is not in the vocabulary", t->path, id);
+	return 0;
 }
 
-char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len)
+char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len, char *err,
+		       size_t errlen)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
-		check_id(t, ids[i]);
+		if (check_id(t, ids[i], err, errlen) < 0)
+			return NULL;
 		total += t->off[ids[i] + 1] - t->off[ids[i]];
 	}
 	char *out = xmalloc(total + 1), *p = out;
@@ -422,12 +473,15 @@ char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t
 	return out;
 }
 
-size_t tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap)
+long tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap, char *err,
+			   size_t errlen)
 {
-	check_id(t, id);
+	if (check_id(t, id, err, errlen) < 0)
+		return -1;
 	size_t l = t->off[id + 1] - t->off[id];
 	if (l > cap)
-		die("%s: token %u has %zu bytes, more than the %zu given", t->path, id, l, cap);
+		return errf(err, errlen, "%s: token %u has %zu bytes, more than the %zu given", t->path,
+			    id, l, cap);
 	memcpy(out, t->bytes + t->off[id], l);
-	return l;
+	return (long)l;
 }

@@ -208,7 +208,10 @@ int cmd_encode(int argc, char **argv)
 		die_usage("encode: --ids writes no special tokens; --eos does not apply");
 
 	encoder E = { .field = field, .ids_out = ids_out, .bos = -1, .eos = -1 };
-	tokenizer *t = tokenizer_load(tpath, pattern);
+	char err[512];
+	tokenizer *t = tokenizer_load(tpath, pattern, err, sizeof err);
+	if (!t)
+		die("%s", err);
 	E.t = t;
 	if (!ids_out) {
 		if (!no_bos) {

@@ -10,6 +10,15 @@
 
 #include <stdint.h>
 
+static tokenizer *load_or_die(const char *path, const char *pattern)
+{
+	char err[512];
+	tokenizer *t = tokenizer_load(path, pattern, err, sizeof err);
+	if (!t)
+		die("%s", err);
+	return t;
+}
+
 static const char *const NAMES[] = { "gemma3", "r50k_base", "cl100k_base", "o200k_base" };
 
 int main(int argc, char **argv)
@@ -33,7 +42,7 @@ int main(int argc, char **argv)
 		else
 			snprintf(tp, sizeof tp, "%s/fixtures/tokenizers/tiktoken/%s.tiktoken", shared_dir(), NAMES[k]);
 		double t0 = now_seconds();
-		tokenizer *t = tokenizer_load(tp, NULL);
+		tokenizer *t = load_or_die(tp, NULL);
 		printf("# %s loaded in %.2f s, vocab %u, bos %d, eos %d\n", NAMES[k],
 		       now_seconds() - t0, tokenizer_vocab_size(t), tokenizer_bos(t), tokenizer_eos(t));
 		int cases = 0, id_bad = 0, text_bad = 0;
@@ -68,7 +77,7 @@ int main(int argc, char **argv)
 				printf("\n");
 			}
 			size_t dl;
-			char *dec = tokenizer_decode(t, ids, n, &dl);
+			char *dec = tokenizer_decode(t, ids, n, &dl, NULL, 0);
 			if (dl != tx->len || memcmp(dec, tx->str, dl) != 0) {
 				if (text_bad++ < 3)
 					printf("# %s case %d decodes to %.60s\n", NAMES[k], cases, dec);
