@@ -497,7 +497,7 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 	strs = xcalloc(size, sizeof *strs);
 	lens = xcalloc(size, sizeof *lens);
 	flags = xcalloc(size, 1);
-	strmap_init(&vmap, vocab->len);
+	strmap_init(&vmap, vocab->len, NULL);
 	xxh64_state vh;
 	xxh64_init(&vh, 1);
 	for (size_t i = 0; i < vocab->len; i++) {
@@ -575,7 +575,7 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 		}
 		/* a piece that is a vocabulary entry is that entry */
 		t->whole_piece = 1;
-		strmap_init(&t->piece_ids, vocab->len);
+		strmap_init(&t->piece_ids, vocab->len, t->bytes);
 		for (uint32_t id = 0; id < size; id++)
 			if ((t->flags[id] & TOKF_PRESENT) && !(t->flags[id] & TOKF_ADDED))
 				strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id);

@@ -79,6 +79,13 @@ struct tokenizer {
 	size_t n_glue;
 
 	uint64_t serial;          /* tells thread caches apart */
+
+	/* Loaded from a compiled form: the arrays above point into this
+	 * mapping of it (tokenizer_compiled.c), except the merge and piece
+	 * tables, the normalizer's strings and the split string, which are
+	 * allocated. */
+	void *map;
+	size_t map_len;
 };
 
 /* Per-thread cache of piece -> ids (lib/tokenizer_cache.c); h is
@@ -109,6 +116,17 @@ int tok_fail(char *err, size_t errlen, const char *path, long line, const char *
 /* Refuses (-1, err) a tokenizer that some text could not be encoded with:
  * a byte with no token of its own, no byte fallback and no unk. */
 int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errlen);
+
+/* The compiled form of a tokenizer (tokenizer_compiled.c): everything
+ * encode and decode use, in one file that is mapped rather than parsed.
+ * key: the identity of what it was made from (source bytes, pattern,
+ * format); a file for another key, or damaged (its checksum), is refused. */
+#define TOK_COMPILED_VERSION 1
+int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char *err,
+		       size_t errlen);
+/* The tokenizer, or NULL: *damaged set when the file exists but is not a
+ * sound compiled form of key (a missing file is no damage). */
+tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged);
 
 /* The .json beside a .tiktoken file (its pattern and special tokens). */
 char *tiktoken_side_path(const char *path);

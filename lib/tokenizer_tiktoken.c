@@ -357,7 +357,7 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 	tok_set_bytes(t, L.size, L.strs, L.lens, L.flags);
 
 	/* whole pieces and bytes */
-	strmap_init(&t->piece_ids, L.n);
+	strmap_init(&t->piece_ids, L.n, t->bytes);
 	for (size_t i = 0; i < L.n; i++) {
 		uint32_t id = L.ranks[i];
 		if (!strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id)) {
