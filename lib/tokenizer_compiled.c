@@ -146,9 +146,11 @@ typedef struct {
 
 static void emit(sink *k, const void *p, size_t n)
 {
+	if (!n) /* p may be NULL then */
+		return;
 	if (k->hash)
 		xxh64_update(k->hash, p, n);
-	if (k->fp && n)
+	if (k->fp)
 		fwrite(p, 1, n, k->fp); /* errors: ferror at the end */
 }
 
