@@ -57,6 +57,9 @@ char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return p;
 }
 
+/* Source files smaller than this are parsed every time. */
+#define COMPILE_MIN_BYTES (256u << 10)
+
 /* What the compiled form is made from: the format, the source's bytes,
  * the pattern given and, for a .tiktoken file, the .json beside it. */
 static uint64_t source_key(const char *path, const char *text, size_t len, const char *pattern,
@@ -140,7 +143,8 @@ tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size
 		i++;
 	int is_json = i < len && text[i] == '{';
 	uint64_t key = source_key(path, text, len, pattern, is_json);
-	char *cpath = compiled_path(key);
+	/* a small file parses in milliseconds: no file in the cache for it */
+	char *cpath = len >= COMPILE_MIN_BYTES ? compiled_path(key) : NULL;
 	tokenizer *t = NULL;
 	if (cpath) {
 		int damaged;

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Loading tokenizers: a .tiktoken file with very long tokens loads in time
 # linear in its size, and the splits of long tokens into long tokens are
-# all found.
+# all found; the compiled form in the cache is made once, used, checked,
+# made again when damaged or when the source changes, and safe to write
+# from several processes at once.
 . tests/tap.sh
 TOK=bin/bonsai-tokenize
+export BONSAI_CACHE="$T/cache0"
 
 # the 256 single bytes, ranks 0-255 (base64 of one byte: two digits and ==)
 awk 'BEGIN { a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -41,6 +44,8 @@ echo "{\"text\":\"$(rep x 128)$(rep y 128)z\"}" > "$T/long.jsonl"
 run $TOK encode --ids --pattern r50k_base -t "$T/long.tiktoken" "$T/long.jsonl"
 [ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "270 122" ]
 ok $? "x^128 y^128 z: x^128 and y^128 merge into their token (got $(cat "$T/out"))"
+[ "$(ls "$T/cache0/tokenizers" | wc -l)" -eq 1 ]
+ok $? "only the 1.3 MB file was compiled into the cache, not the small one (< 256 KB)"
 
 # The compiled form in the cache: made on first use, used after, made again
 # when damaged or when the source changes.
