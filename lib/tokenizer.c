@@ -390,6 +390,19 @@ static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 		encode_word(t, c, s + w[i].off, w[i].len, w[i].h);
 }
 
+/* Adds s[off..off+len) to the batch w (*nw words), encoding the batch when
+ * it is full. */
+static void batch_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
+		       size_t *nw, size_t off, size_t len)
+{
+	w[*nw].off = off;
+	w[*nw].len = len;
+	if (++*nw == WORD_BATCH) {
+		encode_words(t, c, s, w, *nw);
+		*nw = 0;
+	}
+}
+
 static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	if (!t->word_cp) {
@@ -400,18 +413,12 @@ static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 	size_t start = 0, nw = 0;
 	for (size_t q = find_word_cp(t, s, 0, n); q < n; q = find_word_cp(t, s, q + t->word_len, n)) {
 		if (q > start && can_cut(t, s, q)) {
-			w[nw].off = start;
-			w[nw].len = q - start;
-			if (++nw == WORD_BATCH) {
-				encode_words(t, c, s, w, nw);
-				nw = 0;
-			}
+			batch_word(t, c, s, w, &nw, start, q - start);
 			start = q;
 		}
 	}
-	w[nw].off = start;
-	w[nw].len = n - start;
-	encode_words(t, c, s, w, nw + 1);
+	batch_word(t, c, s, w, &nw, start, n - start);
+	encode_words(t, c, s, w, nw);
 }
 
 /* Hugging Face's Split on a literal string, with its delimiter behaviours. */
@@ -528,12 +535,7 @@ static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *
 		size_t nw = 0;
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);
-			w[nw].off = i;
-			w[nw].len = e - i;
-			if (++nw == WORD_BATCH) {
-				encode_words(t, c, s, w, nw);
-				nw = 0;
-			}
+			batch_word(t, c, s, w, &nw, i, e - i);
 			i = e;
 		}
 		encode_words(t, c, s, w, nw);

@@ -6,6 +6,7 @@
 #include "bpe.h"
 #include "cli.h"
 #include "tokenizer.h"
+#include "tokenizer_test.h"
 #include "tokenizer_internal.h"
 #include "xio.h"
 
@@ -14,15 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static tokenizer *load_or_die(const char *path, const char *pattern)
-{
-	char err[512];
-	tokenizer *t = tokenizer_load(path, pattern, err, sizeof err);
-	if (!t)
-		die("%s", err);
-	return t;
-}
 
 static int same_ids(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {

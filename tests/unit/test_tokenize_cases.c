@@ -6,18 +6,10 @@
 #include "cli.h"
 #include "json.h"
 #include "tokenizer.h"
+#include "tokenizer_test.h"
 #include "xio.h"
 
 #include <stdint.h>
-
-static tokenizer *load_or_die(const char *path, const char *pattern)
-{
-	char err[512];
-	tokenizer *t = tokenizer_load(path, pattern, err, sizeof err);
-	if (!t)
-		die("%s", err);
-	return t;
-}
 
 static const char *const NAMES[] = { "gemma3", "r50k_base", "cl100k_base", "o200k_base" };
 

@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "cli.h"
 #include "tokenizer.h"
+#include "tokenizer_test.h"
 #include "xio.h"
 
 #include <stdint.h>
@@ -22,12 +23,9 @@ static double cpu_seconds(void)
 
 static tokenizer *load_timed(const char *path, double *cpu)
 {
-	char err[512];
 	double c0 = cpu_seconds();
-	tokenizer *t = tokenizer_load(path, NULL, err, sizeof err);
+	tokenizer *t = load_or_die(path, NULL);
 	*cpu = cpu_seconds() - c0;
-	if (!t)
-		die("%s", err);
 	return t;
 }
 
