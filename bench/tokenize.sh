@@ -8,6 +8,7 @@
 # node_modules in NPM_DIR (skipped when absent):
 #   mkdir /tmp/npm && (cd /tmp/npm && npm install tokenizers tiktoken)
 #   NPM_DIR=/tmp/npm/node_modules bench/tokenize.sh
+# "bench/tokenize.sh load" measures the whole process instead (see there).
 set -e
 T=bin/bonsai-tokenize
 S=${BONSAI_SHARED:-../shared}/fixtures
@@ -39,6 +40,47 @@ tok_path() {
 	*) echo "$S/tokenizers/tiktoken/$1.tiktoken" ;;
 	esac
 }
+
+# bench/tokenize.sh load: the whole process, tokenizer load included, on
+# 2,000 FineWeb documents at -j 1: MB of text per CPU second of
+# bonsai-tokenize (user + system, /usr/bin/time; the compiled tokenizer
+# already in the cache, as after any first use) and of the peers' node
+# process (module, tokenizer and input load included). OLD=an older
+# bonsai-tokenize runs alternately with this one, in the same conditions.
+if [ "$1" = load ]; then
+	head -n 2000 "$W/fineweb-all.jsonl" > "$W/fineweb2k.jsonl"
+	whole() { # binary tokenizer -> MB per CPU s of the process
+		/usr/bin/time -f '%U %S' -o "$W/time" "$1" encode --progress -t "$2" -j 1 -o /dev/null \
+			"$W/fineweb2k.jsonl" 2> "$W/err"
+		line=$(tr '\r' '\n' < "$W/err" | grep 'CPU s' | tail -1)
+		mb=$(echo "$line" | sed -n 's/.* \([0-9.]*\) MB of text.*/\1/p')
+		awk -v mb="$mb" '{ printf "%.2f\n", mb / ($1 + $2) }' "$W/time"
+	}
+	best() { sort -n | tail -1; }
+	uptime
+	echo "| tokenizer | bonsai, MB/CPU s, load included | old build | peer | peer, load included | peer, encode only |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	for name in cl100k_base o200k_base r50k_base gemma3; do
+		tok=$(tok_path $name)
+		$T info "$tok" > /dev/null # compiled into the cache once
+		: > "$W/new" && : > "$W/old"
+		for i in 1 2 3; do
+			whole "$T" "$tok" >> "$W/new"
+			[ -z "$OLD" ] || whole "$OLD" "$tok" >> "$W/old"
+		done
+		p=n/a pe=n/a
+		if [ -n "$NPM_DIR" ]; then
+			if [ $name = gemma3 ]; then peer=hf; arg=$tok; pn="HF tokenizers"
+			else peer=tiktoken; arg=$name; pn=tiktoken; fi
+			out=$(NODE_PATH=$NPM_DIR node bench/tokenize_peer.js $peer "$arg" "$W/fineweb2k.jsonl")
+			p=$(echo "$out" | sed 's/.*"mb_cpu_s_total":\([0-9.]*\).*/\1/' | xargs printf '%.2f')
+			pe=$(echo "$out" | sed 's/.*"mb_cpu_s":\([0-9.]*\).*/\1/' | xargs printf '%.2f')
+		fi
+		echo "| $name | $(best < "$W/new") | $(best < "$W/old" | grep . || echo n/a) | ${pn:-n/a} | $p | $pe |"
+	done
+	uptime
+	exit 0
+fi
 
 ours() { # name docs threads -> "wall MB/s / MB per CPU s" (best of 3)
 	tok=$(tok_path "$1")

@@ -1,6 +1,8 @@
 // bench/tokenize_peer.js - the reference implementations, timed the way
-// bench/tokenize.sh times bonsai-tokenize (encoding only, tokenizer load
-// excluded). Needs the npm packages tokenizers and tiktoken (NODE_PATH).
+// bench/tokenize.sh times bonsai-tokenize: encoding only (mb_s, mb_cpu_s),
+// and the whole process, tokenizer load and reading included
+// (mb_cpu_s_total: the text's MB per CPU second of the process so far).
+// Needs the npm packages tokenizers and tiktoken (NODE_PATH).
 //   node tokenize_peer.js hf TOKENIZER.json DOCS.jsonl [batch]
 //   node tokenize_peer.js tiktoken NAME DOCS.jsonl
 //   node tokenize_peer.js hf-train TEXT.txt VOCAB   (ByteLevel BPE, cl100k split)
@@ -30,7 +32,7 @@ function docs(file) {
       for (const s of texts) n += (await t.encode(s, null, { addSpecialTokens: false })).getIds().length;
     }
     const dt = now() - t0, dc = cpu() - c0;
-    console.log(JSON.stringify({ impl: 'hf-tokenizers' + (c === 'batch' ? '-batch' : ''), tokens: n, bytes, seconds: dt, mb_s: bytes / 1e6 / dt, mb_cpu_s: bytes / 1e6 / dc }));
+    console.log(JSON.stringify({ impl: 'hf-tokenizers' + (c === 'batch' ? '-batch' : ''), tokens: n, bytes, seconds: dt, mb_s: bytes / 1e6 / dt, mb_cpu_s: bytes / 1e6 / dc, mb_cpu_s_total: bytes / 1e6 / cpu() }));
   } else if (mode === 'tiktoken') {
     const { get_encoding } = require('tiktoken');
     const t = get_encoding(a);
@@ -40,7 +42,7 @@ function docs(file) {
     const t0 = now(), c0 = cpu();
     for (const s of texts) n += t.encode_ordinary(s).length;
     const dt = now() - t0, dc = cpu() - c0;
-    console.log(JSON.stringify({ impl: 'tiktoken-' + a, tokens: n, bytes, seconds: dt, mb_s: bytes / 1e6 / dt, mb_cpu_s: bytes / 1e6 / dc }));
+    console.log(JSON.stringify({ impl: 'tiktoken-' + a, tokens: n, bytes, seconds: dt, mb_s: bytes / 1e6 / dt, mb_cpu_s: bytes / 1e6 / dc, mb_cpu_s_total: bytes / 1e6 / cpu() }));
   } else if (mode === 'hf-train') {
     const { Tokenizer } = require('tokenizers');
     const pat = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";

@@ -226,8 +226,12 @@ int main(int argc, char **argv)
 		if (ids) {
 			buf_printf(&out, "%d\n", next);
 		} else if ((uint32_t)next < tokenizer_vocab_size(lm.tok)) {
-			size_t k = tokenizer_token_bytes(lm.tok, (uint32_t)next, piece, sizeof piece);
-			utf8_stream_feed(&u, piece, k, &out);
+			char err[512];
+			long k = tokenizer_token_bytes(lm.tok, (uint32_t)next, piece, sizeof piece, err,
+						       sizeof err);
+			if (k < 0)
+				die("%s", err);
+			utf8_stream_feed(&u, piece, (size_t)k, &out);
 		} /* ids beyond the tokenizer (padding rows of the embedding) print nothing */
 		if (out.len) {
 			xfwrite(out.data, out.len, stdout, "stdout");

@@ -56,7 +56,10 @@ void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int
 		if (!lm->tok_path)
 			die_usage("no tokenizer: name one with -t (no tokenizer.json next to %s)",
 				  model_path);
-		lm->tok = tokenizer_load(lm->tok_path, NULL);
+		char err[512];
+		lm->tok = tokenizer_load(lm->tok_path, NULL, err, sizeof err);
+		if (!lm->tok)
+			die("%s", err);
 		uint32_t tv = tokenizer_vocab_size(lm->tok);
 		if (tv > (uint32_t)lm->cfg->vocab_size)
 			die("%s: %u tokens, but the model %s has a vocabulary of %d", lm->tok_path,

@@ -119,9 +119,13 @@ static char *parse_string(parser *ps, size_t *out_len)
 			fail(ps, "control character in string");
 			return NULL;
 		}
-		if (c != '\\') {
-			o[n++] = (char)c;
-			p++;
+		if (c != '\\') { /* a run of plain bytes at once */
+			const char *r = p + 1;
+			while (r < ps->end && *r != '"' && *r != '\\' && (unsigned char)*r >= 0x20)
+				r++;
+			memcpy(o + n, p, (size_t)(r - p));
+			n += (size_t)(r - p);
+			p = r;
 			continue;
 		}
 		if (p + 1 >= ps->end)

@@ -7,29 +7,179 @@
 #include "tokenizer_internal.h"
 #include "buf.h"
 #include "cli.h"
+#include "evaldir.h"
+#include "hash.h"
 #include "xio.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
-tokenizer *tokenizer_load(const char *path, const char *pattern)
+char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* the size when known; a pipe (<(zstdcat ...)) grows the buffer */
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+	char *p = xmalloc(cap);
+	for (;;) {
+		if (n + 1 == cap)
+			p = xreallocarray(p, cap *= 2, 1);
+		ssize_t r = read(fd, p + n, cap - 1 - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+			free(p);
+			close(fd);
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = 0;
+	*len = n;
+	return p;
+}
+
+/* Source files smaller than this are parsed every time. */
+#define COMPILE_MIN_BYTES (256u << 10)
+
+/* What the compiled form is made from: the format, the source's bytes,
+ * the pattern given and, for a .tiktoken file, the .json beside it. */
+static uint64_t source_key(const char *path, const char *text, size_t len, const char *pattern,
+			   int is_json)
+{
+	xxh64_state s;
+	xxh64_init(&s, 0);
+	uint64_t head[2] = { TOK_COMPILED_VERSION, len };
+	static const char tag[] = "bonsai-tokenizer-compiled " BONSAI_VERSION;
+	xxh64_update(&s, tag, sizeof tag);
+	xxh64_update(&s, head, sizeof head);
+	xxh64_update(&s, text, len);
+	xxh64_update(&s, pattern ? pattern : "", pattern ? strlen(pattern) + 1 : 0);
+	if (!is_json) {
+		char *jp = tiktoken_side_path(path), *side;
+		size_t sl;
+		if ((side = tok_read_file(jp, &sl, NULL, 0))) {
+			xxh64_update(&s, side, sl);
+			free(side);
+		}
+		free(jp);
+	}
+	return xxh64_digest(&s);
+}
+
+/* The compiled form's file in the cache (NULL: no cache folder), with the
+ * folders above it made. */
+static char *compiled_path(uint64_t key)
+{
+	char *dir = bonsai_cache_dir();
+	if (!dir)
+		return NULL;
+	char name[64];
+	snprintf(name, sizeof name, "tokenizers/%016" PRIx64 ".bin", key);
+	char *p = path_join(dir, name);
+	free(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		int bad = mkdir(p, 0777) < 0 && errno != EEXIST;
+		*s = '/';
+		if (bad) /* no cache: loading from the source still works */
+			break;
+	}
+	return p;
+}
+
+/* The source's bytes for its key: mapped when it is a regular file (a
+ * copy of 33 MB would cost more than hashing it), else read (a pipe).
+ * *mapped says which; NULL with the message on an error. */
+static char *source_bytes(const char *path, size_t *len, int *mapped, char *err, size_t errlen)
+{
+	*mapped = 0;
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			close(fd);
+			*mapped = 1;
+			*len = (size_t)st.st_size;
+			return m;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return tok_read_file(path, len, err, errlen);
+}
+
+tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size_t errlen)
 {
 	size_t len;
+	int mapped;
 	pretok_init();
-	char *text = read_file(path, &len);
+	char *text = source_bytes(path, &len, &mapped, err, errlen);
+	if (!text)
+		return NULL;
 	size_t i = 0;
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
-	tokenizer *t;
-	if (i < len && text[i] == '{') {
-		if (pattern)
-			die_at(path, 0, "--pattern applies to .tiktoken files only");
-		t = tokenizer_load_hf(path, text, len);
-	} else {
-		t = tokenizer_load_tiktoken(path, text, len, pattern);
+	int is_json = i < len && text[i] == '{';
+	uint64_t key = source_key(path, text, len, pattern, is_json);
+	/* a small file parses in milliseconds: no file in the cache for it */
+	char *cpath = len >= COMPILE_MIN_BYTES ? compiled_path(key) : NULL;
+	tokenizer *t = NULL;
+	if (cpath) {
+		int damaged;
+		t = tok_compiled_open(cpath, key, &damaged);
+		if (damaged)
+			warnx_("note: %s (compiled from %s) is damaged: made again", cpath, path);
 	}
-	free(text);
+	if (!t && mapped) { /* the parsers want the text NUL-terminated */
+		munmap(text, len);
+		mapped = 0;
+		text = tok_read_file(path, &len, err, errlen);
+		if (text && source_key(path, text, len, pattern, is_json) != key) {
+			/* changed since: keep no compiled form of what was read */
+			free(cpath);
+			cpath = NULL;
+		}
+	}
+	if (!t && text) {
+		if (is_json && pattern)
+			tok_fail(err, errlen, path, 0, "--pattern applies to .tiktoken files only");
+		else if (is_json)
+			t = tokenizer_load_hf(path, text, len, err, errlen);
+		else
+			t = tokenizer_load_tiktoken(path, text, len, pattern, err, errlen);
+		char werr[512];
+		if (t && cpath && tok_compiled_write(t, cpath, key, werr, sizeof werr) < 0)
+			warnx_("note: cannot keep the compiled tokenizer: %s", werr);
+	}
+	free(cpath);
+	if (mapped)
+		munmap(text, len);
+	else
+		free(text);
+	if (!t)
+		return NULL;
 	t->path = xstrdup(path);
 	static uint64_t serial;
 	t->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
@@ -40,15 +190,24 @@ void tokenizer_free(tokenizer *t)
 {
 	if (!t)
 		return;
+	if (t->map) { /* all in the mapping but the copies of hot_copy */
+		munmap(t->map, t->map_len);
+		free(t->merges.slots);
+		free(t->merges.map.slots);
+		free(t->piece_ids.slots);
+	} else {
+		free(t->glue);
+		free(t->off);
+		free(t->bytes);
+		free(t->flags);
+		if (t->piece_ids.slots)
+			strmap_free(&t->piece_ids);
+		free(t->cp_id);
+		bpe_table_free(&t->merges);
+		if (t->added.term)
+			added_trie_free(&t->added);
+	}
 	free(t->path);
-	free(t->glue);
-	free(t->off);
-	free(t->bytes);
-	free(t->flags);
-	if (t->piece_ids.slots)
-		strmap_free(&t->piece_ids);
-	free(t->cp_id);
-	bpe_table_free(&t->merges);
 	for (size_t i = 0; i < t->n_repl; i++) {
 		free(t->repl_from[i]);
 		free(t->repl_to[i]);
@@ -58,8 +217,6 @@ void tokenizer_free(tokenizer *t)
 	free(t->repl_from_len);
 	free(t->repl_to_len);
 	free(t->split);
-	if (t->added.term)
-		added_trie_free(&t->added);
 	free(t);
 }
 
@@ -96,9 +253,7 @@ static void push(enc_ctx *c, uint32_t id)
 
 static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
 {
-	if (id < 0) {
-		if (t->unk_id < 0)
-			die("%s: the text has a character with no token and no <unk>", t->path);
+	if (id < 0) { /* unk_id >= 0: tok_check_total refused the other tokenizers */
 		if (t->fuse_unk && *k && sym[*k - 1] == (uint32_t)t->unk_id)
 			return;
 		id = t->unk_id;
@@ -146,18 +301,22 @@ static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, 
 {
 	if (n == 0)
 		return;
-	if (t->whole_piece) {
-		int64_t id = strmap_get(&t->piece_ids, (const char *)s, n);
-		if (id >= 0) {
-			push(c, (uint32_t)id);
-			return;
-		}
-	}
 	const uint32_t *cached;
 	size_t nc;
 	if (piece_cache_get(t, s, n, h, &cached, &nc)) {
 		push_many(c, cached, nc);
 		return;
+	}
+	/* after the cache: the piece table is larger, and its lookup a miss in
+	 * the CPU's caches, where most words are found in the piece cache */
+	if (t->whole_piece) {
+		int64_t id = strmap_get(&t->piece_ids, (const char *)s, n);
+		if (id >= 0) {
+			uint32_t u = (uint32_t)id;
+			piece_cache_put(t, s, n, h, &u, 1);
+			push(c, u);
+			return;
+		}
 	}
 	if (n > c->sym_cap) {
 		c->sym_cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
@@ -231,6 +390,19 @@ static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 		encode_word(t, c, s + w[i].off, w[i].len, w[i].h);
 }
 
+/* Adds s[off..off+len) to the batch w (*nw words), encoding the batch when
+ * it is full. */
+static void batch_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
+		       size_t *nw, size_t off, size_t len)
+{
+	w[*nw].off = off;
+	w[*nw].len = len;
+	if (++*nw == WORD_BATCH) {
+		encode_words(t, c, s, w, *nw);
+		*nw = 0;
+	}
+}
+
 static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	if (!t->word_cp) {
@@ -241,18 +413,12 @@ static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 	size_t start = 0, nw = 0;
 	for (size_t q = find_word_cp(t, s, 0, n); q < n; q = find_word_cp(t, s, q + t->word_len, n)) {
 		if (q > start && can_cut(t, s, q)) {
-			w[nw].off = start;
-			w[nw].len = q - start;
-			if (++nw == WORD_BATCH) {
-				encode_words(t, c, s, w, nw);
-				nw = 0;
-			}
+			batch_word(t, c, s, w, &nw, start, q - start);
 			start = q;
 		}
 	}
-	w[nw].off = start;
-	w[nw].len = n - start;
-	encode_words(t, c, s, w, nw + 1);
+	batch_word(t, c, s, w, &nw, start, n - start);
+	encode_words(t, c, s, w, nw);
 }
 
 /* Hugging Face's Split on a literal string, with its delimiter behaviours. */
@@ -357,12 +523,22 @@ static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *
 		s = normalize(t, c, s, &n);
 	if (t->split) {
 		encode_split(t, c, s, n);
-	} else if (t->pretok != PRETOK_NONE) {
+	} else if (t->pretok != PRETOK_NONE && t->word_cp) {
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);
 			encode_piece(t, c, s + i, e - i);
 			i = e;
 		}
+	} else if (t->pretok != PRETOK_NONE) {
+		/* pieces in batches, as the words of encode_piece */
+		word_ref w[WORD_BATCH];
+		size_t nw = 0;
+		for (size_t i = 0; i < n;) {
+			size_t e = pretok_next(t->pretok, s, n, i);
+			batch_word(t, c, s, w, &nw, i, e - i);
+			i = e;
+		}
+		encode_words(t, c, s, w, nw);
 	} else {
 		encode_piece(t, c, s, n);
 	}
@@ -396,19 +572,23 @@ size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
 	return *n;
 }
 
-static void check_id(const tokenizer *t, uint32_t id)
+static int check_id(const tokenizer *t, uint32_t id, char *err, size_t errlen)
 {
 	if (id >= t->vocab_size)
-		die("%s: token id %u is not below the vocabulary size %u", t->path, id, t->vocab_size);
+		return errf(err, errlen, "%s: token id %u is not below the vocabulary size %u", t->path,
+			    id, t->vocab_size);
 	if (!(t->flags[id] & TOKF_PRESENT))
-		die("%s: token id %u is not in the vocabulary", t->path, id);
+		return errf(err, errlen, "%s: token id %u is not in the vocabulary", t->path, id);
+	return 0;
 }
 
-char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len)
+char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len, char *err,
+		       size_t errlen)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
-		check_id(t, ids[i]);
+		if (check_id(t, ids[i], err, errlen) < 0)
+			return NULL;
 		total += t->off[ids[i] + 1] - t->off[ids[i]];
 	}
 	char *out = xmalloc(total + 1), *p = out;
@@ -422,12 +602,15 @@ char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t
 	return out;
 }
 
-size_t tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap)
+long tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap, char *err,
+			   size_t errlen)
 {
-	check_id(t, id);
+	if (check_id(t, id, err, errlen) < 0)
+		return -1;
 	size_t l = t->off[id + 1] - t->off[id];
 	if (l > cap)
-		die("%s: token %u has %zu bytes, more than the %zu given", t->path, id, l, cap);
+		return errf(err, errlen, "%s: token %u has %zu bytes, more than the %zu given", t->path,
+			    id, l, cap);
 	memcpy(out, t->bytes + t->off[id], l);
-	return l;
+	return (long)l;
 }

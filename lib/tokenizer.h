@@ -13,9 +13,9 @@ typedef struct tokenizer tokenizer;
 
 /* Loads PATH (tokenizer.json or .tiktoken; pattern overrides the
  * pre-tokenizer regex of a .tiktoken file whose name is not one of the
- * built-in r50k_base, cl100k_base, o200k_base; may be NULL). Dies with a
- * message naming the file on error. */
-tokenizer *tokenizer_load(const char *path, const char *pattern);
+ * built-in r50k_base, cl100k_base, o200k_base; may be NULL). On an error,
+ * NULL and a message naming the file (and line) in err[errlen]. */
+tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size_t errlen);
 void tokenizer_free(tokenizer *t);
 
 uint32_t tokenizer_vocab_size(const tokenizer *t);
@@ -31,10 +31,14 @@ uint64_t tokenizer_fingerprint(const tokenizer *t);
 size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
 			uint32_t **ids, size_t *n, size_t *cap);
 /* Decodes ids to text (malloc'd, NUL-terminated, length in *len). Special
- * tokens are written as their text. Dies on an id >= vocab size. */
-char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len);
+ * tokens are written as their text. An id that is not a token: NULL and
+ * the message in err[errlen]. */
+char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len, char *err,
+		       size_t errlen);
 /* The text of one token id (bytes may be a partial UTF-8 sequence), for
- * streaming output; returns the byte count written to out (cap >= 256). */
-size_t tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap);
+ * streaming output; returns the byte count written to out (cap >= 256), or
+ * -1 and the message in err[errlen] when id is not a token. */
+long tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap, char *err,
+			   size_t errlen);
 
 #endif

@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "hash.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,4 +192,33 @@ int bytelevel_byte(uint32_t cp)
 		if (!bytelevel_direct(i) && k++ == cp)
 			return (int)i;
 	return -1;
+}
+
+int tok_fail(char *err, size_t errlen, const char *path, long line, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return -1;
+	int k = line > 0 ? snprintf(err, errlen, "%s:%ld: ", path, line)
+			 : snprintf(err, errlen, "%s: ", path);
+	if (k >= 0 && (size_t)k < errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errlen)
+{
+	if (t->unk_id >= 0)
+		return 0;
+	const int32_t *first = t->sym_mode == SYM_BYTES ? t->byte_id : t->fallback_id;
+	for (int b = 0; b < 256; b++)
+		if (first[b] < 0)
+			return tok_fail(err, errlen, path, 0,
+					"byte 0x%02X has no token%s and there is no unk token: text "
+					"with it could not be encoded", b,
+					t->sym_mode == SYM_BYTES ? "" : " (no byte fallback)");
+	return 0;
 }

@@ -7,10 +7,12 @@
  *   model: BPE with byte_fallback, unk_token, fuse_unk, ignore_merges;
  *   added_tokens without lstrip/rstrip/single_word. */
 #include "tokenizer_internal.h"
+#include "buf.h"
 #include "cli.h"
 #include "hash.h"
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -18,6 +20,8 @@
 typedef struct {
 	const char *path;
 	tokenizer *t;
+	char *err;
+	size_t errlen;
 	int byte_level;      /* a ByteLevel pre-tokenizer or decoder */
 	int split_regex;     /* a Split with a Regex pattern was seen */
 	size_t n_drepl;      /* decoder Replace rules */
@@ -26,11 +30,15 @@ typedef struct {
 	int byte_fallback_dec;
 } hf_load;
 
-static const char *type_of(const hf_load *L, const json_value *v, const char *what)
+/* Every refusal: the message with the file's name, and -1. */
+#define FAIL(...) return tok_fail(L->err, L->errlen, L->path, 0, __VA_ARGS__)
+
+/* v's "type", or NULL (with the message) when it has none. */
+static const char *type_of(hf_load *L, const json_value *v, const char *what)
 {
 	const char *ty = json_get_str(v, "type");
 	if (!ty)
-		die_at(L->path, 0, "%s has no \"type\"", what);
+		tok_fail(L->err, L->errlen, L->path, 0, "%s has no \"type\"", what);
 	return ty;
 }
 
@@ -39,36 +47,43 @@ static int is_false(const json_value *v)
 	return !v || v->type == JSON_NULL || v->type == JSON_FALSE;
 }
 
-/* A {"String": s} pattern; dies on a Regex unless regex_ok. */
-static const json_value *string_pattern(const hf_load *L, const json_value *v, const char *what)
+/* A {"String": s} pattern, or NULL (with the message). */
+static const json_value *string_pattern(hf_load *L, const json_value *v, const char *what)
 {
 	const json_value *p = json_get(v, "pattern");
 	const json_value *s = p ? json_get(p, "String") : NULL;
-	if (!s || s->type != JSON_STRING)
-		die_at(L->path, 0, "%s: only String patterns are supported", what);
+	if (!s || s->type != JSON_STRING) {
+		tok_fail(L->err, L->errlen, L->path, 0, "%s: only String patterns are supported", what);
+		return NULL;
+	}
 	return s;
 }
 
-static void add_normalizer(hf_load *L, const json_value *v)
+static int add_normalizer(hf_load *L, const json_value *v)
 {
 	if (!v || v->type == JSON_NULL)
-		return;
+		return 0;
 	const char *ty = type_of(L, v, "normalizer");
+	if (!ty)
+		return -1;
 	tokenizer *t = L->t;
 	if (strcmp(ty, "Sequence") == 0) {
 		const json_value *a = json_get(v, "normalizers");
 		if (!a || a->type != JSON_ARRAY)
-			die_at(L->path, 0, "normalizer Sequence without normalizers");
+			FAIL("normalizer Sequence without normalizers");
 		for (size_t i = 0; i < a->len; i++)
-			add_normalizer(L, &a->items[i]);
+			if (add_normalizer(L, &a->items[i]) < 0)
+				return -1;
 	} else if (strcmp(ty, "Replace") == 0) {
 		const json_value *from = string_pattern(L, v, "normalizer Replace");
 		const json_value *to = json_get(v, "content");
+		if (!from)
+			return -1;
 		if (!to || to->type != JSON_STRING)
-			die_at(L->path, 0, "normalizer Replace without content");
+			FAIL("normalizer Replace without content");
 		if (from->len == 0)
-			die_at(L->path, 0, "normalizer Replace of an empty string");
-		size_t k = t->n_repl++;
+			FAIL("normalizer Replace of an empty string");
+		size_t k = t->n_repl;
 		t->repl_from = xreallocarray(t->repl_from, k + 1, sizeof *t->repl_from);
 		t->repl_to = xreallocarray(t->repl_to, k + 1, sizeof *t->repl_to);
 		t->repl_from_len = xreallocarray(t->repl_from_len, k + 1, sizeof(size_t));
@@ -79,28 +94,33 @@ static void add_normalizer(hf_load *L, const json_value *v)
 		t->repl_to[k] = xmalloc(to->len + 1);
 		memcpy(t->repl_to[k], to->str, to->len + 1);
 		t->repl_to_len[k] = to->len;
+		t->n_repl++;
 	} else {
-		die_at(L->path, 0, "normalizer %s is not supported", ty);
+		FAIL("normalizer %s is not supported", ty);
 	}
+	return 0;
 }
 
-static void add_pre_tokenizer(hf_load *L, const json_value *v)
+static int add_pre_tokenizer(hf_load *L, const json_value *v)
 {
 	if (!v || v->type == JSON_NULL)
-		return;
+		return 0;
 	const char *ty = type_of(L, v, "pre_tokenizer");
+	if (!ty)
+		return -1;
 	tokenizer *t = L->t;
 	if (strcmp(ty, "Sequence") == 0) {
 		const json_value *a = json_get(v, "pretokenizers");
 		if (!a || a->type != JSON_ARRAY)
-			die_at(L->path, 0, "pre_tokenizer Sequence without pretokenizers");
+			FAIL("pre_tokenizer Sequence without pretokenizers");
 		for (size_t i = 0; i < a->len; i++)
-			add_pre_tokenizer(L, &a->items[i]);
+			if (add_pre_tokenizer(L, &a->items[i]) < 0)
+				return -1;
 	} else if (strcmp(ty, "Split") == 0) {
 		if (t->split || t->pretok != PRETOK_NONE)
-			die_at(L->path, 0, "more than one splitting pre-tokenizer is not supported");
+			FAIL("more than one splitting pre-tokenizer is not supported");
 		if (!is_false(json_get(v, "invert")))
-			die_at(L->path, 0, "pre_tokenizer Split with invert is not supported");
+			FAIL("pre_tokenizer Split with invert is not supported");
 		const char *beh = json_get_str(v, "behavior");
 		static const char *const names[] = { "Removed", "Isolated", "MergedWithPrevious",
 			"MergedWithNext", "Contiguous" };
@@ -109,21 +129,23 @@ static void add_pre_tokenizer(hf_load *L, const json_value *v)
 			if (beh && strcmp(beh, names[i]) == 0)
 				b = i;
 		if (b < 0)
-			die_at(L->path, 0, "pre_tokenizer Split: unknown behavior %s", beh ? beh : "(none)");
+			FAIL("pre_tokenizer Split: unknown behavior %s", beh ? beh : "(none)");
 		const json_value *p = json_get(v, "pattern");
 		const json_value *re = p ? json_get(p, "Regex") : NULL;
 		if (re && re->type == JSON_STRING) {
 			int k = pretok_lookup(re->str);
 			if (k < 0)
-				die_at(L->path, 0, "pre_tokenizer Split: the regex is not one of the built-in "
-				       "patterns (r50k_base, cl100k_base, o200k_base)");
+				FAIL("pre_tokenizer Split: the regex is not one of the built-in "
+				     "patterns (r50k_base, cl100k_base, o200k_base)");
 			if (b != SPLIT_ISOLATED)
-				die_at(L->path, 0, "pre_tokenizer Split on a regex must be Isolated");
+				FAIL("pre_tokenizer Split on a regex must be Isolated");
 			t->pretok = (pretok_kind)k;
 		} else {
 			const json_value *s = string_pattern(L, v, "pre_tokenizer Split");
+			if (!s)
+				return -1;
 			if (s->len == 0)
-				die_at(L->path, 0, "pre_tokenizer Split on an empty string");
+				FAIL("pre_tokenizer Split on an empty string");
 			t->split = xmalloc(s->len + 1);
 			memcpy(t->split, s->str, s->len + 1);
 			t->split_len = s->len;
@@ -131,35 +153,41 @@ static void add_pre_tokenizer(hf_load *L, const json_value *v)
 		}
 	} else if (strcmp(ty, "ByteLevel") == 0) {
 		if (!is_false(json_get(v, "add_prefix_space")))
-			die_at(L->path, 0, "pre_tokenizer ByteLevel with add_prefix_space is not supported");
+			FAIL("pre_tokenizer ByteLevel with add_prefix_space is not supported");
 		L->byte_level = 1;
 		const json_value *ur = json_get(v, "use_regex");
 		if (!ur || ur->type == JSON_TRUE) {
 			if (t->split || t->pretok != PRETOK_NONE)
-				die_at(L->path, 0, "ByteLevel use_regex after another split is not supported");
+				FAIL("ByteLevel use_regex after another split is not supported");
 			t->pretok = PRETOK_R50K;
 		}
 	} else {
-		die_at(L->path, 0, "pre_tokenizer %s is not supported", ty);
+		FAIL("pre_tokenizer %s is not supported", ty);
 	}
+	return 0;
 }
 
-static void add_decoder(hf_load *L, const json_value *v)
+static int add_decoder(hf_load *L, const json_value *v)
 {
 	if (!v || v->type == JSON_NULL)
-		return;
+		return 0;
 	const char *ty = type_of(L, v, "decoder");
+	if (!ty)
+		return -1;
 	if (strcmp(ty, "Sequence") == 0) {
 		const json_value *a = json_get(v, "decoders");
 		if (!a || a->type != JSON_ARRAY)
-			die_at(L->path, 0, "decoder Sequence without decoders");
+			FAIL("decoder Sequence without decoders");
 		for (size_t i = 0; i < a->len; i++)
-			add_decoder(L, &a->items[i]);
+			if (add_decoder(L, &a->items[i]) < 0)
+				return -1;
 	} else if (strcmp(ty, "Replace") == 0) {
 		const json_value *from = string_pattern(L, v, "decoder Replace");
 		const json_value *to = json_get(v, "content");
+		if (!from)
+			return -1;
 		if (!to || to->type != JSON_STRING || from->len == 0 || L->n_drepl == 8)
-			die_at(L->path, 0, "decoder Replace is not supported in this form");
+			FAIL("decoder Replace is not supported in this form");
 		L->drepl_from[L->n_drepl] = from->str;
 		L->drepl_from_len[L->n_drepl] = from->len;
 		L->drepl_to[L->n_drepl] = to->str;
@@ -171,10 +199,10 @@ static void add_decoder(hf_load *L, const json_value *v)
 	} else if (strcmp(ty, "ByteLevel") == 0) {
 		L->byte_level = 1;
 	} else {
-		die_at(L->path, 0, "decoder %s is not supported", ty);
+		FAIL("decoder %s is not supported", ty);
 	}
+	return 0;
 }
-
 /* <0xNN> -> NN, or -1 */
 static int fallback_byte(const char *s, size_t n)
 {
@@ -239,101 +267,252 @@ static char *decode_vocab_string(const hf_load *L, const char *s, size_t n, size
 	return b.data;
 }
 
-static uint32_t vocab_id(const hf_load *L, const strmap *vocab, const char *s, size_t n,
-			 size_t merge)
+/* The id of a vocabulary string that merge r names, or -1 (with the
+ * message). */
+static int64_t vocab_id(hf_load *L, const strmap *vocab, const char *s, size_t n, size_t merge)
 {
 	int64_t id = strmap_get(vocab, s, n);
 	if (id < 0)
-		die_at(L->path, 0, "merge %zu: \"%.*s\" is not in the vocabulary", merge,
-		       (int)(n > 60 ? 60 : n), s);
-	return (uint32_t)id;
+		tok_fail(L->err, L->errlen, L->path, 0, "merge %zu: \"%.*s\" is not in the vocabulary",
+			 merge, (int)(n > 60 ? 60 : n), s);
+	return id;
 }
 
-tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len)
+/* The model's settings that the loader refuses. */
+static int check_model(hf_load *L, const json_value *model)
 {
-	char err[256];
-	json_doc *doc = json_parse(text, len, err, sizeof err);
-	if (!doc)
-		die_at(path, 0, "%s", err);
-	const json_value *root = json_root(doc);
-	if (root->type != JSON_OBJECT)
-		die_at(path, 0, "not a tokenizer.json: the top level is not an object");
-	const json_value *model = json_get(root, "model");
-	if (!model || model->type != JSON_OBJECT)
-		die_at(path, 0, "not a tokenizer.json: no \"model\"");
 	const char *mtype = json_get_str(model, "type");
 	if (mtype && strcmp(mtype, "BPE") != 0)
-		die_at(path, 0, "model type %s is not supported (only BPE)", mtype);
+		FAIL("model type %s is not supported (only BPE)", mtype);
 	const json_value *vocab = json_get(model, "vocab");
 	const json_value *merges = json_get(model, "merges");
 	if (!vocab || vocab->type != JSON_OBJECT || !merges || merges->type != JSON_ARRAY)
-		die_at(path, 0, "BPE model without vocab object and merges array");
+		FAIL("BPE model without vocab object and merges array");
 	const json_value *dropout = json_get(model, "dropout");
 	if (dropout && dropout->type == JSON_NUMBER && dropout->number != 0)
-		die_at(path, 0, "BPE dropout is not supported");
+		FAIL("BPE dropout is not supported");
 	const char *csp = json_get_str(model, "continuing_subword_prefix");
 	const char *ews = json_get_str(model, "end_of_word_suffix");
 	if ((csp && *csp) || (ews && *ews))
-		die_at(path, 0, "continuing_subword_prefix / end_of_word_suffix are not supported");
+		FAIL("continuing_subword_prefix / end_of_word_suffix are not supported");
+	if (merges->len > UINT32_MAX - 1)
+		FAIL("too many merges");
+	return 0;
+}
 
-	tokenizer *t = xcalloc(1, sizeof *t);
-	t->path = (char *)path; /* for messages while loading; replaced by the caller */
-	t->kind = TOK_HF;
-	t->bos = t->eos = t->unk_id = -1;
-	for (int b = 0; b < 256; b++)
-		t->byte_id[b] = t->fallback_id[b] = -1;
-	hf_load L = { .path = path, .t = t };
-	add_normalizer(&L, json_get(root, "normalizer"));
-	add_pre_tokenizer(&L, json_get(root, "pre_tokenizer"));
-	add_decoder(&L, json_get(root, "decoder"));
-	t->sym_mode = L.byte_level ? SYM_BYTES : SYM_CHARS;
-	int byte_fallback = !is_false(json_get(model, "byte_fallback"));
-	t->fuse_unk = !is_false(json_get(model, "fuse_unk"));
-
-	/* ids: the vocabulary and the added tokens */
+/* The vocabulary size: one more than the largest id of the vocabulary and
+ * the added tokens (0 with the message on a bad entry). */
+static uint32_t count_ids(hf_load *L, const json_value *vocab, const json_value *added)
+{
 	uint32_t size = 0;
 	for (size_t i = 0; i < vocab->len; i++) {
 		const json_value *v = &vocab->items[i];
 		if (v->type != JSON_NUMBER || v->number < 0 || v->number >= 16777216 ||
 		    v->number != (double)(uint32_t)v->number)
-			die_at(path, 0, "vocab entry %zu has a bad id", i);
+			return (uint32_t)(tok_fail(L->err, L->errlen, L->path, 0,
+						   "vocab entry %zu has a bad id", i) + 1);
 		if ((uint32_t)v->number + 1 > size)
 			size = (uint32_t)v->number + 1;
 	}
-	const json_value *added = json_get(root, "added_tokens");
-	if (added && added->type != JSON_ARRAY)
-		die_at(path, 0, "added_tokens is not an array");
-	size_t n_added = added ? added->len : 0;
-	for (size_t i = 0; i < n_added; i++) {
+	for (size_t i = 0; added && i < added->len; i++) {
 		const json_value *a = &added->items[i];
 		double id = json_get_num(a, "id", -1);
 		const json_value *c = json_get(a, "content");
 		if (id < 0 || id >= 16777216 || id != (double)(uint32_t)id || !c || c->type != JSON_STRING)
-			die_at(path, 0, "added token %zu has no id or content", i);
+			return (uint32_t)(tok_fail(L->err, L->errlen, L->path, 0,
+						   "added token %zu has no id or content", i) + 1);
 		if (!is_false(json_get(a, "lstrip")) || !is_false(json_get(a, "rstrip")) ||
 		    !is_false(json_get(a, "single_word")))
-			die_at(path, 0, "added token %zu: lstrip, rstrip and single_word are not supported", i);
+			return (uint32_t)(tok_fail(L->err, L->errlen, L->path, 0,
+						   "added token %zu: lstrip, rstrip and single_word are "
+						   "not supported", i) + 1);
 		if ((uint32_t)id + 1 > size)
 			size = (uint32_t)id + 1;
 	}
 	if (size == 0)
-		die_at(path, 0, "empty vocabulary");
+		tok_fail(L->err, L->errlen, L->path, 0, "empty vocabulary");
+	return size;
+}
 
-	char **strs = xcalloc(size, sizeof *strs);
-	size_t *lens = xcalloc(size, sizeof *lens);
-	uint8_t *flags = xcalloc(size, 1);
-	strmap vmap;
-	strmap_init(&vmap, vocab->len);
+/* SYM_CHARS: each character's token, and where words may be cut. */
+static void set_chars(tokenizer *t, const json_value *vocab)
+{
+	t->cp_id = xcalloc(0x110000, sizeof *t->cp_id);
+	for (size_t i = 0; i < vocab->len; i++) {
+		const unsigned char *k = (const unsigned char *)vocab->keys[i];
+		size_t kl = vocab->key_lens[i];
+		utf8proc_int32_t cp;
+		if (kl && utf8proc_iterate(k, (utf8proc_ssize_t)kl, &cp) == (utf8proc_ssize_t)kl)
+			t->cp_id[cp] = (int32_t)vocab->items[i].number + 1;
+	}
+	if (!t->cp_id[0x2581])
+		return;
+	/* the characters that some token joins to a following ▁ */
+	t->word_cp = 0x2581;
+	t->word_len = (size_t)utf8proc_encode_char(0x2581, (utf8proc_uint8_t *)t->word_utf8);
+	for (size_t i = 0; i < vocab->len; i++) {
+		const unsigned char *k = (const unsigned char *)vocab->keys[i];
+		utf8proc_ssize_t kl = (utf8proc_ssize_t)vocab->key_lens[i], j = 0, l;
+		utf8proc_int32_t prev = -1, cp;
+		for (; j < kl; j += l, prev = cp) {
+			l = utf8proc_iterate(k + j, kl - j, &cp);
+			if (l <= 0) {
+				l = 1;
+				cp = -1;
+			} else if (cp == 0x2581 && prev >= 0 && prev != 0x2581) {
+				size_t g = 0;
+				while (g < t->n_glue && t->glue[g] != (uint32_t)prev)
+					g++;
+				if (g == t->n_glue) {
+					t->glue = xreallocarray(t->glue, g + 1, sizeof *t->glue);
+					t->glue[t->n_glue++] = (uint32_t)prev;
+				}
+			}
+		}
+	}
+	if (t->n_glue > 64) /* cutting would rarely pay off */
+		t->word_cp = 0;
+}
+
+/* merges: ["a", "b"] or "a b", rank = position; a later duplicate wins.
+ * pairs gets (left, right) of each rank. */
+static int add_merges(hf_load *L, const json_value *merges, const strmap *vmap, uint32_t size,
+		      uint32_t *pairs)
+{
+	tokenizer *t = L->t;
+	bpe_table_init(&t->merges, size, (uint32_t)merges->len, merges->len);
+	buf_t cat = { 0 };
+	int rc = 0;
+	for (size_t r = 0; r < merges->len && rc == 0; r++) {
+		const json_value *m = &merges->items[r];
+		const char *a, *b;
+		size_t al, bl;
+		if (m->type == JSON_ARRAY && m->len == 2 && m->items[0].type == JSON_STRING &&
+		    m->items[1].type == JSON_STRING) {
+			a = m->items[0].str, al = m->items[0].len;
+			b = m->items[1].str, bl = m->items[1].len;
+		} else if (m->type == JSON_STRING) {
+			const char *sp = memchr(m->str, ' ', m->len);
+			if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str))) {
+				rc = tok_fail(L->err, L->errlen, L->path, 0, "merge %zu is not \"a b\"", r);
+				break;
+			}
+			a = m->str, al = (size_t)(sp - m->str);
+			b = sp + 1, bl = m->len - al - 1;
+		} else {
+			rc = tok_fail(L->err, L->errlen, L->path, 0,
+				      "merge %zu is neither a pair nor a string", r);
+			break;
+		}
+		int64_t ia = vocab_id(L, vmap, a, al, r), ib = ia < 0 ? -1 : vocab_id(L, vmap, b, bl, r);
+		if (ib < 0) {
+			rc = -1;
+			break;
+		}
+		cat.len = 0;
+		buf_append(&cat, a, al);
+		buf_append(&cat, b, bl);
+		int64_t ic = vocab_id(L, vmap, cat.data, cat.len, r);
+		if (ic < 0) {
+			rc = -1;
+			break;
+		}
+		bpe_table_put(&t->merges, (uint32_t)ia, (uint32_t)ib, (uint32_t)r, (uint32_t)ic);
+		pairs[2 * r] = (uint32_t)ia;
+		pairs[2 * r + 1] = (uint32_t)ib;
+	}
+	buf_free(&cat);
+	return rc;
+}
+
+/* bos: the first special token of the post-processor's single template */
+static void set_bos(tokenizer *t, const json_value *root)
+{
+	const json_value *pp = json_get(root, "post_processor");
+	const json_value *single = pp ? json_get(pp, "single") : NULL;
+	if (!single || single->type != JSON_ARRAY || single->len == 0)
+		return;
+	const json_value *st = json_get(&single->items[0], "SpecialToken");
+	const char *name = st ? json_get_str(st, "id") : NULL;
+	for (uint32_t i = 0; name && i < t->vocab_size; i++)
+		if ((t->flags[i] & TOKF_ADDED) && t->off[i + 1] - t->off[i] == strlen(name) &&
+		    memcmp(t->bytes + t->off[i], name, strlen(name)) == 0) {
+			t->bos = (int32_t)i;
+			return;
+		}
+}
+
+tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, char *err,
+			     size_t errlen)
+{
+	tokenizer *t = xcalloc(1, sizeof *t);
+	hf_load L = { .path = path, .t = t, .err = err, .errlen = errlen };
+	char **strs = NULL;
+	size_t *lens = NULL;
+	uint8_t *flags = NULL;
+	uint32_t *pairs = NULL, size = 0;
+	strmap vmap = { 0 };
+	int ok = 0;
+	char jerr[256];
+	json_doc *doc = json_parse(text, len, jerr, sizeof jerr);
+	if (!doc) {
+		tok_fail(err, errlen, path, 0, "%s", jerr);
+		goto out;
+	}
+	const json_value *root = json_root(doc), *model;
+	if (root->type != JSON_OBJECT) {
+		tok_fail(err, errlen, path, 0, "not a tokenizer.json: the top level is not an object");
+		goto out;
+	}
+	model = json_get(root, "model");
+	if (!model || model->type != JSON_OBJECT) {
+		tok_fail(err, errlen, path, 0, "not a tokenizer.json: no \"model\"");
+		goto out;
+	}
+	if (check_model(&L, model) < 0)
+		goto out;
+	const json_value *vocab = json_get(model, "vocab"), *merges = json_get(model, "merges");
+	const json_value *added = json_get(root, "added_tokens");
+	if (added && added->type != JSON_ARRAY) {
+		tok_fail(err, errlen, path, 0, "added_tokens is not an array");
+		goto out;
+	}
+	size_t n_added = added ? added->len : 0;
+
+	t->kind = TOK_HF;
+	t->bos = t->eos = t->unk_id = -1;
+	for (int b = 0; b < 256; b++)
+		t->byte_id[b] = t->fallback_id[b] = -1;
+	if (add_normalizer(&L, json_get(root, "normalizer")) < 0 ||
+	    add_pre_tokenizer(&L, json_get(root, "pre_tokenizer")) < 0 ||
+	    add_decoder(&L, json_get(root, "decoder")) < 0)
+		goto out;
+	t->sym_mode = L.byte_level ? SYM_BYTES : SYM_CHARS;
+	int byte_fallback = !is_false(json_get(model, "byte_fallback"));
+	t->fuse_unk = !is_false(json_get(model, "fuse_unk"));
+
+	/* ids: the vocabulary and the added tokens */
+	if ((size = count_ids(&L, vocab, added)) == 0)
+		goto out;
+	strs = xcalloc(size, sizeof *strs);
+	lens = xcalloc(size, sizeof *lens);
+	flags = xcalloc(size, 1);
+	strmap_init(&vmap, vocab->len, NULL);
 	xxh64_state vh;
 	xxh64_init(&vh, 1);
 	for (size_t i = 0; i < vocab->len; i++) {
 		uint32_t id = (uint32_t)vocab->items[i].number;
 		const char *k = vocab->keys[i];
 		size_t kl = vocab->key_lens[i];
-		if (strs[id])
-			die_at(path, 0, "id %u is given to two vocab entries", id);
-		if (!strmap_put(&vmap, k, kl, id))
-			die_at(path, 0, "vocab entry \"%.*s\" appears twice", (int)(kl > 60 ? 60 : kl), k);
+		if (strs[id]) {
+			tok_fail(err, errlen, path, 0, "id %u is given to two vocab entries", id);
+			goto out;
+		}
+		if (!strmap_put(&vmap, k, kl, id)) {
+			tok_fail(err, errlen, path, 0, "vocab entry \"%.*s\" appears twice",
+				 (int)(kl > 60 ? 60 : kl), k);
+			goto out;
+		}
 		strs[id] = decode_vocab_string(&L, k, kl, &lens[id]);
 	}
 	/* the vocabulary strings define the symbols: part of the identity */
@@ -373,45 +552,10 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len)
 			char u[4];
 			utf8proc_ssize_t l = utf8proc_encode_char((utf8proc_int32_t)bytelevel_char((unsigned char)b),
 								  (utf8proc_uint8_t *)u);
-			int64_t id = strmap_get(&vmap, u, (size_t)l);
-			t->byte_id[b] = (int32_t)id;
+			t->byte_id[b] = (int32_t)strmap_get(&vmap, u, (size_t)l);
 		}
 	} else {
-		t->cp_id = xcalloc(0x110000, sizeof *t->cp_id);
-		for (size_t i = 0; i < vocab->len; i++) {
-			const unsigned char *k = (const unsigned char *)vocab->keys[i];
-			size_t kl = vocab->key_lens[i];
-			utf8proc_int32_t cp;
-			if (kl && utf8proc_iterate(k, (utf8proc_ssize_t)kl, &cp) == (utf8proc_ssize_t)kl)
-				t->cp_id[cp] = (int32_t)vocab->items[i].number + 1;
-		}
-		if (t->cp_id[0x2581]) {
-			/* the characters that some token joins to a following ▁ */
-			t->word_cp = 0x2581;
-			t->word_len = (size_t)utf8proc_encode_char(0x2581, (utf8proc_uint8_t *)t->word_utf8);
-			for (size_t i = 0; i < vocab->len; i++) {
-				const unsigned char *k = (const unsigned char *)vocab->keys[i];
-				utf8proc_ssize_t kl = (utf8proc_ssize_t)vocab->key_lens[i], j = 0, l;
-				utf8proc_int32_t prev = -1, cp;
-				for (; j < kl; j += l, prev = cp) {
-					l = utf8proc_iterate(k + j, kl - j, &cp);
-					if (l <= 0) {
-						l = 1;
-						cp = -1;
-					} else if (cp == 0x2581 && prev >= 0 && prev != 0x2581) {
-						size_t g = 0;
-						while (g < t->n_glue && t->glue[g] != (uint32_t)prev)
-							g++;
-						if (g == t->n_glue) {
-							t->glue = xreallocarray(t->glue, g + 1, sizeof *t->glue);
-							t->glue[t->n_glue++] = (uint32_t)prev;
-						}
-					}
-				}
-			}
-			if (t->n_glue > 64) /* cutting would rarely pay off */
-				t->word_cp = 0;
-		}
+		set_chars(t, vocab);
 		if (byte_fallback)
 			for (int b = 0; b < 256; b++) {
 				char name[8];
@@ -420,82 +564,43 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len)
 			}
 	}
 	const char *unk = json_get_str(model, "unk_token");
-	if (unk) {
-		int64_t id = strmap_get(&vmap, unk, strlen(unk));
-		t->unk_id = (int32_t)id;
-	}
+	if (unk)
+		t->unk_id = (int32_t)strmap_get(&vmap, unk, strlen(unk));
+	if (tok_check_total(t, path, err, errlen) < 0)
+		goto out;
 	if (!is_false(json_get(model, "ignore_merges"))) {
+		if (t->sym_mode != SYM_BYTES) {
+			tok_fail(err, errlen, path, 0, "ignore_merges is supported for byte-level models only");
+			goto out;
+		}
 		/* a piece that is a vocabulary entry is that entry */
 		t->whole_piece = 1;
-		strmap_init(&t->piece_ids, vocab->len);
-		for (uint32_t id = 0; id < size; id++) {
-			if (!(t->flags[id] & TOKF_PRESENT) || (t->flags[id] & TOKF_ADDED))
-				continue;
-			if (t->sym_mode == SYM_BYTES)
+		strmap_init(&t->piece_ids, vocab->len, t->bytes);
+		for (uint32_t id = 0; id < size; id++)
+			if ((t->flags[id] & TOKF_PRESENT) && !(t->flags[id] & TOKF_ADDED))
 				strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id);
-		}
-		if (t->sym_mode != SYM_BYTES)
-			die_at(path, 0, "ignore_merges is supported for byte-level models only");
 	}
 
-	/* merges: ["a", "b"] or "a b", rank = position; a later duplicate wins */
-	uint32_t *pairs = xmalloc((merges->len ? merges->len : 1) * 2 * sizeof *pairs);
-	if (merges->len > UINT32_MAX - 1)
-		die_at(path, 0, "too many merges");
-	bpe_table_init(&t->merges, size, (uint32_t)merges->len, merges->len);
-	buf_t cat = { 0 };
-	for (size_t r = 0; r < merges->len; r++) {
-		const json_value *m = &merges->items[r];
-		const char *a, *b;
-		size_t al, bl;
-		if (m->type == JSON_ARRAY && m->len == 2 && m->items[0].type == JSON_STRING &&
-		    m->items[1].type == JSON_STRING) {
-			a = m->items[0].str, al = m->items[0].len;
-			b = m->items[1].str, bl = m->items[1].len;
-		} else if (m->type == JSON_STRING) {
-			const char *sp = memchr(m->str, ' ', m->len);
-			if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str)))
-				die_at(path, 0, "merge %zu is not \"a b\"", r);
-			a = m->str, al = (size_t)(sp - m->str);
-			b = sp + 1, bl = m->len - al - 1;
-		} else {
-			die_at(path, 0, "merge %zu is neither a pair nor a string", r);
-		}
-		uint32_t ia = vocab_id(&L, &vmap, a, al, r), ib = vocab_id(&L, &vmap, b, bl, r);
-		cat.len = 0;
-		buf_append(&cat, a, al);
-		buf_append(&cat, b, bl);
-		uint32_t ic = vocab_id(&L, &vmap, cat.data, cat.len, r);
-		bpe_table_put(&t->merges, ia, ib, (uint32_t)r, ic);
-		pairs[2 * r] = ia;
-		pairs[2 * r + 1] = ib;
-	}
-	buf_free(&cat);
-
-	/* bos: the first special token of the post-processor's single template */
-	const json_value *pp = json_get(root, "post_processor");
-	const json_value *single = pp ? json_get(pp, "single") : NULL;
-	if (single && single->type == JSON_ARRAY && single->len > 0) {
-		const json_value *st = json_get(&single->items[0], "SpecialToken");
-		const char *name = st ? json_get_str(st, "id") : NULL;
-		int64_t id = -1;
-		for (uint32_t i = 0; name && i < size && id < 0; i++)
-			if ((t->flags[i] & TOKF_ADDED) && t->off[i + 1] - t->off[i] == strlen(name) &&
-			    memcmp(t->bytes + t->off[i], name, strlen(name)) == 0)
-				id = i;
-		if (id >= 0)
-			t->bos = (int32_t)id;
-	}
+	pairs = xmalloc((merges->len ? merges->len : 1) * 2 * sizeof *pairs);
+	if (add_merges(&L, merges, &vmap, size, pairs) < 0)
+		goto out;
+	set_bos(t, root);
 	tok_guess_bos_eos(t);
 	tok_fingerprint(t, pairs, merges->len, xxh64_digest(&vh));
-
+	ok = 1;
+out:
 	free(pairs);
-	for (uint32_t i = 0; i < size; i++)
+	for (uint32_t i = 0; strs && i < size; i++)
 		free(strs[i]);
 	free(strs);
 	free(lens);
 	free(flags);
-	strmap_free(&vmap);
+	if (vmap.slots)
+		strmap_free(&vmap);
 	json_free(doc);
+	if (!ok) {
+		tokenizer_free(t);
+		return NULL;
+	}
 	return t;
 }

@@ -79,6 +79,13 @@ struct tokenizer {
 	size_t n_glue;
 
 	uint64_t serial;          /* tells thread caches apart */
+
+	/* Loaded from a compiled form: the arrays above point into this
+	 * mapping of it (tokenizer_compiled.c), except the merge and piece
+	 * tables, the normalizer's strings and the split string, which are
+	 * allocated. */
+	void *map;
+	size_t map_len;
 };
 
 /* Per-thread cache of piece -> ids (lib/tokenizer_cache.c); h is
@@ -98,9 +105,51 @@ void piece_cache_prefetch(const tokenizer *t, size_t n, uint64_t h);
 /* The calling thread's memo of merge-table lookups (bpe_scratch.memo). */
 uint64_t *piece_cache_pair_memo(const tokenizer *t);
 
-tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len);
+/* The loaders: NULL with a message naming the file in err on an error. */
+tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, char *err,
+			     size_t errlen);
 tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,
-				   const char *pattern);
+				   const char *pattern, char *err, size_t errlen);
+/* "path: msg" (line 0) or "path:line: msg" into err[errlen]; returns -1. */
+int tok_fail(char *err, size_t errlen, const char *path, long line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Refuses (-1, err) a tokenizer that some text could not be encoded with:
+ * a byte with no token of its own, no byte fallback and no unk. */
+int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errlen);
+
+/* The compiled form of a tokenizer (tokenizer_compiled.c): everything
+ * encode and decode use, in one file that is mapped rather than parsed.
+ * key: the identity of what it was made from (source bytes, pattern,
+ * format); a file for another key, or damaged (its checksum), is refused. */
+#define TOK_COMPILED_VERSION 1
+int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char *err,
+		       size_t errlen);
+/* The tokenizer, or NULL: *damaged set when the file exists but is not a
+ * sound compiled form of key (a missing file is no damage). */
+tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged);
+
+/* The .json beside a .tiktoken file (its pattern and special tokens). */
+char *tiktoken_side_path(const char *path);
+/* A whole file (NUL-terminated), or NULL with the message in err. */
+char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
+/* A prefix tree (compressed: a node per branching) of byte strings that
+ * outlive it: which of them are prefixes of a string, in time linear in
+ * the string. */
+typedef struct {
+	u64map edges;       /* (node << 8 | byte) -> child node */
+	const char **ref;   /* node -> a string that the node's path begins */
+	uint64_t *depth;    /* node -> length of its path */
+	int32_t *term;      /* node -> id of the string ending there, or -1 */
+	size_t nodes, cap;
+} prefix_tree;
+void prefix_tree_init(prefix_tree *p);
+/* Adds s[0..n) (kept, not copied) with its id; the first id of equal
+ * strings stays. */
+void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id);
+/* ids[k] for k = 0..n: the id of the string s[0..k), or -1. */
+void prefix_tree_prefixes(const prefix_tree *p, const char *s, size_t n, int32_t *ids);
+void prefix_tree_free(prefix_tree *p);
 
 /* Helpers for the loaders. */
 void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,

@@ -102,19 +102,20 @@ uint64_t strmap_hash(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-void strmap_init(strmap *m, size_t expected)
+void strmap_init(strmap *m, size_t expected, const char *base)
 {
 	size_t n = table_size(expected);
 	m->slots = tok_alloc_big(n * sizeof *m->slots);
-	memset(m->slots, 0, n * sizeof *m->slots);
+	memset(m->slots, 0xff, n * sizeof *m->slots);
 	m->mask = n - 1;
 	m->count = 0;
+	m->base = base;
 }
 
 static void strmap_insert(strmap *m, const strmap_slot *e)
 {
 	size_t i = e->hash & m->mask;
-	while (m->slots[i].s)
+	while (m->slots[i].off != STRMAP_EMPTY)
 		i = (i + 1) & m->mask;
 	m->slots[i] = *e;
 	m->count++;
@@ -126,15 +127,15 @@ int strmap_put(strmap *m, const char *s, size_t n, uint32_t id)
 		return 0;
 	if ((m->count + 1) * 2 > m->mask + 1) {
 		strmap old = *m;
-		strmap_init(m, old.mask + 1);
+		strmap_init(m, old.mask + 1, old.base);
 		for (size_t i = 0; i <= old.mask; i++)
-			if (old.slots[i].s)
+			if (old.slots[i].off != STRMAP_EMPTY)
 				strmap_insert(m, &old.slots[i]);
 		strmap_free(&old);
 	}
-	if (n > UINT32_MAX)
+	if (n >= UINT32_MAX)
 		die("token of %zu bytes is too long", n);
-	strmap_slot e = { strmap_hash(s, n), s ? s : "", (uint32_t)n, id };
+	strmap_slot e = { strmap_hash(s, n), (uintptr_t)s - (uintptr_t)m->base, (uint32_t)n, id };
 	strmap_insert(m, &e);
 	return 1;
 }
@@ -145,14 +146,14 @@ int64_t strmap_get(const strmap *m, const char *s, size_t n)
 	size_t i = h & m->mask;
 	for (;;) {
 		const strmap_slot *e = &m->slots[i];
-		if (!e->s)
+		if (e->off == STRMAP_EMPTY)
 			return -1;
-		if (e->hash == h && e->len == n && memcmp(e->s, s, n) == 0)
+		if (e->hash == h && e->len == n &&
+		    memcmp((const char *)((uintptr_t)m->base + e->off), s, n) == 0)
 			return e->id;
 		i = (i + 1) & m->mask;
 	}
 }
-
 void strmap_free(strmap *m)
 {
 	free(m->slots);

@@ -1,6 +1,8 @@
 /* tokenizer_maps.h - the open-addressing hash tables behind the tokenizer:
  * u64map (merge pairs, 64-bit keys) and strmap (byte strings to ids; the
- * strings are owned by the caller and must outlive the map). */
+ * strings are owned by the caller and must outlive the map). Neither holds
+ * a pointer in its slots, so a table can be written to a file and used
+ * from a mapping of it (the compiled tokenizer). */
 #ifndef BONSAI_TOKENIZER_MAPS_H
 #define BONSAI_TOKENIZER_MAPS_H
 
@@ -54,18 +56,22 @@ static inline int u64map_get(const u64map *m, uint64_t key, uint64_t *val)
 
 typedef struct {
 	uint64_t hash;
-	const char *s;
+	uint64_t off;  /* the string's address less the map's base; all ones: empty */
 	uint32_t len;
 	uint32_t id;
 } strmap_slot;
 
+/* base: the strings are held as offsets from it (NULL: as addresses), so
+ * that a table over one block of strings moves with the block. */
 typedef struct {
-	strmap_slot *slots; /* s == NULL: empty */
+	strmap_slot *slots;
 	size_t mask, count;
+	const char *base;
 } strmap;
+#define STRMAP_EMPTY UINT64_MAX
 
 uint64_t strmap_hash(const void *p, size_t n);
-void strmap_init(strmap *m, size_t expected);
+void strmap_init(strmap *m, size_t expected, const char *base);
 /* Adds s[0..n) -> id; returns 0 (and changes nothing) if s was present. */
 int strmap_put(strmap *m, const char *s, size_t n, uint32_t id);
 /* The id of s[0..n), or -1. */

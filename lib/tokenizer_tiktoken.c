@@ -9,7 +9,6 @@
 #include "tokenizer_internal.h"
 #include "cli.h"
 #include "json.h"
-#include "xio.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,26 +69,43 @@ static char *base_name(const char *path)
 	return s;
 }
 
-tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,
-				   const char *pattern)
-{
-	tokenizer *t = xcalloc(1, sizeof *t);
-	t->path = (char *)path;
-	t->kind = TOK_TIKTOKEN;
-	t->sym_mode = SYM_BYTES;
-	t->whole_piece = 1;
-	t->bos = t->eos = t->unk_id = -1;
-	for (int b = 0; b < 256; b++)
-		t->byte_id[b] = t->fallback_id[b] = -1;
+/* What the loader holds until the tokenizer is built. */
+typedef struct {
+	const char *path;
+	char *err;
+	size_t errlen;
+	size_t n, cap;       /* tokens read */
+	uint32_t *ranks;
+	char **tok;
+	size_t *tlen;
+	uint32_t size;       /* vocabulary size */
+	json_doc *side;      /* the .json beside the file, or NULL */
+	char **strs;         /* id -> bytes, once placed */
+	size_t *lens;
+	uint8_t *flags;
+} tt_load;
 
-	/* ranks */
-	size_t cap = 1024, n = 0;
-	char **strs = NULL;
-	size_t *lens = NULL;
-	uint32_t *ranks = xmalloc(cap * sizeof *ranks);
-	char **tok = xmalloc(cap * sizeof *tok);
-	size_t *tlen = xmalloc(cap * sizeof *tlen);
-	uint32_t size = 0;
+static void tt_free(tt_load *L)
+{
+	if (L->strs) {
+		for (uint32_t i = 0; i < L->size; i++)
+			free(L->strs[i]);
+	} else {
+		for (size_t i = 0; i < L->n; i++)
+			free(L->tok[i]);
+	}
+	free(L->strs);
+	free(L->lens);
+	free(L->flags);
+	free(L->ranks);
+	free(L->tok);
+	free(L->tlen);
+	json_free(L->side);
+}
+
+/* "base64 rank" lines into L->tok, L->tlen, L->ranks. */
+static int read_ranks(tt_load *L, const char *text, size_t len)
+{
 	long line = 0;
 	for (size_t i = 0; i < len;) {
 		const char *e = memchr(text + i, '\n', len - i);
@@ -103,165 +119,265 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 			continue;
 		const char *sp = memchr(s, ' ', l);
 		if (!sp)
-			die_at(path, line, "not a .tiktoken line (\"base64 rank\")");
+			return tok_fail(L->err, L->errlen, L->path, line,
+					"not a .tiktoken line (\"base64 rank\")");
 		char *end;
 		char num[16];
 		size_t nl = l - (size_t)(sp + 1 - s);
 		if (nl == 0 || nl >= sizeof num)
-			die_at(path, line, "bad rank");
+			return tok_fail(L->err, L->errlen, L->path, line, "bad rank");
 		memcpy(num, sp + 1, nl);
 		num[nl] = 0;
 		unsigned long r = strtoul(num, &end, 10);
 		if (*end || num[0] < '0' || num[0] > '9' || r >= 16777216)
-			die_at(path, line, "bad rank \"%s\"", num);
-		if (n == cap) {
-			cap *= 2;
-			ranks = xreallocarray(ranks, cap, sizeof *ranks);
-			tok = xreallocarray(tok, cap, sizeof *tok);
-			tlen = xreallocarray(tlen, cap, sizeof *tlen);
+			return tok_fail(L->err, L->errlen, L->path, line, "bad rank \"%s\"", num);
+		if (L->n == L->cap) {
+			L->cap = L->cap ? 2 * L->cap : 1024;
+			L->ranks = xreallocarray(L->ranks, L->cap, sizeof *L->ranks);
+			L->tok = xreallocarray(L->tok, L->cap, sizeof *L->tok);
+			L->tlen = xreallocarray(L->tlen, L->cap, sizeof *L->tlen);
 		}
-		tok[n] = xmalloc((size_t)(sp - s) + 1);
-		long bl = b64decode(s, (size_t)(sp - s), tok[n]);
-		if (bl <= 0)
-			die_at(path, line, "bad base64 token");
-		tlen[n] = (size_t)bl;
-		ranks[n] = (uint32_t)r;
-		if (r + 1 > size)
-			size = (uint32_t)r + 1;
-		n++;
+		char *b = xmalloc((size_t)(sp - s) + 1);
+		long bl = b64decode(s, (size_t)(sp - s), b);
+		if (bl <= 0) {
+			free(b);
+			return tok_fail(L->err, L->errlen, L->path, line, "bad base64 token");
+		}
+		L->tok[L->n] = b;
+		L->tlen[L->n] = (size_t)bl;
+		L->ranks[L->n] = (uint32_t)r;
+		if (r + 1 > L->size)
+			L->size = (uint32_t)r + 1;
+		L->n++;
 	}
-	if (n == 0)
-		die_at(path, 0, "no tokens: not a .tiktoken file");
+	if (L->n == 0)
+		return tok_fail(L->err, L->errlen, L->path, 0, "no tokens: not a .tiktoken file");
+	return 0;
+}
 
-	/* pattern and special tokens */
-	char *name = base_name(path);
-	int builtin = pretok_lookup(name);
-	const special *specials = NULL;
-	if (builtin >= 0 && strchr(name, '_')) {
-		specials = builtin == PRETOK_R50K ? R50K_SPECIAL
-			 : builtin == PRETOK_CL100K ? CL100K_SPECIAL : O200K_SPECIAL;
-		if (strcmp(name, "r50k_base") != 0 && strcmp(name, "cl100k_base") != 0 &&
-		    strcmp(name, "o200k_base") != 0)
-			specials = NULL, builtin = -1;
-	} else {
-		builtin = -1;
-	}
-	json_doc *side = NULL;
-	const json_value *side_special = NULL;
-	if (builtin < 0) {
-		size_t pl = strlen(path);
-		char *jp = xmalloc(pl + 6);
-		memcpy(jp, path, pl + 1);
-		if (pl > 9 && strcmp(jp + pl - 9, ".tiktoken") == 0)
-			jp[pl - 9] = 0;
-		strcat(jp, ".json");
-		if (access(jp, R_OK) == 0) {
-			size_t jl;
-			char *jt = read_file(jp, &jl), err[256];
-			side = json_parse(jt, jl, err, sizeof err);
-			free(jt);
-			if (!side)
-				die_at(jp, 0, "%s", err);
-			const char *pat = json_get_str(json_root(side), "pat_str");
-			if (!pattern && pat)
-				pattern = pat;
-			side_special = json_get(json_root(side), "special_tokens");
-		}
-		free(jp);
-		if (!pattern)
-			die_at(path, 0, "not a built-in encoding (r50k_base, cl100k_base, o200k_base): "
-			       "give its pattern with --pattern");
-		int k = pretok_lookup(pattern);
-		if (k < 0)
-			die_at(path, 0, "pattern \"%s\" is not supported: only the r50k_base, cl100k_base "
-			       "and o200k_base patterns (by name or exact text) are", pattern);
-		t->pretok = (pretok_kind)k;
-	} else {
+char *tiktoken_side_path(const char *path)
+{
+	size_t pl = strlen(path);
+	char *jp = xmalloc(pl + 6);
+	memcpy(jp, path, pl + 1);
+	if (pl > 9 && strcmp(jp + pl - 9, ".tiktoken") == 0)
+		jp[pl - 9] = 0;
+	strcat(jp, ".json");
+	return jp;
+}
+
+/* The pre-tokenizer, and the built-in special tokens (*specials) or those
+ * of the .json beside the file (*side_special). */
+static int set_pattern(tt_load *L, tokenizer *t, const char *pattern, const special **specials,
+		       const json_value **side_special)
+{
+	char *name = base_name(L->path);
+	int builtin = -1;
+	*specials = NULL;
+	*side_special = NULL;
+	if (strcmp(name, "r50k_base") == 0)
+		builtin = PRETOK_R50K, *specials = R50K_SPECIAL;
+	else if (strcmp(name, "cl100k_base") == 0)
+		builtin = PRETOK_CL100K, *specials = CL100K_SPECIAL;
+	else if (strcmp(name, "o200k_base") == 0)
+		builtin = PRETOK_O200K, *specials = O200K_SPECIAL;
+	if (builtin >= 0) {
+		int rc = 0;
 		if (pattern && pretok_lookup(pattern) != builtin)
-			die_at(path, 0, "%s has a built-in pattern; --pattern cannot change it", name);
+			rc = tok_fail(L->err, L->errlen, L->path, 0,
+				      "%s has a built-in pattern; --pattern cannot change it", name);
 		t->pretok = (pretok_kind)builtin;
+		free(name);
+		return rc;
 	}
 	free(name);
+	char *jp = tiktoken_side_path(L->path);
+	if (access(jp, R_OK) == 0) {
+		size_t jl;
+		char *jt = tok_read_file(jp, &jl, L->err, L->errlen), jerr[256];
+		if (!jt) {
+			free(jp);
+			return -1;
+		}
+		L->side = json_parse(jt, jl, jerr, sizeof jerr);
+		free(jt);
+		if (!L->side) {
+			tok_fail(L->err, L->errlen, jp, 0, "%s", jerr);
+			free(jp);
+			return -1;
+		}
+		const char *pat = json_get_str(json_root(L->side), "pat_str");
+		if (!pattern && pat)
+			pattern = pat;
+		*side_special = json_get(json_root(L->side), "special_tokens");
+	}
+	free(jp);
+	if (!pattern)
+		return tok_fail(L->err, L->errlen, L->path, 0,
+				"not a built-in encoding (r50k_base, cl100k_base, o200k_base): "
+				"give its pattern with --pattern");
+	int k = pretok_lookup(pattern);
+	if (k < 0)
+		return tok_fail(L->err, L->errlen, L->path, 0,
+				"pattern \"%s\" is not supported: only the r50k_base, cl100k_base "
+				"and o200k_base patterns (by name or exact text) are", pattern);
+	t->pretok = (pretok_kind)k;
+	return 0;
+}
 
-	uint32_t n_special = 0;
+/* Places every rank and special token at its id (L->strs). */
+static int place_ids(tt_load *L, const special *specials, const json_value *side_special)
+{
+	if (side_special && side_special->type != JSON_OBJECT)
+		side_special = NULL;
 	if (specials)
 		for (const special *s = specials; s->name; s++)
-			if (s->id + 1 > size)
-				size = s->id + 1;
-	if (side_special && side_special->type == JSON_OBJECT)
-		for (size_t i = 0; i < side_special->len; i++) {
-			double id = side_special->items[i].number;
-			if (side_special->items[i].type != JSON_NUMBER || id < 0 || id >= 16777216 ||
-			    id != (double)(uint32_t)id)
-				die_at(path, 0, "bad special token id in the .json beside it");
-			if ((uint32_t)id + 1 > size)
-				size = (uint32_t)id + 1;
-		}
-
-	strs = xcalloc(size, sizeof *strs);
-	lens = xcalloc(size, sizeof *lens);
-	uint8_t *flags = xcalloc(size, 1);
-	for (size_t i = 0; i < n; i++) {
-		if (strs[ranks[i]])
-			die_at(path, 0, "rank %u appears twice", ranks[i]);
-		strs[ranks[i]] = tok[i];
-		lens[ranks[i]] = tlen[i];
+			if (s->id + 1 > L->size)
+				L->size = s->id + 1;
+	for (size_t i = 0; side_special && i < side_special->len; i++) {
+		double id = side_special->items[i].number;
+		if (side_special->items[i].type != JSON_NUMBER || id < 0 || id >= 16777216 ||
+		    id != (double)(uint32_t)id)
+			return tok_fail(L->err, L->errlen, L->path, 0,
+					"bad special token id in the .json beside it");
+		if ((uint32_t)id + 1 > L->size)
+			L->size = (uint32_t)id + 1;
 	}
-	if (specials)
-		for (const special *s = specials; s->name; s++, n_special++) {
-			if (strs[s->id])
-				die_at(path, 0, "special token %s has the id of a rank", s->name);
-			strs[s->id] = xstrdup(s->name);
-			lens[s->id] = strlen(s->name);
-			flags[s->id] = TOKF_ADDED | TOKF_SPECIAL;
+	L->strs = xcalloc(L->size, sizeof *L->strs);
+	L->lens = xcalloc(L->size, sizeof *L->lens);
+	L->flags = xcalloc(L->size, 1);
+	int rc = 0;
+	for (size_t i = 0; i < L->n; i++) {
+		if (L->strs[L->ranks[i]] && rc == 0)
+			rc = tok_fail(L->err, L->errlen, L->path, 0, "rank %u appears twice", L->ranks[i]);
+		if (L->strs[L->ranks[i]]) {
+			free(L->tok[i]);
+			continue;
 		}
-	if (side_special && side_special->type == JSON_OBJECT)
-		for (size_t i = 0; i < side_special->len; i++) {
-			uint32_t id = (uint32_t)side_special->items[i].number;
-			if (strs[id])
-				die_at(path, 0, "special token %s has the id of a rank", side_special->keys[i]);
-			strs[id] = xmalloc(side_special->key_lens[i] + 1);
-			memcpy(strs[id], side_special->keys[i], side_special->key_lens[i] + 1);
-			lens[id] = side_special->key_lens[i];
-			flags[id] = TOKF_ADDED | TOKF_SPECIAL;
-		}
-	if (side)
-		json_free(side);
-	tok_set_bytes(t, size, strs, lens, flags);
-
-	/* whole pieces, bytes, and the pair table */
-	strmap_init(&t->piece_ids, n);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t id = ranks[i];
-		if (!strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id))
-			die_at(path, 0, "the bytes of rank %u appear twice", id);
-		if (tlen[i] == 1)
-			t->byte_id[(unsigned char)t->bytes[t->off[id]]] = (int32_t)id;
+		L->strs[L->ranks[i]] = L->tok[i];
+		L->lens[L->ranks[i]] = L->tlen[i];
 	}
-	bpe_table_init(&t->merges, size, size, n * 2);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t id = ranks[i];
+	if (rc < 0)
+		return rc;
+	for (const special *s = specials; s && s->name; s++) {
+		if (L->strs[s->id])
+			return tok_fail(L->err, L->errlen, L->path, 0,
+					"special token %s has the id of a rank", s->name);
+		L->strs[s->id] = xstrdup(s->name);
+		L->lens[s->id] = strlen(s->name);
+		L->flags[s->id] = TOKF_ADDED | TOKF_SPECIAL;
+	}
+	for (size_t i = 0; side_special && i < side_special->len; i++) {
+		uint32_t id = (uint32_t)side_special->items[i].number;
+		if (L->strs[id])
+			return tok_fail(L->err, L->errlen, L->path, 0,
+					"special token %s has the id of a rank", side_special->keys[i]);
+		L->strs[id] = xmalloc(side_special->key_lens[i] + 1);
+		memcpy(L->strs[id], side_special->keys[i], side_special->key_lens[i] + 1);
+		L->lens[id] = side_special->key_lens[i];
+		L->flags[id] = TOKF_ADDED | TOKF_SPECIAL;
+	}
+	return 0;
+}
+
+/* Prefixes up to this long are looked up by hashing them; longer ones by
+ * walking prefix trees of the tokens longer than this, so that a token of
+ * n bytes costs O(n), not the O(n^2) of hashing each of its prefixes. */
+#define SHORT_TOKEN 64
+
+/* The pair table: (a, b) -> id for every split of every token into two
+ * tokens a and b. */
+static void add_pairs(tt_load *L, tokenizer *t)
+{
+	prefix_tree fwd, rev;
+	prefix_tree_init(&fwd);
+	prefix_tree_init(&rev);
+	char **reversed = xcalloc(L->n, sizeof *reversed);
+	size_t longest = 0;
+	for (size_t i = 0; i < L->n; i++) {
+		size_t l = L->tlen[i];
+		if (l <= SHORT_TOKEN)
+			continue;
+		const char *s = t->bytes + t->off[L->ranks[i]];
+		reversed[i] = xmalloc(l);
+		for (size_t k = 0; k < l; k++)
+			reversed[i][k] = s[l - 1 - k];
+		prefix_tree_add(&fwd, s, l, (int32_t)L->ranks[i]);
+		prefix_tree_add(&rev, reversed[i], l, (int32_t)L->ranks[i]);
+		if (l > longest)
+			longest = l;
+	}
+	int32_t *pre = xmalloc((longest + 1) * sizeof *pre), *suf = xmalloc((longest + 1) * sizeof *suf);
+	bpe_table_init(&t->merges, t->vocab_size, t->vocab_size, L->n * 2);
+	for (size_t i = 0; i < L->n; i++) {
+		uint32_t id = L->ranks[i];
 		const char *s = t->bytes + t->off[id];
-		size_t l = tlen[i];
+		size_t l = L->tlen[i];
+		if (reversed[i]) {
+			prefix_tree_prefixes(&fwd, s, l, pre);
+			prefix_tree_prefixes(&rev, reversed[i], l, suf);
+		}
 		for (size_t k = 1; k < l; k++) {
-			int64_t a = strmap_get(&t->piece_ids, s, k);
+			int64_t a = k <= SHORT_TOKEN ? strmap_get(&t->piece_ids, s, k) : pre[k];
 			if (a < 0)
 				continue;
-			int64_t b = strmap_get(&t->piece_ids, s + k, l - k);
+			int64_t b = l - k <= SHORT_TOKEN ? strmap_get(&t->piece_ids, s + k, l - k)
+							 : suf[l - k];
 			if (b >= 0)
 				bpe_table_put(&t->merges, (uint32_t)a, (uint32_t)b, id, id);
 		}
 	}
+	for (size_t i = 0; i < L->n; i++)
+		free(reversed[i]);
+	free(reversed);
+	free(pre);
+	free(suf);
+	prefix_tree_free(&fwd);
+	prefix_tree_free(&rev);
+}
+
+tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,
+				   const char *pattern, char *err, size_t errlen)
+{
+	tokenizer *t = xcalloc(1, sizeof *t);
+	t->kind = TOK_TIKTOKEN;
+	t->sym_mode = SYM_BYTES;
+	t->whole_piece = 1;
+	t->bos = t->eos = t->unk_id = -1;
+	for (int b = 0; b < 256; b++)
+		t->byte_id[b] = t->fallback_id[b] = -1;
+	tt_load L = { .path = path, .err = err, .errlen = errlen };
+	const special *specials;
+	const json_value *side_special;
+	int ok = 0;
+	if (read_ranks(&L, text, len) < 0 ||
+	    set_pattern(&L, t, pattern, &specials, &side_special) < 0 ||
+	    place_ids(&L, specials, side_special) < 0)
+		goto out;
+	tok_set_bytes(t, L.size, L.strs, L.lens, L.flags);
+
+	/* whole pieces and bytes */
+	strmap_init(&t->piece_ids, L.n, t->bytes);
+	for (size_t i = 0; i < L.n; i++) {
+		uint32_t id = L.ranks[i];
+		if (!strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id)) {
+			tok_fail(err, errlen, path, 0, "the bytes of rank %u appear twice", id);
+			goto out;
+		}
+		if (L.tlen[i] == 1)
+			t->byte_id[(unsigned char)t->bytes[t->off[id]]] = (int32_t)id;
+	}
+	if (tok_check_total(t, path, err, errlen) < 0)
+		goto out;
+	add_pairs(&L, t);
 	tok_guess_bos_eos(t);
 	tok_fingerprint(t, NULL, 0, 0);
-
-	for (uint32_t i = 0; i < size; i++)
-		free(strs[i]);
-	free(strs);
-	free(lens);
-	free(flags);
-	free(ranks);
-	free(tok);
-	free(tlen);
+	ok = 1;
+out:
+	tt_free(&L);
+	if (!ok) {
+		tokenizer_free(t);
+		return NULL;
+	}
 	return t;
 }

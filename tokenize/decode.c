@@ -48,7 +48,10 @@ typedef struct {
 static void emit(decoder *D, const uint32_t *ids, size_t n)
 {
 	size_t len;
-	char *text = tokenizer_decode(D->t, ids, n, &len);
+	char err[512];
+	char *text = tokenizer_decode(D->t, ids, n, &len, err, sizeof err);
+	if (!text)
+		die("%s", err);
 	D->b.len = 0;
 	if (D->raw) {
 		buf_append(&D->b, text, len);
@@ -160,7 +163,10 @@ int cmd_decode(int argc, char **argv)
 	if (argc - optind > 1)
 		die_usage("decode: give at most one input");
 	const char *in = optind < argc ? argv[optind] : "-";
-	tokenizer *t = tokenizer_load(tpath, pattern);
+	char err[512];
+	tokenizer *t = tokenizer_load(tpath, pattern, err, sizeof err);
+	if (!t)
+		die("%s", err);
 	D.t = t;
 	D.o = outfile_open(out);
 	if (ids_in)

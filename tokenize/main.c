@@ -55,7 +55,10 @@ static int cmd_info(int argc, char **argv)
 	if (optind + 1 != argc)
 		die_usage("info: give one tokenizer");
 	const char *path = argv[optind];
-	tokenizer *t = tokenizer_load(path, pattern);
+	char err[512];
+	tokenizer *t = tokenizer_load(path, pattern, err, sizeof err);
+	if (!t)
+		die("%s", err);
 	printf("{\"vocab_size\": %u, \"bos_id\": %d, \"eos_id\": %d, \"fingerprint\": \"%016" PRIx64 "\"}\n",
 	       tokenizer_vocab_size(t), tokenizer_bos(t), tokenizer_eos(t), tokenizer_fingerprint(t));
 	tokenizer_free(t);

@@ -27,9 +27,7 @@ FUZZ_fuzz_filter_SRCS := filter/hygiene.c filter/dedup.c filter/minhash.c
 # The options a target needs in fuzz-run, and seed folders (when present).
 FUZZ_SHARED ?= ../shared
 FUZZ_fuzz_fetch_parquet_SEEDS := $(wildcard $(FUZZ_SHARED)/fixtures/parquet-testing)
-FUZZ_fuzz_tokenize_RUN := -detect_leaks=0 -max_len=4096
-# its tokenizer still leaves by longjmp out of die(), leaking what it held
-FUZZ_fuzz_tokenize_ENV := ASAN_OPTIONS=detect_leaks=0
+FUZZ_fuzz_tokenize_RUN := -max_len=4096
 FUZZ_fuzz_filter_RUN := -max_len=4096
 
 $(FUZZ_DIR)/obj/%.o: %.c

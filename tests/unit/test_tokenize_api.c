@@ -6,10 +6,15 @@
 #include "bpe.h"
 #include "cli.h"
 #include "tokenizer.h"
+#include "tokenizer_test.h"
 #include "tokenizer_internal.h"
 #include "xio.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int same_ids(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
@@ -21,7 +26,7 @@ static int roundtrip(const tokenizer *t, const char *s, size_t n)
 	uint32_t *ids = NULL;
 	size_t k = 0, cap = 0, dl;
 	tokenizer_encode(t, s, n, &ids, &k, &cap);
-	char *d = tokenizer_decode(t, ids, k, &dl);
+	char *d = tokenizer_decode(t, ids, k, &dl, NULL, 0);
 	int ok_ = dl == n && memcmp(d, s, n) == 0;
 	free(d);
 	free(ids);
@@ -123,10 +128,48 @@ static void check_merge_loop(bpe_table *m)
 	bpe_scratch_free(&s);
 }
 
+/* A bad tokenizer file comes back as NULL and a message that names it
+ * (the library never exits). */
+static void check_refusals(void)
+{
+	static const struct { const char *name, *text, *want; } bad[] = {
+		{ "nojson.json", "{\"model\": ", "nojson.json: " },
+		{ "nomodel.json", "{\"x\": 1}", "no \"model\"" },
+		{ "badmerge.json", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"a b\"],"
+		  "\"unk_token\":\"a\"}}", "merge 0: \"b\" is not in the vocabulary" },
+		{ "nobytes.json", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+		  "no token (no byte fallback) and there is no unk token" },
+		{ "bad.tiktoken", "YQ== 0\nnot base64!\n", "bad.tiktoken:2: " },
+	};
+	char dir[] = "/tmp/bonsai-tok-XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char p[4200], err[512] = "";
+		snprintf(p, sizeof p, "%s/%s", dir, bad[i].name);
+		FILE *f = fopen(p, "w");
+		fputs(bad[i].text, f);
+		fclose(f);
+		tokenizer *t = tokenizer_load(p, strstr(p, ".tiktoken") ? "r50k_base" : NULL, err, sizeof err);
+		ok(!t && strstr(err, bad[i].name) && strstr(err, bad[i].want),
+		   "%s is refused with a message: %s", bad[i].name, err);
+		tokenizer_free(t);
+		remove(p);
+	}
+	char err[512] = "";
+	tokenizer *t = tokenizer_load("/nonexistent/tok.json", NULL, err, sizeof err);
+	ok(!t && strstr(err, "/nonexistent/tok.json"), "a missing file: %s", err);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	cli_init(argv[0]);
+
+	check_refusals();
 
 	/* once with the packed merge table, once with the wide one */
 	{
@@ -151,8 +194,8 @@ int main(int argc, char **argv)
 		return done_testing();
 	}
 	fclose(f);
-	tokenizer *tg = tokenizer_load(gp, NULL), *tr = tokenizer_load(rp, NULL);
-	tokenizer *tc = tokenizer_load(cp, NULL);
+	tokenizer *tg = load_or_die(gp, NULL), *tr = load_or_die(rp, NULL);
+	tokenizer *tc = load_or_die(cp, NULL);
 	tokenizer *all[] = { tg, tr, tc };
 	const char *names[] = { "gemma3", "r50k_base", "cl100k_base" };
 
@@ -161,7 +204,7 @@ int main(int argc, char **argv)
 	is_int(tokenizer_bos(tr), 50256, "r50k_base BOS = <|endoftext|> = 50256");
 	ok(tokenizer_fingerprint(tg) != tokenizer_fingerprint(tr) &&
 	   tokenizer_fingerprint(tr) != tokenizer_fingerprint(tc), "fingerprints differ between tokenizers");
-	tokenizer *tr2 = tokenizer_load(rp, "r50k_base");
+	tokenizer *tr2 = load_or_die(rp, "r50k_base");
 	ok(tokenizer_fingerprint(tr) == tokenizer_fingerprint(tr2), "the same file loads to the same fingerprint");
 	tokenizer_free(tr2);
 
@@ -198,14 +241,14 @@ int main(int argc, char **argv)
 	free(text);
 
 	char tb[256];
-	size_t l = tokenizer_token_bytes(tg, 2, tb, sizeof tb);
+	size_t l = tokenizer_token_bytes(tg, 2, tb, sizeof tb, NULL, 0);
 	ok(l == 5 && memcmp(tb, "<bos>", 5) == 0, "gemma3 token 2 is written as <bos>");
-	l = tokenizer_token_bytes(tg, 236743, tb, sizeof tb);
+	l = tokenizer_token_bytes(tg, 236743, tb, sizeof tb, NULL, 0);
 	(void)l;
 	uint32_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	tokenizer_encode(tg, "\xff", 1, &ids, &n, &cap);
-	l = n == 1 ? tokenizer_token_bytes(tg, ids[0], tb, sizeof tb) : 0;
+	l = n == 1 ? tokenizer_token_bytes(tg, ids[0], tb, sizeof tb, NULL, 0) : 0;
 	ok(n == 1 && l == 1 && (unsigned char)tb[0] == 0xff, "gemma3: byte 0xFF is its byte-fallback token, written as that byte");
 	free(ids);
 

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "json.h"
 #include "tokenizer.h"
+#include "tokenizer_test.h"
 #include "xio.h"
 
 #include <stdint.h>
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 		else
 			snprintf(tp, sizeof tp, "%s/fixtures/tokenizers/tiktoken/%s.tiktoken", shared_dir(), NAMES[k]);
 		double t0 = now_seconds();
-		tokenizer *t = tokenizer_load(tp, NULL);
+		tokenizer *t = load_or_die(tp, NULL);
 		printf("# %s loaded in %.2f s, vocab %u, bos %d, eos %d\n", NAMES[k],
 		       now_seconds() - t0, tokenizer_vocab_size(t), tokenizer_bos(t), tokenizer_eos(t));
 		int cases = 0, id_bad = 0, text_bad = 0;
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 				printf("\n");
 			}
 			size_t dl;
-			char *dec = tokenizer_decode(t, ids, n, &dl);
+			char *dec = tokenizer_decode(t, ids, n, &dl, NULL, 0);
 			if (dl != tx->len || memcmp(dec, tx->str, dl) != 0) {
 				if (text_bad++ < 3)
 					printf("# %s case %d decodes to %.60s\n", NAMES[k], cases, dec);
