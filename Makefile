@@ -54,11 +54,20 @@ BINS := $(TOOLS:%=bin/%)
 .PHONY: all test check check-asan demo install clean man-lint
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
 
-$(BUILD)/%.o: %.c
+# Before anything is compiled, the Debian packages of mk/packages are there:
+# mk/deps.sh installs the missing ones (or says how). The stamp spares later
+# builds the check; a changed list checks again.
+DEPS_OK := $(BUILD)/deps.ok
+$(DEPS_OK): mk/packages mk/deps.sh
+	@mkdir -p $(dir $@)
+	@sh mk/deps.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/%.cu.o: %.cu
+$(BUILD)/%.cu.o: %.cu | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
 
