@@ -125,5 +125,16 @@ HF_TOKEN=secret HF_ENDPOINT=$PX $F --list $REPO --config sample-10BT > "$T/l.txt
 grep -q "| auth$" "$T/plog"; ok $? "HF_TOKEN sent as Authorization: Bearer"
 [ "$(wc -l < "$T/l.txt")" = 2 ] && grep -q "$SHA_001_00000" "$T/l.txt"; ok $? "--list prints the files with their hashes"
 
+# 10. --file: one file of the dataset (make run fetches file by file).
+start_proxy o
+HF_ENDPOINT=$PX $F $REPO --config sample-10BT --cache "$T/c10" --file 001_00000.parquet > "$T/one.jsonl"
+ok $? "--file 001_00000.parquet exits 0"
+bin/bonsai-fetch -q "$FIX/sample/10BT/001_00000.parquet" | cmp - "$T/one.jsonl" >/dev/null
+ok $? "--file gives that file's documents only"
+[ "$(ls "$T/c10/blobs")" = "$SHA_001_00000.parquet" ] && ! grep resolve "$T/plog" | grep -q 000_00000
+ok $? "--file downloads and caches that file only (verified: named by its sha256)"
+$F $REPO --config sample-10BT --cache "$T/c10" --file 002_00000.parquet > /dev/null 2> "$T/e10"
+[ $? = 1 ] && grep -q "no file 002_00000.parquet" "$T/e10"; ok $? "--file of an unlisted name: exit 1, names it"
+
 echo "1..$n"
 [ $fail = 0 ]
