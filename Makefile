@@ -158,8 +158,18 @@ no-nvcc:
 clean-bins:
 	rm -f $(BINS)
 
-demo: all
-	./demo.sh
+# make run RUN=NAME: the experiment of runs/NAME.mk, stage by stage into
+# runs-out/NAME/ (mk/run.mk). The demo is the run on the test data.
+RUN_GOALS := run fetch filter tokenizer shards train eval report
+ifneq ($(filter $(RUN_GOALS),$(MAKECMDGOALS)),)
+ifeq ($(RUN),)
+$(error give the run: make $(firstword $(filter $(RUN_GOALS),$(MAKECMDGOALS))) RUN=NAME, NAME one of: $(basename $(notdir $(wildcard runs/*.mk))))
+endif
+include mk/run.mk
+endif
+
+demo:
+	$(MAKE) run RUN=demo
 
 man-lint:
 	mandoc -Tlint -W warning man/man1/*.1 man/man5/*.5 man/man7/*.7

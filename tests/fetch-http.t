@@ -34,7 +34,7 @@ echo "[{\"type\":\"file\",\"size\":$sz,\"lfs\":{\"oid\":\"$SHA_000_00000\",\"siz
 	> "$R/api/datasets/test/corrupt/tree/main/sample/10BT"
 
 # --- lighttpd on a free port ---
-start_lighttpd "$R" || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
+start_lighttpd "$R" "$T" || { echo "1..0 # SKIP could not start lighttpd"; exit 0; }
 
 F="bin/bonsai-fetch -q --backoff 0.01"
 export HF_ENDPOINT=http://127.0.0.1:$PORT
