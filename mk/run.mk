@@ -77,7 +77,7 @@ STEPS ?= $(shell awk 'BEGIN { s = int($(TOKENS) / $(BATCH_TOKENS)); print s < 1 
 
 D := $(RUN_DIR)
 STAGE = sh mk/stage.sh $(D)
-SERVE = $(if $(HUB_MIRROR),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
+SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
 
 # ---- the settings stamps (written now, when they differ) ----
 streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
@@ -107,7 +107,6 @@ TRAIN_CMD = bin/bonsai-train --data $(D)/shards --model $(MODEL) -o $(D)/train -
 	--seed $(SEED) --eval-every $(EVAL_EVERY) --eval-tokens $(EVAL_TOKENS) \
 	--save-every $(SAVE_EVERY) --device $(DEVICE) $(TRAIN_OPTS)
 $(eval $(call set_stamp,train,$(TRAIN_CMD)))
-$(eval $(call set_stamp,burst,$(BURST_STEPS)))
 EVAL_SETS_CMD = bin/bonsai-fetch -q --eval $(EVAL_SETS) $(if $(EVAL_DIR),--eval-dir $(EVAL_DIR))
 $(eval $(call set_stamp,evalsets,$(if $(EVAL_SETS),$(EVAL_SETS_CMD))))
 PPL_CMD = bin/bonsai-eval ppl -q -m $(D)/train --data $(D)/shards --seq-len $(PPL_SEQ) \
@@ -160,7 +159,7 @@ $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOO
 
 # Resumes from the newest checkpoint when the settings and the shards are the
 # ones it was started with; otherwise starts over (mk/train.sh).
-$(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train $(D)/settings/burst | $(RUN_TOOLS)
+$(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_TOOLS)
 	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
 
 $(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS)

@@ -37,7 +37,7 @@ else
 			/"tokens_per_s"/ && NR > 1 { match($0, /"tokens_per_s":[0-9.]+/); s += substr($0, RSTART + 15, RLENGTH - 15); k++ }
 			END { if (!k) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
 				r = s / k
-				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst on %s: about %.1f hours on this machine\n",
+				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst on %s: about %.3g hours on this machine\n",
 					steps * bt, steps, bt, r, k, dev, steps * bt / r / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
 		rm -f "$b.jsonl"
 	fi
