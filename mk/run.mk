@@ -179,11 +179,10 @@ $(D)/repro/environment.txt: $(RUN_TOOLS)
 	sh mk/environment.sh > $@.tmp
 	@mv $@.tmp $@
 
-# The plots, when bonsai-plot is built (its own change; until then the report
-# says there is none).
-PLOT_TOOL := $(wildcard bin/bonsai-plot)
-PLOTS := $(if $(PLOT_TOOL),$(D)/plots/training.svg)
-$(D)/plots/training.svg: $(D)/train/checkpoint.sha256 $(PLOT_TOOL)
+# The plots, when the tree has bonsai-plot (plot/module.mk); without it the
+# report says there is none.
+PLOTS := $(if $(filter bonsai-plot,$(TOOLS)),$(D)/plots/training.svg)
+$(D)/plots/training.svg: $(D)/train/checkpoint.sha256 | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(STAGE) plot $@ bin/bonsai-plot $(D)/train/metrics.jsonl -o $@
 

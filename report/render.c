@@ -245,7 +245,7 @@ static void plots(out *o, const report *r)
 {
 	heading(o, 2, "Plots");
 	if (!r->n_plots)
-		para(o, "None: bonsai-plot is not built, so make run made no plot.");
+		para(o, "None: this tree has no bonsai-plot, so make run made no plot.");
 	for (int i = 0; i < r->n_plots; i++) {
 		if (o->html)
 			inline_svg(o, r, r->plots[i]);

@@ -81,7 +81,7 @@ if [ -x bin/bonsai-plot ] && command -v rsvg-convert > /dev/null; then
 		[ "$(wc -c < "$T/plot.png")" -gt $(($(wc -c < "$T/blank.png") * 4)) ]
 	ok $? "rsvg-convert renders it, not blank"
 else
-	echo "# bonsai-plot not built: no plot to check"
+	echo "# no bonsai-plot in this tree: no plot to check"
 fi
 
 make -q --no-print-directory run $SMALL
