@@ -10,15 +10,15 @@ mkdir -p "$d/repro"
 t0=$(date +%s.%N)
 "$@" || exit
 t1=$(date +%s.%N)
-{
-	printf '# %s: %s\n' "$stage" "$target"
-	for a; do
-		case $a in
-		*[!A-Za-z0-9_./:=,+@%-]*|'') printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")" ;;
-		*) printf '%s ' "$a" ;;
-		esac
-	done
-	echo
-} >> "$d/repro/commands.sh"
+# One write per record, so that stages made in parallel (make -j) do not
+# mix their lines.
+cmd=
+for a; do
+	case $a in
+	*[!A-Za-z0-9_./:=,+@%-]*|'') cmd="$cmd'$(printf '%s' "$a" | sed "s/'/'\\\\''/g")' " ;;
+	*) cmd="$cmd$a " ;;
+	esac
+done
+printf '# %s: %s\n%s\n' "$stage" "$target" "$cmd" >> "$d/repro/commands.sh"
 printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "$target" "$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")" \
 	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -n)" >> "$d/repro/times.tsv"
