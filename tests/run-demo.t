@@ -97,10 +97,10 @@ rm -rf "$D/train" "$D/eval" "$D/report.md" "$D/report.html"
 setsid make --no-print-directory run $SMALL > "$T/killed.out" 2>&1 &
 pid=$!
 i=0
-while ! ls "$D/train" 2> /dev/null | grep -q ckpt- && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+while ! ls "$D/train" 2> /dev/null | grep -q '^ckpt-[0-9]*\.safetensors$' && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 -$pid
 wait $pid 2> /dev/null
-[ ! -f "$D/train/checkpoint.sha256" ] && ls "$D/train" | grep -q ckpt-
+[ ! -f "$D/train/checkpoint.sha256" ] && ls "$D/train" | grep -q '^ckpt-[0-9]*\.safetensors$'
 ok $? "killed during training (checkpoints so far: $(ls "$D/train" | grep ckpt- | tr '\n' ' '))"
 mk run && grep -q "resuming from" "$T/make.out"
 ok $? "make run again resumes from the newest checkpoint"
