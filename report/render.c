@@ -1,4 +1,5 @@
-/* render.c - the report as Markdown or HTML: the same sections and tables,
+/* render.c - the report as Markdown or HTML (well-formed XML too, so xmllint
+ * checks it with its inline SVG): the same sections and tables,
  * the seed's published figures beside this run's. */
 #include "report.h"
 
@@ -287,7 +288,7 @@ void report_render(const report *r, int html, buf_t *b)
 	char title[512];
 	snprintf(title, sizeof title, "Bonsai run %s", r->dir);
 	if (html) {
-		buf_puts(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+		buf_puts(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"/><title>");
 		text(&o, title);
 		buf_puts(b, "</title><style>body{font-family:sans-serif;max-width:60em;margin:auto}"
 			    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
