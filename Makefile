@@ -65,11 +65,20 @@ BINS := $(TOOLS:%=bin/%)
 .PHONY: all test check check-asan demo install clean man-lint
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
 
-$(BUILD)/%.o: %.c
+# Before anything is compiled, the Debian packages of mk/packages are there:
+# mk/deps.sh installs the missing ones (or says how). The stamp spares later
+# builds the check; a changed list checks again.
+DEPS_OK := $(BUILD)/deps.ok
+$(DEPS_OK): mk/packages mk/deps.sh
+	@mkdir -p $(dir $@)
+	@sh mk/deps.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/%.cu.o: %.cu
+$(BUILD)/%.cu.o: %.cu | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
 
@@ -161,8 +170,18 @@ no-nvcc:
 clean-bins:
 	rm -f $(BINS)
 
-demo: all
-	./demo.sh
+# make run RUN=NAME: the experiment of runs/NAME.mk, stage by stage into
+# runs-out/NAME/ (mk/run.mk). The demo is the run on the test data.
+RUN_GOALS := run fetch filter tokenizer shards train eval report
+ifneq ($(filter $(RUN_GOALS),$(MAKECMDGOALS)),)
+ifeq ($(RUN),)
+$(error give the run: make $(firstword $(filter $(RUN_GOALS),$(MAKECMDGOALS))) RUN=NAME, NAME one of: $(basename $(notdir $(wildcard runs/*.mk))))
+endif
+include mk/run.mk
+endif
+
+demo:
+	$(MAKE) run RUN=demo
 
 man-lint:
 	mandoc -Tlint -W warning man/man1/*.1 man/man5/*.5 man/man7/*.7

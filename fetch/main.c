@@ -45,6 +45,8 @@ static void usage(FILE *fp)
 "      --min-rate BYTES  the lowest rate a transfer may keep up for --timeout\n"
 "                        seconds (default 1k; k, M suffixes)\n"
 "      --list            print the dataset's files (path, size, sha256) and stop\n"
+"      --file NAME       of a dataset, only the file whose path is NAME or ends\n"
+"                        in /NAME (one of --list's paths)\n"
 "      --eval LIST       download evaluation sets instead: piqa, hellaswag,\n"
 "                        arc_easy, arc_challenge or all (comma-separated), from\n"
 "                        their publishers, checked against pinned sha256 hashes\n"
@@ -189,12 +191,30 @@ static int fetch_eval(http_opts *ho, const char *list, const char *dir, const ch
 	return 0;
 }
 
+/* --file NAME: moves the one listed file whose path is NAME, or ends in
+ * /NAME, to the front and returns 1 (one download and one conversion). */
+static int select_file(hub_file *files, int n, const char *name, const char *repo, const char *dir)
+{
+	size_t ln = strlen(name);
+	for (int k = 0; k < n; k++) {
+		size_t lp = strlen(files[k].path);
+		if (!strcmp(files[k].path, name) ||
+		    (lp > ln && files[k].path[lp - ln - 1] == '/' && !strcmp(files[k].path + lp - ln, name))) {
+			hub_file t = files[0];
+			files[0] = files[k];
+			files[k] = t;
+			return 1;
+		}
+	}
+	die("%s: no file %s among the %d parquet files of %s", repo, name, n, dir);
+}
+
 int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	enum { OPT_COLUMNS = 256, OPT_REVISION, OPT_CACHE, OPT_RETRIES, OPT_BACKOFF,
 		OPT_TIMEOUT, OPT_MIN_RATE, OPT_PROGRESS, OPT_LIST, OPT_EVAL, OPT_EVAL_DIR, OPT_EVAL_BASE_URL,
-		OPT_EVAL_SHA256 };
+		OPT_EVAL_SHA256, OPT_FILE };
 	static const struct option opts[] = {
 		{"output", required_argument, 0, 'o'},
 		{"columns", required_argument, 0, OPT_COLUMNS},
@@ -208,6 +228,7 @@ int main(int argc, char **argv)
 		{"timeout", required_argument, 0, OPT_TIMEOUT},
 		{"min-rate", required_argument, 0, OPT_MIN_RATE},
 		{"list", no_argument, 0, OPT_LIST},
+		{"file", required_argument, 0, OPT_FILE},
 		{"eval", required_argument, 0, OPT_EVAL},
 		{"eval-dir", required_argument, 0, OPT_EVAL_DIR},
 		{"eval-base-url", required_argument, 0, OPT_EVAL_BASE_URL},
@@ -218,7 +239,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
-	const char *output = NULL, *config = NULL, *revision = "main", *cache = NULL;
+	const char *output = NULL, *config = NULL, *revision = "main", *cache = NULL, *only = NULL;
 	int jobs = 4, list = 0;
 	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60, .min_rate = 1024};
 	job j = {.remaining = -1};
@@ -248,6 +269,12 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT: ho.stall_timeout = (long)parse_ll("--timeout", optarg, 1, 3600); break;
 		case OPT_MIN_RATE: ho.min_rate = (long)parse_size("--min-rate", optarg, 1, 1LL << 30); break;
 		case OPT_LIST: list = 1; parquet_opts = 1; break;
+		case OPT_FILE:
+			if (!*optarg)
+				die_usage("--file: empty name");
+			only = optarg;
+			parquet_opts = 1;
+			break;
 		case OPT_EVAL:
 			if (!*optarg)
 				die_usage("--eval: empty list");
@@ -336,8 +363,9 @@ int main(int argc, char **argv)
 				if (!(cache_dir = bonsai_cache_dir()))
 					die("no cache directory: set --cache, BONSAI_CACHE or HOME");
 			char *dir = hub_config_dir(config ? config : "data");
-			int n;
-			hub_file *files = hub_list(&ho, ep, s, revision, dir, cache_dir, &n);
+			int n_listed;
+			hub_file *files = hub_list(&ho, ep, s, revision, dir, cache_dir, &n_listed);
+			int n = only ? select_file(files, n_listed, only, s, dir) : n_listed;
 			if (list) {
 				buf_t b = {0};
 				for (int k = 0; k < n; k++)
@@ -364,7 +392,7 @@ int main(int argc, char **argv)
 				}
 				hub_download_finish(d);
 			}
-			hub_files_free(files, n);
+			hub_files_free(files, n_listed);
 			free(dir);
 		}
 	}

@@ -11,13 +11,14 @@
 static void usage(void)
 {
 	printf("usage: bonsai-shard -o DIR [--tokens-per-shard N] [--val-docs K | --val-fraction F]\n"
-	       "                    [--zstd[=LEVEL]] [--force] [-q | --progress] [STREAM]\n"
+	       "                    [--zstd[=LEVEL]] [--force] [-q | --progress] [STREAM...]\n"
 	       "       bonsai-shard info FILE...\n"
 	       "       bonsai-shard verify DIR\n"
 	       "       bonsai-shard cat DIR | FILE...\n"
 	       "\n"
 	       "Splits a token stream (from bonsai-tokenize encode; stdin by default) into\n"
 	       "shards DIR/train_NNNNNN.bin and DIR/val_NNNNNN.bin and a DIR/manifest.\n"
+	       "Several STREAMs, all from the same tokenizer, are read in order as one.\n"
 	       "\n"
 	       "  -o, --output DIR          directory to write (created if missing)\n"
 	       "  -n, --tokens-per-shard N  tokens per shard (default 100M; k, M, G suffixes)\n"
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	shard_write_opts o = {.input = "-", .tokens_per_shard = 100000000};
+	shard_write_opts o = {.tokens_per_shard = 100000000};
 	int have_val_docs = 0, have_val_fraction = 0, c;
 	while ((c = cli_getopt(argc, argv, "o:n:fqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -164,9 +165,7 @@ int main(int argc, char **argv)
 		die_usage("no output directory: give -o DIR (or a subcommand: info, verify, cat)");
 	if (have_val_docs && have_val_fraction)
 		die_usage("give --val-docs or --val-fraction, not both");
-	if (optind < argc - 1)
-		die_usage("one input stream at most");
-	if (optind == argc - 1)
-		o.input = argv[optind];
+	o.inputs = (const char *const *)argv + optind;
+	o.n_inputs = argc - optind;
 	return shard_write(&o);
 }

@@ -6,7 +6,8 @@
 
 typedef struct {
 	const char *out_dir;
-	const char *input;         /* token stream, "-" for stdin */
+	const char *const *inputs; /* token streams, read in order as one; */
+	int n_inputs;              /* none: stdin */
 	uint64_t tokens_per_shard;
 	uint64_t val_docs;         /* the first val_docs documents go to val */
 	double val_fraction;       /* or: a seeded hash of the document index */

@@ -109,14 +109,30 @@ static int goes_to_val(const shard_write_opts *o, uint64_t doc)
 	return 0;
 }
 
+/* A later input must come from the first one's tokenizer: its documents
+ * go into the same shards. */
+static void check_same_stream(const char *first, const tokstream_info *a, const char *name,
+			      const tokstream_info *b)
+{
+	if (a->fingerprint != b->fingerprint || a->vocab_size != b->vocab_size ||
+	    a->token_width != b->token_width || a->bos_id != b->bos_id || a->eos_id != b->eos_id)
+		die("%s: made by another tokenizer than %s (fingerprint %016" PRIx64 ", vocab %" PRIu32
+		    "; %s has %016" PRIx64 ", vocab %" PRIu32 ")",
+		    name, first, b->fingerprint, b->vocab_size, first, a->fingerprint, a->vocab_size);
+}
+
 int shard_write(const shard_write_opts *o)
 {
 	cli_catch_signals();
+	static const char *const stdin_only[] = { "-" };
+	const char *const *inputs = o->n_inputs ? o->inputs : stdin_only;
+	int n_inputs = o->n_inputs ? o->n_inputs : 1;
 	char err[600];
-	tokreader *r = tokreader_open(o->input, err, sizeof err);
+	tokreader *r = tokreader_open(inputs[0], err, sizeof err);
 	if (!r)
 		die("%s", err);
-	const tokstream_info *info = tokreader_info(r);
+	tokstream_info first = *tokreader_info(r);
+	const tokstream_info *info = &first;
 	shard_outdir od;
 	shard_outdir_open(&od, o->out_dir, o->force);
 
@@ -136,27 +152,39 @@ int shard_write(const shard_write_opts *o)
 	st.splits[SPLIT_VAL].split = SPLIT_VAL;
 	cli_atdie(remove_finished, &st);
 
-	char *input[] = {(char *)o->input};
 	meter m;
-	meter_start(&m, files_size(input, 1));
+	meter_start(&m, files_size((char *const *)inputs, n_inputs));
 	double t0 = now_seconds();
 	const uint32_t *ids;
 	size_t n;
-	int more;
-	while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
-		cli_check_interrupt();
-		append_doc(&st, &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN], ids, n);
-		st.docs++;
-		st.tokens += n;
-		double dt = now_seconds() - t0;
-		if (progress_enabled())
-			progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s, ETA %s", st.docs, st.tokens,
-				 dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0, meter_eta(&m, (double)tokreader_file_bytes(r)));
+	double done_before = 0; /* bytes of the inputs already read */
+	for (int i = 0; i < n_inputs; i++) {
+		if (i) {
+			done_before += (double)tokreader_file_bytes(r);
+			tokreader_close(r);
+			r = tokreader_open(inputs[i], err, sizeof err);
+			if (!r)
+				die("%s", err);
+			check_same_stream(inputs[0], &first, inputs[i], tokreader_info(r));
+		}
+		int more;
+		while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
+			cli_check_interrupt();
+			append_doc(&st, &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN], ids,
+				   n);
+			st.docs++;
+			st.tokens += n;
+			double dt = now_seconds() - t0;
+			if (progress_enabled())
+				progress(0, "%" PRIu64 " documents, %" PRIu64 " tokens, %.1f M tokens/s, ETA %s",
+					 st.docs, st.tokens, dt > 0 ? (double)st.tokens / dt / 1e6 : 0.0,
+					 meter_eta(&m, done_before + (double)tokreader_file_bytes(r)));
+		}
+		if (more < 0)
+			die("%s", err);
 	}
-	if (more < 0)
-		die("%s", err);
 	if (st.tokens == 0)
-		die("%s: no tokens in the input: nothing to shard", o->input);
+		die("%s: no tokens in the input: nothing to shard", n_inputs > 1 ? "the inputs" : inputs[0]);
 	for (int s = 0; s < 2; s++)
 		if (st.splits[s].w)
 			close_shard(&st, &st.splits[s]);

@@ -109,7 +109,7 @@ ARC_SHA=$(sha256sum "$E/arc_easy/ARC-Easy-Test.jsonl" | cut -d' ' -f1)
 PINS="--eval-sha256 hellaswag/hellaswag_val.jsonl=$HS_SHA --eval-sha256 arc_easy/ARC-Easy-Test.jsonl=$ARC_SHA"
 ZIPSIZE=$(stat -c %s "$R/m/arc/ARC-V1-Feb2018.zip")
 
-start_lighttpd "$R" || skip_all "could not start lighttpd"
+start_lighttpd "$R" "$T" || skip_all "could not start lighttpd"
 U=http://127.0.0.1:$PORT
 F="bin/bonsai-fetch -q --backoff 0.01"
 unset BONSAI_EVAL_BASE_URL BONSAI_EVAL_DIR BONSAI_CACHE XDG_CACHE_HOME

@@ -34,7 +34,7 @@ echo "[{\"type\":\"file\",\"size\":$sz,\"lfs\":{\"oid\":\"$SHA_000_00000\",\"siz
 	> "$R/api/datasets/test/corrupt/tree/main/sample/10BT"
 
 # --- lighttpd on a free port ---
-start_lighttpd "$R" || skip_all "could not start lighttpd"
+start_lighttpd "$R" "$T" || skip_all "could not start lighttpd"
 
 F="bin/bonsai-fetch -q --backoff 0.01"
 export HF_ENDPOINT=http://127.0.0.1:$PORT
@@ -208,5 +208,16 @@ for sig in TERM INT; do
 	[ $rc = 1 ] && [ -z "$(ls "$T"/sig.jsonl* 2>/dev/null)" ] && grep -q "interrupted by signal" "$T/h9"
 	ok $? "SIG$sig during a download: exit 1, 'interrupted', no output or temporary file left"
 done
+
+# 11. --file: one file of the dataset (make run fetches file by file).
+start_proxy o
+HF_ENDPOINT=$PX $F $REPO --config sample-10BT --cache "$T/c20" --file 001_00000.parquet > "$T/one.jsonl"
+ok $? "--file 001_00000.parquet exits 0"
+bin/bonsai-fetch -q "$FIX/sample/10BT/001_00000.parquet" | cmp - "$T/one.jsonl" >/dev/null
+ok $? "--file gives that file's documents only"
+[ "$(ls "$T/c20/blobs")" = "$SHA_001_00000.parquet" ] && ! grep resolve "$T/plog" | grep -q 000_00000
+ok $? "--file downloads and caches that file only (verified: named by its sha256)"
+$F $REPO --config sample-10BT --cache "$T/c20" --file 002_00000.parquet > /dev/null 2> "$T/e20"
+[ $? = 1 ] && grep -q "no file 002_00000.parquet" "$T/e20"; ok $? "--file of an unlisted name: exit 1, names it"
 
 done_testing

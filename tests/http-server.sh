@@ -17,31 +17,7 @@ check() { local d="$1"; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
 
 # start_lighttpd ROOT: serves ROOT on a free port; sets PORT and LPID
 # (empty when it could not start).
-start_lighttpd() {
-	local lighttpd try i
-	lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
-	for try in 1 2 3 4 5 6 7 8; do
-		PORT=$((20000 + (RANDOM * 7 + try * 131) % 40000))
-		cat > "$T/lighttpd.conf" <<EOC
-server.document-root = "$1"
-server.port = $PORT
-server.bind = "127.0.0.1"
-server.errorlog = "$T/lighttpd.log"
-mimetype.assign = ("" => "application/octet-stream")
-EOC
-		"$lighttpd" -D -f "$T/lighttpd.conf" 2>>"$T/lighttpd.log" &
-		LPID=$!
-		for i in 1 2 3 4 5 6 7 8 9 10; do
-			grep -q "server started" "$T/lighttpd.log" 2>/dev/null && break
-			kill -0 $LPID 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 $LPID 2>/dev/null && grep -q "server started" "$T/lighttpd.log" && return 0
-		LPID=
-	done
-	return 1
-}
-
+. mk/lighttpd.sh
 # start_proxy PLAN: (re)starts the proxy in front of lighttpd with a plan
 # (see faultproxy.c); sets PX to its address. Its log is $T/plog.
 start_proxy() {

@@ -1,0 +1,205 @@
+# run.mk - `make run RUN=NAME`: one experiment from parquet to a report,
+# each stage a file under RUN_DIR, included by the top Makefile for the run
+# targets only. The run's settings come from runs/NAME.mk; any of them can
+# be overridden on the command line (make run RUN=seed TOKENS=2e9).
+#
+# Every stage writes its exact command line into RUN_DIR/settings/STAGE
+# when make reads this file, and only when it differs from what is there:
+# that file is the stage's prerequisite, so a changed setting redoes that
+# stage and those after it, and nothing else. mk/stage.sh runs each
+# command and records it with its wall time in RUN_DIR/repro/.
+
+RUN_FILE := runs/$(RUN).mk
+ifeq ($(wildcard $(RUN_FILE)),)
+$(error RUN=$(RUN): no $(RUN_FILE); the runs are: $(basename $(notdir $(wildcard runs/*.mk))))
+endif
+
+# ---- defaults: a run file sets what it needs ----
+SHARED      ?= ../shared
+RUN_DIR     ?= runs-out/$(RUN)
+# the data: a Hub dataset (DATASET, CONFIG, REVISION; the first FILES of its
+# parquet files, all when empty) or local parquet files (PARQUET)
+DATASET     ?= HuggingFaceFW/fineweb-edu
+CONFIG      ?= sample-10BT
+REVISION    ?= main
+FILES       ?=
+PARQUET     ?=
+COLUMNS     ?= id,url,text,score,int_score,language_score
+FETCH_CACHE ?=
+# a folder laid out as the Hub's files of DATASET, served on 127.0.0.1
+# through HF_ENDPOINT while fetching (mk/hub-mirror.sh); empty: the real Hub
+HUB_MIRROR  ?=
+# bonsai-filter's rules, applied to each parquet file's documents
+FILTER      ?= --min-chars 300 --dedup
+# bpe:SIZE trains our BPE on the first TOKENIZER_SAMPLE filtered files (all
+# when empty); anything else is a tokenizer.json or .tiktoken path
+TOKENIZER   ?= bpe:32768
+TOKENIZER_SAMPLE ?=
+ENCODE_OPTS ?=
+SHARD_OPTS  ?= --val-fraction 0.005
+# training: TOKENS is the budget, STEPS = TOKENS / BATCH_TOKENS unless set
+MODEL       ?= seed
+TOKENS      ?= 1e9
+BATCH_TOKENS ?= 524288
+SEQ         ?= 1024
+MICRO_BATCH ?=
+LR          ?= 3e-4
+MIN_LR_RATIO ?= 0.1
+WARMUP      ?= 1000
+SCHEDULE    ?= cosine
+SEED        ?= 1
+EVAL_EVERY  ?= 500
+EVAL_TOKENS ?= 1M
+SAVE_EVERY  ?= 1000
+TRAIN_OPTS  ?=
+# steps measured before training to print the estimated hours (0: none)
+BURST_STEPS ?= 0
+# cpu or cuda; default: $BONSAI_DEVICE, else cuda when built with it and a GPU answers
+DEVICE      ?= $(or $(BONSAI_DEVICE),$(if $(and $(HAVE_CUDA),$(shell nvidia-smi -L 2>/dev/null)),cuda,cpu))
+# evaluation: perplexity on the val shards, then zero-shot TASKS (bonsai-eval
+# tasks' LIST); EVAL_SETS are fetched first with bonsai-fetch --eval
+PPL_SEQ     ?= $(SEQ)
+PPL_OPTS    ?=
+TASKS       ?= piqa,hellaswag,arc_easy
+EVAL_SETS   ?= piqa,hellaswag,arc_easy
+EVAL_DIR    ?=
+TASK_OPTS   ?=
+# peak dense bf16 FLOP/s of one GPU for the MFU (empty: from its name)
+PEAK_FLOPS  ?=
+
+include $(RUN_FILE)
+
+# OpenMP threads sleep at barriers instead of spinning: much faster on a
+# busy machine (bonsai-train(1), ENVIRONMENT).
+export OMP_WAIT_POLICY ?= passive
+
+STEPS ?= $(shell awk 'BEGIN { s = int($(TOKENS) / $(BATCH_TOKENS)); print s < 1 ? 1 : s }')
+
+D := $(RUN_DIR)
+STAGE = sh mk/stage.sh $(D)
+SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
+
+# ---- the settings stamps (written now, when they differ) ----
+streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
+define set_stamp
+$(shell mkdir -p $(D)/settings)
+$(if $(call streq,$(file <$(D)/settings/$(1)),$(1): $(2)),,$(file >$(D)/settings/$(1),$(1): $(2)))
+endef
+
+FETCH_ARGS = $(if $(FETCH_CACHE),--cache $(FETCH_CACHE)) --columns $(COLUMNS)
+ifneq ($(PARQUET),)
+LIST_CMD :=
+FETCH_CMD = bin/bonsai-fetch -q $(FETCH_ARGS)
+else
+LIST_CMD = bin/bonsai-fetch -q --list $(DATASET) --config $(CONFIG) --revision $(REVISION)
+FETCH_CMD = bin/bonsai-fetch -q $(DATASET) --config $(CONFIG) --revision $(REVISION) $(FETCH_ARGS)
+endif
+$(eval $(call set_stamp,list,$(LIST_CMD) $(PARQUET) | head -n $(or $(FILES),all)))
+$(eval $(call set_stamp,fetch,$(FETCH_CMD)))
+$(eval $(call set_stamp,filter,bin/bonsai-filter -q $(FILTER)))
+TOK_FILE := $(D)/tokenizer/$(if $(filter %.tiktoken,$(TOKENIZER)),tokenizer.tiktoken,tokenizer.json)
+$(eval $(call set_stamp,tokenizer,$(TOKENIZER) $(TOKENIZER_SAMPLE)))
+$(eval $(call set_stamp,encode,bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS)))
+$(eval $(call set_stamp,shards,bin/bonsai-shard -q --force $(SHARD_OPTS)))
+TRAIN_CMD = bin/bonsai-train --data $(D)/shards --model $(MODEL) -o $(D)/train --steps $(STEPS) \
+	--batch-tokens $(BATCH_TOKENS) --seq $(SEQ) $(if $(MICRO_BATCH),--micro-batch $(MICRO_BATCH)) \
+	--lr $(LR) --min-lr-ratio $(MIN_LR_RATIO) --warmup $(WARMUP) --schedule $(SCHEDULE) \
+	--seed $(SEED) --eval-every $(EVAL_EVERY) --eval-tokens $(EVAL_TOKENS) \
+	--save-every $(SAVE_EVERY) --device $(DEVICE) $(TRAIN_OPTS)
+$(eval $(call set_stamp,train,$(TRAIN_CMD)))
+EVAL_SETS_CMD = bin/bonsai-fetch -q --eval $(EVAL_SETS) $(if $(EVAL_DIR),--eval-dir $(EVAL_DIR))
+$(eval $(call set_stamp,evalsets,$(if $(EVAL_SETS),$(EVAL_SETS_CMD))))
+PPL_CMD = bin/bonsai-eval ppl -q -m $(D)/train --data $(D)/shards --seq-len $(PPL_SEQ) \
+	--device $(DEVICE) $(PPL_OPTS)
+$(eval $(call set_stamp,ppl,$(PPL_CMD)))
+TASKS_CMD = bin/bonsai-eval tasks $(TASKS) -q -m $(D)/train -t $(TOK_FILE) \
+	$(if $(EVAL_DIR),--eval-dir $(EVAL_DIR)) --device $(DEVICE) $(TASK_OPTS)
+$(eval $(call set_stamp,tasks,$(TASKS_CMD)))
+$(eval $(call set_stamp,report,$(PEAK_FLOPS)))
+
+RUN_TOOLS := $(BINS)
+
+# ---- the parquet files: listed once, then one target per file ----
+# files.tsv: name, path (in the dataset or on disk), size, sha256
+$(D)/files.tsv: $(D)/settings/list | $(RUN_TOOLS)
+	$(STAGE) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD) > $@.tmp
+	@mv $@.tmp $@
+$(D)/files.mk: $(D)/files.tsv
+	awk -F'\t' '{ n = n " " $$1 } END { print "NAMES :=" n }' $< > $@
+-include $(D)/files.mk
+
+DOCS   := $(NAMES:%=$(D)/docs/%.jsonl)
+CLEAN  := $(NAMES:%=$(D)/clean/%.jsonl)
+STREAMS := $(NAMES:%=$(D)/tokens/%.ts)
+
+source_of = $(shell awk -F'\t' '$$1 == "$(1)" { print $$2 }' $(D)/files.tsv)
+$(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -o $@
+
+$(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) filter $@ bin/bonsai-filter -q $(FILTER) --stats $(D)/clean/$*.stats.json -o $@ $<
+
+TOK_SAMPLE = $(if $(TOKENIZER_SAMPLE),$(wordlist 1,$(TOKENIZER_SAMPLE),$(CLEAN)),$(CLEAN))
+$(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv) | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(if $(filter bpe:%,$(TOKENIZER)),\
+	$(STAGE) tokenizer $@ bin/bonsai-tokenize train -q -v $(TOKENIZER:bpe:%=%) -o $@ $(TOK_SAMPLE),\
+	$(STAGE) tokenizer $@ cp $(TOKENIZER) $@)
+	bin/bonsai-tokenize info $@ > $(D)/tokenizer/info.json
+
+$(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) tokenize $@ bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS) -o $@ $<
+
+$(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOOLS)
+	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) -o $(D)/shards $(STREAMS)
+	bin/bonsai-shard verify $(D)/shards > $(D)/repro/shards-verify.txt
+
+# Resumes from the newest checkpoint when the settings and the shards are the
+# ones it was started with; otherwise starts over (mk/train.sh).
+$(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_TOOLS)
+	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
+
+$(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS)
+	$(STAGE) evalsets $@ $(if $(EVAL_SETS),$(EVAL_SETS_CMD),true) > $@.tmp
+	@mv $@.tmp $@
+
+$(D)/eval/ppl.json: $(D)/train/checkpoint.sha256 $(D)/settings/ppl | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) ppl $@ $(PPL_CMD) -o $@
+
+$(D)/eval/tasks.json: $(D)/train/checkpoint.sha256 $(D)/evalsets.sha256 $(D)/settings/tasks | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) tasks $@ $(TASKS_CMD) --samples $(D)/eval/tasks-samples.jsonl -o $@
+
+# The commit, the tools' versions and the machine, when the tools change.
+$(D)/repro/environment.txt: $(RUN_TOOLS)
+	sh mk/environment.sh > $@.tmp
+	@mv $@.tmp $@
+
+# The plots, when the tree has bonsai-plot (plot/module.mk); without it the
+# report says there is none.
+PLOTS := $(if $(filter bonsai-plot,$(TOOLS)),$(D)/plots/training.svg)
+$(D)/plots/training.svg: $(D)/train/checkpoint.sha256 | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(STAGE) plot $@ bin/bonsai-plot $(D)/train/metrics.jsonl -o $@
+
+REPORT_INPUTS := $(D)/eval/ppl.json $(D)/eval/tasks.json $(D)/repro/environment.txt $(PLOTS) \
+	$(D)/settings/report
+REPORT_CMD = bin/bonsai-report $(if $(PEAK_FLOPS),--peak-flops $(PEAK_FLOPS)) $(D)
+$(D)/report.md: $(REPORT_INPUTS) | $(RUN_TOOLS)
+	$(STAGE) report $@ $(REPORT_CMD) -o $@
+$(D)/report.html: $(REPORT_INPUTS) | $(RUN_TOOLS)
+	$(STAGE) report $@ $(REPORT_CMD) --html -o $@
+
+.PHONY: run fetch filter tokenizer shards train eval report
+run: report
+fetch: $(DOCS)
+filter: $(CLEAN)
+tokenizer: $(TOK_FILE)
+shards: $(D)/shards/manifest
+train: $(D)/train/checkpoint.sha256
+eval: $(D)/eval/ppl.json $(D)/eval/tasks.json
+report: $(D)/report.md $(D)/report.html

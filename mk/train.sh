@@ -1,0 +1,49 @@
+#!/bin/sh
+# train.sh RUN_DIR BURST_STEPS BONSAI-TRAIN-COMMAND...: the train stage of
+# make run. The run folder RUN_DIR/train resumes from its newest checkpoint
+# when it was started with the same command and shards (an interrupted run
+# goes on; the metrics past that checkpoint are dropped, as those steps are
+# done again); otherwise it starts over. BURST_STEPS > 0: before a fresh
+# start, that many steps of the same run in a scratch folder give the
+# speed, and the token budget and the estimated hours are printed. Ends
+# with RUN_DIR/train/checkpoint.sha256 naming the final checkpoint.
+set -eu
+d=$1 burst=$2
+shift 2
+t=$d/train
+key=$(cat "$d/settings/train" "$d/shards/manifest" | sha256sum | cut -d' ' -f1)
+last=$(ls "$t"/ckpt-*.safetensors 2>/dev/null | tail -n 1 || true)
+if [ -n "$last" ] && [ "$(cat "$t/started-with" 2>/dev/null)" = "$key" ]; then
+	step=$(basename "$last" .safetensors | sed 's/^ckpt-0*//')
+	echo "train: resuming from $last" >&2
+	awk -v s="${step:-0}" 'match($0, /"step":[0-9]+/) && substr($0, RSTART + 7, RLENGTH - 7) + 0 <= s' \
+		"$t/metrics.jsonl" > "$t/metrics.jsonl.tmp" 2>/dev/null || : > "$t/metrics.jsonl.tmp"
+	mv "$t/metrics.jsonl.tmp" "$t/metrics.jsonl"
+	"$@" --resume >> "$t/metrics.jsonl"
+else
+	rm -rf "$t"
+	mkdir -p "$t"
+	if [ "$burst" -gt 0 ]; then
+		b=$d/train-burst
+		rm -rf "$b"
+		"$@" -o "$b" --stop-at "$burst" --save-every 0 -q > "$b.jsonl"
+		rm -rf "$b"
+		awk -v args="$*" '
+			BEGIN { n = split(args, a, " ")
+				for (i = 1; i < n; i++) {
+					if (a[i] == "--steps") steps = a[i + 1]
+					if (a[i] == "--batch-tokens") bt = a[i + 1]
+					if (a[i] == "--device") dev = a[i + 1] } }
+			/"tokens_per_s"/ && NR > 1 { match($0, /"tokens_per_s":[0-9.]+/); s += substr($0, RSTART + 15, RLENGTH - 15); k++ }
+			END { if (!k) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
+				r = s / k
+				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst on %s: about %.3g hours on this machine\n",
+					steps * bt, steps, bt, r, k, dev, steps * bt / r / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
+		rm -f "$b.jsonl"
+	fi
+	echo "$key" > "$t/started-with"
+	"$@" > "$t/metrics.jsonl"
+fi
+last=$(ls "$t"/ckpt-*.safetensors | tail -n 1)
+(cd "$t" && sha256sum "$(basename "$last")") > "$t/checkpoint.sha256.tmp"
+mv "$t/checkpoint.sha256.tmp" "$t/checkpoint.sha256"

@@ -1,0 +1,290 @@
+/* inputs.c - reads a make-run folder's files into the report's figures
+ * (report.h lists which file gives what). */
+#include "report.h"
+
+#include "cli.h"
+#include "gemma3.h"
+#include "json.h"
+#include "xio.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *in_dir(const report *r, const char *name) { return path_join(r->dir, name); }
+
+static int exists(const report *r, const char *name)
+{
+	char *p = in_dir(r, name);
+	int ok = access(p, R_OK) == 0;
+	free(p);
+	return ok;
+}
+
+/* The JSON file dir/name, parsed; dies naming the file when it is not JSON. */
+static json_doc *read_json(const report *r, const char *name)
+{
+	char *p = in_dir(r, name), err[256];
+	size_t n;
+	char *text = read_file(p, &n);
+	json_doc *d = json_parse(text, n, err, sizeof err);
+	if (!d)
+		die("%s: %s", p, err);
+	free(text);
+	free(p);
+	return d;
+}
+
+static void read_ppl(report *r)
+{
+	json_doc *d = read_json(r, "eval/ppl.json");
+	json_value *v = json_root(d);
+	r->val_loss = json_get_num(v, "loss", NAN);
+	r->ppl = json_get_num(v, "ppl", NAN);
+	r->ppl_tokens = json_get_num(v, "tokens", NAN);
+	if (!isfinite(r->val_loss) || !isfinite(r->ppl))
+		die("%s/eval/ppl.json: no finite \"loss\" and \"ppl\"", r->dir);
+	json_free(d);
+}
+
+static void read_tasks(report *r)
+{
+	json_doc *d = read_json(r, "eval/tasks.json");
+	json_value *res = json_get(json_root(d), "results");
+	if (!res || res->type != JSON_OBJECT)
+		die("%s/eval/tasks.json: no \"results\" object", r->dir);
+	for (size_t i = 0; i < res->len && r->n_tasks < REPORT_MAX; i++) {
+		task_result *t = &r->tasks[r->n_tasks++];
+		snprintf(t->name, sizeof t->name, "%s", res->keys[i]);
+		t->acc = json_get_num(&res->items[i], "acc,none", NAN);
+		t->acc_norm = json_get_num(&res->items[i], "acc_norm,none", NAN);
+		t->n = (long)json_get_num(&res->items[i], "n", 0);
+	}
+	json_free(d);
+}
+
+static double num_after(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+/* train/metrics.jsonl: one line per step ("step", "tokens", "ms") and per
+ * validation ("val_loss"). Throughput is tokens over the steps' own time. */
+static void read_metrics(report *r)
+{
+	char *p = in_dir(r, "train/metrics.jsonl");
+	instream *in = instream_open(p);
+	char *line;
+	size_t len;
+	double ms = 0, prev_tokens = 0, tokens_timed = 0;
+	while (instream_getline(in, &line, &len)) {
+		if (strstr(line, "\"val_loss\":")) {
+			r->train_val_loss = num_after(line, "\"val_loss\":");
+			continue;
+		}
+		double tok = num_after(line, "\"tokens\":"), step = num_after(line, "\"step\":");
+		if (!isfinite(tok) || !isfinite(step))
+			die("%s:%ld: not a line of bonsai-train's metrics", p, instream_line_no(in));
+		double m = num_after(line, "\"ms\":");
+		if (isfinite(m)) {
+			ms += m;
+			tokens_timed += tok - prev_tokens;
+		}
+		prev_tokens = r->tokens_seen = tok;
+		r->steps = (long)step;
+	}
+	instream_close(in);
+	if (!r->steps)
+		die("%s: no training steps", p);
+	free(p);
+	r->step_seconds = ms / 1e3;
+	r->tokens_per_s = ms > 0 ? tokens_timed / (ms / 1e3) : NAN;
+}
+
+/* The device from the train stage's command line (settings/train). */
+static void read_device(report *r)
+{
+	char *p = in_dir(r, "settings/train");
+	size_t n;
+	char *s = read_file(p, &n);
+	const char *d = strstr(s, "--device ");
+	snprintf(r->device, sizeof r->device, "%s", d ? d + 9 : "cpu");
+	r->device[strcspn(r->device, " \n")] = 0;
+	free(s);
+	free(p);
+}
+
+/* FLOPs per trained token: 6 N for the matrices, and 12 Hq hd ctx per layer
+ * for attention, ctx the sequence or the sliding window when shorter (the
+ * convention of bench/RESULTS.md). */
+static void read_model(report *r, int seq)
+{
+	char *p = in_dir(r, "train/config.json"), err[512];
+	gemma3_config c;
+	if (gemma3_config_load(p, 0, &c, err, sizeof err))
+		die("%s", err);
+	r->params = (double)gemma3_num_params(&c);
+	double ctx = 0;
+	for (int l = 0; l < c.num_layers; l++)
+		ctx += c.layer_is_global[l] || c.sliding_window >= seq ? seq : c.sliding_window;
+	r->flops_per_token = 6 * r->params + 12.0 * c.num_heads * c.head_dim * ctx;
+	free(p);
+}
+
+static int seq_of(const report *r)
+{
+	char *p = in_dir(r, "settings/train");
+	size_t n;
+	char *s = read_file(p, &n);
+	const char *q = strstr(s, "--seq ");
+	int seq = q ? atoi(q + 6) : 1024;
+	free(s);
+	free(p);
+	return seq > 0 ? seq : 1024;
+}
+
+static void add(named_value *v, int *n, const char *name, double x)
+{
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(v[i].name, name)) {
+			v[i].value += x;
+			return;
+		}
+	if (*n == REPORT_MAX)
+		die("more than %d names to count", REPORT_MAX);
+	snprintf(v[*n].name, sizeof v[*n].name, "%s", name);
+	v[(*n)++].value = x;
+}
+
+/* repro/times.tsv: stage, target, seconds, ...; a target made again counts
+ * its last time only. */
+static void read_times(report *r)
+{
+	if (!exists(r, "repro/times.tsv"))
+		return;
+	char *p = in_dir(r, "repro/times.tsv");
+	size_t n;
+	char *s = read_file(p, &n);
+	int lines = 0;
+	for (char *q = s; *q; q++)
+		lines += *q == '\n';
+	char **stage = xcalloc((size_t)lines + 1, sizeof *stage), **target = xcalloc((size_t)lines + 1, sizeof *target);
+	double *secs = xcalloc((size_t)lines + 1, sizeof *secs);
+	int k = 0;
+	for (char *save = NULL, *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *t1 = strchr(l, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t2)
+			die("%s: line '%s' is not stage, target, seconds", p, l);
+		*t1 = *t2 = 0;
+		int j = 0;
+		while (j < k && strcmp(target[j], t1 + 1))
+			j++;
+		stage[j] = l;
+		target[j] = t1 + 1;
+		secs[j] = strtod(t2 + 1, NULL);
+		k += j == k;
+	}
+	for (int j = 0; j < k; j++)
+		add(r->stages, &r->n_stages, stage[j], secs[j]);
+	free(stage);
+	free(target);
+	free(secs);
+	free(s);
+	free(p);
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The names in dir/sub ending in suffix, sorted, as "sub/name". */
+static int list_files(const report *r, const char *sub, const char *suffix, char **out, int max)
+{
+	char *p = in_dir(r, sub);
+	DIR *d = opendir(p);
+	free(p);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	size_t ls = strlen(suffix);
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > ls && !strcmp(e->d_name + l - ls, suffix)) {
+			if (n == max)
+				die("%s/%s: more than %d files", r->dir, sub, max);
+			out[n++] = path_join(sub, e->d_name);
+		}
+	}
+	closedir(d);
+	qsort(out, (size_t)n, sizeof *out, by_name);
+	return n;
+}
+
+static void read_filter(report *r)
+{
+	char *files[REPORT_MAX];
+	r->n_filter_files = list_files(r, "clean", ".stats.json", files, REPORT_MAX);
+	for (int i = 0; i < r->n_filter_files; i++) {
+		json_doc *d = read_json(r, files[i]);
+		json_value *v = json_root(d), *by = json_get(v, "dropped_by_reason");
+		r->docs_in += json_get_num(v, "documents_in", 0);
+		r->docs_out += json_get_num(v, "documents_out", 0);
+		for (size_t k = 0; by && by->type == JSON_OBJECT && k < by->len; k++)
+			add(r->drops, &r->n_drops, by->keys[k], by->items[k].number);
+		json_free(d);
+		free(files[i]);
+	}
+}
+
+/* Peak dense bf16 FLOP/s of the GPUs whose name the environment gives. */
+static double known_peak(const char *env)
+{
+	static const struct { const char *name; double flops; } gpus[] = {
+		{ "H200", 989e12 }, { "H100", 989e12 }, { "A100", 312e12 }, { "L40S", 362e12 },
+	};
+	const char *g = env ? strstr(env, "gpu: ") : NULL;
+	if (!g)
+		return 0;
+	const char *end = strchr(g, '\n');
+	for (size_t i = 0; i < sizeof gpus / sizeof *gpus; i++) {
+		const char *at = strstr(g, gpus[i].name);
+		if (at && (!end || at < end))
+			return gpus[i].flops;
+	}
+	return 0;
+}
+
+void report_read(report *r, const char *dir, double peak_flops)
+{
+	memset(r, 0, sizeof *r);
+	r->dir = dir;
+	r->train_val_loss = NAN;
+	read_ppl(r);
+	read_tasks(r);
+	read_metrics(r);
+	read_device(r);
+	read_model(r, seq_of(r));
+	read_times(r);
+	read_filter(r);
+	if (exists(r, "repro/environment.txt")) {
+		char *p = in_dir(r, "repro/environment.txt");
+		size_t n;
+		r->environment = read_file(p, &n);
+		free(p);
+	}
+	r->n_plots = list_files(r, "plots", ".svg", r->plots, REPORT_MAX);
+	int gpu = !strcmp(r->device, "cuda");
+	r->peak_flops = peak_flops > 0 ? peak_flops : gpu ? known_peak(r->environment) : 0;
+	r->mfu = gpu && r->peak_flops > 0 ? r->tokens_per_s * r->flops_per_token / r->peak_flops : NAN;
+	r->gpu_hours = gpu ? r->step_seconds / 3600 : 0;
+}
+
+void report_free(report *r)
+{
+	free(r->environment);
+	for (int i = 0; i < r->n_plots; i++)
+		free(r->plots[i]);
+}

@@ -1,0 +1,62 @@
+/* bonsai-report: the report of a make-run folder (report.md, report.html). */
+#include "report.h"
+
+#include "cli.h"
+#include "xio.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static void usage(void)
+{
+	printf("usage: bonsai-report [--html] [--peak-flops X] [-o FILE] RUN_DIR\n"
+	       "\n"
+	       "The results of a make run folder (runs-out/NAME) as Markdown, or HTML with\n"
+	       "its plots inline: validation loss, perplexity and zero-shot accuracies\n"
+	       "beside the seed experiment's published figures, tokens seen, tokens/s, MFU,\n"
+	       "GPU hours, the documents each filter rule dropped, the wall time of each\n"
+	       "stage and links to the artefacts. Every figure is read from RUN_DIR.\n"
+	       "\n"
+	       "      --html          HTML instead of Markdown\n"
+	       "      --peak-flops X  peak FLOP/s of the GPU for the MFU (default: known for\n"
+	       "                      H100, H200, A100, L40S from repro/environment.txt)\n"
+	       "  -o, --output FILE   write to FILE (complete or not at all); default stdout\n"
+	       "  -h, --help          this help\n"
+	       "  -V, --version       version\n");
+}
+
+int main(int argc, char **argv)
+{
+	cli_init(argv[0]);
+	enum { OPT_HTML = 256, OPT_PEAK };
+	static const struct option opts[] = {
+		{ "html", no_argument, 0, OPT_HTML }, { "peak-flops", required_argument, 0, OPT_PEAK },
+		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
+	};
+	int html = 0, c;
+	double peak = 0;
+	const char *output = NULL;
+	while ((c = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_HTML: html = 1; break;
+		case OPT_PEAK: peak = parse_double("--peak-flops", optarg, 1, 1e20); break;
+		case 'o': output = optarg; break;
+		case 'h': usage(); return 0;
+		case 'V': print_version(); return 0;
+		default: die_usage("unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("give one run folder (runs-out/NAME)");
+	report r;
+	report_read(&r, argv[optind], peak);
+	buf_t b = { 0 };
+	report_render(&r, html, &b);
+	outfile *o = outfile_open(output);
+	outfile_write(o, b.data, b.len);
+	outfile_commit(o);
+	buf_free(&b);
+	report_free(&r);
+	return 0;
+}

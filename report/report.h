@@ -1,0 +1,55 @@
+/* report.h - bonsai-report: the figures of one make-run folder, and their
+ * rendering as Markdown or HTML. Every figure is read from the folder:
+ *   eval/ppl.json, eval/tasks.json   (bonsai-eval ppl / tasks)
+ *   train/metrics.jsonl, train/config.json, settings/train   (bonsai-train)
+ *   clean/ *.stats.json              (bonsai-filter --stats, one per file)
+ *   repro/times.tsv, repro/environment.txt   (mk/stage.sh, mk/environment.sh)
+ *   plots/ *.svg                     (bonsai-plot) */
+#ifndef BONSAI_REPORT_H
+#define BONSAI_REPORT_H
+
+#include "buf.h"
+
+enum { REPORT_MAX = 64 };
+
+typedef struct {
+	char name[64];
+	double acc, acc_norm;
+	long n;
+} task_result;
+
+typedef struct {
+	char name[64];
+	double value;
+} named_value;
+
+typedef struct {
+	const char *dir;
+	double val_loss, ppl, ppl_tokens;
+	task_result tasks[REPORT_MAX];
+	int n_tasks;
+	/* training, from its metrics */
+	long steps;
+	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;
+	char device[16];
+	double params, flops_per_token, peak_flops, mfu, gpu_hours;
+	/* wall seconds per stage, from repro/times.tsv */
+	named_value stages[REPORT_MAX];
+	int n_stages;
+	/* the filter, summed over the files */
+	double docs_in, docs_out;
+	named_value drops[REPORT_MAX];
+	int n_drops, n_filter_files;
+	char *environment; /* repro/environment.txt, or NULL */
+	char *plots[REPORT_MAX]; /* plots/NAME.svg, relative to dir */
+	int n_plots;
+} report;
+
+/* Reads every input of dir; dies naming a file that is missing or wrong.
+ * peak_flops <= 0: from the GPU's name in repro/environment.txt, if known. */
+void report_read(report *r, const char *dir, double peak_flops);
+void report_free(report *r);
+/* Appends the report to b: Markdown, or HTML with the plots inline. */
+void report_render(const report *r, int html, buf_t *b);
+
+#endif

@@ -1,0 +1,128 @@
+#!/bin/sh
+# make run RUN=demo, small (12 steps, 10 items a task), offline against the
+# Hub mirror on 127.0.0.1: every artefact is there and agrees with its
+# source; a second run has nothing to do (make -q); a run killed (kill -9)
+# during training and made again ends with the uninterrupted run's final
+# checkpoint; a changed filter rule redoes the filter and what follows, not
+# the fetch.
+. tests/tap.sh
+need_shared
+command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
+command -v setsid > /dev/null || skip_all "setsid not installed"
+
+D=$T/demo
+# Anything but 127.0.0.1 goes to a closed port: the run is offline.
+export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 no_proxy=127.0.0.1
+export BONSAI_CACHE=$T/cache
+SMALL="RUN=demo RUN_DIR=$D TOKENS=24576 SAVE_EVERY=2 EVAL_EVERY=6 EVAL_TOKENS=4096 TASK_OPTS=--limit=10 PPL_OPTS=--max-tokens=8k"
+mk() { make --no-print-directory "$@" $SMALL > "$T/make.out" 2>&1; }
+
+mk run
+ok $? "make run RUN=demo exits 0"
+for f in files.tsv docs/000_00000.jsonl docs/001_00000.jsonl clean/000_00000.jsonl clean/001_00000.stats.json \
+	tokenizer/tokenizer.json tokens/001_00000.ts shards/manifest train/checkpoint.sha256 \
+	eval/ppl.json eval/tasks.json report.md report.html repro/commands.sh repro/times.tsv \
+	repro/environment.txt settings/train; do
+	[ -s "$D/$f" ] || { echo "# missing: $f"; missing=1; }
+done
+[ -z "${missing-}" ]
+ok $? "every stage's file is there"
+
+F=$SHARED/fixtures/fineweb-edu/sample/10BT
+for n in 000_00000 001_00000; do
+	[ "$(awk -v n=$n '$1 == n { print $4 }' "$D/files.tsv")" = "$(sha256sum < "$F/$n.parquet" | cut -d' ' -f1)" ] || bad=$n
+done
+[ -z "${bad-}" ]
+ok $? "files.tsv has the parquet files' sha256"
+bin/bonsai-fetch -q "$F/001_00000.parquet" --columns id,url,text,score,int_score,language_score |
+	cmp -s - "$D/docs/001_00000.jsonl"
+ok $? "a file's documents through the mirror = a direct read of the fixture"
+(cd "$D/train" && sha256sum -c --quiet checkpoint.sha256) && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256"
+ok $? "checkpoint.sha256 names the step-12 checkpoint and matches it"
+
+num() { sed -n "s/.*\"$2\": *\([-0-9.eE+]*\).*/\1/p" "$1" | head -n 1; }
+loss=$(num "$D/eval/ppl.json" loss)
+V=$(num "$D/tokenizer/info.json" vocab_size)
+awk -v l="$loss" -v v="$V" 'BEGIN { exit !(l == l + 0 && l > 0 && l < log(v)) }'
+ok $? "val loss $loss is finite and below ln(V) = ln($V)"
+
+# The report's numbers are the eval JSON's, as the report rounds them.
+want_loss=$(awk -v x="$loss" 'BEGIN { printf "%.4f", x }')
+want_ppl=$(awk -v x="$(num "$D/eval/ppl.json" ppl)" 'BEGIN { printf "%.2f", x }')
+grep -q "^| validation loss | $want_loss | 3.1719 |$" "$D/report.md" &&
+	grep -q "^| perplexity | $want_ppl | 23.85 |$" "$D/report.md"
+ok $? "report.md: loss $want_loss and perplexity $want_ppl, beside the seed's"
+tasks_ok=1
+for t in piqa hellaswag arc_easy; do
+	acc=$(awk -v t="\"$t\"" '$1 == t":" { f = 1 } f && /"acc,none"/ { gsub(/[,]$/, "", $2); print $2; exit }' "$D/eval/tasks.json")
+	a=$(awk -v x="$acc" 'BEGIN { printf "%.2f", 100 * x }')
+	label=$(case $t in piqa) echo PIQA ;; hellaswag) echo HellaSwag ;; *) echo ARC-Easy ;; esac)
+	grep -q "^| $label acc / acc_norm, % (10 items) | $a / " "$D/report.md" || { tasks_ok=0; echo "# $t: $a not in report"; }
+done
+[ $tasks_ok = 1 ]
+ok $? "report.md: each task's accuracy as in tasks.json"
+tokens=$(grep '"loss"' "$D/train/metrics.jsonl" | tail -n 1 | sed 's/.*"tokens":\([0-9]*\).*/\1/')
+grep -q "^| tokens seen | 24,576 |$" "$D/report.md" && [ "$tokens" = 24576 ]
+ok $? "report.md: the tokens seen (24,576 = 12 steps of 2048)"
+grep -q "^| dropped: duplicate | " "$D/report.md" && grep -q "<td>dropped: duplicate</td>" "$D/report.html"
+ok $? "both reports count the documents each rule dropped"
+if command -v xmllint > /dev/null; then
+	xmllint --noout "$D/report.html" > "$T/xml.err" 2>&1 && [ ! -s "$T/xml.err" ]
+	ok $? "report.html is well-formed (xmllint), its inline plot included$(head -c 200 "$T/xml.err")"
+fi
+if [ -x bin/bonsai-plot ] && command -v rsvg-convert > /dev/null; then
+	svg=$D/plots/training.svg
+	xmllint --noout "$svg" && grep -q "<svg" "$D/report.html"
+	ok $? "the plot is valid XML and inlined in report.html"
+	w=$(sed -n 's/.*<svg[^>]* width="\([0-9.]*\)[^0-9.].*/\1/p' "$svg" | head -n 1)
+	h=$(sed -n 's/.*<svg[^>]* height="\([0-9.]*\)[^0-9.].*/\1/p' "$svg" | head -n 1)
+	printf '<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s"/>' "${w:-640}" "${h:-480}" > "$T/blank.svg"
+	rsvg-convert -o "$T/plot.png" "$svg" && rsvg-convert -o "$T/blank.png" "$T/blank.svg" &&
+		[ "$(wc -c < "$T/plot.png")" -gt $(($(wc -c < "$T/blank.png") * 4)) ]
+	ok $? "rsvg-convert renders it, not blank"
+else
+	echo "# no bonsai-plot in this tree: no plot to check"
+fi
+
+make -q --no-print-directory run $SMALL
+ok $? "make -q run afterwards: nothing to do"
+mk run && ! grep -q "mk/stage.sh" "$T/make.out"
+ok $? "a second make run runs no stage"
+
+# kill -9 while training, then make run again: it resumes and ends on the
+# same checkpoint as the uninterrupted run.
+cp "$D/train/checkpoint.sha256" "$T/straight.sha256"
+grep '"loss"' "$D/train/metrics.jsonl" | sed 's/,"lr".*//' > "$T/straight.loss"
+rm -rf "$D/train" "$D/eval" "$D/report.md" "$D/report.html"
+setsid make --no-print-directory run $SMALL > "$T/killed.out" 2>&1 &
+pid=$!
+i=0
+while ! ls "$D/train" 2> /dev/null | grep -q '^ckpt-[0-9]*\.safetensors$' && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+kill -9 -$pid
+wait $pid 2> /dev/null
+[ ! -f "$D/train/checkpoint.sha256" ] && ls "$D/train" | grep -q '^ckpt-[0-9]*\.safetensors$'
+ok $? "killed during training (checkpoints so far: $(ls "$D/train" | grep ckpt- | tr '\n' ' '))"
+mk run && grep -q "resuming from" "$T/make.out"
+ok $? "make run again resumes from the newest checkpoint"
+cmp -s "$T/straight.sha256" "$D/train/checkpoint.sha256"
+ok $? "the final checkpoint is the uninterrupted run's, bit for bit"
+grep '"loss"' "$D/train/metrics.jsonl" | sed 's/,"lr".*//' | cmp -s - "$T/straight.loss"
+ok $? "and metrics.jsonl has each step once, with the same losses"
+
+# A changed filter rule: filter and what follows are made again, not the fetch.
+touch "$T/mark"
+sleep 1
+mk run FILTER="--min-chars 400 --dedup"
+ok $? "make run with another FILTER exits 0"
+[ -z "$(find "$D/docs" "$D/files.tsv" -newer "$T/mark")" ] && ! grep -q "stage.sh $D fetch" "$T/make.out"
+ok $? "the fetch is not redone"
+stale=
+for f in clean/000_00000.jsonl clean/001_00000.jsonl tokenizer/tokenizer.json tokens/000_00000.ts \
+	shards/manifest train/checkpoint.sha256 eval/ppl.json eval/tasks.json report.md report.html; do
+	[ "$D/$f" -nt "$T/mark" ] || stale="$stale $f"
+done
+[ -z "$stale" ]
+ok $? "filter, tokenizer, tokens, shards, train, eval and report are redone${stale:+ (not:$stale)}"
+grep -q "min-chars 400" "$D/repro/commands.sh"
+ok $? "repro/commands.sh has the new filter command"
+done_testing
