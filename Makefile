@@ -26,6 +26,14 @@ CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcub
 # Set to 1 when nvcc is found: tools then also compile their .cu sources.
 HAVE_CUDA := $(if $(NVCC),1,)
 
+# Open MPI's compiler wrapper, when installed (libopenmpi-dev): the
+# trainer's data parallelism can then run under mpirun. MPICC= builds
+# without it.
+MPICC     ?= $(shell command -v mpicc 2>/dev/null)
+MPI_CFLAGS := $(if $(MPICC),-DBONSAI_MPI $(shell $(MPICC) --showme:compile))
+MPI_LIBS   := $(if $(MPICC),$(shell $(MPICC) --showme:link))
+TEST_test_lib_dist_LIBS := $(MPI_LIBS)
+
 # plain `make` builds the tools and tests, whatever targets the modules define first
 .DEFAULT_GOAL := all
 
@@ -81,6 +89,8 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 $(BUILD)/%.cu.o: %.cu | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/lib/dist_mpi.o: CFLAGS += $(MPI_CFLAGS)
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
