@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dist.h"
 #include "gemma3.h"
 
 typedef struct backend backend;
@@ -33,6 +34,18 @@ struct backend {
 	/* Gradients are multiplied by clip_scale first; step counts from 1. */
 	void (*adamw)(backend *b, double lr, double beta1, double beta2, double eps, double wd,
 		      float clip_scale, long step);
+	/* Data parallel (NULL: one process only). Called once, before
+	 * set_params: from then on the AdamW state covers only this rank's
+	 * slice of the parameters (dist_slice), sync_grads sums the gradients
+	 * of all ranks into that slice (reduce-scatter), grad_norm is the
+	 * global norm, adamw updates the slice and all-gathers the parameters,
+	 * and set_params/get_params take and give whole arrays (get_params is
+	 * then a collective: every rank calls it). */
+	void (*set_dist)(backend *b, dist *d);
+	void (*sync_grads)(backend *b);
+	/* Bytes of optimizer state (AdamW moments, master weights) this rank
+	 * holds. */
+	size_t (*optimizer_bytes)(backend *b);
 	void (*free)(backend *b);
 };
 

@@ -5,5 +5,10 @@
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+/* bonsai-train --gpus N: runs argv without --gpus as ranks 0..n-1 of one
+ * job on this host (torchrun's variables, a free port on 127.0.0.1), passes
+ * on SIGINT/SIGTERM/SIGHUP, and when one rank fails stops the others and
+ * names it. Returns the exit status. */
+int launch_local(int n, int argc, char **argv);
 
 #endif

@@ -1,7 +1,9 @@
 /* cpu_backend.c - the reference backend: lib/gemma3_forward.c and
  * gemma3_backward.c in fp32 with OpenMP. Deterministic: the same inputs give the
  * same bits whatever the thread count (every reduction has a fixed order
- * per output element). */
+ * per output element). Data parallel, each rank keeps the AdamW moments
+ * of its slice [lo, hi) of the parameters only (ZeRO-1); one process is the
+ * slice [0, n). */
 #include "adamw.h"
 #include "backend.h"
 #include "gemma3.h"
@@ -16,8 +18,10 @@
 typedef struct {
 	gemma3_config c;
 	int B, T;
-	size_t n;
-	float *params, *grads, *m, *v;
+	size_t n, lo, hi;
+	dist *d;              /* NULL: one process */
+	float *params, *grads;
+	float *m, *v;         /* [hi - lo] */
 	gemma3_param_info *table;
 	int n_tensors;
 	unsigned char *decay;
@@ -28,15 +32,24 @@ typedef struct {
 static void set_params(backend *b, const float *p, const float *m, const float *v)
 {
 	cpu *s = b->impl;
+	size_t k = s->hi - s->lo;
 	memcpy(s->params, p, s->n * sizeof(float));
 	if (m)
-		memcpy(s->m, m, s->n * sizeof(float));
+		memcpy(s->m, m + s->lo, k * sizeof(float));
 	else
-		memset(s->m, 0, s->n * sizeof(float));
+		memset(s->m, 0, k * sizeof(float));
 	if (v)
-		memcpy(s->v, v, s->n * sizeof(float));
+		memcpy(s->v, v + s->lo, k * sizeof(float));
 	else
-		memset(s->v, 0, s->n * sizeof(float));
+		memset(s->v, 0, k * sizeof(float));
+}
+
+/* Every rank's slice of the moments into the whole array out. */
+static void gather_slices(cpu *s, const float *mine, float *out)
+{
+	memcpy(out + s->lo, mine, (s->hi - s->lo) * sizeof(float));
+	if (s->d && dist_allgather(s->d, out, s->n))
+		die("%s", dist_error(s->d));
 }
 
 static void get_params(backend *b, float *p, float *m, float *v)
@@ -45,9 +58,9 @@ static void get_params(backend *b, float *p, float *m, float *v)
 	if (p)
 		memcpy(p, s->params, s->n * sizeof(float));
 	if (m)
-		memcpy(m, s->m, s->n * sizeof(float));
+		gather_slices(s, s->m, m);
 	if (v)
-		memcpy(v, s->v, s->n * sizeof(float));
+		gather_slices(s, s->v, v);
 }
 
 static void set_decay_mask(backend *b, const unsigned char *mask)
@@ -101,20 +114,24 @@ static double grad_norm(backend *b)
 {
 	cpu *s = b->impl;
 	double ss = 0;
-	/* Fixed-size chunks summed in order: the same bits for any thread count. */
-	size_t chunk = 1 << 16, nch = (s->n + chunk - 1) / chunk;
-	double *part = xcalloc(nch, sizeof *part);
+	/* Fixed-size chunks summed in order: the same bits for any thread
+	 * count; then the ranks' sums of squares of their slices. */
+	const float *g = s->grads + s->lo;
+	size_t n = s->hi - s->lo, chunk = 1 << 16, nch = (n + chunk - 1) / chunk;
+	double *part = xcalloc(nch ? nch : 1, sizeof *part);
 #pragma omp parallel for schedule(static)
 	for (size_t k = 0; k < nch; k++) {
 		double a = 0;
-		size_t end = (k + 1) * chunk < s->n ? (k + 1) * chunk : s->n;
+		size_t end = (k + 1) * chunk < n ? (k + 1) * chunk : n;
 		for (size_t i = k * chunk; i < end; i++)
-			a += (double)s->grads[i] * s->grads[i];
+			a += (double)g[i] * g[i];
 		part[k] = a;
 	}
 	for (size_t k = 0; k < nch; k++)
 		ss += part[k];
 	free(part);
+	if (s->d && dist_allreduce_sum(s->d, &ss, 1))
+		die("%s", dist_error(s->d));
 	return sqrt(ss);
 }
 
@@ -124,10 +141,41 @@ static void adamw(backend *b, double lr, double b1, double b2, double eps, doubl
 	cpu *s = b->impl;
 	adamw_hparams h = { lr, b1, b2, eps };
 	for (int i = 0; i < s->n_tensors; i++) {
-		size_t o = s->table[i].offset;
-		adamw_update(s->params + o, s->grads + o, s->m + o, s->v + o, s->table[i].numel, &h,
-			     s->decay[i] ? wd : 0.0, step, clip_scale);
+		/* the part of tensor i in this rank's slice */
+		size_t a = s->table[i].offset, e = a + s->table[i].numel;
+		a = a > s->lo ? a : s->lo;
+		e = e < s->hi ? e : s->hi;
+		if (a >= e)
+			continue;
+		adamw_update(s->params + a, s->grads + a, s->m + (a - s->lo), s->v + (a - s->lo), e - a,
+			     &h, s->decay[i] ? wd : 0.0, step, clip_scale);
 	}
+	if (s->d && dist_allgather(s->d, s->params, s->n))
+		die("%s", dist_error(s->d));
+}
+
+static void set_dist(backend *b, dist *d)
+{
+	cpu *s = b->impl;
+	s->d = d;
+	dist_slice(s->n, dist_world(d), dist_rank(d), &s->lo, &s->hi);
+	free(s->m);
+	free(s->v);
+	s->m = xcalloc(s->hi - s->lo + 1, sizeof(float));
+	s->v = xcalloc(s->hi - s->lo + 1, sizeof(float));
+}
+
+static void sync_grads(backend *b)
+{
+	cpu *s = b->impl;
+	if (s->d && dist_reduce_scatter(s->d, s->grads, s->n))
+		die("%s", dist_error(s->d));
+}
+
+static size_t optimizer_bytes(backend *b)
+{
+	cpu *s = b->impl;
+	return 2 * (s->hi - s->lo) * sizeof(float);
 }
 
 static void cpu_free(backend *b)
@@ -152,6 +200,7 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	s->B = B;
 	s->T = T;
 	s->n = gemma3_num_params(c);
+	s->hi = s->n;
 	s->params = xcalloc(s->n, sizeof(float));
 	s->grads = xcalloc(s->n, sizeof(float));
 	s->m = xcalloc(s->n, sizeof(float));
@@ -174,6 +223,9 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	b->get_grads = get_grads;
 	b->grad_norm = grad_norm;
 	b->adamw = adamw;
+	b->set_dist = set_dist;
+	b->sync_grads = sync_grads;
+	b->optimizer_bytes = optimizer_bytes;
 	b->free = cpu_free;
 	return b;
 }

@@ -65,6 +65,17 @@ void loader_next(loader *l, int B, int32_t *in, int32_t *tg)
 	}
 }
 
+void loader_skip(loader *l, uint64_t n)
+{
+	while (n) {
+		if (l->index == l->n_windows)
+			loader_seek(l, l->epoch + 1, 0);
+		uint64_t k = l->n_windows - l->index < n ? l->n_windows - l->index : n;
+		l->index += k;
+		n -= k;
+	}
+}
+
 void loader_free(loader *l)
 {
 	if (!l)

@@ -24,6 +24,9 @@ loader *loader_new(const shardset *s, int T, uint64_t seed);
 void loader_seek(loader *l, uint64_t epoch, uint64_t index);
 /* Fills inputs and targets [B,T] with the next B windows. */
 void loader_next(loader *l, int B, int32_t *inputs, int32_t *targets);
+/* Passes over the next n windows without reading them (the other ranks'
+ * part of a global batch), into the next epoch if need be. */
+void loader_skip(loader *l, uint64_t n);
 void loader_free(loader *l);
 
 /* Window w of a split (sequential, for validation). */

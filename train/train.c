@@ -1,16 +1,21 @@
 /* train.c - the training loop of bonsai-train: batches from the shards,
  * gradient accumulation, clipping, AdamW, the learning-rate schedule,
- * validation, checkpoints, resume and clean stops on signals. */
+ * validation, checkpoints, resume and clean stops on signals; data
+ * parallel over the ranks of a job (dist.h): each rank trains on its block
+ * of every global batch, and rank 0 alone prints and saves. */
 #include "backend.h"
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
 #include "gemma3_checkpoint.h"
 #include "progress.h"
+#include "dist.h"
+#include "hash.h"
 #include "shard.h"
 #include "xio.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,8 @@
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
 	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
-	int seq, micro_batch, keep, resume, recompute, skip_nonfinite;
+	int seq, micro_batch, keep, resume, recompute, skip_nonfinite, gpus;
+	double dist_timeout;
 	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
 	uint64_t seed;
 } options;
@@ -34,7 +40,7 @@ static void usage(FILE *f)
 		"                    [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--seed N]\n"
 		"                    [--eval-every N] [--eval-tokens N] [--save-every N] [--keep K]\n"
 		"                    [--resume] [--stop-at STEP] [--device cpu|cuda] [--recompute]\n"
-		"                    [--skip-nonfinite]\n"
+		"                    [--skip-nonfinite] [--gpus N] [--dist-timeout S]\n"
 		"                    [-q | --progress]\n"
 		"       bonsai-train verify DIR [--device cpu|cuda]\n"
 		"       bonsai-train export RUN|CHECKPOINT -o DIR\n"
@@ -67,6 +73,9 @@ static void usage(FILE *f)
 		"  --recompute         cuda: recompute activations in the backward pass\n"
 		"  --skip-nonfinite    a step whose loss or gradient is NaN/Inf is skipped (no\n"
 		"                      update; 10 in a row stop the run) instead of stopping it\n"
+		"  --gpus N            start N processes on this host, one per GPU, as one\n"
+		"                      data-parallel job (with --device cpu: N CPU processes)\n"
+		"  --dist-timeout S    seconds to wait for the other ranks at start (default 120)\n"
 		"  -q, --quiet         no progress line\n"
 		"  --progress          a progress line even when stderr is not a terminal\n"
 		"  -h, --help          this text\n"
@@ -124,7 +133,7 @@ static int same_shapes(const gemma3_config *a, const gemma3_config *b)
 }
 
 /* Mean validation loss over the first eval_tokens of the val split. */
-static double evaluate(backend *be, const shardset *val, int B, int T, long eval_tokens,
+static double evaluate(backend *be, dist *d, const shardset *val, int B, int T, long eval_tokens,
 		       long *tokens_used)
 {
 	uint64_t nw = val->n_tokens > 0 ? (val->n_tokens - 1) / (uint64_t)T : 0;
@@ -135,7 +144,9 @@ static double evaluate(backend *be, const shardset *val, int B, int T, long eval
 	uint32_t *buf = xmalloc(((size_t)T + 1) * sizeof *buf);
 	double total = 0;
 	long count = 0;
-	for (uint64_t w = 0; w < want; w += (uint64_t)B) {
+	/* the ranks take turns by micro-batch */
+	uint64_t from = (uint64_t)dist_rank(d) * (uint64_t)B, every = (uint64_t)B * dist_world(d);
+	for (uint64_t w = from; w < want; w += every) {
 		long here = 0;
 		for (int b = 0; b < B; b++) {
 			if (w + (uint64_t)b < want) {
@@ -154,15 +165,20 @@ static double evaluate(backend *be, const shardset *val, int B, int T, long eval
 	free(in);
 	free(tg);
 	free(buf);
-	*tokens_used = count;
-	return count ? total / (double)count : NAN;
+	double sum[2] = { total, (double)count };
+	if (dist_allreduce_sum(d, sum, 2))
+		die("%s", dist_error(d));
+	*tokens_used = (long)sum[1];
+	return sum[1] > 0 ? sum[0] / sum[1] : NAN;
 }
 
-static void parse_options(int argc, char **argv, options *o)
+/* world: the job's ranks, which share every step's sequences. */
+static void parse_options(int argc, char **argv, options *o, int world)
 {
 	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
 	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
-	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS };
+	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_GPUS,
+	       O_DTIMEOUT };
 	static const struct option opts[] = {
 		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
 		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
@@ -180,6 +196,8 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "resume", no_argument, 0, O_RESUME }, { "stop-at", required_argument, 0, O_STOP },
 		{ "device", required_argument, 0, O_DEVICE }, { "recompute", no_argument, 0, O_RECOMP },
 		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
+		{ "gpus", required_argument, 0, O_GPUS },
+		{ "dist-timeout", required_argument, 0, O_DTIMEOUT },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
@@ -202,6 +220,7 @@ static void parse_options(int argc, char **argv, options *o)
 	o->save_every = 1000;
 	o->keep = 3;
 	o->stop_at = -1;
+	o->dist_timeout = 120;
 	const long long BIG = 1LL << 50;
 	int ch;
 	while ((ch = cli_getopt(argc, argv, "o:qhV", opts, NULL)) != -1) {
@@ -234,6 +253,8 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_DEVICE: o->device = optarg; break;
 		case O_RECOMP: o->recompute = 1; break;
 		case O_SKIPNF: o->skip_nonfinite = 1; break;
+		case O_GPUS: o->gpus = (int)parse_ll("--gpus", optarg, 1, 1024); break;
+		case O_DTIMEOUT: o->dist_timeout = parse_double("--dist-timeout", optarg, 1, 86400); break;
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
@@ -259,18 +280,27 @@ static void parse_options(int argc, char **argv, options *o)
 		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : 524288;
 	if (o->batch_tokens % o->seq)
 		die_usage("--batch-tokens %ld is not a multiple of --seq %d", o->batch_tokens, o->seq);
+	if (o->gpus)
+		world = o->gpus; /* checked here for the ranks it will start */
 	long seqs = o->batch_tokens / o->seq;
+	if (seqs % world)
+		die_usage("--batch-tokens %ld is %ld sequences of %d: not a multiple of the %d ranks",
+			  o->batch_tokens, seqs, o->seq, world);
+	seqs /= world;
 	if (!o->micro_batch) {
-		/* The largest B <= 8 that divides the sequences of a step. */
+		/* The largest B <= 8 that divides a rank's sequences of a step. */
 		for (int b = 8; b >= 1; b--)
 			if (seqs % b == 0) {
 				o->micro_batch = b;
 				break;
 			}
 	}
-	if (seqs % o->micro_batch)
+	if (seqs % o->micro_batch && world == 1)
 		die_usage("--batch-tokens %ld is not a multiple of micro-batch x seq = %ld",
 			  o->batch_tokens, (long)o->micro_batch * o->seq);
+	if (seqs % o->micro_batch)
+		die_usage("--batch-tokens %ld is not a multiple of ranks x micro-batch x seq = %d x %ld",
+			  o->batch_tokens, world, (long)o->micro_batch * o->seq);
 }
 
 /* Ten non-finite steps in a row mean the run diverged: skipping more would
@@ -304,11 +334,65 @@ static void stop_nonfinite(const options *o, long step, double loss, double norm
 	    last ? " (resume with --resume, perhaps with a lower --lr, or --skip-nonfinite)" : "");
 }
 
+static const char *env_get(const char *name) { return getenv(name); }
+
+/* What every rank of a job must agree on, hashed where long. */
+enum { N_SAME = 10 };
+static void job_fields(const options *o, const gemma3_config *c, const float *params,
+		       const shardset *train, const gemma3_train_state *st, uint64_t *v)
+{
+	char *cfg = gemma3_config_to_json(c);
+	v[0] = xxh64(cfg, strlen(cfg), 0);
+	free(cfg);
+	xxh64_state h;
+	xxh64_init(&h, 0);
+	for (size_t i = 0; i < train->m->n; i++) {
+		const manifest_entry *e = &train->m->entries[i];
+		if (e->split == SPLIT_TRAIN) {
+			xxh64_update(&h, &e->checksum, sizeof e->checksum);
+			xxh64_update(&h, &e->n_tokens, sizeof e->n_tokens);
+		}
+	}
+	v[1] = xxh64_digest(&h);
+	v[2] = train->m->fingerprint;
+	v[3] = (uint64_t)o->batch_tokens;
+	v[4] = (uint64_t)o->seq;
+	v[5] = st->seed;
+	v[6] = (uint64_t)st->step;
+	v[7] = xxh64(st->hparams, strlen(st->hparams), 0);
+	v[8] = xxh64(params, gemma3_num_params(c) * sizeof *params, 0);
+	v[9] = !strcmp(o->device, "cuda");
+}
+static const char *const SAME_NAMES[N_SAME] = {
+	"the model config", "the train shards", "the tokenizer", "--batch-tokens", "--seq",
+	"--seed", "the step it starts from", "the schedule and optimizer options",
+	"the initial weights", "--device",
+};
+
 int cmd_train(int argc, char **argv)
 {
-	options o;
-	parse_options(argc, argv, &o);
 	char err[1024];
+	dist_env de;
+	if (dist_env_read(&de, env_get, err, sizeof err))
+		die("%s", err);
+	options o;
+	parse_options(argc, argv, &o, de.world);
+	/* NVLink SHARP (multicast) all-reduce stays off unless asked for: it
+	 * needs fabric-manager support that many hosts lack, and NCCL then
+	 * fails at the first collective instead of falling back. */
+	setenv("NCCL_NVLS_ENABLE", "0", 0);
+	if (o.gpus) {
+		if (de.world > 1)
+			die_usage("--gpus starts its own ranks: not inside a job of %d ranks (%s)", de.world,
+				  de.launcher);
+		return launch_local(o.gpus, argc, argv);
+	}
+	dist *d = dist_open(&de, o.dist_timeout, err, sizeof err);
+	if (!d)
+		die("%s", err);
+	int rank = dist_rank(d), world = dist_world(d);
+	if (rank)
+		progress_set(PROGRESS_OFF);
 
 	/* The data first: its tokenizer decides the vocabulary. Every shard's
 	 * checksum and ids are checked now, at the start and at every resume,
@@ -342,10 +426,13 @@ int cmd_train(int argc, char **argv)
 		if (st.fingerprint != train->m->fingerprint)
 			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
 			    o.data);
-		if (st.seq != o.seq || st.batch_tokens != o.batch_tokens || st.micro_batch != o.micro_batch)
-			die("%s: --seq %d, --batch-tokens %ld, --micro-batch %d differ from the run's (%d, %ld, %d)",
-			    resume_from, o.seq, o.batch_tokens, o.micro_batch, st.seq, st.batch_tokens,
-			    st.micro_batch);
+		/* The global batch decides the run; how it is split (ranks,
+		 * micro-batches) only changes the order of a sum. */
+		if (st.seq != o.seq || st.batch_tokens != o.batch_tokens)
+			die("%s: --seq %d, --batch-tokens %ld differ from the run's (%d, %ld): the global "
+			    "batch must stay the same",
+			    resume_from, o.seq, o.batch_tokens, st.seq, st.batch_tokens);
+		st.micro_batch = o.micro_batch;
 		if (st.seed != o.seed)
 			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
 			       (unsigned long long)o.seed, (unsigned long long)st.seed);
@@ -384,8 +471,10 @@ int cmd_train(int argc, char **argv)
 	if (o.seq > c.max_position_embeddings)
 		warnx_("--seq %d is longer than the model's max_position_embeddings %d", o.seq,
 		       c.max_position_embeddings);
-	mkdir_p(o.out);
-	gemma3_write_config(o.out, &c);
+	if (!rank) {
+		mkdir_p(o.out);
+		gemma3_write_config(o.out, &c);
+	}
 
 	if (o.eval_every > 0) {
 		if (!val->n_tokens || (val->n_tokens - 1) / (uint64_t)o.seq == 0)
@@ -404,8 +493,18 @@ int cmd_train(int argc, char **argv)
 		warnx_("resuming with other options than the run's:\n  was: %s\n  now: %s", st.hparams, hp);
 	snprintf(st.hparams, sizeof st.hparams, "%s", hp);
 
+	uint64_t same[N_SAME];
+	job_fields(&o, &c, params, train, &st, same);
+	if (dist_check_same(d, SAME_NAMES, same, N_SAME, err, sizeof err))
+		die("%s", err);
+
 	int B = o.micro_batch, T = o.seq;
-	long accum = o.batch_tokens / ((long)B * T);
+	/* accum counts the micro-batches of the whole job; this rank's block of
+	 * each global batch is its sequences [part_first, part_first + part_count). */
+	long seqs = o.batch_tokens / T, part_first, part_count;
+	long accum = seqs / B;
+	if (dist_batch_part(seqs, world, rank, &part_first, &part_count))
+		die("%ld sequences a step cannot be shared by %d ranks", seqs, world);
 	backend *be;
 	if (!strcmp(o.device, "cuda")) {
 		be = cuda_backend_new(&c, B, T, o.recompute, err, sizeof err);
@@ -413,6 +512,12 @@ int cmd_train(int argc, char **argv)
 			die("%s", err);
 	} else {
 		be = cpu_backend_new(&c, B, T);
+	}
+	if (world > 1) {
+		if (!be->set_dist)
+			die("not yet: data parallel training on the %s device (this build has no "
+			    "collectives for it)", o.device);
+		be->set_dist(be, d);
 	}
 	be->set_params(be, params, m, v);
 	/* Decoupled weight decay on matrices and the embedding, not on norms. */
@@ -433,31 +538,54 @@ int cmd_train(int argc, char **argv)
 	cli_catch_signals();
 
 	long last = o.stop_at > 0 && o.stop_at < o.steps ? o.stop_at : o.steps;
-	if (st.step >= last)
+	if (st.step >= last && !rank)
 		warnx_("the run is already at step %ld", st.step);
-	fprintf(stderr, "%s: %s, %.1fM parameters, B=%d T=%d accum=%ld, steps %ld..%ld of %ld, device %s\n",
-		cli_progname(), o.model ? o.model : o.init ? o.init : resume_from,
-		gemma3_num_params(&c) / 1e6, B, T, accum, st.step + 1, last, o.steps, be->device);
+	if (!rank)
+		fprintf(stderr, "%s: %s, %.1fM parameters, B=%d T=%d accum=%ld, steps %ld..%ld of %ld, "
+				"device %s\n",
+			cli_progname(), o.model ? o.model : o.init ? o.init : resume_from,
+			gemma3_num_params(&c) / 1e6, B, T, accum, st.step + 1, last, o.steps, be->device);
+	if (!rank && world > 1)
+		fprintf(stderr, "%s: %d ranks (%s, %s), each %ld of the %ld sequences a step\n",
+			cli_progname(), world, de.launcher, dist_transport(d), part_count, seqs);
+	if (!rank && be->optimizer_bytes)
+		/* ZeRO-1: the whole state divided by the ranks, up to alignment */
+		fprintf(stderr, "%s: optimizer state %.1f MB per rank (%d rank%s; %.1f MB in all)\n",
+			cli_progname(), (double)be->optimizer_bytes(be) / 1e6, world, world > 1 ? "s" : "",
+			2.0 * (double)gemma3_num_params(&c) * sizeof(float) / 1e6);
 	long first = st.step;
 	meter eta_meter;
 	meter_start(&eta_meter, (double)(last - first));
 	int skipped_in_row = 0;
 	long skipped_total = 0;
 	size_t n = gemma3_num_params(&c);
-	while (st.step < last && !cli_interrupted()) {
+	int stop = 0;
+	while (st.step < last && !stop) {
 		long step = st.step + 1;
 		double t0 = now_seconds();
 		be->zero_grad(be);
-		double loss = 0;
-		for (long a = 0; a < accum; a++) {
+		/* the sum of this rank's micro-batch losses; whether any rank got a
+		 * signal, so that all stop after the same step */
+		double sum[2] = { 0, 0 };
+		loader_skip(ld, (uint64_t)part_first);
+		for (long a = 0; a < part_count / B; a++) {
 			loader_next(ld, B, in, tg);
-			loss += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
+			sum[0] += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
 			/* a long step shows that it is moving */
-			if (accum > 1 && progress_enabled() && now_seconds() - t0 > 1)
-				progress(0, "step %ld/%ld: micro-batch %ld of %ld, ETA %s", step, last, a + 1, accum,
-					 meter_eta(&eta_meter, (double)(step - 1 - first) + (double)(a + 1) / (double)accum));
+			if (part_count / B > 1 && progress_enabled() && now_seconds() - t0 > 1)
+				progress(0, "step %ld/%ld: micro-batch %ld of %ld, ETA %s", step, last, a + 1,
+					 part_count / B,
+					 meter_eta(&eta_meter, (double)(step - 1 - first) +
+								       (double)(a + 1) / (double)(part_count / B)));
 		}
-		loss /= (double)accum;
+		loader_skip(ld, (uint64_t)(seqs - part_first - part_count));
+		sum[1] = cli_interrupted() != 0;
+		if (dist_allreduce_sum(d, sum, 2))
+			die("%s", dist_error(d));
+		stop = sum[1] > 0;
+		if (be->sync_grads)
+			be->sync_grads(be);
+		double loss = sum[0] / (double)accum;
 		loss = fault_nonfinite(step, loss);
 		double norm = be->grad_norm(be);
 		double lr = lr_at(&o, step);
@@ -470,7 +598,8 @@ int cmd_train(int argc, char **argv)
 			be->adamw(be, lr, o.beta1, o.beta2, o.eps, o.wd, clip_scale, step);
 		} else {
 			skipped_total++;
-			warnx_("step %ld: the loss (%g) or gradient norm (%g) is not finite: step skipped",
+			if (!rank)
+				warnx_("step %ld: the loss (%g) or gradient norm (%g) is not finite: step skipped",
 			       step, loss, norm);
 		}
 		st.step = step;
@@ -478,7 +607,9 @@ int cmd_train(int argc, char **argv)
 		st.epoch = ld->epoch;
 		st.index = ld->index;
 		double ms = (now_seconds() - t0) * 1e3;
-		if (skip)
+		if (rank)
+			;
+		else if (skip)
 			printf("{\"step\":%ld,\"tokens\":%llu,\"skipped\":true}\n", step,
 			       (unsigned long long)st.tokens);
 		else
@@ -486,35 +617,45 @@ int cmd_train(int argc, char **argv)
 			       "\"tokens_per_s\":%.1f,\"ms\":%.1f}\n",
 			       step, (unsigned long long)st.tokens, loss, lr, norm,
 			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
-		xfflush(stdout, "stdout");
+		if (!rank)
+			xfflush(stdout, "stdout");
 		/* after a step long enough for micro-batch lines, always its result */
 		progress(ms > 1000, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
 			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, meter_eta(&eta_meter, (double)(step - first)));
 		if (!skip && o.eval_every > 0 && (step % o.eval_every == 0 || step == o.steps)) {
 			long used;
-			double vl = evaluate(be, val, B, T, o.eval_tokens, &used);
-			printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
-			xfflush(stdout, "stdout");
+			double vl = evaluate(be, d, val, B, T, o.eval_tokens, &used);
+			if (!rank) {
+				printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
+				xfflush(stdout, "stdout");
+			}
 		}
-		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || cli_interrupted()) {
+		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop) {
 			if (!m)
 				m = xmalloc(n * sizeof *m);
 			if (!v)
 				v = xmalloc(n * sizeof *v);
 			be->get_params(be, params, m, v);
-			char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep);
-			progress_done();
-			fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
-			free(p);
+			if (!rank) {
+				char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep);
+				progress_done();
+				fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
+				free(p);
+			}
 		}
 	}
 	progress_done();
-	if (skipped_total)
+	if (skipped_total && !rank)
 		warnx_("%ld step(s) skipped for a non-finite loss or gradient", skipped_total);
-	if (cli_interrupted())
+	if (stop && !rank) {
 		/* The step under way when the signal came was finished and saved. */
-		fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(), cli_interrupted(),
-			st.step);
+		if (cli_interrupted())
+			fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(),
+				cli_interrupted(), st.step);
+		else
+			fprintf(stderr, "%s: stopped by a signal to another rank at step %ld\n",
+				cli_progname(), st.step);
+	}
 	free(in);
 	free(tg);
 	free(params);
@@ -525,5 +666,7 @@ int cmd_train(int argc, char **argv)
 	be->free(be);
 	shardset_close(train);
 	shardset_close(val);
+	if (dist_close(d))
+		die("ending the job: a rank failed");
 	return 0;
 }
