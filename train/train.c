@@ -505,6 +505,9 @@ int cmd_train(int argc, char **argv)
 	long accum = seqs / B;
 	if (dist_batch_part(seqs, world, rank, &part_first, &part_count))
 		die("%ld sequences a step cannot be shared by %d ranks", seqs, world);
+	if (world > 1 && !strcmp(o.device, "cuda"))
+		die("not yet: the CUDA trainer runs as one process (data parallel training works on "
+		    "the CPU: --device cpu)");
 	backend *be;
 	if (!strcmp(o.device, "cuda")) {
 		be = cuda_backend_new(&c, B, T, o.recompute, err, sizeof err);
