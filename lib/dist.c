@@ -213,18 +213,25 @@ int dist_check_same(dist *d, const char *const *names, const uint64_t *values, i
 		free(all);
 		return errf(err, errlen, "%s", d->err);
 	}
-	for (int r = 1; r < d->world; r++)
-		for (int i = 0; i < n; i++)
-			if (all[(size_t)r * n + i] != all[i]) {
-				errf(err, errlen,
-				     "rank %d differs from rank 0 in %s (%" PRIu64 " vs %" PRIu64
-				     "): every rank must run the same job",
-				     r, names[i], all[(size_t)r * n + i], all[i]);
-				free(all);
-				return -1;
-			}
+	int rc = 0;
+	for (int r = 1; r < d->world && !rc; r++)
+		for (int i = 0; i < n && !rc; i++)
+			if (all[(size_t)r * n + i] != all[i])
+				rc = errf(err, errlen,
+					  "rank %d differs from rank 0 in %s (%" PRIu64 " vs %" PRIu64
+					  "): every rank must run the same job",
+					  r, names[i], all[(size_t)r * n + i], all[i]);
 	free(all);
-	return 0;
+	if (rc && d->ops && d->ops->quiet) {
+		/* Every rank saw the difference and will end: the watchdogs
+		 * stop, and the barrier keeps any rank from ending before all
+		 * have stopped theirs, so that each rank reports the
+		 * difference, not a partner's end. */
+		d->ops->quiet(d);
+		double x = 0;
+		dist_allreduce_sum(d, &x, 1);
+	}
+	return rc;
 }
 
 int dist_close(dist *d)

@@ -62,6 +62,11 @@ void dist_slice(size_t n, int world, int rank, size_t *lo, size_t *hi);
  * -1 unless seqs is a multiple of world. */
 int dist_batch_part(long seqs, int world, int rank, long *first, long *count);
 
+/* A TCP port of 127.0.0.1 that is free now (the kernel's pick), for a job
+ * on one host; -1 with a message. Another program may take it before rank
+ * 0 listens: rank 0 then says that the port is in use. */
+int dist_free_port(char *err, size_t errlen);
+
 typedef struct dist dist;
 
 /* Joins the job that e describes: MPI_Init under mpirun, the tcp

@@ -97,7 +97,7 @@ static int mpi_close(dist *d)
 }
 
 static const dist_ops MPI_OPS = {
-	"mpi", allreduce_sum, reduce_scatter, allgather, allgather_bytes, broadcast, mpi_close,
+	"mpi", allreduce_sum, reduce_scatter, allgather, allgather_bytes, broadcast, NULL, mpi_close,
 };
 
 int dist_mpi_open(dist *d, const dist_env *e, char *err, size_t errlen)

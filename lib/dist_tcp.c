@@ -221,16 +221,22 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+static void stop_watchdog(tcp *t)
+{
+	if (!t->watching)
+		return;
+	atomic_store(&t->closing, 1);
+	if (write(t->wake[1], "x", 1) == 1)
+		pthread_join(t->watch, NULL);
+	t->watching = 0;
+}
+
+static void quiet(dist *d) { stop_watchdog(d->impl); }
+
 static int tcp_free(dist *d)
 {
 	tcp *t = d->impl;
-	if (t->watching) {
-		atomic_store(&t->closing, 1);
-		if (write(t->wake[1], "x", 1) < 0) {
-			/* the thread ends when the process does */
-		}
-		pthread_join(t->watch, NULL);
-	}
+	stop_watchdog(t);
 	for (int i = 0; i < t->nfd; i++)
 		if (t->fd[i] >= 0)
 			close(t->fd[i]);
@@ -254,10 +260,7 @@ static int tcp_close(dist *d)
 	int rc = allreduce_sum(d, &x, 1);
 	tcp *t = d->impl;
 	if (!rc && t->watching) {
-		atomic_store(&t->closing, 1);
-		if (write(t->wake[1], "x", 1) == 1)
-			pthread_join(t->watch, NULL);
-		t->watching = 0;
+		stop_watchdog(t);
 		rc = allreduce_sum(d, &x, 1);
 	}
 	tcp_free(d);
@@ -265,7 +268,7 @@ static int tcp_close(dist *d)
 }
 
 static const dist_ops TCP_OPS = {
-	"tcp", allreduce_sum, reduce_scatter, allgather, allgather_bytes, broadcast, tcp_close,
+	"tcp", allreduce_sum, reduce_scatter, allgather, allgather_bytes, broadcast, quiet, tcp_close,
 };
 
 /* No Nagle delay for the small messages; keepalive: a silent peer is
@@ -428,6 +431,22 @@ static int connect_to_rank0(dist *d, const dist_env *e, double timeout_s, char *
 	freeaddrinfo(ai);
 	return errf(err, errlen, "rank %d: cannot reach rank 0 at %s within %.0f s: %s", d->rank,
 		    t->where, timeout_s, strerror(last));
+}
+
+int dist_free_port(char *err, size_t errlen)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof a;
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) ||
+			 getsockname(s, (struct sockaddr *)&a, &len)
+		 ? errf(err, errlen, "no free port on 127.0.0.1: %s", strerror(errno))
+		 : ntohs(a.sin_port);
+	if (s >= 0)
+		close(s);
+	return rc;
 }
 
 int dist_tcp_open(dist *d, const dist_env *e, double timeout_s, char *err, size_t errlen)

@@ -12,6 +12,9 @@ typedef struct {
 	int (*allgather)(dist *d, float *buf, size_t n);
 	int (*allgather_bytes)(dist *d, const void *mine, void *all, size_t n);
 	int (*broadcast)(dist *d, void *buf, size_t n);
+	/* This rank is about to end the job itself: from now on a peer's end
+	 * is expected, not a failure to report (NULL: nothing to do). */
+	void (*quiet)(dist *d);
 	/* Ends the job and frees impl. */
 	int (*close)(dist *d);
 } dist_ops;

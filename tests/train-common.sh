@@ -69,6 +69,16 @@ write_small_config() {
 JSON
 }
 
+# wait_lines FILE N: waits (up to 30 s) until a background run's FILE has N
+# lines (the run creates it itself: until then, 0 lines).
+wait_lines() {
+	i=0
+	while [ "$(cat "$1" 2> /dev/null | wc -l)" -lt "$2" ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # The losses of a run's log, one per line (step lines only).
 losses() {
 	grep '"loss"' "$1" | sed 's/.*"loss":\([^,]*\),.*/\1/'

@@ -40,9 +40,7 @@ ok $? "--keep 2 keeps the newest two" || diag "kept: $(cat "$T/k.ls")"
 # SIGTERM: a long run is stopped, saves, exits 0, and resumes.
 bin/bonsai-train $A -o "$T/s" --steps 100000 --save-every 0 > "$T/s.log" 2> "$T/s.err" &
 pid=$!
-i=0
-# (the background job creates s.log itself: until it has, count 0 lines)
-while [ "$(cat "$T/s.log" 2>/dev/null | wc -l)" -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_lines "$T/s.log" 3
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -2,14 +2,13 @@
  * the way torchrun starts them, and taken down together. */
 #include "cli.h"
 #include "commands.h"
+#include "dist.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,22 +18,6 @@
  * exited because a partner died); then the rest get SIGTERM, and GRACE_S
  * later SIGKILL. */
 enum { COLLECT_S = 1, GRACE_S = 10 };
-
-/* A port that is free now (the kernel's pick). Another program may take it
- * before rank 0 listens; rank 0 then says the port is in use. */
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof a;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) ||
-	    getsockname(s, (struct sockaddr *)&a, &len))
-		die("--gpus: cannot find a free port on 127.0.0.1: %s", strerror(errno));
-	close(s);
-	return ntohs(a.sin_port);
-}
 
 static volatile sig_atomic_t alarmed;
 static void on_alarm(int sig)
@@ -93,7 +76,10 @@ int launch_local(int n, int argc, char **argv)
 			continue;
 		cargv[k++] = argv[i];
 	}
-	int port = free_port();
+	char err[256];
+	int port = dist_free_port(err, sizeof err);
+	if (port < 0)
+		die("--gpus: %s", err);
 	char sn[16], sp[16];
 	snprintf(sn, sizeof sn, "%d", n);
 	snprintf(sp, sizeof sp, "%d", port);

@@ -158,15 +158,8 @@ static void slice_tests(void)
 
 static int free_port(void)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof a;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || getsockname(s, (struct sockaddr *)&a, &len))
-		return -1;
-	close(s);
-	return ntohs(a.sin_port);
+	char err[256];
+	return dist_free_port(err, sizeof err);
 }
 
 static dist_env job(int rank, int world, const char *addr, int port)
