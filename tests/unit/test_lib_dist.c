@@ -288,6 +288,17 @@ static int killed(int rank, int world, int port)
 	return 0;
 }
 
+/* A job of 3 whose rank 2 never comes. */
+static int missing(int rank, int world, int port)
+{
+	(void)world;
+	char err[512];
+	dist_env e = job(rank, 3, "127.0.0.1", port);
+	dist *d = dist_open(&e, 1, err, sizeof err);
+	fprintf(stderr, "%s\n", d ? "opened" : err);
+	return d ? 0 : 1;
+}
+
 static int listens(int rank, int world, int port)
 {
 	(void)rank;
@@ -334,6 +345,11 @@ static void tcp_tests(void)
 	   "kill -9 of rank 2: ranks 0 and 1 end with status 1 within 3 s (%.2f, %.2f s)", sec[0], sec[1]);
 	ok(slurp_has(0, "rank 2 ended") && slurp_has(1, "rank 0 ended"),
 	   "rank 0 names rank 2; rank 1 names rank 0, which ended with it");
+
+	run_job(2, free_port(), missing, st, sec);
+	ok(WEXITSTATUS(st[0]) == 1 && slurp_has(0, "only 2 of 3 ranks reached") &&
+		   slurp_has(0, "(missing: 2)") && sec[0] < 3,
+	   "a rank that never comes: rank 0 gives up after the timeout, naming it (%.1f s)", sec[0]);
 
 	int port = free_port();
 	int s = socket(AF_INET, SOCK_STREAM, 0);
