@@ -91,6 +91,8 @@ $(BUILD)/%.cu.o: %.cu | $(DEPS_OK)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lib/dist_mpi.o: CFLAGS += $(MPI_CFLAGS)
+# NCCL is looked for first where the CUDA Toolkit of the build keeps it.
+$(BUILD)/lib/nccl.o: CFLAGS += $(if $(HAVE_CUDA),-DBONSAI_CUDA_LIB='"$(CUDA_HOME)/lib64"')
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
