@@ -53,6 +53,9 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T);
 /* NULL with a message when built without CUDA or no GPU can be used. */
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
 			  size_t errlen);
+/* A rank of a job on one GPU of several: makes GPU index (its local rank)
+ * the process's device, before cuda_backend_new. */
+int cuda_backend_use_gpu(int index, char *err, size_t errlen);
 /* 1 when a usable GPU is present (always 0 without CUDA). */
 int cuda_backend_available(void);
 

@@ -1,15 +1,65 @@
 /* cuda_backend.c - the backend interface over lib/cuda/gemma3_gpu.h.
- * Without BONSAI_CUDA (no nvcc at build time) it only reports that. */
+ * Without BONSAI_CUDA (no nvcc at build time) it only reports that.
+ *
+ * Data parallel through NCCL (ZeRO-1): the gradients are summed in fp32,
+ * the precision in which the model accumulates them, so that a job of one
+ * rank gives the bits of no job and N ranks differ from one only in the
+ * order of a sum (bf16 would halve the bytes moved but round each rank's
+ * gradient, an error that grows with the number of ranks). Rank r owns the
+ * slice r of the parameters (dist_slice): a group of NCCL reduces, one to
+ * each owner, leaves it the sum of its slice; it keeps the AdamW moments
+ * of that slice only and updates that slice of the fp32 master weights;
+ * a group of broadcasts, one from each owner, gives every rank the whole
+ * fp32 master weights (the forward pass reads norm and embedding weights
+ * in fp32), from which each rank makes its bf16 copy. */
 #include "backend.h"
 #include "cli.h"
+#include "nccl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef BONSAI_CUDA
 #include "cuda/gemma3_gpu.h"
 
-static gemma3_gpu *G(backend *b) { return b->impl; }
+typedef struct {
+	gemma3_gpu *g;
+	dist *d; /* NULL: one process, no NCCL */
+	const nccl_api *nc;
+	nccl_comm comm;
+	size_t P, lo, hi;
+} gpu;
+
+static gemma3_gpu *G(backend *b) { return ((gpu *)b->impl)->g; }
+
+static void nccl_check(const gpu *s, int rc, const char *what)
+{
+	if (rc)
+		die("NCCL %s: %s", what, s->nc->GetErrorString(rc));
+}
+
+/* In a group: op(r, lo_r, n_r) for every rank r's slice. */
+static void each_slice(gpu *s, const char *what, int bcast)
+{
+	float *p = bcast ? gemma3_gpu_master_device(s->g) : gemma3_gpu_grads_device(s->g);
+	void *st = gemma3_gpu_stream(s->g);
+	int world = dist_world(s->d);
+	nccl_check(s, s->nc->GroupStart(), what);
+	for (int r = 0; r < world; r++) {
+		size_t lo, hi;
+		dist_slice(s->P, world, r, &lo, &hi);
+		if (bcast)
+			nccl_check(s, s->nc->Broadcast(p + lo, p + lo, hi - lo, NCCL_FLOAT32, r, s->comm, st),
+				   what);
+		else
+			nccl_check(s, s->nc->Reduce(p + lo, p + lo, hi - lo, NCCL_FLOAT32, NCCL_SUM, r,
+						    s->comm, st),
+				   what);
+	}
+	nccl_check(s, s->nc->GroupEnd(), what);
+}
 
 static void set_params(backend *b, const float *p, const float *m, const float *v)
 {
@@ -17,7 +67,11 @@ static void set_params(backend *b, const float *p, const float *m, const float *
 }
 static void get_params(backend *b, float *p, float *m, float *v)
 {
-	gemma3_gpu_get_params(G(b), p, m, v);
+	gpu *s = b->impl;
+	gemma3_gpu_get_params(s->g, p, m, v);
+	/* each rank has its slice of the moments */
+	if (s->d && ((m && dist_allgather(s->d, m, s->P)) || (v && dist_allgather(s->d, v, s->P))))
+		die("%s", dist_error(s->d));
 }
 static void set_decay_mask(backend *b, const unsigned char *mask)
 {
@@ -34,17 +88,73 @@ static double eval_loss(backend *b, const int32_t *in, const int32_t *tg)
 }
 static void logits(backend *b, const int32_t *in, float *out) { gemma3_gpu_logits(G(b), in, out); }
 static void get_grads(backend *b, float *g) { gemma3_gpu_get_grads(G(b), g); }
-static double grad_norm(backend *b) { return gemma3_gpu_grad_norm(G(b)); }
+static double grad_norm(backend *b)
+{
+	gpu *s = b->impl;
+	if (!s->d)
+		return gemma3_gpu_grad_norm(s->g);
+	double ss = gemma3_gpu_grad_sumsq(s->g, s->lo, s->hi);
+	if (dist_allreduce_sum(s->d, &ss, 1))
+		die("%s", dist_error(s->d));
+	return (float)sqrt(ss); /* as gemma3_gpu_grad_norm rounds it */
+}
 static void adamw(backend *b, double lr, double b1, double b2, double eps, double wd,
 		  float clip_scale, long step)
 {
-	gemma3_gpu_adamw(G(b), (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, clip_scale,
+	gpu *s = b->impl;
+	gemma3_gpu_adamw(s->g, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, clip_scale,
 			  (int)step);
+	if (!s->d)
+		return;
+	each_slice(s, "broadcast of the updated weights", 1);
+	/* one rank updated them all, bf16 copy included */
+	if (dist_world(s->d) > 1)
+		gemma3_gpu_refresh_bf16(s->g);
+}
+static void sync_grads(backend *b)
+{
+	gpu *s = b->impl;
+	if (s->d)
+		each_slice(s, "reduce of the gradients", 0);
+}
+static void set_dist(backend *b, dist *d)
+{
+	gpu *s = b->impl;
+	char err[4096];
+	s->nc = nccl_load(err, sizeof err);
+	if (!s->nc)
+		die("%s", err);
+	nccl_id id;
+	memset(&id, 0, sizeof id);
+	if (dist_rank(d) == 0)
+		nccl_check(s, s->nc->GetUniqueId(&id), "unique id");
+	/* rank 0's id to all, over the job's own connections (tcp or MPI) */
+	if (dist_broadcast(d, &id, sizeof id))
+		die("%s", dist_error(d));
+	nccl_check(s, s->nc->CommInitRank(&s->comm, dist_world(d), id, dist_rank(d)), "init");
+	s->d = d;
+	dist_slice(s->P, dist_world(d), dist_rank(d), &s->lo, &s->hi);
+	if (gemma3_gpu_shard_optimizer(s->g, s->lo, s->hi, err, sizeof err))
+		die("%s", err);
+}
+static size_t optimizer_bytes(backend *b)
+{
+	gpu *s = b->impl;
+	return 2 * (s->hi - s->lo) * sizeof(float);
 }
 static void cuda_free(backend *b)
 {
-	gemma3_gpu_free(G(b));
+	gpu *s = b->impl;
+	if (s->comm)
+		s->nc->CommDestroy(s->comm);
+	gemma3_gpu_free(s->g);
+	free(s);
 	free(b);
+}
+
+int cuda_backend_use_gpu(int index, char *err, size_t errlen)
+{
+	return gemma3_gpu_use_device(index, err, errlen);
 }
 
 int cuda_backend_available(void)
@@ -66,7 +176,14 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 		return NULL;
 	backend *b = xcalloc(1, sizeof *b);
 	snprintf(b->device, sizeof b->device, "%s", gemma3_gpu_device_name(g));
-	b->impl = g;
+	gpu *s = xcalloc(1, sizeof *s);
+	s->g = g;
+	s->P = gemma3_num_params(c);
+	s->hi = s->P;
+	b->impl = s;
+	b->set_dist = set_dist;
+	b->sync_grads = sync_grads;
+	b->optimizer_bytes = optimizer_bytes;
 	b->set_params = set_params;
 	b->get_params = get_params;
 	b->set_decay_mask = set_decay_mask;
@@ -84,6 +201,13 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 #else
 
 int cuda_backend_available(void) { return 0; }
+
+int cuda_backend_use_gpu(int index, char *err, size_t errlen)
+{
+	(void)index;
+	snprintf(err, errlen, "--device cuda: built without CUDA (nvcc was not found at build time)");
+	return -1;
+}
 
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
 			  size_t errlen)

@@ -505,9 +505,10 @@ int cmd_train(int argc, char **argv)
 	long accum = seqs / B;
 	if (dist_batch_part(seqs, world, rank, &part_first, &part_count))
 		die("%ld sequences a step cannot be shared by %d ranks", seqs, world);
-	if (world > 1 && !strcmp(o.device, "cuda"))
-		die("not yet: the CUDA trainer runs as one process (data parallel training works on "
-		    "the CPU: --device cpu)");
+	/* a rank started by a launcher uses the GPU of its local rank */
+	if (strcmp(de.launcher, "none") && !strcmp(o.device, "cuda") &&
+	    cuda_backend_use_gpu(de.local_rank, err, sizeof err))
+		die("%s", err);
 	backend *be;
 	if (!strcmp(o.device, "cuda")) {
 		be = cuda_backend_new(&c, B, T, o.recompute, err, sizeof err);
@@ -516,10 +517,11 @@ int cmd_train(int argc, char **argv)
 	} else {
 		be = cpu_backend_new(&c, B, T);
 	}
-	if (world > 1) {
+	/* Started by a launcher, even as a job of one, the collectives run
+	 * (through NCCL on the GPU): --gpus 1 checks that path against none. */
+	if (world > 1 || strcmp(de.launcher, "none")) {
 		if (!be->set_dist)
-			die("not yet: data parallel training on the %s device (this build has no "
-			    "collectives for it)", o.device);
+			die("not yet: data parallel training on the %s device", o.device);
 		be->set_dist(be, d);
 	}
 	be->set_params(be, params, m, v);

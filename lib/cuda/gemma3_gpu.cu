@@ -69,8 +69,10 @@ struct gemma3_gpu {
 	size_t P;
 	size_t off_embed, off_norm;
 	std::vector<LayerOff> lo;
-	/* parameters */
+	/* parameters; m and v hold the AdamW moments of [opt_lo, opt_hi) only
+	 * (data parallel: this rank's slice; else all of them) */
 	float *p, *m, *v, *grad;
+	size_t opt_lo, opt_hi;
 	bf16 *pb;
 	std::vector<unsigned char> decay;
 	/* activations */
@@ -763,12 +765,12 @@ extern "C" void gemma3_gpu_get_grads(gemma3_gpu *g, float *grads)
 	CK(cudaStreamSynchronize(g->st));
 }
 
-extern "C" float gemma3_gpu_grad_norm(gemma3_gpu *g)
+extern "C" double gemma3_gpu_grad_sumsq(gemma3_gpu *g, size_t lo, size_t hi)
 {
 	need_train(g, "grad_norm");
 	settle_grads(g);
 	mark(g, P_CAT_MISC);
-	sumsq_partial_kernel<<<1024, 256, 0, g->st>>>(g->P, g->grad, g->partial);
+	sumsq_partial_kernel<<<1024, 256, 0, g->st>>>(hi - lo, g->grad + lo, g->partial);
 	CKL();
 	sum_partial_kernel<<<1, 32, 0, g->st>>>(1024, g->partial, g->dsum);
 	CKL();
@@ -776,7 +778,12 @@ extern "C" float gemma3_gpu_grad_norm(gemma3_gpu *g)
 	CK(cudaMemcpyAsync(&s, g->dsum, sizeof s, cudaMemcpyDeviceToHost, g->st));
 	CK(cudaStreamSynchronize(g->st));
 	mark(g, P_CAT_OPT);
-	return (float)sqrt(s);
+	return s;
+}
+
+extern "C" float gemma3_gpu_grad_norm(gemma3_gpu *g)
+{
+	return (float)sqrt(gemma3_gpu_grad_sumsq(g, 0, g->P));
 }
 
 extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float eps,
@@ -802,12 +809,17 @@ extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float bet
 		size_t j = i + 1;
 		while (j < nt && g->decay[j] == g->decay[i])
 			j++;
-		size_t a = toff[i], n = toff[j] - a;
-		adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
-			n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a), (const float4 *)(g->grad + a),
-			(float4 *)(g->m + a), (float4 *)(g->v + a), lr, beta1, beta2, eps,
-			g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
-		CKL();
+		/* the part of the run in the optimizer's slice (multiples of 4:
+		 * tensors and slices start at multiples of 64 values) */
+		size_t a = std::max(toff[i], g->opt_lo), e = std::min(toff[j], g->opt_hi);
+		size_t n = e > a ? e - a : 0, o = a - g->opt_lo;
+		if (n) {
+			adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
+				n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a),
+				(const float4 *)(g->grad + a), (float4 *)(g->m + o), (float4 *)(g->v + o), lr,
+				beta1, beta2, eps, g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
+			CKL();
+		}
 		i = j;
 	}
 	mark(g, P_CAT_OPT);
@@ -825,18 +837,18 @@ extern "C" void gemma3_gpu_set_decay_mask(gemma3_gpu *g, const unsigned char *pe
 extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const float *m,
 				       const float *v)
 {
-	size_t b = g->P * sizeof(float);
+	size_t b = g->P * sizeof(float), k = (g->opt_hi - g->opt_lo) * sizeof(float);
 	CK(cudaMemcpy(g->p, params, b, cudaMemcpyHostToDevice));
 	if (g->infer && (m || v))
 		die("internal error: AdamW state for an inference-only GPU model");
 	if (m)
-		CK(cudaMemcpy(g->m, m, b, cudaMemcpyHostToDevice));
+		CK(cudaMemcpy(g->m, m + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->m)
-		CK(cudaMemset(g->m, 0, b));
+		CK(cudaMemset(g->m, 0, k));
 	if (v)
-		CK(cudaMemcpy(g->v, v, b, cudaMemcpyHostToDevice));
+		CK(cudaMemcpy(g->v, v + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->v)
-		CK(cudaMemset(g->v, 0, b));
+		CK(cudaMemset(g->v, 0, k));
 	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
 	CKL();
 	CK(cudaStreamSynchronize(g->st));
@@ -850,10 +862,79 @@ extern "C" void gemma3_gpu_get_params(gemma3_gpu *g, float *params, float *m, fl
 		CK(cudaMemcpy(params, g->p, b, cudaMemcpyDeviceToHost));
 	if (m || v)
 		need_train(g, "get_params of m, v");
+	size_t k = (g->opt_hi - g->opt_lo) * sizeof(float);
 	if (m)
-		CK(cudaMemcpy(m, g->m, b, cudaMemcpyDeviceToHost));
+		CK(cudaMemcpy(m + g->opt_lo, g->m, k, cudaMemcpyDeviceToHost));
 	if (v)
-		CK(cudaMemcpy(v, g->v, b, cudaMemcpyDeviceToHost));
+		CK(cudaMemcpy(v + g->opt_lo, g->v, k, cudaMemcpyDeviceToHost));
+}
+
+extern "C" int gemma3_gpu_use_device(int index, char *err, size_t n)
+{
+	int cnt = 0;
+	if (cudaGetDeviceCount(&cnt) != cudaSuccess) {
+		cudaGetLastError();
+		snprintf(err, n, "no usable CUDA driver or GPU");
+		return -1;
+	}
+	if (index < 0 || index >= cnt) {
+		snprintf(err, n, "GPU %d asked for (the local rank), but %d GPU%s visible", index, cnt,
+			 cnt == 1 ? " is" : "s are");
+		return -1;
+	}
+	if (cudaSetDevice(index) != cudaSuccess) {
+		cudaGetLastError();
+		snprintf(err, n, "cannot use GPU %d", index);
+		return -1;
+	}
+	return 0;
+}
+
+extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err,
+					  size_t n)
+{
+	need_train(g, "shard_optimizer");
+	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P)) {
+		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu", lo, hi, g->P);
+		return -1;
+	}
+	/* the whole-size moments go; the slice's take their place */
+	CK(cudaStreamSynchronize(g->st));
+	for (float **mv : { &g->m, &g->v }) {
+		for (auto &a : g->allocs)
+			if (a == *mv) {
+				CK(cudaFree(a));
+				a = NULL;
+				g->alloc_bytes -= (g->P * 4 + 255) & ~(size_t)255;
+			}
+		int fail = 0;
+		*mv = (float *)dalloc(g, std::max<size_t>(hi - lo, 4) * 4, &fail);
+		if (fail) {
+			snprintf(err, n, "out of GPU memory for the AdamW slice");
+			return -1;
+		}
+		CK(cudaMemset(*mv, 0, std::max<size_t>(hi - lo, 4) * 4));
+	}
+	g->opt_lo = lo;
+	g->opt_hi = hi;
+	return 0;
+}
+
+extern "C" float *gemma3_gpu_grads_device(gemma3_gpu *g)
+{
+	need_train(g, "grads");
+	settle_grads(g);
+	return g->grad;
+}
+
+extern "C" float *gemma3_gpu_master_device(gemma3_gpu *g) { return g->p; }
+extern "C" void *gemma3_gpu_stream(gemma3_gpu *g) { return (void *)g->st; }
+
+extern "C" void gemma3_gpu_refresh_bf16(gemma3_gpu *g)
+{
+	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
+	CKL();
+	CK(cudaStreamSynchronize(g->st));
 }
 
 extern "C" size_t gemma3_gpu_peak_bytes(gemma3_gpu *g) { return g->peak; }
@@ -973,7 +1054,8 @@ extern "C" int gemma3_gpu_probe(char *why, size_t n)
 		return 0;
 	}
 	cudaDeviceProp pr;
-	if (cudaGetDeviceProperties(&pr, 0) != cudaSuccess) {
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&pr, dev) != cudaSuccess) {
 		snprintf(why, n, "cannot read the GPU's properties");
 		return 0;
 	}
@@ -1031,7 +1113,9 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	g->decay.assign(2 + (size_t)G3_PER_LAYER * g->L, 1);
 	g->rows_chunk = pick_rows_chunk(c, B, T);
 	cudaDeviceProp pr;
-	CK(cudaGetDeviceProperties(&pr, 0));
+	int dev = 0;
+	CK(cudaGetDevice(&dev));
+	CK(cudaGetDeviceProperties(&pr, dev));
 	snprintf(g->devname, sizeof g->devname, "%s, sm_%d%d, %.1f GiB", pr.name, pr.major,
 		 pr.minor, pr.totalGlobalMem / 1073741824.0);
 	CK(cudaStreamCreate(&g->st));
@@ -1039,6 +1123,8 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 
 	size_t N = g->N, d = g->d, ff = g->ff, P = g->P;
 	int fail = 0;
+	g->opt_lo = 0;
+	g->opt_hi = P;
 	g->p = (float *)dalloc(g, P * 4, &fail);
 	if (!infer) {
 		g->m = (float *)dalloc(g, P * 4, &fail);

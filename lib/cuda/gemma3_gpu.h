@@ -112,6 +112,26 @@ float gemma3_gpu_grad_norm(gemma3_gpu *g);
 void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float eps,
 		       float weight_decay, float clip_scale, int step);
 
+/* Data parallel (ZeRO-1; see bonsai-train(1)). */
+/* Makes GPU index the current device of this process (before create):
+ * -1 with a message when there is no such GPU. */
+int gemma3_gpu_use_device(int index, char *err, size_t n);
+/* Keeps the AdamW moments of the parameters [lo, hi) only (lo a multiple
+ * of 4): adamw then updates that slice of the master weights (and its
+ * bf16 copy), and set_params/get_params move m and v of that slice, at
+ * m + lo and v + lo of the whole arrays given. */
+int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err, size_t n);
+/* Device pointers for NCCL: the gradients (zeroed if stale) and the fp32
+ * master weights; the stream all the model's work runs on (cudaStream_t). */
+float *gemma3_gpu_grads_device(gemma3_gpu *g);
+float *gemma3_gpu_master_device(gemma3_gpu *g);
+void *gemma3_gpu_stream(gemma3_gpu *g);
+/* Sum of squares of the gradients [lo, hi), in the order of grad_norm. */
+double gemma3_gpu_grad_sumsq(gemma3_gpu *g, size_t lo, size_t hi);
+/* The bf16 weights again from the fp32 master weights (after another rank
+ * updated part of them). */
+void gemma3_gpu_refresh_bf16(gemma3_gpu *g);
+
 /* Highest device memory in use since creation (bytes, from the driver's
  * free-memory reading after each phase) and what the trainer allocated. */
 size_t gemma3_gpu_peak_bytes(gemma3_gpu *g);
