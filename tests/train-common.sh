@@ -79,6 +79,21 @@ wait_lines() {
 	done
 }
 
+# kill_rank PID R: kill -9 of rank R (the child of PID, a --gpus parent,
+# whose RANK is R), then waits for PID; sets killed (the rank's pid), rc
+# (PID's exit status) and dt (seconds from the kill to PID's end).
+kill_rank() {
+	killed=
+	for c in $(ps -o pid= --ppid "$1"); do
+		tr '\0' '\n' < /proc/$c/environ | grep -qx "RANK=$2" && killed=$c
+	done
+	kill -9 $killed
+	t0=$(date +%s)
+	wait "$1"
+	rc=$?
+	dt=$(($(date +%s) - t0))
+}
+
 # The losses of a run's log, one per line (step lines only).
 losses() {
 	grep '"loss"' "$1" | sed 's/.*"loss":\([^,]*\),.*/\1/'

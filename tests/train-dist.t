@@ -105,19 +105,11 @@ fails_with 1 "rank 1 differs from rank 0 in the schedule and optimizer options" 
 bin/bonsai-train $A --gpus 2 -o "$T/kill" --steps 100000 > "$T/kill.log" 2> "$T/kill.err" &
 pid=$!
 wait_lines "$T/kill.log" 3
-rank1=
-for c in $(ps -o pid= --ppid $pid); do
-	tr '\0' '\n' < /proc/$c/environ | grep -qx RANK=1 && rank1=$c
-done
-kill -9 $rank1
-t0=$(date +%s)
-wait $pid
-rc=$?
-dt=$(($(date +%s) - t0))
-[ $rc -eq 1 ] && [ $dt -le 5 ] && grep -q "rank 1 (pid $rank1) was killed by signal 9" "$T/kill.err"
+kill_rank $pid 1
+[ $rc -eq 1 ] && [ $dt -le 5 ] && grep -q "rank 1 (pid $killed) was killed by signal 9" "$T/kill.err"
 ok $? "kill -9 of rank 1: the job ends in ${dt} s with status $rc, naming it"
 [ $tap_failed -eq 0 ] || sed 's/^/#   /' "$T/kill.err"
-[ "$(ps -o pid= --ppid $pid | wc -l)" -eq 0 ] && ! kill -0 $rank1 2> /dev/null
+[ "$(ps -o pid= --ppid $pid | wc -l)" -eq 0 ] && ! kill -0 $killed 2> /dev/null
 ok $? "no rank left running"
 
 # SIGTERM to --gpus: every rank finishes the same step, rank 0 saves
