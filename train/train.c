@@ -7,15 +7,14 @@
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
-#include "gemma3_checkpoint.h"
-#include "progress.h"
 #include "dist.h"
+#include "gemma3_checkpoint.h"
 #include "hash.h"
+#include "progress.h"
 #include "shard.h"
 #include "xio.h"
 
 #include <getopt.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
