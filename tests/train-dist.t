@@ -34,11 +34,11 @@ close() {
 		[ "$(wc -l < "$1.loss")" -eq "$(wc -l < "$2.loss")" ]
 }
 
-# The checkpoint's header without its checksum: tensor names, shapes,
-# offsets, config and training state.
+# The checkpoint's header without its checksums (of the data, of the
+# header): tensor names, shapes, offsets, config and training state.
 layout() {
 	n=$(od -An -tu8 -N8 "$1" | tr -d ' ')
-	dd if="$1" bs=1 skip=8 count="$n" 2> /dev/null | sed 's/"checksum":"[0-9a-f]*"//'
+	dd if="$1" bs=1 skip=8 count="$n" 2> /dev/null | sed 's/"[a-z_]*checksum":"[0-9a-f]*"//g'
 }
 
 bin/bonsai-train $A -o "$T/one" > "$T/one.log" 2> "$T/one.err"
