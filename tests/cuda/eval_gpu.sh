@@ -32,7 +32,7 @@ if [ "${1:-}" = stage ]; then
 	set -e
 	make bin/bonsai-eval bin/bonsai-shard "$BUILD/tests/tools/mkstream" \
 		"$BUILD/tests/tools/g3_random_model" "$BUILD/tests/cuda/check_logprob"
-	nm bin/bonsai-eval | grep -q gemma3_gpu_logprobs ||
+	nm bin/bonsai-eval | grep -q gemma3_gpu_ ||
 		{ echo "bin/bonsai-eval was built without CUDA (no nvcc?)" >&2; exit 1; }
 	rm -rf "$S"
 	mkdir -p "$S/bin" "$S/lib" "$S/data/piqa" "$S/data/arc_easy" "$S/data/lm_eval_tiny" \
