@@ -70,7 +70,7 @@ TEST_TOOLS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 BINS := $(TOOLS:%=bin/%)
 
-.PHONY: all test check check-asan demo install clean man-lint
+.PHONY: all test check check-asan demo install uninstall clean man-lint
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
 
 # Before anything is compiled, the Debian packages of mk/packages are there:
@@ -205,6 +205,11 @@ install: all
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+# Removes what install put there (by name: other files under PREFIX stay).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS))) \
+		$(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/%,$(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7))
 
 clean:
 	rm -rf build build-asan bin

@@ -14,4 +14,12 @@ for t in bin/bonsai-*; do
 done
 [ -f "$T/prefix/share/man/man5/bonsai-formats.5" ] && [ -f "$T/prefix/share/man/man7/bonsai.7" ]
 ok $? "bonsai-formats.5 and bonsai.7 installed"
+
+# make uninstall removes all of it, and nothing else under PREFIX.
+: > "$T/prefix/bin/mine"
+make -s uninstall PREFIX="$T/prefix" BUILD="$BUILD" >"$T/log" 2>&1
+ok $? "make uninstall PREFIX=... succeeds"
+left=$(find "$T/prefix" -type f | sed "s|^$T/prefix/||")
+[ "$left" = "bin/mine" ]
+ok $? "make uninstall removes every tool and man page, and only those (left: $(echo $left))"
 done_testing
