@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void usage(void)
 {
@@ -30,8 +31,8 @@ static void usage(void)
 	       "      --pattern RE      pre-tokenizer of a .tiktoken file that is not\n"
 	       "                        r50k_base, cl100k_base or o200k_base: one of those\n"
 	       "                        names or the exact text of their patterns\n"
-	       "  -o, --output FILE     output (default stdout); written under a temporary\n"
-	       "                        name and renamed when complete\n"
+	       "  -o, --output FILE     output (default stdout, not a terminal); written\n"
+	       "                        under a temporary name and renamed when complete\n"
 	       "  -j, --threads N       encoding threads (default 1); the output is the same\n"
 	       "      --ids             write one line of space-separated ids per document,\n"
 	       "                        with no special tokens, instead of a token stream\n"
@@ -210,6 +211,8 @@ int cmd_encode(int argc, char **argv)
 		die_usage("encode: give the tokenizer with -t");
 	if (ids_out && eos)
 		die_usage("encode: --ids writes no special tokens; --eos does not apply");
+	if (!ids_out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
+		die("encode: the output is a binary token stream: give -o FILE, a pipe, or --ids");
 
 	encoder E = { .field = field, .ids_out = ids_out, .bos = -1, .eos = -1 };
 	char err[512];
