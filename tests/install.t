@@ -16,7 +16,7 @@ done
 ok $? "bonsai-formats.5 and bonsai.7 installed"
 
 # make uninstall removes all of it, and nothing else under PREFIX.
-: > "$T/prefix/bin/mine"
+mkdir -p "$T/prefix/bin" && touch "$T/prefix/bin/mine"
 make -s uninstall PREFIX="$T/prefix" BUILD="$BUILD" >"$T/log" 2>&1
 ok $? "make uninstall PREFIX=... succeeds"
 left=$(find "$T/prefix" -type f | sed "s|^$T/prefix/||")
