@@ -2,12 +2,12 @@
 # bonsai-tokenize encode does not write its binary token stream to a
 # terminal (a pseudo-terminal through script(1)); --ids and -o still work
 # there, and a pipe gets the stream.
-. tests/tap.sh
+# (train-common.sh brings tap.sh and the byte tokenizer)
+. tests/train-common.sh
 if ! command -v script > /dev/null; then
 	echo "1..0 # SKIP script(1) (util-linux) not installed"
 	exit 0
 fi
-. tests/train-common.sh
 make_byte_tokenizer "$T/bytes.tiktoken"
 printf '{"text":"hello"}\n' > "$T/d.jsonl"
 E="bin/bonsai-tokenize encode -t $T/bytes.tiktoken --pattern r50k_base --no-bos -q"
