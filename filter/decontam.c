@@ -38,6 +38,7 @@ void decontam_build(decontam *dc, eval_task *const *tasks, size_t n_tasks, int n
 		dt->name = xstrdup(t->name);
 		dt->source = xstrdup(t->source);
 		dt->items = t->n;
+		dt->first = item;
 		for (size_t k = 0; k < t->n; k++, item++) {
 			const eval_item *it = &t->items[k];
 			dc->task_of[item] = (uint32_t)ti;
@@ -308,8 +309,14 @@ void decontam_json(const decontam *dc, uint64_t docs_dropped, uint64_t docs_cut,
 		buf_puts(b, ": {\"source\": ");
 		json_write_string(b, t->source, strlen(t->source));
 		buf_printf(b, ", \"items\": %zu, \"items_whole\": %zu, \"items_unchecked\": %zu"
-			", \"items_matched\": %zu}", t->items, t->items_whole, t->items_unchecked,
-			t->items_matched);
+			", \"items_matched\": %zu, \"matched\": [", t->items, t->items_whole,
+			t->items_unchecked, t->items_matched);
+		/* the indexes themselves, so that the counts of several files
+		 * (make run filters each parquet file alone) add up exactly */
+		for (size_t k = 0, m = 0; k < t->items; k++)
+			if (dc->matched[t->first + k])
+				buf_printf(b, "%s%zu", m++ ? ", " : "", k);
+		buf_puts(b, "]}");
 	}
 	buf_puts(b, "\n    }\n  }");
 }

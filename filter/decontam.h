@@ -30,6 +30,7 @@ typedef struct {
 	size_t items_whole;      /* shorter than n words: looked for whole */
 	size_t items_unchecked;  /* shorter than DC_SHORT_MIN words: not looked for */
 	size_t items_matched;    /* found in at least one document */
+	size_t first;            /* its first item in decontam's numbering */
 } dc_task;
 
 typedef struct decontam {

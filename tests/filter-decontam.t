@@ -9,7 +9,7 @@ F=bin/bonsai-filter
 doc() { printf '{"id":%s,"text":"%s"}\n' "$1" "$2"; }
 ids() { grep -o '"id":[0-9]*' "$T/out" | sed 's/"id"://' | tr '\n' ' ' | sed 's/ $//'; }
 # task_matched TASK N: the --stats file says N items of TASK were found
-task_matched() { grep -Eq "^ *\"$1\": \{.*\"items_matched\": $2\}" "$T/stats"; }
+task_matched() { grep -Eq "^ *\"$1\": \{.*\"items_matched\": $2, \"matched\": \[" "$T/stats"; }
 stat() { grep -q "\"$1\": $2[,}]*\$" "$T/stats"; }
 
 # A PIQA folder as bonsai-fetch --eval writes it (valid.jsonl + labels).
@@ -56,7 +56,7 @@ ok $? "12 of the 13 words of an item: kept; all 13: dropped (kept: $(ids); want 
 run $F -q --decontaminate "$T/sets/piqa" --stats "$T/stats" "$T/short"
 [ "$rc" -eq 0 ] && [ "$(ids)" = "2 3" ]
 ok $? "a 9-word item is found whole, its first 8 words are not, a 4-word item is not looked for (kept: $(ids))"
-grep -Eq '"piqa": \{.*"items": 4, "items_whole": 1, "items_unchecked": 1, "items_matched": 1\}' "$T/stats"
+grep -Eq '"piqa": \{.*"items": 4, "items_whole": 1, "items_unchecked": 1, "items_matched": 1, "matched": \[2\]\}' "$T/stats"
 ok $? "--stats: piqa items 4, items_whole 1, items_unchecked 1, items_matched 1"
 
 # 4. Exact per-task counts on a constructed corpus (ready-made items, two
@@ -82,6 +82,9 @@ ok $? "constructed corpus: documents 1-3 dropped (kept: $(ids))"
 stat contaminated 3 && stat documents_dropped 3 && task_matched alpha 2 && task_matched beta 1 && task_matched piqa 0 &&
 	grep -Eq '"alpha": \{.*"items": 3,' "$T/stats" && grep -Eq '"beta": \{.*"items": 2,' "$T/stats"
 ok $? "--stats: contaminated 3; items matched alpha 2 of 3, beta 1 of 2, piqa 0"
+grep -Eq '"alpha": \{.*"matched": \[0, 2\]\}' "$T/stats" && grep -Eq '"beta": \{.*"matched": \[1\]\}' "$T/stats" &&
+	grep -Eq '"piqa": \{.*"matched": \[\]\}' "$T/stats"
+ok $? "--stats: which items matched, by their index in the set: alpha 0 and 2, beta 1, piqa none"
 grep -q 'items found in the documents: alpha 2/3, beta 1/2, piqa 0/4' "$T/err"
 ok $? "the summary on stderr gives the same figures"
 cp "$T/out" "$T/out1"
