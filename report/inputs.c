@@ -223,10 +223,66 @@ static int list_files(const report *r, const char *sub, const char *suffix, char
 	return n;
 }
 
+static contam_task *contam_of(report *r, const char *name)
+{
+	for (int i = 0; i < r->n_contam; i++)
+		if (!strcmp(r->contam[i].name, name))
+			return &r->contam[i];
+	if (r->n_contam == REPORT_MAX)
+		die("%s/clean: more than %d benchmarks decontaminated", r->dir, REPORT_MAX);
+	contam_task *t = &r->contam[r->n_contam++];
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->items = -1;
+	t->exact = 1;
+	return t;
+}
+
+/* A file's "decontamination" (bonsai-formats(5)): the items each benchmark
+ * had matched in it. Item indexes only add up across files filtered
+ * against the same sets, so a benchmark must have the same items in all. */
+static void read_contam(report *r, const char *file, const json_value *dc)
+{
+	const json_value *tasks = json_get(dc, "tasks");
+	if (dc->type != JSON_OBJECT || !tasks || tasks->type != JSON_OBJECT)
+		die("%s/%s: \"decontamination\" has no \"tasks\" object", r->dir, file);
+	r->n_contam_files++;
+	r->contam_dropped += json_get_num(dc, "documents_dropped", 0);
+	r->contam_cut += json_get_num(dc, "documents_cut", 0);
+	for (size_t k = 0; k < tasks->len; k++) {
+		const json_value *v = &tasks->items[k], *list = json_get(v, "matched");
+		contam_task *t = contam_of(r, tasks->keys[k]);
+		long items = (long)json_get_num(v, "items", -1);
+		if (items < 0)
+			die("%s/%s: %s has no \"items\"", r->dir, file, t->name);
+		if (t->items < 0) {
+			t->items = items;
+			t->unchecked = (long)json_get_num(v, "items_unchecked", 0);
+			t->seen = xcalloc((size_t)items + 1, 1);
+		} else if (t->items != items) {
+			die("%s/%s: %s has %ld items, the files before %ld: the files were filtered "
+			    "against different sets (make filter again)", r->dir, file, t->name, items, t->items);
+		}
+		t->matched += (long)json_get_num(v, "items_matched", 0);
+		t->files++;
+		if (!list || list->type != JSON_ARRAY) {
+			t->exact = 0;
+			continue;
+		}
+		for (size_t j = 0; j < list->len; j++) {
+			double x = list->items[j].number;
+			if (list->items[j].type != JSON_NUMBER || x < 0 || x >= (double)items || x != (long)x)
+				die("%s/%s: %s: \"matched\" holds a value that is not an item index below %ld",
+				    r->dir, file, t->name, items);
+			t->seen[(long)x] = 1;
+		}
+	}
+}
+
 static void read_filter(report *r)
 {
 	char *files[REPORT_MAX];
 	r->n_filter_files = list_files(r, "clean", ".stats.json", files, REPORT_MAX);
+	const char *with = NULL, *without = NULL;
 	for (int i = 0; i < r->n_filter_files; i++) {
 		json_doc *d = read_json(r, files[i]);
 		json_value *v = json_root(d), *by = json_get(v, "dropped_by_reason");
@@ -234,8 +290,33 @@ static void read_filter(report *r)
 		r->docs_out += json_get_num(v, "documents_out", 0);
 		for (size_t k = 0; by && by->type == JSON_OBJECT && k < by->len; k++)
 			add(r->drops, &r->n_drops, by->keys[k], by->items[k].number);
+		json_value *dc = json_get(v, "decontamination");
+		if (dc) {
+			read_contam(r, files[i], dc);
+			with = with ? with : files[i];
+		} else {
+			without = without ? without : files[i];
+		}
+		if (with && without)
+			die("%s: %s has a \"decontamination\" and %s none: the files were filtered with "
+			    "different rules (make filter again)", r->dir, with, without);
 		json_free(d);
+	}
+	for (int i = 0; i < r->n_filter_files; i++)
 		free(files[i]);
+	for (int i = 0; i < r->n_contam; i++) {
+		contam_task *t = &r->contam[i];
+		if (t->files != r->n_contam_files)
+			die("%s/clean: %s is in %d of the %d files' decontamination: the files were "
+			    "filtered against different sets (make filter again)", r->dir, t->name, t->files,
+			    r->n_contam_files);
+		if (t->exact) {
+			t->matched = 0;
+			for (long k = 0; k < t->items; k++)
+				t->matched += t->seen[k];
+		} else if (t->matched > t->items - t->unchecked) {
+			t->matched = t->items - t->unchecked;
+		}
 	}
 }
 
@@ -287,4 +368,6 @@ void report_free(report *r)
 	free(r->environment);
 	for (int i = 0; i < r->n_plots; i++)
 		free(r->plots[i]);
+	for (int i = 0; i < r->n_contam; i++)
+		free(r->contam[i].seen);
 }

@@ -163,6 +163,57 @@ static void results(out *o, const report *r)
 	table_end(o);
 }
 
+/* The benchmark's label in the seed's table, else its own name. */
+static const char *task_label(const char *name)
+{
+	for (size_t k = 0; k < sizeof seed_tasks / sizeof *seed_tasks; k++)
+		if (!strcmp(seed_tasks[k].task, name))
+			return seed_tasks[k].label;
+	return name;
+}
+
+static void contamination(out *o, const report *r)
+{
+	char a[96], b[64], c[64], d[64], s[512];
+	if (!r->n_filter_files)
+		return;
+	heading(o, 2, "Benchmark contamination of the training data");
+	if (!r->n_contam_files) {
+		para(o, "The training documents were not checked for benchmark items "
+				"(bonsai-filter ran without --decontaminate).");
+		return;
+	}
+	table_start(o);
+	row(o, 1, 5, (const char *[]){ "benchmark", "items matched at least once", "items checked",
+				       "matched, % of checked", "items not checked (too short)" });
+	int exact = 1;
+	for (int i = 0; i < r->n_contam; i++) {
+		const contam_task *t = &r->contam[i];
+		long checked = t->items - t->unchecked;
+		exact &= t->exact;
+		grouped(b, sizeof b, (double)t->matched);
+		snprintf(a, sizeof a, "%s%s", t->exact ? "" : "at most ", b);
+		grouped(b, sizeof b, (double)checked);
+		fmt(c, sizeof c, "%.2f", checked > 0 ? 100.0 * (double)t->matched / (double)checked : NAN);
+		grouped(d, sizeof d, (double)t->unchecked);
+		row(o, 0, 5, (const char *[]){ task_label(t->name), a, b, c, d });
+	}
+	table_end(o);
+	grouped(a, sizeof a, r->contam_dropped);
+	grouped(b, sizeof b, r->contam_cut);
+	snprintf(s, sizeof s,
+		 "An item is matched when a document that reached the rule holds one of its n-grams "
+		 "(bonsai-filter --decontaminate), in any of the %d files: %s. Documents dropped by the "
+		 "rule: %s; kept with the matching words cut out: %s.",
+		 r->n_contam_files,
+		 exact ? "the union of the items each file's stats list, so an item found in several files "
+			 "counts once"
+		       : "the sum of each file's count (at most: an item found in several files counts "
+			 "in each; that bonsai-filter's stats do not list the items)",
+		 a, b);
+	para(o, s);
+}
+
 static void training(out *o, const report *r)
 {
 	char a[64], b[64];
@@ -301,6 +352,7 @@ void report_render(const report *r, int html, buf_t *b)
 	}
 	heading(&o, 2, "Results");
 	results(&o, r);
+	contamination(&o, r);
 	heading(&o, 2, "Training, data and time");
 	training(&o, r);
 	plots(&o, r);

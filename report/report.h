@@ -23,6 +23,17 @@ typedef struct {
 	double value;
 } named_value;
 
+/* One benchmark of the filter's --decontaminate, over the files: the items
+ * matched in any file, the union of each file's "matched" indexes (exact);
+ * from a filter without that list, the sum of the per-file counts capped
+ * at the items (an upper bound, exact == 0). */
+typedef struct {
+	char name[64];
+	long items, unchecked, matched;
+	unsigned char *seen; /* item index -> matched in some file */
+	int exact, files;
+} contam_task;
+
 typedef struct {
 	const char *dir;
 	double val_loss, ppl, ppl_tokens;
@@ -40,6 +51,10 @@ typedef struct {
 	double docs_in, docs_out;
 	named_value drops[REPORT_MAX];
 	int n_drops, n_filter_files;
+	/* --decontaminate, summed over the files that used it */
+	contam_task contam[REPORT_MAX];
+	int n_contam, n_contam_files;
+	double contam_dropped, contam_cut;
 	char *environment; /* repro/environment.txt, or NULL */
 	char *plots[REPORT_MAX]; /* plots/NAME.svg, relative to dir */
 	int n_plots;

@@ -21,8 +21,18 @@ cat > "$R/train/metrics.jsonl" <<'J'
 {"step":2,"val_loss":5.75,"val_tokens":100}
 J
 echo "train: bin/bonsai-train --data x --model m -o y --steps 2 --seq 32 --device cuda" > "$R/settings/train"
-echo '{"documents_in": 10, "documents_out": 7, "dropped": 3, "dropped_by_reason": {"too-short": 1, "duplicate": 2}}' > "$R/clean/a.stats.json"
-echo '{"documents_in": 5, "documents_out": 4, "dropped": 1, "dropped_by_reason": {"too-short": 0, "duplicate": 1}}' > "$R/clean/b.stats.json"
+cat > "$R/clean/a.stats.json" <<'J'
+{"documents_in": 10, "documents_out": 7, "dropped": 3, "dropped_by_reason": {"too-short": 1, "duplicate": 2},
+ "decontamination": {"ngram": 13, "documents_dropped": 2, "documents_cut": 0, "tasks": {
+  "piqa": {"source": "p", "items": 10, "items_whole": 1, "items_unchecked": 2, "items_matched": 2, "matched": [1, 4]},
+  "hellaswag": {"source": "h", "items": 5, "items_whole": 0, "items_unchecked": 0, "items_matched": 1, "matched": [0]}}}}
+J
+cat > "$R/clean/b.stats.json" <<'J'
+{"documents_in": 5, "documents_out": 4, "dropped": 1, "dropped_by_reason": {"too-short": 0, "duplicate": 1},
+ "decontamination": {"ngram": 13, "documents_dropped": 1, "documents_cut": 0, "tasks": {
+  "piqa": {"source": "p", "items": 10, "items_whole": 1, "items_unchecked": 2, "items_matched": 2, "matched": [4, 7]},
+  "hellaswag": {"source": "h", "items": 5, "items_whole": 0, "items_unchecked": 0, "items_matched": 0, "matched": []}}}}
+J
 printf 'list\tfiles.tsv\t1.0\nfetch\tdocs/a\t2.0\nfetch\tdocs/b\t3.0\nfetch\tdocs/a\t4.0\n' > "$R/repro/times.tsv"
 printf 'commit: abc\ngpu: Some GPU, 80 GiB (1 found)\n' > "$R/repro/environment.txt"
 
@@ -56,6 +66,31 @@ ok $? "an H100: its peak from environment.txt"
 bin/bonsai-report --html -o "$T/r.html" "$R" && grep -q "<td>7,200,000</td>" "$T/r.html" &&
 	grep -q "<td>mytask acc / acc_norm, % (4 items)</td>" "$T/r.html"
 ok $? "--html: the same figures"
+
+# Contamination: piqa matched items 1, 4 in a and 4, 7 in b: 3 distinct
+# items (not 2 + 2), of the 10 - 2 it looked for; hellaswag 1 of 5.
+has "| PIQA | 3 | 8 | 37.50 | 2 |" && has "| HellaSwag | 1 | 5 | 20.00 | 0 |"
+ok $? "contamination per benchmark: the items matched in any file, counted once, over the items checked"
+grep -q "in any of the 2 files: the union of the items" "$T/r.md" && grep -q "Documents dropped by the rule: 3;" "$T/r.md"
+ok $? "and the documents the rule dropped, summed over the files"
+bin/bonsai-report --html -o "$T/c.html" "$R" && grep -q "<tr><td>PIQA</td><td>3</td><td>8</td><td>37.50</td><td>2</td></tr>" "$T/c.html"
+ok $? "--html: the same contamination figures"
+cp -r "$R" "$T/old"
+sed -i 's/, "matched": \[[0-9, ]*\]//' "$T/old/clean/a.stats.json" "$T/old/clean/b.stats.json"
+bin/bonsai-report -o "$T/old.md" "$T/old" && grep -qxF "| PIQA | at most 4 | 8 | 50.00 | 2 |" "$T/old.md" &&
+	grep -q "the sum of each file's count (at most" "$T/old.md"
+ok $? "stats without the item lists: the per-file counts summed, said to be an upper bound"
+sed -i 's/"items": 10,/"items": 11,/' "$T/old/clean/b.stats.json"
+run bin/bonsai-report "$T/old"
+fails_with 1 "b.stats.json: piqa has 11 items" "files filtered against different sets: exit 1, named"
+cp -r "$R" "$T/none"
+sed -i '/decontamination/,$d; s/},$/}}/' "$T/none/clean/a.stats.json" "$T/none/clean/b.stats.json"
+bin/bonsai-report -o "$T/none.md" "$T/none" && grep -q "not checked for benchmark items" "$T/none.md" && ! grep -q "| PIQA | " "$T/none.md"
+ok $? "no --decontaminate in the filter: the report says so"
+sed -i 's/}}$/},\n "decontamination": {"tasks": {}}}/' "$T/none/clean/b.stats.json"
+run bin/bonsai-report "$T/none"
+fails_with 1 "b.stats.json has a \"decontamination\" and clean/a.stats.json none" "one file decontaminated and one not: exit 1, named"
+
 
 rm "$R/eval/ppl.json"
 run bin/bonsai-report -o "$T/x.md" "$R"
