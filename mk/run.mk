@@ -31,6 +31,10 @@ FETCH_CACHE ?=
 HUB_MIRROR  ?=
 # bonsai-filter's rules, applied to each parquet file's documents
 FILTER      ?= --min-chars 300 --dedup
+# the benchmarks whose items the filter drops documents for (bonsai-filter
+# --decontaminate, its SETS): by default the eval TASKS, names alone in
+# EVAL_DIR, after fetching EVAL_SETS; empty: no decontamination
+DECONTAMINATE ?= $(call in_eval_dir,$(TASKS))
 # bpe:SIZE trains our BPE on the first TOKENIZER_SAMPLE filtered files (all
 # when empty); anything else is a tokenizer.json or .tiktoken path
 TOKENIZER   ?= bpe:32768
@@ -73,6 +77,14 @@ include $(RUN_FILE)
 # busy machine (bonsai-train(1), ENVIRONMENT).
 export OMP_WAIT_POLICY ?= passive
 
+# LIST with each task named alone (not NAME=PATH or a .jsonl file) as
+# NAME=EVAL_DIR/NAME when EVAL_DIR is set, so the filter reads the sets the
+# eval reads.
+comma := ,
+empty :=
+space := $(empty) $(empty)
+in_eval_dir = $(if $(EVAL_DIR),$(subst $(space),$(comma),$(foreach t,$(subst $(comma),$(space),$(1)),$(if $(or $(findstring =,$(t)),$(filter %.jsonl,$(t))),$(t),$(t)=$(EVAL_DIR)/$(t)))),$(1))
+
 STEPS ?= $(shell awk 'BEGIN { s = int($(TOKENS) / $(BATCH_TOKENS)); print s < 1 ? 1 : s }')
 
 D := $(RUN_DIR)
@@ -96,7 +108,8 @@ FETCH_CMD = bin/bonsai-fetch -q $(DATASET) --config $(CONFIG) --revision $(REVIS
 endif
 $(eval $(call set_stamp,list,$(LIST_CMD) $(PARQUET) | head -n $(or $(FILES),all)))
 $(eval $(call set_stamp,fetch,$(FETCH_CMD)))
-$(eval $(call set_stamp,filter,bin/bonsai-filter -q $(FILTER)))
+FILTER_CMD = bin/bonsai-filter -q $(FILTER) $(if $(DECONTAMINATE),--decontaminate $(DECONTAMINATE))
+$(eval $(call set_stamp,filter,$(FILTER_CMD)))
 TOK_FILE := $(D)/tokenizer/$(if $(filter %.tiktoken,$(TOKENIZER)),tokenizer.tiktoken,tokenizer.json)
 $(eval $(call set_stamp,tokenizer,$(TOKENIZER) $(TOKENIZER_SAMPLE)))
 $(eval $(call set_stamp,encode,bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS)))
@@ -137,9 +150,11 @@ $(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -o $@
 
-$(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter | $(RUN_TOOLS)
+# With DECONTAMINATE, after the eval sets are fetched (once, before any file
+# is filtered).
+$(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter $(if $(DECONTAMINATE),$(D)/evalsets.sha256) | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) filter $@ bin/bonsai-filter -q $(FILTER) --stats $(D)/clean/$*.stats.json -o $@ $<
+	$(STAGE) filter $@ $(FILTER_CMD) --stats $(D)/clean/$*.stats.json -o $@ $<
 
 TOK_SAMPLE = $(if $(TOKENIZER_SAMPLE),$(wordlist 1,$(TOKENIZER_SAMPLE),$(CLEAN)),$(CLEAN))
 $(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv) | $(RUN_TOOLS)

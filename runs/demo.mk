@@ -20,6 +20,8 @@ EVAL_TOKENS  = 16384
 SAVE_EVERY   = 20
 E = $(SHARED)/fixtures/eval
 TASKS        = piqa=$(E)/piqa,hellaswag=$(E)/hellaswag/hellaswag_val_full.txt.bz2,arc_easy=$(E)/arc_easy
+# training documents that hold an item of these sets are dropped
+DECONTAMINATE = $(TASKS)
 EVAL_SETS    =
 TASK_OPTS    = --limit 200
 PPL_OPTS     = --max-tokens 32k

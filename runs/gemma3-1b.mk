@@ -14,3 +14,5 @@ EVAL_EVERY   = 500
 EVAL_TOKENS  = 4M
 SAVE_EVERY   = 500
 BURST_STEPS  = 3
+# Training documents that hold an item of TASKS are dropped (DECONTAMINATE,
+# default: TASKS; the sets are fetched before filtering).

@@ -3,6 +3,7 @@
 # `seed` preset (d 768, 26 layers, 12 query / 3 KV heads, head dim 64, ff
 # 3072) for 20,000 steps of 0.5M tokens, then validation loss and
 # perplexity and zero-shot PIQA, HellaSwag and ARC-Easy on the full sets.
+# The training documents that hold one of their items are dropped.
 # A short burst before training prints the budget and the hours it needs.
 # Gemma 3's tokenizer.json: the test data's copy, or TOKENIZER=PATH.
 DATASET      = HuggingFaceFW/fineweb-edu
@@ -22,3 +23,6 @@ SAVE_EVERY   = 1000
 BURST_STEPS  = 5
 TASKS        = piqa,hellaswag,arc_easy
 EVAL_SETS    = piqa,hellaswag,arc_easy
+# training documents that hold an item of TASKS are dropped (the sets are
+# fetched before filtering); DECONTAMINATE= keeps them
+DECONTAMINATE = $(call in_eval_dir,$(TASKS))

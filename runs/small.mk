@@ -16,3 +16,5 @@ EVAL_EVERY   = 200
 EVAL_TOKENS  = 2M
 SAVE_EVERY   = 500
 BURST_STEPS  = 5
+# Training documents that hold an item of TASKS are dropped (DECONTAMINATE,
+# default: TASKS; the sets are fetched before filtering).

@@ -66,6 +66,25 @@ grep -q "^| tokens seen | 24,576 |$" "$D/report.md" && [ "$tokens" = 24576 ]
 ok $? "report.md: the tokens seen (24,576 = 12 steps of 2048)"
 grep -q "^| dropped: duplicate | " "$D/report.md" && grep -q "<td>dropped: duplicate</td>" "$D/report.html"
 ok $? "both reports count the documents each rule dropped"
+# Decontamination against the sets it evaluates: each benchmark's row is
+# the union of the files' matched items over the items looked for.
+grep -q -- "--decontaminate piqa=.*,hellaswag=.*,arc_easy=" "$D/settings/filter"
+ok $? "the filter decontaminates against the demo's eval sets"
+contam_ok=1
+for t in piqa hellaswag arc_easy; do
+	lines=$(grep -h "^ *\"$t\": {\"source\"" "$D"/clean/*.stats.json)
+	items=$(printf '%s\n' "$lines" | sed -n 's/.*"items": \([0-9]*\),.*/\1/p' | sort -u)
+	unchecked=$(printf '%s\n' "$lines" | sed -n 's/.*"items_unchecked": \([0-9]*\),.*/\1/p' | sort -u)
+	matched=$(printf '%s\n' "$lines" | sed -n 's/.*"matched": \[\(.*\)\]}.*/\1/p' | tr ', ' '\n\n' | grep . | sort -u | wc -l)
+	checked=$(printf '%d' $((items - unchecked)) | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')
+	label=$(case $t in piqa) echo PIQA ;; hellaswag) echo HellaSwag ;; *) echo ARC-Easy ;; esac)
+	[ "$(printf '%s\n' "$lines" | wc -l)" = 2 ] && [ "$items" -gt 0 ] &&
+		grep -q "^| $label | $matched | $checked | [0-9.]* | [0-9,]* |$" "$D/report.md" &&
+		grep -q "<td>$label</td><td>$matched</td><td>$checked</td>" "$D/report.html" ||
+		{ contam_ok=0; echo "# $t: no row '| $label | $matched | $checked |' in the reports"; }
+done
+[ $contam_ok = 1 ]
+ok $? "both reports: items matched / checked per benchmark, from the two files' stats"
 if command -v xmllint > /dev/null; then
 	xmllint --noout "$D/report.html" > "$T/xml.err" 2>&1 && [ ! -s "$T/xml.err" ]
 	ok $? "report.html is well-formed (xmllint), its inline plot included$(head -c 200 "$T/xml.err")"
@@ -125,4 +144,11 @@ done
 ok $? "filter, tokenizer, tokens, shards, train, eval and report are redone${stale:+ (not:$stale)}"
 grep -q "min-chars 400" "$D/repro/commands.sh"
 ok $? "repro/commands.sh has the new filter command"
+
+# DECONTAMINATE is part of the filter's settings: turning it off redoes the
+# filter (make -q: something to do), not the fetch. Last: make -q records it.
+F4="--min-chars 400 --dedup"
+make -q --no-print-directory filter $SMALL FILTER="$F4" && make -q --no-print-directory fetch $SMALL FILTER="$F4" DECONTAMINATE= &&
+	! make -q --no-print-directory filter $SMALL FILTER="$F4" DECONTAMINATE=
+ok $? "DECONTAMINATE= leaves the fetch up to date and redoes the filter"
 done_testing
