@@ -95,7 +95,7 @@ SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_
 streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
 define set_stamp
 $(shell mkdir -p $(D)/settings)
-$(if $(call streq,$(file <$(D)/settings/$(1)),$(1): $(2)),,$(file >$(D)/settings/$(1),$(1): $(2)))
+$(if $(call streq,$(strip $(file <$(D)/settings/$(1))),$(strip $(1): $(2))),,$(file >$(D)/settings/$(1),$(1): $(2)))
 endef
 
 FETCH_ARGS = $(if $(FETCH_CACHE),--cache $(FETCH_CACHE)) --columns $(COLUMNS)
