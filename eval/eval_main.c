@@ -183,7 +183,13 @@ static void cmd_tasks(const opts *o)
 {
 	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_sets_dir();
 	size_t n_tasks;
-	eval_task **tasks = tasks_load(o->input, dir, &n_tasks);
+	eval_task **tasks;
+	char err[1024];
+	int rc = tasks_load(o->input, dir, &tasks, &n_tasks, err, sizeof err);
+	if (rc == -2)
+		die_usage("%s", err);
+	if (rc < 0)
+		die("%s", err);
 	free(dir);
 	size_t n_items = 0, n_req = 0, *original = xcalloc(n_tasks, sizeof *original);
 	for (size_t t = 0; t < n_tasks; t++) {
@@ -421,7 +427,10 @@ static void cmd_loglik(const opts *o)
 {
 	const char *path = o->input ? o->input : "-";
 	size_t len;
-	char *text = eval_read_input(path, &len);
+	char err[1024];
+	char *text = eval_read_input(path, &len, err, sizeof err);
+	if (!text)
+		die("%s", err);
 	eval_lm lm;
 	eval_lm_open(&lm, o->model, o->tok, 1, o->bos);
 	loglik_model m = make_model(&lm, o);

@@ -107,6 +107,19 @@ static char *known_task_dir(const char *path)
 	return NULL;
 }
 
+/* tasks_load(), its errors ending bonsai-filter as they would bonsai-eval */
+static eval_task **load_tasks(const char *list, const char *dir, size_t *nt)
+{
+	eval_task **tasks;
+	char err[1024];
+	int rc = tasks_load(list, dir, &tasks, nt, err, sizeof err);
+	if (rc == -2)
+		die_usage("%s", err);
+	if (rc < 0)
+		die("%s", err);
+	return tasks;
+}
+
 void decontam_load(decontam *dc, const char *sets, int n, int max_items, int quiet)
 {
 	size_t nt = 0;
@@ -115,11 +128,14 @@ void decontam_load(decontam *dc, const char *sets, int n, int max_items, int qui
 	if (base) { /* eval-dir/piqa itself */
 		char *spec = xmalloc(strlen(base) + strlen(sets) + 2);
 		sprintf(spec, "%s=%s", base, sets);
-		tasks = tasks_load(spec, ".", &nt);
+		tasks = load_tasks(spec, ".", &nt);
 		free(spec);
 		free(base);
 	} else if (is_dir(sets)) {
-		tasks = tasks_load_present(sets, &nt);
+		char err[1024];
+		tasks = tasks_load_present(sets, &nt, err, sizeof err);
+		if (!tasks)
+			die("%s", err);
 		for (const char *const *name = eval_known_tasks; *name && !quiet; name++) {
 			size_t i = 0;
 			while (i < nt && strcmp(tasks[i]->name, *name) != 0)
@@ -130,7 +146,7 @@ void decontam_load(decontam *dc, const char *sets, int n, int max_items, int qui
 		}
 	} else {
 		char *dir = eval_sets_dir();
-		tasks = tasks_load(sets, dir, &nt);
+		tasks = load_tasks(sets, dir, &nt);
 		free(dir);
 	}
 	decontam_build(dc, tasks, nt, n, max_items);

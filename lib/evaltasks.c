@@ -253,7 +253,8 @@ int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 
 /* ---- files ---- */
 
-static char *bz2_decompress(const char *path, const char *in, size_t n, size_t *outlen)
+static char *bz2_decompress(const char *path, const char *in, size_t n, size_t *outlen,
+			    char *err, size_t errlen)
 {
 	buf_t out = {0};
 	size_t pos = 0;
@@ -261,8 +262,11 @@ static char *bz2_decompress(const char *path, const char *in, size_t n, size_t *
 	while (pos < n) {
 		bz_stream s;
 		memset(&s, 0, sizeof s);
-		if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK)
-			die("%s: bzip2: cannot start the decompressor", path);
+		if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
+			buf_free(&out);
+			errf(err, errlen, "%s: bzip2: cannot start the decompressor", path);
+			return NULL;
+		}
 		s.next_in = (char *)in + pos;
 		s.avail_in = n - pos > 1u << 30 ? 1u << 30 : (unsigned)(n - pos);
 		int r;
@@ -274,34 +278,50 @@ static char *bz2_decompress(const char *path, const char *in, size_t n, size_t *
 			r = BZ2_bzDecompress(&s);
 			out.len += before - s.avail_out;
 			pos += in_before - s.avail_in;
-			if (r != BZ_OK && r != BZ_STREAM_END)
-				die("%s: bzip2: corrupt data (error %d)", path, r);
+			if (r != BZ_OK && r != BZ_STREAM_END) {
+				errf(err, errlen, "%s: bzip2: corrupt data (error %d)", path, r);
+				goto fail;
+			}
 			if (r == BZ_OK && s.avail_in == 0 && s.avail_out > 0) {
-				if (pos >= n)
-					die("%s: bzip2: the file is truncated", path);
+				if (pos >= n) {
+					errf(err, errlen, "%s: bzip2: the file is truncated", path);
+					goto fail;
+				}
 				s.next_in = (char *)in + pos;
 				s.avail_in = n - pos > 1u << 30 ? 1u << 30 : (unsigned)(n - pos);
 			}
 		} while (r != BZ_STREAM_END);
 		BZ2_bzDecompressEnd(&s);
+		continue;
+	fail:
+		BZ2_bzDecompressEnd(&s);
+		buf_free(&out);
+		return NULL;
 	}
 	buf_cstr(&out);
 	*outlen = out.len;
 	return out.data;
 }
 
-char *eval_read_input(const char *path, size_t *len)
+char *eval_read_input(const char *path, size_t *len, char *err, size_t errlen)
 {
-	char *data = read_file(path, len);
+	char *data = read_file_err(path, len, err, errlen);
+	if (!data)
+		return NULL;
 	if (*len >= 10 && memcmp(data, "BZh", 3) == 0 && data[3] >= '1' && data[3] <= '9') {
 		size_t n;
-		char *d = bz2_decompress(path, data, *len, &n);
+		char *d = bz2_decompress(path, data, *len, &n, err, errlen);
 		free(data);
+		if (!d)
+			return NULL;
 		data = d;
 		*len = n;
 	}
-	if (strlen(data) != *len)
-		die("%s: holds a NUL byte: not a text file", path);
+	if (strlen(data) != *len) {
+		free(data);
+		errf(err, errlen, "%s: holds a NUL byte: not a text file", path);
+		return NULL;
+	}
 	return data;
 }
 
@@ -331,43 +351,104 @@ static int blank(const char *s)
 	return s[strspn(s, " \t\r")] == 0;
 }
 
-static json_doc *parse_line(const char *path, size_t line, const char *s)
+/* "PATH:LINE: msg" (or "PATH: msg" for line 0), as die_at() words it. */
+static void err_at(char *err, size_t errlen, const char *path, size_t line, const char *msg)
 {
-	char err[256];
-	json_doc *d = json_parse(s, strlen(s), err, sizeof err);
-	if (!d)
-		die_at(path, (long)line, "%s", err);
-	if (json_root(d)->type != JSON_OBJECT)
-		die_at(path, (long)line, "not a JSON object");
+	if (line > 0)
+		errf(err, errlen, "%s:%zu: %s", path, line, msg);
+	else
+		errf(err, errlen, "%s: %s", path, msg);
+}
+
+static json_doc *parse_line(const char *path, size_t line, const char *s, char *err,
+			    size_t errlen)
+{
+	char why[256];
+	json_doc *d = json_parse(s, strlen(s), why, sizeof why);
+	if (!d) {
+		err_at(err, errlen, path, line, why);
+		return NULL;
+	}
+	if (json_root(d)->type != JSON_OBJECT) {
+		json_free(d);
+		err_at(err, errlen, path, line, "not a JSON object");
+		return NULL;
+	}
 	return d;
 }
 
-eval_task *task_read_piqa(const char *jsonl, const char *labels)
+/* Appends an item for each non-blank JSON Lines record of lines[]. */
+static int add_json_lines(eval_task *t, char **lines, size_t nl, const char *path,
+			  int (*item)(const json_value *, eval_item *, char *, size_t), char *err,
+			  size_t errlen)
+{
+	char why[256];
+	for (size_t i = 0; i < nl; i++) {
+		if (blank(lines[i]))
+			continue;
+		json_doc *d = parse_line(path, i + 1, lines[i], err, errlen);
+		eval_item it = {0};
+		int r = d ? item(json_root(d), &it, why, sizeof why) : -1;
+		if (d && r < 0)
+			err_at(err, errlen, path, i + 1, why);
+		json_free(d);
+		if (r < 0) {
+			eval_item_free(&it);
+			return -1;
+		}
+		it.index = (long)t->n;
+		eval_task_add(t, &it);
+	}
+	return 0;
+}
+
+eval_task *task_read_piqa(const char *jsonl, const char *labels, char *err, size_t errlen)
 {
 	size_t n, nl, nlab, nlabl;
-	char *text = eval_read_input(jsonl, &n);
-	char *lab = eval_read_input(labels, &nlab);
+	char *text = eval_read_input(jsonl, &n, err, errlen);
+	if (!text)
+		return NULL;
+	char *lab = eval_read_input(labels, &nlab, err, errlen);
+	if (!lab) {
+		free(text);
+		return NULL;
+	}
 	char **lines = split_lines(text, n, &nl);
 	char **lab_lines = split_lines(lab, nlab, &nlabl);
+	eval_task *t = NULL;
 	while (nl > 0 && blank(lines[nl - 1]))
 		nl--;
 	while (nlabl > 0 && blank(lab_lines[nlabl - 1]))
 		nlabl--;
-	if (nl != nlabl)
-		die("%s has %zu items but %s has %zu labels", jsonl, nl, labels, nlabl);
-	eval_task *t = task_new("piqa", jsonl);
+	if (nl != nlabl) {
+		errf(err, errlen, "%s has %zu items but %s has %zu labels", jsonl, nl, labels,
+		     nlabl);
+		goto out;
+	}
+	t = task_new("piqa", jsonl);
 	for (size_t i = 0; i < nl; i++) {
-		json_doc *d = parse_line(jsonl, i + 1, lines[i]);
-		eval_item it;
-		char err[256];
+		json_doc *d = parse_line(jsonl, i + 1, lines[i], err, errlen);
+		if (!d)
+			goto fail;
+		eval_item it = {0};
+		char why[256];
 		char *l = lab_lines[i] + strspn(lab_lines[i], " \t");
 		l[strcspn(l, " \t")] = 0;
-		if (piqa_item(json_root(d), l, &it, err, sizeof err) < 0)
-			die_at(strstr(err, "label") == err ? labels : jsonl, (long)i + 1, "%s", err);
+		int r = piqa_item(json_root(d), l, &it, why, sizeof why);
+		json_free(d);
+		if (r < 0) {
+			err_at(err, errlen, strstr(why, "label") == why ? labels : jsonl, i + 1, why);
+			eval_item_free(&it);
+			goto fail;
+		}
 		it.index = (long)i;
 		eval_task_add(t, &it);
-		json_free(d);
 	}
+	goto out;
+fail:
+	eval_task_free(t);
+	t = NULL;
+out:
 	free(lines);
 	free(lab_lines);
 	free(text);
@@ -375,24 +456,32 @@ eval_task *task_read_piqa(const char *jsonl, const char *labels)
 	return t;
 }
 
-eval_task *task_read_arc(const char *name, const char *path)
+eval_task *task_read_arc(const char *name, const char *path, char *err, size_t errlen)
 {
 	size_t n;
-	char *text = eval_read_input(path, &n);
+	char *text = eval_read_input(path, &n, err, errlen);
+	if (!text)
+		return NULL;
 	eval_task *t = task_new(name, path);
-	char err[256];
+	char why[256];
 	size_t skip = strspn(text, " \t\r\n");
 	if (text[skip] == '[') { /* a JSON array (Hugging Face's datasets JSON) */
-		json_doc *d = json_parse(text, n, err, sizeof err);
-		if (!d)
-			die_at(path, 0, "%s", err);
+		json_doc *d = json_parse(text, n, why, sizeof why);
+		if (!d) {
+			err_at(err, errlen, path, 0, why);
+			goto fail;
+		}
 		json_value *arr = json_root(d);
 		for (size_t i = 0; i < arr->len; i++) {
-			eval_item it;
+			eval_item it = {0};
 			if (arr->items[i].type != JSON_OBJECT ||
-			    arc_item(&arr->items[i], &it, err, sizeof err) < 0)
-				die_at(path, 0, "item %zu: %s", i,
-				       arr->items[i].type != JSON_OBJECT ? "not an object" : err);
+			    arc_item(&arr->items[i], &it, why, sizeof why) < 0) {
+				errf(err, errlen, "%s: item %zu: %s", path, i,
+				     arr->items[i].type != JSON_OBJECT ? "not an object" : why);
+				json_free(d);
+				eval_item_free(&it);
+				goto fail;
+			}
 			it.index = (long)i;
 			eval_task_add(t, &it);
 		}
@@ -400,52 +489,47 @@ eval_task *task_read_arc(const char *name, const char *path)
 	} else {
 		size_t nl;
 		char **lines = split_lines(text, n, &nl);
-		for (size_t i = 0; i < nl; i++) {
-			if (blank(lines[i]))
-				continue;
-			json_doc *d = parse_line(path, i + 1, lines[i]);
-			eval_item it;
-			if (arc_item(json_root(d), &it, err, sizeof err) < 0)
-				die_at(path, (long)i + 1, "%s", err);
-			it.index = (long)t->n;
-			eval_task_add(t, &it);
-			json_free(d);
-		}
+		int r = add_json_lines(t, lines, nl, path, arc_item, err, errlen);
 		free(lines);
+		if (r < 0)
+			goto fail;
 	}
 	free(text);
 	return t;
+fail:
+	free(text);
+	eval_task_free(t);
+	return NULL;
 }
 
-eval_task *task_read_hellaswag(const char *path)
+eval_task *task_read_hellaswag(const char *path, char *err, size_t errlen)
 {
 	size_t n, nl;
-	char *text = eval_read_input(path, &n);
+	char *text = eval_read_input(path, &n, err, errlen);
+	if (!text)
+		return NULL;
 	char **lines = split_lines(text, n, &nl);
 	eval_task *t = task_new("hellaswag", path);
-	char err[256];
+	char why[256];
 	size_t skip = strspn(text, " \t\r\n");
 	if (text[skip] == '{') { /* the official JSON Lines */
-		for (size_t i = 0; i < nl; i++) {
-			if (blank(lines[i]))
-				continue;
-			json_doc *d = parse_line(path, i + 1, lines[i]);
-			eval_item it;
-			if (hellaswag_item(json_root(d), &it, err, sizeof err) < 0)
-				die_at(path, (long)i + 1, "%s", err);
-			it.index = (long)t->n;
-			eval_task_add(t, &it);
-			json_free(d);
-		}
+		if (add_json_lines(t, lines, nl, path, hellaswag_item, err, errlen) < 0)
+			goto fail;
 	} else { /* 6 lines an item */
 		while (nl > 0 && blank(lines[nl - 1]))
 			nl--;
-		if (nl % 6 != 0)
-			die("%s: %zu lines: not the 6-lines-per-item HellaSwag text form", path, nl);
+		if (nl % 6 != 0) {
+			errf(err, errlen, "%s: %zu lines: not the 6-lines-per-item HellaSwag text form",
+			     path, nl);
+			goto fail;
+		}
 		for (size_t i = 0; i < nl; i += 6) {
-			eval_item it;
-			if (hellaswag_text_item(lines + i, &it, err, sizeof err) < 0)
-				die_at(path, (long)i + 2, "%s", err);
+			eval_item it = {0};
+			if (hellaswag_text_item(lines + i, &it, why, sizeof why) < 0) {
+				err_at(err, errlen, path, i + 2, why);
+				eval_item_free(&it);
+				goto fail;
+			}
 			it.index = (long)t->n;
 			eval_task_add(t, &it);
 		}
@@ -453,24 +537,41 @@ eval_task *task_read_hellaswag(const char *path)
 	free(lines);
 	free(text);
 	return t;
+fail:
+	free(lines);
+	free(text);
+	eval_task_free(t);
+	return NULL;
 }
 
-void task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
-		       size_t *n_tasks)
+int task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
+		      size_t *n_tasks, char *err, size_t errlen)
 {
 	size_t n, nl;
-	char *text = eval_read_input(path, &n);
+	char *text = eval_read_input(path, &n, err, errlen);
+	if (!text)
+		return -1;
 	char **lines = split_lines(text, n, &nl);
-	char err[256];
+	char why[256];
+	int rc = 0;
 	size_t first = *n_tasks;
 	for (size_t i = 0; i < nl; i++) {
 		if (blank(lines[i]))
 			continue;
-		json_doc *d = parse_line(path, i + 1, lines[i]);
+		json_doc *d = parse_line(path, i + 1, lines[i], err, errlen);
+		if (!d) {
+			rc = -1;
+			break;
+		}
 		json_value *doc = json_root(d);
-		eval_item it;
-		if (generic_item(doc, &it, err, sizeof err) < 0)
-			die_at(path, (long)i + 1, "%s", err);
+		eval_item it = {0};
+		if (generic_item(doc, &it, why, sizeof why) < 0) {
+			err_at(err, errlen, path, i + 1, why);
+			json_free(d);
+			eval_item_free(&it);
+			rc = -1;
+			break;
+		}
 		const char *name = json_get_str(doc, "task");
 		if (!name || !*name)
 			name = default_name;
@@ -487,10 +588,15 @@ void task_read_generic(const char *path, const char *default_name, eval_task ***
 		eval_task_add(t, &it);
 		json_free(d);
 	}
-	if (*n_tasks == first)
-		die("%s: no items", path);
+	if (rc == 0 && *n_tasks == first)
+		rc = errf(err, errlen, "%s: no items", path);
+	if (rc < 0) { /* the tasks of this file go; those before it stay */
+		while (*n_tasks > first)
+			eval_task_free((*tasks)[--*n_tasks]);
+	}
 	free(lines);
 	free(text);
+	return rc;
 }
 
 /* ---- finding the files of a task ---- */
@@ -530,14 +636,17 @@ static const char *const hellaswag_files[] = {
 	"hellaswag_val_full.txt.bz2", NULL};
 
 /* A task's main file: PATH itself, or the known names inside PATH (or
- * inside eval_dir/NAME when no path is given). */
+ * inside eval_dir/NAME when no path is given); NULL when there is none. */
 static char *task_file(const char *name, const char *path, const char *eval_dir,
-		       const char *const *names)
+		       const char *const *names, char *err, size_t errlen)
 {
 	char *dir = path ? xstrdup(path) : str_cat(eval_dir, "/", name, (char *)NULL);
 	if (path && (!is_dir(path) || strcmp(path, "-") == 0)) {
-		if (strcmp(path, "-") != 0 && !is_file(path))
-			die("%s: no such file (task %s)", path, name);
+		if (strcmp(path, "-") != 0 && !is_file(path)) {
+			errf(err, errlen, "%s: no such file (task %s)", path, name);
+			free(dir);
+			return NULL;
+		}
 		return dir;
 	}
 	char *f = find_in(dir, names);
@@ -545,58 +654,76 @@ static char *task_file(const char *name, const char *path, const char *eval_dir,
 		buf_t b = {0};
 		for (const char *const *p = names; *p; p++)
 			buf_printf(&b, "%s%s", p == names ? "" : ", ", *p);
-		die("task %s: none of %s in %s%s", name, buf_cstr(&b), dir,
-		    path ? "" : " (download it with bonsai-fetch --eval, or name a file: "
-				"NAME=PATH)");
+		errf(err, errlen, "task %s: none of %s in %s%s", name, buf_cstr(&b), dir,
+		     path ? "" : " (download it with bonsai-fetch --eval, or name a file: "
+				 "NAME=PATH)");
+		buf_free(&b);
 	}
 	free(dir);
 	return f;
 }
 
-static void add_task(eval_task ***tasks, size_t *n, eval_task *t)
+static int add_task(eval_task ***tasks, size_t *n, eval_task *t)
 {
+	if (!t)
+		return -1;
 	*tasks = xreallocarray(*tasks, *n + 1, sizeof **tasks);
 	(*tasks)[(*n)++] = t;
+	return 0;
 }
 
-static eval_task **load_one(const char *spec, const char *eval_dir, eval_task **tasks,
-			    size_t *n)
+/* Reads one task spec onto *tasks: 0, -1 (a bad or missing file) or -2
+ * (the spec itself is wrong), with the message in err. */
+static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, size_t *n,
+		    char *err, size_t errlen)
 {
 	char *name = xstrdup(spec), *path = NULL, *eq = strchr(name, '=');
+	int rc = 0;
 	if (eq) {
 		*eq = 0;
 		path = eq + 1;
-		if (!*path || !*name)
-			die_usage("task \"%s\": want NAME, NAME=PATH or a .jsonl file", spec);
+		if (!*path || !*name) {
+			rc = errf(err, errlen, "task \"%s\": want NAME, NAME=PATH or a .jsonl file",
+				  spec) - 1;
+			goto out;
+		}
 	}
 	if (strcmp(name, "piqa") == 0) {
-		char *f = task_file(name, path, eval_dir, piqa_files);
+		char *f = task_file(name, path, eval_dir, piqa_files, err, errlen);
+		if (!f) {
+			rc = -1;
+			goto out;
+		}
 		/* valid.jsonl goes with valid-labels.lst */
 		size_t fl = strlen(f);
-		char *labels;
 		if (fl > 6 && strcmp(f + fl - 6, ".jsonl") == 0) {
 			f[fl - 6] = 0;
-			labels = str_cat(f, "-labels.lst", (char *)NULL);
+			char *labels = str_cat(f, "-labels.lst", (char *)NULL);
 			f[fl - 6] = '.';
+			rc = add_task(tasks, n, task_read_piqa(f, labels, err, errlen));
+			free(labels);
 		} else {
-			die("%s: a PIQA file must be NAME.jsonl, with its labels in NAME-labels.lst", f);
+			rc = errf(err, errlen,
+				  "%s: a PIQA file must be NAME.jsonl, with its labels in "
+				  "NAME-labels.lst",
+				  f);
 		}
-		add_task(&tasks, n, task_read_piqa(f, labels));
-		free(labels);
 		free(f);
 	} else if (strcmp(name, "arc_easy") == 0 || strcmp(name, "arc_challenge") == 0) {
 		char *f = task_file(name, path, eval_dir,
-				    name[4] == 'e' ? arc_easy_files : arc_challenge_files);
-		add_task(&tasks, n, task_read_arc(name, f));
+				    name[4] == 'e' ? arc_easy_files : arc_challenge_files, err,
+				    errlen);
+		rc = f ? add_task(tasks, n, task_read_arc(name, f, err, errlen)) : -1;
 		free(f);
 	} else if (strcmp(name, "hellaswag") == 0) {
-		char *f = task_file(name, path, eval_dir, hellaswag_files);
-		add_task(&tasks, n, task_read_hellaswag(f));
+		char *f = task_file(name, path, eval_dir, hellaswag_files, err, errlen);
+		rc = f ? add_task(tasks, n, task_read_hellaswag(f, err, errlen)) : -1;
 		free(f);
 	} else if (path) {
 		if (!is_file(path) && strcmp(path, "-") != 0)
-			die("%s: no such file (task %s)", path, name);
-		task_read_generic(path, name, &tasks, n);
+			rc = errf(err, errlen, "%s: no such file (task %s)", path, name);
+		else
+			rc = task_read_generic(path, name, tasks, n, err, errlen);
 	} else if (is_file(name)) {
 		/* a file of ready-made items, named after its base name */
 		const char *base = strrchr(name, '/');
@@ -604,49 +731,75 @@ static eval_task **load_one(const char *spec, const char *eval_dir, eval_task **
 		char *dot = strchr(tname, '.');
 		if (dot && dot != tname)
 			*dot = 0;
-		task_read_generic(name, tname, &tasks, n);
+		rc = task_read_generic(name, tname, tasks, n, err, errlen);
 		free(tname);
 	} else if (strchr(name, '/') || strstr(name, ".json")) {
-		die("%s: no such file", name); /* a path, not a task name */
+		rc = errf(err, errlen, "%s: no such file", name); /* a path, not a task name */
 	} else {
-		die_usage("unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
-			  "NAME=FILE.jsonl or FILE.jsonl)", name);
+		rc = errf(err, errlen,
+			  "unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
+			  "NAME=FILE.jsonl or FILE.jsonl)",
+			  name) - 1;
 	}
+out:
 	free(name);
-	return tasks;
+	return rc;
 }
 
-eval_task **tasks_load(const char *list, const char *eval_dir, size_t *n_tasks)
+static void tasks_free(eval_task **tasks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		eval_task_free(tasks[i]);
+	free(tasks);
+}
+
+int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks_out,
+	       size_t *n_tasks, char *err, size_t errlen)
 {
 	eval_task **tasks = NULL;
-	*n_tasks = 0;
+	size_t n = 0;
+	int rc = 0;
 	char *copy = xstrdup(list), *save = NULL;
-	for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save))
-		tasks = load_one(s, eval_dir, tasks, n_tasks);
+	for (char *s = strtok_r(copy, ",", &save); s && rc == 0; s = strtok_r(NULL, ",", &save))
+		rc = load_one(s, eval_dir, &tasks, &n, err, errlen);
 	free(copy);
-	if (*n_tasks == 0)
-		die_usage("no tasks named");
-	for (size_t i = 0; i < *n_tasks; i++)
-		for (size_t j = 0; j < i; j++)
+	if (rc == 0 && n == 0)
+		rc = errf(err, errlen, "no tasks named") - 1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		for (size_t j = 0; j < i && rc == 0; j++)
 			if (strcmp(tasks[i]->name, tasks[j]->name) == 0)
-				die_usage("task %s named twice", tasks[i]->name);
-	return tasks;
+				rc = errf(err, errlen, "task %s named twice", tasks[i]->name) - 1;
+	if (rc < 0) {
+		tasks_free(tasks, n);
+		return rc;
+	}
+	*tasks_out = tasks;
+	*n_tasks = n;
+	return 0;
 }
 
 const char *const eval_known_tasks[] = {"piqa", "hellaswag", "arc_easy", "arc_challenge", NULL};
 
-eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks)
+eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err, size_t errlen)
 {
 	eval_task **tasks = NULL;
-	*n_tasks = 0;
-	for (const char *const *name = eval_known_tasks; *name; name++) {
+	size_t n = 0;
+	int rc = 0;
+	for (const char *const *name = eval_known_tasks; *name && rc == 0; name++) {
 		char *dir = path_join(eval_dir, *name);
 		if (is_dir(dir))
-			tasks = load_one(*name, eval_dir, tasks, n_tasks);
+			rc = load_one(*name, eval_dir, &tasks, &n, err, errlen);
 		free(dir);
 	}
-	if (*n_tasks == 0)
-		die("%s: none of piqa, hellaswag, arc_easy, arc_challenge in it "
-		    "(bonsai-fetch --eval puts them there)", eval_dir);
+	if (rc == 0 && n == 0)
+		rc = errf(err, errlen,
+			  "%s: none of piqa, hellaswag, arc_easy, arc_challenge in it "
+			  "(bonsai-fetch --eval puts them there)",
+			  eval_dir);
+	if (rc < 0) {
+		tasks_free(tasks, n);
+		return NULL;
+	}
+	*n_tasks = n;
 	return tasks;
 }

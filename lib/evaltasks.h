@@ -47,28 +47,35 @@ int hellaswag_text_item(char *const lines[6], eval_item *it, char *err, size_t e
 /* A ready-made item {"context", "choices", "gold"} (a custom task). */
 int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen);
 
-/* Readers of whole files ("-" is stdin; zstd and bzip2 are undone). */
-eval_task *task_read_piqa(const char *jsonl, const char *labels);
-eval_task *task_read_arc(const char *name, const char *path);
-eval_task *task_read_hellaswag(const char *path);
+/* Readers of whole files ("-" is stdin; zstd and bzip2 are undone). On a
+ * missing or malformed file they return NULL (-1) with "FILE:LINE: what is
+ * wrong" (or "FILE: ...") in err. */
+eval_task *task_read_piqa(const char *jsonl, const char *labels, char *err, size_t errlen);
+eval_task *task_read_arc(const char *name, const char *path, char *err, size_t errlen);
+eval_task *task_read_hellaswag(const char *path, char *err, size_t errlen);
 /* A JSON Lines file of ready-made items; items with a "task" member are
- * grouped by it, the others go to default_name. Appends to *tasks. */
-void task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
-		       size_t *n_tasks);
+ * grouped by it, the others go to default_name. Appends to *tasks; on an
+ * error the tasks it appended are gone again. */
+int task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
+		      size_t *n_tasks, char *err, size_t errlen);
 
 /* Resolves a comma-separated list of "NAME", "NAME=PATH" or "PATH.jsonl"
  * (PATH a file or a directory; NAME alone looks in eval_dir/NAME) into
- * tasks. Dies on an unknown name or a missing file. */
-eval_task **tasks_load(const char *list, const char *eval_dir, size_t *n_tasks);
+ * *tasks. 0; -1 with the message in err for a missing or bad file; -2 when
+ * the list itself is wrong (an unknown name, a task named twice: a usage
+ * error). */
+int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks, size_t *n_tasks,
+	       char *err, size_t errlen);
 
 /* The tasks bonsai-eval knows by name, NULL-terminated. */
 extern const char *const eval_known_tasks[];
 /* Each of eval_known_tasks whose folder eval_dir/NAME exists, read as
- * tasks_load() reads NAME; dies when there is none, or when a folder lacks
- * its files or holds a bad one. */
-eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks);
+ * tasks_load() reads NAME; NULL with the message in err when there is none,
+ * or when a folder lacks its files or holds a bad one. */
+eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err, size_t errlen);
 
-/* The whole of PATH ("-" stdin) in memory, zstd or bzip2 undone. */
-char *eval_read_input(const char *path, size_t *len);
+/* The whole of PATH ("-" stdin) in memory, zstd or bzip2 undone; NULL with
+ * "PATH: why" in err. */
+char *eval_read_input(const char *path, size_t *len, char *err, size_t errlen);
 
 #endif
