@@ -49,7 +49,10 @@ void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int
 		  int32_t bos_override)
 {
 	memset(lm, 0, sizeof *lm);
-	lm->model = gemma3_model_open(model_path);
+	char err[1024];
+	lm->model = gemma3_model_open(model_path, err, sizeof err);
+	if (!lm->model)
+		die("%s", err);
 	lm->cfg = gemma3_model_config(lm->model);
 	if (tok_path || need_tok) {
 		lm->tok_path = tok_path ? xstrdup(tok_path) : find_tokenizer(model_path);

@@ -106,8 +106,8 @@ int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *par
 typedef struct gemma3_model gemma3_model;
 /* Opens a run directory (its latest checkpoint), a checkpoint file, or an
  * exported / Hugging Face directory (config.json + model.safetensors or a
- * sharded index). Dies with a clear message on error. */
-gemma3_model *gemma3_model_open(const char *path);
+ * sharded index). NULL with "PATH: what is wrong" in err on error. */
+gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen);
 /* A model from a config and parameters (copied). */
 gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params);
 const gemma3_config *gemma3_model_config(const gemma3_model *m);

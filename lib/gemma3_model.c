@@ -82,13 +82,14 @@ static int exists(const char *p)
 	return !stat(p, &st);
 }
 
-static gemma3_model *open_checkpoint(const char *path)
+static gemma3_model *open_checkpoint(const char *path, char *err, size_t errlen)
 {
-	char err[1024];
 	gemma3_model *m = xcalloc(1, sizeof *m);
-	safetensors *f = gemma3_checkpoint_open(path, &m->c, err, sizeof err);
-	if (!f)
-		die("%s", err);
+	safetensors *f = gemma3_checkpoint_open(path, &m->c, err, errlen);
+	if (!f) {
+		free(m);
+		return NULL;
+	}
 	m->n = gemma3_num_params(&m->c);
 	m->params = xmalloc(m->n * sizeof(float));
 	st_to_f32(f, st_find(f, "params"), m->params);
@@ -97,53 +98,63 @@ static gemma3_model *open_checkpoint(const char *path)
 }
 
 /* config.json next to the weights, then the weights. */
-static gemma3_model *open_hf(const char *dir, const char *weights)
+static gemma3_model *open_hf(const char *dir, const char *weights, char *err, size_t errlen)
 {
-	char err[1024];
 	char *cfg = path_join(dir, "config.json");
-	if (!exists(cfg))
-		die("%s: no config.json next to the weights", dir);
-	gemma3_model *m = xcalloc(1, sizeof *m);
-	if (gemma3_config_load(cfg, 0, &m->c, err, sizeof err))
-		die("%s", err);
-	free(cfg);
+	gemma3_model *m = NULL;
+	if (!exists(cfg)) {
+		errf(err, errlen, "%s: no config.json next to the weights", dir);
+		goto out;
+	}
+	m = xcalloc(1, sizeof *m);
+	if (gemma3_config_load(cfg, 0, &m->c, err, errlen))
+		goto fail;
 	m->n = gemma3_num_params(&m->c);
 	m->params = xmalloc(m->n * sizeof(float));
-	if (gemma3_load_safetensors(&m->c, weights, m->params, err, sizeof err))
-		die("%s", err);
+	if (gemma3_load_safetensors(&m->c, weights, m->params, err, errlen))
+		goto fail;
+	goto out;
+fail:
+	gemma3_model_free(m);
+	m = NULL;
+out:
+	free(cfg);
 	return m;
 }
 
-gemma3_model *gemma3_model_open(const char *path)
+gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen)
 {
 	if (is_dir(path)) {
 		/* A run directory (it has a config.json too) or a model directory. */
 		char *ck = gemma3_latest_checkpoint(path);
 		if (ck) {
-			gemma3_model *m = open_checkpoint(ck);
+			gemma3_model *m = open_checkpoint(ck, err, errlen);
 			free(ck);
 			return m;
 		}
 		char *cfg = path_join(path, "config.json");
 		int hf = exists(cfg);
 		free(cfg);
-		if (!hf)
-			die("%s: neither a model directory (config.json) nor a run directory with checkpoints",
-			    path);
-		return open_hf(path, path);
+		if (!hf) {
+			errf(err, errlen,
+			     "%s: neither a model directory (config.json) nor a run directory with "
+			     "checkpoints",
+			     path);
+			return NULL;
+		}
+		return open_hf(path, path, err, errlen);
 	}
-	char err[1024];
 	size_t plen = strlen(path);
 	int ck = 0;
 	if (!(plen > 5 && !strcmp(path + plen - 5, ".json"))) {
-		safetensors *f = st_open(path, err, sizeof err);
+		safetensors *f = st_open(path, err, errlen);
 		if (!f)
-			die("%s", err);
+			return NULL;
 		ck = gemma3_is_checkpoint(f);
 		st_close(f);
 	}
 	if (ck)
-		return open_checkpoint(path);
+		return open_checkpoint(path, err, errlen);
 	/* A Hugging Face weights file (or index): config.json in its directory. */
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
@@ -151,7 +162,7 @@ gemma3_model *gemma3_model_open(const char *path)
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	gemma3_model *m = open_hf(dir, path);
+	gemma3_model *m = open_hf(dir, path, err, errlen);
 	free(dir);
 	return m;
 }

@@ -34,7 +34,10 @@ int cmd_export(int argc, char **argv)
 		die_usage("export: expected one run directory or checkpoint");
 	if (!out)
 		die_usage("export: -o DIR is required");
-	gemma3_model *m = gemma3_model_open(argv[optind]);
+	char err[1024];
+	gemma3_model *m = gemma3_model_open(argv[optind], err, sizeof err);
+	if (!m)
+		die("%s", err);
 	const gemma3_config *c = gemma3_model_config(m);
 	gemma3_save_dir(out, c, gemma3_model_params(m));
 	gemma3_model_free(m);

@@ -439,7 +439,10 @@ int cmd_train(int argc, char **argv)
 		char *existing = gemma3_latest_checkpoint(o.out);
 		if (existing)
 			die("%s: the run directory already has checkpoints (use --resume, or another -o)", o.out);
-		gemma3_model *init = o.init ? gemma3_model_open(o.init) : NULL;
+		char err[1024];
+		gemma3_model *init = o.init ? gemma3_model_open(o.init, err, sizeof err) : NULL;
+		if (o.init && !init)
+			die("%s", err);
 		if (o.model) {
 			/* A preset takes its vocabulary from --init or else the
 			 * shards; a config.json keeps its own (gemma3_config_load

@@ -1,10 +1,11 @@
-/* test_lib_parse_errors.c - the shard, manifest and token stream readers
+/* test_lib_parse_errors.c - the shard, manifest, token stream and model readers
  * report what is wrong with an input to their caller (NULL or -1 and a
  * message naming the file) instead of ending the process: every case here
  * runs in one process, after the one before it failed. */
 #include "tap.h"
 
 #include "cli.h"
+#include "gemma3.h"
 #include "hash.h"
 #include "le.h"
 #include "shard.h"
@@ -176,6 +177,24 @@ int main(void)
 	ok(!r && says(err, tbad, "zstd"), "damaged zstd: NULL, named");
 	tokreader_close(r);
 	free(b);
+
+	/* models: a missing file, a folder that is no model, weights without config.json */
+	char *gnone = at("none.safetensors"), *gdir = at("nomodel"), *gw = at("w.safetensors");
+	gemma3_model *gm = gemma3_model_open(gnone, err, sizeof err);
+	ok(!gm && says(err, gnone, ""), "gemma3_model_open: a missing file: NULL, named");
+	mkdir_p(gdir);
+	gm = gemma3_model_open(gdir, err, sizeof err);
+	ok(!gm && says(err, gdir, "neither a model directory"),
+	   "gemma3_model_open: a folder with no model: NULL, named");
+	put(gw, "not safetensors at all", 22);
+	gm = gemma3_model_open(gw, err, sizeof err);
+	ok(!gm && says(err, gw, ""), "gemma3_model_open: a damaged weights file: NULL, named");
+	char *gj = at("model.safetensors.index.json");
+	put(gj, "{}", 2);
+	gm = gemma3_model_open(gj, err, sizeof err);
+	ok(!gm && says(err, dir, "no config.json next to the weights"),
+	   "gemma3_model_open: weights without config.json: NULL, named");
+	free(gnone), free(gdir), free(gw), free(gj);
 
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
