@@ -58,6 +58,11 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 int cuda_backend_use_gpu(int index, char *err, size_t errlen);
 /* 1 when a usable GPU is present (always 0 without CUDA). */
 int cuda_backend_available(void);
+/* For choosing the micro-batch (microbatch.h): the GPU's free and total
+ * memory now (-1 with a message without CUDA or a usable GPU), and the
+ * bytes the CUDA trainer of B x T would allocate. */
+int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size_t errlen);
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
 
 /* The device: given (--device, checked), else $BONSAI_DEVICE, else "cuda"
  * when built with CUDA and a GPU is usable, else "cpu". */

@@ -163,6 +163,19 @@ int cuda_backend_available(void)
 	return gemma3_gpu_probe(why, sizeof why);
 }
 
+int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size_t errlen)
+{
+	char why[512];
+	if (gemma3_gpu_memory(free_bytes, total_bytes, why, sizeof why))
+		return errf(err, errlen, "no usable GPU: %s", why);
+	return 0;
+}
+
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+{
+	return gemma3_gpu_bytes_needed(c, B, T, recompute);
+}
+
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
 			  size_t errlen)
 {
@@ -200,20 +213,35 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 
 #else
 
+static const char NO_CUDA[] = "--device cuda: built without CUDA (nvcc was not found at build time)";
+
 int cuda_backend_available(void) { return 0; }
 
 int cuda_backend_use_gpu(int index, char *err, size_t errlen)
 {
 	(void)index;
-	snprintf(err, errlen, "--device cuda: built without CUDA (nvcc was not found at build time)");
+	snprintf(err, errlen, "%s", NO_CUDA);
 	return -1;
+}
+
+int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size_t errlen)
+{
+	*free_bytes = *total_bytes = 0;
+	return errf(err, errlen, "%s", NO_CUDA);
+}
+
+/* never reached: without CUDA there is no free memory to fit */
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+{
+	(void)c; (void)B; (void)T; (void)recompute;
+	return SIZE_MAX;
 }
 
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
 			  size_t errlen)
 {
 	(void)c; (void)B; (void)T; (void)recompute;
-	snprintf(err, errlen, "--device cuda: built without CUDA (nvcc was not found at build time)");
+	snprintf(err, errlen, "%s", NO_CUDA);
 	return NULL;
 }
 

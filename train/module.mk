@@ -12,4 +12,5 @@ TEST_test_train_gradcheck_OBJS := $(TRAIN_CORE_OBJS)
 TEST_test_train_gradcheck_LIBS := $(MPI_LIBS)
 TEST_test_train_dist_OBJS := $(BUILD)/train/data.o
 TEST_test_train_dist_LIBS := $(MPI_LIBS)
+TEST_test_train_microbatch_OBJS := $(BUILD)/train/microbatch.o
 

@@ -10,6 +10,7 @@
 #include "dist.h"
 #include "gemma3_checkpoint.h"
 #include "hash.h"
+#include "microbatch.h"
 #include "progress.h"
 #include "shard.h"
 #include "xio.h"
@@ -51,7 +52,10 @@ static void usage(FILE *f)
 		"  --steps N           optimizer steps of the whole run (the schedule's length)\n"
 		"  --batch-tokens N    tokens per step (default 524288), a multiple of B*T\n"
 		"  --seq T             tokens per sequence (default 1024)\n"
-		"  --micro-batch B     sequences per forward/backward (default: up to 8)\n"
+		"  --micro-batch B     sequences per forward/backward (default, cuda: the largest\n"
+		"                      of at most 64 dividing a rank's sequences of a step whose\n"
+		"                      estimate fits the GPU's free memory less 10%% + 1 GiB;\n"
+		"                      cpu: of at most 8)\n"
 		"  --lr X              peak learning rate (default 3e-4)\n"
 		"  --min-lr-ratio X    final learning rate / peak (default 0.1)\n"
 		"  --warmup N          linear warmup steps (default 1000, at most steps)\n"
@@ -286,20 +290,46 @@ static void parse_options(int argc, char **argv, options *o, int world)
 		die_usage("--batch-tokens %ld is %ld sequences of %d: not a multiple of the %d ranks",
 			  o->batch_tokens, seqs, o->seq, world);
 	seqs /= world;
-	if (!o->micro_batch) {
-		/* The largest B <= 8 that divides a rank's sequences of a step. */
-		for (int b = 8; b >= 1; b--)
-			if (seqs % b == 0) {
-				o->micro_batch = b;
-				break;
-			}
-	}
+	/* without --micro-batch it is chosen once the model is known (pick_micro_batch) */
+	if (!o->micro_batch)
+		return;
 	if (seqs % o->micro_batch && world == 1)
 		die_usage("--batch-tokens %ld is not a multiple of micro-batch x seq = %ld",
 			  o->batch_tokens, (long)o->micro_batch * o->seq);
 	if (seqs % o->micro_batch)
 		die_usage("--batch-tokens %ld is not a multiple of ranks x micro-batch x seq = %d x %ld",
 			  o->batch_tokens, world, (long)o->micro_batch * o->seq);
+}
+
+/* --micro-batch, or the one microbatch.h chooses for the device from a
+ * rank's sequences of a step; on the GPU rank 0 says how it fits. */
+static int pick_micro_batch(const options *o, const gemma3_config *c, int world, int rank)
+{
+	char err[1024];
+	int gpu = !strcmp(o->device, "cuda");
+	microbatch_request r = { .seqs = o->batch_tokens / o->seq / world, .T = o->seq,
+				 .given = o->micro_batch, .gpu = gpu, .recompute = o->recompute,
+				 .c = c, .bytes = cuda_backend_bytes_needed };
+	size_t total = 0;
+	if (gpu && cuda_backend_memory(&r.free_bytes, &total, err, sizeof err))
+		die("%s", err);
+	microbatch_choice ch;
+	if (microbatch_pick(&r, &ch, err, sizeof err))
+		die("%s", err);
+	if (!gpu || rank)
+		return ch.B;
+	char how[128] = "--micro-batch";
+	if (ch.chosen)
+		snprintf(how, sizeof how, "chosen: the largest of at most %d that divides %ld and fits",
+			 MICROBATCH_MAX, r.seqs);
+	const double GiB = 1073741824.0;
+	fprintf(stderr,
+		"%s: micro-batch %d (%s), %ld accumulation step%s; GPU memory: about %.1f GiB "
+		"estimated, %.1f GiB free of %.1f GiB, %.1f GiB usable after a margin of %d%% + %.0f GiB\n",
+		cli_progname(), ch.B, how, ch.accum, ch.accum == 1 ? "" : "s", (double)ch.need / GiB,
+		(double)r.free_bytes / GiB, (double)total / GiB, (double)ch.usable / GiB,
+		MICROBATCH_MARGIN_PERCENT, (double)MICROBATCH_MARGIN_BYTES / GiB);
+	return ch.B;
 }
 
 /* Ten non-finite steps in a row mean the run diverged: skipping more would
@@ -336,7 +366,7 @@ static void stop_nonfinite(const options *o, long step, double loss, double norm
 static const char *env_get(const char *name) { return getenv(name); }
 
 /* What every rank of a job must agree on, hashed where long. */
-enum { N_SAME = 10 };
+enum { N_SAME = 11 };
 static void job_fields(const options *o, const gemma3_config *c, const float *params,
 		       const shardset *train, const gemma3_train_state *st, uint64_t *v)
 {
@@ -361,11 +391,13 @@ static void job_fields(const options *o, const gemma3_config *c, const float *pa
 	v[7] = xxh64(st->hparams, strlen(st->hparams), 0);
 	v[8] = xxh64(params, gemma3_num_params(c) * sizeof *params, 0);
 	v[9] = !strcmp(o->device, "cuda");
+	v[10] = (uint64_t)o->micro_batch;
 }
 static const char *const SAME_NAMES[N_SAME] = {
 	"the model config", "the train shards", "the tokenizer", "--batch-tokens", "--seq",
 	"--seed", "the step it starts from", "the schedule and optimizer options",
 	"the initial weights", "--device",
+	"the micro-batch (chosen from each GPU's free memory unless --micro-batch is given)",
 };
 
 int cmd_train(int argc, char **argv)
@@ -416,6 +448,7 @@ int cmd_train(int argc, char **argv)
 	float *params = NULL, *m = NULL, *v = NULL;
 	gemma3_train_state st = { 0 };
 	char *resume_from = NULL;
+	gemma3_model *init = NULL;
 	if (o.resume) {
 		resume_from = gemma3_latest_checkpoint(o.out);
 		if (!resume_from)
@@ -431,7 +464,6 @@ int cmd_train(int argc, char **argv)
 			die("%s: --seq %d, --batch-tokens %ld differ from the run's (%d, %ld): the global "
 			    "batch must stay the same",
 			    resume_from, o.seq, o.batch_tokens, st.seq, st.batch_tokens);
-		st.micro_batch = o.micro_batch;
 		if (st.seed != o.seed)
 			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
 			       (unsigned long long)o.seed, (unsigned long long)st.seed);
@@ -439,8 +471,7 @@ int cmd_train(int argc, char **argv)
 		char *existing = gemma3_latest_checkpoint(o.out);
 		if (existing)
 			die("%s: the run directory already has checkpoints (use --resume, or another -o)", o.out);
-		char err[1024];
-		gemma3_model *init = o.init ? gemma3_model_open(o.init, err, sizeof err) : NULL;
+		init = o.init ? gemma3_model_open(o.init, err, sizeof err) : NULL;
 		if (o.init && !init)
 			die("%s", err);
 		if (o.model) {
@@ -455,6 +486,16 @@ int cmd_train(int argc, char **argv)
 		} else {
 			c = *gemma3_model_config(init);
 		}
+	}
+	/* a rank started by a launcher uses the GPU of its local rank (whose
+	 * free memory decides the micro-batch) */
+	if (strcmp(de.launcher, "none") && !strcmp(o.device, "cuda") &&
+	    cuda_backend_use_gpu(de.local_rank, err, sizeof err))
+		die("%s", err);
+	/* before a new model's parameters are made and anything is written */
+	o.micro_batch = pick_micro_batch(&o, &c, world, rank);
+	st.micro_batch = o.micro_batch;
+	if (!o.resume) {
 		size_t n = gemma3_num_params(&c);
 		params = xmalloc(n * sizeof *params);
 		if (init)
@@ -465,7 +506,6 @@ int cmd_train(int argc, char **argv)
 		st.seed = o.seed;
 		st.fingerprint = train->m->fingerprint;
 		st.seq = o.seq;
-		st.micro_batch = o.micro_batch;
 		st.batch_tokens = o.batch_tokens;
 	}
 	if (data_vocab > (uint32_t)c.vocab_size)
@@ -507,10 +547,6 @@ int cmd_train(int argc, char **argv)
 	long accum = seqs / B;
 	if (dist_batch_part(seqs, world, rank, &part_first, &part_count))
 		die("%ld sequences a step cannot be shared by %d ranks", seqs, world);
-	/* a rank started by a launcher uses the GPU of its local rank */
-	if (strcmp(de.launcher, "none") && !strcmp(o.device, "cuda") &&
-	    cuda_backend_use_gpu(de.local_rank, err, sizeof err))
-		die("%s", err);
 	backend *be;
 	if (!strcmp(o.device, "cuda")) {
 		be = cuda_backend_new(&c, B, T, o.recompute, err, sizeof err);

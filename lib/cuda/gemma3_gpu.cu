@@ -1067,6 +1067,19 @@ extern "C" int gemma3_gpu_probe(char *why, size_t n)
 	return 1;
 }
 
+extern "C" int gemma3_gpu_memory(size_t *free_bytes, size_t *total_bytes, char *why, size_t n)
+{
+	if (!gemma3_gpu_probe(why, n))
+		return -1;
+	cudaError_t e = cudaMemGetInfo(free_bytes, total_bytes);
+	if (e != cudaSuccess) {
+		snprintf(why, n, "cannot read the GPU's free memory: %s", cudaGetErrorString(e));
+		cudaGetLastError();
+		return -1;
+	}
+	return 0;
+}
+
 
 static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, int infer,
 			   char *err, size_t n)

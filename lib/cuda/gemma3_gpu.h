@@ -66,6 +66,10 @@ gemma3_gpu *gemma3_gpu_create_decoder(const gemma3_config *c, int max_T, char *e
 void gemma3_gpu_decode(gemma3_gpu *g, const int32_t *tokens, int n, int pos, float *logits);
 /* Device bytes the trainer would allocate (an estimate made without a GPU). */
 size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+/* The current GPU's free and total memory in bytes, as the driver reports
+ * them now (what other processes hold is not free): 0, or -1 with the
+ * reason in why (no usable GPU). */
+int gemma3_gpu_memory(size_t *free_bytes, size_t *total_bytes, char *why, size_t n);
 
 /* fp32 master weights and AdamW moments, gemma3_num_params() floats each;
  * m or v NULL = zeros. */
