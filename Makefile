@@ -111,6 +111,16 @@ bin/$(1): $$($(1)_OBJS) $$($(1)_GPU_A) $$(LIB_A)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
 
+# Objects compiled one way with nvcc and another without (-DBONSAI_CUDA)
+# depend on a file that holds that choice and is rewritten only when it
+# changes, so `make NVCC=` followed by `make` rebuilds them with CUDA.
+CUDA_CHOICE := $(BUILD)/cuda-choice
+CUDA_CHOICE_TEXT := $(if $(HAVE_CUDA),cuda $(CUDA_HOME),none)
+ifneq ($(strip $(file <$(CUDA_CHOICE))),$(CUDA_CHOICE_TEXT))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(CUDA_CHOICE_TEXT)' > $(CUDA_CHOICE))
+endif
+$(filter $(BUILD)/train/%.o,$(bonsai-train_OBJS)) $(BUILD)/eval/lm_gpu.o $(BUILD)/lib/nccl.o: $(CUDA_CHOICE)
+
 # A unit test may link a tool's objects too: TEST_<name>_OBJS in module.mk.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
 	@mkdir -p $(dir $@)
