@@ -5,7 +5,7 @@
 # step, a second one at once, SIGUSR1 like SIGTERM.
 . tests/train-common.sh
 train_setup
-echo 1..12
+echo 1..15
 make_byte_shards "$T/data" 100000 20 || { echo "not ok 1 - making shards"; exit 0; }
 write_small_config "$T/small.json"
 D="--data $T/data --device cpu -q"
@@ -80,6 +80,7 @@ rc=$?
 
 # (steps of about a second; the two signals apart, or the kernel merges them)
 start twice --save-every 1 --batch-tokens 16384
+sleep 0.3 # past the save after step 2: into step 3
 steps=$(wc -l < "$T/twice.log")
 kill -INT $pid
 sleep 0.2
@@ -123,3 +124,20 @@ bin/bonsai-train $D $S \
 	--model "$T/small.json" -o "$T/narrow" --steps 1 > /dev/null 2> "$T/err"
 ! grep -q "embedding" "$T/err" && echo "ok 12 - and none for a model of layers" ||
 	echo "not ok 12 - note on a small vocabulary: $(cat "$T/err")"
+
+# bonsai-eval ppl evaluates at the length the model was trained with (32
+# here), from the run directory or the checkpoint; a given --seq-len wins.
+bin/bonsai-eval ppl -m "$T/a" --data "$T/data" --device cpu -q > "$T/ppl.json" 2> "$T/err" &&
+	bin/bonsai-eval ppl -m "$T/a/ckpt-00000020.safetensors" --data "$T/data" --device cpu -q \
+		> "$T/ppl2.json" 2>> "$T/err"
+grep -q '"seq_len": 32,' "$T/ppl.json" && grep -q '"seq_len": 32,' "$T/ppl2.json" &&
+	echo "ok 13 - eval ppl: --seq-len defaults to the trained length" ||
+	echo "not ok 13 - ppl seq_len: $(grep seq_len "$T/ppl.json" "$T/ppl2.json") $(cat "$T/err")"
+bin/bonsai-eval ppl -m "$T/a" --data "$T/data" --device cpu -q --seq-len 40 > "$T/ppl3.json" 2> "$T/err"
+grep -q '"seq_len": 40,' "$T/ppl3.json" && echo "ok 14 - and a given --seq-len wins" ||
+	echo "not ok 14 - --seq-len 40: $(cat "$T/ppl3.json" "$T/err")"
+bin/bonsai-train export "$T/a" -o "$T/exp" 2> "$T/err" &&
+	bin/bonsai-eval ppl -m "$T/exp" --data "$T/data" --device cpu -q > "$T/ppl4.json" 2>> "$T/err"
+grep -q '"seq_len": 32,' "$T/ppl4.json" && [ "$(grep '"loss"' "$T/ppl.json")" = "$(grep '"loss"' "$T/ppl4.json")" ] &&
+	echo "ok 15 - an export keeps the trained length: the same perplexity as its checkpoint" ||
+	echo "not ok 15 - export: $(cat "$T/ppl4.json" "$T/err")"

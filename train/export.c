@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "gemma3.h"
+#include "gemma3_checkpoint.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -36,7 +37,10 @@ int cmd_export(int argc, char **argv)
 		die_usage("export: -o DIR is required");
 	gemma3_model *m = gemma3_model_open(argv[optind]);
 	const gemma3_config *c = gemma3_model_config(m);
-	gemma3_save_dir(out, c, gemma3_model_params(m));
+	safetensors *f = gemma3_state_file(argv[optind]);
+	gemma3_save_dir(out, c, gemma3_model_params(m), f ? st_meta(f, "state") : NULL);
+	if (f)
+		st_close(f);
 	gemma3_model_free(m);
 	return 0;
 }
