@@ -5,7 +5,7 @@
 # step, a second one at once, SIGUSR1 like SIGTERM.
 . tests/train-common.sh
 train_setup
-echo 1..15
+echo 1..16
 make_byte_shards "$T/data" 100000 20 || { echo "not ok 1 - making shards"; exit 0; }
 write_small_config "$T/small.json"
 D="--data $T/data --device cpu -q"
@@ -50,7 +50,7 @@ losses "$T/b.log" > "$T/b.loss"
 # A given value that differs from the run's is refused, naming both.
 bin/bonsai-train $D -o "$T/b" --resume --steps 30 --seq 64 > /dev/null 2> "$T/err"
 rc=$?
-[ $rc -eq 1 ] && grep -q -- "--seq 64" "$T/err" && grep -q "(32, 128, 2)" "$T/err" &&
+[ $rc -eq 1 ] && grep -q -- "--seq 64" "$T/err" && grep -q "(32, 128)" "$T/err" &&
 	echo "ok 5 - a different --seq on resume is refused, both values named" ||
 	echo "not ok 5 - exit $rc: $(cat "$T/err")"
 
@@ -78,8 +78,8 @@ rc=$?
 	echo "ok 6 - a first SIGINT says so, finishes the step, saves, exits 0" ||
 	echo "not ok 6 - SIGINT: exit $rc: $(cat "$T/int.err")"
 
-# (steps of about a second; the two signals apart, or the kernel merges them)
-start twice --save-every 1 --batch-tokens 16384
+# (steps of over a second; the two signals apart, or the kernel merges them)
+start twice --save-every 1 --batch-tokens 65536
 sleep 0.3 # past the save after step 2: into step 3
 steps=$(wc -l < "$T/twice.log")
 kill -INT $pid
@@ -141,3 +141,13 @@ bin/bonsai-train export "$T/a" -o "$T/exp" 2> "$T/err" &&
 grep -q '"seq_len": 32,' "$T/ppl4.json" && [ "$(grep '"loss"' "$T/ppl.json")" = "$(grep '"loss"' "$T/ppl4.json")" ] &&
 	echo "ok 15 - an export keeps the trained length: the same perplexity as its checkpoint" ||
 	echo "not ok 15 - export: $(cat "$T/ppl4.json" "$T/err")"
+
+# Only the global batch is the run's: another --micro-batch on --resume
+# splits the same steps differently (run b: 2 a step, saved at 10 and 20).
+mkdir "$T/mb" && cp "$T/b/ckpt-00000010.safetensors" "$T/b/config.json" "$T/mb/"
+bin/bonsai-train $D -o "$T/mb" --resume --micro-batch 1 > "$T/mb.log" 2> "$T/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(wc -l < "$T/mb.log")" -eq 10 ] && grep -q "B=1 T=32 accum=4" "$T/err" &&
+	[ -f "$T/mb/ckpt-00000020.safetensors" ] &&
+	echo "ok 16 - a different --micro-batch on --resume is taken, the rest from the run" ||
+	echo "not ok 16 - --micro-batch on resume: exit $rc: $(cat "$T/err")"
