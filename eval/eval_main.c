@@ -60,8 +60,10 @@ static void usage(FILE *f)
 "                         built with it and a GPU is present); cuda runs the\n"
 "                         model in bf16\n"
 "      --data DIR         ppl: shard directory (its val split)\n"
-"      --seq-len N        ppl: window length (default 1024, at most the\n"
-"                         model's max_position_embeddings)\n"
+"      --seq-len N        ppl: window length (default: the one the model was\n"
+"                         trained with if a checkpoint or export records it,\n"
+"                         else 1024;\n"
+"                         at most the model's max_position_embeddings)\n"
 "      --max-tokens N     ppl: count at most N tokens (k, M, G allowed)\n"
 "  -j, --threads N        CPU threads (default all)\n"
 "  -q, --quiet            no progress or summary on stderr\n"
@@ -525,12 +527,9 @@ static void cmd_ppl(const opts *o)
 	if (train_fp && train_fp != s->m->fingerprint && !o->quiet)
 		warnx_("warning: %s holds shards of another tokenizer than the model was trained on",
 		       o->data);
-	long T = o->seq_len > 0 ? o->seq_len : 1024;
-	/* the default stays 1024 so that a checkpoint and its export (which
-	 * no longer knows its training length) give the same number */
-	if (!o->seq_len && train_seq && train_seq != T && !o->quiet)
-		warnx_("note: the model was trained on sequences of %d tokens; --seq-len %d "
-		       "evaluates at that length", train_seq, train_seq);
+	/* the length the model was trained at, where a checkpoint records it
+	 * (an export does not: 1024 there) */
+	long T = o->seq_len > 0 ? o->seq_len : train_seq ? train_seq : 1024;
 	if (T > lm.cfg->max_position_embeddings) {
 		if (o->seq_len > 0)
 			die_usage("--seq-len %ld is more than the model's %d positions", T,

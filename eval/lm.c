@@ -117,26 +117,18 @@ const float *eval_lm_logits(void *arg, const int32_t *tokens, int B, int T)
 
 int eval_train_seq(const char *model_path, uint64_t *fingerprint)
 {
-	struct stat st;
 	*fingerprint = 0;
-	if (stat(model_path, &st) != 0)
-		return 0;
-	char *path = S_ISDIR(st.st_mode) ? gemma3_latest_checkpoint(model_path)
-					 : xstrdup(model_path);
-	if (!path)
-		return 0;
 	char err[1024];
 	int seq = 0;
-	safetensors *f = st_open(path, err, sizeof err);
+	safetensors *f = gemma3_state_file(model_path);
 	gemma3_train_state s;
-	if (f && gemma3_is_checkpoint(f) && gemma3_checkpoint_state(f, &s, err, sizeof err) == 0) {
+	if (f && gemma3_state_parse(f, &s, err, sizeof err) == 0) {
 		if (s.seq >= 1 && s.seq <= 1 << 24)
 			seq = s.seq;
 		*fingerprint = s.fingerprint;
 	}
 	if (f)
 		st_close(f);
-	free(path);
 	return seq;
 }
 

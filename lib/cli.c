@@ -118,9 +118,26 @@ void warnx_(const char *fmt, ...)
 	va_end(ap);
 }
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, second_pending, in_critical;
+static int twice_mode;
+static char first_note[160], second_note[160];
 
-static void on_signal(int sig) { got_signal = sig; }
+static void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+
+static void on_signal(int sig)
+{
+	if (got_signal && twice_mode) {
+		if (in_critical) {
+			second_pending = sig;
+			return;
+		}
+		say(second_note);
+		_exit(128 + sig);
+	}
+	if (!got_signal && twice_mode)
+		say(first_note);
+	got_signal = sig;
+}
 
 void cli_catch_signals(void)
 {
@@ -132,6 +149,27 @@ void cli_catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* Slurm's (and others') pre-emption warning */
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+void cli_catch_signals_twice(const char *first, const char *second)
+{
+	/* a progress line may be under way on the terminal: start a new line */
+	const char *nl = isatty(2) ? "\n" : "";
+	snprintf(first_note, sizeof first_note, "%s%s: %s\n", nl, progname, first);
+	snprintf(second_note, sizeof second_note, "%s%s: %s\n", nl, progname, second);
+	twice_mode = 1;
+	cli_catch_signals();
+}
+
+void cli_critical(int on)
+{
+	in_critical = on;
+	if (!on && second_pending) {
+		say(second_note);
+		_exit(128 + second_pending);
+	}
 }
 
 int cli_interrupted(void) { return got_signal; }

@@ -41,6 +41,13 @@ void cli_atdie_remove(void (*fn)(void *), void *arg);
  * early on a signal and call it. Tools that save state on a signal (the
  * trainer) test cli_interrupted() themselves. */
 void cli_catch_signals(void);
+/* SIGUSR1 (a scheduler's pre-emption warning) counts like SIGTERM.
+ * cli_catch_signals_twice: the same, for work that stops at a safe point (the trainer's step): the
+ * first signal prints first ("stopping after ..."), a second one prints
+ * second and exits at once with 128+signal, unless inside cli_critical(1)
+ * (writing a checkpoint), which it then leaves first. */
+void cli_catch_signals_twice(const char *first, const char *second);
+void cli_critical(int on);
 int cli_interrupted(void);
 void cli_check_interrupt(void);
 

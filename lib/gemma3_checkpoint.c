@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Before the header checksum: read, with a warning. */
@@ -210,7 +211,7 @@ static int get_u64(const json_value *o, const char *key, uint64_t *out, const ch
 
 /* The state without the header check: for gemma3_checkpoint_open()ed
  * files and gemma3_checkpoint_state(). */
-static int parse_state(const safetensors *f, gemma3_train_state *s, char *err, size_t errlen)
+int gemma3_state_parse(const safetensors *f, gemma3_train_state *s, char *err, size_t errlen)
 {
 	const char *st = st_meta(f, "state");
 	if (!st)
@@ -257,7 +258,7 @@ int gemma3_checkpoint_state(const safetensors *f, gemma3_train_state *s, char *e
 {
 	if (check_header(f, err, errlen))
 		return -1;
-	return parse_state(f, s, err, errlen);
+	return gemma3_state_parse(f, s, err, errlen);
 }
 
 int gemma3_checkpoint_load(const char *path, gemma3_config *c, float **params, float **m, float **v,
@@ -281,7 +282,7 @@ int gemma3_checkpoint_load(const char *path, gemma3_config *c, float **params, f
 		*outs[i] = xmalloc((size_t)n * sizeof(float));
 		st_to_f32(f, t, *outs[i]);
 	}
-	if (parse_state(f, s, err, errlen))
+	if (gemma3_state_parse(f, s, err, errlen))
 		goto fail;
 	st_close(f);
 	return 0;
@@ -367,4 +368,23 @@ char *gemma3_latest_checkpoint(const char *run_dir)
 	char *p = n ? path_join(run_dir, l[n - 1].name) : NULL;
 	gemma3_free_checkpoints(l, n);
 	return p;
+}
+
+safetensors *gemma3_state_file(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb))
+		return NULL;
+	char *file = NULL;
+	if (S_ISDIR(sb.st_mode)) {
+		file = gemma3_latest_checkpoint(path);
+		if (!file)
+			file = path_join(path, "model.safetensors");
+	} else {
+		file = xstrdup(path);
+	}
+	char err[256];
+	safetensors *f = st_open(file, err, sizeof err);
+	free(file);
+	return f;
 }

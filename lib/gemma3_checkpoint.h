@@ -74,5 +74,12 @@ void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n);
 /* The path of the checkpoint with the highest step in a run directory
  * (malloc()ed), or NULL when there is none. */
 char *gemma3_latest_checkpoint(const char *run_dir);
+/* The file that holds the training state of path: a run directory's newest
+ * checkpoint, a checkpoint, or an export's model.safetensors (open; NULL
+ * when there is none or it cannot be read). */
+safetensors *gemma3_state_file(const char *path);
+/* The "state" metadata of a checkpoint or an export, without the checks of
+ * a checkpoint's header (an export has none). */
+int gemma3_state_parse(const safetensors *f, gemma3_train_state *s, char *err, size_t errlen);
 
 #endif

@@ -191,7 +191,8 @@ void gemma3_model_free(gemma3_model *m)
 	free(m);
 }
 
-void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params)
+void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
+		     const char *train_state)
 {
 	mkdir_p(dir);
 	gemma3_param_info *pt;
@@ -206,8 +207,8 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 		t[i].data = params + pt[i].offset;
 	}
 	char *path = path_join(dir, "model.safetensors");
-	const char *k[] = { "format" }, *v[] = { "pt" };
-	st_write(path, t, (size_t)n, k, v, 1);
+	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
+	st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1);
 	free(path);
 	gemma3_write_config(dir, c);
 	free(t);

@@ -69,8 +69,13 @@ bin/bonsai-train $A -o "$T/p6" --steps 10 --stop-at 6 > /dev/null 2> "$T/err" &&
 	bin/bonsai-train export "$T/p7" -o "$T/e7" 2>> "$T/err" &&
 	bin/bonsai-train export "$T/a" -o "$T/ea" 2>> "$T/err" ||
 	echo "# runs for test 7 failed: $(cat "$T/err")"
-cmp -s "$T/e6/model.safetensors" "$T/e7/model.safetensors" &&
-	! cmp -s "$T/e6/model.safetensors" "$T/ea/model.safetensors"
+# (the tensors only: the metadata holds each run's training state)
+for e in e6 e7 ea; do
+	perl -e 'open(my $f, "<:raw", $ARGV[0]) or die; read($f, my $n, 8) == 8 or die;
+		seek($f, 8 + unpack("Q<", $n), 0) or die; local $/; print <$f>' \
+		"$T/$e/model.safetensors" > "$T/$e.tensors"
+done
+[ -s "$T/e6.tensors" ] && cmp -s "$T/e6.tensors" "$T/e7.tensors" && ! cmp -s "$T/e6.tensors" "$T/ea.tensors"
 ok $? "a skipped step leaves the parameters unchanged" || diag "parameters after the skipped step differ from before it"
 # The hook spoils only the loss, not the gradients: had step 7 been applied,
 # step 8 would repeat the clean run's loss.

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "gemma3.h"
+#include "gemma3_checkpoint.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -39,7 +40,10 @@ int cmd_export(int argc, char **argv)
 	if (!m)
 		die("%s", err);
 	const gemma3_config *c = gemma3_model_config(m);
-	gemma3_save_dir(out, c, gemma3_model_params(m));
+	safetensors *f = gemma3_state_file(argv[optind]);
+	gemma3_save_dir(out, c, gemma3_model_params(m), f ? st_meta(f, "state") : NULL);
+	if (f)
+		st_close(f);
 	gemma3_model_free(m);
 	return 0;
 }

@@ -21,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
+       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
+       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_GPUS, O_DTIMEOUT,
+       O_END };
+
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
 	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
@@ -28,6 +33,7 @@ typedef struct {
 	double dist_timeout;
 	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
 	uint64_t seed;
+	unsigned char given[O_END - 256]; /* by option code - 256: on the command line */
 } options;
 
 
@@ -50,15 +56,16 @@ static void usage(FILE *f)
 		"  --init MODEL        start from weights: HF dir/safetensors/index.json, run or checkpoint\n"
 		"  -o, --output RUN    run directory: checkpoints and config.json\n"
 		"  --steps N           optimizer steps of the whole run (the schedule's length)\n"
-		"  --batch-tokens N    tokens per step (default 524288), a multiple of B*T\n"
-		"  --seq T             tokens per sequence (default 1024)\n"
-		"  --micro-batch B     sequences per forward/backward (default, cuda: the largest\n"
-		"                      of at most 64 dividing a rank's sequences of a step whose\n"
-		"                      estimate fits the GPU's free memory less 10%% + 1 GiB;\n"
-		"                      cpu: of at most 8)\n"
+		"  --batch-tokens N    tokens per step (default 524288; on the CPU 8192), a\n"
+		"                      multiple of B*T\n"
+		"  --seq T             tokens per sequence (default 1024; on the CPU 256)\n"
+		"  --micro-batch B     sequences per forward/backward (default: a resumed run's,\n"
+		"                      else on cuda the largest of at most 64 dividing a rank's\n"
+		"                      sequences of a step whose estimate fits the GPU's free\n"
+		"                      memory less 10%% + 1 GiB; on cpu of at most 8)\n"
 		"  --lr X              peak learning rate (default 3e-4)\n"
 		"  --min-lr-ratio X    final learning rate / peak (default 0.1)\n"
-		"  --warmup N          linear warmup steps (default 1000, at most steps)\n"
+		"  --warmup N          linear warmup steps (default steps/10, at most 1000)\n"
 		"  --schedule S        cosine (default) or wsd (constant, then linear decay)\n"
 		"  --decay-frac X      wsd: fraction of steps spent decaying (default 0.2)\n"
 		"  --weight-decay X    AdamW decoupled decay of matrices and embedding (default 0.1)\n"
@@ -69,7 +76,8 @@ static void usage(FILE *f)
 		"  --eval-tokens N     validation tokens per evaluation (default 1M)\n"
 		"  --save-every N      checkpoint every N steps (default 1000); also at the end\n"
 		"  --keep K            keep the newest K checkpoints (default 3, 0 = all)\n"
-		"  --resume            continue from the newest checkpoint in RUN\n"
+		"  --resume            continue from the newest checkpoint in RUN (start the run\n"
+		"                      when it has none); options not given come from it\n"
 		"  --stop-at STEP      save and exit after STEP (the schedule still spans --steps)\n"
 		"  --device D          cpu or cuda (default: $BONSAI_DEVICE, else cuda when built\n"
 		"                      with it and a GPU is present)\n"
@@ -175,13 +183,8 @@ static double evaluate(backend *be, dist *d, const shardset *val, int B, int T, 
 	return sum[1] > 0 ? sum[0] / sum[1] : NAN;
 }
 
-/* world: the job's ranks, which share every step's sequences. */
-static void parse_options(int argc, char **argv, options *o, int world)
+static void parse_options(int argc, char **argv, options *o)
 {
-	enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
-	       O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
-	       O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_GPUS,
-	       O_DTIMEOUT };
 	static const struct option opts[] = {
 		{ "data", required_argument, 0, O_DATA }, { "model", required_argument, 0, O_MODEL },
 		{ "init", required_argument, 0, O_INIT }, { "steps", required_argument, 0, O_STEPS },
@@ -207,11 +210,8 @@ static void parse_options(int argc, char **argv, options *o, int world)
 	};
 	memset(o, 0, sizeof *o);
 	o->schedule = "cosine";
-	o->batch_tokens = -1;
-	o->seq = 1024;
 	o->lr = 3e-4;
 	o->min_lr_ratio = 0.1;
-	o->warmup = 1000;
 	o->decay_frac = 0.2;
 	o->wd = 0.1;
 	o->beta1 = 0.9;
@@ -227,6 +227,8 @@ static void parse_options(int argc, char **argv, options *o, int world)
 	const long long BIG = 1LL << 50;
 	int ch;
 	while ((ch = cli_getopt(argc, argv, "o:qhV", opts, NULL)) != -1) {
+		if (ch >= 256 && ch - 256 < (int)sizeof o->given)
+			o->given[ch - 256] = 1;
 		switch (ch) {
 		case O_DATA: o->data = optarg; break;
 		case O_MODEL: o->model = optarg; break;
@@ -270,27 +272,81 @@ static void parse_options(int argc, char **argv, options *o, int world)
 		die_usage("--data DIR is required");
 	if (!o->out)
 		die_usage("-o RUN is required");
-	if (!o->steps)
-		die_usage("--steps N is required");
-	if (!o->model && !o->init && !o->resume)
-		die_usage("--model (or --init) is required");
 	if (strcmp(o->schedule, "cosine") && strcmp(o->schedule, "wsd"))
 		die_usage("--schedule: '%s' is not cosine or wsd", o->schedule);
+	o->device = pick_device(o->device);
+}
+
+/* The value of key in a checkpoint's hparams ("key=value ..."), or NULL. */
+static const char *hparam(const char *hp, const char *key, char *val, size_t len)
+{
+	size_t k = strlen(key);
+	for (const char *p = hp; *p; p += strcspn(p, " "), p += strspn(p, " ")) {
+		if (!strncmp(p, key, k) && p[k] == '=') {
+			snprintf(val, len, "%.*s", (int)strcspn(p + k + 1, " "), p + k + 1);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+/* Options not given: from the checkpoint of a resumed run (st), else the
+ * defaults, which depend on the device (a CPU step of 8k tokens instead of a
+ * GPU's 512k: minutes, not hours) and on the run's length. world: the job's
+ * ranks, which share every step's sequences. */
+static void settle_options(options *o, const gemma3_train_state *st, const char *from, int world)
+{
+#define GIVEN(code) (o->given[(code) - 256])
+	if (st) {
+		char v[64];
+		const char *hp = st->hparams;
+		if (!GIVEN(O_SEQ))
+			o->seq = st->seq;
+		if (!GIVEN(O_BT))
+			o->batch_tokens = st->batch_tokens;
+		if (!GIVEN(O_STEPS) && hparam(hp, "steps", v, sizeof v))
+			o->steps = atol(v);
+		if (!GIVEN(O_WARM) && hparam(hp, "warmup", v, sizeof v))
+			o->warmup = atol(v);
+		if (!GIVEN(O_LR) && hparam(hp, "lr", v, sizeof v))
+			o->lr = atof(v);
+		if (!GIVEN(O_MINLR) && hparam(hp, "min-lr-ratio", v, sizeof v))
+			o->min_lr_ratio = atof(v);
+		if (!GIVEN(O_DECAY) && hparam(hp, "decay-frac", v, sizeof v))
+			o->decay_frac = atof(v);
+		if (!GIVEN(O_SCHED) && hparam(hp, "schedule", v, sizeof v))
+			o->schedule = !strcmp(v, "wsd") ? "wsd" : "cosine";
+		/* The global batch decides the run; how it is split (ranks,
+		 * micro-batches) only changes the order of a sum. */
+		if (o->seq != st->seq || o->batch_tokens != st->batch_tokens)
+			die("%s: --seq %d, --batch-tokens %ld differ from the run's (%d, %ld): the global "
+			    "batch must stay the same",
+			    from, o->seq, o->batch_tokens, st->seq, st->batch_tokens);
+	}
+	int cpu = !strcmp(o->device, "cpu");
+	if (!o->steps)
+		die_usage("--steps N is required");
+	if (!st && !o->model && !o->init)
+		die_usage(o->resume ? "--resume: %s has no checkpoint yet, and starting it needs --model "
+			  "(or --init)" : "--model (or --init) is required", o->out);
+	if (!GIVEN(O_SEQ) && !st)
+		o->seq = cpu ? 256 : 1024;
+	if (!GIVEN(O_WARM) && !st)
+		o->warmup = o->steps / 10 < 1000 ? o->steps / 10 : 1000;
 	if (o->warmup > o->steps)
 		o->warmup = o->steps;
-	o->device = pick_device(o->device);
-	if (o->batch_tokens < 0)
-		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : 524288;
+	if (!GIVEN(O_BT) && !st)
+		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : cpu ? 8192 : 524288;
 	if (o->batch_tokens % o->seq)
 		die_usage("--batch-tokens %ld is not a multiple of --seq %d", o->batch_tokens, o->seq);
-	if (o->gpus)
-		world = o->gpus; /* checked here for the ranks it will start */
 	long seqs = o->batch_tokens / o->seq;
 	if (seqs % world)
 		die_usage("--batch-tokens %ld is %ld sequences of %d: not a multiple of the %d ranks",
 			  o->batch_tokens, seqs, o->seq, world);
 	seqs /= world;
-	/* without --micro-batch it is chosen once the model is known (pick_micro_batch) */
+	if (st && !GIVEN(O_MB) && seqs % st->micro_batch == 0)
+		o->micro_batch = st->micro_batch; /* else picked anew for these ranks */
+	/* without one it is chosen once the model is known (pick_micro_batch) */
 	if (!o->micro_batch)
 		return;
 	if (seqs % o->micro_batch && world == 1)
@@ -299,6 +355,7 @@ static void parse_options(int argc, char **argv, options *o, int world)
 	if (seqs % o->micro_batch)
 		die_usage("--batch-tokens %ld is not a multiple of ranks x micro-batch x seq = %d x %ld",
 			  o->batch_tokens, world, (long)o->micro_batch * o->seq);
+#undef GIVEN
 }
 
 /* --micro-batch, or the one microbatch.h chooses for the device from a
@@ -331,6 +388,9 @@ static int pick_micro_batch(const options *o, const gemma3_config *c, int world,
 		MICROBATCH_MARGIN_PERCENT, (double)MICROBATCH_MARGIN_BYTES / GiB);
 	return ch.B;
 }
+
+/* A step longer than this gets a warning after its first micro-batch. */
+#define LONG_STEP_S 60.0
 
 /* Ten non-finite steps in a row mean the run diverged: skipping more would
  * only burn the rest of the schedule. */
@@ -407,7 +467,7 @@ int cmd_train(int argc, char **argv)
 	if (dist_env_read(&de, env_get, err, sizeof err))
 		die("%s", err);
 	options o;
-	parse_options(argc, argv, &o, de.world);
+	parse_options(argc, argv, &o);
 	/* NVLink SHARP (multicast) all-reduce stays off unless asked for: it
 	 * needs fabric-manager support that many hosts lack, and NCCL then
 	 * fails at the first collective instead of falling back. */
@@ -416,6 +476,10 @@ int cmd_train(int argc, char **argv)
 		if (de.world > 1)
 			die_usage("--gpus starts its own ranks: not inside a job of %d ranks (%s)", de.world,
 				  de.launcher);
+		/* checked here for the ranks it will start; a resumed run's ranks
+		 * check against its checkpoint */
+		if (!o.resume)
+			settle_options(&o, NULL, NULL, o.gpus);
 		return launch_local(o.gpus, argc, argv);
 	}
 	dist *d = dist_open(&de, o.dist_timeout, err, sizeof err);
@@ -425,7 +489,19 @@ int cmd_train(int argc, char **argv)
 	if (rank)
 		progress_set(PROGRESS_OFF);
 
-	/* The data first: its tokenizer decides the vocabulary. Every shard's
+	gemma3_config c;
+	float *params = NULL, *m = NULL, *v = NULL;
+	gemma3_train_state st = { 0 };
+	/* One command line for the first start and every requeue: --resume
+	 * on a run without a checkpoint starts it. */
+	char *resume_from = o.resume ? gemma3_latest_checkpoint(o.out) : NULL;
+	if (o.resume && !resume_from && !rank)
+		fprintf(stderr, "%s: %s has no checkpoint yet: starting the run\n", cli_progname(), o.out);
+	if (resume_from && gemma3_checkpoint_load(resume_from, &c, &params, &m, &v, &st, err, sizeof err))
+		die("%s", err);
+	settle_options(&o, resume_from ? &st : NULL, resume_from, world);
+
+	/* The data next: its tokenizer decides the vocabulary. Every shard's
 	 * checksum and ids are checked now, at the start and at every resume,
 	 * so that a damaged shard stops the run before its first step with
 	 * the shard's name (400 MB take about 0.3 s). */
@@ -443,27 +519,13 @@ int cmd_train(int argc, char **argv)
 	if (!train->n)
 		die("%s: no train shards", o.data);
 	uint32_t data_vocab = train->m->vocab_size;
-
-	gemma3_config c;
-	float *params = NULL, *m = NULL, *v = NULL;
-	gemma3_train_state st = { 0 };
-	char *resume_from = NULL;
 	gemma3_model *init = NULL;
-	if (o.resume) {
-		resume_from = gemma3_latest_checkpoint(o.out);
-		if (!resume_from)
-			die("%s: --resume, but there is no checkpoint in the run directory", o.out);
-		if (gemma3_checkpoint_load(resume_from, &c, &params, &m, &v, &st, err, sizeof err))
-			die("%s", err);
+	if (resume_from) {
 		if (st.fingerprint != train->m->fingerprint)
 			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
 			    o.data);
-		/* The global batch decides the run; how it is split (ranks,
-		 * micro-batches) only changes the order of a sum. */
-		if (st.seq != o.seq || st.batch_tokens != o.batch_tokens)
-			die("%s: --seq %d, --batch-tokens %ld differ from the run's (%d, %ld): the global "
-			    "batch must stay the same",
-			    resume_from, o.seq, o.batch_tokens, st.seq, st.batch_tokens);
+		/* the split of the global batch may change (settle_options) */
+		st.micro_batch = o.micro_batch;
 		if (st.seed != o.seed)
 			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
 			       (unsigned long long)o.seed, (unsigned long long)st.seed);
@@ -495,7 +557,7 @@ int cmd_train(int argc, char **argv)
 	/* before a new model's parameters are made and anything is written */
 	o.micro_batch = pick_micro_batch(&o, &c, world, rank);
 	st.micro_batch = o.micro_batch;
-	if (!o.resume) {
+	if (!resume_from) {
 		size_t n = gemma3_num_params(&c);
 		params = xmalloc(n * sizeof *params);
 		if (init)
@@ -577,8 +639,10 @@ int cmd_train(int argc, char **argv)
 	loader_seek(ld, st.epoch, st.index);
 	int32_t *in = xmalloc((size_t)B * T * sizeof *in), *tg = xmalloc((size_t)B * T * sizeof *tg);
 
-	/* SIGINT, SIGTERM, SIGHUP: finish the step, save, exit 0 */
-	cli_catch_signals();
+	/* SIGINT, SIGTERM, SIGHUP, SIGUSR1: finish the step, save, exit 0; a
+	 * second one stops at once (a checkpoint being written is finished) */
+	cli_catch_signals_twice("stopping after this step; again to stop now",
+				"stopping now; the newest checkpoint in the run directory is complete");
 
 	long last = o.stop_at > 0 && o.stop_at < o.steps ? o.stop_at : o.steps;
 	if (st.step >= last && !rank)
@@ -596,6 +660,11 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "%s: optimizer state %.1f MB per rank (%d rank%s; %.1f MB in all)\n",
 			cli_progname(), (double)be->optimizer_bytes(be) / 1e6, world, world > 1 ? "s" : "",
 			2.0 * (double)gemma3_num_params(&c) * sizeof(float) / 1e6);
+	size_t emb = (size_t)c.vocab_size * (size_t)c.hidden_size;
+	if (!rank && (double)emb > 0.9 * (double)gemma3_num_params(&c))
+		fprintf(stderr, "%s: note: the embedding (%d x %d) is %.0f%% of the parameters: the "
+			"vocabulary, not the layers, sets the model's size\n", cli_progname(), c.vocab_size,
+			c.hidden_size, 100.0 * (double)emb / (double)gemma3_num_params(&c));
 	long first = st.step;
 	meter eta_meter;
 	meter_start(&eta_meter, (double)(last - first));
@@ -614,6 +683,14 @@ int cmd_train(int argc, char **argv)
 		for (long a = 0; a < part_count / B; a++) {
 			loader_next(ld, B, in, tg);
 			sum[0] += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
+			if (step == first + 1 && a == 0 && !rank && part_count / B > 1 &&
+			    (now_seconds() - t0) * (double)(part_count / B) > LONG_STEP_S) {
+				char dur[32];
+				format_duration(dur, sizeof dur, (now_seconds() - t0) * (double)(part_count / B));
+				progress_done();
+				warnx_("a step of %ld micro-batches a rank will take about %s (smaller --batch-tokens "
+				       "for shorter steps)", part_count / B, dur);
+			}
 			/* a long step shows that it is moving */
 			if (part_count / B > 1 && progress_enabled() && now_seconds() - t0 > 1)
 				progress(0, "step %ld/%ld: micro-batch %ld of %ld, ETA %s", step, last, a + 1,
@@ -680,7 +757,9 @@ int cmd_train(int argc, char **argv)
 				v = xmalloc(n * sizeof *v);
 			be->get_params(be, params, m, v);
 			if (!rank) {
+				cli_critical(1);
 				char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep);
+				cli_critical(0);
 				progress_done();
 				fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
 				free(p);
