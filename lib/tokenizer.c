@@ -217,6 +217,7 @@ void tokenizer_free(tokenizer *t)
 	free(t->repl_from_len);
 	free(t->repl_to_len);
 	free(t->split);
+	pretok_regex_free(t->regex);
 	free(t);
 }
 
@@ -514,6 +515,29 @@ static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsi
 	return cur;
 }
 
+/* Pieces by the PCRE2 pattern: its matches and, for Hugging Face's Split,
+ * the text between them (tiktoken drops that). */
+static void encode_regex(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	word_ref w[WORD_BATCH]; /* batched as in encode_stretch, unless words are cut */
+	size_t nw = 0, cut[2][2];
+	for (size_t i = 0; i < n;) {
+		size_t m, e = pretok_regex_next(t->regex, s, n, i, &m), k = 0;
+		if (m > i && t->regex_gaps)
+			cut[k][0] = i, cut[k++][1] = m;
+		if (e > m)
+			cut[k][0] = m, cut[k++][1] = e;
+		for (size_t j = 0; j < k; j++) {
+			if (t->word_cp)
+				encode_piece(t, c, s + cut[j][0], cut[j][1] - cut[j][0]);
+			else
+				batch_word(t, c, s, w, &nw, cut[j][0], cut[j][1] - cut[j][0]);
+		}
+		i = e;
+	}
+	encode_words(t, c, s, w, nw);
+}
+
 /* Text with no added tokens in it: normalize, split into pieces, merge. */
 static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
@@ -523,6 +547,8 @@ static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *
 		s = normalize(t, c, s, &n);
 	if (t->split) {
 		encode_split(t, c, s, n);
+	} else if (t->regex) {
+		encode_regex(t, c, s, n);
 	} else if (t->pretok != PRETOK_NONE && t->word_cp) {
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);
