@@ -92,6 +92,15 @@ $TK decode --ids -t "$T/hf-letters.json" "$T/out" > "$T/dec.jsonl"
 cmp -s "$T/dec.jsonl" "$T/texts.jsonl" && ! cmp -s "$T/out" "$T/hf-ids"
 ok $? "tokenizer.json, a regex of letters only: other ids, and the text between matches is kept"
 
+# bytes that are not UTF-8 match nothing: with tiktoken's rule (only the
+# matches are pieces) they would be lost; they stay, each a piece
+printf '{"text":"caf\\u00e9 \377\376 ok \303 end"}\n' > "$T/bad.jsonl"
+$TK encode --ids --pattern "$CL" -t "$r" "$T/bad.jsonl" > "$T/bad.ids" &&
+$TK decode --ids --pattern "$CL" -t "$r" "$T/bad.ids" > "$T/bad.dec"
+printf '{"text":"caf\303\251 \377\376 ok \303 end"}\n' > "$T/bad.want"
+cmp -s "$T/bad.dec" "$T/bad.want"
+ok $? "tiktoken ranks, pattern respelt: bytes that are not UTF-8 are kept"
+
 # errors
 run $TK encode --ids --pattern "(?i:'s|\\p{L}+" -t "$r" "$S/cases.jsonl"
 fails_with 1 "cl100k_base-ranks.tiktoken: .*regex does not compile: missing closing parenthesis" \
