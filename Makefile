@@ -127,9 +127,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
 
+# A test tool may need more libraries: TOOL_<name>_LIBS in module.mk.
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_$*_LIBS) $(LDLIBS)
 
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
 
