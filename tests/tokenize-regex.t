@@ -8,6 +8,8 @@
 # - a Hugging Face tokenizer.json with its regex spelt differently gives
 #   the ids of the built-in matcher, and the text between the matches of a
 #   regex that leaves gaps is kept (Split, Isolated);
+# - bytes that are not UTF-8 are kept, each a piece, also where tiktoken's
+#   rule (only the matches are pieces) would drop the text between matches;
 # - a regex that does not compile, or a misspelt name, is an error naming
 #   the file.
 . tests/tap.sh
