@@ -17,8 +17,9 @@ CFLAGS   ?= $(OPT) -g
 SAN      ?=
 CFLAGS   += -std=c11 -Wall -Wextra -fopenmp -D_DEFAULT_SOURCE -Ilib $(SAN)
 LDFLAGS  += -fopenmp $(SAN)
-# libbonsai.a needs zstd, utf8proc (the tokenizer, NFC) and bz2 (the eval sets)
-LDLIBS   += -lzstd -lutf8proc -lbz2 -lm -lpthread
+# libbonsai.a needs zstd, utf8proc (the tokenizer, NFC), pcre2 (patterns of other
+# tokenizers) and bz2 (the eval sets)
+LDLIBS   += -lzstd -lutf8proc -lpcre2-8 -lbz2 -lm -lpthread
 NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_80,code=sm_80 -Ilib
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
@@ -126,9 +127,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
 
+# A test tool may need more libraries: TOOL_<name>_LIBS in module.mk.
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_$*_LIBS) $(LDLIBS)
 
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
 

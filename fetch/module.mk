@@ -2,18 +2,20 @@
 # --eval: the evaluation sets bonsai-eval reads.
 TOOLS += bonsai-fetch
 bonsai-fetch_SRCS := $(wildcard fetch/*.c)
-bonsai-fetch_LIBS := -lcurl -lsnappy -lz
+bonsai-fetch_LIBS := -lcurl -lsnappy -lz -llz4 -lbrotlidec
 
 # Unit tests that link the parquet reader's objects.
 FETCH_PQ_OBJS := $(BUILD)/fetch/thrift.o $(BUILD)/fetch/pq_meta.o $(BUILD)/fetch/pq_decode.o \
 	$(BUILD)/fetch/pq_read.o $(BUILD)/fetch/pq_codec.o $(BUILD)/fetch/pq_json.o
 TEST_test_fetch_decode_OBJS := $(FETCH_PQ_OBJS)
-TEST_test_fetch_decode_LIBS := -lsnappy -lz
+TEST_test_fetch_decode_LIBS := -lsnappy -lz -llz4 -lbrotlidec
 TEST_test_fetch_fixtures_OBJS := $(FETCH_PQ_OBJS)
-TEST_test_fetch_fixtures_LIBS := -lsnappy -lz
+TEST_test_fetch_fixtures_LIBS := -lsnappy -lz -llz4 -lbrotlidec
 TEST_test_fetch_synth_OBJS := $(FETCH_PQ_OBJS)
-TEST_test_fetch_synth_LIBS := -lsnappy -lz
+TEST_test_fetch_synth_LIBS := -lsnappy -lz -llz4 -lbrotlidec
 TEST_test_fetch_sha256_OBJS := $(BUILD)/fetch/sha256.o
 TEST_test_fetch_zip_OBJS := $(BUILD)/fetch/zipread.o
 TEST_test_fetch_zip_LIBS := -lz
 
+# tests/tools/mkparquet: parquet files with any codec the reader takes
+TOOL_mkparquet_LIBS := -lsnappy -lz -llz4 -lbrotlienc

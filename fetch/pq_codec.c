@@ -2,7 +2,9 @@
 #include "pq_codec.h"
 #include "pq_meta.h"
 
+#include <brotli/decode.h>
 #include <limits.h>
+#include <lz4.h>
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -10,7 +12,8 @@
 int codec_supported(int codec)
 {
 	return codec == CODEC_UNCOMPRESSED || codec == CODEC_SNAPPY ||
-		codec == CODEC_GZIP || codec == CODEC_ZSTD;
+		codec == CODEC_GZIP || codec == CODEC_ZSTD || codec == CODEC_LZ4_RAW ||
+		codec == CODEC_BROTLI;
 }
 
 static const char *gunzip(const void *src, size_t n, void *dst, size_t want)
@@ -44,6 +47,43 @@ static const char *gunzip(const void *src, size_t n, void *dst, size_t want)
 	return err;
 }
 
+/* LZ4 block format, no frame: the page header gives the size. */
+static const char *unlz4(const void *src, size_t n, void *dst, size_t want)
+{
+	if (n > INT_MAX || want > INT_MAX)
+		return "page too large";
+	int r = LZ4_decompress_safe(src, dst, (int)n, (int)want);
+	if (r < 0) /* also when it would write past want */
+		return "corrupt data, or data larger than the page header says";
+	if ((size_t)r != want)
+		return "data smaller than the page header says";
+	return NULL;
+}
+
+static const char *unbrotli(const void *src, size_t n, void *dst, size_t want)
+{
+	BrotliDecoderState *s = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+	if (!s)
+		return "out of memory for the brotli decoder";
+	size_t in_left = n, out_left = want;
+	const uint8_t *in = src;
+	uint8_t *out = dst;
+	BrotliDecoderResult r = BrotliDecoderDecompressStream(s, &in_left, &in, &out_left, &out, NULL);
+	const char *err = NULL;
+	if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT)
+		err = "data larger than the page header says";
+	else if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+		err = "truncated data";
+	else if (r != BROTLI_DECODER_RESULT_SUCCESS)
+		err = "corrupt data";
+	else if (out_left)
+		err = "data smaller than the page header says";
+	else if (in_left)
+		err = "bytes after the end of the compressed data";
+	BrotliDecoderDestroyInstance(s);
+	return err;
+}
+
 const char *codec_decompress(int codec, const void *src, size_t n, void *dst, size_t want)
 {
 	switch (codec) {
@@ -67,6 +107,10 @@ const char *codec_decompress(int codec, const void *src, size_t n, void *dst, si
 	}
 	case CODEC_GZIP:
 		return gunzip(src, n, dst, want);
+	case CODEC_LZ4_RAW:
+		return unlz4(src, n, dst, want);
+	case CODEC_BROTLI:
+		return unbrotli(src, n, dst, want);
 	default:
 		return "unsupported codec";
 	}

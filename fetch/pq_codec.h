@@ -1,4 +1,4 @@
-/* pq_codec.h - page decompression: SNAPPY, GZIP, ZSTD. */
+/* pq_codec.h - page decompression: SNAPPY, GZIP, ZSTD, LZ4_RAW, BROTLI. */
 #ifndef FETCH_PQ_CODEC_H
 #define FETCH_PQ_CODEC_H
 

@@ -403,7 +403,7 @@ static void read_chunk(pq_file *f, int g, const pq_column *col, int64_t limit, p
 	};
 	if (!codec_supported(r.ch->codec))
 		pq_fail(f, col->name, "row group %d uses codec %s, which bonsai-fetch does not support "
-			"(it reads UNCOMPRESSED, SNAPPY, GZIP and ZSTD)", g, pq_codec_name(r.ch->codec));
+			"(it reads UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW and BROTLI)", g, pq_codec_name(r.ch->codec));
 	size_t pos = 0;
 	while (out->n < limit && out->n < r.cap) {
 		if (pos >= len)

@@ -12,7 +12,8 @@ typedef enum {
 	PRETOK_NONE = 0, /* the whole text is one piece */
 	PRETOK_R50K,     /* GPT-2 / r50k_base / p50k_base */
 	PRETOK_CL100K,   /* cl100k_base (also Llama 3) */
-	PRETOK_O200K     /* o200k_base */
+	PRETOK_O200K,    /* o200k_base */
+	PRETOK_REGEX     /* any other: matched by PCRE2 (pretok_pcre.h), not here */
 } pretok_kind;
 
 /* The regex source text of a pattern (as tiktoken spells it). */

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "evaldir.h"
 #include "hash.h"
+#include "utf8.h"
 #include "xio.h"
 
 #include <errno.h>
@@ -217,6 +218,7 @@ void tokenizer_free(tokenizer *t)
 	free(t->repl_from_len);
 	free(t->repl_to_len);
 	free(t->split);
+	pretok_regex_free(t->regex);
 	free(t);
 }
 
@@ -514,6 +516,36 @@ static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsi
 	return cur;
 }
 
+/* Pieces by the PCRE2 pattern: its matches and, for Hugging Face's Split,
+ * the text between them. tiktoken drops that text, but it never sees bytes
+ * that are not UTF-8, which match nothing here: each of their maximal
+ * subparts is a piece of its own, so that no byte is lost. */
+static void encode_regex(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+{
+	word_ref w[WORD_BATCH]; /* batched as in encode_stretch, unless words are cut */
+	size_t nw = 0;
+#define PIECE(a, b) (t->word_cp ? encode_piece(t, c, s + (a), (b) - (a)) \
+				: batch_word(t, c, s, w, &nw, (a), (b) - (a)))
+	for (size_t i = 0; i < n;) {
+		size_t m, e = pretok_regex_next(t->regex, s, n, i, &m);
+		if (m > i && t->regex_gaps) {
+			PIECE(i, m);
+		} else {
+			for (size_t j = i, l; j < m; j += l) {
+				int32_t cp;
+				l = utf8_decode((const char *)s + j, m - j, &cp);
+				if (cp < 0)
+					PIECE(j, j + l);
+			}
+		}
+		if (e > m)
+			PIECE(m, e);
+		i = e;
+	}
+#undef PIECE
+	encode_words(t, c, s, w, nw);
+}
+
 /* Text with no added tokens in it: normalize, split into pieces, merge. */
 static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
@@ -523,6 +555,8 @@ static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *
 		s = normalize(t, c, s, &n);
 	if (t->split) {
 		encode_split(t, c, s, n);
+	} else if (t->regex) {
+		encode_regex(t, c, s, n);
 	} else if (t->pretok != PRETOK_NONE && t->word_cp) {
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);

@@ -139,7 +139,11 @@ void tok_fingerprint(tokenizer *t, const uint32_t *merge_pairs, size_t n_merges,
 	hash_str(&s, "bonsai-tokenizer-1", 18);
 	hash_u64(&s, (uint64_t)t->kind);
 	hash_u64(&s, (uint64_t)t->sym_mode);
-	hash_str(&s, pretok_pattern_text(t->pretok), strlen(pretok_pattern_text(t->pretok)));
+	size_t pl;
+	const char *pt = tok_pattern_text(t, &pl);
+	hash_str(&s, pt, pl);
+	if (t->regex) /* only then: the built-in patterns keep their fingerprints */
+		hash_u64(&s, (uint64_t)t->regex_gaps);
 	hash_u64(&s, (uint64_t)t->whole_piece);
 	hash_u64(&s, (uint64_t)(int64_t)t->unk_id);
 	hash_u64(&s, (uint64_t)t->fuse_unk);
@@ -221,4 +225,37 @@ int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errl
 					"with it could not be encoded", b,
 					t->sym_mode == SYM_BYTES ? "" : " (no byte fallback)");
 	return 0;
+}
+
+int tok_set_pattern(tokenizer *t, const char *re, size_t len, int gaps, const char *path,
+		    char *err, size_t errlen)
+{
+	int k = strlen(re) == len ? pretok_lookup(re) : -1;
+	if (k >= 0) { /* the hand-written matcher: several times faster */
+		t->pretok = (pretok_kind)k;
+		return 0;
+	}
+	size_t w = strspn(re, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+	if (!gaps && w == len) /* a misspelt name would match only itself, the rest dropped */
+		return tok_fail(err, errlen, path, 0,
+				"pattern \"%s\" is not a known name (r50k_base, gpt2, p50k_base, "
+				"cl100k_base, o200k_base) nor a regex", re);
+	char rerr[256];
+	pretok_regex *r = pretok_regex_new(re, len, rerr, sizeof rerr);
+	if (!r)
+		return tok_fail(err, errlen, path, 0, "the pre-tokenizer regex does not compile: %s",
+				rerr);
+	t->pretok = PRETOK_REGEX;
+	t->regex = r;
+	t->regex_gaps = gaps;
+	return 0;
+}
+
+const char *tok_pattern_text(const tokenizer *t, size_t *len)
+{
+	if (t->regex)
+		return pretok_regex_text(t->regex, len);
+	const char *p = pretok_pattern_text(t->pretok);
+	*len = strlen(p);
+	return p;
 }

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 enum { S_OFF, S_BYTES, S_FLAGS, S_CPID, S_GLUE, S_MSLOTS, S_MERGED, S_AEDGES, S_ATERM, S_PIECES,
-       S_REPL, S_SPLIT, N_SEC };
+       S_REPL, S_SPLIT, S_PATTERN, N_SEC };
 
 #define ALIGN 64
 #define ENDIAN_MARK 0x01020304u
@@ -38,7 +38,7 @@ typedef struct {
 	uint64_t key, size, checksum, fingerprint;
 	int32_t kind, pretok, sym_mode, whole_piece, bos, eos, unk_id, fuse_unk;
 	int32_t split_behavior, merges_wide;
-	uint32_t vocab_size, word_cp, merges_ib, merges_rb, merges_n_ranks, pad0;
+	uint32_t vocab_size, word_cp, merges_ib, merges_rb, merges_n_ranks, regex_gaps;
 	uint64_t word_len, n_glue, n_repl, split_len;
 	uint64_t merges_mask, merges_count, added_nodes, added_mask, added_count;
 	uint64_t pieces_mask, pieces_count;
@@ -98,6 +98,10 @@ static void gather(const tokenizer *t, sections *s)
 	}
 	s->p[S_REPL] = s->repl, s->len[S_REPL] = rl;
 	s->p[S_SPLIT] = t->split, s->len[S_SPLIT] = t->split ? t->split_len : 0;
+	if (t->regex) {
+		size_t pl;
+		s->p[S_PATTERN] = pretok_regex_text(t->regex, &pl), s->len[S_PATTERN] = pl;
+	}
 }
 
 static void fill_header(const tokenizer *t, const sections *s, uint64_t key, ctok_header *h)
@@ -112,6 +116,7 @@ static void fill_header(const tokenizer *t, const sections *s, uint64_t key, cto
 	h->whole_piece = t->whole_piece, h->bos = t->bos, h->eos = t->eos;
 	h->unk_id = t->unk_id, h->fuse_unk = t->fuse_unk, h->split_behavior = t->split_behavior;
 	h->vocab_size = t->vocab_size, h->word_cp = t->word_cp;
+	h->regex_gaps = (uint32_t)t->regex_gaps;
 	const bpe_table *m = &t->merges;
 	h->merges_wide = m->wide, h->merges_ib = m->ib, h->merges_rb = m->rb;
 	h->merges_n_ranks = m->n_ranks;
@@ -242,6 +247,9 @@ static int extents_ok(const ctok_header *h, const char *base)
 	if (h->whole_piece && ((h->pieces_mask + 1) & h->pieces_mask ||
 			       h->sec[S_PIECES].len != (h->pieces_mask + 1) * sizeof(strmap_slot)))
 		return 0;
+	if ((h->pretok == PRETOK_REGEX) != (h->sec[S_PATTERN].len > 0) || h->pretok < 0 ||
+	    h->pretok > PRETOK_REGEX)
+		return 0;
 	return h->word_len <= 4 && h->split_behavior >= 0 && h->split_behavior <= SPLIT_CONTIGUOUS;
 }
 
@@ -365,6 +373,11 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 		t->split_len = h.split_len;
 	}
 	t->split_behavior = h.split_behavior;
+	if (h.pretok == PRETOK_REGEX) {
+		char rerr[256];
+		t->regex = pretok_regex_new(SEC(S_PATTERN), h.sec[S_PATTERN].len, rerr, sizeof rerr);
+		t->regex_gaps = (int)h.regex_gaps;
+	}
 	if (h.added_nodes) {
 		t->added.edges.slots = SEC(S_AEDGES);
 		t->added.edges.mask = h.added_mask;
@@ -379,7 +392,7 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 	t->glue = SEC(S_GLUE);
 	t->n_glue = h.n_glue;
 #undef SEC
-	if (!read_repl(t, &h, base)) {
+	if (!read_repl(t, &h, base) || (h.pretok == PRETOK_REGEX && !t->regex)) {
 		tokenizer_free(t);
 		*damaged = 1;
 		return NULL;

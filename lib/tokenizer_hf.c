@@ -133,13 +133,10 @@ static int add_pre_tokenizer(hf_load *L, const json_value *v)
 		const json_value *p = json_get(v, "pattern");
 		const json_value *re = p ? json_get(p, "Regex") : NULL;
 		if (re && re->type == JSON_STRING) {
-			int k = pretok_lookup(re->str);
-			if (k < 0)
-				FAIL("pre_tokenizer Split: the regex is not one of the built-in "
-				     "patterns (r50k_base, cl100k_base, o200k_base)");
 			if (b != SPLIT_ISOLATED)
 				FAIL("pre_tokenizer Split on a regex must be Isolated");
-			t->pretok = (pretok_kind)k;
+			if (tok_set_pattern(t, re->str, re->len, 1, L->path, L->err, L->errlen) < 0)
+				return -1;
 		} else {
 			const json_value *s = string_pattern(L, v, "pre_tokenizer Split");
 			if (!s)

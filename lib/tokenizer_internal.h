@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "bpe.h"
 #include "pretok.h"
+#include "pretok_pcre.h"
 #include "tokenizer.h"
 #include "tokenizer_maps.h"
 
@@ -34,6 +35,11 @@ struct tokenizer {
 	char *path;
 	int kind;
 	pretok_kind pretok;
+	/* PRETOK_REGEX: the pattern, and whether the text between its matches
+	 * is kept as pieces (Hugging Face Split, Isolated) or dropped
+	 * (tiktoken, which takes the matches only) */
+	pretok_regex *regex;
+	int regex_gaps;
 	uint32_t vocab_size;
 	int32_t bos, eos;
 	uint64_t fingerprint;
@@ -121,7 +127,7 @@ int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errl
  * encode and decode use, in one file that is mapped rather than parsed.
  * key: the identity of what it was made from (source bytes, pattern,
  * format); a file for another key, or damaged (its checksum), is refused. */
-#define TOK_COMPILED_VERSION 1
+#define TOK_COMPILED_VERSION 2
 int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char *err,
 		       size_t errlen);
 /* The tokenizer, or NULL: *damaged set when the file exists but is not a
@@ -160,6 +166,14 @@ void added_trie_add(added_trie *a, const char *s, size_t n, int32_t id);
 int32_t added_trie_match(const added_trie *a, const unsigned char *s, size_t n, size_t i,
 			 size_t *len);
 void added_trie_free(added_trie *a);
+/* Sets t's pre-tokenizer from a regex (re[0..len)): a built-in pattern
+ * when it is one (by name or exact text), else PCRE2 (gaps: see
+ * tokenizer.regex_gaps). -1 with the message, naming path, in err when the
+ * regex does not compile. */
+int tok_set_pattern(tokenizer *t, const char *re, size_t len, int gaps, const char *path,
+		    char *err, size_t errlen);
+/* The text that identifies t's pre-tokenizer (empty: none). */
+const char *tok_pattern_text(const tokenizer *t, size_t *len);
 /* Sets bos/eos still at -1 from the usual names of added tokens. */
 void tok_guess_bos_eos(tokenizer *t);
 /* Computes t->fingerprint; merges in rank order as (left, right) id pairs;

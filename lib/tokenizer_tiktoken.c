@@ -216,13 +216,7 @@ static int set_pattern(tt_load *L, tokenizer *t, const char *pattern, const spec
 		return tok_fail(L->err, L->errlen, L->path, 0,
 				"not a built-in encoding (r50k_base, cl100k_base, o200k_base): "
 				"give its pattern with --pattern");
-	int k = pretok_lookup(pattern);
-	if (k < 0)
-		return tok_fail(L->err, L->errlen, L->path, 0,
-				"pattern \"%s\" is not supported: only the r50k_base, cl100k_base "
-				"and o200k_base patterns (by name or exact text) are", pattern);
-	t->pretok = (pretok_kind)k;
-	return 0;
+	return tok_set_pattern(t, pattern, strlen(pattern), 0, L->path, L->err, L->errlen);
 }
 
 /* Places every rank and special token at its id (L->strs). */

@@ -55,13 +55,13 @@ $F "$V2" > /dev/null 2> "$T/e"; [ $? = 1 ] && grep -q "column 'e': nested" "$T/e
 [ "$($F --columns a,b,c,d "$V2" | wc -l)" = 5 ]; ok $? "nested column left out: 5 rows"
 
 # An unsupported codec names file, column and codec: patch the codec of the
-# plain file's first column chunk from UNCOMPRESSED to BROTLI (zigzag 4 = 8)
+# plain file's first column chunk from UNCOMPRESSED to LZO (zigzag 3 = 6)
 # right after the path_in_schema "text" ... codec field header 0x15 0x00.
 off=$(LC_ALL=C grep -obUaP '\x04text\x15\x00' "$P" | tail -n 1 | cut -d: -f1)
-cp "$P" "$T/brotli.parquet"
-printf '\010' | dd of="$T/brotli.parquet" bs=1 seek=$((off + 6)) conv=notrunc 2>/dev/null
-$F "$T/brotli.parquet" > /dev/null 2> "$T/e"
-[ $? = 1 ] && grep -q "brotli.parquet" "$T/e" && grep -q "column 'text'" "$T/e" && grep -q BROTLI "$T/e"
+cp "$P" "$T/lzo.parquet"
+printf '\006' | dd of="$T/lzo.parquet" bs=1 seek=$((off + 6)) conv=notrunc 2>/dev/null
+$F "$T/lzo.parquet" > /dev/null 2> "$T/e"
+[ $? = 1 ] && grep -q "lzo.parquet" "$T/e" && grep -q "column 'text'" "$T/e" && grep -q LZO "$T/e"
 ok $? "unsupported codec: names file, column and codec ($(cat "$T/e"))"
 
 done_testing

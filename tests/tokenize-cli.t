@@ -89,6 +89,7 @@ $TK encode --ids -t "$tmp/mine.tiktoken" < "$tmp/empty.jsonl" > /dev/null 2> "$t
 [ $rc -eq 1 ] && grep -q -- "--pattern" "$tmp/err"; ok $? "unknown .tiktoken without --pattern: exit 1, says --pattern"
 $TK encode --ids -t "$tmp/mine.tiktoken" --pattern r50k_base < "$tmp/empty.jsonl" | cmp -s - "$tmp/a"
 ok $? "--pattern r50k_base gives r50k_base's ids"
-$TK encode --ids -t "$tmp/mine.tiktoken" --pattern '\w+' < "$tmp/empty.jsonl" > /dev/null 2>&1; [ $? -eq 1 ]
-ok $? "an unsupported --pattern is refused"
+$TK encode --ids -t "$tmp/mine.tiktoken" --pattern '(\w+' < "$tmp/empty.jsonl" > /dev/null 2> "$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "mine.tiktoken: .*does not compile" "$tmp/err"
+ok $? "a --pattern that does not compile is refused, naming the file"
 done_testing

@@ -8,66 +8,11 @@
 #include "buf.h"
 #include "../../fetch/pq_read.h"
 #include "../../fetch/pq_json.h"
+#include "../tools/thrift_writer.h"
 
 #include <setjmp.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* ---- a small Thrift compact writer ---- */
-typedef struct {
-	buf_t b;
-	int16_t last[16];
-	int depth;
-} tw;
-
-static void tw_varint(tw *w, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(&w->b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(&w->b, (char)v);
-}
-static void tw_field(tw *w, int16_t id, int type)
-{
-	int16_t d = (int16_t)(id - w->last[w->depth]);
-	if (d > 0 && d <= 15)
-		buf_putc(&w->b, (char)(d << 4 | type));
-	else {
-		buf_putc(&w->b, (char)type);
-		tw_varint(w, (uint64_t)((id << 1) ^ (id >> 15)));
-	}
-	w->last[w->depth] = id;
-}
-static void tw_int(tw *w, int16_t id, int type, int64_t v)
-{
-	tw_field(w, id, type);
-	tw_varint(w, (uint64_t)((v << 1) ^ (v >> 63)));
-}
-#define I32(w, id, v) tw_int(w, id, 5, v)
-#define I64(w, id, v) tw_int(w, id, 6, v)
-static void tw_bin(tw *w, int16_t id, const char *s)
-{
-	tw_field(w, id, 8);
-	tw_varint(w, strlen(s));
-	buf_puts(&w->b, s);
-}
-static void tw_begin(tw *w, int16_t id)   /* id 0: a list element */
-{
-	if (id)
-		tw_field(w, id, 12);
-	w->last[++w->depth] = 0;
-}
-static void tw_end(tw *w)
-{
-	buf_putc(&w->b, 0);
-	w->depth--;
-}
-static void tw_list(tw *w, int16_t id, int elem, int n)
-{
-	tw_field(w, id, 9);
-	buf_putc(&w->b, (char)(n << 4 | elem));
-}
 
 /* ---- pages ---- */
 static size_t gz(const void *src, size_t n, uint8_t *dst, size_t cap)
