@@ -31,34 +31,18 @@ static int is_set_file(const char *dir, const char *name)
 	return (strncmp(name, "train_", 6) == 0 || strncmp(name, "val_", 4) == 0) && strstr(name, ".bin");
 }
 
+/* A .tiktoken goes last: it marks its NAME.json as the set's. */
+static int set_file_first(const char *dir, const char *name)
+{
+	return is_set_file(dir, name) && !(tokenizer_dir_file(dir, name) == 1 && strstr(name, ".tiktoken"));
+}
+
 /* Removes the set files in dir and then dir itself; anything else found
  * there is left alone (with dir) and reported. */
 static void remove_set_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno != ENOENT)
-			warnx_("%s: cannot list: %s", dir, strerror(errno));
-		return;
-	}
-	/* a .tiktoken goes last: it marks its NAME.json as the set's */
-	for (int last = 0; last < 2; last++) {
-		struct dirent *e;
-		rewinddir(d);
-		while ((e = readdir(d))) {
-			if (!is_set_file(dir, e->d_name) ||
-			    (tokenizer_dir_file(dir, e->d_name) == 1 &&
-			     strstr(e->d_name, ".tiktoken") != NULL) != last)
-				continue;
-			char *p = path_join(dir, e->d_name);
-			if (unlink(p) != 0 && errno != ENOENT)
-				warnx_("%s: cannot remove: %s", p, strerror(errno));
-			free(p);
-		}
-	}
-	closedir(d);
-	if (rmdir(dir) != 0 && errno != ENOENT)
-		warnx_("%s: not removed: %s", dir, strerror(errno));
+	remove_dir_files(dir, set_file_first, 0);
+	remove_dir_files(dir, is_set_file, 1);
 }
 
 static char *dir_of(const char *path)

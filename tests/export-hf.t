@@ -144,6 +144,12 @@ if [ -f "$TT/r50k_base.tiktoken" ]; then
 		diag "$(cat "$T/err")"
 	run bin/bonsai-eval loglik "$T/ll.jsonl" -m "$T/e50k" --device cpu -q
 	ok $rc "eval loglik with only -m finds the .tiktoken" || diag "$(cat "$T/err")"
+	echo note > "$T/d50k/NOTES"
+	run bin/bonsai-shard -q -f -o "$T/d50k" --val-docs 1 "$T/s50k"
+	[ $rc -eq 0 ] && [ ! -e "$T/d50k/r50k_base.tiktoken" ] && [ ! -e "$T/d50k/r50k_base.json" ] &&
+		[ -f "$T/d50k/NOTES" ]
+	ok $? "--force without -t drops the .tiktoken and its .json, keeps other files" ||
+		diag "$(ls "$T/d50k") $(cat "$T/err")"
 else
 	skip "no r50k_base.tiktoken in $TT"
 fi

@@ -23,28 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Removes the files of a folder this process made (one level: an export
- * has no subfolders), then the folder. */
-static void remove_folder(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = path_join(dir, e->d_name);
-		if (unlink(p) != 0 && errno != ENOENT)
-			warnx_("%s: cannot remove: %s", p, strerror(errno));
-		free(p);
-	}
-	closedir(d);
-	if (rmdir(dir) != 0 && errno != ENOENT)
-		warnx_("%s: not removed: %s", dir, strerror(errno));
-}
-
-static void remove_work(void *arg) { remove_folder(arg); }
+/* an export has no subfolders */
+static void remove_work(void *arg) { remove_dir_files(arg, NULL, 1); }
 
 /* 1 when path is a directory holding no entry. */
 static int empty_dir(const char *path)
@@ -170,7 +150,7 @@ static void commit(const char *work, const char *out, int force)
 	}
 	cli_atdie_remove(remove_work, (void *)work);
 	if (aside) {
-		remove_folder(aside);
+		remove_dir_files(aside, NULL, 1);
 		free(aside);
 	}
 }
@@ -219,6 +199,8 @@ int cmd_export(int argc, char **argv)
 	if (stat(out, &sb) == 0 && !force && !empty_dir(out))
 		die("%s: already exists (use --force to replace it)", out);
 
+	/* a signal stops it before the rename, through the cleanup */
+	cli_catch_signals();
 	char err[1024];
 	gemma3_model *m = gemma3_model_open(model, err, sizeof err);
 	if (!m)
@@ -238,6 +220,7 @@ int cmd_export(int argc, char **argv)
 	gemma3_save_dir(work, c, gemma3_model_params(m), f ? st_meta(f, "state") : NULL, bf16);
 	put_generation_config(work, c);
 	put_tokenizer(model, work, f, c);
+	cli_check_interrupt();
 	commit(work, out, force);
 	if (f)
 		st_close(f);
