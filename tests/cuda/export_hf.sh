@@ -67,6 +67,16 @@ same_ll() {
 		      exit !(n > 0 && !bad && worst < b) }'
 }
 
+# same_ids DIR NAME: transformers loads DIR, and its ids on the cases are ours
+same_ids() {
+	hf "$1" "$CASES"
+	ok $? "$2: transformers loads the export" || diag "$(tail -5 "$T/hf.err")"
+	bin/bonsai-tokenize encode -q --ids -t "$1/tokenizer.json" "$CASES" > "$T/our.ids"
+	cmp -s "$T/our.ids" "$T/hf.ids"
+	ok $? "$2: AutoTokenizer ids = bonsai-tokenize ids ($(wc -l < "$CASES") texts)" ||
+		diag "first difference: $(cmp "$T/our.ids" "$T/hf.ids")"
+}
+
 awk 'BEGIN { RS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, " ");
 	gsub(/\n/, "\\n"); print "{\"text\": \"" $0 "\"}" }' "$TXT" > "$T/ts.jsonl"
 head -n 400 "$T/ts.jsonl" > "$T/train.jsonl"
@@ -92,12 +102,7 @@ bin/bonsai-tokenize train -q -v 500 -o "$T/tok.json" "$T/train.jsonl" &&
 	bin/bonsai-train export --dtype bf16 "$T/run" -o "$T/exp16" 2>> "$T/err"
 ok $? "a model trained on our BPE tokenizer, exported in float32 and bf16" || diag "$(cat "$T/err")"
 
-hf "$T/exp" "$CASES"
-ok $? "transformers loads the float32 export" || diag "$(tail -5 "$T/hf.err")"
-bin/bonsai-tokenize encode -q --ids -t "$T/exp/tokenizer.json" "$CASES" > "$T/our.ids"
-cmp -s "$T/our.ids" "$T/hf.ids"
-ok $? "AutoTokenizer ids = bonsai-tokenize ids, our BPE ($(wc -l < "$CASES") texts)" ||
-	diag "first difference: $(cmp "$T/our.ids" "$T/hf.ids")"
+same_ids "$T/exp" "our BPE"
 for e in exp exp16; do
 	hf "$T/$e" "$T/texts.jsonl" && ours "$T/$e" "$T/texts.jsonl"
 	ok $? "$e: transformers and bonsai-eval loglik both ran" || diag "$(tail -5 "$T/hf.err")"
@@ -113,12 +118,7 @@ bin/bonsai-tokenize encode -q -t "$GEMMA" -o "$T/sg" "$T/few.jsonl" &&
 		--batch-tokens 64 --device cpu -q > /dev/null 2> "$T/err" &&
 	bin/bonsai-train export "$T/rg" -o "$T/eg" 2>> "$T/err"
 ok $? "a model on Gemma 3's tokenizer, exported" || diag "$(cat "$T/err")"
-hf "$T/eg" "$CASES"
-ok $? "transformers loads it" || diag "$(tail -5 "$T/hf.err")"
-bin/bonsai-tokenize encode -q --ids -t "$T/eg/tokenizer.json" "$CASES" > "$T/our.ids"
-cmp -s "$T/our.ids" "$T/hf.ids"
-ok $? "AutoTokenizer ids = bonsai-tokenize ids, Gemma 3 ($(wc -l < "$CASES") texts)" ||
-	diag "first difference: $(cmp "$T/our.ids" "$T/hf.ids")"
+same_ids "$T/eg" "Gemma 3"
 hf "$T/eg" "$T/texts.jsonl" && ours "$T/eg" "$T/texts.jsonl" && same_ll gemma3
 ok $? "Gemma 3 tokenizer model: log-likelihoods within $BOUND nats per token"
 done_testing
