@@ -3,47 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "gemma3_checkpoint.h"
 #include "safetensors.h"
+#include "tokenizer_dir.h"
 #include "evaltext.h"
-
-static int exists(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* tokenizer.json or tokenizer.tiktoken in the model's directory (or the
- * directory of a checkpoint file). */
-static char *find_tokenizer(const char *model_path)
-{
-	struct stat st;
-	char *dir;
-	if (stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		dir = xstrdup(model_path);
-	} else {
-		dir = xstrdup(model_path);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = 0;
-		else
-			strcpy(dir, ".");
-	}
-	static const char *const names[] = {"tokenizer.json", "tokenizer.tiktoken"};
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		char *p = str_cat(dir, "/", names[i], (char *)NULL);
-		if (exists(p)) {
-			free(dir);
-			return p;
-		}
-		free(p);
-	}
-	free(dir);
-	return NULL;
-}
 
 void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int need_tok,
 		  int32_t bos_override)
@@ -55,7 +20,7 @@ void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int
 		die("%s", err);
 	lm->cfg = gemma3_model_config(lm->model);
 	if (tok_path || need_tok) {
-		lm->tok_path = tok_path ? xstrdup(tok_path) : find_tokenizer(model_path);
+		lm->tok_path = tok_path ? xstrdup(tok_path) : tokenizer_in_dir(model_path);
 		if (!lm->tok_path)
 			die_usage("no tokenizer: name one with -t (no tokenizer.json next to %s)",
 				  model_path);

@@ -113,12 +113,15 @@ gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params);
 const gemma3_config *gemma3_model_config(const gemma3_model *m);
 float *gemma3_model_params(gemma3_model *m);
 void gemma3_model_free(gemma3_model *m);
-/* Writes dir/config.json and dir/model.safetensors (float32, transformers'
- * parameter names; dir is made if absent), each atomically; dies on error.
- * train_state (a checkpoint's "state", or NULL) goes into the metadata, so
- * that an export still knows its training length and tokenizer. */
+/* Writes dir/config.json and dir/model.safetensors (float32, or bfloat16
+ * rounded to nearest even when bf16 is set; transformers' parameter names;
+ * dir is made if absent), each atomically; dies on error. train_state (a
+ * checkpoint's "state", or NULL) goes into the metadata, so that an export
+ * still knows its training length and tokenizer. */
 void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
-		     const char *train_state);
+		     const char *train_state, int bf16);
+/* f rounded to bfloat16, to nearest even (NaN stays NaN). */
+uint16_t gemma3_f32_to_bf16(float f);
 /* Writes dir/config.json (transformers' Gemma3TextConfig) atomically. */
 void gemma3_write_config(const char *dir, const gemma3_config *c);
 

@@ -191,37 +191,71 @@ void gemma3_model_free(gemma3_model *m)
 	free(m);
 }
 
+/* Round to nearest, ties to even; a NaN stays a (quiet) NaN rather than
+ * rounding into an infinity. */
+uint16_t gemma3_f32_to_bf16(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((u >> 16) | 0x40);
+	u += 0x7fffu + ((u >> 16) & 1);
+	return (uint16_t)(u >> 16);
+}
+
+static void write_config(const char *dir, const gemma3_config *c, int bf16)
+{
+	char *path = path_join(dir, "config.json");
+	char *cfg = gemma3_config_to_json(c);
+	/* the weights' dtype, which transformers loads them in by default */
+	char *dt = bf16 ? strstr(cfg, "\"dtype\": \"float32\"") : NULL;
+	outfile *o = outfile_open(path);
+	if (dt) {
+		outfile_write(o, cfg, (size_t)(dt - cfg));
+		outfile_write(o, "\"dtype\": \"bfloat16\"", 19);
+		dt += strlen("\"dtype\": \"float32\"");
+		outfile_write(o, dt, strlen(dt));
+	} else {
+		outfile_write(o, cfg, strlen(cfg));
+	}
+	outfile_commit(o);
+	free(cfg);
+	free(path);
+}
+
 void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
-		     const char *train_state)
+		     const char *train_state, int bf16)
 {
 	mkdir_p(dir);
 	gemma3_param_info *pt;
 	int n = gemma3_param_table(c, &pt);
 	st_out *t = xcalloc((size_t)n, sizeof *t);
+	uint16_t *half = NULL;
+	if (bf16) {
+		size_t np = gemma3_num_params(c);
+		half = xmalloc(np * sizeof *half);
+		for (size_t i = 0; i < np; i++)
+			half[i] = gemma3_f32_to_bf16(params[i]);
+	}
 	for (int i = 0; i < n; i++) {
 		t[i].name = pt[i].name;
-		t[i].dtype = ST_F32;
+		t[i].dtype = bf16 ? ST_BF16 : ST_F32;
 		t[i].ndim = pt[i].ndim;
 		t[i].shape[0] = pt[i].shape[0];
 		t[i].shape[1] = pt[i].shape[1];
-		t[i].data = params + pt[i].offset;
+		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
 	char *path = path_join(dir, "model.safetensors");
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
 	st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1);
 	free(path);
-	gemma3_write_config(dir, c);
+	write_config(dir, c, bf16);
+	free(half);
 	free(t);
 	free(pt);
 }
 
 void gemma3_write_config(const char *dir, const gemma3_config *c)
 {
-	char *path = path_join(dir, "config.json");
-	char *cfg = gemma3_config_to_json(c);
-	outfile *o = outfile_open(path);
-	outfile_write(o, cfg, strlen(cfg));
-	outfile_commit(o);
-	free(cfg);
-	free(path);
+	write_config(dir, c, 0);
 }

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -441,4 +442,28 @@ char *path_join(const char *dir, const char *name)
 	p[a] = '/';
 	memcpy(p + a + 1, name, b + 1);
 	return p;
+}
+
+void remove_dir_files(const char *dir, int (*match)(const char *dir, const char *name),
+		      int and_dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			warnx_("%s: cannot list: %s", dir, strerror(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (match && !match(dir, e->d_name)))
+			continue;
+		char *p = path_join(dir, e->d_name);
+		if (unlink(p) != 0 && errno != ENOENT)
+			warnx_("%s: cannot remove: %s", p, strerror(errno));
+		free(p);
+	}
+	closedir(d);
+	if (and_dir && rmdir(dir) != 0 && errno != ENOENT)
+		warnx_("%s: not removed: %s", dir, strerror(errno));
 }

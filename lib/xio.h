@@ -70,6 +70,11 @@ char *read_file_err(const char *path, size_t *len, char *err, size_t errlen);
 void mkdir_p(const char *path);
 void mkdirs_above(const char *path);
 
+/* Removes the files of dir (one level) that match accepts, all when match
+ * is NULL, then with and_dir dir itself; what cannot be removed is warned
+ * about (a folder made by a tool that fails, cleaned on its way out). */
+void remove_dir_files(const char *dir, int (*match)(const char *dir, const char *name),
+		      int and_dir);
 /* "dir/name", malloc()ed: the one place that joins a path. */
 char *path_join(const char *dir, const char *name);
 

@@ -113,7 +113,11 @@ $(eval $(call set_stamp,filter,$(FILTER_CMD)))
 TOK_FILE := $(D)/tokenizer/$(if $(filter %.tiktoken,$(TOKENIZER)),tokenizer.tiktoken,tokenizer.json)
 $(eval $(call set_stamp,tokenizer,$(TOKENIZER) $(TOKENIZER_SAMPLE)))
 $(eval $(call set_stamp,encode,bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS)))
-$(eval $(call set_stamp,shards,bin/bonsai-shard -q --force $(SHARD_OPTS)))
+# The shard folder keeps the tokenizer (bonsai-train carries it into the
+# run): a tokenizer.json; a .tiktoken copied as tokenizer.tiktoken has lost
+# the name that picks its pattern, so it is not kept.
+SHARD_TOK = $(if $(filter %.json,$(TOK_FILE)),-t $(TOK_FILE))
+$(eval $(call set_stamp,shards,bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK)))
 TRAIN_CMD = bin/bonsai-train --data $(D)/shards --model $(MODEL) -o $(D)/train --steps $(STEPS) \
 	--batch-tokens $(BATCH_TOKENS) --seq $(SEQ) $(if $(MICRO_BATCH),--micro-batch $(MICRO_BATCH)) \
 	--lr $(LR) --min-lr-ratio $(MIN_LR_RATIO) --warmup $(WARMUP) --schedule $(SCHEDULE) \
@@ -169,7 +173,7 @@ $(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TO
 	$(STAGE) tokenize $@ bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS) -o $@ $<
 
 $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOOLS)
-	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) -o $(D)/shards $(STREAMS)
+	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK) -o $(D)/shards $(STREAMS)
 	bin/bonsai-shard verify $(D)/shards > $(D)/repro/shards-verify.txt
 
 # Resumes from the newest checkpoint when the settings and the shards are the

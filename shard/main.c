@@ -11,7 +11,8 @@
 static void usage(void)
 {
 	printf("usage: bonsai-shard -o DIR [--tokens-per-shard N] [--val-docs K | --val-fraction F]\n"
-	       "                    [--zstd[=LEVEL]] [--force] [-q | --progress] [STREAM...]\n"
+	       "                    [--zstd[=LEVEL]] [-t TOKENIZER] [--force] [-q | --progress]\n"
+	       "                    [STREAM...]\n"
 	       "       bonsai-shard info FILE...\n"
 	       "       bonsai-shard verify DIR\n"
 	       "       bonsai-shard cat DIR | FILE...\n"
@@ -26,6 +27,9 @@ static void usage(void)
 	       "      --val-fraction F      each document goes to validation with probability F,\n"
 	       "                            decided by a fixed hash of its index (deterministic)\n"
 	       "      --zstd[=LEVEL]        compress shards with zstd (default level 3)\n"
+	       "  -t, --tokenizer FILE      the tokenizer the streams were made with (its\n"
+	       "                            fingerprint checked): a copy is kept in DIR, for\n"
+	       "                            bonsai-train to carry into its run directory\n"
 	       "  -f, --force               replace the shards of an existing DIR/manifest\n"
 	       "  -q, --quiet               no progress line\n"
 	       "      --progress            progress line even when stderr is not a terminal\n"
@@ -131,6 +135,7 @@ int main(int argc, char **argv)
 		{"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},
 		{"zstd", optional_argument, NULL, OPT_ZSTD},
 		{"force", no_argument, NULL, 'f'},
+		{"tokenizer", required_argument, NULL, 't'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
@@ -139,7 +144,7 @@ int main(int argc, char **argv)
 	};
 	shard_write_opts o = {.tokens_per_shard = 100000000};
 	int have_val_docs = 0, have_val_fraction = 0, c;
-	while ((c = cli_getopt(argc, argv, "o:n:fqhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:n:t:fqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out_dir = optarg; break;
 		case 'n': o.tokens_per_shard = (uint64_t)parse_size("--tokens-per-shard", optarg, 1, 1LL << 40); break;
@@ -155,6 +160,7 @@ int main(int argc, char **argv)
 			o.zstd_level = optarg ? (int)parse_ll("--zstd", optarg, 1, 19) : 3;
 			break;
 		case 'f': o.force = 1; break;
+		case 't': o.tokenizer = optarg; break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'h': usage(); return 0;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* renameat2 */
 #include "cli.h"
 #include "shard_tool.h"
+#include "tokenizer_dir.h"
 #include "xio.h"
 
 #include <dirent.h>
@@ -19,36 +20,29 @@
 #include <unistd.h>
 
 /* The files a run of bonsai-shard -o makes in its directory, finished or
- * still under their temporary names ("NAME.tmp.XXXXXX"). */
-static int is_set_file(const char *name)
+ * still under their temporary names ("NAME.tmp.XXXXXX"), the tokenizer's
+ * included: a new set comes with its own, or none. */
+static int is_set_file(const char *dir, const char *name)
 {
+	if (tokenizer_dir_file(dir, name))
+		return 1;
 	if (strncmp(name, "manifest", 8) == 0)
 		return name[8] == '\0' || strncmp(name + 8, ".tmp.", 5) == 0;
 	return (strncmp(name, "train_", 6) == 0 || strncmp(name, "val_", 4) == 0) && strstr(name, ".bin");
+}
+
+/* A .tiktoken goes last: it marks its NAME.json as the set's. */
+static int set_file_first(const char *dir, const char *name)
+{
+	return is_set_file(dir, name) && !(tokenizer_dir_file(dir, name) == 1 && strstr(name, ".tiktoken"));
 }
 
 /* Removes the set files in dir and then dir itself; anything else found
  * there is left alone (with dir) and reported. */
 static void remove_set_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno != ENOENT)
-			warnx_("%s: cannot list: %s", dir, strerror(errno));
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!is_set_file(e->d_name))
-			continue;
-		char *p = path_join(dir, e->d_name);
-		if (unlink(p) != 0 && errno != ENOENT)
-			warnx_("%s: cannot remove: %s", p, strerror(errno));
-		free(p);
-	}
-	closedir(d);
-	if (rmdir(dir) != 0 && errno != ENOENT)
-		warnx_("%s: not removed: %s", dir, strerror(errno));
+	remove_dir_files(dir, set_file_first, 0);
+	remove_dir_files(dir, is_set_file, 1);
 }
 
 static char *dir_of(const char *path)
@@ -187,7 +181,7 @@ static void carry_over(const char *old_dir, const char *new_dir)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || is_set_file(n))
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || is_set_file(old_dir, n))
 			continue;
 		char *from = path_join(old_dir, n), *to = path_join(new_dir, n);
 		if (rename(from, to) != 0)

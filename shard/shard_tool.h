@@ -13,6 +13,7 @@ typedef struct {
 	double val_fraction;       /* or: a seeded hash of the document index */
 	int zstd_level;            /* 0: uncompressed */
 	int force;
+	const char *tokenizer;     /* the streams' tokenizer, kept in out_dir */
 } shard_write_opts;
 
 /* The directory bonsai-shard -o writes (outdir.c). */

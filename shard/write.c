@@ -4,6 +4,7 @@
 #include "progress.h"
 #include "shard.h"
 #include "shard_tool.h"
+#include "tokenizer_dir.h"
 #include "tokstream.h"
 #include "xio.h"
 
@@ -133,6 +134,12 @@ int shard_write(const shard_write_opts *o)
 		die("%s", err);
 	tokstream_info first = *tokreader_info(r);
 	const tokstream_info *info = &first;
+	char what[600];
+	snprintf(what, sizeof what, "the one %s was made with", inputs[0]);
+	/* checked before the work, copied with the set */
+	if (o->tokenizer && tokenizer_check_fingerprint(o->tokenizer, info->fingerprint, what, err,
+							 sizeof err))
+		die("%s", err);
 	shard_outdir od;
 	shard_outdir_open(&od, o->out_dir, o->force);
 
@@ -188,6 +195,9 @@ int shard_write(const shard_write_opts *o)
 	for (int s = 0; s < 2; s++)
 		if (st.splits[s].w)
 			close_shard(&st, &st.splits[s]);
+	if (o->tokenizer && tokenizer_copy_to_dir(o->tokenizer, st.dir, info->fingerprint, what, err,
+						  sizeof err))
+		die("%s", err);
 	manifest_write(st.dir, &st.m);
 	cli_atdie_remove(remove_finished, &st);
 	shard_outdir_commit(&od);

@@ -2,6 +2,8 @@
 #ifndef BONSAI_TRAIN_COMMANDS_H
 #define BONSAI_TRAIN_COMMANDS_H
 
+#include <stdint.h>
+
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -9,6 +11,11 @@ int cmd_train(int argc, char **argv);
  * job on this host (torchrun's variables, a free port on 127.0.0.1), passes
  * on SIGINT/SIGTERM/SIGHUP, and when one rank fails stops the others and
  * names it. Returns the exit status. */
+/* The shards' tokenizer (in data, when bonsai-shard -t kept one) copied
+ * into the run directory; dies when the run already holds another
+ * tokenizer than the shards' fingerprint, or the shards' copy is not
+ * theirs. */
+void run_keep_tokenizer(const char *data, const char *run, uint64_t fingerprint);
 int launch_local(int n, int argc, char **argv);
 
 #endif

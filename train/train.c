@@ -576,6 +576,7 @@ int cmd_train(int argc, char **argv)
 		warnx_("--seq %d is longer than the model's max_position_embeddings %d", o.seq,
 		       c.max_position_embeddings);
 	if (!rank) {
+		run_keep_tokenizer(o.data, o.out, train->m->fingerprint);
 		mkdir_p(o.out);
 		gemma3_write_config(o.out, &c);
 	}
