@@ -6,7 +6,9 @@
  *
  * A step is fwd_bwd + grad_norm + adamw, as in the training loop. Prints
  * a per-phase breakdown of one profiled step on stderr and one JSON line:
- * tokens/s, ms/step, MFU and memory.
+ * tokens/s, ms/step, MFU, memory, and the floor ratio: ms/step over the
+ * matrix products' ms in the profiled steps (what a step would take if
+ * everything but cuBLASLt's products were free).
  *
  * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
  * of ctx(layer): N counts every parameter (the tied embedding is used once,
@@ -77,12 +79,16 @@ int main(int argc, char **argv)
 			first = last;
 	}
 	double dt = (now_seconds() - t0) / steps;
-	/* one profiled step for the breakdown */
+	/* three profiled steps for the breakdown */
 	gemma3_gpu_profile(g, 1);
-	gemma3_gpu_zero_grad(g);
-	gemma3_gpu_fwd_bwd(g, tok, tok + 1, 1.f);
-	float gn = gemma3_gpu_grad_norm(g);
-	gemma3_gpu_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f, warm + steps + 1);
+	for (int i = 0; i < 3; i++) {
+		gemma3_gpu_zero_grad(g);
+		gemma3_gpu_fwd_bwd(g, tok, tok + 1, 1.f);
+		float gn = gemma3_gpu_grad_norm(g);
+		gemma3_gpu_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f,
+				 warm + steps + 1 + i);
+	}
+	double mm = gemma3_gpu_profile_matmul_ms(g);
 	fprintf(stderr, "%s V=%d B=%d T=%d%s on %s: per-phase time of one step\n", preset,
 		c.vocab_size, B, T, rc ? " recompute" : "", gemma3_gpu_device_name(g));
 	gemma3_gpu_profile_print(g, stderr);
@@ -91,10 +97,11 @@ int main(int argc, char **argv)
 	       "\"batch\": %d, \"seq\": %d, \"recompute\": %d, \"ms_per_step\": %.2f, "
 	       "\"tokens_per_s\": %.0f, \"flops_per_token\": %.4e, \"mfu\": %.4f, "
 	       "\"peak_gib\": %.2f, \"alloc_gib\": %.2f, \"loss_first\": %.4f, "
-	       "\"loss_last\": %.4f, \"device\": \"%s\"}\n",
+	       "\"loss_last\": %.4f, \"matmul_ms\": %.2f, \"floor_ratio\": %.3f, "
+	       "\"device\": \"%s\"}\n",
 	       preset, c.vocab_size, P, B, T, rc, dt * 1e3, tps, F, tps * F / 989e12,
 	       gemma3_gpu_peak_bytes(g) / 1073741824.0, gemma3_gpu_alloc_bytes(g) / 1073741824.0,
-	       first, last, gemma3_gpu_device_name(g));
+	       first, last, mm, mm > 0 ? dt * 1e3 / mm : 0., gemma3_gpu_device_name(g));
 	gemma3_gpu_free(g);
 	free(params);
 	free(tok);

@@ -947,6 +947,11 @@ extern "C" void gemma3_gpu_profile(gemma3_gpu *g, int on)
 	g->ev_used = 0;
 }
 
+extern "C" double gemma3_gpu_profile_matmul_ms(gemma3_gpu *g)
+{
+	return g->cat_ms[P_CAT_GEMM] / (g->prof_steps ? g->prof_steps : 1);
+}
+
 extern "C" void gemma3_gpu_profile_print(gemma3_gpu *g, void *fp)
 {
 	FILE *f = (FILE *)fp;

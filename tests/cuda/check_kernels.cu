@@ -821,6 +821,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
 		bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
+		bench_attention("small-T4096", 8, 4096, 12, 4, 64, 512, 10, 2);
 		bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
 		bench_norm2(32768, 768);
 		bench_norm2(8192, 1152);
