@@ -6,12 +6,13 @@
  * rank gives the bits of no job and N ranks differ from one only in the
  * order of a sum (bf16 would halve the bytes moved but round each rank's
  * gradient, an error that grows with the number of ranks). Rank r owns the
- * slice r of the parameters (dist_slice): a group of NCCL reduces, one to
- * each owner, leaves it the sum of its slice; it keeps the AdamW moments
- * of that slice only and updates that slice of the fp32 master weights;
- * a group of broadcasts, one from each owner, gives every rank the whole
- * fp32 master weights (the forward pass reads norm and embedding weights
- * in fp32), from which each rank makes its bf16 copy. */
+ * slice r of the parameters (dist_slice; the device buffers are padded so
+ * that every slice has the same length, dist_padded_len): one NCCL
+ * reduce-scatter leaves it the sum of its slice; it keeps the AdamW
+ * moments of that slice only and updates that slice of the fp32 master
+ * weights; one all-gather gives every rank the whole fp32 master weights
+ * (the forward pass reads norm and embedding weights in fp32), from which
+ * each rank makes its bf16 copy. */
 #include "backend.h"
 #include "cli.h"
 #include "nccl.h"
@@ -40,25 +41,23 @@ static void nccl_check(const gpu *s, int rc, const char *what)
 		die("NCCL %s: %s", what, s->nc->GetErrorString(rc));
 }
 
-/* In a group: op(r, lo_r, n_r) for every rank r's slice. */
-static void each_slice(gpu *s, const char *what, int bcast)
+/* NCCL's collectives over the padded device buffers: rank r's slice is the
+ * len values at r * len (dist_slice_len), the last ones ending in zeros. */
+static void reduce_scatter(gpu *s, float *buf, const char *what)
 {
-	float *p = bcast ? gemma3_gpu_master_device(s->g) : gemma3_gpu_grads_device(s->g);
-	void *st = gemma3_gpu_stream(s->g);
-	int world = dist_world(s->d);
-	nccl_check(s, s->nc->GroupStart(), what);
-	for (int r = 0; r < world; r++) {
-		size_t lo, hi;
-		dist_slice(s->P, world, r, &lo, &hi);
-		if (bcast)
-			nccl_check(s, s->nc->Broadcast(p + lo, p + lo, hi - lo, NCCL_FLOAT32, r, s->comm, st),
-				   what);
-		else
-			nccl_check(s, s->nc->Reduce(p + lo, p + lo, hi - lo, NCCL_FLOAT32, NCCL_SUM, r,
-						    s->comm, st),
-				   what);
-	}
-	nccl_check(s, s->nc->GroupEnd(), what);
+	size_t len = dist_slice_len(s->P, dist_world(s->d)), at = (size_t)dist_rank(s->d) * len;
+	nccl_check(s, s->nc->ReduceScatter(buf, buf + at, len, NCCL_FLOAT32, NCCL_SUM, s->comm,
+					   gemma3_gpu_stream(s->g)),
+		   what);
+}
+
+static void all_gather(gpu *s, void *buf, int type, const char *what)
+{
+	size_t len = dist_slice_len(s->P, dist_world(s->d)), at = (size_t)dist_rank(s->d) * len;
+	size_t bytes = type == NCCL_FLOAT32 ? 4 : 2;
+	nccl_check(s, s->nc->AllGather((char *)buf + at * bytes, buf, len, type, s->comm,
+				       gemma3_gpu_stream(s->g)),
+		   what);
 }
 
 static void set_params(backend *b, const float *p, const float *m, const float *v)
@@ -106,7 +105,7 @@ static void adamw(backend *b, double lr, double b1, double b2, double eps, doubl
 			  (int)step);
 	if (!s->d)
 		return;
-	each_slice(s, "broadcast of the updated weights", 1);
+	all_gather(s, gemma3_gpu_master_device(s->g), NCCL_FLOAT32, "all-gather of the updated weights");
 	/* one rank updated them all, bf16 copy included */
 	if (dist_world(s->d) > 1)
 		gemma3_gpu_refresh_bf16(s->g);
@@ -115,7 +114,7 @@ static void sync_grads(backend *b)
 {
 	gpu *s = b->impl;
 	if (s->d)
-		each_slice(s, "reduce of the gradients", 0);
+		reduce_scatter(s, gemma3_gpu_grads_device(s->g), "reduce-scatter of the gradients");
 }
 static void set_dist(backend *b, dist *d)
 {
@@ -134,7 +133,8 @@ static void set_dist(backend *b, dist *d)
 	nccl_check(s, s->nc->CommInitRank(&s->comm, dist_world(d), id, dist_rank(d)), "init");
 	s->d = d;
 	dist_slice(s->P, dist_world(d), dist_rank(d), &s->lo, &s->hi);
-	if (gemma3_gpu_shard_optimizer(s->g, s->lo, s->hi, err, sizeof err))
+	if (gemma3_gpu_shard_optimizer(s->g, s->lo, s->hi, dist_padded_len(s->P, dist_world(d)), err,
+				       sizeof err))
 		die("%s", err);
 }
 static size_t optimizer_bytes(backend *b)

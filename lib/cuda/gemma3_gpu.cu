@@ -67,6 +67,7 @@ struct gemma3_gpu {
 	int B, T, N, recompute;
 	int d, ff, Hq, Hkv, hd, V, L, QKV, QK;
 	size_t P;
+	size_t Ppad; /* P, or more when data parallel: the gradients' and weights' length */
 	size_t off_embed, off_norm;
 	std::vector<LayerOff> lo;
 	/* parameters; m and v hold the AdamW moments of [opt_lo, opt_hi) only
@@ -890,31 +891,60 @@ extern "C" int gemma3_gpu_use_device(int index, char *err, size_t n)
 	return 0;
 }
 
-extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err,
-					  size_t n)
+/* Frees one of the trainer's buffers (of the given size) before its end. */
+static void release(gemma3_gpu *g, void *p, size_t bytes)
+{
+	for (auto &a : g->allocs)
+		if (a && a == p) {
+			CK(cudaFree(a));
+			a = NULL;
+			g->alloc_bytes -= (bytes + 255) & ~(size_t)255;
+		}
+}
+
+/* *buf (old_bytes) replaced by a buffer of new_bytes holding its first keep
+ * bytes and zeros after them. */
+static int resize(gemma3_gpu *g, void **buf, size_t old_bytes, size_t keep, size_t new_bytes)
+{
+	int fail = 0;
+	void *p = dalloc(g, new_bytes, &fail);
+	if (fail)
+		return -1;
+	CK(cudaMemset(p, 0, new_bytes));
+	if (*buf && keep)
+		CK(cudaMemcpy(p, *buf, std::min(keep, new_bytes), cudaMemcpyDeviceToDevice));
+	release(g, *buf, old_bytes);
+	*buf = p;
+	return 0;
+}
+
+extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, size_t padded,
+					  char *err, size_t n)
 {
 	need_train(g, "shard_optimizer");
-	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P)) {
-		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu", lo, hi, g->P);
+	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P) || padded < g->P ||
+	    padded % 4 || g->opt_lo || g->opt_hi != g->P || g->Ppad != g->P) {
+		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu (padded %zu)", lo,
+			 hi, g->P, padded);
 		return -1;
 	}
-	/* the whole-size moments go; the slice's take their place */
 	CK(cudaStreamSynchronize(g->st));
-	for (float **mv : { &g->m, &g->v }) {
-		for (auto &a : g->allocs)
-			if (a == *mv) {
-				CK(cudaFree(a));
-				a = NULL;
-				g->alloc_bytes -= (g->P * 4 + 255) & ~(size_t)255;
-			}
-		int fail = 0;
-		*mv = (float *)dalloc(g, std::max<size_t>(hi - lo, 4) * 4, &fail);
-		if (fail) {
+	/* the whole-size moments go; the slice's take their place; the
+	 * gradients and weights grow by the padding that makes every rank's
+	 * slice as long (NCCL's reduce-scatter and all-gather) */
+	size_t k = std::max<size_t>(hi - lo, 4) * 4;
+	for (float **mv : { &g->m, &g->v })
+		if (resize(g, (void **)mv, g->P * 4, 0, k)) {
 			snprintf(err, n, "out of GPU memory for the AdamW slice");
 			return -1;
 		}
-		CK(cudaMemset(*mv, 0, std::max<size_t>(hi - lo, 4) * 4));
+	if (resize(g, (void **)&g->grad, g->P * 4, g->P * 4, padded * 4) ||
+	    resize(g, (void **)&g->p, g->P * 4, g->P * 4, padded * 4) ||
+	    resize(g, (void **)&g->pb, g->P * 2, g->P * 2, padded * 2)) {
+		snprintf(err, n, "out of GPU memory for the padding of the gradients and weights");
+		return -1;
 	}
+	g->Ppad = padded;
 	g->opt_lo = lo;
 	g->opt_hi = hi;
 	return 0;
@@ -1138,6 +1168,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	int fail = 0;
 	g->opt_lo = 0;
 	g->opt_hi = P;
+	g->Ppad = P;
 	g->p = (float *)dalloc(g, P * 4, &fail);
 	if (!infer) {
 		g->m = (float *)dalloc(g, P * 4, &fail);

@@ -123,8 +123,13 @@ int gemma3_gpu_use_device(int index, char *err, size_t n);
 /* Keeps the AdamW moments of the parameters [lo, hi) only (lo a multiple
  * of 4): adamw then updates that slice of the master weights (and its
  * bf16 copy), and set_params/get_params move m and v of that slice, at
- * m + lo and v + lo of the whole arrays given. */
-int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err, size_t n);
+ * m + lo and v + lo of the whole arrays given. The gradients and the
+ * weights (fp32 and bf16) grow to padded values (zeros after the
+ * parameters), so that every rank's slice of them has the same length
+ * for NCCL's reduce-scatter and all-gather (dist_padded_len). Once, before
+ * set_params. */
+int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, size_t padded, char *err,
+			       size_t n);
 /* Device pointers for NCCL: the gradients (zeroed if stale) and the fp32
  * master weights; the stream all the model's work runs on (cudaStream_t). */
 float *gemma3_gpu_grads_device(gemma3_gpu *g);
