@@ -9,10 +9,11 @@
  * slice r of the parameters (dist_slice; the device buffers are padded so
  * that every slice has the same length, dist_padded_len): one NCCL
  * reduce-scatter leaves it the sum of its slice; it keeps the AdamW
- * moments of that slice only and updates that slice of the fp32 master
- * weights; one all-gather gives every rank the whole fp32 master weights
- * (the forward pass reads norm and embedding weights in fp32), from which
- * each rank makes its bf16 copy. */
+ * moments and the fp32 master weights of that slice only and updates
+ * them with the bf16 weights of the slice; one all-gather of the bf16
+ * weights gives every rank the whole model for the matrix products, and
+ * broadcasts from the owners the few tensors the passes read in fp32 (the
+ * embedding, the norm weights), which every rank keeps whole. */
 #include "backend.h"
 #include "cli.h"
 #include "nccl.h"
@@ -60,6 +61,35 @@ static void all_gather(gpu *s, void *buf, int type, const char *what)
 		   what);
 }
 
+/* The tensors every rank reads whole in fp32 (embedding, norm weights),
+ * from the owners of their parts' updated master weights: one broadcast
+ * for each part of a tensor in one rank's slice, in one group. */
+static void fp32_from_owners(gpu *s)
+{
+	const char *what = "broadcast of the updated fp32 weights";
+	int world = dist_world(s->d), rank = dist_rank(s->d);
+	size_t n = gemma3_gpu_fp32_tensors(s->g);
+	float *master = gemma3_gpu_master_device(s->g);
+	void *st = gemma3_gpu_stream(s->g);
+	nccl_check(s, s->nc->GroupStart(), what);
+	for (size_t i = 0; i < n; i++) {
+		size_t off, len;
+		float *dev = gemma3_gpu_fp32_tensor(s->g, i, &off, &len);
+		for (int r = 0; r < world; r++) {
+			size_t lo, hi;
+			dist_slice(s->P, world, r, &lo, &hi);
+			size_t a = off > lo ? off : lo, e = off + len < hi ? off + len : hi;
+			if (a >= e)
+				continue;
+			const float *from = r == rank ? master + (a - lo) : dev + (a - off);
+			nccl_check(s, s->nc->Broadcast(from, dev + (a - off), e - a, NCCL_FLOAT32, r,
+						       s->comm, st),
+				   what);
+		}
+	}
+	nccl_check(s, s->nc->GroupEnd(), what);
+}
+
 static void set_params(backend *b, const float *p, const float *m, const float *v)
 {
 	gemma3_gpu_set_params(G(b), p, m, v);
@@ -68,8 +98,10 @@ static void get_params(backend *b, float *p, float *m, float *v)
 {
 	gpu *s = b->impl;
 	gemma3_gpu_get_params(s->g, p, m, v);
-	/* each rank has its slice of the moments */
-	if (s->d && ((m && dist_allgather(s->d, m, s->P)) || (v && dist_allgather(s->d, v, s->P))))
+	/* each rank has its slice of the master weights and moments: the
+	 * owners' slices to every rank (one whole checkpoint) */
+	if (s->d && ((p && dist_allgather(s->d, p, s->P)) || (m && dist_allgather(s->d, m, s->P)) ||
+		     (v && dist_allgather(s->d, v, s->P))))
 		die("%s", dist_error(s->d));
 }
 static void set_decay_mask(backend *b, const unsigned char *mask)
@@ -105,10 +137,9 @@ static void adamw(backend *b, double lr, double b1, double b2, double eps, doubl
 			  (int)step);
 	if (!s->d)
 		return;
-	all_gather(s, gemma3_gpu_master_device(s->g), NCCL_FLOAT32, "all-gather of the updated weights");
-	/* one rank updated them all, bf16 copy included */
-	if (dist_world(s->d) > 1)
-		gemma3_gpu_refresh_bf16(s->g);
+	all_gather(s, gemma3_gpu_weights_bf16_device(s->g), NCCL_BFLOAT16,
+		   "all-gather of the updated bf16 weights");
+	fp32_from_owners(s);
 }
 static void sync_grads(backend *b)
 {
@@ -133,14 +164,15 @@ static void set_dist(backend *b, dist *d)
 	nccl_check(s, s->nc->CommInitRank(&s->comm, dist_world(d), id, dist_rank(d)), "init");
 	s->d = d;
 	dist_slice(s->P, dist_world(d), dist_rank(d), &s->lo, &s->hi);
-	if (gemma3_gpu_shard_optimizer(s->g, s->lo, s->hi, dist_padded_len(s->P, dist_world(d)), err,
-				       sizeof err))
+	if (gemma3_gpu_shard(s->g, s->lo, s->hi, dist_padded_len(s->P, dist_world(d)), err,
+			     sizeof err))
 		die("%s", err);
 }
 static size_t optimizer_bytes(backend *b)
 {
 	gpu *s = b->impl;
-	return 2 * (s->hi - s->lo) * sizeof(float);
+	/* AdamW's two moments and the fp32 master weights of the slice */
+	return 3 * (s->hi - s->lo) * sizeof(float);
 }
 static void cuda_free(backend *b)
 {

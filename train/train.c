@@ -655,11 +655,14 @@ int cmd_train(int argc, char **argv)
 	if (!rank && world > 1)
 		fprintf(stderr, "%s: %d ranks (%s, %s), each %ld of the %ld sequences a step\n",
 			cli_progname(), world, de.launcher, dist_transport(d), part_count, seqs);
+	/* ZeRO-1: each rank's share, and their sum (a collective) */
+	double opt_all = be->optimizer_bytes ? (double)be->optimizer_bytes(be) : 0;
+	if (dist_allreduce_sum(d, &opt_all, 1))
+		die("%s", dist_error(d));
 	if (!rank && be->optimizer_bytes)
-		/* ZeRO-1: the whole state divided by the ranks, up to alignment */
 		fprintf(stderr, "%s: optimizer state %.1f MB per rank (%d rank%s; %.1f MB in all)\n",
 			cli_progname(), (double)be->optimizer_bytes(be) / 1e6, world, world > 1 ? "s" : "",
-			2.0 * (double)gemma3_num_params(&c) * sizeof(float) / 1e6);
+			opt_all / 1e6);
 	size_t emb = (size_t)c.vocab_size * (size_t)c.hidden_size;
 	if (!rank && (double)emb > 0.9 * (double)gemma3_num_params(&c))
 		fprintf(stderr, "%s: note: the embedding (%d x %d) is %.0f%% of the parameters: the "

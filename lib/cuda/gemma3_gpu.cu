@@ -74,6 +74,13 @@ struct gemma3_gpu {
 	 * (data parallel: this rank's slice; else all of them) */
 	float *p, *m, *v, *grad;
 	size_t opt_lo, opt_hi;
+	/* data parallel: p holds the fp32 master weights of [opt_lo, opt_hi)
+	 * only, at p[i - opt_lo]; pf holds whole the fp32 weights the forward
+	 * pass reads (the embedding and the norm weights: fp32 tensors), the
+	 * one at parameter offset f32_off[i] at pf + f32_at[i]. NULL: p holds
+	 * all the parameters. */
+	float *pf;
+	std::vector<size_t> f32_off, f32_len, f32_at;
 	bf16 *pb;
 	std::vector<unsigned char> decay;
 	/* activations */
@@ -242,6 +249,18 @@ __global__ void zero_segments_kernel(const size_t *off, const int *len, float *g
 		p[i] = 0.f;
 }
 
+/* The fp32 weights of the tensor at parameter offset off, as the forward
+ * and backward passes read them (norm weights, the embedding). */
+static const float *fw(const gemma3_gpu *g, size_t off)
+{
+	if (!g->pf)
+		return g->p + off;
+	auto it = std::lower_bound(g->f32_off.begin(), g->f32_off.end(), off);
+	if (it == g->f32_off.end() || *it != off)
+		die("internal error: no fp32 copy of the parameters at %zu", off);
+	return g->pf + g->f32_at[it - g->f32_off.begin()];
+}
+
 /* ---------------- kernel launchers ---------------- */
 static void add_norm(gemma3_gpu *g, const bf16 *u, const float *wa, const float *res_in,
 		     float *res_out, float *rstd_a, const float *wb, bf16 *h, float *rstd_b)
@@ -255,7 +274,7 @@ template <typename XT, int MODE>
 static void norm_bwd_g(gemma3_gpu *g, const XT *x, const float *rstd, size_t w_off,
 		       const float *dy, void *dx)
 {
-	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, g->p + w_off, dy, dx, g->partial,
+	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, fw(g, w_off), dy, dx, g->partial,
 			      g->grad + w_off));
 }
 
@@ -266,8 +285,8 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
 			int mode1, const bf16 *x2, const float *rstd2, size_t w2_off)
 {
 	float *p2 = g->partial + (size_t)NORM_BWD_WARPS * g->d;
-	CK(norm_bwd_pair(g->st, g->N, g->d, x1, rstd1, g->p + w1_off, g->dh, g->dx, x2, rstd2,
-		     g->p + w2_off, g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
+	CK(norm_bwd_pair(g->st, g->N, g->d, x1, rstd1, fw(g, w1_off), g->dh, g->dx, x2, rstd2,
+		     fw(g, w2_off), g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
 		     mode1));
 }
 
@@ -363,12 +382,11 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	int own_ln1 = l == 0 || rerun;
 	LayerActs &a = g->acts[l];
 	const size_t *o = g->lo[l].t;
-	const float *p = g->p;
 	const bf16 *w = g->pb;
 	int N = g->N, d = g->d, hd = g->hd;
 	int gl = g->c.layer_is_global[l] ? 1 : 0;
 	if (own_ln1) {
-		add_norm(g, NULL, NULL, g->x[l], NULL, NULL, p + o[G3_LN1], a.h1, a.rstd1);
+		add_norm(g, NULL, NULL, g->x[l], NULL, NULL, fw(g, o[G3_LN1]), a.h1, a.rstd1);
 		mark(g, P_CAT_NORM);
 	}
 	gemm(g, 0, 1, N, g->QKV, d, a.h1, d, w + o[G3_WQ], d, a.qkv, g->QKV, 0, 0);
@@ -377,9 +395,9 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	size_t r0 = (size_t)g->pos0 * (hd / 2); /* RoPE of positions pos0 .. */
 	const float *cs = g->rope_cos[gl] + r0, *sn = g->rope_sin[gl] + r0;
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hq, hd, g->c.rms_norm_eps, a.qkv, g->QKV, 0,
-			    p + o[G3_QNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
+			    fw(g, o[G3_QNORM]), cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hkv, hd, g->c.rms_norm_eps, a.qkv, g->QKV, g->Hq,
-			    p + o[G3_KNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
+			    fw(g, o[G3_KNORM]), cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	mark(g, P_CAT_ROPE);
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
 	if (g->kv_k)
@@ -389,8 +407,8 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	mark(g, P_CAT_ATTN);
 	gemm(g, 0, 1, N, d, g->Hq * hd, a.o, g->Hq * hd, w + o[G3_WO], g->Hq * hd, a.a, d, 0, 0);
 	mark(g, P_CAT_GEMM);
-	add_norm(g, a.a, p + o[G3_LN_POSTATTN], g->x[l], a.xmid, a.rstd2, p + o[G3_LN_PREFF], a.h2,
-		 a.rstd3);
+	add_norm(g, a.a, fw(g, o[G3_LN_POSTATTN]), g->x[l], a.xmid, a.rstd2, fw(g, o[G3_LN_PREFF]),
+		 a.h2, a.rstd3);
 	mark(g, P_CAT_NORM);
 	gemm(g, 0, 1, N, 2 * g->ff, d, a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, 0, 0);
 	mark(g, P_CAT_GEMM);
@@ -405,11 +423,11 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	float *rn = NULL;
 	if (l + 1 < g->L && !rerun) {
 		LayerActs &an = g->acts[l + 1];
-		wn = p + g->lo[l + 1].t[G3_LN1], hn = an.h1, rn = an.rstd1;
+		wn = fw(g, g->lo[l + 1].t[G3_LN1]), hn = an.h1, rn = an.rstd1;
 	} else if (l + 1 == g->L) {
-		wn = p + g->off_norm, hn = g->xf, rn = g->rstdf;
+		wn = fw(g, g->off_norm), hn = g->xf, rn = g->rstdf;
 	}
-	add_norm(g, a.m, p + o[G3_LN_POSTFF], a.xmid, g->x[l + 1], a.rstd4, wn, hn, rn);
+	add_norm(g, a.m, fw(g, o[G3_LN_POSTFF]), a.xmid, g->x[l + 1], a.rstd4, wn, hn, rn);
 	mark(g, P_CAT_NORM);
 }
 
@@ -452,7 +470,7 @@ static void layer_bwd(gemma3_gpu *g, int l, int dbf_ready)
 	for (int pass = 0; pass < 2; pass++) {
 		int h0 = pass ? g->Hq : 0, nh = pass ? g->Hkv : g->Hq;
 		size_t woff = o[pass ? G3_KNORM : G3_QNORM];
-		CK(qk_norm_rope_bwd(g->st, N, g->T, nh, hd, a.qkv, g->QKV, h0, g->p + woff,
+		CK(qk_norm_rope_bwd(g->st, N, g->T, nh, hd, a.qkv, g->QKV, h0, fw(g, woff),
 				    g->rope_cos[gl], g->rope_sin[gl], g->dqkr, g->QK, a.qk_rstd, nqk,
 				    g->dqkv, g->QKV, g->partial, gr + woff));
 	}
@@ -495,7 +513,7 @@ static void forward(gemma3_gpu *g)
 {
 	mark(g, P_CAT_MISC);
 	embed_fwd_kernel<<<cdiv((size_t)g->N * g->d, 256), 256, 0, g->st>>>(
-		g->N, g->d, g->tok, g->p + g->off_embed, sqrtf((float)g->d), g->x[0]);
+		g->N, g->d, g->tok, fw(g, g->off_embed), sqrtf((float)g->d), g->x[0]);
 	CKL();
 	mark(g, P_CAT_MISC);
 	for (int l = 0; l < g->L; l++)
@@ -816,7 +834,7 @@ extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float bet
 		size_t n = e > a ? e - a : 0, o = a - g->opt_lo;
 		if (n) {
 			adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
-				n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a),
+				n / 4, (float4 *)(g->p + (a - g->opt_lo)), (uint2 *)(g->pb + a),
 				(const float4 *)(g->grad + a), (float4 *)(g->m + o), (float4 *)(g->v + o), lr,
 				beta1, beta2, eps, g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
 			CKL();
@@ -839,9 +857,19 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 				       const float *v)
 {
 	size_t b = g->P * sizeof(float), k = (g->opt_hi - g->opt_lo) * sizeof(float);
-	CK(cudaMemcpy(g->p, params, b, cudaMemcpyHostToDevice));
 	if (g->infer && (m || v))
 		die("internal error: AdamW state for an inference-only GPU model");
+	/* sharded: the whole weights pass through the gradient buffer (the
+	 * next fwd_bwd overwrites it) for the bf16 copy and the fp32 tensors */
+	float *whole = g->pf ? g->grad : g->p;
+	CK(cudaMemcpy(whole, params, b, cudaMemcpyHostToDevice));
+	if (g->pf) {
+		CK(cudaMemcpy(g->p, params + g->opt_lo, k, cudaMemcpyHostToDevice));
+		for (size_t i = 0; i < g->f32_off.size(); i++)
+			CK(cudaMemcpyAsync(g->pf + g->f32_at[i], whole + g->f32_off[i],
+					   g->f32_len[i] * sizeof(float), cudaMemcpyDeviceToDevice, g->st));
+		g->grad_stale = 1;
+	}
 	if (m)
 		CK(cudaMemcpy(g->m, m + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->m)
@@ -850,7 +878,7 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 		CK(cudaMemcpy(g->v, v + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->v)
 		CK(cudaMemset(g->v, 0, k));
-	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
+	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, whole, g->pb);
 	CKL();
 	CK(cudaStreamSynchronize(g->st));
 }
@@ -858,12 +886,13 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 extern "C" void gemma3_gpu_get_params(gemma3_gpu *g, float *params, float *m, float *v)
 {
 	CK(cudaStreamSynchronize(g->st));
-	size_t b = g->P * sizeof(float);
-	if (params)
-		CK(cudaMemcpy(params, g->p, b, cudaMemcpyDeviceToHost));
+	size_t k = (g->opt_hi - g->opt_lo) * sizeof(float);
+	if (params && g->pf)
+		CK(cudaMemcpy(params + g->opt_lo, g->p, k, cudaMemcpyDeviceToHost));
+	else if (params)
+		CK(cudaMemcpy(params, g->p, g->P * sizeof(float), cudaMemcpyDeviceToHost));
 	if (m || v)
 		need_train(g, "get_params of m, v");
-	size_t k = (g->opt_hi - g->opt_lo) * sizeof(float);
 	if (m)
 		CK(cudaMemcpy(m + g->opt_lo, g->m, k, cudaMemcpyDeviceToHost));
 	if (v)
@@ -918,10 +947,10 @@ static int resize(gemma3_gpu *g, void **buf, size_t old_bytes, size_t keep, size
 	return 0;
 }
 
-extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, size_t padded,
-					  char *err, size_t n)
+extern "C" int gemma3_gpu_shard(gemma3_gpu *g, size_t lo, size_t hi, size_t padded,
+				char *err, size_t n)
 {
-	need_train(g, "shard_optimizer");
+	need_train(g, "shard");
 	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P) || padded < g->P ||
 	    padded % 4 || g->opt_lo || g->opt_hi != g->P || g->Ppad != g->P) {
 		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu (padded %zu)", lo,
@@ -939,11 +968,25 @@ extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, s
 			return -1;
 		}
 	if (resize(g, (void **)&g->grad, g->P * 4, g->P * 4, padded * 4) ||
-	    resize(g, (void **)&g->p, g->P * 4, g->P * 4, padded * 4) ||
 	    resize(g, (void **)&g->pb, g->P * 2, g->P * 2, padded * 2)) {
 		snprintf(err, n, "out of GPU memory for the padding of the gradients and weights");
 		return -1;
 	}
+	/* the master weights: the slice only; the fp32 tensors the passes
+	 * read whole, each at a multiple of 64 values (vector loads) */
+	size_t at = 0;
+	g->f32_at.clear();
+	for (size_t len : g->f32_len) {
+		g->f32_at.push_back(at);
+		at += (len + 63) / 64 * 64;
+	}
+	int fail = 0;
+	g->pf = (float *)dalloc(g, at * 4, &fail);
+	if (fail || resize(g, (void **)&g->p, g->P * 4, 0, std::max<size_t>(hi - lo, 4) * 4)) {
+		snprintf(err, n, "out of GPU memory for the master weights' slice");
+		return -1;
+	}
+	CK(cudaMemset(g->pf, 0, at * 4));
 	g->Ppad = padded;
 	g->opt_lo = lo;
 	g->opt_hi = hi;
@@ -958,13 +1001,16 @@ extern "C" float *gemma3_gpu_grads_device(gemma3_gpu *g)
 }
 
 extern "C" float *gemma3_gpu_master_device(gemma3_gpu *g) { return g->p; }
+extern "C" void *gemma3_gpu_weights_bf16_device(gemma3_gpu *g) { return g->pb; }
 extern "C" void *gemma3_gpu_stream(gemma3_gpu *g) { return (void *)g->st; }
 
-extern "C" void gemma3_gpu_refresh_bf16(gemma3_gpu *g)
+extern "C" size_t gemma3_gpu_fp32_tensors(gemma3_gpu *g) { return g->pf ? g->f32_off.size() : 0; }
+
+extern "C" float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset, size_t *numel)
 {
-	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
-	CKL();
-	CK(cudaStreamSynchronize(g->st));
+	*offset = g->f32_off[i];
+	*numel = g->f32_len[i];
+	return g->pf + g->f32_at[i];
 }
 
 extern "C" size_t gemma3_gpu_peak_bytes(gemma3_gpu *g) { return g->peak; }
@@ -1013,6 +1059,11 @@ static int layout(gemma3_gpu *g, std::vector<size_t> &nz_host_off,
 			g->lo[l].t[k] = t[1 + l * G3_PER_LAYER + k].offset;
 	g->off_norm = t[n - 1].offset;
 	g->P = t[n - 1].offset + t[n - 1].numel;
+	for (int i = 0; i < n; i++)
+		if (i == 0 || t[i].is_norm) {
+			g->f32_off.push_back(t[i].offset);
+			g->f32_len.push_back(t[i].numel);
+		}
 	/* the norm weights, adjacent ones merged */
 	for (int i = 0; i < n; i++) {
 		if (!t[i].is_norm)

@@ -120,26 +120,31 @@ void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float e
 /* Makes GPU index the current device of this process (before create):
  * -1 with a message when there is no such GPU. */
 int gemma3_gpu_use_device(int index, char *err, size_t n);
-/* Keeps the AdamW moments of the parameters [lo, hi) only (lo a multiple
- * of 4): adamw then updates that slice of the master weights (and its
- * bf16 copy), and set_params/get_params move m and v of that slice, at
- * m + lo and v + lo of the whole arrays given. The gradients and the
- * weights (fp32 and bf16) grow to padded values (zeros after the
- * parameters), so that every rank's slice of them has the same length
- * for NCCL's reduce-scatter and all-gather (dist_padded_len). Once, before
- * set_params. */
-int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, size_t padded, char *err,
-			       size_t n);
-/* Device pointers for NCCL: the gradients (zeroed if stale) and the fp32
- * master weights; the stream all the model's work runs on (cudaStream_t). */
+/* Keeps the optimizer state of the parameters [lo, hi) only (lo a
+ * multiple of 4): the AdamW moments and the fp32 master weights of that
+ * slice (ZeRO-1). adamw then updates that slice of the master weights and
+ * of the bf16 weights; the caller all-gathers the bf16 weights and the
+ * fp32 tensors (below) from the slices' owners. set_params takes whole
+ * arrays; get_params gives this rank's slice of params, m and v, at
+ * + lo of the whole arrays given. The gradients and the bf16 weights grow
+ * to padded values (zeros after the parameters), so that every rank's
+ * slice has the same length for NCCL's reduce-scatter and all-gather
+ * (dist_padded_len). Once, before set_params. */
+int gemma3_gpu_shard(gemma3_gpu *g, size_t lo, size_t hi, size_t padded, char *err, size_t n);
+/* Device pointers for NCCL: the gradients (zeroed if stale), this rank's
+ * slice of the fp32 master weights (all of them unless sharded), the bf16
+ * weights; the stream all the model's work runs on (cudaStream_t). */
 float *gemma3_gpu_grads_device(gemma3_gpu *g);
 float *gemma3_gpu_master_device(gemma3_gpu *g);
+void *gemma3_gpu_weights_bf16_device(gemma3_gpu *g);
 void *gemma3_gpu_stream(gemma3_gpu *g);
+/* Sharded: the tensors the passes read whole in fp32 (the embedding and
+ * the norm weights), each kept whole on every rank: how many (0 unless
+ * sharded), and the i-th's parameter offset, length and device copy. */
+size_t gemma3_gpu_fp32_tensors(gemma3_gpu *g);
+float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset, size_t *numel);
 /* Sum of squares of the gradients [lo, hi), in the order of grad_norm. */
 double gemma3_gpu_grad_sumsq(gemma3_gpu *g, size_t lo, size_t hi);
-/* The bf16 weights again from the fp32 master weights (after another rank
- * updated part of them). */
-void gemma3_gpu_refresh_bf16(gemma3_gpu *g);
 
 /* Highest device memory in use since creation (bytes, from the driver's
  * free-memory reading after each phase) and what the trainer allocated. */
