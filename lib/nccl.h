@@ -28,6 +28,8 @@ typedef struct {
 			     nccl_comm comm, void *stream);
 	int (*AllGather)(const void *send, void *recv, size_t count, int type, nccl_comm comm,
 			 void *stream);
+	int (*Reduce)(const void *send, void *recv, size_t count, int type, int op, int root,
+		      nccl_comm comm, void *stream);
 	int (*Broadcast)(const void *send, void *recv, size_t count, int type, int root,
 			 nccl_comm comm, void *stream);
 	int (*GroupStart)(void);

@@ -43,6 +43,11 @@ struct backend {
 	 * then a collective: every rank calls it). */
 	void (*set_dist)(backend *b, dist *d);
 	void (*sync_grads)(backend *b);
+	/* Data parallel, optional (NULL: sync_grads does all the work): the
+	 * next fwd_bwd is the last of the step; its backward pass starts
+	 * summing each layer's gradients over the ranks as soon as they are
+	 * complete, and sync_grads then only waits for the last. */
+	void (*reduce_in_next)(backend *b);
 	/* Bytes of optimizer state (AdamW moments, master weights) this rank
 	 * holds. */
 	size_t (*optimizer_bytes)(backend *b);

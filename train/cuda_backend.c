@@ -13,7 +13,14 @@
  * them with the bf16 weights of the slice; one all-gather of the bf16
  * weights gives every rank the whole model for the matrix products, and
  * broadcasts from the owners the few tensors the passes read in fp32 (the
- * embedding, the norm weights), which every rank keeps whole. */
+ * embedding, the norm weights), which every rank keeps whole.
+ *
+ * The gradients of a step's last micro-batch are summed while its backward
+ * pass runs: each layer's, once complete, on a communication stream (one
+ * NCCL reduce per owner of a part of the layer), the compute stream going
+ * on with the layers below; sync_grads waits for the last. Earlier
+ * micro-batches only accumulate. BONSAI_DIST_OVERLAP=0 keeps the one
+ * reduce-scatter after the backward pass instead, to compare. */
 #include "backend.h"
 #include "cli.h"
 #include "nccl.h"
@@ -32,6 +39,10 @@ typedef struct {
 	const nccl_api *nc;
 	nccl_comm comm;
 	size_t P, lo, hi;
+	/* BONSAI_DIST_OVERLAP=0: the gradients are reduced after the backward
+	 * pass, not during it (to compare) */
+	int overlap;
+	int reducing; /* the last fwd_bwd started reducing the gradients */
 } gpu;
 
 static gemma3_gpu *G(backend *b) { return ((gpu *)b->impl)->g; }
@@ -141,11 +152,48 @@ static void adamw(backend *b, double lr, double b1, double b2, double eps, doubl
 		   "all-gather of the updated bf16 weights");
 	fp32_from_owners(s);
 }
+/* During the backward pass, on the communication stream given (which has
+ * waited for them): the gradients of [a, e), one layer's, are complete;
+ * each part of them in a rank's slice is summed onto that rank, one NCCL
+ * reduce per owner in one group: a reduce-scatter of the layer along the
+ * slices' boundaries (a layer lies in one slice or two, mostly). */
+static void reduce_bucket(void *ctx, size_t a, size_t e, float *grad, void *stream)
+{
+	gpu *s = ctx;
+	const char *what = "reduce of a layer's gradients";
+	int world = dist_world(s->d);
+	nccl_check(s, s->nc->GroupStart(), what);
+	for (int r = 0; r < world; r++) {
+		size_t lo, hi;
+		dist_slice(s->P, world, r, &lo, &hi);
+		size_t x = a > lo ? a : lo, y = e < hi ? e : hi;
+		if (x < y)
+			nccl_check(s, s->nc->Reduce(grad + x, grad + x, y - x, NCCL_FLOAT32, NCCL_SUM, r,
+						    s->comm, stream),
+				   what);
+	}
+	nccl_check(s, s->nc->GroupEnd(), what);
+}
+
+static void reduce_in_next(backend *b)
+{
+	gpu *s = b->impl;
+	if (s->d && s->overlap) {
+		gemma3_gpu_reduce_during_next(s->g, reduce_bucket, s);
+		s->reducing = 1;
+	}
+}
+
 static void sync_grads(backend *b)
 {
 	gpu *s = b->impl;
-	if (s->d)
+	if (!s->d)
+		return;
+	if (s->reducing)
+		gemma3_gpu_wait_reduced(s->g);
+	else
 		reduce_scatter(s, gemma3_gpu_grads_device(s->g), "reduce-scatter of the gradients");
+	s->reducing = 0;
 }
 static void set_dist(backend *b, dist *d)
 {
@@ -167,6 +215,12 @@ static void set_dist(backend *b, dist *d)
 	if (gemma3_gpu_shard(s->g, s->lo, s->hi, dist_padded_len(s->P, dist_world(d)), err,
 			     sizeof err))
 		die("%s", err);
+	const char *ov = getenv("BONSAI_DIST_OVERLAP");
+	s->overlap = !(ov && !strcmp(ov, "0"));
+	if (dist_rank(d) == 0)
+		fprintf(stderr, "%s: gradients summed in fp32 through NCCL %s\n", cli_progname(),
+			s->overlap ? "layer by layer during the backward pass"
+				   : "after the backward pass (BONSAI_DIST_OVERLAP=0)");
 }
 static size_t optimizer_bytes(backend *b)
 {
@@ -228,6 +282,7 @@ backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, c
 	b->impl = s;
 	b->set_dist = set_dist;
 	b->sync_grads = sync_grads;
+	b->reduce_in_next = reduce_in_next;
 	b->optimizer_bytes = optimizer_bytes;
 	b->set_params = set_params;
 	b->get_params = get_params;

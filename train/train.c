@@ -685,6 +685,8 @@ int cmd_train(int argc, char **argv)
 		loader_skip(ld, (uint64_t)part_first);
 		for (long a = 0; a < part_count / B; a++) {
 			loader_next(ld, B, in, tg);
+			if (be->reduce_in_next && a == part_count / B - 1)
+				be->reduce_in_next(be);
 			sum[0] += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
 			if (step == first + 1 && a == 0 && !rank && part_count / B > 1 &&
 			    (now_seconds() - t0) * (double)(part_count / B) > LONG_STEP_S) {

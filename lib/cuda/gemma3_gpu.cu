@@ -81,6 +81,14 @@ struct gemma3_gpu {
 	 * all the parameters. */
 	float *pf;
 	std::vector<size_t> f32_off, f32_len, f32_at;
+	/* gemma3_gpu_reduce_during_next: called as buckets of gradients are
+	 * complete during the next fwd_bwd (NULL: none), on stream cs after
+	 * the events bev */
+	gemma3_gpu_bucket_fn bucket_fn;
+	void *bucket_ctx;
+	cudaStream_t cs;
+	std::vector<cudaEvent_t> bev;
+	size_t bev_used;
 	bf16 *pb;
 	std::vector<unsigned char> decay;
 	/* activations */
@@ -569,6 +577,24 @@ static double mean_loss(gemma3_gpu *g, long nv)
 	return nv ? s / nv : NAN;
 }
 
+/* The gradients of [a, e) are complete once the work queued so far on the
+ * compute stream is done: the communication stream waits for that point
+ * (an event), and the bucket's reduction is queued on it. */
+static void bucket_done(gemma3_gpu *g, size_t a, size_t e)
+{
+	if (!g->bucket_fn)
+		return;
+	if (g->bev_used == g->bev.size()) {
+		cudaEvent_t ev;
+		CK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+		g->bev.push_back(ev);
+	}
+	cudaEvent_t ev = g->bev[g->bev_used++];
+	CK(cudaEventRecord(ev, g->st));
+	CK(cudaStreamWaitEvent(g->cs, ev, 0));
+	g->bucket_fn(g->bucket_ctx, a, e, g->grad, (void *)g->cs);
+}
+
 extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 				     const int32_t *targets, float grad_scale)
 {
@@ -613,16 +639,22 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 		norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
 	}
 	mark(g, P_CAT_NORMB);
+	bucket_done(g, g->off_norm, g->P);
 	for (int l = g->L - 1; l >= 0; l--) {
 		if (g->recompute)
 			layer_fwd(g, l, 1);
 		layer_bwd(g, l, !g->recompute);
+		/* layer l's tensors; the pair at its end also finished layer l - 1's
+		 * last norm, which is layer l - 1's bucket, reduced after it */
+		bucket_done(g, g->lo[l].t[0], l + 1 < g->L ? g->lo[l + 1].t[0] : g->off_norm);
 	}
 	embed_bwd_kernel<<<(unsigned)uniq.size(), 256, 0, g->st>>>(
 		g->d, g->e_uniq, g->e_start, g->e_pos, g->dx, sqrtf((float)g->d),
 		g->grad + g->off_embed);
 	CKL();
 	mark(g, P_CAT_MISC);
+	bucket_done(g, 0, g->lo[0].t[0]); /* the embedding, first in the layout */
+	g->bucket_fn = NULL; /* armed for one pass */
 	g->grad_stale = 0;
 	CK(cudaStreamSynchronize(g->st));
 	prof_collect(g);
@@ -991,6 +1023,22 @@ extern "C" int gemma3_gpu_shard(gemma3_gpu *g, size_t lo, size_t hi, size_t padd
 	g->opt_lo = lo;
 	g->opt_hi = hi;
 	return 0;
+}
+
+extern "C" void gemma3_gpu_reduce_during_next(gemma3_gpu *g, gemma3_gpu_bucket_fn fn, void *ctx)
+{
+	need_train(g, "reduce_during_next");
+	if (!g->cs)
+		CK(cudaStreamCreateWithFlags(&g->cs, cudaStreamNonBlocking));
+	g->bucket_fn = fn;
+	g->bucket_ctx = ctx;
+	g->bev_used = 0;
+}
+
+extern "C" void gemma3_gpu_wait_reduced(gemma3_gpu *g)
+{
+	if (g->cs)
+		CK(cudaStreamSynchronize(g->cs));
 }
 
 extern "C" float *gemma3_gpu_grads_device(gemma3_gpu *g)
@@ -1405,6 +1453,12 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 	}
 	for (auto e : g->ev)
 		cudaEventDestroy(e);
+	for (auto e : g->bev)
+		cudaEventDestroy(e);
+	if (g->cs) {
+		cudaStreamSynchronize(g->cs);
+		cudaStreamDestroy(g->cs);
+	}
 	for (void *p : g->allocs)
 		cudaFree(p);
 	if (g->loss_host)

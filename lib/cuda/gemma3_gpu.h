@@ -143,6 +143,18 @@ void *gemma3_gpu_stream(gemma3_gpu *g);
  * sharded), and the i-th's parameter offset, length and device copy. */
 size_t gemma3_gpu_fp32_tensors(gemma3_gpu *g);
 float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset, size_t *numel);
+/* Overlap of the gradients' reduction with the backward pass: during the
+ * next fwd_bwd only, fn(ctx, lo, hi, grads, stream) is called (from this
+ * thread, while the backward pass is being queued) each time the
+ * gradients of the parameters [lo, hi) are complete: the final norm, each
+ * layer from the last to the first, the embedding; together they cover
+ * every parameter once. grads is the gradient array on the device, stream
+ * a communication stream (cudaStream_t) that has waited for those
+ * gradients, on which fn queues their reduction while the backward pass
+ * goes on. gemma3_gpu_wait_reduced waits for all of it. */
+typedef void (*gemma3_gpu_bucket_fn)(void *ctx, size_t lo, size_t hi, float *grads, void *stream);
+void gemma3_gpu_reduce_during_next(gemma3_gpu *g, gemma3_gpu_bucket_fn fn, void *ctx);
+void gemma3_gpu_wait_reduced(gemma3_gpu *g);
 /* Sum of squares of the gradients [lo, hi), in the order of grad_norm. */
 double gemma3_gpu_grad_sumsq(gemma3_gpu *g, size_t lo, size_t hi);
 
