@@ -257,9 +257,9 @@ int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size
 	return 0;
 }
 
-size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute, int ranks)
 {
-	return gemma3_gpu_bytes_needed(c, B, T, recompute);
+	return gemma3_gpu_bytes_needed(c, B, T, recompute, ranks);
 }
 
 backend *cuda_backend_new(const gemma3_config *c, int B, int T, int recompute, char *err,
@@ -318,9 +318,9 @@ int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size
 }
 
 /* never reached: without CUDA there is no free memory to fit */
-size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute, int ranks)
 {
-	(void)c; (void)B; (void)T; (void)recompute;
+	(void)c; (void)B; (void)T; (void)recompute; (void)ranks;
 	return SIZE_MAX;
 }
 

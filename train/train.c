@@ -360,13 +360,14 @@ static void settle_options(options *o, const gemma3_train_state *st, const char 
 
 /* --micro-batch, or the one microbatch.h chooses for the device from a
  * rank's sequences of a step; on the GPU rank 0 says how it fits. */
-static int pick_micro_batch(const options *o, const gemma3_config *c, int world, int rank)
+static int pick_micro_batch(const options *o, const gemma3_config *c, int world, int rank,
+			    int ranks)
 {
 	char err[1024];
 	int gpu = !strcmp(o->device, "cuda");
 	microbatch_request r = { .seqs = o->batch_tokens / o->seq / world, .T = o->seq,
 				 .given = o->micro_batch, .gpu = gpu, .recompute = o->recompute,
-				 .c = c, .bytes = cuda_backend_bytes_needed };
+				 .ranks = ranks, .c = c, .bytes = cuda_backend_bytes_needed };
 	size_t total = 0;
 	if (gpu && cuda_backend_memory(&r.free_bytes, &total, err, sizeof err))
 		die("%s", err);
@@ -555,7 +556,8 @@ int cmd_train(int argc, char **argv)
 	    cuda_backend_use_gpu(de.local_rank, err, sizeof err))
 		die("%s", err);
 	/* before a new model's parameters are made and anything is written */
-	o.micro_batch = pick_micro_batch(&o, &c, world, rank);
+	o.micro_batch =
+		pick_micro_batch(&o, &c, world, rank, strcmp(de.launcher, "none") ? world : 0);
 	st.micro_batch = o.micro_batch;
 	if (!resume_from) {
 		size_t n = gemma3_num_params(&c);

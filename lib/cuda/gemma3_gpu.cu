@@ -1129,7 +1129,8 @@ struct Sizes {
 	size_t params, per_layer, shared, total;
 };
 
-static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows_chunk)
+static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows_chunk,
+		   int ranks)
 {
 	size_t N = (size_t)B * T, d = c->hidden_size, hd = c->head_dim, ff = c->intermediate_size;
 	size_t Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size, L = c->num_layers;
@@ -1137,6 +1138,14 @@ static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows
 	size_t P = V * d + L * (4 * d + 2 * hd + (QKV + Hq * hd) * d + 3 * ff * d) + d;
 	Sizes s;
 	s.params = P * (4 * 4 + 2);
+	if (ranks > 0) {
+		/* gemma3_gpu_shard: gradients and bf16 weights padded to ranks
+		 * equal slices of 64-value multiples; moments and master weights of
+		 * one slice; the fp32 embedding and norm weights whole */
+		size_t R = (size_t)ranks, slice = ((P + R - 1) / R + 63) / 64 * 64;
+		size_t fp32 = V * d + L * (4 * d + 2 * hd) + d;
+		s.params = slice * R * (4 + 2) + slice * 12 + fp32 * 4;
+	}
 	size_t acts = N * (2 * d + 2 * QKV + 2 * QK + 2 * Hq * hd + 2 * d + 4 * d + 2 * d +
 			   6 * ff + 2 * d) +
 		      N * 4 * (4 + Hq + Hkv) + (size_t)B * Hq * T * 4;
@@ -1164,9 +1173,10 @@ static int pick_rows_chunk(const gemma3_config *c, int B, int T)
 	return (int)r;
 }
 
-extern "C" size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+extern "C" size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute,
+					int ranks)
 {
-	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T)).total;
+	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T), ranks).total;
 }
 
 extern "C" int gemma3_gpu_probe(char *why, size_t n)
@@ -1354,7 +1364,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		return NULL;
 	}
 	if (fail) {
-		size_t need = gemma3_gpu_bytes_needed(c, B, T, recompute);
+		size_t need = gemma3_gpu_bytes_needed(c, B, T, recompute, 0);
 		size_t fr = 0, tot = 0;
 		cudaMemGetInfo(&fr, &tot);
 		snprintf(err, n,
@@ -1362,7 +1372,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 			 "parameters and AdamW state) and %s has %.1f GiB; try a smaller batch "
 			 "(gradient accumulation keeps the tokens per step)%s",
 			 B, T, need / 1073741824.0,
-			 sizes(c, B, T, recompute, g->rows_chunk).params / 1073741824.0, g->devname,
+			 sizes(c, B, T, recompute, g->rows_chunk, 0).params / 1073741824.0, g->devname,
 			 tot / 1073741824.0, recompute ? "" : " or --recompute");
 		gemma3_gpu_free(g);
 		return NULL;

@@ -64,8 +64,9 @@ gemma3_gpu *gemma3_gpu_create_decoder(const gemma3_config *c, int max_T, char *e
  * vocab_size of them) to logits. A prompt is one call with n its length,
  * then each new token one call with n = 1. */
 void gemma3_gpu_decode(gemma3_gpu *g, const int32_t *tokens, int n, int pos, float *logits);
-/* Device bytes the trainer would allocate (an estimate made without a GPU). */
-size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+/* Device bytes the trainer would allocate (an estimate made without a GPU);
+ * ranks > 0: as a rank of a job of ranks, after gemma3_gpu_shard. */
+size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute, int ranks);
 /* The current GPU's free and total memory in bytes, as the driver reports
  * them now (what other processes hold is not free): 0, or -1 with the
  * reason in why (no usable GPU). */
