@@ -132,6 +132,8 @@ size_t dist_slice_len(size_t n, int world)
 	return (per + DIST_ALIGN - 1) / DIST_ALIGN * DIST_ALIGN;
 }
 
+size_t dist_padded_len(size_t n, int world) { return (size_t)world * dist_slice_len(n, world); }
+
 void dist_slice(size_t n, int world, int rank, size_t *lo, size_t *hi)
 {
 	size_t len = dist_slice_len(n, world), a = (size_t)rank * len;

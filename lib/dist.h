@@ -55,6 +55,10 @@ int dist_first_host(const char *nodelist, char *host, size_t n, char *err, size_
  * DIST_ALIGN. */
 size_t dist_slice_len(size_t n, int world);
 void dist_slice(size_t n, int world, int rank, size_t *lo, size_t *hi);
+/* world * dist_slice_len: a buffer of n values padded so that every
+ * rank's slice has the same length, as NCCL's reduce-scatter and all-gather
+ * move (the padding is zeros and stays zeros). */
+size_t dist_padded_len(size_t n, int world);
 
 /* The sequences of a global batch of seqs that rank r trains on: the
  * contiguous block [*first, *first + *count) of the batch in the

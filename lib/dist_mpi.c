@@ -57,7 +57,8 @@ static int reduce_scatter(dist *d, float *buf, size_t n)
 		m->scratch_len = mine;
 	}
 	MPI_Reduce_scatter(buf, m->scratch, m->counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-	memcpy(buf + m->displs[d->rank], m->scratch, mine * sizeof *buf);
+	if (mine) /* an empty slice has no scratch to copy from */
+		memcpy(buf + m->displs[d->rank], m->scratch, mine * sizeof *buf);
 	return 0;
 }
 

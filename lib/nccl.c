@@ -16,14 +16,14 @@ static int resolve(void *h, char *err, size_t errlen)
 {
 	static const char *const names[] = {
 		"ncclGetVersion", "ncclGetUniqueId", "ncclCommInitRank", "ncclCommDestroy",
-		"ncclCommAbort", "ncclGetErrorString", "ncclReduce", "ncclBroadcast",
-		"ncclGroupStart", "ncclGroupEnd",
+		"ncclCommAbort", "ncclGetErrorString", "ncclReduceScatter", "ncclAllGather",
+		"ncclReduce", "ncclBroadcast", "ncclGroupStart", "ncclGroupEnd",
 	};
 	void **slot[] = {
 		(void **)&api.GetVersion, (void **)&api.GetUniqueId, (void **)&api.CommInitRank,
 		(void **)&api.CommDestroy, (void **)&api.CommAbort, (void **)&api.GetErrorString,
-		(void **)&api.Reduce, (void **)&api.Broadcast, (void **)&api.GroupStart,
-		(void **)&api.GroupEnd,
+		(void **)&api.ReduceScatter, (void **)&api.AllGather, (void **)&api.Reduce,
+		(void **)&api.Broadcast, (void **)&api.GroupStart, (void **)&api.GroupEnd,
 	};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (!(*slot[i] = dlsym(h, names[i])))

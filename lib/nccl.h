@@ -22,6 +22,12 @@ typedef struct {
 	int (*CommDestroy)(nccl_comm comm);
 	int (*CommAbort)(nccl_comm comm);
 	const char *(*GetErrorString)(int result);
+	/* count: each rank's part; rank r's is at r * count of the whole buffer
+	 * (in place when recv is that part of send, or send that part of recv) */
+	int (*ReduceScatter)(const void *send, void *recv, size_t count, int type, int op,
+			     nccl_comm comm, void *stream);
+	int (*AllGather)(const void *send, void *recv, size_t count, int type, nccl_comm comm,
+			 void *stream);
 	int (*Reduce)(const void *send, void *recv, size_t count, int type, int op, int root,
 		      nccl_comm comm, void *stream);
 	int (*Broadcast)(const void *send, void *recv, size_t count, int type, int root,

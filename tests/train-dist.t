@@ -76,6 +76,15 @@ close "$T/one.log" "$T/tcp.log"
 ok $? "--gpus 2 --device cpu (tcp): the losses of one process within $BOUND (gap $gap; exit $rc)"
 grep -q "2 ranks (torchrun, tcp)" "$T/tcp.err"
 ok $? "--gpus starts the ranks with torchrun's variables"
+# The clipping's global norm: each rank's sum of squares of its slice,
+# summed over the ranks (one number), is the one-process norm; a rank's own
+# slice alone would be about 1/sqrt(2) of it.
+norms() { grep '"grad_norm"' "$1" | sed 's/.*"grad_norm":\([^,]*\),.*/\1/'; }
+norms "$T/one.log" > "$T/one.norm"
+norms "$T/tcp.log" > "$T/tcp.norm"
+paste "$T/one.norm" "$T/tcp.norm" | awk '{ d = ($1 - $2) / $1; if (d < 0) d = -d; if (d > 1e-4) bad = 1 }
+	END { exit (NR != 10 || bad) }'
+ok $? "--gpus 2: the gradient norm each step is the one-process global norm (relative 1e-4)"
 
 # saved by 1 process at step 5, resumed by 2
 bin/bonsai-train $A -o "$T/r12" --stop-at 5 > "$T/r12.log" 2> /dev/null

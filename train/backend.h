@@ -43,6 +43,11 @@ struct backend {
 	 * then a collective: every rank calls it). */
 	void (*set_dist)(backend *b, dist *d);
 	void (*sync_grads)(backend *b);
+	/* Data parallel, optional (NULL: sync_grads does all the work): the
+	 * next fwd_bwd is the last of the step; its backward pass starts
+	 * summing each layer's gradients over the ranks as soon as they are
+	 * complete, and sync_grads then only waits for the last. */
+	void (*reduce_in_next)(backend *b);
 	/* Bytes of optimizer state (AdamW moments, master weights) this rank
 	 * holds. */
 	size_t (*optimizer_bytes)(backend *b);
@@ -60,9 +65,10 @@ int cuda_backend_use_gpu(int index, char *err, size_t errlen);
 int cuda_backend_available(void);
 /* For choosing the micro-batch (microbatch.h): the GPU's free and total
  * memory now (-1 with a message without CUDA or a usable GPU), and the
- * bytes the CUDA trainer of B x T would allocate. */
+ * bytes the CUDA trainer of B x T would allocate (as a rank of a job of
+ * ranks, which shares the optimizer state; 0: no job). */
 int cuda_backend_memory(size_t *free_bytes, size_t *total_bytes, char *err, size_t errlen);
-size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+size_t cuda_backend_bytes_needed(const gemma3_config *c, int B, int T, int recompute, int ranks);
 
 /* The device: given (--device, checked), else $BONSAI_DEVICE, else "cuda"
  * when built with CUDA and a GPU is usable, else "cpu". */

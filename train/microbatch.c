@@ -32,7 +32,7 @@ int microbatch_pick(const microbatch_request *r, microbatch_choice *out, char *e
 		/* From the largest down, without assuming the estimate grows
 		 * with B. */
 		for (int b = MICROBATCH_MAX; b >= 1; b--)
-			if (r->seqs % b == 0 && r->bytes(r->c, b, r->T, r->recompute) <= out->usable) {
+			if (r->seqs % b == 0 && r->bytes(r->c, b, r->T, r->recompute, r->ranks) <= out->usable) {
 				out->B = b;
 				break;
 			}
@@ -43,7 +43,7 @@ int microbatch_pick(const microbatch_request *r, microbatch_choice *out, char *e
 				    "%.1f GiB, and of the %.1f GiB free %.1f GiB can be planned for (the "
 				    "rest is a margin of %d%% + %.0f GiB); try %sa smaller --seq or a "
 				    "smaller model",
-				    r->T, (double)r->bytes(r->c, 1, r->T, r->recompute) / gib,
+				    r->T, (double)r->bytes(r->c, 1, r->T, r->recompute, r->ranks) / gib,
 				    (double)r->free_bytes / gib, (double)out->usable / gib,
 				    MICROBATCH_MARGIN_PERCENT, (double)MICROBATCH_MARGIN_BYTES / gib,
 				    r->recompute ? "" : "--recompute, ");
@@ -52,6 +52,6 @@ int microbatch_pick(const microbatch_request *r, microbatch_choice *out, char *e
 	}
 	out->accum = r->seqs / out->B;
 	if (r->gpu)
-		out->need = r->bytes(r->c, out->B, r->T, r->recompute);
+		out->need = r->bytes(r->c, out->B, r->T, r->recompute, r->ranks);
 	return 0;
 }

@@ -23,8 +23,10 @@
 #define MICROBATCH_MAX_CPU 8
 
 /* Device bytes a trainer of B sequences of T tokens allocates
- * (gemma3_gpu_bytes_needed). */
-typedef size_t (*microbatch_bytes_fn)(const gemma3_config *c, int B, int T, int recompute);
+ * (gemma3_gpu_bytes_needed), with the optimizer state shared by ranks
+ * (0: no job). */
+typedef size_t (*microbatch_bytes_fn)(const gemma3_config *c, int B, int T, int recompute,
+				      int ranks);
 
 typedef struct {
 	long seqs;            /* sequences of a step, >= 1 */
@@ -32,6 +34,7 @@ typedef struct {
 	int given;            /* --micro-batch; 0: choose */
 	int gpu;              /* 1: choose by the memory below; 0: the CPU's rule */
 	int recompute;        /* --recompute, as the estimate takes it */
+	int ranks;            /* data parallel: the ranks sharing the optimizer state (0: no job) */
 	const gemma3_config *c;
 	size_t free_bytes;    /* the GPU's free memory now */
 	microbatch_bytes_fn bytes;

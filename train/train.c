@@ -360,13 +360,14 @@ static void settle_options(options *o, const gemma3_train_state *st, const char 
 
 /* --micro-batch, or the one microbatch.h chooses for the device from a
  * rank's sequences of a step; on the GPU rank 0 says how it fits. */
-static int pick_micro_batch(const options *o, const gemma3_config *c, int world, int rank)
+static int pick_micro_batch(const options *o, const gemma3_config *c, int world, int rank,
+			    int ranks)
 {
 	char err[1024];
 	int gpu = !strcmp(o->device, "cuda");
 	microbatch_request r = { .seqs = o->batch_tokens / o->seq / world, .T = o->seq,
 				 .given = o->micro_batch, .gpu = gpu, .recompute = o->recompute,
-				 .c = c, .bytes = cuda_backend_bytes_needed };
+				 .ranks = ranks, .c = c, .bytes = cuda_backend_bytes_needed };
 	size_t total = 0;
 	if (gpu && cuda_backend_memory(&r.free_bytes, &total, err, sizeof err))
 		die("%s", err);
@@ -555,7 +556,8 @@ int cmd_train(int argc, char **argv)
 	    cuda_backend_use_gpu(de.local_rank, err, sizeof err))
 		die("%s", err);
 	/* before a new model's parameters are made and anything is written */
-	o.micro_batch = pick_micro_batch(&o, &c, world, rank);
+	o.micro_batch =
+		pick_micro_batch(&o, &c, world, rank, strcmp(de.launcher, "none") ? world : 0);
 	st.micro_batch = o.micro_batch;
 	if (!resume_from) {
 		size_t n = gemma3_num_params(&c);
@@ -656,11 +658,14 @@ int cmd_train(int argc, char **argv)
 	if (!rank && world > 1)
 		fprintf(stderr, "%s: %d ranks (%s, %s), each %ld of the %ld sequences a step\n",
 			cli_progname(), world, de.launcher, dist_transport(d), part_count, seqs);
+	/* ZeRO-1: each rank's share, and their sum (a collective) */
+	double opt_all = be->optimizer_bytes ? (double)be->optimizer_bytes(be) : 0;
+	if (dist_allreduce_sum(d, &opt_all, 1))
+		die("%s", dist_error(d));
 	if (!rank && be->optimizer_bytes)
-		/* ZeRO-1: the whole state divided by the ranks, up to alignment */
 		fprintf(stderr, "%s: optimizer state %.1f MB per rank (%d rank%s; %.1f MB in all)\n",
 			cli_progname(), (double)be->optimizer_bytes(be) / 1e6, world, world > 1 ? "s" : "",
-			2.0 * (double)gemma3_num_params(&c) * sizeof(float) / 1e6);
+			opt_all / 1e6);
 	size_t emb = (size_t)c.vocab_size * (size_t)c.hidden_size;
 	if (!rank && (double)emb > 0.9 * (double)gemma3_num_params(&c))
 		fprintf(stderr, "%s: note: the embedding (%d x %d) is %.0f%% of the parameters: the "
@@ -683,6 +688,8 @@ int cmd_train(int argc, char **argv)
 		loader_skip(ld, (uint64_t)part_first);
 		for (long a = 0; a < part_count / B; a++) {
 			loader_next(ld, B, in, tg);
+			if (be->reduce_in_next && a == part_count / B - 1)
+				be->reduce_in_next(be);
 			sum[0] += be->fwd_bwd(be, in, tg, 1.0f / (float)accum);
 			if (step == first + 1 && a == 0 && !rank && part_count / B > 1 &&
 			    (now_seconds() - t0) * (double)(part_count / B) > LONG_STEP_S) {

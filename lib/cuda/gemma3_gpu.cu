@@ -67,12 +67,28 @@ struct gemma3_gpu {
 	int B, T, N, recompute;
 	int d, ff, Hq, Hkv, hd, V, L, QKV, QK;
 	size_t P;
+	size_t Ppad; /* P, or more when data parallel: the gradients' and weights' length */
 	size_t off_embed, off_norm;
 	std::vector<LayerOff> lo;
 	/* parameters; m and v hold the AdamW moments of [opt_lo, opt_hi) only
 	 * (data parallel: this rank's slice; else all of them) */
 	float *p, *m, *v, *grad;
 	size_t opt_lo, opt_hi;
+	/* data parallel: p holds the fp32 master weights of [opt_lo, opt_hi)
+	 * only, at p[i - opt_lo]; pf holds whole the fp32 weights the forward
+	 * pass reads (the embedding and the norm weights: fp32 tensors), the
+	 * one at parameter offset f32_off[i] at pf + f32_at[i]. NULL: p holds
+	 * all the parameters. */
+	float *pf;
+	std::vector<size_t> f32_off, f32_len, f32_at;
+	/* gemma3_gpu_reduce_during_next: called as buckets of gradients are
+	 * complete during the next fwd_bwd (NULL: none), on stream cs after
+	 * the events bev */
+	gemma3_gpu_bucket_fn bucket_fn;
+	void *bucket_ctx;
+	cudaStream_t cs;
+	std::vector<cudaEvent_t> bev;
+	size_t bev_used;
 	bf16 *pb;
 	std::vector<unsigned char> decay;
 	/* activations */
@@ -241,6 +257,18 @@ __global__ void zero_segments_kernel(const size_t *off, const int *len, float *g
 		p[i] = 0.f;
 }
 
+/* The fp32 weights of the tensor at parameter offset off, as the forward
+ * and backward passes read them (norm weights, the embedding). */
+static const float *fw(const gemma3_gpu *g, size_t off)
+{
+	if (!g->pf)
+		return g->p + off;
+	auto it = std::lower_bound(g->f32_off.begin(), g->f32_off.end(), off);
+	if (it == g->f32_off.end() || *it != off)
+		die("internal error: no fp32 copy of the parameters at %zu", off);
+	return g->pf + g->f32_at[it - g->f32_off.begin()];
+}
+
 /* ---------------- kernel launchers ---------------- */
 static void add_norm(gemma3_gpu *g, const bf16 *u, const float *wa, const float *res_in,
 		     float *res_out, float *rstd_a, const float *wb, bf16 *h, float *rstd_b)
@@ -254,7 +282,7 @@ template <typename XT, int MODE>
 static void norm_bwd_g(gemma3_gpu *g, const XT *x, const float *rstd, size_t w_off,
 		       const float *dy, void *dx)
 {
-	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, g->p + w_off, dy, dx, g->partial,
+	CK(norm_bwd<XT, MODE>(g->st, g->N, g->d, x, rstd, fw(g, w_off), dy, dx, g->partial,
 			      g->grad + w_off));
 }
 
@@ -265,8 +293,8 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
 			int mode1, const bf16 *x2, const float *rstd2, size_t w2_off)
 {
 	float *p2 = g->partial + (size_t)NORM_BWD_WARPS * g->d;
-	CK(norm_bwd_pair(g->st, g->N, g->d, x1, rstd1, g->p + w1_off, g->dh, g->dx, x2, rstd2,
-		     g->p + w2_off, g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
+	CK(norm_bwd_pair(g->st, g->N, g->d, x1, rstd1, fw(g, w1_off), g->dh, g->dx, x2, rstd2,
+		     fw(g, w2_off), g->dbf, g->partial, g->grad + w1_off, p2, g->grad + w2_off,
 		     mode1));
 }
 
@@ -362,12 +390,11 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	int own_ln1 = l == 0 || rerun;
 	LayerActs &a = g->acts[l];
 	const size_t *o = g->lo[l].t;
-	const float *p = g->p;
 	const bf16 *w = g->pb;
 	int N = g->N, d = g->d, hd = g->hd;
 	int gl = g->c.layer_is_global[l] ? 1 : 0;
 	if (own_ln1) {
-		add_norm(g, NULL, NULL, g->x[l], NULL, NULL, p + o[G3_LN1], a.h1, a.rstd1);
+		add_norm(g, NULL, NULL, g->x[l], NULL, NULL, fw(g, o[G3_LN1]), a.h1, a.rstd1);
 		mark(g, P_CAT_NORM);
 	}
 	gemm(g, 0, 1, N, g->QKV, d, a.h1, d, w + o[G3_WQ], d, a.qkv, g->QKV, 0, 0);
@@ -376,9 +403,9 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	size_t r0 = (size_t)g->pos0 * (hd / 2); /* RoPE of positions pos0 .. */
 	const float *cs = g->rope_cos[gl] + r0, *sn = g->rope_sin[gl] + r0;
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hq, hd, g->c.rms_norm_eps, a.qkv, g->QKV, 0,
-			    p + o[G3_QNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
+			    fw(g, o[G3_QNORM]), cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	CK(qk_norm_rope_fwd(g->st, N, g->T, g->Hkv, hd, g->c.rms_norm_eps, a.qkv, g->QKV, g->Hq,
-			    p + o[G3_KNORM], cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
+			    fw(g, o[G3_KNORM]), cs, sn, a.qkr, g->QK, a.qk_rstd, nqk));
 	mark(g, P_CAT_ROPE);
 	float scale = 1.f / sqrtf(g->c.query_pre_attn_scalar);
 	if (g->kv_k)
@@ -388,8 +415,8 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	mark(g, P_CAT_ATTN);
 	gemm(g, 0, 1, N, d, g->Hq * hd, a.o, g->Hq * hd, w + o[G3_WO], g->Hq * hd, a.a, d, 0, 0);
 	mark(g, P_CAT_GEMM);
-	add_norm(g, a.a, p + o[G3_LN_POSTATTN], g->x[l], a.xmid, a.rstd2, p + o[G3_LN_PREFF], a.h2,
-		 a.rstd3);
+	add_norm(g, a.a, fw(g, o[G3_LN_POSTATTN]), g->x[l], a.xmid, a.rstd2, fw(g, o[G3_LN_PREFF]),
+		 a.h2, a.rstd3);
 	mark(g, P_CAT_NORM);
 	gemm(g, 0, 1, N, 2 * g->ff, d, a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, 0, 0);
 	mark(g, P_CAT_GEMM);
@@ -404,11 +431,11 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	float *rn = NULL;
 	if (l + 1 < g->L && !rerun) {
 		LayerActs &an = g->acts[l + 1];
-		wn = p + g->lo[l + 1].t[G3_LN1], hn = an.h1, rn = an.rstd1;
+		wn = fw(g, g->lo[l + 1].t[G3_LN1]), hn = an.h1, rn = an.rstd1;
 	} else if (l + 1 == g->L) {
-		wn = p + g->off_norm, hn = g->xf, rn = g->rstdf;
+		wn = fw(g, g->off_norm), hn = g->xf, rn = g->rstdf;
 	}
-	add_norm(g, a.m, p + o[G3_LN_POSTFF], a.xmid, g->x[l + 1], a.rstd4, wn, hn, rn);
+	add_norm(g, a.m, fw(g, o[G3_LN_POSTFF]), a.xmid, g->x[l + 1], a.rstd4, wn, hn, rn);
 	mark(g, P_CAT_NORM);
 }
 
@@ -451,7 +478,7 @@ static void layer_bwd(gemma3_gpu *g, int l, int dbf_ready)
 	for (int pass = 0; pass < 2; pass++) {
 		int h0 = pass ? g->Hq : 0, nh = pass ? g->Hkv : g->Hq;
 		size_t woff = o[pass ? G3_KNORM : G3_QNORM];
-		CK(qk_norm_rope_bwd(g->st, N, g->T, nh, hd, a.qkv, g->QKV, h0, g->p + woff,
+		CK(qk_norm_rope_bwd(g->st, N, g->T, nh, hd, a.qkv, g->QKV, h0, fw(g, woff),
 				    g->rope_cos[gl], g->rope_sin[gl], g->dqkr, g->QK, a.qk_rstd, nqk,
 				    g->dqkv, g->QKV, g->partial, gr + woff));
 	}
@@ -494,7 +521,7 @@ static void forward(gemma3_gpu *g)
 {
 	mark(g, P_CAT_MISC);
 	embed_fwd_kernel<<<cdiv((size_t)g->N * g->d, 256), 256, 0, g->st>>>(
-		g->N, g->d, g->tok, g->p + g->off_embed, sqrtf((float)g->d), g->x[0]);
+		g->N, g->d, g->tok, fw(g, g->off_embed), sqrtf((float)g->d), g->x[0]);
 	CKL();
 	mark(g, P_CAT_MISC);
 	for (int l = 0; l < g->L; l++)
@@ -550,6 +577,24 @@ static double mean_loss(gemma3_gpu *g, long nv)
 	return nv ? s / nv : NAN;
 }
 
+/* The gradients of [a, e) are complete once the work queued so far on the
+ * compute stream is done: the communication stream waits for that point
+ * (an event), and the bucket's reduction is queued on it. */
+static void bucket_done(gemma3_gpu *g, size_t a, size_t e)
+{
+	if (!g->bucket_fn)
+		return;
+	if (g->bev_used == g->bev.size()) {
+		cudaEvent_t ev;
+		CK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+		g->bev.push_back(ev);
+	}
+	cudaEvent_t ev = g->bev[g->bev_used++];
+	CK(cudaEventRecord(ev, g->st));
+	CK(cudaStreamWaitEvent(g->cs, ev, 0));
+	g->bucket_fn(g->bucket_ctx, a, e, g->grad, (void *)g->cs);
+}
+
 extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 				     const int32_t *targets, float grad_scale)
 {
@@ -594,16 +639,22 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 		norm_bwd_g<float, 2>(g, g->x[g->L], g->rstdf, g->off_norm, g->dh, g->dx);
 	}
 	mark(g, P_CAT_NORMB);
+	bucket_done(g, g->off_norm, g->P);
 	for (int l = g->L - 1; l >= 0; l--) {
 		if (g->recompute)
 			layer_fwd(g, l, 1);
 		layer_bwd(g, l, !g->recompute);
+		/* layer l's tensors; the pair at its end also finished layer l - 1's
+		 * last norm, which is layer l - 1's bucket, reduced after it */
+		bucket_done(g, g->lo[l].t[0], l + 1 < g->L ? g->lo[l + 1].t[0] : g->off_norm);
 	}
 	embed_bwd_kernel<<<(unsigned)uniq.size(), 256, 0, g->st>>>(
 		g->d, g->e_uniq, g->e_start, g->e_pos, g->dx, sqrtf((float)g->d),
 		g->grad + g->off_embed);
 	CKL();
 	mark(g, P_CAT_MISC);
+	bucket_done(g, 0, g->lo[0].t[0]); /* the embedding, first in the layout */
+	g->bucket_fn = NULL; /* armed for one pass */
 	g->grad_stale = 0;
 	CK(cudaStreamSynchronize(g->st));
 	prof_collect(g);
@@ -815,7 +866,7 @@ extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float bet
 		size_t n = e > a ? e - a : 0, o = a - g->opt_lo;
 		if (n) {
 			adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
-				n / 4, (float4 *)(g->p + a), (uint2 *)(g->pb + a),
+				n / 4, (float4 *)(g->p + (a - g->opt_lo)), (uint2 *)(g->pb + a),
 				(const float4 *)(g->grad + a), (float4 *)(g->m + o), (float4 *)(g->v + o), lr,
 				beta1, beta2, eps, g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
 			CKL();
@@ -838,9 +889,19 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 				       const float *v)
 {
 	size_t b = g->P * sizeof(float), k = (g->opt_hi - g->opt_lo) * sizeof(float);
-	CK(cudaMemcpy(g->p, params, b, cudaMemcpyHostToDevice));
 	if (g->infer && (m || v))
 		die("internal error: AdamW state for an inference-only GPU model");
+	/* sharded: the whole weights pass through the gradient buffer (the
+	 * next fwd_bwd overwrites it) for the bf16 copy and the fp32 tensors */
+	float *whole = g->pf ? g->grad : g->p;
+	CK(cudaMemcpy(whole, params, b, cudaMemcpyHostToDevice));
+	if (g->pf) {
+		CK(cudaMemcpy(g->p, params + g->opt_lo, k, cudaMemcpyHostToDevice));
+		for (size_t i = 0; i < g->f32_off.size(); i++)
+			CK(cudaMemcpyAsync(g->pf + g->f32_at[i], whole + g->f32_off[i],
+					   g->f32_len[i] * sizeof(float), cudaMemcpyDeviceToDevice, g->st));
+		g->grad_stale = 1;
+	}
 	if (m)
 		CK(cudaMemcpy(g->m, m + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->m)
@@ -849,7 +910,7 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 		CK(cudaMemcpy(g->v, v + g->opt_lo, k, cudaMemcpyHostToDevice));
 	else if (g->v)
 		CK(cudaMemset(g->v, 0, k));
-	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
+	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, whole, g->pb);
 	CKL();
 	CK(cudaStreamSynchronize(g->st));
 }
@@ -857,12 +918,13 @@ extern "C" void gemma3_gpu_set_params(gemma3_gpu *g, const float *params, const 
 extern "C" void gemma3_gpu_get_params(gemma3_gpu *g, float *params, float *m, float *v)
 {
 	CK(cudaStreamSynchronize(g->st));
-	size_t b = g->P * sizeof(float);
-	if (params)
-		CK(cudaMemcpy(params, g->p, b, cudaMemcpyDeviceToHost));
+	size_t k = (g->opt_hi - g->opt_lo) * sizeof(float);
+	if (params && g->pf)
+		CK(cudaMemcpy(params + g->opt_lo, g->p, k, cudaMemcpyDeviceToHost));
+	else if (params)
+		CK(cudaMemcpy(params, g->p, g->P * sizeof(float), cudaMemcpyDeviceToHost));
 	if (m || v)
 		need_train(g, "get_params of m, v");
-	size_t k = (g->opt_hi - g->opt_lo) * sizeof(float);
 	if (m)
 		CK(cudaMemcpy(m + g->opt_lo, g->m, k, cudaMemcpyDeviceToHost));
 	if (v)
@@ -890,34 +952,93 @@ extern "C" int gemma3_gpu_use_device(int index, char *err, size_t n)
 	return 0;
 }
 
-extern "C" int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err,
-					  size_t n)
+/* Frees one of the trainer's buffers (of the given size) before its end. */
+static void release(gemma3_gpu *g, void *p, size_t bytes)
 {
-	need_train(g, "shard_optimizer");
-	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P)) {
-		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu", lo, hi, g->P);
+	for (auto &a : g->allocs)
+		if (a && a == p) {
+			CK(cudaFree(a));
+			a = NULL;
+			g->alloc_bytes -= (bytes + 255) & ~(size_t)255;
+		}
+}
+
+/* *buf (old_bytes) replaced by a buffer of new_bytes holding its first keep
+ * bytes and zeros after them. */
+static int resize(gemma3_gpu *g, void **buf, size_t old_bytes, size_t keep, size_t new_bytes)
+{
+	int fail = 0;
+	void *p = dalloc(g, new_bytes, &fail);
+	if (fail)
+		return -1;
+	CK(cudaMemset(p, 0, new_bytes));
+	if (*buf && keep)
+		CK(cudaMemcpy(p, *buf, std::min(keep, new_bytes), cudaMemcpyDeviceToDevice));
+	release(g, *buf, old_bytes);
+	*buf = p;
+	return 0;
+}
+
+extern "C" int gemma3_gpu_shard(gemma3_gpu *g, size_t lo, size_t hi, size_t padded,
+				char *err, size_t n)
+{
+	need_train(g, "shard");
+	if (lo > hi || hi > g->P || lo % 4 || (hi % 4 && hi != g->P) || padded < g->P ||
+	    padded % 4 || g->opt_lo || g->opt_hi != g->P || g->Ppad != g->P) {
+		snprintf(err, n, "internal error: optimizer slice [%zu, %zu) of %zu (padded %zu)", lo,
+			 hi, g->P, padded);
 		return -1;
 	}
-	/* the whole-size moments go; the slice's take their place */
 	CK(cudaStreamSynchronize(g->st));
-	for (float **mv : { &g->m, &g->v }) {
-		for (auto &a : g->allocs)
-			if (a == *mv) {
-				CK(cudaFree(a));
-				a = NULL;
-				g->alloc_bytes -= (g->P * 4 + 255) & ~(size_t)255;
-			}
-		int fail = 0;
-		*mv = (float *)dalloc(g, std::max<size_t>(hi - lo, 4) * 4, &fail);
-		if (fail) {
+	/* the whole-size moments go; the slice's take their place; the
+	 * gradients and weights grow by the padding that makes every rank's
+	 * slice as long (NCCL's reduce-scatter and all-gather) */
+	size_t k = std::max<size_t>(hi - lo, 4) * 4;
+	for (float **mv : { &g->m, &g->v })
+		if (resize(g, (void **)mv, g->P * 4, 0, k)) {
 			snprintf(err, n, "out of GPU memory for the AdamW slice");
 			return -1;
 		}
-		CK(cudaMemset(*mv, 0, std::max<size_t>(hi - lo, 4) * 4));
+	if (resize(g, (void **)&g->grad, g->P * 4, g->P * 4, padded * 4) ||
+	    resize(g, (void **)&g->pb, g->P * 2, g->P * 2, padded * 2)) {
+		snprintf(err, n, "out of GPU memory for the padding of the gradients and weights");
+		return -1;
 	}
+	/* the master weights: the slice only; the fp32 tensors the passes
+	 * read whole, each at a multiple of 64 values (vector loads) */
+	size_t at = 0;
+	g->f32_at.clear();
+	for (size_t len : g->f32_len) {
+		g->f32_at.push_back(at);
+		at += (len + 63) / 64 * 64;
+	}
+	int fail = 0;
+	g->pf = (float *)dalloc(g, at * 4, &fail);
+	if (fail || resize(g, (void **)&g->p, g->P * 4, 0, std::max<size_t>(hi - lo, 4) * 4)) {
+		snprintf(err, n, "out of GPU memory for the master weights' slice");
+		return -1;
+	}
+	CK(cudaMemset(g->pf, 0, at * 4));
+	g->Ppad = padded;
 	g->opt_lo = lo;
 	g->opt_hi = hi;
 	return 0;
+}
+
+extern "C" void gemma3_gpu_reduce_during_next(gemma3_gpu *g, gemma3_gpu_bucket_fn fn, void *ctx)
+{
+	need_train(g, "reduce_during_next");
+	if (!g->cs)
+		CK(cudaStreamCreateWithFlags(&g->cs, cudaStreamNonBlocking));
+	g->bucket_fn = fn;
+	g->bucket_ctx = ctx;
+	g->bev_used = 0;
+}
+
+extern "C" void gemma3_gpu_wait_reduced(gemma3_gpu *g)
+{
+	if (g->cs)
+		CK(cudaStreamSynchronize(g->cs));
 }
 
 extern "C" float *gemma3_gpu_grads_device(gemma3_gpu *g)
@@ -928,13 +1049,16 @@ extern "C" float *gemma3_gpu_grads_device(gemma3_gpu *g)
 }
 
 extern "C" float *gemma3_gpu_master_device(gemma3_gpu *g) { return g->p; }
+extern "C" void *gemma3_gpu_weights_bf16_device(gemma3_gpu *g) { return g->pb; }
 extern "C" void *gemma3_gpu_stream(gemma3_gpu *g) { return (void *)g->st; }
 
-extern "C" void gemma3_gpu_refresh_bf16(gemma3_gpu *g)
+extern "C" size_t gemma3_gpu_fp32_tensors(gemma3_gpu *g) { return g->pf ? g->f32_off.size() : 0; }
+
+extern "C" float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset, size_t *numel)
 {
-	f32_to_bf16_kernel<<<132 * 16, 256, 0, g->st>>>(g->P, g->p, g->pb);
-	CKL();
-	CK(cudaStreamSynchronize(g->st));
+	*offset = g->f32_off[i];
+	*numel = g->f32_len[i];
+	return g->pf + g->f32_at[i];
 }
 
 extern "C" size_t gemma3_gpu_peak_bytes(gemma3_gpu *g) { return g->peak; }
@@ -988,6 +1112,11 @@ static int layout(gemma3_gpu *g, std::vector<size_t> &nz_host_off,
 			g->lo[l].t[k] = t[1 + l * G3_PER_LAYER + k].offset;
 	g->off_norm = t[n - 1].offset;
 	g->P = t[n - 1].offset + t[n - 1].numel;
+	for (int i = 0; i < n; i++)
+		if (i == 0 || t[i].is_norm) {
+			g->f32_off.push_back(t[i].offset);
+			g->f32_len.push_back(t[i].numel);
+		}
 	/* the norm weights, adjacent ones merged */
 	for (int i = 0; i < n; i++) {
 		if (!t[i].is_norm)
@@ -1005,7 +1134,8 @@ struct Sizes {
 	size_t params, per_layer, shared, total;
 };
 
-static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows_chunk)
+static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows_chunk,
+		   int ranks)
 {
 	size_t N = (size_t)B * T, d = c->hidden_size, hd = c->head_dim, ff = c->intermediate_size;
 	size_t Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size, L = c->num_layers;
@@ -1013,6 +1143,14 @@ static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows
 	size_t P = V * d + L * (4 * d + 2 * hd + (QKV + Hq * hd) * d + 3 * ff * d) + d;
 	Sizes s;
 	s.params = P * (4 * 4 + 2);
+	if (ranks > 0) {
+		/* gemma3_gpu_shard: gradients and bf16 weights padded to ranks
+		 * equal slices of 64-value multiples; moments and master weights of
+		 * one slice; the fp32 embedding and norm weights whole */
+		size_t R = (size_t)ranks, slice = ((P + R - 1) / R + 63) / 64 * 64;
+		size_t fp32 = V * d + L * (4 * d + 2 * hd) + d;
+		s.params = slice * R * (4 + 2) + slice * 12 + fp32 * 4;
+	}
 	size_t acts = N * (2 * d + 2 * QKV + 2 * QK + 2 * Hq * hd + 2 * d + 4 * d + 2 * d +
 			   6 * ff + 2 * d) +
 		      N * 4 * (4 + Hq + Hkv) + (size_t)B * Hq * T * 4;
@@ -1040,9 +1178,10 @@ static int pick_rows_chunk(const gemma3_config *c, int B, int T)
 	return (int)r;
 }
 
-extern "C" size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute)
+extern "C" size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute,
+					int ranks)
 {
-	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T)).total;
+	return sizes(c, B, T, recompute, pick_rows_chunk(c, B, T), ranks).total;
 }
 
 extern "C" int gemma3_gpu_probe(char *why, size_t n)
@@ -1143,6 +1282,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	int fail = 0;
 	g->opt_lo = 0;
 	g->opt_hi = P;
+	g->Ppad = P;
 	g->p = (float *)dalloc(g, P * 4, &fail);
 	if (!infer) {
 		g->m = (float *)dalloc(g, P * 4, &fail);
@@ -1229,7 +1369,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		return NULL;
 	}
 	if (fail) {
-		size_t need = gemma3_gpu_bytes_needed(c, B, T, recompute);
+		size_t need = gemma3_gpu_bytes_needed(c, B, T, recompute, 0);
 		size_t fr = 0, tot = 0;
 		cudaMemGetInfo(&fr, &tot);
 		snprintf(err, n,
@@ -1237,7 +1377,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 			 "parameters and AdamW state) and %s has %.1f GiB; try a smaller batch "
 			 "(gradient accumulation keeps the tokens per step)%s",
 			 B, T, need / 1073741824.0,
-			 sizes(c, B, T, recompute, g->rows_chunk).params / 1073741824.0, g->devname,
+			 sizes(c, B, T, recompute, g->rows_chunk, 0).params / 1073741824.0, g->devname,
 			 tot / 1073741824.0, recompute ? "" : " or --recompute");
 		gemma3_gpu_free(g);
 		return NULL;
@@ -1328,6 +1468,12 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 	}
 	for (auto e : g->ev)
 		cudaEventDestroy(e);
+	for (auto e : g->bev)
+		cudaEventDestroy(e);
+	if (g->cs) {
+		cudaStreamSynchronize(g->cs);
+		cudaStreamDestroy(g->cs);
+	}
 	for (void *p : g->allocs)
 		cudaFree(p);
 	if (g->loss_host)

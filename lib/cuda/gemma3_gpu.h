@@ -64,8 +64,9 @@ gemma3_gpu *gemma3_gpu_create_decoder(const gemma3_config *c, int max_T, char *e
  * vocab_size of them) to logits. A prompt is one call with n its length,
  * then each new token one call with n = 1. */
 void gemma3_gpu_decode(gemma3_gpu *g, const int32_t *tokens, int n, int pos, float *logits);
-/* Device bytes the trainer would allocate (an estimate made without a GPU). */
-size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute);
+/* Device bytes the trainer would allocate (an estimate made without a GPU);
+ * ranks > 0: as a rank of a job of ranks, after gemma3_gpu_shard. */
+size_t gemma3_gpu_bytes_needed(const gemma3_config *c, int B, int T, int recompute, int ranks);
 /* The current GPU's free and total memory in bytes, as the driver reports
  * them now (what other processes hold is not free): 0, or -1 with the
  * reason in why (no usable GPU). */
@@ -120,21 +121,43 @@ void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float beta2, float e
 /* Makes GPU index the current device of this process (before create):
  * -1 with a message when there is no such GPU. */
 int gemma3_gpu_use_device(int index, char *err, size_t n);
-/* Keeps the AdamW moments of the parameters [lo, hi) only (lo a multiple
- * of 4): adamw then updates that slice of the master weights (and its
- * bf16 copy), and set_params/get_params move m and v of that slice, at
- * m + lo and v + lo of the whole arrays given. */
-int gemma3_gpu_shard_optimizer(gemma3_gpu *g, size_t lo, size_t hi, char *err, size_t n);
-/* Device pointers for NCCL: the gradients (zeroed if stale) and the fp32
- * master weights; the stream all the model's work runs on (cudaStream_t). */
+/* Keeps the optimizer state of the parameters [lo, hi) only (lo a
+ * multiple of 4): the AdamW moments and the fp32 master weights of that
+ * slice (ZeRO-1). adamw then updates that slice of the master weights and
+ * of the bf16 weights; the caller all-gathers the bf16 weights and the
+ * fp32 tensors (below) from the slices' owners. set_params takes whole
+ * arrays; get_params gives this rank's slice of params, m and v, at
+ * + lo of the whole arrays given. The gradients and the bf16 weights grow
+ * to padded values (zeros after the parameters), so that every rank's
+ * slice has the same length for NCCL's reduce-scatter and all-gather
+ * (dist_padded_len). Once, before set_params. */
+int gemma3_gpu_shard(gemma3_gpu *g, size_t lo, size_t hi, size_t padded, char *err, size_t n);
+/* Device pointers for NCCL: the gradients (zeroed if stale), this rank's
+ * slice of the fp32 master weights (all of them unless sharded), the bf16
+ * weights; the stream all the model's work runs on (cudaStream_t). */
 float *gemma3_gpu_grads_device(gemma3_gpu *g);
 float *gemma3_gpu_master_device(gemma3_gpu *g);
+void *gemma3_gpu_weights_bf16_device(gemma3_gpu *g);
 void *gemma3_gpu_stream(gemma3_gpu *g);
+/* Sharded: the tensors the passes read whole in fp32 (the embedding and
+ * the norm weights), each kept whole on every rank: how many (0 unless
+ * sharded), and the i-th's parameter offset, length and device copy. */
+size_t gemma3_gpu_fp32_tensors(gemma3_gpu *g);
+float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset, size_t *numel);
+/* Overlap of the gradients' reduction with the backward pass: during the
+ * next fwd_bwd only, fn(ctx, lo, hi, grads, stream) is called (from this
+ * thread, while the backward pass is being queued) each time the
+ * gradients of the parameters [lo, hi) are complete: the final norm, each
+ * layer from the last to the first, the embedding; together they cover
+ * every parameter once. grads is the gradient array on the device, stream
+ * a communication stream (cudaStream_t) that has waited for those
+ * gradients, on which fn queues their reduction while the backward pass
+ * goes on. gemma3_gpu_wait_reduced waits for all of it. */
+typedef void (*gemma3_gpu_bucket_fn)(void *ctx, size_t lo, size_t hi, float *grads, void *stream);
+void gemma3_gpu_reduce_during_next(gemma3_gpu *g, gemma3_gpu_bucket_fn fn, void *ctx);
+void gemma3_gpu_wait_reduced(gemma3_gpu *g);
 /* Sum of squares of the gradients [lo, hi), in the order of grad_norm. */
 double gemma3_gpu_grad_sumsq(gemma3_gpu *g, size_t lo, size_t hi);
-/* The bf16 weights again from the fp32 master weights (after another rank
- * updated part of them). */
-void gemma3_gpu_refresh_bf16(gemma3_gpu *g);
 
 /* Highest device memory in use since creation (bytes, from the driver's
  * free-memory reading after each phase) and what the trainer allocated. */

@@ -1,11 +1,19 @@
 #!/bin/sh
 # dist_gpu.sh - on a GPU machine: bonsai-train's data parallelism through
 # NCCL (TAP). Skips without a GPU.
-#   1 GPU:  --gpus 1 (NCCL with one rank, the real path: reduce, sharded
-#           AdamW, broadcast) gives the losses and the checkpoint of a plain
-#           --device cuda run, bit for bit.
+#   1 GPU:  --gpus 1 (NCCL with one rank, the real path: reduce-scatter of
+#           the gradients, AdamW on the rank's slice of the moments and fp32
+#           master weights, all-gather of the bf16 weights, broadcasts of the
+#           fp32 embedding and norm weights) gives the losses and the
+#           checkpoint of a plain --device cuda run, bit for bit, with the
+#           gradients reduced layer by layer during the backward pass (the
+#           default) and after it (BONSAI_DIST_OVERLAP=0); its
+#           optimizer state is 12 bytes a parameter (8 on the CPU); a run
+#           saved without NCCL resumes with --gpus 1 and the reverse, bit for
+#           bit.
 #   2, 4 GPUs (when present): the same global batch on 1, 2 and 4 GPUs for
-#           STEPS steps, losses within BOUND of one GPU; the optimizer state
+#           STEPS steps, losses within BOUND of one GPU, with and without
+#           the overlap (tokens/s of both); the optimizer state
 #           per rank at start-up; a checkpoint of the most GPUs resumed on 1
 #           and on 2; kill -9 of rank 1 ends the job within 5 s, naming it.
 #   tests/cuda/dist_gpu.sh [WORK_DIR [STEPS]]
@@ -61,6 +69,40 @@ ok $? "--gpus 1 (NCCL, one rank): the same losses, bit for bit (exit $rc)"
 [ $rc -ne 0 ] && sed 's/^/#   /' "$W/g1.err" | tail -5
 cmp -s "$W/plain/ckpt-$(printf %08d "$STEPS").safetensors" "$W/g1/ckpt-$(printf %08d "$STEPS").safetensors"
 ok $? "and the same checkpoint, bit for bit"
+grep -q "gradients summed in fp32 through NCCL layer by layer during the backward pass" "$W/g1.err"
+ok $? "--gpus 1 reduces each layer's gradients during the backward pass (the start-up line says so)"
+rm -rf "$W/g1s"
+BONSAI_DIST_OVERLAP=0 $TR $A --gpus 1 -o "$W/g1s" > "$W/g1s.log" 2> "$W/g1s.err"
+rc=$?
+losses "$W/g1s.log" > "$W/g1s.loss"
+[ $rc -eq 0 ] && [ -s "$W/g1s.loss" ] && cmp -s "$W/plain.loss" "$W/g1s.loss" &&
+	grep -q "after the backward pass (BONSAI_DIST_OVERLAP=0)" "$W/g1s.err"
+ok $? "BONSAI_DIST_OVERLAP=0 --gpus 1 (one reduce-scatter after the backward pass): bit for bit too"
+
+# ZeRO-1 on the GPU keeps the AdamW moments and the fp32 master weights of
+# a rank's slice: 12 bytes a parameter, where the CPU, whose passes compute
+# with the whole fp32 weights, keeps the moments only (8 bytes)
+$TR $A --device cpu --steps 1 -o "$W/cpu1" > /dev/null 2> "$W/cpu1.err"
+gmb=$(sed -n 's/.*optimizer state \([0-9.]*\) MB per rank (1 rank.*/\1/p' "$W/g1.err")
+cmb=$(sed -n 's/.*optimizer state \([0-9.]*\) MB per rank (1 rank.*/\1/p' "$W/cpu1.err")
+[ -n "$gmb" ] && [ -n "$cmb" ] &&
+	awk -v g="$gmb" -v c="$cmb" 'BEGIN { d = g - 1.5 * c; exit !(d < 0.15 && d > -0.15) }'
+ok $? "the start-up estimate: $gmb MB of optimizer state on the GPU rank, 1.5 x the CPU's $cmb MB (master weights sharded too)"
+
+# A checkpoint of a run without NCCL resumed through NCCL, and the reverse:
+# the losses of the run straight through, bit for bit
+half=$((STEPS / 2))
+rm -rf "$W/p-g1" "$W/g1-p"
+$TR $A -o "$W/p-g1" --stop-at $half > "$W/p-g1.log" 2> /dev/null
+$TR $A --gpus 1 -o "$W/p-g1" --resume >> "$W/p-g1.log" 2> "$W/err"
+losses "$W/p-g1.log" > "$W/p-g1.loss"
+cmp -s "$W/plain.loss" "$W/p-g1.loss"
+ok $? "saved at step $half without NCCL, resumed with --gpus 1: the same losses, bit for bit"
+$TR $A --gpus 1 -o "$W/g1-p" --stop-at $half > "$W/g1-p.log" 2> /dev/null
+$TR $A -o "$W/g1-p" --resume >> "$W/g1-p.log" 2> "$W/err"
+losses "$W/g1-p.log" > "$W/g1-p.loss"
+cmp -s "$W/plain.loss" "$W/g1-p.loss"
+ok $? "saved at step $half with --gpus 1 (sharded master weights gathered), resumed without NCCL: bit for bit"
 
 for n in 2 4; do
 	if [ "$NGPU" -lt $n ]; then
@@ -76,6 +118,13 @@ for n in 2 4; do
 	grep "optimizer state" "$W/g$n.err" | sed 's/^/# /'
 	grep '"tokens_per_s"' "$W/g$n.log" | tail -20 | sed 's/.*"tokens_per_s":\([^,]*\),.*/\1/' |
 		awk -v n=$n '{ s += $1 } END { if (NR) printf "# %d GPUs: %.0f tokens/s (mean of the last %d steps)\n", n, s / NR, NR }'
+	rm -rf "$W/g${n}s"
+	BONSAI_DIST_OVERLAP=0 $TR $A --gpus $n -o "$W/g${n}s" > "$W/g${n}s.log" 2> "$W/g${n}s.err"
+	rc=$?
+	close "$W/g$n.log" "$W/g${n}s.log"
+	ok $? "$n GPUs, reduced after the backward pass instead of during it: within $BOUND (gap $gap; exit $rc)"
+	grep '"tokens_per_s"' "$W/g${n}s.log" | tail -20 | sed 's/.*"tokens_per_s":\([^,]*\),.*/\1/' |
+		awk -v n=$n '{ s += $1 } END { if (NR) printf "# %d GPUs without overlap: %.0f tokens/s (mean of the last %d steps)\n", n, s / NR, NR }'
 done
 grep '"tokens_per_s"' "$W/plain.log" | tail -20 | sed 's/.*"tokens_per_s":\([^,]*\),.*/\1/' |
 	awk '{ s += $1 } END { if (NR) printf "# 1 GPU: %.0f tokens/s (mean of the last %d steps)\n", s / NR, NR }'

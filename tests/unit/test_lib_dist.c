@@ -127,9 +127,16 @@ static void slice_tests(void)
 			}
 			if (next != ns[i] || len % DIST_ALIGN || len * (size_t)w < ns[i])
 				bad++;
+			/* balanced: no slice longer than an even share plus the
+			 * alignment; the padded buffer holds every slice */
+			if (len >= (ns[i] + (size_t)w - 1) / (size_t)w + DIST_ALIGN ||
+			    dist_padded_len(ns[i], w) != len * (size_t)w)
+				bad++;
 			cases++;
 		}
-	ok(!bad, "slices of %d (n, world) cases partition the array, aligned to %d", cases, DIST_ALIGN);
+	ok(!bad, "slices of %d (n, world) cases partition the array (union all, no overlap), "
+		 "balanced within %d values, aligned to %d; the padded length holds %s",
+	   cases, DIST_ALIGN, DIST_ALIGN, "world equal slices");
 	size_t lo, hi;
 	dist_slice(1000, 4, 3, &lo, &hi);
 	ok(lo == 768 && hi == 1000, "1000 values on 4 ranks: rank 3 has [768, 1000)");
@@ -218,6 +225,42 @@ static int slurp_has(int rank, const char *what)
 	return strstr(s, what) != NULL;
 }
 
+/* The collectives on arrays of many lengths: shorter than one slice (the
+ * last ranks' slices empty), not a multiple of the alignment, uneven
+ * slices; a non-zero count of failed checks on this rank. */
+static int check_collectives(dist *d)
+{
+	int rank = dist_rank(d), world = dist_world(d), bad = 0;
+	double x[2] = { rank + 1, 0.5 };
+	bad |= dist_allreduce_sum(d, x, 2) || x[0] != world * (world + 1) / 2 || x[1] != 0.5 * world;
+	static const size_t ns[] = { 1, 63, 100, 1000, 4097, 65536 + 5 };
+	long tri = world * (world + 1) / 2;
+	for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+		size_t n = ns[k], lo, hi;
+		float *a = xmalloc(n * sizeof *a);
+		for (size_t i = 0; i < n; i++)
+			a[i] = (float)((rank + 1) * (long)(i % 4096));
+		bad |= dist_reduce_scatter(d, a, n);
+		dist_slice(n, world, rank, &lo, &hi);
+		for (size_t i = lo; i < hi; i++)
+			bad |= a[i] != (float)(tri * (long)(i % 4096));
+		for (size_t i = 0; i < n; i++)
+			if (i < lo || i >= hi)
+				a[i] = -1; /* not ours: all-gather must overwrite */
+		bad |= dist_allgather(d, a, n);
+		for (size_t i = 0; i < n; i++)
+			bad |= a[i] != (float)(tri * (long)(i % 4096));
+		free(a);
+	}
+	unsigned char id[128];
+	for (int i = 0; i < 128; i++)
+		id[i] = rank ? 0 : (unsigned char)(i * 7 + 1);
+	bad |= dist_broadcast(d, id, sizeof id);
+	for (int i = 0; i < 128; i++)
+		bad |= id[i] != (unsigned char)(i * 7 + 1);
+	return bad;
+}
+
 static int collectives(int rank, int world, int port)
 {
 	char err[512];
@@ -227,30 +270,7 @@ static int collectives(int rank, int world, int port)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	int bad = 0;
-	double x[2] = { rank + 1, 0.5 };
-	bad |= dist_allreduce_sum(d, x, 2) || x[0] != world * (world + 1) / 2 || x[1] != 0.5 * world;
-	enum { N = 1000 };
-	float a[N];
-	for (int i = 0; i < N; i++)
-		a[i] = (float)((rank + 1) * i);
-	bad |= dist_reduce_scatter(d, a, N);
-	size_t lo, hi;
-	dist_slice(N, world, rank, &lo, &hi);
-	for (size_t i = lo; i < hi; i++)
-		bad |= a[i] != (float)(world * (world + 1) / 2 * (long)i);
-	for (size_t i = 0; i < N; i++)
-		if (i < lo || i >= hi)
-			a[i] = -1; /* not ours: all-gather must overwrite */
-	bad |= dist_allgather(d, a, N);
-	for (int i = 0; i < N; i++)
-		bad |= a[i] != (float)(world * (world + 1) / 2 * i);
-	unsigned char id[128];
-	for (int i = 0; i < 128; i++)
-		id[i] = rank ? 0 : (unsigned char)(i * 7 + 1);
-	bad |= dist_broadcast(d, id, sizeof id);
-	for (int i = 0; i < 128; i++)
-		bad |= id[i] != (unsigned char)(i * 7 + 1);
+	int bad = check_collectives(d);
 	const char *names[] = { "the model config", "the tokenizer" };
 	uint64_t v[2] = { 42, 7 };
 	bad |= dist_check_same(d, names, v, 2, err, sizeof err);
@@ -371,9 +391,39 @@ static void tcp_tests(void)
 	   "an unknown MASTER_ADDR: an error naming it");
 }
 
+/* Started by mpirun (tests/dist-mpi.t): the collectives over the mpi
+ * transport, rank 0 reporting for all ranks. */
+static const char *from_env(const char *name) { return getenv(name); }
+
+static int mpi_job(void)
+{
+	char err[512];
+	dist_env e;
+	if (dist_env_read(&e, from_env, err, sizeof err))
+		die("%s", err);
+	dist *d = dist_open(&e, 10, err, sizeof err);
+	if (!d)
+		die("%s", err);
+	int rank = dist_rank(d), world = dist_world(d);
+	double bad = check_collectives(d);
+	if (dist_allreduce_sum(d, &bad, 1))
+		die("%s", dist_error(d));
+	if (rank == 0) {
+		ok(!strcmp(dist_transport(d), "mpi"), "mpirun: the mpi transport (%s)", dist_transport(d));
+		ok(bad == 0, "%d ranks over mpi: all-reduce, reduce-scatter and all-gather of 6 lengths "
+			     "(uneven slices, empty ones), broadcast",
+		   world);
+	}
+	if (dist_close(d))
+		die("closing the job failed");
+	return rank ? 0 : done_testing();
+}
+
 int main(void)
 {
 	cli_init("test_lib_dist");
+	if (getenv("OMPI_COMM_WORLD_SIZE"))
+		return mpi_job();
 	env_tests();
 	nodelist_tests();
 	slice_tests();

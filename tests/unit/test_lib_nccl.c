@@ -31,7 +31,8 @@ static void load_in_child(const char *file, const char *home, char *out, size_t 
 		char err[4096], msg[4200];
 		const nccl_api *a = nccl_load(err, sizeof err);
 		if (a)
-			snprintf(msg, sizeof msg, "loaded %s %d", a->path, a->version);
+			snprintf(msg, sizeof msg, "loaded %s %d%s", a->path, a->version,
+				 a->ReduceScatter && a->AllGather ? " with reduce-scatter and all-gather" : "");
 		else
 			snprintf(msg, sizeof msg, "%s", err);
 		if (write(fd[1], msg, strlen(msg)) < 0)
@@ -56,8 +57,10 @@ int main(void)
 		load_in_child(TOOLKIT_NCCL, "/nonexistent", out, sizeof out);
 		char want[600];
 		snprintf(want, sizeof want, "loaded %s ", TOOLKIT_NCCL);
-		ok(!strncmp(out, want, strlen(want)) && atoi(out + strlen(want)) >= 20000,
-		   "BONSAI_NCCL=%s: loaded, version 2.x (%s)", TOOLKIT_NCCL, out);
+		ok(!strncmp(out, want, strlen(want)) && atoi(out + strlen(want)) >= 20000 &&
+			   strstr(out, "with reduce-scatter and all-gather"),
+		   "BONSAI_NCCL=%s: loaded, version 2.x, ncclReduceScatter and ncclAllGather (%s)",
+		   TOOLKIT_NCCL, out);
 	} else {
 		printf("ok 1 # SKIP %s absent\n", TOOLKIT_NCCL);
 		tap_n++;

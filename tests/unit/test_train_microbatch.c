@@ -16,23 +16,27 @@ enum { PER_TOKEN = 1 << 20, PER_TOKEN_RECOMPUTE = 1 << 18 };
 static const size_t FIXED = 3 * GIB;
 static int calls_recompute;
 
-static size_t fake_bytes(const gemma3_config *c, int B, int T, int recompute)
+/* 2 GiB of FIXED are optimizer state, which the ranks of a job share. */
+static size_t fake_bytes(const gemma3_config *c, int B, int T, int recompute, int ranks)
 {
 	(void)c;
 	calls_recompute |= recompute;
-	return FIXED + (size_t)B * T * (recompute ? PER_TOKEN_RECOMPUTE : PER_TOKEN);
+	size_t fixed = ranks > 0 ? FIXED - 2 * GIB + 2 * GIB / (size_t)ranks : FIXED;
+	return fixed + (size_t)B * T * (recompute ? PER_TOKEN_RECOMPUTE : PER_TOKEN);
 }
 
 /* The free memory whose usable part is exactly the estimate at B. */
 static size_t free_for(int B, int T, int recompute)
 {
-	size_t need = fake_bytes(NULL, B, T, recompute);
+	size_t need = fake_bytes(NULL, B, T, recompute, 0);
 	/* usable = free - free/100*10 - 1 GiB, with free a multiple of 100 */
 	size_t f = (need + MICROBATCH_MARGIN_BYTES) / 90 * 100;
 	while (microbatch_usable(f) < need)
 		f += 100;
 	return f;
 }
+
+static int job_ranks; /* the request's ranks */
 
 static int pick(long seqs, int T, int given, int gpu, int recompute, size_t free_bytes,
 		microbatch_choice *ch, char *err, size_t n)
@@ -41,7 +45,7 @@ static int pick(long seqs, int T, int given, int gpu, int recompute, size_t free
 	memset(&c, 0, sizeof c);
 	microbatch_request r = { .seqs = seqs, .T = T, .given = given, .gpu = gpu,
 				 .recompute = recompute, .c = &c, .free_bytes = free_bytes,
-				 .bytes = fake_bytes };
+				 .ranks = job_ranks, .bytes = fake_bytes };
 	err[0] = 0;
 	return microbatch_pick(&r, ch, err, n);
 }
@@ -73,13 +77,13 @@ int main(void)
 
 	/* The memory limit, at its edge. */
 	ok(pick(32, 1024, 0, 1, 0, free_for(16, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 16 &&
-	   ch.need == fake_bytes(NULL, 16, 1024, 0) && ch.need <= ch.usable,
+	   ch.need == fake_bytes(NULL, 16, 1024, 0, 0) && ch.need <= ch.usable,
 	   "free memory for exactly 16: B 16, estimate within the usable part (got %d)", ch.B);
 	ok(pick(32, 1024, 0, 1, 0, free_for(16, 1024, 0) - 100, &ch, err, sizeof err) == 0 && ch.B == 8,
 	   "a little less: B 8, the next divisor (got %d)", ch.B);
 	ok(pick(32, 1024, 0, 1, 0, free_for(31, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 16,
 	   "memory for 31: B 16, since 31 does not divide 32 (got %d)", ch.B);
-	ok(pick(32, 1024, 0, 1, 0, fake_bytes(NULL, 32, 1024, 0), &ch, err, sizeof err) == 0 &&
+	ok(pick(32, 1024, 0, 1, 0, fake_bytes(NULL, 32, 1024, 0, 0), &ch, err, sizeof err) == 0 &&
 	   ch.B < 32, "free memory equal to the estimate at 32 is not enough: the margin (got %d)", ch.B);
 	ok(pick(32, 4096, 0, 1, 0, free_for(16, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 4,
 	   "the same memory at 4x the sequence length: B 4 (got %d)", ch.B);
@@ -89,8 +93,18 @@ int main(void)
 	ok(pick(32, 1024, 0, 1, 0, free_for(8, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 8 &&
 	   !calls_recompute, "without --recompute: B 8 (got %d)", ch.B);
 	ok(pick(32, 1024, 0, 1, 1, free_for(8, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 32 &&
-	   calls_recompute && ch.need == fake_bytes(NULL, 32, 1024, 1),
+	   calls_recompute && ch.need == fake_bytes(NULL, 32, 1024, 1, 0),
 	   "the same memory with --recompute: B 32, the recompute estimate (got %d)", ch.B);
+
+	/* A rank of a job shares the optimizer state (ZeRO-1): the estimate
+	 * is asked for the job's ranks, and more fits. */
+	ok(pick(64, 64, 0, 1, 0, free_for(16, 64, 0), &ch, err, sizeof err) == 0 && ch.B == 16,
+	   "no job, memory for 16 of 64 tokens: B 16 (got %d)", ch.B);
+	job_ranks = 4;
+	ok(pick(64, 64, 0, 1, 0, free_for(16, 64, 0), &ch, err, sizeof err) == 0 && ch.B == 32 &&
+		   ch.need == fake_bytes(NULL, 32, 64, 0, 4),
+	   "the same memory on a rank of 4: B 32, the estimate of a rank's share (got %d)", ch.B);
+	job_ranks = 0;
 
 	/* Nothing fits. */
 	ok(pick(32, 1024, 0, 1, 0, free_for(1, 1024, 0) - 100, &ch, err, sizeof err) == -1 &&
@@ -103,7 +117,7 @@ int main(void)
 
 	/* A given value is kept, whatever the memory. */
 	ok(pick(32, 1024, 4, 1, 0, LOTS, &ch, err, sizeof err) == 0 && ch.B == 4 && ch.accum == 8 &&
-	   !ch.chosen && ch.need == fake_bytes(NULL, 4, 1024, 0),
+	   !ch.chosen && ch.need == fake_bytes(NULL, 4, 1024, 0, 0),
 	   "--micro-batch 4 with memory for 32: 4 x 8, its estimate given (got %d x %ld)", ch.B, ch.accum);
 	ok(pick(32, 1024, 32, 1, 0, free_for(1, 1024, 0), &ch, err, sizeof err) == 0 && ch.B == 32 &&
 	   ch.need > ch.usable, "--micro-batch 32 with memory for 1: 32 (the GPU says if it does not fit)");
