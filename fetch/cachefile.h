@@ -14,6 +14,8 @@ typedef struct {
 	const char *path;       /* where the verified file goes */
 	uint64_t size;          /* bytes expected; 0 = not known */
 	const char *sha256;     /* lower-case hex expected; "" = none */
+	const char *git_oid;    /* or (NULL, "" = none) the git blob id: the Hub's
+	                         * ETag of a file not kept in LFS */
 	const char *pinned_by;  /* who gives the hash, for messages ("the Hub lists") */
 	/* 0: a file already at path is complete when its size is right; 1: it
 	 * is hashed first (it may have been damaged since, or a user may have
