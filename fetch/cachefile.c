@@ -55,7 +55,7 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		return 0;
 	mkdirs_above(it->path);
 	buf_t part = {0};
-	buf_printf(&part, "%s.part", it->path);
+	buf_printf(&part, "%s%s", it->path, it->partial_suffix ? it->partial_suffix : ".part");
 	const char *tmp = buf_cstr(&part);
 	/* One writer per partial file: another bonsai-fetch on the same cache
 	 * waits here, then finds the file done. */

@@ -21,6 +21,9 @@ typedef struct {
 	 * is hashed first (it may have been damaged since, or a user may have
 	 * put another one there) and replaced if it differs. */
 	int hash_existing;
+	/* The unfinished download is path and this (NULL: ".part"); the Hub
+	 * cache's is ".incomplete", as huggingface_hub names it. */
+	const char *partial_suffix;
 	/* Optional: a further check of a download whose hash is right; returns
 	 * 0, or -1 with a message in err. */
 	int (*check)(const char *path, void *arg, char *err, size_t errlen);

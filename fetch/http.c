@@ -263,6 +263,22 @@ static int retriable_curl(CURLcode rc)
 	}
 }
 
+/* A name that does not resolve or a port that refuses: the machine is
+ * offline or the address is wrong, which waiting does not mend; dies at
+ * once unless the server answered an earlier attempt of this transfer
+ * (then it may be restarting, and the retries apply). */
+static void fail_fast_unreachable(CURLcode rc, int reached, const char *url, const char *why)
+{
+	if (reached)
+		return;
+	if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+		die("%s: cannot resolve the host name (%s): offline, or a wrong address (HF_ENDPOINT)? "
+			"Not retried; HF_HUB_OFFLINE=1 uses only what the Hub cache holds", url, why);
+	if (rc == CURLE_COULDNT_CONNECT)
+		die("%s: cannot connect (%s): offline, or nothing listens at that address? "
+			"Not retried; HF_HUB_OFFLINE=1 uses only what the Hub cache holds", url, why);
+}
+
 static void backoff_sleep(const http_opts *o, int attempt, double retry_after)
 {
 	double d = o->backoff * pow(2, attempt > 20 ? 20 : attempt);
@@ -306,6 +322,7 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, digest *dg, 
 	double min_rate = o->min_rate > 0 ? (double)o->min_rate : 1.0;
 	size_t mem0 = mem ? mem->len : 0;
 	long st = 0;
+	int reached = 0;   /* has the server answered an attempt? */
 	for (int attempt = 0;; attempt++) {
 		xfer x = {.curl = c, .fp = fp, .dg = dg, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1,
 			.limit = lim.bytes, .limit_by = lim.by, .limit_from_length = lim.from_length};
@@ -338,6 +355,8 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, digest *dg, 
 		CURLcode rc = curl_easy_perform(c);
 		double took = now_seconds() - t0;
 		st = status_of(&x);
+		if (st)
+			reached = 1;
 		if (fp) {
 			if (fflush(fp) != 0 && !x.write_error)
 				x.write_error = errno;
@@ -364,6 +383,8 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, digest *dg, 
 				snprintf(why, sizeof why, "slower than %ld bytes/s for %ld s (--min-rate, --timeout)",
 					o->min_rate > 0 ? o->min_rate : 1L, o->stall_timeout > 0 ? o->stall_timeout : 60L);
 			retry = retriable_curl(rc);
+			if (retry)
+				fail_fast_unreachable(rc, reached, url, why);
 			if (!retry) {
 				free(x.next_link);
 				buf_free(&x.errbody);
@@ -536,6 +557,7 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			die("libcurl: cannot create a handle");
 		buf_t b = {0};
 		int64_t total = -1;
+		int reached = 0;
 		for (int attempt = 0;; attempt++) {
 			xfer x = {.curl = c, .mem = &b, .range_start = -1, .range_total = -1,
 				.limit = HTTP_MAX_SMALL_BODY};
@@ -547,6 +569,10 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			curl_easy_setopt(c, CURLOPT_RANGE, "0-3");
 			CURLcode rc = curl_easy_perform(c);
 			long st = status_of(&x);
+			if (st)
+				reached = 1;
+			else if (rc != CURLE_OK)
+				fail_fast_unreachable(rc, reached, url, curl_easy_strerror(rc));
 			curl_slist_free_all(hdrs);
 			free(x.next_link);
 			buf_free(&x.errbody);
