@@ -104,11 +104,9 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		unlink(tmp);
 		die("%s: %s (download removed)", it->url, err);
 	}
-	int fd = open(tmp, O_RDONLY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	/* the lock's descriptor is the file's: no second open to sync it */
+	if (fsync(lock) < 0)
+		die_at(tmp, 0, "fsync: %s", strerror(errno));
 	if (rename(tmp, it->path) < 0)
 		die_at(it->path, 0, "cannot move download into place: %s", strerror(errno));
 	close(lock);

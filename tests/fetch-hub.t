@@ -93,6 +93,18 @@ ok $? "... refs/main holds the commit, with no newline"
 [ -z "$(find "$C2" -name '*.incomplete' -o -name '*.tmp.*')" ]; ok $? "... and nothing unfinished is left"
 check "... and the same documents" cmp "$T/b.jsonl" "$T/local.jsonl"
 
+# A download is hashed while its bytes arrive: its file is never opened
+# for reading (the old code read each one again to hash it).
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+	start_proxy o
+	HF_HOME=$T/hfs HF_ENDPOINT=$PX strace -f -e trace=open,openat -o "$T/strace" $F --file 000_00000.parquet \
+		$REPO --config sample-10BT > /dev/null 2>&1
+	grep -q "$SHA_000_00000.incomplete" "$T/strace" && ! grep "$SHA_000_00000.incomplete" "$T/strace" | grep -q O_RDONLY
+	ok $? "the unfinished download is written, never opened to be read back ($(grep -c "$SHA_000_00000.incomplete" "$T/strace") opens)"
+else
+	skip "strace cannot run here"
+fi
+
 # 3. HF_HUB_OFFLINE=1: the cache only, no connection at all.
 start_proxy o
 HF_HUB_OFFLINE=1 HF_HOME=$T/hfh HF_ENDPOINT=$PX $F $REPO --config sample-10BT > "$T/c.jsonl" 2> "$T/c.err"
