@@ -672,5 +672,6 @@ int main(int argc, char **argv)
 	} else {
 		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
 	}
+	free(model_path);
 	return 0;
 }

@@ -275,5 +275,6 @@ int main(int argc, char **argv)
 	if (kv)
 		gemma3_kv_free(kv);
 	eval_lm_close(&lm);
+	free(model_path);
 	return 0;
 }
