@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "evaldir.h"
+#include "hfcache.h"
 #include "json.h"
 #include "lm.h"
 #include "loglik.h"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 "  stdin), the continuation's summed log-probability. Writes JSON Lines.\n"
 "\n"
 "options:\n"
-"  -m, --model PATH       run directory, checkpoint, or exported/HF directory\n"
+"  -m, --model PATH       run directory, checkpoint, exported/HF directory, or\n"
+"                         a Hub model id in the Hub cache (bonsai-fetch --model)\n"
 "  -t, --tokenizer PATH   tokenizer.json or .tiktoken (default: the one next to\n"
 "                         the model, as an export or a run directory holds it)\n"
 "  -o, --output FILE      write the results here (default stdout)\n"
@@ -651,6 +653,12 @@ int main(int argc, char **argv)
 	o.input = n_pos > 1 ? pos[1] : NULL;
 	if (!o.model)
 		die_usage("no model: name one with -m");
+	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
+	char merr[1024];
+	char *model_path = hf_model_path(o.model, merr, sizeof merr);
+	if (!model_path)
+		die("%s", merr);
+	o.model = model_path;
 	if (strcmp(o.cmd, "tasks") == 0) {
 		if (!o.input)
 			die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
@@ -664,5 +672,6 @@ int main(int argc, char **argv)
 	} else {
 		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
 	}
+	free(model_path);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "hfcache.h"
 #include "lm.h"
 #include "sample.h"
 #include "xio.h"
@@ -26,7 +27,8 @@ static void usage(FILE *f)
 "Writes the prompt and then its continuation to stdout, token by token.\n"
 "\n"
 "options:\n"
-"  -m, --model PATH       run directory, checkpoint, or exported/HF directory\n"
+"  -m, --model PATH       run directory, checkpoint, exported/HF directory, or\n"
+"                         a Hub model id in the Hub cache (bonsai-fetch --model)\n"
 "  -t, --tokenizer PATH   tokenizer.json or .tiktoken (default: next to the model)\n"
 "  -p, --prompt TEXT      the text to continue (default: none, just BOS)\n"
 "  -f, --prompt-file FILE read the prompt from FILE (- for stdin)\n"
@@ -148,6 +150,12 @@ int main(int argc, char **argv)
 		die_usage("unexpected argument: %s", argv[optind]);
 	if (!model)
 		die_usage("no model: name one with -m");
+	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
+	char merr[1024];
+	char *model_path = hf_model_path(model, merr, sizeof merr);
+	if (!model_path)
+		die("%s", merr);
+	model = model_path;
 	if (prompt && prompt_file)
 		die_usage("--prompt and --prompt-file exclude each other");
 	device = cli_device(device); /* NULL: the GPU when one works */
@@ -267,5 +275,6 @@ int main(int argc, char **argv)
 	if (kv)
 		gemma3_kv_free(kv);
 	eval_lm_close(&lm);
+	free(model_path);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* cachefile.c - see cachefile.h. */
 #include "cachefile.h"
-#include "sha256.h"
+#include "digest.h"
 #include "cli.h"
 #include "xio.h"
 
@@ -13,8 +13,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The hash a file is checked against, if any. */
+static int expected(const cache_item *it, digest_kind *kind, const char **hex, const char **name)
+{
+	if (it->sha256 && it->sha256[0]) {
+		*kind = DIGEST_SHA256, *hex = it->sha256, *name = "sha256";
+		return 1;
+	}
+	if (it->git_oid && it->git_oid[0]) {
+		*kind = DIGEST_GIT_BLOB, *hex = it->git_oid, *name = "git blob id";
+		return 1;
+	}
+	return 0;
+}
+
 int cache_has(const cache_item *it)
 {
+	digest_kind kind;
+	const char *want, *name;
 	struct stat st;
 	if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
@@ -23,11 +39,11 @@ int cache_has(const cache_item *it)
 	if (it->size && (uint64_t)st.st_size != it->size)
 		return 0;
 	char got[65];
-	if (!it->sha256[0] || sha256_file(it->path, got) != 0)
+	if (!expected(it, &kind, &want, &name) || digest_file(kind, it->path, (uint64_t)st.st_size, got) != 0)
 		return 0;
-	if (strcmp(got, it->sha256) != 0) {
-		warnx_("%s: the cached copy's sha256 is %s, not the %s %s: downloading it again", it->path, got,
-			it->pinned_by, it->sha256);
+	if (strcmp(got, want) != 0) {
+		warnx_("%s: the cached copy's %s is %s, not the %s %s: downloading it again", it->path, name,
+			got, it->pinned_by, want);
 		return 0;
 	}
 	return 1;
@@ -39,7 +55,7 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		return 0;
 	mkdirs_above(it->path);
 	buf_t part = {0};
-	buf_printf(&part, "%s.part", it->path);
+	buf_printf(&part, "%s%s", it->path, it->partial_suffix ? it->partial_suffix : ".part");
 	const char *tmp = buf_cstr(&part);
 	/* One writer per partial file: another bonsai-fetch on the same cache
 	 * waits here, then finds the file done. */
@@ -56,7 +72,12 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		buf_free(&part);
 		return 0;
 	}
-	http_download(o, it->url, tmp, it->size, it->pinned_by, pg);
+	digest_kind kind;
+	const char *want, *name;
+	digest *dg = NULL;
+	if (expected(it, &kind, &want, &name) && !(dg = digest_new(kind, it->size)))
+		die("%s: libcrypto cannot make a %s digest", it->url, name);
+	http_download(o, it->url, tmp, it->size, it->pinned_by, pg, dg);
 	struct stat st;
 	if (stat(tmp, &st) < 0)
 		die_at(tmp, 0, "%s", strerror(errno));
@@ -65,15 +86,17 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		die("%s: downloaded %lld bytes, %s %llu (download removed)", it->url,
 			(long long)st.st_size, it->pinned_by, (unsigned long long)it->size);
 	}
-	if (it->sha256[0]) {
+	if (dg) {
+		/* hashed as it arrived: the file is not read again */
 		char hex[65];
-		if (sha256_file(tmp, hex) < 0)
-			die_at(tmp, 0, "%s", strerror(errno));
-		if (strcmp(hex, it->sha256) != 0) {
+		if (digest_hex(dg, hex) < 0)
+			die("%s: libcrypto cannot finish the %s", it->url, name);
+		digest_free(dg);
+		if (strcmp(hex, want) != 0) {
 			/* A corrupt file must not be resumed from either. */
 			unlink(tmp);
-			die("%s: sha256 mismatch: got %s, %s %s (download removed)",
-				it->url, hex, it->pinned_by, it->sha256);
+			die("%s: %s mismatch: got %s, %s %s (download removed)",
+				it->url, name, hex, it->pinned_by, want);
 		}
 	}
 	char err[512];
@@ -81,11 +104,9 @@ int cache_fetch(const http_opts *o, const cache_item *it, http_progress *pg)
 		unlink(tmp);
 		die("%s: %s (download removed)", it->url, err);
 	}
-	int fd = open(tmp, O_RDONLY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	/* the lock's descriptor is the file's: no second open to sync it */
+	if (fsync(lock) < 0)
+		die_at(tmp, 0, "fsync: %s", strerror(errno));
 	if (rename(tmp, it->path) < 0)
 		die_at(it->path, 0, "cannot move download into place: %s", strerror(errno));
 	close(lock);

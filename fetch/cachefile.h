@@ -14,11 +14,16 @@ typedef struct {
 	const char *path;       /* where the verified file goes */
 	uint64_t size;          /* bytes expected; 0 = not known */
 	const char *sha256;     /* lower-case hex expected; "" = none */
+	const char *git_oid;    /* or (NULL, "" = none) the git blob id: the Hub's
+	                         * ETag of a file not kept in LFS */
 	const char *pinned_by;  /* who gives the hash, for messages ("the Hub lists") */
 	/* 0: a file already at path is complete when its size is right; 1: it
 	 * is hashed first (it may have been damaged since, or a user may have
 	 * put another one there) and replaced if it differs. */
 	int hash_existing;
+	/* The unfinished download is path and this (NULL: ".part"); the Hub
+	 * cache's is ".incomplete", as huggingface_hub names it. */
+	const char *partial_suffix;
 	/* Optional: a further check of a download whose hash is right; returns
 	 * 0, or -1 with a message in err. */
 	int (*check)(const char *path, void *arg, char *err, size_t errlen);

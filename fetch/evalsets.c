@@ -1,7 +1,7 @@
 /* evalsets.c - see evalsets.h and bonsai-fetch(1), EVALUATION SETS. */
 #include "evalsets.h"
 #include "cachefile.h"
-#include "sha256.h"
+#include "digest.h"
 #include "zipread.h"
 #include "buf.h"
 #include "cli.h"
@@ -308,7 +308,8 @@ static int installed(const char *path, const struct stat *st, const eval_file *f
 		return 0;
 	size_t n;
 	char *text = read_file(path, &n), hex[65];
-	sha256_buf_hex(text, n, hex);
+	if (sha256_buf_hex(text, n, hex) < 0)
+		die("%s: libcrypto cannot compute SHA-256", path);
 	int same = strcmp(hex, sha) == 0;
 	if (same) {
 		count_arg ca = {f->kind, f->items, 0};
@@ -363,7 +364,8 @@ static void install_member(const http_opts *o, const char *url, const eval_file 
 	if (zip_extract(src, &d, e, MAX_MEMBER, &b, zip_progress, &pa, err, sizeof err) < 0)
 		die("%s: %s (nothing written)", url, err);
 	char hex[65];
-	sha256_buf_hex(b.data, b.len, hex);
+	if (sha256_buf_hex(b.data, b.len, hex) < 0)
+		die("%s: libcrypto cannot compute SHA-256", url);
 	if (strcmp(hex, sha) != 0)
 		die("%s: %s: sha256 mismatch: got %s, %s %s (nothing written)", url, f->member, hex,
 			pinned_by, sha);

@@ -2,6 +2,7 @@
 #include "http.h"
 #include "cli.h"
 #include "progress.h"
+#include "digest.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -65,6 +66,7 @@ typedef struct {
 	char *next_link;
 	int64_t range_start, range_total;  /* from Content-Range */
 	http_progress *pg;
+	digest *dg;            /* fed every byte written to fp */
 	const char *path;
 } xfer;
 
@@ -134,6 +136,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 				x->write_error = errno;
 				return 0;
 			}
+			if (x->dg && digest_reset(x->dg) < 0) {
+				x->write_error = ENOMEM;
+				return 0;
+			}
 		}
 		uint64_t base = x->truncate_first ? 0 : x->resume_from;
 		if (x->got == 0 && x->limit_from_length) {
@@ -154,6 +160,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		}
 		if (fwrite(p, 1, len, x->fp) != len) {
 			x->write_error = errno ? errno : EIO;
+			return 0;
+		}
+		if (x->dg && digest_update(x->dg, p, len) < 0) {
+			x->write_error = ENOMEM;
 			return 0;
 		}
 	} else {
@@ -253,6 +263,22 @@ static int retriable_curl(CURLcode rc)
 	}
 }
 
+/* A name that does not resolve or a port that refuses: the machine is
+ * offline or the address is wrong, which waiting does not mend; dies at
+ * once unless the server answered an earlier attempt of this transfer
+ * (then it may be restarting, and the retries apply). */
+static void fail_fast_unreachable(CURLcode rc, int reached, const char *url, const char *why)
+{
+	if (reached)
+		return;
+	if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+		die("%s: cannot resolve the host name (%s): offline, or a wrong address (HF_ENDPOINT)? "
+			"Not retried; HF_HUB_OFFLINE=1 uses only what the Hub cache holds", url, why);
+	if (rc == CURLE_COULDNT_CONNECT)
+		die("%s: cannot connect (%s): offline, or nothing listens at that address? "
+			"Not retried; HF_HUB_OFFLINE=1 uses only what the Hub cache holds", url, why);
+}
+
 static void backoff_sleep(const http_opts *o, int attempt, double retry_after)
 {
 	double d = o->backoff * pow(2, attempt > 20 ? 20 : attempt);
@@ -282,7 +308,7 @@ typedef struct {
  * previous high-water mark, at min_rate or faster on average: a server
  * that resends the same first bytes, or trickles, uses up the retries like
  * one that fails outright. */
-static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t start_at,
+static long transfer(const http_opts *o, const char *url, FILE *fp, digest *dg, uint64_t start_at,
 	int64_t range_from, int64_t range_to, buf_t *mem, char **next, http_progress *pg,
 	const char *what, body_limit lim)
 {
@@ -296,8 +322,9 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 	double min_rate = o->min_rate > 0 ? (double)o->min_rate : 1.0;
 	size_t mem0 = mem ? mem->len : 0;
 	long st = 0;
+	int reached = 0;   /* has the server answered an attempt? */
 	for (int attempt = 0;; attempt++) {
-		xfer x = {.curl = c, .fp = fp, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1,
+		xfer x = {.curl = c, .fp = fp, .dg = dg, .mem = mem, .pg = pg, .range_start = -1, .range_total = -1,
 			.limit = lim.bytes, .limit_by = lim.by, .limit_from_length = lim.from_length};
 		curl_easy_reset(c);
 		setup(c, o, url, &x, hdrs);
@@ -328,6 +355,8 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 		CURLcode rc = curl_easy_perform(c);
 		double took = now_seconds() - t0;
 		st = status_of(&x);
+		if (st)
+			reached = 1;
 		if (fp) {
 			if (fflush(fp) != 0 && !x.write_error)
 				x.write_error = errno;
@@ -354,6 +383,8 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 				snprintf(why, sizeof why, "slower than %ld bytes/s for %ld s (--min-rate, --timeout)",
 					o->min_rate > 0 ? o->min_rate : 1L, o->stall_timeout > 0 ? o->stall_timeout : 60L);
 			retry = retriable_curl(rc);
+			if (retry)
+				fail_fast_unreachable(rc, reached, url, why);
 			if (!retry) {
 				free(x.next_link);
 				buf_free(&x.errbody);
@@ -365,6 +396,8 @@ static long transfer(const http_opts *o, const char *url, FILE *fp, uint64_t sta
 			have = 0;   /* start over cleanly */
 			if (fflush(fp) || ftruncate(fileno(fp), 0) || fseeko(fp, 0, SEEK_SET))
 				die("%s: %s", what, strerror(errno));
+			if (dg && digest_reset(dg) < 0)
+				die("%s: libcrypto cannot restart the hash", what);
 		} else if (!fp && range_from >= 0 && st == 206 && x.range_start != range_from) {
 			snprintf(why, sizeof why, "server answered another range than asked");
 			retry = 1;
@@ -411,11 +444,30 @@ long http_get(const http_opts *o, const char *url, buf_t *body, char **next)
 	if (next)
 		*next = NULL;
 	body_limit lim = {HTTP_MAX_SMALL_BODY, NULL, 0};
-	return transfer(o, url, NULL, 0, -1, -1, body, next, NULL, url, lim);
+	return transfer(o, url, NULL, NULL, 0, -1, -1, body, next, NULL, url, lim);
+}
+
+/* Feeds the first n bytes of the file at path (a partial download being
+ * resumed) to dg: the only bytes of a download read back from disk. */
+static void hash_prefix(const char *path, uint64_t n, digest *dg)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		die_at(path, 0, "%s", strerror(errno));
+	static __thread char buf[1 << 16];
+	while (n) {
+		size_t k = fread(buf, 1, n < sizeof buf ? (size_t)n : sizeof buf, fp);
+		if (k == 0)
+			die_at(path, 0, "%s", ferror(fp) ? strerror(errno) : "shorter than it was a moment ago");
+		if (digest_update(dg, buf, k) < 0)
+			die_at(path, 0, "libcrypto cannot hash it");
+		n -= k;
+	}
+	fclose(fp);
 }
 
 void http_download(const http_opts *o, const char *url, const char *path, uint64_t size,
-	const char *size_by, http_progress *pg)
+	const char *size_by, http_progress *pg, digest *dg)
 {
 	FILE *fp = fopen(path, "ab");
 	if (!fp)
@@ -429,6 +481,10 @@ void http_download(const http_opts *o, const char *url, const char *path, uint64
 			die_at(path, 0, "%s", strerror(errno));
 		have = 0;
 	}
+	if (dg && (digest_reset(dg) < 0))
+		die_at(path, 0, "libcrypto cannot start a hash");
+	if (dg && have)
+		hash_prefix(path, (uint64_t)have, dg);
 	if (pg && have) {
 		pthread_mutex_lock(&progress_lock);
 		pg->done += (uint64_t)have;
@@ -439,7 +495,7 @@ void http_download(const http_opts *o, const char *url, const char *path, uint64
 		lim = (body_limit){HTTP_MAX_UNSIZED, "bonsai-fetch takes without a listed size", 1};
 	long st = 206;   /* already complete */
 	if (!size || (uint64_t)have != size)
-		st = transfer(o, url, fp, (uint64_t)have, -1, -1, NULL, NULL, pg, path, lim);
+		st = transfer(o, url, fp, dg, (uint64_t)have, -1, -1, NULL, NULL, pg, path, lim);
 	if (fclose(fp) != 0)
 		die_at(path, 0, "%s", strerror(errno));
 	if (st < 200 || st >= 300)
@@ -467,7 +523,7 @@ static const uint8_t *http_get_range(pq_source *s, uint64_t off, size_t len, buf
 	}
 	/* a server that ignores Range sends the whole file, no more */
 	body_limit lim = {s->size > len ? s->size : len, "the file has", 0};
-	long st = transfer(&h->o, h->url, NULL, 0, (int64_t)off, (int64_t)(off + len - 1),
+	long st = transfer(&h->o, h->url, NULL, NULL, 0, (int64_t)off, (int64_t)(off + len - 1),
 		scratch, NULL, NULL, h->url, lim);
 	if (st == 200 && scratch->len == s->size && s->size != len) {
 		/* The server ignored Range and sent everything: use our part. */
@@ -501,6 +557,7 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			die("libcurl: cannot create a handle");
 		buf_t b = {0};
 		int64_t total = -1;
+		int reached = 0;
 		for (int attempt = 0;; attempt++) {
 			xfer x = {.curl = c, .mem = &b, .range_start = -1, .range_total = -1,
 				.limit = HTTP_MAX_SMALL_BODY};
@@ -512,6 +569,10 @@ pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size)
 			curl_easy_setopt(c, CURLOPT_RANGE, "0-3");
 			CURLcode rc = curl_easy_perform(c);
 			long st = status_of(&x);
+			if (st)
+				reached = 1;
+			else if (rc != CURLE_OK)
+				fail_fast_unreachable(rc, reached, url, curl_easy_strerror(rc));
 			curl_slist_free_all(hdrs);
 			free(x.next_link);
 			buf_free(&x.errbody);

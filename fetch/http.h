@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "pq_read.h"
+#include "digest.h"
 
 typedef struct {
 	int retries;          /* attempts after the first that made no progress */
@@ -48,9 +49,11 @@ typedef struct {
  * and the rest requested with Range). The transfer stops, and the program
  * dies, as soon as the file would grow past size (by whom, e.g. "the Hub
  * lists"), or without a size past the Content-Length or else
- * HTTP_MAX_UNSIZED. Dies on a permanent error. */
+ * HTTP_MAX_UNSIZED. Dies on a permanent error. dg (or NULL) is reset and
+ * fed the file's bytes, those already there and those that arrive, so that
+ * its hash is the file's when this returns. */
 void http_download(const http_opts *o, const char *url, const char *path, uint64_t size,
-	const char *size_by, http_progress *pg);
+	const char *size_by, http_progress *pg, digest *dg);
 
 /* A parquet byte source that fetches ranges on demand; size 0 = ask the server. */
 pq_source *pq_source_http(const http_opts *o, const char *url, uint64_t size);

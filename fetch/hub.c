@@ -3,6 +3,13 @@
 #include "cachefile.h"
 #include "json.h"
 #include "cli.h"
+#include "hfcache.h"
+#include "xio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -13,26 +20,6 @@
 /* A listing of more pages than this is refused (the Hub gives up to 1000
  * entries a page; FineWeb's largest directory is a few thousand files). */
 #define MAX_PAGES 1000
-
-static int name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		c == '-' || c == '_' || c == '.';
-}
-
-int hub_repo_name_ok(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (p != slash && !name_char(*p))
-			return 0;
-	/* "..", "." as a part would walk the URL tree. */
-	if (s[0] == '.' || slash[1] == '.')
-		return 0;
-	return 1;
-}
 
 char *hub_config_dir(const char *config)
 {
@@ -54,16 +41,6 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(((const hub_file *)a)->path, ((const hub_file *)b)->path);
 }
 
-static int is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (int i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 static int path_ok(const char *p)
 {
 	/* A listed path names a file in the cache: no escaping it. */
@@ -81,12 +58,115 @@ static int ends_with(const char *s, const char *suf)
 	return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
-	const char *revision, const char *dir, const char *cache, int *nout)
+int hub_parquet_file(const char *path) { return ends_with(path, ".parquet"); }
+
+int hub_model_file(const char *path)
 {
-	char *erev = url_escape_component(revision), *edir = url_escape_path(dir);
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return ends_with(path, ".json") || ends_with(path, ".safetensors") || ends_with(path, ".tiktoken") ||
+		!strcmp(base, "tokenizer.model");
+}
+
+static const char *kind_word(const hub_repo *r)
+{
+	return strcmp(r->kind, "models") == 0 ? "model" : "dataset";
+}
+
+/* Writes text to path through a temporary file and a rename. */
+static void write_atomic(const char *path, const char *text)
+{
+	mkdirs_above(path);
+	buf_t tmp = {0};
+	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	FILE *fp = fopen(buf_cstr(&tmp), "w");
+	if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0)
+		die_at(buf_cstr(&tmp), 0, "%s", strerror(errno));
+	if (rename(tmp.data, path) < 0)
+		die_at(path, 0, "%s", strerror(errno));
+	buf_free(&tmp);
+}
+
+void hub_resolve(const http_opts *o, hub_repo *r)
+{
+	r->dir = hf_repo_dir(r->cache, r->kind, r->repo);
+	char *erev = url_escape_component(r->revision);
+	buf_t url = {0}, body = {0};
+	buf_printf(&url, "%s/api/%s/%s/revision/%s", r->endpoint, r->kind, r->repo, erev);
+	long st = http_get(o, buf_cstr(&url), &body, NULL);
+	if (st == 404 || st == 401 || st == 403)
+		die("%s: no %s '%s' at revision '%s' (HTTP %ld from %s)%s", r->repo, kind_word(r), r->repo,
+			r->revision, st, url.data,
+			st != 404 && !o->token ? "; if it is private or gated, set HF_TOKEN or log in (HF_HOME/token)" : "");
+	if (st < 200 || st >= 300)
+		die("%s: HTTP %ld", url.data, st);
+	char err[200];
+	json_doc *doc = json_parse(body.data ? body.data : "", body.len, err, sizeof err);
+	if (!doc)
+		die("%s: not JSON: %s", url.data, err);
+	const char *sha = json_get_str(json_root(doc), "sha");
+	if (!sha || !hf_is_commit(sha))
+		die("%s: gives no commit id (\"sha\") for revision '%s'", url.data, r->revision);
+	r->commit = xstrdup(sha);
+	json_free(doc);
+	if (strcmp(r->commit, r->revision) != 0) {
+		buf_t ref = {0};
+		buf_printf(&ref, "%s/refs/%s", r->dir, r->revision);
+		write_atomic(buf_cstr(&ref), r->commit);
+		buf_free(&ref);
+	}
+	buf_free(&url);
+	buf_free(&body);
+	free(erev);
+}
+
+void hub_resolve_cached(hub_repo *r)
+{
+	r->dir = hf_repo_dir(r->cache, r->kind, r->repo);
+	char err[1024];
+	char *snap = hf_cached_snapshot(r->cache, r->kind, r->repo, r->revision, err, sizeof err);
+	if (!snap)
+		die("offline (HF_HUB_OFFLINE is set): %s", err);
+	r->commit = xstrdup(strrchr(snap, '/') + 1);
+	free(snap);
+}
+
+void hub_repo_free(hub_repo *r)
+{
+	free(r->commit);
+	free(r->dir);
+	r->commit = r->dir = NULL;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+	if (!s || strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* blobs/ID and snapshots/COMMIT/PATH of f. */
+static void place(const hub_repo *r, hub_file *f)
+{
+	buf_t b = {0};
+	buf_printf(&b, "%s/blobs/%s", r->dir, f->sha256[0] ? f->sha256 : f->oid);
+	f->cache_path = xstrdup(buf_cstr(&b));
+	b.len = 0;
+	buf_printf(&b, "%s/snapshots/%s/%s", r->dir, r->commit, f->path);
+	f->snap_path = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+}
+
+hub_file *hub_list(const http_opts *o, hub_repo *r, const char *dir, hub_filter filter, int *nout)
+{
+	const char *repo = r->repo;
+	char *erev = url_escape_component(r->revision), *edir = url_escape_path(dir);
 	buf_t url = {0};
-	buf_printf(&url, "%s/api/datasets/%s/tree/%s/%s?recursive=true", endpoint, repo, erev, edir);
+	buf_printf(&url, "%s/api/%s/%s/tree/%s%s%s?recursive=true", r->endpoint, r->kind, repo, erev,
+		*dir ? "/" : "", edir);
 	char *next = xstrdup(buf_cstr(&url));
 	hub_file *files = NULL;
 	int n = 0, cap = 0;
@@ -106,9 +186,9 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 		long st = http_get(o, next, &body, &link);
 		if (st == 404 || st == 401 || st == 403) {
 			/* The Hub answers 401 for private or missing repositories. */
-			die("%s: no dataset '%s' with a directory '%s' at revision '%s' (HTTP %ld from %s)%s",
-				repo, repo, dir, revision, st, next,
-				st != 404 && !o->token ? "; if it is private or gated, set HF_TOKEN" : "");
+			die("%s: no %s '%s' with a directory '%s' at revision '%s' (HTTP %ld from %s)%s",
+				repo, kind_word(r), repo, *dir ? dir : "/", r->revision, st, next,
+				st != 404 && !o->token ? "; if it is private or gated, set HF_TOKEN or log in (HF_HOME/token)" : "");
 		}
 		if (st < 200 || st >= 300)
 			die("%s: HTTP %ld", next, st);
@@ -123,7 +203,7 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 			json_value *e = &root->items[i];
 			const char *type = json_get_str(e, "type");
 			const char *path = json_get_str(e, "path");
-			if (!type || strcmp(type, "file") != 0 || !path || !ends_with(path, ".parquet"))
+			if (!type || strcmp(type, "file") != 0 || !path || !filter(path))
 				continue;
 			if (!path_ok(path))
 				die("%s: listing names an unsafe path '%s'", next, path);
@@ -142,9 +222,17 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 			if (size < 0 || size > 9e15)
 				die("%s: listing gives no size for %s", next, path);
 			f->size = (uint64_t)size;
-			if (oid && !is_hex64(oid))
+			if (oid && !is_hex(oid, 64))
 				die("%s: LFS hash of %s is not a sha256", next, path);
 			snprintf(f->sha256, sizeof f->sha256, "%s", oid ? oid : "");
+			/* a file in git itself is named in the cache, and checked,
+			 * by its git blob id, as huggingface_hub names it by its ETag */
+			const char *git = json_get_str(e, "oid");
+			if (!oid) {
+				if (!is_hex(git, 40))
+					die("%s: listing gives neither an LFS sha256 nor a git blob id for %s", next, path);
+				snprintf(f->oid, sizeof f->oid, "%s", git);
+			}
 		}
 		json_free(doc);
 		buf_free(&body);
@@ -159,26 +247,130 @@ hub_file *hub_list(const http_opts *o, const char *endpoint, const char *repo,
 		hub_file *f = &files[i];
 		char *ep = url_escape_path(f->path);
 		buf_t b = {0};
-		buf_printf(&b, "%s/datasets/%s/resolve/%s/%s", endpoint, repo, erev, ep);
+		buf_printf(&b, "%s/%s%s/resolve/%s/%s", r->endpoint, strcmp(r->kind, "models") ? "datasets/" : "",
+			repo, erev, ep);
 		f->url = xstrdup(buf_cstr(&b));
-		b.len = 0;
-		/* Verified files are named by their hash, so a changed file on the
-		 * Hub is a new name and a stale copy is never used. */
-		if (f->sha256[0])
-			buf_printf(&b, "%s/blobs/%s.parquet", cache, f->sha256);
-		else
-			buf_printf(&b, "%s/files/%s/%s/%s", cache, repo, revision, f->path);
-		f->cache_path = xstrdup(buf_cstr(&b));
 		buf_free(&b);
 		free(ep);
+		place(r, f);
 	}
 	free(erev);
 	free(edir);
 	buf_free(&url);
 	*nout = n;
 	if (n == 0)
-		die("%s: no .parquet files under '%s' at revision '%s'", repo, dir, revision);
+		die("%s: no %s files under '%s' at revision '%s'", repo,
+			filter == hub_parquet_file ? ".parquet" : "model", *dir ? dir : "/", r->revision);
 	return files;
+}
+
+/* Adds the files under snapshot folder top/rel that filter takes. */
+static void walk(const hub_repo *r, const char *top, const char *rel, hub_filter filter,
+	hub_file **files, int *n, int *cap)
+{
+	buf_t b = {0};
+	buf_printf(&b, "%s%s%s", top, *rel ? "/" : "", rel);
+	DIR *d = opendir(buf_cstr(&b));
+	if (!d)
+		die_at(b.data, 0, "%s", strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		buf_t sub = {0}, full = {0};
+		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		buf_printf(&full, "%s/%s", top, buf_cstr(&sub));
+		struct stat st, lst;
+		if (lstat(buf_cstr(&full), &lst) < 0)
+			die_at(full.data, 0, "%s", strerror(errno));
+		if (stat(full.data, &st) < 0) {
+			if (filter(sub.data))
+				die("offline (HF_HUB_OFFLINE is set): %s: its blob is missing from the cache", full.data);
+		} else if (S_ISDIR(st.st_mode)) {
+			walk(r, top, sub.data, filter, files, n, cap);
+		} else if (S_ISREG(st.st_mode) && filter(sub.data)) {
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 16;
+				*files = xreallocarray(*files, (size_t)*cap, sizeof **files);
+			}
+			hub_file *f = &(*files)[(*n)++];
+			memset(f, 0, sizeof *f);
+			f->path = xstrdup(sub.data);
+			f->size = (uint64_t)st.st_size;
+			f->url = xstrdup("");
+			f->snap_path = xstrdup(full.data);
+			char target[4096];
+			ssize_t k = S_ISLNK(lst.st_mode) ? readlink(full.data, target, sizeof target - 1) : -1;
+			const char *id = "";
+			if (k > 0) {
+				target[k] = 0;
+				const char *slash = strrchr(target, '/');
+				id = slash ? slash + 1 : target;
+			}
+			/* the name of a blob is its hash: checked before use */
+			if (is_hex(id, 64))
+				memcpy(f->sha256, id, 65);
+			else if (is_hex(id, 40))
+				memcpy(f->oid, id, 41);
+			f->cache_path = xstrdup(full.data);
+		}
+		buf_free(&sub);
+		buf_free(&full);
+	}
+	closedir(d);
+	buf_free(&b);
+}
+
+hub_file *hub_list_cached(hub_repo *r, const char *dir, hub_filter filter, int *nout)
+{
+	buf_t top = {0};
+	buf_printf(&top, "%s/snapshots/%s", r->dir, r->commit);
+	buf_t sub = {0};
+	buf_printf(&sub, "%s/%s", buf_cstr(&top), dir);
+	struct stat st;
+	if (*dir && (stat(buf_cstr(&sub), &st) < 0 || !S_ISDIR(st.st_mode)))
+		die("offline (HF_HUB_OFFLINE is set): %s %s (revision %s) has no '%s' in the Hub cache: no %s",
+			r->kind, r->repo, r->revision, dir, sub.data);
+	hub_file *files = NULL;
+	int n = 0, cap = 0;
+	walk(r, top.data, dir, filter, &files, &n, &cap);
+	if (n == 0)
+		die("offline (HF_HUB_OFFLINE is set): no %s files under %s", filter == hub_parquet_file ? ".parquet" : "model",
+			sub.data);
+	qsort(files, (size_t)n, sizeof *files, cmp_path);
+	buf_free(&top);
+	buf_free(&sub);
+	*nout = n;
+	return files;
+}
+
+void hub_link(const hub_file *f)
+{
+	/* ../ for each folder between snapshots/ and the file, then blobs/ID */
+	buf_t t = {0};
+	buf_puts(&t, "../../");
+	for (const char *p = f->path; *p; p++)
+		if (*p == '/')
+			buf_puts(&t, "../");
+	buf_printf(&t, "blobs/%s", strrchr(f->cache_path, '/') + 1);
+	char have[4096];
+	ssize_t k = readlink(f->snap_path, have, sizeof have - 1);
+	if (k >= 0) {
+		have[k] = 0;
+		if (strcmp(have, buf_cstr(&t)) == 0) {
+			buf_free(&t);
+			return;
+		}
+	}
+	mkdirs_above(f->snap_path);
+	buf_t tmp = {0};
+	buf_printf(&tmp, "%s.tmp.%ld.%lx", f->snap_path, (long)getpid(), (unsigned long)pthread_self());
+	if (symlink(buf_cstr(&t), buf_cstr(&tmp)) < 0)
+		die_at(tmp.data, 0, "cannot make a link: %s", strerror(errno));
+	if (rename(tmp.data, f->snap_path) < 0)
+		die_at(f->snap_path, 0, "%s", strerror(errno));
+	buf_free(&t);
+	buf_free(&tmp);
 }
 
 void hub_files_free(hub_file *f, int n)
@@ -187,6 +379,7 @@ void hub_files_free(hub_file *f, int n)
 		free(f[i].path);
 		free(f[i].url);
 		free(f[i].cache_path);
+		free(f[i].snap_path);
 	}
 	free(f);
 }
@@ -197,7 +390,8 @@ static cache_item item_of(const hub_file *f)
 	/* a cached copy is hashed again before each use: a file damaged in
 	 * the cache since it was verified is fetched again, not read */
 	return (cache_item){.url = f->url, .path = f->cache_path, .size = f->size, .sha256 = f->sha256,
-		.pinned_by = "the Hub lists", .hash_existing = f->sha256[0] != 0};
+		.git_oid = f->oid, .pinned_by = "the Hub lists", .hash_existing = f->sha256[0] || f->oid[0],
+		.partial_suffix = ".incomplete"};
 }
 
 int hub_cached(const hub_file *f)
@@ -210,6 +404,7 @@ static void hub_fetch_file(const http_opts *o, const hub_file *f, http_progress 
 {
 	cache_item it = item_of(f);
 	cache_fetch(o, &it, pg);
+	hub_link(f);
 }
 
 struct hub_downloads {

@@ -2,6 +2,7 @@
  * to JSON Lines documents. See bonsai-fetch(1). */
 #include "cli.h"
 #include "evaldir.h"
+#include "hfcache.h"
 #include "buf.h"
 #include "xio.h"
 #include "progress.h"
@@ -22,6 +23,7 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: bonsai-fetch [options] SOURCE...\n"
+"       bonsai-fetch --model ID [--revision REV] [options]\n"
 "       bonsai-fetch --eval LIST [--eval-dir DIR] [options]\n"
 "\n"
 "Writes the rows of parquet files as JSON Lines, one object per row.\n"
@@ -34,10 +36,11 @@ static void usage(FILE *fp)
 "                        with HTTP range requests for remote files\n"
 "  -c, --config NAME     dataset configuration: sample-10BT -> sample/10BT,\n"
 "                        CC-MAIN-... -> data/CC-MAIN-..., or a directory\n"
-"      --revision REV    dataset revision (default main)\n"
+"      --revision REV    dataset or model revision (default main)\n"
 "  -j, --jobs N          parallel downloads (default 4)\n"
-"      --cache DIR       download cache (default $BONSAI_CACHE, else\n"
-"                        $XDG_CACHE_HOME/bonsai, else ~/.cache/bonsai)\n"
+"      --cache DIR       the Hugging Face Hub cache to reuse and fill (default\n"
+"                        $HF_HUB_CACHE, else $HF_HOME/hub, else\n"
+"                        ~/.cache/huggingface/hub)\n"
 "      --retries N       retries of a failing transfer (default 8)\n"
 "      --backoff SEC     wait before the first retry, doubled each time (default 1)\n"
 "      --timeout SEC     retry a transfer slower than --min-rate this long\n"
@@ -47,6 +50,10 @@ static void usage(FILE *fp)
 "      --list            print the dataset's files (path, size, sha256) and stop\n"
 "      --file NAME       of a dataset, only the file whose path is NAME or ends\n"
 "                        in /NAME (one of --list's paths)\n"
+"      --model ID        download a model (its *.json, *.safetensors,\n"
+"                        *.tiktoken, tokenizer.model) into the Hub cache and\n"
+"                        print its folder, which -m and --init of the other\n"
+"                        tools then find by ID\n"
 "      --eval LIST       download evaluation sets instead: piqa, hellaswag,\n"
 "                        arc_easy, arc_challenge or all (comma-separated), from\n"
 "                        their publishers, checked against pinned sha256 hashes\n"
@@ -66,8 +73,10 @@ static void usage(FILE *fp)
 "  -V, --version         version\n"
 "\n"
 "Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as\n"
-"a bearer token to HF_ENDPOINT only), BONSAI_CACHE, BONSAI_EVAL_DIR,\n"
-"BONSAI_EVAL_BASE_URL.\n");
+"a bearer token to HF_ENDPOINT only; else the token file HF_TOKEN_PATH or\n"
+"HF_HOME/token), HF_HUB_OFFLINE=1 (no network: the Hub cache only),\n"
+"HF_HUB_CACHE, HF_HOME, BONSAI_CACHE and BONSAI_EVAL_DIR (the evaluation\n"
+"sets), BONSAI_EVAL_BASE_URL.\n");
 }
 
 typedef struct {
@@ -209,12 +218,69 @@ static int select_file(hub_file *files, int n, const char *name, const char *rep
 	die("%s: no file %s among the %d parquet files of %s", repo, name, n, dir);
 }
 
+/* The Hub cache: --cache, else huggingface_hub's default. */
+static char *hub_cache(const char *cache)
+{
+	char *d = cache ? xstrdup(cache) : hf_hub_cache_dir();
+	if (!d)
+		die("no Hub cache directory: set --cache, HF_HUB_CACHE, HF_HOME or HOME");
+	return d;
+}
+
+/* Checked copies of files[0..n), offline: nothing to download them with. */
+static void need_cached(const hub_repo *r, const hub_file *files, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (!hub_cached(&files[k]))
+			die("offline (HF_HUB_OFFLINE is set): %s %s: %s in the Hub cache (%s) does not match "
+				"its hash or size", r->kind, r->repo, files[k].path, files[k].snap_path);
+}
+
+/* bonsai-fetch --model ID: the model's files into the Hub cache; prints
+ * the snapshot folder. */
+static int fetch_model(http_opts *ho, const char *id, const char *ep, const char *revision,
+	const char *cache, int jobs, int nsources, int parquet_opts)
+{
+	if (nsources > 0)
+		die_usage("--model takes no SOURCE");
+	if (parquet_opts)
+		die_usage("-o, --columns, --max-docs, --config, --list and --file do not go with --model");
+	if (!hf_repo_id_ok(id))
+		die_usage("--model: '%s' is not a Hub model id (owner/name)", id);
+	char *c = hub_cache(cache);
+	hub_repo r = {.endpoint = ep, .kind = "models", .repo = id, .revision = revision, .cache = c};
+	int n;
+	hub_file *files;
+	if (hf_offline()) {
+		hub_resolve_cached(&r);
+		files = hub_list_cached(&r, "", hub_model_file, &n);
+		need_cached(&r, files, n);
+	} else {
+		http_init();
+		hub_resolve(ho, &r);
+		files = hub_list(ho, &r, "", hub_model_file, &n);
+		hub_downloads *d = hub_download_start(ho, files, n, jobs);
+		for (int k = 0; k < n; k++)
+			hub_wait(d, k);
+		hub_download_finish(d);
+		progress_done();
+		http_cleanup();
+	}
+	printf("%s/snapshots/%s\n", r.dir, r.commit);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("stdout: write error");
+	hub_files_free(files, n);
+	hub_repo_free(&r);
+	free(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	enum { OPT_COLUMNS = 256, OPT_REVISION, OPT_CACHE, OPT_RETRIES, OPT_BACKOFF,
 		OPT_TIMEOUT, OPT_MIN_RATE, OPT_PROGRESS, OPT_LIST, OPT_EVAL, OPT_EVAL_DIR, OPT_EVAL_BASE_URL,
-		OPT_EVAL_SHA256, OPT_FILE };
+		OPT_EVAL_SHA256, OPT_FILE, OPT_MODEL };
 	static const struct option opts[] = {
 		{"output", required_argument, 0, 'o'},
 		{"columns", required_argument, 0, OPT_COLUMNS},
@@ -229,6 +295,7 @@ int main(int argc, char **argv)
 		{"min-rate", required_argument, 0, OPT_MIN_RATE},
 		{"list", no_argument, 0, OPT_LIST},
 		{"file", required_argument, 0, OPT_FILE},
+		{"model", required_argument, 0, OPT_MODEL},
 		{"eval", required_argument, 0, OPT_EVAL},
 		{"eval-dir", required_argument, 0, OPT_EVAL_DIR},
 		{"eval-base-url", required_argument, 0, OPT_EVAL_BASE_URL},
@@ -243,7 +310,7 @@ int main(int argc, char **argv)
 	int jobs = 4, list = 0;
 	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60, .min_rate = 1024};
 	job j = {.remaining = -1};
-	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL;
+	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL, *model = NULL;
 	char **pins = NULL;
 	int npins = 0, parquet_opts = 0, quiet = 0;
 	int c;
@@ -280,6 +347,7 @@ int main(int argc, char **argv)
 				die_usage("--eval: empty list");
 			eval_list = optarg;
 			break;
+		case OPT_MODEL: model = optarg; break;
 		case OPT_EVAL_DIR: eval_dir = optarg; break;
 		case OPT_EVAL_BASE_URL: eval_base = optarg; break;
 		case OPT_EVAL_SHA256:
@@ -304,14 +372,13 @@ int main(int argc, char **argv)
 	/* SIGINT and SIGTERM end transfers and conversion through die(), so
 	 * that no temporary output (-o FILE.tmp.XXXXXX) is left behind. */
 	cli_catch_signals();
+	if (eval_list && model)
+		die_usage("--model and --eval are separate runs");
 	if (eval_list)
 		return fetch_eval(&ho, eval_list, eval_dir, eval_base, cache, pins, npins,
 			argc - optind, parquet_opts, quiet);
 	if (eval_dir || eval_base || npins)
 		die_usage("--eval-dir, --eval-base-url and --eval-sha256 go with --eval");
-	if (optind >= argc)
-		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
-
 	const char *endpoint = getenv("HF_ENDPOINT");
 	if (!endpoint || !*endpoint)
 		endpoint = "https://huggingface.co";
@@ -319,30 +386,46 @@ int main(int argc, char **argv)
 	while (strlen(ep) > 1 && ep[strlen(ep) - 1] == '/')
 		ep[strlen(ep) - 1] = 0;
 	char *token_host = host_of(ep);
-	ho.token = getenv("HF_TOKEN");
+	char terr[600];
+	char *token = hf_token(terr, sizeof terr);
+	if (!token && terr[0])
+		die("the Hugging Face token file: %s", terr);
+	ho.token = token;
 	ho.token_host = token_host;
+	int offline = hf_offline();
+	if (model) {
+		int rc = fetch_model(&ho, model, ep, revision, cache, jobs, argc - optind, parquet_opts);
+		free(token);
+		free(token_host);
+		free(ep);
+		return rc;
+	}
 
+	if (optind >= argc)
+		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
 	/* Sort the sources out before any output. */
 	int need_http = 0;
 	for (int i = optind; i < argc; i++) {
 		const char *s = argv[i];
 		struct stat st;
 		if (is_url(s)) {
+			if (offline)
+				die("offline (HF_HUB_OFFLINE is set): cannot read the URL %s", s);
 			need_http = 1;
 		} else if (stat(s, &st) == 0) {
 			if (config)
 				die_usage("--config applies to a dataset name, not to the file %s", s);
 		} else if (strstr(s, ".parquet") || s[0] == '.' || s[0] == '/') {
 			die_at(s, 0, "no such file");
-		} else if (hub_repo_name_ok(s)) {
-			need_http = 1;
+		} else if (hf_repo_id_ok(s)) {
+			need_http = !offline;
 		} else {
 			die_usage("'%s' is not a file, a URL or a dataset name (owner/name)", s);
 		}
 	}
 	if (need_http)
 		http_init();
-	char *cache_dir = cache ? xstrdup(cache) : NULL;
+	char *cache_dir = NULL;
 
 	/* the time left is known when every source is a local file read whole */
 	meter_start(&j.m, j.remaining < 0 ? files_size(argv + optind, argc - optind) : 0);
@@ -360,11 +443,19 @@ int main(int argc, char **argv)
 			pq_source_close(src);
 		} else {
 			if (!cache_dir)
-				if (!(cache_dir = bonsai_cache_dir()))
-					die("no cache directory: set --cache, BONSAI_CACHE or HOME");
+				cache_dir = hub_cache(cache);
 			char *dir = hub_config_dir(config ? config : "data");
+			hub_repo r = {.endpoint = ep, .kind = "datasets", .repo = s, .revision = revision,
+				.cache = cache_dir};
 			int n_listed;
-			hub_file *files = hub_list(&ho, ep, s, revision, dir, cache_dir, &n_listed);
+			hub_file *files;
+			if (offline) {
+				hub_resolve_cached(&r);
+				files = hub_list_cached(&r, dir, hub_parquet_file, &n_listed);
+			} else {
+				hub_resolve(&ho, &r);
+				files = hub_list(&ho, &r, dir, hub_parquet_file, &n_listed);
+			}
 			int n = only ? select_file(files, n_listed, only, s, dir) : n_listed;
 			if (list) {
 				buf_t b = {0};
@@ -373,11 +464,21 @@ int main(int argc, char **argv)
 						(unsigned long long)files[k].size, files[k].sha256);
 				outfile_write(j.out, b.data, b.len);
 				buf_free(&b);
+			} else if (offline) {
+				/* each file checked just before it is read */
+				for (int k = 0; k < n && j.remaining != 0; k++) {
+					need_cached(&r, &files[k], 1);
+					pq_source *src = pq_source_file(files[k].snap_path);
+					convert(&j, src);
+					pq_source_close(src);
+				}
 			} else if (j.remaining >= 0) {
 				/* A few rows: cached files are read locally, others by range. */
 				for (int k = 0; k < n && j.remaining != 0; k++) {
-					pq_source *src = hub_cached(&files[k]) ?
-						pq_source_file(files[k].cache_path) :
+					int cached = hub_cached(&files[k]);
+					if (cached)
+						hub_link(&files[k]);
+					pq_source *src = cached ? pq_source_file(files[k].cache_path) :
 						pq_source_http(&ho, files[k].url, files[k].size);
 					convert(&j, src);
 					pq_source_close(src);
@@ -392,6 +493,7 @@ int main(int argc, char **argv)
 				}
 				hub_download_finish(d);
 			}
+			hub_repo_free(&r);
 			hub_files_free(files, n_listed);
 			free(dir);
 		}
@@ -404,6 +506,7 @@ int main(int argc, char **argv)
 	free(cache_dir);
 	free(ep);
 	free(token_host);
+	free(token);
 	if (need_http)
 		http_cleanup();
 	return 0;

@@ -2,7 +2,7 @@
 # --eval: the evaluation sets bonsai-eval reads.
 TOOLS += bonsai-fetch
 bonsai-fetch_SRCS := $(wildcard fetch/*.c)
-bonsai-fetch_LIBS := -lcurl -lsnappy -lz -llz4 -lbrotlidec
+bonsai-fetch_LIBS := -lcurl -lcrypto -lsnappy -lz -llz4 -lbrotlidec
 
 # Unit tests that link the parquet reader's objects.
 FETCH_PQ_OBJS := $(BUILD)/fetch/thrift.o $(BUILD)/fetch/pq_meta.o $(BUILD)/fetch/pq_decode.o \
@@ -13,7 +13,8 @@ TEST_test_fetch_fixtures_OBJS := $(FETCH_PQ_OBJS)
 TEST_test_fetch_fixtures_LIBS := -lsnappy -lz -llz4 -lbrotlidec
 TEST_test_fetch_synth_OBJS := $(FETCH_PQ_OBJS)
 TEST_test_fetch_synth_LIBS := -lsnappy -lz -llz4 -lbrotlidec
-TEST_test_fetch_sha256_OBJS := $(BUILD)/fetch/sha256.o
+TEST_test_fetch_digest_OBJS := $(BUILD)/fetch/digest.o
+TEST_test_fetch_digest_LIBS := -lcrypto
 TEST_test_fetch_zip_OBJS := $(BUILD)/fetch/zipread.o
 TEST_test_fetch_zip_LIBS := -lz
 

@@ -32,5 +32,9 @@ for f in "$src/$dir"/*.parquet; do
 	entries="$entries${entries:+,}{\"type\":\"file\",\"size\":$sz,\"lfs\":{\"oid\":\"$sha\",\"size\":$sz},\"path\":\"$dir/$b\"}"
 done
 echo "[$entries]" > "$R/api/datasets/$repo/tree/main/$dir"
+# the revision API: the commit the Hub cache's snapshot is named by (here
+# the listing's own hash, so that other files make another snapshot)
+mkdir -p "$R/api/datasets/$repo/revision"
+echo "{\"sha\":\"$(sha1sum < "$R/api/datasets/$repo/tree/main/$dir" | cut -c1-40)\"}" > "$R/api/datasets/$repo/revision/main"
 start_lighttpd "$R" "$T" || { echo "hub-mirror.sh: could not start lighttpd ($T/lighttpd.log)" >&2; exit 1; }
 HF_ENDPOINT=http://127.0.0.1:$PORT "$@"

@@ -5,6 +5,7 @@
  * of every global batch, and rank 0 alone prints and saves. */
 #include "backend.h"
 #include "cli.h"
+#include "hfcache.h"
 #include "commands.h"
 #include "data.h"
 #include "dist.h"
@@ -53,7 +54,8 @@ static void usage(FILE *f)
 		"Trains a Gemma 3 model on token shards (bonsai-shard) with AdamW.\n"
 		"  --data DIR          shard directory (train split; val split for --eval-every)\n"
 		"  --model NAME|FILE   tiny, gemma3-270m, gemma3-1b, seed, small, or a config.json\n"
-		"  --init MODEL        start from weights: HF dir/safetensors/index.json, run or checkpoint\n"
+		"  --init MODEL        start from weights: HF dir/safetensors/index.json, run or checkpoint,\n"
+		"                      or a Hub model id in the Hub cache (bonsai-fetch --model ID)\n"
 		"  -o, --output RUN    run directory: checkpoints and config.json\n"
 		"  --steps N           optimizer steps of the whole run (the schedule's length)\n"
 		"  --batch-tokens N    tokens per step (default 524288; on the CPU 8192), a\n"
@@ -534,9 +536,16 @@ int cmd_train(int argc, char **argv)
 		char *existing = gemma3_latest_checkpoint(o.out);
 		if (existing)
 			die("%s: the run directory already has checkpoints (use --resume, or another -o)", o.out);
-		init = o.init ? gemma3_model_open(o.init, err, sizeof err) : NULL;
-		if (o.init && !init)
-			die("%s", err);
+		if (o.init) {
+			/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
+			char *init_path = hf_model_path(o.init, err, sizeof err);
+			if (!init_path)
+				die("--init %s", err);
+			init = gemma3_model_open(init_path, err, sizeof err);
+			if (!init)
+				die("%s", err);
+			free(init_path);
+		}
 		if (o.model) {
 			/* A preset takes its vocabulary from --init or else the
 			 * shards; a config.json keeps its own (gemma3_config_load
