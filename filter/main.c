@@ -43,8 +43,8 @@ typedef struct {
 
 static void usage(void)
 {
-	printf("Usage: %s [options] [FILE...]\n"
-"Reads JSON Lines documents (from FILEs or stdin; zstd-compressed input is\n"
+	printf("usage: %s [options] [FILE...]\n"
+"Reads JSON Lines documents (from FILEs or stdin; zstd, gzip or bzip2 input is\n"
 "recognized), applies the rules and the text hygiene, and writes the documents\n"
 "that pass, otherwise unchanged, to stdout.\n"
 "\n"
