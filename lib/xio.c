@@ -68,6 +68,14 @@ outfile *outfile_open(const char *path)
 	return o;
 }
 
+void output_check(const char *path, int force)
+{
+	struct stat st;
+	if (force || !path || strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	die("%s: already exists; use -f/--force to replace it", path);
+}
+
 void outfile_write(outfile *o, const void *p, size_t n)
 {
 	xfwrite(p, n, o->fp, o->path);

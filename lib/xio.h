@@ -23,6 +23,13 @@ typedef struct outfile {
 
 outfile *outfile_open(const char *path);
 void outfile_write(outfile *o, const void *p, size_t n);
+/* What -f/--force decides in every tool: without force, an output named
+ * on the command line that already exists as a file is refused before any
+ * work ("PATH: already exists; use -f/--force to replace it", exit 1).
+ * NULL, "-" and what is not a regular file (/dev/null, a FIFO) pass:
+ * writing them replaces nothing. */
+void output_check(const char *path, int force);
+
 /* Flushes, fsyncs and renames into place; frees o. */
 void outfile_commit(outfile *o);
 /* Removes the temporary file; frees o. */

@@ -26,12 +26,12 @@ cp "$T/one.gz" "$T/gzip-named.txt"
 
 $F -q -o "$T/want" "$T/docs.jsonl"
 for f in one.gz one.bz2 members.gz streams.bz2 gzip-named.txt; do
-	run $F -q -o "$T/got" "$T/$f"
+	run $F -q -f -o "$T/got" "$T/$f"
 	[ "$rc" -eq 0 ] && cmp -s "$T/want" "$T/got"
 	ok $? "filter: $f gives the documents of the plain file" || diag "$(cat "$T/err")"
 done
 for f in members.gz streams.bz2; do
-	run $F -q -o "$T/got" - <"$T/$f"
+	run $F -q -f -o "$T/got" - <"$T/$f"
 	[ "$rc" -eq 0 ] && cmp -s "$T/want" "$T/got"
 	ok $? "filter: $f on stdin too" || diag "$(cat "$T/err")"
 done
@@ -79,7 +79,7 @@ for f in small.gz small.bz2; do
 done
 $TK encode -q -t "$T/tok.json" -o "$T/want.ts" "$T/docs.jsonl"
 for f in members.gz streams.bz2; do
-	run $TK encode -q -t "$T/tok.json" -o "$T/got.ts" "$T/$f"
+	run $TK encode -q -t "$T/tok.json" -f -o "$T/got.ts" "$T/$f"
 	[ "$rc" -eq 0 ] && cmp -s "$T/want.ts" "$T/got.ts"
 	ok $? "tokenize encode: $f gives the stream of the plain file" || diag "$(cat "$T/err")"
 done

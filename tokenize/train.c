@@ -27,6 +27,7 @@ static void usage(void)
 	       "  -v, --vocab-size SIZE  tokens in all: special tokens, the 256 bytes and\n"
 	       "                         the merges (k and M suffixes)\n"
 	       "  -o, --output FILE      the tokenizer.json to write\n"
+	       "  -f, --force            replace an existing FILE (else it is refused)\n"
 	       "      --special TOKEN    a special token (repeatable; ids from 0 in order);\n"
 	       "                         default <pad> <eos> <bos>\n"
 	       "      --min-frequency N  stop when no pair occurs N times (default 2)\n"
@@ -163,6 +164,7 @@ int cmd_train(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"vocab-size", required_argument, NULL, 'v'},
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"special", required_argument, NULL, OPT_SPECIAL},
 		{"min-frequency", required_argument, NULL, OPT_MINFREQ},
 		{"field", required_argument, NULL, OPT_FIELD},
@@ -175,13 +177,14 @@ int cmd_train(int argc, char **argv)
 	};
 	const char *out = NULL, *field = "text";
 	long long vocab = 0, minfreq = 2;
-	int threads = 1, c;
+	int threads = 1, force = 0, c;
 	char **specials = NULL;
 	size_t n_special = 0;
-	while ((c = cli_getopt(argc, argv, "v:o:j:qhV", longopts, "train")) != -1) {
+	while ((c = cli_getopt(argc, argv, "v:o:fj:qhV", longopts, "train")) != -1) {
 		switch (c) {
 		case 'v': vocab = parse_size("-v", optarg, 1, 16777216); break;
 		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
 		case OPT_SPECIAL:
 			if (!*optarg)
 				die_usage("--special: empty token");
@@ -201,6 +204,7 @@ int cmd_train(int argc, char **argv)
 		die_usage("train: give the vocabulary size with -v");
 	if (!out)
 		die_usage("train: give the output file with -o");
+	output_check(out, force);
 	static char *defaults[] = { "<pad>", "<eos>", "<bos>" };
 	if (!specials) {
 		n_special = 3;
