@@ -13,9 +13,9 @@ TT=$SHARED/fixtures/tokenizers/tiktoken
 head -c 20000 "$TS" | awk 'BEGIN { RS = "" } {
 	gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\n/, "\\n")
 	print "{\"text\":\"" $0 "\"}" }' > "$T/docs.jsonl"
-bin/bonsai-tokenize train -q -v 400 -o "$T/tok.json" "$T/docs.jsonl" &&
+bin/bonsai-tokenize train -q --vocab-size 400 -o "$T/tok.json" "$T/docs.jsonl" &&
 	bin/bonsai-tokenize encode -q -t "$T/tok.json" -o "$T/stream" "$T/docs.jsonl" &&
-	bin/bonsai-tokenize train -q -v 300 -o "$T/other.json" "$T/docs.jsonl"
+	bin/bonsai-tokenize train -q --vocab-size 300 -o "$T/other.json" "$T/docs.jsonl"
 ok $? "a BPE tokenizer trained and its token stream" || { done_testing; exit 1; }
 
 run bin/bonsai-shard -q -t "$T/tok.json" -o "$T/data" --val-docs 5 "$T/stream"
