@@ -133,7 +133,7 @@ const fs = require("fs");
 const out = fs.readFileSync(process.argv[1], "utf8").split("\n").filter(l => l).map(l => JSON.parse(l).text).join("\n");
 fs.writeFileSync(process.argv[2], out + "\n");' "$W/train.jsonl" "$W/train.txt" 2>/dev/null || true
 for j in 1 2; do
-	/usr/bin/time -f "train ours -j $j: %e s wall, %U+%S CPU s" $T train -q -j $j -v 30000 --min-frequency 1 -o "$W/ours.json" "$W/train.jsonl"
+	/usr/bin/time -f "train ours -j $j: %e s wall, %U+%S CPU s" $T train -q -j $j --vocab-size 30000 --min-frequency 1 -f -o "$W/ours.json" "$W/train.jsonl"
 done
 if [ -n "$NPM_DIR" ]; then
 	NODE_PATH=$NPM_DIR /usr/bin/time -f "train HF: %e s wall, %U+%S CPU s (the process)" node bench/tokenize_peer.js hf-train "$W/train.txt" 30000

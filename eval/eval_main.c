@@ -25,53 +25,79 @@
 #include "evaltext.h"
 #include "xio.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: bonsai-eval tasks LIST -m MODEL [-t TOKENIZER] [options]\n"
-"       bonsai-eval ppl -m MODEL --data DIR [options]\n"
-"       bonsai-eval loglik [FILE.jsonl] -m MODEL [-t TOKENIZER] [options]\n"
-"\n"
+/* The usage of the commands in cmds (C_* bits): each one's synopsis and
+ * description, and the options that apply to one of them. */
+enum { C_TASKS = 1, C_PPL = 2, C_LOGLIK = 4, C_ALL = 7 };
+static const char *const command_names[] = {"tasks", "ppl", "loglik"};
+static const char *const synopses[] = {
+	"tasks LIST -m MODEL [-t TOKENIZER] [options]",
+	"ppl -m MODEL --data DIR [options]",
+	"loglik [FILE.jsonl] -m MODEL [-t TOKENIZER] [options]",
+};
+static const char *const descriptions[] = {
 "tasks: zero-shot multiple choice as lm-evaluation-harness scores it; LIST is\n"
 "  comma-separated: piqa, arc_easy, arc_challenge, hellaswag (read from\n"
 "  --eval-dir/NAME), NAME=PATH (PATH a file or directory of the official\n"
 "  data; for another NAME, a JSON Lines file of {context, choices, gold}), or\n"
-"  FILE.jsonl. Writes lm-eval-style results JSON.\n"
+"  FILE.jsonl. Writes lm-eval-style results JSON.\n",
 "ppl: token-weighted mean next-token loss and perplexity over the val\n"
-"  shards of DIR, in windows of --seq-len tokens. Writes JSON.\n"
+"  shards of DIR, in windows of --seq-len tokens. Writes JSON.\n",
 "loglik: for each line {\"context\", \"continuation\"} of FILE (default\n"
-"  stdin), the continuation's summed log-probability. Writes JSON Lines.\n"
-"\n"
-"options:\n"
-"  -m, --model PATH       run directory, checkpoint, exported/HF directory, or\n"
-"                         a Hub model id in the Hub cache (bonsai-fetch --model)\n"
-"  -t, --tokenizer PATH   tokenizer.json or .tiktoken (default: the one next to\n"
-"                         the model, as an export or a run directory holds it)\n"
-"  -o, --output FILE      write the results here (default stdout)\n"
-"      --samples FILE     tasks: every item's log-likelihoods, JSON Lines\n"
-"      --limit N          tasks: the first N items of each task\n"
-"      --eval-dir DIR     tasks: where NAME's files are (default\n"
-"                         $BONSAI_EVAL_DIR, else ~/.cache/bonsai/eval)\n"
-"      --bos ID           BOS token id put before every input (default the\n"
-"                         model's); --no-bos puts none\n"
-"      --max-length N     longest model input; longer ones lose their left end\n"
-"                         (default the model's max_position_embeddings)\n"
-"      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits on\n"
-"                         the CPU, 32768 on the GPU)\n"
-"      --device D         cpu or cuda (default: $BONSAI_DEVICE, else cuda when\n"
-"                         built with it and a GPU is present); cuda runs the\n"
-"                         model in bf16\n"
-"      --data DIR         ppl: shard directory (its val split)\n"
-"      --seq-len N        ppl: window length (default: the one the model was\n"
-"                         trained with if a checkpoint or export records it,\n"
-"                         else 1024;\n"
-"                         at most the model's max_position_embeddings)\n"
-"      --max-tokens N     ppl: count at most N tokens (k, M, G allowed)\n"
-"  -j, --threads N        CPU threads (default all)\n"
-"  -q, --quiet            no progress or summary on stderr\n"
-"      --progress         progress even when stderr is not a terminal\n"
-"  -h, --help             this help\n"
-"  -V, --version          version\n");
+"  stdin), the continuation's summed log-probability. Writes JSON Lines.\n",
+};
+static const struct {
+	int cmds;
+	const char *text;
+} option_help[] = {
+	{C_ALL, "  -m, --model PATH       run directory, checkpoint, exported/HF directory, or\n"
+		"                         a Hub model id in the Hub cache (bonsai-fetch --model)\n"},
+	{C_ALL, "  -t, --tokenizer PATH   tokenizer.json or .tiktoken (default: the one next to\n"
+		"                         the model, as an export or a run directory holds it)\n"},
+	{C_ALL, "  -o, --output FILE      write the results here (default stdout)\n"},
+	{C_ALL, "  -f, --force            replace an existing output FILE (else it is\n"
+		"                         refused)\n"},
+	{C_TASKS, "      --samples FILE     tasks: every item's log-likelihoods, JSON Lines\n"},
+	{C_TASKS, "      --limit N          tasks: the first N items of each task\n"},
+	{C_TASKS, "      --eval-dir DIR     tasks: where NAME's files are (default\n"
+		  "                         $BONSAI_EVAL_DIR, else ~/.cache/bonsai/eval)\n"},
+	{C_ALL, "      --bos ID           BOS token id put before every input (default the\n"
+		"                         model's); --no-bos puts none\n"},
+	{C_ALL, "      --max-length N     longest model input; longer ones lose their left end\n"
+		"                         (default the model's max_position_embeddings)\n"},
+	{C_ALL, "      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits on\n"
+		"                         the CPU, 32768 on the GPU)\n"},
+	{C_ALL, "      --device D         cpu or cuda (default: $BONSAI_DEVICE, else cuda when\n"
+		"                         built with it and a GPU is present); cuda runs the\n"
+		"                         model in bf16\n"},
+	{C_PPL, "      --data DIR         ppl: shard directory (its val split)\n"},
+	{C_PPL, "      --seq-len N        ppl: window length (default: the one the model was\n"
+		"                         trained with if a checkpoint or export records it,\n"
+		"                         else 1024;\n"
+		"                         at most the model's max_position_embeddings)\n"},
+	{C_PPL, "      --max-tokens N     ppl: count at most N tokens (k, M, G allowed)\n"},
+	{C_ALL, "  -j, --threads N        CPU threads (default all)\n"},
+	{C_ALL, "  -q, --quiet            no progress or summary on stderr\n"},
+	{C_ALL, "      --progress         progress even when stderr is not a terminal\n"},
+	{C_ALL, "  -h, --help             this help\n"},
+	{C_ALL, "  -V, --version          version\n"},
+};
+
+static void usage(FILE *f, int cmds)
+{
+	const char *lead = "usage: ";
+	for (int i = 0; i < 3; i++)
+		if (cmds & 1 << i) {
+			fprintf(f, "%sbonsai-eval %s\n", lead, synopses[i]);
+			lead = "       ";
+		}
+	fputc('\n', f);
+	for (int i = 0; i < 3; i++)
+		if (cmds & 1 << i)
+			fputs(descriptions[i], f);
+	fputs("\noptions:\n", f);
+	for (size_t i = 0; i < sizeof option_help / sizeof *option_help; i++)
+		if (option_help[i].cmds & cmds)
+			fputs(option_help[i].text, f);
 }
 
 typedef struct {
@@ -586,6 +612,7 @@ int main(int argc, char **argv)
 		{"model", required_argument, 0, 'm'},
 		{"tokenizer", required_argument, 0, 't'},
 		{"output", required_argument, 0, 'o'},
+		{"force", no_argument, 0, 'f'},
 		{"samples", required_argument, 0, O_SAMPLES},
 		{"limit", required_argument, 0, O_LIMIT},
 		{"eval-dir", required_argument, 0, O_EVAL_DIR},
@@ -607,8 +634,8 @@ int main(int argc, char **argv)
 	o.limit = -1;
 	o.bos = -2;
 	const char *pos[3], *dev = NULL;
-	int n_pos = 0, c;
-	while ((c = cli_getopt(argc, argv, "-m:t:o:j:qhV", longopts, NULL)) != -1) {
+	int n_pos = 0, force = 0, help = 0, c;
+	while ((c = cli_getopt(argc, argv, "-m:t:o:fj:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (n_pos == 2)
@@ -618,6 +645,7 @@ int main(int argc, char **argv)
 		case 'm': o.model = optarg; break;
 		case 't': o.tok = optarg; break;
 		case 'o': o.out = optarg; break;
+		case 'f': force = 1; break;
 		case O_SAMPLES: o.samples = optarg; break;
 		case O_LIMIT: o.limit = (long)parse_ll("--limit", optarg, 0, 1L << 40); break;
 		case O_EVAL_DIR: o.eval_dir = optarg; break;
@@ -642,11 +670,22 @@ int main(int argc, char **argv)
 		}
 		case 'q': o.quiet = 1; progress_set(PROGRESS_OFF); break;
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
-		case 'h': usage(stdout); return 0;
+		case 'h': help = 1; break;
 		case 'V': print_version(); return 0;
 		}
 	}
+	if (help) {
+		/* the command's own usage: bonsai-eval ppl -h */
+		int cmds = C_ALL;
+		for (int i = 0; n_pos && i < 3; i++)
+			if (strcmp(pos[0], command_names[i]) == 0)
+				cmds = 1 << i;
+		usage(stdout, cmds);
+		return 0;
+	}
 	o.device = device_of(dev);
+	output_check(o.out, force);
+	output_check(o.samples, force);
 	if (n_pos == 0)
 		die_usage("no command: tasks, ppl or loglik");
 	o.cmd = pos[0];

@@ -31,6 +31,7 @@ static void usage(FILE *fp)
 "Face dataset name (owner/name), whose files are listed through the Hub API.\n"
 "\n"
 "  -o, --output FILE     write to FILE (complete or not at all); default stdout\n"
+"  -f, --force           replace an existing FILE (else it is refused)\n"
 "      --columns LIST    comma-separated columns, in this order (default: all)\n"
 "  -n, --max-docs N      stop after N rows; reads only the row groups needed,\n"
 "                        with HTTP range requests for remote files\n"
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
 		{"eval-dir", required_argument, 0, OPT_EVAL_DIR},
 		{"eval-base-url", required_argument, 0, OPT_EVAL_BASE_URL},
 		{"eval-sha256", required_argument, 0, OPT_EVAL_SHA256},
+		{"force", no_argument, 0, 'f'},
 		{"quiet", no_argument, 0, 'q'},
 		{"progress", no_argument, 0, OPT_PROGRESS},
 		{"help", no_argument, 0, 'h'},
@@ -312,9 +314,9 @@ int main(int argc, char **argv)
 	job j = {.remaining = -1};
 	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL, *model = NULL;
 	char **pins = NULL;
-	int npins = 0, parquet_opts = 0, quiet = 0;
+	int npins = 0, parquet_opts = 0, quiet = 0, force = 0;
 	int c;
-	while ((c = cli_getopt(argc, argv, "o:n:c:j:qhV", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:n:c:j:fqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; parquet_opts = 1; break;
 		case OPT_COLUMNS:
@@ -354,6 +356,7 @@ int main(int argc, char **argv)
 			pins = xreallocarray(pins, (size_t)npins + 1, sizeof *pins);
 			pins[npins++] = optarg;
 			break;
+		case 'f': force = 1; break;
 		case 'q':
 			progress_set(PROGRESS_OFF);
 			quiet = 1;
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
 
 	if (optind >= argc)
 		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
+	output_check(output, force);
 	/* Sort the sources out before any output. */
 	int need_http = 0;
 	for (int i = optind; i < argc; i++) {

@@ -43,8 +43,8 @@ typedef struct {
 
 static void usage(void)
 {
-	printf("Usage: %s [options] [FILE...]\n"
-"Reads JSON Lines documents (from FILEs or stdin; zstd-compressed input is\n"
+	printf("usage: %s [options] [FILE...]\n"
+"Reads JSON Lines documents (from FILEs or stdin; zstd, gzip or bzip2 input is\n"
 "recognized), applies the rules and the text hygiene, and writes the documents\n"
 "that pass, otherwise unchanged, to stdout.\n"
 "\n"
@@ -80,6 +80,8 @@ static void usage(void)
 "Other options:\n"
 "  -o, --output FILE       write to FILE (appears only when complete)\n"
 "  --stats FILE            write the counts as JSON to FILE\n"
+"  -f, --force             replace an existing -o or --stats FILE (else it is\n"
+"                          refused)\n"
 "  --skip-bad              skip lines that are not JSON objects with a string\n"
 "                          \"text\" (counted) instead of stopping with an error\n"
 "  -j, --jobs N            examine documents on N threads (default 1); the\n"
@@ -130,6 +132,7 @@ static int parse_args(int argc, char **argv, options *o)
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
@@ -142,9 +145,9 @@ static int parse_args(int argc, char **argv, options *o)
 	o->jobs = 1;
 	o->ngram = 13;
 	o->ngram_max_items = DC_MAX_ITEMS;
-	int decontam_opts = 0;
+	int decontam_opts = 0, force = 0;
 	int c;
-	while ((c = cli_getopt(argc, argv, "o:j:qhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:fj:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_MIN_INT_SCORE:
 			o->use_int_score = 1;
@@ -183,6 +186,7 @@ static int parse_args(int argc, char **argv, options *o)
 		case OPT_STATS: o->stats_path = optarg; break;
 		case OPT_SKIP_BAD: o->skip_bad = 1; break;
 		case 'o': o->output = optarg; break;
+		case 'f': force = 1; break;
 		case 'j': o->jobs = (int)parse_ll("--jobs", optarg, 1, 1024); break;
 		case OPT_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': o->quiet = 1; progress_set(PROGRESS_OFF); break;
@@ -194,6 +198,8 @@ static int parse_args(int argc, char **argv, options *o)
 		die_usage("--ngram, --ngram-max-items and --decontaminate-cut go with --decontaminate");
 	if (o->min_chars >= 0 && o->max_chars >= 0 && o->min_chars > o->max_chars)
 		die_usage("--min-chars %lld is above --max-chars %lld", o->min_chars, o->max_chars);
+	output_check(o->output, force);
+	output_check(o->stats_path, force);
 	return optind;
 }
 

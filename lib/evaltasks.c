@@ -2,7 +2,6 @@
  * lm-evaluation-harness builds them (lm_eval/tasks/{piqa,arc,hellaswag}). */
 #include "evaltasks.h"
 
-#include <bzlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,70 +252,12 @@ int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 
 /* ---- files ---- */
 
-static char *bz2_decompress(const char *path, const char *in, size_t n, size_t *outlen,
-			    char *err, size_t errlen)
-{
-	buf_t out = {0};
-	size_t pos = 0;
-	/* a file may hold several bzip2 streams back to back (pbzip2) */
-	while (pos < n) {
-		bz_stream s;
-		memset(&s, 0, sizeof s);
-		if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) {
-			buf_free(&out);
-			errf(err, errlen, "%s: bzip2: cannot start the decompressor", path);
-			return NULL;
-		}
-		s.next_in = (char *)in + pos;
-		s.avail_in = n - pos > 1u << 30 ? 1u << 30 : (unsigned)(n - pos);
-		int r;
-		do {
-			buf_reserve(&out, 1 << 20);
-			s.next_out = out.data + out.len;
-			s.avail_out = (unsigned)(out.cap - out.len - 1);
-			unsigned before = s.avail_out, in_before = s.avail_in;
-			r = BZ2_bzDecompress(&s);
-			out.len += before - s.avail_out;
-			pos += in_before - s.avail_in;
-			if (r != BZ_OK && r != BZ_STREAM_END) {
-				errf(err, errlen, "%s: bzip2: corrupt data (error %d)", path, r);
-				goto fail;
-			}
-			if (r == BZ_OK && s.avail_in == 0 && s.avail_out > 0) {
-				if (pos >= n) {
-					errf(err, errlen, "%s: bzip2: the file is truncated", path);
-					goto fail;
-				}
-				s.next_in = (char *)in + pos;
-				s.avail_in = n - pos > 1u << 30 ? 1u << 30 : (unsigned)(n - pos);
-			}
-		} while (r != BZ_STREAM_END);
-		BZ2_bzDecompressEnd(&s);
-		continue;
-	fail:
-		BZ2_bzDecompressEnd(&s);
-		buf_free(&out);
-		return NULL;
-	}
-	buf_cstr(&out);
-	*outlen = out.len;
-	return out.data;
-}
-
 char *eval_read_input(const char *path, size_t *len, char *err, size_t errlen)
 {
+	/* bzip2 (HellaSwag's full set), gzip or zstd decompressed on the way */
 	char *data = read_file_err(path, len, err, errlen);
 	if (!data)
 		return NULL;
-	if (*len >= 10 && memcmp(data, "BZh", 3) == 0 && data[3] >= '1' && data[3] <= '9') {
-		size_t n;
-		char *d = bz2_decompress(path, data, *len, &n, err, errlen);
-		free(data);
-		if (!d)
-			return NULL;
-		data = d;
-		*len = n;
-	}
 	if (strlen(data) != *len) {
 		free(data);
 		errf(err, errlen, "%s: holds a NUL byte: not a text file", path);

@@ -74,7 +74,7 @@ extern const char *const eval_known_tasks[];
  * or when a folder lacks its files or holds a bad one. */
 eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err, size_t errlen);
 
-/* The whole of PATH ("-" stdin) in memory, zstd or bzip2 undone; NULL with
+/* The whole of PATH ("-" stdin) in memory, zstd, gzip or bzip2 undone; NULL with
  * "PATH: why" in err. */
 char *eval_read_input(const char *path, size_t *len, char *err, size_t errlen);
 

@@ -3,6 +3,7 @@
 #include "xio.h"
 #include "buf.h"
 #include "cli.h"
+#include "decompress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 static void outfile_cleanup(void *arg)
 {
@@ -66,6 +66,14 @@ outfile *outfile_open(const char *path)
 	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
 	cli_atdie(outfile_cleanup, o);
 	return o;
+}
+
+void output_check(const char *path, int force)
+{
+	struct stat st;
+	if (force || !path || strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	die("%s: already exists; use -f/--force to replace it", path);
 }
 
 void outfile_write(outfile *o, const void *p, size_t n)
@@ -138,13 +146,11 @@ void xfwrite_stdout(const void *p, size_t n)
 struct instream {
 	char *name;
 	int fd;
-	int is_zstd;
-	ZSTD_DStream *zd;
+	decompressor *dc; /* NULL: the input is not compressed */
 	/* raw bytes read from fd, not yet decompressed */
 	char *raw;
 	size_t raw_pos, raw_len;
 	int raw_eof;
-	int frame_done; /* last ZSTD_decompressStream said a frame ended */
 	uint64_t fd_bytes; /* read from fd so far, for progress lines */
 	/* decoded bytes, not yet handed out */
 	char *dec;
@@ -156,7 +162,7 @@ struct instream {
 	char *error;
 };
 
-/* An I/O or zstd error: dies, or in a soft stream ends the input and keeps
+/* An I/O or decompression error: dies, or in a soft stream ends the input and keeps
  * the first message for instream_error(). */
 static void fail(instream *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(instream *in, const char *fmt, ...)
@@ -233,21 +239,17 @@ static instream *open_stream(const char *path, int soft, char *err, size_t errle
 	}
 	in->raw = xmalloc(IN_CHUNK);
 	in->dec = xmalloc(IN_CHUNK);
-	/* Peek at the first bytes for the zstd magic without losing them. */
-	while (in->raw_len < 4 && !in->raw_eof) {
+	/* Peek at the first bytes for a compressed form's magic number
+	 * without losing them. */
+	while (in->raw_len < DECOMPRESS_MAGIC_BYTES && !in->raw_eof) {
 		size_t r = fd_read(in, in->raw + in->raw_len, IN_CHUNK - in->raw_len);
 		if (r == 0)
 			in->raw_eof = 1;
 		in->raw_len += r;
 	}
-	static const unsigned char magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
-	if (in->raw_len >= 4 && memcmp(in->raw, magic, 4) == 0) {
-		in->is_zstd = 1;
-		in->zd = ZSTD_createDStream();
-		if (!in->zd)
-			die("out of memory (zstd)");
-		ZSTD_initDStream(in->zd);
-	}
+	char why[256];
+	if (!in->error && decompressor_open(in->raw, in->raw_len, &in->dc, why, sizeof why))
+		fail(in, "%s", why);
 	if (in->error) {
 		errf(err, errlen, "%s", in->error);
 		instream_close(in);
@@ -274,7 +276,7 @@ static void dec_fill(instream *in)
 	if (in->dec_pos < in->dec_len || in->error)
 		return;
 	in->dec_pos = in->dec_len = 0;
-	if (!in->is_zstd) {
+	if (!in->dc) {
 		if (in->raw_pos < in->raw_len) {
 			/* hand out what the magic-number peek already read */
 			size_t n = in->raw_len - in->raw_pos;
@@ -293,20 +295,29 @@ static void dec_fill(instream *in)
 	while (in->dec_len == 0) {
 		raw_fill(in);
 		if (in->raw_pos == in->raw_len) {
-			if (!in->frame_done)
-				fail(in, "zstd stream is truncated");
+			/* an end inside a frame, member or stream: never a short
+			 * input that looks complete */
+			if (!decompressor_complete(in->dc))
+				fail(in, "at byte %llu: %s: the file ends inside a %s (truncated)",
+				     (unsigned long long)in->fd_bytes, decompressor_name(in->dc),
+				     decompressor_unit(in->dc));
 			return;
 		}
-		ZSTD_inBuffer ib = {in->raw, in->raw_len, in->raw_pos};
-		ZSTD_outBuffer ob = {in->dec, IN_CHUNK, 0};
-		size_t r = ZSTD_decompressStream(in->zd, &ob, &ib);
-		if (ZSTD_isError(r)) {
-			fail(in, "zstd: %s", ZSTD_getErrorName(r));
+		size_t raw_before = in->raw_pos;
+		char why[256];
+		if (decompressor_run(in->dc, in->raw, in->raw_len, &in->raw_pos, in->dec, IN_CHUNK,
+				     &in->dec_len, why, sizeof why)) {
+			/* the compressed byte where the decoder stopped */
+			fail(in, "at byte %llu: %s",
+			     (unsigned long long)(in->fd_bytes - (in->raw_len - in->raw_pos)), why);
 			return;
 		}
-		in->frame_done = (r == 0);
-		in->raw_pos = ib.pos;
-		in->dec_len = ob.pos;
+		if (in->raw_pos == raw_before && in->dec_len == 0) {
+			fail(in, "at byte %llu: %s: the decoder is stuck",
+			     (unsigned long long)(in->fd_bytes - (in->raw_len - in->raw_pos)),
+			     decompressor_name(in->dc));
+			return;
+		}
 	}
 }
 
@@ -371,8 +382,7 @@ void instream_close(instream *in)
 		return;
 	if (in->fd != STDIN_FILENO)
 		close(in->fd);
-	if (in->zd)
-		ZSTD_freeDStream(in->zd);
+	decompressor_free(in->dc);
 	free(in->raw);
 	free(in->dec);
 	buf_free(&in->line);

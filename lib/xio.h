@@ -1,5 +1,5 @@
 /* xio.h - checked I/O: outputs that appear only when complete, and inputs
- * that may be zstd-compressed. Every failure names the file and exits, except
+ * that may be compressed. Every failure names the file and exits, except
  * in the _err functions, for parsers that report errors to their caller. */
 #ifndef BONSAI_XIO_H
 #define BONSAI_XIO_H
@@ -23,6 +23,13 @@ typedef struct outfile {
 
 outfile *outfile_open(const char *path);
 void outfile_write(outfile *o, const void *p, size_t n);
+/* What -f/--force decides in every tool: without force, an output named
+ * on the command line that already exists as a file is refused before any
+ * work ("PATH: already exists; use -f/--force to replace it", exit 1).
+ * NULL, "-" and what is not a regular file (/dev/null, a FIFO) pass:
+ * writing them replaces nothing. */
+void output_check(const char *path, int force);
+
 /* Flushes, fsyncs and renames into place; frees o. */
 void outfile_commit(outfile *o);
 /* Removes the temporary file; frees o. */
@@ -35,12 +42,14 @@ void xfflush(FILE *fp, const char *name);
 void xfwrite_stdout(const void *p, size_t n);
 
 /* An input byte stream: a file or stdin ("-"), decompressed on the fly
- * when it starts with the zstd magic number. */
+ * when it starts with the magic number of zstd, gzip or bzip2
+ * (decompress.h); an input cut short or corrupt inside the compressed data
+ * is an error naming the file and the compressed byte. */
 typedef struct instream instream;
 
 instream *instream_open(const char *path);
 /* The same, returning NULL with "PATH: why" in err when PATH cannot be
- * opened; a later read or zstd error ends the input early and
+ * opened; a later read or decompression error ends the input early and
  * instream_error() then says what happened (NULL while all is well). */
 instream *instream_open_err(const char *path, char *err, size_t errlen);
 const char *instream_error(const instream *in);
@@ -54,7 +63,7 @@ int instream_read_exact(instream *in, void *p, size_t n, const char *what);
  * input. *line stays valid until the next call. line_no counts from 1. */
 int instream_getline(instream *in, char **line, size_t *len);
 long instream_line_no(const instream *in);
-/* Bytes read from the file so far (compressed bytes for a zstd input): how
+/* Bytes read from the file so far (compressed bytes for a compressed input): how
  * far through it the reading is, for progress lines. */
 uint64_t instream_file_bytes(const instream *in);
 void instream_close(instream *in);

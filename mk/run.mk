@@ -8,6 +8,7 @@
 # that file is the stage's prerequisite, so a changed setting redoes that
 # stage and those after it, and nothing else. mk/stage.sh runs each
 # command and records it with its wall time in RUN_DIR/repro/.
+# A stage that is redone replaces its outputs: its tools get -f.
 
 RUN_FILE := runs/$(RUN).mk
 ifeq ($(wildcard $(RUN_FILE)),)
@@ -152,25 +153,25 @@ STREAMS := $(NAMES:%=$(D)/tokens/%.ts)
 source_of = $(shell awk -F'\t' '$$1 == "$(1)" { print $$2 }' $(D)/files.tsv)
 $(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -o $@
+	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -f -o $@
 
 # With DECONTAMINATE, after the eval sets are fetched (once, before any file
 # is filtered).
 $(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter $(if $(DECONTAMINATE),$(D)/evalsets.sha256) | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) filter $@ $(FILTER_CMD) --stats $(D)/clean/$*.stats.json -o $@ $<
+	$(STAGE) filter $@ $(FILTER_CMD) --stats $(D)/clean/$*.stats.json -f -o $@ $<
 
 TOK_SAMPLE = $(if $(TOKENIZER_SAMPLE),$(wordlist 1,$(TOKENIZER_SAMPLE),$(CLEAN)),$(CLEAN))
 $(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv) | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(if $(filter bpe:%,$(TOKENIZER)),\
-	$(STAGE) tokenizer $@ bin/bonsai-tokenize train -q -v $(TOKENIZER:bpe:%=%) -o $@ $(TOK_SAMPLE),\
+	$(STAGE) tokenizer $@ bin/bonsai-tokenize train -q --vocab-size $(TOKENIZER:bpe:%=%) -f -o $@ $(TOK_SAMPLE),\
 	$(STAGE) tokenizer $@ cp $(TOKENIZER) $@)
 	bin/bonsai-tokenize info $@ > $(D)/tokenizer/info.json
 
 $(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) tokenize $@ bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS) -o $@ $<
+	$(STAGE) tokenize $@ bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS) -f -o $@ $<
 
 $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOOLS)
 	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK) -o $(D)/shards $(STREAMS)
@@ -187,11 +188,11 @@ $(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS)
 
 $(D)/eval/ppl.json: $(D)/train/checkpoint.sha256 $(D)/settings/ppl | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) ppl $@ $(PPL_CMD) -o $@
+	$(STAGE) ppl $@ $(PPL_CMD) -f -o $@
 
 $(D)/eval/tasks.json: $(D)/train/checkpoint.sha256 $(D)/evalsets.sha256 $(D)/settings/tasks | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) tasks $@ $(TASKS_CMD) --samples $(D)/eval/tasks-samples.jsonl -o $@
+	$(STAGE) tasks $@ $(TASKS_CMD) --samples $(D)/eval/tasks-samples.jsonl -f -o $@
 
 # The commit, the tools' versions and the machine, when the tools change.
 $(D)/repro/environment.txt: $(RUN_TOOLS)
@@ -203,15 +204,15 @@ $(D)/repro/environment.txt: $(RUN_TOOLS)
 PLOTS := $(if $(filter bonsai-plot,$(TOOLS)),$(D)/plots/training.svg)
 $(D)/plots/training.svg: $(D)/train/checkpoint.sha256 | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(STAGE) plot $@ bin/bonsai-plot $(D)/train/metrics.jsonl -o $@
+	$(STAGE) plot $@ bin/bonsai-plot $(D)/train/metrics.jsonl -f -o $@
 
 REPORT_INPUTS := $(D)/eval/ppl.json $(D)/eval/tasks.json $(D)/repro/environment.txt $(PLOTS) \
 	$(D)/settings/report
 REPORT_CMD = bin/bonsai-report $(if $(PEAK_FLOPS),--peak-flops $(PEAK_FLOPS)) $(D)
 $(D)/report.md: $(REPORT_INPUTS) | $(RUN_TOOLS)
-	$(STAGE) report $@ $(REPORT_CMD) -o $@
+	$(STAGE) report $@ $(REPORT_CMD) -f -o $@
 $(D)/report.html: $(REPORT_INPUTS) | $(RUN_TOOLS)
-	$(STAGE) report $@ $(REPORT_CMD) --html -o $@
+	$(STAGE) report $@ $(REPORT_CMD) --html -f -o $@
 
 .PHONY: run fetch filter tokenizer shards train eval report
 run: report

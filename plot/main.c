@@ -27,6 +27,7 @@ static void usage(void)
 	       "\n"
 	       "  -o, --output FILE   the SVG (default: standard output); written under a\n"
 	       "                      temporary name and renamed when complete\n"
+	       "  -f, --force         replace an existing FILE (else it is refused)\n"
 	       "  -w, --what LIST     panels, comma-separated, top to bottom (default\n"
 	       "                      loss,lr,tps): loss = training loss, each step and\n"
 	       "                      smoothed, with the validation loss dashed; val =\n"
@@ -103,6 +104,7 @@ static void parse_options(int argc, char **argv, options *o)
 	enum { O_LOG = 256, O_SMOOTH, O_X, O_TITLE, O_WIDTH, O_WATCH, O_RANGE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"what", required_argument, NULL, 'w'},
 		{"label", required_argument, NULL, 'l'},
 		{"log", no_argument, NULL, O_LOG},
@@ -117,12 +119,13 @@ static void parse_options(int argc, char **argv, options *o)
 		{NULL, 0, NULL, 0},
 	};
 	o->labels = xcalloc((size_t)argc, sizeof *o->labels);
-	int n_labels = 0, c;
+	int n_labels = 0, force = 0, c;
 	o->fig = (figure_opts){.panels = {PANEL_LOSS, PANEL_LR, PANEL_TPS}, .n_panels = 3, .width = 800};
 	o->output = "-";
-	while ((c = cli_getopt(argc, argv, "o:w:l:hV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:fw:l:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
+		case 'f': force = 1; break;
 		case 'w': parse_what(optarg, &o->fig); break;
 		case 'l': o->labels[n_labels++] = optarg; break;
 		case O_LOG: o->fig.log_loss = 1; break;
@@ -156,6 +159,7 @@ static void parse_options(int argc, char **argv, options *o)
 	for (int i = 0; o->watch > 0 && i < o->n; i++)
 		if (!strcmp(o->paths[i], "-"))
 			die_usage("--watch rereads files: standard input cannot be watched");
+	output_check(o->output, force);
 }
 
 /* DIR/metrics.jsonl is named after DIR; other files after themselves. */

@@ -9,7 +9,7 @@
 
 static void usage(void)
 {
-	printf("usage: bonsai-report [--html] [--peak-flops X] [-o FILE] RUN_DIR\n"
+	printf("usage: bonsai-report [--html] [--peak-flops X] [-o FILE [-f]] RUN_DIR\n"
 	       "\n"
 	       "The results of a make run folder (runs-out/NAME) as Markdown, or HTML with\n"
 	       "its plots inline: validation loss, perplexity and zero-shot accuracies\n"
@@ -22,6 +22,7 @@ static void usage(void)
 	       "      --peak-flops X  peak FLOP/s of the GPU for the MFU (default: known for\n"
 	       "                      H100, H200, A100, L40S from repro/environment.txt)\n"
 	       "  -o, --output FILE   write to FILE (complete or not at all); default stdout\n"
+	       "  -f, --force         replace an existing FILE (else it is refused)\n"
 	       "  -h, --help          this help\n"
 	       "  -V, --version       version\n");
 }
@@ -32,24 +33,26 @@ int main(int argc, char **argv)
 	enum { OPT_HTML = 256, OPT_PEAK };
 	static const struct option opts[] = {
 		{ "html", no_argument, 0, OPT_HTML }, { "peak-flops", required_argument, 0, OPT_PEAK },
-		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
+		{ "output", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
-	int html = 0, c;
+	int html = 0, force = 0, c;
 	double peak = 0;
 	const char *output = NULL;
-	while ((c = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:fhV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HTML: html = 1; break;
 		case OPT_PEAK: peak = parse_double("--peak-flops", optarg, 1, 1e20); break;
 		case 'o': output = optarg; break;
+		case 'f': force = 1; break;
 		case 'h': usage(); return 0;
 		case 'V': print_version(); return 0;
-		default: die_usage("unknown option");
 		}
 	}
 	if (optind != argc - 1)
 		die_usage("give one run folder (runs-out/NAME)");
+	output_check(output, force);
 	report r;
 	report_read(&r, argv[optind], peak);
 	buf_t b = { 0 };

@@ -141,7 +141,7 @@ void shard_outdir_open(shard_outdir *od, const char *path, int force)
 			return;
 		}
 		if (!force)
-			die("%s: already holds shards (a manifest); use --force to replace them", path);
+			die("%s: already holds shards (a manifest); use -f/--force to replace them", path);
 		od->replace = 1;
 	} else {
 		mkdirs_above(od->final);

@@ -18,7 +18,7 @@ one_line_naming() {
 	fi
 }
 
-for cmd in fetch filter plot shard "shard info" "shard verify" "shard cat" \
+for cmd in fetch filter plot report shard "shard info" "shard verify" "shard cat" \
 	"tokenize train" "tokenize encode" "tokenize decode" "tokenize info" \
 	train "train verify" "train export" eval generate; do
 	tool=bonsai-${cmd%% *}
@@ -50,7 +50,7 @@ done
 
 # An option that needs an argument and has none, short and long.
 for c in "fetch -o" "fetch --output" "filter -o" "plot -w" "shard -o" "tokenize encode -t" \
-	"tokenize decode --tokenizer" "tokenize train -v" "tokenize info --pattern" \
+	"tokenize decode --tokenizer" "tokenize train --vocab-size" "tokenize info --pattern" \
 	"train --steps" "train -o" "train verify --device" "train export -o" "eval -m" \
 	"generate --model"; do
 	set -- $c

@@ -13,9 +13,9 @@ TT=$SHARED/fixtures/tokenizers/tiktoken
 head -c 20000 "$TS" | awk 'BEGIN { RS = "" } {
 	gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\n/, "\\n")
 	print "{\"text\":\"" $0 "\"}" }' > "$T/docs.jsonl"
-bin/bonsai-tokenize train -q -v 400 -o "$T/tok.json" "$T/docs.jsonl" &&
+bin/bonsai-tokenize train -q --vocab-size 400 -o "$T/tok.json" "$T/docs.jsonl" &&
 	bin/bonsai-tokenize encode -q -t "$T/tok.json" -o "$T/stream" "$T/docs.jsonl" &&
-	bin/bonsai-tokenize train -q -v 300 -o "$T/other.json" "$T/docs.jsonl"
+	bin/bonsai-tokenize train -q --vocab-size 300 -o "$T/other.json" "$T/docs.jsonl"
 ok $? "a BPE tokenizer trained and its token stream" || { done_testing; exit 1; }
 
 run bin/bonsai-shard -q -t "$T/tok.json" -o "$T/data" --val-docs 5 "$T/stream"
@@ -114,7 +114,7 @@ fails_with 1 "run4/tokenizer.json: another tokenizer" "export refuses a tokenize
 [ ! -e "$T/exp4" ] && [ -z "$(ls -d "$T"/exp4.tmp-* 2> /dev/null)" ]
 ok $? "and leaves no export folder, whole or partial"
 run bin/bonsai-train export "$T/run" -o "$T/exp16"
-fails_with 1 "exp16: already exists \(use --force" "an existing export is not overwritten without --force"
+fails_with 1 "exp16: already exists; use -f/--force" "an existing export is not overwritten without --force"
 run bin/bonsai-train export -f "$T/run" -o "$T/exp16"
 [ $rc -eq 0 ] && cmp -s "$T/exp/model.safetensors" "$T/exp16/model.safetensors" &&
 	[ -z "$(ls -d "$T"/exp16.tmp-* 2> /dev/null)" ]

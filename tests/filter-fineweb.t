@@ -75,7 +75,7 @@ sys.exit(0 if out and all(l in inp for l in out) else 1)
 PY
 ok $? "kept lines are byte-identical to input lines"
 
-run bin/bonsai-filter -q --near-dedup --stats "$T/stats" "$T/in"
+run bin/bonsai-filter -q -f --near-dedup --stats "$T/stats" "$T/in"
 grep -q '"near-duplicate": [1-9]' "$T/stats"
 ok $? "--near-dedup finds the repeated documents ($(grep near-dup "$T/stats" | tr -d ' '))"
 done_testing

@@ -23,8 +23,8 @@ for name in gemma3 r50k_base cl100k_base o200k_base; do
 	$TK encode --ids -j 2 -t "$tok" "$S/cases.jsonl" > "$tmp/got2"
 	cmp -s "$tmp/got" "$tmp/got2"
 	ok $? "$name: -j 2 gives the same output"
-	$TK encode -q -t "$tok" -o "$tmp/stream" "$S/cases.jsonl" &&
-	$TK decode -t "$tok" -o "$tmp/dec.jsonl" "$tmp/stream" &&
+	$TK encode -q -f -t "$tok" -o "$tmp/stream" "$S/cases.jsonl" &&
+	$TK decode -f -t "$tok" -o "$tmp/dec.jsonl" "$tmp/stream" &&
 	$TK encode --ids -t "$tok" "$tmp/dec.jsonl" > "$tmp/again"
 	cmp -s "$tmp/got" "$tmp/again"
 	ok $? "$name: stream -> decode -> encode gives the same ids"

@@ -78,7 +78,7 @@ fi
 
 # Hugging Face: a byte-level BPE trained here (it writes cl100k_base's
 # regex), then the same with the regex respelt
-$TK train -q -v 600 -o "$T/hf.json" "$S/cases.jsonl"
+$TK train -q --vocab-size 600 -o "$T/hf.json" "$S/cases.jsonl"
 ok $? "train a tokenizer.json"
 perl -pe 's/\\\\p\{N\}\{1,3\}/\\\\p{N}{1,2}\\\\p{N}?/' "$T/hf.json" > "$T/hf-respelt.json"
 ! cmp -s "$T/hf.json" "$T/hf-respelt.json"

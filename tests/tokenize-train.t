@@ -9,11 +9,11 @@ tmp=$T
 
 # a corpus: the reference cases four times (their other members are ignored)
 for i in 1 2 3 4; do cat "$S/cases.jsonl"; done > "$tmp/corpus.jsonl"
-$TK train -q -v 1000 -o "$tmp/a.json" "$tmp/corpus.jsonl"; ok $? "train runs"
+$TK train -q --vocab-size 1000 -o "$tmp/a.json" "$tmp/corpus.jsonl"; ok $? "train runs"
 $TK info "$tmp/a.json" > "$tmp/info"
 grep -q '"vocab_size": 1000, "bos_id": 2, "eos_id": 1' "$tmp/info"
 ok $? "1000 tokens, <bos> = 2, <eos> = 1"
-$TK train -q -v 1000 -j 2 -o "$tmp/b.json" < "$tmp/corpus.jsonl"
+$TK train -q --vocab-size 1000 -j 2 -o "$tmp/b.json" < "$tmp/corpus.jsonl"
 cmp -s "$tmp/a.json" "$tmp/b.json"; ok $? "deterministic: the same file again, with -j 2 and from stdin"
 grep -q '"type": "ByteLevel"' "$tmp/a.json" && grep -q '"merges"' "$tmp/a.json"
 ok $? "a byte-level BPE tokenizer.json"
@@ -30,11 +30,30 @@ printf '{"text":"\\u0000\\u0001\377\376 \360\237\231\202"}\n' | $TK encode -t "$
 	$TK decode -t "$tmp/a.json" > "$tmp/bytes.out"
 printf '{"text":"\\u0000\\u0001\377\376 \360\237\231\202"}\n' | cmp -s - "$tmp/bytes.out"
 ok $? "bytes unseen in training (NUL, 0xFF, an emoji) round-trip"
-$TK train -q -v 1000 --special '<s>' --special '</s>' -o "$tmp/c.json" "$tmp/corpus.jsonl"
+$TK train -q --vocab-size 1000 --special '<s>' --special '</s>' -o "$tmp/c.json" "$tmp/corpus.jsonl"
 $TK info "$tmp/c.json" | grep -q '"bos_id": 0, "eos_id": 1'; ok $? "--special sets the special tokens"
-$TK train -q -v 100 -o "$tmp/d.json" "$tmp/corpus.jsonl" 2> /dev/null; [ $? -eq 2 ]
-ok $? "-v below specials + 256: exit 2"
+$TK train -q --vocab-size 100 -o "$tmp/d.json" "$tmp/corpus.jsonl" 2> /dev/null; [ $? -eq 2 ]
+ok $? "--vocab-size below specials + 256: exit 2"
 [ ! -e "$tmp/d.json" ]; ok $? "... and no output"
-$TK train -q -v 100000 -o "$tmp/e.json" "$tmp/corpus.jsonl" 2> "$tmp/err"; rc=$?
+$TK train -q --vocab-size 100000 -o "$tmp/e.json" "$tmp/corpus.jsonl" 2> "$tmp/err"; rc=$?
 [ $rc -eq 0 ] && grep -q "only" "$tmp/err"; ok $? "a vocabulary the corpus cannot fill: a warning, the merges it has"
+
+# -v is --verbose, as in every tool: each phase's counts and the size
+# written, on stderr even when it is not a terminal; nothing without it.
+run $TK train --vocab-size 1000 -v -o "$tmp/v.json" "$tmp/corpus.jsonl"
+[ $rc -eq 0 ] && grep -q "distinct words in" "$T/err" && grep -q "merges in" "$T/err" &&
+	grep -q "wrote $tmp/v.json: 1000 tokens (3 special, 256 bytes, 741 merges)" "$T/err" &&
+	cmp -s "$tmp/a.json" "$tmp/v.json"
+ok $? "-v: the phases and the size on stderr, the same tokenizer" || diag "$(cat "$T/err")"
+run $TK train --vocab-size 1000 -o "$tmp/nv.json" "$tmp/corpus.jsonl"
+[ $rc -eq 0 ] && [ ! -s "$T/err" ]; ok $? "without -v (stderr not a terminal): nothing on stderr"
+# The old -v SIZE stops, pointing to --vocab-size: never a tokenizer of
+# another size, nor SIZE read as a file.
+for old in "-v 1000:1000" "-v1000:1000" "-qv 1000:1000" "-v 32k:32k"; do
+	size=${old#*:} old=${old%:*}
+	run $TK train $old -o "$tmp/old.json" "$tmp/corpus.jsonl"
+	[ $rc -eq 2 ] && [ ! -e "$tmp/old.json" ] &&
+		grep -q "^bonsai-tokenize: train: -v is --verbose; give the vocabulary size with --vocab-size $size\$" "$T/err"
+	ok $? "train $old: refused with a pointer to --vocab-size" || diag "exit $rc: $(cat "$T/err")"
+done
 done_testing

@@ -45,7 +45,7 @@ make_bpe_shards() {
 	head -c "$2" "$TS" | awk 'BEGIN { RS = "" } {
 		gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\n/, "\\n")
 		print "{\"text\":\"" $0 "\"}" }' > "$d.work/docs.jsonl"
-	bin/bonsai-tokenize train -q -v "$4" -o "$d.work/tokenizer.json" "$d.work/docs.jsonl" &&
+	bin/bonsai-tokenize train -q --vocab-size "$4" -o "$d.work/tokenizer.json" "$d.work/docs.jsonl" &&
 	bin/bonsai-tokenize encode -q -t "$d.work/tokenizer.json" -o "$d.work/stream" "$d.work/docs.jsonl" &&
 	bin/bonsai-tokenize encode -q -t "$d.work/tokenizer.json" --ids "$d.work/docs.jsonl" > "$d.work/ids" &&
 	bin/bonsai-shard -q -o "$d" --val-docs "$3" "$d.work/stream"

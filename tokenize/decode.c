@@ -21,12 +21,14 @@ static void usage(void)
 	printf("usage: bonsai-tokenize decode -t TOKENIZER [-o FILE] [--ids] [--raw]\n"
 	       "                              [--keep-special] [--field NAME] [FILE]\n"
 	       "\n"
-	       "Decodes a token stream (stdin by default; zstd too) into JSON Lines, one\n"
-	       "{\"text\": ...} per document. The stream must come from the same tokenizer.\n"
+	       "Decodes a token stream (stdin by default; zstd, gzip, bzip2 too) into JSON\n"
+	       "Lines, one {\"text\": ...} per document. The stream must come from the same\n"
+	       "tokenizer.\n"
 	       "\n"
 	       "  -t, --tokenizer FILE  tokenizer.json or .tiktoken file\n"
 	       "      --pattern RE      as for encode\n"
 	       "  -o, --output FILE     output (default stdout)\n"
+	       "  -f, --force           replace an existing -o FILE (else it is refused)\n"
 	       "      --ids             the input is lines of space-separated ids (what\n"
 	       "                        encode --ids writes), one document per line\n"
 	       "      --raw             write each document's text followed by a newline\n"
@@ -134,6 +136,7 @@ int cmd_decode(int argc, char **argv)
 		{"tokenizer", required_argument, NULL, 't'},
 		{"pattern", required_argument, NULL, OPT_PATTERN},
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"ids", no_argument, NULL, OPT_IDS},
 		{"raw", no_argument, NULL, OPT_RAW},
 		{"keep-special", no_argument, NULL, OPT_KEEP},
@@ -143,13 +146,14 @@ int cmd_decode(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	const char *tpath = NULL, *pattern = NULL, *out = "-";
-	int ids_in = 0, keep = 0, c;
+	int ids_in = 0, keep = 0, force = 0, c;
 	decoder D = { .field = "text" };
-	while ((c = cli_getopt(argc, argv, "t:o:hV", longopts, "decode")) != -1) {
+	while ((c = cli_getopt(argc, argv, "t:o:fhV", longopts, "decode")) != -1) {
 		switch (c) {
 		case 't': tpath = optarg; break;
 		case OPT_PATTERN: pattern = optarg; break;
 		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
 		case OPT_IDS: ids_in = 1; break;
 		case OPT_RAW: D.raw = 1; break;
 		case OPT_KEEP: keep = 1; break;
@@ -162,6 +166,7 @@ int cmd_decode(int argc, char **argv)
 		die_usage("decode: give the tokenizer with -t");
 	if (argc - optind > 1)
 		die_usage("decode: give at most one input");
+	output_check(out, force);
 	const char *in = optind < argc ? argv[optind] : "-";
 	char err[512];
 	tokenizer *t = tokenizer_load(tpath, pattern, err, sizeof err);

@@ -24,8 +24,8 @@ static void usage(void)
 	       "                              [--no-bos] [--eos] [--field NAME]\n"
 	       "                              [--pattern RE] [-q | --progress] [FILE...]\n"
 	       "\n"
-	       "Encodes JSON Lines documents (stdin by default; zstd input too) into a\n"
-	       "token stream (bonsai-formats(5)) with BOS before each document.\n"
+	       "Encodes JSON Lines documents (stdin by default; zstd, gzip or bzip2 input\n"
+	       "too) into a token stream (bonsai-formats(5)) with BOS before each document.\n"
 	       "\n"
 	       "  -t, --tokenizer FILE  tokenizer.json or .tiktoken file\n"
 	       "      --pattern RE      pre-tokenizer of a .tiktoken file that is not\n"
@@ -34,6 +34,7 @@ static void usage(void)
 	       "                        themselves are matched faster, by hand)\n"
 	       "  -o, --output FILE     output (default stdout, not a terminal); written\n"
 	       "                        under a temporary name and renamed when complete\n"
+	       "  -f, --force           replace an existing -o FILE (else it is refused)\n"
 	       "  -j, --threads N       encoding threads (default 1); the output is the same\n"
 	       "      --ids             write one line of space-separated ids per document,\n"
 	       "                        with no special tokens, instead of a token stream\n"
@@ -179,6 +180,7 @@ int cmd_encode(int argc, char **argv)
 		{"tokenizer", required_argument, NULL, 't'},
 		{"pattern", required_argument, NULL, OPT_PATTERN},
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"threads", required_argument, NULL, 'j'},
 		{"ids", no_argument, NULL, OPT_IDS},
 		{"no-bos", no_argument, NULL, OPT_NO_BOS},
@@ -191,12 +193,13 @@ int cmd_encode(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	const char *tpath = NULL, *pattern = NULL, *out = "-", *field = "text";
-	int threads = 1, ids_out = 0, no_bos = 0, eos = 0, c;
-	while ((c = cli_getopt(argc, argv, "t:o:j:qhV", longopts, "encode")) != -1) {
+	int threads = 1, ids_out = 0, no_bos = 0, eos = 0, force = 0, c;
+	while ((c = cli_getopt(argc, argv, "t:o:fj:qhV", longopts, "encode")) != -1) {
 		switch (c) {
 		case 't': tpath = optarg; break;
 		case OPT_PATTERN: pattern = optarg; break;
 		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
 		case 'j': threads = (int)parse_ll("-j", optarg, 1, 1024); break;
 		case OPT_IDS: ids_out = 1; break;
 		case OPT_NO_BOS: no_bos = 1; break;
@@ -214,6 +217,7 @@ int cmd_encode(int argc, char **argv)
 		die_usage("encode: --ids writes no special tokens; --eos does not apply");
 	if (!ids_out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
 		die("encode: the output is a binary token stream: give -o FILE, a pipe, or --ids");
+	output_check(out, force);
 
 	encoder E = { .field = field, .ids_out = ids_out, .bos = -1, .eos = -1 };
 	char err[512];

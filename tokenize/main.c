@@ -12,13 +12,13 @@
 
 static void usage(void)
 {
-	printf("usage: bonsai-tokenize train -v SIZE -o FILE [options] [FILE...]\n"
+	printf("usage: bonsai-tokenize train --vocab-size SIZE -o FILE [options] [FILE...]\n"
 	       "       bonsai-tokenize encode -t TOKENIZER [options] [FILE...]\n"
 	       "       bonsai-tokenize decode -t TOKENIZER [options] [FILE]\n"
 	       "       bonsai-tokenize info [--pattern RE] TOKENIZER\n"
 	       "\n"
-	       "Documents are JSON Lines with a \"text\" member (zstd-compressed input is\n"
-	       "read too); stdin by default. TOKENIZER is a Hugging Face tokenizer.json\n"
+	       "Documents are JSON Lines with a \"text\" member (zstd, gzip or bzip2 input\n"
+	       "is read too); stdin by default. TOKENIZER is a Hugging Face tokenizer.json\n"
 	       "with a BPE model (Gemma 3's included), a .tiktoken ranks file, or what\n"
 	       "train writes.\n"
 	       "\n"

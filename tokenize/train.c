@@ -14,24 +14,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(void)
 {
-	printf("usage: bonsai-tokenize train -v SIZE -o FILE [--special TOKEN]...\n"
-	       "                             [--min-frequency N] [--field NAME] [-j N]\n"
-	       "                             [-q | --progress] [FILE...]\n"
+	printf("usage: bonsai-tokenize train --vocab-size SIZE -o FILE [-f]\n"
+	       "                             [--special TOKEN]... [--min-frequency N]\n"
+	       "                             [--field NAME] [-j N] [-v] [-q | --progress]\n"
+	       "                             [FILE...]\n"
 	       "\n"
 	       "Learns a byte-level BPE tokenizer from JSON Lines documents (stdin by\n"
 	       "default) and writes it as a Hugging Face tokenizer.json.\n"
 	       "\n"
-	       "  -v, --vocab-size SIZE  tokens in all: special tokens, the 256 bytes and\n"
-	       "                         the merges (k and M suffixes)\n"
+	       "      --vocab-size SIZE  tokens in all: special tokens, the 256 bytes and\n"
+	       "                         the merges (k and M suffixes); -v is --verbose\n"
 	       "  -o, --output FILE      the tokenizer.json to write\n"
+	       "  -f, --force            replace an existing FILE (else it is refused)\n"
 	       "      --special TOKEN    a special token (repeatable; ids from 0 in order);\n"
 	       "                         default <pad> <eos> <bos>\n"
 	       "      --min-frequency N  stop when no pair occurs N times (default 2)\n"
 	       "      --field NAME       the member holding the text (default \"text\")\n"
 	       "  -j, --threads N        threads for counting words (default 1)\n"
+	       "  -v, --verbose          the counts and times of each phase on stderr\n"
 	       "  -q, --quiet            no progress line\n"
 	       "      --progress         progress line even when stderr is not a terminal\n"
 	       "  -h, --help             this help\n"
@@ -157,12 +161,60 @@ static void count_batch(counter *per_thread, const char *field, const char *data
 	*bytes += total;
 }
 
+/* "32000", "32k", "1M": what -v took when it was the vocabulary size. */
+static int size_like(const char *s)
+{
+	size_t d = strspn(s, "0123456789");
+	return d > 0 && (!s[d] || (strchr("kKmMgG", s[d]) && !s[d + 1]));
+}
+
+/* -v was the vocabulary size before it meant --verbose, as in every tool:
+ * an old command line (-v 32000, -v32k, -qv 32000) stops with a pointer to
+ * --vocab-size instead of training at another size or reading a file
+ * named 32000 (one that exists is read). */
+static void refuse_old_vocab_option(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '-')
+			continue;
+		for (const char *p = a + 1; *p; p++) {
+			if (*p == 'o' || *p == 'j') {
+				i += !p[1]; /* the option's argument is the next word */
+				break;
+			}
+			if (*p != 'v')
+				continue;
+			const char *size = p[1] ? p + 1 : i + 1 < argc ? argv[i + 1] : "";
+			if (size_like(size) && (p[1] || access(size, F_OK) != 0))
+				die_usage("train: -v is --verbose; give the vocabulary size with --vocab-size %s",
+					  size);
+			if (p[1])
+				break;
+		}
+	}
+}
+
+/* A phase's counts and time: the progress line's last state when progress
+ * is shown, else with -v a line of its own. */
+static void phase_done(int verbose, const char *line)
+{
+	if (progress_enabled()) {
+		progress(1, "%s", line);
+		progress_done();
+	} else if (verbose) {
+		warnx_("%s", line);
+	}
+}
+
 int cmd_train(int argc, char **argv)
 {
-	enum { OPT_SPECIAL = 256, OPT_MINFREQ, OPT_FIELD, OPT_PROGRESS };
+	enum { OPT_SPECIAL = 256, OPT_MINFREQ, OPT_FIELD, OPT_PROGRESS, OPT_VOCAB };
 	static const struct option longopts[] = {
-		{"vocab-size", required_argument, NULL, 'v'},
+		{"vocab-size", required_argument, NULL, OPT_VOCAB},
+		{"verbose", no_argument, NULL, 'v'},
 		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
 		{"special", required_argument, NULL, OPT_SPECIAL},
 		{"min-frequency", required_argument, NULL, OPT_MINFREQ},
 		{"field", required_argument, NULL, OPT_FIELD},
@@ -175,13 +227,16 @@ int cmd_train(int argc, char **argv)
 	};
 	const char *out = NULL, *field = "text";
 	long long vocab = 0, minfreq = 2;
-	int threads = 1, c;
+	int threads = 1, verbose = 0, force = 0, c;
 	char **specials = NULL;
 	size_t n_special = 0;
-	while ((c = cli_getopt(argc, argv, "v:o:j:qhV", longopts, "train")) != -1) {
+	refuse_old_vocab_option(argc, argv);
+	while ((c = cli_getopt(argc, argv, "vo:fj:qhV", longopts, "train")) != -1) {
 		switch (c) {
-		case 'v': vocab = parse_size("-v", optarg, 1, 16777216); break;
+		case OPT_VOCAB: vocab = parse_size("--vocab-size", optarg, 1, 16777216); break;
+		case 'v': verbose = 1; break;
 		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
 		case OPT_SPECIAL:
 			if (!*optarg)
 				die_usage("--special: empty token");
@@ -198,9 +253,10 @@ int cmd_train(int argc, char **argv)
 		}
 	}
 	if (!vocab)
-		die_usage("train: give the vocabulary size with -v");
+		die_usage("train: give the vocabulary size with --vocab-size");
 	if (!out)
 		die_usage("train: give the output file with -o");
+	output_check(out, force);
 	static char *defaults[] = { "<pad>", "<eos>", "<bos>" };
 	if (!specials) {
 		n_special = 3;
@@ -212,7 +268,7 @@ int cmd_train(int argc, char **argv)
 			if (strcmp(specials[i], specials[j]) == 0)
 				die_usage("--special %s given twice", specials[i]);
 	if ((size_t)vocab < n_special + 256)
-		die_usage("-v %lld: at least %zu (special tokens and the 256 bytes)", vocab,
+		die_usage("--vocab-size %lld: at least %zu (special tokens and the 256 bytes)", vocab,
 			  n_special + 256);
 
 	omp_set_num_threads(threads);
@@ -263,19 +319,23 @@ int cmd_train(int argc, char **argv)
 		counter_free(&per[i]);
 	}
 	double t1 = now_seconds();
-	progress(1, "train: %llu documents, %.1f MB, %zu distinct words in %.1f s",
+	char line[256];
+	snprintf(line, sizeof line, "train: %llu documents, %.1f MB, %zu distinct words in %.1f s",
 		 (unsigned long long)docs, bytes / 1e6, per[0].wc.n, t1 - t0);
-	progress_done();
+	phase_done(verbose, line);
 
 	uint32_t *pairs;
 	size_t want = (size_t)vocab - n_special - 256;
 	size_t m = bpe_train(&per[0].wc, (uint32_t)n_special, want, (uint64_t)minfreq, &pairs);
-	progress(1, "train: %zu merges in %.1f s", m, now_seconds() - t1);
-	progress_done();
+	snprintf(line, sizeof line, "train: %zu merges in %.1f s", m, now_seconds() - t1);
+	phase_done(verbose, line);
 	if (m < want)
 		warnx_("train: only %zu merges (vocabulary %zu): no pair occurs %lld times more",
 		       m, n_special + 256 + m, minfreq);
 	train_write_json(out, specials, n_special, pairs, m);
+	if (verbose)
+		warnx_("train: wrote %s: %zu tokens (%zu special, 256 bytes, %zu merges)", out,
+		       n_special + 256 + m, n_special, m);
 	free(pairs);
 	counter_free(&per[0]);
 	free(per);

@@ -139,7 +139,7 @@ static void commit(const char *work, const char *out, int force)
 			if (rename(out, aside) != 0)
 				die("%s: cannot move the old export aside: %s", out, strerror(errno));
 		} else {
-			die("%s: already exists (use --force to replace it)", out);
+			die("%s: already exists; use -f/--force to replace it", out);
 		}
 	}
 	if (rename(work, out) != 0) {
@@ -197,7 +197,7 @@ int cmd_export(int argc, char **argv)
 	const char *model = argv[optind];
 	struct stat sb;
 	if (stat(out, &sb) == 0 && !force && !empty_dir(out))
-		die("%s: already exists (use --force to replace it)", out);
+		die("%s: already exists; use -f/--force to replace it", out);
 
 	/* a signal stops it before the rename, through the cleanup */
 	cli_catch_signals();

@@ -73,7 +73,7 @@ TMP=$T
 note() { echo "# $*"; }
 M=$D/lm_eval_tiny
 TOK=$D/r50k_base.tiktoken
-EV="$B/bonsai-eval -t $TOK -q"
+EV="$B/bonsai-eval -t $TOK -q -f" # -f: $O keeps the outputs of an earlier run
 TASKS="piqa=$D/piqa,arc_easy=$D/arc_easy/ARC-Easy-Test.jsonl"
 
 note "$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1); $(nproc) CPUs"
@@ -189,8 +189,8 @@ ok $? "loglik --device cuda agrees with the CPU"
 ppl_check() { # MODEL VOCAB TOKENS SEQ LABEL
 	$B/mkstream --random "$3" 1000 "$2" > "$TMP/s.tok" &&
 	rm -rf "$TMP/sh" && $B/bonsai-shard -q -o "$TMP/sh" --val-docs "$(($3 / 1000))" "$TMP/s.tok" &&
-	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q --device cpu -o "$O/ppl_$5_cpu.json" &&
-	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q --device $GPU_DEV -o "$O/ppl_$5_gpu.json" &&
+	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q -f --device cpu -o "$O/ppl_$5_cpu.json" &&
+	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q -f --device $GPU_DEV -o "$O/ppl_$5_gpu.json" &&
 	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q --device $GPU_DEV --batch-tokens 1000 \
 		-o "$TMP/ppl_b.json" &&
 	python3 - "$O/ppl_$5_cpu.json" "$O/ppl_$5_gpu.json" "$TMP/ppl_b.json" "$TOL_PPL" "$5" <<'PY'

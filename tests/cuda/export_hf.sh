@@ -93,7 +93,7 @@ sed 's/VOCAB/512/' "$T/small.json" > "$T/bpe.json"
 sed 's/VOCAB/262208/' "$T/small.json" > "$T/gemma.json"
 
 # a BPE tokenizer and a model of our own, exported in float32 and bf16
-bin/bonsai-tokenize train -q -v 500 -o "$T/tok.json" "$T/train.jsonl" &&
+bin/bonsai-tokenize train -q --vocab-size 500 -o "$T/tok.json" "$T/train.jsonl" &&
 	bin/bonsai-tokenize encode -q -t "$T/tok.json" -o "$T/s" "$T/train.jsonl" &&
 	bin/bonsai-shard -q -t "$T/tok.json" -o "$T/d" --val-docs 10 "$T/s" &&
 	bin/bonsai-train --data "$T/d" --model "$T/bpe.json" -o "$T/run" --steps 60 --seq 64 \

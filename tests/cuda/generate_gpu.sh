@@ -39,7 +39,7 @@ cat > "$T/tiny.json" <<JSON
  "max_position_embeddings": 1024, "query_pre_attn_scalar": 32,
  "layer_types": ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]}
 JSON
-bin/bonsai-tokenize train -v 500 -o "$T/tok.json" "$T/ts.jsonl" &&
+bin/bonsai-tokenize train --vocab-size 500 -o "$T/tok.json" "$T/ts.jsonl" &&
 	bin/bonsai-tokenize encode -t "$T/tok.json" "$T/ts.jsonl" > "$T/ts.stream" &&
 	bin/bonsai-shard -q -o "$T/shards" --val-docs 50 "$T/ts.stream" &&
 	bin/bonsai-train --data "$T/shards" --model "$T/tiny.json" -o "$T/run" --steps 300 \
