@@ -11,9 +11,10 @@
 
 #define U64MAP_EMPTY UINT64_MAX
 
-/* n bytes (die on failure; free() them) for a table that is read at random:
- * from 2 MB up, aligned to and advised into huge pages, so that lookups do
- * not miss the TLB as well as the caches. */
+/* n bytes (die on failure; free() or realloc() them) for a table that is
+ * read at random or a large buffer: from 2 MB up, aligned to and advised
+ * into huge pages, so that lookups do not miss the TLB as well as the
+ * caches, and first touches fault once every 2 MB instead of every 4 KB. */
 void *tok_alloc_big(size_t n);
 
 /* Key and value side by side: a lookup touches one cache line. */
