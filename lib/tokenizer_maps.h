@@ -77,6 +77,13 @@ void strmap_init(strmap *m, size_t expected, const char *base);
 int strmap_put(strmap *m, const char *s, size_t n, uint32_t id);
 /* The id of s[0..n), or -1. */
 int64_t strmap_get(const strmap *m, const char *s, size_t n);
+/* The same with h = strmap_hash(s, n) already known. */
+int64_t strmap_get_hashed(const strmap *m, const char *s, size_t n, uint64_t h);
+/* Starts fetching the slot where a lookup of a string of hash h begins. */
+static inline void strmap_prefetch(const strmap *m, uint64_t h)
+{
+	__builtin_prefetch(&m->slots[h & m->mask]);
+}
 void strmap_free(strmap *m);
 
 #endif

@@ -93,10 +93,12 @@ typedef struct {
 } encoder;
 
 #define BATCH_DOCS 4096
-#define BATCH_BYTES (16u << 20)
-/* room for a token every two bytes of a full batch (FineWeb has one every
- * 4.4); a batch that needs more allocates the ids of the documents over */
-#define ARENA_IDS (BATCH_BYTES / 2)
+/* A batch holds about this much text a thread (at most 16 MB): small
+ * enough that the batches after the first reuse memory already touched
+ * (fresh pages cost this machine as much as encoding the text in them),
+ * large enough for the threads to share the documents of one. */
+#define BATCH_BYTES_THREAD (1u << 20)
+#define BATCH_BYTES_MAX (16u << 20)
 
 static void encode_doc(encoder *E, const char *data, doc *d)
 {
@@ -266,8 +268,14 @@ int cmd_encode(int argc, char **argv)
 	}
 	omp_set_num_threads(threads);
 	E.scratch = xcalloc((size_t)threads, sizeof *E.scratch);
-	E.arena.cap = ARENA_IDS;
-	E.arena.base = tok_alloc_big(ARENA_IDS * sizeof *E.arena.base);
+	size_t batch_bytes = (size_t)threads * BATCH_BYTES_THREAD;
+	if (batch_bytes > BATCH_BYTES_MAX)
+		batch_bytes = BATCH_BYTES_MAX;
+	/* room for a token every two bytes of a full batch (FineWeb has one
+	 * every 4.4); a batch that needs more allocates the ids of the
+	 * documents over */
+	E.arena.cap = batch_bytes / 2;
+	E.arena.base = tok_alloc_big(E.arena.cap * sizeof *E.arena.base);
 	E.o = outfile_open(out);
 	if (!ids_out) {
 		tokstream_info info = { 0, tokenizer_vocab_size(t), E.bos, E.eos,
@@ -279,7 +287,7 @@ int cmd_encode(int argc, char **argv)
 
 	/* a batch's room at once (growing it copied all of it each time), in
 	 * huge pages like the ids */
-	buf_t data = { tok_alloc_big(BATCH_BYTES + (1u << 16)), 0, BATCH_BYTES + (1u << 16) };
+	buf_t data = { tok_alloc_big(batch_bytes + (1u << 16)), 0, batch_bytes + (1u << 16) };
 	doc *docs = xcalloc(BATCH_DOCS, sizeof *docs);
 	size_t nd = 0;
 	int nin = optind < argc ? argc - optind : 1;
@@ -299,7 +307,7 @@ int cmd_encode(int argc, char **argv)
 			d->off = data.len;
 			d->len = len;
 			buf_append(&data, line, len);
-			if (nd == BATCH_DOCS || data.len >= BATCH_BYTES) {
+			if (nd == BATCH_DOCS || data.len >= batch_bytes) {
 				flush_batch(&E, data.data, docs, nd);
 				nd = 0;
 				data.len = 0;
