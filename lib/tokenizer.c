@@ -396,12 +396,25 @@ static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 	uint32_t found[WORD_BATCH * PIECE_CACHE_MAX_BYTES];
 	size_t used = 0;
 	for (size_t i = 0; i < nw; i++) {
+		/* a piece of one byte (a space, a full stop ...: a fifth of the
+		 * pieces of FineWeb) is that byte's token where whole pieces are
+		 * tokens */
+		if (w[i].len == 1 && t->whole_piece && t->byte_id[s[w[i].off]] >= 0) {
+			w[i].found = 1;
+			w[i].first = used;
+			w[i].n_ids = 1;
+			found[used++] = (uint32_t)t->byte_id[s[w[i].off]];
+			continue;
+		}
+		w[i].found = 0;
 		w[i].h = piece_cache_hash(s + w[i].off, w[i].len);
 		piece_cache_prefetch(t, w[i].len, w[i].h);
 	}
 	for (size_t i = 0; i < nw; i++) {
 		const uint32_t *ids;
 		size_t k;
+		if (w[i].found)
+			continue;
 		w[i].found = w[i].len && piece_cache_get(t, s + w[i].off, w[i].len, w[i].h, &ids, &k) &&
 			     used + k <= sizeof found / sizeof *found;
 		if (w[i].found) {
