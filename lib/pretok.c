@@ -298,6 +298,17 @@ static size_t o200k_upper(const unsigned char *s, size_t n, size_t s0)
 static size_t next_o200k(const unsigned char *s, size_t n, size_t i)
 {
 	size_t l, l2, e;
+	/* the commonest piece, an ASCII word ([A-Z]*[a-z]+) after an optional
+	 * space, is the first alternative's match when an ASCII byte that is
+	 * not a letter (or the end) follows it; else the general way */
+	size_t k = i + (s[i] == ' '), u;
+	while (k < n && (unsigned)(s[k] - 'A') < 26u)
+		k++;
+	u = k;
+	while (k < n && (unsigned)(s[k] - 'a') < 26u)
+		k++;
+	if (k > u && (k == n || s[k] < 0x80))
+		return k + contraction(s, n, k, 1);
 	unsigned c = cls_at(s, n, i, &l);
 	/* [^\r\n\p{L}\p{N}]? - greedy: first with the prefix, then without */
 	int prefix = !(c & (C_L | C_N)) && s[i] != '\r' && s[i] != '\n' && i + l < n;
