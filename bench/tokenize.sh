@@ -45,8 +45,10 @@ tok_path() {
 # 2,000 FineWeb documents at -j 1: MB of text per CPU second of
 # bonsai-tokenize (user + system, /usr/bin/time; the compiled tokenizer
 # already in the cache, as after any first use) and of the peers' node
-# process (module, tokenizer and input load included). OLD=an older
-# bonsai-tokenize runs alternately with this one, in the same conditions.
+# process (module, tokenizer and input load included). REPS rounds (5 by
+# default), each running ours, OLD (an older bonsai-tokenize, if given)
+# and the peer one after the other, so that all see the same load; the
+# median of each, its range, and ours over the peer's (medians).
 if [ "$1" = load ]; then
 	head -n 2000 "$W/fineweb-all.jsonl" > "$W/fineweb2k.jsonl"
 	whole() { # binary tokenizer -> MB per CPU s of the process
@@ -56,27 +58,31 @@ if [ "$1" = load ]; then
 		mb=$(echo "$line" | sed -n 's/.* \([0-9.]*\) MB of text.*/\1/p')
 		awk -v mb="$mb" '{ printf "%.2f\n", mb / ($1 + $2) }' "$W/time"
 	}
-	best() { sort -n | tail -1; }
+	med() { # "median (min-max)" of the numbers in a file
+		sort -n "$1" | awk '{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit }
+			printf "%.2f (%.2f-%.2f)\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'
+	}
 	uptime
-	echo "| tokenizer | bonsai, MB/CPU s, load included | old build | peer | peer, load included | peer, encode only |"
-	echo "| --- | --- | --- | --- | --- | --- |"
+	echo "| tokenizer | bonsai, MB/CPU s, load included | old build | peer | peer, load included | peer, encode only | ours / peer |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
 	for name in cl100k_base o200k_base r50k_base gemma3; do
 		tok=$(tok_path $name)
 		$T info "$tok" > /dev/null # compiled into the cache once
-		: > "$W/new" && : > "$W/old"
-		for i in 1 2 3; do
+		: > "$W/new" && : > "$W/old" && : > "$W/peer" && : > "$W/peer_enc"
+		if [ $name = gemma3 ]; then peer=hf; arg=$tok; pn="HF tokenizers"
+		else peer=tiktoken; arg=$name; pn=tiktoken; fi
+		for i in $(seq "${REPS:-5}"); do
 			whole "$T" "$tok" >> "$W/new"
 			[ -z "$OLD" ] || whole "$OLD" "$tok" >> "$W/old"
+			if [ -n "$NPM_DIR" ]; then
+				out=$(NODE_PATH=$NPM_DIR node bench/tokenize_peer.js $peer "$arg" "$W/fineweb2k.jsonl")
+				echo "$out" | sed 's/.*"mb_cpu_s_total":\([0-9.]*\).*/\1/' >> "$W/peer"
+				echo "$out" | sed 's/.*"mb_cpu_s":\([0-9.]*\).*/\1/' >> "$W/peer_enc"
+			fi
 		done
-		p=n/a pe=n/a
-		if [ -n "$NPM_DIR" ]; then
-			if [ $name = gemma3 ]; then peer=hf; arg=$tok; pn="HF tokenizers"
-			else peer=tiktoken; arg=$name; pn=tiktoken; fi
-			out=$(NODE_PATH=$NPM_DIR node bench/tokenize_peer.js $peer "$arg" "$W/fineweb2k.jsonl")
-			p=$(echo "$out" | sed 's/.*"mb_cpu_s_total":\([0-9.]*\).*/\1/' | xargs printf '%.2f')
-			pe=$(echo "$out" | sed 's/.*"mb_cpu_s":\([0-9.]*\).*/\1/' | xargs printf '%.2f')
-		fi
-		echo "| $name | $(best < "$W/new") | $(best < "$W/old" | grep . || echo n/a) | ${pn:-n/a} | $p | $pe |"
+		n=$(med "$W/new" | cut -d' ' -f1) p=$(med "$W/peer" | cut -d' ' -f1)
+		ratio=$([ "$p" = n/a ] && echo n/a || awk -v n="$n" -v p="$p" 'BEGIN { printf "%.1fx\n", n / p }')
+		echo "| $name | $(med "$W/new") | $(med "$W/old") | ${NPM_DIR:+$pn} | $(med "$W/peer") | $(med "$W/peer_enc") | $ratio |"
 	done
 	uptime
 	exit 0

@@ -133,6 +133,20 @@ static size_t run_other(const unsigned char *s, size_t n, size_t i)
 	return i;
 }
 
+static inline int ascii_letter(unsigned char c)
+{
+	return c < 0x80 && (ascii_class[c] & C_L);
+}
+
+/* \p{L}+ from s[i], where ASCII letters (most of the text) are taken
+ * without the general class lookup. */
+static inline size_t run_letters(const unsigned char *s, size_t n, size_t i)
+{
+	while (i < n && ascii_letter(s[i]))
+		i++;
+	return i < n && s[i] >= 0x80 ? run(s, n, i, C_L) : i;
+}
+
 /* [\r\n]* or, with slash, [\r\n/]* */
 static size_t run_crlf(const unsigned char *s, size_t n, size_t i, int slash)
 {
@@ -184,6 +198,11 @@ static size_t whitespace(const unsigned char *s, size_t n, size_t i, int crlf)
 static size_t next_r50k(const unsigned char *s, size_t n, size_t i)
 {
 	size_t l, l2, k;
+	/* ' ?\p{L}+' begun by an ASCII letter: the commonest piece */
+	if (ascii_letter(s[i]))
+		return run_letters(s, n, i + 1);
+	if (s[i] == ' ' && i + 1 < n && ascii_letter(s[i + 1]))
+		return run_letters(s, n, i + 2);
 	if ((k = contraction(s, n, i, 0)))
 		return i + k; /* 's|'t|'re|'ve|'m|'ll|'d */
 	unsigned c = cls_at(s, n, i, &l);
@@ -217,6 +236,12 @@ static size_t digits3(const unsigned char *s, size_t n, size_t i)
 static size_t next_cl100k(const unsigned char *s, size_t n, size_t i)
 {
 	size_t l, l2, k;
+	/* [^\r\n\p{L}\p{N}]?\p{L}+ begun by an ASCII letter, or a space and
+	 * one: the commonest pieces (neither can begin a contraction) */
+	if (ascii_letter(s[i]))
+		return run_letters(s, n, i + 1);
+	if (s[i] == ' ' && i + 1 < n && ascii_letter(s[i + 1]))
+		return run_letters(s, n, i + 2);
 	if ((k = contraction(s, n, i, 1)))
 		return i + k; /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
 	unsigned c = cls_at(s, n, i, &l);
@@ -273,6 +298,17 @@ static size_t o200k_upper(const unsigned char *s, size_t n, size_t s0)
 static size_t next_o200k(const unsigned char *s, size_t n, size_t i)
 {
 	size_t l, l2, e;
+	/* the commonest piece, an ASCII word ([A-Z]*[a-z]+) after an optional
+	 * space, is the first alternative's match when an ASCII byte that is
+	 * not a letter (or the end) follows it; else the general way */
+	size_t k = i + (s[i] == ' '), u;
+	while (k < n && (unsigned)(s[k] - 'A') < 26u)
+		k++;
+	u = k;
+	while (k < n && (unsigned)(s[k] - 'a') < 26u)
+		k++;
+	if (k > u && (k == n || s[k] < 0x80))
+		return k + contraction(s, n, k, 1);
 	unsigned c = cls_at(s, n, i, &l);
 	/* [^\r\n\p{L}\p{N}]? - greedy: first with the prefix, then without */
 	int prefix = !(c & (C_L | C_N)) && s[i] != '\r' && s[i] != '\n' && i + l < n;

@@ -88,7 +88,7 @@ static void cache_clear(piece_cache *c)
 	c->used = 1;
 }
 
-static piece_cache *cache_for(const tokenizer *t)
+static __attribute__((noinline)) piece_cache *cache_make(const tokenizer *t)
 {
 	piece_cache *c = tl_cache;
 	if (!c) {
@@ -105,6 +105,16 @@ static piece_cache *cache_for(const tokenizer *t)
 		c->serial = t->serial;
 	}
 	return c;
+}
+
+/* The thread's cache for t: called for every piece, so the common case is
+ * inlined and the rest (making or emptying the cache) is not. */
+static inline piece_cache *cache_for(const tokenizer *t)
+{
+	piece_cache *c = tl_cache;
+	if (__builtin_expect(c != NULL && c->serial == t->serial, 1))
+		return c;
+	return cache_make(t);
 }
 
 /* a[0..n) == b[0..n) for the short strings of the cache, without a call */

@@ -142,7 +142,11 @@ int strmap_put(strmap *m, const char *s, size_t n, uint32_t id)
 
 int64_t strmap_get(const strmap *m, const char *s, size_t n)
 {
-	uint64_t h = strmap_hash(s, n);
+	return strmap_get_hashed(m, s, n, strmap_hash(s, n));
+}
+
+int64_t strmap_get_hashed(const strmap *m, const char *s, size_t n, uint64_t h)
+{
 	size_t i = h & m->mask;
 	for (;;) {
 		const strmap_slot *e = &m->slots[i];

@@ -11,9 +11,10 @@
 
 #define U64MAP_EMPTY UINT64_MAX
 
-/* n bytes (die on failure; free() them) for a table that is read at random:
- * from 2 MB up, aligned to and advised into huge pages, so that lookups do
- * not miss the TLB as well as the caches. */
+/* n bytes (die on failure; free() or realloc() them) for a table that is
+ * read at random or a large buffer: from 2 MB up, aligned to and advised
+ * into huge pages, so that lookups do not miss the TLB as well as the
+ * caches, and first touches fault once every 2 MB instead of every 4 KB. */
 void *tok_alloc_big(size_t n);
 
 /* Key and value side by side: a lookup touches one cache line. */
@@ -76,6 +77,13 @@ void strmap_init(strmap *m, size_t expected, const char *base);
 int strmap_put(strmap *m, const char *s, size_t n, uint32_t id);
 /* The id of s[0..n), or -1. */
 int64_t strmap_get(const strmap *m, const char *s, size_t n);
+/* The same with h = strmap_hash(s, n) already known. */
+int64_t strmap_get_hashed(const strmap *m, const char *s, size_t n, uint64_t h);
+/* Starts fetching the slot where a lookup of a string of hash h begins. */
+static inline void strmap_prefetch(const strmap *m, uint64_t h)
+{
+	__builtin_prefetch(&m->slots[h & m->mask]);
+}
 void strmap_free(strmap *m);
 
 #endif

@@ -8,6 +8,9 @@ SHARED=${BONSAI_SHARED:-../shared}
 TOOLS=$BUILD/tests/tools
 T=$(mktemp -d "${TMPDIR:-/tmp}/bonsai-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# compiled tokenizers (and anything else cached) go to the test's own folder,
+# not the user's cache: a test neither leaves files there nor depends on them
+export BONSAI_CACHE="$T/cache"
 tap_n=0
 tap_failed=0
 

@@ -16,8 +16,62 @@ static int rejects(const char *s)
 	return d == NULL && strstr(err, "invalid JSON at byte") != NULL;
 }
 
+/* An escape, a closing quote or a control character at every place of a
+ * string up to 40 bytes, among plain bytes (ASCII and UTF-8; the parser
+ * scans 8 bytes at a time): the string ends or is refused exactly there. */
+static void check_string_scan(void)
+{
+	int bad = 0;
+	for (int len = 1; len <= 40 && !bad; len++) {
+		for (int at = 0; at < len && !bad; at++) {
+			char in[64], want[64];
+			for (int i = 0; i < len; i++)
+				in[i] = want[i] = (char)((i % 3 == 2) ? 0xc3 : (i % 3 == 1 ? 0xa9 : 'a' + i % 26));
+			/* "\n" at at: one byte less decoded */
+			char esc[80];
+			int n = 0;
+			esc[n++] = '"';
+			for (int i = 0; i < len; i++) {
+				if (i == at) {
+					esc[n++] = '\\';
+					esc[n++] = 'n';
+				} else {
+					esc[n++] = in[i];
+				}
+			}
+			esc[n++] = '"';
+			want[at] = '\n';
+			char err[200];
+			json_doc *d = json_parse(esc, (size_t)n, err, sizeof err);
+			const json_value *v = d ? json_root(d) : NULL;
+			if (!v || v->type != JSON_STRING || v->len != (size_t)len || memcmp(v->str, want, (size_t)len))
+				bad = 1;
+			json_free(d);
+			/* a closing quote at at: what follows it is trailing */
+			in[at] = '"';
+			char q[80];
+			q[0] = '"';
+			memcpy(q + 1, in, (size_t)len);
+			q[len + 1] = '"';
+			d = json_parse(q, (size_t)len + 2, err, sizeof err);
+			if (d || !strstr(err, "trailing"))
+				bad = 2;
+			json_free(d);
+			/* a raw control character (the highest, 0x1f) at at: refused */
+			in[at] = 0x1f;
+			memcpy(q + 1, in, (size_t)len);
+			d = json_parse(q, (size_t)len + 2, err, sizeof err);
+			if (d || !strstr(err, "control character"))
+				bad = 3;
+			json_free(d);
+		}
+	}
+	ok(!bad, "strings: an escape, quote or control character found at every place (case %d)", bad);
+}
+
 int main(void)
 {
+	check_string_scan();
 	json_doc *d = parse(" {\"text\": \"a\\nb\\u00e9\\ud83d\\ude00\", \"n\": -1.5e2, \"i\": 42,"
 			    " \"z\": null, \"t\": true, \"arr\": [1, [2], {}], \"text2\": \"\"} ");
 	ok(d != NULL, "parses an object");

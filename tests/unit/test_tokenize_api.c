@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	cli_init(argv[0]);
+	use_test_cache();
 
 	check_refusals();
 

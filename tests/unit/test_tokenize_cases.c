@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	cli_init(argv[0]);
+	use_test_cache();
 	char path[4096];
 	snprintf(path, sizeof path, "%s/fixtures/tokenizers/cases.jsonl", shared_dir());
 	FILE *f = fopen(path, "r");
