@@ -191,7 +191,7 @@ ppl_check() { # MODEL VOCAB TOKENS SEQ LABEL
 	rm -rf "$TMP/sh" && $B/bonsai-shard -q -o "$TMP/sh" --val-docs "$(($3 / 1000))" "$TMP/s.tok" &&
 	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q -f --device cpu -o "$O/ppl_$5_cpu.json" &&
 	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q -f --device $GPU_DEV -o "$O/ppl_$5_gpu.json" &&
-	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q --device $GPU_DEV --batch-tokens 1000 \
+	$B/bonsai-eval ppl -m "$1" --data "$TMP/sh" --seq-len "$4" -q -f --device $GPU_DEV --batch-tokens 1000 \
 		-o "$TMP/ppl_b.json" &&
 	python3 - "$O/ppl_$5_cpu.json" "$O/ppl_$5_gpu.json" "$TMP/ppl_b.json" "$TOL_PPL" "$5" <<'PY'
 import json, sys
