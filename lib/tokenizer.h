@@ -40,5 +40,10 @@ char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t
  * -1 and the message in err[errlen] when id is not a token. */
 long tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap, char *err,
 			   size_t errlen);
+/* Writes a tiktoken encoding as the Hugging Face tokenizer.json that gives
+ * the same ids (byte-level BPE, merges derived from the ranks): 0, or -1
+ * with the message in err[errlen] when t is not one or cannot be written
+ * so. Dies on write errors, as outfile does. */
+int tokenizer_write_hf_json(const tokenizer *t, const char *path, char *err, size_t errlen);
 
 #endif

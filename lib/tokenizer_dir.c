@@ -42,14 +42,10 @@ static char *folder_of(const char *path)
 
 char *tokenizer_in_dir(const char *path)
 {
-	char *dir = folder_of(path), *found = NULL;
-	static const char *const names[] = { "tokenizer.json", "tokenizer.tiktoken" };
-	for (size_t i = 0; i < sizeof names / sizeof *names && !found; i++) {
-		char *p = path_join(dir, names[i]);
-		if (is_file(p))
-			found = p;
-		else
-			free(p);
+	char *dir = folder_of(path), *found = path_join(dir, "tokenizer.tiktoken");
+	if (!is_file(found)) {
+		free(found);
+		found = NULL;
 	}
 	DIR *d = found ? NULL : opendir(dir);
 	struct dirent *e;
@@ -71,6 +67,15 @@ char *tokenizer_in_dir(const char *path)
 	if (n > 1) { /* which one the model's is cannot be told */
 		free(found);
 		found = NULL;
+	}
+	/* an export of a .tiktoken holds a tokenizer.json derived from it for
+	 * transformers; ours read the ranks, whose fingerprint the shards keep */
+	if (!found) {
+		found = path_join(dir, "tokenizer.json");
+		if (!is_file(found)) {
+			free(found);
+			found = NULL;
+		}
 	}
 	free(dir);
 	return found;

@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 /* The tokenizer of the folder path, or of the folder a file path lies in
- * (a checkpoint's run folder): tokenizer.json, tokenizer.tiktoken, or the
- * folder's only *.tiktoken file. malloc()ed; NULL when there is none. */
+ * (a checkpoint's run folder): tokenizer.tiktoken, the folder's only
+ * *.tiktoken file, or tokenizer.json (an export of a .tiktoken holds both:
+ * the ranks are the tokenizer, the tokenizer.json is for transformers).
+ * malloc()ed; NULL when there is none. */
 char *tokenizer_in_dir(const char *path);
 
 /* Is name (a file name, no folder) one that tokenizer_copy_to_dir may

@@ -187,4 +187,24 @@ void tok_fingerprint(tokenizer *t, const uint32_t *merge_pairs, size_t n_merges,
 uint32_t bytelevel_char(unsigned char b);
 int bytelevel_byte(uint32_t cp);
 
+/* A byte-level BPE for bytelevel_json_write: the bytes of each id
+ * (bytes[off[id] .. off[id+1])), which ids are tokens and which of them are
+ * special (written as they are, and as added tokens), the merges as id pairs
+ * in priority order, the Split pattern, and whether a piece that is a token
+ * is taken whole (tiktoken) before any merge. */
+typedef struct {
+	uint32_t n_ids;
+	const uint64_t *off;
+	const char *bytes;
+	const uint8_t *present, *special;
+	const uint32_t *pairs;
+	size_t n_merges;
+	const char *pattern;
+	size_t pattern_len;
+	int ignore_merges;
+} bytelevel_bpe;
+/* Writes b as a Hugging Face tokenizer.json at path (whole, then renamed;
+ * dies on write errors, as outfile does). */
+void bytelevel_json_write(const char *path, const bytelevel_bpe *b);
+
 #endif

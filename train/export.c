@@ -64,11 +64,16 @@ static void put_token(buf_t *b, const tokenizer *t, const char *name, int32_t id
 
 /* For AutoTokenizer: the tokenizer.json read as it is (its own
  * pre-tokenizer, normalizer and decoder), the special tokens named, no chat
- * template. */
-static void put_tokenizer_config(const char *dir, const tokenizer *t, const gemma3_config *c)
+ * template. ordinary: a tokenizer.json derived from a .tiktoken, whose
+ * special tokens tiktoken never finds in text (encode_ordinary), as
+ * transformers' split_special_tokens does not either. */
+static void put_tokenizer_config(const char *dir, const tokenizer *t, const gemma3_config *c,
+				 int ordinary)
 {
 	buf_t b = { 0 };
 	buf_puts(&b, "{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n");
+	if (ordinary)
+		buf_puts(&b, "  \"split_special_tokens\": true,\n");
 	put_token(&b, t, "bos_token", c->bos_id);
 	put_token(&b, t, "eos_token", c->eos_id);
 	put_token(&b, t, "pad_token", c->pad_id);
@@ -115,9 +120,16 @@ static void put_tokenizer(const char *model, const char *work, const safetensors
 	if (tokenizer_vocab_size(t) > (uint32_t)c->vocab_size)
 		die("%s: %" PRIu32 " tokens, more than the model's vocabulary of %d", src,
 		    tokenizer_vocab_size(t), c->vocab_size);
-	/* transformers has no reader of .tiktoken files it would find alone */
-	if (!strstr(src, ".tiktoken"))
-		put_tokenizer_config(work, t, c);
+	/* transformers has no reader of .tiktoken files it would find alone:
+	 * the same ids through a tokenizer.json derived from the ranks */
+	int tiktoken = strstr(src, ".tiktoken") != NULL;
+	if (tiktoken) {
+		char *p = path_join(work, "tokenizer.json");
+		if (tokenizer_write_hf_json(t, p, err, sizeof err))
+			die("%s", err);
+		free(p);
+	}
+	put_tokenizer_config(work, t, c, tiktoken);
 	tokenizer_free(t);
 	free(src);
 }
@@ -176,7 +188,8 @@ int cmd_export(int argc, char **argv)
 			printf("usage: bonsai-train export RUN|CHECKPOINT|MODEL -o DIR [--dtype f32|bf16] [-f]\n"
 			       "Writes the Hugging Face set into DIR: config.json, model.safetensors\n"
 			       "(transformers' names), the tokenizer kept beside the model (tokenizer.json,\n"
-			       "or the .tiktoken file), tokenizer_config.json, generation_config.json.\n"
+			       "or the .tiktoken file and a tokenizer.json derived from it),\n"
+			       "tokenizer_config.json, generation_config.json.\n"
 			       "  -o, --output DIR  the folder to write (built beside it, renamed when whole)\n"
 			       "      --dtype T     f32 (default) or bf16 (rounded to nearest even)\n"
 			       "  -f, --force       replace an existing, non-empty DIR\n"

@@ -10,12 +10,13 @@
 # in float32; it needs no GPU.
 #  - AutoTokenizer's ids (no special tokens) = bonsai-tokenize encode --ids,
 #    on every text of the tokenizer cases file, for a BPE tokenizer of our
-#    own and for Gemma 3's tokenizer.json;
+#    own, for Gemma 3's tokenizer.json and for r50k_base (the tokenizer.json
+#    that export derives from the .tiktoken, against the .tiktoken's ids);
 #  - the log-likelihood of short texts after BOS (bonsai-eval loglik, the
 #    sum perplexity is made of) from transformers' model equals ours within
 #    1e-4 nats per token, for a model trained here and exported in float32
 #    and in bf16 (read back in float32 by both), and for one with Gemma 3's
-#    tokenizer.
+#    tokenizer and one with r50k_base.
 . tests/tap.sh
 need_shared
 PY=${PYTHON:-python3}
@@ -67,11 +68,12 @@ same_ll() {
 		      exit !(n > 0 && !bad && worst < b) }'
 }
 
-# same_ids DIR NAME: transformers loads DIR, and its ids on the cases are ours
+# same_ids DIR NAME [TOKENIZER]: transformers loads DIR, and its ids on the
+# cases are ours with TOKENIZER (DIR's tokenizer.json by default)
 same_ids() {
 	hf "$1" "$CASES"
 	ok $? "$2: transformers loads the export" || diag "$(tail -5 "$T/hf.err")"
-	bin/bonsai-tokenize encode -q --ids -t "$1/tokenizer.json" "$CASES" > "$T/our.ids"
+	bin/bonsai-tokenize encode -q --ids -t "${3:-$1/tokenizer.json}" "$CASES" > "$T/our.ids"
 	cmp -s "$T/our.ids" "$T/hf.ids"
 	ok $? "$2: AutoTokenizer ids = bonsai-tokenize ids ($(wc -l < "$CASES") texts)" ||
 		diag "first difference: $(cmp "$T/our.ids" "$T/hf.ids")"
@@ -121,4 +123,20 @@ ok $? "a model on Gemma 3's tokenizer, exported" || diag "$(cat "$T/err")"
 same_ids "$T/eg" "Gemma 3"
 hf "$T/eg" "$T/texts.jsonl" && ours "$T/eg" "$T/texts.jsonl" && same_ll gemma3
 ok $? "Gemma 3 tokenizer model: log-likelihoods within $BOUND nats per token"
+
+# r50k_base: the export keeps the .tiktoken and derives a tokenizer.json
+# from its ranks; AutoTokenizer (split_special_tokens, as tiktoken never
+# finds <|endoftext|> in text) gives the .tiktoken's ids
+R50K=$SHARED/fixtures/tokenizers/tiktoken/r50k_base.tiktoken
+sed 's/VOCAB/50257/; s/^{/{"bos_token_id": 50256, "eos_token_id": 50256, "pad_token_id": 50256,/' \
+	"$T/small.json" > "$T/r50k.json"
+bin/bonsai-tokenize encode -q -t "$R50K" -o "$T/s50k" "$T/train.jsonl" &&
+	bin/bonsai-shard -q -t "$R50K" -o "$T/d50k" --val-docs 10 "$T/s50k" &&
+	bin/bonsai-train --data "$T/d50k" --model "$T/r50k.json" -o "$T/r50k" --steps 10 --seq 64 \
+		--batch-tokens 512 --lr 3e-3 --warmup 2 --device cpu -q > /dev/null 2> "$T/err" &&
+	bin/bonsai-train export "$T/r50k" -o "$T/e50k" 2>> "$T/err"
+ok $? "a model on r50k_base, exported" || diag "$(cat "$T/err")"
+same_ids "$T/e50k" "r50k_base" "$R50K"
+hf "$T/e50k" "$T/texts.jsonl" && ours "$T/e50k" "$T/texts.jsonl" && same_ll r50k_base
+ok $? "r50k_base model: log-likelihoods within $BOUND nats per token"
 done_testing
