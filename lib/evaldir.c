@@ -5,20 +5,25 @@
 
 #include <stdlib.h>
 
-char *bonsai_cache_dir(void)
+char *user_cache_dir(const char *override, const char *name)
 {
 	buf_t b = {0};
-	const char *e = getenv("BONSAI_CACHE");
+	const char *e = getenv(override);
 	if (e && *e)
 		buf_puts(&b, e);
 	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		buf_printf(&b, "%s/bonsai", e);
+		buf_printf(&b, "%s/%s", e, name);
 	else if ((e = getenv("HOME")) && *e)
-		buf_printf(&b, "%s/.cache/bonsai", e);
+		buf_printf(&b, "%s/.cache/%s", e, name);
 	else
 		return NULL;
 	buf_cstr(&b);
 	return b.data;
+}
+
+char *bonsai_cache_dir(void)
+{
+	return user_cache_dir("BONSAI_CACHE", "bonsai");
 }
 
 char *eval_sets_dir(void)

@@ -2,6 +2,7 @@
 #include "hfcache.h"
 #include "buf.h"
 #include "cli.h"
+#include "evaldir.h"
 #include "xio.h"
 
 #include <ctype.h>
@@ -21,18 +22,7 @@ static const char *env(const char *name)
 /* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
 static char *hf_home(void)
 {
-	buf_t b = {0};
-	const char *e;
-	if ((e = env("HF_HOME")))
-		buf_puts(&b, e);
-	else if ((e = env("XDG_CACHE_HOME")))
-		buf_printf(&b, "%s/huggingface", e);
-	else if ((e = env("HOME")))
-		buf_printf(&b, "%s/.cache/huggingface", e);
-	else
-		return NULL;
-	buf_cstr(&b);
-	return b.data;
+	return user_cache_dir("HF_HOME", "huggingface");
 }
 
 char *hf_hub_cache_dir(void)

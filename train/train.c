@@ -346,7 +346,7 @@ static void settle_options(options *o, const gemma3_train_state *st, const char 
 		die_usage("--batch-tokens %ld is %ld sequences of %d: not a multiple of the %d ranks",
 			  o->batch_tokens, seqs, o->seq, world);
 	seqs /= world;
-	if (st && !GIVEN(O_MB) && seqs % st->micro_batch == 0)
+	if (st && !GIVEN(O_MB) && st->micro_batch > 0 && seqs % st->micro_batch == 0)
 		o->micro_batch = st->micro_batch; /* else picked anew for these ranks */
 	/* without one it is chosen once the model is known (pick_micro_batch) */
 	if (!o->micro_batch)
@@ -527,8 +527,6 @@ int cmd_train(int argc, char **argv)
 		if (st.fingerprint != train->m->fingerprint)
 			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
 			    o.data);
-		/* the split of the global batch may change (settle_options) */
-		st.micro_batch = o.micro_batch;
 		if (st.seed != o.seed)
 			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
 			       (unsigned long long)o.seed, (unsigned long long)st.seed);
