@@ -161,11 +161,11 @@ print-%:
 # through prove where nvidia-smi finds a GPU (else says so and stops, exit
 # 0). The kernel checks against double references, the fixture check of
 # the model, bonsai-train and bonsai-eval on the GPU (eval_gpu.sh needs
-# `tests/cuda/eval_gpu.sh stage` first, else it skips), and gpu_bench for
-# bench/cuda_bench.sh.
+# `tests/cuda/eval_gpu.sh stage` first, else it skips), gpu_bench for
+# bench/cuda_bench.sh and fp8_products (cuBLASLt's fp8 products timed).
 CUDA_CHECK_DIR := $(BUILD)/tests/cuda
 CUDA_CHECKS := $(CUDA_CHECK_DIR)/check_kernels $(CUDA_CHECK_DIR)/check_logprob \
-	$(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench
+	$(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench $(BUILD)/bench/fp8_products
 CUDA_HEADERS := $(wildcard lib/cuda/*.cuh lib/cuda/*.h) tests/cuda/check_util.cuh
 .PHONY: cuda-checks check-cuda
 cuda-checks: $(if $(HAVE_CUDA),$(CUDA_CHECKS),no-nvcc)
@@ -180,11 +180,14 @@ $(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
 $(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench: $(BUILD)/%: %.c $(CUDA_LIB_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ilib/cuda $(LDFLAGS) -o $@ $< $(CUDA_LIB_A) $(LIB_A) $(CUDA_LIBS) $(LDLIBS)
+$(BUILD)/bench/fp8_products: bench/fp8_products.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcublasLt
 check-cuda: all cuda-checks
 	@if ! nvidia-smi -L > /dev/null 2>&1; then \
 		echo "check-cuda: no NVIDIA GPU here (nvidia-smi finds none); the checks are built in $(CUDA_CHECK_DIR), not run"; \
 	else \
-		BUILD=$(BUILD) prove -v $(filter-out %/gpu_bench,$(CUDA_CHECKS)) tests/cuda/*.sh; \
+		BUILD=$(BUILD) prove -v $(filter-out %/gpu_bench %/fp8_products,$(CUDA_CHECKS)) tests/cuda/*.sh; \
 	fi
 .PHONY: no-nvcc
 no-nvcc:

@@ -9,7 +9,7 @@ bonsai-train's configs: the yardstick for lib/cuda's flash attention
 Causal attention over the whole sequence only (SDPA has no sliding window
 argument), i.e. the global layers' shape. Forward and forward+backward are
 timed with CUDA events (median of 20 after 3 warm-ups) on random bf16
-inputs; K and V are repeated to the query heads for backends without
+inputs (cudnn-det: with torch.use_deterministic_algorithms); K and V are repeated to the query heads for backends without
 grouped-query support. Also reports whether two backward passes give the
 same bits (what bonsai-train needs by default). One JSON line per case.
 FLOPs: causal ((T+1)/2 keys a query), 4 Hq hd ctx per token forward and
@@ -26,7 +26,10 @@ SHAPES = [  # name, B, T, Hq, Hkv, hd
     ("small-T4096", 8, 4096, 12, 4, 64),
     ("gemma3-1b", 8, 1024, 4, 1, 256),
 ]
-BACKENDS = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
+BACKENDS = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
+            # cuDNN with torch.use_deterministic_algorithms(True): whether its
+            # backward can repeat its bits (what bonsai-train's default needs)
+            "cudnn-det": SDPBackend.CUDNN_ATTENTION}
 
 
 def timed(fn, reps=20):
@@ -54,6 +57,7 @@ def case(name, B, T, Hq, Hkv, hd, backend):
     v = v.repeat_interleave(Hq // Hkv, dim=1).contiguous()
     q.requires_grad_(True), k.requires_grad_(True), v.requires_grad_(True)
     scale = hd ** -0.5
+    torch.use_deterministic_algorithms(backend.endswith("-det"))
     with sdpa_kernel([BACKENDS[backend]]):
         def fwd():
             return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale)
@@ -84,6 +88,7 @@ def main():
             except Exception as e:  # a backend that refuses the shape
                 r = {"impl": "sdpa-" + backend, "shape": shape[0], "error": str(e)[:200]}
             print(json.dumps(r), flush=True)
+            torch.use_deterministic_algorithms(False)
             torch.cuda.empty_cache()
 
 

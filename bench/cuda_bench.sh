@@ -8,8 +8,11 @@
 # Logs go to ${OUT:-.dev/cuda/out}. SKIP_CHECKS=1 skips the checks; BASE=DIR
 # also times DIR/bench/gpu_bench and DIR/tests/cuda/check_kernels (another
 # build, e.g. of the commit before a change) in the same call, as "base".
-# PEER_CONFIGS="CONFIG B T;..." narrows the peer's configs (each costs a
-# minute or two of torch.compile); TRAIN is the bonsai-train to verify with.
+# CONFIGS="CONFIG VOCAB B T;..." replaces the configs of ours;
+# PEER_CONFIGS="CONFIG B T;..." narrows the peer's (each costs a minute or
+# two of torch.compile); ATTN_VARIANTS="v2 ..." also times ours with each
+# BONSAI_ATTN value (rows "bonsai-cuda (attn V)"); TRAIN is the bonsai-train
+# to verify with.
 # The floor ratio is a step's time over its matrix products' time (the
 # cuBLASLt phase of gpu_bench's profiled steps).
 BUILD=${BUILD:-build}
@@ -45,12 +48,19 @@ if [ "$WHAT" != peer ]; then
 	[ -n "$BASE" ] && "$BASE/tests/cuda/check_kernels" bench | sed 's/^# bench/# base bench/' |
 		tee "$O/attn_bench_base.txt"
 	python3 "$HERE/attn_yardstick.py" 2>>"$O/peer.err" | tee "$O/yardstick.jsonl"
+	echo "== the MLP's products in fp8 against bf16 (cuBLASLt)"
+	[ -x "$BUILD/bench/fp8_products" ] && "$BUILD/bench/fp8_products" | tee "$O/fp8.txt"
 	: > "$O/breakdown.txt"
-	for cfg in "small 32768 32 1024" "seed 262144 8 1024" "gemma3-1b 262144 8 1024" \
-		"small 32768 8 4096"; do
+	echo "${CONFIGS:-small 32768 32 1024;seed 262144 8 1024;gemma3-1b 262144 8 1024;small 32768 8 4096}" |
+		tr ';' '\n' | while read -r cfg; do
+		[ -z "$cfg" ] && continue
 		set -- $cfg
 		run_ours "$@" "$STEPS"
 		[ -n "$BASE" ] && run_base "$@" "$STEPS"
+		for v in $ATTN_VARIANTS; do
+			BONSAI_ATTN=$v "$BUILD/bench/gpu_bench" "$@" "$STEPS" 2>>"$O/breakdown-$v.txt" |
+				sed "s/\"bonsai-cuda\"/\"bonsai-cuda (attn $v)\"/" | tee -a "$O/results.jsonl"
+		done
 	done
 	run_ours gemma3-1b 262144 8 1024 3 recompute
 	cat "$O/breakdown.txt"
