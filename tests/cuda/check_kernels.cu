@@ -872,14 +872,22 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
-		bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
-		bench_attention("small-T4096", 8, 4096, 12, 4, 64, 512, 10, 2);
-		bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
-		bench_norm2(32768, 768);
-		bench_norm2(8192, 1152);
-		bench_norm2(8192, 2560);
-		bench_ce(4096, 262144);
-		bench_ce(16384, 32768);
+		/* `bench [attention|norm|ce]`: one family, else all */
+		const char *only = argc > 2 ? argv[2] : "";
+		if (!*only || !strcmp(only, "attention")) {
+			bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
+			bench_attention("small-T4096", 8, 4096, 12, 4, 64, 512, 10, 2);
+			bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
+		}
+		if (!*only || !strcmp(only, "norm")) {
+			bench_norm2(32768, 768);
+			bench_norm2(8192, 1152);
+			bench_norm2(8192, 2560);
+		}
+		if (!*only || !strcmp(only, "ce")) {
+			bench_ce(4096, 262144);
+			bench_ce(16384, 32768);
+		}
 		return 0;
 	}
 	check_attention(2, 200, 4, 2, 64, 0);
