@@ -122,7 +122,6 @@ struct gemma3_gpu {
 	/* bookkeeping */
 	size_t alloc_bytes, peak;
 	char devname[160];
-	int cc; /* the device's compute capability, major */
 	int prof;
 	std::vector<cudaEvent_t> ev;
 	std::vector<int> evcat;
@@ -551,8 +550,10 @@ static void lm_head(gemma3_gpu *g, const int32_t *targets, int train, float grad
 		int R = std::min(g->rows_chunk, g->N - r0);
 		gemm(g, 0, 1, R, V, d, g->xf + (size_t)r0 * d, d, E, d, g->logits, V, 0, 0);
 		mark(g, P_CAT_GEMM);
-		CK(cross_entropy(g->st, g->cc, R, V, g->logits, V, g->tgt + r0,
-				 g->c.final_logit_softcapping, scale, g->loss + r0, train));
+		cross_entropy_kernel<<<R, 512, 0, g->st>>>(V, g->logits, V, g->tgt + r0,
+						g->c.final_logit_softcapping, scale, g->loss + r0,
+						train);
+		CKL();
 		mark(g, P_CAT_CE);
 		if (!train)
 			continue;
@@ -1274,7 +1275,6 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	CK(cudaGetDeviceProperties(&pr, dev));
 	snprintf(g->devname, sizeof g->devname, "%s, sm_%d%d, %.1f GiB", pr.name, pr.major,
 		 pr.minor, pr.totalGlobalMem / 1073741824.0);
-	g->cc = pr.major;
 	CK(cudaStreamCreate(&g->st));
 	CKB(cublasLtCreate(&g->lt));
 

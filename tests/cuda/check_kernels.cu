@@ -366,71 +366,19 @@ static void check_ce(int R, int V, float softcap)
 				t[r] < 0 ? 0 : (exp(x[j] - lse) - (j == t[r])) * scale * dc;
 		}
 	}
-	int cc = device_major();
 	bf16 *dl = dnew<bf16>(l.size());
 	int32_t *dt;
 	CK(cudaMalloc(&dt, R * 4));
 	CK(cudaMemcpy(dt, t.data(), R * 4, cudaMemcpyHostToDevice));
 	float *dloss = dnew<float>(R);
-	/* the block-a-row kernel, then the launcher's choice (clusters on
-	 * sm_90) twice: each against the reference, and the launcher's runs
-	 * against each other bit for bit */
-	std::vector<float> loss_first;
-	std::vector<uint16_t> grad_first;
-	for (int run = 0; run < 3; run++) {
-		const char *how = run == 0 ? "block a row" : cc >= 9 ? "clusters" : "launcher (no clusters)";
-		up_bf(dl, l);
-		if (run == 0)
-			cross_entropy_kernel<<<R, 512>>>(V, dl, V, dt, softcap, scale, dloss, 1);
-		else
-			CK(cross_entropy(0, cc, R, V, dl, V, dt, softcap, scale, dloss, 1));
-		CK(cudaGetLastError());
-		CK(cudaDeviceSynchronize());
-		std::vector<float> lo = down_f(dloss, R);
-		std::vector<uint16_t> gr(l.size());
-		CK(cudaMemcpy(gr.data(), dl, l.size() * 2, cudaMemcpyDeviceToHost));
-		char nm[160];
-		snprintf(nm, sizeof nm, "%s, %s", name, how);
-		if (run < 2) {
-			double e = relerr(lo, loss);
-			ok(e < 1e-5, "loss", e, 1e-5, nm);
-			e = relerr(down_bf(dl, l.size()), grad);
-			ok(e < 1e-2, "dlogits", e, 1e-2, nm);
-		}
-		if (run == 1)
-			loss_first = lo, grad_first = gr;
-		if (run == 2)
-			tap(lo == loss_first && gr == grad_first, "%s: two runs, same bits", nm);
-	}
-	cudaFree(dl);
-	cudaFree(dt);
-	cudaFree(dloss);
-}
-
-static double time_ms(const std::function<void()> &f);
-
-/* softmax+CE time: the block a row (reads the logits twice) against the
- * launcher's choice (clusters: once) */
-static void bench_ce(int R, int V)
-{
-	int cc = device_major();
-	size_t n = (size_t)R * V;
-	bf16 *dl = dnew<bf16>(n);
-	up_bf(dl, rnd(n, 3.0));
-	std::vector<int32_t> t(R);
-	for (int r = 0; r < R; r++)
-		t[r] = (int)(urand() * V) % V;
-	int32_t *dt;
-	CK(cudaMalloc(&dt, R * 4));
-	CK(cudaMemcpy(dt, t.data(), R * 4, cudaMemcpyHostToDevice));
-	float *dloss = dnew<float>(R);
-	/* the gradient is written over the logits: later calls see smaller
-	 * values, the same work */
-	double a = time_ms([&] { cross_entropy_kernel<<<R, 512>>>(V, dl, V, dt, 0.f, 1.f, dloss, 1); });
-	double b = time_ms([&] { CK(cross_entropy(0, cc, R, V, dl, V, dt, 0.f, 1.f, dloss, 1)); });
-	printf("# bench softmax+CE R %d V %d: block a row %.3f ms (%.0f GB/s as 3 passes) | launcher's "
-	       "choice %.3f ms (%.0f GB/s as 2 passes)\n",
-	       R, V, a, 3.0 * n * 2 / a / 1e6, b, 2.0 * n * 2 / b / 1e6);
+	up_bf(dl, l);
+	cross_entropy_kernel<<<R, 512>>>(V, dl, V, dt, softcap, scale, dloss, 1);
+	CK(cudaGetLastError());
+	CK(cudaDeviceSynchronize());
+	double e = relerr(down_f(dloss, R), loss);
+	ok(e < 1e-5, "loss", e, 1e-5, name);
+	e = relerr(down_bf(dl, l.size()), grad);
+	ok(e < 1e-2, "dlogits", e, 1e-2, name);
 	cudaFree(dl);
 	cudaFree(dt);
 	cudaFree(dloss);
@@ -872,7 +820,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
-		/* `bench [attention|norm|ce]`: one family, else all */
+		/* `bench [attention|norm]`: one family, else all */
 		const char *only = argc > 2 ? argv[2] : "";
 		if (!*only || !strcmp(only, "attention")) {
 			bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
@@ -883,10 +831,6 @@ int main(int argc, char **argv)
 			bench_norm2(32768, 768);
 			bench_norm2(8192, 1152);
 			bench_norm2(8192, 2560);
-		}
-		if (!*only || !strcmp(only, "ce")) {
-			bench_ce(4096, 262144);
-			bench_ce(16384, 32768);
 		}
 		return 0;
 	}
@@ -913,8 +857,6 @@ int main(int argc, char **argv)
 	check_ce(37, 1000, 0.f);
 	check_ce(5, 262144, 0.f);
 	check_ce(9, 512, 30.f);
-	check_ce(6, 65536, 30.f); /* clusters of 2 */
-	check_ce(3, 40960, 0.f);  /* 80 KB rows: clusters of 2, S 20480 */
 	check_qk(300, 100, 3, 64);
 	check_qk(70, 32, 2, 16);
 	check_qk(40, 40, 1, 256);

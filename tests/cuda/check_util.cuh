@@ -23,15 +23,6 @@
 	} while (0)
 
 static int ntest, nfail; /* checks so far, failed ones */
-
-/* the current device's compute capability, major */
-static inline int device_major()
-{
-	int dev = 0, major = 0;
-	CK(cudaGetDevice(&dev));
-	CK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-	return major;
-}
 /* a TAP line: ok or not ok, then the description */
 __attribute__((format(printf, 2, 3))) static inline void tap(int c, const char *fmt, ...)
 {
