@@ -171,7 +171,7 @@ CUDA_HEADERS := $(wildcard lib/cuda/*.cuh lib/cuda/*.h) tests/cuda/check_util.cu
 cuda-checks: $(if $(HAVE_CUDA),$(CUDA_CHECKS),no-nvcc)
 $(CUDA_CHECK_DIR)/check_kernels: tests/cuda/check_kernels.cu $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcublasLt
 $(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
 		$(BUILD)/eval/loglik.o $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -10,7 +10,8 @@
 # build, e.g. of the commit before a change) in the same call, as "base".
 # CONFIGS="CONFIG VOCAB B T;..." replaces the configs of ours;
 # PEER_CONFIGS="CONFIG B T;..." narrows the peer's (each costs a minute or
-# two of torch.compile); ATTN_VARIANTS="v2 ..." also times ours with each
+# two of torch.compile; PEER_TIMEOUT seconds each, default 400); ATTN_BENCH=0
+# skips our kernels' timing; ATTN_VARIANTS="v2 ..." also times ours with each
 # BONSAI_ATTN value (rows "bonsai-cuda (attn V)"); TRAIN is the bonsai-train
 # to verify with.
 # The floor ratio is a step's time over its matrix products' time (the
@@ -41,10 +42,10 @@ run_base() {
 	"$BASE/bench/gpu_bench" "$@" 2>>"$O/breakdown-base.txt" |
 		sed 's/"bonsai-cuda"/"bonsai-cuda (base)"/' | tee -a "$O/results.jsonl"
 }
-run_peer() { timeout 400 python3 "$HERE/peer_gemma3.py" "$@" 2>>"$O/peer.err" | tee -a "$O/results.jsonl"; }
+run_peer() { timeout "${PEER_TIMEOUT:-400}" python3 "$HERE/peer_gemma3.py" "$@" 2>>"$O/peer.err" | tee -a "$O/results.jsonl"; }
 if [ "$WHAT" != peer ]; then
 	echo "== attention: ours (check_kernels bench), then PyTorch SDPA's backends"
-	"$BUILD/tests/cuda/check_kernels" bench | tee "$O/attn_bench.txt"
+	[ "${ATTN_BENCH:-1}" != 0 ] && "$BUILD/tests/cuda/check_kernels" bench | tee "$O/attn_bench.txt"
 	[ -n "$BASE" ] && "$BASE/tests/cuda/check_kernels" bench | sed 's/^# bench/# base bench/' |
 		tee "$O/attn_bench_base.txt"
 	python3 "$HERE/attn_yardstick.py" 2>>"$O/peer.err" | tee "$O/yardstick.jsonl"

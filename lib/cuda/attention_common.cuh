@@ -199,7 +199,16 @@ struct FlashArgs {
 	int dq_ld, dk_ld, dv_ld;
 	int B, T, Hq, Hkv, window;
 	float scale;
+	bf16 *ds; /* flash_tile128_ds_bwd's dS^T scratch (flash_ds_bytes), else unused */
 };
+
+/* The dS^T scratch: per batch and query head a T x flash_ds_ld(T) matrix,
+ * a key a row, queries padded to a multiple of 8 (aligned pair stores). */
+static inline int flash_ds_ld(int T) { return (T + 7) / 8 * 8; }
+static inline size_t flash_ds_bytes(int B, int Hq, int T)
+{
+	return (size_t)B * Hq * T * flash_ds_ld(T) * 2;
+}
 typedef cudaError_t (*flash_fwd_fn)(cudaStream_t, const FlashArgs &);
 typedef cudaError_t (*flash_bwd_fn)(cudaStream_t, const FlashArgs &);
 

@@ -31,6 +31,7 @@
 #ifndef BONSAI_CUDA_ATTENTION_TILE128_CUH
 #define BONSAI_CUDA_ATTENTION_TILE128_CUH
 
+#include "attention_dq_product.cuh"
 #include "attention_tile64.cuh"
 
 /* The products every kernel below makes for a warp's MT m-tiles of 16 rows
@@ -517,11 +518,11 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_kernel(
  * and exp2 run once per pair instead of once per column part. Same tile
  * order and skipping, and the same query-tile pipeline (Tile128DkdvTiles), as
  * flash_tile128_bwd_dkdv_kernel. Needs HD/2 a multiple of 16. */
-template <int HD, int BQ, int NW, int MINB>
+template <int HD, int BQ, int NW, int MINB, bool WDS>
 __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_split_kernel(
 	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
 	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
-	int T, int Hq, int Hkv, int window, float sl2, float scale)
+	int T, int Hq, int Hkv, int window, float sl2, float scale, bf16 *dsT, int ds_ld)
 {
 	constexpr int NP = NW / 2, BKV = 16 * NP, LD = HD + 8, NT = BQ / 8, HDH = HD / 2,
 		      NO = HDH / 8;
@@ -600,6 +601,18 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_split_ke
 			pa[0][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
 			da[0][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
 			da[0][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+			/* WDS: the same dS^T bits to the scratch, for dQ as a product
+			 * (flash_tile128_ds_bwd); the low warp of the pair writes */
+			int qcol = qs + nt * 8 + tq * 2;
+			if (WDS && !half && qcol < T) {
+				bf16 *dsh = dsT + ((size_t)b * Hq + hk * G + it / qt.nq) * T * ds_ld;
+				if (kr_lo < T)
+					*(uint32_t *)(dsh + (size_t)kr_lo * ds_ld + qcol) =
+						da[0][nt / 2][(nt & 1) * 2 + 0];
+				if (kr_lo + 8 < T)
+					*(uint32_t *)(dsh + (size_t)(kr_lo + 8) * ds_ld + qcol) =
+						da[0][nt / 2][(nt & 1) * 2 + 1];
+			}
 		}
 		/* dV += P^T dO, dK += dS^T Q (this warp's columns c0..c0+HD/2) */
 		tile128_accumulate<HD, 1, NT, NO>(accV, pa, sdO, c0);
@@ -688,7 +701,7 @@ static cudaError_t flash_tile128_bwd(cudaStream_t st, const FlashArgs &a)
 	if ((e = cudaGetLastError()) != cudaSuccess)
 		return e;
 	if constexpr (tile128_split_dkdv<C, HD>()) {
-		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB>;
+		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, false>;
 		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize,
 					 (int)S::dkdv);
 		if (e != cudaSuccess)
@@ -698,7 +711,7 @@ static cudaError_t flash_tile128_bwd(cudaStream_t st, const FlashArgs &a)
 		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
 						    a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv,
 						    a.dv_ld, a.T, a.Hq, a.Hkv, a.window, sl2,
-						    a.scale);
+						    a.scale, nullptr, 0);
 		return cudaGetLastError();
 	}
 	auto kk = flash_tile128_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG,
@@ -728,5 +741,47 @@ template <int HD> struct Tile128SplitCfg : Tile128Cfg<HD> {
 /* flash_tile128_bwd<HD> with those shapes, for FLASH_DISPATCH */
 template <int HD> constexpr flash_bwd_fn flash_tile128_split_bwd = flash_tile128_bwd<HD, Tile128SplitCfg<HD>>;
 static inline flash_bwd_fn flash_tile128_split_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile128_split_bwd); }
+
+/* The backward without the dQ kernel: the split dK/dV kernel also writes
+ * dS^T (the bits its dK sums) to a.ds (flash_ds_bytes, zeroed here first:
+ * the tiles it skips are zero), and dQ = scale dS K is one cuBLASLt product
+ * a query head (attention_dq_product.cuh). The dQ kernel recomputes S and
+ * dP: 3 of the 7 products of a backward pass, at head_dim 256 most of its
+ * time; the product instead reads 2 T^2 bytes a head, which is little
+ * beside that at 256 (64 MB a layer of gemma3-1b at B 8) but not at 64
+ * with 12 heads (800 MB at small's B 32). BONSAI_ATTN=ds; dK and dV are
+ * bitwise flash_tile128_split_bwd's. */
+template <int HD, class C = Tile128SplitCfg<HD>>
+static cudaError_t flash_tile128_ds_bwd(cudaStream_t st, const FlashArgs &a)
+{
+	typedef Tile128Smem<C, HD> S;
+	/* below head_dim 32 (no split kernel), and where the device lacks the
+	 * shared memory: the kernels with their own dQ */
+	if constexpr (!tile128_split_dkdv<C, HD>())
+		return flash_tile128_bwd<HD, C>(st, a);
+	else {
+		if (!a.ds)
+			return cudaErrorInvalidValue;
+		if (S::dkdv > flash_smem_optin_limit())
+			return flash_tile64_bwd<HD>(st, a);
+		int ld = flash_ds_ld(a.T);
+		cudaError_t e = cudaMemsetAsync(a.ds, 0, flash_ds_bytes(a.B, a.Hq, a.T), st);
+		if (e != cudaSuccess)
+			return e;
+		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, true>;
+		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
+		if (e != cudaSuccess)
+			return e;
+		constexpr int R2 = 8 * C::KNW;
+		dim3 grid2((a.T + R2 - 1) / R2, a.Hkv, a.B);
+		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
+						    a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq,
+						    a.Hkv, a.window, a.scale * LOG2E_F, a.scale, a.ds, ld);
+		if ((e = cudaGetLastError()) != cudaSuccess)
+			return e;
+		return attn_dq_product(st, a, HD, ld);
+	}
+}
+static inline flash_bwd_fn flash_tile128_ds_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile128_ds_bwd); }
 
 #endif

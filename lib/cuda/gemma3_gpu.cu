@@ -101,6 +101,7 @@ struct gemma3_gpu {
 	float *dx, *dh, *Dbuf, *partial, *loss;
 	float *loss_host; /* pinned: the copy of loss runs without a sync */
 	bf16 *dbf, *dg, *dgu, *do_, *dqkr, *dqkv;
+	bf16 *dsbuf; /* BONSAI_ATTN=ds: the attention backward's dS^T */
 	size_t partial_n;
 	/* batch */
 	int32_t *tok, *tgt, *e_uniq, *e_start, *e_pos;
@@ -303,10 +304,13 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * step), the 64-row tiles (attention_tile64.cuh) at head_dim 64 (small:
  * 16.3 ms against 20.0); at head_dim 256 the dK/dV kernel is the split one
  * (each pair of warps shares S and dP instead of two blocks computing
- * both). bench/NOTES.md has the numbers. BONSAI_ATTN=v1 (or old): 64-row
- * tiles, v2: 128-row tiles without the split, v2k: with it; forces one, to
- * check and time them; read once. */
-enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT };
+ * both), and it writes dS for dQ as a product (flash_tile128_ds_bwd; on an
+ * H200 the global layer's backward 0.681 -> 0.583 ms; at head_dim 64 it
+ * loses, 0.906 -> 2.602). bench/NOTES.md has the numbers. BONSAI_ATTN=v1
+ * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
+ * it and its dQ kernel, ds: with the dQ product; forces one, to check and
+ * time them; read once. */
+enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS };
 static int attn_choice(int hd)
 {
 	static int v = -1;
@@ -315,11 +319,12 @@ static int attn_choice(int hd)
 		v = !e ? ATTN_DEFAULT
 		       : !strcmp(e, "v2")  ? ATTN_TILE128
 		       : !strcmp(e, "v2k") ? ATTN_TILE128_SPLIT
+		       : !strcmp(e, "ds")  ? ATTN_DS
 		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_TILE64
 							  : ATTN_DEFAULT;
 	}
 	if (v == ATTN_DEFAULT)
-		return hd >= 256 ? ATTN_TILE128_SPLIT : ATTN_TILE64;
+		return hd >= 256 ? ATTN_DS : ATTN_TILE64;
 	return v;
 }
 
@@ -348,7 +353,8 @@ static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_bwd_fn f = v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
+	flash_bwd_fn f = v == ATTN_DS		 ? flash_tile128_ds_bwd_for(hd)
+			 : v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
 			 : v == ATTN_TILE128     ? flash_tile128_bwd_for(hd)
 						 : flash_tile64_bwd_for(hd);
 	FlashArgs fa = flash_args(g, a, window, scale);
@@ -357,6 +363,7 @@ static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 	fa.dq = g->dqkr, fa.dq_ld = g->QK;
 	fa.dk = g->dqkr + g->Hq * hd, fa.dk_ld = g->QK;
 	fa.dv = g->dqkv + (g->Hq + g->Hkv) * hd, fa.dv_ld = g->QKV;
+	fa.ds = g->dsbuf;
 	CK(f(g->st, fa));
 }
 
@@ -1160,6 +1167,8 @@ static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows
 			N * d * 4 * 2 + (size_t)B * Hq * T * 4 + N * d * 2 + N * ff * 2 +
 			N * ff * 4 + N * Hq * hd * 2 + N * QK * 2 + N * QKV * 2 + N * 4 + N * 4 * 5 +
 			(64u << 20);
+	if (attn_choice((int)hd) == ATTN_DS)
+		shared += flash_ds_bytes(B, (int)Hq, T);
 	s.shared = shared;
 	s.total = s.params + s.per_layer * L + shared;
 	return s;
@@ -1325,6 +1334,8 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	g->dx = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->dh = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->Dbuf = (float *)dalloc(g, Nb * g->Hq * 4, &fail);
+	if (!infer && attn_choice(hd) == ATTN_DS)
+		g->dsbuf = (bf16 *)dalloc(g, flash_ds_bytes(B, g->Hq, T), &fail);
 	g->partial_n = std::max((size_t)2 * NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
 	g->partial_n = std::max(g->partial_n, (size_t)1024);
 	g->partial = (float *)dalloc(g, g->partial_n * 4, &fail);

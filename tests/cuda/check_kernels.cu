@@ -178,7 +178,10 @@ static std::vector<AttnImpl> attn_impls(int hd)
 		/* every head_dim: the dK/dV of v2 at hd 16 */
 		{"v2-ksplit", FLASH_DISPATCH(hd, ksplit_fwd), FLASH_DISPATCH(hd, ksplit_bwd)},
 		{"v2-ksplit48", hd == 256 ? ksplit48_fwd<256> : nullptr,
-		 hd == 256 ? ksplit48_bwd<256> : nullptr}};
+		 hd == 256 ? ksplit48_bwd<256> : nullptr},
+		/* the trainer's split dK/dV (v2-ksplit48 at 256, else v2-ksplit)
+		 * writing dS^T, dQ a product of it (BONSAI_ATTN=ds) */
+		{"v2-ds", flash_tile128_fwd_for(hd), flash_tile128_ds_bwd_for(hd)}};
 }
 
 static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
@@ -242,6 +245,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 	/* every implementation against the same reference: version 1
 	 * (BONSAI_ATTN=old), version 2 and its tile-shape variants */
 	std::vector<float> v2dkdv[2]; /* v2's dK, dV: v2-ksplit's must be the same bits */
+	std::vector<float> splitdkdv[2]; /* the trainer's split config's: v2-ds's the same */
 	for (const AttnImpl &im : attn_impls(hd)) {
 		flash_fwd_fn fwd = im.fwd;
 		flash_bwd_fn bwd = im.bwd;
@@ -258,8 +262,10 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		up_bf(dk_, k);
 		up_bf(dv_, v);
 		up_bf(ddO, dO);
+		bf16 *dsT = dnew<bf16>(flash_ds_bytes(B, Hq, T) / 2);
 		const FlashArgs fa = {dq_, dk_, dv_, qld, kld, kld, dO_, qld, dl, ddO, qld, dD,
-				      gq, gk, gv, qld, kld, kld, B, T, Hq, Hkv, window, (float)scale};
+				      gq, gk, gv, qld, kld, kld, B, T, Hq, Hkv, window, (float)scale,
+				      dsT};
 		CK(fwd(0, fa));
 		CK(cudaDeviceSynchronize());
 		auto o = down_bf(dO_, O.size());
@@ -309,6 +315,14 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 				   !memcmp(a1[2].data(), v2dkdv[1].data(), a1[2].size() * 4);
 			tap(same, "%s: dK, dV bitwise those of v2", name);
 		}
+		/* the split kernel that also writes dS^T: its dK, dV untouched */
+		if (!strcmp(im.name, hd == 256 ? "v2-ksplit48" : "v2-ksplit"))
+			splitdkdv[0] = a1[1], splitdkdv[1] = a1[2];
+		if (!strcmp(im.name, "v2-ds") && !splitdkdv[0].empty()) {
+			int same = !memcmp(a1[1].data(), splitdkdv[0].data(), a1[1].size() * 4) &&
+				   !memcmp(a1[2].data(), splitdkdv[1].data(), a1[2].size() * 4);
+			tap(same, "%s: dK, dV bitwise those of the split kernel alone", name);
+		}
 		/* bitwise reproducible: forward and backward again, outputs poisoned */
 		std::vector<float> o1 = o;
 		CK(cudaMemset(dO_, 0xFF, O.size() * 2));
@@ -326,7 +340,8 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 			same &= !memcmp(a1[t].data(), a2[t].data(), a1[t].size() * 4);
 		tap(same, "%s: forward and backward bitwise reproducible", name);
 		for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
-				 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD})
+				 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD,
+				 (void *)dsT})
 			cudaFree(pp);
 	}
 }
@@ -738,6 +753,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 	bf16 *q = dnew<bf16>(nq), *k = dnew<bf16>(nk), *v = dnew<bf16>(nk), *o = dnew<bf16>(nq),
 	     *dO = dnew<bf16>(nq), *gq = dnew<bf16>(nq), *gk = dnew<bf16>(nk), *gv = dnew<bf16>(nk);
 	float *lse = dnew<float>((size_t)N * Hq), *D = dnew<float>((size_t)N * Hq);
+	bf16 *dsT = dnew<bf16>(flash_ds_bytes(B, Hq, T) / 2);
 	up_bf(q, rnd(nq, 1.0));
 	up_bf(k, rnd(nk, 1.0));
 	up_bf(v, rnd(nk, 1.0));
@@ -750,7 +766,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 		for (int g = 0; g < 2; g++) {
 			const FlashArgs a = {q,  k,  v,  qld, kld, kld, o, qld, lse, dO, qld, D,
 					     gq, gk, gv, qld, kld, kld, B, T,   Hq,  Hkv, g ? 0 : window,
-					     scale};
+					     scale, dsT};
 			f[g] = time_ms([&] { CK(im.fwd(0, a)); });
 			CK(attn_bwd_dot(0, N, T, Hq, hd, o, dO, qld, D));
 			b[g] = time_ms([&] { CK(im.bwd(0, a)); });
@@ -762,7 +778,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 		fflush(stdout);
 	}
 	for (void *pp : {(void *)q, (void *)k, (void *)v, (void *)o, (void *)dO, (void *)gq,
-			 (void *)gk, (void *)gv, (void *)lse, (void *)D})
+			 (void *)gk, (void *)gv, (void *)lse, (void *)D, (void *)dsT})
 		cudaFree(pp);
 }
 
