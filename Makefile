@@ -20,7 +20,7 @@ LDFLAGS  += -fopenmp $(SAN)
 # libbonsai.a needs zstd, zlib and bz2 (compressed inputs, the eval sets),
 # utf8proc (the tokenizer, NFC) and pcre2 (patterns of other tokenizers)
 LDLIBS   += -lzstd -lz -lutf8proc -lpcre2-8 -lbz2 -lm -lpthread
-NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_80,code=sm_80 -Ilib
+NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=sm_80 -Ilib
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
 
