@@ -1,0 +1,317 @@
+/* attention_hopper.cuh - the flash-attention forward pass on Hopper's
+ * warpgroup tensor-core instructions (wgmma, sm_90a only), at head_dim 64:
+ * kernel and launcher (BONSAI_ATTN=hopper; the backward pass stays that of
+ * attention_tile64.cuh, which reads the same o and lse2).
+ *
+ * A block is NWG warpgroups of 4 warps; warpgroup g owns query rows
+ * q0 + 64g .. +63 (one m64 product covers them). Key/value tiles of 64 rows
+ * are double-buffered in shared memory by cp.async, issued by every thread
+ * (no producer warpgroup, no TMA: a first version that keeps the tile64
+ * loop's shape). Per tile and warpgroup:
+ *   S = Q K^T   4 x wgmma m64n64k16, A = Q and B = K from shared memory;
+ *   online softmax of S in registers, exactly tile64's arithmetic (log2
+ *               units, scale * log2e folded into one multiply);
+ *   O += P V    4 x wgmma m64n64k16, A = P from registers (bf16), B = V from
+ *               shared memory read N-major (transpose-B), so V needs no
+ *               transposing copy.
+ * The accumulator of m64nN holds, per warp, the layout of mma.sync
+ * m16n8 repeated over the N/8 column chunks, and the register A operand of
+ * m64k16 that of mma.sync's A: S packs into P as in tile64.
+ *
+ * Shared memory: every tile (Q rows, K rows, V rows) is rows of 64 bf16 =
+ * 128 bytes, stored in the 128-byte swizzle wgmma reads: 8-row groups of
+ * 1024 bytes (1024-aligned), the 16-byte chunk c of row r at chunk c ^ (r%8)
+ * (the hardware XORs address bits 4-6 with bits 7-9). Row-major Q and K are
+ * "K-major" operands (the reduction dimension, head_dim, is contiguous);
+ * V rows [key][hd] are "N-major" for O += P V (reduction over keys, the
+ * output dimension hd contiguous), the same bytes read with trans-b = 1. */
+#ifndef BONSAI_CUDA_ATTENTION_HOPPER_CUH
+#define BONSAI_CUDA_ATTENTION_HOPPER_CUH
+
+#include "attention_tile64.cuh"
+
+/* A shared-memory matrix descriptor (64 bits):
+ *   bits  0-13  start address >> 4;
+ *   bits 16-29  leading byte offset >> 4;
+ *   bits 32-45  stride byte offset >> 4;
+ *   bits 49-51  base offset: 0, the swizzle atoms being 1024-aligned;
+ *   bits 62-63  swizzle mode, 1 = 128-byte.
+ * Q, K (K-major, 128B swizzle): the stride byte offset is the step from one
+ * 8-row group of M (N) to the next, 1024 bytes here; the leading byte
+ * offset is unused (a k16 slice, 32 bytes, lies within a swizzled row) and
+ * by convention 1 (16 bytes). The k-th k16 slice starts 32 k bytes into the
+ * row: the hardware swizzles the computed address, so the start may sit
+ * inside an atom.
+ * V (N-major, 128B swizzle): an atom is 8 keys x 64 hd; the stride byte
+ * offset steps 8 keys (1024 bytes), the leading byte offset steps 64 hd
+ * columns, never taken at hd 64; both are given 1024 so that the K step is
+ * right under either reading of the two fields. The k-th k16 slice (16
+ * keys) starts 2048 k bytes in. */
+__device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t saddr, uint32_t lbo, uint32_t sbo)
+{
+	return (uint64_t)((saddr & 0x3FFFF) >> 4) | (uint64_t)(lbo >> 4) << 16 |
+	       (uint64_t)(sbo >> 4) << 32 | 1ull << 62;
+}
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define BONSAI_WGMMA 1
+#endif
+
+#ifdef BONSAI_WGMMA
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+/* keeps the compiler from moving accesses to accumulator registers across
+ * the asynchronous products' issue and wait */
+__device__ __forceinline__ void wgmma_reg_fence(float (&d)[32])
+{
+#pragma unroll
+	for (int i = 0; i < 32; i++)
+		asm volatile("" : "+f"(d[i])::"memory");
+}
+
+#define WGMMA_D32                                                                              \
+	"{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+	"%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define WGMMA_D32_OPS(d)                                                                       \
+	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),   \
+		"+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]),     \
+		"+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),  \
+		"+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),  \
+		"+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]),  \
+		"+f"(d[31])
+
+/* d (+)= A B, A (64 x 16) and B (16 x 64) both K-major in shared memory;
+ * acc 0: d = A B */
+__device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t da, uint64_t db, int acc)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
+		     ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+		     : WGMMA_D32_OPS(d)
+		     : "l"(da), "l"(db), "r"(acc));
+}
+
+/* d += A B, A (64 x 16) in registers (mma.sync's A fragment, per warp),
+ * B (16 x 64) N-major in shared memory */
+__device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float (&d)[32], const uint32_t (&a)[4], uint64_t db)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
+		     ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+		     : WGMMA_D32_OPS(d)
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+#endif
+
+/* Rows [r0, r0 + R) of a strided bf16 matrix of 64 columns (row t at
+ * src + t*ld) into the 128-byte-swizzled tile at shared address dst, by
+ * NTH threads with cp.async (16 bytes, zero-filled past T; not committed).
+ * Eight consecutive threads read one row: 128 contiguous bytes. */
+template <int R, int NTH>
+__device__ __forceinline__ void hopper_load_tile(uint32_t dst, const bf16 *src, size_t ld, int r0,
+						 int T)
+{
+#pragma unroll
+	for (int n = 0; n < (R * 8 + NTH - 1) / NTH; n++) {
+		int i = threadIdx.x + n * NTH;
+		if (R * 8 % NTH && i >= R * 8)
+			break;
+		int r = i >> 3, c = i & 7;
+		bool ok = r0 + r < T;
+		const bf16 *g = src + (size_t)(ok ? r0 + r : 0) * ld + c * 8;
+		uint32_t sa = dst + r * 128 + ((c ^ (r & 7)) << 4);
+		int sz = ok ? 16 : 0;
+		asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(g),
+			     "r"(sz));
+	}
+}
+
+/* Forward. grid (ceil(T / (64 NWG)), Hq, B), 128 NWG threads; the query
+ * blocks run in reverse so that under the causal mask the longest rows
+ * start first. */
+template <int HD, int NWG>
+__global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 *q, int q_ld, const bf16 *k,
+								  int k_ld, const bf16 *v, int v_ld,
+								  bf16 *o, int o_ld, float *lse2, int T,
+								  int Hq, int Hkv, int window, float sl2)
+{
+	static_assert(HD == 64, "one 128-byte swizzle atom a row: head_dim 64 only");
+#ifdef BONSAI_WGMMA
+	constexpr int BK = 64, BQ = 64 * NWG, NTH = 128 * NWG;
+	constexpr uint32_t TILE = BK * 128; /* bytes of a 64-row tile */
+	extern __shared__ unsigned char smem_raw[];
+	/* the swizzle repeats every 1024 bytes of address: align the tiles */
+	uint32_t s0 = (smem_u32(smem_raw) + 1023) & ~1023u;
+	uint32_t sQ = s0, sK2 = sQ + NWG * TILE, sV2 = sK2 + 2 * TILE;
+	int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (Hq / Hkv);
+	int wg = threadIdx.x / 128, warp = (threadIdx.x / 32) & 3, lane = threadIdx.x & 31;
+	int gq = lane >> 2, tq = lane & 3;
+	int q0 = qb * BQ, wq0 = q0 + wg * 64;
+	const bf16 *kb_ = k + (size_t)b * T * k_ld + (size_t)hk * HD;
+	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
+	hopper_load_tile<BQ, NTH>(sQ, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, q0, T);
+
+	float acc[32];
+#pragma unroll
+	for (int i = 0; i < 32; i++)
+		acc[i] = 0.f;
+	float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+	int r_lo = wq0 + warp * 16 + gq; /* this thread's rows: r_lo, r_lo + 8 */
+	int wq_last = min(T, wq0 + 64) - 1;
+
+	int kv_hi = min(T, q0 + BQ);
+	int kv_lo = window > 0 ? max(0, q0 - window + 1) : 0;
+	int kstart = (kv_lo / BK) * BK, ntile = (kv_hi - kstart + BK - 1) / BK;
+	hopper_load_tile<BK, NTH>(sK2, kb_, k_ld, kstart, T);
+	hopper_load_tile<BK, NTH>(sV2, vb_, v_ld, kstart, T);
+	cp_commit();
+	for (int it = 0; it < ntile; it++) {
+		int k0 = kstart + it * BK;
+		uint32_t sK = sK2 + (it & 1) * TILE, sV = sV2 + (it & 1) * TILE;
+		cp_wait0();
+		/* cp.async wrote through the generic proxy, wgmma reads through
+		 * the async proxy */
+		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+		/* tile it is in; every warpgroup is done with tile it - 1 (its
+		 * products were waited for), whose buffer the prefetch reuses */
+		__syncthreads();
+		if (it + 1 < ntile) {
+			uint32_t nb = ((it + 1) & 1) * TILE;
+			hopper_load_tile<BK, NTH>(sK2 + nb, kb_, k_ld, k0 + BK, T);
+			hopper_load_tile<BK, NTH>(sV2 + nb, vb_, v_ld, k0 + BK, T);
+		}
+		cp_commit();
+		/* this warpgroup's rows see a key of the tile? (uniform across
+		 * the warpgroup, as the wgmma instructions need) */
+		if (wq0 >= T || k0 > wq_last || (window > 0 && k0 + BK - 1 <= wq0 - window))
+			continue;
+		float s[32];
+#pragma unroll
+		for (int i = 0; i < 32; i++)
+			s[i] = 0.f; /* not read (the first product overwrites) */
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < HD / 16; kk++)
+			wgmma_m64n64k16_ss(s, wgmma_desc_sw128(sQ + wg * TILE + kk * 32, 16, 1024),
+					   wgmma_desc_sw128(sK + kk * 32, 16, 1024), kk);
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(s);
+
+		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + 63 - window) &&
+			    wq0 + 64 <= T && k0 + BK <= T;
+		float mnew[2] = {mrow[0], mrow[1]};
+#pragma unroll
+		for (int i = 0; i < 32; i++) {
+			int e = i & 3, r = r_lo + (e >> 1) * 8, c = k0 + (i >> 2) * 8 + tq * 2 + (e & 1);
+			float x = (full || attn_visible(r, c, T, window)) ? s[i] * sl2 : -INFINITY;
+			s[i] = x;
+			mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
+		}
+		float corr[2], muse[2];
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
+			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
+			muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
+			corr[i] = exp2f(mrow[i] - muse[i]);
+			mrow[i] = mnew[i];
+		}
+		float ls[2] = {0.f, 0.f};
+		/* pa[kk]: A of keys 16kk..16kk+15 = column chunks 2kk, 2kk+1 */
+		uint32_t pa[4][4];
+#pragma unroll
+		for (int j = 0; j < 8; j++) {
+			float p0 = exp2f(s[4 * j + 0] - muse[0]), p1 = exp2f(s[4 * j + 1] - muse[0]);
+			float p2 = exp2f(s[4 * j + 2] - muse[1]), p3 = exp2f(s[4 * j + 3] - muse[1]);
+			ls[0] += p0 + p1;
+			ls[1] += p2 + p3;
+			pa[j / 2][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
+			pa[j / 2][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
+		}
+#pragma unroll
+		for (int i = 0; i < 2; i++) {
+			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
+			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
+			lrow[i] = lrow[i] * corr[i] + ls[i];
+		}
+#pragma unroll
+		for (int i = 0; i < 32; i++)
+			acc[i] *= corr[(i >> 1) & 1];
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < BK / 16; kk++)
+			wgmma_m64n64k16_rs_tb(acc, pa[kk], wgmma_desc_sw128(sV + kk * 2048, 1024, 1024));
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(acc);
+	}
+	/* normalise and write */
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		float inv = lrow[i] > 0.f ? 1.f / lrow[i] : 0.f;
+		bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
+#pragma unroll
+		for (int j = 0; j < 8; j++)
+			*(__nv_bfloat162 *)(orow + j * 8 + tq * 2) =
+				__floats2bfloat162_rn(acc[4 * j + i * 2] * inv, acc[4 * j + i * 2 + 1] * inv);
+		if (tq == 0)
+			lse2[((size_t)b * Hq + h) * T + r] =
+				(mrow[i] == -INFINITY ? 0.f : mrow[i]) + log2f(lrow[i]);
+	}
+#else
+	/* built for a target without wgmma: the launcher never starts it there */
+	__trap();
+#endif
+}
+
+/* Shared-memory bytes: Q, two K and two V tiles, and the 1024-byte
+ * alignment of the swizzle. */
+static inline size_t flash_hopper_fwd_smem(int nwg) { return (size_t)(nwg + 4) * 64 * 128 + 1024; }
+
+/* Whether the current device runs sm_90a code (compute capability 9.0). */
+static inline bool flash_hopper_device()
+{
+	int dev = 0, major = 0, minor = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
+		return false;
+	return major == 9 && minor == 0;
+}
+
+/* Host launcher (see FlashArgs) with NWG warpgroups a block; elsewhere than
+ * on sm_90 the tile64 forward, whose o and lse2 mean the same. */
+template <int HD, int NWG>
+static cudaError_t flash_hopper_fwd_nwg(cudaStream_t st, const FlashArgs &a)
+{
+	if (!flash_hopper_device())
+		return flash_tile64_fwd<HD>(st, a);
+	size_t sm = flash_hopper_fwd_smem(NWG);
+	auto kern = flash_hopper_fwd_kernel<HD, NWG>;
+	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+	if (e != cudaSuccess)
+		return e;
+	dim3 grid((a.T + 64 * NWG - 1) / (64 * NWG), a.Hq, a.B);
+	kern<<<grid, 128 * NWG, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld, a.lse2,
+					  a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F);
+	return cudaGetLastError();
+}
+
+template <int HD>
+static cudaError_t flash_hopper_fwd(cudaStream_t st, const FlashArgs &a)
+{
+	return flash_hopper_fwd_nwg<HD, 2>(st, a);
+}
+
+/* the forward for head_dim hd, nullptr where there is none (hd != 64) */
+static inline flash_fwd_fn flash_hopper_fwd_for(int hd)
+{
+	return hd == 64 ? flash_hopper_fwd<64> : nullptr;
+}
+
+#endif
