@@ -17,6 +17,7 @@
 
 #include "check_util.cuh"
 #include "cuda/adamw.cuh"
+#include "cuda/attention_hopper.cuh"
 #include "cuda/attention_tile128.cuh"
 #include "cuda/cross_entropy.cuh"
 #include "cuda/embedding.cuh"
@@ -84,6 +85,45 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
 }
 
 /* ---------------- flash attention ---------------- */
+/* Where a failed attention output is wrong, as TAP comments: the largest
+ * absolute error and the first element off by more than tol_abs (or not
+ * finite: never written), each with its coordinates. O is [B*T, Hq*hd]
+ * (idx -> b, t, head, column); lse is [B, Hq, T] (idx -> b, head, t), so
+ * that a layout bug shows as a pattern (one column chunk, rows past a
+ * tile, one warp's rows). */
+static void attn_diag(const char *what, const std::vector<float> &a, const std::vector<double> &r,
+		      double tol_abs, bool is_o, int T, int Hq, int hd)
+{
+	size_t imax = 0, ibad = (size_t)-1, nbad = 0;
+	double emax = -1;
+	for (size_t i = 0; i < r.size(); i++) {
+		double e = isfinite(a[i]) ? fabs(a[i] - r[i]) : INFINITY;
+		if (e > emax)
+			emax = e, imax = i;
+		if (e > tol_abs && nbad++ == 0)
+			ibad = i;
+	}
+	auto at = [&](size_t i, char *buf, size_t n) {
+		if (is_o) {
+			size_t row = i / ((size_t)Hq * hd), col = i % ((size_t)Hq * hd);
+			snprintf(buf, n, "b %zu t %zu head %zu col %zu", row / T, row % T, col / hd,
+				 col % hd);
+		} else {
+			snprintf(buf, n, "b %zu head %zu t %zu", i / ((size_t)Hq * T), i / T % Hq, i % T);
+		}
+	};
+	char w1[96], w2[96] = "-";
+	at(imax, w1, sizeof w1);
+	if (nbad)
+		at(ibad, w2, sizeof w2);
+	printf("# %s: max abs err %.4g at [%zu] (%s: got %g want %g); %zu of %zu off by > %g, "
+	       "first [%lld] (%s)\n",
+	       what, emax, imax, w1, a[imax], r[imax], nbad, r.size(), tol_abs,
+	       nbad ? (long long)ibad : -1LL, w2);
+	if (nbad)
+		printf("#   first bad: got %g want %g\n", a[ibad], r[ibad]);
+}
+
 /* Tile-shape variants of version 2 (gpu_attention.cuh), checked like the
  * default and timed by `check_kernels bench`, so that one GPU run can pick
  * the shapes. Only head_dim 64 and 256 (the benchmark's). */
@@ -159,12 +199,22 @@ VARIANT(ksplit48, CfgKSplit48)
 struct AttnImpl {
 	const char *name;
 	flash_fwd_fn fwd;
-	flash_bwd_fn bwd;
+	flash_bwd_fn bwd; /* null: a forward pass alone, checked and timed alone */
+	bool sm90 = false; /* only on compute capability 9.0 (elsewhere it falls back) */
 };
+/* the sm_90a forward with NWG warpgroups a block (hd 64 only) */
+template <int NWG> static flash_fwd_fn hopper_nwg(int hd)
+{
+	return hd == 64 ? flash_hopper_fwd_nwg<64, NWG> : nullptr;
+}
 /* the implementations for head_dim hd (entries with null functions: none) */
 static std::vector<AttnImpl> attn_impls(int hd)
 {
 	return {{"v1", flash_tile64_fwd_for(hd), flash_tile64_bwd_for(hd)},
+		/* wgmma forward (BONSAI_ATTN=hopper: 2 warpgroups), 1 and 3 */
+		{"hopper", flash_hopper_fwd_for(hd), nullptr, true},
+		{"hopper-wg1", hopper_nwg<1>(hd), nullptr, true},
+		{"hopper-wg3", hopper_nwg<3>(hd), nullptr, true},
 		{"v2", flash_tile128_fwd_for(hd), flash_tile128_bwd_for(hd)},
 		{"v2-fminb1", HD_64_256(hd, fminb1_fwd), HD_64_256(hd, fminb1_bwd)},
 		{"v2-dqreg", HD_64_256(hd, dqreg_fwd), HD_64_256(hd, dqreg_bwd)},
@@ -249,10 +299,14 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 	for (const AttnImpl &im : attn_impls(hd)) {
 		flash_fwd_fn fwd = im.fwd;
 		flash_bwd_fn bwd = im.bwd;
-		if (!fwd || !bwd)
+		if (!fwd)
 			continue;
 		snprintf(name, sizeof name, "attention %s B%d T%d H%d/%d hd%d window %d", im.name,
 			 B, T, Hq, Hkv, hd, window);
+		if (im.sm90 && !flash_hopper_device()) {
+			tap(1, "%s # SKIP not sm_90", name);
+			continue;
+		}
 		bf16 *dq_ = dnew<bf16>(q.size()), *dk_ = dnew<bf16>(k.size()),
 		     *dv_ = dnew<bf16>(v.size()), *ddO = dnew<bf16>(dO.size()),
 		     *dO_ = dnew<bf16>(O.size()), *gq = dnew<bf16>(q.size()),
@@ -276,8 +330,12 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		double e;
 		e = relerr(o, O);
 		ok(e < 1e-2, "O", e, 1e-2, name);
+		if (!(e < 1e-2))
+			attn_diag("O", o, O, 0.05, true, T, Hq, hd);
 		e = relerr(ln, lse);
 		ok(e < 1e-4, "lse", e, 1e-4, name);
+		if (!(e < 1e-4))
+			attn_diag("lse (natural log)", ln, lse, 1e-3, false, T, Hq, hd);
 		/* the trainer's D for every version (attn_bwd_dot_kernel only where
 		 * rows are not 16-byte aligned) */
 		CK(attn_bwd_dot(0, N, T, Hq, hd, dO_, ddO, qld, dD));
@@ -295,6 +353,25 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 				}
 			e = relerr(down_f(dD, lse.size()), Dref);
 			ok(e < 1e-4, "D", e, 1e-4, name);
+		}
+		auto release = [&] {
+			for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO,
+					 (void *)dO_, (void *)gq, (void *)gk, (void *)gv, (void *)dl,
+					 (void *)dD, (void *)dsT})
+				cudaFree(pp);
+		};
+		if (!bwd) {
+			/* a forward pass alone: bitwise reproducible, outputs poisoned */
+			std::vector<float> l1 = l2;
+			CK(cudaMemset(dO_, 0xFF, O.size() * 2));
+			CK(cudaMemset(dl, 0xFF, lse.size() * 4));
+			CK(fwd(0, fa));
+			CK(cudaDeviceSynchronize());
+			int same = !memcmp(o.data(), down_bf(dO_, O.size()).data(), o.size() * 4) &&
+				   !memcmp(l1.data(), down_f(dl, lse.size()).data(), l1.size() * 4);
+			tap(same, "%s: forward bitwise reproducible", name);
+			release();
+			continue;
 		}
 		CK(bwd(0, fa));
 		CK(cudaDeviceSynchronize());
@@ -339,10 +416,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		for (int t = 0; t < 3; t++)
 			same &= !memcmp(a1[t].data(), a2[t].data(), a1[t].size() * 4);
 		tap(same, "%s: forward and backward bitwise reproducible", name);
-		for (void *pp : {(void *)dq_, (void *)dk_, (void *)dv_, (void *)ddO, (void *)dO_,
-				 (void *)gq, (void *)gk, (void *)gv, (void *)dl, (void *)dD,
-				 (void *)dsT})
-			cudaFree(pp);
+		release();
 	}
 }
 
@@ -723,6 +797,7 @@ static void check_geglu(int N, int ff)
 
 /* ---------------- attention timing (check_kernels bench) ----------------
  * Times forward and backward (dQ + dK/dV, not D) of every implementation
+ * (the backward "-" for a forward pass alone)
  * on the benchmark's shapes, random inputs, CUDA events over 10 calls
  * after 2 warm-up calls; per-step totals weigh the local (window) and
  * global layers as the model does. */
@@ -760,21 +835,33 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 	up_bf(dO, rnd(nq, 1.0));
 	float scale = 1.f / sqrtf((float)hd);
 	for (const AttnImpl &im : attn_impls(hd)) {
-		if (!im.fwd || !im.bwd)
+		if (!im.fwd)
 			continue;
-		double f[2], b[2];
+		if (im.sm90 && !flash_hopper_device()) {
+			printf("# bench %-9s %-11s SKIP not sm_90\n", cfg, im.name);
+			continue;
+		}
+		double f[2], b[2] = {NAN, NAN};
 		for (int g = 0; g < 2; g++) {
 			const FlashArgs a = {q,  k,  v,  qld, kld, kld, o, qld, lse, dO, qld, D,
 					     gq, gk, gv, qld, kld, kld, B, T,   Hq,  Hkv, g ? 0 : window,
 					     scale, dsT};
 			f[g] = time_ms([&] { CK(im.fwd(0, a)); });
+			if (!im.bwd)
+				continue;
 			CK(attn_bwd_dot(0, N, T, Hq, hd, o, dO, qld, D));
 			b[g] = time_ms([&] { CK(im.bwd(0, a)); });
 		}
-		printf("# bench %-9s %-11s local fwd %6.3f bwd %6.3f | global fwd %6.3f bwd %6.3f ms"
-		       " | step fwd %6.2f bwd %6.2f ms\n",
-		       cfg, im.name, f[0], b[0], f[1], b[1], nlocal * f[0] + nglobal * f[1],
-		       nlocal * b[0] + nglobal * b[1]);
+		/* "-": no backward of its own */
+		char bl[16] = "     -", bg[16] = "     -", bs[16] = "     -";
+		if (im.bwd) {
+			snprintf(bl, sizeof bl, "%6.3f", b[0]);
+			snprintf(bg, sizeof bg, "%6.3f", b[1]);
+			snprintf(bs, sizeof bs, "%6.2f", nlocal * b[0] + nglobal * b[1]);
+		}
+		printf("# bench %-9s %-11s local fwd %6.3f bwd %s | global fwd %6.3f bwd %s ms"
+		       " | step fwd %6.2f bwd %s ms\n",
+		       cfg, im.name, f[0], bl, f[1], bg, nlocal * f[0] + nglobal * f[1], bs);
 		fflush(stdout);
 	}
 	for (void *pp : {(void *)q, (void *)k, (void *)v, (void *)o, (void *)dO, (void *)gq,
