@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "adamw.cuh"
+#include "attention_hopper.cuh"
 #include "attention_tile128.cuh"
 #include "cross_entropy.cuh"
 #include "embedding.cuh"
@@ -308,9 +309,11 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * H200 the global layer's backward 0.681 -> 0.583 ms; at head_dim 64 it
  * loses, 0.906 -> 2.602). bench/NOTES.md has the numbers. BONSAI_ATTN=v1
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
- * it and its dQ kernel, ds: with the dQ product; forces one, to check and
- * time them; read once. */
-enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS };
+ * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
+ * of attention_hopper.cuh (sm_90a, head_dim 64; tile64's forward elsewhere)
+ * with tile64's backward, which reads the same o and lse2; forces one, to
+ * check and time them; read once. */
+enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER };
 static int attn_choice(int hd)
 {
 	static int v = -1;
@@ -320,6 +323,7 @@ static int attn_choice(int hd)
 		       : !strcmp(e, "v2")  ? ATTN_TILE128
 		       : !strcmp(e, "v2k") ? ATTN_TILE128_SPLIT
 		       : !strcmp(e, "ds")  ? ATTN_DS
+		       : !strcmp(e, "hopper") ? ATTN_HOPPER
 		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_TILE64
 							  : ATTN_DEFAULT;
 	}
@@ -344,9 +348,10 @@ static FlashArgs flash_args(gemma3_gpu *g, LayerActs &a, int window, float scale
 
 static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
-	int hd = g->hd;
-	flash_fwd_fn f = attn_choice(hd) != ATTN_TILE64 ? flash_tile128_fwd_for(hd)
-							: flash_tile64_fwd_for(hd);
+	int hd = g->hd, v = attn_choice(hd);
+	flash_fwd_fn f = v == ATTN_HOPPER && flash_hopper_fwd_for(hd) ? flash_hopper_fwd_for(hd)
+			 : v == ATTN_HOPPER || v == ATTN_TILE64	      ? flash_tile64_fwd_for(hd)
+								      : flash_tile128_fwd_for(hd);
 	CK(f(g->st, flash_args(g, a, window, scale)));
 }
 
