@@ -22,6 +22,82 @@ __device__ __forceinline__ bool attn_visible(int qi, int kj, int T, int window)
 	return kj <= qi && qi < T && (window <= 0 || kj > qi - window);
 }
 
+/* One key tile of the forward pass's online softmax, for a warp's 16 rows
+ * of scores s in the accumulator layout of mma.sync m16n8 (NT chunks of 8
+ * columns; this thread's rows r_lo and r_lo + 8, columns k0 + 8 nt + 2 tq
+ * and +1), which is also that of wgmma m64nN per warp: masks s (unless the
+ * tile is full: every element visible) and scales it into log2 units
+ * (sl2 = scale log2e), moves the running max mrow and sum lrow on, packs
+ * P = exp2(s - max) as bf16 A fragments (pa[kk]: keys 16 kk .. +15), and
+ * gives the factors corr by which the output rows must be multiplied. */
+template <int NT>
+__device__ __forceinline__ void flash_softmax_tile(float (&s)[NT][4], bool full, int r_lo, int k0,
+						   int tq, int T, int window, float sl2,
+						   float (&mrow)[2], float (&lrow)[2],
+						   uint32_t (&pa)[NT / 2][4], float (&corr)[2])
+{
+	float mnew[2] = {mrow[0], mrow[1]};
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+			float x = (full || attn_visible(r, c, T, window)) ? s[nt][e] * sl2 : -INFINITY;
+			s[nt][e] = x;
+			mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
+		}
+	float muse[2];
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
+		mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
+		muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
+		corr[i] = exp2f(mrow[i] - muse[i]);
+		mrow[i] = mnew[i];
+	}
+	float ls[2] = {0.f, 0.f};
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++) {
+		float p0 = exp2f(s[nt][0] - muse[0]), p1 = exp2f(s[nt][1] - muse[0]);
+		float p2 = exp2f(s[nt][2] - muse[1]), p3 = exp2f(s[nt][3] - muse[1]);
+		ls[0] += p0 + p1;
+		ls[1] += p2 + p3;
+		pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
+		pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
+	}
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
+		ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
+		lrow[i] = lrow[i] * corr[i] + ls[i];
+	}
+}
+
+/* The end of the forward pass for a warp's 16 rows (this thread's r_lo and
+ * r_lo + 8, those below T): O = acc / lrow as bf16 (columns 8 nt + 2 tq,
+ * +1 of head h of batch b) and lse2 = max + log2(sum). */
+template <int HD>
+__device__ __forceinline__ void flash_fwd_store(const float (&acc)[HD / 8][4], const float (&mrow)[2],
+						const float (&lrow)[2], bf16 *o, int o_ld, float *lse2,
+						int b, int h, int Hq, int T, int r_lo, int tq)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		float inv = lrow[i] > 0.f ? 1.f / lrow[i] : 0.f;
+		bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
+#pragma unroll
+		for (int nt = 0; nt < HD / 8; nt++)
+			*(__nv_bfloat162 *)(orow + nt * 8 + tq * 2) =
+				__floats2bfloat162_rn(acc[nt][i * 2] * inv, acc[nt][i * 2 + 1] * inv);
+		if (tq == 0)
+			lse2[((size_t)b * Hq + h) * T + r] =
+				(mrow[i] == -INFINITY ? 0.f : mrow[i]) + log2f(lrow[i]);
+	}
+}
+
 /* D[b,h,t] = sum_j dO[b,t,h,j] * O[b,t,h,j], one warp per (b,t,h) row. */
 __global__ void attn_bwd_dot_kernel(int BT, int T, int H, int hd, const bf16 *o, const bf16 *dO,
 				    int ld, float *D)

@@ -63,27 +63,30 @@ __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_grou
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 /* keeps the compiler from moving accesses to accumulator registers across
  * the asynchronous products' issue and wait */
-__device__ __forceinline__ void wgmma_reg_fence(float (&d)[32])
+__device__ __forceinline__ void wgmma_reg_fence(float (&d)[8][4])
 {
 #pragma unroll
 	for (int i = 0; i < 32; i++)
-		asm volatile("" : "+f"(d[i])::"memory");
+		asm volatile("" : "+f"(d[i / 4][i % 4])::"memory");
 }
 
 #define WGMMA_D32                                                                              \
 	"{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
 	"%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+/* the 32 accumulators of a thread, d[j][e]: chunk j of 8 columns, element e
+ * (as mma.sync m16n8's c[e]) */
 #define WGMMA_D32_OPS(d)                                                                       \
-	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),   \
-		"+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]),     \
-		"+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]),  \
-		"+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),  \
-		"+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]),  \
-		"+f"(d[31])
+	"+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]),               \
+		"+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]),       \
+		"+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]),       \
+		"+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]),       \
+		"+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]),       \
+		"+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),       \
+		"+f"(d[7][2]), "+f"(d[7][3])
 
 /* d (+)= A B, A (64 x 16) and B (16 x 64) both K-major in shared memory;
  * acc 0: d = A B */
-__device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t da, uint64_t db, int acc)
+__device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[8][4], uint64_t da, uint64_t db, int acc)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
 		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
@@ -94,7 +97,7 @@ __device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[32], uint64_t da, 
 
 /* d += A B, A (64 x 16) in registers (mma.sync's A fragment, per warp),
  * B (16 x 64) N-major in shared memory */
-__device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float (&d)[32], const uint32_t (&a)[4], uint64_t db)
+__device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float (&d)[8][4], const uint32_t (&a)[4], uint64_t db)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
 		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
@@ -152,10 +155,10 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
 	hopper_load_tile<BQ, NTH>(sQ, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, q0, T);
 
-	float acc[32];
+	float acc[8][4];
 #pragma unroll
 	for (int i = 0; i < 32; i++)
-		acc[i] = 0.f;
+		acc[i / 4][i % 4] = 0.f;
 	float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
 	int r_lo = wq0 + warp * 16 + gq; /* this thread's rows: r_lo, r_lo + 8 */
 	int wq_last = min(T, wq0 + 64) - 1;
@@ -186,10 +189,10 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 		 * the warpgroup, as the wgmma instructions need) */
 		if (wq0 >= T || k0 > wq_last || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
-		float s[32];
+		float s[8][4];
 #pragma unroll
 		for (int i = 0; i < 32; i++)
-			s[i] = 0.f; /* not read (the first product overwrites) */
+			s[i / 4][i % 4] = 0.f; /* not read (the first product overwrites) */
 		wgmma_fence();
 #pragma unroll
 		for (int kk = 0; kk < HD / 16; kk++)
@@ -201,44 +204,12 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + 63 - window) &&
 			    wq0 + 64 <= T && k0 + BK <= T;
-		float mnew[2] = {mrow[0], mrow[1]};
-#pragma unroll
-		for (int i = 0; i < 32; i++) {
-			int e = i & 3, r = r_lo + (e >> 1) * 8, c = k0 + (i >> 2) * 8 + tq * 2 + (e & 1);
-			float x = (full || attn_visible(r, c, T, window)) ? s[i] * sl2 : -INFINITY;
-			s[i] = x;
-			mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
-		}
-		float corr[2], muse[2];
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
-			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
-			muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
-			corr[i] = exp2f(mrow[i] - muse[i]);
-			mrow[i] = mnew[i];
-		}
-		float ls[2] = {0.f, 0.f};
-		/* pa[kk]: A of keys 16kk..16kk+15 = column chunks 2kk, 2kk+1 */
-		uint32_t pa[4][4];
-#pragma unroll
-		for (int j = 0; j < 8; j++) {
-			float p0 = exp2f(s[4 * j + 0] - muse[0]), p1 = exp2f(s[4 * j + 1] - muse[0]);
-			float p2 = exp2f(s[4 * j + 2] - muse[1]), p3 = exp2f(s[4 * j + 3] - muse[1]);
-			ls[0] += p0 + p1;
-			ls[1] += p2 + p3;
-			pa[j / 2][(j & 1) * 2 + 0] = pack_bf16(p0, p1);
-			pa[j / 2][(j & 1) * 2 + 1] = pack_bf16(p2, p3);
-		}
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
-			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
-			lrow[i] = lrow[i] * corr[i] + ls[i];
-		}
+		float corr[2];
+		uint32_t pa[4][4]; /* pa[kk]: A of keys 16 kk .. +15 */
+		flash_softmax_tile<8>(s, full, r_lo, k0, tq, T, window, sl2, mrow, lrow, pa, corr);
 #pragma unroll
 		for (int i = 0; i < 32; i++)
-			acc[i] *= corr[(i >> 1) & 1];
+			acc[i / 4][i % 4] *= corr[(i >> 1) & 1];
 		wgmma_fence();
 #pragma unroll
 		for (int kk = 0; kk < BK / 16; kk++)
@@ -247,22 +218,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 		wgmma_wait0();
 		wgmma_reg_fence(acc);
 	}
-	/* normalise and write */
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		if (r >= T)
-			continue;
-		float inv = lrow[i] > 0.f ? 1.f / lrow[i] : 0.f;
-		bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
-#pragma unroll
-		for (int j = 0; j < 8; j++)
-			*(__nv_bfloat162 *)(orow + j * 8 + tq * 2) =
-				__floats2bfloat162_rn(acc[4 * j + i * 2] * inv, acc[4 * j + i * 2 + 1] * inv);
-		if (tq == 0)
-			lse2[((size_t)b * Hq + h) * T + r] =
-				(mrow[i] == -INFINITY ? 0.f : mrow[i]) + log2f(lrow[i]);
-	}
+	flash_fwd_store<HD>(acc, mrow, lrow, o, o_ld, lse2, b, h, Hq, T, r_lo, tq);
 #else
 	/* built for a target without wgmma: the launcher never starts it there */
 	__trap();

@@ -192,42 +192,9 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_fwd_kernel(const 
 		uint32_t pa[MT][NT / 2][4];
 #pragma unroll
 		for (int m = 0; m < MT; m++) {
-			float mnew[2] = {mrow[m][0], mrow[m][1]};
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					int r = r_lo + m * 16 + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-					float x = (full || attn_visible(r, c, T, window)) ? s[m][nt][e] * sl2
-											  : -INFINITY;
-					s[m][nt][e] = x;
-					mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
-				}
-			float corr[2], muse[2];
-#pragma unroll
-			for (int i = 0; i < 2; i++) {
-				mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
-				mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
-				muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
-				corr[i] = exp2f(mrow[m][i] - muse[i]);
-				mrow[m][i] = mnew[i];
-			}
-			float ls[2] = {0.f, 0.f};
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++) {
-				float p0 = exp2f(s[m][nt][0] - muse[0]), p1 = exp2f(s[m][nt][1] - muse[0]);
-				float p2 = exp2f(s[m][nt][2] - muse[1]), p3 = exp2f(s[m][nt][3] - muse[1]);
-				ls[0] += p0 + p1;
-				ls[1] += p2 + p3;
-				pa[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
-				pa[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
-			}
-#pragma unroll
-			for (int i = 0; i < 2; i++) {
-				ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
-				ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
-				lrow[m][i] = lrow[m][i] * corr[i] + ls[i];
-			}
+			float corr[2];
+			flash_softmax_tile<NT>(s[m], full, r_lo + m * 16, k0, tq, T, window, sl2, mrow[m],
+					       lrow[m], pa[m], corr);
 #pragma unroll
 			for (int i = 0; i < NO; i++) {
 				acc[m][i][0] *= corr[0];
@@ -240,21 +207,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_fwd_kernel(const 
 	}
 #pragma unroll
 	for (int m = 0; m < MT; m++)
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			int r = r_lo + m * 16 + i * 8;
-			if (r >= T)
-				continue;
-			float inv = lrow[m][i] > 0.f ? 1.f / lrow[m][i] : 0.f;
-			bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
-#pragma unroll
-			for (int nt = 0; nt < NO; nt++)
-				*(__nv_bfloat162 *)(orow + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-					acc[m][nt][i * 2] * inv, acc[m][nt][i * 2 + 1] * inv);
-			if (tq == 0)
-				lse2[((size_t)b * Hq + h) * T + r] =
-					(mrow[m][i] == -INFINITY ? 0.f : mrow[m][i]) + log2f(lrow[m][i]);
-		}
+		flash_fwd_store<HD>(acc[m], mrow[m], lrow[m], o, o_ld, lse2, b, h, Hq, T,
+				    r_lo + m * 16, tq);
 }
 
 /* dQ. grid (ceil(T/BQ), Hq, B), NW warps, BQ = 16 MT NW; warp w owns the

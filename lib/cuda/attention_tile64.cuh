@@ -70,42 +70,9 @@ __global__ void __launch_bounds__(128) flash_tile64_fwd_kernel(const bf16 *q, in
 		 * scale, online softmax */
 		bool full = k0 + BK - 1 <= q0 && (window <= 0 || k0 > q0 + BQ - 1 - window) &&
 			    q0 + BQ <= T && k0 + BK <= T;
-		float mnew[2] = {mrow[0], mrow[1]};
-#pragma unroll
-		for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-			for (int e = 0; e < 4; e++) {
-				int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-				float x = (full || attn_visible(r, c, T, window)) ? s[nt][e] * sl2 : -INFINITY;
-				s[nt][e] = x;
-				mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
-			}
-		float corr[2], muse[2];
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
-			mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
-			muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
-			corr[i] = exp2f(mrow[i] - muse[i]);
-			mrow[i] = mnew[i];
-		}
-		float ls[2] = {0.f, 0.f};
+		float corr[2];
 		uint32_t pa[NT / 2][4];
-#pragma unroll
-		for (int nt = 0; nt < NT; nt++) {
-			float p0 = exp2f(s[nt][0] - muse[0]), p1 = exp2f(s[nt][1] - muse[0]);
-			float p2 = exp2f(s[nt][2] - muse[1]), p3 = exp2f(s[nt][3] - muse[1]);
-			ls[0] += p0 + p1;
-			ls[1] += p2 + p3;
-			pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
-			pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
-		}
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 1);
-			ls[i] += __shfl_xor_sync(0xffffffffu, ls[i], 2);
-			lrow[i] = lrow[i] * corr[i] + ls[i];
-		}
+		flash_softmax_tile<NT>(s, full, r_lo, k0, tq, T, window, sl2, mrow, lrow, pa, corr);
 #pragma unroll
 		for (int i = 0; i < NO; i++) {
 			acc[i][0] *= corr[0];
@@ -128,22 +95,7 @@ __global__ void __launch_bounds__(128) flash_tile64_fwd_kernel(const bf16 *q, in
 		}
 		__syncthreads(); /* the next prefetch overwrites this buffer */
 	}
-	/* normalise and write */
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		if (r >= T)
-			continue;
-		float inv = lrow[i] > 0.f ? 1.f / lrow[i] : 0.f;
-		bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
-#pragma unroll
-		for (int nt = 0; nt < NO; nt++)
-			*(__nv_bfloat162 *)(orow + nt * 8 + tq * 2) =
-				__floats2bfloat162_rn(acc[nt][i * 2] * inv, acc[nt][i * 2 + 1] * inv);
-		if (tq == 0)
-			lse2[((size_t)b * Hq + h) * T + r] =
-				(mrow[i] == -INFINITY ? 0.f : mrow[i]) + log2f(lrow[i]);
-	}
+	flash_fwd_store<HD>(acc, mrow, lrow, o, o_ld, lse2, b, h, Hq, T, r_lo, tq);
 }
 
 /* dQ. grid (ceil(T/64), Hq, B), 128 threads; warp w owns query rows. */
