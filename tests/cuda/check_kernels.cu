@@ -85,7 +85,8 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
 }
 
 /* ---------------- flash attention ---------------- */
-/* Where a failed attention output is wrong, as TAP comments: the largest
+/* Where an attention output is wrong (printed on failure, and always for
+ * the sm_90 kernels, new), as TAP comments: the largest
  * absolute error and the first element off by more than tol_abs (or not
  * finite: never written), each with its coordinates. O is [B*T, Hq*hd]
  * (idx -> b, t, head, column); lse is [B, Hq, T] (idx -> b, head, t), so
@@ -330,11 +331,11 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		double e;
 		e = relerr(o, O);
 		ok(e < 1e-2, "O", e, 1e-2, name);
-		if (!(e < 1e-2))
+		if (!(e < 1e-2) || im.sm90)
 			attn_diag("O", o, O, 0.05, true, T, Hq, hd);
 		e = relerr(ln, lse);
 		ok(e < 1e-4, "lse", e, 1e-4, name);
-		if (!(e < 1e-4))
+		if (!(e < 1e-4) || im.sm90)
 			attn_diag("lse (natural log)", ln, lse, 1e-3, false, T, Hq, hd);
 		/* the trainer's D for every version (attn_bwd_dot_kernel only where
 		 * rows are not 16-byte aligned) */
@@ -951,6 +952,8 @@ int main(int argc, char **argv)
 	check_attention(2, 1000, 3, 1, 64, 37);
 	check_attention(2, 77, 6, 2, 64, 0);
 	check_attention(3, 77, 3, 1, 64, 37);
+	/* the small config's T 4096 layer shape: many tiles, the window's skip */
+	check_attention(1, 4096, 3, 1, 64, 512);
 	check_attention(1, 1000, 4, 1, 256, 0);
 	check_attention(1, 1000, 4, 1, 256, 512);
 	check_attention(1, 1000, 4, 1, 256, 37);
