@@ -61,6 +61,7 @@ __device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t saddr, uint32_t lb
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
 /* keeps the compiler from moving accesses to accumulator registers across
  * the asynchronous products' issue and wait */
 __device__ __forceinline__ void wgmma_reg_fence(float (&d)[8][4])
@@ -68,6 +69,22 @@ __device__ __forceinline__ void wgmma_reg_fence(float (&d)[8][4])
 #pragma unroll
 	for (int i = 0; i < 32; i++)
 		asm volatile("" : "+f"(d[i / 4][i % 4])::"memory");
+}
+/* a descriptor computed here, not sunk by the compiler between wgmma.fence
+ * and its product: ptxas serializes every wgmma (C7513) when ordinary
+ * instructions define a product's inputs inside the pipeline stage */
+__device__ __forceinline__ uint64_t wgmma_desc_pin(uint64_t d)
+{
+	asm volatile("" : "+l"(d)::"memory");
+	return d;
+}
+/* the same for the registers of a register A operand: they stay unchanged
+ * (and unreused) until the wait before it */
+__device__ __forceinline__ void wgmma_reg_fence_u(uint32_t (&a)[4][4])
+{
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		asm volatile("" : "+r"(a[i / 4][i % 4])::"memory");
 }
 
 #define WGMMA_D32                                                                              \
@@ -132,8 +149,19 @@ __device__ __forceinline__ void hopper_load_tile(uint32_t dst, const bf16 *src, 
 
 /* Forward. grid (ceil(T / (64 NWG)), Hq, B), 128 NWG threads; the query
  * blocks run in reverse so that under the causal mask the longest rows
- * start first. */
-template <int HD, int NWG>
+ * start first.
+ * PIPE: a warpgroup defers O += P V of a tile to the next one, issued right
+ * after that tile's S = Q K^T, so that the product runs while the softmax
+ * of the next S is computed (one wait fewer a tile on the critical path);
+ * V then needs three buffers (a tile's V is read one tile later). The sum
+ * order changes: O is rescaled after, not before, the deferred product.
+ * The deferred product is issued on every tile, the first one with P = 0,
+ * and once after the loop: wgmma under a data-dependent branch makes ptxas
+ * serialize all of them (C7520). A warpgroup's last tile is at most NWG - 1
+ * before the block's last, so the V buffer of its deferred product (three
+ * tiles before it is written again) lasts until the product after the
+ * loop. */
+template <int HD, int NWG, bool PIPE>
 __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 *q, int q_ld, const bf16 *k,
 								  int k_ld, const bf16 *v, int v_ld,
 								  bf16 *o, int o_ld, float *lse2, int T,
@@ -141,12 +169,12 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 {
 	static_assert(HD == 64, "one 128-byte swizzle atom a row: head_dim 64 only");
 #ifdef BONSAI_WGMMA
-	constexpr int BK = 64, BQ = 64 * NWG, NTH = 128 * NWG;
+	constexpr int BK = 64, BQ = 64 * NWG, NTH = 128 * NWG, NVB = PIPE ? 3 : 2;
 	constexpr uint32_t TILE = BK * 128; /* bytes of a 64-row tile */
 	extern __shared__ unsigned char smem_raw[];
 	/* the swizzle repeats every 1024 bytes of address: align the tiles */
 	uint32_t s0 = (smem_u32(smem_raw) + 1023) & ~1023u;
-	uint32_t sQ = s0, sK2 = sQ + NWG * TILE, sV2 = sK2 + 2 * TILE;
+	uint32_t sQ = s0, sK2 = sQ + NWG * TILE, sVn = sK2 + 2 * TILE;
 	int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (Hq / Hkv);
 	int wg = threadIdx.x / 128, warp = (threadIdx.x / 32) & 3, lane = threadIdx.x & 31;
 	int gq = lane >> 2, tq = lane & 3;
@@ -162,44 +190,82 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 	float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
 	int r_lo = wq0 + warp * 16 + gq; /* this thread's rows: r_lo, r_lo + 8 */
 	int wq_last = min(T, wq0 + 64) - 1;
+	static_assert(!PIPE || NWG <= 3, "the deferred product's V buffer would be overwritten");
+	uint32_t pp[4][4]; /* PIPE: the P whose product with V (at sVp) is deferred */
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		pp[i / 4][i % 4] = 0u;
+	uint32_t sVp = sVn;
+	uint32_t zero = T < 0; /* 0, T being a length */
+	/* the descriptors of V's k16 slices (see wgmma_desc_sw128) */
+	auto vdesc = [&](uint64_t (&dv)[BK / 16], uint32_t sV) {
+#pragma unroll
+		for (int kk = 0; kk < BK / 16; kk++)
+			dv[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 2048, 1024, 1024));
+	};
+	/* O += P V, A = P (pa[kk]: keys 16 kk .. +15) */
+	auto pv = [&](const uint32_t (&pa)[4][4], const uint64_t (&dv)[BK / 16]) {
+#pragma unroll
+		for (int kk = 0; kk < BK / 16; kk++)
+			wgmma_m64n64k16_rs_tb(acc, pa[kk], dv[kk]);
+		wgmma_commit();
+	};
 
 	int kv_hi = min(T, q0 + BQ);
 	int kv_lo = window > 0 ? max(0, q0 - window + 1) : 0;
 	int kstart = (kv_lo / BK) * BK, ntile = (kv_hi - kstart + BK - 1) / BK;
 	hopper_load_tile<BK, NTH>(sK2, kb_, k_ld, kstart, T);
-	hopper_load_tile<BK, NTH>(sV2, vb_, v_ld, kstart, T);
+	hopper_load_tile<BK, NTH>(sVn, vb_, v_ld, kstart, T);
 	cp_commit();
-	for (int it = 0; it < ntile; it++) {
+	for (int it = 0, vb = 0; it < ntile; it++, vb = vb + 1 == NVB ? 0 : vb + 1) {
 		int k0 = kstart + it * BK;
-		uint32_t sK = sK2 + (it & 1) * TILE, sV = sV2 + (it & 1) * TILE;
+		uint32_t sK = sK2 + (it & 1) * TILE, sV = sVn + vb * TILE;
 		cp_wait0();
 		/* cp.async wrote through the generic proxy, wgmma reads through
 		 * the async proxy */
 		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-		/* tile it is in; every warpgroup is done with tile it - 1 (its
-		 * products were waited for), whose buffer the prefetch reuses */
+		/* tile it is in; every warpgroup is done with K of tile it - 1 and
+		 * V of tile it + 1 - NVB (their products were waited for), whose
+		 * buffers the prefetch reuses */
 		__syncthreads();
 		if (it + 1 < ntile) {
-			uint32_t nb = ((it + 1) & 1) * TILE;
-			hopper_load_tile<BK, NTH>(sK2 + nb, kb_, k_ld, k0 + BK, T);
-			hopper_load_tile<BK, NTH>(sV2 + nb, vb_, v_ld, k0 + BK, T);
+			int vn = vb + 1 == NVB ? 0 : vb + 1;
+			hopper_load_tile<BK, NTH>(sK2 + ((it + 1) & 1) * TILE, kb_, k_ld, k0 + BK, T);
+			hopper_load_tile<BK, NTH>(sVn + vn * TILE, vb_, v_ld, k0 + BK, T);
 		}
 		cp_commit();
 		/* this warpgroup's rows see a key of the tile? (uniform across
-		 * the warpgroup, as the wgmma instructions need) */
+		 * the warpgroup, as the wgmma instructions need; the tiles that
+		 * do are consecutive) */
 		if (wq0 >= T || k0 > wq_last || (window > 0 && k0 + BK - 1 <= wq0 - window))
 			continue;
 		float s[8][4];
 #pragma unroll
 		for (int i = 0; i < 32; i++)
 			s[i / 4][i % 4] = 0.f; /* not read (the first product overwrites) */
+		/* inputs computed and pinned before wgmma.fence: ptxas serializes
+		 * every wgmma (C7513) when an ordinary instruction defines one
+		 * inside the pipeline stage */
+		uint64_t dq[HD / 16], dk[HD / 16], dv[BK / 16];
+#pragma unroll
+		for (int kk = 0; kk < HD / 16; kk++) {
+			dq[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + wg * TILE + kk * 32, 16, 1024));
+			dk[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
+		}
+		if (PIPE)
+			vdesc(dv, sVp);
+		wgmma_reg_fence(s);
 		wgmma_fence();
 #pragma unroll
 		for (int kk = 0; kk < HD / 16; kk++)
-			wgmma_m64n64k16_ss(s, wgmma_desc_sw128(sQ + wg * TILE + kk * 32, 16, 1024),
-					   wgmma_desc_sw128(sK + kk * 32, 16, 1024), kk);
+			wgmma_m64n64k16_ss(s, dq[kk], dk[kk], kk);
 		wgmma_commit();
-		wgmma_wait0();
+		if (PIPE) {
+			pv(pp, dv);
+			wgmma_wait1(); /* S is in; the product may still run */
+		} else {
+			wgmma_wait0();
+		}
 		wgmma_reg_fence(s);
 
 		bool full = k0 + BK - 1 <= wq0 && (window <= 0 || k0 > wq0 + 63 - window) &&
@@ -207,14 +273,40 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 		float corr[2];
 		uint32_t pa[4][4]; /* pa[kk]: A of keys 16 kk .. +15 */
 		flash_softmax_tile<8>(s, full, r_lo, k0, tq, T, window, sl2, mrow, lrow, pa, corr);
+		if (PIPE) {
+			wgmma_wait0();
+			wgmma_reg_fence(acc);
+			wgmma_reg_fence_u(pp); /* read by the product until here */
+		}
 #pragma unroll
 		for (int i = 0; i < 32; i++)
 			acc[i / 4][i % 4] *= corr[(i >> 1) & 1];
-		wgmma_fence();
+		if (PIPE) {
+			/* a copy ptxas cannot coalesce (x ^ 0, the 0 unknown to it):
+			 * with a move it gives P and the deferred P one register set,
+			 * which the softmax then writes while the product reads it,
+			 * and serializes every wgmma (C7513) */
 #pragma unroll
-		for (int kk = 0; kk < BK / 16; kk++)
-			wgmma_m64n64k16_rs_tb(acc, pa[kk], wgmma_desc_sw128(sV + kk * 2048, 1024, 1024));
-		wgmma_commit();
+			for (int i = 0; i < 16; i++)
+				asm volatile("xor.b32 %0, %1, %2;\n"
+					     : "=r"(pp[i / 4][i % 4])
+					     : "r"(pa[i / 4][i % 4]), "r"(zero));
+			wgmma_reg_fence(acc);
+			wgmma_reg_fence_u(pp);
+			sVp = sV;
+		} else {
+			vdesc(dv, sV);
+			wgmma_fence();
+			pv(pa, dv);
+			wgmma_wait0();
+			wgmma_reg_fence(acc);
+		}
+	}
+	if (PIPE) {
+		uint64_t dv[BK / 16];
+		vdesc(dv, sVp);
+		wgmma_fence();
+		pv(pp, dv);
 		wgmma_wait0();
 		wgmma_reg_fence(acc);
 	}
@@ -225,9 +317,12 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 #endif
 }
 
-/* Shared-memory bytes: Q, two K and two V tiles, and the 1024-byte
- * alignment of the swizzle. */
-static inline size_t flash_hopper_fwd_smem(int nwg) { return (size_t)(nwg + 4) * 64 * 128 + 1024; }
+/* Shared-memory bytes: Q, two K and two (PIPE: three) V tiles, and the
+ * 1024-byte alignment of the swizzle. */
+static inline size_t flash_hopper_fwd_smem(int nwg, bool pipe)
+{
+	return (size_t)(nwg + 2 + (pipe ? 3 : 2)) * 64 * 128 + 1024;
+}
 
 /* Whether the current device runs sm_90a code (compute capability 9.0). */
 static inline bool flash_hopper_device()
@@ -242,13 +337,13 @@ static inline bool flash_hopper_device()
 
 /* Host launcher (see FlashArgs) with NWG warpgroups a block; elsewhere than
  * on sm_90 the tile64 forward, whose o and lse2 mean the same. */
-template <int HD, int NWG>
-static cudaError_t flash_hopper_fwd_nwg(cudaStream_t st, const FlashArgs &a)
+template <int HD, int NWG, bool PIPE>
+static cudaError_t flash_hopper_fwd_cfg(cudaStream_t st, const FlashArgs &a)
 {
 	if (!flash_hopper_device())
 		return flash_tile64_fwd<HD>(st, a);
-	size_t sm = flash_hopper_fwd_smem(NWG);
-	auto kern = flash_hopper_fwd_kernel<HD, NWG>;
+	size_t sm = flash_hopper_fwd_smem(NWG, PIPE);
+	auto kern = flash_hopper_fwd_kernel<HD, NWG, PIPE>;
 	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
 	if (e != cudaSuccess)
 		return e;
@@ -261,7 +356,7 @@ static cudaError_t flash_hopper_fwd_nwg(cudaStream_t st, const FlashArgs &a)
 template <int HD>
 static cudaError_t flash_hopper_fwd(cudaStream_t st, const FlashArgs &a)
 {
-	return flash_hopper_fwd_nwg<HD, 2>(st, a);
+	return flash_hopper_fwd_cfg<HD, 2, false>(st, a);
 }
 
 /* the forward for head_dim hd, nullptr where there is none (hd != 64) */

@@ -203,19 +203,23 @@ struct AttnImpl {
 	flash_bwd_fn bwd; /* null: a forward pass alone, checked and timed alone */
 	bool sm90 = false; /* only on compute capability 9.0 (elsewhere it falls back) */
 };
-/* the sm_90a forward with NWG warpgroups a block (hd 64 only) */
-template <int NWG> static flash_fwd_fn hopper_nwg(int hd)
+/* the sm_90a forward with NWG warpgroups a block, PIPE (hd 64 only) */
+template <int NWG, bool PIPE> static flash_fwd_fn hopper_cfg(int hd)
 {
-	return hd == 64 ? flash_hopper_fwd_nwg<64, NWG> : nullptr;
+	return hd == 64 ? flash_hopper_fwd_cfg<64, NWG, PIPE> : nullptr;
 }
 /* the implementations for head_dim hd (entries with null functions: none) */
 static std::vector<AttnImpl> attn_impls(int hd)
 {
 	return {{"v1", flash_tile64_fwd_for(hd), flash_tile64_bwd_for(hd)},
-		/* wgmma forward (BONSAI_ATTN=hopper: 2 warpgroups), 1 and 3 */
+		/* wgmma forward (BONSAI_ATTN=hopper: 2 warpgroups), 1 and 3, and
+		 * with P V deferred to the next tile (-pipe) */
 		{"hopper", flash_hopper_fwd_for(hd), nullptr, true},
-		{"hopper-wg1", hopper_nwg<1>(hd), nullptr, true},
-		{"hopper-wg3", hopper_nwg<3>(hd), nullptr, true},
+		{"hopper-wg1", hopper_cfg<1, false>(hd), nullptr, true},
+		{"hopper-wg3", hopper_cfg<3, false>(hd), nullptr, true},
+		{"hopper-pipe", hopper_cfg<2, true>(hd), nullptr, true},
+		{"hopper-pipe1", hopper_cfg<1, true>(hd), nullptr, true},
+		{"hopper-pipe3", hopper_cfg<3, true>(hd), nullptr, true},
 		{"v2", flash_tile128_fwd_for(hd), flash_tile128_bwd_for(hd)},
 		{"v2-fminb1", HD_64_256(hd, fminb1_fwd), HD_64_256(hd, fminb1_bwd)},
 		{"v2-dqreg", HD_64_256(hd, dqreg_fwd), HD_64_256(hd, dqreg_bwd)},
