@@ -196,6 +196,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 	for (int i = 0; i < 16; i++)
 		pp[i / 4][i % 4] = 0u;
 	uint32_t sVp = sVn;
+	bool started = false; /* PIPE: pp holds a tile's P (else 0) */
 	uint32_t zero = T < 0; /* 0, T being a length */
 	/* the descriptors of V's k16 slices (see wgmma_desc_sw128) */
 	auto vdesc = [&](uint64_t (&dv)[BK / 16], uint32_t sV) {
@@ -252,8 +253,8 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 			dq[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + wg * TILE + kk * 32, 16, 1024));
 			dk[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
 		}
-		if (PIPE)
-			vdesc(dv, sVp);
+		if (PIPE) /* the first time P = 0, with V of this tile: loaded, not being written */
+			vdesc(dv, started ? sVp : sV);
 		wgmma_reg_fence(s);
 		wgmma_fence();
 #pragma unroll
@@ -294,6 +295,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 			wgmma_reg_fence(acc);
 			wgmma_reg_fence_u(pp);
 			sVp = sV;
+			started = true;
 		} else {
 			vdesc(dv, sV);
 			wgmma_fence();
