@@ -91,7 +91,9 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
  * finite: never written), each with its coordinates. O is [B*T, Hq*hd]
  * (idx -> b, t, head, column); lse is [B, Hq, T] (idx -> b, head, t), so
  * that a layout bug shows as a pattern (one column chunk, rows past a
- * tile, one warp's rows). */
+ * tile, one warp's rows). lse depends on S = Q K^T alone: lse right and O
+ * wrong points at the P V product (for the wgmma kernels, V's N-major
+ * descriptor), both wrong at S (Q's or K's swizzle or descriptor). */
 static void attn_diag(const char *what, const std::vector<float> &a, const std::vector<double> &r,
 		      double tol_abs, bool is_o, int T, int Hq, int hd)
 {
