@@ -27,24 +27,8 @@
 #include "geglu.cuh"
 #include "kv_attention.cuh"
 #include "norms.cuh"
+#include "product.cuh"
 #include "qk_norm_rope.cuh"
-
-/* ---------------- cuBLASLt: row-major C = op(A) op(B) ---------------- */
-struct GemmPlan {
-	int ta, tb, M, N, K, lda, ldb, ldc, cf32, acc, al;
-	cublasLtMatmulDesc_t desc;
-	cublasLtMatrixLayout_t la, lb, lc;
-	cublasLtMatmulAlgo_t algo;
-};
-
-static int align_of(const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	int al = 256;
-	while (al > 2 && (a % al))
-		al >>= 1;
-	return al;
-}
 
 /* ---------------- the trainer ---------------- */
 enum { P_CAT_GEMM, P_CAT_ATTN, P_CAT_ATTNB, P_CAT_NORM, P_CAT_NORMB, P_CAT_ROPE, P_CAT_GEGLU,
@@ -120,7 +104,7 @@ struct gemma3_gpu {
 	cublasLtHandle_t lt;
 	void *ws;
 	size_t ws_size;
-	std::vector<GemmPlan> plans;
+	ProductPlans plans;
 	/* bookkeeping */
 	size_t alloc_bytes, peak;
 	char devname[160];
@@ -196,59 +180,16 @@ static void prof_collect(gemma3_gpu *g)
 	g->ev_used = 0;
 }
 
+/* row-major C (M x N) = op(A) op(B) (+ C when acc), bf16 or fp32 (cf32) */
 static void gemm(gemma3_gpu *g, int ta, int tb, int M, int N, int K, const bf16 *A, int lda,
 		 const bf16 *B, int ldb, void *C, int ldc, int cf32, int acc)
 {
-	int al = std::min(std::min(align_of(A), align_of(B)), align_of(C));
-	GemmPlan *pl = NULL;
-	for (auto &q : g->plans)
-		if (q.ta == ta && q.tb == tb && q.M == M && q.N == N && q.K == K && q.lda == lda &&
-		    q.ldb == ldb && q.ldc == ldc && q.cf32 == cf32 && q.acc == acc && q.al == al) {
-			pl = &q;
-			break;
-		}
-	if (!pl) {
-		GemmPlan q;
-		q.ta = ta, q.tb = tb, q.M = M, q.N = N, q.K = K, q.lda = lda, q.ldb = ldb;
-		q.ldc = ldc, q.cf32 = cf32, q.acc = acc, q.al = al;
-		/* column-major view: C^T (N x M) = op(B)^T op(A)^T */
-		cublasOperation_t o1 = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-		cublasOperation_t o2 = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-		CKB(cublasLtMatmulDescCreate(&q.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-		CKB(cublasLtMatmulDescSetAttribute(q.desc, CUBLASLT_MATMUL_DESC_TRANSA, &o1,
-						   sizeof o1));
-		CKB(cublasLtMatmulDescSetAttribute(q.desc, CUBLASLT_MATMUL_DESC_TRANSB, &o2,
-						   sizeof o2));
-		CKB(cublasLtMatrixLayoutCreate(&q.la, CUDA_R_16BF, tb ? K : N, tb ? N : K, ldb));
-		CKB(cublasLtMatrixLayoutCreate(&q.lb, CUDA_R_16BF, ta ? M : K, ta ? K : M, lda));
-		CKB(cublasLtMatrixLayoutCreate(&q.lc, cf32 ? CUDA_R_32F : CUDA_R_16BF, N, M, ldc));
-		cublasLtMatmulPreference_t pref;
-		CKB(cublasLtMatmulPreferenceCreate(&pref));
-		CKB(cublasLtMatmulPreferenceSetAttribute(
-			pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &g->ws_size, sizeof g->ws_size));
-		uint32_t a32 = (uint32_t)al;
-		CKB(cublasLtMatmulPreferenceSetAttribute(
-			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &a32, sizeof a32));
-		CKB(cublasLtMatmulPreferenceSetAttribute(
-			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &a32, sizeof a32));
-		CKB(cublasLtMatmulPreferenceSetAttribute(
-			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &a32, sizeof a32));
-		CKB(cublasLtMatmulPreferenceSetAttribute(
-			pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &a32, sizeof a32));
-		cublasLtMatmulHeuristicResult_t res;
-		int nres = 0;
-		CKB(cublasLtMatmulAlgoGetHeuristic(g->lt, q.desc, q.la, q.lb, q.lc, q.lc, pref, 1,
-						   &res, &nres));
-		cublasLtMatmulPreferenceDestroy(pref);
-		if (nres < 1)
-			die("cuBLASLt has no algorithm for a %dx%dx%d product", M, N, K);
-		q.algo = res.algo;
-		g->plans.push_back(q);
-		pl = &g->plans.back();
-	}
-	float alpha = 1.f, beta = acc ? 1.f : 0.f;
-	CKB(cublasLtMatmul(g->lt, pl->desc, &alpha, B, pl->la, A, pl->lb, &beta, C, pl->lc, C,
-			   pl->lc, &pl->algo, g->ws, g->ws_size, g->st));
+	int al = std::min(std::min(product_align_of(A), product_align_of(B)), product_align_of(C));
+	ProductShape s = {ta, tb, M, N, K, lda, ldb, ldc, cf32, 1, 0, 0, 0, al, g->ws_size};
+	cublasStatus_t e = product(g->lt, g->plans, s, 1.f, A, B, acc ? 1.f : 0.f, C, g->ws, g->st);
+	if (e == CUBLAS_STATUS_NOT_SUPPORTED)
+		die("cuBLASLt has no algorithm for a %dx%dx%d product", M, N, K);
+	CKB(e);
 }
 
 /* grad[off[s] .. off[s] + len[s]) = 0, a block per segment */
@@ -307,7 +248,10 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * (each pair of warps shares S and dP instead of two blocks computing
  * both), and it writes dS for dQ as a product (flash_tile128_ds_bwd; on an
  * H200 the global layer's backward 0.681 -> 0.583 ms; at head_dim 64 it
- * loses, 0.906 -> 2.602). bench/NOTES.md has the numbers. BONSAI_ATTN=v1
+ * loses, 0.906 -> 2.602). Below head_dim 256 the forward is the wgmma
+ * one on sm_90 (attention_hopper.cuh, 1 warpgroup a block: the same bits as
+ * tile64's, small's step 0.5% faster on an H200). bench/NOTES.md has the
+ * numbers. BONSAI_ATTN=v1
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
  * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
  * of attention_hopper.cuh (sm_90a, head_dim 64; tile64's forward elsewhere)
@@ -328,7 +272,7 @@ static int attn_choice(int hd)
 							  : ATTN_DEFAULT;
 	}
 	if (v == ATTN_DEFAULT)
-		return hd >= 256 ? ATTN_DS : ATTN_TILE64;
+		return hd >= 256 ? ATTN_DS : ATTN_HOPPER;
 	return v;
 }
 
@@ -1476,12 +1420,7 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 	if (!g)
 		return;
 	cudaStreamSynchronize(g->st);
-	for (auto &q : g->plans) {
-		cublasLtMatmulDescDestroy(q.desc);
-		cublasLtMatrixLayoutDestroy(q.la);
-		cublasLtMatrixLayoutDestroy(q.lb);
-		cublasLtMatrixLayoutDestroy(q.lc);
-	}
+	product_plans_free(g->plans);
 	for (auto e : g->ev)
 		cudaEventDestroy(e);
 	for (auto e : g->bev)
