@@ -343,11 +343,12 @@ static cudaError_t flash_tile64_fwd(cudaStream_t st, const FlashArgs &a)
 	return cudaGetLastError();
 }
 
+/* the backward's two kernels, launched apart for timing them
+ * (check_kernels bench) */
 template <int HD>
-static cudaError_t flash_tile64_bwd(cudaStream_t st, const FlashArgs &a)
+static cudaError_t flash_tile64_bwd_dq(cudaStream_t st, const FlashArgs &a)
 {
 	constexpr int BK = HD >= 256 ? 32 : 64;
-	constexpr int HDP = HD > 128 ? 128 : HD;
 	size_t sm = flash_tile64_dq_smem(HD, BK);
 	auto kq = flash_tile64_bwd_dq_kernel<HD, BK>;
 	cudaError_t e = cudaFuncSetAttribute(kq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
@@ -357,21 +358,35 @@ static cudaError_t flash_tile64_bwd(cudaStream_t st, const FlashArgs &a)
 	kq<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D,
 				  a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F,
 				  a.scale);
-	if ((e = cudaGetLastError()) != cudaSuccess)
-		return e;
-	size_t sm2 = flash_tile64_dkdv_smem(HD);
+	return cudaGetLastError();
+}
+
+template <int HD>
+static cudaError_t flash_tile64_bwd_dkdv(cudaStream_t st, const FlashArgs &a)
+{
+	constexpr int HDP = HD > 128 ? 128 : HD;
+	size_t sm = flash_tile64_dkdv_smem(HD);
 	auto kk = flash_tile64_bwd_dkdv_kernel<HD, HDP>;
-	e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm2);
+	cudaError_t e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
 	if (e != cudaSuccess)
 		return e;
-	dim3 grid2((a.T + 63) / 64, a.Hkv * (HD / HDP), a.B);
-	kk<<<grid2, 128, sm2, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2,
-				    a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
-				    a.scale * LOG2E_F, a.scale);
+	dim3 grid((a.T + 63) / 64, a.Hkv * (HD / HDP), a.B);
+	kk<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D,
+				  a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
+				  a.scale * LOG2E_F, a.scale);
 	return cudaGetLastError();
+}
+
+template <int HD>
+static cudaError_t flash_tile64_bwd(cudaStream_t st, const FlashArgs &a)
+{
+	cudaError_t e = flash_tile64_bwd_dq<HD>(st, a);
+	return e != cudaSuccess ? e : flash_tile64_bwd_dkdv<HD>(st, a);
 }
 
 static inline flash_fwd_fn flash_tile64_fwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile64_fwd); }
 static inline flash_bwd_fn flash_tile64_bwd_for(int hd) { return FLASH_DISPATCH(hd, flash_tile64_bwd); }
+static inline flash_bwd_fn flash_tile64_bwd_dq_for(int hd) { return FLASH_DISPATCH(hd, flash_tile64_bwd_dq); }
+static inline flash_bwd_fn flash_tile64_bwd_dkdv_for(int hd) { return FLASH_DISPATCH(hd, flash_tile64_bwd_dkdv); }
 
 #endif

@@ -883,6 +883,25 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 		       cfg, im.name, f[0], bl, f[1], bg, nlocal * f[0] + nglobal * f[1], bs);
 		fflush(stdout);
 	}
+	/* v1's backward apart: the dQ kernel (S, P, dP again) and the dK/dV
+	 * kernel, what a backward without its own dQ pass could save */
+	if (flash_tile64_bwd_dq_for(hd)) {
+		double t[2][2];
+		for (int g = 0; g < 2; g++) {
+			const FlashArgs a = {q,  k,  v,  qld, kld, kld, o, qld, lse, dO, qld, D,
+					     gq, gk, gv, qld, kld, kld, B, T,   Hq,  Hkv, g ? 0 : window,
+					     scale, dsT};
+			CK(flash_tile64_fwd_for(hd)(0, a));
+			CK(attn_bwd_dot(0, N, T, Hq, hd, o, dO, qld, D));
+			t[g][0] = time_ms([&] { CK(flash_tile64_bwd_dq_for(hd)(0, a)); });
+			t[g][1] = time_ms([&] { CK(flash_tile64_bwd_dkdv_for(hd)(0, a)); });
+		}
+		printf("# bench %-9s v1 backward: dQ kernel local %6.3f global %6.3f | dK/dV kernel "
+		       "local %6.3f global %6.3f ms | step dQ %6.2f dK/dV %6.2f ms\n",
+		       cfg, t[0][0], t[1][0], t[0][1], t[1][1], nlocal * t[0][0] + nglobal * t[1][0],
+		       nlocal * t[0][1] + nglobal * t[1][1]);
+		fflush(stdout);
+	}
 	for (void *pp : {(void *)q, (void *)k, (void *)v, (void *)o, (void *)dO, (void *)gq,
 			 (void *)gk, (void *)gv, (void *)lse, (void *)D, (void *)dsT})
 		cudaFree(pp);
