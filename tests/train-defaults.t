@@ -96,15 +96,24 @@ ls "$T/twice" | grep -v -e '^ckpt-[0-9]*\.safetensors$' -e '^config\.json$' > "$
 	echo "not ok 8 - left behind: $(cat "$T/left")"
 last=$(ls "$T/twice" | grep ckpt | tail -1)
 bin/bonsai-train --data "$T/data" --device cpu -q -o "$T/twice" --resume --stop-at 100000 \
-	--steps 100000 --save-every 0 > /dev/null 2> "$T/err" &
+	--steps 100000 --save-every 0 > "$T/resumed.log" 2> "$T/err" &
 pid=$!
-sleep 0.5
+# its first step done (a signal before its handlers are in would kill it,
+# as on a loaded machine after a fixed sleep)
+i=0
+while [ ! -s "$T/resumed.log" ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 kill -TERM $pid
 wait $pid
 rc=$?
+n=$(echo "$last" | sed 's/^ckpt-0*\([0-9][0-9]*\)\.safetensors$/\1/')
+first=$(head -1 "$T/resumed.log" | sed 's/^{"step":\([0-9]*\),.*/\1/')
 [ $rc -eq 0 ] && [ -n "$last" ] && ! grep -q "checkpoint" "$T/err" &&
-	echo "ok 9 - the newest checkpoint ($last) resumes" ||
-	echo "not ok 9 - resuming after two SIGINTs: exit $rc: $(cat "$T/err")"
+	[ "$first" = "$((n + 1))" ] &&
+	echo "ok 9 - the newest checkpoint ($last) resumes (at step $first)" ||
+	echo "not ok 9 - resuming after two SIGINTs: exit $rc, first step '$first' after $last: $(cat "$T/err")"
 
 start usr1 --save-every 0
 kill -USR1 $pid
