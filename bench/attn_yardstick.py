@@ -9,9 +9,10 @@ bonsai-train's configs: the yardstick for lib/cuda's flash attention
 Causal attention over the whole sequence only (SDPA has no sliding window
 argument), i.e. the global layers' shape. Forward and forward+backward are
 timed with CUDA events (median of 20 after 3 warm-ups) on random bf16
-inputs (cudnn-det: with torch.use_deterministic_algorithms); K and V are repeated to the query heads for backends without
-grouped-query support. Also reports whether two backward passes give the
-same bits (what bonsai-train needs by default). One JSON line per case.
+inputs (cudnn-det: with torch.use_deterministic_algorithms); K and V are
+repeated to the query heads for backends without grouped-query support.
+Also reports whether two backward passes give the same bits (what
+bonsai-train needs by default). One JSON line per case.
 FLOPs: causal ((T+1)/2 keys a query), 4 Hq hd ctx per token forward and
 2.5 times that backward (5 products against 2)."""
 import json
