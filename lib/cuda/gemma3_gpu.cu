@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <string>
 #include <vector>
 
 #include "adamw.cuh"
@@ -258,19 +259,31 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * with tile64's backward, which reads the same o and lse2; forces one, to
  * check and time them; read once. */
 enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER };
+static const struct {
+	const char *name;
+	int choice;
+} attn_names[] = {
+	{"v1", ATTN_TILE64}, {"old", ATTN_TILE64}, {"v2", ATTN_TILE128},
+	{"v2k", ATTN_TILE128_SPLIT}, {"ds", ATTN_DS}, {"hopper", ATTN_HOPPER},
+};
+
+/* BONSAI_ATTN's choice; -1 for a value that names none (create() refuses it) */
+static int attn_env(void)
+{
+	const char *e = getenv("BONSAI_ATTN");
+	if (!e)
+		return ATTN_DEFAULT;
+	for (const auto &a : attn_names)
+		if (!strcmp(e, a.name))
+			return a.choice;
+	return -1;
+}
+
 static int attn_choice(int hd)
 {
 	static int v = -1;
-	if (v < 0) {
-		const char *e = getenv("BONSAI_ATTN");
-		v = !e ? ATTN_DEFAULT
-		       : !strcmp(e, "v2")  ? ATTN_TILE128
-		       : !strcmp(e, "v2k") ? ATTN_TILE128_SPLIT
-		       : !strcmp(e, "ds")  ? ATTN_DS
-		       : !strcmp(e, "hopper") ? ATTN_HOPPER
-		       : !strcmp(e, "v1") || !strcmp(e, "old") ? ATTN_TILE64
-							  : ATTN_DEFAULT;
-	}
+	if (v < 0)
+		v = std::max(attn_env(), (int)ATTN_DEFAULT);
 	if (v == ATTN_DEFAULT)
 		return hd >= 256 ? ATTN_DS : ATTN_HOPPER;
 	return v;
@@ -1209,6 +1222,14 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	}
 	if (B < 1 || T < 1 || (long)B * T > (1L << 30)) {
 		snprintf(err, n, "bad batch %d x %d", B, T);
+		return NULL;
+	}
+	if (attn_env() < 0) {
+		std::string names;
+		for (const auto &a : attn_names)
+			names += std::string(names.empty() ? "" : ", ") + a.name;
+		snprintf(err, n, "BONSAI_ATTN=%s names no attention kernel (%s, or unset for the default)",
+			 getenv("BONSAI_ATTN"), names.c_str());
 		return NULL;
 	}
 	gemma3_gpu *g = new gemma3_gpu();

@@ -3,7 +3,8 @@
 # command line, as a user runs it (TAP):
 #   verify of the fixture with the bf16 bounds of bonsai-train(1); a run that
 #   moves CPU -> GPU -> CPU through checkpoints; the out-of-memory message at
-#   start-up; a NaN weight and a NaN step; the default device; and the speed
+#   start-up; a NaN weight and a NaN step; the default device; a BONSAI_ATTN
+#   that names no kernel; and the speed
 #   of the small preset through the CLI (steps 6.. of STEPS).
 #   tests/cuda/train_cli.sh [FIXTURE_DIR [WORK_DIR [STEPS]]]
 # (run by `make check-cuda`; FIXTURE_DIR defaults to ../shared's gemma3_tiny,
@@ -71,6 +72,15 @@ rm -rf "$W/default"
 $TR $A -o "$W/default" --steps 2 > /dev/null 2> "$W/default.err"
 grep -q "device NVIDIA" "$W/default.err"
 ok $? "no --device: trains on the GPU ($(grep -o 'device .*' "$W/default.err"))"
+
+# A BONSAI_ATTN value that names no kernel is an error, not the default.
+rm -rf "$W/badattn"
+BONSAI_ATTN=hoper $TR $A -o "$W/badattn" --device cuda --steps 2 > /dev/null 2> "$W/badattn.err"
+rc=$?
+sed 's/^/# /' "$W/badattn.err"
+[ $rc -eq 1 ] && grep -q "BONSAI_ATTN=hoper" "$W/badattn.err" && grep -q "hopper" "$W/badattn.err" &&
+	! ls "$W/badattn"/ckpt-* > /dev/null 2>&1
+ok $? "BONSAI_ATTN=hoper: exit 1, names the value and the accepted ones, no checkpoint"
 
 # Speed of the small preset through the CLI: 32 x 1024 tokens a step.
 if [ ! -f "$W/rand/manifest.json" ]; then
