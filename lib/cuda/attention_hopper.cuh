@@ -371,4 +371,179 @@ static inline flash_fwd_fn flash_hopper_fwd_for(int hd)
 	return hd == 64 ? flash_hopper_fwd<64> : nullptr;
 }
 
+/* Backward, dK and dV, by wgmma (head_dim 64): tile64's dK/dV kernel with
+ * its products on warpgroup instructions; dQ stays tile64's kernel. grid
+ * (ceil(T/64), Hkv, B), one warpgroup: its 64 key rows k0.. are K and V in
+ * shared memory for the whole loop; per query tile (every head of the
+ * group, every 64 queries that see the keys), Q and dO double-buffered by
+ * cp.async, 128-byte swizzled:
+ *   S^T  = K Q^T     4 x m64n64k16, both from shared memory (K-major);
+ *   dP^T = V dO^T    4 more, issued with them;
+ *   P^T, dS^T in registers, exactly tile64's arithmetic;
+ *   dV  += P^T dO    4 x m64n64k16, A = P^T from registers, B = dO read
+ *                    N-major (its rows are the reduction);
+ *   dK  += dS^T Q    the same with dS^T and Q.
+ * The accumulators hold mma.sync's C layout a warp, so tile64's store
+ * writes them. */
+template <int HD>
+__global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
+	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
+	int do_ld, const float *lse2, const float *D, bf16 *dk, int dk_ld, bf16 *dv, int dv_ld,
+	int T, int Hq, int Hkv, int window, float sl2, float scale)
+{
+	static_assert(HD == 64, "one 128-byte swizzle atom a row: head_dim 64 only");
+#ifdef BONSAI_WGMMA
+	constexpr int BKV = 64, BQ = 64;
+	constexpr uint32_t TILE = 64 * 128;
+	extern __shared__ unsigned char smem_raw[];
+	uint32_t s0 = (smem_u32(smem_raw) + 1023) & ~1023u;
+	uint32_t sK = s0, sV = sK + TILE, sQ2 = sV + TILE, sdO2 = sQ2 + 2 * TILE;
+	float *sL2 = (float *)(smem_raw + (sdO2 + 2 * TILE - smem_u32(smem_raw))), *sD2 = sL2 + 2 * BQ;
+	int kb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int k0 = kb * BKV;
+	hopper_load_tile<BKV, 128>(sK, k + (size_t)b * T * k_ld + (size_t)hk * HD, k_ld, k0, T);
+	hopper_load_tile<BKV, 128>(sV, v + (size_t)b * T * v_ld + (size_t)hk * HD, v_ld, k0, T);
+	int kr_lo = k0 + warp * 16 + gq; /* this thread's key rows: kr_lo, +8 */
+	float accK[8][4], accV[8][4];
+#pragma unroll
+	for (int i = 0; i < 32; i++)
+		accK[i / 4][i % 4] = accV[i / 4][i % 4] = 0.f;
+	int qstart, nq, ntile = flash_dkdv_tiles(k0, BKV, BQ, T, window, G, qstart, nq);
+	auto fetch = [&](int it) {
+		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+		hopper_load_tile<BQ, 128>(sQ2 + buf * TILE, q + (size_t)b * T * q_ld + (size_t)h * HD,
+					  q_ld, qs, T);
+		hopper_load_tile<BQ, 128>(sdO2 + buf * TILE,
+					  dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld, qs, T);
+		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
+			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+		}
+	};
+	fetch(0);
+	cp_commit();
+	for (int it = 0; it < ntile; it++) {
+		int qs = qstart + (it % nq) * BQ, buf = it & 1;
+		uint32_t sQ = sQ2 + buf * TILE, sdO = sdO2 + buf * TILE;
+		const float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
+		cp_wait0();
+		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+		/* tile it is in; every product of tile it - 1 was waited for */
+		__syncthreads();
+		if (it + 1 < ntile)
+			fetch(it + 1);
+		cp_commit();
+		float s[8][4], dp[8][4];
+#pragma unroll
+		for (int i = 0; i < 32; i++)
+			s[i / 4][i % 4] = dp[i / 4][i % 4] = 0.f;
+		uint64_t dK_[4], dQ_[4], dV_[4], ddO[4];
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++) {
+			dK_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
+			dQ_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 32, 16, 1024));
+			dV_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 32, 16, 1024));
+			ddO[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 32, 16, 1024));
+		}
+		wgmma_reg_fence(s);
+		wgmma_reg_fence(dp);
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_ss(s, dK_[kk], dQ_[kk], kk);
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_ss(dp, dV_[kk], ddO[kk], kk);
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(s);
+		wgmma_reg_fence(dp);
+
+		bool full = k0 + BKV - 1 <= qs && (window <= 0 || k0 > qs + BQ - 1 - window) &&
+			    qs + BQ <= T && k0 + BKV <= T;
+		uint32_t pa[4][4], da[4][4];
+#pragma unroll
+		for (int nt = 0; nt < 8; nt++) {
+			float p[4], ds[4];
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
+				float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
+						   ? exp2f(s[nt][e] * sl2 - sL[qc])
+						   : 0.f;
+				p[e] = pv;
+				ds[e] = pv * (dp[nt][e] - sD[qc]);
+			}
+			pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
+			pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
+			da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+			da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+		}
+		uint64_t tdO[4], tQ[4];
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++) {
+			tdO[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 2048, 1024, 1024));
+			tQ[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 2048, 1024, 1024));
+		}
+		wgmma_reg_fence(accV);
+		wgmma_reg_fence(accK);
+		wgmma_reg_fence_u(pa);
+		wgmma_reg_fence_u(da);
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_rs_tb(accV, pa[kk], tdO[kk]);
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_rs_tb(accK, da[kk], tQ[kk]);
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(accV);
+		wgmma_reg_fence(accK);
+		wgmma_reg_fence_u(pa);
+		wgmma_reg_fence_u(da);
+	}
+	flash_dkdv_store<HD, 8>(accK, accV, dk, dk_ld, dv, dv_ld, b, T, hk, 0, kr_lo, tq, scale);
+#else
+	__trap();
+#endif
+}
+
+/* Q, dO: two tiles each; K, V; lse, D of two tiles; the swizzle's alignment */
+static inline size_t flash_hopper_dkdv_smem() { return (size_t)6 * 64 * 128 + 4 * 64 * 4 + 1024; }
+
+/* The backward with the wgmma dK/dV kernel and tile64's dQ kernel; off
+ * sm_90 tile64's. */
+template <int HD>
+static cudaError_t flash_hopper_bwd(cudaStream_t st, const FlashArgs &a)
+{
+	if constexpr (HD != 64) {
+		return flash_tile64_bwd<HD>(st, a);
+	} else {
+		if (!flash_hopper_device())
+			return flash_tile64_bwd<HD>(st, a);
+		cudaError_t e = flash_tile64_bwd_dq<HD>(st, a);
+		if (e != cudaSuccess)
+			return e;
+		size_t sm = flash_hopper_dkdv_smem();
+		auto kern = flash_hopper_dkdv_kernel<HD>;
+		e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+		if (e != cudaSuccess)
+			return e;
+		dim3 grid((a.T + 63) / 64, a.Hkv, a.B);
+		kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
+					    a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq,
+					    a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
+		return cudaGetLastError();
+	}
+}
+
+/* the backward for head_dim hd, nullptr where there is none (hd != 64) */
+static inline flash_bwd_fn flash_hopper_bwd_for(int hd)
+{
+	return hd == 64 ? flash_hopper_bwd<64> : nullptr;
+}
+
 #endif
