@@ -511,20 +511,171 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 #endif
 }
 
+/* Backward, dQ, by wgmma (head_dim 64): tile64's dQ kernel on warpgroup
+ * products. grid (ceil(T/64), Hq, B), one warpgroup owning 64 query rows;
+ * Q and dO stay in shared memory, key/value tiles of 64 rows are
+ * double-buffered by cp.async (128-byte swizzle). Per key tile:
+ *   S  = Q K^T    4 x m64n64k16 from shared memory (K-major);
+ *   dP = dO V^T   4 more, issued with them;
+ *   P, dS in registers (tile64's arithmetic, the row's lse and D);
+ *   dQ += dS K    4 x m64n64k16, A = dS from registers, B = K read N-major.
+ * dQ = scale dQ is stored as tile64's kernel stores it. */
+template <int HD>
+__global__ void __launch_bounds__(128) flash_hopper_dq_kernel(
+	const bf16 *q, int q_ld, const bf16 *k, int k_ld, const bf16 *v, int v_ld, const bf16 *dO,
+	int do_ld, const float *lse2, const float *D, bf16 *dq, int dq_ld, int T, int Hq, int Hkv,
+	int window, float sl2, float scale)
+{
+	static_assert(HD == 64, "one 128-byte swizzle atom a row: head_dim 64 only");
+#ifdef BONSAI_WGMMA
+	constexpr int BQ = 64, BK = 64;
+	constexpr uint32_t TILE = 64 * 128;
+	extern __shared__ unsigned char smem_raw[];
+	uint32_t s0 = (smem_u32(smem_raw) + 1023) & ~1023u;
+	uint32_t sQ = s0, sdO = sQ + TILE, sK2 = sdO + TILE, sV2 = sK2 + 2 * TILE;
+	int qb = blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (Hq / Hkv);
+	int warp = threadIdx.x / 32, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+	int q0 = qb * BQ;
+	hopper_load_tile<BQ, 128>(sQ, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, q0, T);
+	hopper_load_tile<BQ, 128>(sdO, dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld, q0, T);
+	const bf16 *kb_ = k + (size_t)b * T * k_ld + (size_t)hk * HD;
+	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
+	int r_lo = q0 + warp * 16 + gq; /* this thread's rows: r_lo, r_lo + 8 */
+	float L[2], Dr[2];
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		L[i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
+		Dr[i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
+	}
+	float acc[8][4];
+#pragma unroll
+	for (int i = 0; i < 32; i++)
+		acc[i / 4][i % 4] = 0.f;
+	int kv_hi = min(T, q0 + BQ);
+	int kv_lo = window > 0 ? max(0, q0 - window + 1) : 0;
+	int kstart = (kv_lo / BK) * BK, ntile = (kv_hi - kstart + BK - 1) / BK;
+	hopper_load_tile<BK, 128>(sK2, kb_, k_ld, kstart, T);
+	hopper_load_tile<BK, 128>(sV2, vb_, v_ld, kstart, T);
+	cp_commit();
+	for (int it = 0; it < ntile; it++) {
+		int k0 = kstart + it * BK;
+		uint32_t sK = sK2 + (it & 1) * TILE, sV = sV2 + (it & 1) * TILE;
+		cp_wait0();
+		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+		__syncthreads();
+		if (it + 1 < ntile) {
+			hopper_load_tile<BK, 128>(sK2 + ((it + 1) & 1) * TILE, kb_, k_ld, k0 + BK, T);
+			hopper_load_tile<BK, 128>(sV2 + ((it + 1) & 1) * TILE, vb_, v_ld, k0 + BK, T);
+		}
+		cp_commit();
+		float s[8][4], dp[8][4];
+#pragma unroll
+		for (int i = 0; i < 32; i++)
+			s[i / 4][i % 4] = dp[i / 4][i % 4] = 0.f;
+		uint64_t dQd[4], dKd[4], dOd[4], dVd[4];
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++) {
+			dQd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 32, 16, 1024));
+			dKd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
+			dOd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 32, 16, 1024));
+			dVd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 32, 16, 1024));
+		}
+		wgmma_reg_fence(s);
+		wgmma_reg_fence(dp);
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_ss(s, dQd[kk], dKd[kk], kk);
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_ss(dp, dOd[kk], dVd[kk], kk);
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(s);
+		wgmma_reg_fence(dp);
+
+		bool full = k0 + BK - 1 <= q0 && (window <= 0 || k0 > q0 + BQ - 1 - window) &&
+			    q0 + BQ <= T && k0 + BK <= T;
+		uint32_t da[4][4];
+#pragma unroll
+		for (int nt = 0; nt < 8; nt++) {
+			float ds[4];
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+				float p = (full || attn_visible(r, c, T, window))
+						  ? exp2f(s[nt][e] * sl2 - L[e >> 1])
+						  : 0.f;
+				ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
+			}
+			da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+			da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+		}
+		uint64_t tK[4];
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			tK[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 2048, 1024, 1024));
+		wgmma_reg_fence(acc);
+		wgmma_reg_fence_u(da);
+		wgmma_fence();
+#pragma unroll
+		for (int kk = 0; kk < 4; kk++)
+			wgmma_m64n64k16_rs_tb(acc, da[kk], tK[kk]);
+		wgmma_commit();
+		wgmma_wait0();
+		wgmma_reg_fence(acc);
+		wgmma_reg_fence_u(da);
+	}
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
+#pragma unroll
+		for (int nt = 0; nt < 8; nt++)
+			*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				acc[nt][i * 2] * scale, acc[nt][i * 2 + 1] * scale);
+	}
+#else
+	__trap();
+#endif
+}
+
+/* Q, dO; two K and two V tiles; the swizzle's alignment */
+static inline size_t flash_hopper_dq_smem() { return (size_t)6 * 64 * 128 + 1024; }
+
 /* Q, dO: two tiles each; K, V; lse, D of two tiles; the swizzle's alignment */
 static inline size_t flash_hopper_dkdv_smem() { return (size_t)6 * 64 * 128 + 4 * 64 * 4 + 1024; }
 
-/* The backward with the wgmma dK/dV kernel and tile64's dQ kernel; off
- * sm_90 tile64's. */
+/* dQ by the wgmma kernel */
 template <int HD>
-static cudaError_t flash_hopper_bwd(cudaStream_t st, const FlashArgs &a)
+static cudaError_t flash_hopper_bwd_dq(cudaStream_t st, const FlashArgs &a)
+{
+	size_t sm = flash_hopper_dq_smem();
+	auto kern = flash_hopper_dq_kernel<HD>;
+	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+	if (e != cudaSuccess)
+		return e;
+	dim3 grid((a.T + 63) / 64, a.Hq, a.B);
+	kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2,
+				    a.D, a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window,
+				    a.scale * LOG2E_F, a.scale);
+	return cudaGetLastError();
+}
+
+/* The backward with the wgmma dK/dV kernel and DQ's dQ kernel (wgmma's or
+ * tile64's); off sm_90 tile64's. */
+template <int HD, bool DQ>
+static cudaError_t flash_hopper_bwd_cfg(cudaStream_t st, const FlashArgs &a)
 {
 	if constexpr (HD != 64) {
 		return flash_tile64_bwd<HD>(st, a);
 	} else {
 		if (!flash_hopper_device())
 			return flash_tile64_bwd<HD>(st, a);
-		cudaError_t e = flash_tile64_bwd_dq<HD>(st, a);
+		cudaError_t e = DQ ? flash_hopper_bwd_dq<HD>(st, a) : flash_tile64_bwd_dq<HD>(st, a);
 		if (e != cudaSuccess)
 			return e;
 		size_t sm = flash_hopper_dkdv_smem();
@@ -540,10 +691,11 @@ static cudaError_t flash_hopper_bwd(cudaStream_t st, const FlashArgs &a)
 	}
 }
 
-/* the backward for head_dim hd, nullptr where there is none (hd != 64) */
-static inline flash_bwd_fn flash_hopper_bwd_for(int hd)
+/* the backward for head_dim hd, nullptr where there is none (hd != 64):
+ * both kernels by wgmma (dq) or dK/dV only */
+static inline flash_bwd_fn flash_hopper_bwd_for(int hd, bool dq = true)
 {
-	return hd == 64 ? flash_hopper_bwd<64> : nullptr;
+	return hd != 64 ? nullptr : dq ? flash_hopper_bwd_cfg<64, true> : flash_hopper_bwd_cfg<64, false>;
 }
 
 #endif

@@ -256,15 +256,17 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
  * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
  * of attention_hopper.cuh (sm_90a, head_dim 64; tile64's forward elsewhere)
- * with tile64's backward, which reads the same o and lse2; forces one, to
+ * with tile64's backward, which reads the same o and lse2; hopper-bwd:
+ * that forward and the wgmma backward (head_dim 64); forces one, to
  * check and time them; read once. */
-enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER };
+enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER, ATTN_HOPPER_BWD };
 static const struct {
 	const char *name;
 	int choice;
 } attn_names[] = {
 	{"v1", ATTN_TILE64}, {"old", ATTN_TILE64}, {"v2", ATTN_TILE128},
 	{"v2k", ATTN_TILE128_SPLIT}, {"ds", ATTN_DS}, {"hopper", ATTN_HOPPER},
+	{"hopper-bwd", ATTN_HOPPER_BWD},
 };
 
 /* BONSAI_ATTN's choice; -1 for a value that names none (create() refuses it) */
@@ -306,16 +308,18 @@ static FlashArgs flash_args(gemma3_gpu *g, LayerActs &a, int window, float scale
 static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_fwd_fn f = v == ATTN_HOPPER && flash_hopper_fwd_for(hd) ? flash_hopper_fwd_for(hd)
-			 : v == ATTN_HOPPER || v == ATTN_TILE64	      ? flash_tile64_fwd_for(hd)
-								      : flash_tile128_fwd_for(hd);
+	bool wg = v == ATTN_HOPPER || v == ATTN_HOPPER_BWD;
+	flash_fwd_fn f = wg && flash_hopper_fwd_for(hd)	  ? flash_hopper_fwd_for(hd)
+			 : wg || v == ATTN_TILE64 ? flash_tile64_fwd_for(hd)
+						  : flash_tile128_fwd_for(hd);
 	CK(f(g->st, flash_args(g, a, window, scale)));
 }
 
 static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_bwd_fn f = v == ATTN_DS		 ? flash_tile128_ds_bwd_for(hd)
+	flash_bwd_fn f = v == ATTN_HOPPER_BWD && flash_hopper_bwd_for(hd) ? flash_hopper_bwd_for(hd)
+			 : v == ATTN_DS		 ? flash_tile128_ds_bwd_for(hd)
 			 : v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
 			 : v == ATTN_TILE128     ? flash_tile128_bwd_for(hd)
 						 : flash_tile64_bwd_for(hd);

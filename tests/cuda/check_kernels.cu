@@ -220,8 +220,9 @@ static std::vector<AttnImpl> attn_impls(int hd)
 		{"hopper", flash_hopper_fwd_for(hd), nullptr, true},
 		{"hopper-wg2", hopper_cfg<2, false>(hd), nullptr, true},
 		{"hopper-wg3", hopper_cfg<3, false>(hd), nullptr, true},
-		/* the wgmma forward, and dK/dV by wgmma (dQ: v1's kernel) */
+		/* the wgmma forward and backward; -kv: dK/dV by wgmma, dQ v1's */
 		{"hopper-bwd", flash_hopper_fwd_for(hd), flash_hopper_bwd_for(hd), true},
+		{"hopper-bwd-kv", flash_hopper_fwd_for(hd), flash_hopper_bwd_for(hd, false), true},
 		{"hopper-pipe1", hopper_cfg<1, true>(hd), nullptr, true},
 		{"hopper-pipe2", hopper_cfg<2, true>(hd), nullptr, true},
 		{"hopper-pipe3", hopper_cfg<3, true>(hd), nullptr, true},
@@ -307,7 +308,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 	std::vector<float> v2dkdv[2]; /* v2's dK, dV: v2-ksplit's must be the same bits */
 	std::vector<float> splitdkdv[2]; /* the trainer's split config's: v2-ds's the same */
 	std::vector<float> v1o, v1l; /* v1's O, lse2: the wgmma forward's the same bits */
-	std::vector<float> v1dkdv[2]; /* v1's dK, dV */
+	std::vector<float> v1dkdv[2], v1dq; /* v1's dK, dV, dQ */
 	for (const AttnImpl &im : attn_impls(hd)) {
 		flash_fwd_fn fwd = im.fwd;
 		flash_bwd_fn bwd = im.bwd;
@@ -406,13 +407,16 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 		e = relerr(a1[2], dv);
 		ok(e < 1e-2, "dV", e, 1e-2, name);
 		if (!strcmp(im.name, "v1")) {
+			v1dq = a1[0];
 			v1dkdv[0] = a1[1];
 			v1dkdv[1] = a1[2];
-		} else if (!strcmp(im.name, "hopper-bwd") && !v1dkdv[0].empty()) {
+		} else if (!strncmp(im.name, "hopper-bwd", 10) && !v1dkdv[0].empty()) {
 			/* not asserted: whether wgmma sums as mma.sync does */
 			int same = !memcmp(a1[1].data(), v1dkdv[0].data(), a1[1].size() * 4) &&
 				   !memcmp(a1[2].data(), v1dkdv[1].data(), a1[2].size() * 4);
-			printf("# %s: dK, dV %s v1's\n", name, same ? "bitwise" : "not bitwise");
+			int sq = !memcmp(a1[0].data(), v1dq.data(), a1[0].size() * 4);
+			printf("# %s: dK, dV %s v1's, dQ %s\n", name, same ? "bitwise" : "not bitwise",
+			       sq ? "bitwise" : "not bitwise");
 		}
 		if (!strcmp(im.name, "v2")) {
 			v2dkdv[0] = a1[1];
