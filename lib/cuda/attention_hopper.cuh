@@ -1,8 +1,10 @@
-/* attention_hopper.cuh - the flash-attention forward pass on Hopper's
- * warpgroup tensor-core instructions (wgmma, sm_90a only), at head_dim 64:
- * kernel and launcher (the trainer's forward there; the backward pass stays
- * that of attention_tile64.cuh, which reads the same o and lse2: the same
- * bits as tile64's forward, a check asserts it).
+/* attention_hopper.cuh - flash attention, forward and backward, on
+ * Hopper's warpgroup tensor-core instructions (wgmma, sm_90a only), at
+ * head_dim 64: kernels and launchers, the trainer's default there. They are
+ * attention_tile64.cuh's kernels with their products moved to warpgroups,
+ * the arithmetic between products unchanged: O, lse2, dQ, dK and dV are
+ * tile64's bits (tests/cuda/check_kernels asserts it at every shape), so
+ * BONSAI_ATTN=v1 trains to the same checkpoints.
  *
  * A block is NWG warpgroups of 4 warps; warpgroup g owns query rows
  * q0 + 64g .. +63 (one m64 product covers them). Key/value tiles of 64 rows
@@ -372,7 +374,7 @@ static inline flash_fwd_fn flash_hopper_fwd_for(int hd)
 }
 
 /* Backward, dK and dV, by wgmma (head_dim 64): tile64's dK/dV kernel with
- * its products on warpgroup instructions; dQ stays tile64's kernel. grid
+ * its products on warpgroup instructions (dQ: the kernel below). grid
  * (ceil(T/64), Hkv, B), one warpgroup: its 64 key rows k0.. are K and V in
  * shared memory for the whole loop; per query tile (every head of the
  * group, every 64 queries that see the keys), Q and dO double-buffered by

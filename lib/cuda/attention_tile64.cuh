@@ -1,7 +1,8 @@
 /* attention_tile64.cuh - flash attention in blocks of 4 warps and 64 query
  * (or key) rows: forward, dQ, dK/dV and their launchers. The trainer's
- * choice at head_dims below 256 (BONSAI_ATTN=v1 forces it), and the
- * fallback of attention_tile128.cuh where a device lacks its shared memory. */
+ * choice at head_dims below 256 where attention_hopper.cuh has no kernel
+ * (BONSAI_ATTN=v1 forces it), and the fallback of attention_tile128.cuh
+ * where a device lacks its shared memory. */
 #ifndef BONSAI_CUDA_ATTENTION_TILE64_CUH
 #define BONSAI_CUDA_ATTENTION_TILE64_CUH
 

@@ -249,10 +249,11 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * (each pair of warps shares S and dP instead of two blocks computing
  * both), and it writes dS for dQ as a product (flash_tile128_ds_bwd; on an
  * H200 the global layer's backward 0.681 -> 0.583 ms; at head_dim 64 it
- * loses, 0.906 -> 2.602). Below head_dim 256 the forward is the wgmma
- * one on sm_90 (attention_hopper.cuh, 1 warpgroup a block: the same bits as
- * tile64's, small's step 0.5% faster on an H200). bench/NOTES.md has the
- * numbers. BONSAI_ATTN=v1
+ * loses, 0.906 -> 2.602). Below head_dim 256 the forward and backward
+ * are the wgmma ones on sm_90 at head_dim 64 (attention_hopper.cuh: the
+ * same bits as tile64's; on an H200 the global layer's backward 0.906 ->
+ * 0.538 ms, small's step 5.5% faster), tile64's elsewhere.
+ * bench/NOTES.md has the numbers. BONSAI_ATTN=v1
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
  * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
  * of attention_hopper.cuh (sm_90a, head_dim 64; tile64's forward elsewhere)
@@ -287,7 +288,7 @@ static int attn_choice(int hd)
 	if (v < 0)
 		v = std::max(attn_env(), (int)ATTN_DEFAULT);
 	if (v == ATTN_DEFAULT)
-		return hd >= 256 ? ATTN_DS : ATTN_HOPPER;
+		return hd >= 256 ? ATTN_DS : ATTN_HOPPER_BWD;
 	return v;
 }
 
