@@ -38,9 +38,12 @@ if [ "$WHAT" != peer ] && [ -z "$SKIP_CHECKS" ]; then
 fi
 : > "$O/results.jsonl"
 run_ours() { "$BUILD/bench/gpu_bench" "$@" 2>>"$O/breakdown.txt" | tee -a "$O/results.jsonl"; }
-run_base() {
-	"$BASE/bench/gpu_bench" "$@" 2>>"$O/breakdown-base.txt" |
-		sed 's/"bonsai-cuda"/"bonsai-cuda (base)"/' | tee -a "$O/results.jsonl"
+# run_labelled LABEL LOG COMMAND...: a gpu_bench run whose rows read
+# "bonsai-cuda (LABEL)", its per-phase table to LOG
+run_labelled() {
+	l=$1 log=$2
+	shift 2
+	"$@" 2>>"$log" | sed "s/\"bonsai-cuda\"/\"bonsai-cuda ($l)\"/" | tee -a "$O/results.jsonl"
 }
 run_peer() { timeout "${PEER_TIMEOUT:-400}" python3 "$HERE/peer_gemma3.py" "$@" 2>>"$O/peer.err" | tee -a "$O/results.jsonl"; }
 if [ "$WHAT" != peer ]; then
@@ -57,10 +60,10 @@ if [ "$WHAT" != peer ]; then
 		[ -z "$cfg" ] && continue
 		set -- $cfg
 		run_ours "$@" "$STEPS"
-		[ -n "$BASE" ] && run_base "$@" "$STEPS"
+		[ -n "$BASE" ] && run_labelled base "$O/breakdown-base.txt" "$BASE/bench/gpu_bench" "$@" "$STEPS"
 		for v in $ATTN_VARIANTS; do
-			BONSAI_ATTN=$v "$BUILD/bench/gpu_bench" "$@" "$STEPS" 2>>"$O/breakdown-$v.txt" |
-				sed "s/\"bonsai-cuda\"/\"bonsai-cuda (attn $v)\"/" | tee -a "$O/results.jsonl"
+			run_labelled "attn $v" "$O/breakdown-$v.txt" \
+				env BONSAI_ATTN="$v" "$BUILD/bench/gpu_bench" "$@" "$STEPS"
 		done
 	done
 	run_ours gemma3-1b 262144 8 1024 3 recompute
