@@ -252,7 +252,7 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * loses, 0.906 -> 2.602). Below head_dim 256 the forward and backward
  * are the wgmma ones on sm_90 at head_dim 64 (attention_hopper.cuh: the
  * same bits as tile64's; on an H200 the global layer's backward 0.906 ->
- * 0.538 ms, small's step 5.5% faster), tile64's elsewhere.
+ * 0.538 ms, small's step 5.3% faster), tile64's elsewhere.
  * bench/NOTES.md has the numbers. BONSAI_ATTN=v1
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
  * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
