@@ -192,6 +192,20 @@ __device__ __forceinline__ int flash_dkdv_tiles(int k0, int bkv, int bq, int T, 
 	return G * nq;
 }
 
+/* lse and D of query rows qs .. qs + BQ - 1 of head h into sL, sD (0 past
+ * T), by the block's threads */
+template <int BQ>
+__device__ __forceinline__ void flash_dkdv_fetch_rows(float *sL, float *sD, const float *lse2,
+						      const float *D, int b, int h, int Hq, int qs,
+						      int T)
+{
+	const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
+	for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+		sL[i] = qs + i < T ? Lh[qs + i] : 0.f;
+		sD[i] = qs + i < T ? Dh[qs + i] : 0.f;
+	}
+}
+
 /* The fetch of that list's tile it into buffer it & 1 of shared memory:
  * its Q and dO rows (cp.async, not committed) and its lse, D values (0 past
  * T), for the kv head hk of batch b. */
@@ -207,10 +221,81 @@ __device__ __forceinline__ void flash_dkdv_fetch(int it, int qstart, int nq, bf1
 			    BQ, T);
 	load_tile_async<HD>(sdO2 + buf * BQ * LD, dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld,
 			    qs, BQ, T);
-	const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
-	for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-		sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
-		sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
+	flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
+}
+
+/* A dK/dV tile's P^T and dS^T = P^T (dP^T - D) as bf16 A fragments (pa,
+ * da[kk]: queries 16 kk .. +15), from S^T and dP^T of a warp's 16 keys in
+ * the accumulator layout of mma.sync m16n8 (NT chunks of 8 queries; this
+ * thread's keys kr_lo and kr_lo + 8, queries qs + 8 nt + 2 tq and +1), the
+ * queries' lse2 and D in sL, sD; masked unless the tile is full. */
+template <int NT>
+__device__ __forceinline__ void flash_dkdv_p_ds(const float (&s)[NT][4], const float (&dp)[NT][4],
+						bool full, int kr_lo, int qs, int tq, int T,
+						int window, float sl2, const float *sL,
+						const float *sD, uint32_t (&pa)[NT / 2][4],
+						uint32_t (&da)[NT / 2][4])
+{
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++) {
+		float p[4], ds[4];
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
+			float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
+					   ? exp2f(s[nt][e] * sl2 - sL[qc])
+					   : 0.f;
+			p[e] = pv;
+			ds[e] = pv * (dp[nt][e] - sD[qc]);
+		}
+		pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
+		pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
+		da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+		da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+	}
+}
+
+/* A dQ tile's dS = P (dP - D) as bf16 A fragments (da[kk]: keys 16 kk ..
+ * +15), from S and dP of a warp's 16 query rows (this thread's r_lo and
+ * r_lo + 8 with their lse2 L and D Dr; keys k0 + 8 nt + 2 tq and +1);
+ * masked unless the tile is full. */
+template <int NT>
+__device__ __forceinline__ void flash_dq_ds(const float (&s)[NT][4], const float (&dp)[NT][4],
+					    bool full, int r_lo, int k0, int tq, int T, int window,
+					    float sl2, const float (&L)[2], const float (&Dr)[2],
+					    uint32_t (&da)[NT / 2][4])
+{
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++) {
+		float ds[4];
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+			float p = (full || attn_visible(r, c, T, window)) ? exp2f(s[nt][e] * sl2 - L[e >> 1])
+									    : 0.f;
+			ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
+		}
+		da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+		da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+	}
+}
+
+/* dQ = scale acc for a warp's 16 query rows (this thread's r_lo and r_lo +
+ * 8, those below T; columns 8 nt + 2 tq, +1 of head h of batch b) */
+template <int HD>
+__device__ __forceinline__ void flash_dq_store(const float (&acc)[HD / 8][4], bf16 *dq, int dq_ld,
+					       int b, int h, int T, int r_lo, int tq, float scale)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		if (r >= T)
+			continue;
+		bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
+#pragma unroll
+		for (int nt = 0; nt < HD / 8; nt++)
+			*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
+				acc[nt][i * 2] * scale, acc[nt][i * 2 + 1] * scale);
 	}
 }
 

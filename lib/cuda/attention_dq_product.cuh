@@ -25,12 +25,12 @@ static cudaError_t attn_dq_product(cudaStream_t st, const FlashArgs &a, int hd, 
 	int G = a.Hq / a.Hkv;
 	/* the alignment every head's and batch's pointers share, for the
 	 * algorithm's choice */
-	uintptr_t bits = 256 | (uintptr_t)a.T * a.k_ld * 2 | (uintptr_t)a.T * a.dq_ld * 2 |
+	uintptr_t bits = (uintptr_t)a.T * a.k_ld * 2 | (uintptr_t)a.T * a.dq_ld * 2 |
 			 (uintptr_t)a.Hq * a.T * ds_ld * 2;
 	for (int h = 0; h < a.Hq; h++)
 		bits |= (uintptr_t)(a.k + (size_t)(h / G) * hd) | (uintptr_t)(a.dq + (size_t)h * hd) |
 			(uintptr_t)(a.ds + (size_t)h * a.T * ds_ld);
-	int al = (int)(bits & (~bits + 1));
+	int al = product_align_of((const void *)bits);
 	/* A = dS^T (keys x queries, transposed), B = K (keys x hd) */
 	ProductShape s = {};
 	s.ta = 1, s.tb = 0, s.M = a.T, s.N = hd, s.K = a.T;

@@ -373,6 +373,41 @@ static inline flash_fwd_fn flash_hopper_fwd_for(int hd)
 	return hd == 64 ? flash_hopper_fwd<64> : nullptr;
 }
 
+#ifdef BONSAI_WGMMA
+/* The backward's two score products of a tile, both operands K-major
+ * 64 x 64 tiles in shared memory: s = A1 B1^T and dp = A2 B2^T, issued
+ * together and waited for (their descriptors made before the fence: see
+ * wgmma_desc_pin). */
+__device__ __forceinline__ void hopper_score_pair(float (&s)[8][4], float (&dp)[8][4], uint32_t a1,
+						  uint32_t b1, uint32_t a2, uint32_t b2)
+{
+#pragma unroll
+	for (int i = 0; i < 32; i++)
+		s[i / 4][i % 4] = dp[i / 4][i % 4] = 0.f; /* not read (the first product overwrites) */
+	uint64_t da1[4], db1[4], da2[4], db2[4];
+#pragma unroll
+	for (int kk = 0; kk < 4; kk++) {
+		da1[kk] = wgmma_desc_pin(wgmma_desc_sw128(a1 + kk * 32, 16, 1024));
+		db1[kk] = wgmma_desc_pin(wgmma_desc_sw128(b1 + kk * 32, 16, 1024));
+		da2[kk] = wgmma_desc_pin(wgmma_desc_sw128(a2 + kk * 32, 16, 1024));
+		db2[kk] = wgmma_desc_pin(wgmma_desc_sw128(b2 + kk * 32, 16, 1024));
+	}
+	wgmma_reg_fence(s);
+	wgmma_reg_fence(dp);
+	wgmma_fence();
+#pragma unroll
+	for (int kk = 0; kk < 4; kk++)
+		wgmma_m64n64k16_ss(s, da1[kk], db1[kk], kk);
+#pragma unroll
+	for (int kk = 0; kk < 4; kk++)
+		wgmma_m64n64k16_ss(dp, da2[kk], db2[kk], kk);
+	wgmma_commit();
+	wgmma_wait0();
+	wgmma_reg_fence(s);
+	wgmma_reg_fence(dp);
+}
+#endif
+
 /* Backward, dK and dV, by wgmma (head_dim 64): tile64's dK/dV kernel with
  * its products on warpgroup instructions (dQ: the kernel below). grid
  * (ceil(T/64), Hkv, B), one warpgroup: its 64 key rows k0.. are K and V in
@@ -418,11 +453,7 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 					  q_ld, qs, T);
 		hopper_load_tile<BQ, 128>(sdO2 + buf * TILE,
 					  dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld, qs, T);
-		const float *Lh = lse2 + ((size_t)b * Hq + h) * T, *Dh = D + ((size_t)b * Hq + h) * T;
-		for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-			sL2[buf * BQ + i] = qs + i < T ? Lh[qs + i] : 0.f;
-			sD2[buf * BQ + i] = qs + i < T ? Dh[qs + i] : 0.f;
-		}
+		flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
 	};
 	fetch(0);
 	cp_commit();
@@ -437,52 +468,13 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 		if (it + 1 < ntile)
 			fetch(it + 1);
 		cp_commit();
+		/* S^T = K Q^T, dP^T = V dO^T */
 		float s[8][4], dp[8][4];
-#pragma unroll
-		for (int i = 0; i < 32; i++)
-			s[i / 4][i % 4] = dp[i / 4][i % 4] = 0.f;
-		uint64_t dK_[4], dQ_[4], dV_[4], ddO[4];
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++) {
-			dK_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
-			dQ_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 32, 16, 1024));
-			dV_[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 32, 16, 1024));
-			ddO[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 32, 16, 1024));
-		}
-		wgmma_reg_fence(s);
-		wgmma_reg_fence(dp);
-		wgmma_fence();
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_ss(s, dK_[kk], dQ_[kk], kk);
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_ss(dp, dV_[kk], ddO[kk], kk);
-		wgmma_commit();
-		wgmma_wait0();
-		wgmma_reg_fence(s);
-		wgmma_reg_fence(dp);
-
+		hopper_score_pair(s, dp, sK, sQ, sV, sdO);
 		bool full = k0 + BKV - 1 <= qs && (window <= 0 || k0 > qs + BQ - 1 - window) &&
 			    qs + BQ <= T && k0 + BKV <= T;
 		uint32_t pa[4][4], da[4][4];
-#pragma unroll
-		for (int nt = 0; nt < 8; nt++) {
-			float p[4], ds[4];
-#pragma unroll
-			for (int e = 0; e < 4; e++) {
-				int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
-				float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
-						   ? exp2f(s[nt][e] * sl2 - sL[qc])
-						   : 0.f;
-				p[e] = pv;
-				ds[e] = pv * (dp[nt][e] - sD[qc]);
-			}
-			pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
-			pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
-			da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-			da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-		}
+		flash_dkdv_p_ds<8>(s, dp, full, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
 		uint64_t tdO[4], tQ[4];
 #pragma unroll
 		for (int kk = 0; kk < 4; kk++) {
@@ -571,49 +563,13 @@ __global__ void __launch_bounds__(128) flash_hopper_dq_kernel(
 			hopper_load_tile<BK, 128>(sV2 + ((it + 1) & 1) * TILE, vb_, v_ld, k0 + BK, T);
 		}
 		cp_commit();
+		/* S = Q K^T, dP = dO V^T */
 		float s[8][4], dp[8][4];
-#pragma unroll
-		for (int i = 0; i < 32; i++)
-			s[i / 4][i % 4] = dp[i / 4][i % 4] = 0.f;
-		uint64_t dQd[4], dKd[4], dOd[4], dVd[4];
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++) {
-			dQd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 32, 16, 1024));
-			dKd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
-			dOd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 32, 16, 1024));
-			dVd[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 32, 16, 1024));
-		}
-		wgmma_reg_fence(s);
-		wgmma_reg_fence(dp);
-		wgmma_fence();
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_ss(s, dQd[kk], dKd[kk], kk);
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_ss(dp, dOd[kk], dVd[kk], kk);
-		wgmma_commit();
-		wgmma_wait0();
-		wgmma_reg_fence(s);
-		wgmma_reg_fence(dp);
-
+		hopper_score_pair(s, dp, sQ, sK, sdO, sV);
 		bool full = k0 + BK - 1 <= q0 && (window <= 0 || k0 > q0 + BQ - 1 - window) &&
 			    q0 + BQ <= T && k0 + BK <= T;
 		uint32_t da[4][4];
-#pragma unroll
-		for (int nt = 0; nt < 8; nt++) {
-			float ds[4];
-#pragma unroll
-			for (int e = 0; e < 4; e++) {
-				int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-				float p = (full || attn_visible(r, c, T, window))
-						  ? exp2f(s[nt][e] * sl2 - L[e >> 1])
-						  : 0.f;
-				ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
-			}
-			da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-			da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-		}
+		flash_dq_ds<8>(s, dp, full, r_lo, k0, tq, T, window, sl2, L, Dr, da);
 		uint64_t tK[4];
 #pragma unroll
 		for (int kk = 0; kk < 4; kk++)
@@ -629,17 +585,7 @@ __global__ void __launch_bounds__(128) flash_hopper_dq_kernel(
 		wgmma_reg_fence(acc);
 		wgmma_reg_fence_u(da);
 	}
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		if (r >= T)
-			continue;
-		bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
-#pragma unroll
-		for (int nt = 0; nt < 8; nt++)
-			*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				acc[nt][i * 2] * scale, acc[nt][i * 2 + 1] * scale);
-	}
+	flash_dq_store<HD>(acc, dq, dq_ld, b, h, T, r_lo, tq, scale);
 #else
 	__trap();
 #endif
@@ -667,30 +613,32 @@ static cudaError_t flash_hopper_bwd_dq(cudaStream_t st, const FlashArgs &a)
 	return cudaGetLastError();
 }
 
+/* dK and dV by the wgmma kernel */
+template <int HD>
+static cudaError_t flash_hopper_bwd_dkdv(cudaStream_t st, const FlashArgs &a)
+{
+	size_t sm = flash_hopper_dkdv_smem();
+	auto kern = flash_hopper_dkdv_kernel<HD>;
+	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+	if (e != cudaSuccess)
+		return e;
+	dim3 grid((a.T + 63) / 64, a.Hkv, a.B);
+	kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2,
+				    a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
+				    a.scale * LOG2E_F, a.scale);
+	return cudaGetLastError();
+}
+
 /* The backward with the wgmma dK/dV kernel and DQ's dQ kernel (wgmma's or
  * tile64's); off sm_90 tile64's. */
 template <int HD, bool DQ>
 static cudaError_t flash_hopper_bwd_cfg(cudaStream_t st, const FlashArgs &a)
 {
-	if constexpr (HD != 64) {
+	static_assert(HD == 64, "head_dim 64 only");
+	if (!flash_hopper_device())
 		return flash_tile64_bwd<HD>(st, a);
-	} else {
-		if (!flash_hopper_device())
-			return flash_tile64_bwd<HD>(st, a);
-		cudaError_t e = DQ ? flash_hopper_bwd_dq<HD>(st, a) : flash_tile64_bwd_dq<HD>(st, a);
-		if (e != cudaSuccess)
-			return e;
-		size_t sm = flash_hopper_dkdv_smem();
-		auto kern = flash_hopper_dkdv_kernel<HD>;
-		e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-		if (e != cudaSuccess)
-			return e;
-		dim3 grid((a.T + 63) / 64, a.Hkv, a.B);
-		kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
-					    a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq,
-					    a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
-		return cudaGetLastError();
-	}
+	cudaError_t e = DQ ? flash_hopper_bwd_dq<HD>(st, a) : flash_tile64_bwd_dq<HD>(st, a);
+	return e != cudaSuccess ? e : flash_hopper_bwd_dkdv<HD>(st, a);
 }
 
 /* the backward for head_dim hd, nullptr where there is none (hd != 64):

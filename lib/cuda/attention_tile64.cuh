@@ -170,20 +170,7 @@ __global__ void __launch_bounds__(128) flash_tile64_bwd_dq_kernel(
 		bool full = k0 + BK - 1 <= q0 && (window <= 0 || k0 > q0 + BQ - 1 - window) &&
 			    q0 + BQ <= T && k0 + BK <= T;
 		uint32_t da[NT / 2][4];
-#pragma unroll
-		for (int nt = 0; nt < NT; nt++) {
-			float ds[4];
-#pragma unroll
-			for (int e = 0; e < 4; e++) {
-				int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-				float p = (full || attn_visible(r, c, T, window))
-						  ? exp2f(s[nt][e] * sl2 - L[e >> 1])
-						  : 0.f;
-				ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
-			}
-			da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-			da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-		}
+		flash_dq_ds<NT>(s, dp, full, r_lo, k0, tq, T, window, sl2, L, Dr, da);
 #pragma unroll
 		for (int kk = 0; kk < NT / 2; kk++) {
 			uint32_t a[4] = {da[kk][0], da[kk][1], da[kk][2], da[kk][3]};
@@ -197,17 +184,7 @@ __global__ void __launch_bounds__(128) flash_tile64_bwd_dq_kernel(
 		}
 		__syncthreads();
 	}
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		if (r >= T)
-			continue;
-		bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
-#pragma unroll
-		for (int nt = 0; nt < NO; nt++)
-			*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				acc[nt][i * 2] * scale, acc[nt][i * 2 + 1] * scale);
-	}
+	flash_dq_store<HD>(acc, dq, dq_ld, b, h, T, r_lo, tq, scale);
 }
 
 /* dK, dV. grid (ceil(T/64), Hkv * HD/HDP, B), 128 threads; warp w owns key
@@ -282,23 +259,7 @@ __global__ void __launch_bounds__(128) flash_tile64_bwd_dkdv_kernel(
 			bool full = k0 + BKV - 1 <= qs && (window <= 0 || k0 > qs + BQ - 1 - window) &&
 				    qs + BQ <= T && k0 + BKV <= T;
 			uint32_t pa[NT / 2][4], da[NT / 2][4];
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++) {
-				float p[4], ds[4];
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
-					float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
-							   ? exp2f(s[nt][e] * sl2 - sL[qc])
-							   : 0.f;
-					p[e] = pv;
-					ds[e] = pv * (dp[nt][e] - sD[qc]);
-				}
-				pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
-				pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
-				da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-				da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-			}
+			flash_dkdv_p_ds<NT>(s, dp, full, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
 			/* dV += P^T dO, dK += dS^T Q (columns c0..c0+HDP) */
 #pragma unroll
 			for (int kk = 0; kk < NT / 2; kk++) {

@@ -310,7 +310,8 @@ static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
 	bool wg = v == ATTN_HOPPER || v == ATTN_HOPPER_BWD;
-	flash_fwd_fn f = wg && flash_hopper_fwd_for(hd)	  ? flash_hopper_fwd_for(hd)
+	flash_fwd_fn h = wg ? flash_hopper_fwd_for(hd) : nullptr; /* null: no kernel at hd */
+	flash_fwd_fn f = h			  ? h
 			 : wg || v == ATTN_TILE64 ? flash_tile64_fwd_for(hd)
 						  : flash_tile128_fwd_for(hd);
 	CK(f(g->st, flash_args(g, a, window, scale)));
@@ -319,7 +320,8 @@ static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_bwd_fn f = v == ATTN_HOPPER_BWD && flash_hopper_bwd_for(hd) ? flash_hopper_bwd_for(hd)
+	flash_bwd_fn h = v == ATTN_HOPPER_BWD ? flash_hopper_bwd_for(hd) : nullptr;
+	flash_bwd_fn f = h			 ? h
 			 : v == ATTN_DS		 ? flash_tile128_ds_bwd_for(hd)
 			 : v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
 			 : v == ATTN_TILE128     ? flash_tile128_bwd_for(hd)
