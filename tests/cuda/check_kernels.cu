@@ -86,7 +86,7 @@ static double relerr(const std::vector<float> &a, const std::vector<double> &r)
 
 /* ---------------- flash attention ---------------- */
 /* Where an attention output is wrong (printed on failure, and always for
- * the sm_90 kernels, new), as TAP comments: the largest
+ * the sm_90 kernels), as TAP comments: the largest
  * absolute error and the first element off by more than tol_abs (or not
  * finite: never written), each with its coordinates. O is [B*T, Hq*hd]
  * (idx -> b, t, head, column); lse is [B, Hq, T] (idx -> b, head, t), so
