@@ -22,6 +22,38 @@ __device__ __forceinline__ bool attn_visible(int qi, int kj, int T, int window)
 	return kj <= qi && qi < T && (window <= 0 || kj > qi - window);
 }
 
+/* 2^x in one MUFU instruction, results below 2^-126 flushed to 0. exp2f
+ * (ex2.approx.f32 without .ftz) gives those as denormals, at the price of
+ * a range test and two scalings around every exponential. Above 2^-126 the
+ * two agree bit for bit (the trainer's checkpoints did not change); a
+ * probability that small, 87 nats below its row's largest, is 0 next to it
+ * in any sum or product here. */
+__device__ __forceinline__ float exp2_ftz(float x)
+{
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+}
+
+/* s * sl2 (into log2 units), -inf where MASK and the key is not visible
+ * to the query; m: the rows' running maxima, raised. Full tiles take the
+ * MASK = false copy: the mask's index arithmetic, per element, would
+ * otherwise be computed and thrown away on every tile. */
+template <int NT, bool MASK>
+__device__ __forceinline__ void flash_scale_max(float (&s)[NT][4], int r_lo, int k0, int tq, int T,
+						int window, float sl2, float (&m)[2])
+{
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+			float x = !MASK || attn_visible(r, c, T, window) ? s[nt][e] * sl2 : -INFINITY;
+			s[nt][e] = x;
+			m[e >> 1] = fmaxf(m[e >> 1], x);
+		}
+}
+
 /* One key tile of the forward pass's online softmax, for a warp's 16 rows
  * of scores s in the accumulator layout of mma.sync m16n8 (NT chunks of 8
  * columns; this thread's rows r_lo and r_lo + 8, columns k0 + 8 nt + 2 tq
@@ -37,29 +69,24 @@ __device__ __forceinline__ void flash_softmax_tile(float (&s)[NT][4], bool full,
 						   uint32_t (&pa)[NT / 2][4], float (&corr)[2])
 {
 	float mnew[2] = {mrow[0], mrow[1]};
-#pragma unroll
-	for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-		for (int e = 0; e < 4; e++) {
-			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-			float x = (full || attn_visible(r, c, T, window)) ? s[nt][e] * sl2 : -INFINITY;
-			s[nt][e] = x;
-			mnew[e >> 1] = fmaxf(mnew[e >> 1], x);
-		}
+	if (full)
+		flash_scale_max<NT, false>(s, r_lo, k0, tq, T, window, sl2, mnew);
+	else
+		flash_scale_max<NT, true>(s, r_lo, k0, tq, T, window, sl2, mnew);
 	float muse[2];
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 1));
 		mnew[i] = fmaxf(mnew[i], __shfl_xor_sync(0xffffffffu, mnew[i], 2));
 		muse[i] = mnew[i] == -INFINITY ? 0.f : mnew[i];
-		corr[i] = exp2f(mrow[i] - muse[i]);
+		corr[i] = exp2_ftz(mrow[i] - muse[i]);
 		mrow[i] = mnew[i];
 	}
 	float ls[2] = {0.f, 0.f};
 #pragma unroll
 	for (int nt = 0; nt < NT; nt++) {
-		float p0 = exp2f(s[nt][0] - muse[0]), p1 = exp2f(s[nt][1] - muse[0]);
-		float p2 = exp2f(s[nt][2] - muse[1]), p3 = exp2f(s[nt][3] - muse[1]);
+		float p0 = exp2_ftz(s[nt][0] - muse[0]), p1 = exp2_ftz(s[nt][1] - muse[0]);
+		float p2 = exp2_ftz(s[nt][2] - muse[1]), p3 = exp2_ftz(s[nt][3] - muse[1]);
 		ls[0] += p0 + p1;
 		ls[1] += p2 + p3;
 		pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
@@ -224,11 +251,71 @@ __device__ __forceinline__ void flash_dkdv_fetch(int it, int qstart, int nq, bf1
 	flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
 }
 
+/* One element of P^T = exp2(S^T sl2 - lse2): key kr, query q with lse2 l;
+ * 0 where MASK and the key is not visible to the query. Full tiles take
+ * the MASK = false copy, as flash_scale_max. */
+template <bool MASK>
+__device__ __forceinline__ float flash_pt_at(float s, int kr, int q, int T, int window, float sl2,
+					     float l)
+{
+	return !MASK || (attn_visible(q, kr, T, window) && kr < T) ? exp2_ftz(s * sl2 - l) : 0.f;
+}
+
+template <int NT, bool MASK>
+__device__ __forceinline__ void flash_pt_of(float (&s)[NT][4], int kr_lo, int qs, int tq, int T,
+					    int window, float sl2, const float *sL)
+{
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int qc = nt * 8 + tq * 2 + (e & 1);
+			s[nt][e] = flash_pt_at<MASK>(s[nt][e], kr_lo + (e >> 1) * 8, qs + qc, T, window,
+						     sl2, sL[qc]);
+		}
+}
+
+/* P^T in place, from S^T of a warp's 16 keys in the accumulator layout of
+ * mma.sync m16n8 (NT chunks of 8 queries; this thread's keys kr_lo and
+ * kr_lo + 8, queries qs + 8 nt + 2 tq and +1), the queries' lse2 in sL;
+ * masked unless the tile is full (every pair visible). */
+template <int NT>
+__device__ __forceinline__ void flash_pt(float (&s)[NT][4], bool full, int kr_lo, int qs, int tq,
+					 int T, int window, float sl2, const float *sL)
+{
+	if (full)
+		flash_pt_of<NT, false>(s, kr_lo, qs, tq, T, window, sl2, sL);
+	else
+		flash_pt_of<NT, true>(s, kr_lo, qs, tq, T, window, sl2, sL);
+}
+
+template <int NT, bool MASK>
+__device__ __forceinline__ void flash_dkdv_p_ds_of(const float (&s)[NT][4], const float (&dp)[NT][4],
+						   int kr_lo, int qs, int tq, int T, int window,
+						   float sl2, const float *sL, const float *sD,
+						   uint32_t (&pa)[NT / 2][4], uint32_t (&da)[NT / 2][4])
+{
+#pragma unroll
+	for (int nt = 0; nt < NT; nt++) {
+		float p[4], ds[4];
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			int qc = nt * 8 + tq * 2 + (e & 1);
+			p[e] = flash_pt_at<MASK>(s[nt][e], kr_lo + (e >> 1) * 8, qs + qc, T, window, sl2,
+						 sL[qc]);
+			ds[e] = p[e] * (dp[nt][e] - sD[qc]);
+		}
+		pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
+		pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
+		da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
+		da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
+	}
+}
+
 /* A dK/dV tile's P^T and dS^T = P^T (dP^T - D) as bf16 A fragments (pa,
- * da[kk]: queries 16 kk .. +15), from S^T and dP^T of a warp's 16 keys in
- * the accumulator layout of mma.sync m16n8 (NT chunks of 8 queries; this
- * thread's keys kr_lo and kr_lo + 8, queries qs + 8 nt + 2 tq and +1), the
- * queries' lse2 and D in sL, sD; masked unless the tile is full. */
+ * da[kk]: queries 16 kk .. +15), from S^T and dP^T laid out as for
+ * flash_pt, the queries' lse2 and D in sL, sD; masked unless the tile is
+ * full. */
 template <int NT>
 __device__ __forceinline__ void flash_dkdv_p_ds(const float (&s)[NT][4], const float (&dp)[NT][4],
 						bool full, int kr_lo, int qs, int tq, int T,
@@ -236,20 +323,30 @@ __device__ __forceinline__ void flash_dkdv_p_ds(const float (&s)[NT][4], const f
 						const float *sD, uint32_t (&pa)[NT / 2][4],
 						uint32_t (&da)[NT / 2][4])
 {
+	if (full)
+		flash_dkdv_p_ds_of<NT, false>(s, dp, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
+	else
+		flash_dkdv_p_ds_of<NT, true>(s, dp, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
+}
+
+/* dS = P (dP - D) of a dQ tile, masked where MASK (see flash_dq_ds). */
+template <int NT, bool MASK>
+__device__ __forceinline__ void flash_dq_ds_of(const float (&s)[NT][4], const float (&dp)[NT][4],
+					       int r_lo, int k0, int tq, int T, int window, float sl2,
+					       const float (&L)[2], const float (&Dr)[2],
+					       uint32_t (&da)[NT / 2][4])
+{
 #pragma unroll
 	for (int nt = 0; nt < NT; nt++) {
-		float p[4], ds[4];
+		float ds[4];
 #pragma unroll
 		for (int e = 0; e < 4; e++) {
-			int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
-			float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
-					   ? exp2f(s[nt][e] * sl2 - sL[qc])
-					   : 0.f;
-			p[e] = pv;
-			ds[e] = pv * (dp[nt][e] - sD[qc]);
+			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
+			float p = !MASK || attn_visible(r, c, T, window)
+					  ? exp2_ftz(s[nt][e] * sl2 - L[e >> 1])
+					  : 0.f;
+			ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
 		}
-		pa[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
-		pa[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
 		da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
 		da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
 	}
@@ -265,19 +362,10 @@ __device__ __forceinline__ void flash_dq_ds(const float (&s)[NT][4], const float
 					    float sl2, const float (&L)[2], const float (&Dr)[2],
 					    uint32_t (&da)[NT / 2][4])
 {
-#pragma unroll
-	for (int nt = 0; nt < NT; nt++) {
-		float ds[4];
-#pragma unroll
-		for (int e = 0; e < 4; e++) {
-			int r = r_lo + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-			float p = (full || attn_visible(r, c, T, window)) ? exp2f(s[nt][e] * sl2 - L[e >> 1])
-									    : 0.f;
-			ds[e] = p * (dp[nt][e] - Dr[e >> 1]);
-		}
-		da[nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-		da[nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-	}
+	if (full)
+		flash_dq_ds_of<NT, false>(s, dp, r_lo, k0, tq, T, window, sl2, L, Dr, da);
+	else
+		flash_dq_ds_of<NT, true>(s, dp, r_lo, k0, tq, T, window, sl2, L, Dr, da);
 }
 
 /* dQ = scale acc for a warp's 16 query rows (this thread's r_lo and r_lo +

@@ -285,20 +285,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dq_kernel(
 		uint32_t da[MT][NT / 2][4];
 #pragma unroll
 		for (int m = 0; m < MT; m++)
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++) {
-				float ds[4];
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					int r = r_lo + m * 16 + (e >> 1) * 8, c = k0 + nt * 8 + tq * 2 + (e & 1);
-					float p = (full || attn_visible(r, c, T, window))
-							  ? exp2f(s[m][nt][e] * sl2 - L[m][e >> 1])
-							  : 0.f;
-					ds[e] = p * (dp[m][nt][e] - Dr[m][e >> 1]);
-				}
-				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-			}
+			flash_dq_ds<NT>(s[m], dp[m], full, r_lo + m * 16, k0, tq, T, window, sl2, L[m],
+					Dr[m], da[m]);
 		tile128_accumulate<HD, MT, NT, NO>(acc, da, sK, 0);
 	}
 #pragma unroll
@@ -434,23 +422,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_kernel(
 		uint32_t pa[MT][NT / 2][4], da[MT][NT / 2][4];
 #pragma unroll
 		for (int m = 0; m < MT; m++)
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++) {
-				float p[4], ds[4];
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					int kr = kr_lo + m * 16 + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
-					float pv = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
-							   ? exp2f(s[m][nt][e] * sl2 - sL[qc])
-							   : 0.f;
-					p[e] = pv;
-					ds[e] = pv * (dp[m][nt][e] - sD[qc]);
-				}
-				pa[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(p[0], p[1]);
-				pa[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(p[2], p[3]);
-				da[m][nt / 2][(nt & 1) * 2 + 0] = pack_bf16(ds[0], ds[1]);
-				da[m][nt / 2][(nt & 1) * 2 + 1] = pack_bf16(ds[2], ds[3]);
-			}
+			flash_dkdv_p_ds<NT>(s[m], dp[m], full, kr_lo + m * 16, qs, tq, T, window, sl2, sL,
+					    sD, pa[m], da[m]);
 		/* dV += P^T dO, dK += dS^T Q (columns c0..c0+HDP) */
 		tile128_accumulate<HD, MT, NT, NO>(accV, pa, sdO, c0);
 		tile128_accumulate<HD, MT, NT, NO>(accK, da, sQ, c0);
@@ -523,15 +496,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dkdv_split_ke
 		if (!half) { /* x = P^T, masked */
 			bool full = wk0 + 15 <= qs && (window <= 0 || wk0 > qs + BQ - 1 - window) &&
 				    qs + BQ <= T && wk0 + 16 <= T;
-#pragma unroll
-			for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					int kr = kr_lo + (e >> 1) * 8, qc = nt * 8 + tq * 2 + (e & 1);
-					x[0][nt][e] = full || (attn_visible(qs + qc, kr, T, window) && kr < T)
-							      ? exp2f(x[0][nt][e] * sl2 - sL[qc])
-							      : 0.f;
-				}
+			flash_pt<NT>(x[0], full, kr_lo, qs, tq, T, window, sl2, sL);
 		}
 #pragma unroll
 		for (int nt = 0; nt < NT; nt++)
