@@ -20,7 +20,11 @@ LDFLAGS  += -fopenmp $(SAN)
 # libbonsai.a needs zstd, zlib and bz2 (compressed inputs, the eval sets),
 # utf8proc (the tokenizer, NFC) and pcre2 (patterns of other tokenizers)
 LDLIBS   += -lzstd -lz -lutf8proc -lpcre2-8 -lbz2 -lm -lpthread
-NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=sm_80 -Ilib
+# Machine code for sm_80 (A100, also run by 8.6/8.9 cards) and sm_90a (H100,
+# H200: the wgmma kernels), and compute_80 PTX, which the driver compiles
+# at first use for a card neither runs (Blackwell and later), where the
+# attention launchers fall back from the wgmma kernels to tile64's.
+NVCCFLAGS ?= -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_80,code=compute_80 -Ilib
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_LIBS ?= -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
 
@@ -114,13 +118,16 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
 
 # Objects compiled one way with nvcc and another without (-DBONSAI_CUDA)
 # depend on a file that holds that choice and is rewritten only when it
-# changes, so `make NVCC=` followed by `make` rebuilds them with CUDA.
+# changes, so `make NVCC=` followed by `make` rebuilds them with CUDA; the
+# GPU library's objects depend on it too, with NVCCFLAGS in the choice, so
+# that `make NVCCFLAGS=...` (code for another card) rebuilds them.
 CUDA_CHOICE := $(BUILD)/cuda-choice
-CUDA_CHOICE_TEXT := $(if $(HAVE_CUDA),cuda $(CUDA_HOME),none)
-ifneq ($(strip $(file <$(CUDA_CHOICE))),$(CUDA_CHOICE_TEXT))
+CUDA_CHOICE_TEXT := $(if $(HAVE_CUDA),cuda $(CUDA_HOME) $(NVCCFLAGS),none)
+ifneq ($(strip $(file <$(CUDA_CHOICE))),$(strip $(CUDA_CHOICE_TEXT)))
 $(shell mkdir -p $(BUILD) && printf '%s\n' '$(CUDA_CHOICE_TEXT)' > $(CUDA_CHOICE))
 endif
 $(filter $(BUILD)/train/%.o,$(bonsai-train_OBJS)) $(BUILD)/eval/lm_gpu.o $(BUILD)/lib/nccl.o: $(CUDA_CHOICE)
+$(CUDA_LIB_OBJS): $(CUDA_CHOICE)
 
 # A unit test may link a tool's objects too: TEST_<name>_OBJS in module.mk.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h

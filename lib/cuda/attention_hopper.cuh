@@ -329,7 +329,20 @@ static inline size_t flash_hopper_fwd_smem(int nwg, bool pipe)
 	return (size_t)(nwg + 2 + (pipe ? 3 : 2)) * 64 * 128 + 1024;
 }
 
-/* Whether the current device runs sm_90a code (compute capability 9.0). */
+/* 1 in code compiled for sm_90a, 0 in any other: read from the code the
+ * driver loaded for the card, it says whether the wgmma kernels there hold
+ * their bodies or the __trap() (a build for compute_90 without the "a", or
+ * one whose only code for the card is older PTX, compiled at load). */
+static __device__ int flash_hopper_built =
+#ifdef BONSAI_WGMMA
+	1;
+#else
+	0;
+#endif
+
+/* Whether the current device runs this build's wgmma kernels: compute
+ * capability 9.0 and sm_90a code loaded for it; else the launchers fall
+ * back to tile64. */
 static inline bool flash_hopper_device()
 {
 	int dev = 0, major = 0, minor = 0;
@@ -337,7 +350,18 @@ static inline bool flash_hopper_device()
 	    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
 	    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
 		return false;
-	return major == 9 && minor == 0;
+	if (major != 9 || minor != 0)
+		return false;
+	static int seen = -1, built = 0; /* the device last asked about, its answer */
+	if (dev != seen) {
+		int v = 0;
+		if (cudaMemcpyFromSymbol(&v, flash_hopper_built, sizeof v) != cudaSuccess) {
+			cudaGetLastError();
+			v = 0;
+		}
+		built = v, seen = dev;
+	}
+	return built == 1;
 }
 
 /* Host launcher (see FlashArgs) with NWG warpgroups a block; elsewhere than

@@ -1186,6 +1186,20 @@ extern "C" int gemma3_gpu_probe(char *why, size_t n)
 			 pr.name, pr.major, pr.minor);
 		return 0;
 	}
+	/* loads the build's code for the card (the driver compiles PTX for a
+	 * newer one here, once): a build without either fails now, not at the
+	 * first kernel of a run */
+	cudaFuncAttributes fa;
+	e = cudaFuncGetAttributes(&fa, geglu_fwd_kernel);
+	if (e != cudaSuccess) {
+		snprintf(why, n,
+			 "this build has no GPU code that runs on %s (compute capability %d.%d): %s; "
+			 "rebuild with NVCCFLAGS naming -gencode=arch=compute_%d%d,code=sm_%d%d",
+			 pr.name, pr.major, pr.minor, cudaGetErrorString(e), pr.major, pr.minor,
+			 pr.major, pr.minor);
+		cudaGetLastError();
+		return 0;
+	}
 	return 1;
 }
 
