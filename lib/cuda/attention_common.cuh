@@ -329,6 +329,19 @@ __device__ __forceinline__ void flash_dkdv_p_ds(const float (&s)[NT][4], const f
 		flash_dkdv_p_ds_of<NT, true>(s, dp, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
 }
 
+/* The lse2 and D of a dQ tile's rows r_lo and r_lo + 8 (0 past T) of head
+ * h of batch b. */
+__device__ __forceinline__ void flash_dq_rows(float (&L)[2], float (&Dr)[2], const float *lse2,
+					      const float *D, int b, int h, int Hq, int T, int r_lo)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		int r = r_lo + i * 8;
+		L[i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
+		Dr[i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
+	}
+}
+
 /* dS = P (dP - D) of a dQ tile, masked where MASK (see flash_dq_ds). */
 template <int NT, bool MASK>
 __device__ __forceinline__ void flash_dq_ds_of(const float (&s)[NT][4], const float (&dp)[NT][4],

@@ -125,6 +125,28 @@ __device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float (&d)[8][4], const ui
 		     : WGMMA_D32_OPS(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 }
+
+/* The descriptors of the four k16 slices (16 rows each) of a 64-row tile
+ * at shared address tile, read N-major: the B of a product whose reduction
+ * runs over the tile's rows (V, dO, Q, K; see wgmma_desc_sw128). Made
+ * before wgmma.fence (wgmma_desc_pin). */
+__device__ __forceinline__ void hopper_rows_descs(uint64_t (&d)[4], uint32_t tile)
+{
+#pragma unroll
+	for (int kk = 0; kk < 4; kk++)
+		d[kk] = wgmma_desc_pin(wgmma_desc_sw128(tile + kk * 2048, 1024, 1024));
+}
+
+/* acc += A B over a tile's 64 rows: A the four k16 fragments in registers
+ * (a[kk]: rows 16 kk .. +15), B by hopper_rows_descs. Issued, not
+ * committed. */
+__device__ __forceinline__ void hopper_rows_product(float (&acc)[8][4], const uint32_t (&a)[4][4],
+						    const uint64_t (&d)[4])
+{
+#pragma unroll
+	for (int kk = 0; kk < 4; kk++)
+		wgmma_m64n64k16_rs_tb(acc, a[kk], d[kk]);
+}
 #endif
 
 /* Rows [r0, r0 + R) of a strided bf16 matrix of 64 columns (row t at
@@ -201,17 +223,9 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 	uint32_t sVp = sVn;
 	bool started = false; /* PIPE: pp holds a tile's P (else 0) */
 	uint32_t zero = T < 0; /* 0, T being a length */
-	/* the descriptors of V's k16 slices (see wgmma_desc_sw128) */
-	auto vdesc = [&](uint64_t (&dv)[BK / 16], uint32_t sV) {
-#pragma unroll
-		for (int kk = 0; kk < BK / 16; kk++)
-			dv[kk] = wgmma_desc_pin(wgmma_desc_sw128(sV + kk * 2048, 1024, 1024));
-	};
 	/* O += P V, A = P (pa[kk]: keys 16 kk .. +15) */
-	auto pv = [&](const uint32_t (&pa)[4][4], const uint64_t (&dv)[BK / 16]) {
-#pragma unroll
-		for (int kk = 0; kk < BK / 16; kk++)
-			wgmma_m64n64k16_rs_tb(acc, pa[kk], dv[kk]);
+	auto pv = [&](const uint32_t (&pa)[4][4], const uint64_t (&dv)[4]) {
+		hopper_rows_product(acc, pa, dv);
 		wgmma_commit();
 	};
 
@@ -257,7 +271,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 			dk[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 32, 16, 1024));
 		}
 		if (PIPE) /* the first time P = 0, with V of this tile: loaded, not being written */
-			vdesc(dv, started ? sVp : sV);
+			hopper_rows_descs(dv, started ? sVp : sV);
 		wgmma_reg_fence(s);
 		wgmma_fence();
 #pragma unroll
@@ -300,7 +314,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 			sVp = sV;
 			started = true;
 		} else {
-			vdesc(dv, sV);
+			hopper_rows_descs(dv, sV);
 			wgmma_fence();
 			pv(pa, dv);
 			wgmma_wait0();
@@ -309,7 +323,7 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 	}
 	if (PIPE) {
 		uint64_t dv[BK / 16];
-		vdesc(dv, sVp);
+		hopper_rows_descs(dv, sVp);
 		wgmma_fence();
 		pv(pp, dv);
 		wgmma_wait0();
@@ -342,26 +356,28 @@ static __device__ int flash_hopper_built =
 
 /* Whether the current device runs this build's wgmma kernels: compute
  * capability 9.0 and sm_90a code loaded for it; else the launchers fall
- * back to tile64. */
+ * back to tile64. Asked at every launch, found once a device. */
 static inline bool flash_hopper_device()
 {
-	int dev = 0, major = 0, minor = 0;
-	if (cudaGetDevice(&dev) != cudaSuccess ||
-	    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
-	    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
+	static int seen = -1;	  /* the device last asked about */
+	static bool yes = false; /* its answer */
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess)
 		return false;
-	if (major != 9 || minor != 0)
-		return false;
-	static int seen = -1, built = 0; /* the device last asked about, its answer */
 	if (dev != seen) {
-		int v = 0;
-		if (cudaMemcpyFromSymbol(&v, flash_hopper_built, sizeof v) != cudaSuccess) {
-			cudaGetLastError();
-			v = 0;
-		}
-		built = v, seen = dev;
+		int major = 0, minor = 0, built = 0;
+		yes = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
+			      cudaSuccess &&
+		      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) ==
+			      cudaSuccess &&
+		      major == 9 && minor == 0 &&
+		      cudaMemcpyFromSymbol(&built, flash_hopper_built, sizeof built) == cudaSuccess &&
+		      built == 1;
+		if (!yes)
+			cudaGetLastError(); /* a failed query's error is not the caller's */
+		seen = dev;
 	}
-	return built == 1;
+	return yes;
 }
 
 /* Host launcher (see FlashArgs) with NWG warpgroups a block; elsewhere than
@@ -501,22 +517,15 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 		uint32_t pa[4][4], da[4][4];
 		flash_dkdv_p_ds<8>(s, dp, full, kr_lo, qs, tq, T, window, sl2, sL, sD, pa, da);
 		uint64_t tdO[4], tQ[4];
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++) {
-			tdO[kk] = wgmma_desc_pin(wgmma_desc_sw128(sdO + kk * 2048, 1024, 1024));
-			tQ[kk] = wgmma_desc_pin(wgmma_desc_sw128(sQ + kk * 2048, 1024, 1024));
-		}
+		hopper_rows_descs(tdO, sdO);
+		hopper_rows_descs(tQ, sQ);
 		wgmma_reg_fence(accV);
 		wgmma_reg_fence(accK);
 		wgmma_reg_fence_u(pa);
 		wgmma_reg_fence_u(da);
 		wgmma_fence();
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_rs_tb(accV, pa[kk], tdO[kk]);
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_rs_tb(accK, da[kk], tQ[kk]);
+		hopper_rows_product(accV, pa, tdO);
+		hopper_rows_product(accK, da, tQ);
 		wgmma_commit();
 		wgmma_wait0();
 		wgmma_reg_fence(accV);
@@ -561,12 +570,7 @@ __global__ void __launch_bounds__(128) flash_hopper_dq_kernel(
 	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
 	int r_lo = q0 + warp * 16 + gq; /* this thread's rows: r_lo, r_lo + 8 */
 	float L[2], Dr[2];
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		L[i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
-		Dr[i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
-	}
+	flash_dq_rows(L, Dr, lse2, D, b, h, Hq, T, r_lo);
 	float acc[8][4];
 #pragma unroll
 	for (int i = 0; i < 32; i++)
@@ -596,15 +600,11 @@ __global__ void __launch_bounds__(128) flash_hopper_dq_kernel(
 		uint32_t da[4][4];
 		flash_dq_ds<8>(s, dp, full, r_lo, k0, tq, T, window, sl2, L, Dr, da);
 		uint64_t tK[4];
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			tK[kk] = wgmma_desc_pin(wgmma_desc_sw128(sK + kk * 2048, 1024, 1024));
+		hopper_rows_descs(tK, sK);
 		wgmma_reg_fence(acc);
 		wgmma_reg_fence_u(da);
 		wgmma_fence();
-#pragma unroll
-		for (int kk = 0; kk < 4; kk++)
-			wgmma_m64n64k16_rs_tb(acc, da[kk], tK[kk]);
+		hopper_rows_product(acc, da, tK);
 		wgmma_commit();
 		wgmma_wait0();
 		wgmma_reg_fence(acc);

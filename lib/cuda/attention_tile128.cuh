@@ -242,12 +242,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dq_kernel(
 	float L[MT][2], Dr[MT][2];
 #pragma unroll
 	for (int m = 0; m < MT; m++)
-#pragma unroll
-		for (int i = 0; i < 2; i++) {
-			int r = r_lo + m * 16 + i * 8;
-			L[m][i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
-			Dr[m][i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
-		}
+		flash_dq_rows(L[m], Dr[m], lse2, D, b, h, Hq, T, r_lo + m * 16);
 	float acc[MT][NO][4];
 #pragma unroll
 	for (int m = 0; m < MT; m++)

@@ -119,12 +119,7 @@ __global__ void __launch_bounds__(128) flash_tile64_bwd_dq_kernel(
 	const bf16 *vb_ = v + (size_t)b * T * v_ld + (size_t)hk * HD;
 	int r_lo = q0 + warp * 16 + gq;
 	float L[2], Dr[2];
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		L[i] = r < T ? lse2[((size_t)b * Hq + h) * T + r] : 0.f;
-		Dr[i] = r < T ? D[((size_t)b * Hq + h) * T + r] : 0.f;
-	}
+	flash_dq_rows(L, Dr, lse2, D, b, h, Hq, T, r_lo);
 	float acc[NO][4];
 #pragma unroll
 	for (int i = 0; i < NO; i++)
