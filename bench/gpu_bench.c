@@ -8,7 +8,9 @@
  * a per-phase breakdown of one profiled step on stderr and one JSON line:
  * tokens/s, ms/step, MFU, memory, and the floor ratio: ms/step over the
  * matrix products' ms in the profiled steps (what a step would take if
- * everything but cuBLASLt's products were free).
+ * everything but the products were free; on sm_90a the MLP's fused
+ * products count with their GeGLU epilogue, BONSAI_MLP=cublas separates
+ * them).
  *
  * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
  * of ctx(layer): N counts every parameter (the tied embedding is used once,

@@ -32,100 +32,9 @@
 #define BONSAI_CUDA_ATTENTION_HOPPER_CUH
 
 #include "attention_tile64.cuh"
-
-/* A shared-memory matrix descriptor (64 bits):
- *   bits  0-13  start address >> 4;
- *   bits 16-29  leading byte offset >> 4;
- *   bits 32-45  stride byte offset >> 4;
- *   bits 49-51  base offset: 0, the swizzle atoms being 1024-aligned;
- *   bits 62-63  swizzle mode, 1 = 128-byte.
- * Q, K (K-major, 128B swizzle): the stride byte offset is the step from one
- * 8-row group of M (N) to the next, 1024 bytes here; the leading byte
- * offset is unused (a k16 slice, 32 bytes, lies within a swizzled row) and
- * by convention 1 (16 bytes). The k-th k16 slice starts 32 k bytes into the
- * row: the hardware swizzles the computed address, so the start may sit
- * inside an atom.
- * V (N-major, 128B swizzle): an atom is 8 keys x 64 hd; the stride byte
- * offset steps 8 keys (1024 bytes), the leading byte offset steps 64 hd
- * columns, never taken at hd 64; both are given 1024 so that the K step is
- * right under either reading of the two fields. The k-th k16 slice (16
- * keys) starts 2048 k bytes in. */
-__device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t saddr, uint32_t lbo, uint32_t sbo)
-{
-	return (uint64_t)((saddr & 0x3FFFF) >> 4) | (uint64_t)(lbo >> 4) << 16 |
-	       (uint64_t)(sbo >> 4) << 32 | 1ull << 62;
-}
-
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define BONSAI_WGMMA 1
-#endif
+#include "wgmma.cuh"
 
 #ifdef BONSAI_WGMMA
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
-/* keeps the compiler from moving accesses to accumulator registers across
- * the asynchronous products' issue and wait */
-__device__ __forceinline__ void wgmma_reg_fence(float (&d)[8][4])
-{
-#pragma unroll
-	for (int i = 0; i < 32; i++)
-		asm volatile("" : "+f"(d[i / 4][i % 4])::"memory");
-}
-/* a descriptor computed here, not sunk by the compiler between wgmma.fence
- * and its product: ptxas serializes every wgmma (C7513) when ordinary
- * instructions define a product's inputs inside the pipeline stage */
-__device__ __forceinline__ uint64_t wgmma_desc_pin(uint64_t d)
-{
-	asm volatile("" : "+l"(d)::"memory");
-	return d;
-}
-/* the same for the registers of a register A operand: they stay unchanged
- * (and unreused) until the wait before it */
-__device__ __forceinline__ void wgmma_reg_fence_u(uint32_t (&a)[4][4])
-{
-#pragma unroll
-	for (int i = 0; i < 16; i++)
-		asm volatile("" : "+r"(a[i / 4][i % 4])::"memory");
-}
-
-#define WGMMA_D32                                                                              \
-	"{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
-	"%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
-/* the 32 accumulators of a thread, d[j][e]: chunk j of 8 columns, element e
- * (as mma.sync m16n8's c[e]) */
-#define WGMMA_D32_OPS(d)                                                                       \
-	"+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]),               \
-		"+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]),       \
-		"+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]),       \
-		"+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]),       \
-		"+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]),       \
-		"+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),       \
-		"+f"(d[7][2]), "+f"(d[7][3])
-
-/* d (+)= A B, A (64 x 16) and B (16 x 64) both K-major in shared memory;
- * acc 0: d = A B */
-__device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[8][4], uint64_t da, uint64_t db, int acc)
-{
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
-		     ", %32, %33, p, 1, 1, 0, 0;\n}\n"
-		     : WGMMA_D32_OPS(d)
-		     : "l"(da), "l"(db), "r"(acc));
-}
-
-/* d += A B, A (64 x 16) in registers (mma.sync's A fragment, per warp),
- * B (16 x 64) N-major in shared memory */
-__device__ __forceinline__ void wgmma_m64n64k16_rs_tb(float (&d)[8][4], const uint32_t (&a)[4], uint64_t db)
-{
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
-		     ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
-		     : WGMMA_D32_OPS(d)
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
-}
-
 /* The descriptors of the four k16 slices (16 rows each) of a 64-row tile
  * at shared address tile, read N-major: the B of a product whose reduction
  * runs over the tile's rows (V, dO, Q, K; see wgmma_desc_sw128). Made
@@ -148,29 +57,6 @@ __device__ __forceinline__ void hopper_rows_product(float (&acc)[8][4], const ui
 		wgmma_m64n64k16_rs_tb(acc, a[kk], d[kk]);
 }
 #endif
-
-/* Rows [r0, r0 + R) of a strided bf16 matrix of 64 columns (row t at
- * src + t*ld) into the 128-byte-swizzled tile at shared address dst, by
- * NTH threads with cp.async (16 bytes, zero-filled past T; not committed).
- * Eight consecutive threads read one row: 128 contiguous bytes. */
-template <int R, int NTH>
-__device__ __forceinline__ void hopper_load_tile(uint32_t dst, const bf16 *src, size_t ld, int r0,
-						 int T)
-{
-#pragma unroll
-	for (int n = 0; n < (R * 8 + NTH - 1) / NTH; n++) {
-		int i = threadIdx.x + n * NTH;
-		if (R * 8 % NTH && i >= R * 8)
-			break;
-		int r = i >> 3, c = i & 7;
-		bool ok = r0 + r < T;
-		const bf16 *g = src + (size_t)(ok ? r0 + r : 0) * ld + c * 8;
-		uint32_t sa = dst + r * 128 + ((c ^ (r & 7)) << 4);
-		int sz = ok ? 16 : 0;
-		asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(g),
-			     "r"(sz));
-	}
-}
 
 /* Forward. grid (ceil(T / (64 NWG)), Hq, B), 128 NWG threads; the query
  * blocks run in reverse so that under the causal mask the longest rows
@@ -343,49 +229,12 @@ static inline size_t flash_hopper_fwd_smem(int nwg, bool pipe)
 	return (size_t)(nwg + 2 + (pipe ? 3 : 2)) * 64 * 128 + 1024;
 }
 
-/* 1 in code compiled for sm_90a, 0 in any other: read from the code the
- * driver loaded for the card, it says whether the wgmma kernels there hold
- * their bodies or the __trap() (a build for compute_90 without the "a", or
- * one whose only code for the card is older PTX, compiled at load). */
-static __device__ int flash_hopper_built =
-#ifdef BONSAI_WGMMA
-	1;
-#else
-	0;
-#endif
-
-/* Whether the current device runs this build's wgmma kernels: compute
- * capability 9.0 and sm_90a code loaded for it; else the launchers fall
- * back to tile64. Asked at every launch, found once a device. */
-static inline bool flash_hopper_device()
-{
-	static int seen = -1;	  /* the device last asked about */
-	static bool yes = false; /* its answer */
-	int dev = 0;
-	if (cudaGetDevice(&dev) != cudaSuccess)
-		return false;
-	if (dev != seen) {
-		int major = 0, minor = 0, built = 0;
-		yes = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
-			      cudaSuccess &&
-		      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) ==
-			      cudaSuccess &&
-		      major == 9 && minor == 0 &&
-		      cudaMemcpyFromSymbol(&built, flash_hopper_built, sizeof built) == cudaSuccess &&
-		      built == 1;
-		if (!yes)
-			cudaGetLastError(); /* a failed query's error is not the caller's */
-		seen = dev;
-	}
-	return yes;
-}
-
 /* Host launcher (see FlashArgs) with NWG warpgroups a block; elsewhere than
  * on sm_90 the tile64 forward, whose o and lse2 mean the same. */
 template <int HD, int NWG, bool PIPE>
 static cudaError_t flash_hopper_fwd_cfg(cudaStream_t st, const FlashArgs &a)
 {
-	if (!flash_hopper_device())
+	if (!wgmma_device())
 		return flash_tile64_fwd<HD>(st, a);
 	size_t sm = flash_hopper_fwd_smem(NWG, PIPE);
 	auto kern = flash_hopper_fwd_kernel<HD, NWG, PIPE>;
@@ -660,7 +509,7 @@ template <int HD, bool DQ>
 static cudaError_t flash_hopper_bwd_cfg(cudaStream_t st, const FlashArgs &a)
 {
 	static_assert(HD == 64, "head_dim 64 only");
-	if (!flash_hopper_device())
+	if (!wgmma_device())
 		return flash_tile64_bwd<HD>(st, a);
 	cudaError_t e = DQ ? flash_hopper_bwd_dq<HD>(st, a) : flash_tile64_bwd_dq<HD>(st, a);
 	return e != cudaSuccess ? e : flash_hopper_bwd_dkdv<HD>(st, a);

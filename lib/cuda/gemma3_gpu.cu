@@ -1,6 +1,7 @@
 /* gemma3_gpu.cu - the Gemma 3 model on the GPU (see gemma3_gpu.h): buffers, the
- * layer-by-layer forward and backward passes, cuBLASLt matrix products,
- * AdamW. The kernels are in the other files of lib/cuda/, one family each.
+ * layer-by-layer forward and backward passes, cuBLASLt matrix products (the
+ * MLP's gate/up and dg products by product_geglu.cuh on sm_90a), AdamW. The
+ * kernels are in the other files of lib/cuda/, one family each.
  *
  * Per token and layer the forward pass keeps (unless --recompute): the
  * fp32 residual entering the layer and after attention, the bf16 inputs of
@@ -29,12 +30,15 @@
 #include "kv_attention.cuh"
 #include "norms.cuh"
 #include "product.cuh"
+#include "product_geglu.cuh"
 #include "qk_norm_rope.cuh"
 
 /* ---------------- the trainer ---------------- */
 enum { P_CAT_GEMM, P_CAT_ATTN, P_CAT_ATTNB, P_CAT_NORM, P_CAT_NORMB, P_CAT_ROPE, P_CAT_GEGLU,
        P_CAT_CE, P_CAT_MISC, P_CAT_OPT, P_NCAT };
-static const char *cat_name[P_NCAT] = {"matmul (cuBLASLt)", "attention fwd", "attention bwd",
+/* "matmul": cuBLASLt's products and the MLP's fused ones (their GeGLU
+ * included), so that the floor ratio counts them as products */
+static const char *cat_name[P_NCAT] = {"matmul", "attention fwd", "attention bwd",
 				       "add+rmsnorm fwd", "rmsnorm bwd (+dw)", "qk-norm+rope",
 				       "geglu", "softmax+CE", "embedding/misc",
 				       "AdamW+grad norm"};
@@ -261,26 +265,45 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
  * that forward and the wgmma backward (head_dim 64); forces one, to
  * check and time them; read once. */
 enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER, ATTN_HOPPER_BWD };
-static const struct {
+/* a value of an environment variable that picks a kernel, and the pick */
+struct EnvName {
 	const char *name;
 	int choice;
-} attn_names[] = {
+};
+
+/* The choice environment variable var names among names; dflt where it is
+ * unset, -1 where it names none (create() refuses it). */
+template <size_t N> static int env_choice(const char *var, const EnvName (&names)[N], int dflt)
+{
+	const char *e = getenv(var);
+	if (!e)
+		return dflt;
+	for (const auto &a : names)
+		if (!strcmp(e, a.name))
+			return a.choice;
+	return -1;
+}
+
+/* create()'s error for a var that names none of names: what it said and
+ * what it may say */
+template <size_t N>
+static void env_choice_error(char *err, size_t n, const char *var, const char *what,
+			     const EnvName (&names)[N])
+{
+	std::string list;
+	for (const auto &a : names)
+		list += std::string(list.empty() ? "" : ", ") + a.name;
+	snprintf(err, n, "%s=%s names no %s (%s, or unset for the default)", var, getenv(var), what,
+		 list.c_str());
+}
+
+static const EnvName attn_names[] = {
 	{"v1", ATTN_TILE64}, {"old", ATTN_TILE64}, {"v2", ATTN_TILE128},
 	{"v2k", ATTN_TILE128_SPLIT}, {"ds", ATTN_DS}, {"hopper", ATTN_HOPPER},
 	{"hopper-bwd", ATTN_HOPPER_BWD},
 };
 
-/* BONSAI_ATTN's choice; -1 for a value that names none (create() refuses it) */
-static int attn_env(void)
-{
-	const char *e = getenv("BONSAI_ATTN");
-	if (!e)
-		return ATTN_DEFAULT;
-	for (const auto &a : attn_names)
-		if (!strcmp(e, a.name))
-			return a.choice;
-	return -1;
-}
+static int attn_env(void) { return env_choice("BONSAI_ATTN", attn_names, ATTN_DEFAULT); }
 
 static int attn_choice(int hd)
 {
@@ -290,6 +313,51 @@ static int attn_choice(int hd)
 	if (v == ATTN_DEFAULT)
 		return hd >= 256 ? ATTN_DS : ATTN_HOPPER_BWD;
 	return v;
+}
+
+/* The MLP's gate/up product with the GeGLU in its epilogue (forward) and
+ * its dg product with GeGLU' in its epilogue (backward), by
+ * product_geglu.cuh's wgmma kernels on sm_90a: on an H200 the forward's
+ * product and GeGLU 0.561 -> 0.518 ms a layer at small (B 32), the
+ * backward's 0.454 -> 0.390, the step 1% faster, the same bits
+ * (bench/NOTES.md has every config). Elsewhere, or for shapes those
+ * kernels do not take, cuBLASLt and geglu.cuh's kernels. BONSAI_MLP=cublas
+ * forces those, fused-fwd / fused-bwd one fused kernel only; read once. */
+enum { MLP_DEFAULT, MLP_CUBLAS, MLP_FUSED_FWD, MLP_FUSED_BWD, MLP_FUSED };
+static const EnvName mlp_names[] = {
+	{"cublas", MLP_CUBLAS},
+	{"fused", MLP_FUSED},
+	{"fused-fwd", MLP_FUSED_FWD},
+	{"fused-bwd", MLP_FUSED_BWD},
+};
+
+static int mlp_env(void) { return env_choice("BONSAI_MLP", mlp_names, MLP_DEFAULT); }
+
+/* whether the forward (fwd 1) or backward MLP product is the fused one */
+static bool mlp_fused(int fwd)
+{
+	static int v = -1;
+	if (v < 0) {
+		v = std::max(mlp_env(), (int)MLP_DEFAULT);
+		if (v == MLP_DEFAULT)
+			v = MLP_FUSED;
+	}
+	return v == MLP_FUSED || v == (fwd ? MLP_FUSED_FWD : MLP_FUSED_BWD);
+}
+
+/* A fused MLP kernel, or false where the caller takes the cuBLASLt
+ * product and the GeGLU kernel instead (not asked for, no sm_90a code for
+ * the card, a shape it does not take). */
+static bool mlp_product(gemma3_gpu *g, int fwd, const ProductGegluArgs &p)
+{
+	if (!mlp_fused(fwd))
+		return false;
+	cudaError_t e =
+		fwd ? product_geglu<PG_GEGLU_FWD>(g->st, p) : product_geglu<PG_GEGLU_BWD>(g->st, p);
+	if (e == cudaErrorNotSupported || e == cudaErrorInvalidValue)
+		return false;
+	CK(e);
+	return true;
 }
 
 /* layer a's attention: q, k after QK-norm and RoPE (qkr), v (qkv) */
@@ -394,10 +462,16 @@ static void layer_fwd(gemma3_gpu *g, int l, int rerun)
 	add_norm(g, a.a, fw(g, o[G3_LN_POSTATTN]), g->x[l], a.xmid, a.rstd2, fw(g, o[G3_LN_PREFF]),
 		 a.h2, a.rstd3);
 	mark(g, P_CAT_NORM);
-	gemm(g, 0, 1, N, 2 * g->ff, d, a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, 0, 0);
-	mark(g, P_CAT_GEMM);
-	CK(geglu_fwd(g->st, N, g->ff, a.gu, a.g));
-	mark(g, P_CAT_GEGLU);
+	ProductGegluArgs pf = {a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, a.g, g->ff, NULL, 0,
+			       N, g->ff, d};
+	if (mlp_product(g, 1, pf)) {
+		mark(g, P_CAT_GEMM);
+	} else {
+		gemm(g, 0, 1, N, 2 * g->ff, d, a.h2, d, w + o[G3_WGATE], d, a.gu, 2 * g->ff, 0, 0);
+		mark(g, P_CAT_GEMM);
+		CK(geglu_fwd(g->st, N, g->ff, a.gu, a.g));
+		mark(g, P_CAT_GEGLU);
+	}
 	gemm(g, 0, 1, N, d, g->ff, a.g, g->ff, w + o[G3_WDOWN], g->ff, a.m, d, 0, 0);
 	mark(g, P_CAT_GEMM);
 	/* x_{l+1} = xmid + norm(m), then the next norm of x_{l+1} while the row
@@ -431,10 +505,16 @@ static void layer_bwd(gemma3_gpu *g, int l, int dbf_ready)
 		mark(g, P_CAT_NORMB);
 	}
 	gemm(g, 1, 0, d, ff, N, g->dbf, d, a.g, ff, gr + o[G3_WDOWN], ff, 1, !g->grad_stale);
-	gemm(g, 0, 0, N, ff, d, g->dbf, d, w + o[G3_WDOWN], ff, g->dg, ff, 0, 0);
-	mark(g, P_CAT_GEMM);
-	CK(geglu_bwd(g->st, N, ff, a.gu, g->dg, g->dgu));
-	mark(g, P_CAT_GEGLU);
+	ProductGegluArgs pb = {g->dbf, d, w + o[G3_WDOWN], ff, g->dgu, 2 * ff, NULL, 0, a.gu, 2 * ff,
+			       N, ff, d};
+	if (mlp_product(g, 0, pb)) {
+		mark(g, P_CAT_GEMM);
+	} else {
+		gemm(g, 0, 0, N, ff, d, g->dbf, d, w + o[G3_WDOWN], ff, g->dg, ff, 0, 0);
+		mark(g, P_CAT_GEMM);
+		CK(geglu_bwd(g->st, N, ff, a.gu, g->dg, g->dgu));
+		mark(g, P_CAT_GEGLU);
+	}
 	gemm(g, 1, 0, 2 * ff, d, N, g->dgu, 2 * ff, a.h2, d, gr + o[G3_WGATE], d, 1, !g->grad_stale);
 	gemm(g, 0, 0, N, d, 2 * ff, g->dgu, 2 * ff, w + o[G3_WGATE], d, g->dh, d, 1, 0);
 	mark(g, P_CAT_GEMM);
@@ -1246,11 +1326,11 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		return NULL;
 	}
 	if (attn_env() < 0) {
-		std::string names;
-		for (const auto &a : attn_names)
-			names += std::string(names.empty() ? "" : ", ") + a.name;
-		snprintf(err, n, "BONSAI_ATTN=%s names no attention kernel (%s, or unset for the default)",
-			 getenv("BONSAI_ATTN"), names.c_str());
+		env_choice_error(err, n, "BONSAI_ATTN", "attention kernel", attn_names);
+		return NULL;
+	}
+	if (mlp_env() < 0) {
+		env_choice_error(err, n, "BONSAI_MLP", "MLP product", mlp_names);
 		return NULL;
 	}
 	gemma3_gpu *g = new gemma3_gpu();

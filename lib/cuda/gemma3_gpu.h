@@ -171,7 +171,8 @@ const char *gemma3_gpu_device_name(gemma3_gpu *g);
  * table to f (a FILE *) and clears the counters. */
 void gemma3_gpu_profile(gemma3_gpu *g, int on);
 void gemma3_gpu_profile_print(gemma3_gpu *g, void *f);
-/* the matrix products' (cuBLASLt) milliseconds a profiled step, before
+/* the matrix products' milliseconds a profiled step (cuBLASLt's, and the
+ * MLP's fused products with their GeGLU on sm_90a), before
  * gemma3_gpu_profile_print clears them: the floor a step is measured
  * against */
 double gemma3_gpu_profile_matmul_ms(gemma3_gpu *g);

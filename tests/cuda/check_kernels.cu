@@ -23,6 +23,8 @@
 #include "cuda/embedding.cuh"
 #include "cuda/geglu.cuh"
 #include "cuda/norms.cuh"
+#include "cuda/product.cuh"
+#include "cuda/product_geglu.cuh"
 #include "cuda/qk_norm_rope.cuh"
 
 
@@ -316,7 +318,7 @@ static void check_attention(int B, int T, int Hq, int Hkv, int hd, int window)
 			continue;
 		snprintf(name, sizeof name, "attention %s B%d T%d H%d/%d hd%d window %d", im.name,
 			 B, T, Hq, Hkv, hd, window);
-		if (im.sm90 && !flash_hopper_device()) {
+		if (im.sm90 && !wgmma_device()) {
 			tap(1, "%s # SKIP not sm_90", name);
 			continue;
 		}
@@ -829,10 +831,96 @@ static void check_geglu(int N, int ff)
 	ok(e < 1e-2, "dgate|dup", e, 1e-2, name);
 }
 
+/* ---------------- the MLP's wgmma products (product_geglu.cuh) ----------------
+ * On M rows of h2 (d) and dy (d), for a tile shape (BN columns, STAGES):
+ * the plain product gu = h2 W_gu^T against a double reference; the fused
+ * forward's gu the plain product's bits and its g geglu_fwd's of that gu;
+ * the fused backward's dgu against the double reference of
+ * GeGLU'(gu) (dy W_down), and geglu_bwd's bits on the plain product of dy
+ * and W_down^T's rows. */
+template <int STAGES>
+static void check_product_geglu(int M, int d, int ff)
+{
+	char name[96];
+	snprintf(name, sizeof name, "product stages %d, M%d d%d ff%d", STAGES, M, d, ff);
+	if (!wgmma_device()) {
+		tap(1, "%s # SKIP no sm_90a code for this card", name);
+		return;
+	}
+	size_t nh = (size_t)M * d, nw = (size_t)2 * ff * d, ngu = (size_t)M * 2 * ff, ng = (size_t)M * ff;
+	std::vector<float> h2 = rnd(nh, 1.0), wgu = rnd(nw, 0.05), wdn = rnd((size_t)d * ff, 0.05),
+			   dy = rnd(nh, 1.0);
+	std::vector<float> wdt((size_t)ff * d); /* W_down^T, ff x d */
+	for (int k = 0; k < d; k++)
+		for (int n = 0; n < ff; n++)
+			wdt[(size_t)n * d + k] = wdn[(size_t)k * ff + n];
+	bf16 *a = dnew<bf16>(nh), *b = dnew<bf16>(nw), *bd = dnew<bf16>((size_t)d * ff),
+	     *bdt = dnew<bf16>((size_t)ff * d), *dya = dnew<bf16>(nh), *c = dnew<bf16>(ngu),
+	     *gu = dnew<bf16>(ngu), *g = dnew<bf16>(ng), *g2 = dnew<bf16>(ng), *dg = dnew<bf16>(ng),
+	     *dgu = dnew<bf16>(ngu), *dgu2 = dnew<bf16>(ngu);
+	up_bf(a, h2);
+	up_bf(b, wgu);
+	up_bf(bd, wdn);
+	up_bf(bdt, wdt);
+	up_bf(dya, dy);
+	ProductGegluArgs pp = {a, d, b, d, c, 2 * ff, nullptr, 0, nullptr, 0, M, 2 * ff, d};
+	CK((product_geglu<PG_PLAIN, STAGES>(0, pp)));
+	ProductGegluArgs pf = {a, d, b, d, gu, 2 * ff, g, ff, nullptr, 0, M, ff, d};
+	CK((product_geglu<PG_GEGLU_FWD, STAGES>(0, pf)));
+	CK(geglu_fwd(0, M, ff, gu, g2));
+	/* dg = dy W_down as a plain product with W_down^T's rows */
+	ProductGegluArgs pd = {dya, d, bdt, d, dg, ff, nullptr, 0, nullptr, 0, M, ff, d};
+	CK((product_geglu<PG_PLAIN, STAGES>(0, pd)));
+	CK(geglu_bwd(0, M, ff, gu, dg, dgu2));
+	ProductGegluArgs pb = {dya, d, bd, ff, dgu, 2 * ff, nullptr, 0, gu, 2 * ff, M, ff, d};
+	CK((product_geglu<PG_GEGLU_BWD, STAGES>(0, pb)));
+	CK(cudaDeviceSynchronize());
+
+	std::vector<double> ref(ngu);
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < 2 * ff; n++) {
+			double acc = 0;
+			for (int k = 0; k < d; k++)
+				acc += (double)h2[(size_t)m * d + k] * wgu[(size_t)n * d + k];
+			ref[(size_t)m * 2 * ff + n] = acc;
+		}
+	std::vector<float> hc = down_bf(c, ngu), hgu = down_bf(gu, ngu);
+	double e = relerr(hc, ref), md;
+	ok(e < 5e-3, "plain h2 W_gu^T", e, 5e-3, name);
+	tap(same_bits(hc.data(), hgu.data(), ngu, 4, &md),
+	    "%s: fused forward's gu = the plain product's bits (max diff %.3g)", name, md);
+	std::vector<float> hg = down_bf(g, ng), hg2 = down_bf(g2, ng);
+	tap(same_bits(hg.data(), hg2.data(), ng, 4, &md),
+	    "%s: fused forward's g = geglu_fwd's bits on its gu (max diff %.3g)", name, md);
+
+	/* the backward against GeGLU' of the bf16 gu the kernel reads, in double */
+	std::vector<double> rd(ngu);
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < ff; n++) {
+			double acc = 0;
+			for (int k = 0; k < d; k++)
+				acc += (double)dy[(size_t)m * d + k] * wdn[(size_t)k * ff + n];
+			double x = hgu[(size_t)m * 2 * ff + n], u = hgu[(size_t)m * 2 * ff + ff + n];
+			double k0 = sqrt(2 / M_PI), t = tanh(k0 * (x + 0.044715 * x * x * x));
+			double ge = 0.5 * x * (1 + t);
+			double dge = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k0 * (1 + 3 * 0.044715 * x * x);
+			rd[(size_t)m * 2 * ff + n] = acc * u * dge;
+			rd[(size_t)m * 2 * ff + ff + n] = acc * ge;
+		}
+	std::vector<float> hd1 = down_bf(dgu, ngu), hd2 = down_bf(dgu2, ngu);
+	e = relerr(hd1, rd);
+	ok(e < 1e-2, "fused backward dgate|dup", e, 1e-2, name);
+	tap(same_bits(hd1.data(), hd2.data(), ngu, 4, &md),
+	    "%s: fused backward = geglu_bwd's bits on the plain product (max diff %.3g)", name, md);
+	for (void *q : {(void *)a, (void *)b, (void *)bd, (void *)bdt, (void *)dya, (void *)c,
+			(void *)gu, (void *)g, (void *)g2, (void *)dg, (void *)dgu, (void *)dgu2})
+		CK(cudaFree(q));
+}
+
 /* On a compute capability 9.0 card, a build with code for 9.0 (the
  * Makefile's is sm_90a) runs the wgmma kernels: the launchers do not fall
  * back. The attention checks above would pass either way (the fallback's
- * bits are tile64's), so this is what notices a flash_hopper_device() that
+ * bits are tile64's), so this is what notices a wgmma_device() that
  * wrongly says no. */
 static void check_hopper_loaded()
 {
@@ -848,7 +936,7 @@ static void check_hopper_loaded()
 		tap(1, "wgmma kernels in use # SKIP compute capability %d.%d, build for %s", major,
 		    minor, for90 ? "9.0" : "other cards");
 	else
-		tap(flash_hopper_device(), "wgmma kernels in use on compute capability 9.0");
+		tap(wgmma_device(), "wgmma kernels in use on compute capability 9.0");
 }
 
 /* ---------------- attention timing (check_kernels bench) ----------------
@@ -899,7 +987,7 @@ static void bench_attention(const char *cfg, int B, int T, int Hq, int Hkv, int 
 	for (const AttnImpl &im : attn_impls(hd)) {
 		if (!im.fwd)
 			continue;
-		if (im.sm90 && !flash_hopper_device()) {
+		if (im.sm90 && !wgmma_device()) {
 			printf("# bench %-9s %-11s SKIP not sm_90\n", cfg, im.name);
 			continue;
 		}
@@ -992,20 +1080,80 @@ static void bench_norm2(int N, int d)
 		CK(cudaFree(p));
 }
 
+/* The MLP's products and GeGLU of one layer (M tokens): cuBLASLt's product
+ * (the trainer's plan: 32 MB workspace) then the GeGLU kernel, against the
+ * fused wgmma kernels; and the plain products alone. */
+static void bench_product_geglu(const char *cfg, int M, int d, int ff)
+{
+	if (!wgmma_device()) {
+		printf("# bench product %s SKIP not sm_90\n", cfg);
+		return;
+	}
+	cublasLtHandle_t lt;
+	if (cublasLtCreate(&lt) != CUBLAS_STATUS_SUCCESS) {
+		printf("# bench product %s SKIP no cuBLASLt handle\n", cfg);
+		return;
+	}
+	size_t nh = (size_t)M * d, ngu = (size_t)M * 2 * ff, ng = (size_t)M * ff, ws = 32u << 20;
+	bf16 *a = dnew<bf16>(nh), *b = dnew<bf16>((size_t)2 * ff * d), *bd = dnew<bf16>((size_t)d * ff),
+	     *gu = dnew<bf16>(ngu), *g = dnew<bf16>(ng), *dg = dnew<bf16>(ng), *dgu = dnew<bf16>(ngu);
+	void *w = dnew<char>(ws);
+	up_bf(a, rnd(nh, 1.0));
+	up_bf(b, rnd((size_t)2 * ff * d, 0.05));
+	up_bf(bd, rnd((size_t)d * ff, 0.05));
+	ProductPlans plans;
+	ProductShape sf = {0, 1, M, 2 * ff, d, d, d, 2 * ff, 0, 1, 0, 0, 0, 256, ws};
+	ProductShape sb = {0, 0, M, ff, d, d, ff, ff, 0, 1, 0, 0, 0, 256, ws};
+	auto cub = [&](const ProductShape &s, const bf16 *A, const bf16 *B, bf16 *C) {
+		if (product(lt, plans, s, 1.f, A, B, 0.f, C, w, (cudaStream_t)0) != CUBLAS_STATUS_SUCCESS) {
+			fprintf(stderr, "cuBLASLt failed\n");
+			exit(1);
+		}
+	};
+	double ffl = 2.0 * M * d * 2.0 * ff, bfl = 2.0 * M * d * ff;
+	double f_cub = time_ms([&] { cub(sf, a, b, gu); });
+	double f_glu = time_ms([&] { CK(geglu_fwd(0, M, ff, gu, g)); });
+	double b_cub = time_ms([&] { cub(sb, a, bd, dg); });
+	double b_glu = time_ms([&] { CK(geglu_bwd(0, M, ff, gu, dg, dgu)); });
+	printf("# bench product %-9s cuBLASLt: fwd %.3f (%.0f TFLOP/s) + geglu %.3f = %.3f | "
+	       "bwd %.3f (%.0f TFLOP/s) + geglu %.3f = %.3f ms\n",
+	       cfg, f_cub, ffl / f_cub / 1e9, f_glu, f_cub + f_glu, b_cub, bfl / b_cub / 1e9, b_glu, b_cub + b_glu);
+	ProductGegluArgs pp = {a, d, b, d, gu, 2 * ff, nullptr, 0, nullptr, 0, M, 2 * ff, d};
+	ProductGegluArgs pf = {a, d, b, d, gu, 2 * ff, g, ff, nullptr, 0, M, ff, d};
+	ProductGegluArgs pb = {a, d, bd, ff, dgu, 2 * ff, nullptr, 0, gu, 2 * ff, M, ff, d};
+	double t0 = time_ms([&] { CK(product_geglu<PG_PLAIN>(0, pp)); });
+	double t1 = time_ms([&] { CK(product_geglu<PG_GEGLU_FWD>(0, pf)); });
+	double t2 = time_ms([&] { CK(product_geglu<PG_GEGLU_BWD>(0, pb)); });
+	printf("# bench product %-9s ours: plain %.3f (%.0f TFLOP/s) | fused fwd %.3f | fused bwd %.3f ms\n",
+	       cfg, t0, ffl / t0 / 1e9, t1, t2);
+	fflush(stdout);
+	product_plans_free(plans);
+	cublasLtDestroy(lt);
+	for (void *q : {(void *)a, (void *)b, (void *)bd, (void *)gu, (void *)g, (void *)dg, (void *)dgu, w})
+		CK(cudaFree(q));
+}
+
 int main(int argc, char **argv)
 {
 	int n;
+	/* a line at a time, so that a run stopped by a timeout shows how far it got */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1) {
 		printf("1..0 # SKIP no CUDA GPU\n");
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
-		/* `bench [attention|norm]`: one family, else all */
+		/* `bench [attention|product|norm]`: one family, else all */
 		const char *only = argc > 2 ? argv[2] : "";
 		if (!*only || !strcmp(only, "attention")) {
 			bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
 			bench_attention("small-T4096", 8, 4096, 12, 4, 64, 512, 10, 2);
 			bench_attention("gemma3-1b", 8, 1024, 4, 1, 256, 512, 22, 4);
+		}
+		if (!*only || !strcmp(only, "product")) {
+			bench_product_geglu("small", 32768, 768, 3072);
+			bench_product_geglu("seed", 8192, 768, 3072);
+			bench_product_geglu("gemma3-1b", 8192, 1152, 6912);
 		}
 		if (!*only || !strcmp(only, "norm")) {
 			bench_norm2(32768, 768);
@@ -1015,6 +1163,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	check_hopper_loaded();
+	/* ff not a multiple of the tile (192, 6912), one reduction step (64),
+	 * M not of 128 */
+	check_product_geglu<4>(300, 128, 192);
+	check_product_geglu<4>(130, 64, 64);
+	check_product_geglu<4>(1000, 768, 3072);
+	check_product_geglu<4>(77, 1152, 6912);
+	check_product_geglu<4>(700, 640, 2048);
+	/* more tiles than blocks: each block and warpgroup takes several */
+	check_product_geglu<4>(40000, 128, 1024);
+	check_product_geglu<2>(300, 768, 192);
+	check_product_geglu<4>(5000, 128, 1024);
 	check_attention(2, 200, 4, 2, 64, 0);
 	check_attention(1, 300, 4, 2, 64, 70);
 	check_attention(2, 32, 4, 2, 16, 8);

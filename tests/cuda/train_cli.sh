@@ -4,7 +4,8 @@
 #   verify of the fixture with the bf16 bounds of bonsai-train(1); a run that
 #   moves CPU -> GPU -> CPU through checkpoints; the out-of-memory message at
 #   start-up; a NaN weight and a NaN step; the default device; a BONSAI_ATTN
-#   that names no kernel; and the speed
+#   that names no kernel; the MLP products (BONSAI_MLP): a bad value, the
+#   default's bits twice, its losses against cuBLASLt's; and the speed
 #   of the small preset through the CLI (steps 6.. of STEPS).
 #   tests/cuda/train_cli.sh [FIXTURE_DIR [WORK_DIR [STEPS]]]
 # (run by `make check-cuda`; FIXTURE_DIR defaults to ../shared's gemma3_tiny,
@@ -73,14 +74,36 @@ $TR $A -o "$W/default" --steps 2 > /dev/null 2> "$W/default.err"
 grep -q "device NVIDIA" "$W/default.err"
 ok $? "no --device: trains on the GPU ($(grep -o 'device .*' "$W/default.err"))"
 
-# A BONSAI_ATTN value that names no kernel is an error, not the default.
-rm -rf "$W/badattn"
-BONSAI_ATTN=hoper $TR $A -o "$W/badattn" --device cuda --steps 2 > /dev/null 2> "$W/badattn.err"
+# A kernel-choosing variable that names no kernel is an error, not the
+# default: bad_choice VAR VALUE ONE_ACCEPTED_VALUE.
+bad_choice() {
+	rm -rf "$W/bad"
+	env "$1=$2" $TR $A -o "$W/bad" --device cuda --steps 2 > /dev/null 2> "$W/bad.err"
+	rc=$?
+	sed 's/^/# /' "$W/bad.err"
+	[ $rc -eq 1 ] && grep -q "$1=$2" "$W/bad.err" && grep -q "$3" "$W/bad.err" &&
+		! ls "$W/bad"/ckpt-* > /dev/null 2>&1
+	ok $? "$1=$2: exit 1, names the value and the accepted ones, no checkpoint"
+}
+bad_choice BONSAI_ATTN hoper hopper
+
+# The MLP products: a BONSAI_MLP that names none is an error; the default
+# (on sm_90a the fused wgmma kernels of product_geglu.cuh) repeats its bits
+# and trains as cuBLASLt's products with the separate GeGLU kernels do.
+bad_choice BONSAI_MLP fuse cublas
+rm -rf "$W/mlp1" "$W/mlp2" "$W/mlpc"
+$TR $A -o "$W/mlp1" --device cuda > "$W/mlp1.log" 2> "$W/err" &&
+	$TR $A -o "$W/mlp2" --device cuda > "$W/mlp2.log" 2>> "$W/err" &&
+	BONSAI_MLP=cublas $TR $A -o "$W/mlpc" --device cuda > "$W/mlpc.log" 2>> "$W/err"
 rc=$?
-sed 's/^/# /' "$W/badattn.err"
-[ $rc -eq 1 ] && grep -q "BONSAI_ATTN=hoper" "$W/badattn.err" && grep -q "hopper" "$W/badattn.err" &&
-	! ls "$W/badattn"/ckpt-* > /dev/null 2>&1
-ok $? "BONSAI_ATTN=hoper: exit 1, names the value and the accepted ones, no checkpoint"
+cmp -s "$(ls "$W"/mlp1/ckpt-*30.safetensors)" "$(ls "$W"/mlp2/ckpt-*30.safetensors)"
+ok $? "CUDA, 30 steps twice with the default MLP products: the same checkpoint bits"
+worst=$(for s in 1 10 20 30; do
+	echo "$(loss_of "$W/mlp1.log" $s) $(loss_of "$W/mlpc.log" $s)"
+done | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { print m + 0 }')
+echo "# largest |default - BONSAI_MLP=cublas| loss at steps 1..30: $worst"
+[ $rc -eq 0 ] && awk -v w="$worst" 'BEGIN { exit !(w < 0.02) }'
+ok $? "the default MLP products' losses stay within 0.02 nats of cuBLASLt's (exit $rc)"
 
 # Speed of the small preset through the CLI: 32 x 1024 tokens a step.
 if [ ! -f "$W/rand/manifest.json" ]; then
