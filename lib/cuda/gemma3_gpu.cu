@@ -1272,11 +1272,13 @@ extern "C" int gemma3_gpu_probe(char *why, size_t n)
 	cudaFuncAttributes fa;
 	e = cudaFuncGetAttributes(&fa, geglu_fwd_kernel);
 	if (e != cudaSuccess) {
+		/* on 9.0 the "a" target, or the wgmma kernels fall back */
+		const char *a = pr.major == 9 && pr.minor == 0 ? "a" : "";
 		snprintf(why, n,
 			 "this build has no GPU code that runs on %s (compute capability %d.%d): %s; "
-			 "rebuild with NVCCFLAGS naming -gencode=arch=compute_%d%d,code=sm_%d%d",
-			 pr.name, pr.major, pr.minor, cudaGetErrorString(e), pr.major, pr.minor,
-			 pr.major, pr.minor);
+			 "rebuild with NVCCFLAGS naming -gencode=arch=compute_%d%d%s,code=sm_%d%d%s",
+			 pr.name, pr.major, pr.minor, cudaGetErrorString(e), pr.major, pr.minor, a,
+			 pr.major, pr.minor, a);
 		cudaGetLastError();
 		return 0;
 	}
