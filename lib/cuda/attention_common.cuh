@@ -100,6 +100,20 @@ __device__ __forceinline__ void flash_softmax_tile(float (&s)[NT][4], bool full,
 	}
 }
 
+/* Row r = r_lo + 8 i (below T) of a warp's accumulators in the layout of
+ * mma.sync m16n8 (this thread's columns 8 nt + 2 tq, +1), times f, as bf16
+ * into head h of batch b of out. */
+template <int HD>
+__device__ __forceinline__ void flash_row_store(const float (&acc)[HD / 8][4], int i, float f,
+						bf16 *out, int ld, int b, int h, int T, int r, int tq)
+{
+	bf16 *row = out + ((size_t)b * T + r) * ld + (size_t)h * HD;
+#pragma unroll
+	for (int nt = 0; nt < HD / 8; nt++)
+		*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) =
+			__floats2bfloat162_rn(acc[nt][i * 2] * f, acc[nt][i * 2 + 1] * f);
+}
+
 /* The end of the forward pass for a warp's 16 rows (this thread's r_lo and
  * r_lo + 8, those below T): O = acc / lrow as bf16 (columns 8 nt + 2 tq,
  * +1 of head h of batch b) and lse2 = max + log2(sum). */
@@ -113,12 +127,7 @@ __device__ __forceinline__ void flash_fwd_store(const float (&acc)[HD / 8][4], c
 		int r = r_lo + i * 8;
 		if (r >= T)
 			continue;
-		float inv = lrow[i] > 0.f ? 1.f / lrow[i] : 0.f;
-		bf16 *orow = o + ((size_t)b * T + r) * o_ld + (size_t)h * HD;
-#pragma unroll
-		for (int nt = 0; nt < HD / 8; nt++)
-			*(__nv_bfloat162 *)(orow + nt * 8 + tq * 2) =
-				__floats2bfloat162_rn(acc[nt][i * 2] * inv, acc[nt][i * 2 + 1] * inv);
+		flash_row_store<HD>(acc, i, lrow[i] > 0.f ? 1.f / lrow[i] : 0.f, o, o_ld, b, h, T, r, tq);
 		if (tq == 0)
 			lse2[((size_t)b * Hq + h) * T + r] =
 				(mrow[i] == -INFINITY ? 0.f : mrow[i]) + log2f(lrow[i]);
@@ -388,16 +397,9 @@ __device__ __forceinline__ void flash_dq_store(const float (&acc)[HD / 8][4], bf
 					       int b, int h, int T, int r_lo, int tq, float scale)
 {
 #pragma unroll
-	for (int i = 0; i < 2; i++) {
-		int r = r_lo + i * 8;
-		if (r >= T)
-			continue;
-		bf16 *row = dq + ((size_t)b * T + r) * dq_ld + (size_t)h * HD;
-#pragma unroll
-		for (int nt = 0; nt < HD / 8; nt++)
-			*(__nv_bfloat162 *)(row + nt * 8 + tq * 2) = __floats2bfloat162_rn(
-				acc[nt][i * 2] * scale, acc[nt][i * 2 + 1] * scale);
-	}
+	for (int i = 0; i < 2; i++)
+		if (r_lo + i * 8 < T)
+			flash_row_store<HD>(acc, i, scale, dq, dq_ld, b, h, T, r_lo + i * 8, tq);
 }
 
 /* dK = scale accK and dV = accV of one m-tile: a thread's key rows r_lo and

@@ -237,14 +237,10 @@ static cudaError_t flash_hopper_fwd_cfg(cudaStream_t st, const FlashArgs &a)
 	if (!wgmma_device())
 		return flash_tile64_fwd<HD>(st, a);
 	size_t sm = flash_hopper_fwd_smem(NWG, PIPE);
-	auto kern = flash_hopper_fwd_kernel<HD, NWG, PIPE>;
-	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 64 * NWG - 1) / (64 * NWG), a.Hq, a.B);
-	kern<<<grid, 128 * NWG, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld, a.lse2,
-					  a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F);
-	return cudaGetLastError();
+	return launch_smem(flash_hopper_fwd_kernel<HD, NWG, PIPE>, grid, 128 * NWG, sm, st, a.q,
+			   a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld, a.lse2, a.T, a.Hq, a.Hkv,
+			   a.window, a.scale * LOG2E_F);
 }
 
 /* one warpgroup a block: on an H200 (small, B 32) 0.244 / 0.298 ms a
@@ -475,32 +471,20 @@ static inline size_t flash_hopper_dkdv_smem() { return (size_t)6 * 64 * 128 + 4 
 template <int HD>
 static cudaError_t flash_hopper_bwd_dq(cudaStream_t st, const FlashArgs &a)
 {
-	size_t sm = flash_hopper_dq_smem();
-	auto kern = flash_hopper_dq_kernel<HD>;
-	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 63) / 64, a.Hq, a.B);
-	kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2,
-				    a.D, a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window,
-				    a.scale * LOG2E_F, a.scale);
-	return cudaGetLastError();
+	return launch_smem(flash_hopper_dq_kernel<HD>, grid, 128, flash_hopper_dq_smem(), st, a.q,
+			   a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D, a.dq, a.dq_ld,
+			   a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
 }
 
 /* dK and dV by the wgmma kernel */
 template <int HD>
 static cudaError_t flash_hopper_bwd_dkdv(cudaStream_t st, const FlashArgs &a)
 {
-	size_t sm = flash_hopper_dkdv_smem();
-	auto kern = flash_hopper_dkdv_kernel<HD>;
-	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 63) / 64, a.Hkv, a.B);
-	kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2,
-				    a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
-				    a.scale * LOG2E_F, a.scale);
-	return cudaGetLastError();
+	return launch_smem(flash_hopper_dkdv_kernel<HD>, grid, 128, flash_hopper_dkdv_smem(), st, a.q,
+			   a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D, a.dk, a.dk_ld,
+			   a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
 }
 
 /* The backward with the wgmma dK/dV kernel and DQ's dQ kernel (wgmma's or

@@ -581,17 +581,11 @@ static cudaError_t flash_tile128_fwd(cudaStream_t st, const FlashArgs &a)
 	typedef Tile128Smem<C, HD> S;
 	if (S::fwd > flash_smem_optin_limit())
 		return flash_tile64_fwd<HD>(st, a);
-	auto kern = flash_tile128_fwd_kernel<HD, C::BK, C::FNW, C::FMT, C::FQREG, C::FMINB>;
-	cudaError_t e =
-		cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::fwd);
-	if (e != cudaSuccess)
-		return e;
 	constexpr int BQ = 16 * C::FMT * C::FNW;
 	dim3 grid((a.T + BQ - 1) / BQ, a.Hq, a.B);
-	kern<<<grid, 32 * C::FNW, S::fwd, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld,
-					       a.lse2, a.T, a.Hq, a.Hkv, a.window,
-					       a.scale * LOG2E_F);
-	return cudaGetLastError();
+	return launch_smem(flash_tile128_fwd_kernel<HD, C::BK, C::FNW, C::FMT, C::FQREG, C::FMINB>,
+			   grid, 32 * C::FNW, S::fwd, st, a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o,
+			   a.o_ld, a.lse2, a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F);
 }
 
 template <int HD, class C = Tile128Cfg<HD>>
@@ -602,43 +596,30 @@ static cudaError_t flash_tile128_bwd(cudaStream_t st, const FlashArgs &a)
 	if (S::dq > lim || S::dkdv > lim)
 		return flash_tile64_bwd<HD>(st, a);
 	constexpr int NW = C::NW, R = 16 * C::QMT * NW;
-	auto kq = flash_tile128_bwd_dq_kernel<HD, C::QBK, NW, C::QMT, C::DQREG, C::DQMINB>;
-	cudaError_t e =
-		cudaFuncSetAttribute(kq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dq);
-	if (e != cudaSuccess)
-		return e;
 	float sl2 = a.scale * LOG2E_F;
 	dim3 grid((a.T + R - 1) / R, a.Hq, a.B);
-	kq<<<grid, 32 * NW, S::dq, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
-					 a.lse2, a.D, a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window,
-					 sl2, a.scale);
-	if ((e = cudaGetLastError()) != cudaSuccess)
-		return e;
-	if constexpr (tile128_split_dkdv<C, HD>()) {
-		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, false>;
-		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize,
-					 (int)S::dkdv);
-		if (e != cudaSuccess)
-			return e;
-		constexpr int R2 = 8 * C::KNW;
-		dim3 grid2((a.T + R2 - 1) / R2, a.Hkv, a.B);
-		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
-						    a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv,
-						    a.dv_ld, a.T, a.Hq, a.Hkv, a.window, sl2,
-						    a.scale, nullptr, 0);
-		return cudaGetLastError();
-	}
-	auto kk = flash_tile128_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG,
-						C::KVMINB>;
-	e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
+	cudaError_t e = launch_smem(
+		flash_tile128_bwd_dq_kernel<HD, C::QBK, NW, C::QMT, C::DQREG, C::DQMINB>, grid, 32 * NW,
+		S::dq, st, a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D, a.dq,
+		a.dq_ld, a.T, a.Hq, a.Hkv, a.window, sl2, a.scale);
 	if (e != cudaSuccess)
 		return e;
+	if constexpr (tile128_split_dkdv<C, HD>()) {
+		constexpr int R2 = 8 * C::KNW;
+		dim3 grid2((a.T + R2 - 1) / R2, a.Hkv, a.B);
+		return launch_smem(
+			flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, false>, grid2,
+			32 * C::KNW, S::dkdv, st, a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
+			a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window, sl2, a.scale,
+			(bf16 *)nullptr, 0);
+	}
 	constexpr int R2 = 16 * C::KMT * C::KNW;
 	dim3 grid2((a.T + R2 - 1) / R2, a.Hkv * (HD / C::HDP), a.B);
-	kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
-					    a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld,
-					    a.T, a.Hq, a.Hkv, a.window, sl2, a.scale);
-	return cudaGetLastError();
+	return launch_smem(flash_tile128_bwd_dkdv_kernel<HD, C::HDP, C::BQB, C::KNW, C::KMT, C::KVREG,
+							 C::KVMINB>,
+			   grid2, 32 * C::KNW, S::dkdv, st, a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO,
+			   a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
+			   sl2, a.scale);
 }
 
 /* version 2 with the default shapes (Tile128Cfg) at head_dim hd */
@@ -682,16 +663,13 @@ static cudaError_t flash_tile128_ds_bwd(cudaStream_t st, const FlashArgs &a)
 		cudaError_t e = cudaMemsetAsync(a.ds, 0, flash_ds_bytes(a.B, a.Hq, a.T), st);
 		if (e != cudaSuccess)
 			return e;
-		auto kk = flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, true>;
-		e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)S::dkdv);
-		if (e != cudaSuccess)
-			return e;
 		constexpr int R2 = 8 * C::KNW;
 		dim3 grid2((a.T + R2 - 1) / R2, a.Hkv, a.B);
-		kk<<<grid2, 32 * C::KNW, S::dkdv, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld,
-						    a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq,
-						    a.Hkv, a.window, a.scale * LOG2E_F, a.scale, a.ds, ld);
-		if ((e = cudaGetLastError()) != cudaSuccess)
+		e = launch_smem(flash_tile128_bwd_dkdv_split_kernel<HD, C::BQB, C::KNW, C::KVMINB, true>,
+				grid2, 32 * C::KNW, S::dkdv, st, a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld,
+				a.dO, a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv,
+				a.window, a.scale * LOG2E_F, a.scale, a.ds, ld);
+		if (e != cudaSuccess)
 			return e;
 		return attn_dq_product(st, a, HD, ld);
 	}

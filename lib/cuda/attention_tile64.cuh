@@ -290,14 +290,10 @@ static cudaError_t flash_tile64_fwd(cudaStream_t st, const FlashArgs &a)
 {
 	constexpr int BK = HD >= 256 ? 32 : 64;
 	size_t sm = flash_tile64_fwd_smem(HD, BK);
-	auto kern = flash_tile64_fwd_kernel<HD, BK>;
-	cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 63) / 64, a.Hq, a.B);
-	kern<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.o, a.o_ld, a.lse2, a.T,
-				    a.Hq, a.Hkv, a.window, a.scale * LOG2E_F);
-	return cudaGetLastError();
+	return launch_smem(flash_tile64_fwd_kernel<HD, BK>, grid, 128, sm, st, a.q, a.q_ld, a.k, a.k_ld,
+			   a.v, a.v_ld, a.o, a.o_ld, a.lse2, a.T, a.Hq, a.Hkv, a.window,
+			   a.scale * LOG2E_F);
 }
 
 /* the backward's two kernels, launched apart for timing them
@@ -307,15 +303,10 @@ static cudaError_t flash_tile64_bwd_dq(cudaStream_t st, const FlashArgs &a)
 {
 	constexpr int BK = HD >= 256 ? 32 : 64;
 	size_t sm = flash_tile64_dq_smem(HD, BK);
-	auto kq = flash_tile64_bwd_dq_kernel<HD, BK>;
-	cudaError_t e = cudaFuncSetAttribute(kq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 63) / 64, a.Hq, a.B);
-	kq<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D,
-				  a.dq, a.dq_ld, a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F,
-				  a.scale);
-	return cudaGetLastError();
+	return launch_smem(flash_tile64_bwd_dq_kernel<HD, BK>, grid, 128, sm, st, a.q, a.q_ld, a.k,
+			   a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D, a.dq, a.dq_ld, a.T, a.Hq,
+			   a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
 }
 
 template <int HD>
@@ -323,15 +314,10 @@ static cudaError_t flash_tile64_bwd_dkdv(cudaStream_t st, const FlashArgs &a)
 {
 	constexpr int HDP = HD > 128 ? 128 : HD;
 	size_t sm = flash_tile64_dkdv_smem(HD);
-	auto kk = flash_tile64_bwd_dkdv_kernel<HD, HDP>;
-	cudaError_t e = cudaFuncSetAttribute(kk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	dim3 grid((a.T + 63) / 64, a.Hkv * (HD / HDP), a.B);
-	kk<<<grid, 128, sm, st>>>(a.q, a.q_ld, a.k, a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D,
-				  a.dk, a.dk_ld, a.dv, a.dv_ld, a.T, a.Hq, a.Hkv, a.window,
-				  a.scale * LOG2E_F, a.scale);
-	return cudaGetLastError();
+	return launch_smem(flash_tile64_bwd_dkdv_kernel<HD, HDP>, grid, 128, sm, st, a.q, a.q_ld, a.k,
+			   a.k_ld, a.v, a.v_ld, a.dO, a.do_ld, a.lse2, a.D, a.dk, a.dk_ld, a.dv,
+			   a.dv_ld, a.T, a.Hq, a.Hkv, a.window, a.scale * LOG2E_F, a.scale);
 }
 
 template <int HD>

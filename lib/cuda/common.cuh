@@ -97,6 +97,23 @@ extern "C" void die(const char *fmt, ...);
 	} while (0)
 #endif
 #define CKL() CK(cudaGetLastError())
+
+/* kern<<<grid, threads, smem, st>>>(args...), the kernel's dynamic
+ * shared-memory limit first raised to smem where that is over 48 KB (a
+ * block gets more only so); the error of either step. */
+template <typename... P, typename... A>
+static cudaError_t launch_smem(void (*kern)(P...), dim3 grid, int threads, size_t smem,
+			       cudaStream_t st, A... args)
+{
+	if (smem > 48 * 1024) {
+		cudaError_t e =
+			cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+		if (e != cudaSuccess)
+			return e;
+	}
+	kern<<<grid, threads, smem, st>>>(args...);
+	return cudaGetLastError();
+}
 #define CKB(x)                                                                                 \
 	do {                                                                                   \
 		cublasStatus_t s_ = (x);                                                       \

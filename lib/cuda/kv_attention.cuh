@@ -76,16 +76,8 @@ static cudaError_t kv_attention(cudaStream_t st, const bf16 *q, int q_ld, const 
 				const bf16 *vc, bf16 *o, int o_ld, int n, int pos, int Hq, int Hkv,
 				int hd, int window, float scale, int max_keys)
 {
-	size_t sm = (size_t)max_keys * sizeof(float);
-	if (sm > 48 * 1024) {
-		cudaError_t e = cudaFuncSetAttribute(kv_attention_kernel,
-						     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-		if (e != cudaSuccess)
-			return e;
-	}
-	kv_attention_kernel<<<dim3(n, Hq), 128, sm, st>>>(q, q_ld, kc, vc, o, o_ld, pos, Hq, Hkv, hd,
-							  window, scale);
-	return cudaGetLastError();
+	return launch_smem(kv_attention_kernel, dim3(n, Hq), 128, (size_t)max_keys * sizeof(float), st,
+			   q, q_ld, kc, vc, o, o_ld, pos, Hq, Hkv, hd, window, scale);
 }
 
 #endif

@@ -411,15 +411,8 @@ static cudaError_t norm_bwd_pair_launch(cudaStream_t st, int N, int d, const flo
 		}
 	}
 	size_t sm = (size_t)(NORM_BWD_PAIR_THREADS / 32) * 2 * K * 256 * sizeof(float);
-	if (sm > 48 * 1024) {
-		cudaError_t e = cudaFuncSetAttribute(norm_bwd_pair_kernel<K, true, MODE1>,
-						     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-		if (e != cudaSuccess)
-			return e;
-	}
-	norm_bwd_pair_kernel<K, true, MODE1><<<grid, NORM_BWD_PAIR_THREADS, sm, st>>>(
-		N, d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, partial1, partial2);
-	return cudaGetLastError();
+	return launch_smem(norm_bwd_pair_kernel<K, true, MODE1>, grid, NORM_BWD_PAIR_THREADS, sm, st, N,
+			   d, x1, rstd1, w1, dy1, dx, x2, rstd2, w2, dbf, partial1, partial2);
 }
 
 static cudaError_t norm_bwd_pair(cudaStream_t st, int N, int d, const float *x1, const float *rstd1,

@@ -345,14 +345,9 @@ static cudaError_t product_geglu(cudaStream_t st, const ProductGegluArgs &p)
 	}
 	if (e != cudaSuccess)
 		return e;
-	auto kern = product_geglu_kernel<MODE, STAGES>;
-	size_t sm = product_geglu_smem(STAGES);
-	e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
-	if (e != cudaSuccess)
-		return e;
 	int bn = MODE == PG_GEGLU_FWD ? 64 : 128, ntn = (p.N + bn - 1) / bn, ntm = (p.M + 127) / 128;
-	kern<<<std::min(ntm * ntn, nsm), 288, sm, st>>>(ta, tb, p, ntm, ntn);
-	return cudaGetLastError();
+	return launch_smem(product_geglu_kernel<MODE, STAGES>, std::min(ntm * ntn, nsm), 288,
+			   product_geglu_smem(STAGES), st, ta, tb, p, ntm, ntn);
 }
 
 #endif
