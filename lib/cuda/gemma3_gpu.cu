@@ -95,6 +95,12 @@ struct gemma3_gpu {
 	size_t partial_n;
 	/* batch */
 	int32_t *tok, *tgt, *e_uniq, *e_start, *e_pos;
+	/* pinned copies of the batch and the embedding backward's order
+	 * (2N ints, 5N + 1 when training): a copy from pageable memory may
+	 * wait for the stream to drain (the host sat ~15 ms a step behind the
+	 * forward pass that way); each call that fills these ends
+	 * synchronised, so they are free again at the next */
+	int32_t *h_tok, *h_tgt, *h_uniq, *h_start, *h_pos;
 	float *rope_cos[2], *rope_sin[2];
 	double *dsum;
 	/* zero_grad only marks the gradients stale: the next fwd_bwd writes the
@@ -560,17 +566,44 @@ static void upload_batch(gemma3_gpu *g, const int32_t *inputs, const int32_t *ta
 		if (inputs[i] < 0 || inputs[i] >= g->V)
 			die("token %d at position %d is outside the vocabulary (%d)", inputs[i], i,
 			    g->V);
-	CK(cudaMemcpyAsync(g->tok, inputs, sizeof(int32_t) * g->N, cudaMemcpyHostToDevice, g->st));
+	memcpy(g->h_tok, inputs, sizeof(int32_t) * g->N);
+	CK(cudaMemcpyAsync(g->tok, g->h_tok, sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
+			   g->st));
 	if (targets) {
-		std::vector<int32_t> t(targets, targets + g->N);
-		for (auto &x : t)
-			if (x >= g->V)
-				die("target token %d is outside the vocabulary (%d)", x, g->V);
-		/* from pageable memory: staged before the call returns, so t
-		 * may go while the copy is still queued (no sync) */
-		CK(cudaMemcpyAsync(g->tgt, t.data(), sizeof(int32_t) * g->N,
+		for (int i = 0; i < g->N; i++)
+			if (targets[i] >= g->V)
+				die("target token %d is outside the vocabulary (%d)", targets[i], g->V);
+		memcpy(g->h_tgt, targets, sizeof(int32_t) * g->N);
+		CK(cudaMemcpyAsync(g->tgt, g->h_tgt, sizeof(int32_t) * g->N,
 				   cudaMemcpyHostToDevice, g->st));
 	}
+}
+
+/* The embedding backward's token order (the distinct ids, where each one's
+ * run starts, the positions in id order), sorted on the host while the GPU
+ * runs the backward pass; returns the number of distinct ids. */
+static int upload_embed_order(gemma3_gpu *g, const int32_t *inputs)
+{
+	std::vector<std::pair<int32_t, int32_t>> tp(g->N);
+	for (int i = 0; i < g->N; i++)
+		tp[i] = {inputs[i], i};
+	std::sort(tp.begin(), tp.end());
+	int nu = 0;
+	for (int i = 0; i < g->N; i++) {
+		if (i == 0 || tp[i].first != tp[i - 1].first) {
+			g->h_uniq[nu] = tp[i].first;
+			g->h_start[nu++] = i;
+		}
+		g->h_pos[i] = tp[i].second;
+	}
+	g->h_start[nu] = g->N;
+	CK(cudaMemcpyAsync(g->e_uniq, g->h_uniq, sizeof(int32_t) * nu, cudaMemcpyHostToDevice,
+			   g->st));
+	CK(cudaMemcpyAsync(g->e_start, g->h_start, sizeof(int32_t) * (nu + 1),
+			   cudaMemcpyHostToDevice, g->st));
+	CK(cudaMemcpyAsync(g->e_pos, g->h_pos, sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
+			   g->st));
+	return nu;
 }
 
 static void forward(gemma3_gpu *g)
@@ -657,28 +690,6 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 	need_train(g, "fwd_bwd");
 	upload_batch(g, inputs, targets);
 	forward(g);
-	/* while the GPU runs the forward pass: */
-	/* the embedding backward's token order, sorted on the host */
-	std::vector<std::pair<int32_t, int32_t>> tp(g->N);
-	for (int i = 0; i < g->N; i++)
-		tp[i] = {inputs[i], i};
-	std::sort(tp.begin(), tp.end());
-	std::vector<int32_t> uniq, start, pos(g->N);
-	for (int i = 0; i < g->N; i++) {
-		if (i == 0 || tp[i].first != tp[i - 1].first) {
-			uniq.push_back(tp[i].first);
-			start.push_back(i);
-		}
-		pos[i] = tp[i].second;
-	}
-	start.push_back(g->N);
-	CK(cudaMemcpyAsync(g->e_uniq, uniq.data(), sizeof(int32_t) * uniq.size(),
-			   cudaMemcpyHostToDevice, g->st));
-	CK(cudaMemcpyAsync(g->e_start, start.data(), sizeof(int32_t) * start.size(),
-			   cudaMemcpyHostToDevice, g->st));
-	CK(cudaMemcpyAsync(g->e_pos, pos.data(), sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
-			   g->st));
-
 	if (g->grad_stale) {
 		zero_segments_kernel<<<g->nz, 256, 0, g->st>>>(g->nz_off, g->nz_len, g->grad);
 		CKL();
@@ -704,7 +715,8 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 		 * last norm, which is layer l - 1's bucket, reduced after it */
 		bucket_done(g, g->lo[l].t[0], l + 1 < g->L ? g->lo[l + 1].t[0] : g->off_norm);
 	}
-	embed_bwd_kernel<<<(unsigned)uniq.size(), 256, 0, g->st>>>(
+	int nu = upload_embed_order(g, inputs);
+	embed_bwd_kernel<<<(unsigned)nu, 256, 0, g->st>>>(
 		g->d, g->e_uniq, g->e_start, g->e_pos, g->dx, sqrtf((float)g->d),
 		g->grad + g->off_embed);
 	CKL();
@@ -1417,6 +1429,19 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		g->loss_host = NULL;
 		fail = 1;
 	}
+	size_t nio = infer ? 2 * (size_t)N : 5 * (size_t)N + 1;
+	if (!fail && cudaMallocHost((void **)&g->h_tok, nio * 4) != cudaSuccess) {
+		g->h_tok = NULL;
+		fail = 1;
+	}
+	if (!fail) {
+		g->h_tgt = g->h_tok + N;
+		if (!infer) {
+			g->h_uniq = g->h_tgt + N;
+			g->h_pos = g->h_uniq + N;
+			g->h_start = g->h_pos + N;
+		}
+	}
 	g->dbf = (bf16 *)dalloc(g, Nb * d * 2, &fail);
 	g->dg = (bf16 *)dalloc(g, Nb * ff * 2, &fail);
 	g->dgu = (bf16 *)dalloc(g, Nb * 2 * ff * 2, &fail);
@@ -1557,6 +1582,8 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 		cudaFree(p);
 	if (g->loss_host)
 		cudaFreeHost(g->loss_host);
+	if (g->h_tok)
+		cudaFreeHost(g->h_tok);
 	if (g->lt)
 		cublasLtDestroy(g->lt);
 	if (g->st)
