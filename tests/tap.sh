@@ -54,7 +54,18 @@ skip() {
 }
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
-need_shared() { [ -d "$SHARED/fixtures" ] || skip_all "test data not found at $SHARED (see ../shared/README.md)"; }
+# need_shared: what follows needs the data in $SHARED. Without it: skip the
+# whole test when none ran yet, else end here with the ones that ran (a
+# "1..0" plan after tests is a TAP error, which failed `make test` wherever
+# ../shared is absent).
+need_shared() {
+	[ -d "$SHARED/fixtures" ] && return 0
+	set -- "test data not found at $SHARED (see ../shared/README.md)"
+	[ "$tap_n" -eq 0 ] && skip_all "$1"
+	echo "# SKIP the rest: $1"
+	done_testing
+	exit
+}
 
 done_testing() {
 	echo "1..$tap_n"
