@@ -1,8 +1,9 @@
 #!/bin/sh
-# The shell tests' TAP helpers (tests/tap.sh) when the data in ../shared
-# is absent: a test that needs it from the start is skipped whole; one that
+# The shell tests' TAP helpers (tests/tap.sh): when the data in ../shared
+# is absent, a test that needs it from the start is skipped whole, one that
 # needs it after some tests ends there with a plan that counts them (not
-# "1..0" after them, which prove reports as a bad plan).
+# "1..0" after them, which prove reports as a bad plan); the scratch folder
+# avoids a $TMPDIR with a space in it.
 . tests/tap.sh
 
 # a test script in $T: some tests, need_shared, one more test
@@ -47,5 +48,18 @@ BONSAI_SHARED=$T/present sh "$T/two.t" > "$T/present.out"
 rc=$?
 [ $rc -eq 0 ] && [ "$(tail -n 1 "$T/present.out")" = "1..3" ]
 ok $? "with the data present the test goes on past need_shared (exit $rc)"
+
+# a $TMPDIR with a space: the scratch folder goes to /tmp (make, which the
+# run tests drive, splits file names at spaces); without one, under $TMPDIR
+mkdir -p "$T/a b" "$T/ab"
+printf '%s\n' '#!/bin/sh' '. tests/tap.sh' 'echo "$T"; [ -d "$T" ]' > "$T/where.t"
+w=$(TMPDIR="$T/a b" sh "$T/where.t")
+rc=$?
+case $w in *" "*) rc=1 ;; /tmp/bonsai-test.*) ;; *) rc=1 ;; esac
+ok $rc "TMPDIR with a space: the scratch folder is $w"
+w=$(TMPDIR="$T/ab" sh "$T/where.t")
+rc=$?
+case $w in "$T/ab/bonsai-test."*) ;; *) rc=1 ;; esac
+ok $rc "TMPDIR without one: the scratch folder is under it ($w)"
 
 done_testing

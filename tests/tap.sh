@@ -6,7 +6,13 @@
 BUILD=${BUILD:-build}
 SHARED=${BONSAI_SHARED:-../shared}
 TOOLS=$BUILD/tests/tools
-T=$(mktemp -d "${TMPDIR:-/tmp}/bonsai-test.XXXXXX")
+# the test's scratch folder, under $TMPDIR unless that has a space in it:
+# the tests hand their paths to make (which splits file names at spaces)
+# and to shell words, so they use /tmp then
+case ${TMPDIR:-/tmp} in
+*[[:space:]]*) T=$(mktemp -d /tmp/bonsai-test.XXXXXX) ;;
+*) T=$(mktemp -d "${TMPDIR:-/tmp}/bonsai-test.XXXXXX") ;;
+esac
 trap 'rm -rf "$T"' EXIT
 # compiled tokenizers (and anything else cached) go to the test's own folder,
 # not the user's cache: a test neither leaves files there nor depends on them
