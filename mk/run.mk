@@ -16,7 +16,8 @@ $(error RUN=$(RUN): no $(RUN_FILE); the runs are: $(basename $(notdir $(wildcard
 endif
 
 # ---- defaults: a run file sets what it needs ----
-SHARED      ?= ../shared
+# the test data: $BONSAI_SHARED, as for the tests, else ../shared
+SHARED      ?= $(or $(BONSAI_SHARED),../shared)
 RUN_DIR     ?= runs-out/$(RUN)
 # the data: a Hub dataset (DATASET, CONFIG, REVISION; the first FILES of its
 # parquet files, all when empty) or local parquet files (PARQUET)
