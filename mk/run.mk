@@ -92,12 +92,7 @@ STEPS ?= $(shell awk 'BEGIN { s = int($(TOKENS) / $(BATCH_TOKENS)); print s < 1 
 D := $(RUN_DIR)
 # make splits file names at spaces: a run cannot live, or read its data,
 # under a path that has one
-ifneq ($(word 2,$(D)),)
-$(error RUN_DIR "$(RUN_DIR)" has a space in it, which make cannot handle in file names: pick a folder without one)
-endif
-ifneq ($(word 2,$(SHARED)),)
-$(error SHARED "$(SHARED)" has a space in it, which make cannot handle in file names: pick a folder without one)
-endif
+$(foreach v,RUN_DIR SHARED,$(if $(word 2,$($(v))),$(error $(v) "$($(v))" has a space in it, which make cannot handle in file names: pick a folder without one)))
 STAGE = sh mk/stage.sh $(D)
 SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
 

@@ -58,7 +58,7 @@ $F "$V2" > /dev/null 2> "$T/e"; [ $? = 1 ] && grep -q "column 'e': nested" "$T/e
 # plain file's first column chunk from UNCOMPRESSED to LZO (zigzag 3 = 6)
 # right after the path_in_schema "text" ... codec field header 0x15 0x00.
 off=$(LC_ALL=C grep -obUaP '\x04text\x15\x00' "$P" | tail -n 1 | cut -d: -f1)
-cp "$P" "$T/lzo.parquet" && chmod u+w "$T/lzo.parquet" # the fixtures may be read-only
+cp_rw "$P" "$T/lzo.parquet"
 printf '\006' | dd of="$T/lzo.parquet" bs=1 seek=$((off + 6)) conv=notrunc 2>/dev/null
 $F "$T/lzo.parquet" > /dev/null 2> "$T/e"
 [ $? = 1 ] && grep -q "lzo.parquet" "$T/e" && grep -q "column 'text'" "$T/e" && grep -q LZO "$T/e"

@@ -47,8 +47,7 @@ echo "[{\"type\":\"file\",\"oid\":\"$CFG_OID\",\"size\":$(stat -c %s "$MODEL/con
 echo "{\"id\":\"$MREPO\",\"sha\":\"$MCOMMIT\"}" > "$R/api/models/$MREPO/revision/main"
 # A model whose config.json is not the one its git blob id names.
 mkdir -p "$R/test/bad/resolve/main" "$R/api/models/test/bad/tree" "$R/api/models/test/bad/revision"
-cp "$MODEL/config.json" "$R/test/bad/resolve/main/"
-chmod u+w "$R/test/bad/resolve/main/config.json" # the fixtures may be read-only
+cp_rw "$MODEL/config.json" "$R/test/bad/resolve/main/config.json"
 echo ' ' >> "$R/test/bad/resolve/main/config.json"
 echo "[{\"type\":\"file\",\"oid\":\"$CFG_OID\",\"size\":$(stat -c %s "$R/test/bad/resolve/main/config.json"),\"path\":\"config.json\"}]" > "$R/api/models/test/bad/tree/main"
 echo "{\"sha\":\"$MCOMMIT\"}" > "$R/api/models/test/bad/revision/main"

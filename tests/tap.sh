@@ -9,10 +9,10 @@ TOOLS=$BUILD/tests/tools
 # the test's scratch folder, under $TMPDIR unless that has a space in it:
 # the tests hand their paths to make (which splits file names at spaces)
 # and to shell words, so they use /tmp then
-case ${TMPDIR:-/tmp} in
-*[[:space:]]*) T=$(mktemp -d /tmp/bonsai-test.XXXXXX) ;;
-*) T=$(mktemp -d "${TMPDIR:-/tmp}/bonsai-test.XXXXXX") ;;
-esac
+tmp=${TMPDIR:-/tmp}
+case $tmp in *[[:space:]]*) tmp=/tmp ;; esac
+T=$(mktemp -d "$tmp/bonsai-test.XXXXXX")
+unset tmp
 trap 'rm -rf "$T"' EXIT
 # compiled tokenizers (and anything else cached) go to the test's own folder,
 # not the user's cache: a test neither leaves files there nor depends on them
@@ -58,6 +58,10 @@ skip() {
 	tap_n=$((tap_n + 1))
 	echo "ok $tap_n # SKIP $1"
 }
+
+# cp_rw SRC DST: a copy the test may change (cp keeps a read-only
+# fixture's mode, which only root writes through)
+cp_rw() { cp "$1" "$2" && chmod u+w "$2"; }
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 # need_shared: what follows needs the data in $SHARED. Without it: skip the

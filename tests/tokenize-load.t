@@ -52,8 +52,7 @@ ok $? "only the 1.3 MB file was compiled into the cache, not the small one (< 25
 need_shared
 export BONSAI_CACHE="$T/cache"
 SRC=$SHARED/fixtures/tokenizers
-cp "$SRC/tiktoken/r50k_base.tiktoken" "$T/r50k_base.tiktoken"
-chmod u+w "$T/r50k_base.tiktoken" # the fixtures may be read-only; rewritten below
+cp_rw "$SRC/tiktoken/r50k_base.tiktoken" "$T/r50k_base.tiktoken"
 head -n 20 "$SRC/cases.jsonl" > "$T/docs.jsonl"
 ids() { $TOK encode --ids -t "$1" "$T/docs.jsonl"; }
 ids "$T/r50k_base.tiktoken" > "$T/ids1" 2> "$T/err1"
