@@ -128,6 +128,13 @@ $(shell mkdir -p $(BUILD) && printf '%s\n' '$(CUDA_CHOICE_TEXT)' > $(CUDA_CHOICE
 endif
 $(filter $(BUILD)/train/%.o,$(bonsai-train_OBJS)) $(BUILD)/eval/lm_gpu.o $(BUILD)/lib/nccl.o: $(CUDA_CHOICE)
 $(CUDA_LIB_OBJS): $(CUDA_CHOICE)
+# The same for MPI: `make MPICC=` and then `make` rebuild the MPI transport.
+MPI_CHOICE := $(BUILD)/mpi-choice
+MPI_CHOICE_TEXT := $(if $(MPICC),mpi $(MPI_CFLAGS),none)
+ifneq ($(strip $(file <$(MPI_CHOICE))),$(strip $(MPI_CHOICE_TEXT)))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(MPI_CHOICE_TEXT)' > $(MPI_CHOICE))
+endif
+$(BUILD)/lib/dist_mpi.o: $(MPI_CHOICE)
 
 # A unit test may link a tool's objects too: TEST_<name>_OBJS in module.mk.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
