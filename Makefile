@@ -39,6 +39,11 @@ MPI_CFLAGS := $(if $(MPICC),-DBONSAI_MPI $(shell $(MPICC) --showme:compile))
 MPI_LIBS   := $(if $(MPICC),$(shell $(MPICC) --showme:link))
 TEST_test_lib_dist_LIBS := $(MPI_LIBS)
 
+# A unit test that makes allocations fail (tests/unit/failalloc.h) links
+# with TEST_<name>_LIBS := $(FAILALLOC_LIBS).
+FAILALLOC_LIBS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=reallocarray,--wrap=strdup,--wrap=strndup
+TEST_test_lib_buf_LIBS := $(FAILALLOC_LIBS)
+
 # plain `make` builds the tools and tests, whatever targets the modules define first
 .DEFAULT_GOAL := all
 

@@ -89,7 +89,7 @@ static char *known_task_dir(const char *path)
 	if (!is_dir(path))
 		return NULL;
 	for (const char *const *name = eval_known_tasks; *name; name++) {
-		char *sub = path_join(path, *name);
+		char *sub = xpath_join(path, *name);
 		int inside = is_dir(sub);
 		free(sub);
 		if (inside)

@@ -727,7 +727,7 @@ eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err,
 	size_t n = 0;
 	int rc = 0;
 	for (const char *const *name = eval_known_tasks; *name && rc == 0; name++) {
-		char *dir = path_join(eval_dir, *name);
+		char *dir = xpath_join(eval_dir, *name);
 		if (is_dir(dir))
 			rc = load_one(*name, eval_dir, &tasks, &n, err, errlen);
 		free(dir);

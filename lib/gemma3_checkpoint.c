@@ -70,7 +70,7 @@ static void prune(const char *run, int keep)
 	gemma3_ckpt *l;
 	size_t n = gemma3_list_checkpoints(run, &l);
 	for (size_t i = 0; i + (size_t)keep < n; i++) {
-		char *p = path_join(run, l[i].name);
+		char *p = xpath_join(run, l[i].name);
 		if (unlink(p) && errno != ENOENT)
 			warnx_("%s: cannot remove: %s", p, strerror(errno));
 		free(p);
@@ -106,7 +106,7 @@ char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const floa
 	const char *keys[] = { "format", "config", "state", "checksum", "header_checksum" };
 	const char *vals[] = { GEMMA3_CKPT_FORMAT, cfg, st, sum, hsum };
 	char *name = gemma3_checkpoint_name(s->step);
-	char *path = path_join(run, name);
+	char *path = xpath_join(run, name);
 	free(name);
 	st_write(path, t, 3, keys, vals, 5);
 	free(cfg);
@@ -365,7 +365,7 @@ char *gemma3_latest_checkpoint(const char *run_dir)
 {
 	gemma3_ckpt *l;
 	size_t n = gemma3_list_checkpoints(run_dir, &l);
-	char *p = n ? path_join(run_dir, l[n - 1].name) : NULL;
+	char *p = n ? xpath_join(run_dir, l[n - 1].name) : NULL;
 	gemma3_free_checkpoints(l, n);
 	return p;
 }
@@ -379,7 +379,7 @@ safetensors *gemma3_state_file(const char *path)
 	if (S_ISDIR(sb.st_mode)) {
 		file = gemma3_latest_checkpoint(path);
 		if (!file)
-			file = path_join(path, "model.safetensors");
+			file = xpath_join(path, "model.safetensors");
 	} else {
 		file = xstrdup(path);
 	}

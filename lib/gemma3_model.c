@@ -100,7 +100,7 @@ static gemma3_model *open_checkpoint(const char *path, char *err, size_t errlen)
 /* config.json next to the weights, then the weights. */
 static gemma3_model *open_hf(const char *dir, const char *weights, char *err, size_t errlen)
 {
-	char *cfg = path_join(dir, "config.json");
+	char *cfg = xpath_join(dir, "config.json");
 	gemma3_model *m = NULL;
 	if (!exists(cfg)) {
 		errf(err, errlen, "%s: no config.json next to the weights", dir);
@@ -132,7 +132,7 @@ gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen)
 			free(ck);
 			return m;
 		}
-		char *cfg = path_join(path, "config.json");
+		char *cfg = xpath_join(path, "config.json");
 		int hf = exists(cfg);
 		free(cfg);
 		if (!hf) {
@@ -205,7 +205,7 @@ uint16_t gemma3_f32_to_bf16(float f)
 
 static void write_config(const char *dir, const gemma3_config *c, int bf16)
 {
-	char *path = path_join(dir, "config.json");
+	char *path = xpath_join(dir, "config.json");
 	char *cfg = gemma3_config_to_json(c);
 	/* the weights' dtype, which transformers loads them in by default */
 	char *dt = bf16 ? strstr(cfg, "\"dtype\": \"float32\"") : NULL;
@@ -245,7 +245,7 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
-	char *path = path_join(dir, "model.safetensors");
+	char *path = xpath_join(dir, "model.safetensors");
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
 	st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1);
 	free(path);

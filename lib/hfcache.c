@@ -33,7 +33,7 @@ char *hf_hub_cache_dir(void)
 	char *home = hf_home();
 	if (!home)
 		return NULL;
-	char *d = path_join(home, "hub");
+	char *d = xpath_join(home, "hub");
 	free(home);
 	return d;
 }
@@ -49,7 +49,7 @@ char *hf_token(char *err, size_t errlen)
 		char *home = hf_home();
 		if (!home)
 			return NULL;
-		path = path_join(home, "token");
+		path = xpath_join(home, "token");
 		free(home);
 	}
 	struct stat st;

@@ -33,7 +33,7 @@ void manifest_write(const char *dir, const manifest *m)
 			   split_name(e->split), e->n_tokens, e->n_docs, e->checksum);
 	}
 	buf_puts(&b, "\n ]}\n");
-	char *path = path_join(dir, "manifest");
+	char *path = xpath_join(dir, "manifest");
 	outfile *o = outfile_open(path);
 	outfile_write(o, b.data, b.len);
 	outfile_commit(o);
@@ -111,7 +111,7 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 
 manifest *manifest_read(const char *dir, char *err, size_t errlen)
 {
-	char *path = path_join(dir, "manifest");
+	char *path = xpath_join(dir, "manifest");
 	size_t len;
 	char *text = read_file_err(path, &len, err, errlen);
 	if (!text) {
@@ -151,7 +151,7 @@ shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int ver
 			   size_t errlen)
 {
 	const manifest_entry *e = &m->entries[i];
-	char *path = path_join(dir, e->file);
+	char *path = xpath_join(dir, e->file);
 	shard *s = shard_open(path, verify, err, errlen);
 	if (s && (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs ||
 		  s->h.payload_checksum != e->checksum || s->h.split != e->split)) {

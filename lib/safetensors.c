@@ -477,13 +477,13 @@ st_set *st_set_open(const char *path, char *err, size_t errlen)
 	if (ends_with(path, ".json"))
 		return open_index(path, err, errlen);
 	if (is_dir(path)) {
-		char *p = path_join(path, "model.safetensors");
+		char *p = xpath_join(path, "model.safetensors");
 		st_set *s = NULL;
 		if (exists(p)) {
 			s = st_set_open(p, err, errlen);
 		} else {
 			free(p);
-			p = path_join(path, "model.safetensors.index.json");
+			p = xpath_join(path, "model.safetensors.index.json");
 			if (exists(p))
 				s = open_index(p, err, errlen);
 			else

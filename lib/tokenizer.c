@@ -95,7 +95,7 @@ static char *compiled_path(uint64_t key)
 		return NULL;
 	char name[64];
 	snprintf(name, sizeof name, "tokenizers/%016" PRIx64 ".bin", key);
-	char *p = path_join(dir, name);
+	char *p = xpath_join(dir, name);
 	free(dir);
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')

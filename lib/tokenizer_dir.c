@@ -42,7 +42,7 @@ static char *folder_of(const char *path)
 
 char *tokenizer_in_dir(const char *path)
 {
-	char *dir = folder_of(path), *found = path_join(dir, "tokenizer.tiktoken");
+	char *dir = folder_of(path), *found = xpath_join(dir, "tokenizer.tiktoken");
 	if (!is_file(found)) {
 		free(found);
 		found = NULL;
@@ -53,7 +53,7 @@ char *tokenizer_in_dir(const char *path)
 	while (d && (e = readdir(d))) {
 		if (!ends_with(e->d_name, ".tiktoken"))
 			continue;
-		char *p = path_join(dir, e->d_name);
+		char *p = xpath_join(dir, e->d_name);
 		if (!is_file(p)) {
 			free(p);
 			continue;
@@ -71,7 +71,7 @@ char *tokenizer_in_dir(const char *path)
 	/* an export of a .tiktoken holds a tokenizer.json derived from it for
 	 * transformers; ours read the ranks, whose fingerprint the shards keep */
 	if (!found) {
-		found = path_join(dir, "tokenizer.json");
+		found = xpath_join(dir, "tokenizer.json");
 		if (!is_file(found)) {
 			free(found);
 			found = NULL;
@@ -101,7 +101,7 @@ int tokenizer_dir_file(const char *dir, const char *name)
 	char *tt = xmalloc(n + 10);
 	memcpy(tt, name, n);
 	strcpy(tt + n, ".tiktoken");
-	char *p = path_join(dir, tt);
+	char *p = xpath_join(dir, tt);
 	int side = is_file(p);
 	free(p);
 	free(tt);
@@ -146,12 +146,12 @@ int tokenizer_copy_to_dir(const char *src, const char *dir, uint64_t fingerprint
 		return -1;
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	int tiktoken = ends_with(base, ".tiktoken");
-	char *to = path_join(dir, tiktoken ? base : "tokenizer.json");
+	char *to = xpath_join(dir, tiktoken ? base : "tokenizer.json");
 	int rc = copy_file(src, to, err, errlen);
 	if (rc == 0 && tiktoken) {
 		char *side = side_name(src);
 		if (is_file(side)) {
-			char *sb = side_name(base), *side_to = path_join(dir, sb);
+			char *sb = side_name(base), *side_to = xpath_join(dir, sb);
 			rc = copy_file(side, side_to, err, errlen);
 			free(side_to);
 			free(sb);

@@ -21,50 +21,76 @@ static void outfile_cleanup(void *arg)
 		unlink(o->tmp);
 }
 
-outfile *outfile_open(const char *path)
+static void outfile_free(outfile *o)
 {
-	outfile *o = xcalloc(1, sizeof *o);
+	free(o->path);
+	free(o->tmp);
+	free(o);
+}
+
+outfile *outfile_open_err(const char *path, char *err, size_t errlen)
+{
+	outfile *o = calloc(1, sizeof *o);
+	if (!o || !(o->path = strdup(path && strcmp(path, "-") != 0 ? path : "stdout"))) {
+		free(o);
+		errf(err, errlen, "%s: out of memory", path ? path : "stdout");
+		return NULL;
+	}
 	if (!path || strcmp(path, "-") == 0) {
-		o->path = xstrdup("stdout");
 		o->fp = stdout;
 		return o;
 	}
-	o->path = xstrdup(path);
 	/* A device, FIFO or socket (-o /dev/null, a named pipe) is written in
 	 * place: renaming a temporary file over it would replace it. */
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
-			die("%s: is a directory", path);
+		if (S_ISDIR(st.st_mode)) {
+			errf(err, errlen, "%s: is a directory", path);
+			goto fail;
+		}
 		o->fp = fopen(path, "wb");
-		if (!o->fp)
-			die("%s: cannot open: %s", path, strerror(errno));
+		if (!o->fp) {
+			errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+			goto fail;
+		}
 		o->in_place = 1;
 		return o;
 	}
 	size_t n = strlen(path) + 32;
-	o->tmp = xmalloc(n);
+	if (!(o->tmp = malloc(n))) {
+		errf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
 	int fd = mkstemp(o->tmp);
-	if (fd < 0)
-		die("%s: cannot create: %s", path, strerror(errno));
+	if (fd < 0) {
+		errf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		goto fail;
+	}
 	/* mkstemp makes 0600; a finished output should look like any other file. */
 	mode_t mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		int e = errno;
+	if (fchmod(fd, 0666 & ~mask) != 0 || !(o->fp = fdopen(fd, "wb"))) {
+		errf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		close(fd);
 		unlink(o->tmp);
-		die("%s: cannot set mode: %s", path, strerror(e));
-	}
-	o->fp = fdopen(fd, "wb");
-	if (!o->fp) {
-		int e = errno;
-		unlink(o->tmp);
-		die("%s: %s", path, strerror(e));
+		goto fail;
 	}
 	/* large writes: shards and checkpoints are hundreds of MB */
 	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
 	cli_atdie(outfile_cleanup, o);
+	return o;
+fail:
+	outfile_free(o);
+	return NULL;
+}
+
+outfile *outfile_open(const char *path)
+{
+	char err[512];
+	outfile *o = outfile_open_err(path, err, sizeof err);
+	if (!o)
+		die("%s", err);
 	return o;
 }
 
@@ -76,47 +102,71 @@ void output_check(const char *path, int force)
 	die("%s: already exists; use -f/--force to replace it", path);
 }
 
+int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t errlen)
+{
+	if (n && fwrite(p, 1, n, o->fp) != n)
+		return errf(err, errlen, "%s: write failed: %s", o->path, strerror(errno));
+	o->bytes += n;
+	return 0;
+}
+
 void outfile_write(outfile *o, const void *p, size_t n)
 {
 	xfwrite(p, n, o->fp, o->path);
 	o->bytes += n;
 }
 
-static void outfile_free(outfile *o)
+/* Finishes the file; on an error its message is in err, and the output,
+ * if it was a temporary file, is still there for outfile_abort(). */
+static int outfile_finish(outfile *o, char *err, size_t errlen)
 {
-	free(o->path);
+	if (fflush(o->fp) != 0 || ferror(o->fp))
+		return errf(err, errlen, "%s: write failed: %s", o->path, strerror(errno));
+	if (!o->tmp) {
+		if (o->in_place) {
+			FILE *fp = o->fp;
+			o->fp = NULL;
+			if (fclose(fp) != 0)
+				return errf(err, errlen, "%s: %s", o->path, strerror(errno));
+		}
+		return 0;
+	}
+	if (fsync(fileno(o->fp)) != 0 && errno != EINVAL)
+		return errf(err, errlen, "%s: %s", o->path, strerror(errno));
+	FILE *fp = o->fp;
+	o->fp = NULL;
+	if (fclose(fp) != 0)
+		return errf(err, errlen, "%s: %s", o->path, strerror(errno));
+	if (rename(o->tmp, o->path) != 0)
+		return errf(err, errlen, "%s: cannot rename into place: %s", o->path, strerror(errno));
+	cli_atdie_remove(outfile_cleanup, o);
 	free(o->tmp);
-	free(o);
+	o->tmp = NULL;
+	return 0;
+}
+
+int outfile_commit_err(outfile *o, char *err, size_t errlen)
+{
+	if (outfile_finish(o, err, errlen)) {
+		outfile_abort(o);
+		return -1;
+	}
+	outfile_free(o);
+	return 0;
 }
 
 void outfile_commit(outfile *o)
 {
-	if (!o->tmp) {
-		xfflush(o->fp, o->path);
-		if (o->in_place && fclose(o->fp) != 0)
-			die("%s: %s", o->path, strerror(errno));
-		outfile_free(o);
-		return;
-	}
-	xfflush(o->fp, o->path);
-	if (fsync(fileno(o->fp)) != 0 && errno != EINVAL)
-		die("%s: %s", o->path, strerror(errno));
-	if (fclose(o->fp) != 0)
-		die("%s: %s", o->path, strerror(errno));
-	o->fp = NULL;
-	if (rename(o->tmp, o->path) != 0)
-		die("%s: cannot rename into place: %s", o->path, strerror(errno));
-	cli_atdie_remove(outfile_cleanup, o);
-	outfile_free(o);
+	char err[512];
+	if (outfile_commit_err(o, err, sizeof err))
+		die("%s", err);
 }
 
 void outfile_abort(outfile *o)
 {
-	if (o->in_place)
+	if (o->fp && (o->in_place || o->tmp))
 		fclose(o->fp);
 	if (o->tmp) {
-		if (o->fp)
-			fclose(o->fp);
 		unlink(o->tmp);
 		cli_atdie_remove(outfile_cleanup, o);
 	}
@@ -423,34 +473,66 @@ char *read_file(const char *path, size_t *len)
 	return text;
 }
 
-void mkdirs_above(const char *path)
+int mkdirs_above_err(const char *path, char *err, size_t errlen)
 {
-	char *p = xstrdup(path);
+	char *p = strdup(path);
+	if (!p)
+		return errf(err, errlen, "%s: out of memory", path);
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = 0;
-		if (mkdir(p, 0777) < 0 && errno != EEXIST)
-			die_at(p, 0, "cannot create directory: %s", strerror(errno));
+		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+			errf(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
 		*s = '/';
 	}
 	free(p);
+	return 0;
+}
+
+int mkdir_p_err(const char *path, char *err, size_t errlen)
+{
+	if (mkdirs_above_err(path, err, errlen))
+		return -1;
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		return errf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+	return 0;
+}
+
+void mkdirs_above(const char *path)
+{
+	char err[600];
+	if (mkdirs_above_err(path, err, sizeof err))
+		die("%s", err);
 }
 
 void mkdir_p(const char *path)
 {
-	mkdirs_above(path);
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
-		die_at(path, 0, "cannot create directory: %s", strerror(errno));
+	char err[600];
+	if (mkdir_p_err(path, err, sizeof err))
+		die("%s", err);
 }
 
 char *path_join(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);
-	char *p = xmalloc(a + b + 2);
+	char *p = malloc(a + b + 2);
+	if (!p)
+		return NULL;
 	memcpy(p, dir, a);
 	p[a] = '/';
 	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+char *xpath_join(const char *dir, const char *name)
+{
+	char *p = path_join(dir, name);
+	if (!p)
+		die("out of memory (a path in %s)", dir);
 	return p;
 }
 

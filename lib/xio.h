@@ -1,6 +1,7 @@
 /* xio.h - checked I/O: outputs that appear only when complete, and inputs
  * that may be compressed. Every failure names the file and exits, except
- * in the _err functions, for parsers that report errors to their caller. */
+ * in the _err functions, for library code that reports errors to its
+ * caller. */
 #ifndef BONSAI_XIO_H
 #define BONSAI_XIO_H
 
@@ -34,6 +35,14 @@ void output_check(const char *path, int force);
 void outfile_commit(outfile *o);
 /* Removes the temporary file; frees o. */
 void outfile_abort(outfile *o);
+
+/* The same for library code, which reports errors to its caller: open
+ * returns NULL and write/commit -1 with "PATH: why" in err. After a failed
+ * write the caller calls outfile_abort(); a failed commit has already
+ * removed the temporary file and freed o. */
+outfile *outfile_open_err(const char *path, char *err, size_t errlen);
+int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t errlen);
+int outfile_commit_err(outfile *o, char *err, size_t errlen);
 
 /* fwrite/fflush that die with "NAME: reason" (ENOSPC, EPIPE, ...). */
 void xfwrite(const void *p, size_t n, FILE *fp, const char *name);
@@ -75,16 +84,20 @@ char *read_file_err(const char *path, size_t *len, char *err, size_t errlen);
 
 /* Directories: mkdir_p makes path and every missing folder above it;
  * mkdirs_above only the folders above the file path. Both die naming the
- * folder that cannot be made. */
+ * folder that cannot be made; the _err forms return -1 with the message. */
 void mkdir_p(const char *path);
 void mkdirs_above(const char *path);
+int mkdir_p_err(const char *path, char *err, size_t errlen);
+int mkdirs_above_err(const char *path, char *err, size_t errlen);
 
 /* Removes the files of dir (one level) that match accepts, all when match
  * is NULL, then with and_dir dir itself; what cannot be removed is warned
  * about (a folder made by a tool that fails, cleaned on its way out). */
 void remove_dir_files(const char *dir, int (*match)(const char *dir, const char *name),
 		      int and_dir);
-/* "dir/name", malloc()ed: the one place that joins a path. */
+/* "dir/name", malloc()ed: the one place that joins a path. path_join
+ * returns NULL when out of memory, xpath_join (for the tools) dies. */
 char *path_join(const char *dir, const char *name);
+char *xpath_join(const char *dir, const char *name);
 
 #endif

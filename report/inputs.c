@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *in_dir(const report *r, const char *name) { return path_join(r->dir, name); }
+static char *in_dir(const report *r, const char *name) { return xpath_join(r->dir, name); }
 
 static int exists(const report *r, const char *name)
 {
@@ -215,7 +215,7 @@ static int list_files(const report *r, const char *sub, const char *suffix, char
 		if (l > ls && !strcmp(e->d_name + l - ls, suffix)) {
 			if (n == max)
 				die("%s/%s: more than %d files", r->dir, sub, max);
-			out[n++] = path_join(sub, e->d_name);
+			out[n++] = xpath_join(sub, e->d_name);
 		}
 	}
 	closedir(d);

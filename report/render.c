@@ -278,7 +278,7 @@ static void training(out *o, const report *r)
 /* An SVG file's text from its <svg element on (no XML declaration). */
 static void inline_svg(out *o, const report *r, const char *rel)
 {
-	char *p = path_join(r->dir, rel);
+	char *p = xpath_join(r->dir, rel);
 	size_t n;
 	char *s = read_file(p, &n);
 	const char *at = strstr(s, "<svg");

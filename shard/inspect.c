@@ -165,7 +165,7 @@ int shard_cat(int n, char **files)
 				die("%s", err);
 			for (size_t j = 0; j < m->n; j++) {
 				paths = xreallocarray(paths, np + 1, sizeof *paths);
-				paths[np++] = path_join(files[i], m->entries[j].file);
+				paths[np++] = xpath_join(files[i], m->entries[j].file);
 			}
 			manifest_free(m);
 		} else {

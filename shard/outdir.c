@@ -85,7 +85,7 @@ static void remove_stale_siblings(const char *dir)
 		/* our own id: left by an earlier process that had it */
 		if ((pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
-		char *p = path_join(parent, n);
+		char *p = xpath_join(parent, n);
 		if (moved_aside && access(dir, F_OK) != 0 && errno == ENOENT) {
 			/* killed between the two renames of the fallback below */
 			warnx_("%s: restoring the set a killed run had moved aside", dir);
@@ -131,7 +131,7 @@ void shard_outdir_open(shard_outdir *od, const char *path, int force)
 			die("%s: not a directory", path);
 		if (access(path, W_OK) != 0)
 			die("%s: directory is not writable: %s", path, strerror(errno));
-		char *mp = path_join(od->final, "manifest");
+		char *mp = xpath_join(od->final, "manifest");
 		int has_set = access(mp, F_OK) == 0;
 		free(mp);
 		if (!has_set) {
@@ -183,7 +183,7 @@ static void carry_over(const char *old_dir, const char *new_dir)
 		const char *n = e->d_name;
 		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || is_set_file(old_dir, n))
 			continue;
-		char *from = path_join(old_dir, n), *to = path_join(new_dir, n);
+		char *from = xpath_join(old_dir, n), *to = xpath_join(new_dir, n);
 		if (rename(from, to) != 0)
 			warnx_("%s: not moved into %s: %s", from, new_dir, strerror(errno));
 		free(from);

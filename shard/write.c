@@ -39,7 +39,7 @@ static void remove_finished(void *arg)
 {
 	writer_state *st = arg;
 	for (size_t i = 0; i < st->m.n; i++) {
-		char *p = path_join(st->dir, st->m.entries[i].file);
+		char *p = xpath_join(st->dir, st->m.entries[i].file);
 		unlink(p);
 		free(p);
 	}
@@ -50,7 +50,7 @@ static void open_shard(writer_state *st, split_out *s)
 	char name[64];
 	snprintf(name, sizeof name, "%s_%06" PRIu64 ".bin", s->split == SPLIT_VAL ? "val" : "train",
 		 s->next_index);
-	char *path = path_join(st->dir, name);
+	char *path = xpath_join(st->dir, name);
 	shard_header h = st->tmpl;
 	h.split = s->split;
 	h.index = s->next_index++;

@@ -291,7 +291,7 @@ int cmd_encode(int argc, char **argv)
 
 	/* a batch's room at once (growing it copied all of it each time), in
 	 * huge pages like the ids */
-	buf_t data = { tok_alloc_big(batch_bytes + (1u << 16)), 0, batch_bytes + (1u << 16) };
+	buf_t data = { .data = tok_alloc_big(batch_bytes + (1u << 16)), .cap = batch_bytes + (1u << 16) };
 	doc *docs = xcalloc(BATCH_DOCS, sizeof *docs);
 	size_t nd = 0;
 	int nin = optind < argc ? argc - optind : 1;

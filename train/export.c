@@ -42,7 +42,7 @@ static int empty_dir(const char *path)
 
 static void put_file(const char *dir, const char *name, const char *text)
 {
-	char *p = path_join(dir, name);
+	char *p = xpath_join(dir, name);
 	outfile *o = outfile_open(p);
 	outfile_write(o, text, strlen(text));
 	outfile_commit(o);
@@ -124,7 +124,7 @@ static void put_tokenizer(const char *model, const char *work, const safetensors
 	 * the same ids through a tokenizer.json derived from the ranks */
 	int tiktoken = strstr(src, ".tiktoken") != NULL;
 	if (tiktoken) {
-		char *p = path_join(work, "tokenizer.json");
+		char *p = xpath_join(work, "tokenizer.json");
 		if (tokenizer_write_hf_json(t, p, err, sizeof err))
 			die("%s", err);
 		free(p);

@@ -90,7 +90,7 @@ int cmd_verify(int argc, char **argv)
 
 	char err[1024];
 	gemma3_config c;
-	char *path = path_join(dir, "config.json");
+	char *path = xpath_join(dir, "config.json");
 	if (gemma3_config_load(path, 0, &c, err, sizeof err))
 		die("%s", err);
 	free(path);
@@ -98,7 +98,7 @@ int cmd_verify(int argc, char **argv)
 	float *params = xmalloc(np * sizeof *params);
 	if (gemma3_load_safetensors(&c, dir, params, err, sizeof err))
 		die("%s", err);
-	path = path_join(dir, "reference.safetensors");
+	path = xpath_join(dir, "reference.safetensors");
 	safetensors *ref = st_open(path, err, sizeof err);
 	if (!ref)
 		die("%s", err);

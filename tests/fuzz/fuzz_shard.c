@@ -37,8 +37,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cli_init("fuzz_shard");
 	if (!mkdtemp(dir))
 		abort();
-	file = path_join(dir, "input");
-	manifest_path = path_join(dir, "manifest");
+	file = xpath_join(dir, "input");
+	manifest_path = xpath_join(dir, "manifest");
 	atexit(clean_up);
 	return 0;
 }

@@ -13,7 +13,7 @@ static char dir[] = "/tmp/bonsai-ckptdir.XXXXXX";
 
 static void touch(const char *name)
 {
-	char *p = path_join(dir, name);
+	char *p = xpath_join(dir, name);
 	FILE *f = fopen(p, "w");
 	if (f)
 		fclose(f);
@@ -54,7 +54,7 @@ int main(void)
 	touch("config.json");
 	is_int(gemma3_list_checkpoints(dir, &l), 0, "no checkpoints yet");
 	ok(l == NULL && gemma3_latest_checkpoint(dir) == NULL, "nothing listed, no latest");
-	char *missing = path_join(dir, "missing");
+	char *missing = xpath_join(dir, "missing");
 	is_int(gemma3_list_checkpoints(missing, &l), 0, "a missing directory has no checkpoints");
 	free(missing);
 
@@ -67,7 +67,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
 		touch(files[i]);
 	/* and the temporary file of a checkpoint being written right now */
-	char *being = path_join(dir, "ckpt-00000700.safetensors");
+	char *being = xpath_join(dir, "ckpt-00000700.safetensors");
 	outfile *o = outfile_open(being);
 	size_t n = gemma3_list_checkpoints(dir, &l);
 	is_int(n, 3, "three checkpoints among the look-alikes");
@@ -79,7 +79,7 @@ int main(void)
 		is_str(l[2].name, "ckpt-100000000.safetensors", "with its file name");
 	}
 	gemma3_free_checkpoints(l, n);
-	char *want = path_join(dir, "ckpt-100000000.safetensors");
+	char *want = xpath_join(dir, "ckpt-100000000.safetensors");
 	char *got = gemma3_latest_checkpoint(dir);
 	is_str(got, want, "latest: the highest step");
 	free(got);
@@ -95,7 +95,7 @@ int main(void)
 	gemma3_free_checkpoints(l, n);
 	free(being);
 
-	char *j = path_join("a/b", "c.json");
+	char *j = xpath_join("a/b", "c.json");
 	is_str(j, "a/b/c.json", "path_join");
 	free(j);
 	char cmd[256];

@@ -19,7 +19,7 @@ static char dir[] = "/tmp/bonsai-evaltasks-errors.XXXXXX";
 /* Writes text to dir/name; the path, malloc()ed. */
 static char *put(const char *name, const char *text)
 {
-	char *path = path_join(dir, name);
+	char *path = xpath_join(dir, name);
 	FILE *f = fopen(path, "wb");
 	size_t n = strlen(text);
 	if (!f || fwrite(text, 1, n, f) != n || fclose(f) != 0) {
@@ -54,7 +54,7 @@ int main(void)
 	size_t n;
 
 	/* a missing file */
-	char *none = path_join(dir, "none.jsonl");
+	char *none = xpath_join(dir, "none.jsonl");
 	strcpy(err, "");
 	ok(!eval_read_input(none, &n, err, sizeof err) && says(err, none, 0, ""),
 	   "eval_read_input: a missing file: NULL, the file named");

@@ -20,7 +20,7 @@
 
 static char dir[] = "/tmp/bonsai-parse-errors.XXXXXX";
 
-static char *at(const char *name) { return path_join(dir, name); }
+static char *at(const char *name) { return xpath_join(dir, name); }
 
 static void put(const char *path, const void *p, size_t n)
 {
@@ -111,7 +111,7 @@ int main(void)
 	/* a manifest */
 	char *mdir = at("set"), *mpath;
 	mkdir_p(mdir);
-	mpath = path_join(mdir, "manifest");
+	mpath = xpath_join(mdir, "manifest");
 	ok(!manifest_read(mdir, err, sizeof err) && says(err, mpath, "cannot open"), "no manifest: NULL, named");
 	put(mpath, "{\"format\": 3", 12);
 	ok(!manifest_read(mdir, err, sizeof err) && says(err, mpath, ""), "a manifest that is not JSON");

@@ -118,6 +118,39 @@ int main(void)
 	ok(len == 8 && memcmp(all, "via fifo", 8) == 0, "and what was written went through it");
 	free(all);
 
+	/* The _err functions return what went wrong, name the file, and leave
+	 * nothing half-written behind: a process that dies would not show that. */
+	char err[512], missing[300], files[600];
+	snprintf(missing, sizeof missing, "%s/no/such/dir/out", dir);
+	err[0] = '\0';
+	ok(!outfile_open_err(missing, err, sizeof err) && strstr(err, missing) &&
+	   strstr(err, "cannot create"), "outfile_open_err: a missing folder is an error naming the file ('%s')", err);
+	err[0] = '\0';
+	ok(!outfile_open_err(dir, err, sizeof err) && strstr(err, "is a directory"),
+	   "outfile_open_err: a folder is an error ('%s')", err);
+	if (access("/dev/full", W_OK) == 0) {
+		/* /dev/full takes the write into stdio's buffer; the flush fails */
+		o = outfile_open_err("/dev/full", err, sizeof err);
+		int w = o ? outfile_write_err(o, "abc", 3, err, sizeof err) : -1;
+		err[0] = '\0';
+		ok(o && w == 0 && outfile_commit_err(o, err, sizeof err) == -1 && strstr(err, "/dev/full") &&
+		   strstr(err, "No space left"), "outfile_commit_err: a full device is an error ('%s')", err);
+	} else {
+		ok(1, "# SKIP no /dev/full");
+	}
+	/* a rename that cannot happen: the target became a folder meanwhile */
+	char later[300];
+	snprintf(later, sizeof later, "%s/later", dir);
+	o = outfile_open_err(later, err, sizeof err);
+	ok(o && outfile_write_err(o, "abc", 3, err, sizeof err) == 0, "outfile_write_err writes");
+	ok(mkdir(later, 0700) == 0, "the output's name taken by a folder");
+	err[0] = '\0';
+	ok(o && outfile_commit_err(o, err, sizeof err) == -1 && strstr(err, "cannot rename into place"),
+	   "outfile_commit_err: a failed rename is an error ('%s')", err);
+	snprintf(files, sizeof files, "ls %s | grep -c tmp >/dev/null", dir);
+	ok(system(files) != 0, "and its temporary file is gone");
+	rmdir(later);
+
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ok(system(cmd) == 0, "cleanup");

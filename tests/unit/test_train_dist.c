@@ -30,7 +30,7 @@ static void make_shards(void)
 	h.compression = SHARD_COMPRESS_NONE;
 	h.fingerprint = 77;
 	h.split = SPLIT_TRAIN;
-	char *path = path_join(dir, "train_000000.bin");
+	char *path = xpath_join(dir, "train_000000.bin");
 	shard_writer *w = shard_writer_open(path, &h, 0);
 	shard_writer_doc_start(w);
 	for (uint32_t i = 0; i < n; i++)
@@ -132,10 +132,10 @@ int main(void)
 		   resume_on[i]);
 	}
 	shardset_close(s);
-	char *p = path_join(dir, "train_000000.bin");
+	char *p = xpath_join(dir, "train_000000.bin");
 	unlink(p);
 	free(p);
-	p = path_join(dir, "manifest");
+	p = xpath_join(dir, "manifest");
 	unlink(p);
 	free(p);
 	rmdir(dir);
