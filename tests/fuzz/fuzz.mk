@@ -20,7 +20,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 # What each target links besides lib/ (its tool's sources and libraries).
 FUZZ_fuzz_fetch_parquet_SRCS := fetch/thrift.c fetch/pq_meta.c fetch/pq_decode.c fetch/pq_read.c \
 	fetch/pq_codec.c fetch/pq_json.c
-FUZZ_fuzz_fetch_parquet_LIBS := -lsnappy -lz
+FUZZ_fuzz_fetch_parquet_LIBS := $(FETCH_PQ_LIBS)
 FUZZ_fuzz_fetch_zip_SRCS := fetch/zipread.c
 FUZZ_fuzz_fetch_zip_LIBS := -lz
 FUZZ_fuzz_filter_SRCS := filter/hygiene.c filter/dedup.c filter/minhash.c
