@@ -211,10 +211,12 @@ typedef struct {
 
 static void cmd_tasks(const opts *o)
 {
-	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_sets_dir();
+	char err[1024];
+	char *dir = o->eval_dir ? xstrdup(o->eval_dir) : eval_sets_dir(err, sizeof err);
+	if (!dir)
+		die("%s", err);
 	size_t n_tasks;
 	eval_task **tasks;
-	char err[1024];
 	int rc = tasks_load(o->input, dir, &tasks, &n_tasks, err, sizeof err);
 	if (rc == -2)
 		die_usage("%s", err);
@@ -260,6 +262,9 @@ static void cmd_tasks(const opts *o)
 			eval_item *it = &task->items[i];
 			for (int c = 0; c < it->n_choices; c++) {
 				char *cont = str_cat(" ", it->choices[c], (char *)NULL);
+				if (!cont)
+					die("out of memory (for a choice of %zu bytes)",
+					    strlen(it->choices[c]) + 1);
 				loglik_encode_pair(eval_lm_encode, &lm, lm.bos, it->context, cont,
 						   &reqs[st[t][i].first + (size_t)c]);
 				free(cont);

@@ -14,6 +14,8 @@ void loglik_encode_pair(encode_fn enc, void *ectx, int32_t bos, const char *cont
 	size_t cl = strlen(context), keep = py_rstrip_len(context, cl);
 	/* context[:keep] and context[keep:] + continuation */
 	char *whole = str_cat(context, continuation, (char *)NULL);
+	if (!whole)
+		die("out of memory (for a context of %zu bytes)", cl + strlen(continuation));
 	uint32_t *w = NULL, *c = NULL;
 	size_t nw = 0, capw = 0, nc = 0, capc = 0;
 	enc(ectx, whole, strlen(whole), &w, &nw, &capw);

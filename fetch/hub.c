@@ -87,9 +87,18 @@ static void write_atomic(const char *path, const char *text)
 	buf_free(&tmp);
 }
 
+/* CACHE/KIND--ORG--NAME of r. */
+static char *repo_dir(const hub_repo *r)
+{
+	char *d = hf_repo_dir(r->cache, r->kind, r->repo);
+	if (!d)
+		die("out of memory (for a folder in the Hub cache %s)", r->cache);
+	return d;
+}
+
 void hub_resolve(const http_opts *o, hub_repo *r)
 {
-	r->dir = hf_repo_dir(r->cache, r->kind, r->repo);
+	r->dir = repo_dir(r);
 	char *erev = url_escape_component(r->revision);
 	buf_t url = {0}, body = {0};
 	buf_printf(&url, "%s/api/%s/%s/revision/%s", r->endpoint, r->kind, r->repo, erev);
@@ -122,7 +131,7 @@ void hub_resolve(const http_opts *o, hub_repo *r)
 
 void hub_resolve_cached(hub_repo *r)
 {
-	r->dir = hf_repo_dir(r->cache, r->kind, r->repo);
+	r->dir = repo_dir(r);
 	char err[1024];
 	char *snap = hf_cached_snapshot(r->cache, r->kind, r->repo, r->revision, err, sizeof err);
 	if (!snap)

@@ -183,8 +183,11 @@ static int fetch_eval(http_opts *ho, const char *list, const char *dir, const ch
 		buf_printf(&b, "%s/eval", cache);
 		buf_cstr(&b);
 		d = b.data;
-	} else
-		d = eval_sets_dir();
+	} else {
+		char err[600];
+		if (!(d = eval_sets_dir(err, sizeof err)))
+			die("%s", err);
+	}
 	eo.dir = d;
 	const char *e = getenv("BONSAI_EVAL_BASE_URL");
 	eo.base_url = base && *base ? base : e && *e ? e : NULL;
@@ -222,7 +225,10 @@ static int select_file(hub_file *files, int n, const char *name, const char *rep
 /* The Hub cache: --cache, else huggingface_hub's default. */
 static char *hub_cache(const char *cache)
 {
-	char *d = cache ? xstrdup(cache) : hf_hub_cache_dir();
+	char err[600];
+	char *d = cache ? xstrdup(cache) : hf_hub_cache_dir(err, sizeof err);
+	if (!d && err[0])
+		die("%s", err);
 	if (!d)
 		die("no Hub cache directory: set --cache, HF_HUB_CACHE, HF_HOME or HOME");
 	return d;

@@ -145,7 +145,10 @@ void decontam_load(decontam *dc, const char *sets, int n, int max_items, int qui
 					sets, *name);
 		}
 	} else {
-		char *dir = eval_sets_dir();
+		char err[600];
+		char *dir = eval_sets_dir(err, sizeof err);
+		if (!dir)
+			die("%s", err);
 		tasks = load_tasks(sets, dir, &nt);
 		free(dir);
 	}

@@ -47,7 +47,9 @@ int decompressor_open(const void *head, size_t n, decompressor **out, char *err,
 		form = FORM_BZIP2;
 	else
 		return 0;
-	decompressor *d = xcalloc(1, sizeof *d);
+	decompressor *d = calloc(1, sizeof *d);
+	if (!d)
+		return errf(err, errlen, "%s: out of memory (for the decompressor)", names[form]);
 	d->form = form;
 	switch (form) {
 	case FORM_ZSTD:

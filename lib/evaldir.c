@@ -2,12 +2,25 @@
 #include "evaldir.h"
 
 #include "buf.h"
+#include "cli.h"
 
 #include <stdlib.h>
 
-char *user_cache_dir(const char *override, const char *name)
+/* b's text, or NULL with the message when it ran out of memory. */
+static char *take(buf_t *b, const char *what, char *err, size_t errlen)
 {
-	buf_t b = {0};
+	if (buf_cstr(b))
+		return b->data;
+	buf_free(b);
+	errf(err, errlen, "out of memory (for the name of %s)", what);
+	return NULL;
+}
+
+char *user_cache_dir(const char *override, const char *name, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	buf_t b = BUF_CHECKED;
 	const char *e = getenv(override);
 	if (e && *e)
 		buf_puts(&b, e);
@@ -17,26 +30,26 @@ char *user_cache_dir(const char *override, const char *name)
 		buf_printf(&b, "%s/.cache/%s", e, name);
 	else
 		return NULL;
-	buf_cstr(&b);
-	return b.data;
+	return take(&b, "the cache folder", err, errlen);
 }
 
-char *bonsai_cache_dir(void)
+char *bonsai_cache_dir(char *err, size_t errlen)
 {
-	return user_cache_dir("BONSAI_CACHE", "bonsai");
+	return user_cache_dir("BONSAI_CACHE", "bonsai", err, errlen);
 }
 
-char *eval_sets_dir(void)
+char *eval_sets_dir(char *err, size_t errlen)
 {
 	const char *e = getenv("BONSAI_EVAL_DIR");
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	if (e && *e) {
 		buf_puts(&b, e);
 	} else {
-		char *cache = bonsai_cache_dir();
+		char *cache = bonsai_cache_dir(err, errlen);
+		if (!cache && err && err[0])
+			return NULL;
 		buf_printf(&b, "%s/eval", cache ? cache : "./.cache/bonsai");
 		free(cache);
 	}
-	buf_cstr(&b);
-	return b.data;
+	return take(&b, "the evaluation sets' folder", err, errlen);
 }

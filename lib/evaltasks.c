@@ -36,22 +36,31 @@ void eval_task_free(eval_task *t)
 	free(t);
 }
 
-void eval_task_add(eval_task *t, eval_item *it)
+int eval_task_add(eval_task *t, eval_item *it, char *err, size_t errlen)
 {
 	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 256;
-		t->items = xreallocarray(t->items, t->cap, sizeof *t->items);
+		size_t cap = t->cap ? 2 * t->cap : 256;
+		eval_item *items = reallocarray(t->items, cap, sizeof *t->items);
+		if (!items)
+			return errf(err, errlen, "out of memory (for %zu items)", cap);
+		t->items = items;
+		t->cap = cap;
 	}
 	t->items[t->n++] = *it;
+	return 0;
 }
 
-static eval_task *task_new(const char *name, const char *source)
+static eval_task *task_new(const char *name, const char *source, char *err, size_t errlen)
 {
-	eval_task *t = xcalloc(1, sizeof *t);
-	t->name = xstrdup(name);
-	t->source = xstrdup(source);
-	return t;
+	eval_task *t = calloc(1, sizeof *t);
+	if (t && (t->name = strdup(name)) && (t->source = strdup(source)))
+		return t;
+	eval_task_free(t);
+	errf(err, errlen, "%s: out of memory", source);
+	return NULL;
 }
+
+static int no_memory(char *err, size_t errlen) { return errf(err, errlen, "out of memory"); }
 
 static const char *get_str(const json_value *o, const char *key, char *err, size_t errlen)
 {
@@ -61,18 +70,44 @@ static const char *get_str(const json_value *o, const char *key, char *err, size
 	return s;
 }
 
+/* Room for n choices in it; -1 when out of memory. */
+static int new_choices(eval_item *it, size_t n)
+{
+	it->choices = calloc(n, sizeof *it->choices);
+	return it->choices ? 0 : -1;
+}
+
+/* Appends a copy of s to it's choices; -1 when out of memory. */
+static int add_choice(eval_item *it, const char *s)
+{
+	char *c = strdup(s);
+	if (!c)
+		return -1;
+	it->choices[it->n_choices++] = c;
+	return 0;
+}
+
+/* it->id from the string member key of doc, when there is one; -1 when
+ * out of memory. */
+static int copy_id(eval_item *it, const json_value *doc, const char *key)
+{
+	const char *id = json_get_str(doc, key);
+	return id && !(it->id = strdup(id)) ? -1 : 0;
+}
+
 /* A JSON array of strings as a new choices array. */
 static int get_choices(const json_value *arr, const char *what, eval_item *it, char *err,
 		       size_t errlen)
 {
 	if (!arr || arr->type != JSON_ARRAY || arr->len < 2)
 		return errf(err, errlen, "%s: not an array of 2 or more strings", what);
-	it->choices = xcalloc(arr->len, sizeof *it->choices);
+	if (new_choices(it, arr->len))
+		return no_memory(err, errlen);
 	for (size_t i = 0; i < arr->len; i++) {
 		if (arr->items[i].type != JSON_STRING)
 			return errf(err, errlen, "%s[%zu] is not a string", what, i);
-		it->choices[i] = xstrdup(arr->items[i].str);
-		it->n_choices = (int)i + 1;
+		if (add_choice(it, arr->items[i].str))
+			return no_memory(err, errlen);
 	}
 	return 0;
 }
@@ -104,15 +139,11 @@ int piqa_item(const json_value *doc, const char *label, eval_item *it, char *err
 		return -1;
 	if (strcmp(label, "0") != 0 && strcmp(label, "1") != 0)
 		return errf(err, errlen, "label \"%s\" is not 0 or 1", label);
-	const char *id = json_get_str(doc, "id");
-	it->id = id ? xstrdup(id) : NULL;
-	it->context = str_cat("Question: ", goal, "\nAnswer:", (char *)NULL);
-	it->stem = xstrdup(goal);
-	it->choices = xcalloc(2, sizeof *it->choices);
-	it->choices[0] = xstrdup(s1);
-	it->choices[1] = xstrdup(s2);
-	it->n_choices = 2;
 	it->gold = label[0] - '0';
+	if (copy_id(it, doc, "id") ||
+	    !(it->context = str_cat("Question: ", goal, "\nAnswer:", (char *)NULL)) ||
+	    !(it->stem = strdup(goal)) || new_choices(it, 2) || add_choice(it, s1) || add_choice(it, s2))
+		return no_memory(err, errlen);
 	return 0;
 }
 
@@ -149,7 +180,8 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 	}
 	if (n < 2)
 		return errf(err, errlen, "fewer than 2 choices");
-	it->choices = xcalloc(n, sizeof *it->choices);
+	if (new_choices(it, n))
+		return no_memory(err, errlen);
 	it->gold = -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *text, *label;
@@ -162,18 +194,31 @@ int arc_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 		}
 		if (!text || !label)
 			return errf(err, errlen, "choice %zu: no text or label string", i);
-		it->choices[i] = xstrdup(text);
-		it->n_choices = (int)i + 1;
+		if (add_choice(it, text))
+			return no_memory(err, errlen);
 		/* lm-eval: choices.label.index(answerKey), the first match */
 		if (it->gold < 0 && strcmp(label, key) == 0)
 			it->gold = (int)i;
 	}
 	if (it->gold < 0)
 		return errf(err, errlen, "answerKey \"%s\" is not among the labels", key);
-	const char *id = json_get_str(doc, "id");
-	it->id = id ? xstrdup(id) : NULL;
-	it->context = str_cat("Question: ", question, "\nAnswer:", (char *)NULL);
-	it->stem = xstrdup(question);
+	if (copy_id(it, doc, "id") ||
+	    !(it->context = str_cat("Question: ", question, "\nAnswer:", (char *)NULL)) ||
+	    !(it->stem = strdup(question)))
+		return no_memory(err, errlen);
+	return 0;
+}
+
+/* HellaSwag's preprocess() on every choice, in place; -1 when out of memory. */
+static int preprocess_choices(eval_item *it)
+{
+	for (int i = 0; i < it->n_choices; i++) {
+		char *p = hellaswag_preprocess(it->choices[i]);
+		if (!p)
+			return -1;
+		free(it->choices[i]);
+		it->choices[i] = p;
+	}
 	return 0;
 }
 
@@ -191,22 +236,16 @@ int hellaswag_item(const json_value *doc, eval_item *it, char *err, size_t errle
 	/* ctx = ctx_a + " " + ctx_b.capitalize();
 	 * query = preprocess(activity_label + ": " + ctx) */
 	char *cap = py_capitalize(b);
-	char *raw = str_cat(act, ": ", a, " ", cap, (char *)NULL);
-	it->context = hellaswag_preprocess(raw);
+	char *raw = cap ? str_cat(act, ": ", a, " ", cap, (char *)NULL) : NULL;
+	it->context = raw ? hellaswag_preprocess(raw) : NULL;
 	free(raw);
-	raw = str_cat(a, " ", cap, (char *)NULL);
-	it->stem = hellaswag_preprocess(raw);
+	raw = it->context ? str_cat(a, " ", cap, (char *)NULL) : NULL;
+	it->stem = raw ? hellaswag_preprocess(raw) : NULL;
 	free(raw);
 	free(cap);
-	for (int i = 0; i < it->n_choices; i++) {
-		char *p = hellaswag_preprocess(it->choices[i]);
-		free(it->choices[i]);
-		it->choices[i] = p;
-	}
-	const char *id = json_get_str(doc, "ind");
-	if (!id)
-		id = json_get_str(doc, "source_id");
-	it->id = id ? xstrdup(id) : NULL;
+	if (!it->stem || preprocess_choices(it) || copy_id(it, doc, "ind") ||
+	    (!it->id && copy_id(it, doc, "source_id")))
+		return no_memory(err, errlen);
 	return 0;
 }
 
@@ -217,14 +256,16 @@ int hellaswag_text_item(char *const lines[6], eval_item *it, char *err, size_t e
 	if (!(l[0] >= '0' && l[0] <= '3' && (l[1] == 0 || (l[1] == '\r' && l[2] == 0))))
 		return errf(err, errlen, "label \"%s\" is not 0, 1, 2 or 3", l);
 	it->gold = l[0] - '0';
-	it->context = hellaswag_preprocess(lines[0]);
 	/* "activity_label: ctx" */
 	const char *ctx = strstr(lines[0], ": ");
-	it->stem = hellaswag_preprocess(ctx ? ctx + 2 : lines[0]);
-	it->choices = xcalloc(4, sizeof *it->choices);
-	for (int i = 0; i < 4; i++)
-		it->choices[i] = hellaswag_preprocess(lines[2 + i]);
-	it->n_choices = 4;
+	if (!(it->context = hellaswag_preprocess(lines[0])) ||
+	    !(it->stem = hellaswag_preprocess(ctx ? ctx + 2 : lines[0])) || new_choices(it, 4))
+		return no_memory(err, errlen);
+	for (int i = 0; i < 4; i++) {
+		if (!(it->choices[i] = hellaswag_preprocess(lines[2 + i])))
+			return no_memory(err, errlen);
+		it->n_choices = i + 1;
+	}
 	return 0;
 }
 
@@ -243,10 +284,8 @@ int generic_item(const json_value *doc, eval_item *it, char *err, size_t errlen)
 	if (g && g->type != JSON_NULL &&
 	    get_label(g, it->n_choices, &it->gold, err, errlen) < 0)
 		return -1;
-	it->context = xstrdup(ctx);
-	it->stem = xstrdup(ctx);
-	const char *id = json_get_str(doc, "id");
-	it->id = id ? xstrdup(id) : NULL;
+	if (!(it->context = strdup(ctx)) || !(it->stem = strdup(ctx)) || copy_id(it, doc, "id"))
+		return no_memory(err, errlen);
 	return 0;
 }
 
@@ -266,23 +305,32 @@ char *eval_read_input(const char *path, size_t *len, char *err, size_t errlen)
 	return data;
 }
 
-/* Splits text into lines (no '\n', a trailing '\r' dropped), in place. */
-static char **split_lines(char *text, size_t len, size_t *n)
+/* Splits text (of the file path) into lines (no '\n', a trailing '\r'
+ * dropped), in place; NULL with the message when out of memory. */
+static char **split_lines(const char *path, char *text, size_t len, size_t *n, char *err,
+			  size_t errlen)
 {
 	size_t cap = 1024, k = 0;
-	char **lines = xmalloc(cap * sizeof *lines);
+	char **lines = malloc(cap * sizeof *lines);
 	char *p = text, *end = text + len;
-	while (p < end) {
+	while (lines && p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *e = nl ? nl : end;
 		if (e > p && e[-1] == '\r')
 			e[-1] = 0;
 		*e = 0;
-		if (k == cap)
-			lines = xreallocarray(lines, cap *= 2, sizeof *lines);
+		if (k == cap) {
+			char **grown = reallocarray(lines, cap *= 2, sizeof *lines);
+			if (!grown)
+				free(lines);
+			if (!(lines = grown))
+				break;
+		}
 		lines[k++] = p;
 		p = nl ? nl + 1 : end;
 	}
+	if (!lines)
+		errf(err, errlen, "%s: out of memory (for %zu lines)", path, cap);
 	*n = k;
 	return lines;
 }
@@ -318,6 +366,19 @@ static json_doc *parse_line(const char *path, size_t line, const char *s, char *
 	return d;
 }
 
+/* Appends it to t (path's item at line; 0: none), or frees it and returns
+ * -1 with the message. */
+static int add_item(eval_task *t, eval_item *it, const char *path, size_t line, char *err,
+		    size_t errlen)
+{
+	char why[256];
+	if (eval_task_add(t, it, why, sizeof why) == 0)
+		return 0;
+	eval_item_free(it);
+	err_at(err, errlen, path, line, why);
+	return -1;
+}
+
 /* Appends an item for each non-blank JSON Lines record of lines[]. */
 static int add_json_lines(eval_task *t, char **lines, size_t nl, const char *path,
 			  int (*item)(const json_value *, eval_item *, char *, size_t), char *err,
@@ -338,7 +399,8 @@ static int add_json_lines(eval_task *t, char **lines, size_t nl, const char *pat
 			return -1;
 		}
 		it.index = (long)t->n;
-		eval_task_add(t, &it);
+		if (add_item(t, &it, path, i + 1, err, errlen))
+			return -1;
 	}
 	return 0;
 }
@@ -354,9 +416,11 @@ eval_task *task_read_piqa(const char *jsonl, const char *labels, char *err, size
 		free(text);
 		return NULL;
 	}
-	char **lines = split_lines(text, n, &nl);
-	char **lab_lines = split_lines(lab, nlab, &nlabl);
+	char **lines = split_lines(jsonl, text, n, &nl, err, errlen);
+	char **lab_lines = lines ? split_lines(labels, lab, nlab, &nlabl, err, errlen) : NULL;
 	eval_task *t = NULL;
+	if (!lab_lines)
+		goto out;
 	while (nl > 0 && blank(lines[nl - 1]))
 		nl--;
 	while (nlabl > 0 && blank(lab_lines[nlabl - 1]))
@@ -366,7 +430,8 @@ eval_task *task_read_piqa(const char *jsonl, const char *labels, char *err, size
 		     nlabl);
 		goto out;
 	}
-	t = task_new("piqa", jsonl);
+	if (!(t = task_new("piqa", jsonl, err, errlen)))
+		goto out;
 	for (size_t i = 0; i < nl; i++) {
 		json_doc *d = parse_line(jsonl, i + 1, lines[i], err, errlen);
 		if (!d)
@@ -383,7 +448,8 @@ eval_task *task_read_piqa(const char *jsonl, const char *labels, char *err, size
 			goto fail;
 		}
 		it.index = (long)i;
-		eval_task_add(t, &it);
+		if (add_item(t, &it, jsonl, i + 1, err, errlen))
+			goto fail;
 	}
 	goto out;
 fail:
@@ -403,7 +469,11 @@ eval_task *task_read_arc(const char *name, const char *path, char *err, size_t e
 	char *text = eval_read_input(path, &n, err, errlen);
 	if (!text)
 		return NULL;
-	eval_task *t = task_new(name, path);
+	eval_task *t = task_new(name, path, err, errlen);
+	if (!t) {
+		free(text);
+		return NULL;
+	}
 	char why[256];
 	size_t skip = strspn(text, " \t\r\n");
 	if (text[skip] == '[') { /* a JSON array (Hugging Face's datasets JSON) */
@@ -424,13 +494,16 @@ eval_task *task_read_arc(const char *name, const char *path, char *err, size_t e
 				goto fail;
 			}
 			it.index = (long)i;
-			eval_task_add(t, &it);
+			if (add_item(t, &it, path, 0, err, errlen)) {
+				json_free(d);
+				goto fail;
+			}
 		}
 		json_free(d);
 	} else {
 		size_t nl;
-		char **lines = split_lines(text, n, &nl);
-		int r = add_json_lines(t, lines, nl, path, arc_item, err, errlen);
+		char **lines = split_lines(path, text, n, &nl, err, errlen);
+		int r = lines ? add_json_lines(t, lines, nl, path, arc_item, err, errlen) : -1;
 		free(lines);
 		if (r < 0)
 			goto fail;
@@ -449,8 +522,10 @@ eval_task *task_read_hellaswag(const char *path, char *err, size_t errlen)
 	char *text = eval_read_input(path, &n, err, errlen);
 	if (!text)
 		return NULL;
-	char **lines = split_lines(text, n, &nl);
-	eval_task *t = task_new("hellaswag", path);
+	char **lines = split_lines(path, text, n, &nl, err, errlen);
+	eval_task *t = lines ? task_new("hellaswag", path, err, errlen) : NULL;
+	if (!t)
+		goto fail;
 	char why[256];
 	size_t skip = strspn(text, " \t\r\n");
 	if (text[skip] == '{') { /* the official JSON Lines */
@@ -472,7 +547,8 @@ eval_task *task_read_hellaswag(const char *path, char *err, size_t errlen)
 				goto fail;
 			}
 			it.index = (long)t->n;
-			eval_task_add(t, &it);
+			if (add_item(t, &it, path, i + 2, err, errlen))
+				goto fail;
 		}
 	}
 	free(lines);
@@ -485,6 +561,22 @@ fail:
 	return NULL;
 }
 
+/* A new task appended to *tasks; NULL with the message when out of memory. */
+static eval_task *new_task_in(eval_task ***tasks, size_t *n_tasks, const char *name,
+			      const char *path, char *err, size_t errlen)
+{
+	eval_task **grown = reallocarray(*tasks, *n_tasks + 1, sizeof **tasks);
+	if (!grown) {
+		errf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	*tasks = grown;
+	eval_task *t = task_new(name, path, err, errlen);
+	if (t)
+		(*tasks)[(*n_tasks)++] = t;
+	return t;
+}
+
 int task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
 		      size_t *n_tasks, char *err, size_t errlen)
 {
@@ -492,11 +584,11 @@ int task_read_generic(const char *path, const char *default_name, eval_task ***t
 	char *text = eval_read_input(path, &n, err, errlen);
 	if (!text)
 		return -1;
-	char **lines = split_lines(text, n, &nl);
+	char **lines = split_lines(path, text, n, &nl, err, errlen);
 	char why[256];
-	int rc = 0;
+	int rc = lines ? 0 : -1;
 	size_t first = *n_tasks;
-	for (size_t i = 0; i < nl; i++) {
+	for (size_t i = 0; i < nl && rc == 0; i++) {
 		if (blank(lines[i]))
 			continue;
 		json_doc *d = parse_line(path, i + 1, lines[i], err, errlen);
@@ -520,13 +612,15 @@ int task_read_generic(const char *path, const char *default_name, eval_task ***t
 		for (size_t k = first; k < *n_tasks; k++)
 			if (strcmp((*tasks)[k]->name, name) == 0)
 				t = (*tasks)[k];
-		if (!t) {
-			*tasks = xreallocarray(*tasks, *n_tasks + 1, sizeof **tasks);
-			t = (*tasks)[(*n_tasks)++] = task_new(name, path);
+		if (!t && !(t = new_task_in(tasks, n_tasks, name, path, err, errlen))) {
+			json_free(d);
+			eval_item_free(&it);
+			rc = -1;
+			break;
 		}
 		double idx = json_get_num(doc, "index", -1);
 		it.index = idx >= 0 ? (long)idx : (long)t->n;
-		eval_task_add(t, &it);
+		rc = add_item(t, &it, path, i + 1, err, errlen);
 		json_free(d);
 	}
 	if (rc == 0 && *n_tasks == first)
@@ -554,16 +648,22 @@ static int is_file(const char *p)
 	return stat(p, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-/* The first of names[] that exists in dir (malloc()ed), or NULL. */
-static char *find_in(const char *dir, const char *const *names)
+/* The first of names[] that exists in dir: 0 with *found malloc()ed, or
+ * NULL when there is none; -1 when out of memory. */
+static int find_in(const char *dir, const char *const *names, char **found)
 {
+	*found = NULL;
 	for (; *names; names++) {
-		char *p = str_cat(dir, "/", *names, (char *)NULL);
-		if (is_file(p))
-			return p;
+		char *p = path_join(dir, *names);
+		if (!p)
+			return -1;
+		if (is_file(p)) {
+			*found = p;
+			return 0;
+		}
 		free(p);
 	}
-	return NULL;
+	return 0;
 }
 
 static const char *const piqa_files[] = {"valid.jsonl", "piqa_valid.jsonl", NULL};
@@ -581,7 +681,11 @@ static const char *const hellaswag_files[] = {
 static char *task_file(const char *name, const char *path, const char *eval_dir,
 		       const char *const *names, char *err, size_t errlen)
 {
-	char *dir = path ? xstrdup(path) : str_cat(eval_dir, "/", name, (char *)NULL);
+	char *dir = path ? strdup(path) : path_join(eval_dir, name);
+	if (!dir) {
+		errf(err, errlen, "task %s: out of memory", name);
+		return NULL;
+	}
 	if (path && (!is_dir(path) || strcmp(path, "-") == 0)) {
 		if (strcmp(path, "-") != 0 && !is_file(path)) {
 			errf(err, errlen, "%s: no such file (task %s)", path, name);
@@ -590,25 +694,35 @@ static char *task_file(const char *name, const char *path, const char *eval_dir,
 		}
 		return dir;
 	}
-	char *f = find_in(dir, names);
-	if (!f) {
-		buf_t b = {0};
+	char *f;
+	if (find_in(dir, names, &f)) {
+		errf(err, errlen, "task %s: out of memory", name);
+	} else if (!f) {
+		/* the few known names: no allocation needed */
+		char list[512] = "";
 		for (const char *const *p = names; *p; p++)
-			buf_printf(&b, "%s%s", p == names ? "" : ", ", *p);
-		errf(err, errlen, "task %s: none of %s in %s%s", name, buf_cstr(&b), dir,
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				 p == names ? "" : ", ", *p);
+		errf(err, errlen, "task %s: none of %s in %s%s", name, list, dir,
 		     path ? "" : " (download it with bonsai-fetch --eval, or name a file: "
 				 "NAME=PATH)");
-		buf_free(&b);
 	}
 	free(dir);
 	return f;
 }
 
-static int add_task(eval_task ***tasks, size_t *n, eval_task *t)
+/* Appends t (NULL: it could not be read) to *tasks, or frees it. */
+static int add_task(eval_task ***tasks, size_t *n, eval_task *t, char *err, size_t errlen)
 {
 	if (!t)
 		return -1;
-	*tasks = xreallocarray(*tasks, *n + 1, sizeof **tasks);
+	eval_task **grown = reallocarray(*tasks, *n + 1, sizeof **tasks);
+	if (!grown) {
+		errf(err, errlen, "%s: out of memory", t->source);
+		eval_task_free(t);
+		return -1;
+	}
+	*tasks = grown;
 	(*tasks)[(*n)++] = t;
 	return 0;
 }
@@ -618,7 +732,10 @@ static int add_task(eval_task ***tasks, size_t *n, eval_task *t)
 static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, size_t *n,
 		    char *err, size_t errlen)
 {
-	char *name = xstrdup(spec), *path = NULL, *eq = strchr(name, '=');
+	char *name = strdup(spec), *path = NULL, *eq;
+	if (!name)
+		return errf(err, errlen, "task \"%s\": out of memory", spec);
+	eq = strchr(name, '=');
 	int rc = 0;
 	if (eq) {
 		*eq = 0;
@@ -641,7 +758,8 @@ static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, 
 			f[fl - 6] = 0;
 			char *labels = str_cat(f, "-labels.lst", (char *)NULL);
 			f[fl - 6] = '.';
-			rc = add_task(tasks, n, task_read_piqa(f, labels, err, errlen));
+			rc = labels ? add_task(tasks, n, task_read_piqa(f, labels, err, errlen), err, errlen)
+				    : errf(err, errlen, "%s: out of memory", f);
 			free(labels);
 		} else {
 			rc = errf(err, errlen,
@@ -654,11 +772,11 @@ static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, 
 		char *f = task_file(name, path, eval_dir,
 				    name[4] == 'e' ? arc_easy_files : arc_challenge_files, err,
 				    errlen);
-		rc = f ? add_task(tasks, n, task_read_arc(name, f, err, errlen)) : -1;
+		rc = f ? add_task(tasks, n, task_read_arc(name, f, err, errlen), err, errlen) : -1;
 		free(f);
 	} else if (strcmp(name, "hellaswag") == 0) {
 		char *f = task_file(name, path, eval_dir, hellaswag_files, err, errlen);
-		rc = f ? add_task(tasks, n, task_read_hellaswag(f, err, errlen)) : -1;
+		rc = f ? add_task(tasks, n, task_read_hellaswag(f, err, errlen), err, errlen) : -1;
 		free(f);
 	} else if (path) {
 		if (!is_file(path) && strcmp(path, "-") != 0)
@@ -668,11 +786,12 @@ static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, 
 	} else if (is_file(name)) {
 		/* a file of ready-made items, named after its base name */
 		const char *base = strrchr(name, '/');
-		char *tname = xstrdup(base ? base + 1 : name);
-		char *dot = strchr(tname, '.');
+		char *tname = strdup(base ? base + 1 : name);
+		char *dot = tname ? strchr(tname, '.') : NULL;
 		if (dot && dot != tname)
 			*dot = 0;
-		rc = task_read_generic(name, tname, tasks, n, err, errlen);
+		rc = tname ? task_read_generic(name, tname, tasks, n, err, errlen)
+			   : errf(err, errlen, "%s: out of memory", name);
 		free(tname);
 	} else if (strchr(name, '/') || strstr(name, ".json")) {
 		rc = errf(err, errlen, "%s: no such file", name); /* a path, not a task name */
@@ -700,7 +819,9 @@ int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks_out,
 	eval_task **tasks = NULL;
 	size_t n = 0;
 	int rc = 0;
-	char *copy = xstrdup(list), *save = NULL;
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		return errf(err, errlen, "out of memory (for the task list)");
 	for (char *s = strtok_r(copy, ",", &save); s && rc == 0; s = strtok_r(NULL, ",", &save))
 		rc = load_one(s, eval_dir, &tasks, &n, err, errlen);
 	free(copy);
@@ -727,8 +848,10 @@ eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err,
 	size_t n = 0;
 	int rc = 0;
 	for (const char *const *name = eval_known_tasks; *name && rc == 0; name++) {
-		char *dir = xpath_join(eval_dir, *name);
-		if (is_dir(dir))
+		char *dir = path_join(eval_dir, *name);
+		if (!dir)
+			rc = errf(err, errlen, "%s/%s: out of memory", eval_dir, *name);
+		else if (is_dir(dir))
 			rc = load_one(*name, eval_dir, &tasks, &n, err, errlen);
 		free(dir);
 	}

@@ -30,11 +30,13 @@ typedef struct {
 
 void eval_item_free(eval_item *it);
 void eval_task_free(eval_task *t);
-/* Appends a copy-free item (t takes ownership). */
-void eval_task_add(eval_task *t, eval_item *it);
+/* Appends a copy-free item (t takes ownership): 0, or -1 with the message
+ * when out of memory (it is then still the caller's). */
+int eval_task_add(eval_task *t, eval_item *it, char *err, size_t errlen);
 
-/* One record to one item. On a malformed record these return -1 with a
- * message in err (the caller adds the file and line). */
+/* One record to one item. On a malformed record, or out of memory, these
+ * return -1 with a message in err (the caller adds the file and line) and
+ * the caller frees what it holds with eval_item_free(). */
 int piqa_item(const json_value *doc, const char *label, eval_item *it, char *err, size_t errlen);
 /* ARC in both layouts: the original {"question": {"stem", "choices":
  * [{"text", "label"}]}, "answerKey"} and Hugging Face's {"question",

@@ -7,7 +7,6 @@
 #include <utf8proc.h>
 
 #include "buf.h"
-#include "cli.h"
 
 int py_isspace(int32_t c)
 {
@@ -60,10 +59,7 @@ char *py_strip(const char *s)
 		i += k;
 	}
 	size_t end = i + py_rstrip_len(s + i, n - i);
-	char *r = xmalloc(end - i + 1);
-	memcpy(r, s + i, end - i);
-	r[end - i] = 0;
-	return r;
+	return strndup(s + i, end - i);
 }
 
 static void put_cp(buf_t *b, int32_t c)
@@ -73,10 +69,19 @@ static void put_cp(buf_t *b, int32_t c)
 	buf_append(b, tmp, (size_t)k);
 }
 
+/* b's text, or NULL (b freed) when it ran out of memory. */
+static char *take(buf_t *b)
+{
+	if (buf_cstr(b))
+		return b->data;
+	buf_free(b);
+	return NULL;
+}
+
 char *py_capitalize(const char *s)
 {
 	size_t n = strlen(s), i = 0;
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	buf_reserve(&b, n + 1);
 	while (i < n) {
 		int32_t c;
@@ -87,8 +92,7 @@ char *py_capitalize(const char *s)
 			put_cp(&b, i == 0 ? utf8proc_totitle(c) : utf8proc_tolower(c));
 		i += k;
 	}
-	buf_cstr(&b);
-	return b.data;
+	return take(&b);
 }
 
 size_t py_len(const char *s, size_t n)
@@ -105,8 +109,10 @@ size_t py_len(const char *s, size_t n)
 char *hellaswag_preprocess(const char *s)
 {
 	char *t = py_strip(s);
+	if (!t)
+		return NULL;
 	size_t n = strlen(t);
-	buf_t a = {0}, b = {0};
+	buf_t a = BUF_CHECKED, b = BUF_CHECKED;
 	buf_reserve(&a, n + 1);
 	buf_reserve(&b, n + 1);
 
@@ -144,20 +150,23 @@ char *hellaswag_preprocess(const char *s)
 			buf_putc(&a, b.data[i++]);
 		}
 	}
-	buf_cstr(&a);
+	int failed = a.failed || b.failed;
 	buf_free(&b);
 	free(t);
-	return a.data;
+	if (failed) {
+		buf_free(&a);
+		return NULL;
+	}
+	return take(&a);
 }
 
 char *str_cat(const char *first, ...)
 {
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	va_list ap;
 	va_start(ap, first);
 	for (const char *s = first; s; s = va_arg(ap, const char *))
 		buf_puts(&b, s);
 	va_end(ap);
-	buf_cstr(&b);
-	return b.data;
+	return take(&b);
 }

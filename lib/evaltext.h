@@ -11,6 +11,8 @@
 int py_isspace(int32_t c);
 /* Length in bytes of s[0..n) without its trailing whitespace (str.rstrip()). */
 size_t py_rstrip_len(const char *s, size_t n);
+/* The functions returning a new string return NULL when out of memory. */
+
 /* str.strip(): a new string. */
 char *py_strip(const char *s);
 /* str.capitalize(): first character title-cased, the rest lower-cased. */

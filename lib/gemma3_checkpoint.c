@@ -108,7 +108,10 @@ char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const floa
 	char *name = gemma3_checkpoint_name(s->step);
 	char *path = xpath_join(run, name);
 	free(name);
-	st_write(path, t, 3, keys, vals, 5);
+	char err[600];
+	/* dies until the model library returns errors */
+	if (st_write(path, t, 3, keys, vals, 5, err, sizeof err))
+		die("%s", err);
 	free(cfg);
 	free(st);
 	if (keep > 0)

@@ -247,7 +247,10 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 	}
 	char *path = xpath_join(dir, "model.safetensors");
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
-	st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1);
+	char err[600];
+	/* dies until the model library returns errors */
+	if (st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1, err, sizeof err))
+		die("%s", err);
 	free(path);
 	write_config(dir, c, bf16);
 	free(half);

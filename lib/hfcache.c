@@ -19,23 +19,61 @@ static const char *env(const char *name)
 	return e && *e ? e : NULL;
 }
 
-/* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
-static char *hf_home(void)
+/* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface;
+ * NULL as user_cache_dir() returns it. */
+static char *hf_home(char *err, size_t errlen)
 {
-	return user_cache_dir("HF_HOME", "huggingface");
+	return user_cache_dir("HF_HOME", "huggingface", err, errlen);
 }
 
-char *hf_hub_cache_dir(void)
+/* A copy of s, or NULL with the message (what: for it). */
+static char *dup_or_err(const char *s, const char *what, char *err, size_t errlen)
 {
-	const char *e = env("HF_HUB_CACHE");
-	if (e)
-		return xstrdup(e);
-	char *home = hf_home();
+	char *d = strdup(s);
+	if (!d)
+		errf(err, errlen, "out of memory (for %s)", what);
+	return d;
+}
+
+/* FILE in $HF_HOME; NULL as user_cache_dir() returns it. */
+static char *in_hf_home(const char *file, char *err, size_t errlen)
+{
+	char *home = hf_home(err, errlen);
 	if (!home)
 		return NULL;
-	char *d = xpath_join(home, "hub");
+	char *p = path_join(home, file);
+	if (!p)
+		errf(err, errlen, "%s/%s: out of memory", home, file);
 	free(home);
-	return d;
+	return p;
+}
+
+char *hf_hub_cache_dir(char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	const char *e = env("HF_HUB_CACHE");
+	if (e)
+		return dup_or_err(e, "the Hub cache's name", err, errlen);
+	return in_hf_home("hub", err, errlen);
+}
+
+/* The first line of text, white space trimmed; NULL with err[0] 0 when
+ * it is empty, with the message when out of memory. */
+static char *first_line(const char *text, char *err, size_t errlen)
+{
+	const char *s = text;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	size_t k = strcspn(s, "\r\n");
+	while (k && isspace((unsigned char)s[k - 1]))
+		k--;
+	if (!k)
+		return NULL;
+	char *tok = strndup(s, k);
+	if (!tok)
+		errf(err, errlen, "out of memory (for the token)");
+	return tok;
 }
 
 char *hf_token(char *err, size_t errlen)
@@ -43,15 +81,11 @@ char *hf_token(char *err, size_t errlen)
 	err[0] = 0;
 	const char *e = env("HF_TOKEN");
 	if (e)
-		return xstrdup(e);
-	char *path = env("HF_TOKEN_PATH") ? xstrdup(env("HF_TOKEN_PATH")) : NULL;
-	if (!path) {
-		char *home = hf_home();
-		if (!home)
-			return NULL;
-		path = xpath_join(home, "token");
-		free(home);
-	}
+		return dup_or_err(e, "the token", err, errlen);
+	char *path = env("HF_TOKEN_PATH") ? dup_or_err(env("HF_TOKEN_PATH"), "the token's path", err, errlen)
+					  : in_hf_home("token", err, errlen);
+	if (!path)
+		return NULL;
 	struct stat st;
 	if (stat(path, &st) < 0 && errno == ENOENT) {
 		free(path);
@@ -62,18 +96,7 @@ char *hf_token(char *err, size_t errlen)
 	free(path);
 	if (!text)
 		return NULL;
-	char *s = text;
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	size_t k = strcspn(s, "\r\n");
-	while (k && isspace((unsigned char)s[k - 1]))
-		k--;
-	char *tok = NULL;
-	if (k) {
-		tok = xmalloc(k + 1);
-		memcpy(tok, s, k);
-		tok[k] = 0;
-	}
+	char *tok = first_line(text, err, errlen);
 	free(text);
 	return tok;
 }
@@ -87,15 +110,17 @@ int hf_offline(void)
 
 char *hf_repo_dir(const char *cache, const char *kind, const char *repo)
 {
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	buf_printf(&b, "%s/%s--", cache, kind);
 	for (const char *p = repo; *p; p++)
 		if (*p == '/')
 			buf_puts(&b, "--");
 		else
 			buf_putc(&b, *p);
-	buf_cstr(&b);
-	return b.data;
+	if (buf_cstr(&b))
+		return b.data;
+	buf_free(&b);
+	return NULL;
 }
 
 int hf_is_commit(const char *s)
@@ -119,22 +144,31 @@ char *hf_cached_snapshot(const char *cache, const char *kind, const char *repo,
 	char *dir = hf_repo_dir(cache, kind, repo);
 	char *commit = NULL;
 	char *snap = NULL;
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
+	if (!dir)
+		goto no_memory;
 	if (hf_is_commit(revision)) {
-		commit = xstrdup(revision);
+		if (!(commit = strdup(revision)))
+			goto no_memory;
 	} else {
 		buf_printf(&b, "%s/refs/%s", dir, revision);
+		const char *ref = buf_cstr(&b);
+		if (!ref)
+			goto no_memory;
 		size_t n;
 		char e2[512];
-		char *text = read_file_err(buf_cstr(&b), &n, e2, sizeof e2);
+		char *text = read_file_err(ref, &n, e2, sizeof e2);
 		if (!text) {
-			errf(err, errlen, "%s %s (revision %s) is not in the Hub cache %s: no %s", kind, repo,
-				revision, cache, buf_cstr(&b));
+			if (strstr(e2, "out of memory"))
+				errf(err, errlen, "%s", e2);
+			else
+				errf(err, errlen, "%s %s (revision %s) is not in the Hub cache %s: no %s", kind,
+				     repo, revision, cache, ref);
 			goto out;
 		}
 		text[strcspn(text, " \t\r\n")] = 0;
 		if (!hf_is_commit(text)) {
-			errf(err, errlen, "%s: not a commit id", buf_cstr(&b));
+			errf(err, errlen, "%s: not a commit id", ref);
 			free(text);
 			goto out;
 		}
@@ -142,12 +176,18 @@ char *hf_cached_snapshot(const char *cache, const char *kind, const char *repo,
 	}
 	b.len = 0;
 	buf_printf(&b, "%s/snapshots/%s", dir, commit);
-	if (!is_dir(buf_cstr(&b))) {
+	const char *sp = buf_cstr(&b);
+	if (!sp)
+		goto no_memory;
+	if (!is_dir(sp)) {
 		errf(err, errlen, "%s %s (revision %s) is not in the Hub cache %s: no %s", kind, repo,
-			revision, cache, buf_cstr(&b));
+			revision, cache, sp);
 		goto out;
 	}
-	snap = xstrdup(buf_cstr(&b));
+	if ((snap = strdup(sp)))
+		goto out;
+no_memory:
+	errf(err, errlen, "out of memory (for a path in the Hub cache %s)", cache);
 out:
 	buf_free(&b);
 	free(commit);
@@ -179,16 +219,21 @@ char *hf_model_path(const char *arg, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(arg, &st) == 0 || !hf_repo_id_ok(arg))
-		return xstrdup(arg);
-	char *cache = hf_hub_cache_dir();
+		return dup_or_err(arg, "a model's path", err, errlen);
+	char e2[1024];
+	char *cache = hf_hub_cache_dir(e2, sizeof e2);
 	if (!cache) {
-		errf(err, errlen, "%s: no such file, and no Hub cache to look in for the model %s "
-			"(set HF_HUB_CACHE, HF_HOME or HOME)", arg, arg);
+		if (e2[0])
+			errf(err, errlen, "%s", e2);
+		else
+			errf(err, errlen, "%s: no such file, and no Hub cache to look in for the model %s "
+				"(set HF_HUB_CACHE, HF_HOME or HOME)", arg, arg);
 		return NULL;
 	}
-	char e2[1024];
 	char *snap = hf_cached_snapshot(cache, "models", arg, "main", e2, sizeof e2);
-	if (!snap)
+	if (!snap && strstr(e2, "out of memory"))
+		errf(err, errlen, "%s", e2);
+	else if (!snap)
 		errf(err, errlen, "%s: no such file, and %s; download it with: bonsai-fetch --model %s",
 			arg, e2, arg);
 	free(cache);

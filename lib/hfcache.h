@@ -15,19 +15,21 @@
 #include <stddef.h>
 
 /* $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
- * else ~/.cache/huggingface/hub; NULL when none of these is set. */
-char *hf_hub_cache_dir(void);
+ * else ~/.cache/huggingface/hub; NULL with err[0] 0 when none of these is
+ * set, NULL with "out of memory ..." in err when that ran out. */
+char *hf_hub_cache_dir(char *err, size_t errlen);
 
 /* $HF_TOKEN, else the first line of $HF_TOKEN_PATH, else of $HF_HOME/token
  * (default ~/.cache/huggingface/token), white space trimmed; NULL when
- * there is none. A token file that exists but cannot be read is an error:
- * NULL with the reason in err (err[0] is 0 when there is just no token). */
+ * there is none. A token file that exists but cannot be read, or running
+ * out of memory, is an error: NULL with the reason in err (err[0] is 0
+ * when there is just no token). */
 char *hf_token(char *err, size_t errlen);
 
 /* Is HF_HUB_OFFLINE set to 1, ON, YES or TRUE (any case)? */
 int hf_offline(void);
 
-/* "models" or "datasets": CACHE/KIND--ORG--NAME. */
+/* "models" or "datasets": CACHE/KIND--ORG--NAME; NULL when out of memory. */
 char *hf_repo_dir(const char *cache, const char *kind, const char *repo);
 
 /* Is s a 40-digit lower-case hex commit id? */

@@ -31,13 +31,34 @@ typedef struct {
 	int failed;
 } parser;
 
-static void *arena_alloc(json_doc *d, size_t n)
+static void fail(parser *ps, const char *msg)
 {
+	if (!ps->failed && ps->err)
+		snprintf(ps->err, ps->errlen, "invalid JSON at byte %zu: %s", (size_t)(ps->p - ps->s), msg);
+	ps->failed = 1;
+}
+
+static void fail_memory(parser *ps)
+{
+	if (!ps->failed)
+		errf(ps->err, ps->errlen, "out of memory (for a JSON document of %zu bytes)",
+		     (size_t)(ps->end - ps->s));
+	ps->failed = 1;
+}
+
+/* NULL, the parse failed, when out of memory. */
+static void *arena_alloc(parser *ps, size_t n)
+{
+	json_doc *d = ps->doc;
 	n = (n + 15) & ~(size_t)15;
 	chunk *c = d->chunks;
 	if (!c || c->cap - c->used < n) {
 		size_t cap = n > 65536 ? n : 65536;
-		c = xmalloc(sizeof *c + cap);
+		c = malloc(sizeof *c + cap);
+		if (!c) {
+			fail_memory(ps);
+			return NULL;
+		}
 		c->used = 0;
 		c->cap = cap;
 		c->next = d->chunks;
@@ -46,13 +67,6 @@ static void *arena_alloc(json_doc *d, size_t n)
 	void *r = c->data + c->used;
 	c->used += n;
 	return r;
-}
-
-static void fail(parser *ps, const char *msg)
-{
-	if (!ps->failed && ps->err)
-		snprintf(ps->err, ps->errlen, "invalid JSON at byte %zu: %s", (size_t)(ps->p - ps->s), msg);
-	ps->failed = 1;
 }
 
 static void skip_ws(parser *ps)
@@ -132,7 +146,9 @@ static char *parse_string(parser *ps, size_t *out_len)
 		}
 		cap = (size_t)(close - start);
 	}
-	char *o = arena_alloc(ps->doc, cap + 1);
+	char *o = arena_alloc(ps, cap + 1);
+	if (!o)
+		return NULL;
 	size_t n = (size_t)(q - start);
 	memcpy(o, start, n);
 	const char *p = q;
@@ -230,7 +246,11 @@ static void parse_number(parser *ps, json_value *v)
 		tmp[n] = '\0';
 		v->number = strtod(tmp, NULL);
 	} else {
-		char *t = xmalloc(n + 1);
+		char *t = malloc(n + 1);
+		if (!t) {
+			fail_memory(ps);
+			return;
+		}
 		memcpy(t, ps->p, n);
 		t[n] = '\0';
 		v->number = strtod(t, NULL);
@@ -252,14 +272,37 @@ static int match(parser *ps, const char *word)
 
 /* Members are first collected in a temporary growable array, then copied to
  * the arena, so that the tree holds exact-size arrays. */
+typedef struct {
+	json_value item;
+	char *key;
+	size_t key_len;
+} member;
+
+/* Copies the n members to v's arrays in the arena. */
+static void store_members(parser *ps, json_value *v, const member *m, size_t n, int is_obj)
+{
+	v->items = arena_alloc(ps, n * sizeof *v->items);
+	if (is_obj) {
+		v->keys = arena_alloc(ps, n * sizeof *v->keys);
+		v->key_lens = arena_alloc(ps, n * sizeof *v->key_lens);
+	}
+	if (ps->failed)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v->items[i] = m[i].item;
+		if (is_obj) {
+			v->keys[i] = m[i].key;
+			v->key_lens[i] = m[i].key_len;
+		}
+	}
+}
+
 static void parse_container(parser *ps, json_value *v, int depth, int is_obj)
 {
 	char close = is_obj ? '}' : ']';
 	ps->p++;
 	size_t n = 0, cap = 0;
-	json_value *items = NULL;
-	char **keys = NULL;
-	size_t *klens = NULL;
+	member *m = NULL;
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == close) {
 		ps->p++;
@@ -268,23 +311,24 @@ static void parse_container(parser *ps, json_value *v, int depth, int is_obj)
 	for (;;) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
-			items = xreallocarray(items, cap, sizeof *items);
-			if (is_obj) {
-				keys = xreallocarray(keys, cap, sizeof *keys);
-				klens = xreallocarray(klens, cap, sizeof *klens);
+			member *grown = reallocarray(m, cap, sizeof *m);
+			if (!grown) {
+				fail_memory(ps);
+				break;
 			}
+			m = grown;
 		}
+		memset(&m[n], 0, sizeof m[n]);
 		skip_ws(ps);
 		if (is_obj) {
 			if (ps->p >= ps->end || *ps->p != '"') { fail(ps, "expected a key"); break; }
-			keys[n] = parse_string(ps, &klens[n]);
+			m[n].key = parse_string(ps, &m[n].key_len);
 			if (ps->failed) break;
 			skip_ws(ps);
 			if (ps->p >= ps->end || *ps->p != ':') { fail(ps, "expected ':'"); break; }
 			ps->p++;
 		}
-		memset(&items[n], 0, sizeof items[n]);
-		parse_value(ps, &items[n], depth + 1);
+		parse_value(ps, &m[n].item, depth + 1);
 		if (ps->failed) break;
 		n++;
 		skip_ws(ps);
@@ -296,19 +340,9 @@ static void parse_container(parser *ps, json_value *v, int depth, int is_obj)
 done:
 	v->type = is_obj ? JSON_OBJECT : JSON_ARRAY;
 	v->len = n;
-	if (n) {
-		v->items = arena_alloc(ps->doc, n * sizeof *items);
-		memcpy(v->items, items, n * sizeof *items);
-		if (is_obj) {
-			v->keys = arena_alloc(ps->doc, n * sizeof *keys);
-			memcpy(v->keys, keys, n * sizeof *keys);
-			v->key_lens = arena_alloc(ps->doc, n * sizeof *klens);
-			memcpy(v->key_lens, klens, n * sizeof *klens);
-		}
-	}
-	free(items);
-	free(keys);
-	free(klens);
+	if (n && !ps->failed)
+		store_members(ps, v, m, n, is_obj);
+	free(m);
 }
 
 static void parse_value(parser *ps, json_value *v, int depth)
@@ -335,7 +369,11 @@ static void parse_value(parser *ps, json_value *v, int depth)
 
 json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen)
 {
-	json_doc *d = xcalloc(1, sizeof *d);
+	json_doc *d = calloc(1, sizeof *d);
+	if (!d) {
+		errf(err, errlen, "out of memory (for a JSON document of %zu bytes)", n);
+		return NULL;
+	}
 	parser ps = {d, text, text, text + n, err, errlen, 0};
 	parse_value(&ps, &d->root, 0);
 	if (!ps.failed) {

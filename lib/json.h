@@ -28,7 +28,8 @@ struct json_value {
 typedef struct json_doc json_doc;
 
 /* Parses text[0..n). On error returns NULL and writes a message with the
- * byte offset into err. The tree lives until json_free(doc). */
+ * byte offset into err ("out of memory ..." when that ran out). The tree
+ * lives until json_free(doc). */
 json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen);
 json_value *json_root(json_doc *doc);
 void json_free(json_doc *doc);
@@ -41,7 +42,8 @@ const char *json_get_str(const json_value *obj, const char *key);
 double json_get_num(const json_value *obj, const char *key, double def);
 
 /* Appends s[0..n) as a JSON string literal (quotes included). Control
- * characters, '"' and '\' are escaped; other bytes pass through. */
+ * characters, '"' and '\' are escaped; other bytes pass through. A
+ * BUF_CHECKED buffer that runs out of memory says so in its failed flag. */
 void json_write_string(buf_t *b, const char *s, size_t n);
 
 /* Checks that s[0..n) is well-formed UTF-8 (no surrogates, no overlongs). */

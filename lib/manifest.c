@@ -15,9 +15,25 @@
 
 static const char *split_name(uint32_t split) { return split == SPLIT_VAL ? "val" : "train"; }
 
-void manifest_write(const char *dir, const manifest *m)
+/* Writes text to DIR/manifest atomically. */
+static int write_text(const char *dir, const char *text, size_t len, char *err, size_t errlen)
 {
-	buf_t b = {0};
+	char *path = path_join(dir, "manifest");
+	if (!path)
+		return errf(err, errlen, "%s/manifest: out of memory", dir);
+	outfile *o = outfile_open_err(path, err, errlen);
+	int rc = -1;
+	if (o && outfile_write_err(o, text, len, err, errlen))
+		outfile_abort(o);
+	else if (o)
+		rc = outfile_commit_err(o, err, errlen);
+	free(path);
+	return rc;
+}
+
+int manifest_write(const char *dir, const manifest *m, char *err, size_t errlen)
+{
+	buf_t b = BUF_CHECKED;
 	buf_printf(&b, "{\"format\": \"%s\", \"version\": %d, \"token_width\": %u, \"vocab_size\": %u,\n",
 		   MANIFEST_FORMAT, MANIFEST_VERSION, m->token_width, m->vocab_size);
 	buf_printf(&b, " \"bos_id\": %d, \"eos_id\": %d, \"fingerprint\": \"%016" PRIx64 "\",\n",
@@ -33,12 +49,10 @@ void manifest_write(const char *dir, const manifest *m)
 			   split_name(e->split), e->n_tokens, e->n_docs, e->checksum);
 	}
 	buf_puts(&b, "\n ]}\n");
-	char *path = xpath_join(dir, "manifest");
-	outfile *o = outfile_open(path);
-	outfile_write(o, b.data, b.len);
-	outfile_commit(o);
-	free(path);
+	int rc = b.failed ? errf(err, errlen, "%s/manifest: out of memory (for a list of %zu shards)", dir, m->n)
+			  : write_text(dir, b.data, b.len, err, errlen);
 	buf_free(&b);
+	return rc;
 }
 
 static int parse_hex64(const char *s, uint64_t *out)
@@ -86,7 +100,9 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 	json_value *shards = json_get(root, "shards");
 	if (!shards || shards->type != JSON_ARRAY)
 		return errf(err, errlen, "%s: \"shards\" missing", path);
-	m->entries = xcalloc(shards->len, sizeof *m->entries);
+	m->entries = calloc(shards->len ? shards->len : 1, sizeof *m->entries);
+	if (!m->entries)
+		return errf(err, errlen, "%s: out of memory (for %zu shards)", path, shards->len);
 	for (size_t i = 0; i < shards->len; i++) {
 		json_value *e = &shards->items[i];
 		manifest_entry *me = &m->entries[i];
@@ -97,7 +113,9 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 			return errf(err, errlen, "%s: shard %zu: bad \"file\"", path, i);
 		if (!split || (strcmp(split, "train") && strcmp(split, "val")))
 			return errf(err, errlen, "%s: shard %zu: \"split\" must be \"train\" or \"val\"", path, i);
-		me->file = xstrdup(file);
+		me->file = strdup(file);
+		if (!me->file)
+			return errf(err, errlen, "%s: out of memory", path);
 		m->n = i + 1; /* so that manifest_free frees the names so far */
 		me->split = strcmp(split, "val") == 0 ? SPLIT_VAL : SPLIT_TRAIN;
 		if (get_count(path, e, "tokens", &me->n_tokens, err, errlen) ||
@@ -111,7 +129,11 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 
 manifest *manifest_read(const char *dir, char *err, size_t errlen)
 {
-	char *path = xpath_join(dir, "manifest");
+	char *path = path_join(dir, "manifest");
+	if (!path) {
+		errf(err, errlen, "%s/manifest: out of memory", dir);
+		return NULL;
+	}
 	size_t len;
 	char *text = read_file_err(path, &len, err, errlen);
 	if (!text) {
@@ -123,14 +145,13 @@ manifest *manifest_read(const char *dir, char *err, size_t errlen)
 	manifest *m = NULL;
 	if (!doc) {
 		errf(err, errlen, "%s: %s", path, jerr);
-	} else {
-		m = xcalloc(1, sizeof *m);
-		if (parse_manifest(path, json_root(doc), m, err, errlen)) {
-			manifest_free(m);
-			m = NULL;
-		}
-		json_free(doc);
+	} else if (!(m = calloc(1, sizeof *m))) {
+		errf(err, errlen, "%s: out of memory", path);
+	} else if (parse_manifest(path, json_root(doc), m, err, errlen)) {
+		manifest_free(m);
+		m = NULL;
 	}
+	json_free(doc);
 	free(text);
 	free(path);
 	return m;
@@ -151,7 +172,11 @@ shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int ver
 			   size_t errlen)
 {
 	const manifest_entry *e = &m->entries[i];
-	char *path = xpath_join(dir, e->file);
+	char *path = path_join(dir, e->file);
+	if (!path) {
+		errf(err, errlen, "%s/%s: out of memory", dir, e->file);
+		return NULL;
+	}
 	shard *s = shard_open(path, verify, err, errlen);
 	if (s && (s->h.n_tokens != e->n_tokens || s->h.n_docs != e->n_docs ||
 		  s->h.payload_checksum != e->checksum || s->h.split != e->split)) {
@@ -175,7 +200,9 @@ shard *manifest_open_entry(const char *dir, const manifest *m, size_t i, int ver
 static int check_all(const shardset *s, char *err, size_t errlen)
 {
 	enum { ERRLEN = 512 };
-	char *errs = xcalloc(s->n ? s->n : 1, ERRLEN);
+	char *errs = calloc(s->n ? s->n : 1, ERRLEN);
+	if (!errs)
+		return errf(err, errlen, "out of memory (for checking %zu shards)", s->n);
 	int any = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : any)
 	for (size_t i = 0; i < s->n; i++)
@@ -195,10 +222,20 @@ shardset *shardset_open(const char *dir, uint32_t split, int verify, char *err, 
 	manifest *m = manifest_read(dir, err, errlen);
 	if (!m)
 		return NULL;
-	shardset *s = xcalloc(1, sizeof *s);
-	s->m = m;
-	s->shards = xcalloc(s->m->n ? s->m->n : 1, sizeof *s->shards);
-	s->starts = xcalloc(s->m->n + 1, sizeof *s->starts);
+	shardset *s = calloc(1, sizeof *s);
+	if (s) {
+		s->m = m;
+		s->shards = calloc(m->n ? m->n : 1, sizeof *s->shards);
+		s->starts = calloc(m->n + 1, sizeof *s->starts);
+	}
+	if (!s || !s->shards || !s->starts) {
+		errf(err, errlen, "%s: out of memory (for a set of %zu shards)", dir, m->n);
+		if (s)
+			shardset_close(s);
+		else
+			manifest_free(m);
+		return NULL;
+	}
 	for (size_t i = 0; i < s->m->n; i++) {
 		if (s->m->entries[i].split != split)
 			continue;
@@ -238,6 +275,8 @@ void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n)
 {
 	if (n == 0)
 		return;
+	/* the callers pick windows inside the split: a read past its end is
+	 * their bug, not something input can cause */
 	if (i + n > s->n_tokens)
 		die("internal error: reading past the end of the split");
 	size_t k = find_shard(s, i);

@@ -127,6 +127,27 @@ static int parse_tensor(const char *name, const char *key, const json_value *v, 
 	return 0;
 }
 
+/* The __metadata__ object m: string values only. */
+static int parse_meta(safetensors *f, const json_value *m, char *err, size_t errlen)
+{
+	if (m->type != JSON_OBJECT)
+		return failf(err, errlen, f->path, "__metadata__ is not an object");
+	f->meta_keys = calloc(m->len ? m->len : 1, sizeof *f->meta_keys);
+	f->meta_vals = calloc(m->len ? m->len : 1, sizeof *f->meta_vals);
+	if (!f->meta_keys || !f->meta_vals)
+		return failf(err, errlen, f->path, "out of memory (for %zu metadata entries)", m->len);
+	for (size_t j = 0; j < m->len; j++) {
+		if (m->items[j].type != JSON_STRING)
+			return failf(err, errlen, f->path, "__metadata__ value '%s' is not a string", m->keys[j]);
+		/* counted at once, so that free_fields() frees a key without its value */
+		f->meta_keys[f->n_meta] = strdup(m->keys[j]);
+		f->meta_vals[f->n_meta++] = strdup(m->items[j].str);
+		if (!f->meta_keys[f->n_meta - 1] || !f->meta_vals[f->n_meta - 1])
+			return failf(err, errlen, f->path, "out of memory (for the metadata)");
+	}
+	return 0;
+}
+
 safetensors *st_parse(const void *buf, size_t len, const char *name, char *err, size_t errlen)
 {
 	const unsigned char *p = buf;
@@ -155,15 +176,22 @@ safetensors *st_parse(const void *buf, size_t len, const char *name, char *err, 
 		return NULL;
 	}
 	const json_value *root = json_root(doc);
-	safetensors *f = xcalloc(1, sizeof *f);
-	f->path = xstrdup(name);
+	safetensors *f = calloc(1, sizeof *f);
+	if (!f || !(f->path = strdup(name))) {
+		free(f);
+		json_free(doc);
+		failf(err, errlen, name, "out of memory");
+		return NULL;
+	}
 	f->data = p + 8 + hlen;
 	f->data_len = len - 8 - hlen;
 	if (root->type != JSON_OBJECT) {
 		failf(err, errlen, name, "header is not a JSON object");
 		goto fail;
 	}
-	f->t = xcalloc(root->len ? root->len : 1, sizeof *f->t);
+	f->t = calloc(root->len ? root->len : 1, sizeof *f->t);
+	if (!f->t)
+		goto no_memory;
 	for (size_t i = 0; i < root->len; i++) {
 		const char *key = root->keys[i];
 		const json_value *v = &root->items[i];
@@ -177,26 +205,15 @@ safetensors *st_parse(const void *buf, size_t len, const char *name, char *err, 
 				goto fail;
 			}
 		if (!strcmp(key, "__metadata__")) {
-			if (v->type != JSON_OBJECT) {
-				failf(err, errlen, name, "__metadata__ is not an object");
+			if (parse_meta(f, v, err, errlen))
 				goto fail;
-			}
-			f->meta_keys = xcalloc(v->len ? v->len : 1, sizeof *f->meta_keys);
-			f->meta_vals = xcalloc(v->len ? v->len : 1, sizeof *f->meta_vals);
-			for (size_t j = 0; j < v->len; j++) {
-				if (v->items[j].type != JSON_STRING) {
-					failf(err, errlen, name, "__metadata__ value '%s' is not a string", v->keys[j]);
-					goto fail;
-				}
-				f->meta_keys[f->n_meta] = xstrdup(v->keys[j]);
-				f->meta_vals[f->n_meta++] = xstrdup(v->items[j].str);
-			}
 			continue;
 		}
 		st_tensor *t = &f->t[f->n];
 		if (parse_tensor(name, key, v, t, f->data_len, err, errlen))
 			goto fail;
-		t->name = xstrdup(key);
+		if (!(t->name = strdup(key)))
+			goto no_memory;
 		f->n++;
 	}
 	/* Tensors must tile the data section exactly: no overlap, no hole. */
@@ -221,6 +238,8 @@ safetensors *st_parse(const void *buf, size_t len, const char *name, char *err, 
 	}
 	json_free(doc);
 	return f;
+no_memory:
+	failf(err, errlen, name, "out of memory (for a header of %llu bytes)", (unsigned long long)hlen);
 fail:
 	json_free(doc);
 	free_fields(f);
@@ -388,22 +407,67 @@ static int exists(const char *p)
 	return !stat(p, &st);
 }
 
-static void set_add(st_set *s, safetensors *f)
+/* Takes f into s; on running out of memory closes f instead. */
+static int set_add(st_set *s, safetensors *f, char *err, size_t errlen)
 {
-	s->files = xreallocarray(s->files, s->n_files + 1, sizeof *s->files);
+	safetensors **files = reallocarray(s->files, s->n_files + 1, sizeof *s->files);
+	if (!files) {
+		failf(err, errlen, f->path, "out of memory");
+		st_close(f);
+		return -1;
+	}
+	s->files = files;
 	s->files[s->n_files++] = f;
+	return 0;
+}
+
+/* The path of file beside the index (in the index's folder); NULL when
+ * out of memory. */
+static char *beside(const char *index, const char *file)
+{
+	const char *slash = strrchr(index, '/');
+	size_t d = slash ? (size_t)(slash - index) + 1 : 0, n = strlen(file);
+	char *p = malloc(d + n + 1);
+	if (p) {
+		memcpy(p, index, d);
+		memcpy(p + d, file, n + 1);
+	}
+	return p;
+}
+
+/* Opens a file the index lists, once per file name: names[] are the names
+ * opened so far, files[j] opened from names[j]. */
+static int open_listed(st_set *s, const char ***names, const char *index, const char *file,
+		       char *err, size_t errlen)
+{
+	for (size_t j = 0; j < s->n_files; j++)
+		if (!strcmp((*names)[j], file))
+			return 0;
+	const char **grown = reallocarray(*names, s->n_files + 1, sizeof **names);
+	char *path = grown ? beside(index, file) : NULL;
+	if (grown)
+		*names = grown;
+	if (!path)
+		return failf(err, errlen, index, "out of memory");
+	(*names)[s->n_files] = file;
+	safetensors *f = st_open(path, err, errlen);
+	free(path);
+	return f ? set_add(s, f, err, errlen) : -1;
 }
 
 static st_set *open_index(const char *index, char *err, size_t errlen)
 {
-	size_t len;
+	/* "INDEX: reason", as st_open() words it */
 	int fd = open(index, O_RDONLY);
 	if (fd < 0) {
 		failf(err, errlen, index, "%s", strerror(errno));
 		return NULL;
 	}
 	close(fd);
-	char *text = read_file(index, &len);
+	size_t len;
+	char *text = read_file_err(index, &len, err, errlen);
+	if (!text)
+		return NULL;
 	char jerr[256];
 	json_doc *doc = json_parse(text, len, jerr, sizeof jerr);
 	free(text);
@@ -417,37 +481,21 @@ static st_set *open_index(const char *index, char *err, size_t errlen)
 		json_free(doc);
 		return NULL;
 	}
-	/* The directory of the index holds the shards. */
-	char *dir = xstrdup(index);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		slash[1] = 0;
-	else
-		dir[0] = 0;
-	st_set *s = xcalloc(1, sizeof *s);
-	char **names = NULL;
-	size_t n_names = 0;
+	st_set *s = calloc(1, sizeof *s);
+	const char **names = NULL;
+	if (!s) {
+		failf(err, errlen, index, "out of memory");
+		goto fail;
+	}
 	for (size_t i = 0; i < wm->len; i++) {
 		const json_value *v = &wm->items[i];
 		if (v->type != JSON_STRING || !v->str[0] || strchr(v->str, '/') || !strcmp(v->str, "..")) {
 			failf(err, errlen, index, "weight_map['%s'] is not a file name", wm->keys[i]);
 			goto fail;
 		}
-		int seen = 0;
-		for (size_t j = 0; j < n_names && !seen; j++)
-			seen = !strcmp(names[j], v->str);
-		if (seen)
-			continue;
-		names = xreallocarray(names, n_names + 1, sizeof *names);
-		names[n_names++] = v->str;
-		size_t plen = strlen(dir) + strlen(v->str) + 1;
-		char *path = xmalloc(plen);
-		snprintf(path, plen, "%s%s", dir, v->str);
-		safetensors *f = st_open(path, err, errlen);
-		free(path);
-		if (!f)
+		/* the directory of the index holds the shards */
+		if (open_listed(s, &names, index, v->str, err, errlen))
 			goto fail;
-		set_add(s, f);
 	}
 	/* Every tensor the index names must be in the file it names. */
 	for (size_t i = 0; i < wm->len; i++) {
@@ -461,12 +509,10 @@ static st_set *open_index(const char *index, char *err, size_t errlen)
 		}
 	}
 	free(names);
-	free(dir);
 	json_free(doc);
 	return s;
 fail:
 	free(names);
-	free(dir);
 	json_free(doc);
 	st_set_close(s);
 	return NULL;
@@ -477,26 +523,36 @@ st_set *st_set_open(const char *path, char *err, size_t errlen)
 	if (ends_with(path, ".json"))
 		return open_index(path, err, errlen);
 	if (is_dir(path)) {
-		char *p = xpath_join(path, "model.safetensors");
+		char *p = path_join(path, "model.safetensors");
 		st_set *s = NULL;
-		if (exists(p)) {
+		if (p && exists(p)) {
 			s = st_set_open(p, err, errlen);
-		} else {
+		} else if (p) {
 			free(p);
-			p = xpath_join(path, "model.safetensors.index.json");
-			if (exists(p))
+			p = path_join(path, "model.safetensors.index.json");
+			if (p && exists(p))
 				s = open_index(p, err, errlen);
-			else
+			else if (p)
 				failf(err, errlen, path, "no model.safetensors or model.safetensors.index.json");
 		}
+		if (!p)
+			failf(err, errlen, path, "out of memory");
 		free(p);
 		return s;
 	}
 	safetensors *f = st_open(path, err, errlen);
 	if (!f)
 		return NULL;
-	st_set *s = xcalloc(1, sizeof *s);
-	set_add(s, f);
+	st_set *s = calloc(1, sizeof *s);
+	if (!s) {
+		failf(err, errlen, path, "out of memory");
+		st_close(f);
+		return NULL;
+	}
+	if (set_add(s, f, err, errlen)) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -569,8 +625,9 @@ static void build_header(buf_t *h, const st_out *t, size_t n, const char *const 
 		at += nb;
 	}
 	buf_puts(h, "}");
-	while (h->len % 8)
-		buf_puts(h, " ");
+	/* a buffer out of memory stops growing */
+	while (h->len % 8 && !h->failed)
+		buf_putc(h, ' ');
 }
 
 static void le64(unsigned char *p, uint64_t x)
@@ -579,31 +636,56 @@ static void le64(unsigned char *p, uint64_t x)
 		p[i] = (unsigned char)(x >> (8 * i));
 }
 
-void st_write(const char *path, const st_out *t, size_t n, const char *const *mk,
-	      const char *const *mv, size_t n_meta)
+/* The header of t[0..n) in a checked buffer: 0, or -1 with the message. */
+static int header(buf_t *h, const char *name, const st_out *t, size_t n, const char *const *mk,
+		  const char *const *mv, size_t n_meta, char *err, size_t errlen)
 {
-	buf_t h = { 0 };
-	build_header(&h, t, n, mk, mv, n_meta);
+	build_header(h, t, n, mk, mv, n_meta);
+	if (!h->failed)
+		return 0;
+	buf_free(h);
+	return failf(err, errlen, name, "out of memory (for the header of %zu tensors)", n);
+}
+
+int st_write(const char *path, const st_out *t, size_t n, const char *const *mk,
+	     const char *const *mv, size_t n_meta, char *err, size_t errlen)
+{
+	buf_t h = BUF_CHECKED;
+	if (header(&h, path, t, n, mk, mv, n_meta, err, errlen))
+		return -1;
 	unsigned char len8[8];
 	le64(len8, h.len);
-	outfile *o = outfile_open(path);
-	outfile_write(o, len8, 8);
-	outfile_write(o, h.data, h.len);
-	for (size_t i = 0; i < n; i++)
-		outfile_write(o, t[i].data, out_bytes(&t[i]));
-	outfile_commit(o);
+	outfile *o = outfile_open_err(path, err, errlen);
+	int bad = !o || outfile_write_err(o, len8, 8, err, errlen) ||
+		  outfile_write_err(o, h.data, h.len, err, errlen);
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = outfile_write_err(o, t[i].data, out_bytes(&t[i]), err, errlen);
 	buf_free(&h);
+	if (bad) {
+		if (o)
+			outfile_abort(o);
+		return -1;
+	}
+	return outfile_commit_err(o, err, errlen);
 }
 
 unsigned char *st_write_mem(const st_out *t, size_t n, const char *const *mk,
-			    const char *const *mv, size_t n_meta, size_t *len)
+			    const char *const *mv, size_t n_meta, size_t *len, char *err,
+			    size_t errlen)
 {
-	buf_t h = { 0 };
-	build_header(&h, t, n, mk, mv, n_meta);
+	buf_t h = BUF_CHECKED;
+	if (header(&h, "safetensors", t, n, mk, mv, n_meta, err, errlen))
+		return NULL;
 	size_t total = 8 + h.len;
 	for (size_t i = 0; i < n; i++)
 		total += out_bytes(&t[i]);
-	unsigned char *p = xmalloc(total ? total : 1), *q = p + 8 + h.len;
+	unsigned char *p = malloc(total);
+	if (!p) {
+		buf_free(&h);
+		failf(err, errlen, "safetensors", "out of memory (for a file of %zu bytes)", total);
+		return NULL;
+	}
+	unsigned char *q = p + 8 + h.len;
 	le64(p, h.len);
 	memcpy(p + 8, h.data, h.len);
 	for (size_t i = 0; i < n; i++) {

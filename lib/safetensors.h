@@ -88,18 +88,20 @@ typedef struct {
 
 /* Writes a file atomically (temporary file + rename). meta is n_meta
  * key/value string pairs (may be 0). Tensors are laid out in the given
- * order, without padding; dies on I/O errors. */
-void st_write(const char *path, const st_out *t, size_t n,
-	      const char *const *meta_keys, const char *const *meta_vals, size_t n_meta);
+ * order, without padding. 0, or -1 with "PATH: why" in err (an I/O error,
+ * no memory); nothing is left behind then. */
+int st_write(const char *path, const st_out *t, size_t n, const char *const *meta_keys,
+	     const char *const *meta_vals, size_t n_meta, char *err, size_t errlen);
 /* XXH64 (seed 0) of the data section st_write() would write for t[0..n):
  * a checksum that can go into the metadata. */
 uint64_t st_data_hash(const st_out *t, size_t n);
 /* The XXH64 of a parsed file's data section. */
 uint64_t st_file_data_hash(const safetensors *f);
-/* The same, to a memory buffer (malloc()ed, *len bytes). */
+/* The same, to a memory buffer (malloc()ed, *len bytes); NULL with the
+ * message in err when out of memory. */
 unsigned char *st_write_mem(const st_out *t, size_t n,
 			    const char *const *meta_keys, const char *const *meta_vals,
-			    size_t n_meta, size_t *len);
+			    size_t n_meta, size_t *len, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

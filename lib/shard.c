@@ -219,7 +219,9 @@ static int load_payload(shard *s, int fd, off_t file_size, int verify, char *err
 				    ", the compressed payload)",
 				    path, SHARD_HEADER_SIZE, SHARD_HEADER_SIZE + s->h.payload_bytes);
 		uint64_t size = payload_size(&s->h);
-		s->owned = xmalloc(size ? size : 1);
+		if (size > SIZE_MAX || !(s->owned = malloc(size ? (size_t)size : 1)))
+			return errf(err, errlen, "%s: out of memory (for its decompressed payload of %" PRIu64
+				    " bytes)", path, size);
 		size_t r = ZSTD_decompress(s->owned, size, payload, s->h.payload_bytes);
 		if (ZSTD_isError(r))
 			return errf(err, errlen, "%s: zstd: %s", path, ZSTD_getErrorName(r));
@@ -242,8 +244,13 @@ shard *shard_open(const char *path, int verify, char *err, size_t errlen)
 		errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	shard *s = xcalloc(1, sizeof *s);
-	s->path = xstrdup(path);
+	shard *s = calloc(1, sizeof *s);
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		close(fd);
+		errf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
 	struct stat st;
 	unsigned char hb[SHARD_HEADER_SIZE];
 	char why[256];
@@ -296,53 +303,89 @@ struct shard_writer {
 	size_t zbuf_cap;
 };
 
-static void store(shard_writer *w, const void *p, size_t n)
+static int store(shard_writer *w, const void *p, size_t n, char *err, size_t errlen)
 {
-	outfile_write(w->out, p, n);
+	if (outfile_write_err(w->out, p, n, err, errlen))
+		return -1;
 	xxh64_update(&w->sum, p, n);
 	w->stored += n;
+	return 0;
 }
 
-static void emit(shard_writer *w, const void *p, size_t n)
+/* Compresses in[] with mode (ZSTD_e_continue, or ZSTD_e_end to finish the
+ * frame) and stores what comes out. */
+static int compress(shard_writer *w, ZSTD_inBuffer *in, ZSTD_EndDirective mode, char *err,
+		    size_t errlen)
 {
-	if (!w->zc) {
-		store(w, p, n);
-		return;
-	}
-	ZSTD_inBuffer in = {p, n, 0};
-	while (in.pos < in.size) {
+	size_t r;
+	do {
 		ZSTD_outBuffer out = {w->zbuf, w->zbuf_cap, 0};
-		size_t r = ZSTD_compressStream2(w->zc, &out, &in, ZSTD_e_continue);
+		r = ZSTD_compressStream2(w->zc, &out, in, mode);
 		if (ZSTD_isError(r))
-			die("%s: zstd: %s", w->out->path, ZSTD_getErrorName(r));
-		store(w, w->zbuf, out.pos);
-	}
+			return errf(err, errlen, "%s: zstd: %s", w->out->path, ZSTD_getErrorName(r));
+		if (store(w, w->zbuf, out.pos, err, errlen))
+			return -1;
+	} while (mode == ZSTD_e_end ? r != 0 : in->pos < in->size);
+	return 0;
 }
 
-shard_writer *shard_writer_open(const char *path, const shard_header *h, int zstd_level)
+static int emit(shard_writer *w, const void *p, size_t n, char *err, size_t errlen)
 {
-	shard_writer *w = xcalloc(1, sizeof *w);
+	if (!w->zc)
+		return store(w, p, n, err, errlen);
+	ZSTD_inBuffer in = {p, n, 0};
+	return n ? compress(w, &in, ZSTD_e_continue, err, errlen) : 0;
+}
+
+static void writer_free(shard_writer *w)
+{
+	ZSTD_freeCCtx(w->zc);
+	free(w->docs);
+	free(w->buf);
+	free(w->zbuf);
+	free(w);
+}
+
+shard_writer *shard_writer_open(const char *path, const shard_header *h, int zstd_level, char *err,
+				size_t errlen)
+{
+	shard_writer *w = calloc(1, sizeof *w);
+	if (!w) {
+		errf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
 	w->h = *h;
 	w->h.version = SHARD_VERSION;
 	w->h.n_tokens = w->h.n_docs = 0;
-	w->out = outfile_open(path);
-	xxh64_init(&w->sum, 0);
-	unsigned char zero[SHARD_HEADER_SIZE] = {0};
-	outfile_write(w->out, zero, sizeof zero);
 	w->buf_cap = 1 << 16;
-	w->buf = xmalloc(w->buf_cap);
-	if (h->compression == SHARD_COMPRESS_ZSTD) {
+	w->buf = malloc(w->buf_cap);
+	if (w->buf && h->compression == SHARD_COMPRESS_ZSTD) {
 		w->zc = ZSTD_createCCtx();
-		if (!w->zc)
-			die("out of memory (zstd)");
-		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, zstd_level);
 		w->zbuf_cap = ZSTD_CStreamOutSize();
-		w->zbuf = xmalloc(w->zbuf_cap);
+		w->zbuf = malloc(w->zbuf_cap);
+	}
+	if (!w->buf || (h->compression == SHARD_COMPRESS_ZSTD && (!w->zc || !w->zbuf))) {
+		errf(err, errlen, "%s: out of memory (for the shard writer's buffers)", path);
+		writer_free(w);
+		return NULL;
+	}
+	if (w->zc)
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, zstd_level);
+	xxh64_init(&w->sum, 0);
+	/* the header's place: written at the end, when the counts are known */
+	unsigned char zero[SHARD_HEADER_SIZE] = {0};
+	if (!(w->out = outfile_open_err(path, err, errlen))) {
+		writer_free(w);
+		return NULL;
+	}
+	if (outfile_write_err(w->out, zero, sizeof zero, err, errlen)) {
+		shard_writer_abort(w);
+		return NULL;
 	}
 	return w;
 }
 
-void shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n)
+int shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n, char *err, size_t errlen)
 {
 	size_t width = w->h.token_width;
 	size_t per = w->buf_cap / width;
@@ -353,8 +396,8 @@ void shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n)
 		for (size_t i = 0; i < k; i++)
 			max = src[i] > max ? src[i] : max;
 		if (max >= w->h.vocab_size)
-			die("%s: token id %u is not below the vocabulary size %u", w->out->path, max,
-			    w->h.vocab_size);
+			return errf(err, errlen, "%s: token id %u is not below the vocabulary size %u",
+				    w->out->path, max, w->h.vocab_size);
 		unsigned char *p = w->buf;
 		if (width == 2) {
 			for (size_t i = 0; i < k; i++) {
@@ -365,59 +408,82 @@ void shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n)
 			for (size_t i = 0; i < k; i++)
 				le_put32(p + 4 * i, src[i]);
 		}
-		emit(w, w->buf, k * width);
+		if (emit(w, w->buf, k * width, err, errlen))
+			return -1;
+		w->h.n_tokens += k;
 		done += k;
 	}
-	w->h.n_tokens += n;
+	return 0;
 }
 
-void shard_writer_doc_start(shard_writer *w)
+int shard_writer_doc_start(shard_writer *w, char *err, size_t errlen)
 {
 	if (w->n_docs == w->cap_docs) {
-		w->cap_docs = w->cap_docs ? 2 * w->cap_docs : 1024;
-		w->docs = xreallocarray(w->docs, w->cap_docs, sizeof *w->docs);
+		size_t cap = w->cap_docs ? 2 * w->cap_docs : 1024;
+		uint64_t *docs = reallocarray(w->docs, cap, sizeof *docs);
+		if (!docs)
+			return errf(err, errlen, "%s: out of memory (for a table of %zu documents)",
+				    w->out->path, cap);
+		w->docs = docs;
+		w->cap_docs = cap;
 	}
 	w->docs[w->n_docs++] = w->h.n_tokens;
+	return 0;
 }
 
 uint64_t shard_writer_count(const shard_writer *w) { return w->h.n_tokens; }
 
-void shard_writer_close(shard_writer *w, shard_header *out)
+/* The padding, the doc table, the end of the zstd frame and the header. */
+static int finish(shard_writer *w, char *err, size_t errlen)
 {
 	w->h.n_docs = w->n_docs;
 	uint64_t pad = tokens_bytes_padded(w->h.n_tokens, w->h.token_width) - w->h.n_tokens * w->h.token_width;
 	static const unsigned char zeros[8];
-	emit(w, zeros, (size_t)pad);
+	if (emit(w, zeros, (size_t)pad, err, errlen))
+		return -1;
 	for (size_t i = 0; i < w->n_docs; i++) {
 		unsigned char b[8];
 		le_put64(b, w->docs[i]);
-		emit(w, b, 8);
+		if (emit(w, b, 8, err, errlen))
+			return -1;
 	}
-	if (w->zc) {
-		ZSTD_inBuffer in = {NULL, 0, 0};
-		size_t r;
-		do {
-			ZSTD_outBuffer o = {w->zbuf, w->zbuf_cap, 0};
-			r = ZSTD_compressStream2(w->zc, &o, &in, ZSTD_e_end);
-			if (ZSTD_isError(r))
-				die("%s: zstd: %s", w->out->path, ZSTD_getErrorName(r));
-			store(w, w->zbuf, o.pos);
-		} while (r != 0);
-		ZSTD_freeCCtx(w->zc);
-	}
+	ZSTD_inBuffer none = {NULL, 0, 0};
+	if (w->zc && compress(w, &none, ZSTD_e_end, err, errlen))
+		return -1;
 	w->h.payload_bytes = w->stored;
 	w->h.payload_checksum = xxh64_digest(&w->sum);
 	unsigned char hb[SHARD_HEADER_SIZE];
 	shard_header_encode(&w->h, hb);
-	xfflush(w->out->fp, w->out->path);
-	if (fseek(w->out->fp, 0, SEEK_SET) != 0)
-		die("%s: seek failed: %s", w->out->path, strerror(errno));
-	xfwrite(hb, sizeof hb, w->out->fp, w->out->path);
-	outfile_commit(w->out);
+	FILE *fp = w->out->fp;
+	if (fflush(fp) != 0 || ferror(fp))
+		return errf(err, errlen, "%s: write failed: %s", w->out->path, strerror(errno));
+	if (fseek(fp, 0, SEEK_SET) != 0)
+		return errf(err, errlen, "%s: seek failed: %s", w->out->path, strerror(errno));
+	if (fwrite(hb, 1, sizeof hb, fp) != sizeof hb)
+		return errf(err, errlen, "%s: write failed: %s", w->out->path, strerror(errno));
+	return 0;
+}
+
+int shard_writer_close(shard_writer *w, shard_header *out, char *err, size_t errlen)
+{
+	if (finish(w, err, errlen)) {
+		shard_writer_abort(w);
+		return -1;
+	}
+	outfile *o = w->out;
+	shard_header h = w->h;
+	writer_free(w);
+	if (outfile_commit_err(o, err, errlen))
+		return -1;
 	if (out)
-		*out = w->h;
-	free(w->docs);
-	free(w->buf);
-	free(w->zbuf);
-	free(w);
+		*out = h;
+	return 0;
+}
+
+void shard_writer_abort(shard_writer *w)
+{
+	if (!w)
+		return;
+	outfile_abort(w->out);
+	writer_free(w);
 }

@@ -74,17 +74,27 @@ static inline uint32_t shard_token(const shard *s, uint64_t i)
 void shard_close(shard *s);
 
 /* Writes one shard: tokens are appended, then shard_writer_close() writes
- * the doc table, the real header, and renames the file into place. */
+ * the doc table, the real header, and renames the file into place. The
+ * file is written under a temporary name: nothing is left at PATH, or
+ * beside it, unless shard_writer_close() succeeds. Errors (out of memory,
+ * a write error, a token id not below the vocabulary size, zstd) return
+ * NULL or -1 with "PATH: what is wrong" in err; after a failed
+ * shard_writer_tokens() or shard_writer_doc_start() the caller ends the
+ * writer with shard_writer_abort(). */
 typedef struct shard_writer shard_writer;
 /* h supplies width, vocab, ids, fingerprint, split, index, compression and
  * flags; counts and checksums are filled in. zstd_level is used with zstd. */
-shard_writer *shard_writer_open(const char *path, const shard_header *h, int zstd_level);
-void shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n);
+shard_writer *shard_writer_open(const char *path, const shard_header *h, int zstd_level, char *err,
+				size_t errlen);
+int shard_writer_tokens(shard_writer *w, const uint32_t *ids, size_t n, char *err, size_t errlen);
 /* Marks that a document starts at the next token appended. */
-void shard_writer_doc_start(shard_writer *w);
+int shard_writer_doc_start(shard_writer *w, char *err, size_t errlen);
 uint64_t shard_writer_count(const shard_writer *w);
-/* Finishes the file; returns the final header through out (may be NULL). */
-void shard_writer_close(shard_writer *w, shard_header *out);
+/* Finishes the file and frees w; returns the final header through out
+ * (may be NULL). On an error the temporary file is removed. */
+int shard_writer_close(shard_writer *w, shard_header *out, char *err, size_t errlen);
+/* Removes the temporary file and frees w (NULL: nothing). */
+void shard_writer_abort(shard_writer *w);
 
 /* A shard directory's manifest ("DIR/manifest", JSON). */
 typedef struct {
@@ -104,8 +114,9 @@ typedef struct {
 /* Reads DIR/manifest; NULL with "DIR/manifest: what is wrong" in err when
  * it is absent or malformed. */
 manifest *manifest_read(const char *dir, char *err, size_t errlen);
-/* Writes DIR/manifest atomically. */
-void manifest_write(const char *dir, const manifest *m);
+/* Writes DIR/manifest atomically: 0, or -1 with "DIR/manifest: why" in err
+ * (nothing is left behind). */
+int manifest_write(const char *dir, const manifest *m, char *err, size_t errlen);
 void manifest_free(manifest *m);
 /* Opens entry i of m (in dir) and checks it against the manifest; NULL with
  * the message in err. */
@@ -127,7 +138,8 @@ typedef struct {
  * NULL with the message in err (manifest_read, manifest_open_entry, the
  * first damaged shard in manifest order). */
 shardset *shardset_open(const char *dir, uint32_t split, int verify, char *err, size_t errlen);
-/* Copies n tokens from split-wide index i (may cross shards). */
+/* Copies n tokens from split-wide index i (may cross shards). i + n past
+ * the split's end is the caller's bug: the program ends ("internal error"). */
 void shardset_read(const shardset *s, uint64_t i, uint32_t *out, size_t n);
 void shardset_close(shardset *s);
 

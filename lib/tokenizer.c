@@ -90,7 +90,11 @@ static uint64_t source_key(const char *path, const char *text, size_t len, const
  * folders above it made. */
 static char *compiled_path(uint64_t key)
 {
-	char *dir = bonsai_cache_dir();
+	char err[600];
+	char *dir = bonsai_cache_dir(err, sizeof err);
+	/* dies until the tokenizer library returns errors */
+	if (!dir && err[0])
+		die("%s", err);
 	if (!dir)
 		return NULL;
 	char name[64];

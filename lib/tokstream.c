@@ -5,6 +5,7 @@
 #include "le.h"
 #include "xio.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,49 +26,70 @@ struct tokwriter {
 	uint64_t docs, tokens;
 };
 
-tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info)
+static int write_err(tokwriter *w, const void *p, size_t n, char *err, size_t errlen)
 {
-	tokwriter *w = xcalloc(1, sizeof *w);
+	if (n && fwrite(p, 1, n, w->fp) != n)
+		return errf(err, errlen, "%s: write failed: %s", w->name, strerror(errno));
+	return 0;
+}
+
+tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info, char *err,
+			  size_t errlen)
+{
+	tokstream_info in = *info;
+	if (in.token_width == 0)
+		in.token_width = token_width_for_vocab(in.vocab_size);
+	if (in.token_width != 2 && in.token_width != 4) {
+		errf(err, errlen, "%s: token width must be 2 or 4, not %u", name, in.token_width);
+		return NULL;
+	}
+	if (in.token_width == 2 && in.vocab_size > 65536) {
+		errf(err, errlen, "%s: vocabulary of %u does not fit 2-byte tokens", name, in.vocab_size);
+		return NULL;
+	}
+	tokwriter *w = calloc(1, sizeof *w);
+	if (!w || !(w->name = strdup(name))) {
+		free(w);
+		errf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
 	w->fp = fp;
-	w->name = xstrdup(name);
-	w->info = *info;
-	if (w->info.token_width == 0)
-		w->info.token_width = token_width_for_vocab(info->vocab_size);
-	if (w->info.token_width != 2 && w->info.token_width != 4)
-		die("%s: token width must be 2 or 4, not %u", name, w->info.token_width);
-	if (w->info.token_width == 2 && w->info.vocab_size > 65536)
-		die("%s: vocabulary of %u does not fit 2-byte tokens", name, w->info.vocab_size);
+	w->info = in;
 	unsigned char h[TOKSTREAM_HEADER_SIZE] = {0};
 	memcpy(h, TOKSTREAM_MAGIC, 8);
 	le_put32(h + 8, TOKSTREAM_VERSION);
 	le_put32(h + 12, TOKSTREAM_HEADER_SIZE);
-	le_put32(h + 16, w->info.token_width);
-	le_put32(h + 20, w->info.vocab_size);
-	le_put32(h + 24, (uint32_t)w->info.bos_id);
-	le_put32(h + 28, (uint32_t)w->info.eos_id);
-	le_put64(h + 32, w->info.fingerprint);
+	le_put32(h + 16, in.token_width);
+	le_put32(h + 20, in.vocab_size);
+	le_put32(h + 24, (uint32_t)in.bos_id);
+	le_put32(h + 28, (uint32_t)in.eos_id);
+	le_put64(h + 32, in.fingerprint);
 	le_put64(h + 40, xxh64(h, 40, 0));
-	xfwrite(h, sizeof h, fp, name);
+	if (write_err(w, h, sizeof h, err, errlen)) {
+		tokwriter_abort(w);
+		return NULL;
+	}
 	return w;
 }
 
-void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n)
+/* The frame of a document in w->tmp: its count, then its ids at their width. */
+static int frame(tokwriter *w, const uint32_t *ids, size_t n, size_t need, char *err, size_t errlen)
 {
-	if (n >= END_FRAME)
-		die("%s: document of %zu tokens is too long for the token stream", w->name, n);
-	size_t width = w->info.token_width;
-	size_t need = 4 + n * width;
 	if (need > w->tmp_cap) {
-		w->tmp_cap = need * 2;
-		w->tmp = xrealloc(w->tmp, w->tmp_cap);
+		size_t cap = need > SIZE_MAX / 2 ? need : need * 2;
+		unsigned char *tmp = realloc(w->tmp, cap);
+		if (!tmp)
+			return errf(err, errlen, "%s: out of memory (for a document of %zu tokens)", w->name, n);
+		w->tmp = tmp;
+		w->tmp_cap = cap;
 	}
 	le_put32(w->tmp, (uint32_t)n);
 	unsigned char *p = w->tmp + 4;
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] >= w->info.vocab_size)
-			die("%s: token id %u is not below the vocabulary size %u", w->name, ids[i],
-			    w->info.vocab_size);
-		if (width == 2) {
+			return errf(err, errlen, "%s: token id %u is not below the vocabulary size %u", w->name,
+				    ids[i], w->info.vocab_size);
+		if (w->info.token_width == 2) {
 			p[0] = (unsigned char)ids[i];
 			p[1] = (unsigned char)(ids[i] >> 8);
 			p += 2;
@@ -76,19 +98,39 @@ void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n)
 			p += 4;
 		}
 	}
-	xfwrite(w->tmp, need, w->fp, w->name);
-	w->docs++;
-	w->tokens += n;
+	return 0;
 }
 
-void tokwriter_close(tokwriter *w)
+int tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n, char *err, size_t errlen)
+{
+	if (n >= END_FRAME)
+		return errf(err, errlen, "%s: document of %zu tokens is too long for the token stream", w->name,
+			    n);
+	size_t need = 4 + n * w->info.token_width;
+	if (frame(w, ids, n, need, err, errlen) || write_err(w, w->tmp, need, err, errlen))
+		return -1;
+	w->docs++;
+	w->tokens += n;
+	return 0;
+}
+
+int tokwriter_close(tokwriter *w, char *err, size_t errlen)
 {
 	unsigned char end[20];
 	le_put32(end, END_FRAME);
 	le_put64(end + 4, w->docs);
 	le_put64(end + 12, w->tokens);
-	xfwrite(end, sizeof end, w->fp, w->name);
-	xfflush(w->fp, w->name);
+	int rc = write_err(w, end, sizeof end, err, errlen);
+	if (rc == 0 && (fflush(w->fp) != 0 || ferror(w->fp)))
+		rc = errf(err, errlen, "%s: write failed: %s", w->name, strerror(errno));
+	tokwriter_abort(w);
+	return rc;
+}
+
+void tokwriter_abort(tokwriter *w)
+{
+	if (!w)
+		return;
 	free(w->tmp);
 	free(w->name);
 	free(w);
@@ -123,7 +165,12 @@ tokreader *tokreader_open(const char *path, char *err, size_t errlen)
 	instream *in = instream_open_err(path, err, errlen);
 	if (!in)
 		return NULL;
-	tokreader *r = xcalloc(1, sizeof *r);
+	tokreader *r = calloc(1, sizeof *r);
+	if (!r) {
+		errf(err, errlen, "%s: out of memory", instream_name(in));
+		instream_close(in);
+		return NULL;
+	}
 	r->in = in;
 	const char *name = instream_name(in);
 	unsigned char h[TOKSTREAM_HEADER_SIZE];
@@ -162,6 +209,21 @@ tokreader *tokreader_open(const char *path, char *err, size_t errlen)
 const tokstream_info *tokreader_info(const tokreader *r) { return &r->info; }
 uint64_t tokreader_file_bytes(const tokreader *r) { return instream_file_bytes(r->in); }
 
+/* Room for a document of len tokens. */
+static int grow(tokreader *r, uint32_t len, char *err, size_t errlen)
+{
+	unsigned char *raw = reallocarray(r->raw, len, r->info.token_width);
+	if (raw)
+		r->raw = raw;
+	uint32_t *ids = raw ? reallocarray(r->ids, len, sizeof *r->ids) : NULL;
+	if (!ids)
+		return errf(err, errlen, "%s: document %" PRIu64 ": out of memory (for %" PRIu32 " tokens)",
+			    instream_name(r->in), r->docs + 1, len);
+	r->ids = ids;
+	r->cap = len;
+	return 0;
+}
+
 int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n, char *err, size_t errlen)
 {
 	const char *name = instream_name(r->in);
@@ -194,11 +256,8 @@ int tokreader_next(tokreader *r, const uint32_t **ids, size_t *n, char *err, siz
 		return 0;
 	}
 	size_t width = r->info.token_width;
-	if (len > r->cap) {
-		r->cap = len;
-		r->raw = xreallocarray(r->raw, len, width);
-		r->ids = xreallocarray(r->ids, len, sizeof *r->ids);
-	}
+	if (len > r->cap && grow(r, len, err, errlen))
+		return -1;
 	if (len) {
 		got = read_exact(r, r->raw, (size_t)len * width, "a document", err, errlen);
 		if (got < 0)

@@ -36,12 +36,20 @@ uint32_t token_width_for_vocab(uint32_t vocab_size);
 
 typedef struct tokwriter tokwriter;
 /* Writes the header to fp (name is for messages). info->token_width may be 0:
- * it is then chosen from the vocab size. */
-tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info);
-/* One document; every id must be < vocab_size (dies otherwise). */
-void tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n);
-/* Writes the end frame and flushes; frees w. */
-void tokwriter_close(tokwriter *w);
+ * it is then chosen from the vocab size. NULL with "NAME: why" in err for a
+ * bad width, a vocabulary too big for 2-byte tokens, a write error or no
+ * memory. */
+tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info, char *err,
+			  size_t errlen);
+/* One document; every id must be < vocab_size. 0, or -1 with the message
+ * (an id out of range, a document too long, a write error, no memory):
+ * the stream is then unfinished, and the caller ends w with
+ * tokwriter_abort(). */
+int tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n, char *err, size_t errlen);
+/* Writes the end frame and flushes; frees w. 0, or -1 with the message. */
+int tokwriter_close(tokwriter *w, char *err, size_t errlen);
+/* Frees w without the end frame: a reader refuses the stream as cut short. */
+void tokwriter_abort(tokwriter *w);
 
 typedef struct tokreader tokreader;
 /* path "-" is stdin; zstd-compressed streams are read too. NULL with

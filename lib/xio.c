@@ -212,6 +212,9 @@ struct instream {
 	char *error;
 };
 
+/* Kept when even a stream's error message cannot be allocated. */
+static char no_memory_for_error[] = "out of memory (for an input's error message)";
+
 /* An I/O or decompression error: dies, or in a soft stream ends the input and keeps
  * the first message for instream_error(). */
 static void fail(instream *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -226,8 +229,11 @@ static void fail(instream *in, const char *fmt, ...)
 		die("%s: %s", in->name, msg);
 	if (!in->error) {
 		size_t n = strlen(in->name) + strlen(msg) + 3;
-		in->error = xmalloc(n);
-		snprintf(in->error, n, "%s: %s", in->name, msg);
+		in->error = malloc(n);
+		if (in->error)
+			snprintf(in->error, n, "%s: %s", in->name, msg);
+		else
+			in->error = no_memory_for_error;
 	}
 	in->raw_eof = 1;
 	in->raw_pos = in->raw_len = 0;
@@ -260,35 +266,56 @@ static void raw_fill(instream *in)
 		in->raw_eof = 1;
 }
 
+/* The stream's memory, before anything is opened; NULL when out of memory. */
+static instream *stream_new(const char *name, int soft)
+{
+	instream *in = calloc(1, sizeof *in);
+	if (!in)
+		return NULL;
+	in->soft = soft;
+	in->fd = -1;
+	/* a soft stream's long line reports running out of memory */
+	in->line.checked = soft;
+	in->name = strdup(name);
+	in->raw = malloc(IN_CHUNK);
+	in->dec = malloc(IN_CHUNK);
+	if (!in->name || !in->raw || !in->dec) {
+		instream_close(in);
+		return NULL;
+	}
+	return in;
+}
+
+/* Opens path for in: 0, or -1 with "PATH: why" in err. */
+static int open_fd(instream *in, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	in->fd = open(path, O_RDONLY);
+	if (in->fd < 0)
+		return errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
+		return errf(err, errlen, "%s: is a directory", path);
+	return 0;
+}
+
+/* A soft stream returns NULL with the message in err; a tool's dies on
+ * an error once it is open (fail()), and instream_open() on one before. */
 static instream *open_stream(const char *path, int soft, char *err, size_t errlen)
 {
-	instream *in = xcalloc(1, sizeof *in);
-	in->soft = soft;
-	if (!path || strcmp(path, "-") == 0) {
-		in->name = xstrdup("stdin");
-		in->fd = STDIN_FILENO;
-	} else {
-		in->name = xstrdup(path);
-		in->fd = open(path, O_RDONLY);
-		struct stat st;
-		char why[300] = "";
-		if (in->fd < 0)
-			snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
-		else if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(why, sizeof why, "is a directory");
-		if (*why) {
-			if (!soft)
-				die("%s: %s", path, why);
-			errf(err, errlen, "%s: %s", path, why);
-			if (in->fd >= 0)
-				close(in->fd);
-			free(in->name);
-			free(in);
-			return NULL;
-		}
+	int std_in = !path || strcmp(path, "-") == 0;
+	const char *name = std_in ? "stdin" : path;
+	instream *in = stream_new(name, soft);
+	if (!in) {
+		errf(err, errlen, "%s: out of memory (for the input's buffers, %d MB)", name,
+		     2 * IN_CHUNK >> 20);
+		return NULL;
 	}
-	in->raw = xmalloc(IN_CHUNK);
-	in->dec = xmalloc(IN_CHUNK);
+	if (std_in) {
+		in->fd = STDIN_FILENO;
+	} else if (open_fd(in, path, err, errlen)) {
+		instream_close(in);
+		return NULL;
+	}
 	/* Peek at the first bytes for a compressed form's magic number
 	 * without losing them. */
 	while (in->raw_len < DECOMPRESS_MAGIC_BYTES && !in->raw_eof) {
@@ -308,7 +335,14 @@ static instream *open_stream(const char *path, int soft, char *err, size_t errle
 	return in;
 }
 
-instream *instream_open(const char *path) { return open_stream(path, 0, NULL, 0); }
+instream *instream_open(const char *path)
+{
+	char err[600];
+	instream *in = open_stream(path, 0, err, sizeof err);
+	if (!in)
+		die("%s", err);
+	return in;
+}
 
 instream *instream_open_err(const char *path, char *err, size_t errlen)
 {
@@ -397,6 +431,13 @@ int instream_read_exact(instream *in, void *p, size_t n, const char *what)
 	return 1;
 }
 
+/* A soft stream's line or file buffer could not grow: the input ends
+ * there, with the reason for instream_error(). */
+static void out_of_memory(instream *in, const char *what, size_t size)
+{
+	fail(in, "out of memory (for %s of %zu bytes)", what, size);
+}
+
 int instream_getline(instream *in, char **line, size_t *len)
 {
 	in->line.len = 0;
@@ -409,19 +450,24 @@ int instream_getline(instream *in, char **line, size_t *len)
 		char *start = in->dec + in->dec_pos;
 		size_t avail = in->dec_len - in->dec_pos;
 		char *nl = memchr(start, '\n', avail);
-		if (nl) {
-			buf_append(&in->line, start, (size_t)(nl - start));
-			in->dec_pos += (size_t)(nl - start) + 1;
-			goto done;
+		size_t take = nl ? (size_t)(nl - start) : avail;
+		if (buf_append(&in->line, start, take)) {
+			out_of_memory(in, "a line", in->line.len + take);
+			return 0;
 		}
-		buf_append(&in->line, start, avail);
-		in->dec_pos = in->dec_len;
+		in->dec_pos += take + (nl != NULL);
+		if (nl)
+			goto done;
 	}
 	if (!any)
 		return 0;
 done:
 	in->line_no++;
 	*line = (char *)buf_cstr(&in->line);
+	if (!*line) {
+		out_of_memory(in, "a line", in->line.len + 1);
+		return 0;
+	}
 	*len = in->line.len;
 	return 1;
 }
@@ -430,14 +476,15 @@ void instream_close(instream *in)
 {
 	if (!in)
 		return;
-	if (in->fd != STDIN_FILENO)
+	if (in->fd >= 0 && in->fd != STDIN_FILENO)
 		close(in->fd);
 	decompressor_free(in->dc);
 	free(in->raw);
 	free(in->dec);
 	buf_free(&in->line);
 	free(in->name);
-	free(in->error);
+	if (in->error != no_memory_for_error)
+		free(in->error);
 	free(in);
 }
 
@@ -446,11 +493,16 @@ char *read_file_err(const char *path, size_t *len, char *err, size_t errlen)
 	instream *in = instream_open_err(path, err, errlen);
 	if (!in)
 		return NULL;
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	char tmp[1 << 16];
 	size_t n;
 	while ((n = instream_read(in, tmp, sizeof tmp)) > 0)
-		buf_append(&b, tmp, n);
+		if (buf_append(&b, tmp, n)) {
+			out_of_memory(in, "the file", b.len + n);
+			break;
+		}
+	if (!instream_error(in) && !buf_cstr(&b))
+		out_of_memory(in, "the file", b.len + 1);
 	if (instream_error(in)) {
 		errf(err, errlen, "%s", instream_error(in));
 		instream_close(in);
@@ -458,7 +510,6 @@ char *read_file_err(const char *path, size_t *len, char *err, size_t errlen)
 		return NULL;
 	}
 	instream_close(in);
-	buf_cstr(&b);
 	if (len)
 		*len = b.len;
 	return b.data;

@@ -58,8 +58,10 @@ typedef struct instream instream;
 
 instream *instream_open(const char *path);
 /* The same, returning NULL with "PATH: why" in err when PATH cannot be
- * opened; a later read or decompression error ends the input early and
- * instream_error() then says what happened (NULL while all is well). */
+ * opened (or there is no memory for its buffers); a later read or
+ * decompression error, or running out of memory for a line, ends the
+ * input early and instream_error() then says what happened (NULL while
+ * all is well). Nothing such a stream does exits. */
 instream *instream_open_err(const char *path, char *err, size_t errlen);
 const char *instream_error(const instream *in);
 const char *instream_name(const instream *in);

@@ -127,8 +127,9 @@ static void pending_add(pending_doc *p, const shard *s, uint64_t from, uint64_t 
 
 static void pending_flush(pending_doc *p, tokwriter *w)
 {
-	if (p->open)
-		tokwriter_doc(w, p->ids, p->n);
+	char err[600];
+	if (p->open && tokwriter_doc(w, p->ids, p->n, err, sizeof err))
+		die("%s", err);
 	p->n = 0;
 	p->open = 0;
 }
@@ -187,7 +188,8 @@ int shard_cat(int n, char **files)
 			info.bos_id = s->h.bos_id;
 			info.eos_id = s->h.eos_id;
 			info.fingerprint = s->h.fingerprint;
-			w = tokwriter_open(stdout, "stdout", &info);
+			if (!(w = tokwriter_open(stdout, "stdout", &info, err, sizeof err)))
+				die("%s", err);
 		} else if (s->h.fingerprint != info.fingerprint || s->h.vocab_size != info.vocab_size) {
 			die("%s: made with another tokenizer than %s", paths[i], paths[0]);
 		}
@@ -200,7 +202,8 @@ int shard_cat(int n, char **files)
 		free(paths[i]);
 	}
 	pending_flush(&p, w);
-	tokwriter_close(w);
+	if (tokwriter_close(w, err, sizeof err))
+		die("%s", err);
 	free(p.ids);
 	free(paths);
 	return 0;

@@ -55,15 +55,29 @@ static void open_shard(writer_state *st, split_out *s)
 	h.split = s->split;
 	h.index = s->next_index++;
 	h.flags = s->in_doc ? SHARD_FLAG_CONTINUES : 0;
-	s->w = shard_writer_open(path, &h, st->o->zstd_level);
+	char err[600];
+	s->w = shard_writer_open(path, &h, st->o->zstd_level, err, sizeof err);
 	free(path);
+	if (!s->w)
+		die("%s", err);
+}
+
+/* A writer's error: its temporary file goes before the message. */
+static _Noreturn void writer_failed(split_out *s, const char *err)
+{
+	shard_writer_abort(s->w);
+	s->w = NULL;
+	die("%s", err);
 }
 
 static void close_shard(writer_state *st, split_out *s)
 {
 	shard_header h;
-	shard_writer_close(s->w, &h);
+	char err[600];
+	int rc = shard_writer_close(s->w, &h, err, sizeof err);
 	s->w = NULL;
+	if (rc)
+		die("%s", err);
 	if (st->m.n == st->cap) {
 		st->cap = st->cap ? 2 * st->cap : 16;
 		st->m.entries = xreallocarray(st->m.entries, st->cap, sizeof *st->m.entries);
@@ -86,12 +100,13 @@ static void append_doc(writer_state *st, split_out *s, const uint32_t *ids, size
 		if (!s->w)
 			open_shard(st, s);
 		uint64_t room = st->o->tokens_per_shard - shard_writer_count(s->w);
-		if (!started) {
-			shard_writer_doc_start(s->w);
-			started = 1;
-		}
+		char err[600];
+		if (!started && shard_writer_doc_start(s->w, err, sizeof err))
+			writer_failed(s, err);
+		started = 1;
 		size_t take = n < room ? n : (size_t)room;
-		shard_writer_tokens(s->w, ids, take);
+		if (shard_writer_tokens(s->w, ids, take, err, sizeof err))
+			writer_failed(s, err);
 		ids += take, n -= take;
 		s->in_doc = n > 0; /* only a document cut by a full shard goes on */
 		if (shard_writer_count(s->w) == st->o->tokens_per_shard)
@@ -198,7 +213,8 @@ int shard_write(const shard_write_opts *o)
 	if (o->tokenizer && tokenizer_copy_to_dir(o->tokenizer, st.dir, info->fingerprint, what, err,
 						  sizeof err))
 		die("%s", err);
-	manifest_write(st.dir, &st.m);
+	if (manifest_write(st.dir, &st.m, err, sizeof err))
+		die("%s", err);
 	cli_atdie_remove(remove_finished, &st);
 	shard_outdir_commit(&od);
 	double dt = now_seconds() - t0;

@@ -179,11 +179,12 @@ static void flush_batch(encoder *E, const char *data, doc *docs, size_t nd)
 	#pragma omp parallel for schedule(dynamic, 1)
 	for (size_t i = 0; i < nd; i++)
 		encode_doc(E, data, &docs[i]);
+	char err[600];
 	for (size_t i = 0; i < nd; i++) {
 		if (E->ids_out)
 			write_ids(E, &docs[i]);
-		else
-			tokwriter_doc(E->w, docs[i].ids, docs[i].n);
+		else if (tokwriter_doc(E->w, docs[i].ids, docs[i].n, err, sizeof err))
+			die("%s", err);
 		E->docs++;
 		E->tokens += docs[i].n;
 		E->bytes += docs[i].text_bytes;
@@ -284,7 +285,8 @@ int cmd_encode(int argc, char **argv)
 	if (!ids_out) {
 		tokstream_info info = { 0, tokenizer_vocab_size(t), E.bos, E.eos,
 					tokenizer_fingerprint(t) };
-		E.w = tokwriter_open(E.o->fp, E.o->path, &info);
+		if (!(E.w = tokwriter_open(E.o->fp, E.o->path, &info, err, sizeof err)))
+			die("%s", err);
 	}
 	E.t0 = now_seconds();
 	E.c0 = clock();
@@ -326,8 +328,8 @@ int cmd_encode(int argc, char **argv)
 		E.in_before += (double)instream_file_bytes(in);
 		instream_close(in);
 	}
-	if (E.w)
-		tokwriter_close(E.w);
+	if (E.w && tokwriter_close(E.w, err, sizeof err))
+		die("%s", err);
 	outfile_commit(E.o);
 	double dt = now_seconds() - E.t0;
 	double cpu = (double)(clock() - E.c0) / CLOCKS_PER_SEC;

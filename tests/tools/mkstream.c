@@ -37,7 +37,10 @@ int main(int argc, char **argv)
 	FILE *fp = cut >= 0 ? open_memstream(&mem, &memlen) : stdout;
 	if (!fp)
 		die("open_memstream failed");
-	tokwriter *w = tokwriter_open(fp, "stdout", &info);
+	char err[600];
+	tokwriter *w = tokwriter_open(fp, "stdout", &info, err, sizeof err);
+	if (!w)
+		die("%s", err);
 	if (rand_tokens >= 0) {
 		uint32_t *doc = xmalloc((size_t)rand_doclen * sizeof *doc);
 		uint64_t x = 88172645463325252ull;
@@ -47,9 +50,11 @@ int main(int argc, char **argv)
 				x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
 				doc[i] = (uint32_t)(x % info.vocab_size);
 			}
-			tokwriter_doc(w, doc, n);
+			if (tokwriter_doc(w, doc, n, err, sizeof err))
+				die("%s", err);
 		}
-		tokwriter_close(w);
+		if (tokwriter_close(w, err, sizeof err))
+			die("%s", err);
 		free(doc);
 		return 0;
 	}
@@ -76,9 +81,11 @@ int main(int argc, char **argv)
 			ids[n++] = (uint32_t)v;
 			p = end;
 		}
-		tokwriter_doc(w, ids, n);
+		if (tokwriter_doc(w, ids, n, err, sizeof err))
+			die("%s", err);
 	}
-	tokwriter_close(w);
+	if (tokwriter_close(w, err, sizeof err))
+		die("%s", err);
 	if (cut >= 0) {
 		fclose(fp);
 		xfwrite(mem, (size_t)cut < memlen ? (size_t)cut : memlen, stdout, "stdout");

@@ -21,7 +21,9 @@ static void add(eval_task *t, const char *stem, ...)
 	for (const char *c; (c = va_arg(ap, const char *));)
 		it.choices[it.n_choices++] = xstrdup(c);
 	va_end(ap);
-	eval_task_add(t, &it);
+	char err[200];
+	if (eval_task_add(t, &it, err, sizeof err))
+		die("%s", err);
 }
 
 static eval_task *task(const char *name)

@@ -37,13 +37,13 @@ static unsigned char *get(const char *path, size_t *n) { return (unsigned char *
 static void write_shard(const char *path)
 {
 	shard_header h = {.token_width = 2, .vocab_size = 10, .bos_id = -1, .eos_id = -1};
-	shard_writer *w = shard_writer_open(path, &h, 0);
+	char err[600];
+	shard_writer *w = shard_writer_open(path, &h, 0, err, sizeof err);
 	uint32_t a[3] = {1, 2, 3}, b[2] = {4, 5};
-	shard_writer_doc_start(w);
-	shard_writer_tokens(w, a, 3);
-	shard_writer_doc_start(w);
-	shard_writer_tokens(w, b, 2);
-	shard_writer_close(w, NULL);
+	if (!w || shard_writer_doc_start(w, err, sizeof err) || shard_writer_tokens(w, a, 3, err, sizeof err) ||
+	    shard_writer_doc_start(w, err, sizeof err) || shard_writer_tokens(w, b, 2, err, sizeof err) ||
+	    shard_writer_close(w, NULL, err, sizeof err))
+		die("%s", err);
 }
 
 /* A token stream of 2 documents, vocabulary 10. */
@@ -51,11 +51,12 @@ static void write_stream(const char *path)
 {
 	FILE *f = fopen(path, "wb");
 	tokstream_info info = {.vocab_size = 10, .bos_id = -1, .eos_id = -1, .fingerprint = 42};
-	tokwriter *w = tokwriter_open(f, path, &info);
+	char err[600];
+	tokwriter *w = tokwriter_open(f, path, &info, err, sizeof err);
 	uint32_t a[3] = {1, 2, 3}, b[2] = {4, 5};
-	tokwriter_doc(w, a, 3);
-	tokwriter_doc(w, b, 2);
-	tokwriter_close(w);
+	if (!w || tokwriter_doc(w, a, 3, err, sizeof err) || tokwriter_doc(w, b, 2, err, sizeof err) ||
+	    tokwriter_close(w, err, sizeof err))
+		die("%s", err);
 	fclose(f);
 }
 

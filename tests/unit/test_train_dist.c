@@ -31,17 +31,22 @@ static void make_shards(void)
 	h.fingerprint = 77;
 	h.split = SPLIT_TRAIN;
 	char *path = xpath_join(dir, "train_000000.bin");
-	shard_writer *w = shard_writer_open(path, &h, 0);
-	shard_writer_doc_start(w);
+	char err[600];
+	shard_writer *w = shard_writer_open(path, &h, 0, err, sizeof err);
+	if (!w || shard_writer_doc_start(w, err, sizeof err))
+		die("%s", err);
 	for (uint32_t i = 0; i < n; i++)
-		shard_writer_tokens(w, &i, 1);
+		if (shard_writer_tokens(w, &i, 1, err, sizeof err))
+			die("%s", err);
 	shard_header out;
-	shard_writer_close(w, &out);
+	if (shard_writer_close(w, &out, err, sizeof err))
+		die("%s", err);
 	free(path);
 	manifest_entry e = { "train_000000.bin", SPLIT_TRAIN, out.n_tokens, out.n_docs,
 			     out.payload_checksum };
 	manifest m = { 4, 1 << 20, -1, -1, 77, &e, 1 };
-	manifest_write(dir, &m);
+	if (manifest_write(dir, &m, err, sizeof err))
+		die("%s", err);
 }
 
 /* Steps from..to of a job of world ranks (micro-batch B), starting at a

@@ -77,7 +77,7 @@ int main(void)
 			{ "i32", ST_I32, 1, { 1 }, i32 },
 		};
 		size_t len;
-		unsigned char *p = st_write_mem(t, 2, NULL, NULL, 0, &len);
+		unsigned char *p = st_write_mem(t, 2, NULL, NULL, 0, &len, err, sizeof err);
 		safetensors *f = st_parse(p, len, "w", err, sizeof err);
 		ok(f && f->n == 2, "writer output parses");
 		float back[2];
@@ -167,7 +167,7 @@ int main(void)
 		};
 		const char *mk[] = { "format" }, *mv[] = { "pt" };
 		size_t len;
-		unsigned char *base = st_write_mem(t, 3, mk, mv, 1, &len);
+		unsigned char *base = st_write_mem(t, 3, mk, mv, 1, &len, err, sizeof err);
 		long runs = 0, accepted = 0, bad = 0;
 		for (int it = 0; it < 20000; it++) {
 			size_t n = len;
@@ -259,19 +259,22 @@ int main(void)
 	/* Wrong shape: k_proj transposed. */
 	o[3].shape[0] = pt[3].shape[1];
 	o[3].shape[1] = pt[3].shape[0];
-	st_write(path, o, nt, NULL, NULL, 0);
+	if (st_write(path, o, nt, NULL, NULL, 0, err, sizeof err))
+		die("%s", err);
 	ok(gemma3_load_safetensors(&c, path, p, err, sizeof err) && strstr(err, "shape"),
 	   "wrong shape refused (%s)", err);
 	o[3].shape[0] = pt[3].shape[0];
 	o[3].shape[1] = pt[3].shape[1];
 	/* Wrong dtype: a norm stored as I32. */
 	o[1].dtype = ST_I32;
-	st_write(path, o, nt, NULL, NULL, 0);
+	if (st_write(path, o, nt, NULL, NULL, 0, err, sizeof err))
+		die("%s", err);
 	ok(gemma3_load_safetensors(&c, path, p, err, sizeof err) && strstr(err, "dtype"),
 	   "integer dtype refused (%s)", err);
 	o[1].dtype = ST_F32;
 	/* A missing tensor. */
-	st_write(path, o, nt - 1, NULL, NULL, 0);
+	if (st_write(path, o, nt - 1, NULL, NULL, 0, err, sizeof err))
+		die("%s", err);
 	ok(gemma3_load_safetensors(&c, path, p, err, sizeof err) && strstr(err, "missing"),
 	   "missing tensor refused (%s)", err);
 	/* Sharded: two files and an index.json. */
@@ -280,8 +283,10 @@ int main(void)
 	snprintf(p2, sizeof p2, "%s/model-00002-of-00002.safetensors", dir);
 	snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", dir);
 	int half = nt / 2;
-	st_write(p1, o, half, NULL, NULL, 0);
-	st_write(p2, o + half, nt - half, NULL, NULL, 0);
+	if (st_write(p1, o, half, NULL, NULL, 0, err, sizeof err))
+		die("%s", err);
+	if (st_write(p2, o + half, nt - half, NULL, NULL, 0, err, sizeof err))
+		die("%s", err);
 	FILE *fi = fopen(idx, "w");
 	fprintf(fi, "{\"metadata\":{},\"weight_map\":{");
 	for (int i = 0; i < nt; i++)
