@@ -197,7 +197,10 @@ int main(int argc, char **argv)
 
 	int len = (int)(n_in + (size_t)max_new);
 	int on_gpu = use_gpu(&lm, device, len, quiet);
-	gemma3_kv *kv = on_gpu ? NULL : gemma3_kv_new(lm.model, len);
+	char err[512];
+	gemma3_kv *kv = NULL;
+	if (!on_gpu && !(kv = gemma3_kv_new(lm.model, len, err, sizeof err)))
+		die("%s", err);
 	float *logits = xmalloc((size_t)V * sizeof *logits);
 	int32_t *in = xmalloc(n_in * sizeof *in);
 	size_t pos = 0;
@@ -217,7 +220,8 @@ int main(int argc, char **argv)
 		eval_lm_gpu_decode(&lm, in, (int)n_in, 0, logits);
 	} else {
 		for (size_t i = 0; i < n_in; i++)
-			gemma3_decode_step(lm.model, kv, in[i], logits);
+			if (gemma3_decode_step(lm.model, kv, in[i], logits, err, sizeof err))
+				die("%s", err);
 	}
 	double t1 = now_seconds();
 
@@ -234,7 +238,6 @@ int main(int argc, char **argv)
 		if (ids) {
 			buf_printf(&out, "%d\n", next);
 		} else if ((uint32_t)next < tokenizer_vocab_size(lm.tok)) {
-			char err[512];
 			long k = tokenizer_token_bytes(lm.tok, (uint32_t)next, piece, sizeof piece, err,
 						       sizeof err);
 			if (k < 0)
@@ -248,8 +251,8 @@ int main(int argc, char **argv)
 		if (made + 1 < max_new) {
 			if (on_gpu)
 				eval_lm_gpu_decode(&lm, &next, 1, (int)pos, logits);
-			else
-				gemma3_decode_step(lm.model, kv, next, logits);
+			else if (gemma3_decode_step(lm.model, kv, next, logits, err, sizeof err))
+				die("%s", err);
 			pos++;
 		}
 		cli_check_interrupt();

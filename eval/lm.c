@@ -70,13 +70,17 @@ size_t eval_lm_encode(void *arg, const char *text, size_t len, uint32_t **ids, s
 const float *eval_lm_logits(void *arg, const int32_t *tokens, int B, int T)
 {
 	eval_lm *lm = arg;
+	char err[512];
 	/* Fresh activations for every pass would fault in (and zero) the
 	 * B*T*V logits' pages each time: keep them while the shape holds. */
 	if (!lm->acts || lm->acts->B != B || lm->acts->T != T) {
 		gemma3_acts_free(lm->acts);
-		lm->acts = gemma3_acts_new(lm->cfg, B, T, 0);
+		lm->acts = gemma3_acts_new(lm->cfg, B, T, 0, err, sizeof err);
+		if (!lm->acts)
+			die("%s", err);
 	}
-	gemma3_forward(lm->cfg, gemma3_model_params(lm->model), lm->acts, tokens);
+	if (gemma3_forward(lm->cfg, gemma3_model_params(lm->model), lm->acts, tokens, err, sizeof err))
+		die("%s", err);
 	return lm->acts->logits;
 }
 
@@ -85,7 +89,9 @@ int eval_train_seq(const char *model_path, uint64_t *fingerprint)
 	*fingerprint = 0;
 	char err[1024];
 	int seq = 0;
-	safetensors *f = gemma3_state_file(model_path);
+	safetensors *f;
+	if (gemma3_state_file(model_path, &f, err, sizeof err))
+		die("%s", err);
 	gemma3_train_state s;
 	if (f && gemma3_state_parse(f, &s, err, sizeof err) == 0) {
 		if (s.seq >= 1 && s.seq <= 1 << 24)

@@ -46,8 +46,9 @@ int gemma3_config_parse(const char *json, size_t len, const char *name, gemma3_c
 			char *err, size_t errlen);
 /* Checks sizes and limits; returns 0 or -1 with a message. */
 int gemma3_config_check(const gemma3_config *c, char *err, size_t errlen);
-/* A Hugging Face config.json for c (malloc()ed, NUL-terminated). */
-char *gemma3_config_to_json(const gemma3_config *c);
+/* A Hugging Face config.json for c (malloc()ed, NUL-terminated); NULL with
+ * a message when out of memory. */
+char *gemma3_config_to_json(const gemma3_config *c, char *err, size_t errlen);
 
 /* ---- parameters: one contiguous float array ----
  * embed_tokens [V,d]; per layer: input_layernorm [d], q_proj [Hq*hd,d],
@@ -74,8 +75,8 @@ typedef struct {
 
 size_t gemma3_num_params(const gemma3_config *c);
 /* The table of every parameter in layout order; returns the count and
- * *out (malloc()ed). */
-int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out);
+ * *out (malloc()ed), or -1 with a message when out of memory. */
+int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out, char *err, size_t errlen);
 
 /* Pointers into a parameter (or gradient) array. */
 typedef struct {
@@ -108,22 +109,27 @@ typedef struct gemma3_model gemma3_model;
  * exported / Hugging Face directory (config.json + model.safetensors or a
  * sharded index). NULL with "PATH: what is wrong" in err on error. */
 gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen);
-/* A model from a config and parameters (copied). */
-gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params);
+/* A model from a config and parameters (copied; zeros when params is
+ * NULL). NULL with a message when out of memory. */
+gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params, char *err,
+			       size_t errlen);
 const gemma3_config *gemma3_model_config(const gemma3_model *m);
 float *gemma3_model_params(gemma3_model *m);
 void gemma3_model_free(gemma3_model *m);
 /* Writes dir/config.json and dir/model.safetensors (float32, or bfloat16
  * rounded to nearest even when bf16 is set; transformers' parameter names;
- * dir is made if absent), each atomically; dies on error. train_state (a
- * checkpoint's "state", or NULL) goes into the metadata, so that an export
- * still knows its training length and tokenizer. */
-void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
-		     const char *train_state, int bf16);
+ * dir is made if absent), each atomically. train_state (a checkpoint's
+ * "state", or NULL) goes into the metadata, so that an export still knows
+ * its training length and tokenizer. Returns 0, or -1 with "PATH: why" in
+ * err; then neither file is left written (nor dir, when it was made here
+ * and is empty). */
+int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
+		    const char *train_state, int bf16, char *err, size_t errlen);
 /* f rounded to bfloat16, to nearest even (NaN stays NaN). */
 uint16_t gemma3_f32_to_bf16(float f);
-/* Writes dir/config.json (transformers' Gemma3TextConfig) atomically. */
-void gemma3_write_config(const char *dir, const gemma3_config *c);
+/* Writes dir/config.json (transformers' Gemma3TextConfig) atomically;
+ * returns 0, or -1 with "PATH: why" in err. */
+int gemma3_write_config(const char *dir, const gemma3_config *c, char *err, size_t errlen);
 
 /* ---- the forward pass ----
  * Activations of a B x T batch. With save_all (training) every layer keeps
@@ -160,39 +166,54 @@ typedef struct {
 	void *mem;
 } gemma3_acts;
 
-gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all);
+/* NULL with a message (its size, B and T) when out of memory. */
+gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all, char *err,
+			     size_t errlen);
 void gemma3_acts_free(gemma3_acts *a);
-/* Forward pass over tokens [B,T]; logits land in a->logits [B*T,V]. */
-void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
-		    const int32_t *tokens);
+/* Forward pass over tokens [B,T]; logits land in a->logits [B*T,V].
+ * Returns 0, or -1 with a message naming a token outside the vocabulary. */
+int gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		   const int32_t *tokens, char *err, size_t errlen);
 /* Mean next-token cross-entropy of a->logits against targets [B*T]
- * (targets < 0 are ignored); also returns the count used via n (may be NULL). */
-double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
-		   long *n);
+ * (targets < 0 are ignored) in *loss; also the count used via n (may be
+ * NULL). Returns 0, or -1 with a message (a target outside the vocabulary,
+ * out of memory). */
+int gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
+		double *loss, long *n, char *err, size_t errlen);
 
 /* ---- the backward pass (training, CPU, fp32; gemma3_backward.c) ---- */
 typedef struct grad_scratch grad_scratch;
 
-grad_scratch *grad_scratch_new(const gemma3_config *c, int B, int T);
+/* NULL with a message when out of memory. */
+grad_scratch *grad_scratch_new(const gemma3_config *c, int B, int T, char *err, size_t errlen);
 void grad_scratch_free(grad_scratch *s);
 
 /* Backward of loss = loss_scale * sum over positions with targets >= 0 of
  * cross-entropy(logits, target), after gemma3_forward() with save_all.
  * Adds the gradient of every parameter into grads (same layout as the
- * parameters). a->logits is overwritten with dloss/dlogits. */
-void gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
-		     const int32_t *tokens, const int32_t *targets, float loss_scale, float *grads,
-		     grad_scratch *s);
+ * parameters). a->logits is overwritten with dloss/dlogits. Returns 0, or
+ * -1 with a message (out of memory for its temporary buffers, or
+ * activations made without save_all); grads is then incomplete. */
+int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		    const int32_t *tokens, const int32_t *targets, float loss_scale, float *grads,
+		    grad_scratch *s, char *err, size_t errlen);
 
-/* Inference for evaluation: logits [B,T,V]. */
-void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits);
+/* Inference for evaluation: logits [B,T,V]. Returns 0, or -1 with a
+ * message (out of memory, a token outside the vocabulary). */
+int gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits, char *err,
+		  size_t errlen);
 
 /* ---- KV-cache decoding, one token at a time ---- */
 typedef struct gemma3_kv gemma3_kv;
-gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T);
+/* A cache for up to max_T positions; NULL with a message when max_T < 1
+ * or out of memory. */
+gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T, char *err, size_t errlen);
 void gemma3_kv_free(gemma3_kv *kv);
-/* Appends one token at position = tokens seen so far; logits [V]. */
-void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits);
+/* Appends one token at position = tokens seen so far; logits [V]. Returns
+ * 0, or -1 with a message (the cache is full, the token is outside the
+ * vocabulary), and then the cache is as it was. */
+int gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits, char *err,
+		       size_t errlen);
 /* Tokens seen so far. */
 int gemma3_kv_pos(const gemma3_kv *kv);
 

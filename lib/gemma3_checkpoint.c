@@ -23,9 +23,9 @@
 
 static const char *const tensor_names[3] = { "params", "adam_m", "adam_v" };
 
-static char *state_json(const gemma3_train_state *s)
+static char *state_json(const gemma3_train_state *s, char *err, size_t errlen)
 {
-	buf_t b = { 0 };
+	buf_t b = BUF_CHECKED;
 	buf_printf(&b,
 		   "{\"step\":%ld,\"tokens\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"epoch\":%" PRIu64
 		   ",\"index\":%" PRIu64 ",\"fingerprint\":\"%016" PRIx64 "\",\"seq\":%d,"
@@ -34,9 +34,12 @@ static char *state_json(const gemma3_train_state *s)
 		   s->micro_batch, s->batch_tokens);
 	json_write_string(&b, s->hparams, strlen(s->hparams));
 	buf_puts(&b, "}");
-	char *r = xstrdup(buf_cstr(&b));
-	buf_free(&b);
-	return r;
+	if (!buf_cstr(&b)) {
+		buf_free(&b);
+		errf(err, errlen, "out of memory for a checkpoint's training state");
+		return NULL;
+	}
+	return b.data; /* NUL-terminated by buf_cstr */
 }
 
 /* What the header checksum covers: every metadata value the readers use
@@ -48,9 +51,10 @@ typedef struct {
 	struct { const char *name; int dtype; int ndim; const int64_t *shape; uint64_t begin, end; } t[3];
 } header_fields;
 
-static uint64_t header_hash(const header_fields *h)
+/* The hash in *out; -1 with a message when out of memory. */
+static int header_hash(const header_fields *h, uint64_t *out, char *err, size_t errlen)
 {
-	buf_t b = { 0 };
+	buf_t b = BUF_CHECKED;
 	buf_printf(&b, "format=%s\nconfig=%s\nstate=%s\nchecksum=%s\n", h->format, h->config, h->state,
 		   h->checksum);
 	for (int i = 0; i < 3; i++) {
@@ -59,27 +63,37 @@ static uint64_t header_hash(const header_fields *h)
 			buf_printf(&b, "%s%" PRId64, d ? "," : "", h->t[i].shape[d]);
 		buf_printf(&b, " offsets=%" PRIu64 ",%" PRIu64 "\n", h->t[i].begin, h->t[i].end);
 	}
-	uint64_t r = xxh64(b.data, b.len, 0);
+	int failed = b.failed;
+	if (!failed)
+		*out = xxh64(b.data, b.len, 0);
 	buf_free(&b);
-	return r;
+	return failed ? errf(err, errlen, "out of memory for a checkpoint's header") : 0;
 }
 
-/* Removes all but the newest keep checkpoints of a run. */
-static void prune(const char *run, int keep)
+/* Removes all but the newest keep checkpoints of a run (what cannot be
+ * removed is warned about); -1 with a message when out of memory. */
+static int prune(const char *run, int keep, char *err, size_t errlen)
 {
 	gemma3_ckpt *l;
-	size_t n = gemma3_list_checkpoints(run, &l);
-	for (size_t i = 0; i + (size_t)keep < n; i++) {
-		char *p = xpath_join(run, l[i].name);
+	long n = gemma3_list_checkpoints(run, &l, err, errlen);
+	int rc = n < 0 ? -1 : 0;
+	for (long i = 0; i + keep < n; i++) {
+		char *p = path_join(run, l[i].name);
+		if (!p) {
+			rc = errf(err, errlen, "%s: out of memory", run);
+			break;
+		}
 		if (unlink(p) && errno != ENOENT)
 			warnx_("%s: cannot remove: %s", p, strerror(errno));
 		free(p);
 	}
-	gemma3_free_checkpoints(l, n);
+	gemma3_free_checkpoints(l, n < 0 ? 0 : (size_t)n);
+	return rc;
 }
 
 char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const float *params,
-			     const float *m, const float *v, const gemma3_train_state *s, int keep)
+			     const float *m, const float *v, const gemma3_train_state *s, int keep,
+			     char *err, size_t errlen)
 {
 	int64_t n = (int64_t)gemma3_num_params(c);
 	const float *data[3] = { params, m, v };
@@ -97,25 +111,34 @@ char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const floa
 	}
 	char sum[32], hsum[32];
 	snprintf(sum, sizeof sum, "%016" PRIx64, st_data_hash(t, 3));
-	char *cfg = gemma3_config_to_json(c), *st = state_json(s);
+	char *cfg = gemma3_config_to_json(c, err, errlen);
+	char *st = cfg ? state_json(s, err, errlen) : NULL;
+	char *name = st ? gemma3_checkpoint_name(s->step, err, errlen) : NULL;
+	char *path = name ? path_join(run, name) : NULL;
+	uint64_t hh;
 	h.format = GEMMA3_CKPT_FORMAT;
 	h.config = cfg;
 	h.state = st;
 	h.checksum = sum;
-	snprintf(hsum, sizeof hsum, "%016" PRIx64, header_hash(&h));
+	if (name && !path)
+		errf(err, errlen, "%s: out of memory", run);
+	if (!path || header_hash(&h, &hh, err, errlen))
+		goto fail;
+	snprintf(hsum, sizeof hsum, "%016" PRIx64, hh);
 	const char *keys[] = { "format", "config", "state", "checksum", "header_checksum" };
 	const char *vals[] = { GEMMA3_CKPT_FORMAT, cfg, st, sum, hsum };
-	char *name = gemma3_checkpoint_name(s->step);
-	char *path = xpath_join(run, name);
+	if (st_write(path, t, 3, keys, vals, 5, err, errlen))
+		goto fail;
+	if (keep > 0 && prune(run, keep, err, errlen))
+		goto fail;
+	goto out;
+fail:
+	free(path);
+	path = NULL;
+out:
 	free(name);
-	char err[600];
-	/* dies until the model library returns errors */
-	if (st_write(path, t, 3, keys, vals, 5, err, sizeof err))
-		die("%s", err);
 	free(cfg);
 	free(st);
-	if (keep > 0)
-		prune(run, keep);
 	return path;
 }
 
@@ -157,7 +180,10 @@ static int check_header(const safetensors *f, char *err, size_t errlen)
 		h.t[i].end = t->end;
 	}
 	char want[32];
-	snprintf(want, sizeof want, "%016" PRIx64, header_hash(&h));
+	uint64_t hh;
+	if (header_hash(&h, &hh, err, errlen))
+		return -1;
+	snprintf(want, sizeof want, "%016" PRIx64, hh);
 	if (strcmp(stored, want))
 		return errf(err, errlen,
 			    "%s: header checksum mismatch (stored %s, computed %s): the checkpoint's config, "
@@ -282,7 +308,11 @@ int gemma3_checkpoint_load(const char *path, gemma3_config *c, float **params, f
 			     (long long)n);
 			goto fail;
 		}
-		*outs[i] = xmalloc((size_t)n * sizeof(float));
+		if (!(*outs[i] = malloc((size_t)n * sizeof(float)))) {
+			errf(err, errlen, "%s: out of memory for the '%s' tensor (%lld values)", path,
+			     tensor_names[i], (long long)n);
+			goto fail;
+		}
 		st_to_f32(f, t, *outs[i]);
 	}
 	if (gemma3_state_parse(f, s, err, errlen))
@@ -300,11 +330,14 @@ fail:
 
 #define CKPT_NAME_FMT "ckpt-%08ld.safetensors"
 
-char *gemma3_checkpoint_name(long step)
+char *gemma3_checkpoint_name(long step, char *err, size_t errlen)
 {
 	char name[64];
 	snprintf(name, sizeof name, CKPT_NAME_FMT, step);
-	return xstrdup(name);
+	char *r = strdup(name);
+	if (!r)
+		errf(err, errlen, "%s: out of memory", name);
+	return r;
 }
 
 int gemma3_checkpoint_step(const char *name, long *step)
@@ -335,7 +368,7 @@ static int by_step(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-size_t gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list)
+long gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list, char *err, size_t errlen)
 {
 	*list = NULL;
 	DIR *d = opendir(run_dir);
@@ -347,14 +380,23 @@ size_t gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list)
 		long step;
 		if (!gemma3_checkpoint_step(e->d_name, &step))
 			continue;
-		*list = xreallocarray(*list, n + 1, sizeof **list);
+		gemma3_ckpt *l = reallocarray(*list, n + 1, sizeof **list);
+		char *name = l ? strdup(e->d_name) : NULL;
+		if (l)
+			*list = l;
+		if (!name) {
+			closedir(d);
+			gemma3_free_checkpoints(*list, n);
+			*list = NULL;
+			return errf(err, errlen, "%s: out of memory for the list of checkpoints", run_dir);
+		}
 		(*list)[n].step = step;
-		(*list)[n++].name = xstrdup(e->d_name);
+		(*list)[n++].name = name;
 	}
 	closedir(d);
 	if (n)
 		qsort(*list, n, sizeof **list, by_step);
-	return n;
+	return (long)n;
 }
 
 void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n)
@@ -364,30 +406,36 @@ void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n)
 	free(list);
 }
 
-char *gemma3_latest_checkpoint(const char *run_dir)
+int gemma3_latest_checkpoint(const char *run_dir, char **path, char *err, size_t errlen)
 {
 	gemma3_ckpt *l;
-	size_t n = gemma3_list_checkpoints(run_dir, &l);
-	char *p = n ? xpath_join(run_dir, l[n - 1].name) : NULL;
-	gemma3_free_checkpoints(l, n);
-	return p;
+	long n = gemma3_list_checkpoints(run_dir, &l, err, errlen);
+	*path = NULL;
+	if (n < 0)
+		return -1;
+	if (n && !(*path = path_join(run_dir, l[n - 1].name)))
+		errf(err, errlen, "%s: out of memory", run_dir);
+	gemma3_free_checkpoints(l, (size_t)n);
+	return n && !*path ? -1 : 0;
 }
 
-safetensors *gemma3_state_file(const char *path)
+int gemma3_state_file(const char *path, safetensors **f, char *err, size_t errlen)
 {
 	struct stat sb;
+	*f = NULL;
 	if (stat(path, &sb))
-		return NULL;
+		return 0;
 	char *file = NULL;
 	if (S_ISDIR(sb.st_mode)) {
-		file = gemma3_latest_checkpoint(path);
-		if (!file)
-			file = xpath_join(path, "model.safetensors");
-	} else {
-		file = xstrdup(path);
+		if (gemma3_latest_checkpoint(path, &file, err, errlen))
+			return -1;
+		if (!file && !(file = path_join(path, "model.safetensors")))
+			return errf(err, errlen, "%s: out of memory", path);
+	} else if (!(file = strdup(path))) {
+		return errf(err, errlen, "%s: out of memory", path);
 	}
-	char err[256];
-	safetensors *f = st_open(file, err, sizeof err);
+	char e2[256];
+	*f = st_open(file, e2, sizeof e2);
 	free(file);
-	return f;
+	return 0;
 }

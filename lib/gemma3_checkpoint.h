@@ -35,10 +35,12 @@ typedef struct {
 } gemma3_train_state;
 
 /* Writes RUN/ckpt-<step>.safetensors atomically (dies on I/O errors, as
- * outfile does), then removes all but the newest keep checkpoints (keep
- * <= 0 keeps all). Returns the path (malloc()ed). */
+ * st_write does), then removes all but the newest keep checkpoints (keep
+ * <= 0 keeps all). Returns the path (malloc()ed), or NULL with a message
+ * when out of memory. */
 char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const float *params,
-			     const float *m, const float *v, const gemma3_train_state *s, int keep);
+			     const float *m, const float *v, const gemma3_train_state *s, int keep,
+			     char *err, size_t errlen);
 /* Reads a whole checkpoint for a resume: params, m and v are malloc()ed.
  * Returns 0, or -1 with "PATH: what is wrong" in err. */
 int gemma3_checkpoint_load(const char *path, gemma3_config *c, float **params, float **m,
@@ -62,22 +64,26 @@ typedef struct {
 	long step;
 	char *name; /* the file name, without the directory */
 } gemma3_ckpt;
-/* The file name of step's checkpoint (malloc()ed). */
-char *gemma3_checkpoint_name(long step);
+/* The file name of step's checkpoint (malloc()ed); NULL with a message
+ * when out of memory. */
+char *gemma3_checkpoint_name(long step, char *err, size_t errlen);
 /* 1 and *step when name is a checkpoint's file name, else 0. */
 int gemma3_checkpoint_step(const char *name, long *step);
 /* The checkpoints in run_dir, oldest (lowest step) first, in *list
- * (malloc()ed); returns their number, 0 also when run_dir cannot be read.
- * Free with gemma3_free_checkpoints. */
-size_t gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list);
+ * (malloc()ed); returns their number, 0 also when run_dir cannot be read,
+ * or -1 with a message (and *list NULL) when out of memory. Free with
+ * gemma3_free_checkpoints. */
+long gemma3_list_checkpoints(const char *run_dir, gemma3_ckpt **list, char *err, size_t errlen);
 void gemma3_free_checkpoints(gemma3_ckpt *list, size_t n);
-/* The path of the checkpoint with the highest step in a run directory
- * (malloc()ed), or NULL when there is none. */
-char *gemma3_latest_checkpoint(const char *run_dir);
-/* The file that holds the training state of path: a run directory's newest
- * checkpoint, a checkpoint, or an export's model.safetensors (open; NULL
- * when there is none or it cannot be read). */
-safetensors *gemma3_state_file(const char *path);
+/* The path of the checkpoint with the highest step in a run directory in
+ * *path (malloc()ed), NULL when there is none; returns 0, or -1 with a
+ * message when out of memory. */
+int gemma3_latest_checkpoint(const char *run_dir, char **path, char *err, size_t errlen);
+/* The file that holds the training state of path, opened in *f: a run
+ * directory's newest checkpoint, a checkpoint, or an export's
+ * model.safetensors (NULL when there is none or it cannot be read).
+ * Returns 0, or -1 with a message when out of memory. */
+int gemma3_state_file(const char *path, safetensors **f, char *err, size_t errlen);
 /* The "state" metadata of a checkpoint or an export, without the checks of
  * a checkpoint's header (an export has none). */
 int gemma3_state_parse(const safetensors *f, gemma3_train_state *s, char *err, size_t errlen);

@@ -321,22 +321,25 @@ static char *read_config_file(const char *name, size_t *len, char *err, size_t e
 		     gemma3_preset_list(), strerror(errno));
 		return NULL;
 	}
-	buf_t b = { 0 };
+	buf_t b = BUF_CHECKED;
 	char chunk[8192];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(&b, chunk, n);
+		if (buf_append(&b, chunk, n))
+			break;
 	int bad = ferror(f);
 	int e = errno;
 	fclose(f);
-	if (bad) {
+	if (bad || !buf_cstr(&b)) {
+		if (bad)
+			errf(err, errlen, "%s: read failed: %s", name, strerror(e));
+		else
+			errf(err, errlen, "%s: out of memory", name);
 		buf_free(&b);
-		errf(err, errlen, "%s: read failed: %s", name, strerror(e));
 		return NULL;
 	}
-	buf_cstr(&b); /* NUL-terminated, the buffer is ours to keep */
 	*len = b.len;
-	return b.data;
+	return b.data; /* NUL-terminated by buf_cstr, the buffer is ours to keep */
 }
 
 int gemma3_config_load(const char *name, int vocab_size, gemma3_config *c, char *err, size_t errlen)
@@ -359,9 +362,9 @@ int gemma3_config_load(const char *name, int vocab_size, gemma3_config *c, char 
 	return gemma3_config_check(c, err, errlen);
 }
 
-char *gemma3_config_to_json(const gemma3_config *c)
+char *gemma3_config_to_json(const gemma3_config *c, char *err, size_t errlen)
 {
-	buf_t b = { 0 };
+	buf_t b = BUF_CHECKED;
 	buf_printf(&b, "{\n  \"architectures\": [\"Gemma3ForCausalLM\"],\n  \"model_type\": \"gemma3_text\",\n");
 	buf_printf(&b, "  \"vocab_size\": %d,\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n",
 		   c->vocab_size, c->hidden_size, c->intermediate_size);
@@ -401,9 +404,12 @@ char *gemma3_config_to_json(const gemma3_config *c)
 	buf_printf(&b, "  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d,\n",
 		   (int)c->bos_id, (int)c->eos_id, (int)c->pad_id);
 	buf_printf(&b, "  \"dtype\": \"float32\"\n}\n");
-	char *s = xstrdup(buf_cstr(&b));
-	buf_free(&b);
-	return s;
+	if (!buf_cstr(&b)) {
+		buf_free(&b);
+		errf(err, errlen, "out of memory for a config.json");
+		return NULL;
+	}
+	return b.data; /* NUL-terminated by buf_cstr */
 }
 
 /* ---- parameter layout ---- */
@@ -431,37 +437,63 @@ static void layer_shape(const gemma3_config *c, int k, int *ndim, int64_t sh[2])
 	}
 }
 
-int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out)
+static size_t layer_numel(const gemma3_config *c, int k)
 {
-	int n = 2 + c->num_layers * G3_PER_LAYER;
-	gemma3_param_info *t = xcalloc(n, sizeof *t);
-	size_t off = 0;
-	int i = 0;
-	snprintf(t[i].name, sizeof t[i].name, "model.embed_tokens.weight");
-	t[i].ndim = 2;
-	t[i].shape[0] = c->vocab_size;
-	t[i].shape[1] = c->hidden_size;
-	t[i].numel = (size_t)c->vocab_size * c->hidden_size;
-	t[i].offset = off;
-	off += t[i].numel;
-	i++;
-	for (int l = 0; l < c->num_layers; l++)
-		for (int k = 0; k < G3_PER_LAYER; k++, i++) {
-			snprintf(t[i].name, sizeof t[i].name, "model.layers.%d.%s.weight", l, layer_names[k]);
-			layer_shape(c, k, &t[i].ndim, t[i].shape);
-			t[i].numel = (size_t)t[i].shape[0] * (t[i].ndim == 2 ? (size_t)t[i].shape[1] : 1);
-			t[i].is_norm = t[i].ndim == 1;
-			t[i].offset = off;
-			off += t[i].numel;
-		}
-	snprintf(t[i].name, sizeof t[i].name, "model.norm.weight");
-	t[i].ndim = 1;
-	t[i].shape[0] = c->hidden_size;
-	t[i].shape[1] = 1;
-	t[i].numel = c->hidden_size;
-	t[i].is_norm = 1;
-	t[i].offset = off;
+	int nd;
+	int64_t sh[2];
+	layer_shape(c, k, &nd, sh);
+	return (size_t)sh[0] * (nd == 2 ? (size_t)sh[1] : 1);
+}
+
+/* Entry i of the parameter table (0 <= i < 2 + num_layers * G3_PER_LAYER):
+ * the embedding, each layer's G3_PER_LAYER tensors, the final norm. */
+static void param_at(const gemma3_config *c, int i, gemma3_param_info *t)
+{
+	size_t off = 0, per = 0;
+	memset(t, 0, sizeof *t);
+	if (i == 0) {
+		snprintf(t->name, sizeof t->name, "model.embed_tokens.weight");
+		t->ndim = 2;
+		t->shape[0] = c->vocab_size;
+		t->shape[1] = c->hidden_size;
+		t->numel = (size_t)c->vocab_size * c->hidden_size;
+		return;
+	}
+	for (int k = 0; k < G3_PER_LAYER; k++)
+		per += layer_numel(c, k);
+	off = (size_t)c->vocab_size * c->hidden_size;
+	if (i == 1 + c->num_layers * G3_PER_LAYER) {
+		snprintf(t->name, sizeof t->name, "model.norm.weight");
+		t->ndim = 1;
+		t->shape[0] = c->hidden_size;
+		t->shape[1] = 1;
+		t->numel = c->hidden_size;
+		t->is_norm = 1;
+		t->offset = off + (size_t)c->num_layers * per;
+		return;
+	}
+	int l = (i - 1) / G3_PER_LAYER, k = (i - 1) % G3_PER_LAYER;
+	off += (size_t)l * per;
+	for (int j = 0; j < k; j++)
+		off += layer_numel(c, j);
+	snprintf(t->name, sizeof t->name, "model.layers.%d.%s.weight", l, layer_names[k]);
+	layer_shape(c, k, &t->ndim, t->shape);
+	t->numel = layer_numel(c, k);
+	t->is_norm = t->ndim == 1;
+	t->offset = off;
+}
+
+static int param_count(const gemma3_config *c) { return 2 + c->num_layers * G3_PER_LAYER; }
+
+int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out, char *err, size_t errlen)
+{
+	int n = param_count(c);
+	gemma3_param_info *t = calloc(n, sizeof *t);
 	*out = t;
+	if (!t)
+		return errf(err, errlen, "out of memory for the table of %d parameter tensors", n);
+	for (int i = 0; i < n; i++)
+		param_at(c, i, &t[i]);
 	return n;
 }
 
@@ -501,25 +533,25 @@ void gemma3_ptrs_set(const gemma3_config *c, float *base, gemma3_ptrs *p)
 
 void gemma3_init_params(const gemma3_config *c, float *params, float std, uint64_t seed)
 {
-	gemma3_param_info *t;
-	int n = gemma3_param_table(c, &t);
+	int n = param_count(c);
 	for (int i = 0; i < n; i++) {
-		float *p = params + t[i].offset;
-		if (t[i].is_norm) {
-			memset(p, 0, t[i].numel * sizeof *p);
+		gemma3_param_info t[1];
+		param_at(c, i, t);
+		float *p = params + t->offset;
+		if (t->is_norm) {
+			memset(p, 0, t->numel * sizeof *p);
 			continue;
 		}
 		/* Each tensor has its own stream, so that the layout of one does
 		 * not change the values of another. */
 		uint64_t s = seed * 0x100000001B3ull + (uint64_t)i;
-		for (size_t j = 0; j < t[i].numel; j += 2) {
+		for (size_t j = 0; j < t->numel; j += 2) {
 			double u1 = ((splitmix64(&s) >> 11) + 1.0) * 0x1.0p-53;
 			double u2 = (splitmix64(&s) >> 11) * 0x1.0p-53;
 			double r = sqrt(-2.0 * log(u1));
 			p[j] = (float)(std * r * cos(2 * M_PI * u2));
-			if (j + 1 < t[i].numel)
+			if (j + 1 < t->numel)
 				p[j + 1] = (float)(std * r * sin(2 * M_PI * u2));
 		}
 	}
-	free(t);
 }

@@ -87,12 +87,9 @@ static inline float gelu_tanh(float x)
 typedef struct { size_t off; size_t n; } span;
 
 /* With logits_buf, the logits go there instead of a buffer of their own. */
-static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all, float *logits_buf)
+static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all, float *logits_buf,
+			     char *err, size_t errlen)
 {
-	gemma3_acts *a = xcalloc(1, sizeof *a);
-	a->B = B;
-	a->T = T;
-	a->save_all = save_all;
 	size_t BT = (size_t)B * T, d = c->hidden_size, ff = c->intermediate_size,
 	       hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size;
 	size_t per[] = {
@@ -107,9 +104,17 @@ static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all,
 	int nl = save_all ? c->num_layers : 1;
 	size_t half = hd / 2;
 	size_t total = layer_total * nl + BT * d * 2 + BT + (logits_buf ? 0 : BT * V) + 4 * (size_t)T * half;
-	float *m = malloc(total * sizeof(float));
-	if (!m)
-		die("out of memory for activations (%zu MB for B=%d T=%d)", total * 4 >> 20, B, T);
+	gemma3_acts *a = calloc(1, sizeof *a);
+	float *m = a ? malloc(total * sizeof(float)) : NULL;
+	if (!m) {
+		free(a);
+		errf(err, errlen, "out of memory for activations (%zu MB for B=%d T=%d)", total * 4 >> 20,
+		     B, T);
+		return NULL;
+	}
+	a->B = B;
+	a->T = T;
+	a->save_all = save_all;
 	a->mem = m;
 	for (int l = 0; l < c->num_layers; l++) {
 		gemma3_layer_acts *L = &a->layer[l];
@@ -147,9 +152,10 @@ static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all,
 	return a;
 }
 
-gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all)
+gemma3_acts *gemma3_acts_new(const gemma3_config *c, int B, int T, int save_all, char *err,
+			     size_t errlen)
 {
-	return acts_new(c, B, T, save_all, NULL);
+	return acts_new(c, B, T, save_all, NULL, err, errlen);
 }
 
 void gemma3_acts_free(gemma3_acts *a)
@@ -232,19 +238,20 @@ static void qk_norm_rope(const float *in, float *out, float *rstd, const float *
 	}
 }
 
-void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
-		    const int32_t *tokens)
+int gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
+		   const int32_t *tokens, char *err, size_t errlen)
 {
 	int B = a->B, T = a->T, BT = B * T, d = c->hidden_size, ff = c->intermediate_size,
 	    hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size;
+	for (int n = 0; n < BT; n++)
+		if (tokens[n] < 0 || tokens[n] >= V)
+			return errf(err, errlen, "token %d out of range (vocabulary %d)", tokens[n], V);
 	gemma3_ptrs P;
 	gemma3_ptrs_set(c, (float *)params, &P);
 	float es = gemma3_embed_scale(c), eps = c->rms_norm_eps;
 	float *x0 = a->layer[0].x;
 	for (int n = 0; n < BT; n++) {
 		int tok = tokens[n];
-		if (tok < 0 || tok >= V)
-			die("token %d out of range (vocabulary %d)", tok, V);
 		const float *e = P.embed + (size_t)tok * d;
 		for (int i = 0; i < d; i++)
 			x0[(size_t)n * d + i] = e[i] * es;
@@ -287,17 +294,21 @@ void gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
 	if (cap > 0)
 		for (size_t i = 0; i < (size_t)BT * V; i++)
 			a->logits[i] = tanhf(a->logits[i] / cap) * cap;
+	return 0;
 }
 
-double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets, long *n)
+int gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
+		double *loss, long *n, char *err, size_t errlen)
 {
 	int BT = a->B * a->T, V = c->vocab_size;
-	/* Per-position losses summed in order afterwards: the same bits for
-	 * any thread count (an OpenMP reduction has no fixed order). */
-	double *row = xmalloc((size_t)BT * sizeof *row);
 	for (int i = 0; i < BT; i++)
 		if (targets[i] >= V)
-			die("target token %d out of range (vocabulary %d)", targets[i], V);
+			return errf(err, errlen, "target token %d out of range (vocabulary %d)", targets[i], V);
+	/* Per-position losses summed in order afterwards: the same bits for
+	 * any thread count (an OpenMP reduction has no fixed order). */
+	double *row = malloc((size_t)BT * sizeof *row);
+	if (!row)
+		return errf(err, errlen, "out of memory for the loss (%d positions)", BT);
 #pragma omp parallel for schedule(static)
 	for (int i = 0; i < BT; i++) {
 		row[i] = 0;
@@ -323,17 +334,22 @@ double gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *
 	free(row);
 	if (n)
 		*n = cnt;
-	return cnt ? total / cnt : 0;
+	*loss = cnt ? total / cnt : 0;
+	return 0;
 }
 
 /* ---- inference ---- */
 
-void gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits)
+int gemma3_logits(gemma3_model *m, const int32_t *tokens, int B, int T, float *logits, char *err,
+		  size_t errlen)
 {
 	const gemma3_config *c = gemma3_model_config(m);
-	gemma3_acts *a = acts_new(c, B, T, 0, logits);
-	gemma3_forward(c, gemma3_model_params(m), a, tokens);
+	gemma3_acts *a = acts_new(c, B, T, 0, logits, err, errlen);
+	if (!a)
+		return -1;
+	int rc = gemma3_forward(c, gemma3_model_params(m), a, tokens, err, errlen);
 	gemma3_acts_free(a);
+	return rc;
 }
 
 /* The decoder keeps the keys and values (after QK-norm and RoPE) of the
@@ -353,46 +369,51 @@ struct gemma3_kv {
 	float *x, *xn, *q, *att, *atty, *o, *gate, *up, *mlp, *scratch;
 };
 
-gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T)
+gemma3_kv *gemma3_kv_new(const gemma3_model *m, int max_T, char *err, size_t errlen)
 {
 	const gemma3_config *c = gemma3_model_config(m);
-	if (max_T < 1)
-		die("gemma3_kv_new: max_T %d", max_T);
-	gemma3_kv *kv = xcalloc(1, sizeof *kv);
+	if (max_T < 1) {
+		errf(err, errlen, "gemma3_kv_new: max_T %d", max_T);
+		return NULL;
+	}
 	size_t d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim,
 	       q = (size_t)c->num_heads * hd, kvd = (size_t)c->num_kv_heads * hd, half = hd / 2;
+	size_t slots = 0, total = 0;
+	gemma3_kv *kv = calloc(1, sizeof *kv);
+	if (!kv || !(kv->off = malloc((size_t)c->num_layers * sizeof *kv->off)) ||
+	    !(kv->cap = malloc((size_t)c->num_layers * sizeof *kv->cap)))
+		goto oom;
 	kv->max_T = max_T;
 	kv->num_layers = c->num_layers;
-	kv->off = xmalloc((size_t)c->num_layers * sizeof *kv->off);
-	kv->cap = xmalloc((size_t)c->num_layers * sizeof *kv->cap);
-	size_t slots = 0;
 	for (int l = 0; l < c->num_layers; l++) {
 		int window = c->sliding_window > 0 ? c->sliding_window : max_T;
 		kv->cap[l] = c->layer_is_global[l] || window > max_T ? max_T : window;
 		kv->off[l] = slots * kvd;
 		slots += (size_t)kv->cap[l];
 	}
-	kv->k = xcalloc(slots * kvd, sizeof(float));
-	kv->v = xcalloc(slots * kvd, sizeof(float));
-	kv->cos_l = xmalloc((size_t)max_T * half * sizeof(float));
-	kv->sin_l = xmalloc((size_t)max_T * half * sizeof(float));
-	kv->cos_g = xmalloc((size_t)max_T * half * sizeof(float));
-	kv->sin_g = xmalloc((size_t)max_T * half * sizeof(float));
+	struct { float **p; size_t n; } bufs[] = {
+		{ &kv->k, slots * kvd }, { &kv->v, slots * kvd },
+		{ &kv->cos_l, (size_t)max_T * half }, { &kv->sin_l, (size_t)max_T * half },
+		{ &kv->cos_g, (size_t)max_T * half }, { &kv->sin_g, (size_t)max_T * half },
+		{ &kv->x, d }, { &kv->xn, d }, { &kv->q, q }, { &kv->att, (size_t)c->num_heads * max_T },
+		{ &kv->atty, q }, { &kv->o, d }, { &kv->gate, ff }, { &kv->up, ff }, { &kv->mlp, d },
+		{ &kv->scratch, q > d ? q : d },
+	};
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		total += bufs[i].n * sizeof(float);
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		if (!(*bufs[i].p = calloc(bufs[i].n, sizeof(float))))
+			goto oom;
 	gemma3_rope_table(max_T, c->head_dim, c->rope_local_base, c->rope_local_scaling_factor,
 			  kv->cos_l, kv->sin_l);
 	gemma3_rope_table(max_T, c->head_dim, c->rope_global_base, c->rope_global_scaling_factor,
 			  kv->cos_g, kv->sin_g);
-	kv->x = xmalloc(d * sizeof(float));
-	kv->xn = xmalloc(d * sizeof(float));
-	kv->q = xmalloc(q * sizeof(float));
-	kv->att = xmalloc((size_t)c->num_heads * max_T * sizeof(float));
-	kv->atty = xmalloc(q * sizeof(float));
-	kv->o = xmalloc(d * sizeof(float));
-	kv->gate = xmalloc(ff * sizeof(float));
-	kv->up = xmalloc(ff * sizeof(float));
-	kv->mlp = xmalloc(d * sizeof(float));
-	kv->scratch = xmalloc((q > d ? q : d) * sizeof(float));
 	return kv;
+oom:
+	gemma3_kv_free(kv);
+	errf(err, errlen, "out of memory for the decoder's cache (%zu MB for %d positions)", total >> 20,
+	     max_T);
+	return NULL;
 }
 
 void gemma3_kv_free(gemma3_kv *kv)
@@ -410,16 +431,17 @@ void gemma3_kv_free(gemma3_kv *kv)
 
 int gemma3_kv_pos(const gemma3_kv *kv) { return kv->pos; }
 
-void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits)
+int gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *logits, char *err,
+		       size_t errlen)
 {
 	const gemma3_config *c = gemma3_model_config(m);
 	int d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim, Hq = c->num_heads,
 	    Hkv = c->num_kv_heads, V = c->vocab_size, grp = Hq / Hkv, half = hd / 2;
 	int t = kv->pos;
 	if (t >= kv->max_T)
-		die("decoder: more than %d tokens", kv->max_T);
+		return errf(err, errlen, "decoder: more than %d tokens", kv->max_T);
 	if (token < 0 || token >= V)
-		die("token %d out of range (vocabulary %d)", token, V);
+		return errf(err, errlen, "token %d out of range (vocabulary %d)", token, V);
 	gemma3_ptrs P;
 	gemma3_ptrs_set(c, gemma3_model_params(m), &P);
 	float eps = c->rms_norm_eps, es = gemma3_embed_scale(c);
@@ -494,4 +516,5 @@ void gemma3_decode_step(gemma3_model *m, gemma3_kv *kv, int32_t token, float *lo
 		for (int i = 0; i < V; i++)
 			logits[i] = tanhf(logits[i] / cap) * cap;
 	kv->pos++;
+	return 0;
 }

@@ -8,6 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 typedef gemma3_v8 v8;
 
@@ -238,25 +241,36 @@ CLONES static void gemm_block(float *Cm, size_t ldc, const float *a, size_t ams,
 	}
 }
 
-static void gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, const float *b,
-		 size_t ldb, int M, int J, int K, int accumulate)
+static int gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, const float *b,
+		size_t ldb, int M, int J, int K, int accumulate, char *err, size_t errlen)
 {
 	if (M <= 0 || J <= 0)
-		return;
+		return 0;
 	if (K <= 0) {
 		if (!accumulate)
 			for (int m = 0; m < M; m++)
 				memset(Cm + (size_t)m * ldc, 0, (size_t)J * sizeof(float));
-		return;
+		return 0;
 	}
-	int mb = (M + MCB - 1) / MCB, nj = (J + NR - 1) / NR;
-	/* A KC-deep slice of all of B, packed once and shared by the threads. */
-	float *Bp = xmalloc((size_t)nj * NR * KC * sizeof(float));
-#pragma omp parallel
+	int mb = (M + MCB - 1) / MCB, nj = (J + NR - 1) / NR, nt = 1;
+#ifdef _OPENMP
+	nt = omp_get_max_threads();
+#endif
+	/* A KC-deep slice of all of B, packed once and shared by the threads,
+	 * then each thread's block of A: one allocation, made before the
+	 * threads start so that running out of memory is the caller's error. */
+	size_t nb = (size_t)nj * NR * KC, na = (size_t)MCB * KC;
+	float *Bp = malloc((nb + (size_t)nt * na) * sizeof(float));
+	if (!Bp)
+		return errf(err, errlen, "out of memory in a matrix product (%zu MB)",
+			    (nb + (size_t)nt * na) * sizeof(float) >> 20);
+#pragma omp parallel num_threads(nt)
 	{
-		float *Ap = malloc((size_t)MCB * KC * sizeof(float));
-		if (!Ap)
-			die("out of memory in a matrix product");
+		int tid = 0;
+#ifdef _OPENMP
+		tid = omp_get_thread_num();
+#endif
+		float *Ap = Bp + nb + (size_t)tid * na;
 		for (int p0 = 0; p0 < K; p0 += KC) {
 			int p1 = p0 + KC < K ? p0 + KC : K, first = p0 == 0 && !accumulate;
 #pragma omp for schedule(static)
@@ -268,21 +282,21 @@ static void gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, 
 				gemm_block(Cm, ldc, a, ams, aks, Bp, J, bm * MCB, m1, p0, p1, first, Ap);
 			}
 		}
-		free(Ap);
 	}
 	free(Bp);
+	return 0;
 }
 
-void gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
-				  int OC, int accumulate)
+int gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
+				 int OC, int accumulate, char *err, size_t errlen)
 {
 	/* dinp[n,i] = sum_o dout[n,o] W[o,i]: A = dout (rows n), B = W. */
-	gemm(dinp, C, dout, OC, 1, W, C, N, C, OC, accumulate);
+	return gemm(dinp, C, dout, OC, 1, W, C, N, C, OC, accumulate, err, errlen);
 }
 
-void gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
-				   int OC)
+int gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
+				  int OC, char *err, size_t errlen)
 {
 	/* dW[o,i] += sum_n dout[n,o] inp[n,i]: A = dout^T, B = inp. */
-	gemm(dW, C, dout, 1, OC, inp, C, OC, C, N, 1);
+	return gemm(dW, C, dout, 1, OC, inp, C, OC, C, N, 1, err, errlen);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct gemma3_model {
 	gemma3_config c;
@@ -43,7 +44,11 @@ int gemma3_load_safetensors(const gemma3_config *c, const char *path, float *par
 	if (!s)
 		return -1;
 	gemma3_param_info *pt;
-	int n = gemma3_param_table(c, &pt), rc = -1;
+	int n = gemma3_param_table(c, &pt, err, errlen), rc = -1;
+	if (n < 0) {
+		st_set_close(s);
+		return -1;
+	}
 	for (int i = 0; i < n; i++) {
 		const safetensors *f = NULL;
 		const st_tensor *t = find_param(s, pt[i].name, &f);
@@ -82,17 +87,34 @@ static int exists(const char *p)
 	return !stat(p, &st);
 }
 
-static gemma3_model *open_checkpoint(const char *path, char *err, size_t errlen)
+/* A model of config c with room for its parameters; NULL with a message
+ * naming what (path) when out of memory. */
+static gemma3_model *model_alloc(const gemma3_config *c, const char *what, char *err, size_t errlen)
 {
-	gemma3_model *m = xcalloc(1, sizeof *m);
-	safetensors *f = gemma3_checkpoint_open(path, &m->c, err, errlen);
-	if (!f) {
+	gemma3_model *m = calloc(1, sizeof *m);
+	size_t n = gemma3_num_params(c);
+	if (m)
+		m->params = malloc(n * sizeof(float));
+	if (!m || !m->params) {
 		free(m);
+		errf(err, errlen, "%s: out of memory for %zu parameters (%zu MB)", what, n,
+		     n * sizeof(float) >> 20);
 		return NULL;
 	}
-	m->n = gemma3_num_params(&m->c);
-	m->params = xmalloc(m->n * sizeof(float));
-	st_to_f32(f, st_find(f, "params"), m->params);
+	m->c = *c;
+	m->n = n;
+	return m;
+}
+
+static gemma3_model *open_checkpoint(const char *path, char *err, size_t errlen)
+{
+	gemma3_config c;
+	safetensors *f = gemma3_checkpoint_open(path, &c, err, errlen);
+	if (!f)
+		return NULL;
+	gemma3_model *m = model_alloc(&c, path, err, errlen);
+	if (m)
+		st_to_f32(f, st_find(f, "params"), m->params);
 	st_close(f);
 	return m;
 }
@@ -100,24 +122,19 @@ static gemma3_model *open_checkpoint(const char *path, char *err, size_t errlen)
 /* config.json next to the weights, then the weights. */
 static gemma3_model *open_hf(const char *dir, const char *weights, char *err, size_t errlen)
 {
-	char *cfg = xpath_join(dir, "config.json");
+	char *cfg = path_join(dir, "config.json");
 	gemma3_model *m = NULL;
-	if (!exists(cfg)) {
+	gemma3_config c;
+	if (!cfg)
+		errf(err, errlen, "%s: out of memory", dir);
+	else if (!exists(cfg))
 		errf(err, errlen, "%s: no config.json next to the weights", dir);
-		goto out;
+	else if (!gemma3_config_load(cfg, 0, &c, err, errlen) &&
+		 (m = model_alloc(&c, weights, err, errlen)) &&
+		 gemma3_load_safetensors(&m->c, weights, m->params, err, errlen)) {
+		gemma3_model_free(m);
+		m = NULL;
 	}
-	m = xcalloc(1, sizeof *m);
-	if (gemma3_config_load(cfg, 0, &m->c, err, errlen))
-		goto fail;
-	m->n = gemma3_num_params(&m->c);
-	m->params = xmalloc(m->n * sizeof(float));
-	if (gemma3_load_safetensors(&m->c, weights, m->params, err, errlen))
-		goto fail;
-	goto out;
-fail:
-	gemma3_model_free(m);
-	m = NULL;
-out:
 	free(cfg);
 	return m;
 }
@@ -126,13 +143,19 @@ gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen)
 {
 	if (is_dir(path)) {
 		/* A run directory (it has a config.json too) or a model directory. */
-		char *ck = gemma3_latest_checkpoint(path);
+		char *ck;
+		if (gemma3_latest_checkpoint(path, &ck, err, errlen))
+			return NULL;
 		if (ck) {
 			gemma3_model *m = open_checkpoint(ck, err, errlen);
 			free(ck);
 			return m;
 		}
-		char *cfg = xpath_join(path, "config.json");
+		char *cfg = path_join(path, "config.json");
+		if (!cfg) {
+			errf(err, errlen, "%s: out of memory", path);
+			return NULL;
+		}
 		int hf = exists(cfg);
 		free(cfg);
 		if (!hf) {
@@ -156,7 +179,11 @@ gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen)
 	if (ck)
 		return open_checkpoint(path, err, errlen);
 	/* A Hugging Face weights file (or index): config.json in its directory. */
-	char *dir = xstrdup(path);
+	char *dir = strdup(path);
+	if (!dir) {
+		errf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = 0;
@@ -167,12 +194,12 @@ gemma3_model *gemma3_model_open(const char *path, char *err, size_t errlen)
 	return m;
 }
 
-gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params)
+gemma3_model *gemma3_model_new(const gemma3_config *c, const float *params, char *err,
+			       size_t errlen)
 {
-	gemma3_model *m = xcalloc(1, sizeof *m);
-	m->c = *c;
-	m->n = gemma3_num_params(c);
-	m->params = xmalloc(m->n * sizeof(float));
+	gemma3_model *m = model_alloc(c, "model", err, errlen);
+	if (!m)
+		return NULL;
 	if (params)
 		memcpy(m->params, params, m->n * sizeof(float));
 	else
@@ -203,39 +230,68 @@ uint16_t gemma3_f32_to_bf16(float f)
 	return (uint16_t)(u >> 16);
 }
 
-static void write_config(const char *dir, const gemma3_config *c, int bf16)
+/* config.json's text for c, with the weights' dtype (which transformers
+ * loads them in by default) bfloat16 when bf16 is set. */
+static char *config_text(const gemma3_config *c, int bf16, char *err, size_t errlen)
 {
-	char *path = xpath_join(dir, "config.json");
-	char *cfg = gemma3_config_to_json(c);
-	/* the weights' dtype, which transformers loads them in by default */
-	char *dt = bf16 ? strstr(cfg, "\"dtype\": \"float32\"") : NULL;
-	outfile *o = outfile_open(path);
-	if (dt) {
-		outfile_write(o, cfg, (size_t)(dt - cfg));
-		outfile_write(o, "\"dtype\": \"bfloat16\"", 19);
-		dt += strlen("\"dtype\": \"float32\"");
-		outfile_write(o, dt, strlen(dt));
+	char *cfg = gemma3_config_to_json(c, err, errlen);
+	const char *f32 = "\"dtype\": \"float32\"", *b16 = "\"dtype\": \"bfloat16\"";
+	char *dt = cfg && bf16 ? strstr(cfg, f32) : NULL;
+	if (!dt)
+		return cfg;
+	size_t head = (size_t)(dt - cfg), tail = strlen(dt + strlen(f32));
+	char *s = malloc(head + strlen(b16) + tail + 1);
+	if (!s) {
+		errf(err, errlen, "out of memory for a config.json");
 	} else {
-		outfile_write(o, cfg, strlen(cfg));
+		memcpy(s, cfg, head);
+		strcpy(s + head, b16);
+		strcat(s + head, dt + strlen(f32));
 	}
-	outfile_commit(o);
 	free(cfg);
-	free(path);
+	return s;
 }
 
-void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
-		     const char *train_state, int bf16)
+/* Writes text to path atomically. */
+static int write_text(const char *path, const char *text, char *err, size_t errlen)
 {
-	mkdir_p(dir);
-	gemma3_param_info *pt;
-	int n = gemma3_param_table(c, &pt);
-	st_out *t = xcalloc((size_t)n, sizeof *t);
+	outfile *o = outfile_open_err(path, err, errlen);
+	if (!o)
+		return -1;
+	if (outfile_write_err(o, text, strlen(text), err, errlen)) {
+		outfile_abort(o);
+		return -1;
+	}
+	return outfile_commit_err(o, err, errlen);
+}
+
+int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
+		    const char *train_state, int bf16, char *err, size_t errlen)
+{
+	int made = !exists(dir), rc = -1;
+	if (mkdir_p_err(dir, err, errlen))
+		return -1;
+	/* Everything that can run out of memory first, then the two files. */
+	gemma3_param_info *pt = NULL;
+	st_out *t = NULL;
 	uint16_t *half = NULL;
-	if (bf16) {
-		size_t np = gemma3_num_params(c);
-		half = xmalloc(np * sizeof *half);
+	size_t np = gemma3_num_params(c);
+	char *wpath = path_join(dir, "model.safetensors"), *cpath = path_join(dir, "config.json");
+	char *cfg = wpath && cpath ? config_text(c, bf16, err, errlen) : NULL;
+	int n = cfg ? gemma3_param_table(c, &pt, err, errlen) : -1;
+	if (!wpath || !cpath) {
+		errf(err, errlen, "%s: out of memory", dir);
+		goto out;
+	}
+	if (n < 0)
+		goto out;
+	t = calloc((size_t)n, sizeof *t);
+	if (t && bf16 && (half = malloc(np * sizeof *half)))
 		for (size_t i = 0; i < np; i++)
 			half[i] = gemma3_f32_to_bf16(params[i]);
+	if (!t || (bf16 && !half)) {
+		errf(err, errlen, "%s: out of memory for the tensors of %zu parameters", dir, np);
+		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		t[i].name = pt[i].name;
@@ -245,20 +301,36 @@ void gemma3_save_dir(const char *dir, const gemma3_config *c, const float *param
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
-	char *path = xpath_join(dir, "model.safetensors");
+	if (write_text(cpath, cfg, err, errlen))
+		goto out;
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
-	char err[600];
-	/* dies until the model library returns errors */
-	if (st_write(path, t, (size_t)n, k, v, train_state ? 2 : 1, err, sizeof err))
-		die("%s", err);
-	free(path);
-	write_config(dir, c, bf16);
+	if (st_write(wpath, t, (size_t)n, k, v, train_state ? 2 : 1, err, errlen)) {
+		unlink(cpath); /* no config without its weights */
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && made)
+		rmdir(dir); /* only when empty */
 	free(half);
 	free(t);
 	free(pt);
+	free(cfg);
+	free(cpath);
+	free(wpath);
+	return rc;
 }
 
-void gemma3_write_config(const char *dir, const gemma3_config *c)
+int gemma3_write_config(const char *dir, const gemma3_config *c, char *err, size_t errlen)
 {
-	write_config(dir, c, 0);
+	char *path = path_join(dir, "config.json"), *text = NULL;
+	int rc = -1;
+	if (!path)
+		errf(err, errlen, "%s: out of memory", dir);
+	else if ((text = config_text(c, 0, err, errlen)))
+		rc = write_text(path, text, err, errlen);
+	free(text);
+	free(path);
+	return rc;
 }
+

@@ -76,15 +76,27 @@ static void zero_grad(backend *b)
 	memset(s->grads, 0, s->n * sizeof(float));
 }
 
+/* The forward pass and its loss over in and tg; dies on an error. */
+static void forward_loss(cpu *s, const int32_t *in, const int32_t *tg, double *loss, long *cnt)
+{
+	char err[512];
+	if (gemma3_forward(&s->c, s->params, s->acts, in, err, sizeof err) ||
+	    gemma3_loss(&s->c, s->acts, tg, loss, cnt, err, sizeof err))
+		die("%s", err);
+}
+
 static double fwd_bwd(backend *b, const int32_t *in, const int32_t *tg, float grad_scale)
 {
 	cpu *s = b->impl;
 	long cnt;
-	gemma3_forward(&s->c, s->params, s->acts, in);
-	double loss = gemma3_loss(&s->c, s->acts, tg, &cnt);
+	double loss;
+	char err[512];
+	forward_loss(s, in, tg, &loss, &cnt);
 	if (!cnt)
 		return NAN;
-	gemma3_backward(&s->c, s->params, s->acts, in, tg, grad_scale / (float)cnt, s->grads, s->scratch);
+	if (gemma3_backward(&s->c, s->params, s->acts, in, tg, grad_scale / (float)cnt, s->grads,
+			    s->scratch, err, sizeof err))
+		die("%s", err);
 	return loss;
 }
 
@@ -92,15 +104,17 @@ static double eval_loss(backend *b, const int32_t *in, const int32_t *tg)
 {
 	cpu *s = b->impl;
 	long cnt;
-	gemma3_forward(&s->c, s->params, s->acts, in);
-	double loss = gemma3_loss(&s->c, s->acts, tg, &cnt);
+	double loss;
+	forward_loss(s, in, tg, &loss, &cnt);
 	return cnt ? loss : NAN;
 }
 
 static void logits(backend *b, const int32_t *in, float *out)
 {
 	cpu *s = b->impl;
-	gemma3_forward(&s->c, s->params, s->acts, in);
+	char err[512];
+	if (gemma3_forward(&s->c, s->params, s->acts, in, err, sizeof err))
+		die("%s", err);
 	memcpy(out, s->acts->logits, (size_t)s->B * s->T * s->c.vocab_size * sizeof(float));
 }
 
@@ -205,11 +219,15 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	s->grads = xcalloc(s->n, sizeof(float));
 	s->m = xcalloc(s->n, sizeof(float));
 	s->v = xcalloc(s->n, sizeof(float));
-	s->n_tensors = gemma3_param_table(c, &s->table);
+	char err[512];
+	s->n_tensors = gemma3_param_table(c, &s->table, err, sizeof err);
+	if (s->n_tensors < 0)
+		die("%s", err);
 	s->decay = xmalloc(s->n_tensors);
 	memset(s->decay, 1, s->n_tensors);
-	s->acts = gemma3_acts_new(c, B, T, 1);
-	s->scratch = grad_scratch_new(c, B, T);
+	if (!(s->acts = gemma3_acts_new(c, B, T, 1, err, sizeof err)) ||
+	    !(s->scratch = grad_scratch_new(c, B, T, err, sizeof err)))
+		die("%s", err);
 	backend *b = xcalloc(1, sizeof *b);
 	snprintf(b->device, sizeof b->device, "cpu, %d threads", omp_get_max_threads());
 	b->impl = s;

@@ -219,7 +219,9 @@ int cmd_export(int argc, char **argv)
 	if (!m)
 		die("%s", err);
 	const gemma3_config *c = gemma3_model_config(m);
-	safetensors *f = gemma3_state_file(model);
+	safetensors *f;
+	if (gemma3_state_file(model, &f, err, sizeof err))
+		die("%s", err);
 
 	size_t n = strlen(out);
 	while (n > 1 && out[n - 1] == '/')
@@ -230,7 +232,9 @@ int cmd_export(int argc, char **argv)
 	if (mkdir(work, 0777) != 0)
 		die("%s: cannot create directory: %s", work, strerror(errno));
 	cli_atdie(remove_work, work);
-	gemma3_save_dir(work, c, gemma3_model_params(m), f ? st_meta(f, "state") : NULL, bf16);
+	if (gemma3_save_dir(work, c, gemma3_model_params(m), f ? st_meta(f, "state") : NULL, bf16, err,
+			    sizeof err))
+		die("%s", err);
 	put_generation_config(work, c);
 	put_tokenizer(model, work, f, c);
 	cli_check_interrupt();

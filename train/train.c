@@ -416,7 +416,9 @@ static double fault_nonfinite(long step, double loss)
 static void stop_nonfinite(const options *o, long step, double loss, double norm, int in_row)
 {
 	progress_done();
-	char *last = gemma3_latest_checkpoint(o->out);
+	char *last, err[512];
+	if (gemma3_latest_checkpoint(o->out, &last, err, sizeof err))
+		die("%s", err);
 	char why[96] = "";
 	if (in_row >= MAX_SKIPPED_IN_ROW)
 		snprintf(why, sizeof why, " (%d steps in a row)", in_row);
@@ -433,7 +435,9 @@ enum { N_SAME = 11 };
 static void job_fields(const options *o, const gemma3_config *c, const float *params,
 		       const shardset *train, const gemma3_train_state *st, uint64_t *v)
 {
-	char *cfg = gemma3_config_to_json(c);
+	char err[512], *cfg = gemma3_config_to_json(c, err, sizeof err);
+	if (!cfg)
+		die("%s", err);
 	v[0] = xxh64(cfg, strlen(cfg), 0);
 	free(cfg);
 	xxh64_state h;
@@ -497,7 +501,9 @@ int cmd_train(int argc, char **argv)
 	gemma3_train_state st = { 0 };
 	/* One command line for the first start and every requeue: --resume
 	 * on a run without a checkpoint starts it. */
-	char *resume_from = o.resume ? gemma3_latest_checkpoint(o.out) : NULL;
+	char *resume_from = NULL;
+	if (o.resume && gemma3_latest_checkpoint(o.out, &resume_from, err, sizeof err))
+		die("%s", err);
 	if (o.resume && !resume_from && !rank)
 		fprintf(stderr, "%s: %s has no checkpoint yet: starting the run\n", cli_progname(), o.out);
 	if (resume_from && gemma3_checkpoint_load(resume_from, &c, &params, &m, &v, &st, err, sizeof err))
@@ -531,7 +537,9 @@ int cmd_train(int argc, char **argv)
 			warnx_("--seed %llu ignored: the run's data order uses seed %llu",
 			       (unsigned long long)o.seed, (unsigned long long)st.seed);
 	} else {
-		char *existing = gemma3_latest_checkpoint(o.out);
+		char *existing;
+		if (gemma3_latest_checkpoint(o.out, &existing, err, sizeof err))
+			die("%s", err);
 		if (existing)
 			die("%s: the run directory already has checkpoints (use --resume, or another -o)", o.out);
 		if (o.init) {
@@ -587,7 +595,8 @@ int cmd_train(int argc, char **argv)
 	if (!rank) {
 		run_keep_tokenizer(o.data, o.out, train->m->fingerprint);
 		mkdir_p(o.out);
-		gemma3_write_config(o.out, &c);
+		if (gemma3_write_config(o.out, &c, err, sizeof err))
+			die("%s", err);
 	}
 
 	if (o.eval_every > 0) {
@@ -637,7 +646,9 @@ int cmd_train(int argc, char **argv)
 	be->set_params(be, params, m, v);
 	/* Decoupled weight decay on matrices and the embedding, not on norms. */
 	gemma3_param_info *pt;
-	int ntens = gemma3_param_table(&c, &pt);
+	int ntens = gemma3_param_table(&c, &pt, err, sizeof err);
+	if (ntens < 0)
+		die("%s", err);
 	unsigned char *mask = xmalloc(ntens);
 	for (int i = 0; i < ntens; i++)
 		mask[i] = !pt[i].is_norm;
@@ -773,8 +784,11 @@ int cmd_train(int argc, char **argv)
 			be->get_params(be, params, m, v);
 			if (!rank) {
 				cli_critical(1);
-				char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep);
+				char *p = gemma3_checkpoint_save(o.out, &c, params, m, v, &st, o.keep, err,
+								 sizeof err);
 				cli_critical(0);
+				if (!p)
+					die("%s", err);
 				progress_done();
 				fprintf(stderr, "%s: saved %s\n", cli_progname(), p);
 				free(p);

@@ -141,7 +141,9 @@ int cmd_verify(int argc, char **argv)
 	double e_loss = rel_err(&loss, rloss, 1);
 
 	gemma3_param_info *pt;
-	int n = gemma3_param_table(&c, &pt);
+	int n = gemma3_param_table(&c, &pt, err, sizeof err);
+	if (n < 0)
+		die("%s", err);
 	float *grads = xmalloc(np * sizeof *grads);
 	be->get_grads(be, grads);
 	double e_grad = 0, e_par = 0;

@@ -1165,12 +1165,15 @@ extern "C" void gemma3_gpu_profile_print(gemma3_gpu *g, void *fp)
 /* offsets of every tensor, from the one table the CPU model and the
  * checkpoints use; nz_host_off, nz_host_len: the norm weights' segments */
 static int layout(gemma3_gpu *g, std::vector<size_t> &nz_host_off,
-		  std::vector<int> &nz_host_len)
+		  std::vector<int> &nz_host_len, char *err, size_t errlen)
 {
 	gemma3_param_info *t;
-	int n = gemma3_param_table(&g->c, &t);
+	int n = gemma3_param_table(&g->c, &t, err, errlen);
+	if (n < 0)
+		return -1;
 	if (n != 2 + G3_PER_LAYER * g->L) {
 		free(t);
+		snprintf(err, errlen, "internal error: unexpected parameter table");
 		return -1;
 	}
 	g->off_embed = t[0].offset;
@@ -1356,8 +1359,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	g->QKV = (g->Hq + 2 * g->Hkv) * hd, g->QK = (g->Hq + g->Hkv) * hd;
 	std::vector<size_t> nz_host_off;
 	std::vector<int> nz_host_len;
-	if (layout(g, nz_host_off, nz_host_len)) {
-		snprintf(err, n, "internal error: unexpected parameter table");
+	if (layout(g, nz_host_off, nz_host_len, err, n)) {
 		delete g;
 		return NULL;
 	}

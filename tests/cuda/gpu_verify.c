@@ -120,7 +120,9 @@ int main(int argc, char **argv)
 	float *grads = xmalloc(P * sizeof(float)), *grads2 = xmalloc(P * sizeof(float));
 	gemma3_gpu_get_grads(g, grads);
 	gemma3_param_info *tab;
-	int nt = gemma3_param_table(&c, &tab);
+	int nt = gemma3_param_table(&c, &tab, err, sizeof err);
+	if (nt < 0)
+		die("%s", err);
 	double e_grad = 0, e_param = 0;
 	const char *worst_grad = "", *worst_param = "";
 	for (int i = 0; i < nt; i++) {

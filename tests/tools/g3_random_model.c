@@ -24,7 +24,8 @@ int main(int argc, char **argv)
 	size_t P = gemma3_num_params(&c);
 	float *p = xmalloc(P * sizeof *p);
 	gemma3_init_params(&c, p, 0.02f, seed);
-	gemma3_save_dir(dir, &c, p, NULL, 0);
+	if (gemma3_save_dir(dir, &c, p, NULL, 0, err, sizeof err))
+		die("%s", err);
 	printf("%s: %s, vocabulary %d, %zu parameters\n", dir, argv[1], V, P);
 	free(p);
 	return 0;

@@ -50,7 +50,11 @@ int main(void)
 	gemma3_ptrs_set(&c, params, &P);
 	for (int t = 0; t < V; t++)
 		P.embed[(size_t)t * c.hidden_size + t] = (float)A;
-	gemma3_model *m = gemma3_model_new(&c, params);
+	gemma3_model *m = gemma3_model_new(&c, params, err, sizeof err);
+	if (!m) {
+		printf("# %s\n", err);
+		return 1;
+	}
 
 	double d = c.hidden_size, eps = c.rms_norm_eps;
 	double L = A * A * sqrt(d) / sqrt(A * A + eps);
@@ -86,10 +90,10 @@ int main(void)
 	}
 
 	/* the KV-cache decoder (bonsai-generate's path) gives the same logits */
-	gemma3_kv *kv = gemma3_kv_new(m, 8);
+	gemma3_kv *kv = gemma3_kv_new(m, 8, err, sizeof err);
 	float logits[V];
-	gemma3_decode_step(m, kv, 0, logits);
-	gemma3_decode_step(m, kv, 11, logits);
+	ok(kv && !gemma3_decode_step(m, kv, 0, logits, err, sizeof err) &&
+	   !gemma3_decode_step(m, kv, 11, logits, err, sizeof err), "decoder runs: %s", kv ? "" : err);
 	int best = 0;
 	for (int v = 1; v < V; v++)
 		if (logits[v] > logits[best])

@@ -61,7 +61,7 @@ int main(void)
 		p[i] += 0.5f; /* norm weights too: not all zero */
 	char dir[] = "/tmp/test_lib_bf16_XXXXXX";
 	ok(mkdtemp(dir) != NULL, "temp dir");
-	gemma3_save_dir(dir, &c, p, NULL, 1);
+	ok(gemma3_save_dir(dir, &c, p, NULL, 1, err, sizeof err) == 0, "bf16 export written: %s", err);
 	gemma3_model *m = gemma3_model_open(dir, err, sizeof err);
 	ok(m != NULL, "the bf16 export opens: %s", m ? "" : err);
 	size_t differ = 0, rounded = 0;

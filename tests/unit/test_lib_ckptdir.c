@@ -45,17 +45,21 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof not_ckpt / sizeof *not_ckpt; i++)
 		is_int(step_of(not_ckpt[i]), -1, "'%s' is not a checkpoint name", not_ckpt[i]);
-	char *name = gemma3_checkpoint_name(7);
+	char err[512];
+	char *name = gemma3_checkpoint_name(7, err, sizeof err);
 	is_str(name, "ckpt-00000007.safetensors", "the name of step 7's checkpoint");
 	free(name);
 
 	/* a directory without checkpoints, and none at all */
 	gemma3_ckpt *l;
 	touch("config.json");
-	is_int(gemma3_list_checkpoints(dir, &l), 0, "no checkpoints yet");
-	ok(l == NULL && gemma3_latest_checkpoint(dir) == NULL, "nothing listed, no latest");
+	char *latest = dir;
+	is_int(gemma3_list_checkpoints(dir, &l, err, sizeof err), 0, "no checkpoints yet");
+	ok(l == NULL && gemma3_latest_checkpoint(dir, &latest, err, sizeof err) == 0 && latest == NULL,
+	   "nothing listed, no latest");
 	char *missing = xpath_join(dir, "missing");
-	is_int(gemma3_list_checkpoints(missing, &l), 0, "a missing directory has no checkpoints");
+	is_int(gemma3_list_checkpoints(missing, &l, err, sizeof err), 0,
+	       "a missing directory has no checkpoints");
 	free(missing);
 
 	/* checkpoints among look-alikes, listed by step not by name */
@@ -69,7 +73,7 @@ int main(void)
 	/* and the temporary file of a checkpoint being written right now */
 	char *being = xpath_join(dir, "ckpt-00000700.safetensors");
 	outfile *o = outfile_open(being);
-	size_t n = gemma3_list_checkpoints(dir, &l);
+	long n = gemma3_list_checkpoints(dir, &l, err, sizeof err);
 	is_int(n, 3, "three checkpoints among the look-alikes");
 	if (n == 3) {
 		is_int(l[0].step, 3, "oldest first: step 3");
@@ -80,7 +84,8 @@ int main(void)
 	}
 	gemma3_free_checkpoints(l, n);
 	char *want = xpath_join(dir, "ckpt-100000000.safetensors");
-	char *got = gemma3_latest_checkpoint(dir);
+	char *got = NULL;
+	gemma3_latest_checkpoint(dir, &got, err, sizeof err);
 	is_str(got, want, "latest: the highest step");
 	free(got);
 	free(want);
@@ -88,7 +93,7 @@ int main(void)
 	/* once the write is committed, it counts */
 	outfile_write(o, "x", 1);
 	outfile_commit(o);
-	n = gemma3_list_checkpoints(dir, &l);
+	n = gemma3_list_checkpoints(dir, &l, err, sizeof err);
 	is_int(n, 4, "a committed checkpoint is listed");
 	if (n == 4)
 		is_int(l[2].step, 700, "in step order");

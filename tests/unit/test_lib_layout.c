@@ -22,7 +22,8 @@ static int ends_with(const char *s, const char *t)
 static void check(const char *what, const gemma3_config *c)
 {
 	gemma3_param_info *t;
-	int n = gemma3_param_table(c, &t);
+	char err[256];
+	int n = gemma3_param_table(c, &t, err, sizeof err);
 	int L = c->num_layers, d = c->hidden_size, hd = c->head_dim;
 	int Hq = c->num_heads, Hkv = c->num_kv_heads, ff = c->intermediate_size;
 	ok(n == 2 + G3_PER_LAYER * L, "%s: embedding, %d per layer, final norm", what,

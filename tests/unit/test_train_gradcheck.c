@@ -22,8 +22,12 @@ static double urand(void)
 static double loss_at(const gemma3_config *c, const float *p, gemma3_acts *a, const int32_t *in,
 		      const int32_t *tg)
 {
-	gemma3_forward(c, p, a, in);
-	return gemma3_loss(c, a, tg, NULL);
+	char err[256];
+	double loss;
+	if (gemma3_forward(c, p, a, in, err, sizeof err) ||
+	    gemma3_loss(c, a, tg, &loss, NULL, err, sizeof err))
+		die("%s", err);
+	return loss;
 }
 
 int main(void)
@@ -47,7 +51,7 @@ int main(void)
 	float *p = xmalloc(n * sizeof *p), *g = xcalloc(n, sizeof *g);
 	gemma3_init_params(&c, p, 0.3f, 7);
 	gemma3_param_info *pt;
-	int nt = gemma3_param_table(&c, &pt);
+	int nt = gemma3_param_table(&c, &pt, err, sizeof err);
 	for (int i = 0; i < nt; i++)
 		if (pt[i].is_norm)
 			for (size_t j = 0; j < pt[i].numel; j++)
@@ -59,13 +63,18 @@ int main(void)
 	}
 	tg[4] = -1; /* an ignored target */
 
-	gemma3_acts *a = gemma3_acts_new(&c, B, T, 1);
-	grad_scratch *s = grad_scratch_new(&c, B, T);
+	gemma3_acts *a = gemma3_acts_new(&c, B, T, 1, err, sizeof err);
+	grad_scratch *s = grad_scratch_new(&c, B, T, err, sizeof err);
+	if (!a || !s)
+		die("%s", err);
 	long cnt;
-	gemma3_forward(&c, p, a, in);
-	double L0 = gemma3_loss(&c, a, tg, &cnt);
+	double L0;
+	if (gemma3_forward(&c, p, a, in, err, sizeof err) ||
+	    gemma3_loss(&c, a, tg, &L0, &cnt, err, sizeof err))
+		die("%s", err);
 	is_int(cnt, BT - 1, "ignored target not counted");
-	gemma3_backward(&c, p, a, in, tg, 1.0f / (float)cnt, g, s);
+	ok(gemma3_backward(&c, p, a, in, tg, 1.0f / (float)cnt, g, s, err, sizeof err) == 0,
+	   "backward: %s", err);
 	ok(isfinite(L0), "loss %.6f", L0);
 
 	/* Every tensor: 6 random entries, central differences in float with a
@@ -123,13 +132,15 @@ int main(void)
 
 	/* The KV-cache decoder gives the forward pass's logits, position by
 	 * position, including the sliding window and soft-capping. */
-	gemma3_model *m = gemma3_model_new(&c, p);
-	gemma3_kv *kv = gemma3_kv_new(m, T);
+	gemma3_model *m = gemma3_model_new(&c, p, err, sizeof err);
+	gemma3_kv *kv = m ? gemma3_kv_new(m, T, err, sizeof err) : NULL;
+	if (!kv || gemma3_forward(&c, p, a, in, err, sizeof err))
+		die("%s", err);
 	float *lg = xmalloc((size_t)c.vocab_size * sizeof *lg);
-	gemma3_forward(&c, p, a, in);
 	double dmax = 0;
 	for (int t = 0; t < T; t++) {
-		gemma3_decode_step(m, kv, in[t], lg);
+		if (gemma3_decode_step(m, kv, in[t], lg, err, sizeof err))
+			die("%s", err);
 		for (int v = 0; v < c.vocab_size; v++) {
 			double d = fabs(lg[v] - a->logits[(size_t)t * c.vocab_size + v]);
 			if (d > dmax)
@@ -139,7 +150,8 @@ int main(void)
 	ok(dmax < 1e-4, "decoder logits = forward logits (max diff %.2e)", dmax);
 	is_int(gemma3_kv_pos(kv), T, "decoder position");
 	float *lg2 = xmalloc((size_t)BT * c.vocab_size * sizeof *lg2);
-	gemma3_logits(m, in, B, T, lg2);
+	if (gemma3_logits(m, in, B, T, lg2, err, sizeof err))
+		die("%s", err);
 	int same2 = 1;
 	for (size_t k = 0; k < (size_t)BT * c.vocab_size && same2; k++)
 		same2 = lg2[k] == a->logits[k];

@@ -26,14 +26,19 @@ static double decode_vs_forward(const gemma3_config *c, const float *p, int T, i
 	int32_t *in = xmalloc((size_t)T * sizeof *in);
 	for (int i = 0; i < T; i++)
 		in[i] = (int32_t)(urand() * c->vocab_size);
-	gemma3_acts *a = gemma3_acts_new(c, 1, T, 0);
-	gemma3_forward(c, p, a, in);
-	gemma3_model *m = gemma3_model_new(c, p);
-	gemma3_kv *kv = gemma3_kv_new(m, max_T);
+	char err[256];
+	gemma3_acts *a = gemma3_acts_new(c, 1, T, 0, err, sizeof err);
+	if (!a || gemma3_forward(c, p, a, in, err, sizeof err))
+		die("%s", err);
+	gemma3_model *m = gemma3_model_new(c, p, err, sizeof err);
+	gemma3_kv *kv = m ? gemma3_kv_new(m, max_T, err, sizeof err) : NULL;
+	if (!kv)
+		die("%s", err);
 	float *lg = xmalloc((size_t)c->vocab_size * sizeof *lg);
 	double dmax = 0;
 	for (int t = 0; t < T; t++) {
-		gemma3_decode_step(m, kv, in[t], lg);
+		if (gemma3_decode_step(m, kv, in[t], lg, err, sizeof err))
+			die("%s", err);
 		for (int v = 0; v < c->vocab_size; v++) {
 			double d = fabs(lg[v] - a->logits[(size_t)t * c->vocab_size + v]);
 			if (!(d <= dmax))
@@ -66,7 +71,7 @@ int main(void)
 	float *p = xmalloc(gemma3_num_params(&c) * sizeof *p);
 	gemma3_init_params(&c, p, 0.5f, 3);
 	gemma3_param_info *pt;
-	int nt = gemma3_param_table(&c, &pt);
+	int nt = gemma3_param_table(&c, &pt, err, sizeof err);
 	for (int i = 0; i < nt; i++)
 		if (pt[i].is_norm)
 			for (size_t j = 0; j < pt[i].numel; j++)

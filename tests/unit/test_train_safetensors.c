@@ -233,7 +233,7 @@ int main(void)
 	safetensors *orig = st_open(modp, err, sizeof err);
 	ok(orig != NULL, "fixture opens");
 	gemma3_param_info *pt;
-	int nt = gemma3_param_table(&c, &pt);
+	int nt = gemma3_param_table(&c, &pt, err, sizeof err);
 	is_int(nt, (int)orig->n, "the table names every tensor of the fixture");
 	int all = 1;
 	for (int i = 0; i < nt; i++) {
