@@ -44,6 +44,7 @@ TEST_test_lib_dist_LIBS := $(MPI_LIBS)
 FAILALLOC_LIBS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=reallocarray,--wrap=strdup,--wrap=strndup
 TEST_test_lib_buf_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_data_LIBS := $(FAILALLOC_LIBS)
+TEST_test_lib_nomem_model_LIBS := $(FAILALLOC_LIBS)
 
 # plain `make` builds the tools and tests, whatever targets the modules define first
 .DEFAULT_GOAL := all
