@@ -434,8 +434,12 @@ int gemma3_state_file(const char *path, safetensors **f, char *err, size_t errle
 	} else if (!(file = strdup(path))) {
 		return errf(err, errlen, "%s: out of memory", path);
 	}
-	char e2[256];
+	char e2[512];
 	*f = st_open(file, e2, sizeof e2);
 	free(file);
+	/* a file that is not a safetensors one holds no state; running out
+	 * of memory is no answer */
+	if (!*f && strstr(e2, "out of memory"))
+		return errf(err, errlen, "%s", e2);
 	return 0;
 }

@@ -82,7 +82,8 @@ int gemma3_latest_checkpoint(const char *run_dir, char **path, char *err, size_t
 /* The file that holds the training state of path, opened in *f: a run
  * directory's newest checkpoint, a checkpoint, or an export's
  * model.safetensors (NULL when there is none or it cannot be read).
- * Returns 0, or -1 with a message when out of memory. */
+ * Returns 0, or -1 with a message when out of memory (also when opening
+ * the file ran out). */
 int gemma3_state_file(const char *path, safetensors **f, char *err, size_t errlen);
 /* The "state" metadata of a checkpoint or an export, without the checks of
  * a checkpoint's header (an export has none). */

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,7 +299,7 @@ static int do_state_file(void *ctx, char *err, size_t errlen)
 	if (gemma3_state_file(f->run, &st, err, errlen))
 		return -1;
 	if (!st)
-		return oom(err, errlen, f->run);
+		return errf(err, errlen, "%s: no state file found", f->run);
 	st_close(st);
 	return 0;
 }
@@ -542,6 +543,9 @@ int main(void)
 	failalloc_sweep("gemma3_list_checkpoints, _latest_checkpoint, _checkpoint_name", do_list, &f);
 	failalloc_sweep("gemma3_acts_new", do_acts_new, &f);
 
+	/* several threads even on a small machine: each has its own part of
+	 * the buffers made before the parallel regions */
+	omp_set_num_threads(4);
 	fixture_refs(&f);
 	failalloc_sweep("gemma3_forward and gemma3_loss", do_forward, &f);
 	long n = failalloc_sweep("gemma3_backward (and its matrix products)", do_backward, &f);
