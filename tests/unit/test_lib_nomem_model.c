@@ -3,14 +3,9 @@
  * message when any of its allocations fails (tests/unit/failalloc.h), and
  * what used to end the process on bad input (a token outside the
  * vocabulary, a full decoder cache, an output that cannot be written) is
- * an error with its message.
- *
- * The sweeps that pass through lib/safetensors.c and lib/json.c (saving,
- * opening and checkpointing a model) run in a child process, since those
- * modules may still end the process when memory runs out: a child that
- * ends that way is a TODO line, not a failure. The sweeps with OpenMP
- * regions (forward, backward, decoding) run afterwards in the test itself,
- * with the threads there are: those regions allocate nothing. */
+ * an error with its message. The sweeps with OpenMP regions (forward,
+ * backward, decoding) run with the threads there are: those regions
+ * allocate nothing. */
 #include "cli.h"
 #include "failalloc.h"
 #include "gemma3.h"
@@ -26,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum { B = 2, T = 5, BT = B * T };
@@ -325,56 +319,6 @@ static int do_list(void *ctx, char *err, size_t errlen)
 	return rc;
 }
 
-/* ---- sweeps in a child process ---- */
-
-/* Runs the sweep in a child whose output comes back through a pipe: one
- * TAP line here, the child's lines as diagnostics when it did not pass. A
- * child that ended before its verdict (exit() from code that does not yet
- * return errors) gives a TODO line naming what it waits for. */
-static void sweep_in_child(const char *what, failalloc_fn fn, void *ctx, const char *waits_for)
-{
-	int fd[2];
-	fflush(stdout);
-	fflush(stderr);
-	if (pipe(fd)) {
-		ok(0, "%s: pipe: %s", what, strerror(errno));
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fd[0]);
-		dup2(fd[1], 1);
-		dup2(fd[1], 2);
-		long n = failalloc_sweep(what, fn, ctx);
-		printf(n > 0 ? "VERDICT pass\n" : "VERDICT fail\n");
-		fflush(stdout);
-		exit(0);
-	}
-	close(fd[1]);
-	char text[16384];
-	size_t len = 0;
-	ssize_t r;
-	while ((r = read(fd[0], text + len, sizeof text - 1 - len)) > 0 || (r < 0 && errno == EINTR))
-		if (r > 0)
-			len += (size_t)r;
-	text[len] = '\0';
-	close(fd[0]);
-	int st = 0;
-	waitpid(pid, &st, 0);
-	int passed = strstr(text, "VERDICT pass") != NULL, failed = strstr(text, "VERDICT fail") != NULL;
-	int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (passed || failed) {
-		ok(passed && clean, "%s: an error when any of its allocations fails", what);
-	} else {
-		tap_n++;
-		printf("not ok %d - %s: an error when any of its allocations fails # TODO %s\n", tap_n,
-		       what, waits_for);
-	}
-	if (!(passed && clean))
-		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-			printf("#   %s\n", line);
-}
-
 /* ---- set-up ---- */
 
 static void fixture_init(fixture *f)
@@ -523,18 +467,13 @@ int main(void)
 	cli_init("test_lib_nomem_model");
 	fixture f = { 0 };
 	fixture_init(&f);
-	const char *data = "lib/safetensors.c and lib/json.c to return errors when out of memory";
-
-	/* No OpenMP region has run yet: the children are forked before any
-	 * thread is started. */
 	fixture_files(&f);
-	sweep_in_child("gemma3_save_dir", do_save_dir, &f, data);
-	sweep_in_child("gemma3_model_open (an export)", do_open_export, &f, data);
-	sweep_in_child("gemma3_model_open (a run directory)", do_open_run, &f, data);
-	sweep_in_child("gemma3_checkpoint_save", do_checkpoint_save, &f, data);
-	sweep_in_child("gemma3_checkpoint_load", do_checkpoint_load, &f, data);
-	sweep_in_child("gemma3_state_file", do_state_file, &f, data);
-	remove_export(f.out); /* what a child that ended in st_write left */
+	failalloc_sweep("gemma3_save_dir", do_save_dir, &f);
+	failalloc_sweep("gemma3_model_open (an export)", do_open_export, &f);
+	failalloc_sweep("gemma3_model_open (a run directory)", do_open_run, &f);
+	failalloc_sweep("gemma3_checkpoint_save", do_checkpoint_save, &f);
+	failalloc_sweep("gemma3_checkpoint_load", do_checkpoint_load, &f);
+	failalloc_sweep("gemma3_state_file", do_state_file, &f);
 
 	failalloc_sweep("gemma3_model_new", do_model_new, &f);
 	failalloc_sweep("gemma3_param_table", do_param_table, &f);
