@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 				size_t st = i, e;
 				if (m == 0)
 					e = pretok_next(k, s, n, i);
-				else
-					e = pretok_regex_next(r, s, n, i, &st);
+				else if (pretok_regex_next(r, s, n, i, &st, &e, err, sizeof err) < 0)
+					die("%s", err);
 				h = h * 31 + e + st;
 				np++;
 				i = e;

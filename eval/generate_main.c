@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	const int V = lm.cfg->vocab_size, maxpos = lm.cfg->max_position_embeddings;
 	uint32_t *pids = NULL;
 	size_t np = 0, pcap = 0;
-	tokenizer_encode(lm.tok, ptext, plen, &pids, &np, &pcap);
+	eval_lm_encode(&lm, ptext, plen, &pids, &np, &pcap);
 	size_t n_in = np + (lm.bos >= 0);
 	if (n_in == 0)
 		die_usage("an empty prompt needs a BOS token to start from (--bos ID)");

@@ -20,11 +20,14 @@ void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int
 		die("%s", err);
 	lm->cfg = gemma3_model_config(lm->model);
 	if (tok_path || need_tok) {
-		lm->tok_path = tok_path ? xstrdup(tok_path) : tokenizer_in_dir(model_path);
+		char err[512];
+		if (tok_path)
+			lm->tok_path = xstrdup(tok_path);
+		else if (tokenizer_in_dir(model_path, &lm->tok_path, err, sizeof err) < 0)
+			die("%s", err);
 		if (!lm->tok_path)
 			die_usage("no tokenizer: name one with -t (no tokenizer.json next to %s)",
 				  model_path);
-		char err[512];
 		lm->tok = tokenizer_load(lm->tok_path, NULL, err, sizeof err);
 		if (!lm->tok)
 			die("%s", err);
@@ -64,7 +67,10 @@ size_t eval_lm_encode(void *arg, const char *text, size_t len, uint32_t **ids, s
 		      size_t *cap)
 {
 	eval_lm *lm = arg;
-	return tokenizer_encode(lm->tok, text, len, ids, n, cap);
+	char err[512];
+	if (tokenizer_encode(lm->tok, text, len, ids, n, cap, err, sizeof err) < 0)
+		die("%s", err);
+	return *n;
 }
 
 const float *eval_lm_logits(void *arg, const int32_t *tokens, int B, int T)

@@ -17,32 +17,50 @@ static unsigned bits_for(uint64_t n) /* bits to write 0 .. n-1 (at least 1) */
 	return b;
 }
 
-void bpe_table_init(bpe_table *t, uint32_t vocab_size, uint32_t n_ranks, size_t expected)
+static int no_memory(char *err, size_t errlen, const char *what, size_t n, size_t size)
+{
+	return errf(err, errlen, "out of memory for %s (%zu MB)", what,
+		    (size_t)((double)n * (double)size / 1e6 + 0.5));
+}
+
+int bpe_table_init(bpe_table *t, uint32_t vocab_size, uint32_t n_ranks, size_t expected,
+		   char *err, size_t errlen)
 {
 	memset(t, 0, sizeof *t);
 	t->ib = bits_for(vocab_size);
 	t->rb = bits_for((uint64_t)n_ranks + 1); /* all ones is no rank */
 	t->n_ranks = n_ranks;
-	t->merged = tok_alloc_big((n_ranks ? n_ranks : 1) * sizeof *t->merged);
-	memset(t->merged, 0, (n_ranks ? n_ranks : 1) * sizeof *t->merged);
+	size_t nr = n_ranks ? n_ranks : 1;
+	if (!(t->merged = tok_alloc_big(nr * sizeof *t->merged)))
+		return no_memory(err, errlen, "the merge table", nr, sizeof *t->merged);
+	memset(t->merged, 0, nr * sizeof *t->merged);
 	if (2 * t->ib + t->rb > 63) {
 		t->wide = 1;
-		u64map_init(&t->map, expected);
-		return;
+		if (u64map_init(&t->map, expected) == 0)
+			return 0;
+	} else {
+		size_t n = 16;
+		while (n < expected * 2 + 1)
+			n <<= 1;
+		if ((t->slots = tok_alloc_big(n * sizeof *t->slots))) {
+			memset(t->slots, 0xff, n * sizeof *t->slots);
+			t->mask = n - 1;
+			return 0;
+		}
 	}
-	size_t n = 16;
-	while (n < expected * 2 + 1)
-		n <<= 1;
-	t->slots = tok_alloc_big(n * sizeof *t->slots);
-	memset(t->slots, 0xff, n * sizeof *t->slots);
-	t->mask = n - 1;
+	free(t->merged);
+	memset(t, 0, sizeof *t);
+	return no_memory(err, errlen, "the merge table", expected * 2, 16);
 }
 
-static void table_grow(bpe_table *t)
+static int table_grow(bpe_table *t)
 {
 	uint64_t *old = t->slots;
 	size_t on = t->mask + 1, n = 2 * on;
-	t->slots = tok_alloc_big(n * sizeof *t->slots);
+	uint64_t *slots = tok_alloc_big(n * sizeof *t->slots);
+	if (!slots)
+		return -1;
+	t->slots = slots;
 	memset(t->slots, 0xff, n * sizeof *t->slots);
 	t->mask = n - 1;
 	for (size_t i = 0; i < on; i++) {
@@ -54,19 +72,25 @@ static void table_grow(bpe_table *t)
 		t->slots[j] = old[i];
 	}
 	free(old);
+	return 0;
 }
 
-void bpe_table_put(bpe_table *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged)
+int bpe_table_put(bpe_table *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged,
+		  char *err, size_t errlen)
 {
 	if (rank >= t->n_ranks || (!t->wide && ((uint64_t)a >> t->ib || (uint64_t)b >> t->ib)))
-		die("bpe_table_put: id or rank out of range");
-	t->merged[rank] = merged;
+		return errf(err, errlen, "merge (%u, %u) of rank %u is out of the merge table's range",
+			    a, b, rank);
 	if (t->wide) {
-		u64map_put(&t->map, bpe_pair_key(a, b), rank);
-		return;
+		if (u64map_put(&t->map, bpe_pair_key(a, b), rank) < 0)
+			return no_memory(err, errlen, "the merge table", 2 * (t->map.mask + 1),
+					 sizeof *t->map.slots);
+		t->merged[rank] = merged;
+		return 0;
 	}
-	if ((t->count + 1) * 2 > t->mask + 1)
-		table_grow(t);
+	if ((t->count + 1) * 2 > t->mask + 1 && table_grow(t) < 0)
+		return no_memory(err, errlen, "the merge table", 2 * (t->mask + 1), sizeof *t->slots);
+	t->merged[rank] = merged;
 	uint64_t key = (uint64_t)a << t->ib | b;
 	size_t i = u64map_mix(key) & t->mask;
 	while (t->slots[i] != UINT64_MAX && t->slots[i] >> t->rb != key)
@@ -74,6 +98,7 @@ void bpe_table_put(bpe_table *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t
 	if (t->slots[i] == UINT64_MAX)
 		t->count++;
 	t->slots[i] = key << t->rb | rank;
+	return 0;
 }
 
 void bpe_memo_clear(uint64_t *memo)
@@ -90,17 +115,21 @@ void bpe_table_free(bpe_table *t)
 	memset(t, 0, sizeof *t);
 }
 
-static void reserve(bpe_scratch *s, size_t n)
+static int reserve(bpe_scratch *s, size_t n)
 {
 	if (n <= s->cap)
-		return;
+		return 0;
 	size_t cap = s->cap ? s->cap : 64;
 	while (cap < n)
 		cap *= 2;
-	s->val = xreallocarray(s->val, cap, sizeof *s->val);
-	s->prev = xreallocarray(s->prev, cap, sizeof *s->prev);
-	s->next = xreallocarray(s->next, cap, sizeof *s->next);
+	void *p[] = { s->val, s->prev, s->next };
+	static const size_t size[] = { sizeof *s->val, sizeof *s->prev, sizeof *s->next };
+	int rc = grow_arrays(p, size, 3, cap);
+	s->val = p[0], s->prev = p[1], s->next = p[2];
+	if (rc < 0)
+		return -1;
 	s->cap = cap;
+	return 0;
 }
 
 static inline uint64_t *memo_slot(uint64_t *memo, uint64_t key)
@@ -185,11 +214,15 @@ static size_t merge_small(const bpe_table *m, uint32_t *ids, size_t n, uint32_t 
 	return n;
 }
 
-static void heap_push(bpe_scratch *s, size_t *hn, uint64_t x)
+static int heap_push(bpe_scratch *s, size_t *hn, uint64_t x)
 {
 	if (*hn == s->heap_cap) {
-		s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 256;
-		s->heap = xreallocarray(s->heap, s->heap_cap, sizeof *s->heap);
+		size_t cap = s->heap_cap ? s->heap_cap * 2 : 256;
+		uint64_t *heap = reallocarray(s->heap, cap, sizeof *heap);
+		if (!heap)
+			return -1;
+		s->heap = heap;
+		s->heap_cap = cap;
 	}
 	uint64_t *h = s->heap;
 	size_t i = (*hn)++;
@@ -201,6 +234,7 @@ static void heap_push(bpe_scratch *s, size_t *hn, uint64_t x)
 		i = p;
 	}
 	h[i] = x;
+	return 0;
 }
 
 static uint64_t heap_pop(bpe_scratch *s, size_t *hn)
@@ -223,9 +257,18 @@ static uint64_t heap_pop(bpe_scratch *s, size_t *hn)
 	return top;
 }
 
+/* Pushes the pair at position i when it merges. */
+static int push_pair(const bpe_table *m, bpe_scratch *s, size_t *hn, uint32_t a, uint32_t b,
+		     uint32_t i)
+{
+	uint32_t r = bpe_rank(m, a, b);
+	return r == BPE_NONE ? 0 : heap_push(s, hn, (uint64_t)r << 32 | i);
+}
+
 /* Heap entries are (rank << 32 | left position): the lowest rank first,
  * the leftmost among equals. Stale entries are recognised on pop by
- * looking the pair up again. */
+ * looking the pair up again. Returns the new count, or 0 when out of
+ * memory for the heap (never a result: a piece of n >= 2 keeps one). */
 static size_t merge_heap(const bpe_table *m, uint32_t *ids, size_t n, bpe_scratch *s)
 {
 	int32_t *prev = s->prev, *next = s->next;
@@ -233,11 +276,8 @@ static size_t merge_heap(const bpe_table *m, uint32_t *ids, size_t n, bpe_scratc
 	for (size_t i = 0; i < n; i++) {
 		prev[i] = (int32_t)i - 1;
 		next[i] = i + 1 < n ? (int32_t)(i + 1) : -1;
-		if (i + 1 < n) {
-			uint32_t r = bpe_rank(m, ids[i], ids[i + 1]);
-			if (r != BPE_NONE)
-				heap_push(s, &hn, (uint64_t)r << 32 | i);
-		}
+		if (i + 1 < n && push_pair(m, s, &hn, ids[i], ids[i + 1], (uint32_t)i) < 0)
+			return 0;
 	}
 	while (hn) {
 		uint64_t top = heap_pop(s, &hn);
@@ -253,16 +293,10 @@ static size_t merge_heap(const bpe_table *m, uint32_t *ids, size_t n, bpe_scratc
 		next[i] = next[j];
 		if (next[j] >= 0)
 			prev[next[j]] = (int32_t)i;
-		if (prev[i] >= 0) {
-			uint32_t pr = bpe_rank(m, ids[prev[i]], ids[i]);
-			if (pr != BPE_NONE)
-				heap_push(s, &hn, (uint64_t)pr << 32 | (uint32_t)prev[i]);
-		}
-		if (next[i] >= 0) {
-			uint32_t nr = bpe_rank(m, ids[i], ids[next[i]]);
-			if (nr != BPE_NONE)
-				heap_push(s, &hn, (uint64_t)nr << 32 | i);
-		}
+		if (prev[i] >= 0 && push_pair(m, s, &hn, ids[prev[i]], ids[i], (uint32_t)prev[i]) < 0)
+			return 0;
+		if (next[i] >= 0 && push_pair(m, s, &hn, ids[i], ids[next[i]], i) < 0)
+			return 0;
 	}
 	size_t k = 0;
 	for (int32_t i = 0; i >= 0; i = next[i])
@@ -270,16 +304,26 @@ static size_t merge_heap(const bpe_table *m, uint32_t *ids, size_t n, bpe_scratc
 	return k;
 }
 
-size_t bpe_merge(const bpe_table *merges, uint32_t *ids, size_t n, bpe_scratch *s)
+int bpe_merge(const bpe_table *merges, uint32_t *ids, size_t *n, bpe_scratch *s, char *err,
+	      size_t errlen)
 {
-	if (n < 2)
-		return n;
-	if (n > INT32_MAX)
-		die("a piece of %zu symbols is too long to merge", n);
-	reserve(s, n);
-	if (n <= SMALL)
-		return merge_small(merges, ids, n, s->val, s->memo);
-	return merge_heap(merges, ids, n, s);
+	size_t k = *n;
+	if (k < 2)
+		return 0;
+	if (k > INT32_MAX)
+		return errf(err, errlen, "a piece of %zu symbols is too long to merge", k);
+	if (reserve(s, k) < 0)
+		return no_memory(err, errlen, "merging a piece", k, 3 * sizeof(uint32_t));
+	if (k <= SMALL) {
+		*n = merge_small(merges, ids, k, s->val, s->memo);
+		return 0;
+	}
+	/* the merge is undone by nothing: a failure leaves ids part-merged, and
+	 * the caller gives up the piece */
+	if (!(k = merge_heap(merges, ids, k, s)))
+		return no_memory(err, errlen, "merging a piece", s->heap_cap * 2, sizeof *s->heap);
+	*n = k;
+	return 0;
 }
 
 void bpe_scratch_free(bpe_scratch *s)

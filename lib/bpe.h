@@ -32,11 +32,16 @@ typedef struct {
 	uint32_t n_ranks;
 } bpe_table;
 
-/* For ids < vocab_size, ranks < n_ranks, about `expected` pairs. */
-void bpe_table_init(bpe_table *t, uint32_t vocab_size, uint32_t n_ranks, size_t expected);
+/* For ids < vocab_size, ranks < n_ranks, about `expected` pairs. 0, or -1
+ * with the message in err[errlen] when out of memory (t then needs no
+ * bpe_table_free). */
+int bpe_table_init(bpe_table *t, uint32_t vocab_size, uint32_t n_ranks, size_t expected,
+		   char *err, size_t errlen);
 /* Sets the rank of (a, b) and the id of that rank, replacing an earlier
- * rank of the pair. */
-void bpe_table_put(bpe_table *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged);
+ * rank of the pair: 0, or -1 with the message when out of memory or an id
+ * or the rank is out of the table's range. */
+int bpe_table_put(bpe_table *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged,
+		  char *err, size_t errlen);
 void bpe_table_free(bpe_table *t);
 
 /* The rank of (a, b) or BPE_NONE. */
@@ -75,8 +80,10 @@ typedef struct {
 	uint64_t *memo; /* NULL: none; not owned (bpe_scratch_free leaves it) */
 } bpe_scratch;
 
-/* Merges ids[0..n) in place; returns the new count. */
-size_t bpe_merge(const bpe_table *merges, uint32_t *ids, size_t n, bpe_scratch *s);
+/* Merges ids[0..*n) in place, *n becoming the new count: 0, or -1 with the
+ * message in err[errlen] when out of memory or the piece is too long. */
+int bpe_merge(const bpe_table *merges, uint32_t *ids, size_t *n, bpe_scratch *s, char *err,
+	      size_t errlen);
 void bpe_scratch_free(bpe_scratch *s);
 
 #endif

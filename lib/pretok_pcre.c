@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <pcre2.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,11 @@ struct pretok_regex {
 	"\\x{202f}\\x{205f}\\x{3000}"
 
 /* The pattern with \s and \S meaning White_Space and its complement (the
- * other escapes, classes and \Q..\E quoting copied as they are). */
+ * other escapes, classes and \Q..\E quoting copied as they are); NULL
+ * when out of memory. */
 static char *rewrite_space(const char *p, size_t n)
 {
-	buf_t b = {0};
+	buf_t b = BUF_CHECKED;
 	int in_class = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
@@ -67,30 +69,49 @@ static char *rewrite_space(const char *p, size_t n)
 			in_class = 0;
 		}
 	}
-	buf_putc(&b, 0);
+	if (!buf_cstr(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
 	return b.data;
 }
+
+static const char NO_MEMORY[] = "out of memory for the pre-tokenizer regex";
 
 pretok_regex *pretok_regex_new(const char *pattern, size_t len, char *err, size_t errlen)
 {
 	char *src = rewrite_space(pattern, len);
+	if (!src) {
+		errf(err, errlen, "%s", NO_MEMORY);
+		return NULL;
+	}
 	int ec;
 	PCRE2_SIZE eoff;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
 					 PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &ec,
 					 &eoff, NULL);
 	free(src);
+	if (!code && ec == PCRE2_ERROR_HEAP_FAILED) {
+		errf(err, errlen, "%s", NO_MEMORY);
+		return NULL;
+	}
 	if (!code) {
 		PCRE2_UCHAR msg[256];
 		if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
 			snprintf((char *)msg, sizeof msg, "error %d", ec);
 		/* the offset is in the rewritten text; it is the same in the given
 		 * one up to the first \s or \S */
-		snprintf(err, errlen, "%s (near offset %zu of the regex)", (char *)msg, (size_t)eoff);
+		errf(err, errlen, "the pre-tokenizer regex does not compile: %s (near offset %zu of "
+		     "the regex)", (char *)msg, (size_t)eoff);
 		return NULL;
 	}
-	pretok_regex *r = xcalloc(1, sizeof *r);
-	r->text = xmalloc(len + 1);
+	pretok_regex *r = calloc(1, sizeof *r);
+	if (!r || !(r->text = malloc(len + 1))) {
+		free(r);
+		pcre2_code_free(code);
+		errf(err, errlen, "%s", NO_MEMORY);
+		return NULL;
+	}
 	memcpy(r->text, pattern, len);
 	r->text[len] = 0;
 	r->len = len;
@@ -128,6 +149,7 @@ typedef struct {
 static _Thread_local match_state *tl_state;
 static pthread_key_t state_key;
 static pthread_once_t state_once = PTHREAD_ONCE_INIT;
+static int state_key_error; /* pthread_key_create's, once: 0 when made */
 
 static void state_free(void *p)
 {
@@ -140,50 +162,71 @@ static void state_free(void *p)
 
 static void state_key_make(void)
 {
-	if (pthread_key_create(&state_key, state_free) != 0)
-		die("cannot create a thread key for the regex's match state");
+	state_key_error = pthread_key_create(&state_key, state_free);
 }
 
-static match_state *state(void)
+/* The calling thread's match state, made on its first match; NULL with the
+ * message in err when it cannot be. */
+static match_state *state(char *err, size_t errlen)
 {
 	if (tl_state)
 		return tl_state;
 	pthread_once(&state_once, state_key_make);
-	match_state *m = xcalloc(1, sizeof *m);
-	m->md = pcre2_match_data_create(1, NULL);
-	m->mc = pcre2_match_context_create(NULL);
-	m->js = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
-	if (!m->md || !m->mc || !m->js)
-		die("out of memory for the regex's match state");
+	if (state_key_error) {
+		errf(err, errlen, "cannot create a thread key for the regex's match state: %s",
+		     strerror(state_key_error));
+		return NULL;
+	}
+	match_state *m = calloc(1, sizeof *m);
+	if (m) {
+		m->md = pcre2_match_data_create(1, NULL);
+		m->mc = pcre2_match_context_create(NULL);
+		m->js = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
+	}
+	if (!m || !m->md || !m->mc || !m->js) {
+		if (m)
+			state_free(m);
+		errf(err, errlen, "out of memory for the regex's match state");
+		return NULL;
+	}
 	pcre2_jit_stack_assign(m->mc, NULL, m->js);
 	pcre2_set_heap_limit(m->mc, 1024 * 1024); /* KiB: 1 GiB for the interpreter */
-	if (pthread_setspecific(state_key, m) != 0)
-		die("cannot keep the regex's match state");
+	int e = pthread_setspecific(state_key, m);
+	if (e) {
+		state_free(m);
+		errf(err, errlen, "%s for the regex's match state",
+		     e == ENOMEM ? "out of memory" : "cannot keep a thread's value");
+		return NULL;
+	}
 	tl_state = m;
 	return m;
 }
 
-size_t pretok_regex_next(const pretok_regex *r, const unsigned char *s, size_t n, size_t i,
-			 size_t *start)
+int pretok_regex_next(const pretok_regex *r, const unsigned char *s, size_t n, size_t i,
+		      size_t *start, size_t *end, char *err, size_t errlen)
 {
-	match_state *m = state();
+	match_state *m = state(err, errlen);
+	if (!m)
+		return -1;
 	int rc = -1;
 	if (r->jit)
 		rc = pcre2_jit_match(r->code, s, n, i, PCRE2_NOTEMPTY, m->md, m->mc);
 	if (!r->jit || (rc < 0 && rc != PCRE2_ERROR_NOMATCH))
 		rc = pcre2_match(r->code, s, n, i, PCRE2_NOTEMPTY, m->md, m->mc);
 	if (rc == PCRE2_ERROR_NOMATCH) {
-		*start = n;
-		return n;
+		*start = *end = n;
+		return 0;
 	}
 	if (rc < 0) {
-		/* only a limit of the machine's memory: the encoder has no way to
-		 * return an error, and ids without this text would be wrong */
+		/* a limit (the heap's, the JIT stack's): ids without this text
+		 * would be wrong */
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(rc, msg, sizeof msg);
-		die("the pre-tokenizer regex failed at byte %zu of a text: %s", i, (char *)msg);
+		return errf(err, errlen, "the pre-tokenizer regex failed at byte %zu of a text: %s", i,
+			    (char *)msg);
 	}
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
 	*start = ov[0];
-	return ov[1];
+	*end = ov[1];
+	return 0;
 }

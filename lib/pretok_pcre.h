@@ -14,18 +14,20 @@
 
 typedef struct pretok_regex pretok_regex;
 
-/* The compiled pattern[0..len), or NULL with PCRE2's message and the
- * offset it points at in err. */
+/* The compiled pattern[0..len), or NULL with the message in err: that it
+ * does not compile (PCRE2's message and the offset it points at), or that
+ * memory ran out. */
 pretok_regex *pretok_regex_new(const char *pattern, size_t len, char *err, size_t errlen);
 void pretok_regex_free(pretok_regex *r);
 /* The pattern as given (NUL-terminated) and its length. */
 const char *pretok_regex_text(const pretok_regex *r, size_t *len);
 
-/* The first non-empty match in s[i..n): its start in *start and its end
- * returned; *start = n and n returned when there is none. Safe to call from
- * several threads at once (each thread has its own match state). Bytes
- * that are not valid UTF-8 match nothing. */
-size_t pretok_regex_next(const pretok_regex *r, const unsigned char *s, size_t n, size_t i,
-			 size_t *start);
+/* The first non-empty match in s[i..n): its start in *start and its end in
+ * *end, both n when there is none; 0, or -1 with the message in err[errlen]
+ * when the match fails (a limit of PCRE2's, or no memory for the thread's
+ * match state). Safe to call from several threads at once (each thread has
+ * its own match state). Bytes that are not valid UTF-8 match nothing. */
+int pretok_regex_next(const pretok_regex *r, const unsigned char *s, size_t n, size_t i,
+		      size_t *start, size_t *end, char *err, size_t errlen);
 
 #endif

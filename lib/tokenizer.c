@@ -35,10 +35,20 @@ char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
 	}
 	/* the size when known; a pipe (<(zstdcat ...)) grows the buffer */
 	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
-	char *p = xmalloc(cap);
+	char *p = malloc(cap);
 	for (;;) {
-		if (n + 1 == cap)
-			p = xreallocarray(p, cap *= 2, 1);
+		if (p && n + 1 == cap) {
+			char *q = cap <= SIZE_MAX / 2 ? realloc(p, cap * 2) : NULL;
+			if (!q)
+				free(p);
+			p = q;
+			cap *= 2;
+		}
+		if (!p) {
+			tok_fail(err, errlen, path, 0, "out of memory for its %zu bytes", cap);
+			close(fd);
+			return NULL;
+		}
 		ssize_t r = read(fd, p + n, cap - 1 - n);
 		if (r == 0)
 			break;
@@ -62,9 +72,10 @@ char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
 #define COMPILE_MIN_BYTES (256u << 10)
 
 /* What the compiled form is made from: the format, the source's bytes,
- * the pattern given and, for a .tiktoken file, the .json beside it. */
-static uint64_t source_key(const char *path, const char *text, size_t len, const char *pattern,
-			   int is_json)
+ * the pattern given and, for a .tiktoken file, the .json beside it. 0 with
+ * it in *key, or -1 with the message when the .json cannot be read. */
+static int source_key(const char *path, const char *text, size_t len, const char *pattern,
+		      int is_json, uint64_t *key, char *err, size_t errlen)
 {
 	xxh64_state s;
 	xxh64_init(&s, 0);
@@ -75,42 +86,52 @@ static uint64_t source_key(const char *path, const char *text, size_t len, const
 	xxh64_update(&s, text, len);
 	xxh64_update(&s, pattern ? pattern : "", pattern ? strlen(pattern) + 1 : 0);
 	if (!is_json) {
-		char *jp = tiktoken_side_path(path), *side;
+		char *jp = tiktoken_side_path(path), *side = NULL;
 		size_t sl;
-		if ((side = tok_read_file(jp, &sl, NULL, 0))) {
-			xxh64_update(&s, side, sl);
-			free(side);
+		if (!jp)
+			return tok_fail(err, errlen, path, 0, "out of memory for a file name");
+		/* the loader reads it too, when it is there */
+		if (access(jp, R_OK) == 0 && !(side = tok_read_file(jp, &sl, err, errlen))) {
+			free(jp);
+			return -1;
 		}
+		if (side)
+			xxh64_update(&s, side, sl);
+		free(side);
 		free(jp);
 	}
-	return xxh64_digest(&s);
+	*key = xxh64_digest(&s);
+	return 0;
 }
 
-/* The compiled form's file in the cache (NULL: no cache folder), with the
- * folders above it made. */
-static char *compiled_path(uint64_t key)
+/* The compiled form's file in the cache into *p (NULL: no cache folder),
+ * with the folders above it made: 0, or -1 with the message when out of
+ * memory. */
+static int compiled_path(const char *path, uint64_t key, char **p, char *err, size_t errlen)
 {
-	char err[600];
-	char *dir = bonsai_cache_dir(err, sizeof err);
-	/* dies until the tokenizer library returns errors */
-	if (!dir && err[0])
-		die("%s", err);
+	*p = NULL;
+	char *dir = bonsai_cache_dir(err, errlen);
+	if (!dir && err && err[0])
+		return -1;
 	if (!dir)
-		return NULL;
+		return 0;
 	char name[64];
 	snprintf(name, sizeof name, "tokenizers/%016" PRIx64 ".bin", key);
-	char *p = xpath_join(dir, name);
+	char *cp = path_join(dir, name);
 	free(dir);
-	for (char *s = p + 1; *s; s++) {
+	if (!cp)
+		return tok_fail(err, errlen, path, 0, "out of memory for the name of its compiled form");
+	for (char *s = cp + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = 0;
-		int bad = mkdir(p, 0777) < 0 && errno != EEXIST;
+		int bad = mkdir(cp, 0777) < 0 && errno != EEXIST;
 		*s = '/';
 		if (bad) /* no cache: loading from the source still works */
 			break;
 	}
-	return p;
+	*p = cp;
+	return 0;
 }
 
 /* The source's bytes for its key: mapped when it is a regular file (a
@@ -135,6 +156,45 @@ static char *source_bytes(const char *path, size_t *len, int *mapped, char *err,
 	return tok_read_file(path, len, err, errlen);
 }
 
+/* The tokenizer from the compiled form in cpath (*t NULL when none) or
+ * else from the source text (NUL-terminated, as the parsers want it: read
+ * again when it was mapped), keeping its compiled form in cpath. 0, or -1
+ * with the message. */
+static int load_text(const char *path, const char *pattern, char **text, size_t *len,
+		     int *mapped, int is_json, uint64_t key, char **cpath, tokenizer **t,
+		     char *err, size_t errlen)
+{
+	int damaged;
+	if (*cpath && tok_compiled_open(*cpath, key, t, &damaged, err, errlen) < 0)
+		return -1;
+	if (*cpath && damaged)
+		warnx_("note: %s (compiled from %s) is damaged: made again", *cpath, path);
+	if (*t)
+		return 0;
+	if (*mapped) {
+		munmap(*text, *len);
+		*mapped = 0;
+		uint64_t now;
+		if (!(*text = tok_read_file(path, len, err, errlen)) ||
+		    source_key(path, *text, *len, pattern, is_json, &now, err, errlen) < 0)
+			return -1;
+		if (now != key) { /* changed since: keep no compiled form of what was read */
+			free(*cpath);
+			*cpath = NULL;
+		}
+	}
+	if (is_json && pattern)
+		return tok_fail(err, errlen, path, 0, "--pattern applies to .tiktoken files only");
+	*t = is_json ? tokenizer_load_hf(path, *text, *len, err, errlen)
+		     : tokenizer_load_tiktoken(path, *text, *len, pattern, err, errlen);
+	if (!*t)
+		return -1;
+	char werr[512];
+	if (*cpath && tok_compiled_write(*t, *cpath, key, werr, sizeof werr) < 0)
+		warnx_("note: cannot keep the compiled tokenizer: %s", werr);
+	return 0;
+}
+
 tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size_t errlen)
 {
 	size_t len;
@@ -147,45 +207,27 @@ tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
 	int is_json = i < len && text[i] == '{';
-	uint64_t key = source_key(path, text, len, pattern, is_json);
-	/* a small file parses in milliseconds: no file in the cache for it */
-	char *cpath = len >= COMPILE_MIN_BYTES ? compiled_path(key) : NULL;
+	uint64_t key;
+	char *cpath = NULL;
 	tokenizer *t = NULL;
-	if (cpath) {
-		int damaged;
-		t = tok_compiled_open(cpath, key, &damaged);
-		if (damaged)
-			warnx_("note: %s (compiled from %s) is damaged: made again", cpath, path);
-	}
-	if (!t && mapped) { /* the parsers want the text NUL-terminated */
-		munmap(text, len);
-		mapped = 0;
-		text = tok_read_file(path, &len, err, errlen);
-		if (text && source_key(path, text, len, pattern, is_json) != key) {
-			/* changed since: keep no compiled form of what was read */
-			free(cpath);
-			cpath = NULL;
-		}
-	}
-	if (!t && text) {
-		if (is_json && pattern)
-			tok_fail(err, errlen, path, 0, "--pattern applies to .tiktoken files only");
-		else if (is_json)
-			t = tokenizer_load_hf(path, text, len, err, errlen);
-		else
-			t = tokenizer_load_tiktoken(path, text, len, pattern, err, errlen);
-		char werr[512];
-		if (t && cpath && tok_compiled_write(t, cpath, key, werr, sizeof werr) < 0)
-			warnx_("note: cannot keep the compiled tokenizer: %s", werr);
-	}
+	/* a small file parses in milliseconds: no file in the cache for it */
+	int rc = source_key(path, text, len, pattern, is_json, &key, err, errlen);
+	if (rc == 0 && len >= COMPILE_MIN_BYTES)
+		rc = compiled_path(path, key, &cpath, err, errlen);
+	if (rc == 0)
+		rc = load_text(path, pattern, &text, &len, &mapped, is_json, key, &cpath, &t, err,
+			       errlen);
 	free(cpath);
 	if (mapped)
 		munmap(text, len);
 	else
 		free(text);
-	if (!t)
+	if (rc == 0 && !(t->path = strdup(path)))
+		rc = tok_fail(err, errlen, path, 0, "out of memory for its name");
+	if (rc < 0) {
+		tokenizer_free(t);
 		return NULL;
-	t->path = xstrdup(path);
+	}
 	static uint64_t serial;
 	t->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 	return t;
@@ -231,6 +273,7 @@ int32_t tokenizer_bos(const tokenizer *t) { return t->bos; }
 int32_t tokenizer_eos(const tokenizer *t) { return t->eos; }
 uint64_t tokenizer_fingerprint(const tokenizer *t) { return t->fingerprint; }
 
+/* The encoder's functions return 0, or -1 with the message in c->err. */
 typedef struct {
 	uint32_t **ids;
 	size_t *n, *cap;
@@ -238,23 +281,31 @@ typedef struct {
 	size_t sym_cap;
 	buf_t norm[2]; /* the normalizer's steps write them in turn */
 	bpe_scratch bpe;
+	char *err;
+	size_t errlen;
 } enc_ctx;
 
-static void reserve_out(enc_ctx *c, size_t extra)
+static int reserve_out(enc_ctx *c, size_t extra)
 {
 	if (*c->n + extra <= *c->cap)
-		return;
+		return 0;
 	size_t cap = *c->cap ? *c->cap : 256;
 	while (cap < *c->n + extra)
 		cap *= 2;
-	*c->ids = xreallocarray(*c->ids, cap, sizeof **c->ids);
+	uint32_t *ids = reallocarray(*c->ids, cap, sizeof *ids);
+	if (!ids)
+		return errf(c->err, c->errlen, "out of memory for %zu token ids", cap);
+	*c->ids = ids;
 	*c->cap = cap;
+	return 0;
 }
 
-static void push(enc_ctx *c, uint32_t id)
+static int push(enc_ctx *c, uint32_t id)
 {
-	reserve_out(c, 1);
+	if (reserve_out(c, 1) < 0)
+		return -1;
 	(*c->ids)[(*c->n)++] = id;
+	return 0;
 }
 
 static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
@@ -267,11 +318,13 @@ static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
 	sym[(*k)++] = (uint32_t)id;
 }
 
-static void push_many(enc_ctx *c, const uint32_t *ids, size_t k)
+static int push_many(enc_ctx *c, const uint32_t *ids, size_t k)
 {
-	reserve_out(c, k);
+	if (reserve_out(c, k) < 0)
+		return -1;
 	memcpy(*c->ids + *c->n, ids, k * sizeof *ids);
 	*c->n += k;
+	return 0;
 }
 
 /* The first symbols of s[0..n) into sym (room for n); returns their count. */
@@ -302,17 +355,15 @@ static size_t first_symbols(const tokenizer *t, const unsigned char *s, size_t n
 
 /* One piece: itself if it is a token (tiktoken), from the cache, or its
  * first symbols merged. h: piece_cache_hash(s, n). */
-static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n,
-			uint64_t h)
+static int encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n,
+		       uint64_t h)
 {
 	if (n == 0)
-		return;
+		return 0;
 	const uint32_t *cached;
 	size_t nc;
-	if (piece_cache_get(t, s, n, h, &cached, &nc)) {
-		push_many(c, cached, nc);
-		return;
-	}
+	if (piece_cache_get(t, s, n, h, &cached, &nc))
+		return push_many(c, cached, nc);
 	/* after the cache: the piece table is larger, and its lookup a miss in
 	 * the CPU's caches, where most words are found in the piece cache */
 	if (t->whole_piece) {
@@ -322,20 +373,23 @@ static void encode_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, 
 		if (id >= 0) {
 			uint32_t u = (uint32_t)id;
 			piece_cache_put(t, s, n, h, &u, 1);
-			push(c, u);
-			return;
+			return push(c, u);
 		}
 	}
 	if (n > c->sym_cap) {
-		c->sym_cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
+		size_t cap = n > 2 * c->sym_cap ? n : 2 * c->sym_cap;
 		free(c->sym);
-		c->sym = xmalloc(c->sym_cap * sizeof *c->sym);
+		c->sym_cap = 0;
+		if (!(c->sym = reallocarray(NULL, cap, sizeof *c->sym)))
+			return errf(c->err, c->errlen, "out of memory for a piece of %zu bytes", n);
+		c->sym_cap = cap;
 	}
 	size_t k = first_symbols(t, s, n, c->sym);
 	c->bpe.memo = piece_cache_pair_memo(t);
-	k = bpe_merge(&t->merges, c->sym, k, &c->bpe);
+	if (bpe_merge(&t->merges, c->sym, &k, &c->bpe, c->err, c->errlen) < 0)
+		return -1;
 	piece_cache_put(t, s, n, h, c->sym, k);
-	push_many(c, c->sym, k);
+	return push_many(c, c->sym, k);
 }
 
 /* May a piece be cut at s[q], where the word-start character begins? */
@@ -394,8 +448,8 @@ typedef struct {
  * the whole-piece table fetched together too before they are encoded, in
  * order. A piece is looked up in the cache again then, in case the same
  * new word came twice in the batch. */
-static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
-			 size_t nw)
+static int encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
+			size_t nw)
 {
 	uint32_t found[WORD_BATCH * PIECE_CACHE_MAX_BYTES];
 	size_t used = 0;
@@ -431,50 +485,51 @@ static void encode_words(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 		}
 	}
 	for (size_t i = 0; i < nw; i++) {
-		if (w[i].found)
-			push_many(c, found + w[i].first, w[i].n_ids);
-		else
-			encode_word(t, c, s + w[i].off, w[i].len, w[i].h);
+		int rc = w[i].found ? push_many(c, found + w[i].first, w[i].n_ids)
+				    : encode_word(t, c, s + w[i].off, w[i].len, w[i].h);
+		if (rc < 0)
+			return -1;
 	}
+	return 0;
 }
 
 /* Adds s[off..off+len) to the batch w (*nw words), encoding the batch when
  * it is full. */
-static void batch_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
-		       size_t *nw, size_t off, size_t len)
+static int batch_word(const tokenizer *t, enc_ctx *c, const unsigned char *s, word_ref *w,
+		      size_t *nw, size_t off, size_t len)
 {
 	w[*nw].off = off;
 	w[*nw].len = len;
-	if (++*nw == WORD_BATCH) {
-		encode_words(t, c, s, w, *nw);
-		*nw = 0;
-	}
+	if (++*nw < WORD_BATCH)
+		return 0;
+	*nw = 0;
+	return encode_words(t, c, s, w, WORD_BATCH);
 }
 
-static void encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+static int encode_piece(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
-	if (!t->word_cp) {
-		encode_word(t, c, s, n, piece_cache_hash(s, n));
-		return;
-	}
+	if (!t->word_cp)
+		return encode_word(t, c, s, n, piece_cache_hash(s, n));
 	word_ref w[WORD_BATCH];
 	size_t start = 0, nw = 0;
 	for (size_t q = find_word_cp(t, s, 0, n); q < n; q = find_word_cp(t, s, q + t->word_len, n)) {
 		if (q > start && can_cut(t, s, q)) {
-			batch_word(t, c, s, w, &nw, start, q - start);
+			if (batch_word(t, c, s, w, &nw, start, q - start) < 0)
+				return -1;
 			start = q;
 		}
 	}
-	batch_word(t, c, s, w, &nw, start, n - start);
-	encode_words(t, c, s, w, nw);
+	if (batch_word(t, c, s, w, &nw, start, n - start) < 0)
+		return -1;
+	return encode_words(t, c, s, w, nw);
 }
 
 /* Hugging Face's Split on a literal string, with its delimiter behaviours. */
-static void encode_split(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+static int encode_split(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	size_t start = 0, i = 0, dl = t->split_len;
-	int b = t->split_behavior;
-	while (i + dl <= n) {
+	int b = t->split_behavior, rc = 0;
+	while (rc == 0 && i + dl <= n) {
 		const unsigned char *p = memmem(s + i, n - i, t->split, dl);
 		if (!p)
 			break;
@@ -484,32 +539,33 @@ static void encode_split(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 				e += dl;
 		switch (b) {
 		case SPLIT_REMOVED:
-			encode_piece(t, c, s + start, d - start);
+			rc = encode_piece(t, c, s + start, d - start);
 			start = e;
 			break;
 		case SPLIT_ISOLATED:
 		case SPLIT_CONTIGUOUS:
-			encode_piece(t, c, s + start, d - start);
-			encode_piece(t, c, s + d, e - d);
+			if ((rc = encode_piece(t, c, s + start, d - start)) == 0)
+				rc = encode_piece(t, c, s + d, e - d);
 			start = e;
 			break;
 		case SPLIT_MERGED_PREV:
-			encode_piece(t, c, s + start, e - start);
+			rc = encode_piece(t, c, s + start, e - start);
 			start = e;
 			break;
 		case SPLIT_MERGED_NEXT:
-			encode_piece(t, c, s + start, d - start);
+			rc = encode_piece(t, c, s + start, d - start);
 			start = d;
 			break;
 		}
 		i = e;
 	}
-	encode_piece(t, c, s + start, n - start);
+	return rc < 0 ? -1 : encode_piece(t, c, s + start, n - start);
 }
 
 /* The normalizer's literal replacements, in order, each over the whole
  * result of the one before; returns the text (c->norm[0 or 1], or s when
- * nothing was replaced) and its length in *n. */
+ * nothing was replaced) and its length in *n, or NULL with the message
+ * when out of memory. */
 static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 				      size_t *n)
 {
@@ -524,7 +580,11 @@ static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsi
 		buf_t *out = &c->norm[w];
 		w ^= 1;
 		out->len = 0;
-		buf_reserve(out, cn + cn / fl * (tl > fl ? tl - fl : 0) + 8);
+		size_t room = cn + cn / fl * (tl > fl ? tl - fl : 0) + 8;
+		if (buf_reserve(out, room) < 0) {
+			errf(c->err, c->errlen, "out of memory for %zu bytes of normalized text", room);
+			return NULL;
+		}
 		char *o = out->data;
 		if (fl == 1 && tl <= 4) {
 			/* Gemma's ' ' -> U+2581: byte by byte; the replacement is
@@ -566,14 +626,20 @@ static const unsigned char *normalize(const tokenizer *t, enc_ctx *c, const unsi
  * the text between them. tiktoken drops that text, but it never sees bytes
  * that are not UTF-8, which match nothing here: each of their maximal
  * subparts is a piece of its own, so that no byte is lost. */
-static void encode_regex(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+static int encode_regex(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	word_ref w[WORD_BATCH]; /* batched as in encode_stretch, unless words are cut */
 	size_t nw = 0;
-#define PIECE(a, b) (t->word_cp ? encode_piece(t, c, s + (a), (b) - (a)) \
-				: batch_word(t, c, s, w, &nw, (a), (b) - (a)))
+#define PIECE(a, b) \
+	do { \
+		if ((t->word_cp ? encode_piece(t, c, s + (a), (b) - (a)) \
+				: batch_word(t, c, s, w, &nw, (a), (b) - (a))) < 0) \
+			return -1; \
+	} while (0)
 	for (size_t i = 0; i < n;) {
-		size_t m, e = pretok_regex_next(t->regex, s, n, i, &m);
+		size_t m, e;
+		if (pretok_regex_next(t->regex, s, n, i, &m, &e, c->err, c->errlen) < 0)
+			return -1;
 		if (m > i && t->regex_gaps) {
 			PIECE(i, m);
 		} else {
@@ -589,54 +655,55 @@ static void encode_regex(const tokenizer *t, enc_ctx *c, const unsigned char *s,
 		i = e;
 	}
 #undef PIECE
-	encode_words(t, c, s, w, nw);
+	return encode_words(t, c, s, w, nw);
 }
 
 /* Text with no added tokens in it: normalize, split into pieces, merge. */
-static void encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
+static int encode_stretch(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t n)
 {
 	if (n == 0)
-		return;
-	if (t->n_repl)
-		s = normalize(t, c, s, &n);
-	if (t->split) {
-		encode_split(t, c, s, n);
-	} else if (t->regex) {
-		encode_regex(t, c, s, n);
-	} else if (t->pretok != PRETOK_NONE && t->word_cp) {
+		return 0;
+	if (t->n_repl && !(s = normalize(t, c, s, &n)))
+		return -1;
+	if (t->split)
+		return encode_split(t, c, s, n);
+	if (t->regex)
+		return encode_regex(t, c, s, n);
+	if (t->pretok != PRETOK_NONE && t->word_cp) {
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);
-			encode_piece(t, c, s + i, e - i);
+			if (encode_piece(t, c, s + i, e - i) < 0)
+				return -1;
 			i = e;
 		}
-	} else if (t->pretok != PRETOK_NONE) {
+		return 0;
+	}
+	if (t->pretok != PRETOK_NONE) {
 		/* pieces in batches, as the words of encode_piece */
 		word_ref w[WORD_BATCH];
 		size_t nw = 0;
 		for (size_t i = 0; i < n;) {
 			size_t e = pretok_next(t->pretok, s, n, i);
-			batch_word(t, c, s, w, &nw, i, e - i);
+			if (batch_word(t, c, s, w, &nw, i, e - i) < 0)
+				return -1;
 			i = e;
 		}
-		encode_words(t, c, s, w, nw);
-	} else {
-		encode_piece(t, c, s, n);
+		return encode_words(t, c, s, w, nw);
 	}
+	return encode_piece(t, c, s, n);
 }
 
-size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
-			uint32_t **ids, size_t *n, size_t *cap)
+/* The stretches between added tokens, and the added tokens. */
+static int encode_text(const tokenizer *t, enc_ctx *c, const unsigned char *s, size_t len)
 {
-	enc_ctx c = { .ids = ids, .n = n, .cap = cap };
-	const unsigned char *s = (const unsigned char *)text;
 	size_t start = 0;
 	if (t->added.nodes > 1) {
 		for (size_t i = 0; i < len;) {
 			size_t l;
 			int32_t id;
 			if (t->added.first[s[i]] && (id = added_trie_match(&t->added, s, len, i, &l)) >= 0) {
-				encode_stretch(t, &c, s + start, i - start);
-				push(&c, (uint32_t)id);
+				if (encode_stretch(t, c, s + start, i - start) < 0 || push(c, (uint32_t)id) < 0)
+					return -1;
 				i += l;
 				start = i;
 			} else {
@@ -644,12 +711,22 @@ size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
 			}
 		}
 	}
-	encode_stretch(t, &c, s + start, len - start);
+	return encode_stretch(t, c, s + start, len - start);
+}
+
+int tokenizer_encode(const tokenizer *t, const char *text, size_t len, uint32_t **ids, size_t *n,
+		     size_t *cap, char *err, size_t errlen)
+{
+	if (piece_cache_ready(t) < 0)
+		return errf(err, errlen, "out of memory for the tokenizer's piece cache (13 MB)");
+	enc_ctx c = { .ids = ids, .n = n, .cap = cap, .norm = { BUF_CHECKED, BUF_CHECKED },
+		      .err = err, .errlen = errlen };
+	int rc = encode_text(t, &c, (const unsigned char *)text, len);
 	free(c.sym);
 	buf_free(&c.norm[0]);
 	buf_free(&c.norm[1]);
 	bpe_scratch_free(&c.bpe);
-	return *n;
+	return rc;
 }
 
 static int check_id(const tokenizer *t, uint32_t id, char *err, size_t errlen)
@@ -671,7 +748,9 @@ char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t
 			return NULL;
 		total += t->off[ids[i] + 1] - t->off[ids[i]];
 	}
-	char *out = xmalloc(total + 1), *p = out;
+	char *out = malloc(total + 1), *p = out;
+	if (!out)
+		return errf(err, errlen, "out of memory for %zu bytes of decoded text", total), NULL;
 	for (size_t i = 0; i < n; i++) {
 		size_t l = t->off[ids[i] + 1] - t->off[ids[i]];
 		memcpy(p, t->bytes + t->off[ids[i]], l);

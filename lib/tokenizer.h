@@ -13,8 +13,9 @@ typedef struct tokenizer tokenizer;
 
 /* Loads PATH (tokenizer.json or .tiktoken; pattern overrides the
  * pre-tokenizer regex of a .tiktoken file whose name is not one of the
- * built-in r50k_base, cl100k_base, o200k_base; may be NULL). On an error,
- * NULL and a message naming the file (and line) in err[errlen]. */
+ * built-in r50k_base, cl100k_base, o200k_base; may be NULL). On an error
+ * (out of memory included), NULL and a message naming the file (and line)
+ * in err[errlen]. */
 tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size_t errlen);
 void tokenizer_free(tokenizer *t);
 
@@ -26,13 +27,16 @@ int32_t tokenizer_eos(const tokenizer *t); /* -1 when none */
 uint64_t tokenizer_fingerprint(const tokenizer *t);
 
 /* Encodes text[0..len) with no special tokens added. Appends to *ids
- * (growing it with *cap, realloc-style) and returns the new count, starting
- * from *n. */
-size_t tokenizer_encode(const tokenizer *t, const char *text, size_t len,
-			uint32_t **ids, size_t *n, size_t *cap);
+ * (growing it with *cap, realloc-style), *n counting the ids: 0, or -1 with
+ * the message in err[errlen] when out of memory, when a piece is too long
+ * to merge, or when a PCRE2 pre-tokenizer fails on the text (one of its
+ * limits). After an error *ids is still the caller's to free and *n counts
+ * the ids appended so far (a part of the text's). */
+int tokenizer_encode(const tokenizer *t, const char *text, size_t len, uint32_t **ids, size_t *n,
+		     size_t *cap, char *err, size_t errlen);
 /* Decodes ids to text (malloc'd, NUL-terminated, length in *len). Special
- * tokens are written as their text. An id that is not a token: NULL and
- * the message in err[errlen]. */
+ * tokens are written as their text. An id that is not a token, or no
+ * memory for the text: NULL and the message in err[errlen]. */
 char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t *len, char *err,
 		       size_t errlen);
 /* The text of one token id (bytes may be a partial UTF-8 sequence), for
@@ -41,9 +45,10 @@ char *tokenizer_decode(const tokenizer *t, const uint32_t *ids, size_t n, size_t
 long tokenizer_token_bytes(const tokenizer *t, uint32_t id, char *out, size_t cap, char *err,
 			   size_t errlen);
 /* Writes a tiktoken encoding as the Hugging Face tokenizer.json that gives
- * the same ids (byte-level BPE, merges derived from the ranks): 0, or -1
- * with the message in err[errlen] when t is not one or cannot be written
- * so. Dies on write errors, as outfile does. */
+ * the same ids (byte-level BPE, merges derived from the ranks; whole, then
+ * renamed): 0, or -1 with the message in err[errlen] when t is not one or
+ * cannot be written so, when out of memory or on a write error (nothing is
+ * left at path then). */
 int tokenizer_write_hf_json(const tokenizer *t, const char *path, char *err, size_t errlen);
 
 #endif

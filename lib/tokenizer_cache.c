@@ -19,7 +19,6 @@
  * here too, since it has the same owner and lifetime. In all about 13 MB a
  * thread, in huge pages where the system gives them. */
 #include "tokenizer_internal.h"
-#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,17 +87,25 @@ static void cache_clear(piece_cache *c)
 	c->used = 1;
 }
 
+/* The thread's cache, made empty for t; NULL when out of memory. */
 static __attribute__((noinline)) piece_cache *cache_make(const tokenizer *t)
 {
 	piece_cache *c = tl_cache;
 	if (!c) {
-		c = tok_alloc_big(sizeof *c);
-		c->serial = 0;
-		c->arena = tok_alloc_big(ARENA_WORDS * sizeof *c->arena);
-		tl_cache = c;
 		static int registered;
-		if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL))
-			atexit(cache_free);
+		c = tok_alloc_big(sizeof *c);
+		uint32_t *arena = c ? tok_alloc_big(ARENA_WORDS * sizeof *arena) : NULL;
+		if (!arena) {
+			free(c);
+			return NULL;
+		}
+		/* without atexit the main thread's cache is left to the end of the
+		 * process, as a worker thread's is: no harm */
+		if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL) && atexit(cache_free) != 0)
+			__atomic_store_n(&registered, 0, __ATOMIC_RELEASE);
+		c->serial = 0;
+		c->arena = arena;
+		tl_cache = c;
 	}
 	if (c->serial != t->serial) {
 		cache_clear(c);
@@ -107,8 +114,14 @@ static __attribute__((noinline)) piece_cache *cache_make(const tokenizer *t)
 	return c;
 }
 
+int piece_cache_ready(const tokenizer *t)
+{
+	return cache_make(t) ? 0 : -1;
+}
+
 /* The thread's cache for t: called for every piece, so the common case is
- * inlined and the rest (making or emptying the cache) is not. */
+ * inlined and the rest (emptying the cache for another tokenizer) is not;
+ * piece_cache_ready made it. */
 static inline piece_cache *cache_for(const tokenizer *t)
 {
 	piece_cache *c = tl_cache;

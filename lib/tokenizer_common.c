@@ -5,21 +5,25 @@
 #include "cli.h"
 #include "hash.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
-		   const uint8_t *flags)
+int tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
+		  const uint8_t *flags, char *err, size_t errlen)
 {
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < vocab_size; i++)
 		total += strs[i] ? lens[i] : 0;
 	t->vocab_size = vocab_size;
-	t->off = xcalloc((size_t)vocab_size + 1, sizeof *t->off);
-	t->flags = xcalloc(vocab_size ? vocab_size : 1, 1);
-	t->bytes = xmalloc(total ? total : 1);
+	t->off = calloc((size_t)vocab_size + 1, sizeof *t->off);
+	t->flags = calloc(vocab_size ? vocab_size : 1, 1);
+	t->bytes = total < SIZE_MAX ? malloc(total ? total : 1) : NULL;
+	if (!t->off || !t->flags || !t->bytes)
+		return errf(err, errlen, "out of memory for the vocabulary (%u tokens, %" PRIu64
+			    " bytes)", vocab_size, total);
 	uint64_t o = 0;
 	for (uint32_t i = 0; i < vocab_size; i++) {
 		t->off[i] = o;
@@ -30,39 +34,51 @@ void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t 
 		}
 	}
 	t->off[vocab_size] = o;
+	return 0;
 }
 
-void added_trie_init(added_trie *a)
+int added_trie_init(added_trie *a)
 {
 	memset(a, 0, sizeof *a);
-	u64map_init(&a->edges, 64);
+	if (u64map_init(&a->edges, 64) < 0)
+		return -1;
 	a->cap = 64;
-	a->term = xmalloc(a->cap * sizeof *a->term);
+	if (!(a->term = malloc(a->cap * sizeof *a->term))) {
+		u64map_free(&a->edges);
+		return -1;
+	}
 	a->term[0] = -1;
 	a->nodes = 1;
+	return 0;
 }
 
-void added_trie_add(added_trie *a, const char *s, size_t n, int32_t id)
+int added_trie_add(added_trie *a, const char *s, size_t n, int32_t id)
 {
 	if (n == 0)
-		return;
+		return 0;
 	uint64_t node = 0, child;
 	a->first[(unsigned char)s[0]] = 1;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t key = node << 8 | (unsigned char)s[i];
 		if (!u64map_get(&a->edges, key, &child)) {
 			if (a->nodes == a->cap) {
+				int32_t *term = reallocarray(a->term, a->cap * 2, sizeof *term);
+				if (!term)
+					return -1;
+				a->term = term;
 				a->cap *= 2;
-				a->term = xreallocarray(a->term, a->cap, sizeof *a->term);
 			}
+			/* the node is taken only once its edge is in */
+			if (u64map_put(&a->edges, key, a->nodes) < 0)
+				return -1;
 			child = a->nodes++;
 			a->term[child] = -1;
-			u64map_put(&a->edges, key, child);
 		}
 		node = child;
 	}
 	if (a->term[node] < 0) /* the first of equal contents wins */
 		a->term[node] = id;
+	return 0;
 }
 
 int32_t added_trie_match(const added_trie *a, const unsigned char *s, size_t n, size_t i,
@@ -213,6 +229,11 @@ int tok_fail(char *err, size_t errlen, const char *path, long line, const char *
 	return -1;
 }
 
+int tok_no_memory(char *err, size_t errlen, const char *path, const char *what)
+{
+	return tok_fail(err, errlen, path, 0, "out of memory for %s", what);
+}
+
 int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errlen)
 {
 	if (t->unk_id >= 0)
@@ -240,11 +261,10 @@ int tok_set_pattern(tokenizer *t, const char *re, size_t len, int gaps, const ch
 		return tok_fail(err, errlen, path, 0,
 				"pattern \"%s\" is not a known name (r50k_base, gpt2, p50k_base, "
 				"cl100k_base, o200k_base) nor a regex", re);
-	char rerr[256];
+	char rerr[512];
 	pretok_regex *r = pretok_regex_new(re, len, rerr, sizeof rerr);
 	if (!r)
-		return tok_fail(err, errlen, path, 0, "the pre-tokenizer regex does not compile: %s",
-				rerr);
+		return tok_fail(err, errlen, path, 0, "%s", rerr);
 	t->pretok = PRETOK_REGEX;
 	t->regex = r;
 	t->regex_gaps = gaps;

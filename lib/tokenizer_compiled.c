@@ -17,6 +17,7 @@
 #include "hash.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +52,18 @@ typedef struct {
 
 static const char MAGIC[8] = "BONSAITK";
 
-/* The arrays of t, where they come from in memory. */
+/* The arrays of t, where they come from in memory; S_REPL is serialized
+ * as it is written (emit_repl), from t. */
 typedef struct {
+	const tokenizer *t;
 	const void *p[N_SEC];
 	uint64_t len[N_SEC];
-	char *repl; /* S_REPL, serialized here */
 } sections;
 
 static void gather(const tokenizer *t, sections *s)
 {
 	memset(s, 0, sizeof *s);
+	s->t = t;
 	uint32_t v = t->vocab_size;
 	s->p[S_OFF] = t->off, s->len[S_OFF] = ((uint64_t)v + 1) * sizeof *t->off;
 	s->p[S_BYTES] = t->bytes, s->len[S_BYTES] = t->off[v];
@@ -86,17 +89,7 @@ static void gather(const tokenizer *t, sections *s)
 	size_t rl = 0;
 	for (size_t i = 0; i < t->n_repl; i++)
 		rl += 16 + t->repl_from_len[i] + t->repl_to_len[i];
-	s->repl = xmalloc(rl ? rl : 1);
-	char *q = s->repl;
-	for (size_t i = 0; i < t->n_repl; i++) {
-		uint64_t fl = t->repl_from_len[i], tl = t->repl_to_len[i];
-		memcpy(q, &fl, 8);
-		memcpy(q + 8, &tl, 8);
-		memcpy(q + 16, t->repl_from[i], fl);
-		memcpy(q + 16 + fl, t->repl_to[i], tl);
-		q += 16 + fl + tl;
-	}
-	s->p[S_REPL] = s->repl, s->len[S_REPL] = rl;
+	s->len[S_REPL] = rl;
 	s->p[S_SPLIT] = t->split, s->len[S_SPLIT] = t->split ? t->split_len : 0;
 	if (t->regex) {
 		size_t pl;
@@ -159,6 +152,18 @@ static void emit(sink *k, const void *p, size_t n)
 		fwrite(p, 1, n, k->fp); /* errors: ferror at the end */
 }
 
+/* The normalizer's replacements: from length, to length (8 bytes each),
+ * the bytes. */
+static void emit_repl(sink *k, const tokenizer *t)
+{
+	for (size_t i = 0; i < t->n_repl; i++) {
+		uint64_t len[2] = { t->repl_from_len[i], t->repl_to_len[i] };
+		emit(k, len, sizeof len);
+		emit(k, t->repl_from[i], len[0]);
+		emit(k, t->repl_to[i], len[1]);
+	}
+}
+
 static void emit_all(sink *k, const ctok_header *h, const sections *s)
 {
 	static const char zeros[ALIGN];
@@ -166,7 +171,10 @@ static void emit_all(sink *k, const ctok_header *h, const sections *s)
 	uint64_t at = sizeof *h;
 	for (int i = 0; i < N_SEC; i++) {
 		emit(k, zeros, h->sec[i].off - at);
-		emit(k, s->p[i], s->len[i]);
+		if (i == S_REPL)
+			emit_repl(k, s->t);
+		else
+			emit(k, s->p[i], s->len[i]);
 		at = h->sec[i].off + s->len[i];
 	}
 	emit(k, zeros, h->size - at);
@@ -187,9 +195,10 @@ int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char 
 	emit_all(&hs, &h, &s);
 	h.checksum = xxh64_digest(&st);
 
-	size_t pl = strlen(path);
-	char *tmp = xmalloc(pl + 16);
-	snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
+	/* no allocation: a cache that cannot be written is no error */
+	char tmp[PATH_MAX + 16];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+		return errf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
 	int fd = mkstemp(tmp), rc = 0;
 	FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!fp) {
@@ -210,8 +219,6 @@ int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char 
 			unlink(tmp);
 		}
 	}
-	free(tmp);
-	free(s.repl);
 	return rc;
 }
 
@@ -253,17 +260,31 @@ static int extents_ok(const ctok_header *h, const char *base)
 	return h->word_len <= 4 && h->split_behavior >= 0 && h->split_behavior <= SPLIT_CONTIGUOUS;
 }
 
-/* The normalizer's replacements from S_REPL; 0 when they do not fit it. */
+/* s[0..n) as a NUL-terminated string (NULL: out of memory). */
+static char *copy_str(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+/* The normalizer's replacements from S_REPL: 1, 0 when they do not fit
+ * it, -1 when out of memory. */
 static int read_repl(tokenizer *t, const ctok_header *h, const char *base)
 {
 	const char *q = base + h->sec[S_REPL].off, *end = q + h->sec[S_REPL].len;
 	size_t n = h->n_repl;
 	if (n > h->sec[S_REPL].len / 16)
 		return 0;
-	t->repl_from = xcalloc(n ? n : 1, sizeof *t->repl_from);
-	t->repl_to = xcalloc(n ? n : 1, sizeof *t->repl_to);
-	t->repl_from_len = xcalloc(n ? n : 1, sizeof(size_t));
-	t->repl_to_len = xcalloc(n ? n : 1, sizeof(size_t));
+	t->repl_from = calloc(n ? n : 1, sizeof *t->repl_from);
+	t->repl_to = calloc(n ? n : 1, sizeof *t->repl_to);
+	t->repl_from_len = calloc(n ? n : 1, sizeof(size_t));
+	t->repl_to_len = calloc(n ? n : 1, sizeof(size_t));
+	if (!t->repl_from || !t->repl_to || !t->repl_from_len || !t->repl_to_len)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fl, tl;
 		if (end - q < 16)
@@ -273,15 +294,14 @@ static int read_repl(tokenizer *t, const ctok_header *h, const char *base)
 		q += 16;
 		if (fl > (uint64_t)(end - q) || tl > (uint64_t)(end - q) - fl)
 			return 0;
-		t->repl_from[i] = xmalloc(fl + 1);
-		memcpy(t->repl_from[i], q, fl);
-		t->repl_from[i][fl] = 0;
-		t->repl_to[i] = xmalloc(tl + 1);
-		memcpy(t->repl_to[i], q + fl, tl);
-		t->repl_to[i][tl] = 0;
+		/* n_repl counts the pairs that tokenizer_free frees */
+		t->repl_from[i] = copy_str(q, fl);
+		t->repl_to[i] = copy_str(q + fl, tl);
+		t->n_repl = i + 1;
+		if (!t->repl_from[i] || !t->repl_to[i])
+			return -1;
 		t->repl_from_len[i] = fl;
 		t->repl_to_len[i] = tl;
-		t->n_repl = i + 1;
 		q += fl + tl;
 	}
 	return q == end;
@@ -289,33 +309,64 @@ static int read_repl(tokenizer *t, const ctok_header *h, const char *base)
 
 /* The tables that encoding reads at random (merge pairs, whole pieces),
  * copied out of the mapping into memory that can have huge pages: a file's
- * pages are 4 KB, and their TLB misses cost more than the copy. */
+ * pages are 4 KB, and their TLB misses cost more than the copy. NULL when
+ * out of memory. */
 static void *hot_copy(const void *p, size_t n)
 {
 	void *q = tok_alloc_big(n ? n : 1);
-	memcpy(q, p, n);
+	if (q)
+		memcpy(q, p, n);
 	return q;
 }
 
-tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
+/* The parts of t that are allocated rather than in the mapping of the
+ * file (base; h its header): 1, 0 when the file does not hold what they
+ * need, -1 when out of memory. */
+static int own_parts(tokenizer *t, const ctok_header *h, const char *base)
 {
+#define SEC(i) ((void *)(base + h->sec[i].off))
+	if (h->whole_piece && !(t->piece_ids.slots = hot_copy(SEC(S_PIECES), h->sec[S_PIECES].len)))
+		return -1;
+	bpe_table *m = &t->merges;
+	if (m->wide && !(m->map.slots = hot_copy(SEC(S_MSLOTS), h->sec[S_MSLOTS].len)))
+		return -1;
+	if (!m->wide && !(m->slots = hot_copy(SEC(S_MSLOTS), h->sec[S_MSLOTS].len)))
+		return -1;
+	if (h->split_len && !(t->split = copy_str(SEC(S_SPLIT), h->split_len)))
+		return -1;
+	if (h->pretok == PRETOK_REGEX) {
+		char rerr[512];
+		t->regex = pretok_regex_new(SEC(S_PATTERN), h->sec[S_PATTERN].len, rerr, sizeof rerr);
+		/* a pattern that compiled when the file was made and does not
+		 * now: the file is not sound */
+		if (!t->regex)
+			return strstr(rerr, "out of memory") ? -1 : 0;
+	}
+#undef SEC
+	return read_repl(t, h, base);
+}
+
+int tok_compiled_open(const char *path, uint64_t key, tokenizer **tp, int *damaged, char *err,
+		      size_t errlen)
+{
+	*tp = NULL;
 	*damaged = 0;
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
-		return NULL;
+		return 0;
 	struct stat st;
 	ctok_header h;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof h) {
 		close(fd);
 		*damaged = 1;
-		return NULL;
+		return 0;
 	}
 	size_t len = (size_t)st.st_size;
 	/* populated at once: the checksum reads every page anyway */
 	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return NULL;
+		return 0;
 	const char *base = map;
 	memcpy(&h, base, sizeof h);
 	uint64_t sum = h.checksum;
@@ -329,13 +380,17 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 	    !extents_ok(&h, base)) {
 		munmap(map, len);
 		*damaged = 1;
-		return NULL;
+		return 0;
 	}
 	if (h.key != key) { /* a whole file of another source: a collision of names only */
 		munmap(map, len);
-		return NULL;
+		return 0;
 	}
-	tokenizer *t = xcalloc(1, sizeof *t);
+	tokenizer *t = calloc(1, sizeof *t);
+	if (!t) {
+		munmap(map, len);
+		return errf(err, errlen, "%s: out of memory for its tokenizer", path);
+	}
 	t->map = map;
 	t->map_len = len;
 #define SEC(i) ((void *)(base + h.sec[i].off))
@@ -344,7 +399,6 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 	t->off = SEC(S_OFF), t->bytes = SEC(S_BYTES), t->flags = SEC(S_FLAGS);
 	t->whole_piece = h.whole_piece;
 	if (h.whole_piece) {
-		t->piece_ids.slots = hot_copy(SEC(S_PIECES), h.sec[S_PIECES].len);
 		t->piece_ids.mask = h.pieces_mask;
 		t->piece_ids.count = h.pieces_count;
 		t->piece_ids.base = t->bytes;
@@ -358,26 +412,15 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 	m->n_ranks = h.merges_n_ranks;
 	m->merged = SEC(S_MERGED);
 	if (m->wide) {
-		m->map.slots = hot_copy(SEC(S_MSLOTS), h.sec[S_MSLOTS].len);
 		m->map.mask = h.merges_mask;
 		m->map.count = h.merges_count;
 	} else {
-		m->slots = hot_copy(SEC(S_MSLOTS), h.sec[S_MSLOTS].len);
 		m->mask = h.merges_mask;
 		m->count = h.merges_count;
 	}
-	if (h.split_len) {
-		t->split = xmalloc(h.split_len + 1);
-		memcpy(t->split, SEC(S_SPLIT), h.split_len);
-		t->split[h.split_len] = 0;
-		t->split_len = h.split_len;
-	}
+	t->split_len = h.split_len;
 	t->split_behavior = h.split_behavior;
-	if (h.pretok == PRETOK_REGEX) {
-		char rerr[256];
-		t->regex = pretok_regex_new(SEC(S_PATTERN), h.sec[S_PATTERN].len, rerr, sizeof rerr);
-		t->regex_gaps = (int)h.regex_gaps;
-	}
+	t->regex_gaps = (int)h.regex_gaps;
 	if (h.added_nodes) {
 		t->added.edges.slots = SEC(S_AEDGES);
 		t->added.edges.mask = h.added_mask;
@@ -392,10 +435,12 @@ tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged)
 	t->glue = SEC(S_GLUE);
 	t->n_glue = h.n_glue;
 #undef SEC
-	if (!read_repl(t, &h, base) || (h.pretok == PRETOK_REGEX && !t->regex)) {
+	int rc = own_parts(t, &h, base);
+	if (rc <= 0) {
 		tokenizer_free(t);
-		*damaged = 1;
-		return NULL;
+		*damaged = rc == 0;
+		return rc < 0 ? errf(err, errlen, "%s: out of memory for its tokenizer", path) : 0;
 	}
-	return t;
+	*tp = t;
+	return 0;
 }

@@ -1,16 +1,19 @@
 /* tokenizer_dir.c - see tokenizer_dir.h. */
 #include "tokenizer_dir.h"
 #include "cli.h"
-#include "tokenizer.h"
+#include "tokenizer_internal.h"
 #include "xio.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int is_file(const char *p)
 {
@@ -24,11 +27,13 @@ static int ends_with(const char *s, const char *suf)
 	return n > k && strcmp(s + n - k, suf) == 0;
 }
 
+/* The folder of path (path itself when it is one); NULL when out of
+ * memory. */
 static char *folder_of(const char *path)
 {
 	struct stat st;
-	char *dir = xstrdup(path);
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+	char *dir = strdup(path);
+	if (!dir || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 		return dir;
 	char *slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -40,54 +45,70 @@ static char *folder_of(const char *path)
 	return dir;
 }
 
-char *tokenizer_in_dir(const char *path)
+/* dir/name into *found when it is a file (else *found stays): 0, or -1
+ * when out of memory. */
+static int find_file(const char *dir, const char *name, char **found)
 {
-	char *dir = folder_of(path), *found = xpath_join(dir, "tokenizer.tiktoken");
-	if (!is_file(found)) {
-		free(found);
-		found = NULL;
+	char *p = path_join(dir, name);
+	if (!p)
+		return -1;
+	if (is_file(p)) {
+		free(*found);
+		*found = p;
+		return 1;
 	}
-	DIR *d = found ? NULL : opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	while (d && (e = readdir(d))) {
-		if (!ends_with(e->d_name, ".tiktoken"))
-			continue;
-		char *p = xpath_join(dir, e->d_name);
-		if (!is_file(p)) {
-			free(p);
-			continue;
-		}
-		free(found);
-		found = p;
-		n++;
-	}
-	if (d)
-		closedir(d);
-	if (n > 1) { /* which one the model's is cannot be told */
-		free(found);
-		found = NULL;
-	}
-	/* an export of a .tiktoken holds a tokenizer.json derived from it for
-	 * transformers; ours read the ranks, whose fingerprint the shards keep */
-	if (!found) {
-		found = xpath_join(dir, "tokenizer.json");
-		if (!is_file(found)) {
-			free(found);
-			found = NULL;
-		}
-	}
-	free(dir);
-	return found;
+	free(p);
+	return 0;
 }
 
-/* NAME.json for NAME.tiktoken (malloc()ed). */
+/* The folder's only *.tiktoken file into *found (NULL when none or more
+ * than one): 0, or -1 when out of memory. */
+static int only_tiktoken(const char *dir, char **found)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0, rc = 0;
+	while (d && rc >= 0 && (e = readdir(d)))
+		if (ends_with(e->d_name, ".tiktoken") && (rc = find_file(dir, e->d_name, found)) > 0)
+			n++;
+	if (d)
+		closedir(d);
+	if (n > 1 || rc < 0) { /* which one the model's is cannot be told */
+		free(*found);
+		*found = NULL;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int tokenizer_in_dir(const char *path, char **found, char *err, size_t errlen)
+{
+	*found = NULL;
+	char *dir = folder_of(path);
+	/* an export of a .tiktoken holds a tokenizer.json derived from it for
+	 * transformers; ours read the ranks, whose fingerprint the shards keep */
+	int rc = dir ? find_file(dir, "tokenizer.tiktoken", found) : -1;
+	if (rc == 0)
+		rc = only_tiktoken(dir, found);
+	if (rc == 0 && !*found)
+		rc = find_file(dir, "tokenizer.json", found);
+	free(dir);
+	if (rc < 0) {
+		free(*found);
+		*found = NULL;
+		return errf(err, errlen, "%s: out of memory looking for its tokenizer", path);
+	}
+	return 0;
+}
+
+/* NAME.json for NAME.tiktoken (malloc()ed; NULL when out of memory). */
 static char *side_name(const char *tiktoken)
 {
 	size_t n = strlen(tiktoken) - strlen(".tiktoken");
-	char *s = xmalloc(n + 6);
-	memcpy(s, tiktoken, n);
-	strcpy(s + n, ".json");
+	char *s = malloc(n + 6);
+	if (s) {
+		memcpy(s, tiktoken, n);
+		strcpy(s + n, ".json");
+	}
 	return s;
 }
 
@@ -97,28 +118,38 @@ int tokenizer_dir_file(const char *dir, const char *name)
 		return 1;
 	if (!ends_with(name, ".json"))
 		return 0;
+	/* NAME.tiktoken looked up in dir, with no allocation: a longer name
+	 * than a folder can hold is none there */
 	size_t n = strlen(name) - 5;
-	char *tt = xmalloc(n + 10);
+	char tt[NAME_MAX + 1];
+	if (n + sizeof ".tiktoken" > sizeof tt)
+		return 0;
 	memcpy(tt, name, n);
 	strcpy(tt + n, ".tiktoken");
-	char *p = xpath_join(dir, tt);
-	int side = is_file(p);
-	free(p);
-	free(tt);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct stat st;
+	int side = fd >= 0 && fstatat(fd, tt, &st, 0) == 0 && S_ISREG(st.st_mode);
+	if (fd >= 0)
+		close(fd);
 	return side ? 2 : 0;
 }
 
+/* Copies the file from to to (written whole, then renamed): 0, or -1 with
+ * the message. */
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
 	size_t len;
-	char *text = read_file_err(from, &len, err, errlen);
+	char *text = tok_read_file(from, &len, err, errlen);
 	if (!text)
 		return -1;
-	outfile *o = outfile_open(to);
-	outfile_write(o, text, len);
-	outfile_commit(o);
+	outfile *o = outfile_open_err(to, err, errlen);
+	int rc = o ? outfile_write_err(o, text, len, err, errlen) : -1;
+	if (o && rc < 0)
+		outfile_abort(o);
+	else if (o)
+		rc = outfile_commit_err(o, err, errlen);
 	free(text);
-	return 0;
+	return rc;
 }
 
 int tokenizer_check_fingerprint(const char *path, uint64_t fingerprint, const char *what,
@@ -139,6 +170,31 @@ int tokenizer_check_fingerprint(const char *path, uint64_t fingerprint, const ch
 	return 0;
 }
 
+/* The .json beside a .tiktoken src, when there is one, copied beside its
+ * copy in dir (*side_to: its name there, NULL when none). */
+static int copy_side(const char *src, const char *base, const char *dir, char **side_to,
+		     char *err, size_t errlen)
+{
+	*side_to = NULL;
+	char *side = side_name(src), *sb = side_name(base);
+	int rc = 0;
+	if (!side || !sb || !(*side_to = path_join(dir, sb)))
+		rc = errf(err, errlen, "%s: out of memory for a file name", dir);
+	else if (!is_file(side)) {
+		free(*side_to);
+		*side_to = NULL;
+	} else {
+		rc = copy_file(side, *side_to, err, errlen);
+	}
+	free(side);
+	free(sb);
+	if (rc < 0) {
+		free(*side_to);
+		*side_to = NULL;
+	}
+	return rc;
+}
+
 int tokenizer_copy_to_dir(const char *src, const char *dir, uint64_t fingerprint,
 			  const char *what, char *err, size_t errlen)
 {
@@ -146,21 +202,21 @@ int tokenizer_copy_to_dir(const char *src, const char *dir, uint64_t fingerprint
 		return -1;
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	int tiktoken = ends_with(base, ".tiktoken");
-	char *to = xpath_join(dir, tiktoken ? base : "tokenizer.json");
-	int rc = copy_file(src, to, err, errlen);
-	if (rc == 0 && tiktoken) {
-		char *side = side_name(src);
-		if (is_file(side)) {
-			char *sb = side_name(base), *side_to = xpath_join(dir, sb);
-			rc = copy_file(side, side_to, err, errlen);
-			free(side_to);
-			free(sb);
-		}
-		free(side);
-	}
+	char *to = path_join(dir, tiktoken ? base : "tokenizer.json"), *side_to = NULL;
+	if (!to)
+		return errf(err, errlen, "%s: out of memory for a file name", dir);
+	int rc = copy_file(src, to, err, errlen), copied = rc == 0;
+	if (rc == 0 && tiktoken)
+		rc = copy_side(src, base, dir, &side_to, err, errlen);
 	/* a .tiktoken read with --pattern loads differently under its name alone */
 	if (rc == 0)
 		rc = tokenizer_check_fingerprint(to, fingerprint, what, err, errlen);
+	if (rc < 0 && copied) { /* all of the copy or none of it */
+		unlink(to);
+		if (side_to)
+			unlink(side_to);
+	}
+	free(side_to);
 	free(to);
 	return rc;
 }

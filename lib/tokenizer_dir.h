@@ -16,8 +16,9 @@
  * (a checkpoint's run folder): tokenizer.tiktoken, the folder's only
  * *.tiktoken file, or tokenizer.json (an export of a .tiktoken holds both:
  * the ranks are the tokenizer, the tokenizer.json is for transformers).
- * malloc()ed; NULL when there is none. */
-char *tokenizer_in_dir(const char *path);
+ * Into *found (malloc()ed; NULL when there is none): 0, or -1 with the
+ * message in err[errlen] when out of memory. */
+int tokenizer_in_dir(const char *path, char **found, char *err, size_t errlen);
 
 /* Is name (a file name, no folder) one that tokenizer_copy_to_dir may
  * write? 2 for a .tiktoken's side NAME.json (when dir holds NAME.tiktoken),
@@ -27,8 +28,8 @@ int tokenizer_dir_file(const char *dir, const char *name);
 /* Checks that src has the given fingerprint (what: whose it is, for the
  * message), copies it into dir (each file written whole, then renamed) and
  * checks that the copy loads with that fingerprint too. Returns 0, or -1
- * with the message of tokenizer_check_fingerprint in err; dies on write
- * errors, as outfile does. */
+ * with the message in err: tokenizer_check_fingerprint's, a write error's,
+ * or that memory ran out; the files it wrote are removed again then. */
 int tokenizer_copy_to_dir(const char *src, const char *dir, uint64_t fingerprint,
 			  const char *what, char *err, size_t errlen);
 

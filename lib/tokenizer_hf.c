@@ -32,6 +32,31 @@ typedef struct {
 
 /* Every refusal: the message with the file's name, and -1. */
 #define FAIL(...) return tok_fail(L->err, L->errlen, L->path, 0, __VA_ARGS__)
+static int no_memory(const hf_load *L, const char *what)
+{
+	return tok_no_memory(L->err, L->errlen, L->path, what);
+}
+
+/* s[0..n) and its NUL as a string of its own; NULL when out of memory. */
+static char *copy_str(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (p)
+		memcpy(p, s, n + 1);
+	return p;
+}
+
+/* Makes room for one more replacement in each of t's normalizer arrays
+ * (each keeps its contents when another cannot grow). */
+static int repl_room(tokenizer *t)
+{
+	void *p[] = { t->repl_from, t->repl_to, t->repl_from_len, t->repl_to_len };
+	static const size_t size[] = { sizeof *t->repl_from, sizeof *t->repl_to,
+				       sizeof *t->repl_from_len, sizeof *t->repl_to_len };
+	int rc = grow_arrays(p, size, 4, t->n_repl + 1);
+	t->repl_from = p[0], t->repl_to = p[1], t->repl_from_len = p[2], t->repl_to_len = p[3];
+	return rc;
+}
 
 /* v's "type", or NULL (with the message) when it has none. */
 static const char *type_of(hf_load *L, const json_value *v, const char *what)
@@ -84,15 +109,15 @@ static int add_normalizer(hf_load *L, const json_value *v)
 		if (from->len == 0)
 			FAIL("normalizer Replace of an empty string");
 		size_t k = t->n_repl;
-		t->repl_from = xreallocarray(t->repl_from, k + 1, sizeof *t->repl_from);
-		t->repl_to = xreallocarray(t->repl_to, k + 1, sizeof *t->repl_to);
-		t->repl_from_len = xreallocarray(t->repl_from_len, k + 1, sizeof(size_t));
-		t->repl_to_len = xreallocarray(t->repl_to_len, k + 1, sizeof(size_t));
-		t->repl_from[k] = xmalloc(from->len + 1);
-		memcpy(t->repl_from[k], from->str, from->len + 1);
+		char *f = NULL, *r = NULL;
+		if (repl_room(t) < 0 || !(f = copy_str(from->str, from->len)) ||
+		    !(r = copy_str(to->str, to->len))) {
+			free(f);
+			return no_memory(L, "the normalizer");
+		}
+		t->repl_from[k] = f;
 		t->repl_from_len[k] = from->len;
-		t->repl_to[k] = xmalloc(to->len + 1);
-		memcpy(t->repl_to[k], to->str, to->len + 1);
+		t->repl_to[k] = r;
 		t->repl_to_len[k] = to->len;
 		t->n_repl++;
 	} else {
@@ -143,8 +168,8 @@ static int add_pre_tokenizer(hf_load *L, const json_value *v)
 				return -1;
 			if (s->len == 0)
 				FAIL("pre_tokenizer Split on an empty string");
-			t->split = xmalloc(s->len + 1);
-			memcpy(t->split, s->str, s->len + 1);
+			if (!(t->split = copy_str(s->str, s->len)))
+				return no_memory(L, "the pre-tokenizer");
 			t->split_len = s->len;
 			t->split_behavior = b;
 		}
@@ -212,11 +237,14 @@ static int fallback_byte(const char *s, size_t n)
 	return (int)((h - hex) * 16 + (l - hex));
 }
 
-/* What decode writes for a vocabulary string. */
+/* What decode writes for a vocabulary string; NULL when out of memory. */
 static char *decode_vocab_string(const hf_load *L, const char *s, size_t n, size_t *out_len)
 {
-	char *out = xmalloc(n + 1);
+	int fb = !L->byte_level && L->byte_fallback_dec ? fallback_byte(s, n) : -1;
+	char *out = L->byte_level || fb >= 0 ? malloc(n + 1) : NULL;
 	size_t o = 0;
+	if ((L->byte_level || fb >= 0) && !out)
+		return NULL;
 	if (L->byte_level) {
 		for (size_t i = 0; i < n;) {
 			utf8proc_int32_t cp;
@@ -235,16 +263,15 @@ static char *decode_vocab_string(const hf_load *L, const char *s, size_t n, size
 		*out_len = o;
 		return out;
 	}
-	int fb = L->byte_fallback_dec ? fallback_byte(s, n) : -1;
 	if (fb >= 0) {
 		out[0] = (char)fb;
 		*out_len = 1;
 		return out;
 	}
-	buf_t b = { 0 };
+	buf_t b = BUF_CHECKED;
 	buf_append(&b, s, n);
-	for (size_t r = 0; r < L->n_drepl; r++) {
-		buf_t nb = { 0 };
+	for (size_t r = 0; r < L->n_drepl && !b.failed; r++) {
+		buf_t nb = BUF_CHECKED;
 		size_t fl = L->drepl_from_len[r];
 		for (size_t i = 0; i < b.len;) {
 			if (i + fl <= b.len && memcmp(b.data + i, L->drepl_from[r], fl) == 0) {
@@ -257,10 +284,11 @@ static char *decode_vocab_string(const hf_load *L, const char *s, size_t n, size
 		buf_free(&b);
 		b = nb;
 	}
-	free(out);
+	if (!buf_cstr(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
 	*out_len = b.len;
-	if (!b.data)
-		return xcalloc(1, 1);
 	return b.data;
 }
 
@@ -331,10 +359,12 @@ static uint32_t count_ids(hf_load *L, const json_value *vocab, const json_value 
 	return size;
 }
 
-/* SYM_CHARS: each character's token, and where words may be cut. */
-static void set_chars(tokenizer *t, const json_value *vocab)
+/* SYM_CHARS: each character's token, and where words may be cut. 0, or -1
+ * when out of memory. */
+static int set_chars(tokenizer *t, const json_value *vocab)
 {
-	t->cp_id = xcalloc(0x110000, sizeof *t->cp_id);
+	if (!(t->cp_id = calloc(0x110000, sizeof *t->cp_id)))
+		return -1;
 	for (size_t i = 0; i < vocab->len; i++) {
 		const unsigned char *k = (const unsigned char *)vocab->keys[i];
 		size_t kl = vocab->key_lens[i];
@@ -343,7 +373,7 @@ static void set_chars(tokenizer *t, const json_value *vocab)
 			t->cp_id[cp] = (int32_t)vocab->items[i].number + 1;
 	}
 	if (!t->cp_id[0x2581])
-		return;
+		return 0;
 	/* the characters that some token joins to a following ▁ */
 	t->word_cp = 0x2581;
 	t->word_len = (size_t)utf8proc_encode_char(0x2581, (utf8proc_uint8_t *)t->word_utf8);
@@ -361,7 +391,10 @@ static void set_chars(tokenizer *t, const json_value *vocab)
 				while (g < t->n_glue && t->glue[g] != (uint32_t)prev)
 					g++;
 				if (g == t->n_glue) {
-					t->glue = xreallocarray(t->glue, g + 1, sizeof *t->glue);
+					uint32_t *glue = reallocarray(t->glue, g + 1, sizeof *glue);
+					if (!glue)
+						return -1;
+					t->glue = glue;
 					t->glue[t->n_glue++] = (uint32_t)prev;
 				}
 			}
@@ -369,6 +402,7 @@ static void set_chars(tokenizer *t, const json_value *vocab)
 	}
 	if (t->n_glue > 64) /* cutting would rarely pay off */
 		t->word_cp = 0;
+	return 0;
 }
 
 /* merges: ["a", "b"] or "a b", rank = position; a later duplicate wins.
@@ -377,8 +411,10 @@ static int add_merges(hf_load *L, const json_value *merges, const strmap *vmap, 
 		      uint32_t *pairs)
 {
 	tokenizer *t = L->t;
-	bpe_table_init(&t->merges, size, (uint32_t)merges->len, merges->len);
-	buf_t cat = { 0 };
+	char e[256];
+	if (bpe_table_init(&t->merges, size, (uint32_t)merges->len, merges->len, e, sizeof e) < 0)
+		FAIL("%s", e);
+	buf_t cat = BUF_CHECKED;
 	int rc = 0;
 	for (size_t r = 0; r < merges->len && rc == 0; r++) {
 		const json_value *m = &merges->items[r];
@@ -408,13 +444,20 @@ static int add_merges(hf_load *L, const json_value *merges, const strmap *vmap, 
 		}
 		cat.len = 0;
 		buf_append(&cat, a, al);
-		buf_append(&cat, b, bl);
+		if (buf_append(&cat, b, bl) < 0) {
+			rc = no_memory(L, "a merge");
+			break;
+		}
 		int64_t ic = vocab_id(L, vmap, cat.data, cat.len, r);
 		if (ic < 0) {
 			rc = -1;
 			break;
 		}
-		bpe_table_put(&t->merges, (uint32_t)ia, (uint32_t)ib, (uint32_t)r, (uint32_t)ic);
+		if (bpe_table_put(&t->merges, (uint32_t)ia, (uint32_t)ib, (uint32_t)r, (uint32_t)ic, e,
+				  sizeof e) < 0) {
+			rc = tok_fail(L->err, L->errlen, L->path, 0, "%s", e);
+			break;
+		}
 		pairs[2 * r] = (uint32_t)ia;
 		pairs[2 * r + 1] = (uint32_t)ib;
 	}
@@ -442,7 +485,11 @@ static void set_bos(tokenizer *t, const json_value *root)
 tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, char *err,
 			     size_t errlen)
 {
-	tokenizer *t = xcalloc(1, sizeof *t);
+	tokenizer *t = calloc(1, sizeof *t);
+	if (!t) {
+		tok_fail(err, errlen, path, 0, "out of memory for its tokenizer");
+		return NULL;
+	}
 	hf_load L = { .path = path, .t = t, .err = err, .errlen = errlen };
 	char **strs = NULL;
 	size_t *lens = NULL;
@@ -491,10 +538,14 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 	/* ids: the vocabulary and the added tokens */
 	if ((size = count_ids(&L, vocab, added)) == 0)
 		goto out;
-	strs = xcalloc(size, sizeof *strs);
-	lens = xcalloc(size, sizeof *lens);
-	flags = xcalloc(size, 1);
-	strmap_init(&vmap, vocab->len, NULL);
+	strs = calloc(size, sizeof *strs);
+	lens = calloc(size, sizeof *lens);
+	flags = calloc(size, 1);
+	if (!strs || !lens || !flags || strmap_init(&vmap, vocab->len, NULL) < 0) {
+		tok_fail(err, errlen, path, 0, "out of memory for a vocabulary of %u ids", size);
+		goto out;
+	}
+	char e[256];
 	xxh64_state vh;
 	xxh64_init(&vh, 1);
 	for (size_t i = 0; i < vocab->len; i++) {
@@ -505,12 +556,20 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 			tok_fail(err, errlen, path, 0, "id %u is given to two vocab entries", id);
 			goto out;
 		}
-		if (!strmap_put(&vmap, k, kl, id)) {
+		int put = strmap_put(&vmap, k, kl, id, e, sizeof e);
+		if (put < 0) {
+			tok_fail(err, errlen, path, 0, "%s", e);
+			goto out;
+		}
+		if (!put) {
 			tok_fail(err, errlen, path, 0, "vocab entry \"%.*s\" appears twice",
 				 (int)(kl > 60 ? 60 : kl), k);
 			goto out;
 		}
-		strs[id] = decode_vocab_string(&L, k, kl, &lens[id]);
+		if (!(strs[id] = decode_vocab_string(&L, k, kl, &lens[id]))) {
+			no_memory(&L, "the vocabulary");
+			goto out;
+		}
 	}
 	/* the vocabulary strings define the symbols: part of the identity */
 	for (size_t i = 0; i < vocab->len; i++) {
@@ -518,7 +577,10 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 		xxh64_update(&vh, &idv, sizeof idv);
 		xxh64_update(&vh, vocab->keys[i], vocab->key_lens[i] + 1);
 	}
-	added_trie_init(&t->added);
+	if (added_trie_init(&t->added) < 0) {
+		no_memory(&L, "the added tokens");
+		goto out;
+	}
 	for (size_t i = 0; i < n_added; i++) {
 		const json_value *a = &added->items[i];
 		uint32_t id = (uint32_t)json_get_num(a, "id", 0);
@@ -530,18 +592,23 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 		flags[id] |= TOKF_ADDED;
 		if (!is_false(json_get(a, "special"))) {
 			flags[id] |= TOKF_SPECIAL;
-			strs[id] = xmalloc(c->len + 1);
-			memcpy(strs[id], c->str, c->len);
+			strs[id] = copy_str(c->str, c->len);
 			lens[id] = c->len;
 		} else {
 			strs[id] = decode_vocab_string(&L, c->str, c->len, &lens[id]);
 		}
-		added_trie_add(&t->added, c->str, c->len, (int32_t)id);
+		if (!strs[id] || added_trie_add(&t->added, c->str, c->len, (int32_t)id) < 0) {
+			no_memory(&L, "the added tokens");
+			goto out;
+		}
 		uint64_t idv = id;
 		xxh64_update(&vh, &idv, sizeof idv);
 		xxh64_update(&vh, c->str, c->len + 1);
 	}
-	tok_set_bytes(t, size, strs, lens, flags);
+	if (tok_set_bytes(t, size, strs, lens, flags, e, sizeof e) < 0) {
+		tok_fail(err, errlen, path, 0, "%s", e);
+		goto out;
+	}
 
 	/* first symbols */
 	if (t->sym_mode == SYM_BYTES) {
@@ -552,7 +619,10 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 			t->byte_id[b] = (int32_t)strmap_get(&vmap, u, (size_t)l);
 		}
 	} else {
-		set_chars(t, vocab);
+		if (set_chars(t, vocab) < 0) {
+			no_memory(&L, "the character table");
+			goto out;
+		}
 		if (byte_fallback)
 			for (int b = 0; b < 256; b++) {
 				char name[8];
@@ -572,13 +642,24 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 		}
 		/* a piece that is a vocabulary entry is that entry */
 		t->whole_piece = 1;
-		strmap_init(&t->piece_ids, vocab->len, t->bytes);
+		if (strmap_init(&t->piece_ids, vocab->len, t->bytes) < 0) {
+			no_memory(&L, "the piece table");
+			goto out;
+		}
 		for (uint32_t id = 0; id < size; id++)
-			if ((t->flags[id] & TOKF_PRESENT) && !(t->flags[id] & TOKF_ADDED))
-				strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id);
+			if ((t->flags[id] & TOKF_PRESENT) && !(t->flags[id] & TOKF_ADDED) &&
+			    strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id,
+				       e, sizeof e) < 0) {
+				tok_fail(err, errlen, path, 0, "%s", e);
+				goto out;
+			}
 	}
 
-	pairs = xmalloc((merges->len ? merges->len : 1) * 2 * sizeof *pairs);
+	pairs = reallocarray(NULL, merges->len ? merges->len : 1, 2 * sizeof *pairs);
+	if (!pairs) {
+		no_memory(&L, "the merges");
+		goto out;
+	}
 	if (add_merges(&L, merges, &vmap, size, pairs) < 0)
 		goto out;
 	set_bos(t, root);

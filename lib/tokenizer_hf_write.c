@@ -14,39 +14,63 @@
 #include <string.h>
 #include <utf8proc.h>
 
-/* s[0..n) in GPT-2's byte alphabet, as a JSON string. */
-static void put_bytelevel(buf_t *o, const char *s, size_t n)
+/* s[0..n) in GPT-2's byte alphabet, as a JSON string, appended to o (a
+ * checked buffer: running out of memory shows in it); u: a checked buffer
+ * to work in. */
+static void put_bytelevel(buf_t *o, buf_t *u, const char *s, size_t n)
 {
-	buf_t u = { 0 };
+	u->len = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c[4];
 		utf8proc_ssize_t l =
 			utf8proc_encode_char((utf8proc_int32_t)bytelevel_char((unsigned char)s[i]), c);
-		buf_append(&u, c, (size_t)l);
+		buf_append(u, c, (size_t)l);
 	}
-	json_write_string(o, u.data ? u.data : "", u.len);
-	buf_free(&u);
+	if (u->failed)
+		o->failed = 1;
+	else
+		json_write_string(o, u->data ? u->data : "", u->len);
 }
 
-void bytelevel_json_write(const char *path, const bytelevel_bpe *b)
+/* The merge of ids l and r as "a b" (the byte-level strings, unquoted). */
+static void put_merge(buf_t *o, buf_t *u, buf_t *q, const bytelevel_bpe *b, uint32_t l,
+		      uint32_t r)
 {
-	buf_t o = { 0 };
-	buf_puts(&o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
+	q->len = 0;
+	put_bytelevel(q, u, b->bytes + b->off[l], b->off[l + 1] - b->off[l]);
+	size_t ql = q->len;
+	put_bytelevel(q, u, b->bytes + b->off[r], b->off[r + 1] - b->off[r]);
+	if (q->failed) {
+		o->failed = 1;
+		return;
+	}
+	buf_putc(o, '"');
+	buf_append(o, q->data + 1, ql - 2); /* without the quotes */
+	buf_putc(o, ' ');
+	buf_append(o, q->data + ql + 1, q->len - ql - 2);
+	buf_putc(o, '"');
+}
+
+/* The text of b's tokenizer.json into o. */
+static void json_text(buf_t *o, const bytelevel_bpe *b)
+{
+	buf_t u = BUF_CHECKED, q = BUF_CHECKED;
+	buf_puts(o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
 		 "  \"added_tokens\": [");
 	int first = 1;
 	for (uint32_t i = 0; i < b->n_ids; i++) {
 		if (!b->special[i])
 			continue;
-		buf_printf(&o, "%s\n    {\"id\": %u, \"content\": ", first ? "" : ",", i);
-		json_write_string(&o, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
-		buf_puts(&o, ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+		buf_printf(o, "%s\n    {\"id\": %u, \"content\": ", first ? "" : ",", i);
+		json_write_string(o, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
+		buf_puts(o, ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
 			 "\"normalized\": false, \"special\": true}");
 		first = 0;
 	}
-	buf_puts(&o, "\n  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": {\"type\": \"Sequence\", "
+	buf_puts(o, "\n  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": {\"type\": \"Sequence\", "
 		 "\"pretokenizers\": [\n    {\"type\": \"Split\", \"pattern\": {\"Regex\": ");
-	json_write_string(&o, b->pattern, b->pattern_len);
-	buf_puts(&o, "}, \"behavior\": \"Isolated\", \"invert\": false},\n"
+	json_write_string(o, b->pattern, b->pattern_len);
+	buf_puts(o, "}, \"behavior\": \"Isolated\", \"invert\": false},\n"
 		 "    {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, "
 		 "\"use_regex\": false}\n  ]},\n"
 		 "  \"post_processor\": null,\n"
@@ -55,42 +79,51 @@ void bytelevel_json_write(const char *path, const bytelevel_bpe *b)
 		 "  \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, "
 		 "\"continuing_subword_prefix\": null, \"end_of_word_suffix\": null, "
 		 "\"fuse_unk\": false, \"byte_fallback\": false, ");
-	buf_printf(&o, "\"ignore_merges\": %s,\n    \"vocab\": {", b->ignore_merges ? "true" : "false");
+	buf_printf(o, "\"ignore_merges\": %s,\n    \"vocab\": {", b->ignore_merges ? "true" : "false");
 	first = 1;
 	for (uint32_t i = 0; i < b->n_ids; i++) {
 		if (!b->present[i])
 			continue;
-		buf_puts(&o, first ? "\n      " : ",\n      ");
+		buf_puts(o, first ? "\n      " : ",\n      ");
 		if (b->special[i]) /* named as it is, as in added_tokens */
-			json_write_string(&o, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
+			json_write_string(o, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
 		else
-			put_bytelevel(&o, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
-		buf_printf(&o, ": %u", i);
+			put_bytelevel(o, &u, b->bytes + b->off[i], b->off[i + 1] - b->off[i]);
+		buf_printf(o, ": %u", i);
 		first = 0;
 	}
-	buf_puts(&o, "\n    },\n    \"merges\": [");
-	for (size_t m = 0; m < b->n_merges; m++) {
-		uint32_t l = b->pairs[2 * m], r = b->pairs[2 * m + 1];
-		buf_t ab = { 0 }, q = { 0 };
-		put_bytelevel(&q, b->bytes + b->off[l], b->off[l + 1] - b->off[l]);
-		buf_append(&ab, q.data + 1, q.len - 2); /* without the quotes */
-		buf_putc(&ab, ' ');
-		q.len = 0;
-		put_bytelevel(&q, b->bytes + b->off[r], b->off[r + 1] - b->off[r]);
-		buf_append(&ab, q.data + 1, q.len - 2);
-		buf_puts(&o, m ? ",\n      " : "\n      ");
-		buf_putc(&o, '"');
-		buf_append(&o, ab.data, ab.len);
-		buf_putc(&o, '"');
-		buf_free(&ab);
-		buf_free(&q);
+	buf_puts(o, "\n    },\n    \"merges\": [");
+	for (size_t m = 0; m < b->n_merges && !o->failed; m++) {
+		buf_puts(o, m ? ",\n      " : "\n      ");
+		put_merge(o, &u, &q, b, b->pairs[2 * m], b->pairs[2 * m + 1]);
 	}
-	buf_puts(&o, "\n    ]\n  }\n}\n");
+	buf_puts(o, "\n    ]\n  }\n}\n");
+	buf_free(&u);
+	buf_free(&q);
+}
 
-	outfile *f = outfile_open(path);
-	outfile_write(f, o.data, o.len);
-	outfile_commit(f);
+/* data[0..n) as the file path, written whole and renamed into place: 0, or
+ * -1 with the message (nothing left at path). */
+static int write_whole(const char *path, const void *data, size_t n, char *err, size_t errlen)
+{
+	outfile *f = outfile_open_err(path, err, errlen);
+	if (!f)
+		return -1;
+	if (outfile_write_err(f, data, n, err, errlen) < 0) {
+		outfile_abort(f);
+		return -1;
+	}
+	return outfile_commit_err(f, err, errlen);
+}
+
+int bytelevel_json_write(const char *path, const bytelevel_bpe *b, char *err, size_t errlen)
+{
+	buf_t o = BUF_CHECKED;
+	json_text(&o, b);
+	int rc = o.failed ? errf(err, errlen, "%s: out of memory for its text", path)
+			  : write_whole(path, o.data, o.len, err, errlen);
 	buf_free(&o);
+	return rc;
 }
 
 /* The two tokens that tiktoken's merging of id's bytes, with only the
@@ -131,11 +164,12 @@ int tokenizer_write_hf_json(const tokenizer *t, const char *path, char *err, siz
 	for (uint32_t id = 0; id < n; id++)
 		if (t->off[id + 1] - t->off[id] > longest)
 			longest = t->off[id + 1] - t->off[id];
-	size_t *cut = xmalloc((longest + 1) * sizeof *cut);
-	uint32_t *pairs = xmalloc((size_t)n * 2 * sizeof *pairs);
-	uint8_t *present = xcalloc(n ? n : 1, 1), *special = xcalloc(n ? n : 1, 1);
+	size_t *cut = malloc((longest + 1) * sizeof *cut);
+	uint32_t *pairs = reallocarray(NULL, n ? n : 1, 2 * sizeof *pairs);
+	uint8_t *present = calloc(n ? n : 1, 1), *special = calloc(n ? n : 1, 1);
 	size_t m = 0;
-	int rc = 0;
+	int rc = cut && pairs && present && special
+		 ? 0 : errf(err, errlen, "%s: out of memory for its merges", t->path);
 	for (uint32_t id = 0; id < n && rc == 0; id++) {
 		present[id] = (t->flags[id] & TOKF_PRESENT) != 0;
 		special[id] = (t->flags[id] & TOKF_SPECIAL) != 0;
@@ -155,7 +189,7 @@ int tokenizer_write_hf_json(const tokenizer *t, const char *path, char *err, siz
 		bytelevel_bpe b = { .n_ids = n, .off = t->off, .bytes = t->bytes, .present = present,
 				    .special = special, .pairs = pairs, .n_merges = m,
 				    .pattern = pat, .pattern_len = pl, .ignore_merges = 1 };
-		bytelevel_json_write(path, &b);
+		rc = bytelevel_json_write(path, &b, err, errlen);
 	}
 	free(cut);
 	free(pairs);

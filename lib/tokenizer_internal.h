@@ -95,12 +95,15 @@ struct tokenizer {
 };
 
 /* Per-thread cache of piece -> ids (lib/tokenizer_cache.c); h is
- * piece_cache_hash of the piece. */
+ * piece_cache_hash of the piece. piece_cache_ready makes the calling
+ * thread's cache for t (-1: out of memory, about 13 MB); the others are
+ * called only after it. */
 #define PIECE_CACHE_MAX_BYTES 64
 static inline uint64_t piece_cache_hash(const unsigned char *s, size_t n)
 {
 	return n <= PIECE_CACHE_MAX_BYTES ? strmap_hash(s, n) : 0;
 }
+int piece_cache_ready(const tokenizer *t);
 int piece_cache_get(const tokenizer *t, const unsigned char *s, size_t n, uint64_t h,
 		    const uint32_t **ids, size_t *n_ids);
 void piece_cache_put(const tokenizer *t, const unsigned char *s, size_t n, uint64_t h,
@@ -119,6 +122,8 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 /* "path: msg" (line 0) or "path:line: msg" into err[errlen]; returns -1. */
 int tok_fail(char *err, size_t errlen, const char *path, long line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* "path: out of memory for what"; returns -1. */
+int tok_no_memory(char *err, size_t errlen, const char *path, const char *what);
 /* Refuses (-1, err) a tokenizer that some text could not be encoded with:
  * a byte with no token of its own, no byte fallback and no unk. */
 int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errlen);
@@ -130,11 +135,15 @@ int tok_check_total(const tokenizer *t, const char *path, char *err, size_t errl
 #define TOK_COMPILED_VERSION 2
 int tok_compiled_write(const tokenizer *t, const char *path, uint64_t key, char *err,
 		       size_t errlen);
-/* The tokenizer, or NULL: *damaged set when the file exists but is not a
- * sound compiled form of key (a missing file is no damage). */
-tokenizer *tok_compiled_open(const char *path, uint64_t key, int *damaged);
+/* The tokenizer in *t, or NULL there when the file is not a compiled form
+ * of key: *damaged set when the file exists but is not a sound one (a
+ * missing file is no damage). 0, or -1 with the message in err when out of
+ * memory. */
+int tok_compiled_open(const char *path, uint64_t key, tokenizer **t, int *damaged, char *err,
+		      size_t errlen);
 
-/* The .json beside a .tiktoken file (its pattern and special tokens). */
+/* The .json beside a .tiktoken file (its pattern and special tokens);
+ * NULL when out of memory. */
 char *tiktoken_side_path(const char *path);
 /* A whole file (NUL-terminated), or NULL with the message in err. */
 char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen);
@@ -149,19 +158,24 @@ typedef struct {
 	int32_t *term;      /* node -> id of the string ending there, or -1 */
 	size_t nodes, cap;
 } prefix_tree;
-void prefix_tree_init(prefix_tree *p);
+/* Both return 0, or -1 when out of memory (init: p needs no free then;
+ * add: p is as it was). */
+int prefix_tree_init(prefix_tree *p);
 /* Adds s[0..n) (kept, not copied) with its id; the first id of equal
  * strings stays. */
-void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id);
+int prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id);
 /* ids[k] for k = 0..n: the id of the string s[0..k), or -1. */
 void prefix_tree_prefixes(const prefix_tree *p, const char *s, size_t n, int32_t *ids);
 void prefix_tree_free(prefix_tree *p);
 
-/* Helpers for the loaders. */
-void tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
-		   const uint8_t *flags);
-void added_trie_init(added_trie *a);
-void added_trie_add(added_trie *a, const char *s, size_t n, int32_t id);
+/* Helpers for the loaders. tok_set_bytes: 0, or -1 with the message in
+ * err when out of memory (what it allocated is t's, for tokenizer_free).
+ * added_trie_init and _add: 0, or -1 when out of memory (init: a needs no
+ * free then). */
+int tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
+		  const uint8_t *flags, char *err, size_t errlen);
+int added_trie_init(added_trie *a);
+int added_trie_add(added_trie *a, const char *s, size_t n, int32_t id);
 /* Longest added token at s[i]: its id and *len, or -1. */
 int32_t added_trie_match(const added_trie *a, const unsigned char *s, size_t n, size_t i,
 			 size_t *len);
@@ -169,7 +183,7 @@ void added_trie_free(added_trie *a);
 /* Sets t's pre-tokenizer from a regex (re[0..len)): a built-in pattern
  * when it is one (by name or exact text), else PCRE2 (gaps: see
  * tokenizer.regex_gaps). -1 with the message, naming path, in err when the
- * regex does not compile. */
+ * regex does not compile or memory runs out. */
 int tok_set_pattern(tokenizer *t, const char *re, size_t len, int gaps, const char *path,
 		    char *err, size_t errlen);
 /* The text that identifies t's pre-tokenizer (empty: none). */
@@ -203,8 +217,9 @@ typedef struct {
 	size_t pattern_len;
 	int ignore_merges;
 } bytelevel_bpe;
-/* Writes b as a Hugging Face tokenizer.json at path (whole, then renamed;
- * dies on write errors, as outfile does). */
-void bytelevel_json_write(const char *path, const bytelevel_bpe *b);
+/* Writes b as a Hugging Face tokenizer.json at path (whole, then renamed):
+ * 0, or -1 with the message in err[errlen] (out of memory, a write error;
+ * nothing is left at path then). */
+int bytelevel_json_write(const char *path, const bytelevel_bpe *b, char *err, size_t errlen);
 
 #endif

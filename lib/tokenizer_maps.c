@@ -13,15 +13,26 @@
 void *tok_alloc_big(size_t n)
 {
 	if (n < HUGE_PAGE)
-		return xmalloc(n);
+		return malloc(n ? n : 1);
 	size_t size = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
 	void *p;
 	if (size < n || posix_memalign(&p, HUGE_PAGE, size) != 0)
-		die("out of memory (%zu bytes)", n);
+		return NULL;
 #ifdef MADV_HUGEPAGE
 	madvise(p, size, MADV_HUGEPAGE); /* only advice: no huge pages is fine */
 #endif
 	return p;
+}
+
+int grow_arrays(void **p, const size_t *size, size_t k, size_t cap)
+{
+	for (size_t i = 0; i < k; i++) {
+		void *q = reallocarray(p[i], cap, size[i]);
+		if (!q)
+			return -1;
+		p[i] = q;
+	}
+	return 0;
 }
 
 static size_t table_size(size_t expected)
@@ -32,30 +43,38 @@ static size_t table_size(size_t expected)
 	return n;
 }
 
-void u64map_init(u64map *m, size_t expected)
+int u64map_init(u64map *m, size_t expected)
 {
 	size_t n = table_size(expected);
-	m->slots = tok_alloc_big(n * sizeof *m->slots);
+	u64map_slot *slots = n <= SIZE_MAX / sizeof *slots ? tok_alloc_big(n * sizeof *slots) : NULL;
+	if (!slots)
+		return -1;
+	m->slots = slots;
 	for (size_t i = 0; i < n; i++)
 		m->slots[i].key = U64MAP_EMPTY;
 	m->mask = n - 1;
 	m->count = 0;
+	return 0;
 }
 
-static void u64map_grow(u64map *m)
+int u64map_reserve(u64map *m, size_t extra)
 {
+	if ((m->count + extra) * 2 <= m->mask + 1)
+		return 0;
 	u64map old = *m;
-	u64map_init(m, (old.mask + 1));
+	if (u64map_init(m, old.mask + 1 > old.count + extra ? old.mask + 1 : old.count + extra) < 0)
+		return -1;
 	for (size_t i = 0; i <= old.mask; i++)
 		if (old.slots[i].key != U64MAP_EMPTY)
-			u64map_put(m, old.slots[i].key, old.slots[i].val);
+			u64map_put(m, old.slots[i].key, old.slots[i].val); /* room: no growth */
 	u64map_free(&old);
+	return 0;
 }
 
-void u64map_put(u64map *m, uint64_t key, uint64_t val)
+int u64map_put(u64map *m, uint64_t key, uint64_t val)
 {
-	if ((m->count + 1) * 2 > m->mask + 1)
-		u64map_grow(m);
+	if (u64map_reserve(m, 1) < 0)
+		return -1;
 	size_t i = u64map_mix(key) & m->mask;
 	while (m->slots[i].key != U64MAP_EMPTY && m->slots[i].key != key)
 		i = (i + 1) & m->mask;
@@ -63,6 +82,7 @@ void u64map_put(u64map *m, uint64_t key, uint64_t val)
 		m->count++;
 	m->slots[i].key = key;
 	m->slots[i].val = val;
+	return 0;
 }
 
 void u64map_free(u64map *m)
@@ -102,14 +122,18 @@ uint64_t strmap_hash(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-void strmap_init(strmap *m, size_t expected, const char *base)
+int strmap_init(strmap *m, size_t expected, const char *base)
 {
 	size_t n = table_size(expected);
-	m->slots = tok_alloc_big(n * sizeof *m->slots);
-	memset(m->slots, 0xff, n * sizeof *m->slots);
+	strmap_slot *slots = n <= SIZE_MAX / sizeof *slots ? tok_alloc_big(n * sizeof *slots) : NULL;
+	if (!slots)
+		return -1;
+	memset(slots, 0xff, n * sizeof *slots);
+	m->slots = slots;
 	m->mask = n - 1;
 	m->count = 0;
 	m->base = base;
+	return 0;
 }
 
 static void strmap_insert(strmap *m, const strmap_slot *e)
@@ -121,20 +145,22 @@ static void strmap_insert(strmap *m, const strmap_slot *e)
 	m->count++;
 }
 
-int strmap_put(strmap *m, const char *s, size_t n, uint32_t id)
+int strmap_put(strmap *m, const char *s, size_t n, uint32_t id, char *err, size_t errlen)
 {
+	if (n >= UINT32_MAX)
+		return errf(err, errlen, "token of %zu bytes is too long", n);
 	if (strmap_get(m, s, n) >= 0)
 		return 0;
 	if ((m->count + 1) * 2 > m->mask + 1) {
 		strmap old = *m;
-		strmap_init(m, old.mask + 1, old.base);
+		if (strmap_init(m, old.mask + 1, old.base) < 0)
+			return errf(err, errlen, "out of memory for a table of %zu strings",
+				    old.count + 1);
 		for (size_t i = 0; i <= old.mask; i++)
 			if (old.slots[i].off != STRMAP_EMPTY)
 				strmap_insert(m, &old.slots[i]);
 		strmap_free(&old);
 	}
-	if (n >= UINT32_MAX)
-		die("token of %zu bytes is too long", n);
 	strmap_slot e = { strmap_hash(s, n), (uintptr_t)s - (uintptr_t)m->base, (uint32_t)n, id };
 	strmap_insert(m, &e);
 	return 1;

@@ -11,11 +11,16 @@
 
 #define U64MAP_EMPTY UINT64_MAX
 
-/* n bytes (die on failure; free() or realloc() them) for a table that is
- * read at random or a large buffer: from 2 MB up, aligned to and advised
- * into huge pages, so that lookups do not miss the TLB as well as the
- * caches, and first touches fault once every 2 MB instead of every 4 KB. */
+/* n bytes (NULL when out of memory; free() or realloc() them) for a table
+ * that is read at random or a large buffer: from 2 MB up, aligned to and
+ * advised into huge pages, so that lookups do not miss the TLB as well as
+ * the caches, and first touches fault once every 2 MB instead of every 4 KB. */
 void *tok_alloc_big(size_t n);
+
+/* Grows the k arrays p[i] (of elements of size[i] bytes) to cap elements
+ * each, p[i] updated as each one moves: 0, or -1 when out of memory (the
+ * arrays not grown keep their size; the caller's capacity stays). */
+int grow_arrays(void **p, const size_t *size, size_t k, size_t cap);
 
 /* Key and value side by side: a lookup touches one cache line. */
 typedef struct {
@@ -27,9 +32,13 @@ typedef struct {
 	size_t mask, count;
 } u64map;
 
-void u64map_init(u64map *m, size_t expected);
+/* The functions that allocate return 0, or -1 when out of memory (the map
+ * then is as it was: an init's needs no free). */
+int u64map_init(u64map *m, size_t expected);
 /* Sets key (never U64MAP_EMPTY) to val, replacing an earlier value. */
-void u64map_put(u64map *m, uint64_t key, uint64_t val);
+int u64map_put(u64map *m, uint64_t key, uint64_t val);
+/* Room for extra more keys: that many puts of new keys cannot fail. */
+int u64map_reserve(u64map *m, size_t extra);
 void u64map_free(u64map *m);
 
 static inline uint64_t u64map_mix(uint64_t k)
@@ -72,9 +81,11 @@ typedef struct {
 #define STRMAP_EMPTY UINT64_MAX
 
 uint64_t strmap_hash(const void *p, size_t n);
-void strmap_init(strmap *m, size_t expected, const char *base);
-/* Adds s[0..n) -> id; returns 0 (and changes nothing) if s was present. */
-int strmap_put(strmap *m, const char *s, size_t n, uint32_t id);
+int strmap_init(strmap *m, size_t expected, const char *base);
+/* Adds s[0..n) -> id; returns 1, 0 (and changes nothing) if s was present,
+ * or -1 with the message in err[errlen] when out of memory or s is too
+ * long for a slot. */
+int strmap_put(strmap *m, const char *s, size_t n, uint32_t id, char *err, size_t errlen);
 /* The id of s[0..n), or -1. */
 int64_t strmap_get(const strmap *m, const char *s, size_t n);
 /* The same with h = strmap_hash(s, n) already known. */

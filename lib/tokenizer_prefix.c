@@ -5,33 +5,52 @@
  * string: building it and walking a string through it both cost what the
  * string's length does. */
 #include "tokenizer_internal.h"
-#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for k more nodes: 0, or -1 when out of memory (cap stays what all
+ * three arrays have). */
+static int room(prefix_tree *p, size_t k)
+{
+	if (p->nodes + k <= p->cap)
+		return 0;
+	size_t cap = p->cap ? 2 * p->cap : 64;
+	void *a[] = { p->ref, p->depth, p->term };
+	static const size_t size[] = { sizeof *p->ref, sizeof *p->depth, sizeof *p->term };
+	int rc = grow_arrays(a, size, 3, cap);
+	p->ref = a[0], p->depth = a[1], p->term = a[2];
+	if (rc < 0)
+		return -1;
+	p->cap = cap;
+	return 0;
+}
+
+/* A new node (room() made sure of its place). */
 static size_t new_node(prefix_tree *p, const char *ref, uint64_t depth, int32_t term)
 {
-	if (p->nodes == p->cap) {
-		p->cap = p->cap ? 2 * p->cap : 64;
-		p->ref = xreallocarray(p->ref, p->cap, sizeof *p->ref);
-		p->depth = xreallocarray(p->depth, p->cap, sizeof *p->depth);
-		p->term = xreallocarray(p->term, p->cap, sizeof *p->term);
-	}
 	p->ref[p->nodes] = ref;
 	p->depth[p->nodes] = depth;
 	p->term[p->nodes] = term;
 	return p->nodes++;
 }
 
-void prefix_tree_init(prefix_tree *p)
+int prefix_tree_init(prefix_tree *p)
 {
 	memset(p, 0, sizeof *p);
-	u64map_init(&p->edges, 64);
+	if (u64map_init(&p->edges, 64) < 0)
+		return -1;
+	if (room(p, 1) < 0) {
+		prefix_tree_free(p);
+		return -1;
+	}
 	new_node(p, "", 0, -1);
+	return 0;
 }
 
-void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id)
+/* Each step that changes the tree first makes room for the nodes and
+ * edges it adds, so that running out of memory leaves the tree whole. */
+int prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id)
 {
 	uint64_t node = 0, child;
 	for (;;) {
@@ -39,12 +58,14 @@ void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id)
 		if (d == n) {
 			if (p->term[node] < 0)
 				p->term[node] = id;
-			return;
+			return 0;
 		}
 		uint64_t key = node << 8 | (unsigned char)s[d];
 		if (!u64map_get(&p->edges, key, &child)) {
-			u64map_put(&p->edges, key, new_node(p, s, n, id));
-			return;
+			if (room(p, 1) < 0 || u64map_put(&p->edges, key, p->nodes) < 0)
+				return -1;
+			new_node(p, s, n, id);
+			return 0;
 		}
 		/* how far s follows the edge into child */
 		const char *r = p->ref[child];
@@ -55,7 +76,10 @@ void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id)
 			node = child;
 			continue;
 		}
-		/* s leaves the edge at m: a node there, between node and child */
+		/* s leaves the edge at m: a node there, between node and child;
+		 * the map gets its room for the three edges first */
+		if (room(p, 2) < 0 || u64map_reserve(&p->edges, 2) < 0)
+			return -1;
 		size_t mid = new_node(p, r, m, -1);
 		u64map_put(&p->edges, key, mid);
 		u64map_put(&p->edges, (uint64_t)mid << 8 | (unsigned char)r[m], child);
@@ -64,7 +88,7 @@ void prefix_tree_add(prefix_tree *p, const char *s, size_t n, int32_t id)
 		else
 			u64map_put(&p->edges, (uint64_t)mid << 8 | (unsigned char)s[m],
 				   new_node(p, s, n, id));
-		return;
+		return 0;
 	}
 }
 

@@ -7,7 +7,6 @@
  * come from the built-in list or that .json; encode never matches them in
  * text (tiktoken's encode_ordinary). */
 #include "tokenizer_internal.h"
-#include "cli.h"
 #include "json.h"
 
 #include <stdlib.h>
@@ -57,16 +56,13 @@ static long b64decode(const char *s, size_t n, char *out)
 	return (long)o;
 }
 
-/* The file's name without directory and extension. */
-static char *base_name(const char *path)
+/* Is the file's name, without directory and extension, name? */
+static int base_is(const char *path, const char *name)
 {
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
-	char *s = xstrdup(b);
-	char *dot = strrchr(s, '.');
-	if (dot && strcmp(dot, ".tiktoken") == 0)
-		*dot = 0;
-	return s;
+	size_t n = strlen(name);
+	return strncmp(b, name, n) == 0 && (!b[n] || strcmp(b + n, ".tiktoken") == 0);
 }
 
 /* What the loader holds until the tokenizer is built. */
@@ -104,6 +100,28 @@ static void tt_free(tt_load *L)
 }
 
 /* "base64 rank" lines into L->tok, L->tlen, L->ranks. */
+static int no_memory(const tt_load *L, const char *what)
+{
+	return tok_no_memory(L->err, L->errlen, L->path, what);
+}
+
+/* Room for one more token in L's arrays (each keeps its contents when
+ * another cannot grow). */
+static int token_room(tt_load *L)
+{
+	if (L->n < L->cap)
+		return 0;
+	size_t cap = L->cap ? 2 * L->cap : 1024;
+	void *p[] = { L->ranks, L->tok, L->tlen };
+	static const size_t size[] = { sizeof *L->ranks, sizeof *L->tok, sizeof *L->tlen };
+	int rc = grow_arrays(p, size, 3, cap);
+	L->ranks = p[0], L->tok = p[1], L->tlen = p[2];
+	if (rc < 0)
+		return no_memory(L, "the ranks");
+	L->cap = cap;
+	return 0;
+}
+
 static int read_ranks(tt_load *L, const char *text, size_t len)
 {
 	long line = 0;
@@ -131,13 +149,11 @@ static int read_ranks(tt_load *L, const char *text, size_t len)
 		unsigned long r = strtoul(num, &end, 10);
 		if (*end || num[0] < '0' || num[0] > '9' || r >= 16777216)
 			return tok_fail(L->err, L->errlen, L->path, line, "bad rank \"%s\"", num);
-		if (L->n == L->cap) {
-			L->cap = L->cap ? 2 * L->cap : 1024;
-			L->ranks = xreallocarray(L->ranks, L->cap, sizeof *L->ranks);
-			L->tok = xreallocarray(L->tok, L->cap, sizeof *L->tok);
-			L->tlen = xreallocarray(L->tlen, L->cap, sizeof *L->tlen);
-		}
-		char *b = xmalloc((size_t)(sp - s) + 1);
+		if (token_room(L) < 0)
+			return -1;
+		char *b = malloc((size_t)(sp - s) + 1);
+		if (!b)
+			return no_memory(L, "the ranks");
 		long bl = b64decode(s, (size_t)(sp - s), b);
 		if (bl <= 0) {
 			free(b);
@@ -158,7 +174,9 @@ static int read_ranks(tt_load *L, const char *text, size_t len)
 char *tiktoken_side_path(const char *path)
 {
 	size_t pl = strlen(path);
-	char *jp = xmalloc(pl + 6);
+	char *jp = malloc(pl + 6);
+	if (!jp)
+		return NULL;
 	memcpy(jp, path, pl + 1);
 	if (pl > 9 && strcmp(jp + pl - 9, ".tiktoken") == 0)
 		jp[pl - 9] = 0;
@@ -171,27 +189,29 @@ char *tiktoken_side_path(const char *path)
 static int set_pattern(tt_load *L, tokenizer *t, const char *pattern, const special **specials,
 		       const json_value **side_special)
 {
-	char *name = base_name(L->path);
-	int builtin = -1;
+	static const struct {
+		const char *name;
+		pretok_kind pretok;
+		const special *specials;
+	} builtins[] = { { "r50k_base", PRETOK_R50K, R50K_SPECIAL },
+			 { "cl100k_base", PRETOK_CL100K, CL100K_SPECIAL },
+			 { "o200k_base", PRETOK_O200K, O200K_SPECIAL } };
 	*specials = NULL;
 	*side_special = NULL;
-	if (strcmp(name, "r50k_base") == 0)
-		builtin = PRETOK_R50K, *specials = R50K_SPECIAL;
-	else if (strcmp(name, "cl100k_base") == 0)
-		builtin = PRETOK_CL100K, *specials = CL100K_SPECIAL;
-	else if (strcmp(name, "o200k_base") == 0)
-		builtin = PRETOK_O200K, *specials = O200K_SPECIAL;
-	if (builtin >= 0) {
-		int rc = 0;
-		if (pattern && pretok_lookup(pattern) != builtin)
-			rc = tok_fail(L->err, L->errlen, L->path, 0,
-				      "%s has a built-in pattern; --pattern cannot change it", name);
-		t->pretok = (pretok_kind)builtin;
-		free(name);
-		return rc;
+	for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++) {
+		if (!base_is(L->path, builtins[i].name))
+			continue;
+		*specials = builtins[i].specials;
+		t->pretok = builtins[i].pretok;
+		if (pattern && pretok_lookup(pattern) != (int)builtins[i].pretok)
+			return tok_fail(L->err, L->errlen, L->path, 0,
+					"%s has a built-in pattern; --pattern cannot change it",
+					builtins[i].name);
+		return 0;
 	}
-	free(name);
 	char *jp = tiktoken_side_path(L->path);
+	if (!jp)
+		return no_memory(L, "a file name");
 	if (access(jp, R_OK) == 0) {
 		size_t jl;
 		char *jt = tok_read_file(jp, &jl, L->err, L->errlen), jerr[256];
@@ -237,9 +257,13 @@ static int place_ids(tt_load *L, const special *specials, const json_value *side
 		if ((uint32_t)id + 1 > L->size)
 			L->size = (uint32_t)id + 1;
 	}
-	L->strs = xcalloc(L->size, sizeof *L->strs);
-	L->lens = xcalloc(L->size, sizeof *L->lens);
-	L->flags = xcalloc(L->size, 1);
+	L->lens = calloc(L->size, sizeof *L->lens);
+	L->flags = calloc(L->size, 1);
+	char **strs = L->lens && L->flags ? calloc(L->size, sizeof *strs) : NULL;
+	if (!strs)
+		return no_memory(L, "the vocabulary");
+	/* the tokens are L->strs' from here on (tt_free), placed or freed */
+	L->strs = strs;
 	int rc = 0;
 	for (size_t i = 0; i < L->n; i++) {
 		if (L->strs[L->ranks[i]] && rc == 0)
@@ -257,7 +281,8 @@ static int place_ids(tt_load *L, const special *specials, const json_value *side
 		if (L->strs[s->id])
 			return tok_fail(L->err, L->errlen, L->path, 0,
 					"special token %s has the id of a rank", s->name);
-		L->strs[s->id] = xstrdup(s->name);
+		if (!(L->strs[s->id] = strdup(s->name)))
+			return no_memory(L, "the special tokens");
 		L->lens[s->id] = strlen(s->name);
 		L->flags[s->id] = TOKF_ADDED | TOKF_SPECIAL;
 	}
@@ -266,7 +291,8 @@ static int place_ids(tt_load *L, const special *specials, const json_value *side
 		if (L->strs[id])
 			return tok_fail(L->err, L->errlen, L->path, 0,
 					"special token %s has the id of a rank", side_special->keys[i]);
-		L->strs[id] = xmalloc(side_special->key_lens[i] + 1);
+		if (!(L->strs[id] = malloc(side_special->key_lens[i] + 1)))
+			return no_memory(L, "the special tokens");
 		memcpy(L->strs[id], side_special->keys[i], side_special->key_lens[i] + 1);
 		L->lens[id] = side_special->key_lens[i];
 		L->flags[id] = TOKF_ADDED | TOKF_SPECIAL;
@@ -281,28 +307,49 @@ static int place_ids(tt_load *L, const special *specials, const json_value *side
 
 /* The pair table: (a, b) -> id for every split of every token into two
  * tokens a and b. */
-static void add_pairs(tt_load *L, tokenizer *t)
+/* The prefix trees of the tokens longer than SHORT_TOKEN, forwards and
+ * over their bytes reversed (*reversed: those, NULL for the others), and
+ * the longest length. */
+static int long_tokens(tt_load *L, tokenizer *t, prefix_tree *fwd, prefix_tree *rev,
+		       char **reversed, size_t *longest)
 {
-	prefix_tree fwd, rev;
-	prefix_tree_init(&fwd);
-	prefix_tree_init(&rev);
-	char **reversed = xcalloc(L->n, sizeof *reversed);
-	size_t longest = 0;
 	for (size_t i = 0; i < L->n; i++) {
 		size_t l = L->tlen[i];
 		if (l <= SHORT_TOKEN)
 			continue;
 		const char *s = t->bytes + t->off[L->ranks[i]];
-		reversed[i] = xmalloc(l);
+		if (!(reversed[i] = malloc(l)))
+			return -1;
 		for (size_t k = 0; k < l; k++)
 			reversed[i][k] = s[l - 1 - k];
-		prefix_tree_add(&fwd, s, l, (int32_t)L->ranks[i]);
-		prefix_tree_add(&rev, reversed[i], l, (int32_t)L->ranks[i]);
-		if (l > longest)
-			longest = l;
+		if (prefix_tree_add(fwd, s, l, (int32_t)L->ranks[i]) < 0 ||
+		    prefix_tree_add(rev, reversed[i], l, (int32_t)L->ranks[i]) < 0)
+			return -1;
+		if (l > *longest)
+			*longest = l;
 	}
-	int32_t *pre = xmalloc((longest + 1) * sizeof *pre), *suf = xmalloc((longest + 1) * sizeof *suf);
-	bpe_table_init(&t->merges, t->vocab_size, t->vocab_size, L->n * 2);
+	return 0;
+}
+
+/* The pair table: (a, b) -> id for every split of every token into two
+ * tokens a and b. */
+static int add_pairs(tt_load *L, tokenizer *t)
+{
+	prefix_tree fwd = { 0 }, rev = { 0 };
+	char **reversed = calloc(L->n, sizeof *reversed), e[256];
+	int32_t *pre = NULL, *suf = NULL;
+	size_t longest = 0;
+	int rc = -1;
+	if (!reversed || prefix_tree_init(&fwd) < 0 || prefix_tree_init(&rev) < 0 ||
+	    long_tokens(L, t, &fwd, &rev, reversed, &longest) < 0 ||
+	    !(pre = malloc((longest + 1) * sizeof *pre)) || !(suf = malloc((longest + 1) * sizeof *suf))) {
+		no_memory(L, "the merges");
+		goto out;
+	}
+	if (bpe_table_init(&t->merges, t->vocab_size, t->vocab_size, L->n * 2, e, sizeof e) < 0) {
+		tok_fail(L->err, L->errlen, L->path, 0, "%s", e);
+		goto out;
+	}
 	for (size_t i = 0; i < L->n; i++) {
 		uint32_t id = L->ranks[i];
 		const char *s = t->bytes + t->off[id];
@@ -317,23 +364,35 @@ static void add_pairs(tt_load *L, tokenizer *t)
 				continue;
 			int64_t b = l - k <= SHORT_TOKEN ? strmap_get(&t->piece_ids, s + k, l - k)
 							 : suf[l - k];
-			if (b >= 0)
-				bpe_table_put(&t->merges, (uint32_t)a, (uint32_t)b, id, id);
+			if (b >= 0 && bpe_table_put(&t->merges, (uint32_t)a, (uint32_t)b, id, id, e,
+						    sizeof e) < 0) {
+				tok_fail(L->err, L->errlen, L->path, 0, "%s", e);
+				goto out;
+			}
 		}
 	}
-	for (size_t i = 0; i < L->n; i++)
+	rc = 0;
+out:
+	for (size_t i = 0; reversed && i < L->n; i++)
 		free(reversed[i]);
 	free(reversed);
 	free(pre);
 	free(suf);
-	prefix_tree_free(&fwd);
-	prefix_tree_free(&rev);
+	if (fwd.term)
+		prefix_tree_free(&fwd);
+	if (rev.term)
+		prefix_tree_free(&rev);
+	return rc;
 }
 
 tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t len,
 				   const char *pattern, char *err, size_t errlen)
 {
-	tokenizer *t = xcalloc(1, sizeof *t);
+	tokenizer *t = calloc(1, sizeof *t);
+	if (!t) {
+		tok_fail(err, errlen, path, 0, "out of memory for its tokenizer");
+		return NULL;
+	}
 	t->kind = TOK_TIKTOKEN;
 	t->sym_mode = SYM_BYTES;
 	t->whole_piece = 1;
@@ -343,27 +402,38 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 	tt_load L = { .path = path, .err = err, .errlen = errlen };
 	const special *specials;
 	const json_value *side_special;
+	char e[256];
 	int ok = 0;
 	if (read_ranks(&L, text, len) < 0 ||
 	    set_pattern(&L, t, pattern, &specials, &side_special) < 0 ||
 	    place_ids(&L, specials, side_special) < 0)
 		goto out;
-	tok_set_bytes(t, L.size, L.strs, L.lens, L.flags);
+	if (tok_set_bytes(t, L.size, L.strs, L.lens, L.flags, e, sizeof e) < 0) {
+		tok_fail(err, errlen, path, 0, "%s", e);
+		goto out;
+	}
 
 	/* whole pieces and bytes */
-	strmap_init(&t->piece_ids, L.n, t->bytes);
+	if (strmap_init(&t->piece_ids, L.n, t->bytes) < 0) {
+		no_memory(&L, "the piece table");
+		goto out;
+	}
 	for (size_t i = 0; i < L.n; i++) {
 		uint32_t id = L.ranks[i];
-		if (!strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id], id)) {
-			tok_fail(err, errlen, path, 0, "the bytes of rank %u appear twice", id);
+		int put = strmap_put(&t->piece_ids, t->bytes + t->off[id], t->off[id + 1] - t->off[id],
+				     id, e, sizeof e);
+		if (put <= 0) {
+			if (put < 0)
+				tok_fail(err, errlen, path, 0, "%s", e);
+			else
+				tok_fail(err, errlen, path, 0, "the bytes of rank %u appear twice", id);
 			goto out;
 		}
 		if (L.tlen[i] == 1)
 			t->byte_id[(unsigned char)t->bytes[t->off[id]]] = (int32_t)id;
 	}
-	if (tok_check_total(t, path, err, errlen) < 0)
+	if (tok_check_total(t, path, err, errlen) < 0 || add_pairs(&L, t) < 0)
 		goto out;
-	add_pairs(&L, t);
 	tok_guess_bos_eos(t);
 	tok_fingerprint(t, NULL, 0, 0);
 	ok = 1;

@@ -71,7 +71,8 @@ static inline size_t utf8_decode(const char *str, size_t n, int32_t *cp)
 }
 
 /* Appends s[0..n) to out with each maximal subpart (a truncated sequence at
- * the end included) replaced by U+FFFD. Returns the number of U+FFFD put in. */
+ * the end included) replaced by U+FFFD. Returns the number of U+FFFD put in;
+ * a checked buffer that runs out of memory says so itself (out->failed). */
 size_t utf8_repair(const char *s, size_t n, buf_t *out);
 
 #endif

@@ -101,9 +101,18 @@ typedef struct {
 #define BATCH_BYTES_THREAD (1u << 20)
 #define BATCH_BYTES_MAX (16u << 20)
 
+/* tok_alloc_big's n bytes, or the end of the program. */
+static void *big_or_die(size_t n)
+{
+	void *p = tok_alloc_big(n);
+	if (!p)
+		die("out of memory (%zu bytes)", n);
+	return p;
+}
+
 static void encode_doc(encoder *E, const char *data, doc *d)
 {
-	char err[200];
+	char err[512];
 	const char *line = data + d->off;
 	json_doc *jd = json_parse(line, d->len, err, sizeof err);
 	/* the first thread to find an error reports it and exits; the others
@@ -128,7 +137,10 @@ static void encode_doc(encoder *E, const char *data, doc *d)
 	}
 	if (E->bos >= 0)
 		sc->ids[n++] = (uint32_t)E->bos;
-	tokenizer_encode(E->t, v->str, v->len, &sc->ids, &n, &sc->cap);
+	if (tokenizer_encode(E->t, v->str, v->len, &sc->ids, &n, &sc->cap, err, sizeof err) < 0) {
+		#pragma omp critical(bad_document)
+		die_at(d->name, d->line_no, "%s", err);
+	}
 	if (E->eos >= 0) {
 		if (n == sc->cap) {
 			sc->cap = 2 * sc->cap;
@@ -280,7 +292,7 @@ int cmd_encode(int argc, char **argv)
 	 * every 4.4); a batch that needs more allocates the ids of the
 	 * documents over */
 	E.arena.cap = batch_bytes / 2;
-	E.arena.base = tok_alloc_big(E.arena.cap * sizeof *E.arena.base);
+	E.arena.base = big_or_die(E.arena.cap * sizeof *E.arena.base);
 	E.o = outfile_open(out);
 	if (!ids_out) {
 		tokstream_info info = { 0, tokenizer_vocab_size(t), E.bos, E.eos,
@@ -293,7 +305,7 @@ int cmd_encode(int argc, char **argv)
 
 	/* a batch's room at once (growing it copied all of it each time), in
 	 * huge pages like the ids */
-	buf_t data = { .data = tok_alloc_big(batch_bytes + (1u << 16)), .cap = batch_bytes + (1u << 16) };
+	buf_t data = { .data = big_or_die(batch_bytes + (1u << 16)), .cap = batch_bytes + (1u << 16) };
 	doc *docs = xcalloc(BATCH_DOCS, sizeof *docs);
 	size_t nd = 0;
 	int nin = optind < argc ? argc - optind : 1;

@@ -62,7 +62,8 @@ static size_t pair_of(trainer *T, uint32_t a, uint32_t b)
 	memset(p, 0, sizeof *p);
 	p->a = a;
 	p->b = b;
-	u64map_put(&T->index, bpe_pair_key(a, b), T->n);
+	if (u64map_put(&T->index, bpe_pair_key(a, b), T->n) < 0)
+		die("out of memory for the index of %zu pairs", T->n + 1);
 	return T->n++;
 }
 
@@ -129,7 +130,8 @@ size_t bpe_train(const word_counts *wc, uint32_t base, size_t max_merges,
 		 uint64_t min_count, uint32_t **pairs_out)
 {
 	trainer T = { 0 };
-	u64map_init(&T.index, 1 << 16);
+	if (u64map_init(&T.index, 1 << 16) < 0)
+		die("out of memory for the pair index");
 	/* words as symbol lists: sym[start[w] .. start[w] + len[w]) */
 	uint32_t *len = xmalloc((wc->n ? wc->n : 1) * sizeof *len);
 	uint64_t *start = xmalloc((wc->n ? wc->n : 1) * sizeof *start);

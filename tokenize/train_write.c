@@ -40,7 +40,9 @@ void train_write_json(const char *path, char **specials, size_t n_special,
 			    .present = present, .special = special, .pairs = pairs,
 			    .n_merges = n_merges, .pattern = re, .pattern_len = strlen(re),
 			    .ignore_merges = 0 };
-	bytelevel_json_write(path, &b);
+	char err[512];
+	if (bytelevel_json_write(path, &b, err, sizeof err) < 0)
+		die("%s", err);
 	buf_free(&bytes);
 	free(off);
 	free(present);

@@ -16,6 +16,9 @@ int cmd_train(int argc, char **argv);
  * tokenizer than the shards' fingerprint, or the shards' copy is not
  * theirs. */
 void run_keep_tokenizer(const char *data, const char *run, uint64_t fingerprint);
+/* tokenizer_in_dir's tokenizer of dir (NULL: none); dies when out of
+ * memory. */
+char *run_tokenizer_in(const char *dir);
 int launch_local(int n, int argc, char **argv);
 
 #endif

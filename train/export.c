@@ -98,7 +98,7 @@ static void put_tokenizer(const char *model, const char *work, const safetensors
 			  const gemma3_config *c)
 {
 	char err[1200], what[600];
-	char *src = tokenizer_in_dir(model);
+	char *src = run_tokenizer_in(model);
 	if (!src) {
 		warnx_("warning: no tokenizer beside %s: the export has none (give bonsai-eval -t; "
 		       "bonsai-shard -t keeps one with the shards, and bonsai-train carries it)",

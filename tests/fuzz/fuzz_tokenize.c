@@ -37,7 +37,8 @@ static void roundtrip(const tokenizer *t, const char *s, size_t n, int lossy)
 			want[wl++] = s[i++];
 		}
 	}
-	tokenizer_encode(t, s, n, &ids, &k, &cap);
+	if (tokenizer_encode(t, s, n, &ids, &k, &cap, NULL, 0) < 0)
+		abort(); /* the fixtures' patterns are all built in: nothing to fail */
 	char *d = tokenizer_decode(t, ids, k, &dl, NULL, 0);
 	if (dl != wl || memcmp(d, want, wl) != 0)
 		abort();
@@ -89,8 +90,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		static const char sample[] = "Hello, world! 123 \xe2\x96\x81 <bos>\n\n caf\xc3\xa9 \xff";
 		uint32_t *ids = NULL;
 		size_t k = 0, cap = 0, dl;
-		tokenizer_encode(t, sample, sizeof sample - 1, &ids, &k, &cap);
-		free(tokenizer_decode(t, ids, k, &dl, NULL, 0));
+		/* a fuzzed regex may meet one of PCRE2's limits: an error, no crash */
+		if (tokenizer_encode(t, sample, sizeof sample - 1, &ids, &k, &cap, NULL, 0) == 0)
+			free(tokenizer_decode(t, ids, k, &dl, NULL, 0));
 		free(ids);
 		tokenizer_free(t);
 		free(copy);

@@ -25,7 +25,7 @@ static int roundtrip(const tokenizer *t, const char *s, size_t n)
 {
 	uint32_t *ids = NULL;
 	size_t k = 0, cap = 0, dl;
-	tokenizer_encode(t, s, n, &ids, &k, &cap);
+	tokenizer_encode(t, s, n, &ids, &k, &cap, NULL, 0);
 	char *d = tokenizer_decode(t, ids, k, &dl, NULL, 0);
 	int ok_ = dl == n && memcmp(d, s, n) == 0;
 	free(d);
@@ -39,12 +39,12 @@ static void check_word_cut(tokenizer *t, const char *text, size_t len)
 	uint32_t *a = NULL, *b = NULL;
 	size_t na = 0, nb = 0, ca = 0, cb = 0;
 	for (size_t o = 0; o < len; o += 5000)
-		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca);
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca, NULL, 0);
 	uint32_t saved = t->word_cp;
 	t->word_cp = 0;
 	t->serial += 1000000; /* a cache of its own */
 	for (size_t o = 0; o < len; o += 5000)
-		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb);
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb, NULL, 0);
 	t->word_cp = saved;
 	t->serial -= 1000000;
 	ok(saved != 0, "gemma3 cuts text into words at U+2581");
@@ -74,13 +74,13 @@ static void check_cache_full(tokenizer *t)
 	size_t na = 0, nb = 0, nr = 0, ca = 0, cb = 0, cr = 0;
 	t->serial += 2000000; /* an empty cache */
 	for (size_t o = 0; o < len; o += 5000)
-		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca);
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &a, &na, &ca, NULL, 0);
 	for (size_t o = 0; o < len; o += 5000)
-		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb);
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &b, &nb, &cb, NULL, 0);
 	uint32_t saved = t->word_cp;
 	t->word_cp = 0;
 	for (size_t o = 0; o < len; o += 5000)
-		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &r, &nr, &cr);
+		tokenizer_encode(t, text + o, o + 5000 > len ? len - o : 5000, &r, &nr, &cr, NULL, 0);
 	t->word_cp = saved;
 	t->serial -= 2000000;
 	ok(same_ids(a, na, r, nr), "gemma3: %zu words through a full piece cache give the ids of no cache", nw);
@@ -95,13 +95,14 @@ static void check_cache_full(tokenizer *t)
  * (a,a)->3 rank 0, (3,b)->4 rank 1, (b,b)->5 rank 2, (a,b)->6 rank 3. */
 static void check_merge_loop(bpe_table *m)
 {
-	bpe_table_put(m, 1, 1, 0, 3);
-	bpe_table_put(m, 3, 2, 1, 4);
-	bpe_table_put(m, 2, 2, 2, 5);
-	bpe_table_put(m, 1, 2, 3, 6);
+	bpe_table_put(m, 1, 1, 0, 3, NULL, 0);
+	bpe_table_put(m, 3, 2, 1, 4, NULL, 0);
+	bpe_table_put(m, 2, 2, 2, 5, NULL, 0);
+	bpe_table_put(m, 1, 2, 3, 6, NULL, 0);
 	bpe_scratch s = { 0 };
 	uint32_t small[] = { 1, 1, 1, 2, 2, 1, 2 };
-	size_t n = bpe_merge(m, small, 7, &s);
+	size_t n = 7;
+	bpe_merge(m, small, &n, &s, NULL, 0);
 	uint32_t want[] = { 3, 1, 5, 6 }; /* (1,1) at 0, then (2,2), then (1,2) */
 	ok(same_ids(small, n, want, 4), "bpe: lowest rank first, leftmost on ties");
 	/* the same sequence 20 times (over the scan limit) takes the heap */
@@ -109,7 +110,8 @@ static void check_merge_loop(bpe_table *m)
 	for (int r = 0; r < 20; r++)
 		memcpy(big + 7 * r, (uint32_t[]){ 1, 1, 1, 2, 2, 1, 2 }, 7 * sizeof(uint32_t));
 	memcpy(ref, big, sizeof big);
-	size_t nb = bpe_merge(m, big, 140, &s);
+	size_t nb = 140;
+	bpe_merge(m, big, &nb, &s, NULL, 0);
 	/* reference: repeated scans, one merge at a time (quadratic, fine here) */
 	size_t nr = 140;
 	for (;;) {
@@ -175,8 +177,8 @@ int main(int argc, char **argv)
 	/* once with the packed merge table, once with the wide one */
 	{
 		bpe_table tabs[2];
-		bpe_table_init(&tabs[0], 7, 4, 4);
-		bpe_table_init(&tabs[1], 1u << 31, 4, 4);
+		bpe_table_init(&tabs[0], 7, 4, 4, NULL, 0);
+		bpe_table_init(&tabs[1], 1u << 31, 4, 4, NULL, 0);
 		ok(!tabs[0].wide && tabs[1].wide, "bpe: a packed and a wide merge table");
 		for (int w = 0; w < 2; w++) {
 			check_merge_loop(&tabs[w]);
@@ -213,7 +215,7 @@ int main(int argc, char **argv)
 		tokenizer *t = all[k];
 		uint32_t *ids = NULL;
 		size_t n = 0, cap = 0;
-		tokenizer_encode(t, "", 0, &ids, &n, &cap);
+		tokenizer_encode(t, "", 0, &ids, &n, &cap, NULL, 0);
 		is_int(n, 0, "%s: empty text, no ids", names[k]);
 		/* not UTF-8: a lone continuation byte, a truncated sequence, an
 		 * overlong encoding, a surrogate, 0xFF */
@@ -248,7 +250,7 @@ int main(int argc, char **argv)
 	(void)l;
 	uint32_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	tokenizer_encode(tg, "\xff", 1, &ids, &n, &cap);
+	tokenizer_encode(tg, "\xff", 1, &ids, &n, &cap, NULL, 0);
 	l = n == 1 ? tokenizer_token_bytes(tg, ids[0], tb, sizeof tb, NULL, 0) : 0;
 	ok(n == 1 && l == 1 && (unsigned char)tb[0] == 0xff, "gemma3: byte 0xFF is its byte-fallback token, written as that byte");
 	free(ids);

@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 			json_value *r = json_root(d);
 			json_value *tx = json_get(r, "text"), *want = json_get(r, NAMES[k]);
 			size_t n = 0;
-			tokenizer_encode(t, tx->str, tx->len, &ids, &n, &cap);
+			tokenizer_encode(t, tx->str, tx->len, &ids, &n, &cap, NULL, 0);
 			int same = n == want->len;
 			for (size_t i = 0; same && i < n; i++)
 				same = ids[i] == (uint32_t)want->items[i].number;

@@ -38,8 +38,8 @@ static void same_encoding(const tokenizer *a, const tokenizer *b, const char *te
 	size_t na = 0, nb = 0, ca = 0, cb = 0;
 	for (size_t o = 0; o < len; o += 5000) {
 		size_t n = o + 5000 > len ? len - o : 5000;
-		tokenizer_encode(a, text + o, n, &ia, &na, &ca);
-		tokenizer_encode(b, text + o, n, &ib, &nb, &cb);
+		tokenizer_encode(a, text + o, n, &ia, &na, &ca, NULL, 0);
+		tokenizer_encode(b, text + o, n, &ib, &nb, &cb, NULL, 0);
 	}
 	ok(na == nb && na > 0 && memcmp(ia, ib, na * sizeof *ia) == 0,
 	   "%s: the compiled tokenizer gives the parsed one's %zu ids", name, na);
