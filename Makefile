@@ -45,6 +45,7 @@ FAILALLOC_LIBS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=realloca
 TEST_test_lib_buf_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_data_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_model_LIBS := $(FAILALLOC_LIBS)
+TEST_test_lib_nomem_tok_LIBS := $(FAILALLOC_LIBS)
 
 # plain `make` builds the tools and tests, whatever targets the modules define first
 .DEFAULT_GOAL := all
