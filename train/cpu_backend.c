@@ -227,7 +227,7 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	memset(s->decay, 1, s->n_tensors);
 	if (!(s->acts = gemma3_acts_new(c, B, T, 1, err, sizeof err)) ||
 	    !(s->scratch = grad_scratch_new(c, B, T, err, sizeof err)))
-		die("%s", err);
+		die("%s; a smaller --micro-batch (or --seq) needs less", err);
 	backend *b = xcalloc(1, sizeof *b);
 	snprintf(b->device, sizeof b->device, "cpu, %d threads", omp_get_max_threads());
 	b->impl = s;
