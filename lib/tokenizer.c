@@ -285,10 +285,11 @@ typedef struct {
 	size_t errlen;
 } enc_ctx;
 
-static int reserve_out(enc_ctx *c, size_t extra)
+/* Out of line, so that the check in reserve_out() inlines into the hot
+ * loops (with it inside, push_many() stopped being inlined: 4% of cl100k's
+ * encoding). */
+static __attribute__((noinline, cold)) int grow_out(enc_ctx *c, size_t extra)
 {
-	if (*c->n + extra <= *c->cap)
-		return 0;
 	size_t cap = *c->cap ? *c->cap : 256;
 	while (cap < *c->n + extra)
 		cap *= 2;
@@ -298,6 +299,11 @@ static int reserve_out(enc_ctx *c, size_t extra)
 	*c->ids = ids;
 	*c->cap = cap;
 	return 0;
+}
+
+static inline int reserve_out(enc_ctx *c, size_t extra)
+{
+	return *c->n + extra <= *c->cap ? 0 : grow_out(c, extra);
 }
 
 static int push(enc_ctx *c, uint32_t id)
@@ -318,7 +324,7 @@ static void push_sym(const tokenizer *t, uint32_t *sym, size_t *k, int32_t id)
 	sym[(*k)++] = (uint32_t)id;
 }
 
-static int push_many(enc_ctx *c, const uint32_t *ids, size_t k)
+static inline int push_many(enc_ctx *c, const uint32_t *ids, size_t k)
 {
 	if (reserve_out(c, k) < 0)
 		return -1;
