@@ -110,6 +110,8 @@ int errf(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+int err_out_of_memory(const char *err) { return err && strstr(err, "out of memory") != NULL; }
+
 void warnx_(const char *fmt, ...)
 {
 	va_list ap;

@@ -26,6 +26,10 @@ _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* For functions that report errors to their caller: formats the message
  * into err[errlen] (when err is not NULL) and returns -1. */
 int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A library message for running out of memory says "out of memory"
+ * (tests/unit/failalloc.h checks it): whether err is one, for a caller that
+ * takes other failures as "not there" but must not hide this one. */
+int err_out_of_memory(const char *err);
 
 /* "prog: msg" on stderr and carry on. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

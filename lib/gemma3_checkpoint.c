@@ -439,7 +439,7 @@ int gemma3_state_file(const char *path, safetensors **f, char *err, size_t errle
 	free(file);
 	/* a file that is not a safetensors one holds no state; running out
 	 * of memory is no answer */
-	if (!*f && strstr(e2, "out of memory"))
+	if (!*f && err_out_of_memory(e2))
 		return errf(err, errlen, "%s", e2);
 	return 0;
 }

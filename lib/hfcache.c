@@ -159,7 +159,7 @@ char *hf_cached_snapshot(const char *cache, const char *kind, const char *repo,
 		char e2[512];
 		char *text = read_file_err(ref, &n, e2, sizeof e2);
 		if (!text) {
-			if (strstr(e2, "out of memory"))
+			if (err_out_of_memory(e2))
 				errf(err, errlen, "%s", e2);
 			else
 				errf(err, errlen, "%s %s (revision %s) is not in the Hub cache %s: no %s", kind,
@@ -231,7 +231,7 @@ char *hf_model_path(const char *arg, char *err, size_t errlen)
 		return NULL;
 	}
 	char *snap = hf_cached_snapshot(cache, "models", arg, "main", e2, sizeof e2);
-	if (!snap && strstr(e2, "out of memory"))
+	if (!snap && err_out_of_memory(e2))
 		errf(err, errlen, "%s", e2);
 	else if (!snap)
 		errf(err, errlen, "%s: no such file, and %s; download it with: bonsai-fetch --model %s",

@@ -340,7 +340,7 @@ static int own_parts(tokenizer *t, const ctok_header *h, const char *base)
 		/* a pattern that compiled when the file was made and does not
 		 * now: the file is not sound */
 		if (!t->regex)
-			return strstr(rerr, "out of memory") ? -1 : 0;
+			return err_out_of_memory(rerr) ? -1 : 0;
 	}
 #undef SEC
 	return read_repl(t, h, base);
