@@ -83,7 +83,7 @@ const float *eval_lm_logits(void *arg, const int32_t *tokens, int B, int T)
 		gemma3_acts_free(lm->acts);
 		lm->acts = gemma3_acts_new(lm->cfg, B, T, 0, err, sizeof err);
 		if (!lm->acts)
-			die("%s", err);
+			die("%s; a smaller --batch-tokens needs less", err);
 	}
 	if (gemma3_forward(lm->cfg, gemma3_model_params(lm->model), lm->acts, tokens, err, sizeof err))
 		die("%s", err);
