@@ -29,11 +29,9 @@ char *__real_strndup(const char *s, size_t n);
 /* Allocations left before the one that fails; -1: none fails. */
 static long failalloc_left = -1;
 static int failalloc_hit;
-static long failalloc_calls;
 
 static int failalloc_fail_now(void)
 {
-	failalloc_calls++;
 	if (failalloc_left < 0)
 		return 0;
 	if (failalloc_left-- > 0)
