@@ -27,13 +27,20 @@ const char *cli_progname(void) { return progname; }
 static struct { void (*fn)(void *); void *arg; } atdie[MAX_ATDIE];
 static int n_atdie;
 
-void cli_atdie(void (*fn)(void *), void *arg)
+int cli_atdie_err(void (*fn)(void *), void *arg)
 {
 	if (n_atdie == MAX_ATDIE)
-		die("internal error: too many cleanup handlers");
+		return -1;
 	atdie[n_atdie].fn = fn;
 	atdie[n_atdie].arg = arg;
 	n_atdie++;
+	return 0;
+}
+
+void cli_atdie(void (*fn)(void *), void *arg)
+{
+	if (cli_atdie_err(fn, arg))
+		die("internal error: too many cleanup handlers");
 }
 
 void cli_atdie_remove(void (*fn)(void *), void *arg)

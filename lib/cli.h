@@ -37,6 +37,8 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Functions run (most recent first) before die() exits: used to remove
  * half-written outputs so that an error never leaves one behind. */
 void cli_atdie(void (*fn)(void *), void *arg);
+/* The same for library code: -1 when the list (64) is full. */
+int cli_atdie_err(void (*fn)(void *), void *arg);
 void cli_atdie_remove(void (*fn)(void *), void *arg);
 
 /* SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process, so that

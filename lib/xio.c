@@ -78,7 +78,12 @@ outfile *outfile_open_err(const char *path, char *err, size_t errlen)
 	}
 	/* large writes: shards and checkpoints are hundreds of MB */
 	setvbuf(o->fp, NULL, _IOFBF, 1 << 20);
-	cli_atdie(outfile_cleanup, o);
+	if (cli_atdie_err(outfile_cleanup, o)) {
+		errf(err, errlen, "%s: too many outputs open at once", path);
+		fclose(o->fp);
+		unlink(o->tmp);
+		goto fail;
+	}
 	return o;
 fail:
 	outfile_free(o);

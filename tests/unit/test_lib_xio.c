@@ -151,6 +151,24 @@ int main(void)
 	ok(system(files) != 0, "and its temporary file is gone");
 	rmdir(later);
 
+	/* more outputs open at once than there is room to clean up after: an
+	 * error from the library, not an exit, and no temporary file left */
+	outfile *many[70];
+	int opened = 0;
+	char name[300];
+	err[0] = '\0';
+	for (; opened < 70; opened++) {
+		snprintf(name, sizeof name, "%s/many%d", dir, opened);
+		if (!(many[opened] = outfile_open_err(name, err, sizeof err)))
+			break;
+	}
+	ok(opened == 64 && strstr(err, "too many outputs open at once") && access(name, F_OK) != 0,
+	   "the 65th output open at once is an error (%d opened: '%s')", opened, err);
+	snprintf(files, sizeof files, "test $(ls %s | grep -c tmp) -eq 64", dir);
+	ok(system(files) == 0, "and leaves no temporary file of its own");
+	while (opened > 0)
+		outfile_abort(many[--opened]);
+
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ok(system(cmd) == 0, "cleanup");
