@@ -15,10 +15,16 @@
 
 static const char *progname = "bonsai";
 
+static void run_atdie(void);
+
 void cli_init(const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	progname = slash ? slash + 1 : name;
+	/* What a library ends the program with (libgomp's "out of memory",
+	 * an exit() that is not ours) removes the half-written outputs too; a
+	 * tool that succeeds has no handler left by then. */
+	atexit(run_atdie);
 }
 
 const char *cli_progname(void) { return progname; }
@@ -54,13 +60,18 @@ void cli_atdie_remove(void (*fn)(void *), void *arg)
 	}
 }
 
-static _Noreturn void run_atdie_and_exit(int code)
+static void run_atdie(void)
 {
 	/* A handler that dies itself must not loop back into the list. */
 	while (n_atdie > 0) {
 		n_atdie--;
 		atdie[n_atdie].fn(atdie[n_atdie].arg);
 	}
+}
+
+static _Noreturn void run_atdie_and_exit(int code)
+{
+	run_atdie();
 	exit(code);
 }
 

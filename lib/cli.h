@@ -34,8 +34,10 @@ int err_out_of_memory(const char *err);
 /* "prog: msg" on stderr and carry on. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Functions run (most recent first) before die() exits: used to remove
- * half-written outputs so that an error never leaves one behind. */
+/* Functions run (most recent first) before die() exits, or at any other
+ * exit() once cli_init() ran (a library that ends the program: libgomp
+ * out of memory): used to remove half-written outputs so that an error
+ * never leaves one behind. A tool removes its handlers when it succeeds. */
 void cli_atdie(void (*fn)(void *), void *arg);
 /* The same for library code: -1 when the list (64) is full. */
 int cli_atdie_err(void (*fn)(void *), void *arg);
