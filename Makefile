@@ -46,6 +46,8 @@ TEST_test_lib_buf_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_data_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_model_LIBS := $(FAILALLOC_LIBS)
 TEST_test_lib_nomem_tok_LIBS := $(FAILALLOC_LIBS)
+# ... and tests/cli-nomem.t preloads this into whole tools
+FAILALLOC_SO := $(BUILD)/tests/preload/failalloc.so
 
 # plain `make` builds the tools and tests, whatever targets the modules define first
 .DEFAULT_GOAL := all
@@ -84,7 +86,7 @@ TEST_TOOLS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 BINS := $(TOOLS:%=bin/%)
 
 .PHONY: all test check check-asan demo install uninstall clean man-lint
-all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
+all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS) $(FAILALLOC_SO)
 
 # Before anything is compiled, the Debian packages of mk/packages are there:
 # mk/deps.sh installs the missing ones (or says how). The stamp spares later
@@ -148,6 +150,10 @@ $(BUILD)/lib/dist_mpi.o: $(MPI_CHOICE)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
+
+$(FAILALLOC_SO): tests/preload/failalloc.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
 # A test tool may need more libraries: TOOL_<name>_LIBS in module.mk.
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
