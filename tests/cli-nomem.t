@@ -1,10 +1,12 @@
 #!/bin/sh
-# Every tool, its memory running out at any allocation of a small job (the
+# The tools, their memory running out at any allocation of a small job (the
 # k-th malloc/calloc/realloc of the process fails, whoever asked: ours,
-# libc's, libgomp's; tests/preload/failalloc.c): it either still finishes
+# libc's, libgomp's; tests/preload/failalloc.c): each either still finishes
 # with the same output, or exits 1 with a message; never a crash, another
-# status, a half-written output or a temporary file left behind. Jobs with more than $MAXRUNS allocations are swept at
-# evenly spaced k.
+# status, a half-written output or a temporary file left behind. Jobs with
+# more than $MAXRUNS allocations are swept at evenly spaced k. Not here:
+# bonsai-generate (its output is a stream on stdout, cut where it stops)
+# and bonsai-report (it reads a whole make run folder).
 . tests/tap.sh
 SO=$BUILD/tests/preload/failalloc.so
 F=$SHARED/fixtures
@@ -109,4 +111,7 @@ bin/bonsai-shard -q -o "$T/sh" --val-docs 1 "$T/docs.tok"
 cuda_skip bonsai-train ||
 sweep "bonsai-train (one step)" "$W/run/ckpt-00000001.safetensors" 0 bin/bonsai-train --data "$T/sh" --model tiny -o "$W/run" \
 	--steps 1 --seq 4 --batch-tokens 8 --device cpu -q
+bin/bonsai-train --data "$T/sh" --model tiny -o "$T/run" --steps 3 --seq 4 --batch-tokens 8 --device cpu \
+	-q > "$T/metrics.jsonl" 2> /dev/null
+sweep "bonsai-plot" "$W/p.svg" 1 bin/bonsai-plot -o "$W/p.svg" "$T/metrics.jsonl"
 done_testing
