@@ -93,6 +93,9 @@ cuda_skip() {
 
 sweep "bonsai-filter" "$W/f.jsonl" 1 bin/bonsai-filter -q -o "$W/f.jsonl" "$T/docs.jsonl"
 sweep "bonsai-tokenize encode" "$W/t.tok" 1 bin/bonsai-tokenize encode -q -t "$TOK" -o "$W/t.tok" "$T/docs.jsonl"
+sweep "bonsai-tokenize decode" "$W/d.jsonl" 1 bin/bonsai-tokenize decode -t "$TOK" -o "$W/d.jsonl" "$T/docs.tok"
+sweep "bonsai-tokenize train" "$W/bpe.json" 1 bin/bonsai-tokenize train -q --vocab-size 270 -o "$W/bpe.json" \
+	"$T/docs.jsonl"
 sweep "bonsai-shard" "$W/sh" 1 bin/bonsai-shard -q -o "$W/sh" "$T/docs.tok"
 if [ -f "$F/fineweb-edu/plain_uncompressed.parquet" ]; then
 	sweep "bonsai-fetch (a local parquet file)" "$W/x.jsonl" 1 \
