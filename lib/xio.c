@@ -117,8 +117,9 @@ int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t err
 
 void outfile_write(outfile *o, const void *p, size_t n)
 {
-	xfwrite(p, n, o->fp, o->path);
-	o->bytes += n;
+	char err[600];
+	if (outfile_write_err(o, p, n, err, sizeof err))
+		die("%s", err);
 }
 
 /* Finishes the file; on an error its message is in err, and the output,

@@ -13,8 +13,7 @@ F=$SHARED/fixtures
 TOK=$F/tokenizers/tiktoken/r50k_base.tiktoken
 MAXRUNS=${MAXRUNS:-150}
 [ -f "$SO" ] || skip_all "$SO not built"
-# AddressSanitizer must be the first library loaded, and it allocates itself
-grep -qa __asan_init bin/bonsai-shard && skip_all "an AddressSanitizer build"
+asan_build bin/bonsai-shard && skip_all "an AddressSanitizer build"
 [ -f "$TOK" ] || skip_all "$TOK absent"
 W=$T/w
 export BONSAI_CACHE="$T/cache" OMP_NUM_THREADS=2
@@ -41,30 +40,28 @@ sweep() {
 	step=$(((total + MAXRUNS - 1) / MAXRUNS))
 	bad=0 k=0 runs=0 errors=0
 	while [ "$k" -lt "$total" ]; do
-		rm -rf "$W" "$T/mark"
+		rm -rf "$W"
 		mkdir -p "$W"
-		FAILALLOC_NTH=$k FAILALLOC_MARK="$T/mark" LD_PRELOAD="$SO" "$@" > /dev/null 2> "$T/err"
+		FAILALLOC_NTH=$k LD_PRELOAD="$SO" "$@" > /dev/null 2> "$T/err"
 		rc=$?
 		runs=$((runs + 1))
+		tmps=$(find "$W" -name '*.tmp*' -o -name '*tmp-*' | sed "s|^$W/||")
 		why=
-		if [ $rc -eq 0 ]; then
+		if [ -n "$tmps" ]; then
+			why="exit $rc leaving $tmps"
+		elif [ $rc -eq 0 ]; then
 			if [ ! -e "$out" ]; then
 				why="exit 0 without its output"
 			elif [ "$same" = 1 ] && ! diff -r "$T/ref" "$out" > /dev/null; then
 				why="exit 0 with another output"
-			elif [ -n "$(find "$W" -name '*.tmp*' -o -name '*tmp-*')" ]; then
-				why="exit 0 leaving a temporary file"
 			fi
 		elif [ $rc -eq 1 ]; then
 			errors=$((errors + 1))
 			# what it could not finish may come after a complete
 			# output (a summary line on stdout): that output may
-			# stay, whole; nothing half-written, no temporary file
-			tmps=$(find "$W" -name '*.tmp*' -o -name '*tmp-*' | sed "s|^$W/||")
+			# stay, whole
 			if [ ! -s "$T/err" ]; then
 				why="exit 1 without a message"
-			elif [ -n "$tmps" ]; then
-				why="exit 1 leaving $tmps"
 			elif [ -e "$out" ] && ! diff -r "$T/ref" "$out" > /dev/null; then
 				why="exit 1 leaving a different $out"
 			fi

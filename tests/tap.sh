@@ -42,6 +42,20 @@ run() {
 	rc=$?
 }
 
+# run_capped KB CMD...: run() with the address space capped at KB
+# kilobytes, so that an allocation too large fails at once (exit 99 when
+# the cap cannot be set).
+run_capped() {
+	kb=$1
+	shift
+	run sh -c 'ulimit -v "$0" || exit 99; exec "$@"' "$kb" "$@"
+}
+
+# asan_build BIN: BIN was built with AddressSanitizer, whose shadow memory
+# needs more address space than run_capped leaves and which must be loaded
+# before any LD_PRELOAD library.
+asan_build() { grep -qa __asan_init "$1"; }
+
 # fails_with STATUS PATTERN DESCRIPTION: the last run() exited STATUS and
 # its stderr matches PATTERN (grep -E).
 fails_with() {

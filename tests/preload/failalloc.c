@@ -1,9 +1,8 @@
 /* failalloc.c - LD_PRELOAD into a whole tool: the k-th malloc, calloc or
  * realloc of the process (FAILALLOC_NTH=k, from 0) returns NULL with
  * errno ENOMEM, as when memory runs out, whoever asked (our code, libc,
- * libgomp, zstd ...). FAILALLOC_MARK=PATH: the file is created when an
- * allocation was made to fail, so a sweep knows when k went past the run;
- * FAILALLOC_COUNT=PATH: the number of allocations is written there at exit.
+ * libgomp, zstd ...). FAILALLOC_COUNT=PATH: the number of allocations is
+ * written there at exit, for a sweep to know its range of k.
  * tests/cli-nomem.t sweeps the tools with it; tests/unit/failalloc.h is the
  * same idea inside one unit test. */
 #define _GNU_SOURCE
@@ -12,7 +11,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 static long left = -1, calls;
@@ -55,10 +53,6 @@ static int fail_now(void)
 	calls++;
 	if (left < 0 || left-- > 0)
 		return 0;
-	const char *m = getenv("FAILALLOC_MARK");
-	int fd = m ? open(m, O_WRONLY | O_CREAT, 0600) : -1;
-	if (fd >= 0)
-		close(fd);
 	errno = ENOMEM;
 	return 1;
 }
