@@ -54,14 +54,24 @@ int decompressor_open(const void *head, size_t n, decompressor **out, char *err,
 	switch (form) {
 	case FORM_ZSTD:
 		d->zd = ZSTD_createDStream();
-		if (!d->zd || ZSTD_isError(ZSTD_initDStream(d->zd))) {
+		if (!d->zd) {
+			free(d);
+			return errf(err, errlen, "zstd: out of memory (for the decompressor)");
+		}
+		if (ZSTD_isError(ZSTD_initDStream(d->zd))) {
 			decompressor_free(d);
 			return errf(err, errlen, "zstd: cannot start the decompressor");
 		}
 		break;
 	case FORM_GZIP:
 		/* 15 + 16: a gzip header, the largest window */
-		if (inflateInit2(&d->z, 15 + 16) != Z_OK) {
+		switch (inflateInit2(&d->z, 15 + 16)) {
+		case Z_OK:
+			break;
+		case Z_MEM_ERROR:
+			free(d);
+			return errf(err, errlen, "gzip: out of memory (for the decompressor)");
+		default:
 			free(d);
 			return errf(err, errlen, "gzip: cannot start the decompressor");
 		}

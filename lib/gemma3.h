@@ -46,9 +46,11 @@ int gemma3_config_parse(const char *json, size_t len, const char *name, gemma3_c
 			char *err, size_t errlen);
 /* Checks sizes and limits; returns 0 or -1 with a message. */
 int gemma3_config_check(const gemma3_config *c, char *err, size_t errlen);
-/* A Hugging Face config.json for c (malloc()ed, NUL-terminated); NULL with
- * a message when out of memory. */
-char *gemma3_config_to_json(const gemma3_config *c, char *err, size_t errlen);
+/* A Hugging Face config.json for c (malloc()ed, NUL-terminated), naming
+ * the weights' dtype (the one transformers loads them in by default)
+ * bfloat16 when bf16 is set, else float32; NULL with a message when out of
+ * memory. */
+char *gemma3_config_to_json(const gemma3_config *c, int bf16, char *err, size_t errlen);
 
 /* ---- parameters: one contiguous float array ----
  * embed_tokens [V,d]; per layer: input_layernorm [d], q_proj [Hq*hd,d],

@@ -111,7 +111,7 @@ char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const floa
 	}
 	char sum[32], hsum[32];
 	snprintf(sum, sizeof sum, "%016" PRIx64, st_data_hash(t, 3));
-	char *cfg = gemma3_config_to_json(c, err, errlen);
+	char *cfg = gemma3_config_to_json(c, 0, err, errlen);
 	char *st = cfg ? state_json(s, err, errlen) : NULL;
 	char *name = st ? gemma3_checkpoint_name(s->step, err, errlen) : NULL;
 	char *path = name ? path_join(run, name) : NULL;

@@ -34,10 +34,11 @@ typedef struct {
 				    * warning when a resume changes them */
 } gemma3_train_state;
 
-/* Writes RUN/ckpt-<step>.safetensors atomically (dies on I/O errors, as
- * st_write does), then removes all but the newest keep checkpoints (keep
- * <= 0 keeps all). Returns the path (malloc()ed), or NULL with a message
- * when out of memory. */
+/* Writes RUN/ckpt-<step>.safetensors atomically, then removes all but the
+ * newest keep checkpoints (keep <= 0 keeps all; a file that cannot be
+ * removed is a warning). Returns the path (malloc()ed), or NULL with a
+ * message on a write error or when out of memory (running out while
+ * removing the old ones comes after the new one is saved). */
 char *gemma3_checkpoint_save(const char *run, const gemma3_config *c, const float *params,
 			     const float *m, const float *v, const gemma3_train_state *s, int keep,
 			     char *err, size_t errlen);

@@ -362,7 +362,7 @@ int gemma3_config_load(const char *name, int vocab_size, gemma3_config *c, char 
 	return gemma3_config_check(c, err, errlen);
 }
 
-char *gemma3_config_to_json(const gemma3_config *c, char *err, size_t errlen)
+char *gemma3_config_to_json(const gemma3_config *c, int bf16, char *err, size_t errlen)
 {
 	buf_t b = BUF_CHECKED;
 	buf_printf(&b, "{\n  \"architectures\": [\"Gemma3ForCausalLM\"],\n  \"model_type\": \"gemma3_text\",\n");
@@ -403,7 +403,7 @@ char *gemma3_config_to_json(const gemma3_config *c, char *err, size_t errlen)
 	buf_printf(&b, "  \"attention_bias\": false,\n  \"use_bidirectional_attention\": false,\n");
 	buf_printf(&b, "  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d,\n",
 		   (int)c->bos_id, (int)c->eos_id, (int)c->pad_id);
-	buf_printf(&b, "  \"dtype\": \"float32\"\n}\n");
+	buf_printf(&b, "  \"dtype\": \"%s\"\n}\n", bf16 ? "bfloat16" : "float32");
 	if (!buf_cstr(&b)) {
 		buf_free(&b);
 		errf(err, errlen, "out of memory for a config.json");

@@ -230,41 +230,6 @@ uint16_t gemma3_f32_to_bf16(float f)
 	return (uint16_t)(u >> 16);
 }
 
-/* config.json's text for c, with the weights' dtype (which transformers
- * loads them in by default) bfloat16 when bf16 is set. */
-static char *config_text(const gemma3_config *c, int bf16, char *err, size_t errlen)
-{
-	char *cfg = gemma3_config_to_json(c, err, errlen);
-	const char *f32 = "\"dtype\": \"float32\"", *b16 = "\"dtype\": \"bfloat16\"";
-	char *dt = cfg && bf16 ? strstr(cfg, f32) : NULL;
-	if (!dt)
-		return cfg;
-	size_t head = (size_t)(dt - cfg), tail = strlen(dt + strlen(f32));
-	char *s = malloc(head + strlen(b16) + tail + 1);
-	if (!s) {
-		errf(err, errlen, "out of memory for a config.json");
-	} else {
-		memcpy(s, cfg, head);
-		strcpy(s + head, b16);
-		strcat(s + head, dt + strlen(f32));
-	}
-	free(cfg);
-	return s;
-}
-
-/* Writes text to path atomically. */
-static int write_text(const char *path, const char *text, char *err, size_t errlen)
-{
-	outfile *o = outfile_open_err(path, err, errlen);
-	if (!o)
-		return -1;
-	if (outfile_write_err(o, text, strlen(text), err, errlen)) {
-		outfile_abort(o);
-		return -1;
-	}
-	return outfile_commit_err(o, err, errlen);
-}
-
 int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
 		    const char *train_state, int bf16, char *err, size_t errlen)
 {
@@ -277,7 +242,7 @@ int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params
 	uint16_t *half = NULL;
 	size_t np = gemma3_num_params(c);
 	char *wpath = path_join(dir, "model.safetensors"), *cpath = path_join(dir, "config.json");
-	char *cfg = wpath && cpath ? config_text(c, bf16, err, errlen) : NULL;
+	char *cfg = wpath && cpath ? gemma3_config_to_json(c, bf16, err, errlen) : NULL;
 	int n = cfg ? gemma3_param_table(c, &pt, err, errlen) : -1;
 	if (!wpath || !cpath) {
 		errf(err, errlen, "%s: out of memory", dir);
@@ -301,7 +266,7 @@ int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
-	if (write_text(cpath, cfg, err, errlen))
+	if (write_file_err(cpath, cfg, strlen(cfg), err, errlen))
 		goto out;
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
 	if (st_write(wpath, t, (size_t)n, k, v, train_state ? 2 : 1, err, errlen)) {
@@ -327,8 +292,8 @@ int gemma3_write_config(const char *dir, const gemma3_config *c, char *err, size
 	int rc = -1;
 	if (!path)
 		errf(err, errlen, "%s: out of memory", dir);
-	else if ((text = config_text(c, 0, err, errlen)))
-		rc = write_text(path, text, err, errlen);
+	else if ((text = gemma3_config_to_json(c, 0, err, errlen)))
+		rc = write_file_err(path, text, strlen(text), err, errlen);
 	free(text);
 	free(path);
 	return rc;

@@ -21,12 +21,7 @@ static int write_text(const char *dir, const char *text, size_t len, char *err, 
 	char *path = path_join(dir, "manifest");
 	if (!path)
 		return errf(err, errlen, "%s/manifest: out of memory", dir);
-	outfile *o = outfile_open_err(path, err, errlen);
-	int rc = -1;
-	if (o && outfile_write_err(o, text, len, err, errlen))
-		outfile_abort(o);
-	else if (o)
-		rc = outfile_commit_err(o, err, errlen);
+	int rc = write_file_err(path, text, len, err, errlen);
 	free(path);
 	return rc;
 }

@@ -217,8 +217,11 @@ int pretok_regex_next(const pretok_regex *r, const unsigned char *s, size_t n, s
 		*start = *end = n;
 		return 0;
 	}
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return errf(err, errlen, "out of memory for matching the pre-tokenizer regex at byte %zu "
+			    "of a text", i);
 	if (rc < 0) {
-		/* a limit (the heap's, the JIT stack's): ids without this text
+		/* a limit (the JIT stack's, the match's): ids without this text
 		 * would be wrong */
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(rc, msg, sizeof msg);

@@ -110,9 +110,10 @@ static int source_key(const char *path, const char *text, size_t len, const char
 static int compiled_path(const char *path, uint64_t key, char **p, char *err, size_t errlen)
 {
 	*p = NULL;
-	char *dir = bonsai_cache_dir(err, errlen);
-	if (!dir && err && err[0])
-		return -1;
+	char e[512];
+	char *dir = bonsai_cache_dir(e, sizeof e);
+	if (!dir && e[0])
+		return tok_fail(err, errlen, path, 0, "%s", e);
 	if (!dir)
 		return 0;
 	char name[64];

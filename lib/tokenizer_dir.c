@@ -142,12 +142,7 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 	char *text = tok_read_file(from, &len, err, errlen);
 	if (!text)
 		return -1;
-	outfile *o = outfile_open_err(to, err, errlen);
-	int rc = o ? outfile_write_err(o, text, len, err, errlen) : -1;
-	if (o && rc < 0)
-		outfile_abort(o);
-	else if (o)
-		rc = outfile_commit_err(o, err, errlen);
+	int rc = write_file_err(to, text, len, err, errlen);
 	free(text);
 	return rc;
 }

@@ -102,26 +102,12 @@ static void json_text(buf_t *o, const bytelevel_bpe *b)
 	buf_free(&q);
 }
 
-/* data[0..n) as the file path, written whole and renamed into place: 0, or
- * -1 with the message (nothing left at path). */
-static int write_whole(const char *path, const void *data, size_t n, char *err, size_t errlen)
-{
-	outfile *f = outfile_open_err(path, err, errlen);
-	if (!f)
-		return -1;
-	if (outfile_write_err(f, data, n, err, errlen) < 0) {
-		outfile_abort(f);
-		return -1;
-	}
-	return outfile_commit_err(f, err, errlen);
-}
-
 int bytelevel_json_write(const char *path, const bytelevel_bpe *b, char *err, size_t errlen)
 {
 	buf_t o = BUF_CHECKED;
 	json_text(&o, b);
 	int rc = o.failed ? errf(err, errlen, "%s: out of memory for its text", path)
-			  : write_whole(path, o.data, o.len, err, errlen);
+			  : write_file_err(path, o.data, o.len, err, errlen);
 	buf_free(&o);
 	return rc;
 }

@@ -99,7 +99,6 @@ static void tt_free(tt_load *L)
 	json_free(L->side);
 }
 
-/* "base64 rank" lines into L->tok, L->tlen, L->ranks. */
 static int no_memory(const tt_load *L, const char *what)
 {
 	return tok_no_memory(L->err, L->errlen, L->path, what);
@@ -122,6 +121,7 @@ static int token_room(tt_load *L)
 	return 0;
 }
 
+/* "base64 rank" lines into L->tok, L->tlen, L->ranks. */
 static int read_ranks(tt_load *L, const char *text, size_t len)
 {
 	long line = 0;
@@ -305,8 +305,6 @@ static int place_ids(tt_load *L, const special *specials, const json_value *side
  * n bytes costs O(n), not the O(n^2) of hashing each of its prefixes. */
 #define SHORT_TOKEN 64
 
-/* The pair table: (a, b) -> id for every split of every token into two
- * tokens a and b. */
 /* The prefix trees of the tokens longer than SHORT_TOKEN, forwards and
  * over their bytes reversed (*reversed: those, NULL for the others), and
  * the longest length. */

@@ -85,11 +85,14 @@ static int frame(tokwriter *w, const uint32_t *ids, size_t n, size_t need, char 
 	}
 	le_put32(w->tmp, (uint32_t)n);
 	unsigned char *p = w->tmp + 4;
+	/* locals: the stores through p could alias *w, which the loop would
+	 * then read again for every token */
+	const uint32_t vocab = w->info.vocab_size, width = w->info.token_width;
 	for (size_t i = 0; i < n; i++) {
-		if (ids[i] >= w->info.vocab_size)
+		if (ids[i] >= vocab)
 			return errf(err, errlen, "%s: token id %u is not below the vocabulary size %u", w->name,
-				    ids[i], w->info.vocab_size);
-		if (w->info.token_width == 2) {
+				    ids[i], vocab);
+		if (width == 2) {
 			p[0] = (unsigned char)ids[i];
 			p[1] = (unsigned char)(ids[i] >> 8);
 			p += 2;

@@ -530,6 +530,18 @@ char *read_file(const char *path, size_t *len)
 	return text;
 }
 
+int write_file_err(const char *path, const void *p, size_t n, char *err, size_t errlen)
+{
+	outfile *o = outfile_open_err(path, err, errlen);
+	if (!o)
+		return -1;
+	if (outfile_write_err(o, p, n, err, errlen)) {
+		outfile_abort(o);
+		return -1;
+	}
+	return outfile_commit_err(o, err, errlen);
+}
+
 int mkdirs_above_err(const char *path, char *err, size_t errlen)
 {
 	char *p = strdup(path);
@@ -602,15 +614,15 @@ void remove_dir_files(const char *dir, int (*match)(const char *dir, const char 
 			warnx_("%s: cannot list: %s", dir, strerror(errno));
 		return;
 	}
+	/* by name within the open folder: a cleanup handler, often run when
+	 * memory ran out, has nothing to allocate */
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    (match && !match(dir, e->d_name)))
 			continue;
-		char *p = path_join(dir, e->d_name);
-		if (unlink(p) != 0 && errno != ENOENT)
-			warnx_("%s: cannot remove: %s", p, strerror(errno));
-		free(p);
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
+			warnx_("%s/%s: cannot remove: %s", dir, e->d_name, strerror(errno));
 	}
 	closedir(d);
 	if (and_dir && rmdir(dir) != 0 && errno != ENOENT)

@@ -84,6 +84,10 @@ char *read_file(const char *path, size_t *len);
 /* The same, returning NULL with "PATH: why" in err instead. */
 char *read_file_err(const char *path, size_t *len, char *err, size_t errlen);
 
+/* Writes n bytes to path atomically (outfile_*_err): 0, or -1 with
+ * "PATH: why" in err, and then nothing is left at path or beside it. */
+int write_file_err(const char *path, const void *p, size_t n, char *err, size_t errlen);
+
 /* Directories: mkdir_p makes path and every missing folder above it;
  * mkdirs_above only the folders above the file path. Both die naming the
  * folder that cannot be made; the _err forms return -1 with the message. */

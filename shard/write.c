@@ -8,6 +8,7 @@
 #include "tokstream.h"
 #include "xio.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,14 @@ typedef struct {
 static void remove_finished(void *arg)
 {
 	writer_state *st = arg;
-	for (size_t i = 0; i < st->m.n; i++) {
-		char *p = xpath_join(st->dir, st->m.entries[i].file);
-		unlink(p);
-		free(p);
-	}
+	/* by name within the folder: a cleanup handler, often run when memory
+	 * ran out, allocates nothing and cannot die */
+	int dfd = open(st->dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return;
+	for (size_t i = 0; i < st->m.n; i++)
+		unlinkat(dfd, st->m.entries[i].file, 0);
+	close(dfd);
 }
 
 static void open_shard(writer_state *st, split_out *s)
@@ -60,14 +64,6 @@ static void open_shard(writer_state *st, split_out *s)
 	free(path);
 	if (!s->w)
 		die("%s", err);
-}
-
-/* A writer's error: its temporary file goes before the message. */
-static _Noreturn void writer_failed(split_out *s, const char *err)
-{
-	shard_writer_abort(s->w);
-	s->w = NULL;
-	die("%s", err);
 }
 
 static void close_shard(writer_state *st, split_out *s)
@@ -102,11 +98,11 @@ static void append_doc(writer_state *st, split_out *s, const uint32_t *ids, size
 		uint64_t room = st->o->tokens_per_shard - shard_writer_count(s->w);
 		char err[600];
 		if (!started && shard_writer_doc_start(s->w, err, sizeof err))
-			writer_failed(s, err);
+			die("%s", err); /* the handlers remove its temporary file */
 		started = 1;
 		size_t take = n < room ? n : (size_t)room;
 		if (shard_writer_tokens(s->w, ids, take, err, sizeof err))
-			writer_failed(s, err);
+			die("%s", err);
 		ids += take, n -= take;
 		s->in_doc = n > 0; /* only a document cut by a full shard goes on */
 		if (shard_writer_count(s->w) == st->o->tokens_per_shard)

@@ -435,7 +435,7 @@ enum { N_SAME = 11 };
 static void job_fields(const options *o, const gemma3_config *c, const float *params,
 		       const shardset *train, const gemma3_train_state *st, uint64_t *v)
 {
-	char err[512], *cfg = gemma3_config_to_json(c, err, sizeof err);
+	char err[512], *cfg = gemma3_config_to_json(c, 0, err, sizeof err);
 	if (!cfg)
 		die("%s", err);
 	v[0] = xxh64(cfg, strlen(cfg), 0);

@@ -69,7 +69,7 @@ static int do_param_table(void *ctx, char *err, size_t errlen)
 static int do_config_to_json(void *ctx, char *err, size_t errlen)
 {
 	fixture *f = ctx;
-	char *js = gemma3_config_to_json(&f->c, err, errlen);
+	char *js = gemma3_config_to_json(&f->c, 0, err, errlen);
 	if (!js)
 		return -1;
 	int good = strstr(js, "\"vocab_size\": 37") != NULL;

@@ -88,7 +88,7 @@ int main(void)
 	c.final_logit_softcapping = 30;
 	c.attn_logit_softcapping = 50;
 	c.rope_global_scaling_factor = 8;
-	char *js = gemma3_config_to_json(&c, err, sizeof err);
+	char *js = gemma3_config_to_json(&c, 0, err, sizeof err);
 	ok(parse(js, &c2, err, sizeof err) == 0 && !memcmp(&c, &c2, sizeof c), "config.json round trip");
 	free(js);
 
@@ -99,7 +99,7 @@ int main(void)
 		return 1;
 	ok(gemma3_config_load("small", 0, &c, err, sizeof err) == 0, "small preset");
 	c.vocab_size = 1234;
-	js = gemma3_config_to_json(&c, err, sizeof err);
+	js = gemma3_config_to_json(&c, 0, err, sizeof err);
 	FILE *f = fopen("tiny", "w");
 	ok(f && fputs(js, f) >= 0 && fclose(f) == 0, "a config.json written as ./tiny");
 	free(js);
