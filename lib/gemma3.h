@@ -165,6 +165,7 @@ typedef struct {
 	float *lnf_rstd;   /* [BT] */
 	float *logits;     /* [BT,V] (after soft-capping, if any) */
 	float *rope_cos_local, *rope_sin_local, *rope_cos_global, *rope_sin_global; /* [T,hd/2] */
+	double *loss_rows; /* [BT] gemma3_loss's per-position losses */
 	void *mem;
 } gemma3_acts;
 
@@ -178,15 +179,17 @@ int gemma3_forward(const gemma3_config *c, const float *params, gemma3_acts *a,
 		   const int32_t *tokens, char *err, size_t errlen);
 /* Mean next-token cross-entropy of a->logits against targets [B*T]
  * (targets < 0 are ignored) in *loss; also the count used via n (may be
- * NULL). Returns 0, or -1 with a message (a target outside the vocabulary,
- * out of memory). */
+ * NULL). Returns 0, or -1 with a message naming a target outside the
+ * vocabulary. Allocates nothing. */
 int gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *targets,
 		double *loss, long *n, char *err, size_t errlen);
 
 /* ---- the backward pass (training, CPU, fp32; gemma3_backward.c) ---- */
 typedef struct grad_scratch grad_scratch;
 
-/* NULL with a message when out of memory. */
+/* Everything gemma3_backward() needs for activations of this B and T, on
+ * up to as many threads as OpenMP would use now: a training step then
+ * allocates nothing. NULL with a message when out of memory. */
 grad_scratch *grad_scratch_new(const gemma3_config *c, int B, int T, char *err, size_t errlen);
 void grad_scratch_free(grad_scratch *s);
 
@@ -194,8 +197,8 @@ void grad_scratch_free(grad_scratch *s);
  * cross-entropy(logits, target), after gemma3_forward() with save_all.
  * Adds the gradient of every parameter into grads (same layout as the
  * parameters). a->logits is overwritten with dloss/dlogits. Returns 0, or
- * -1 with a message (out of memory for its temporary buffers, or
- * activations made without save_all); grads is then incomplete. */
+ * -1 with a message (activations made without save_all, or for another B
+ * and T than s), before changing anything. Allocates nothing. */
 int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 		    const int32_t *tokens, const int32_t *targets, float loss_scale, float *grads,
 		    grad_scratch *s, char *err, size_t errlen);

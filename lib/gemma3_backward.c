@@ -13,6 +13,9 @@
 #include <omp.h>
 #endif
 
+/* Everything a backward pass writes besides the gradients, made once so
+ * that a training step allocates nothing (a long run cannot run out of
+ * memory half-way). */
 struct grad_scratch {
 	float *dres;    /* [BT,d] gradient of the residual stream */
 	float *dnorm;   /* [BT,d] gradient of a norm's output */
@@ -21,28 +24,54 @@ struct grad_scratch {
 	float *dqr, *dkr;       /* gradients after RoPE */
 	float *datty;   /* [BT,Hq*hd] */
 	float *dgate, *dup, *dh; /* [BT,ff] */
+	int B, T;       /* the batch it is made for */
+	int nt;         /* threads the per-thread buffers below are made for */
+	double *exps;   /* [nt,V] each thread's exps of a row of logits */
+	float *dp;      /* [nt,T] each thread's attention gradients of a row */
+	float *gemm_ws; /* the matrix products' packing (gemma3_matmul_workspace) */
 };
+
+static void scratch_release(grad_scratch *s)
+{
+	void *b[] = { s->dres, s->dnorm, s->dd, s->dq, s->dk, s->dv, s->dqr, s->dkr, s->datty,
+		      s->dgate, s->dup, s->dh, s->exps, s->dp, s->gemm_ws };
+	for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+		free(b[i]);
+}
 
 grad_scratch *grad_scratch_new(const gemma3_config *c, int B, int T, char *err, size_t errlen)
 {
 	size_t BT = (size_t)B * T, d = c->hidden_size, ff = c->intermediate_size,
 	       q = (size_t)c->num_heads * c->head_dim, kv = (size_t)c->num_kv_heads * c->head_dim;
-	size_t total = BT * (3 * d + 3 * q + 3 * kv + 3 * ff) * sizeof(float);
-	grad_scratch *s = calloc(1, sizeof *s);
-	if (!s)
-		goto oom;
-	struct { float **p; size_t n; } bufs[] = {
-		{ &s->dres, BT * d }, { &s->dnorm, BT * d }, { &s->dd, BT * d }, { &s->dq, BT * q },
-		{ &s->dk, BT * kv }, { &s->dv, BT * kv }, { &s->dqr, BT * q }, { &s->dkr, BT * kv },
-		{ &s->datty, BT * q }, { &s->dgate, BT * ff }, { &s->dup, BT * ff }, { &s->dh, BT * ff },
+	size_t widest = d > ff ? d : ff, fl = sizeof(float), total = 0;
+	widest = widest > q ? widest : q;
+	grad_scratch t = { .B = B, .T = T, .nt = 1 };
+#ifdef _OPENMP
+	t.nt = omp_get_max_threads();
+#endif
+	struct { void *p; size_t bytes; } bufs[] = {
+		{ &t.dres, BT * d * fl }, { &t.dnorm, BT * d * fl }, { &t.dd, BT * d * fl },
+		{ &t.dq, BT * q * fl }, { &t.dk, BT * kv * fl }, { &t.dv, BT * kv * fl },
+		{ &t.dqr, BT * q * fl }, { &t.dkr, BT * kv * fl }, { &t.datty, BT * q * fl },
+		{ &t.dgate, BT * ff * fl }, { &t.dup, BT * ff * fl }, { &t.dh, BT * ff * fl },
+		{ &t.exps, (size_t)t.nt * c->vocab_size * sizeof(double) },
+		{ &t.dp, (size_t)t.nt * T * fl },
+		{ &t.gemm_ws, gemma3_matmul_workspace((int)widest, t.nt) * fl },
 	};
+	grad_scratch *s = NULL;
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-		if (!(*bufs[i].p = malloc(bufs[i].n * sizeof(float))))
+		total += bufs[i].bytes;
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		if (!(*(void **)bufs[i].p = malloc(bufs[i].bytes)))
 			goto oom;
+	if (!(s = malloc(sizeof *s)))
+		goto oom;
+	*s = t;
 	return s;
 oom:
-	grad_scratch_free(s);
-	errf(err, errlen, "out of memory for the backward pass (%zu MB for B=%d T=%d)", total >> 20, B, T);
+	scratch_release(&t);
+	errf(err, errlen, "out of memory for the backward pass (%zu MB for B=%d T=%d, %d threads)",
+	     total >> 20, B, T, t.nt);
 	return NULL;
 }
 
@@ -50,10 +79,7 @@ void grad_scratch_free(grad_scratch *s)
 {
 	if (!s)
 		return;
-	float *b[] = { s->dres, s->dnorm, s->dd, s->dq, s->dk, s->dv, s->dqr, s->dkr, s->datty,
-		       s->dgate, s->dup, s->dh };
-	for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
-		free(b[i]);
+	scratch_release(s);
 	free(s);
 }
 
@@ -63,13 +89,13 @@ void grad_scratch_free(grad_scratch *s)
  * dinp[N,C] (overwritten unless accumulate) = dout @ W; dW[OC,C] += dout^T @ inp.
  * lib/gemma3_matmul.c: every output element sums its terms in ascending
  * order, whatever the blocking or thread count. */
-static int matmul_backward(float *dinp, float *dW, const float *dout, const float *inp,
-			   const float *W, int N, int C, int OC, int accumulate, char *err,
-			   size_t errlen)
+static void matmul_backward(float *dinp, float *dW, const float *dout, const float *inp,
+			    const float *W, int N, int C, int OC, int accumulate, grad_scratch *s,
+			    int nt)
 {
-	if (dinp && gemma3_matmul_backward_input(dinp, dout, W, N, C, OC, accumulate, err, errlen))
-		return -1;
-	return gemma3_matmul_backward_weight(dW, dout, inp, N, C, OC, err, errlen);
+	if (dinp)
+		gemma3_matmul_backward_input(dinp, dout, W, N, C, OC, accumulate, s->gemm_ws, nt);
+	gemma3_matmul_backward_weight(dW, dout, inp, N, C, OC, s->gemm_ws, nt);
 }
 
 /* The calling thread's number in an OpenMP team (0 outside one). */
@@ -211,19 +237,15 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 	if (!a->save_all)
 		return errf(err, errlen, "gemma3_backward: the forward pass did not keep activations");
 	int B = a->B, T = a->T, BT = B * T, d = c->hidden_size, ff = c->intermediate_size,
-	    hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size, nt = 1;
+	    hd = c->head_dim, Hq = c->num_heads, Hkv = c->num_kv_heads, V = c->vocab_size, nt = s->nt;
+	if (B != s->B || T != s->T)
+		return errf(err, errlen, "gemma3_backward: activations for B=%d T=%d, scratch for B=%d T=%d",
+			    B, T, s->B, s->T);
+	/* The per-thread buffers were made for s->nt threads; fewer may run. */
 #ifdef _OPENMP
-	nt = omp_get_max_threads();
+	if (omp_get_max_threads() < nt)
+		nt = omp_get_max_threads();
 #endif
-	/* Each thread's row of exps (V doubles) and of attention gradients (T
-	 * floats), allocated before the threads start. */
-	size_t ework = (size_t)nt * V * sizeof(double), work = ework + (size_t)nt * T * sizeof(float);
-	double *ebuf = malloc(work);
-	if (!ebuf)
-		return errf(err, errlen, "out of memory for the backward pass (%zu MB for %d threads)",
-			    work >> 20, nt);
-	float *dpbuf = (float *)((char *)ebuf + ework);
-	int rc = -1;
 	gemma3_ptrs P, G;
 	gemma3_ptrs_set(c, (float *)params, &P);
 	gemma3_ptrs_set(c, grads, &G);
@@ -234,7 +256,7 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 	{
 		/* Each exp once: kept for the normalisation (the same bits as
 		 * computing it twice). */
-		double *e = ebuf + (size_t)thread_num() * V;
+		double *e = s->exps + (size_t)thread_num() * V;
 #pragma omp for schedule(static)
 		for (int n = 0; n < BT; n++) {
 			float *z = a->logits + (size_t)n * V;
@@ -262,8 +284,7 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 		}
 	}
 	/* Tied output: logits = lnf @ embed^T. */
-	if (matmul_backward(s->dnorm, G.embed, a->logits, a->lnf, P.embed, BT, d, V, 0, err, errlen))
-		goto out;
+	matmul_backward(s->dnorm, G.embed, a->logits, a->lnf, P.embed, BT, d, V, 0, s, nt);
 	rmsnorm_backward(s->dres, G.norm, s->dnorm, a->xfinal, a->lnf_rstd, P.norm, BT, d, 0);
 
 	for (int l = c->num_layers - 1; l >= 0; l--) {
@@ -273,33 +294,29 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 		int global = c->layer_is_global[l];
 		/* x_next = xmid + rms(mlp; post_ff): dres is d(xmid) as it is. */
 		rmsnorm_backward(s->dd, GW->ln_postff, s->dres, L->mlp, L->mlp_rstd, W->ln_postff, BT, d, 0);
-		if (matmul_backward(s->dh, GW->wdown, s->dd, L->h, W->wdown, BT, ff, d, 0, err, errlen))
-			goto out;
+		matmul_backward(s->dh, GW->wdown, s->dd, L->h, W->wdown, BT, ff, d, 0, s, nt);
 #pragma omp parallel for schedule(static)
 		for (size_t i = 0; i < (size_t)BT * ff; i++) {
 			float gg, ge = gelu_tanh_and_grad(L->gate[i], &gg);
 			s->dgate[i] = s->dh[i] * L->up[i] * gg;
 			s->dup[i] = s->dh[i] * ge;
 		}
-		if (matmul_backward(s->dnorm, GW->wgate, s->dgate, L->ln2, W->wgate, BT, d, ff, 0, err, errlen) ||
-		    matmul_backward(s->dnorm, GW->wup, s->dup, L->ln2, W->wup, BT, d, ff, 1, err, errlen))
-			goto out;
+		matmul_backward(s->dnorm, GW->wgate, s->dgate, L->ln2, W->wgate, BT, d, ff, 0, s, nt);
+		matmul_backward(s->dnorm, GW->wup, s->dup, L->ln2, W->wup, BT, d, ff, 1, s, nt);
 		rmsnorm_backward(s->dres, GW->ln_preff, s->dnorm, L->xmid, L->ln2_rstd, W->ln_preff, BT, d, 1);
 		/* xmid = x + rms(o; post_attn). */
 		rmsnorm_backward(s->dd, GW->ln_postattn, s->dres, L->o, L->o_rstd, W->ln_postattn, BT, d, 0);
-		if (matmul_backward(s->datty, GW->wo, s->dd, L->atty, W->wo, BT, Hq * hd, d, 0, err, errlen))
-			goto out;
-		attention_backward(c, L, s, B, T, global, dpbuf, nt);
+		matmul_backward(s->datty, GW->wo, s->dd, L->atty, W->wo, BT, Hq * hd, d, 0, s, nt);
+		attention_backward(c, L, s, B, T, global, s->dp, nt);
 		const float *cs = global ? a->rope_cos_global : a->rope_cos_local;
 		const float *sn = global ? a->rope_sin_global : a->rope_sin_local;
 		rope_backward(s->dqr, BT, T, Hq, hd, cs, sn);
 		rope_backward(s->dkr, BT, T, Hkv, hd, cs, sn);
 		rmsnorm_backward(s->dq, GW->qnorm, s->dqr, L->q, L->q_rstd, W->qnorm, BT * Hq, hd, 0);
 		rmsnorm_backward(s->dk, GW->knorm, s->dkr, L->k, L->k_rstd, W->knorm, BT * Hkv, hd, 0);
-		if (matmul_backward(s->dnorm, GW->wq, s->dq, L->ln1, W->wq, BT, d, Hq * hd, 0, err, errlen) ||
-		    matmul_backward(s->dnorm, GW->wk, s->dk, L->ln1, W->wk, BT, d, Hkv * hd, 1, err, errlen) ||
-		    matmul_backward(s->dnorm, GW->wv, s->dv, L->ln1, W->wv, BT, d, Hkv * hd, 1, err, errlen))
-			goto out;
+		matmul_backward(s->dnorm, GW->wq, s->dq, L->ln1, W->wq, BT, d, Hq * hd, 0, s, nt);
+		matmul_backward(s->dnorm, GW->wk, s->dk, L->ln1, W->wk, BT, d, Hkv * hd, 1, s, nt);
+		matmul_backward(s->dnorm, GW->wv, s->dv, L->ln1, W->wv, BT, d, Hkv * hd, 1, s, nt);
 		rmsnorm_backward(s->dres, GW->ln1, s->dnorm, L->x, L->ln1_rstd, W->ln1, BT, d, 1);
 	}
 	/* Embedding: x0 = embed[tok] * sqrt(d). Serial over positions since
@@ -309,8 +326,5 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 	for (int i = 0; i < d; i++)
 		for (int n = 0; n < BT; n++)
 			G.embed[(size_t)tokens[n] * d + i] += s->dres[(size_t)n * d + i] * es;
-	rc = 0;
-out:
-	free(ebuf);
-	return rc;
+	return 0;
 }

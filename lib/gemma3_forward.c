@@ -103,7 +103,8 @@ static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all,
 		layer_total += per[i];
 	int nl = save_all ? c->num_layers : 1;
 	size_t half = hd / 2;
-	size_t total = layer_total * nl + BT * d * 2 + BT + (logits_buf ? 0 : BT * V) + 4 * (size_t)T * half;
+	size_t total = 2 * BT + layer_total * nl + BT * d * 2 + BT + (logits_buf ? 0 : BT * V) +
+		       4 * (size_t)T * half;
 	gemma3_acts *a = calloc(1, sizeof *a);
 	float *m = a ? malloc(total * sizeof(float)) : NULL;
 	if (!m) {
@@ -116,6 +117,8 @@ static gemma3_acts *acts_new(const gemma3_config *c, int B, int T, int save_all,
 	a->T = T;
 	a->save_all = save_all;
 	a->mem = m;
+	a->loss_rows = (double *)m; /* first: malloc's alignment suits doubles */
+	m += 2 * BT;
 	for (int l = 0; l < c->num_layers; l++) {
 		gemma3_layer_acts *L = &a->layer[l];
 		if (l >= nl) {
@@ -306,9 +309,7 @@ int gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *tar
 			return errf(err, errlen, "target token %d out of range (vocabulary %d)", targets[i], V);
 	/* Per-position losses summed in order afterwards: the same bits for
 	 * any thread count (an OpenMP reduction has no fixed order). */
-	double *row = malloc((size_t)BT * sizeof *row);
-	if (!row)
-		return errf(err, errlen, "out of memory for the loss (%d positions)", BT);
+	double *row = a->loss_rows;
 #pragma omp parallel for schedule(static)
 	for (int i = 0; i < BT; i++) {
 		row[i] = 0;
@@ -331,7 +332,6 @@ int gemma3_loss(const gemma3_config *c, const gemma3_acts *a, const int32_t *tar
 			total += row[i];
 			cnt++;
 		}
-	free(row);
 	if (n)
 		*n = cnt;
 	*loss = cnt ? total / cnt : 0;

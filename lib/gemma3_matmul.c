@@ -4,9 +4,7 @@
  * arithmetic. The OpenMP loops stay outside the multiversioned functions:
  * each thread calls a cloned function on a block of the output. */
 #include "gemma3_matmul.h"
-#include "cli.h"
 
-#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -241,29 +239,28 @@ CLONES static void gemm_block(float *Cm, size_t ldc, const float *a, size_t ams,
 	}
 }
 
-static int gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, const float *b,
-		size_t ldb, int M, int J, int K, int accumulate, char *err, size_t errlen)
+size_t gemma3_matmul_workspace(int C, int threads)
+{
+	/* A KC-deep slice of all of B (C columns), packed once and shared by
+	 * the threads, then each thread's block of A. */
+	size_t nj = ((size_t)(C > 0 ? C : 1) + NR - 1) / NR;
+	return nj * NR * KC + (size_t)(threads > 0 ? threads : 1) * MCB * KC;
+}
+
+static void gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, const float *b,
+		 size_t ldb, int M, int J, int K, int accumulate, float *ws, int nt)
 {
 	if (M <= 0 || J <= 0)
-		return 0;
+		return;
 	if (K <= 0) {
 		if (!accumulate)
 			for (int m = 0; m < M; m++)
 				memset(Cm + (size_t)m * ldc, 0, (size_t)J * sizeof(float));
-		return 0;
+		return;
 	}
-	int mb = (M + MCB - 1) / MCB, nj = (J + NR - 1) / NR, nt = 1;
-#ifdef _OPENMP
-	nt = omp_get_max_threads();
-#endif
-	/* A KC-deep slice of all of B, packed once and shared by the threads,
-	 * then each thread's block of A: one allocation, made before the
-	 * threads start so that running out of memory is the caller's error. */
+	int mb = (M + MCB - 1) / MCB, nj = (J + NR - 1) / NR;
+	float *Bp = ws;
 	size_t nb = (size_t)nj * NR * KC, na = (size_t)MCB * KC;
-	float *Bp = malloc((nb + (size_t)nt * na) * sizeof(float));
-	if (!Bp)
-		return errf(err, errlen, "out of memory in a matrix product (%zu MB)",
-			    (nb + (size_t)nt * na) * sizeof(float) >> 20);
 #pragma omp parallel num_threads(nt)
 	{
 		int tid = 0;
@@ -283,20 +280,18 @@ static int gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, c
 			}
 		}
 	}
-	free(Bp);
-	return 0;
 }
 
-int gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
-				 int OC, int accumulate, char *err, size_t errlen)
+void gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
+				  int OC, int accumulate, float *ws, int threads)
 {
 	/* dinp[n,i] = sum_o dout[n,o] W[o,i]: A = dout (rows n), B = W. */
-	return gemm(dinp, C, dout, OC, 1, W, C, N, C, OC, accumulate, err, errlen);
+	gemm(dinp, C, dout, OC, 1, W, C, N, C, OC, accumulate, ws, threads);
 }
 
-int gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
-				  int OC, char *err, size_t errlen)
+void gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
+				   int OC, float *ws, int threads)
 {
 	/* dW[o,i] += sum_n dout[n,o] inp[n,i]: A = dout^T, B = inp. */
-	return gemm(dW, C, dout, 1, OC, inp, C, OC, C, N, 1, err, errlen);
+	gemm(dW, C, dout, 1, OC, inp, C, OC, C, N, 1, ws, threads);
 }

@@ -22,15 +22,16 @@
 
 /* out[N,OC] = inp[N,C] @ W[OC,C]^T */
 void gemma3_matmul_forward(float *out, const float *inp, const float *W, int N, int C, int OC);
-/* The backward products pack their operands into a buffer of their own:
- * each returns 0, or -1 with a message when it cannot be allocated (the
- * output is then unchanged). */
+/* The backward products pack their operands into the caller's workspace ws
+ * of gemma3_matmul_workspace(C, threads) floats, so that a training step
+ * allocates nothing; they run on at most that many threads. */
+size_t gemma3_matmul_workspace(int C, int threads);
 /* dinp[N,C] = dout[N,OC] @ W[OC,C], or += when accumulate */
-int gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
-				 int OC, int accumulate, char *err, size_t errlen);
+void gemma3_matmul_backward_input(float *dinp, const float *dout, const float *W, int N, int C,
+				  int OC, int accumulate, float *ws, int threads);
 /* dW[OC,C] += dout[N,OC]^T @ inp[N,C] */
-int gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
-				  int OC, char *err, size_t errlen);
+void gemma3_matmul_backward_weight(float *dW, const float *dout, const float *inp, int N, int C,
+				   int OC, float *ws, int threads);
 /* The dot product of the forward's outputs, to be inlined into a
  * multiversioned function (GEMMA3_CLONES) - attention uses it: eight partial sums over the index mod 8, reduced as
  * ((0+1)+(2+3))+((4+5)+(6+7)), then the tail in order. */

@@ -27,7 +27,11 @@ typedef struct {
 	unsigned char *decay;
 	gemma3_acts *acts;
 	grad_scratch *scratch;
+	double *norm_parts;   /* grad_norm's chunk sums, made once with the rest */
 } cpu;
+
+/* Values a grad_norm chunk sums. */
+#define NORM_CHUNK ((size_t)1 << 16)
 
 static void set_params(backend *b, const float *p, const float *m, const float *v)
 {
@@ -131,8 +135,8 @@ static double grad_norm(backend *b)
 	/* Fixed-size chunks summed in order: the same bits for any thread
 	 * count; then the ranks' sums of squares of their slices. */
 	const float *g = s->grads + s->lo;
-	size_t n = s->hi - s->lo, chunk = 1 << 16, nch = (n + chunk - 1) / chunk;
-	double *part = xcalloc(nch ? nch : 1, sizeof *part);
+	size_t n = s->hi - s->lo, chunk = NORM_CHUNK, nch = (n + chunk - 1) / chunk;
+	double *part = s->norm_parts;
 #pragma omp parallel for schedule(static)
 	for (size_t k = 0; k < nch; k++) {
 		double a = 0;
@@ -143,7 +147,6 @@ static double grad_norm(backend *b)
 	}
 	for (size_t k = 0; k < nch; k++)
 		ss += part[k];
-	free(part);
 	if (s->d && dist_allreduce_sum(s->d, &ss, 1))
 		die("%s", dist_error(s->d));
 	return sqrt(ss);
@@ -201,6 +204,7 @@ static void cpu_free(backend *b)
 	free(s->v);
 	free(s->table);
 	free(s->decay);
+	free(s->norm_parts);
 	gemma3_acts_free(s->acts);
 	grad_scratch_free(s->scratch);
 	free(s);
@@ -219,6 +223,7 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	s->grads = xcalloc(s->n, sizeof(float));
 	s->m = xcalloc(s->n, sizeof(float));
 	s->v = xcalloc(s->n, sizeof(float));
+	s->norm_parts = xcalloc(s->n / NORM_CHUNK + 1, sizeof *s->norm_parts);
 	char err[512];
 	s->n_tensors = gemma3_param_table(c, &s->table, err, sizeof err);
 	if (s->n_tensors < 0)

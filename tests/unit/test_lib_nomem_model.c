@@ -5,7 +5,8 @@
  * vocabulary, a full decoder cache, an output that cannot be written) is
  * an error with its message. The sweeps with OpenMP regions (forward,
  * backward, decoding) run with the threads there are: those regions
- * allocate nothing. */
+ * allocate nothing. Once its activations and scratch are made, a training
+ * step (forward, loss, backward) allocates nothing at all. */
 #include "cli.h"
 #include "failalloc.h"
 #include "gemma3.h"
@@ -384,6 +385,47 @@ static void fixture_refs(fixture *f)
 	gemma3_acts_free(a);
 }
 
+/* A training step once its buffers are made: every allocation would fail,
+ * none is asked for, and the gradients are the reference's bits, also
+ * with more threads than the scratch was made for (they use fewer). */
+static void step_allocates_nothing(fixture *f)
+{
+	char err[512] = "";
+	double loss;
+	long n;
+	size_t np = gemma3_num_params(&f->c);
+	gemma3_acts *a = gemma3_acts_new(&f->c, B, T, 1, err, sizeof err);
+	grad_scratch *s = a ? grad_scratch_new(&f->c, B, T, err, sizeof err) : NULL;
+	if (!s)
+		die("%s", err);
+	for (int threads = 4; threads <= 8; threads += 4) {
+		omp_set_num_threads(threads);
+		memset(f->g, 0, np * sizeof *f->g);
+		failalloc_hit = 0;
+		failalloc_left = 0;
+		int rc = gemma3_forward(&f->c, f->p, a, f->in, err, sizeof err) ||
+			 gemma3_loss(&f->c, a, f->tg, &loss, &n, err, sizeof err) ||
+			 gemma3_backward(&f->c, f->p, a, f->in, f->tg, 1.0f / (float)n, f->g, s, err,
+					 sizeof err);
+		failalloc_left = -1;
+		ok(rc == 0 && !failalloc_hit && !memcmp(f->g, f->gref, np * sizeof *f->g),
+		   "a training step on %d threads (scratch made for 4) allocates nothing and gives "
+		   "the reference's gradients: %s", threads,
+		   rc ? err : failalloc_hit ? "an allocation was asked for" : "");
+	}
+	omp_set_num_threads(4);
+	gemma3_acts *other = gemma3_acts_new(&f->c, B, T - 1, 1, err, sizeof err);
+	if (!other || gemma3_forward(&f->c, f->p, other, f->in, err, sizeof err))
+		die("%s", err);
+	err[0] = 0;
+	ok(gemma3_backward(&f->c, f->p, other, f->in, f->tg, 1.0f, f->g, s, err, sizeof err) == -1 &&
+	   strstr(err, "activations for B=2 T=4, scratch for B=2 T=5"),
+	   "backward with a scratch made for another T: an error naming both: %s", err);
+	gemma3_acts_free(other);
+	grad_scratch_free(s);
+	gemma3_acts_free(a);
+}
+
 /* ---- errors that are not about memory ---- */
 
 static int says(const char *err, const char *what)
@@ -487,8 +529,9 @@ int main(void)
 	omp_set_num_threads(4);
 	fixture_refs(&f);
 	failalloc_sweep("gemma3_forward and gemma3_loss", do_forward, &f);
-	long n = failalloc_sweep("gemma3_backward (and its matrix products)", do_backward, &f);
-	ok(n > 10, "the backward sweep went through the matrix products' buffers (%ld allocations)", n);
+	long n = failalloc_sweep("gemma3_backward (and its scratch)", do_backward, &f);
+	ok(n > 15, "the backward sweep went through the scratch's buffers (%ld allocations)", n);
+	step_allocates_nothing(&f);
 	failalloc_sweep("gemma3_logits", do_logits, &f);
 	failalloc_sweep("gemma3_kv_new and gemma3_decode_step", do_decode, &f);
 
