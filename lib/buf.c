@@ -81,6 +81,19 @@ const char *buf_cstr(buf_t *b)
 	return b->data;
 }
 
+char *buf_take(buf_t *b, size_t *len)
+{
+	char *text = NULL;
+	if (buf_cstr(b)) {
+		text = b->data;
+		if (len)
+			*len = b->len;
+		b->data = NULL;
+	}
+	buf_free(b);
+	return text;
+}
+
 void buf_free(buf_t *b)
 {
 	free(b->data);

@@ -29,6 +29,10 @@ int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Makes data a NUL-terminated string (the NUL is not counted in len);
  * NULL when a checked buffer ran out of memory. */
 const char *buf_cstr(buf_t *b);
+/* Hands the text over, NUL-terminated, for the caller to free (len, when
+ * not NULL, gets its length), and leaves b empty; NULL (b freed) when a
+ * checked buffer ran out of memory. */
+char *buf_take(buf_t *b, size_t *len);
 void buf_free(buf_t *b);
 
 #endif

@@ -9,9 +9,9 @@
 /* b's text, or NULL with the message when it ran out of memory. */
 static char *take(buf_t *b, const char *what, char *err, size_t errlen)
 {
-	if (buf_cstr(b))
-		return b->data;
-	buf_free(b);
+	char *text = buf_take(b, NULL);
+	if (text)
+		return text;
 	errf(err, errlen, "out of memory (for the name of %s)", what);
 	return NULL;
 }

@@ -69,15 +69,6 @@ static void put_cp(buf_t *b, int32_t c)
 	buf_append(b, tmp, (size_t)k);
 }
 
-/* b's text, or NULL (b freed) when it ran out of memory. */
-static char *take(buf_t *b)
-{
-	if (buf_cstr(b))
-		return b->data;
-	buf_free(b);
-	return NULL;
-}
-
 char *py_capitalize(const char *s)
 {
 	size_t n = strlen(s), i = 0;
@@ -92,7 +83,7 @@ char *py_capitalize(const char *s)
 			put_cp(&b, i == 0 ? utf8proc_totitle(c) : utf8proc_tolower(c));
 		i += k;
 	}
-	return take(&b);
+	return buf_take(&b, NULL);
 }
 
 size_t py_len(const char *s, size_t n)
@@ -157,7 +148,7 @@ char *hellaswag_preprocess(const char *s)
 		buf_free(&a);
 		return NULL;
 	}
-	return take(&a);
+	return buf_take(&a, NULL);
 }
 
 char *str_cat(const char *first, ...)
@@ -168,5 +159,5 @@ char *str_cat(const char *first, ...)
 	for (const char *s = first; s; s = va_arg(ap, const char *))
 		buf_puts(&b, s);
 	va_end(ap);
-	return take(&b);
+	return buf_take(&b, NULL);
 }

@@ -34,12 +34,10 @@ static char *state_json(const gemma3_train_state *s, char *err, size_t errlen)
 		   s->micro_batch, s->batch_tokens);
 	json_write_string(&b, s->hparams, strlen(s->hparams));
 	buf_puts(&b, "}");
-	if (!buf_cstr(&b)) {
-		buf_free(&b);
+	char *text = buf_take(&b, NULL);
+	if (!text)
 		errf(err, errlen, "out of memory for a checkpoint's training state");
-		return NULL;
-	}
-	return b.data; /* NUL-terminated by buf_cstr */
+	return text;
 }
 
 /* What the header checksum covers: every metadata value the readers use

@@ -117,10 +117,7 @@ char *hf_repo_dir(const char *cache, const char *kind, const char *repo)
 			buf_puts(&b, "--");
 		else
 			buf_putc(&b, *p);
-	if (buf_cstr(&b))
-		return b.data;
-	buf_free(&b);
-	return NULL;
+	return buf_take(&b, NULL);
 }
 
 int hf_is_commit(const char *s)

@@ -69,11 +69,7 @@ static char *rewrite_space(const char *p, size_t n)
 			in_class = 0;
 		}
 	}
-	if (!buf_cstr(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return buf_take(&b, NULL);
 }
 
 static const char NO_MEMORY[] = "out of memory for the pre-tokenizer regex";

@@ -284,12 +284,7 @@ static char *decode_vocab_string(const hf_load *L, const char *s, size_t n, size
 		buf_free(&b);
 		b = nb;
 	}
-	if (!buf_cstr(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	*out_len = b.len;
-	return b.data;
+	return buf_take(&b, out_len);
 }
 
 /* The id of a vocabulary string that merge r names, or -1 (with the

@@ -516,9 +516,7 @@ char *read_file_err(const char *path, size_t *len, char *err, size_t errlen)
 		return NULL;
 	}
 	instream_close(in);
-	if (len)
-		*len = b.len;
-	return b.data;
+	return buf_take(&b, len);
 }
 
 char *read_file(const char *path, size_t *len)

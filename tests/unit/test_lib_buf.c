@@ -48,5 +48,21 @@ int main(void)
 	buf_free(&c);
 	ok(buf_puts(&c, "again") == 0 && strcmp(buf_cstr(&c), "again") == 0, "a freed buffer is usable again");
 	buf_free(&c);
+
+	/* buf_take hands the text over and leaves the buffer empty */
+	buf_t t = BUF_CHECKED;
+	buf_puts(&t, "taken");
+	size_t len = 0;
+	char *text = buf_take(&t, &len);
+	ok(text && strcmp(text, "taken") == 0 && len == 5 && !t.data && t.len == 0,
+	   "buf_take: the NUL-terminated text and its length; the buffer empty");
+	free(text);
+	buf_puts(&t, "kept");
+	failalloc_left = 0;
+	buf_reserve(&t, 1000);
+	failalloc_left = -1;
+	len = 99;
+	ok(buf_take(&t, &len) == NULL && !t.data && !t.failed && len == 99,
+	   "buf_take of a failed buffer: NULL, the buffer freed, len untouched");
 	return done_testing();
 }
