@@ -174,7 +174,7 @@ check: test
 # The same tests, built with AddressSanitizer and UBSan into build-asan/.
 # bin/ is shared with the normal build, so its tools are relinked before and after.
 ASAN_VARS = BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" NVCC= \
-	SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+	SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all"
 check-asan:
 	$(MAKE) clean-bins
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) $(ASAN_VARS) test

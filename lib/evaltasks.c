@@ -3,6 +3,7 @@
 #include "evaltasks.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ static int get_choices(const json_value *arr, const char *what, eval_item *it, c
 static int get_label(const json_value *v, int n, int *out, char *err, size_t errlen)
 {
 	long k = -1;
-	if (v && v->type == JSON_NUMBER && v->number == (double)(long)v->number)
+	/* in range before the conversion: a double beyond long's is undefined */
+	if (v && v->type == JSON_NUMBER && fabs(v->number) < 1e9 && v->number == floor(v->number))
 		k = (long)v->number;
 	else if (v && v->type == JSON_STRING && v->len > 0 && v->len < 10) {
 		char *end;

@@ -8,6 +8,7 @@
 #include "xio.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,10 @@ static int get_num(const json_value *o, const char *key, double *out, const char
 	}
 	if (v->type != JSON_NUMBER)
 		return errf(err, errlen, "%s: '%s' is not a number", name, key);
+	/* some of these are floats: what a float cannot hold would become inf
+	 * and be written back as text no JSON reader takes */
+	if (!(fabs(v->number) <= FLT_MAX))
+		return errf(err, errlen, "%s: '%s' is out of range (%g)", name, key, v->number);
 	*out = v->number;
 	return 0;
 }
@@ -290,12 +295,17 @@ int gemma3_config_check(const gemma3_config *c, char *err, size_t errlen)
 		return errf(err, errlen, "config: %d attention heads are not a multiple of %d KV heads",
 			    c->num_heads, c->num_kv_heads);
 	if ((double)c->vocab_size * c->hidden_size > 4e9 || (double)c->hidden_size * c->intermediate_size > 4e9 ||
-	    c->hidden_size > 65536 || c->intermediate_size > 262144 || c->num_heads * c->head_dim > 65536)
+	    c->hidden_size > 65536 || c->intermediate_size > 262144 ||
+	    (int64_t)c->num_heads * c->head_dim > 65536)
 		return errf(err, errlen, "config: sizes too large");
 	if (!(c->rms_norm_eps > 0) || !(c->query_pre_attn_scalar > 0) || !(c->rope_local_base > 1) ||
 	    !(c->rope_global_base > 1) || !(c->rope_global_scaling_factor > 0) ||
-	    !(c->rope_local_scaling_factor > 0) || c->final_logit_softcapping < 0 ||
-	    c->attn_logit_softcapping < 0)
+	    !(c->rope_local_scaling_factor > 0) || !(c->final_logit_softcapping >= 0) ||
+	    !(c->attn_logit_softcapping >= 0) || !isfinite(c->rms_norm_eps) ||
+	    !isfinite(c->query_pre_attn_scalar) || !isfinite(c->rope_local_base) ||
+	    !isfinite(c->rope_global_base) || !isfinite(c->rope_global_scaling_factor) ||
+	    !isfinite(c->rope_local_scaling_factor) || !isfinite(c->final_logit_softcapping) ||
+	    !isfinite(c->attn_logit_softcapping))
 		return errf(err, errlen, "config: eps, query_pre_attn_scalar, rope bases or soft-capping out of range");
 	return 0;
 }
@@ -315,31 +325,8 @@ static char *read_config_file(const char *name, size_t *len, char *err, size_t e
 		     gemma3_preset_list());
 		return NULL;
 	}
-	FILE *f = fopen(name, "rb");
-	if (!f) {
-		errf(err, errlen, "%s: not a preset (%s), and the file cannot be read: %s", name,
-		     gemma3_preset_list(), strerror(errno));
-		return NULL;
-	}
-	buf_t b = BUF_CHECKED;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&b, chunk, n))
-			break;
-	int bad = ferror(f);
-	int e = errno;
-	fclose(f);
-	if (bad || !buf_cstr(&b)) {
-		if (bad)
-			errf(err, errlen, "%s: read failed: %s", name, strerror(e));
-		else
-			errf(err, errlen, "%s: out of memory", name);
-		buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.data; /* NUL-terminated by buf_cstr, the buffer is ours to keep */
+	/* there is a file of that name: its own read error says it best */
+	return read_file_err(name, len, err, errlen);
 }
 
 int gemma3_config_load(const char *name, int vocab_size, gemma3_config *c, char *err, size_t errlen)
@@ -404,12 +391,10 @@ char *gemma3_config_to_json(const gemma3_config *c, int bf16, char *err, size_t 
 	buf_printf(&b, "  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d,\n",
 		   (int)c->bos_id, (int)c->eos_id, (int)c->pad_id);
 	buf_printf(&b, "  \"dtype\": \"%s\"\n}\n", bf16 ? "bfloat16" : "float32");
-	if (!buf_cstr(&b)) {
-		buf_free(&b);
+	char *text = buf_take(&b, NULL);
+	if (!text)
 		errf(err, errlen, "out of memory for a config.json");
-		return NULL;
-	}
-	return b.data; /* NUL-terminated by buf_cstr */
+	return text;
 }
 
 /* ---- parameter layout ---- */

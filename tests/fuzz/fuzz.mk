@@ -28,6 +28,21 @@ FUZZ_fuzz_filter_SRCS := filter/hygiene.c filter/dedup.c filter/minhash.c
 FUZZ_SHARED ?= ../shared
 FUZZ_fuzz_fetch_parquet_SEEDS := $(wildcard $(FUZZ_SHARED)/fixtures/parquet-testing)
 FUZZ_fuzz_tokenize_RUN := -max_len=4096
+FUZZ_fuzz_eval_RUN := -max_len=4096
+# fuzz_eval's seeds: a few records of each official file behind the byte
+# that picks its reader, and two ready-made items.
+FUZZ_EVAL_FIX := $(FUZZ_SHARED)/fixtures/eval
+FUZZ_fuzz_eval_SEEDS := $(if $(wildcard $(FUZZ_EVAL_FIX)/piqa),$(FUZZ_DIR)/seeds/fuzz_eval)
+$(FUZZ_DIR)/seeds/fuzz_eval:
+	@mkdir -p $@.tmp
+	{ printf '\000'; head -3 $(FUZZ_EVAL_FIX)/piqa/valid.jsonl; printf '\377'; \
+	  head -3 $(FUZZ_EVAL_FIX)/piqa/valid-labels.lst; } > $@.tmp/piqa
+	{ printf '\001'; head -2 $(FUZZ_EVAL_FIX)/arc_easy/ARC-Easy-Dev.jsonl; } > $@.tmp/arc
+	{ printf '\002'; bzcat $(FUZZ_EVAL_FIX)/hellaswag/hellaswag_val_full.txt.bz2 | head -12; } \
+		> $@.tmp/hellaswag
+	printf '\003{"task":"t","context":"Q: 2+2?\\nA:","choices":["4","5"],"gold":0}\n{"query":"x","choices":["a"],"gold":"0","id":"7"}\n' \
+		> $@.tmp/generic
+	mv $@.tmp $@
 FUZZ_fuzz_filter_RUN := -max_len=4096
 
 $(FUZZ_DIR)/obj/%.o: %.c
@@ -53,7 +68,7 @@ fuzz:
 	@echo "make fuzz: $(FUZZ_CC) not found; the fuzz targets need clang (apt-get install clang)"
 endif
 
-fuzz-run: fuzz
+fuzz-run: fuzz $(FUZZ_fuzz_eval_SEEDS)
 	@$(foreach f,$(FUZZ_BINS:$(FUZZ_DIR)/%=%),mkdir -p $(FUZZ_DIR)/corpus/$(f) && \
 		echo "== $(f), $(FUZZ_TIME) s" && \
 		$(FUZZ_$(f)_ENV) $(FUZZ_DIR)/$(f) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \

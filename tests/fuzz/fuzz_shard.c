@@ -9,6 +9,7 @@
  * bytes go through a file, as the tools read them.
  *   make fuzz && build/fuzz/fuzz_shard -max_total_time=30 CORPUS_DIR */
 #include "cli.h"
+#include "fuzz_files.h"
 #include "shard.h"
 #include "tokstream.h"
 #include "xio.h"
@@ -19,35 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* tmpfs: a file per input costs little there */
-static char dir[] = "/dev/shm/bonsai-fuzz-shard.XXXXXX";
-static char *file, *manifest_path;
-
-static void clean_up(void)
-{
-	unlink(file);
-	unlink(manifest_path);
-	rmdir(dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	cli_init("fuzz_shard");
-	if (!mkdtemp(dir))
-		abort();
-	file = xpath_join(dir, "input");
-	manifest_path = xpath_join(dir, "manifest");
-	atexit(clean_up);
+	fuzz_files_init((const char *const[]){ "input", "manifest", NULL });
 	return 0;
-}
-
-static void put(const char *path, const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
-		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	int mode = data[0] % 3;
 	char err[600];
-	put(mode == 2 ? manifest_path : file, data + 1, size - 1);
+	fuzz_put(fuzz_paths[mode == 2], data + 1, size - 1);
 	if (mode == 0) {
-		tokreader *r = tokreader_open(file, err, sizeof err);
+		tokreader *r = tokreader_open(fuzz_paths[0], err, sizeof err);
 		if (!r)
 			return 0;
 		const uint32_t *ids;
@@ -71,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 		tokreader_close(r);
 	} else if (mode == 1) {
-		shard *s = shard_open(file, 1, err, sizeof err);
+		shard *s = shard_open(fuzz_paths[0], 1, err, sizeof err);
 		if (!s)
 			return 0;
 		uint64_t sum = 0;
@@ -83,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shard_close(s);
 		(void)sum;
 	} else {
-		manifest *m = manifest_read(dir, err, sizeof err);
+		manifest *m = manifest_read(fuzz_dir, err, sizeof err);
 		if (m) {
 			for (size_t i = 0; i < m->n; i++)
 				if (!m->entries[i].file || strchr(m->entries[i].file, '/'))

@@ -80,6 +80,22 @@ int main(void)
 	   strstr(err, "yarn"), "unsupported rope type: %s", err);
 	ok(parse("{\"model_type\":\"llama\"}", &c, err, sizeof err) && strstr(err, "llama"),
 	   "another model type: %s", err);
+	/* heads x head_dim beyond an int's range: refused, not wrapped round to
+	 * a small number that passes */
+	ok(parse("{\"num_attention_heads\":10615511,\"num_key_value_heads\":1,\"head_dim\":256}", &c,
+		 err, sizeof err) && strstr(err, "sizes too large"),
+	   "10,615,511 heads of 256: too large: %s", err);
+	ok(parse("{\"num_attention_heads\":2,\"num_key_value_heads\":1,\"head_dim\":1073741824}", &c,
+		 err, sizeof err) && strstr(err, "sizes too large"),
+	   "2 heads of 2^30: too large: %s", err);
+	/* a number a float cannot hold: refused, not kept as inf (which the
+	 * config.json writer would print as text no JSON reader takes) */
+	ok(parse("{\"rms_norm_eps\":1e206}", &c, err, sizeof err) &&
+		   strstr(err, "'rms_norm_eps' is out of range"),
+	   "rms_norm_eps 1e206: out of range: %s", err);
+	ok(parse("{\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"default\",\"rope_theta\":1e999}}}",
+		 &c, err, sizeof err) && strstr(err, "'rope_theta' is out of range"),
+	   "rope_theta 1e999 (inf): out of range: %s", err);
 	ok(parse("{\"hidden_size\":\"64\"}", &c, err, sizeof err) && strstr(err, "hidden_size"),
 	   "a string where a number belongs: %s", err);
 
