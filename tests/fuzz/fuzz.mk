@@ -28,6 +28,14 @@ FUZZ_fuzz_filter_SRCS := filter/hygiene.c filter/dedup.c filter/minhash.c
 FUZZ_SHARED ?= ../shared
 FUZZ_fuzz_fetch_parquet_SEEDS := $(wildcard $(FUZZ_SHARED)/fixtures/parquet-testing)
 FUZZ_fuzz_tokenize_RUN := -max_len=4096
+# fuzz_tokenize's seed for its .tiktoken mode: r50k_base's 256 bytes and
+# first merges.
+FUZZ_TIKTOKEN := $(FUZZ_SHARED)/fixtures/tokenizers/tiktoken/r50k_base.tiktoken
+FUZZ_fuzz_tokenize_SEEDS := $(if $(wildcard $(FUZZ_TIKTOKEN)),$(FUZZ_DIR)/seeds/fuzz_tokenize)
+$(FUZZ_DIR)/seeds/fuzz_tokenize:
+	@mkdir -p $@.tmp
+	{ printf '\005'; head -300 $(FUZZ_TIKTOKEN); } > $@.tmp/tiktoken
+	mv $@.tmp $@
 FUZZ_fuzz_eval_RUN := -max_len=4096
 # fuzz_eval's seeds: a few records of each official file behind the byte
 # that picks its reader, and two ready-made items.
@@ -68,7 +76,7 @@ fuzz:
 	@echo "make fuzz: $(FUZZ_CC) not found; the fuzz targets need clang (apt-get install clang)"
 endif
 
-fuzz-run: fuzz $(FUZZ_fuzz_eval_SEEDS)
+fuzz-run: fuzz $(FUZZ_fuzz_eval_SEEDS) $(FUZZ_fuzz_tokenize_SEEDS)
 	@$(foreach f,$(FUZZ_BINS:$(FUZZ_DIR)/%=%),mkdir -p $(FUZZ_DIR)/corpus/$(f) && \
 		echo "== $(f), $(FUZZ_TIME) s" && \
 		$(FUZZ_$(f)_ENV) $(FUZZ_DIR)/$(f) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \

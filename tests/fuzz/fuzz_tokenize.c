@@ -4,7 +4,9 @@
  *      loaded one must encode and decode a sample text back exactly);
  *   1, 2, 3: text for r50k_base, o200k_base and gemma3: decode(encode(x))
  *      must be x, whatever the bytes;
- *   4: a JSON Lines document: parsed as encode parses it, its text then as 1.
+ *   4: a JSON Lines document: parsed as encode parses it, its text then as 1;
+ *   5: a .tiktoken ranks file with r50k_base's pattern (refused with a
+ *      message, or loaded: then a sample text must decode back exactly).
  * A refused tokenizer.json comes back as NULL with a message, so leaks are
  * bugs too.
  * Build and run (from the project root, ../shared present; tests/fuzz/fuzz.mk):
@@ -47,6 +49,31 @@ static void roundtrip(const tokenizer *t, const char *s, size_t n, int lossy)
 	free(ids);
 }
 
+/* A loaded tokenizer encodes a sample; with exact set, one whose pattern
+ * is built in (nothing to fail) must also decode it back byte for byte.
+ * Frees t. */
+static void encode_sample(tokenizer *t, const char *path, int exact)
+{
+	t->path = strdup(path);
+	static uint64_t serial = 1ull << 40; /* tokenizer_load's job: a cache of its own */
+	t->serial = ++serial;
+	static const char sample[] = "Hello, world! 123 \xe2\x96\x81 <bos>\n\n caf\xc3\xa9 \xff";
+	uint32_t *ids = NULL;
+	size_t k = 0, cap = 0, dl;
+	/* a fuzzed regex may meet one of PCRE2's limits: an error, no crash */
+	int rc = tokenizer_encode(t, sample, sizeof sample - 1, &ids, &k, &cap, NULL, 0);
+	if (exact && rc)
+		abort();
+	if (rc == 0) {
+		char *d = tokenizer_decode(t, ids, k, &dl, NULL, 0);
+		if (exact && (!d || dl != sizeof sample - 1 || memcmp(d, sample, dl)))
+			abort();
+		free(d);
+	}
+	free(ids);
+	tokenizer_free(t);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -71,7 +98,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	int mode = data[0] % 5;
+	int mode = data[0] % 6;
 	const char *s = (const char *)data + 1;
 	size_t n = size - 1;
 	if (mode == 0) {
@@ -84,20 +111,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			free(copy);
 			return 0;
 		}
-		t->path = strdup("fuzz.json");
-		static uint64_t serial = 1ull << 40; /* tokenizer_load's job: a cache of its own */
-		t->serial = ++serial;
-		static const char sample[] = "Hello, world! 123 \xe2\x96\x81 <bos>\n\n caf\xc3\xa9 \xff";
-		uint32_t *ids = NULL;
-		size_t k = 0, cap = 0, dl;
-		/* a fuzzed regex may meet one of PCRE2's limits: an error, no crash */
-		if (tokenizer_encode(t, sample, sizeof sample - 1, &ids, &k, &cap, NULL, 0) == 0)
-			free(tokenizer_decode(t, ids, k, &dl, NULL, 0));
-		free(ids);
-		tokenizer_free(t);
+		encode_sample(t, "fuzz.json", 0);
 		free(copy);
 	} else if (mode <= 3) {
 		roundtrip(tok[mode - 1], s, n, mode == 3);
+	} else if (mode == 5) {
+		char err[512];
+		tokenizer *t = tokenizer_load_tiktoken("fuzz.tiktoken", s, n, "r50k_base", err, sizeof err);
+		if (t)
+			encode_sample(t, "fuzz.tiktoken", 1);
 	} else {
 		char err[200];
 		json_doc *d = json_parse(s, n, err, sizeof err);
