@@ -563,20 +563,29 @@ fail:
 	return NULL;
 }
 
+/* Appends t (a reader's result, NULL after its error) to *tasks: 0, or -1
+ * with the message (t freed). */
+static int add_task(eval_task ***tasks, size_t *n, eval_task *t, char *err, size_t errlen)
+{
+	if (!t)
+		return -1;
+	eval_task **grown = reallocarray(*tasks, *n + 1, sizeof **tasks);
+	if (!grown) {
+		errf(err, errlen, "%s: out of memory", t->source);
+		eval_task_free(t);
+		return -1;
+	}
+	*tasks = grown;
+	(*tasks)[(*n)++] = t;
+	return 0;
+}
+
 /* A new task appended to *tasks; NULL with the message when out of memory. */
 static eval_task *new_task_in(eval_task ***tasks, size_t *n_tasks, const char *name,
 			      const char *path, char *err, size_t errlen)
 {
-	eval_task **grown = reallocarray(*tasks, *n_tasks + 1, sizeof **tasks);
-	if (!grown) {
-		errf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	*tasks = grown;
 	eval_task *t = task_new(name, path, err, errlen);
-	if (t)
-		(*tasks)[(*n_tasks)++] = t;
-	return t;
+	return add_task(tasks, n_tasks, t, err, errlen) ? NULL : t;
 }
 
 int task_read_generic(const char *path, const char *default_name, eval_task ***tasks,
@@ -714,21 +723,6 @@ static char *task_file(const char *name, const char *path, const char *eval_dir,
 }
 
 /* Appends t (NULL: it could not be read) to *tasks, or frees it. */
-static int add_task(eval_task ***tasks, size_t *n, eval_task *t, char *err, size_t errlen)
-{
-	if (!t)
-		return -1;
-	eval_task **grown = reallocarray(*tasks, *n + 1, sizeof **tasks);
-	if (!grown) {
-		errf(err, errlen, "%s: out of memory", t->source);
-		eval_task_free(t);
-		return -1;
-	}
-	*tasks = grown;
-	(*tasks)[(*n)++] = t;
-	return 0;
-}
-
 /* Reads one task spec onto *tasks: 0, -1 (a bad or missing file) or -2
  * (the spec itself is wrong), with the message in err. */
 static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, size_t *n,
