@@ -629,8 +629,9 @@ int task_read_generic(const char *path, const char *default_name, eval_task ***t
 			rc = -1;
 			break;
 		}
+		/* in range before the conversion (undefined beyond long's) */
 		double idx = json_get_num(doc, "index", -1);
-		it.index = idx >= 0 ? (long)idx : (long)t->n;
+		it.index = idx >= 0 && idx < 1e15 ? (long)idx : (long)t->n;
 		rc = add_item(t, &it, path, i + 1, err, errlen);
 		json_free(d);
 	}
@@ -722,7 +723,6 @@ static char *task_file(const char *name, const char *path, const char *eval_dir,
 	return f;
 }
 
-/* Appends t (NULL: it could not be read) to *tasks, or frees it. */
 /* Reads one task spec onto *tasks: 0, -1 (a bad or missing file) or -2
  * (the spec itself is wrong), with the message in err. */
 static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, size_t *n,

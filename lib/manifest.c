@@ -7,6 +7,7 @@
 #include "xio.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,18 @@ static int get_count(const char *path, const json_value *o, const char *key, uin
 	return 0;
 }
 
+/* A token id that may be absent (-1): 0 and *out, or -1 with the message. */
+static int get_token_id(const char *path, const json_value *o, const char *key, int32_t *out,
+			char *err, size_t errlen)
+{
+	double v = json_get_num(o, key, -1);
+	/* in range before the conversion (undefined beyond int32_t's) */
+	if (!(v >= -1 && v < 2147483648.0) || v != floor(v))
+		return errf(err, errlen, "%s: \"%s\" is not a token id", path, key);
+	*out = (int32_t)v;
+	return 0;
+}
+
 static int parse_manifest(const char *path, json_value *root, manifest *m, char *err, size_t errlen)
 {
 	const char *fmt = json_get_str(root, "format");
@@ -88,8 +101,9 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 		return -1;
 	m->token_width = (uint32_t)width;
 	m->vocab_size = (uint32_t)vocab;
-	m->bos_id = (int32_t)json_get_num(root, "bos_id", -1);
-	m->eos_id = (int32_t)json_get_num(root, "eos_id", -1);
+	if (get_token_id(path, root, "bos_id", &m->bos_id, err, errlen) ||
+	    get_token_id(path, root, "eos_id", &m->eos_id, err, errlen))
+		return -1;
 	if (!parse_hex64(json_get_str(root, "fingerprint"), &m->fingerprint))
 		return errf(err, errlen, "%s: bad \"fingerprint\"", path);
 	json_value *shards = json_get(root, "shards");

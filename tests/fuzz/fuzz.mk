@@ -33,22 +33,24 @@ FUZZ_fuzz_tokenize_RUN := -max_len=4096
 FUZZ_TIKTOKEN := $(FUZZ_SHARED)/fixtures/tokenizers/tiktoken/r50k_base.tiktoken
 FUZZ_fuzz_tokenize_SEEDS := $(if $(wildcard $(FUZZ_TIKTOKEN)),$(FUZZ_DIR)/seeds/fuzz_tokenize)
 $(FUZZ_DIR)/seeds/fuzz_tokenize:
-	@mkdir -p $@.tmp
+	@rm -rf $@.tmp && mkdir -p $@.tmp
 	{ printf '\005'; head -300 $(FUZZ_TIKTOKEN); } > $@.tmp/tiktoken
 	mv $@.tmp $@
 FUZZ_fuzz_eval_RUN := -max_len=4096
 # fuzz_eval's seeds: a few records of each official file behind the byte
 # that picks its reader, and two ready-made items.
 FUZZ_EVAL_FIX := $(FUZZ_SHARED)/fixtures/eval
-FUZZ_fuzz_eval_SEEDS := $(if $(wildcard $(FUZZ_EVAL_FIX)/piqa),$(FUZZ_DIR)/seeds/fuzz_eval)
+FUZZ_EVAL_FILES := $(FUZZ_EVAL_FIX)/piqa/valid.jsonl $(FUZZ_EVAL_FIX)/piqa/valid-labels.lst \
+	$(FUZZ_EVAL_FIX)/arc_easy/ARC-Easy-Dev.jsonl $(FUZZ_EVAL_FIX)/hellaswag/hellaswag_val_full.txt.bz2
+FUZZ_fuzz_eval_SEEDS := $(if $(filter 4,$(words $(wildcard $(FUZZ_EVAL_FILES)))),$(FUZZ_DIR)/seeds/fuzz_eval)
 $(FUZZ_DIR)/seeds/fuzz_eval:
-	@mkdir -p $@.tmp
+	@rm -rf $@.tmp && mkdir -p $@.tmp
 	{ printf '\000'; head -3 $(FUZZ_EVAL_FIX)/piqa/valid.jsonl; printf '\377'; \
 	  head -3 $(FUZZ_EVAL_FIX)/piqa/valid-labels.lst; } > $@.tmp/piqa
 	{ printf '\001'; head -2 $(FUZZ_EVAL_FIX)/arc_easy/ARC-Easy-Dev.jsonl; } > $@.tmp/arc
-	{ printf '\002'; bzcat $(FUZZ_EVAL_FIX)/hellaswag/hellaswag_val_full.txt.bz2 | head -12; } \
-		> $@.tmp/hellaswag
-	printf '\003{"task":"t","context":"Q: 2+2?\\nA:","choices":["4","5"],"gold":0}\n{"query":"x","choices":["a"],"gold":"0","id":"7"}\n' \
+	bzcat $(FUZZ_EVAL_FIX)/hellaswag/hellaswag_val_full.txt.bz2 > $@.tmp/hellaswag.txt
+	{ printf '\002'; head -12 $@.tmp/hellaswag.txt; } > $@.tmp/hellaswag && rm $@.tmp/hellaswag.txt
+	printf '\003{"task":"t","context":"Q: 2+2?\\nA:","choices":["4","5"],"gold":0}\n{"query":"x","choices":["a","b"],"gold":"0","id":"7"}\n' \
 		> $@.tmp/generic
 	mv $@.tmp $@
 FUZZ_fuzz_filter_RUN := -max_len=4096

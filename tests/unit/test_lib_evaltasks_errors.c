@@ -130,11 +130,24 @@ int main(void)
 	ok(task_read_generic(g4, "x", &tasks, &nt, err, sizeof err) == -1 &&
 		   says(err, g4, 1, "not a JSON object"),
 	   "task_read_generic: a line that is not an object: -1, named");
-	char *g6 = put("g6.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 1e300}\n"
-				   "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": -1e300}\n");
+	/* numbers beyond any integer type: refused (a gold) or ignored (an
+	 * index), never converted (undefined; the sanitizer build says so) */
+	char *g6 = put("g6.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 1e300}\n");
 	ok(task_read_generic(g6, "x", &tasks, &nt, err, sizeof err) == -1 &&
 		   says(err, g6, 1, "label is not an integer from 0 to 1") && nt == 1,
-	   "task_read_generic: a gold of 1e300 (beyond any integer type): -1, named");
+	   "task_read_generic: a gold of 1e300: -1, named");
+	char *g7 = put("g7.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": -1e300}\n");
+	ok(task_read_generic(g7, "x", &tasks, &nt, err, sizeof err) == -1 &&
+		   says(err, g7, 1, "label is not an integer from 0 to 1") && nt == 1,
+	   "task_read_generic: a gold of -1e300: -1, named");
+	char *g8 = put("g8.jsonl", "{\"task\": \"idx\", \"context\": \"c\", \"choices\": [\"a\", \"b\"], "
+				   "\"index\": 1e300}\n{\"task\": \"idx\", \"context\": \"c\", "
+				   "\"choices\": [\"a\", \"b\"], \"index\": 7}\n");
+	ok(task_read_generic(g8, "x", &tasks, &nt, err, sizeof err) == 0 && nt == 2 &&
+		   tasks[1]->n == 2 && tasks[1]->items[0].index == 0 && tasks[1]->items[1].index == 7,
+	   "task_read_generic: an index of 1e300 is ignored (the item's position), 7 is kept");
+	if (nt == 2)
+		eval_task_free(tasks[--nt]);
 	char *g5 = put("g5.jsonl", "\n");
 	ok(task_read_generic(g5, "x", &tasks, &nt, err, sizeof err) == -1 &&
 		   says(err, g5, 0, "no items"),
@@ -171,6 +184,6 @@ int main(void)
 		return 1;
 	free(none), free(pj), free(pl), free(pj2), free(pl3), free(plx), free(pl1);
 	free(aj), free(aa), free(an), free(hj), free(ht);
-	free(g1), free(g2), free(g3), free(g4), free(g5), free(g6);
+	free(g1), free(g2), free(g3), free(g4), free(g5), free(g6), free(g7), free(g8);
 	return done_testing();
 }

@@ -123,6 +123,13 @@ int main(void)
 	ok(!manifest_read(mdir, err, sizeof err) && says(err, mpath, ""), "a manifest with a bad entry");
 	ok(!shardset_open(mdir, SPLIT_TRAIN, 0, err, sizeof err) && says(err, mpath, ""),
 	   "shardset_open passes the manifest's error on");
+	/* a token id beyond int32_t: refused, not converted (undefined) */
+	const char *huge = "{\"format\": \"bonsai-shards\", \"version\": 1, \"token_width\": 2, "
+			   "\"vocab_size\": 10, \"bos_id\": 1e300, \"fingerprint\": \"000000000000002a\", "
+			   "\"shards\": []}";
+	put(mpath, huge, strlen(huge));
+	ok(!manifest_read(mdir, err, sizeof err) && says(err, mpath, "\"bos_id\" is not a token id"),
+	   "a manifest with a bos_id of 1e300: NULL, named: %s", err);
 
 	/* token streams */
 	char *ts = at("stream"), *tbad = at("stream.bad");
