@@ -36,17 +36,6 @@ int fmt_double(char *s, double d)
 	return finish_float(s, n);
 }
 
-int fmt_float(char *s, float f)
-{
-	int n = 0;
-	for (int prec = 6; prec <= 9; prec++) {
-		n = snprintf(s, 32, "%.*g", prec, (double)f);
-		if (prec == 9 || strtof(s, NULL) == f)
-			break;
-	}
-	return finish_float(s, n);
-}
-
 static int fmt_i64(char *s, int64_t v)
 {
 	char tmp[24];

@@ -11,8 +11,8 @@
 /* Appends rows [from, to) of the decoded columns to out. */
 void pq_json_rows(buf_t *out, const pq_file *f, const pq_colbuf *cols, int64_t from, int64_t to);
 
-/* The shortest decimal text that reads back to the same double / float. */
+/* The shortest decimal text that reads back to the same double (a FLOAT
+ * column's values are shown widened to double). */
 int fmt_double(char *s, double d);
-int fmt_float(char *s, float f);
 
 #endif
