@@ -229,6 +229,16 @@ int tok_fail(char *err, size_t errlen, const char *path, long line, const char *
 	return -1;
 }
 
+char *tok_copy_str(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
 int tok_no_memory(char *err, size_t errlen, const char *path, const char *what)
 {
 	return tok_fail(err, errlen, path, 0, "out of memory for %s", what);

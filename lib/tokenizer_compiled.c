@@ -260,16 +260,6 @@ static int extents_ok(const ctok_header *h, const char *base)
 	return h->word_len <= 4 && h->split_behavior >= 0 && h->split_behavior <= SPLIT_CONTIGUOUS;
 }
 
-/* s[0..n) as a NUL-terminated string (NULL: out of memory). */
-static char *copy_str(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = 0;
-	}
-	return p;
-}
 
 /* The normalizer's replacements from S_REPL: 1, 0 when they do not fit
  * it, -1 when out of memory. */
@@ -295,8 +285,8 @@ static int read_repl(tokenizer *t, const ctok_header *h, const char *base)
 		if (fl > (uint64_t)(end - q) || tl > (uint64_t)(end - q) - fl)
 			return 0;
 		/* n_repl counts the pairs that tokenizer_free frees */
-		t->repl_from[i] = copy_str(q, fl);
-		t->repl_to[i] = copy_str(q + fl, tl);
+		t->repl_from[i] = tok_copy_str(q, fl);
+		t->repl_to[i] = tok_copy_str(q + fl, tl);
 		t->n_repl = i + 1;
 		if (!t->repl_from[i] || !t->repl_to[i])
 			return -1;
@@ -332,7 +322,7 @@ static int own_parts(tokenizer *t, const ctok_header *h, const char *base)
 		return -1;
 	if (!m->wide && !(m->slots = hot_copy(SEC(S_MSLOTS), h->sec[S_MSLOTS].len)))
 		return -1;
-	if (h->split_len && !(t->split = copy_str(SEC(S_SPLIT), h->split_len)))
+	if (h->split_len && !(t->split = tok_copy_str(SEC(S_SPLIT), h->split_len)))
 		return -1;
 	if (h->pretok == PRETOK_REGEX) {
 		char rerr[512];

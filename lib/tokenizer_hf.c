@@ -37,14 +37,6 @@ static int no_memory(const hf_load *L, const char *what)
 	return tok_no_memory(L->err, L->errlen, L->path, what);
 }
 
-/* s[0..n) and its NUL as a string of its own; NULL when out of memory. */
-static char *copy_str(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-	if (p)
-		memcpy(p, s, n + 1);
-	return p;
-}
 
 /* Makes room for one more replacement in each of t's normalizer arrays
  * (each keeps its contents when another cannot grow). */
@@ -110,8 +102,8 @@ static int add_normalizer(hf_load *L, const json_value *v)
 			FAIL("normalizer Replace of an empty string");
 		size_t k = t->n_repl;
 		char *f = NULL, *r = NULL;
-		if (repl_room(t) < 0 || !(f = copy_str(from->str, from->len)) ||
-		    !(r = copy_str(to->str, to->len))) {
+		if (repl_room(t) < 0 || !(f = tok_copy_str(from->str, from->len)) ||
+		    !(r = tok_copy_str(to->str, to->len))) {
 			free(f);
 			return no_memory(L, "the normalizer");
 		}
@@ -168,7 +160,7 @@ static int add_pre_tokenizer(hf_load *L, const json_value *v)
 				return -1;
 			if (s->len == 0)
 				FAIL("pre_tokenizer Split on an empty string");
-			if (!(t->split = copy_str(s->str, s->len)))
+			if (!(t->split = tok_copy_str(s->str, s->len)))
 				return no_memory(L, "the pre-tokenizer");
 			t->split_len = s->len;
 			t->split_behavior = b;
@@ -587,7 +579,7 @@ tokenizer *tokenizer_load_hf(const char *path, const char *text, size_t len, cha
 		flags[id] |= TOKF_ADDED;
 		if (!is_false(json_get(a, "special"))) {
 			flags[id] |= TOKF_SPECIAL;
-			strs[id] = copy_str(c->str, c->len);
+			strs[id] = tok_copy_str(c->str, c->len);
 			lens[id] = c->len;
 		} else {
 			strs[id] = decode_vocab_string(&L, c->str, c->len, &lens[id]);

@@ -122,6 +122,9 @@ tokenizer *tokenizer_load_tiktoken(const char *path, const char *text, size_t le
 /* "path: msg" (line 0) or "path:line: msg" into err[errlen]; returns -1. */
 int tok_fail(char *err, size_t errlen, const char *path, long line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* s[0..n) as a NUL-terminated string of its own (NUL bytes inside are kept:
+ * a JSON string may hold \u0000); NULL when out of memory. */
+char *tok_copy_str(const char *s, size_t n);
 /* "path: out of memory for what"; returns -1. */
 int tok_no_memory(char *err, size_t errlen, const char *path, const char *what);
 /* Refuses (-1, err) a tokenizer that some text could not be encoded with:
