@@ -1,8 +1,10 @@
 /* test_fetch_synth.c - parquet files written here, byte by byte, to reach
  * what no fixture holds: GZIP pages, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT
  * values, v1 and v2 pages and an optional column in one row group, and
- * several broken variants, and strings of ill-formed UTF-8. The expected
- * rows are the values put in. */
+ * several broken variants, strings of ill-formed UTF-8, and the logical
+ * types (dates, decimals, times, unsigned integers, timestamps). The
+ * expected rows are the values put in, dates and times as the C library
+ * writes them. */
 #include "tap.h"
 #include "cli.h"
 #include "buf.h"
@@ -11,6 +13,7 @@
 #include "../tools/thrift_writer.h"
 
 #include <setjmp.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,9 +32,14 @@ static size_t gz(const void *src, size_t n, uint8_t *dst, size_t cap)
 	return out;
 }
 
+/* A column: its schema element and its one chunk. converted: a
+ * ConvertedType, or -1 for none. */
 typedef struct {
+	const char *name;
+	int type, repetition, encoding, converted, scale, precision;
 	int64_t offset, size;
 	int codec;
+	int type_length; /* FIXED_LEN_BYTE_ARRAY's */
 } chunk_info;
 
 /* A data page header, v1 (5) or v2 (8), then the body. */
@@ -63,6 +71,65 @@ static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompresse
 	buf_append(file, h.b.data, h.b.len);
 	buf_append(file, body, (size_t)body_len);
 	buf_free(&h.b);
+}
+
+/* The footer of a file of one row group of rows rows (claimed: what its
+ * metadata says), the columns' chunks already written; then the end. */
+static void footer(buf_t *f, const chunk_info *ch, int ncols, int64_t rows, int64_t claimed)
+{
+	tw m = {0};
+	I32(&m, 1, 1);
+	tw_list(&m, 2, 12, ncols + 1);
+	tw_begin(&m, 0);
+	tw_bin(&m, 4, "schema");
+	I32(&m, 5, ncols);
+	tw_end(&m);
+	for (int c = 0; c < ncols; c++) {
+		tw_begin(&m, 0);
+		I32(&m, 1, ch[c].type);
+		if (ch[c].type_length)
+			I32(&m, 2, ch[c].type_length);
+		I32(&m, 3, ch[c].repetition);
+		tw_bin(&m, 4, ch[c].name);
+		if (ch[c].converted >= 0)
+			I32(&m, 6, ch[c].converted);
+		if (ch[c].converted == 5) { /* DECIMAL */
+			I32(&m, 7, ch[c].scale);
+			I32(&m, 8, ch[c].precision);
+		}
+		tw_end(&m);
+	}
+	I64(&m, 3, rows);
+	tw_list(&m, 4, 12, 1);
+	tw_begin(&m, 0);
+	tw_list(&m, 1, 12, ncols);
+	for (int c = 0; c < ncols; c++) {
+		tw_begin(&m, 0);
+		I64(&m, 2, ch[c].offset);
+		tw_begin(&m, 3);
+		I32(&m, 1, ch[c].type);
+		tw_list(&m, 2, 5, 1);
+		tw_varint(&m, (uint64_t)ch[c].encoding << 1);
+		tw_list(&m, 3, 8, 1);
+		tw_varint(&m, strlen(ch[c].name));
+		buf_puts(&m.b, ch[c].name);
+		I32(&m, 4, ch[c].codec);
+		I64(&m, 5, rows);
+		I64(&m, 6, ch[c].size);
+		I64(&m, 7, ch[c].size);
+		I64(&m, 9, ch[c].offset);
+		tw_end(&m);
+		tw_end(&m);
+	}
+	I64(&m, 2, 100);
+	I64(&m, 3, claimed);
+	tw_end(&m);
+	buf_putc(&m.b, 0);
+	buf_append(f, m.b.data, m.b.len);
+	uint32_t flen = (uint32_t)m.b.len;
+	buf_append(f, &flen, 4);
+	buf_puts(f, "PAR1");
+	buf_free(&m.b);
 }
 
 /* Builds the test file; `breakage` selects a defect (6: ill-formed UTF-8
@@ -120,57 +187,12 @@ static void build(buf_t *f, int breakage)
 	ch[2].size = (int64_t)f->len - ch[2].offset;
 	ch[2].codec = 0;
 
-	/* The footer. */
-	static const char *names[3] = {"a", "s", "d"};
-	static const int types[3] = {1, 6, 5}, reps[3] = {1, 0, 0};
-	static const int encs[3] = {0, 7, 9};
-	tw m = {0};
-	I32(&m, 1, 1);
-	tw_list(&m, 2, 12, 4);
-	tw_begin(&m, 0);
-	tw_bin(&m, 4, "schema");
-	I32(&m, 5, 3);
-	tw_end(&m);
-	for (int c = 0; c < 3; c++) {
-		tw_begin(&m, 0);
-		I32(&m, 1, types[c]);
-		I32(&m, 3, reps[c]);
-		tw_bin(&m, 4, names[c]);
-		if (c == 1)
-			I32(&m, 6, 0);   /* UTF8 */
-		tw_end(&m);
-	}
-	I64(&m, 3, 4);
-	tw_list(&m, 4, 12, 1);
-	tw_begin(&m, 0);
-	tw_list(&m, 1, 12, 3);
-	for (int c = 0; c < 3; c++) {
-		tw_begin(&m, 0);
-		I64(&m, 2, ch[c].offset);
-		tw_begin(&m, 3);
-		I32(&m, 1, types[c]);
-		tw_list(&m, 2, 5, 1);
-		tw_varint(&m, (uint64_t)encs[c] << 1);
-		tw_list(&m, 3, 8, 1);
-		tw_varint(&m, 1);
-		buf_puts(&m.b, names[c]);
-		I32(&m, 4, ch[c].codec);
-		I64(&m, 5, 4);
-		I64(&m, 6, ch[c].size);
-		I64(&m, 7, ch[c].size);
-		I64(&m, 9, ch[c].offset);
-		tw_end(&m);
-		tw_end(&m);
-	}
-	I64(&m, 2, 100);
-	I64(&m, 3, breakage == 4 ? (int64_t)1 << 40 : 4);   /* 4: a lie about the rows */
-	tw_end(&m);
-	buf_putc(&m.b, 0);
-	buf_append(f, m.b.data, m.b.len);
-	uint32_t flen = (uint32_t)m.b.len;
-	buf_append(f, &flen, 4);
-	buf_puts(f, "PAR1");
-	buf_free(&m.b);
+	ch[0].name = "a", ch[0].type = 1, ch[0].repetition = 1, ch[0].encoding = 0;
+	ch[1].name = "s", ch[1].type = 6, ch[1].repetition = 0, ch[1].encoding = 7;
+	ch[2].name = "d", ch[2].type = 5, ch[2].repetition = 0, ch[2].encoding = 9;
+	ch[0].converted = ch[2].converted = -1;
+	ch[1].converted = 0; /* UTF8 */
+	footer(f, ch, 3, 4, breakage == 4 ? (int64_t)1 << 40 : 4); /* 2^40: a lie about the rows */
 }
 
 static jmp_buf env;
@@ -183,13 +205,14 @@ static void hook(const char *msg)
 
 static pq_source *src;
 static pq_file pf;
-static pq_colbuf cols[3];
+static pq_colbuf cols[8];
 
-/* Writes the file, reads it back as JSON Lines; NULL on a reader error. */
-static char *roundtrip(int breakage)
+/* Writes the file build makes, reads it back as JSON Lines; NULL on a
+ * reader error. */
+static char *roundtrip_of(void (*build_file)(buf_t *, int), int breakage)
 {
 	buf_t f;
-	build(&f, breakage);
+	build_file(&f, breakage);
 	char path[] = "/tmp/test_fetch_synth.XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0 || write(fd, f.data, f.len) != (ssize_t)f.len)
@@ -203,7 +226,7 @@ static char *roundtrip(int breakage)
 	memset(cols, 0, sizeof cols);
 	pq_error_hook = hook;
 	if (setjmp(env)) {
-		for (int c = 0; c < 3; c++)
+		for (int c = 0; c < 8; c++)
 			pq_colbuf_free(&cols[c]);
 		pq_close(&pf);
 		pq_source_close(src);
@@ -215,13 +238,119 @@ static char *roundtrip(int breakage)
 	pq_select(&pf, NULL);
 	pq_read_rowgroup(&pf, 0, -1, cols);
 	pq_json_rows(&out, &pf, cols, 0, pf.meta.rgs[0].num_rows);
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 8; c++)
 		pq_colbuf_free(&cols[c]);
 	pq_close(&pf);
 	pq_source_close(src);
 	pq_error_hook = NULL;
 	buf_cstr(&out);
 	return out.data;
+}
+
+static char *roundtrip(int breakage)
+{
+	return roundtrip_of(build, breakage);
+}
+
+/* ---- logical types: what each converted type means (the parquet spec),
+ * the expected text computed here by other means than the reader's ---- */
+
+enum { LROWS = 4 };
+static const int32_t L_DATE[LROWS] = { 0, 19782, -1, -719162 }; /* days since 1970-01-01 */
+static const int32_t L_DEC[LROWS] = { 12345, -5, 0, -999999999 }; /* DECIMAL(9, 2) */
+static const int32_t L_TIME[LROWS] = { 45296789, 0, 86399999, 1 }; /* TIME_MILLIS */
+static const int32_t L_U32[LROWS] = { -1, 0, 7, INT32_MIN };      /* UINT_32 */
+static const int64_t L_TS[LROWS] = { 1709210096789000, -1, 0, 1000000 }; /* TIMESTAMP_MICROS */
+static const uint8_t L_FLBA[LROWS][5] = {                        /* DECIMAL(12, 3), 5 bytes */
+	{ 0x00, 0x00, 0x00, 0x30, 0x39 }, { 0xff, 0xff, 0xff, 0xff, 0xff },
+	{ 0x7f, 0xff, 0xff, 0xff, 0xff }, { 0x80, 0x00, 0x00, 0x00, 0x00 } };
+
+static void build_logical(buf_t *f, int unused)
+{
+	(void)unused;
+	memset(f, 0, sizeof *f);
+	buf_puts(f, "PAR1");
+	chunk_info ch[6] = {
+		{ .name = "date", .type = 1, .converted = 6 },
+		{ .name = "dec", .type = 1, .converted = 5, .scale = 2, .precision = 9 },
+		{ .name = "time", .type = 1, .converted = 7 },
+		{ .name = "u32", .type = 1, .converted = 13 },
+		{ .name = "ts", .type = 2, .converted = 10 },
+		{ .name = "flba", .type = 7, .converted = 5, .scale = 3, .precision = 12, .type_length = 5 },
+	};
+	const void *vals[6] = { L_DATE, L_DEC, L_TIME, L_U32, L_TS, L_FLBA };
+	const int size[6] = { 4, 4, 4, 4, 8, 5 };
+	for (int c = 0; c < 6; c++) {
+		ch[c].offset = (int64_t)f->len;
+		page(f, 0, LROWS, 0, size[c] * LROWS, vals[c], size[c] * LROWS, 0);
+		ch[c].size = (int64_t)f->len - ch[c].offset;
+	}
+	footer(f, ch, 6, LROWS, LROWS);
+}
+
+/* "YYYY-MM-DD" (and " HH:MM:SS" with the time) of seconds since the
+ * epoch, by the C library. */
+static void gm(char *out, size_t cap, int64_t secs, int with_time)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	int n = snprintf(out, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	if (with_time)
+		snprintf(out + n, cap - (size_t)n, " %02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* An unscaled integer with scale digits after the point. */
+static void decimal(char *out, size_t cap, long long v, int scale)
+{
+	long long p = 1;
+	for (int i = 0; i < scale; i++)
+		p *= 10;
+	unsigned long long a = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "", a / (unsigned long long)p, scale,
+		 a % (unsigned long long)p);
+}
+
+/* A time of day in ticks of 1/unit s, fraction without trailing zeros. */
+static void clock_text(char *out, size_t cap, long long ticks, long long unit, int digits)
+{
+	long long s = ticks / unit, f = ticks % unit;
+	int n = snprintf(out, cap, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+	if (f) {
+		char fr[16];
+		snprintf(fr, sizeof fr, "%0*lld", digits, f);
+		int k = digits;
+		while (fr[k - 1] == '0')
+			k--;
+		snprintf(out + n, cap - (size_t)n, ".%.*s", k, fr);
+	}
+}
+
+static char *logical_want(void)
+{
+	buf_t w = {0};
+	for (int r = 0; r < LROWS; r++) {
+		char date[32], dec[32], tm[32], ts[48], tsf[32], fl[32];
+		gm(date, sizeof date, (int64_t)L_DATE[r] * 86400, 0);
+		decimal(dec, sizeof dec, L_DEC[r], 2);
+		clock_text(tm, sizeof tm, L_TIME[r], 1000, 3);
+		long long us = L_TS[r], secs = us / 1000000, frac = us % 1000000;
+		if (frac < 0)
+			frac += 1000000, secs--;
+		gm(ts, sizeof ts, secs, 1);
+		clock_text(tsf, sizeof tsf, frac, 1000000, 6); /* "00:00:00.ffffff" */
+		long long be = 0;
+		for (int i = 0; i < 5; i++)
+			be = be * 256 + L_FLBA[r][i];
+		if (L_FLBA[r][0] & 0x80)
+			be -= 1ll << 40;
+		decimal(fl, sizeof fl, be, 3);
+		buf_printf(&w, "{\"date\":\"%s\",\"dec\":%s,\"time\":\"%s\",\"u32\":%u,"
+			   "\"ts\":\"%s%s\",\"flba\":%s}\n",
+			   date, dec, tm, (unsigned)L_U32[r], ts, tsf + 8, fl);
+	}
+	buf_cstr(&w);
+	return w.data;
 }
 
 int main(void)
@@ -258,6 +387,14 @@ int main(void)
 	free(s);
 	s = roundtrip(5);
 	ok(!s && strstr(errmsg, "ends after 0 of 4"), "an empty first page is read, then the short chunk reported (%s)", errmsg);
+	free(s);
+	/* DATE, DECIMAL in INT32 and in 5 fixed bytes, TIME_MILLIS, UINT_32,
+	 * TIMESTAMP_MICROS: before 1970, at the extremes, with and without a
+	 * fraction */
+	s = roundtrip_of(build_logical, 0);
+	char *want = logical_want();
+	is_str(s, want, "logical types: the dates, decimals, times and unsigned values they stand for");
+	free(want);
 	free(s);
 	return done_testing();
 }
