@@ -59,6 +59,20 @@ ok $rc "--force through a symlink"
 ok $? "the symlink stays a symlink and the set it points to is replaced"
 [ "$(cat "$T/set/README" 2>/dev/null)" = note ]; ok $? "a file that is not part of the set stays"
 
+# Killed between the two renames of the fallback swap (a file system
+# without RENAME_EXCHANGE): the set is only at set.tmp-PID.old. The next run
+# puts it back before anything else, and without --force keeps it.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+mv "$T/set" "$T/set.tmp-$dead.old"
+run bin/bonsai-shard -q -o "$T/set" -n 5000 "$T/small"
+fails_with 1 "already holds shards" "a set moved aside by a killed run is back, so a run without --force is refused"
+grep -q "restoring the set a killed run had moved aside" "$T/err"
+ok $? "it says it restores the set"
+same_old_set "$T/set" && [ ! -e "$T/set.tmp-$dead.old" ]
+ok $? "the restored set verifies, same files, nothing left aside"
+
 # A run still going (a live process id) is not touched.
 mkdir "$T/set.tmp-$$" && touch "$T/set.tmp-$$/train_000000.bin"
 run bin/bonsai-shard -q -o "$T/set" -n 5000 --force "$T/small"
