@@ -123,6 +123,12 @@ printf '\377' | dd of="$T/hfbad/hub/datasets--test--fineweb-edu/blobs/$SHA_001_0
 HF_HUB_OFFLINE=1 HF_HOME=$T/hfbad HF_ENDPOINT=$PX $F $REPO --config sample-10BT -o "$T/c4.jsonl" 2> "$T/c4.err"
 [ $? = 1 ] && grep -q "001_00000.parquet.*does not match" "$T/c4.err" && [ ! -e "$T/c4.jsonl" ]
 ok $? "offline, a damaged cached file: exit 1, named, no output ($(tail -n 1 "$T/c4.err" | head -c 200))"
+start_proxy o
+HF_HOME=$T/hfbad HF_ENDPOINT=$PX $F $REPO --config sample-10BT > "$T/c5.jsonl" 2> "$T/c5.err"
+[ $? = 0 ] && grep -q "blobs/$SHA_001_00000: the cached copy.s sha256 is .*downloading it again" "$T/c5.err" &&
+	cmp -s "$T/c5.jsonl" "$T/local.jsonl" &&
+	cmp -s "$T/hfbad/hub/datasets--test--fineweb-edu/blobs/$SHA_001_00000" "$FIX/$D/001_00000.parquet"
+ok $? "online, the damaged cached file is said and downloaded again: the blob mended, the same documents ($(grep -m1 again "$T/c5.err" | head -c 200))"
 
 # 4. The token file is sent when HF_TOKEN is unset (and only to the Hub).
 mkdir -p "$T/tk"
