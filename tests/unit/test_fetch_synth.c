@@ -42,6 +42,51 @@ typedef struct {
 	int type_length; /* FIXED_LEN_BYTE_ARRAY's */
 } chunk_info;
 
+/* Set: every struct of the file's metadata and page headers also holds
+ * fields of ids a newer writer might use (100 on), one of each Thrift type,
+ * collections and nested structs among them: a reader must step over them. */
+static int with_unknown;
+
+static void unknown_fields(tw *w)
+{
+	if (!with_unknown)
+		return;
+	tw_field(w, 100, 1); /* true */
+	tw_field(w, 101, 2); /* false */
+	tw_field(w, 102, 3);
+	buf_putc(&w->b, 0x7f);
+	tw_int(w, 103, 4, -300);
+	tw_int(w, 104, 5, 123456);
+	tw_int(w, 105, 6, -((int64_t)1 << 40));
+	tw_field(w, 106, 7);
+	double d = 2.5;
+	buf_append(&w->b, &d, 8);
+	tw_bin(w, 107, "from a newer writer");
+	tw_list(w, 108, 1, 3); /* list<bool>: a byte each */
+	buf_append(&w->b, "\1\0\1", 3);
+	tw_field(w, 109, 10);  /* set<binary> */
+	buf_putc(&w->b, (char)(2 << 4 | 8));
+	buf_append(&w->b, "\1a\2bc", 5);
+	tw_field(w, 110, 11);  /* map<i32, binary>, 2 entries */
+	tw_varint(w, 2);
+	buf_putc(&w->b, (char)(5 << 4 | 8));
+	tw_varint(w, 14); /* zigzag 7 */
+	buf_append(&w->b, "\1x", 2);
+	tw_varint(w, 1);  /* zigzag -1 */
+	buf_append(&w->b, "\0", 1);
+	tw_field(w, 111, 11);  /* an empty map */
+	tw_varint(w, 0);
+	tw_begin(w, 112);      /* a struct holding a list of structs */
+	I32(w, 1, 7);
+	tw_list(w, 2, 12, 2);
+	tw_begin(w, 0);
+	tw_bin(w, 1, "x");
+	tw_end(w);
+	tw_begin(w, 0);
+	tw_end(w);
+	tw_end(w);
+}
+
 /* A data page header, v1 (5) or v2 (8), then the body. */
 static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompressed, const uint8_t *body,
 	int body_len, int def_len)
@@ -56,6 +101,7 @@ static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompresse
 		I32(&h, 2, encoding);
 		I32(&h, 3, 3);
 		I32(&h, 4, 3);
+		unknown_fields(&h);
 		tw_end(&h);
 	} else {
 		tw_begin(&h, 8);
@@ -65,8 +111,10 @@ static void page(buf_t *file, int v2, int nvalues, int encoding, int uncompresse
 		I32(&h, 4, encoding);
 		I32(&h, 5, def_len);
 		I32(&h, 6, 0);
+		unknown_fields(&h);
 		tw_end(&h);
 	}
+	unknown_fields(&h);
 	buf_putc(&h.b, 0);
 	buf_append(file, h.b.data, h.b.len);
 	buf_append(file, body, (size_t)body_len);
@@ -97,6 +145,7 @@ static void footer(buf_t *f, const chunk_info *ch, int ncols, int64_t rows, int6
 			I32(&m, 7, ch[c].scale);
 			I32(&m, 8, ch[c].precision);
 		}
+		unknown_fields(&m);
 		tw_end(&m);
 	}
 	I64(&m, 3, rows);
@@ -118,12 +167,16 @@ static void footer(buf_t *f, const chunk_info *ch, int ncols, int64_t rows, int6
 		I64(&m, 6, ch[c].size);
 		I64(&m, 7, ch[c].size);
 		I64(&m, 9, ch[c].offset);
-		tw_end(&m);
-		tw_end(&m);
+		unknown_fields(&m);
+		tw_end(&m); /* ColumnMetaData */
+		unknown_fields(&m);
+		tw_end(&m); /* ColumnChunk */
 	}
 	I64(&m, 2, 100);
 	I64(&m, 3, claimed);
-	tw_end(&m);
+	unknown_fields(&m);
+	tw_end(&m); /* RowGroup */
+	unknown_fields(&m);
 	buf_putc(&m.b, 0);
 	buf_append(f, m.b.data, m.b.len);
 	uint32_t flen = (uint32_t)m.b.len;
@@ -265,9 +318,10 @@ static const uint8_t L_FLBA[LROWS][5] = {                        /* DECIMAL(12, 
 	{ 0x00, 0x00, 0x00, 0x30, 0x39 }, { 0xff, 0xff, 0xff, 0xff, 0xff },
 	{ 0x7f, 0xff, 0xff, 0xff, 0xff }, { 0x80, 0x00, 0x00, 0x00, 0x00 } };
 
-static void build_logical(buf_t *f, int unused)
+/* unknown: with fields of ids no reader knows yet (with_unknown) */
+static void build_logical(buf_t *f, int unknown)
 {
-	(void)unused;
+	with_unknown = unknown;
 	memset(f, 0, sizeof *f);
 	buf_puts(f, "PAR1");
 	chunk_info ch[6] = {
@@ -286,6 +340,7 @@ static void build_logical(buf_t *f, int unused)
 		ch[c].size = (int64_t)f->len - ch[c].offset;
 	}
 	footer(f, ch, 6, LROWS, LROWS);
+	with_unknown = 0;
 }
 
 /* "YYYY-MM-DD" (and " HH:MM:SS" with the time) of seconds since the
@@ -394,6 +449,19 @@ int main(void)
 	s = roundtrip_of(build_logical, 0);
 	char *want = logical_want();
 	is_str(s, want, "logical types: the dates, decimals, times and unsigned values they stand for");
+	free(s);
+	buf_t plain, extra;
+	build_logical(&plain, 0);
+	build_logical(&extra, 1);
+	/* 6 page headers of 2 structs, 6 schema elements, 6 column chunks of 2,
+	 * a row group, the file: 27 structs of about 80 bytes more each */
+	ok(extra.len > plain.len + 27 * 70, "the unknown fields are there: %zu bytes, %zu without",
+	   extra.len, plain.len);
+	buf_free(&plain);
+	buf_free(&extra);
+	s = roundtrip_of(build_logical, 1);
+	is_str(s, want, "the same file with fields of unknown ids of every Thrift type in every struct "
+		   "of its metadata and page headers: the same rows");
 	free(want);
 	free(s);
 	return done_testing();
