@@ -147,18 +147,20 @@ endif
 $(BUILD)/lib/dist_mpi.o: $(MPI_CHOICE)
 
 # A unit test may link a tool's objects too: TEST_<name>_OBJS in module.mk.
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/tap.h
+# -MMD: a change to any header it includes (tap.h, failalloc.h, lib/*.h)
+# rebuilds it, as for the objects; so does a change to this recipe.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_$*_OBJS) $(LIB_A) $(TEST_$*_LIBS) $(LDLIBS)
 
 $(FAILALLOC_SO): tests/preload/failalloc.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
 # A test tool may need more libraries: TOOL_<name>_LIBS in module.mk.
-$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_$*_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB_A) $(TOOL_$*_LIBS) $(LDLIBS)
 
 $(foreach t,$(UNIT_BINS),$(eval $(t): $(TEST_$(notdir $(t))_OBJS)))
 
@@ -207,7 +209,7 @@ $(CUDA_CHECK_DIR)/check_logprob: tests/cuda/check_logprob.cu $(CUDA_HEADERS) \
 		$(LIB_A) -lgomp -lutf8proc $(LDLIBS)
 $(CUDA_CHECK_DIR)/gpu_verify $(BUILD)/bench/gpu_bench: $(BUILD)/%: %.c $(CUDA_LIB_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ilib/cuda $(LDFLAGS) -o $@ $< $(CUDA_LIB_A) $(LIB_A) $(CUDA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -Ilib/cuda $(LDFLAGS) -o $@ $< $(CUDA_LIB_A) $(LIB_A) $(CUDA_LIBS) $(LDLIBS)
 $(BUILD)/bench/fp8_products: bench/fp8_products.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -o $@ $< -L$(CUDA_HOME)/lib64 -Xlinker -rpath,$(CUDA_HOME)/lib64 -lcublasLt

@@ -7,6 +7,22 @@ g=$(MAKEFLAGS= make -p -n -q -f Makefile 2>/dev/null | sed -n 's/^\.DEFAULT_GOAL
 [ "$g" = all ]
 ok $? "make's default goal is all" || diag "the default goal is '$g', not all"
 
+# A unit test and a test tool are rebuilt when a header they include
+# changes (-W: as if it had, nothing touched), not only tap.h.
+B0=${BUILD:-build}
+if [ -x "$B0/tests/test_lib_buf" ] && [ -x "$B0/tests/tools/mkparquet" ]; then
+	MAKEFLAGS= make -q BUILD="$B0" "$B0/tests/test_lib_buf" "$B0/tests/tools/mkparquet" >/dev/null 2>&1
+	ok $? "the built unit test and test tool are up to date" || diag "make test builds them first"
+	MAKEFLAGS= make -q -W tests/unit/failalloc.h BUILD="$B0" "$B0/tests/test_lib_buf" >/dev/null 2>&1
+	[ $? -eq 1 ]
+	ok $? "a changed tests/unit/failalloc.h rebuilds test_lib_buf, which includes it"
+	MAKEFLAGS= make -q -W tests/tools/thrift_writer.h BUILD="$B0" "$B0/tests/tools/mkparquet" >/dev/null 2>&1
+	[ $? -eq 1 ]
+	ok $? "a changed tests/tools/thrift_writer.h rebuilds mkparquet, which includes it"
+else
+	skip "the unit tests are not built in $B0"
+fi
+
 if ! command -v mpicc >/dev/null 2>&1; then
 	skip "no mpicc: the MPI build choice is not checked"
 	done_testing

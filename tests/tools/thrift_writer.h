@@ -38,7 +38,7 @@ static inline void tw_field(tw *w, int16_t id, int type)
 static inline void tw_int(tw *w, int16_t id, int type, int64_t v)
 {
 	tw_field(w, id, type);
-	tw_varint(w, (uint64_t)((v << 1) ^ (v >> 63)));
+	tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag; no shift of a negative */
 }
 #define I32(w, id, v) tw_int(w, id, 5, v)
 #define I64(w, id, v) tw_int(w, id, 6, v)
