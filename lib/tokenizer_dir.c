@@ -100,18 +100,6 @@ int tokenizer_in_dir(const char *path, char **found, char *err, size_t errlen)
 	return 0;
 }
 
-/* NAME.json for NAME.tiktoken (malloc()ed; NULL when out of memory). */
-static char *side_name(const char *tiktoken)
-{
-	size_t n = strlen(tiktoken) - strlen(".tiktoken");
-	char *s = malloc(n + 6);
-	if (s) {
-		memcpy(s, tiktoken, n);
-		strcpy(s + n, ".json");
-	}
-	return s;
-}
-
 int tokenizer_dir_file(const char *dir, const char *name)
 {
 	if (strcmp(name, "tokenizer.json") == 0 || ends_with(name, ".tiktoken"))
@@ -171,7 +159,7 @@ static int copy_side(const char *src, const char *base, const char *dir, char **
 		     char *err, size_t errlen)
 {
 	*side_to = NULL;
-	char *side = side_name(src), *sb = side_name(base);
+	char *side = tiktoken_side_path(src), *sb = tiktoken_side_path(base);
 	int rc = 0;
 	if (!side || !sb || !(*side_to = path_join(dir, sb)))
 		rc = errf(err, errlen, "%s: out of memory for a file name", dir);
