@@ -230,20 +230,34 @@ uint16_t gemma3_f32_to_bf16(float f)
 	return (uint16_t)(u >> 16);
 }
 
+/* DIR/config.json for c, naming the weights' dtype. */
+static int write_config(const char *dir, const gemma3_config *c, int bf16, char *err, size_t errlen)
+{
+	char *path = path_join(dir, "config.json"), *text = NULL;
+	int rc = -1;
+	if (!path)
+		errf(err, errlen, "%s: out of memory", dir);
+	else if ((text = gemma3_config_to_json(c, bf16, err, errlen)))
+		rc = write_file_err(path, text, strlen(text), err, errlen);
+	free(text);
+	free(path);
+	return rc;
+}
+
 int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params,
 		    const char *train_state, int bf16, char *err, size_t errlen)
 {
 	int made = !exists(dir), rc = -1;
 	if (mkdir_p_err(dir, err, errlen))
 		return -1;
-	/* Everything that can run out of memory first, then the two files. */
+	/* Everything that can run out of memory first, then the two files
+	 * (config.json's text is made as it is written, before the weights). */
 	gemma3_param_info *pt = NULL;
 	st_out *t = NULL;
 	uint16_t *half = NULL;
 	size_t np = gemma3_num_params(c);
 	char *wpath = path_join(dir, "model.safetensors"), *cpath = path_join(dir, "config.json");
-	char *cfg = wpath && cpath ? gemma3_config_to_json(c, bf16, err, errlen) : NULL;
-	int n = cfg ? gemma3_param_table(c, &pt, err, errlen) : -1;
+	int n = wpath && cpath ? gemma3_param_table(c, &pt, err, errlen) : -1;
 	if (!wpath || !cpath) {
 		errf(err, errlen, "%s: out of memory", dir);
 		goto out;
@@ -266,7 +280,7 @@ int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
-	if (write_file_err(cpath, cfg, strlen(cfg), err, errlen))
+	if (write_config(dir, c, bf16, err, errlen))
 		goto out;
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
 	if (st_write(wpath, t, (size_t)n, k, v, train_state ? 2 : 1, err, errlen)) {
@@ -280,7 +294,6 @@ out:
 	free(half);
 	free(t);
 	free(pt);
-	free(cfg);
 	free(cpath);
 	free(wpath);
 	return rc;
@@ -288,14 +301,6 @@ out:
 
 int gemma3_write_config(const char *dir, const gemma3_config *c, char *err, size_t errlen)
 {
-	char *path = path_join(dir, "config.json"), *text = NULL;
-	int rc = -1;
-	if (!path)
-		errf(err, errlen, "%s: out of memory", dir);
-	else if ((text = gemma3_config_to_json(c, 0, err, errlen)))
-		rc = write_file_err(path, text, strlen(text), err, errlen);
-	free(text);
-	free(path);
-	return rc;
+	return write_config(dir, c, 0, err, errlen);
 }
 
