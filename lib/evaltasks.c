@@ -3,7 +3,6 @@
 #include "evaltasks.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +115,11 @@ static int get_choices(const json_value *arr, const char *what, eval_item *it, c
 /* A label: a JSON integer or a string holding one. */
 static int get_label(const json_value *v, int n, int *out, char *err, size_t errlen)
 {
-	long k = -1;
-	/* in range before the conversion: a double beyond long's is undefined */
-	if (v && v->type == JSON_NUMBER && fabs(v->number) < 1e9 && v->number == floor(v->number))
-		k = (long)v->number;
-	else if (v && v->type == JSON_STRING && v->len > 0 && v->len < 10) {
+	int64_t k = -1;
+	if (v && v->type == JSON_NUMBER) {
+		if (json_int(v, 0, n - 1, &k))
+			k = -1;
+	} else if (v && v->type == JSON_STRING && v->len > 0 && v->len < 10) {
 		char *end;
 		k = strtol(v->str, &end, 10);
 		if (*end || v->str[0] == '-' || v->str[0] == '+' || v->str[0] == ' ')
@@ -629,9 +628,9 @@ int task_read_generic(const char *path, const char *default_name, eval_task ***t
 			rc = -1;
 			break;
 		}
-		/* in range before the conversion (undefined beyond long's) */
-		double idx = json_get_num(doc, "index", -1);
-		it.index = idx >= 0 && idx < 1e15 ? (long)idx : (long)t->n;
+		int64_t idx;
+		it.index = json_int(json_get(doc, "index"), 0, (int64_t)1 << 53, &idx) ? (long)t->n
+											: (long)idx;
 		rc = add_item(t, &it, path, i + 1, err, errlen);
 		json_free(d);
 	}

@@ -229,10 +229,12 @@ fail:
 static int get_u64(const json_value *o, const char *key, uint64_t *out, const char *path, char *err,
 		   size_t errlen)
 {
-	const json_value *v = json_get(o, key);
-	if (!v || v->type != JSON_NUMBER || v->number < 0 || v->number > 9007199254740992.0)
-		return errf(err, errlen, "%s: checkpoint state has no valid '%s'", path, key);
-	*out = (uint64_t)v->number;
+	int64_t x;
+	if (json_int(json_get(o, key), 0, (int64_t)1 << 53, &x)) {
+		errf(err, errlen, "%s: checkpoint state has no valid '%s'", path, key);
+		return -1;
+	}
+	*out = (uint64_t)x;
 	return 0;
 }
 

@@ -103,9 +103,10 @@ static int get_int(const json_value *o, const char *key, int *out, const char *n
 	const json_value *v = json_get(o, key);
 	if (!v || v->type == JSON_NULL)
 		return 0;
-	if (v->type != JSON_NUMBER || v->number != floor(v->number) || fabs(v->number) > 2147483647.0)
+	int64_t x;
+	if (json_int(v, -INT32_MAX, INT32_MAX, &x))
 		return errf(err, errlen, "%s: '%s' is not an integer", name, key);
-	*out = (int)v->number;
+	*out = (int)x;
 	return 0;
 }
 

@@ -426,6 +426,15 @@ double json_get_num(const json_value *obj, const char *key, double def)
 	return v && v->type == JSON_NUMBER ? v->number : def;
 }
 
+int json_int(const json_value *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (!v || v->type != JSON_NUMBER || !(v->number >= (double)lo && v->number <= (double)hi) ||
+	    v->number != floor(v->number))
+		return -1;
+	*out = (int64_t)v->number;
+	return 0;
+}
+
 void json_write_string(buf_t *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

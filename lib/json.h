@@ -40,6 +40,10 @@ json_value *json_get(const json_value *obj, const char *key);
  * another type. */
 const char *json_get_str(const json_value *obj, const char *key);
 double json_get_num(const json_value *obj, const char *key, double def);
+/* 0 and *out when v is a number that is a whole number in [lo, hi] (within
+ * +-2^53), else -1. The range is checked before the conversion: converting
+ * a double beyond an integer type's range is undefined. */
+int json_int(const json_value *v, int64_t lo, int64_t hi, int64_t *out);
 
 /* Appends s[0..n) as a JSON string literal (quotes included). Control
  * characters, '"' and '\' are escaped; other bytes pass through. A

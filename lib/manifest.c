@@ -7,7 +7,6 @@
 #include "xio.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,11 +63,12 @@ static int parse_hex64(const char *s, uint64_t *out)
 static int get_count(const char *path, const json_value *o, const char *key, uint64_t *out, char *err,
 		     size_t errlen)
 {
-	json_value *v = json_get(o, key);
-	if (!v || v->type != JSON_NUMBER || v->number < 0 || v->number > 9007199254740992.0 ||
-	    v->number != (double)(uint64_t)v->number)
-		return errf(err, errlen, "%s: \"%s\" missing or not a non-negative integer", path, key);
-	*out = (uint64_t)v->number;
+	int64_t x;
+	if (json_int(json_get(o, key), 0, (int64_t)1 << 53, &x)) {
+		errf(err, errlen, "%s: \"%s\" missing or not a non-negative integer", path, key);
+		return -1;
+	}
+	*out = (uint64_t)x;
 	return 0;
 }
 
@@ -76,11 +76,11 @@ static int get_count(const char *path, const json_value *o, const char *key, uin
 static int get_token_id(const char *path, const json_value *o, const char *key, int32_t *out,
 			char *err, size_t errlen)
 {
-	double v = json_get_num(o, key, -1);
-	/* in range before the conversion (undefined beyond int32_t's) */
-	if (!(v >= -1 && v < 2147483648.0) || v != floor(v))
+	const json_value *v = json_get(o, key);
+	int64_t id = -1;
+	if (v && v->type == JSON_NUMBER && json_int(v, -1, INT32_MAX, &id))
 		return errf(err, errlen, "%s: \"%s\" is not a token id", path, key);
-	*out = (int32_t)v;
+	*out = (int32_t)id;
 	return 0;
 }
 

@@ -43,10 +43,10 @@ static int failf(char *err, size_t errlen, const char *name, const char *fmt, ..
 /* A JSON number that is a whole number in [0, 2^53]. */
 static int json_uint(const json_value *v, uint64_t *out)
 {
-	if (!v || v->type != JSON_NUMBER || !(v->number >= 0) || v->number > 9007199254740992.0 ||
-	    v->number != floor(v->number))
+	int64_t x;
+	if (json_int(v, 0, (int64_t)1 << 53, &x))
 		return -1;
-	*out = (uint64_t)v->number;
+	*out = (uint64_t)x;
 	return 0;
 }
 

@@ -318,19 +318,18 @@ static uint32_t count_ids(hf_load *L, const json_value *vocab, const json_value 
 {
 	uint32_t size = 0;
 	for (size_t i = 0; i < vocab->len; i++) {
-		const json_value *v = &vocab->items[i];
-		if (v->type != JSON_NUMBER || v->number < 0 || v->number >= 16777216 ||
-		    v->number != (double)(uint32_t)v->number)
+		int64_t id;
+		if (json_int(&vocab->items[i], 0, 16777215, &id))
 			return (uint32_t)(tok_fail(L->err, L->errlen, L->path, 0,
 						   "vocab entry %zu has a bad id", i) + 1);
-		if ((uint32_t)v->number + 1 > size)
-			size = (uint32_t)v->number + 1;
+		if ((uint32_t)id + 1 > size)
+			size = (uint32_t)id + 1;
 	}
 	for (size_t i = 0; added && i < added->len; i++) {
 		const json_value *a = &added->items[i];
-		double id = json_get_num(a, "id", -1);
+		int64_t id;
 		const json_value *c = json_get(a, "content");
-		if (id < 0 || id >= 16777216 || id != (double)(uint32_t)id || !c || c->type != JSON_STRING)
+		if (json_int(json_get(a, "id"), 0, 16777215, &id) || !c || c->type != JSON_STRING)
 			return (uint32_t)(tok_fail(L->err, L->errlen, L->path, 0,
 						   "added token %zu has no id or content", i) + 1);
 		if (!is_false(json_get(a, "lstrip")) || !is_false(json_get(a, "rstrip")) ||

@@ -118,5 +118,28 @@ int main(void)
 	ok(!utf8_valid("\xc0\xaf", 2), "overlong rejected");
 	ok(!utf8_valid("\xed\xa0\x80", 3), "surrogate rejected");
 	ok(!utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF rejected");
+
+	/* json_int: whole numbers within the bounds, the bounds included;
+	 * no conversion of what lies outside */
+	json_doc *nd = parse("{\"a\": -1, \"b\": 2147483647, \"c\": 2.5, \"d\": 1e300, "
+			     "\"e\": -1e300, \"f\": \"3\", \"g\": 9007199254740992, \"h\": 2147483648}");
+	const json_value *o = nd ? json_root(nd) : NULL;
+	int64_t x = 77;
+	ok(o && json_int(json_get(o, "a"), -1, 10, &x) == 0 && x == -1, "json_int: the low bound itself");
+	ok(o && json_int(json_get(o, "b"), 0, INT32_MAX, &x) == 0 && x == INT32_MAX,
+	   "json_int: the high bound itself");
+	x = 77;
+	ok(o && json_int(json_get(o, "h"), 0, INT32_MAX, &x) == -1 && x == 77,
+	   "json_int: one above the bound refused, *out untouched");
+	ok(o && json_int(json_get(o, "a"), 0, 10, &x) == -1, "json_int: one below the bound refused");
+	ok(o && json_int(json_get(o, "c"), 0, 10, &x) == -1, "json_int: a fraction refused");
+	ok(o && json_int(json_get(o, "d"), INT64_MIN / 2, (int64_t)1 << 53, &x) == -1 &&
+		   json_int(json_get(o, "e"), -((int64_t)1 << 53), 0, &x) == -1,
+	   "json_int: 1e300 and -1e300 refused");
+	ok(o && json_int(json_get(o, "f"), 0, 10, &x) == -1 && json_int(NULL, 0, 10, &x) == -1,
+	   "json_int: a string, and no value, refused");
+	ok(o && json_int(json_get(o, "g"), 0, (int64_t)1 << 53, &x) == 0 && x == (int64_t)1 << 53,
+	   "json_int: 2^53");
+	json_free(nd);
 	return done_testing();
 }
