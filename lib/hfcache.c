@@ -181,8 +181,8 @@ char *hf_cached_snapshot(const char *cache, const char *kind, const char *repo,
 			revision, cache, sp);
 		goto out;
 	}
-	if ((snap = strdup(sp)))
-		goto out;
+	snap = buf_take(&b, NULL); /* sp is its text: no new allocation */
+	goto out;
 no_memory:
 	errf(err, errlen, "out of memory (for a path in the Hub cache %s)", cache);
 out:

@@ -376,10 +376,8 @@ out:
 	free(reversed);
 	free(pre);
 	free(suf);
-	if (fwd.term)
-		prefix_tree_free(&fwd);
-	if (rev.term)
-		prefix_tree_free(&rev);
+	prefix_tree_free(&fwd);
+	prefix_tree_free(&rev);
 	return rc;
 }
 
