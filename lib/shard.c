@@ -455,13 +455,11 @@ static int finish(shard_writer *w, char *err, size_t errlen)
 	unsigned char hb[SHARD_HEADER_SIZE];
 	shard_header_encode(&w->h, hb);
 	FILE *fp = w->out->fp;
-	if (fflush(fp) != 0 || ferror(fp))
-		return errf(err, errlen, "%s: write failed: %s", w->out->path, strerror(errno));
+	if (fflush_err(fp, w->out->path, err, errlen))
+		return -1;
 	if (fseek(fp, 0, SEEK_SET) != 0)
 		return errf(err, errlen, "%s: seek failed: %s", w->out->path, strerror(errno));
-	if (fwrite(hb, 1, sizeof hb, fp) != sizeof hb)
-		return errf(err, errlen, "%s: write failed: %s", w->out->path, strerror(errno));
-	return 0;
+	return fwrite_err(hb, sizeof hb, fp, w->out->path, err, errlen);
 }
 
 int shard_writer_close(shard_writer *w, shard_header *out, char *err, size_t errlen)

@@ -5,7 +5,6 @@
 #include "le.h"
 #include "xio.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +24,6 @@ struct tokwriter {
 	size_t tmp_cap;
 	uint64_t docs, tokens;
 };
-
-static int write_err(tokwriter *w, const void *p, size_t n, char *err, size_t errlen)
-{
-	if (n && fwrite(p, 1, n, w->fp) != n)
-		return errf(err, errlen, "%s: write failed: %s", w->name, strerror(errno));
-	return 0;
-}
 
 tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info, char *err,
 			  size_t errlen)
@@ -65,7 +57,7 @@ tokwriter *tokwriter_open(FILE *fp, const char *name, const tokstream_info *info
 	le_put32(h + 28, (uint32_t)in.eos_id);
 	le_put64(h + 32, in.fingerprint);
 	le_put64(h + 40, xxh64(h, 40, 0));
-	if (write_err(w, h, sizeof h, err, errlen)) {
+	if (fwrite_err(h, sizeof h, w->fp, w->name, err, errlen)) {
 		tokwriter_abort(w);
 		return NULL;
 	}
@@ -110,7 +102,8 @@ int tokwriter_doc(tokwriter *w, const uint32_t *ids, size_t n, char *err, size_t
 		return errf(err, errlen, "%s: document of %zu tokens is too long for the token stream", w->name,
 			    n);
 	size_t need = 4 + n * w->info.token_width;
-	if (frame(w, ids, n, need, err, errlen) || write_err(w, w->tmp, need, err, errlen))
+	if (frame(w, ids, n, need, err, errlen) ||
+	    fwrite_err(w->tmp, need, w->fp, w->name, err, errlen))
 		return -1;
 	w->docs++;
 	w->tokens += n;
@@ -123,9 +116,9 @@ int tokwriter_close(tokwriter *w, char *err, size_t errlen)
 	le_put32(end, END_FRAME);
 	le_put64(end + 4, w->docs);
 	le_put64(end + 12, w->tokens);
-	int rc = write_err(w, end, sizeof end, err, errlen);
-	if (rc == 0 && (fflush(w->fp) != 0 || ferror(w->fp)))
-		rc = errf(err, errlen, "%s: write failed: %s", w->name, strerror(errno));
+	int rc = fwrite_err(end, sizeof end, w->fp, w->name, err, errlen);
+	if (rc == 0)
+		rc = fflush_err(w->fp, w->name, err, errlen);
 	tokwriter_abort(w);
 	return rc;
 }

@@ -109,8 +109,8 @@ void output_check(const char *path, int force)
 
 int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t errlen)
 {
-	if (n && fwrite(p, 1, n, o->fp) != n)
-		return errf(err, errlen, "%s: write failed: %s", o->path, strerror(errno));
+	if (fwrite_err(p, n, o->fp, o->path, err, errlen))
+		return -1;
 	o->bytes += n;
 	return 0;
 }
@@ -126,8 +126,8 @@ void outfile_write(outfile *o, const void *p, size_t n)
  * if it was a temporary file, is still there for outfile_abort(). */
 static int outfile_finish(outfile *o, char *err, size_t errlen)
 {
-	if (fflush(o->fp) != 0 || ferror(o->fp))
-		return errf(err, errlen, "%s: write failed: %s", o->path, strerror(errno));
+	if (fflush_err(o->fp, o->path, err, errlen))
+		return -1;
 	if (!o->tmp) {
 		if (o->in_place) {
 			FILE *fp = o->fp;
@@ -179,16 +179,32 @@ void outfile_abort(outfile *o)
 	outfile_free(o);
 }
 
-void xfwrite(const void *p, size_t n, FILE *fp, const char *name)
+int fwrite_err(const void *p, size_t n, FILE *fp, const char *name, char *err, size_t errlen)
 {
 	if (n && fwrite(p, 1, n, fp) != n)
-		die("%s: write failed: %s", name, strerror(errno));
+		return errf(err, errlen, "%s: write failed: %s", name, strerror(errno));
+	return 0;
+}
+
+int fflush_err(FILE *fp, const char *name, char *err, size_t errlen)
+{
+	if (fflush(fp) != 0 || ferror(fp))
+		return errf(err, errlen, "%s: write failed: %s", name, strerror(errno));
+	return 0;
+}
+
+void xfwrite(const void *p, size_t n, FILE *fp, const char *name)
+{
+	char err[600];
+	if (fwrite_err(p, n, fp, name, err, sizeof err))
+		die("%s", err);
 }
 
 void xfflush(FILE *fp, const char *name)
 {
-	if (fflush(fp) != 0 || ferror(fp))
-		die("%s: write failed: %s", name, strerror(errno));
+	char err[600];
+	if (fflush_err(fp, name, err, sizeof err))
+		die("%s", err);
 }
 
 void xfwrite_stdout(const void *p, size_t n)

@@ -44,7 +44,10 @@ outfile *outfile_open_err(const char *path, char *err, size_t errlen);
 int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t errlen);
 int outfile_commit_err(outfile *o, char *err, size_t errlen);
 
-/* fwrite/fflush that die with "NAME: reason" (ENOSPC, EPIPE, ...). */
+/* fwrite/fflush of fp: 0, or -1 with "NAME: write failed: reason" (ENOSPC,
+ * EPIPE, ...); the x forms die with it. */
+int fwrite_err(const void *p, size_t n, FILE *fp, const char *name, char *err, size_t errlen);
+int fflush_err(FILE *fp, const char *name, char *err, size_t errlen);
 void xfwrite(const void *p, size_t n, FILE *fp, const char *name);
 void xfflush(FILE *fp, const char *name);
 /* Writes to stdout and flushes, so that a reader of a pipe sees it now. */
