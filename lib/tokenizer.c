@@ -135,15 +135,17 @@ static int compiled_path(const char *path, uint64_t key, char **p, char *err, si
 	return 0;
 }
 
-/* The source's bytes for its key: mapped when it is a regular file (a
- * copy of 33 MB would cost more than hashing it), else read (a pipe).
- * *mapped says which; NULL with the message on an error. */
+/* The source's bytes: mapped when it is a regular file large enough to be
+ * compiled (a copy of 33 MB would cost more than hashing it for its key),
+ * else read (a small file, a pipe). *mapped says which; NULL with the
+ * message on an error. */
 static char *source_bytes(const char *path, size_t *len, int *mapped, char *err, size_t errlen)
 {
 	*mapped = 0;
 	int fd = open(path, O_RDONLY);
 	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size >= (off_t)COMPILE_MIN_BYTES) {
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (m != MAP_FAILED) {
 			close(fd);
@@ -176,10 +178,11 @@ static int load_text(const char *path, const char *pattern, char **text, size_t 
 		munmap(*text, *len);
 		*mapped = 0;
 		uint64_t now;
-		if (!(*text = tok_read_file(path, len, err, errlen)) ||
-		    source_key(path, *text, *len, pattern, is_json, &now, err, errlen) < 0)
+		if (!(*text = tok_read_file(path, len, err, errlen)))
 			return -1;
-		if (now != key) { /* changed since: keep no compiled form of what was read */
+		if (*cpath && source_key(path, *text, *len, pattern, is_json, &now, err, errlen) < 0)
+			return -1;
+		if (*cpath && now != key) { /* changed since: keep no compiled form of what was read */
 			free(*cpath);
 			*cpath = NULL;
 		}
@@ -208,12 +211,13 @@ tokenizer *tokenizer_load(const char *path, const char *pattern, char *err, size
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
 	int is_json = i < len && text[i] == '{';
-	uint64_t key;
+	uint64_t key = 0;
 	char *cpath = NULL;
 	tokenizer *t = NULL;
-	/* a small file parses in milliseconds: no file in the cache for it */
-	int rc = source_key(path, text, len, pattern, is_json, &key, err, errlen);
-	if (rc == 0 && len >= COMPILE_MIN_BYTES)
+	int rc = 0;
+	/* a small file parses in milliseconds: no key, no file in the cache */
+	if (len >= COMPILE_MIN_BYTES && (rc = source_key(path, text, len, pattern, is_json, &key, err,
+							  errlen)) == 0)
 		rc = compiled_path(path, key, &cpath, err, errlen);
 	if (rc == 0)
 		rc = load_text(path, pattern, &text, &len, &mapped, is_json, key, &cpath, &t, err,
