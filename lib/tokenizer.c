@@ -122,14 +122,11 @@ static int compiled_path(const char *path, uint64_t key, char **p, char *err, si
 	free(dir);
 	if (!cp)
 		return tok_fail(err, errlen, path, 0, "out of memory for the name of its compiled form");
-	for (char *s = cp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		int bad = mkdir(cp, 0777) < 0 && errno != EEXIST;
-		*s = '/';
-		if (bad) /* no cache: loading from the source still works */
-			break;
+	/* a folder that cannot be made: no cache, loading from the source
+	 * still works; out of memory is an error */
+	if (mkdirs_above_err(cp, e, sizeof e) && err_out_of_memory(e)) {
+		free(cp);
+		return tok_fail(err, errlen, path, 0, "%s", e);
 	}
 	*p = cp;
 	return 0;
