@@ -98,16 +98,6 @@ static void matmul_backward(float *dinp, float *dW, const float *dout, const flo
 	gemma3_matmul_backward_weight(dW, dout, inp, N, C, OC, s->gemm_ws, nt);
 }
 
-/* The calling thread's number in an OpenMP team (0 outside one). */
-static int thread_num(void)
-{
-#ifdef _OPENMP
-	return omp_get_thread_num();
-#else
-	return 0;
-#endif
-}
-
 /* Forward y = x * r * (1 + w), r = rsqrt(mean(x^2) + eps), row by row.
  * dx (overwritten, or added to when accumulate) and dw (added to). */
 static void rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
@@ -214,7 +204,7 @@ static void attention_backward(const gemma3_config *c, const gemma3_layer_acts *
 	memset(s->dv, 0, (size_t)B * T * Hkv * hd * sizeof(float));
 #pragma omp parallel num_threads(nt)
 	{
-		float *mine = dp + (size_t)thread_num() * T;
+		float *mine = dp + (size_t)gemma3_thread_num() * T;
 #pragma omp for collapse(2) schedule(dynamic, 1)
 		for (int b = 0; b < B; b++)
 			for (int kvh = 0; kvh < Hkv; kvh++)
@@ -256,7 +246,7 @@ int gemma3_backward(const gemma3_config *c, const float *params, gemma3_acts *a,
 	{
 		/* Each exp once: kept for the normalisation (the same bits as
 		 * computing it twice). */
-		double *e = s->exps + (size_t)thread_num() * V;
+		double *e = s->exps + (size_t)gemma3_thread_num() * V;
 #pragma omp for schedule(static)
 		for (int n = 0; n < BT; n++) {
 			float *z = a->logits + (size_t)n * V;

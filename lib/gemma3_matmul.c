@@ -263,11 +263,7 @@ static void gemm(float *Cm, size_t ldc, const float *a, size_t ams, size_t aks, 
 	size_t nb = (size_t)nj * NR * KC, na = (size_t)MCB * KC;
 #pragma omp parallel num_threads(nt)
 	{
-		int tid = 0;
-#ifdef _OPENMP
-		tid = omp_get_thread_num();
-#endif
-		float *Ap = Bp + nb + (size_t)tid * na;
+		float *Ap = Bp + nb + (size_t)gemma3_thread_num() * na;
 		for (int p0 = 0; p0 < K; p0 += KC) {
 			int p1 = p0 + KC < K ? p0 + KC : K, first = p0 == 0 && !accumulate;
 #pragma omp for schedule(static)

@@ -19,6 +19,9 @@
 #define BONSAI_GEMMA3_MATMUL_H
 
 #include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* out[N,OC] = inp[N,C] @ W[OC,C]^T */
 void gemma3_matmul_forward(float *out, const float *inp, const float *W, int N, int C, int OC);
@@ -50,6 +53,17 @@ static inline __attribute__((always_inline)) float gemma3_dot_inline(const float
 	for (int i = n8; i < n; i++)
 		r += a[i] * b[i];
 	return r;
+}
+
+/* The calling thread's number in an OpenMP team (0 outside one): the
+ * index of its part of a per-thread buffer. */
+static inline int gemma3_thread_num(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
 }
 
 /* An AVX2 and a plain version of a function, chosen at run time. Put it on
