@@ -691,6 +691,39 @@ static bool same_bits(const void *a, const void *b, size_t n, size_t esz, double
 	return same;
 }
 
+/* ---------------- the fixed-order sum of per-warp partials ----------------
+ * reduce_partial_kernel against the same sum on the CPU in its order (rows
+ * w, w + 32, ... for each w, then the 32 sums in order): every bit equal,
+ * since the weight gradients' repeatability rests on that order. */
+static void check_reduce_partial(int nchunks, int d)
+{
+	std::vector<float> h = rnd((size_t)nchunks * d, 1.0), g0 = rnd(d, 1.0), want(d);
+	for (int j = 0; j < d; j++) {
+		float sw[32], s = 0.f;
+		for (int w = 0; w < 32; w++) {
+			float acc = 0.f;
+			for (int c = w; c < nchunks; c += 32)
+				acc += h[(size_t)c * d + j];
+			sw[w] = acc;
+		}
+		for (int w = 0; w < 32; w++)
+			s += sw[w];
+		want[j] = g0[j] + s;
+	}
+	float *dp = dnew<float>(h.size()), *dg = dnew<float>(d);
+	CK(cudaMemcpy(dp, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dg, g0.data(), d * 4, cudaMemcpyHostToDevice));
+	reduce_partial_kernel<<<(d + 31) / 32, 1024>>>(nchunks, d, dp, dg);
+	CK(cudaGetLastError());
+	std::vector<float> got = down_f(dg, d);
+	double md = 0;
+	bool same = same_bits(got.data(), want.data(), d, 4, &md);
+	tap(same, "reduce_partial %d x %d: the CPU's sum in the same order, bit for bit (max diff %.3e)",
+	    nchunks, d, md);
+	CK(cudaFree(dp));
+	CK(cudaFree(dg));
+}
+
 /* The fused pair of norm backward steps (norm_bwd_pair) against the two
  * launchers it replaces, on copies of the same inputs: dx, dbf and both
  * weight gradients must be the same bits; and against a double-precision
@@ -1080,6 +1113,26 @@ static void bench_norm2(int N, int d)
 		CK(cudaFree(p));
 }
 
+/* The fixed-order sum of the weight gradients' partials at the trainer's
+ * shapes, with 1, 4 and 16 loads issued ahead of their adds (1: the loop
+ * as the compiler unrolls it alone); same bits each (check_reduce_partial). */
+static void bench_reduce(int nchunks, int d)
+{
+	size_t n = (size_t)nchunks * d;
+	float *p = dnew<float>(n), *g = dnew<float>(d);
+	std::vector<float> h = rnd(n, 1.0);
+	CK(cudaMemcpy(p, h.data(), n * 4, cudaMemcpyHostToDevice));
+	unsigned grid = (d + 31) / 32;
+	double t1 = time_ms([&] { reduce_partial_kernel<1><<<grid, 1024>>>(nchunks, d, p, g); });
+	double t4 = time_ms([&] { reduce_partial_kernel<4><<<grid, 1024>>>(nchunks, d, p, g); });
+	double t16 = time_ms([&] { reduce_partial_kernel<16><<<grid, 1024>>>(nchunks, d, p, g); });
+	CK(cudaGetLastError());
+	printf("# bench reduce_partial %d x %d (%.1f MB): ahead 1 %.4f ms | 4 %.4f ms | 16 %.4f ms\n",
+	       nchunks, d, n * 4 / 1e6, t1, t4, t16);
+	CK(cudaFree(p));
+	CK(cudaFree(g));
+}
+
 /* The MLP's products and GeGLU of one layer (M tokens): cuBLASLt's product
  * (the trainer's plan: 32 MB workspace) then the GeGLU kernel, against the
  * fused wgmma kernels; and the plain products alone. */
@@ -1159,6 +1212,10 @@ int main(int argc, char **argv)
 			bench_norm2(32768, 768);
 			bench_norm2(8192, 1152);
 			bench_norm2(8192, 2560);
+			bench_reduce(QK_BWD_WARPS, 64);
+			bench_reduce(QK_BWD_WARPS, 256);
+			bench_reduce(NORM_BWD_WARPS, 768);
+			bench_reduce(NORM_BWD_WARPS, 1152);
 		}
 		return 0;
 	}
@@ -1196,6 +1253,15 @@ int main(int argc, char **argv)
 	check_attention(2, 77, 4, 1, 256, 37);
 	check_attention(1, 77, 8, 2, 256, 0);
 	check_attention(1, 300, 8, 2, 128, 37);
+	/* the trainer's partials (qk_norm_rope_bwd at head_dim 64 and 256, the
+	 * norm pairs at d 768 and 1152), a tail of the loads issued ahead, d
+	 * not a multiple of 32, fewer rows than warps */
+	check_reduce_partial(QK_BWD_WARPS, 64);
+	check_reduce_partial(QK_BWD_WARPS, 256);
+	check_reduce_partial(NORM_BWD_WARPS, 768);
+	check_reduce_partial(NORM_BWD_WARPS, 1152);
+	check_reduce_partial(1000, 40);
+	check_reduce_partial(20, 7);
 	check_ce(37, 1000, 0.f);
 	check_ce(5, 262144, 0.f);
 	check_ce(9, 512, 30.f);
