@@ -44,12 +44,25 @@ __global__ void f32_to_bf16_kernel(size_t n, const float *x, bf16 *y)
 }
 
 /* Sum of squares: fixed grid, per-block partials (then one block sums them). */
+/* partial[block] = the block's sum of x^2: thread t adds x[t], x[t + stride],
+ * ... in order, AHEAD loads issued before their adds (the order, so the
+ * bits, of one at a time), then the warps' sums in order. */
+template <int AHEAD = 8>
 __global__ void sumsq_partial_kernel(size_t n, const float *x, float *partial)
 {
 	__shared__ float sm[32];
 	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
 	size_t stride = (size_t)gridDim.x * blockDim.x;
 	float acc = 0.f;
+	for (; i + (AHEAD - 1) * stride < n; i += AHEAD * stride) {
+		float v[AHEAD];
+#pragma unroll
+		for (int u = 0; u < AHEAD; u++)
+			v[u] = x[i + u * stride];
+#pragma unroll
+		for (int u = 0; u < AHEAD; u++)
+			acc += v[u] * v[u];
+	}
 	for (; i < n; i += stride)
 		acc += x[i] * x[i];
 	acc = warp_sum(acc);

@@ -724,6 +724,59 @@ static void check_reduce_partial(int nchunks, int d)
 	CK(cudaFree(dg));
 }
 
+/* The gradient's squared norm (sumsq_partial_kernel on the trainer's grid,
+ * then sum_partial_kernel) against the CPU doing each thread's fused
+ * multiply-adds, the warps' butterfly, the blocks' and the partials' sums
+ * in their order: every bit equal. n: a tail beyond the loads issued
+ * ahead, and fewer elements than threads. */
+static void check_sumsq(size_t n)
+{
+	const int blocks = 1024, threads = 256;
+	const size_t stride = (size_t)blocks * threads;
+	std::vector<float> h = rnd(n, 1.0), part(blocks);
+	for (int b = 0; b < blocks; b++) {
+		float sw[threads / 32];
+		for (int w = 0; w < threads / 32; w++) {
+			float v[32];
+			for (int l = 0; l < 32; l++) {
+				float acc = 0.f;
+				for (size_t i = (size_t)b * threads + w * 32 + l; i < n; i += stride)
+					acc = fmaf(h[i], h[i], acc);
+				v[l] = acc;
+			}
+			for (int o = 16; o > 0; o >>= 1) {
+				float t[32];
+				for (int l = 0; l < 32; l++)
+					t[l] = v[l] + v[l ^ o];
+				memcpy(v, t, sizeof v);
+			}
+			sw[w] = v[0];
+		}
+		float s = 0.f;
+		for (int w = 0; w < threads / 32; w++)
+			s += sw[w];
+		part[b] = s;
+	}
+	double want = 0;
+	for (int b = 0; b < blocks; b++)
+		want += part[b];
+	float *dx = dnew<float>(n), *dp = dnew<float>(blocks);
+	double *dsum;
+	CK(cudaMalloc(&dsum, sizeof(double)));
+	CK(cudaMemcpy(dx, h.data(), n * 4, cudaMemcpyHostToDevice));
+	sumsq_partial_kernel<<<blocks, threads>>>(n, dx, dp);
+	sum_partial_kernel<<<1, 32>>>(blocks, dp, dsum);
+	CK(cudaGetLastError());
+	double got;
+	CK(cudaMemcpy(&got, dsum, sizeof got, cudaMemcpyDeviceToHost));
+	tap(!memcmp(&got, &want, sizeof got),
+	    "gradient sumsq n %zu: the CPU's sum in the same order, bit for bit (%.17g, %.17g)", n,
+	    got, want);
+	CK(cudaFree(dx));
+	CK(cudaFree(dp));
+	CK(cudaFree(dsum));
+}
+
 /* The fused pair of norm backward steps (norm_bwd_pair) against the two
  * launchers it replaces, on copies of the same inputs: dx, dbf and both
  * weight gradients must be the same bits; and against a double-precision
@@ -1133,6 +1186,24 @@ static void bench_reduce(int nchunks, int d)
 	CK(cudaFree(g));
 }
 
+/* The gradient norm's pass at seed's parameter count (424 M floats, the
+ * trainer's grid), 1, 8 and 16 loads ahead; GB/s counts the one read. */
+static void bench_sumsq(size_t n)
+{
+	float *x = dnew<float>(n), *p = dnew<float>(1024);
+	CK(cudaMemset(x, 0, n * 4));
+	double t1 = time_ms([&] { sumsq_partial_kernel<1><<<1024, 256>>>(n, x, p); });
+	double t8 = time_ms([&] { sumsq_partial_kernel<8><<<1024, 256>>>(n, x, p); });
+	double t16 = time_ms([&] { sumsq_partial_kernel<16><<<1024, 256>>>(n, x, p); });
+	CK(cudaGetLastError());
+	double gb = n * 4 / 1e9;
+	printf("# bench gradient sumsq n %zu: ahead 1 %.3f ms (%.0f GB/s) | 8 %.3f ms (%.0f GB/s) | "
+	       "16 %.3f ms (%.0f GB/s)\n",
+	       n, t1, gb / t1 * 1e3, t8, gb / t8 * 1e3, t16, gb / t16 * 1e3);
+	CK(cudaFree(x));
+	CK(cudaFree(p));
+}
+
 /* The MLP's products and GeGLU of one layer (M tokens): cuBLASLt's product
  * (the trainer's plan: 32 MB workspace) then the GeGLU kernel, against the
  * fused wgmma kernels; and the plain products alone. */
@@ -1196,7 +1267,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
-		/* `bench [attention|product|norm]`: one family, else all */
+		/* `bench [attention|product|norm|reduce]`: one family, else all */
 		const char *only = argc > 2 ? argv[2] : "";
 		if (!*only || !strcmp(only, "attention")) {
 			bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
@@ -1212,10 +1283,13 @@ int main(int argc, char **argv)
 			bench_norm2(32768, 768);
 			bench_norm2(8192, 1152);
 			bench_norm2(8192, 2560);
+		}
+		if (!*only || !strcmp(only, "reduce")) {
 			bench_reduce(QK_BWD_WARPS, 64);
 			bench_reduce(QK_BWD_WARPS, 256);
 			bench_reduce(NORM_BWD_WARPS, 768);
 			bench_reduce(NORM_BWD_WARPS, 1152);
+			bench_sumsq(423774208);
 		}
 		return 0;
 	}
@@ -1262,6 +1336,8 @@ int main(int argc, char **argv)
 	check_reduce_partial(NORM_BWD_WARPS, 1152);
 	check_reduce_partial(1000, 40);
 	check_reduce_partial(20, 7);
+	check_sumsq((size_t)1024 * 256 * 17 + 12345);
+	check_sumsq(100000);
 	check_ce(37, 1000, 0.f);
 	check_ce(5, 262144, 0.f);
 	check_ce(9, 512, 30.f);
