@@ -122,6 +122,8 @@ struct gemma3_gpu {
 	int prof;
 	std::vector<cudaEvent_t> ev;
 	std::vector<int> evcat;
+	cudaEvent_t span[2]; /* around each fwd_bwd's kernels (gemma3_gpu_last_span_ms) */
+	float span_ms;
 	size_t ev_used;
 	double cat_ms[P_NCAT];
 	long prof_steps;
@@ -689,6 +691,7 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 {
 	need_train(g, "fwd_bwd");
 	upload_batch(g, inputs, targets);
+	CK(cudaEventRecord(g->span[0], g->st));
 	forward(g);
 	if (g->grad_stale) {
 		zero_segments_kernel<<<g->nz, 256, 0, g->st>>>(g->nz_off, g->nz_len, g->grad);
@@ -724,7 +727,9 @@ extern "C" float gemma3_gpu_fwd_bwd(gemma3_gpu *g, const int32_t *inputs,
 	bucket_done(g, 0, g->lo[0].t[0]); /* the embedding, first in the layout */
 	g->bucket_fn = NULL; /* armed for one pass */
 	g->grad_stale = 0;
+	CK(cudaEventRecord(g->span[1], g->st));
 	CK(cudaStreamSynchronize(g->st));
+	CK(cudaEventElapsedTime(&g->span_ms, g->span[0], g->span[1]));
 	prof_collect(g);
 	if (g->prof)
 		g->prof_steps++;
@@ -1130,6 +1135,7 @@ extern "C" float *gemma3_gpu_fp32_tensor(gemma3_gpu *g, size_t i, size_t *offset
 }
 
 extern "C" size_t gemma3_gpu_peak_bytes(gemma3_gpu *g) { return g->peak; }
+extern "C" double gemma3_gpu_last_span_ms(gemma3_gpu *g) { return g->span_ms; }
 extern "C" size_t gemma3_gpu_alloc_bytes(gemma3_gpu *g) { return g->alloc_bytes; }
 extern "C" const char *gemma3_gpu_device_name(gemma3_gpu *g) { return g->devname; }
 
@@ -1373,6 +1379,8 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		 pr.minor, pr.totalGlobalMem / 1073741824.0);
 	CK(cudaStreamCreate(&g->st));
 	CKB(cublasLtCreate(&g->lt));
+	for (auto &e : g->span)
+		CK(cudaEventCreate(&e));
 
 	size_t N = g->N, d = g->d, ff = g->ff, P = g->P;
 	int fail = 0;
@@ -1576,6 +1584,9 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 		cudaEventDestroy(e);
 	for (auto e : g->bev)
 		cudaEventDestroy(e);
+	for (auto e : g->span)
+		if (e)
+			cudaEventDestroy(e);
 	if (g->cs) {
 		cudaStreamSynchronize(g->cs);
 		cudaStreamDestroy(g->cs);

@@ -176,6 +176,11 @@ void gemma3_gpu_profile_print(gemma3_gpu *g, void *f);
  * gemma3_gpu_profile_print clears them: the floor a step is measured
  * against */
 double gemma3_gpu_profile_matmul_ms(gemma3_gpu *g);
+/* The last fwd_bwd's span on the GPU: from its first kernel's start to its
+ * last kernel's end (two CUDA events, recorded on every call), in ms;
+ * against the call's wall clock it shows how long the GPU waited for the
+ * host outside that span. */
+double gemma3_gpu_last_span_ms(gemma3_gpu *g);
 
 void gemma3_gpu_free(gemma3_gpu *g);
 
