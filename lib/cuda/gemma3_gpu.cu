@@ -81,6 +81,9 @@ struct gemma3_gpu {
 	size_t bev_used;
 	bf16 *pb;
 	std::vector<unsigned char> decay;
+	/* adamw_runs_kernel's table, rebuilt each step on the host (the decay
+	 * value is an argument) and copied from pinned memory */
+	AdamwRun *runs, *h_runs;
 	/* activations */
 	std::vector<float *> x; /* L+1 residuals [N,d] */
 	std::vector<LayerActs> acts;
@@ -917,8 +920,6 @@ extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float bet
 	settle_grads(g);
 	float bc1 = 1.f - powf(beta1, (float)step);
 	float bc2s = sqrtf(1.f - powf(beta2, (float)step));
-	/* runs of tensors with the same decay setting */
-	std::vector<size_t> starts;
 	size_t nt = 2 + (size_t)G3_PER_LAYER * g->L;
 	std::vector<size_t> toff(nt + 1);
 	toff[0] = g->off_embed;
@@ -927,24 +928,17 @@ extern "C" void gemma3_gpu_adamw(gemma3_gpu *g, float lr, float beta1, float bet
 			toff[1 + (size_t)l * G3_PER_LAYER + k] = g->lo[l].t[k];
 	toff[nt - 1] = g->off_norm;
 	toff[nt] = g->P;
+	unsigned blocks;
+	int nr = adamw_build_runs(toff.data(), g->decay.data(), nt, g->opt_lo, g->opt_hi,
+				  weight_decay, g->h_runs, &blocks);
 	mark(g, P_CAT_MISC);
-	size_t i = 0;
-	while (i < nt) {
-		size_t j = i + 1;
-		while (j < nt && g->decay[j] == g->decay[i])
-			j++;
-		/* the part of the run in the optimizer's slice (multiples of 4:
-		 * tensors and slices start at multiples of 64 values) */
-		size_t a = std::max(toff[i], g->opt_lo), e = std::min(toff[j], g->opt_hi);
-		size_t n = e > a ? e - a : 0, o = a - g->opt_lo;
-		if (n) {
-			adamw_kernel<<<std::min(cdiv(n / 4, 256), 132u * 16), 256, 0, g->st>>>(
-				n / 4, (float4 *)(g->p + (a - g->opt_lo)), (uint2 *)(g->pb + a),
-				(const float4 *)(g->grad + a), (float4 *)(g->m + o), (float4 *)(g->v + o), lr,
-				beta1, beta2, eps, g->decay[i] ? weight_decay : 0.f, clip_scale, bc1, bc2s);
-			CKL();
-		}
-		i = j;
+	if (nr) {
+		CK(cudaMemcpyAsync(g->runs, g->h_runs, nr * sizeof(AdamwRun), cudaMemcpyHostToDevice,
+				   g->st));
+		adamw_runs_kernel<<<blocks, ADAMW_THREADS, 0, g->st>>>(
+			g->runs, nr, (float4 *)g->p, (uint2 *)g->pb, (const float4 *)g->grad,
+			(float4 *)g->m, (float4 *)g->v, lr, beta1, beta2, eps, clip_scale, bc1, bc2s);
+		CKL();
 	}
 	mark(g, P_CAT_OPT);
 	CK(cudaStreamSynchronize(g->st));
@@ -1439,6 +1433,12 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 		g->loss_host = NULL;
 		fail = 1;
 	}
+	size_t nrun = infer ? 0 : 2 + (size_t)G3_PER_LAYER * g->L;
+	g->runs = (AdamwRun *)dalloc(g, nrun * sizeof(AdamwRun), &fail);
+	if (!fail && nrun && cudaMallocHost((void **)&g->h_runs, nrun * sizeof(AdamwRun)) != cudaSuccess) {
+		g->h_runs = NULL;
+		fail = 1;
+	}
 	size_t nio = infer ? 2 * (size_t)N : 5 * (size_t)N + 1;
 	if (!fail && cudaMallocHost((void **)&g->h_tok, nio * 4) != cudaSuccess) {
 		g->h_tok = NULL;
@@ -1597,6 +1597,8 @@ extern "C" void gemma3_gpu_free(gemma3_gpu *g)
 		cudaFreeHost(g->loss_host);
 	if (g->h_tok)
 		cudaFreeHost(g->h_tok);
+	if (g->h_runs)
+		cudaFreeHost(g->h_runs);
 	if (g->lt)
 		cublasLtDestroy(g->lt);
 	if (g->st)

@@ -777,6 +777,78 @@ static void check_sumsq(size_t n)
 	CK(cudaFree(dsum));
 }
 
+/* AdamW over runs of tensors in one launch (adamw_build_runs +
+ * adamw_runs_kernel, as the trainer calls them) against a double reference:
+ * each element of the slice [lo, hi) updated once, with its run's decay
+ * (lr wd = 1.5% a step, 10^4 times the tolerance), at its slice offset;
+ * the bf16 copy = the new fp32 weights rounded; outside the slice, the bf16
+ * copy untouched. Runs of one 64-value tensor, of several, and of 100,032
+ * values (many blocks, a last one part full). */
+static void check_adamw_runs(size_t lo, size_t hi)
+{
+	const size_t sizes[] = {64, 4096, 64, 64, 100032, 64, 24576, 64, 128};
+	const unsigned char decay[] = {0, 1, 0, 0, 1, 0, 1, 1, 0};
+	const size_t nt = sizeof sizes / sizeof *sizes;
+	size_t toff[nt + 1];
+	toff[0] = 0;
+	for (size_t t = 0; t < nt; t++)
+		toff[t + 1] = toff[t] + sizes[t];
+	size_t P = toff[nt], S = hi - lo;
+	if (hi > P || lo >= hi) {
+		tap(0, "check_adamw_runs: slice %zu..%zu outside the %zu values", lo, hi, P);
+		return;
+	}
+	const float lr = 0.05f, wd = 0.3f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, clip = 0.7f;
+	const float bc1 = 1.f - powf(b1, 3.f), bc2s = sqrtf(1.f - powf(b2, 3.f));
+	std::vector<float> p = rnd(S, 1.0), gr = rnd(P, 1.0), m = rnd(S, 0.1), v = rnd(S, 0.01),
+			   pb0 = rnd(P, 1.0);
+	for (auto &x : v)
+		x = fabsf(x);
+	AdamwRun runs[nt];
+	unsigned blocks;
+	int nr = adamw_build_runs(toff, decay, nt, lo, hi, wd, runs, &blocks);
+	float *dp = dnew<float>(S), *dm = dnew<float>(S), *dv = dnew<float>(S), *dg = dnew<float>(P);
+	bf16 *dpb = dnew<bf16>(P);
+	AdamwRun *dr = dnew<AdamwRun>(nt);
+	CK(cudaMemcpy(dp, p.data(), S * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dm, m.data(), S * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dv, v.data(), S * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dg, gr.data(), P * 4, cudaMemcpyHostToDevice));
+	up_bf(dpb, pb0);
+	CK(cudaMemcpy(dr, runs, nr * sizeof(AdamwRun), cudaMemcpyHostToDevice));
+	adamw_runs_kernel<<<blocks, ADAMW_THREADS>>>(dr, nr, (float4 *)dp, (uint2 *)dpb,
+						     (const float4 *)dg, (float4 *)dm, (float4 *)dv, lr,
+						     b1, b2, eps, clip, bc1, bc2s);
+	CK(cudaGetLastError());
+	std::vector<float> gp = down_f(dp, S), gm = down_f(dm, S), gv = down_f(dv, S),
+			   gpb = down_bf(dpb, P);
+	std::vector<double> rp(S), rm(S), rv(S);
+	for (size_t t = 0; t < nt; t++)
+		for (size_t i = std::max(toff[t], lo); i < std::min(toff[t + 1], hi); i++) {
+			size_t k = i - lo;
+			double g = (double)gr[i] * clip;
+			rm[k] = b1 * (double)m[k] + (1 - b1) * g;
+			rv[k] = b2 * (double)v[k] + (1 - b2) * g * g;
+			rp[k] = p[k] * (1 - (double)lr * (decay[t] ? wd : 0)) -
+				(double)lr / bc1 * rm[k] / (sqrt(rv[k]) / bc2s + eps);
+		}
+	double ep = relerr(gp, rp), em = relerr(gm, rm), ev = relerr(gv, rv);
+	size_t badpb = 0;
+	for (size_t i = 0; i < P; i++) {
+		float want = i >= lo && i < hi ? bfr(gp[i - lo]) : bfr(pb0[i]);
+		badpb += memcmp(&want, &gpb[i], 4) != 0;
+	}
+	char name[64];
+	snprintf(name, sizeof name, "adamw runs (%d runs, slice %zu..%zu of %zu)", nr, lo, hi, P);
+	ok(ep < 1e-6, "p", ep, 1e-6, name);
+	ok(em < 1e-6, "m", em, 1e-6, name);
+	ok(ev < 1e-6, "v", ev, 1e-6, name);
+	tap(badpb == 0, "%s: bf16 copy = the new weights rounded, untouched outside (%zu wrong)", name,
+	    badpb);
+	for (void *q : {(void *)dp, (void *)dm, (void *)dv, (void *)dg, (void *)dpb, (void *)dr})
+		CK(cudaFree(q));
+}
+
 /* The fused pair of norm backward steps (norm_bwd_pair) against the two
  * launchers it replaces, on copies of the same inputs: dx, dbf and both
  * weight gradients must be the same bits; and against a double-precision
@@ -1338,6 +1410,9 @@ int main(int argc, char **argv)
 	check_reduce_partial(20, 7);
 	check_sumsq((size_t)1024 * 256 * 17 + 12345);
 	check_sumsq(100000);
+	check_adamw_runs(0, 129152);
+	check_adamw_runs(4160, 129024);
+	check_adamw_runs(4224, 4288);
 	check_ce(37, 1000, 0.f);
 	check_ce(5, 262144, 0.f);
 	check_ce(9, 512, 30.f);
