@@ -567,18 +567,20 @@ static void layer_bwd(gemma3_gpu *g, int l, int dbf_ready)
 
 static void upload_batch(gemma3_gpu *g, const int32_t *inputs, const int32_t *targets)
 {
-	for (int i = 0; i < g->N; i++)
+	for (int i = 0; i < g->N; i++) {
 		if (inputs[i] < 0 || inputs[i] >= g->V)
 			die("token %d at position %d is outside the vocabulary (%d)", inputs[i], i,
 			    g->V);
-	memcpy(g->h_tok, inputs, sizeof(int32_t) * g->N);
+		g->h_tok[i] = inputs[i];
+	}
 	CK(cudaMemcpyAsync(g->tok, g->h_tok, sizeof(int32_t) * g->N, cudaMemcpyHostToDevice,
 			   g->st));
 	if (targets) {
-		for (int i = 0; i < g->N; i++)
+		for (int i = 0; i < g->N; i++) {
 			if (targets[i] >= g->V)
 				die("target token %d is outside the vocabulary (%d)", targets[i], g->V);
-		memcpy(g->h_tgt, targets, sizeof(int32_t) * g->N);
+			g->h_tgt[i] = targets[i];
+		}
 		CK(cudaMemcpyAsync(g->tgt, g->h_tgt, sizeof(int32_t) * g->N,
 				   cudaMemcpyHostToDevice, g->st));
 	}

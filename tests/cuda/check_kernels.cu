@@ -959,6 +959,15 @@ static void check_norm2(int N, int d, int mode1)
 }
 
 /* ---------------- GeGLU ---------------- */
+/* GELU (tanh form) of x and its derivative, in double: the references of
+ * the GeGLU kernels and of the fused MLP products */
+static void gelu_ref(double x, double *ge, double *dge)
+{
+	double k0 = sqrt(2 / M_PI), t = tanh(k0 * (x + 0.044715 * x * x * x));
+	*ge = 0.5 * x * (1 + t);
+	*dge = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k0 * (1 + 3 * 0.044715 * x * x);
+}
+
 static void check_geglu(int N, int ff)
 {
 	char name[64];
@@ -967,10 +976,8 @@ static void check_geglu(int N, int ff)
 	std::vector<double> g((size_t)N * ff), dgu((size_t)N * 2 * ff);
 	for (int n = 0; n < N; n++)
 		for (int j = 0; j < ff; j++) {
-			double a = gu[(size_t)n * 2 * ff + j], b = gu[(size_t)n * 2 * ff + ff + j];
-			double k0 = sqrt(2 / M_PI), u = k0 * (a + 0.044715 * a * a * a), t = tanh(u);
-			double ge = 0.5 * a * (1 + t);
-			double dge = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k0 * (1 + 3 * 0.044715 * a * a);
+			double a = gu[(size_t)n * 2 * ff + j], b = gu[(size_t)n * 2 * ff + ff + j], ge, dge;
+			gelu_ref(a, &ge, &dge);
 			g[(size_t)n * ff + j] = ge * b;
 			double d = dg[(size_t)n * ff + j];
 			dgu[(size_t)n * 2 * ff + j] = d * b * dge;
@@ -1058,10 +1065,8 @@ static void check_product_geglu(int M, int d, int ff)
 			double acc = 0;
 			for (int k = 0; k < d; k++)
 				acc += (double)dy[(size_t)m * d + k] * wdn[(size_t)k * ff + n];
-			double x = hgu[(size_t)m * 2 * ff + n], u = hgu[(size_t)m * 2 * ff + ff + n];
-			double k0 = sqrt(2 / M_PI), t = tanh(k0 * (x + 0.044715 * x * x * x));
-			double ge = 0.5 * x * (1 + t);
-			double dge = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k0 * (1 + 3 * 0.044715 * x * x);
+			double x = hgu[(size_t)m * 2 * ff + n], u = hgu[(size_t)m * 2 * ff + ff + n], ge, dge;
+			gelu_ref(x, &ge, &dge);
 			rd[(size_t)m * 2 * ff + n] = acc * u * dge;
 			rd[(size_t)m * 2 * ff + ff + n] = acc * ge;
 		}
