@@ -1243,26 +1243,6 @@ static void bench_norm2(int N, int d)
 		CK(cudaFree(p));
 }
 
-/* The fixed-order sum of the weight gradients' partials at the trainer's
- * shapes, with 1, 4 and 16 loads issued ahead of their adds (1: the loop
- * as the compiler unrolls it alone); same bits each (check_reduce_partial). */
-static void bench_reduce(int nchunks, int d)
-{
-	size_t n = (size_t)nchunks * d;
-	float *p = dnew<float>(n), *g = dnew<float>(d);
-	std::vector<float> h = rnd(n, 1.0);
-	CK(cudaMemcpy(p, h.data(), n * 4, cudaMemcpyHostToDevice));
-	unsigned grid = (d + 31) / 32;
-	double t1 = time_ms([&] { reduce_partial_kernel<1><<<grid, 1024>>>(nchunks, d, p, g); });
-	double t4 = time_ms([&] { reduce_partial_kernel<4><<<grid, 1024>>>(nchunks, d, p, g); });
-	double t16 = time_ms([&] { reduce_partial_kernel<16><<<grid, 1024>>>(nchunks, d, p, g); });
-	CK(cudaGetLastError());
-	printf("# bench reduce_partial %d x %d (%.1f MB): ahead 1 %.4f ms | 4 %.4f ms | 16 %.4f ms\n",
-	       nchunks, d, n * 4 / 1e6, t1, t4, t16);
-	CK(cudaFree(p));
-	CK(cudaFree(g));
-}
-
 /* The gradient norm's pass at seed's parameter count (424 M floats, the
  * trainer's grid), 1, 8 and 16 loads ahead; GB/s counts the one read. */
 static void bench_sumsq(size_t n)
@@ -1344,7 +1324,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
-		/* `bench [attention|product|norm|reduce]`: one family, else all */
+		/* `bench [attention|product|norm|sumsq]`: one family, else all */
 		const char *only = argc > 2 ? argv[2] : "";
 		if (!*only || !strcmp(only, "attention")) {
 			bench_attention("small", 32, 1024, 12, 4, 64, 512, 10, 2);
@@ -1361,13 +1341,8 @@ int main(int argc, char **argv)
 			bench_norm2(8192, 1152);
 			bench_norm2(8192, 2560);
 		}
-		if (!*only || !strcmp(only, "reduce")) {
-			bench_reduce(QK_BWD_WARPS, 64);
-			bench_reduce(QK_BWD_WARPS, 256);
-			bench_reduce(NORM_BWD_WARPS, 768);
-			bench_reduce(NORM_BWD_WARPS, 1152);
+		if (!*only || !strcmp(only, "sumsq"))
 			bench_sumsq(423774208);
-		}
 		return 0;
 	}
 	check_hopper_loaded();
@@ -1405,8 +1380,8 @@ int main(int argc, char **argv)
 	check_attention(1, 77, 8, 2, 256, 0);
 	check_attention(1, 300, 8, 2, 128, 37);
 	/* the trainer's partials (qk_norm_rope_bwd at head_dim 64 and 256, the
-	 * norm pairs at d 768 and 1152), a tail of the loads issued ahead, d
-	 * not a multiple of 32, fewer rows than warps */
+	 * norm pairs at d 768 and 1152), d not a multiple of 32, fewer rows
+	 * than warps */
 	check_reduce_partial(QK_BWD_WARPS, 64);
 	check_reduce_partial(QK_BWD_WARPS, 256);
 	check_reduce_partial(NORM_BWD_WARPS, 768);
