@@ -33,10 +33,11 @@ static size_t gz(const void *src, size_t n, uint8_t *dst, size_t cap)
 }
 
 /* A column: its schema element and its one chunk. converted: a
- * ConvertedType, or -1 for none. */
+ * ConvertedType, or -1 for none; logical: 0, or a LogicalType TIME (7) or
+ * TIMESTAMP (8) in unit 1 MILLIS, 2 MICROS, 3 NANOS. */
 typedef struct {
 	const char *name;
-	int type, repetition, encoding, converted, scale, precision;
+	int type, repetition, encoding, converted, scale, precision, logical, unit;
 	int64_t offset, size;
 	int codec;
 	int type_length; /* FIXED_LEN_BYTE_ARRAY's */
@@ -145,6 +146,17 @@ static void footer(buf_t *f, const chunk_info *ch, int ncols, int64_t rows, int6
 			I32(&m, 7, ch[c].scale);
 			I32(&m, 8, ch[c].precision);
 		}
+		if (ch[c].logical) { /* logicalType {TIME|TIMESTAMP {1: UTC, 2: TimeUnit {unit {}}}} */
+			tw_begin(&m, 10);
+			tw_begin(&m, (int16_t)ch[c].logical);
+			tw_field(&m, 1, 1); /* isAdjustedToUTC: true */
+			tw_begin(&m, 2);
+			tw_begin(&m, (int16_t)ch[c].unit);
+			tw_end(&m);
+			tw_end(&m);
+			tw_end(&m);
+			tw_end(&m);
+		}
 		unknown_fields(&m);
 		tw_end(&m);
 	}
@@ -191,7 +203,7 @@ static void build(buf_t *f, int breakage)
 {
 	memset(f, 0, sizeof *f);
 	buf_puts(f, "PAR1");
-	chunk_info ch[3];
+	chunk_info ch[3] = {0};
 
 	/* a: optional INT32, v1 page, GZIP: 1 null 3 null. */
 	uint8_t raw[64], z[256];
@@ -258,7 +270,7 @@ static void hook(const char *msg)
 
 static pq_source *src;
 static pq_file pf;
-static pq_colbuf cols[8];
+static pq_colbuf cols[16]; /* the most columns a file here has */
 
 /* Writes the file build makes, reads it back as JSON Lines; NULL on a
  * reader error. */
@@ -279,7 +291,7 @@ static char *roundtrip_of(void (*build_file)(buf_t *, int), int breakage)
 	memset(cols, 0, sizeof cols);
 	pq_error_hook = hook;
 	if (setjmp(env)) {
-		for (int c = 0; c < 8; c++)
+		for (int c = 0; c < (int)(sizeof cols / sizeof cols[0]); c++)
 			pq_colbuf_free(&cols[c]);
 		pq_close(&pf);
 		pq_source_close(src);
@@ -291,7 +303,7 @@ static char *roundtrip_of(void (*build_file)(buf_t *, int), int breakage)
 	pq_select(&pf, NULL);
 	pq_read_rowgroup(&pf, 0, -1, cols);
 	pq_json_rows(&out, &pf, cols, 0, pf.meta.rgs[0].num_rows);
-	for (int c = 0; c < 8; c++)
+	for (int c = 0; c < (int)(sizeof cols / sizeof cols[0]); c++)
 		pq_colbuf_free(&cols[c]);
 	pq_close(&pf);
 	pq_source_close(src);
@@ -308,12 +320,17 @@ static char *roundtrip(int breakage)
 /* ---- logical types: what each converted type means (the parquet spec),
  * the expected text computed here by other means than the reader's ---- */
 
-enum { LROWS = 4 };
+enum { LROWS = 4, LCOLS = 10 };
 static const int32_t L_DATE[LROWS] = { 0, 19782, -1, -719162 }; /* days since 1970-01-01 */
 static const int32_t L_DEC[LROWS] = { 12345, -5, 0, -999999999 }; /* DECIMAL(9, 2) */
 static const int32_t L_TIME[LROWS] = { 45296789, 0, 86399999, 1 }; /* TIME_MILLIS */
 static const int32_t L_U32[LROWS] = { -1, 0, 7, INT32_MIN };      /* UINT_32 */
 static const int64_t L_TS[LROWS] = { 1709210096789000, -1, 0, 1000000 }; /* TIMESTAMP_MICROS */
+/* as LogicalTypes only (no ConvertedType has these units) */
+static const int64_t L_TSN[LROWS] = { 1709210096789012345, -1, 0, 1 };        /* TIMESTAMP NANOS */
+static const int64_t L_TSM[LROWS] = { 1709210096789, -1, -62135596800000, 1 }; /* TIMESTAMP MILLIS */
+static const int64_t L_TMU[LROWS] = { 45296789012, 0, 86399999999, 1 };       /* TIME MICROS */
+static const int64_t L_TMN[LROWS] = { 45296789012345, 0, 86399999999999, 1 }; /* TIME NANOS */
 static const uint8_t L_FLBA[LROWS][5] = {                        /* DECIMAL(12, 3), 5 bytes */
 	{ 0x00, 0x00, 0x00, 0x30, 0x39 }, { 0xff, 0xff, 0xff, 0xff, 0xff },
 	{ 0x7f, 0xff, 0xff, 0xff, 0xff }, { 0x80, 0x00, 0x00, 0x00, 0x00 } };
@@ -324,22 +341,26 @@ static void build_logical(buf_t *f, int unknown)
 	with_unknown = unknown;
 	memset(f, 0, sizeof *f);
 	buf_puts(f, "PAR1");
-	chunk_info ch[6] = {
+	chunk_info ch[LCOLS] = {
 		{ .name = "date", .type = 1, .converted = 6 },
 		{ .name = "dec", .type = 1, .converted = 5, .scale = 2, .precision = 9 },
 		{ .name = "time", .type = 1, .converted = 7 },
 		{ .name = "u32", .type = 1, .converted = 13 },
 		{ .name = "ts", .type = 2, .converted = 10 },
 		{ .name = "flba", .type = 7, .converted = 5, .scale = 3, .precision = 12, .type_length = 5 },
+		{ .name = "tsn", .type = 2, .converted = -1, .logical = 8, .unit = 3 },
+		{ .name = "tsm", .type = 2, .converted = -1, .logical = 8, .unit = 1 },
+		{ .name = "tmu", .type = 2, .converted = -1, .logical = 7, .unit = 2 },
+		{ .name = "tmn", .type = 2, .converted = -1, .logical = 7, .unit = 3 },
 	};
-	const void *vals[6] = { L_DATE, L_DEC, L_TIME, L_U32, L_TS, L_FLBA };
-	const int size[6] = { 4, 4, 4, 4, 8, 5 };
-	for (int c = 0; c < 6; c++) {
+	const void *vals[LCOLS] = { L_DATE, L_DEC, L_TIME, L_U32, L_TS, L_FLBA, L_TSN, L_TSM, L_TMU, L_TMN };
+	const int size[LCOLS] = { 4, 4, 4, 4, 8, 5, 8, 8, 8, 8 };
+	for (int c = 0; c < LCOLS; c++) {
 		ch[c].offset = (int64_t)f->len;
 		page(f, 0, LROWS, 0, size[c] * LROWS, vals[c], size[c] * LROWS, 0);
 		ch[c].size = (int64_t)f->len - ch[c].offset;
 	}
-	footer(f, ch, 6, LROWS, LROWS);
+	footer(f, ch, LCOLS, LROWS, LROWS);
 	with_unknown = 0;
 }
 
@@ -381,19 +402,31 @@ static void clock_text(char *out, size_t cap, long long ticks, long long unit, i
 	}
 }
 
+/* "YYYY-MM-DD HH:MM:SS[.fff]" of ticks of 1/unit s since the epoch */
+static void timestamp_text(char *out, size_t cap, long long ticks, long long unit, int digits)
+{
+	long long secs = ticks / unit, frac = ticks % unit;
+	if (frac < 0)
+		frac += unit, secs--;
+	char f[40];
+	gm(out, cap, secs, 1);
+	clock_text(f, sizeof f, frac, unit, digits); /* "00:00:00.fff" */
+	snprintf(out + strlen(out), cap - strlen(out), "%s", f + 8);
+}
+
 static char *logical_want(void)
 {
 	buf_t w = {0};
 	for (int r = 0; r < LROWS; r++) {
-		char date[32], dec[32], tm[32], ts[48], tsf[32], fl[32];
+		char date[32], dec[32], tm[32], ts[48], fl[32], tsn[48], tsm[48], tmu[32], tmn[32];
 		gm(date, sizeof date, (int64_t)L_DATE[r] * 86400, 0);
 		decimal(dec, sizeof dec, L_DEC[r], 2);
 		clock_text(tm, sizeof tm, L_TIME[r], 1000, 3);
-		long long us = L_TS[r], secs = us / 1000000, frac = us % 1000000;
-		if (frac < 0)
-			frac += 1000000, secs--;
-		gm(ts, sizeof ts, secs, 1);
-		clock_text(tsf, sizeof tsf, frac, 1000000, 6); /* "00:00:00.ffffff" */
+		timestamp_text(ts, sizeof ts, L_TS[r], 1000000, 6);
+		timestamp_text(tsn, sizeof tsn, L_TSN[r], 1000000000, 9);
+		timestamp_text(tsm, sizeof tsm, L_TSM[r], 1000, 3);
+		clock_text(tmu, sizeof tmu, L_TMU[r], 1000000, 6);
+		clock_text(tmn, sizeof tmn, L_TMN[r], 1000000000, 9);
 		long long be = 0;
 		for (int i = 0; i < 5; i++)
 			be = be * 256 + L_FLBA[r][i];
@@ -401,8 +434,9 @@ static char *logical_want(void)
 			be -= 1ll << 40;
 		decimal(fl, sizeof fl, be, 3);
 		buf_printf(&w, "{\"date\":\"%s\",\"dec\":%s,\"time\":\"%s\",\"u32\":%u,"
-			   "\"ts\":\"%s%s\",\"flba\":%s}\n",
-			   date, dec, tm, (unsigned)L_U32[r], ts, tsf + 8, fl);
+			   "\"ts\":\"%s\",\"flba\":%s,\"tsn\":\"%s\",\"tsm\":\"%s\",\"tmu\":\"%s\","
+			   "\"tmn\":\"%s\"}\n",
+			   date, dec, tm, (unsigned)L_U32[r], ts, fl, tsn, tsm, tmu, tmn);
 	}
 	buf_cstr(&w);
 	return w.data;
@@ -444,8 +478,9 @@ int main(void)
 	ok(!s && strstr(errmsg, "ends after 0 of 4"), "an empty first page is read, then the short chunk reported (%s)", errmsg);
 	free(s);
 	/* DATE, DECIMAL in INT32 and in 5 fixed bytes, TIME_MILLIS, UINT_32,
-	 * TIMESTAMP_MICROS: before 1970, at the extremes, with and without a
-	 * fraction */
+	 * TIMESTAMP_MICROS as ConvertedTypes; TIMESTAMP in nanoseconds and
+	 * milliseconds, TIME in micro- and nanoseconds as LogicalTypes: before
+	 * 1970, at the extremes, with and without a fraction */
 	s = roundtrip_of(build_logical, 0);
 	char *want = logical_want();
 	is_str(s, want, "logical types: the dates, decimals, times and unsigned values they stand for");
@@ -453,9 +488,9 @@ int main(void)
 	buf_t plain, extra;
 	build_logical(&plain, 0);
 	build_logical(&extra, 1);
-	/* 6 page headers of 2 structs, 6 schema elements, 6 column chunks of 2,
-	 * a row group, the file: 27 structs of about 80 bytes more each */
-	ok(extra.len > plain.len + 27 * 70, "the unknown fields are there: %zu bytes, %zu without",
+	/* 10 page headers of 2 structs, 10 schema elements, 10 column chunks
+	 * of 2, a row group, the file: 43 structs of about 80 bytes more each */
+	ok(extra.len > plain.len + 43 * 70, "the unknown fields are there: %zu bytes, %zu without",
 	   extra.len, plain.len);
 	buf_free(&plain);
 	buf_free(&extra);
