@@ -82,20 +82,27 @@ static int fmt_date(char *s, int64_t days)
 }
 
 /* Time of day from ticks (unit ticks per second), fraction without
- * trailing zeros. */
+ * trailing zeros. A TIME outside the day (a writer's mistake) is shown as
+ * it is: a minus sign, or hours past 23. */
 static int fmt_clock(char *s, int64_t ticks_in_day, int64_t unit)
 {
-	int64_t secs = ticks_in_day / unit, frac = ticks_in_day % unit;
-	int n = snprintf(s, 40, "%02lld:%02lld:%02lld", (long long)(secs / 3600),
-		(long long)(secs / 60 % 60), (long long)(secs % 60));
+	int n = 0;
+	uint64_t t = (uint64_t)ticks_in_day, u = (uint64_t)unit;
+	if (ticks_in_day < 0) {
+		s[n++] = '-';
+		t = 0 - t;
+	}
+	uint64_t secs = t / u, frac = t % u;
+	n += snprintf(s + n, 40, "%02llu:%02llu:%02llu", (unsigned long long)(secs / 3600),
+		      (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
 	if (frac) {
 		int digits = unit == 1000 ? 3 : unit == 1000000 ? 6 : 9;
 		char f[24];
-		snprintf(f, sizeof f, "%0*lld", digits, (long long)frac);
+		snprintf(f, sizeof f, "%0*llu", digits, (unsigned long long)frac);
 		int k = digits;
 		while (k > 0 && f[k - 1] == '0')
 			k--;
-		n += snprintf(s + n, 40 - (size_t)n, ".%.*s", k, f);
+		n += snprintf(s + n, 40, ".%.*s", k, f);
 	}
 	return n;
 }

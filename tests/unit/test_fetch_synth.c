@@ -320,20 +320,22 @@ static char *roundtrip(int breakage)
 /* ---- logical types: what each converted type means (the parquet spec),
  * the expected text computed here by other means than the reader's ---- */
 
-enum { LROWS = 4, LCOLS = 10 };
-static const int32_t L_DATE[LROWS] = { 0, 19782, -1, -719162 }; /* days since 1970-01-01 */
-static const int32_t L_DEC[LROWS] = { 12345, -5, 0, -999999999 }; /* DECIMAL(9, 2) */
-static const int32_t L_TIME[LROWS] = { 45296789, 0, 86399999, 1 }; /* TIME_MILLIS */
-static const int32_t L_U32[LROWS] = { -1, 0, 7, INT32_MIN };      /* UINT_32 */
-static const int64_t L_TS[LROWS] = { 1709210096789000, -1, 0, 1000000 }; /* TIMESTAMP_MICROS */
+enum { LROWS = 5, LCOLS = 10 };
+static const int32_t L_DATE[LROWS] = { 0, 19782, -1, -719162, 2932896 }; /* days since 1970-01-01 */
+static const int32_t L_DEC[LROWS] = { 12345, -5, 0, -999999999, 999999999 }; /* DECIMAL(9, 2) */
+/* TIME_MILLIS; the last (as TIME MICROS's one day and TIME NANOS's -1)
+ * outside the day, as a careless writer may store it */
+static const int32_t L_TIME[LROWS] = { 45296789, 0, 86399999, 1, -1 };
+static const int32_t L_U32[LROWS] = { -1, 0, 7, INT32_MIN, 1 };      /* UINT_32 */
+static const int64_t L_TS[LROWS] = { 1709210096789000, -1, 0, 1000000, 253402300799999999 }; /* TIMESTAMP_MICROS */
 /* as LogicalTypes only (no ConvertedType has these units) */
-static const int64_t L_TSN[LROWS] = { 1709210096789012345, -1, 0, 1 };        /* TIMESTAMP NANOS */
-static const int64_t L_TSM[LROWS] = { 1709210096789, -1, -62135596800000, 1 }; /* TIMESTAMP MILLIS */
-static const int64_t L_TMU[LROWS] = { 45296789012, 0, 86399999999, 1 };       /* TIME MICROS */
-static const int64_t L_TMN[LROWS] = { 45296789012345, 0, 86399999999999, 1 }; /* TIME NANOS */
+static const int64_t L_TSN[LROWS] = { 1709210096789012345, -1, 0, 1, INT64_MAX };        /* TIMESTAMP NANOS */
+static const int64_t L_TSM[LROWS] = { 1709210096789, -1, -62135596800000, 1, 253402300799999 }; /* TIMESTAMP MILLIS */
+static const int64_t L_TMU[LROWS] = { 45296789012, 0, 86399999999, 1, 86400000000 };       /* TIME MICROS */
+static const int64_t L_TMN[LROWS] = { 45296789012345, 0, 86399999999999, 1, -1 }; /* TIME NANOS */
 static const uint8_t L_FLBA[LROWS][5] = {                        /* DECIMAL(12, 3), 5 bytes */
 	{ 0x00, 0x00, 0x00, 0x30, 0x39 }, { 0xff, 0xff, 0xff, 0xff, 0xff },
-	{ 0x7f, 0xff, 0xff, 0xff, 0xff }, { 0x80, 0x00, 0x00, 0x00, 0x00 } };
+	{ 0x7f, 0xff, 0xff, 0xff, 0xff }, { 0x80, 0x00, 0x00, 0x00, 0x00 }, { 0, 0, 0, 0, 1 } };
 
 /* unknown: with fields of ids no reader knows yet (with_unknown) */
 static void build_logical(buf_t *f, int unknown)
@@ -387,11 +389,17 @@ static void decimal(char *out, size_t cap, long long v, int scale)
 		 a % (unsigned long long)p);
 }
 
-/* A time of day in ticks of 1/unit s, fraction without trailing zeros. */
+/* A time of day in ticks of 1/unit s, fraction without trailing zeros;
+ * a negative one with a minus sign before its magnitude. */
 static void clock_text(char *out, size_t cap, long long ticks, long long unit, int digits)
 {
+	int n = 0;
+	if (ticks < 0) {
+		n = snprintf(out, cap, "-");
+		ticks = -ticks;
+	}
 	long long s = ticks / unit, f = ticks % unit;
-	int n = snprintf(out, cap, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+	n += snprintf(out + n, cap - (size_t)n, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
 	if (f) {
 		char fr[16];
 		snprintf(fr, sizeof fr, "%0*lld", digits, f);
