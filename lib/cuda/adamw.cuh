@@ -101,10 +101,10 @@ __global__ void f32_to_bf16_kernel(size_t n, const float *x, bf16 *y)
 		y[i] = __float2bfloat16(x[i]);
 }
 
-/* Sum of squares: fixed grid, per-block partials (then one block sums them). */
-/* partial[block] = the block's sum of x^2: thread t adds x[t], x[t + stride],
- * ... in order, AHEAD loads issued before their adds (the order, so the
- * bits, of one at a time), then the warps' sums in order. */
+/* Sum of squares over a fixed grid (then one block sums the partials):
+ * partial[block] = the block's sum of x^2, thread t adding x[t], x[t +
+ * stride], ... in order, AHEAD loads issued before their adds (the order,
+ * so the bits, of one at a time), then the warps' sums in order. */
 template <int AHEAD = 8>
 __global__ void sumsq_partial_kernel(size_t n, const float *x, float *partial)
 {
