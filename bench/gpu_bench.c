@@ -12,7 +12,8 @@
  * products count with their GeGLU epilogue, BONSAI_MLP=cublas separates
  * them). The breakdown ends with a timed step's wall clock split over
  * fwd_bwd, grad_norm and adamw (each returns synchronised), and fwd_bwd's
- * span on the GPU from its first kernel to its last.
+ * span on the GPU from its first kernel to its last, for the timed steps
+ * and for the profiled ones.
  *
  * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
  * of ctx(layer): N counts every parameter (the tied embedding is used once,
@@ -93,11 +94,17 @@ int main(int argc, char **argv)
 			first = last;
 	}
 	double dt = (now_seconds() - t0) / steps;
-	/* three profiled steps for the breakdown */
+	/* three profiled steps for the breakdown; their phases tile each
+	 * fwd_bwd's span from its first kernel to its last, so their span set
+	 * beside the timed steps' says whether a profiled step runs as fast */
 	gemma3_gpu_profile(g, 1);
+	double pspan = 0, pwall = 0;
 	for (int i = 0; i < 3; i++) {
 		gemma3_gpu_zero_grad(g);
+		double a = now_seconds();
 		gemma3_gpu_fwd_bwd(g, tok, tok + 1, 1.f);
+		pwall += now_seconds() - a;
+		pspan += gemma3_gpu_last_span_ms(g);
 		float gn = gemma3_gpu_grad_norm(g);
 		gemma3_gpu_adamw(g, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.f ? 1.f / gn : 1.f,
 				 warm + steps + 1 + i);
@@ -110,6 +117,7 @@ int main(int argc, char **argv)
 		"grad_norm %.3f, adamw %.3f, step %.3f\n",
 		1e3 * wall[0] / steps, span / steps, 1e3 * wall[1] / steps, 1e3 * wall[2] / steps,
 		dt * 1e3);
+	fprintf(stderr, "  a profiled step: fwd_bwd %.3f (span %.3f)\n", 1e3 * pwall / 3, pspan / 3);
 	double tps = B * T / dt, F = flops_per_token(&c, T);
 	printf("{\"impl\": \"bonsai-cuda\", \"config\": \"%s\", \"vocab\": %d, \"params\": %zu, "
 	       "\"batch\": %d, \"seq\": %d, \"recompute\": %d, \"ms_per_step\": %.2f, "
