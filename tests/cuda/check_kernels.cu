@@ -3,6 +3,11 @@
  * every case; outputs poisoned with NaN first, so an element left unwritten
  * fails). Runs on a GPU only: not part of `make test`. Prints TAP.
  *
+ *     check_kernels [FAMILY...]   the checks, all or those of the families
+ *                                 named (product attention reduce sumsq
+ *                                 adamw ce qk norm geglu)
+ *     check_kernels bench [F]     timings (attention product norm sumsq)
+ *
  * Error measure: ||gpu - ref|| / ||ref|| over the whole output (norm-wise
  * relative). The inputs are bf16; bf16 outputs carry a relative rounding of
  * 2^-9 = 0.2% per element, and flash attention also rounds P and dS to bf16
@@ -1314,16 +1319,49 @@ static void bench_product_geglu(const char *cfg, int M, int d, int ff)
 		CK(cudaFree(q));
 }
 
+/* The families the checks can be narrowed to (`check_kernels ce norm`):
+ * a call that changed one family need not pay for all of them. */
+static const char *const FAMILIES[] = {"product", "attention", "reduce", "sumsq", "adamw",
+					"ce", "qk", "norm", "geglu"};
+static char **only_fam;
+static int n_only;
+
+static bool family(const char *name)
+{
+	if (!n_only)
+		return true;
+	for (int i = 0; i < n_only; i++)
+		if (!strcmp(only_fam[i], name))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	int n;
 	/* a line at a time, so that a run stopped by a timeout shows how far it got */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	bool bench = argc > 1 && !strcmp(argv[1], "bench");
+	for (int i = 1; i < argc && !bench; i++) {
+		bool known = false;
+		for (const char *f : FAMILIES)
+			known = known || !strcmp(argv[i], f);
+		if (!known) {
+			fprintf(stderr, "check_kernels: no family '%s'\nusage: check_kernels [FAMILY...] | "
+					"bench [attention|product|norm|sumsq]\nFAMILY: product attention "
+					"reduce sumsq adamw ce qk norm geglu (default: all)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!bench) {
+		only_fam = argv + 1;
+		n_only = argc - 1;
+	}
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1) {
 		printf("1..0 # SKIP no CUDA GPU\n");
 		return 0;
 	}
-	if (argc > 1 && !strcmp(argv[1], "bench")) {
+	if (bench) {
 		/* `bench [attention|product|norm|sumsq]`: one family, else all */
 		const char *only = argc > 2 ? argv[2] : "";
 		if (!*only || !strcmp(only, "attention")) {
@@ -1346,79 +1384,97 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	check_hopper_loaded();
-	/* ff not a multiple of the tile (192, 6912), one reduction step (64),
-	 * M not of 128 */
-	check_product_geglu<4>(300, 128, 192);
-	check_product_geglu<4>(130, 64, 64);
-	check_product_geglu<4>(1000, 768, 3072);
-	check_product_geglu<4>(77, 1152, 6912);
-	check_product_geglu<4>(700, 640, 2048);
-	/* more tiles than blocks: each block and warpgroup takes several */
-	check_product_geglu<4>(40000, 128, 1024);
-	check_product_geglu<2>(300, 768, 192);
-	check_product_geglu<4>(5000, 128, 1024);
-	check_attention(2, 200, 4, 2, 64, 0);
-	check_attention(1, 300, 4, 2, 64, 70);
-	check_attention(2, 32, 4, 2, 16, 8);
-	check_attention(1, 130, 4, 1, 256, 50);
-	check_attention(1, 150, 2, 2, 128, 0);
-	check_attention(1, 97, 6, 3, 32, 64);
-	check_attention(1, 1024, 4, 1, 256, 512);
-	/* the benchmark's shapes (GQA 3 at head_dim 64, GQA 4 at 256) with T not
-	 * a multiple of any tile, windows that are and are not tile-aligned */
-	check_attention(1, 1000, 6, 2, 64, 0);
-	check_attention(1, 1000, 6, 2, 64, 512);
-	check_attention(2, 1000, 3, 1, 64, 37);
-	check_attention(2, 77, 6, 2, 64, 0);
-	check_attention(3, 77, 3, 1, 64, 37);
-	/* the small config's T 4096 layer shape: many tiles, the window's skip */
-	check_attention(1, 4096, 3, 1, 64, 512);
-	check_attention(1, 1000, 4, 1, 256, 0);
-	check_attention(1, 1000, 4, 1, 256, 512);
-	check_attention(1, 1000, 4, 1, 256, 37);
-	check_attention(2, 77, 4, 1, 256, 37);
-	check_attention(1, 77, 8, 2, 256, 0);
-	check_attention(1, 300, 8, 2, 128, 37);
-	/* the trainer's partials (qk_norm_rope_bwd at head_dim 64 and 256, the
-	 * norm pairs at d 768 and 1152), d not a multiple of 32, fewer rows
-	 * than warps */
-	check_reduce_partial(QK_BWD_WARPS, 64);
-	check_reduce_partial(QK_BWD_WARPS, 256);
-	check_reduce_partial(NORM_BWD_WARPS, 768);
-	check_reduce_partial(NORM_BWD_WARPS, 1152);
-	check_reduce_partial(1000, 40);
-	check_reduce_partial(20, 7);
-	check_sumsq((size_t)1024 * 256 * 17 + 12345);
-	check_sumsq(100000);
-	check_adamw_runs(0, 129152);
-	check_adamw_runs(4160, 129024);
-	check_adamw_runs(4224, 4288);
-	check_ce(37, 1000, 0.f);
-	check_ce(5, 262144, 0.f);
-	check_ce(9, 512, 30.f);
-	check_qk(300, 100, 3, 64);
-	check_qk(70, 32, 2, 16);
-	check_qk(40, 40, 1, 256);
-	check_qk(5000, 1000, 4, 128);
-	check_qk(9, 9, 1, 32);
-	check_norm(300, 768);
-	check_norm(65, 64);
-	check_norm(77, 1152);
-	/* d: not a multiple of 256 (640, 200, 64), the NCH of the models (768,
-	 * 1152, 2560) and the largest (3072); N over the norm's 2112 warps (more
-	 * rows per warp) and not a multiple of 8 */
-	check_norm2(300, 768, 1);
-	check_norm2(4501, 768, 1);
-	check_norm2(300, 768, 2);
-	check_norm2(77, 1152, 1);
-	check_norm2(2203, 1152, 2);
-	check_norm2(133, 640, 1);
-	check_norm2(70, 200, 2);
-	check_norm2(65, 64, 1);
-	check_norm2(99, 2560, 1);
-	check_norm2(2117, 3072, 1);
-	check_geglu(100, 384);
-	check_geglu(33, 6912);
+	if (family("product")) {
+		/* ff not a multiple of the tile (192, 6912), one reduction step (64),
+		 * M not of 128 */
+		check_product_geglu<4>(300, 128, 192);
+		check_product_geglu<4>(130, 64, 64);
+		check_product_geglu<4>(1000, 768, 3072);
+		check_product_geglu<4>(77, 1152, 6912);
+		check_product_geglu<4>(700, 640, 2048);
+		/* more tiles than blocks: each block and warpgroup takes several */
+		check_product_geglu<4>(40000, 128, 1024);
+		check_product_geglu<2>(300, 768, 192);
+		check_product_geglu<4>(5000, 128, 1024);
+	}
+	if (family("attention")) {
+		check_attention(2, 200, 4, 2, 64, 0);
+		check_attention(1, 300, 4, 2, 64, 70);
+		check_attention(2, 32, 4, 2, 16, 8);
+		check_attention(1, 130, 4, 1, 256, 50);
+		check_attention(1, 150, 2, 2, 128, 0);
+		check_attention(1, 97, 6, 3, 32, 64);
+		check_attention(1, 1024, 4, 1, 256, 512);
+		/* the benchmark's shapes (GQA 3 at head_dim 64, GQA 4 at 256) with T not
+		 * a multiple of any tile, windows that are and are not tile-aligned */
+		check_attention(1, 1000, 6, 2, 64, 0);
+		check_attention(1, 1000, 6, 2, 64, 512);
+		check_attention(2, 1000, 3, 1, 64, 37);
+		check_attention(2, 77, 6, 2, 64, 0);
+		check_attention(3, 77, 3, 1, 64, 37);
+		/* the small config's T 4096 layer shape: many tiles, the window's skip */
+		check_attention(1, 4096, 3, 1, 64, 512);
+		check_attention(1, 1000, 4, 1, 256, 0);
+		check_attention(1, 1000, 4, 1, 256, 512);
+		check_attention(1, 1000, 4, 1, 256, 37);
+		check_attention(2, 77, 4, 1, 256, 37);
+		check_attention(1, 77, 8, 2, 256, 0);
+		check_attention(1, 300, 8, 2, 128, 37);
+	}
+	if (family("reduce")) {
+		/* the trainer's partials (qk_norm_rope_bwd at head_dim 64 and 256, the
+		 * norm pairs at d 768 and 1152), d not a multiple of 32, fewer rows
+		 * than warps */
+		check_reduce_partial(QK_BWD_WARPS, 64);
+		check_reduce_partial(QK_BWD_WARPS, 256);
+		check_reduce_partial(NORM_BWD_WARPS, 768);
+		check_reduce_partial(NORM_BWD_WARPS, 1152);
+		check_reduce_partial(1000, 40);
+		check_reduce_partial(20, 7);
+	}
+	if (family("sumsq")) {
+		check_sumsq((size_t)1024 * 256 * 17 + 12345);
+		check_sumsq(100000);
+	}
+	if (family("adamw")) {
+		check_adamw_runs(0, 129152);
+		check_adamw_runs(4160, 129024);
+		check_adamw_runs(4224, 4288);
+	}
+	if (family("ce")) {
+		check_ce(37, 1000, 0.f);
+		check_ce(5, 262144, 0.f);
+		check_ce(9, 512, 30.f);
+	}
+	if (family("qk")) {
+		check_qk(300, 100, 3, 64);
+		check_qk(70, 32, 2, 16);
+		check_qk(40, 40, 1, 256);
+		check_qk(5000, 1000, 4, 128);
+		check_qk(9, 9, 1, 32);
+	}
+	if (family("norm")) {
+		check_norm(300, 768);
+		check_norm(65, 64);
+		check_norm(77, 1152);
+		/* d: not a multiple of 256 (640, 200, 64), the NCH of the models (768,
+		 * 1152, 2560) and the largest (3072); N over the norm's 2112 warps (more
+		 * rows per warp) and not a multiple of 8 */
+		check_norm2(300, 768, 1);
+		check_norm2(4501, 768, 1);
+		check_norm2(300, 768, 2);
+		check_norm2(77, 1152, 1);
+		check_norm2(2203, 1152, 2);
+		check_norm2(133, 640, 1);
+		check_norm2(70, 200, 2);
+		check_norm2(65, 64, 1);
+		check_norm2(99, 2560, 1);
+		check_norm2(2117, 3072, 1);
+	}
+	if (family("geglu")) {
+		check_geglu(100, 384);
+		check_geglu(33, 6912);
+	}
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }
