@@ -83,7 +83,7 @@ static int fmt_date(char *s, int64_t days)
 
 /* Time of day from ticks (unit ticks per second), fraction without
  * trailing zeros. A TIME outside the day (a writer's mistake) is shown as
- * it is: a minus sign, or hours past 23. */
+ * it is: a minus sign, or hours past 23. s has room for 40 bytes. */
 static int fmt_clock(char *s, int64_t ticks_in_day, int64_t unit)
 {
 	int n = 0;
@@ -93,8 +93,9 @@ static int fmt_clock(char *s, int64_t ticks_in_day, int64_t unit)
 		t = 0 - t;
 	}
 	uint64_t secs = t / u, frac = t % u;
-	n += snprintf(s + n, 40, "%02llu:%02llu:%02llu", (unsigned long long)(secs / 3600),
-		      (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
+	n += snprintf(s + n, 40 - (size_t)n, "%02llu:%02llu:%02llu",
+		      (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+		      (unsigned long long)(secs % 60));
 	if (frac) {
 		int digits = unit == 1000 ? 3 : unit == 1000000 ? 6 : 9;
 		char f[24];
@@ -102,7 +103,7 @@ static int fmt_clock(char *s, int64_t ticks_in_day, int64_t unit)
 		int k = digits;
 		while (k > 0 && f[k - 1] == '0')
 			k--;
-		n += snprintf(s + n, 40, ".%.*s", k, f);
+		n += snprintf(s + n, 40 - (size_t)n, ".%.*s", k, f);
 	}
 	return n;
 }
