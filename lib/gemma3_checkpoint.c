@@ -232,7 +232,7 @@ static int get_u64(const json_value *o, const char *key, uint64_t *out, const ch
 	int64_t x;
 	if (json_int(json_get(o, key), 0, (int64_t)1 << 53, &x)) {
 		errf(err, errlen, "%s: checkpoint state has no valid '%s'", path, key);
-		return -1;
+		return -1; /* a literal: the compiler then knows *out is set on 0 */
 	}
 	*out = (uint64_t)x;
 	return 0;

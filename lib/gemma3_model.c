@@ -230,17 +230,13 @@ uint16_t gemma3_f32_to_bf16(float f)
 	return (uint16_t)(u >> 16);
 }
 
-/* DIR/config.json for c, naming the weights' dtype. */
-static int write_config(const char *dir, const gemma3_config *c, int bf16, char *err, size_t errlen)
+/* config.json for c at path, naming the weights' dtype. */
+static int write_config(const char *path, const gemma3_config *c, int bf16, char *err,
+			size_t errlen)
 {
-	char *path = path_join(dir, "config.json"), *text = NULL;
-	int rc = -1;
-	if (!path)
-		errf(err, errlen, "%s: out of memory", dir);
-	else if ((text = gemma3_config_to_json(c, bf16, err, errlen)))
-		rc = write_file_err(path, text, strlen(text), err, errlen);
+	char *text = gemma3_config_to_json(c, bf16, err, errlen);
+	int rc = text ? write_file_err(path, text, strlen(text), err, errlen) : -1;
 	free(text);
-	free(path);
 	return rc;
 }
 
@@ -280,7 +276,7 @@ int gemma3_save_dir(const char *dir, const gemma3_config *c, const float *params
 		t[i].shape[1] = pt[i].shape[1];
 		t[i].data = bf16 ? (const void *)(half + pt[i].offset) : (const void *)(params + pt[i].offset);
 	}
-	if (write_config(dir, c, bf16, err, errlen))
+	if (write_config(cpath, c, bf16, err, errlen))
 		goto out;
 	const char *k[] = { "format", "state" }, *v[] = { "pt", train_state };
 	if (st_write(wpath, t, (size_t)n, k, v, train_state ? 2 : 1, err, errlen)) {
@@ -301,6 +297,9 @@ out:
 
 int gemma3_write_config(const char *dir, const gemma3_config *c, char *err, size_t errlen)
 {
-	return write_config(dir, c, 0, err, errlen);
+	char *path = path_join(dir, "config.json");
+	int rc = path ? write_config(path, c, 0, err, errlen)
+		      : errf(err, errlen, "%s: out of memory", dir);
+	free(path);
+	return rc;
 }
-

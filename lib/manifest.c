@@ -66,7 +66,7 @@ static int get_count(const char *path, const json_value *o, const char *key, uin
 	int64_t x;
 	if (json_int(json_get(o, key), 0, (int64_t)1 << 53, &x)) {
 		errf(err, errlen, "%s: \"%s\" missing or not a non-negative integer", path, key);
-		return -1;
+		return -1; /* a literal: the compiler then knows *out is set on 0 */
 	}
 	*out = (uint64_t)x;
 	return 0;

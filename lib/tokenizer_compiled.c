@@ -260,7 +260,6 @@ static int extents_ok(const ctok_header *h, const char *base)
 	return h->word_len <= 4 && h->split_behavior >= 0 && h->split_behavior <= SPLIT_CONTIGUOUS;
 }
 
-
 /* The normalizer's replacements from S_REPL: 1, 0 when they do not fit
  * it, -1 when out of memory. */
 static int read_repl(tokenizer *t, const ctok_header *h, const char *base)

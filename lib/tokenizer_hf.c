@@ -37,7 +37,6 @@ static int no_memory(const hf_load *L, const char *what)
 	return tok_no_memory(L->err, L->errlen, L->path, what);
 }
 
-
 /* Makes room for one more replacement in each of t's normalizer arrays
  * (each keeps its contents when another cannot grow). */
 static int repl_room(tokenizer *t)

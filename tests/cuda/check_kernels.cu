@@ -1348,8 +1348,10 @@ int main(int argc, char **argv)
 			known = known || !strcmp(argv[i], f);
 		if (!known) {
 			fprintf(stderr, "check_kernels: no family '%s'\nusage: check_kernels [FAMILY...] | "
-					"bench [attention|product|norm|sumsq]\nFAMILY: product attention "
-					"reduce sumsq adamw ce qk norm geglu (default: all)\n", argv[i]);
+					"bench [attention|product|norm|sumsq]\nFAMILY (default: all):", argv[i]);
+			for (const char *f : FAMILIES)
+				fprintf(stderr, " %s", f);
+			fputc('\n', stderr);
 			return 2;
 		}
 	}

@@ -13,13 +13,10 @@
 #include "cli.h"
 #include "fuzz_files.h"
 #include "evaltasks.h"
-#include "xio.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -12,13 +12,10 @@
 #include "fuzz_files.h"
 #include "shard.h"
 #include "tokstream.h"
-#include "xio.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
