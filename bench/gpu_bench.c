@@ -2,7 +2,7 @@
  * on a randomly initialised model and random tokens, the way
  * bench/cuda_bench.sh compares it with the PyTorch peer.
  *
- *   gpu_bench PRESET VOCAB B T STEPS [recompute]
+ *   gpu_bench PRESET VOCAB B T STEPS [recompute] [products]
  *
  * A step is fwd_bwd + grad_norm + adamw, as in the training loop. Prints
  * a per-phase breakdown of one profiled step on stderr and one JSON line:
@@ -13,7 +13,9 @@
  * them). The breakdown ends with a timed step's wall clock split over
  * fwd_bwd, grad_norm and adamw (each returns synchronised), and fwd_bwd's
  * span on the GPU from its first kernel to its last, for the timed steps
- * and for the profiled ones.
+ * and for the profiled ones. With `products`, a table of the cuBLASLt
+ * products of a profiled step follows (gemma3_gpu_product_survey: each
+ * shape's first-choice algorithm against the others cuBLASLt offers).
  *
  * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
  * of ctx(layer): N counts every parameter (the tied embedding is used once,
@@ -49,10 +51,18 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	if (argc < 6)
-		die_usage("usage: gpu_bench PRESET VOCAB B T STEPS [recompute]");
+		die_usage("usage: gpu_bench PRESET VOCAB B T STEPS [recompute] [products]");
 	const char *preset = argv[1];
 	int V = atoi(argv[2]), B = atoi(argv[3]), T = atoi(argv[4]), steps = atoi(argv[5]);
-	int rc = argc > 6 && !strcmp(argv[6], "recompute");
+	int rc = 0, survey = 0;
+	for (int i = 6; i < argc; i++) {
+		if (!strcmp(argv[i], "recompute"))
+			rc = 1;
+		else if (!strcmp(argv[i], "products"))
+			survey = 1;
+		else
+			die_usage("unknown argument '%s' (recompute, products)", argv[i]);
+	}
 	char err[512];
 	gemma3_config c;
 	if (gemma3_config_load(preset, V, &c, err, sizeof err))
@@ -112,6 +122,8 @@ int main(int argc, char **argv)
 	double mm = gemma3_gpu_profile_matmul_ms(g);
 	fprintf(stderr, "%s V=%d B=%d T=%d%s on %s: per-phase time of one step\n", preset,
 		c.vocab_size, B, T, rc ? " recompute" : "", gemma3_gpu_device_name(g));
+	if (survey && gemma3_gpu_product_survey(g, stderr, 16, err, sizeof err))
+		die("%s", err);
 	gemma3_gpu_profile_print(g, stderr);
 	fprintf(stderr, "  wall-clock ms a timed step: fwd_bwd %.3f (its kernels' span on the GPU %.3f), "
 		"grad_norm %.3f, adamw %.3f, step %.3f\n",

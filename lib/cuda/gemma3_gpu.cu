@@ -31,6 +31,7 @@
 #include "norms.cuh"
 #include "product.cuh"
 #include "product_geglu.cuh"
+#include "product_survey.cuh"
 #include "qk_norm_rope.cuh"
 
 /* ---------------- the trainer ---------------- */
@@ -196,13 +197,16 @@ static void prof_collect(gemma3_gpu *g)
 	g->ev_used = 0;
 }
 
+static int product_tries(void);
+
 /* row-major C (M x N) = op(A) op(B) (+ C when acc), bf16 or fp32 (cf32) */
 static void gemm(gemma3_gpu *g, int ta, int tb, int M, int N, int K, const bf16 *A, int lda,
 		 const bf16 *B, int ldb, void *C, int ldc, int cf32, int acc)
 {
 	int al = std::min(std::min(product_align_of(A), product_align_of(B)), product_align_of(C));
 	ProductShape s = {ta, tb, M, N, K, lda, ldb, ldc, cf32, 1, 0, 0, 0, al, g->ws_size};
-	cublasStatus_t e = product(g->lt, g->plans, s, 1.f, A, B, acc ? 1.f : 0.f, C, g->ws, g->st);
+	cublasStatus_t e = product(g->lt, g->plans, s, 1.f, A, B, acc ? 1.f : 0.f, C, g->ws, g->st,
+				   product_tries());
 	if (e == CUBLAS_STATUS_NOT_SUPPORTED)
 		die("cuBLASLt has no algorithm for a %dx%dx%d product", M, N, K);
 	CKB(e);
@@ -354,6 +358,27 @@ static bool mlp_fused(int fwd)
 			v = MLP_FUSED;
 	}
 	return v == MLP_FUSED || v == (fwd ? MLP_FUSED_FWD : MLP_FUSED_BWD);
+}
+
+/* How a cuBLASLt product shape's algorithm is chosen the first time the
+ * shape is run: cuBLASLt's first choice, or the fastest of the first 16
+ * it offers among those giving the first choice's bits (product_tune:
+ * the first step pays for the timings). Read once. */
+enum { PRODUCTS_FIRST, PRODUCTS_TUNED };
+static const EnvName products_names[] = {
+	{"first", PRODUCTS_FIRST},
+	{"tuned", PRODUCTS_TUNED},
+};
+
+static int products_env(void) { return env_choice("BONSAI_PRODUCTS", products_names, PRODUCTS_FIRST); }
+
+/* the candidates product() times for a new shape (0: none) */
+static int product_tries(void)
+{
+	static int v = -1;
+	if (v < 0)
+		v = products_env() == PRODUCTS_TUNED ? 16 : 0;
+	return v;
 }
 
 /* A fused MLP kernel, or false where the caller takes the cuBLASLt
@@ -1139,6 +1164,14 @@ extern "C" void gemma3_gpu_profile(gemma3_gpu *g, int on)
 {
 	g->prof = on;
 	g->ev_used = 0;
+	for (auto &p : g->plans) /* the products of the profiled steps only */
+		p.calls = 0;
+}
+
+extern "C" int gemma3_gpu_product_survey(gemma3_gpu *g, void *f, int tries, char *err, size_t n)
+{
+	return product_survey(g->lt, g->plans, g->ws, g->st, g->prof_steps, tries, (FILE *)f, err,
+			      n);
 }
 
 extern "C" double gemma3_gpu_profile_matmul_ms(gemma3_gpu *g)
@@ -1346,6 +1379,10 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	}
 	if (attn_env() < 0) {
 		env_choice_error(err, n, "BONSAI_ATTN", "attention kernel", attn_names);
+		return NULL;
+	}
+	if (products_env() < 0) {
+		env_choice_error(err, n, "BONSAI_PRODUCTS", "product algorithm choice", products_names);
 		return NULL;
 	}
 	if (mlp_env() < 0) {

@@ -5,7 +5,8 @@
 #   moves CPU -> GPU -> CPU through checkpoints; the out-of-memory message at
 #   start-up; a NaN weight and a NaN step; the default device; a BONSAI_ATTN
 #   that names no kernel; the MLP products (BONSAI_MLP): a bad value, the
-#   default's bits twice, its losses against cuBLASLt's; and the speed
+#   default's bits twice, its losses against cuBLASLt's; the products'
+#   algorithms tuned (BONSAI_PRODUCTS): a bad value, the same bits; and the speed
 #   of the small preset through the CLI (steps 6.. of STEPS).
 #   tests/cuda/train_cli.sh [FIXTURE_DIR [WORK_DIR [STEPS]]]
 # (run by `make check-cuda`; FIXTURE_DIR defaults to ../shared's gemma3_tiny,
@@ -104,6 +105,16 @@ done | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { print m +
 echo "# largest |default - BONSAI_MLP=cublas| loss at steps 1..30: $worst"
 [ $rc -eq 0 ] && awk -v w="$worst" 'BEGIN { exit !(w < 0.02) }'
 ok $? "the default MLP products' losses stay within 0.02 nats of cuBLASLt's (exit $rc)"
+
+# The products' algorithms timed and picked among those with the same bits
+# (BONSAI_PRODUCTS=tuned): a value that names no choice is an error; a
+# tuned run gives the default's checkpoint bits.
+bad_choice BONSAI_PRODUCTS tune tuned
+rm -rf "$W/tuned"
+BONSAI_PRODUCTS=tuned $TR $A -o "$W/tuned" --device cuda > "$W/tuned.log" 2>> "$W/err"
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$(ls "$W"/mlp1/ckpt-*30.safetensors)" "$(ls "$W"/tuned/ckpt-*30.safetensors)"
+ok $? "BONSAI_PRODUCTS=tuned, 30 steps: the default's checkpoint bits (exit $rc)"
 
 # Speed of the small preset through the CLI: 32 x 1024 tokens a step.
 if [ ! -f "$W/rand/manifest.json" ]; then
