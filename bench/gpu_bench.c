@@ -15,7 +15,7 @@
  * span on the GPU from its first kernel to its last, for the timed steps
  * and for the profiled ones. With `products`, a table of the cuBLASLt
  * products of a profiled step follows (gemma3_gpu_product_survey: each
- * shape's first-choice algorithm against the others cuBLASLt offers).
+ * shape's algorithm against the others cuBLASLt offers).
  *
  * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
  * of ctx(layer): N counts every parameter (the tied embedding is used once,

@@ -178,8 +178,9 @@ void gemma3_gpu_profile_print(gemma3_gpu *g, void *f);
 double gemma3_gpu_profile_matmul_ms(gemma3_gpu *g);
 /* For each cuBLASLt product shape the profiled steps ran (before
  * gemma3_gpu_profile_print clears their count): its calls a step, the time
- * of cuBLASLt's first choice and of the fastest of up to `tries` of its
- * heuristic's algorithms that give the same bits, on random operands; a
+ * of its algorithm (cuBLASLt's first choice unless BONSAI_PRODUCTS=tuned)
+ * and of the fastest of up to `tries` of the heuristic's algorithms that
+ * give the same bits, on random operands; a
  * table to f (a FILE *). Allocates the operands of one shape at a time.
  * Returns 0, or -1 with the reason in err. */
 int gemma3_gpu_product_survey(gemma3_gpu *g, void *f, int tries, char *err, size_t n);

@@ -1,9 +1,10 @@
 /* product_survey.cuh - for each product plan a run has made, the time of
- * cuBLASLt's first choice and of the other algorithms its heuristic
- * offers, on random operands of the plan's shape, and whether each gives
- * the first choice's bits (an algorithm that does not would change the
- * trainer's results): the measurement behind picking among them
- * (`gpu_bench ... products`). */
+ * the plan's algorithm (cuBLASLt's first choice unless tuned) and of the
+ * others its heuristic offers, on random operands of the plan's shape,
+ * and whether each gives the plan's bits (product_hash, as product_tune
+ * tells them; an algorithm that does not would change the trainer's
+ * results): the measurement behind picking among them (`gpu_bench ...
+ * products`). */
 #ifndef BONSAI_CUDA_PRODUCT_SURVEY_CUH
 #define BONSAI_CUDA_PRODUCT_SURVEY_CUH
 
@@ -19,18 +20,6 @@ __global__ void survey_fill_kernel(bf16 *p, size_t n, uint32_t seed)
 		h ^= h >> 15, h *= 2246822519u, h ^= h >> 13;
 		p[i] = __float2bfloat16((float)(h >> 8) / 8388608.f - 1.f); /* [-1, 1) */
 	}
-}
-
-/* how many of the n 16-bit units of a and b differ */
-__global__ void survey_diff_kernel(const uint16_t *a, const uint16_t *b, size_t n,
-				   unsigned long long *count)
-{
-	unsigned long long c = 0;
-	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-	     i += (size_t)gridDim.x * blockDim.x)
-		c += a[i] != b[i];
-	if (c)
-		atomicAdd(count, c);
 }
 
 /* "id tile splits stages cluster" of an algorithm, for the table */
@@ -52,8 +41,8 @@ static void survey_algo_name(const cublasLtMatmulAlgo_t &a, char *out, size_t n)
 		 (unsigned)cluster);
 }
 
-/* One plan: its first choice and up to tries - 1 others timed on fresh
- * operands; prints a row to f and adds the first choice's and the fastest
+/* One plan: its algorithm and up to tries - 1 others timed on fresh
+ * operands; prints a row to f and adds the plan's and the fastest
  * same-bits algorithm's ms a step (calls_per_step products) to sums. */
 static int survey_plan(cublasLtHandle_t lt, const ProductPlan &p, void *ws, cudaStream_t st,
 		       double calls_per_step, int tries, FILE *f, double *sum_first,
@@ -69,51 +58,40 @@ static int survey_plan(cublasLtHandle_t lt, const ProductPlan &p, void *ws, cuda
 		return -1;
 	}
 	bf16 *A = nullptr, *B = nullptr;
-	void *C0 = nullptr, *C1 = nullptr;
-	unsigned long long *cnt = nullptr;
+	void *C = nullptr;
+	unsigned long long *hbuf = nullptr, h0 = 0, h;
 	cudaError_t e = cudaMalloc(&A, na * 2);
 	if (e == cudaSuccess)
 		e = cudaMalloc(&B, nb * 2);
 	if (e == cudaSuccess)
-		e = cudaMalloc(&C0, cbytes);
+		e = cudaMalloc(&C, cbytes);
 	if (e == cudaSuccess)
-		e = cudaMalloc(&C1, cbytes);
-	if (e == cudaSuccess)
-		e = cudaMalloc(&cnt, sizeof *cnt);
+		e = cudaMalloc(&hbuf, sizeof *hbuf);
 	if (e == cudaSuccess) {
 		survey_fill_kernel<<<1024, 256, 0, st>>>(A, na, 0x9e3779b9u);
 		survey_fill_kernel<<<1024, 256, 0, st>>>(B, nb, 0x85ebca6bu);
 		e = cudaGetLastError();
 	}
-	if (e == cudaSuccess)
-		e = cudaMemsetAsync(C0, 0, cbytes, st);
 	float first = 0.f, best = 0.f, any = 0.f;
 	int ibest = 0, iany = 0;
 	char name[64], bname[64];
-	/* the first choice is p.algo: product_algos' first, as when the plan was made */
 	if (e == cudaSuccess)
-		e = product_time(lt, p, p.algo, A, B, C0, ws, st, 10, &first);
+		e = product_time(lt, p, p.algo, A, B, C, ws, st, 10, &first);
+	if (e == cudaSuccess)
+		e = product_hash(p, C, hbuf, st, &h0);
 	best = any = first;
 	int same = 0, differ = 0;
 	for (int i = 1; i < nres && e == cudaSuccess; i++) {
 		float ms;
-		if ((e = cudaMemsetAsync(C1, 0, cbytes, st)) != cudaSuccess)
-			break;
-		if (product_time(lt, p, res[i].algo, A, B, C1, ws, st, 10, &ms) != cudaSuccess) {
+		if (product_time(lt, p, res[i].algo, A, B, C, ws, st, 10, &ms) != cudaSuccess) {
 			cudaGetLastError(); /* an algorithm refused at run time: skip it */
 			continue;
 		}
-		unsigned long long d = 0;
-		if ((e = cudaMemsetAsync(cnt, 0, sizeof *cnt, st)) != cudaSuccess)
-			break;
-		survey_diff_kernel<<<1024, 256, 0, st>>>((const uint16_t *)C0, (const uint16_t *)C1,
-							  cbytes / 2, cnt);
-		if ((e = cudaMemcpyAsync(&d, cnt, sizeof d, cudaMemcpyDeviceToHost, st)) != cudaSuccess ||
-		    (e = cudaStreamSynchronize(st)) != cudaSuccess)
+		if ((e = product_hash(p, C, hbuf, st, &h)) != cudaSuccess)
 			break;
 		if (ms < any)
 			any = ms, iany = i;
-		if (d) {
+		if (h != h0) {
 			differ++;
 			continue;
 		}
@@ -129,7 +107,7 @@ static int survey_plan(cublasLtHandle_t lt, const ProductPlan &p, void *ws, cuda
 			   "%2d same %2d differ | fastest %8.3f%s\n",
 			s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', s.M, s.N, s.K, s.cf32 ? "f32 " : "bf16",
 			calls_per_step, first, fl / first / 1e9, name, best, fl / best / 1e9,
-			ibest ? bname : "(the first)", same, differ, any,
+			ibest ? bname : "(the plan's)", same, differ, any,
 			iany == ibest ? "" : " (other bits)");
 		*sum_first += calls_per_step * first;
 		*sum_best += calls_per_step * best;
@@ -137,7 +115,7 @@ static int survey_plan(cublasLtHandle_t lt, const ProductPlan &p, void *ws, cuda
 		snprintf(err, n, "the %dx%dx%d product's survey: %s", s.M, s.N, s.K,
 			 cudaGetErrorString(e));
 	}
-	cudaFree(A), cudaFree(B), cudaFree(C0), cudaFree(C1), cudaFree(cnt);
+	cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(hbuf);
 	return e == cudaSuccess ? 0 : -1;
 }
 
@@ -159,8 +137,8 @@ static int product_survey(cublasLtHandle_t lt, const ProductPlans &plans, void *
 				&first, &best, err, n))
 			return -1;
 	}
-	fprintf(f, "  a step's products: first choices %.3f ms, fastest same-bits %.3f ms (%.3f less)\n",
-		first, best, first - best);
+	fprintf(f, "  a step's products: the plans' algorithms %.3f ms, fastest same-bits %.3f ms "
+		   "(%.3f less)\n", first, best, first - best);
 	return 0;
 }
 
