@@ -1,5 +1,5 @@
-/* dist.c - see dist.h: the launcher's environment, the bookkeeping of who
- * owns what, and the collectives' dispatch to a transport. */
+/* dist.c - see dist.h: the launcher's environment, and the collectives'
+ * dispatch to the transport it opens. */
 #include "dist.h"
 #include "cli.h"
 #include "dist_transport.h"
@@ -123,30 +123,6 @@ int dist_env_read(dist_env *e, const char *(*get)(const char *), char *err, size
 	if (port < 1)
 		return errf(err, errlen, "MASTER_PORT=0: choose a port from 1 to 65535");
 	e->port = (int)port;
-	return 0;
-}
-
-size_t dist_slice_len(size_t n, int world)
-{
-	size_t per = (n + (size_t)world - 1) / (size_t)world;
-	return (per + DIST_ALIGN - 1) / DIST_ALIGN * DIST_ALIGN;
-}
-
-size_t dist_padded_len(size_t n, int world) { return (size_t)world * dist_slice_len(n, world); }
-
-void dist_slice(size_t n, int world, int rank, size_t *lo, size_t *hi)
-{
-	size_t len = dist_slice_len(n, world), a = (size_t)rank * len;
-	*lo = a < n ? a : n;
-	*hi = a + len < n ? a + len : n;
-}
-
-int dist_batch_part(long seqs, int world, int rank, long *first, long *count)
-{
-	if (world < 1 || seqs % world)
-		return -1;
-	*count = seqs / world;
-	*first = (long)rank * *count;
 	return 0;
 }
 

@@ -18,7 +18,7 @@
  * hanging in a collective of another library (NCCL) that never returns.
  *
  * Float arrays of n values are split into world contiguous slices
- * (dist_slice): reduce-scatter leaves rank r the sum of its slice,
+ * (dist_slice.h): reduce-scatter leaves rank r the sum of its slice,
  * all-gather fills every rank's array from the owners' slices. */
 #ifndef BONSAI_DIST_H
 #define BONSAI_DIST_H
@@ -26,10 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Slices start at multiples of DIST_ALIGN values (256 bytes of fp32, 128 of
- * bf16), so that each rank's part of a device buffer is aligned for vector
- * loads and for NCCL. */
-enum { DIST_ALIGN = 64 };
+#include "dist_slice.h"
+
 /* How often the watchdog looks at the connections (seconds). */
 enum { DIST_WATCH_S = 1 };
 
@@ -49,22 +47,6 @@ int dist_env_read(dist_env *e, const char *(*get)(const char *), char *err, size
  * "gpu[03-05,9],cpu1" -> "gpu03", "a[1-2]-ib" -> "a1-ib". -1 when it is
  * empty or its brackets are malformed. */
 int dist_first_host(const char *nodelist, char *host, size_t n, char *err, size_t errlen);
-
-/* Rank r's slice [*lo, *hi) of n values: slices of equal length
- * dist_slice_len (the last ones shorter or empty), starting at multiples of
- * DIST_ALIGN. */
-size_t dist_slice_len(size_t n, int world);
-void dist_slice(size_t n, int world, int rank, size_t *lo, size_t *hi);
-/* world * dist_slice_len: a buffer of n values padded so that every
- * rank's slice has the same length, as NCCL's reduce-scatter and all-gather
- * move (the padding is zeros and stays zeros). */
-size_t dist_padded_len(size_t n, int world);
-
-/* The sequences of a global batch of seqs that rank r trains on: the
- * contiguous block [*first, *first + *count) of the batch in the
- * one-process order, so that the union over ranks is the whole batch.
- * -1 unless seqs is a multiple of world. */
-int dist_batch_part(long seqs, int world, int rank, long *first, long *count);
 
 /* A TCP port of 127.0.0.1 that is free now (the kernel's pick), for a job
  * on one host; -1 with a message. Another program may take it before rank
