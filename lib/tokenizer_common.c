@@ -1,15 +1,22 @@
-/* tokenizer_common.c - pieces the tokenizer loaders share: the decode table,
- * the added-token trie, bos/eos by name, the fingerprint, GPT-2's
- * byte-level alphabet. */
+/* tokenizer_common.c - pieces the tokenizer loaders share: reading a whole
+ * file, the decode table, the added-token trie, bos/eos by name, the
+ * fingerprint, GPT-2's byte-level alphabet, and tokenizer_free (here, so that
+ * a loader can undo what it half made without calling back into the
+ * dispatch that called it). */
 #include "tokenizer_internal.h"
 #include "cli.h"
 #include "hash.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int tok_set_bytes(tokenizer *t, uint32_t vocab_size, char **strs, const size_t *lens,
 		  const uint8_t *flags, char *err, size_t errlen)
@@ -288,4 +295,84 @@ const char *tok_pattern_text(const tokenizer *t, size_t *len)
 	const char *p = pretok_pattern_text(t->pretok);
 	*len = strlen(p);
 	return p;
+}
+
+char *tok_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* the size when known; a pipe (<(zstdcat ...)) grows the buffer */
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+	char *p = malloc(cap);
+	for (;;) {
+		if (p && n + 1 == cap) {
+			char *q = cap <= SIZE_MAX / 2 ? realloc(p, cap * 2) : NULL;
+			if (!q)
+				free(p);
+			p = q;
+			cap *= 2;
+		}
+		if (!p) {
+			tok_fail(err, errlen, path, 0, "out of memory for its %zu bytes", cap);
+			close(fd);
+			return NULL;
+		}
+		ssize_t r = read(fd, p + n, cap - 1 - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			tok_fail(err, errlen, path, 0, "%s", strerror(errno));
+			free(p);
+			close(fd);
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = 0;
+	*len = n;
+	return p;
+}
+
+void tokenizer_free(tokenizer *t)
+{
+	if (!t)
+		return;
+	if (t->map) { /* all in the mapping but the copies of hot_copy */
+		munmap(t->map, t->map_len);
+		free(t->merges.slots);
+		free(t->merges.map.slots);
+		free(t->piece_ids.slots);
+	} else {
+		free(t->glue);
+		free(t->off);
+		free(t->bytes);
+		free(t->flags);
+		if (t->piece_ids.slots)
+			strmap_free(&t->piece_ids);
+		free(t->cp_id);
+		bpe_table_free(&t->merges);
+		if (t->added.term)
+			added_trie_free(&t->added);
+	}
+	free(t->path);
+	for (size_t i = 0; i < t->n_repl; i++) {
+		free(t->repl_from[i]);
+		free(t->repl_to[i]);
+	}
+	free(t->repl_from);
+	free(t->repl_to);
+	free(t->repl_from_len);
+	free(t->repl_to_len);
+	free(t->split);
+	pretok_regex_free(t->regex);
+	free(t);
 }
