@@ -44,6 +44,7 @@ TOKENIZER_SAMPLE ?=
 ENCODE_OPTS ?=
 SHARD_OPTS  ?= --val-fraction 0.005
 # training: TOKENS is the budget, STEPS = TOKENS / BATCH_TOKENS unless set
+# (mk/steps.awk, which refuses what is not a number of tokens)
 MODEL       ?= seed
 TOKENS      ?= 1e9
 BATCH_TOKENS ?= 524288
@@ -87,7 +88,16 @@ empty :=
 space := $(empty) $(empty)
 in_eval_dir = $(if $(EVAL_DIR),$(subst $(space),$(comma),$(foreach t,$(subst $(comma),$(space),$(1)),$(if $(or $(findstring =,$(t)),$(filter %.jsonl,$(t))),$(t),$(t)=$(EVAL_DIR)/$(t)))),$(1))
 
-STEPS ?= $(shell awk 'BEGIN { s = int($(TOKENS) / $(BATCH_TOKENS)); print s < 1 ? 1 : s }')
+# counts a typo would turn into another run without a word (FILES=abc
+# lists every file, BURST_STEPS=abc measures none)
+whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1)=$($(1)) is not a whole number$(2)))
+$(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
+$(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
+$(call whole,BURST_STEPS)
+ifeq ($(origin STEPS),undefined)
+STEPS := $(shell awk -v tokens='$(TOKENS)' -v batch='$(BATCH_TOKENS)' -f mk/steps.awk)
+$(if $(filter bad:,$(firstword $(STEPS))),$(error $(wordlist 2,$(words $(STEPS)),$(STEPS))))
+endif
 
 D := $(RUN_DIR)
 # make splits file names at spaces: a run cannot live, or read its data,

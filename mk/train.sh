@@ -32,13 +32,16 @@ else
 			BEGIN { n = split(args, a, " ")
 				for (i = 1; i < n; i++) {
 					if (a[i] == "--steps") steps = a[i + 1]
-					if (a[i] == "--batch-tokens") bt = a[i + 1]
 					if (a[i] == "--device") dev = a[i + 1] } }
+			# the tokens of a step as bonsai-train counts them, not the
+			# option as written (512k)
+			match($0, /"step":[0-9]+,"tokens":[0-9]+/) {
+				split(substr($0, RSTART, RLENGTH), f, /[:,]/); bt = f[4] / f[2] }
 			/"tokens_per_s"/ && NR > 1 { match($0, /"tokens_per_s":[0-9.]+/); s += substr($0, RSTART + 15, RLENGTH - 15); k++ }
-			END { if (!k) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
+			END { if (!k || !bt) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
 				r = s / k
-				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst on %s: about %.3g hours on this machine\n",
-					steps * bt, steps, bt, r, k, dev, steps * bt / r / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
+				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst (its first step, a warm-up, not counted) on %s: about %.3g hours on this machine\n",
+					steps * bt, steps, bt, r, k + 1, dev, steps * bt / r / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
 		rm -f "$b.jsonl"
 	fi
 	echo "$key" > "$t/started-with"

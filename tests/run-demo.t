@@ -4,7 +4,7 @@
 # source; a second run has nothing to do (make -q); a run killed (kill -9)
 # during training and made again ends with the uninterrupted run's final
 # checkpoint; a changed filter rule redoes the filter and what follows, not
-# the fetch.
+# the fetch; BURST_STEPS prints the estimated hours before training.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -144,6 +144,15 @@ done
 ok $? "filter, tokenizer, tokens, shards, train, eval and report are redone${stale:+ (not:$stale)}"
 grep -q "min-chars 400" "$D/repro/commands.sh"
 ok $? "repro/commands.sh has the new filter command"
+
+# BURST_STEPS: a fresh training start measures that many steps first and
+# prints the budget and the hours; the batch written as 2k is 2048 tokens
+mk train BURST_STEPS=2 BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
+	grep "^train: token budget" "$T/make.out" | cmp -s - "$D/train/estimate.txt" &&
+	grep -q "^train: token budget 2.458e+04 tokens (12 steps of 2048); [0-9.]* tokens/s over a 2-step burst (its first step, a warm-up, not counted) on [a-z]*: about [0-9.e+-]* hours" "$D/train/estimate.txt"
+ok $? "BURST_STEPS=2: the estimate names 12 steps of 2048 tokens (BATCH_TOKENS=2k)" || diag "$(grep -i "budget\|burst" "$T/make.out")"
+[ ! -e "$D/train-burst" ] && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256"
+ok $? "then the run itself: 12 steps, the burst's folder gone"
 
 # DECONTAMINATE is part of the filter's settings: turning it off redoes the
 # filter (make -q: something to do), not the fetch. Last: make -q records it.

@@ -2,7 +2,9 @@
 # make run's refusals: an unknown run names the runs there are; a RUN_DIR
 # or SHARED with a space in it (make cannot name such files) is refused
 # naming the setting, and nothing is written; the demo without its test data
-# names the folder it looked in ($BONSAI_SHARED when set).
+# names the folder it looked in ($BONSAI_SHARED when set); TOKENS and
+# BATCH_TOKENS that are not numbers of tokens, and FILES and BURST_STEPS
+# that are not whole numbers, are refused.
 . tests/tap.sh
 
 mkd() { make --no-print-directory "$@" > "$T/out" 2> "$T/err"; rc=$?; }
@@ -20,6 +22,22 @@ mkd run RUN=demo "RUN_DIR=$T/demo" "SHARED=$T/with space"
 fails_with 2 'SHARED ".*with space" has a space in it' "a SHARED with a space: exit 2, named"
 [ ! -e "$T/demo" ]
 ok $? "nothing written to RUN_DIR"
+
+# a budget awk would misread ('2B' as 2 tokens: one step) is refused
+# before anything is written
+mkd run RUN=demo "RUN_DIR=$T/d3" TOKENS=2B
+fails_with 2 'TOKENS=2B is not a number of tokens' "TOKENS=2B: exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" BATCH_TOKENS=1.5k
+fails_with 2 'BATCH_TOKENS=1.5k is not a number of tokens' "BATCH_TOKENS=1.5k: exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" FILES=all
+fails_with 2 'FILES=all is not a whole number of files' "FILES=all (awk: every file): exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" BURST_STEPS=five
+fails_with 2 'BURST_STEPS=five is not a whole number' "BURST_STEPS=five: exit 2, named"
+[ ! -e "$T/d3" ]
+ok $? "nothing written to RUN_DIR"
+make -n --no-print-directory train RUN=demo "RUN_DIR=$T/d4" TOKENS=3M BATCH_TOKENS=4k > "$T/out" 2> "$T/err" &&
+	grep -q -- "--steps 768 --batch-tokens 4k " "$T/out"
+ok $? "TOKENS=3M over BATCH_TOKENS=4k: 768 steps, the sizes' k and M being 1024s"
 
 # the test data's folder: $BONSAI_SHARED, as for the tests (a run of the
 # demo there names the folder it found no parquet files in)
