@@ -151,6 +151,16 @@ $(eval $(call set_stamp,report,$(PEAK_FLOPS)))
 
 RUN_TOOLS := $(BINS)
 
+# make run checks the training command before it fetches (bonsai-train
+# --check): a misspelt MODEL, a batch that does not divide, or DEVICE=cuda
+# without a GPU stops it in a second, not after the data is made. The
+# stages made one at a time do not ask (data may be made where no GPU is).
+$(D)/repro/train-check.txt: $(D)/settings/train | $(RUN_TOOLS)
+	@mkdir -p $(dir $@)
+	$(TRAIN_CMD) --check > $@.tmp || { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+TRAIN_CHECK = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/train-check.txt)
+
 # ---- the parquet files: listed once, then one target per file ----
 # files.tsv: name, path (in the dataset or on disk), size, sha256
 $(D)/files.tsv: $(D)/settings/list | $(RUN_TOOLS)
@@ -165,7 +175,7 @@ CLEAN  := $(NAMES:%=$(D)/clean/%.jsonl)
 STREAMS := $(NAMES:%=$(D)/tokens/%.ts)
 
 source_of = $(shell awk -F'\t' '$$1 == "$(1)" { print $$2 }' $(D)/files.tsv)
-$(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS)
+$(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS) $(TRAIN_CHECK)
 	@mkdir -p $(dir $@)
 	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -f -o $@
 
@@ -196,7 +206,7 @@ $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOO
 $(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_TOOLS)
 	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
 
-$(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS)
+$(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS) $(TRAIN_CHECK)
 	$(STAGE) evalsets $@ $(if $(EVAL_SETS),$(EVAL_SETS_CMD),true) > $@.tmp
 	@mv $@.tmp $@
 

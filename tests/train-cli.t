@@ -1,5 +1,5 @@
 #!/bin/sh
-# bonsai-train's manners: --help, --version, usage errors exit 2.
+# bonsai-train's manners: --help, --version, usage errors exit 2; --check.
 . tests/tap.sh
 bin/bonsai-train --help > "$T/out" && grep -q "^usage: bonsai-train" "$T/out"
 ok $? "--help on stdout, exit 0"
@@ -41,4 +41,26 @@ ok $? "verify --device tpu: exit 2, named" || diag "$(cat "$T/err")"
 BONSAI_DEVICE=cpu bin/bonsai-train --data x --model tiny -o "$T/r" --steps 1 --device tpu 2> "$T/err"
 [ $? -eq 2 ] && grep -q -- "--device: 'tpu'" "$T/err"
 ok $? "--device tpu with BONSAI_DEVICE=cpu: the option is checked, exit 2" || diag "$(cat "$T/err")"
+
+# --check: a fresh start's options, model and device, without the data
+run bin/bonsai-train --check --data "$T/nodata" --model tiny -o "$T/nochk" --steps 60 --seq 128 \
+	--batch-tokens 2k --device cpu
+[ $rc -eq 0 ] && grep -qx "bonsai-train --check: model tiny, device cpu, 1 rank, 60 steps of 2048 tokens in sequences of 128" "$T/out" &&
+	[ ! -e "$T/nochk" ] && [ ! -s "$T/err" ]
+ok $? "--check: one line naming model, device and steps, exit 0, nothing written, --data not read" || diag "$(cat "$T/out" "$T/err")"
+run bin/bonsai-train --check --data "$T/nodata" --model tinyy -o "$T/nochk" --steps 60 --device cpu
+fails_with 1 "tinyy: neither a preset" "--check: a misspelt --model, as the run would say it"
+run bin/bonsai-train --check --data "$T/nodata" --model tiny -o "$T/nochk" --steps 60 --device cpu \
+	--gpus 3 --seq 128 --batch-tokens 512
+fails_with 2 "4 sequences of 128: not a multiple of the 3 ranks" "--check --gpus 3: the batch checked against the ranks"
+run bin/bonsai-train --check --data "$T/nodata" --model tiny -o "$T/nochk" --steps 60 --device cpu --init "$T/noinit"
+fails_with 1 "^bonsai-train: --init .*noinit" "--check: an --init that is not there"
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+	skip "a GPU answers here: --check --device cuda is tests/cuda/train_cli.sh's"
+else
+	run bin/bonsai-train --check --data "$T/nodata" --model tiny -o "$T/nochk" --steps 60 --device cuda
+	fails_with 1 "built without CUDA|no usable GPU" "--check --device cuda without a usable GPU: exit 1, says why"
+fi
+[ ! -e "$T/nochk" ]
+ok $? "and no failed check wrote RUN"
 done_testing

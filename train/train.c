@@ -16,21 +16,23 @@
 #include "shard.h"
 #include "xio.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
        O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
        O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_GPUS, O_DTIMEOUT,
-       O_END };
+       O_CHECK, O_END };
 
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
 	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
-	int seq, micro_batch, keep, resume, recompute, skip_nonfinite, gpus;
+	int seq, micro_batch, keep, resume, recompute, skip_nonfinite, gpus, check;
 	double dist_timeout;
 	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
 	uint64_t seed;
@@ -48,7 +50,7 @@ static void usage(FILE *f)
 		"                    [--eval-every N] [--eval-tokens N] [--save-every N] [--keep K]\n"
 		"                    [--resume] [--stop-at STEP] [--device cpu|cuda] [--recompute]\n"
 		"                    [--skip-nonfinite] [--gpus N] [--dist-timeout S]\n"
-		"                    [-q | --progress]\n"
+		"                    [--check] [-q | --progress]\n"
 		"       bonsai-train verify DIR [--device cpu|cuda]\n"
 		"       bonsai-train export RUN|CHECKPOINT -o DIR\n"
 		"Trains a Gemma 3 model on token shards (bonsai-shard) with AdamW.\n"
@@ -89,6 +91,8 @@ static void usage(FILE *f)
 		"  --gpus N            start N processes on this host, one per GPU, as one\n"
 		"                      data-parallel job (with --device cpu: N CPU processes)\n"
 		"  --dist-timeout S    seconds to wait for the other ranks at start (default 120)\n"
+		"  --check             check the options, the model and the device as for a fresh\n"
+		"                      start, without reading --data or writing RUN; one line, exit 0\n"
 		"  -q, --quiet         no progress line\n"
 		"  --progress          a progress line even when stderr is not a terminal\n"
 		"  -h, --help          this text\n"
@@ -206,6 +210,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
 		{ "gpus", required_argument, 0, O_GPUS },
 		{ "dist-timeout", required_argument, 0, O_DTIMEOUT },
+		{ "check", no_argument, 0, O_CHECK },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
@@ -262,6 +267,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_SKIPNF: o->skip_nonfinite = 1; break;
 		case O_GPUS: o->gpus = (int)parse_ll("--gpus", optarg, 1, 1024); break;
 		case O_DTIMEOUT: o->dist_timeout = parse_double("--dist-timeout", optarg, 1, 86400); break;
+		case O_CHECK: o->check = 1; break;
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
@@ -467,6 +473,42 @@ static const char *const SAME_NAMES[N_SAME] = {
 	"the micro-batch (chosen from each GPU's free memory unless --micro-batch is given)",
 };
 
+/* --check: what can be known of a fresh start without its data, so that
+ * make run refuses a misspelt model or a missing GPU in a second rather
+ * than after the hours of data preparation that come before training. A
+ * preset's vocabulary is the tokenizer's, not known yet. */
+static int check_options(options *o, int world)
+{
+	char err[1024];
+	settle_options(o, NULL, NULL, world);
+	gemma3_config c;
+	if (o->model && gemma3_config_load(o->model, 0, &c, err, sizeof err))
+		die("%s", err);
+	if (o->init) {
+		char *path = hf_model_path(o->init, err, sizeof err);
+		struct stat sb;
+		if (!path)
+			die("--init %s", err);
+		if (stat(path, &sb))
+			die("--init %s: %s", path, strerror(errno));
+		free(path);
+	}
+	char dev[64] = "";
+	if (!strcmp(o->device, "cuda")) {
+		size_t fr, tot;
+		if (cuda_backend_memory(&fr, &tot, err, sizeof err))
+			die("%s", err);
+		snprintf(dev, sizeof dev, " (%.1f of %.1f GiB free)", fr / 1073741824.0,
+			 tot / 1073741824.0);
+	}
+	printf("%s --check: model %s%s, device %s%s, %d rank%s, %ld steps of %ld tokens in "
+	       "sequences of %d\n",
+	       cli_progname(), o->model ? o->model : o->init, o->model ? "" : " (its own)", o->device,
+	       dev, world, world == 1 ? "" : "s", o->steps, o->batch_tokens, o->seq);
+	xfflush(stdout, "stdout");
+	return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
 	char err[1024];
@@ -475,6 +517,8 @@ int cmd_train(int argc, char **argv)
 		die("%s", err);
 	options o;
 	parse_options(argc, argv, &o);
+	if (o.check)
+		return check_options(&o, o.gpus ? o.gpus : de.world);
 	/* NVLink SHARP (multicast) all-reduce stays off unless asked for: it
 	 * needs fabric-manager support that many hosts lack, and NCCL then
 	 * fails at the first collective instead of falling back. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # train_cli.sh - on a GPU machine: bonsai-train --device cuda through its
 # command line, as a user runs it (TAP):
-#   verify of the fixture with the bf16 bounds of bonsai-train(1); a run that
+#   verify of the fixture with the bf16 bounds of bonsai-train(1); --check
+#   with the GPU; a run that
 #   moves CPU -> GPU -> CPU through checkpoints; the out-of-memory message at
 #   start-up; a NaN weight and a NaN step; the default device; a BONSAI_ATTN
 #   that names no kernel; the MLP products (BONSAI_MLP): a bad value, the
@@ -25,6 +26,12 @@ $TR verify "$FX" --device cuda > "$W/verify.out" 2> "$W/verify.err"
 rc=$?
 sed 's/^/# /' "$W/verify.out" | head -12
 ok $rc "verify $FX --device cuda passes the bf16 bounds"
+
+# --check on the card: the device answers with its free memory
+$TR --check --data "$W/none" --model tiny -o "$W/nochk" --steps 10 --device cuda > "$W/check.out" 2> "$W/err"
+[ $? -eq 0 ] && grep -q "^bonsai-train --check: model tiny, device cuda ([0-9.]* of [0-9.]* GiB free), 1 rank" "$W/check.out" &&
+	[ ! -e "$W/nochk" ]
+ok $? "--check --device cuda: the GPU's free memory, nothing written" || diag "$(cat "$W/check.out" "$W/err")"
 
 # Byte-level shards: 4,096 random documents of 256 tokens over a 256 vocab.
 if [ ! -f "$W/bytes/manifest.json" ]; then
