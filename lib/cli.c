@@ -348,6 +348,10 @@ long long parse_size(const char *opt, const char *s, long long min, long long ma
 		die_usage("%s: '%s' is not a size (use a number with an optional k, M or G)", opt, s);
 	if (v > LLONG_MAX / mult)
 		die_usage("%s: '%s' is too large", opt, s);
+	/* v * mult would wrap (undefined; in practice to a small size that the
+	 * range then lets through: -9223372036854775807k is 1024) */
+	if (v < LLONG_MIN / mult)
+		die_usage("%s: '%s' is too small", opt, s);
 	v *= mult;
 	if (v < min || v > max)
 		die_usage("%s: %lld is out of range [%lld, %lld]", opt, v, min, max);

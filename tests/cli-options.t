@@ -73,4 +73,13 @@ one_line_naming "^bonsai-train: ambiguous option '--s'\$" "a prefix of several l
 run bin/bonsai-filter --quiet -Zq
 one_line_naming "^bonsai-filter: unknown option '-Z'\$" "an unknown short option after a long one is named as itself"
 
+# A size whose suffix takes it past the range of a long long is refused,
+# negative too (it wrapped to a small size that the range let through).
+for v in 9223372036854775807k -9223372036854775807k -9007199254740993G; do
+	run bin/bonsai-shard -o "$T/sizes" -n $v /dev/null
+	[ "$rc" -eq 2 ] && grep -q "^bonsai-shard: --tokens-per-shard: '$v' is too \(large\|small\)\$" "$T/err" &&
+		[ ! -e "$T/sizes" ]
+	ok $? "--tokens-per-shard $v: refused as too large or small, exit 2" || diag "exit $rc: $(head -n 2 "$T/err")"
+done
+
 done_testing
