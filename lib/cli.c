@@ -17,10 +17,31 @@ static const char *progname = "bonsai";
 
 static void run_atdie(void);
 
+/* Set by die(): its message is the one that tells what went wrong. */
+static int dying;
+
+/* What is still in stdout's buffer at exit (a --help, the one JSON line
+ * of a report) is written only now: when that fails (a full disk,
+ * /dev/full, a closed descriptor) the exit status must say so, not 0 for
+ * output that never arrived. */
+static void check_stdout(void)
+{
+	if (dying)
+		return;
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return;
+	fprintf(stderr, "%s: stdout: write failed%s%s\n", progname, errno ? ": " : "",
+		errno ? strerror(errno) : "");
+	_exit(EXIT_RUNTIME);
+}
+
 void cli_init(const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	progname = slash ? slash + 1 : name;
+	/* Registered first, so run last: after the cleanup below. */
+	atexit(check_stdout);
 	/* What a library ends the program with (libgomp's "out of memory",
 	 * an exit() that is not ours) removes the half-written outputs too; a
 	 * tool that succeeds has no handler left by then. */
@@ -71,6 +92,7 @@ static void run_atdie(void)
 
 static _Noreturn void run_atdie_and_exit(int code)
 {
+	dying = 1;
 	run_atdie();
 	exit(code);
 }

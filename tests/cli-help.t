@@ -15,6 +15,12 @@ for bin in bin/bonsai-*; do
 		[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && head -n 1 "$T/out" | grep -q "^usage: $tool\( \|\$\)"
 		ok $? "$tool $h: its usage on stdout, exit 0" || diag "exit $rc: $(head -n 2 "$T/out" "$T/err")"
 	done
+	# the usage is still in stdout's buffer at exit: a write that fails then
+	# is an error too, not exit 0 for a help nobody got
+	$bin --help >/dev/full 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^$tool: stdout: write failed: No space left on device\$" "$T/err"
+	ok $? "$tool --help >/dev/full: the failed write is an error, exit 1" || diag "exit $rc: $(head -n 2 "$T/err")"
 	$bin --help >"$T/usage"
 	grep -q -- '-v, ' "$T/usage" && { grep -q -- '-v, --verbose' "$T/usage"; ok $? "$tool: -v is --verbose"; }
 	# usage lines "usage: TOOL SUB ..." and "       TOOL SUB ...": SUB a word

@@ -13,6 +13,9 @@ $TK train -q --vocab-size 1000 -o "$tmp/a.json" "$tmp/corpus.jsonl"; ok $? "trai
 $TK info "$tmp/a.json" > "$tmp/info"
 grep -q '"vocab_size": 1000, "bos_id": 2, "eos_id": 1' "$tmp/info"
 ok $? "1000 tokens, <bos> = 2, <eos> = 1"
+$TK info "$tmp/a.json" > /dev/full 2> "$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "stdout: write failed: No space left on device" "$tmp/err"
+ok $? "info to a full disk: an error, exit 1 (was exit 0 with its line lost)"
 $TK train -q --vocab-size 1000 -j 2 -o "$tmp/b.json" < "$tmp/corpus.jsonl"
 cmp -s "$tmp/a.json" "$tmp/b.json"; ok $? "deterministic: the same file again, with -j 2 and from stdin"
 grep -q '"type": "ByteLevel"' "$tmp/a.json" && grep -q '"merges"' "$tmp/a.json"
