@@ -343,6 +343,9 @@ int main(int argc, char **argv)
 		f.len = xcalloc(BATCH_LINES, sizeof *f.len);
 		f.line_no = xcalloc(BATCH_LINES, sizeof *f.line_no);
 	}
+	/* Ctrl-C stops at the next chunk read, removing the temporary output
+	 * (killed by the signal, the program would leave it behind) */
+	cli_catch_signals();
 	f.out = outfile_open(f.opt.output);
 	char *std_in[] = {"-"};
 	meter_start(&f.m, first < argc ? files_size(argv + first, argc - first) : files_size(std_in, 1));

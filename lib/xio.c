@@ -265,6 +265,9 @@ static void fail(instream *in, const char *fmt, ...)
 static size_t fd_read(instream *in, char *p, size_t n)
 {
 	for (;;) {
+		/* A regular file's read() never blocks, so never returns EINTR: a
+		 * signal that came during the work on the last chunk is seen here. */
+		cli_check_interrupt();
 		ssize_t r = read(in->fd, p, n);
 		if (r >= 0) {
 			in->fd_bytes += (uint64_t)r;

@@ -87,4 +87,16 @@ ok $? "a 100 MB line is cleaned, counted (100000001 code points) and written who
 [ $((end - start)) -lt 30 ]
 ok $? "... in $((end - start)) s"
 rm -f "$T/big" "$T/bigwant" "$T/out"
+
+# SIGINT or SIGTERM in the middle of a run: exit 1 saying so, and no
+# temporary output left (killed by the signal, it was left behind)
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "{\"id\":%d,\"text\":\"%0500d words %d\"}\n", i, i, i }' >"$T/many"
+for sig in INT TERM; do
+	rm -f "$T"/sig.jsonl*
+	signal_mid_run $sig "$T/sig.jsonl.tmp.*" $F -q -o "$T/sig.jsonl" "$T/many"
+	[ "$rc" -eq 1 ] && grep -q "interrupted by signal" "$T/err" && [ -z "$(ls "$T"/sig.jsonl* 2>/dev/null)" ]
+	ok $? "SIG$sig during a run: exit 1, 'interrupted', no output or temporary file left" ||
+		diag "exit $rc: $(ls "$T"/sig.jsonl* 2>/dev/null) $(head -n 2 "$T/err")"
+done
+rm -f "$T/many"
 done_testing

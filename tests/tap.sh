@@ -78,6 +78,30 @@ skip() {
 cp_rw() { cp "$1" "$2" && chmod u+w "$2"; }
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+
+# signal_mid_run SIG FILE CMD...: run() CMD in the background; once FILE
+# (a glob: the temporary output) exists, stop it, send SIG and let it go
+# on, so that the signal comes in the middle of its work (between two reads
+# of a regular file, not in a read that a signal cuts short). $rc is its
+# exit status; run() gives up after 30 s.
+signal_mid_run() {
+	sig=$1 file=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err" &
+	pid=$!
+	i=0
+	while [ $i -lt 300000 ] && ! ls $file >/dev/null 2>&1 && kill -0 $pid 2>/dev/null; do
+		i=$((i + 1))
+	done
+	kill -STOP $pid 2>/dev/null
+	kill -$sig $pid 2>/dev/null
+	kill -CONT $pid 2>/dev/null
+	i=0
+	while [ $i -lt 300 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	kill -0 $pid 2>/dev/null && { kill -9 $pid; echo "# still running 30 s after SIG$sig"; }
+	wait $pid
+	rc=$?
+}
 # need_shared: what follows needs the data in $SHARED. Without it: skip the
 # whole test when none ran yet, else end here with the ones that ran (a
 # "1..0" plan after tests is a TAP error, which failed `make test` wherever

@@ -92,4 +92,15 @@ ok $? "--pattern r50k_base gives r50k_base's ids"
 $TK encode --ids -t "$tmp/mine.tiktoken" --pattern '(\w+' < "$tmp/empty.jsonl" > /dev/null 2> "$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "mine.tiktoken: .*does not compile" "$tmp/err"
 ok $? "a --pattern that does not compile is refused, naming the file"
+# SIGINT or SIGTERM in the middle of encode -o: exit 1 saying so, and no
+# temporary output left (killed by the signal, it was left behind)
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "{\"text\":\"%0500d words %d\"}\n", i, i }' >"$tmp/many"
+for sig in INT TERM; do
+	rm -f "$tmp"/sig.bin*
+	signal_mid_run $sig "$tmp/sig.bin.tmp.*" $TK encode -q -t "$R" -o "$tmp/sig.bin" "$tmp/many"
+	[ "$rc" -eq 1 ] && grep -q "interrupted by signal" "$T/err" && [ -z "$(ls "$tmp"/sig.bin* 2>/dev/null)" ]
+	ok $? "encode: SIG$sig during a run: exit 1, 'interrupted', no output or temporary file left" ||
+		diag "exit $rc: $(ls "$tmp"/sig.bin* 2>/dev/null) $(head -n 2 "$T/err")"
+done
+rm -f "$tmp/many"
 done_testing

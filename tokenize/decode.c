@@ -173,6 +173,9 @@ int cmd_decode(int argc, char **argv)
 	if (!t)
 		die("%s", err);
 	D.t = t;
+	/* Ctrl-C stops at the next chunk read, removing the temporary output
+	 * (killed by the signal, the program would leave it behind) */
+	cli_catch_signals();
 	D.o = outfile_open(out);
 	if (ids_in)
 		decode_ids(&D, in);

@@ -293,6 +293,9 @@ int cmd_encode(int argc, char **argv)
 	 * documents over */
 	E.arena.cap = batch_bytes / 2;
 	E.arena.base = big_or_die(E.arena.cap * sizeof *E.arena.base);
+	/* Ctrl-C stops at the next chunk read, removing the temporary output
+	 * (killed by the signal, the program would leave it behind) */
+	cli_catch_signals();
 	E.o = outfile_open(out);
 	if (!ids_out) {
 		tokstream_info info = { 0, tokenizer_vocab_size(t), E.bos, E.eos,
