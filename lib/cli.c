@@ -190,7 +190,11 @@ void cli_catch_signals(void)
 	/* no SA_RESTART: a blocked read() returns EINTR so the flag is seen */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* A hangup that comes ignored stays so: nohup's promise (a training
+	 * started with nohup must outlive the terminal it was started from) */
+	struct sigaction hup;
+	if (sigaction(SIGHUP, NULL, &hup) != 0 || hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 	/* Slurm's (and others') pre-emption warning */
 	sigaction(SIGUSR1, &sa, NULL);
 }

@@ -43,7 +43,8 @@ void cli_atdie(void (*fn)(void *), void *arg);
 int cli_atdie_err(void (*fn)(void *), void *arg);
 void cli_atdie_remove(void (*fn)(void *), void *arg);
 
-/* SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process, so that
+/* SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process (a
+ * SIGHUP ignored from the start, as under nohup, stays ignored), so that
  * long work can stop cleanly: cli_check_interrupt() dies ("interrupted",
  * running the cleanup handlers) once a signal came. Blocking reads return
  * early on a signal and call it. Tools that save state on a signal (the

@@ -226,6 +226,21 @@ kill -TERM $pid; wait $pid; wrc=$?
 [ "$n1" -ge 1 ] && [ "$n1" -lt 20 ] && [ "$n2" -eq 20 ] && [ $wrc -eq 0 ] && xmllint --noout "$T/live.svg"
 ok $? "--watch: $n1 points, then $n2 after the file grew; SIGTERM ends it with status 0 (got $wrc)"
 
+# started with nohup (SIGHUP ignored), a hangup does not end it: it ended
+# --watch, and would stop a training, as if the user had asked
+if command -v nohup >/dev/null; then
+	nohup $P --watch 0.2 "$T/live.jsonl" -o "$T/hup.svg" >/dev/null 2>"$T/herr" &
+	pid=$!
+	i=0; while [ ! -s "$T/hup.svg" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -HUP $pid; sleep 0.5
+	kill -0 $pid 2>/dev/null; alive=$?
+	kill -TERM $pid; wait $pid; wrc=$?
+	[ $alive -eq 0 ] && [ $wrc -eq 0 ]
+	ok $? "under nohup, SIGHUP is left ignored; SIGTERM still ends it (status $wrc)"
+else
+	skip "nohup not installed"
+fi
+
 run $P --help
 [ $rc -eq 0 ] && grep -q -- "--watch" "$T/out" && grep -q -- "--what" "$T/out"
 ok $? "--help lists the options"
