@@ -691,6 +691,7 @@ int main(int argc, char **argv)
 	o.device = device_of(dev);
 	output_check(o.out, force);
 	output_check(o.samples, force);
+	outputs_distinct("-o", o.out, "--samples", o.samples);
 	if (n_pos == 0)
 		die_usage("no command: tasks, ppl or loglik");
 	o.cmd = pos[0];

@@ -200,6 +200,7 @@ static int parse_args(int argc, char **argv, options *o)
 		die_usage("--min-chars %lld is above --max-chars %lld", o->min_chars, o->max_chars);
 	output_check(o->output, force);
 	output_check(o->stats_path, force);
+	outputs_distinct("-o", o->output, "--stats", o->stats_path);
 	return optind;
 }
 

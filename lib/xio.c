@@ -107,6 +107,49 @@ void output_check(const char *path, int force)
 	die("%s: already exists; use -f/--force to replace it", path);
 }
 
+/* The folder of path, resolved (NULL when it cannot be: then the names
+ * themselves are compared). */
+static char *real_folder(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return realpath(".", NULL);
+	if (slash == path)
+		return realpath("/", NULL);
+	char *dir = strndup(path, (size_t)(slash - path));
+	char *real = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
+	return real;
+}
+
+/* Whether two outputs are one file: the same existing regular file (links
+ * included), or two names of one file not there yet. */
+static int same_output(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+	if (ea || eb)
+		return ea && eb && S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
+			sa.st_ino == sb.st_ino;
+	const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+	na = na ? na + 1 : a;
+	nb = nb ? nb + 1 : b;
+	char *da = real_folder(a), *db = real_folder(b);
+	int same = da && db ? strcmp(da, db) == 0 && strcmp(na, nb) == 0 : strcmp(a, b) == 0;
+	free(da);
+	free(db);
+	return same;
+}
+
+void outputs_distinct(const char *opt_a, const char *a, const char *opt_b, const char *b)
+{
+	if (!a || !b || strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return;
+	if (same_output(a, b))
+		die_usage("%s and %s name the same file, %s: one would replace the other", opt_a,
+			  opt_b, b);
+}
+
 int outfile_write_err(outfile *o, const void *p, size_t n, char *err, size_t errlen)
 {
 	if (fwrite_err(p, n, o->fp, o->path, err, errlen))

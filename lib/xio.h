@@ -30,6 +30,10 @@ void outfile_write(outfile *o, const void *p, size_t n);
  * NULL, "-" and what is not a regular file (/dev/null, a FIFO) pass:
  * writing them replaces nothing. */
 void output_check(const char *path, int force);
+/* Two outputs of one tool (-o and --stats) that name the same file are a
+ * usage error: the second written would replace the first, even with
+ * --force. NULL and "-" pass. */
+void outputs_distinct(const char *opt_a, const char *a, const char *opt_b, const char *b);
 
 /* Flushes, fsyncs and renames into place; frees o. */
 void outfile_commit(outfile *o);

@@ -66,6 +66,16 @@ else
 fi
 run $F -q --stats /nonexistent/dir/stats.json "$T/s"
 fails_with 1 'nonexistent' "an unwritable --stats is an error"
+# -o and --stats on one file: the stats replaced the documents (exit 0),
+# -f or not; refused before any work, however the file is named
+cp "$T/s" "$T/keep"
+for pair in "$T/keep $T/keep" "$T/keep $T/../${T##*/}/keep" "$T/new $T/./new"; do
+	set -- $pair
+	run $F -q -o "$1" --stats "$2" "$T/s"
+	[ "$rc" -eq 2 ] && grep -q -- "-o and --stats name the same file" "$T/err" && cmp -s "$T/s" "$T/keep" &&
+		[ ! -e "$T/new" ]
+	ok $? "-o $1 --stats $2: refused (exit 2), nothing written" || diag "exit $rc: $(head -n 1 "$T/err")"
+done
 
 # A 100 MB line: a text of 100,000,000 'a' with a control escape and an NFD
 # pair at the end, so that the text is cleaned and re-encoded.
