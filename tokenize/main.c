@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	if (argc < 2)
-		die_usage("give a command: train, encode or decode");
+		die_usage("give a command: train, encode, decode or info");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
 		usage();
