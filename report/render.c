@@ -216,7 +216,7 @@ static void contamination(out *o, const report *r)
 
 static void training(out *o, const report *r)
 {
-	char a[64], b[64];
+	char a[64], b[80]; /* b: "dropped: " and a name of up to 63 bytes */
 	table_start(o);
 	row(o, 1, 2, (const char *[]){ "training", "" });
 	grouped(a, sizeof a, r->tokens_seen);
