@@ -75,6 +75,8 @@ static const struct {
 		"                         else 1024;\n"
 		"                         at most the model's max_position_embeddings)\n"},
 	{C_PPL, "      --max-tokens N     ppl: count at most N tokens (k, M, G allowed)\n"},
+	{C_ALL, "      --check            check the command, LIST's names and the device,\n"
+		"                         without reading the model or the data; one line\n"},
 	{C_ALL, "  -j, --threads N        CPU threads (default all)\n"},
 	{C_ALL, "  -q, --quiet            no progress or summary on stderr\n"},
 	{C_ALL, "      --progress         progress even when stderr is not a terminal\n"},
@@ -182,6 +184,32 @@ static void use_device(eval_lm *lm, loglik_model *m, const opts *o, long max_T)
 	m->pad_T = 16;
 	if (!o->quiet)
 		warnx_("scoring on %s (bf16)", lm->gpu_name);
+}
+
+/* --check: what can be known before the model and the sets are there,
+ * so that make run refuses a misspelt task in a second, not after
+ * training. */
+static int check_only(const opts *o)
+{
+	char why[512];
+	if (strcmp(o->cmd, "tasks") == 0) {
+		if (!o->input)
+			die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
+		if (tasks_check(o->input, why, sizeof why))
+			die_usage("%s", why);
+	} else if (strcmp(o->cmd, "ppl") == 0) {
+		if (o->input)
+			die_usage("ppl takes no argument (the shards come with --data)");
+	} else if (strcmp(o->cmd, "loglik") != 0) {
+		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o->cmd);
+	}
+	int gpu = o->device != DEV_CPU && eval_gpu_probe(why, sizeof why);
+	if (o->device == DEV_CUDA && !gpu)
+		die("--device cuda: %s", why);
+	printf("%s --check: %s%s%s, device %s\n", cli_progname(), o->cmd, o->input ? " " : "",
+	       o->input ? o->input : "", gpu ? "cuda" : "cpu");
+	xfflush(stdout, "stdout");
+	return 0;
 }
 
 static const char *device_name(const eval_lm *lm)
@@ -612,7 +640,7 @@ int main(int argc, char **argv)
 	cli_init(argv[0]);
 	cli_catch_signals();
 	enum { O_SAMPLES = 256, O_LIMIT, O_EVAL_DIR, O_BOS, O_NO_BOS, O_MAXLEN, O_BATCH, O_DATA,
-	       O_SEQ, O_MAXTOK, O_PROGRESS, O_DEVICE };
+	       O_SEQ, O_MAXTOK, O_PROGRESS, O_DEVICE, O_CHECK };
 	static const struct option longopts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"tokenizer", required_argument, 0, 't'},
@@ -629,6 +657,7 @@ int main(int argc, char **argv)
 		{"seq-len", required_argument, 0, O_SEQ},
 		{"max-tokens", required_argument, 0, O_MAXTOK},
 		{"device", required_argument, 0, O_DEVICE},
+		{"check", no_argument, 0, O_CHECK},
 		{"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},
 		{"progress", no_argument, 0, O_PROGRESS},
@@ -639,7 +668,7 @@ int main(int argc, char **argv)
 	o.limit = -1;
 	o.bos = -2;
 	const char *pos[3], *dev = NULL;
-	int n_pos = 0, force = 0, help = 0, c;
+	int n_pos = 0, force = 0, help = 0, check = 0, c;
 	while ((c = cli_getopt(argc, argv, "-m:t:o:fj:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
@@ -664,6 +693,7 @@ int main(int argc, char **argv)
 		case O_SEQ: o.seq_len = (long)parse_ll("--seq-len", optarg, 1, 1 << 24); break;
 		case O_MAXTOK: o.max_tokens = parse_size("--max-tokens", optarg, 1, 1LL << 50); break;
 		case O_DEVICE: dev = optarg; break;
+		case O_CHECK: check = 1; break;
 		case 'j': {
 			int n = (int)parse_ll("--threads", optarg, 1, 4096);
 #ifdef _OPENMP
@@ -698,6 +728,8 @@ int main(int argc, char **argv)
 	o.input = n_pos > 1 ? pos[1] : NULL;
 	if (!o.model)
 		die_usage("no model: name one with -m");
+	if (check)
+		return check_only(&o);
 	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
 	char merr[1024];
 	char *model_path = hf_model_path(o.model, merr, sizeof merr);

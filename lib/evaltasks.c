@@ -722,25 +722,44 @@ static char *task_file(const char *name, const char *path, const char *eval_dir,
 	return f;
 }
 
+const char *const eval_known_tasks[] = {"piqa", "hellaswag", "arc_easy", "arc_challenge", NULL};
+
+/* The spec's own mistakes, before any file is read: 0, or -2 with the
+ * message. A name that is not a task's may still be a file's, one there
+ * or, written as a path, one to come. nlen: the length of its NAME. */
+static int spec_check(const char *spec, size_t *nlen, char *err, size_t errlen)
+{
+	const char *eq = strchr(spec, '=');
+	*nlen = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (eq && (!eq[1] || eq == spec))
+		return errf(err, errlen, "task \"%s\": want NAME, NAME=PATH or a .jsonl file", spec) - 1;
+	if (eq || is_file(spec) || strchr(spec, '/') || strstr(spec, ".json"))
+		return 0;
+	for (const char *const *k = eval_known_tasks; *k; k++)
+		if (strcmp(spec, *k) == 0)
+			return 0;
+	return errf(err, errlen,
+		    "unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
+		    "NAME=FILE.jsonl or FILE.jsonl)",
+		    spec) - 1;
+}
+
 /* Reads one task spec onto *tasks: 0, -1 (a bad or missing file) or -2
  * (the spec itself is wrong), with the message in err. */
 static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, size_t *n,
 		    char *err, size_t errlen)
 {
-	char *name = strdup(spec), *path = NULL, *eq;
+	size_t nlen;
+	if (spec_check(spec, &nlen, err, errlen))
+		return -2;
+	char *name = strdup(spec), *path = NULL;
 	if (!name)
 		return errf(err, errlen, "task \"%s\": out of memory", spec);
-	eq = strchr(name, '=');
-	int rc = 0;
-	if (eq) {
-		*eq = 0;
-		path = eq + 1;
-		if (!*path || !*name) {
-			rc = errf(err, errlen, "task \"%s\": want NAME, NAME=PATH or a .jsonl file",
-				  spec) - 1;
-			goto out;
-		}
+	if (name[nlen]) {
+		name[nlen] = 0;
+		path = name + nlen + 1;
 	}
+	int rc = 0;
 	if (strcmp(name, "piqa") == 0) {
 		char *f = task_file(name, path, eval_dir, piqa_files, err, errlen);
 		if (!f) {
@@ -788,16 +807,37 @@ static int load_one(const char *spec, const char *eval_dir, eval_task ***tasks, 
 		rc = tname ? task_read_generic(name, tname, tasks, n, err, errlen)
 			   : errf(err, errlen, "%s: out of memory", name);
 		free(tname);
-	} else if (strchr(name, '/') || strstr(name, ".json")) {
-		rc = errf(err, errlen, "%s: no such file", name); /* a path, not a task name */
 	} else {
-		rc = errf(err, errlen,
-			  "unknown task \"%s\" (piqa, arc_easy, arc_challenge, hellaswag, "
-			  "NAME=FILE.jsonl or FILE.jsonl)",
-			  name) - 1;
+		rc = errf(err, errlen, "%s: no such file", name); /* a path, not a task name */
 	}
 out:
 	free(name);
+	return rc;
+}
+
+int tasks_check(const char *list, char *err, size_t errlen)
+{
+	size_t len[64], n = 0, nlen;
+	const char *at[64];
+	int rc = 0;
+	for (const char *s = list; rc == 0; s += strcspn(s, ",") + 1) {
+		size_t k = strcspn(s, ",");
+		char spec[4096];
+		if (k >= sizeof spec)
+			return errf(err, errlen, "task \"%.40s...\": too long", s) - 1;
+		memcpy(spec, s, k);
+		spec[k] = 0;
+		if (k && (rc = spec_check(spec, &nlen, err, errlen)) == 0 && n < 64) {
+			for (size_t j = 0; j < n; j++)
+				if (len[j] == nlen && memcmp(at[j], s, nlen) == 0)
+					return errf(err, errlen, "task %.*s named twice", (int)nlen, s) - 1;
+			at[n] = s, len[n++] = nlen;
+		}
+		if (!s[k])
+			break;
+	}
+	if (rc == 0 && n == 0)
+		rc = errf(err, errlen, "no tasks named") - 1;
 	return rc;
 }
 
@@ -834,8 +874,6 @@ int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks_out,
 	*n_tasks = n;
 	return 0;
 }
-
-const char *const eval_known_tasks[] = {"piqa", "hellaswag", "arc_easy", "arc_challenge", NULL};
 
 eval_task **tasks_load_present(const char *eval_dir, size_t *n_tasks, char *err, size_t errlen)
 {

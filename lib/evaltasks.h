@@ -68,6 +68,10 @@ int task_read_generic(const char *path, const char *default_name, eval_task ***t
  * error). */
 int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks, size_t *n_tasks,
 	       char *err, size_t errlen);
+/* The list's own mistakes, as tasks_load() would give them (an unknown
+ * name, NAME= without a path, a name twice: -2 with the message), before
+ * the sets are there to read; 0 when there is none. */
+int tasks_check(const char *list, char *err, size_t errlen);
 
 /* The tasks bonsai-eval knows by name, NULL-terminated. */
 extern const char *const eval_known_tasks[];

@@ -151,15 +151,17 @@ $(eval $(call set_stamp,report,$(PEAK_FLOPS)))
 
 RUN_TOOLS := $(BINS)
 
-# make run checks the training command before it fetches (bonsai-train
-# --check): a misspelt MODEL, a batch that does not divide, or DEVICE=cuda
-# without a GPU stops it in a second, not after the data is made. The
-# stages made one at a time do not ask (data may be made where no GPU is).
-$(D)/repro/train-check.txt: $(D)/settings/train | $(RUN_TOOLS)
+# make run checks its training and evaluation commands before it fetches
+# (bonsai-train --check, bonsai-eval --check): a misspelt MODEL or task, a
+# batch that does not divide, or DEVICE=cuda without a GPU stops it in a
+# second, not after the data is made or the model trained. The stages made
+# one at a time do not ask (data may be made where no GPU is).
+$(D)/repro/checks.txt: $(D)/settings/train $(D)/settings/ppl $(D)/settings/tasks | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	$(TRAIN_CMD) --check > $@.tmp || { rm -f $@.tmp; exit 1; }
+	{ $(TRAIN_CMD) --check && $(PPL_CMD) --check && $(TASKS_CMD) --check; } > $@.tmp || \
+		{ rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
-TRAIN_CHECK = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/train-check.txt)
+CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
 
 # ---- the parquet files: listed once, then one target per file ----
 # files.tsv: name, path (in the dataset or on disk), size, sha256
@@ -175,7 +177,7 @@ CLEAN  := $(NAMES:%=$(D)/clean/%.jsonl)
 STREAMS := $(NAMES:%=$(D)/tokens/%.ts)
 
 source_of = $(shell awk -F'\t' '$$1 == "$(1)" { print $$2 }' $(D)/files.tsv)
-$(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS) $(TRAIN_CHECK)
+$(D)/docs/%.jsonl: $(D)/settings/fetch | $(D)/files.tsv $(RUN_TOOLS) $(CHECKS)
 	@mkdir -p $(dir $@)
 	$(STAGE) fetch $@ $(SERVE) $(FETCH_CMD) $(if $(PARQUET),$(call source_of,$*),--file $(notdir $(call source_of,$*))) -f -o $@
 
@@ -206,7 +208,7 @@ $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOO
 $(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_TOOLS)
 	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
 
-$(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS) $(TRAIN_CHECK)
+$(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS) $(CHECKS)
 	$(STAGE) evalsets $@ $(if $(EVAL_SETS),$(EVAL_SETS_CMD),true) > $@.tmp
 	@mv $@.tmp $@
 

@@ -5,7 +5,7 @@
 # during training and made again ends with the uninterrupted run's final
 # checkpoint; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
-# training command is checked before the first stage.
+# training and evaluation commands are checked before the first stage.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -28,8 +28,10 @@ for f in files.tsv docs/000_00000.jsonl docs/001_00000.jsonl clean/000_00000.jso
 done
 [ -z "${missing-}" ]
 ok $? "every stage's file is there"
-grep -q "^bonsai-train --check: model tiny, device [a-z]*, 1 rank, 12 steps of 2048 tokens" "$D/repro/train-check.txt"
-ok $? "repro/train-check.txt: the training command checked before the first stage"
+grep -q "^bonsai-train --check: model tiny, device [a-z]*, 1 rank, 12 steps of 2048 tokens" "$D/repro/checks.txt" &&
+	grep -q "^bonsai-eval --check: ppl, device [a-z]*$" "$D/repro/checks.txt" &&
+	grep -q "^bonsai-eval --check: tasks piqa=.*,hellaswag=.*,arc_easy=.*, device [a-z]*$" "$D/repro/checks.txt"
+ok $? "repro/checks.txt: the training and evaluation commands checked before the first stage"
 
 F=$SHARED/fixtures/fineweb-edu/sample/10BT
 for n in 000_00000 001_00000; do
@@ -148,11 +150,15 @@ ok $? "filter, tokenizer, tokens, shards, train, eval and report are redone${sta
 grep -q "min-chars 400" "$D/repro/commands.sh"
 ok $? "repro/commands.sh has the new filter command"
 
-# a misspelt MODEL stops make run before anything is fetched
+# a misspelt MODEL or task stops make run before anything is fetched
 make --no-print-directory run $SMALL RUN_DIR="$T/bad" MODEL=tinyy > "$T/bad.out" 2>&1
 [ $? -ne 0 ] && grep -q "tinyy: neither a preset" "$T/bad.out" && [ ! -e "$T/bad/docs" ] &&
-	[ ! -e "$T/bad/evalsets.sha256" ] && [ ! -e "$T/bad/repro/train-check.txt" ]
+	[ ! -e "$T/bad/evalsets.sha256" ] && [ ! -e "$T/bad/repro/checks.txt" ]
 ok $? "MODEL=tinyy: make run fails at once, naming it, nothing fetched" || diag "$(tail -n 3 "$T/bad.out")"
+# and a misspelt task, with nothing to find it earlier (no decontamination)
+make --no-print-directory run $SMALL RUN_DIR="$T/bad2" DECONTAMINATE= TASKS=piqa,hellaswg > "$T/bad.out" 2>&1
+[ $? -ne 0 ] && grep -q 'unknown task "hellaswg"' "$T/bad.out" && [ ! -e "$T/bad2/docs" ]
+ok $? "TASKS with a misspelt task: make run fails at once, naming it, nothing fetched" || diag "$(tail -n 3 "$T/bad.out")"
 
 # BURST_STEPS: a fresh training start measures that many steps first and
 # prints the budget and the hours; the batch written as 2k is 2048 tokens

@@ -178,6 +178,23 @@ int main(void)
 	ok(!tasks_load_present(dir, &nt, err, sizeof err) && says(err, dir, 0, "none of piqa"),
 	   "tasks_load_present: a folder without tasks: NULL, named");
 
+	/* tasks_check: the list's own mistakes, with no set there to read */
+	ok(tasks_check("piqa,hellaswag,arc_easy,arc_challenge", err, sizeof err) == 0,
+	   "tasks_check: the known tasks, their sets absent: 0");
+	ok(tasks_check("piqa=later/piqa,mine=later/m.jsonl,later/x.jsonl", err, sizeof err) == 0,
+	   "tasks_check: NAME=PATH and a path, the files not there yet: 0");
+	ok(tasks_check("piqa,hellaswg", err, sizeof err) == -2 &&
+		   strstr(err, "unknown task \"hellaswg\""),
+	   "tasks_check: a misspelt task: -2, named");
+	ok(tasks_check("piqa,arc_easy,piqa=x", err, sizeof err) == -2 &&
+		   strstr(err, "task piqa named twice"),
+	   "tasks_check: a task named twice (once with a path): -2");
+	ok(tasks_check("=x", err, sizeof err) == -2 && strstr(err, "want NAME, NAME=PATH"),
+	   "tasks_check: =PATH without a name: -2");
+	ok(tasks_check(",,", err, sizeof err) == -2 && strstr(err, "no tasks named"),
+	   "tasks_check: no task in the list: -2");
+	ok(tasks_check(g1, err, sizeof err) == 0, "tasks_check: a file that is there: 0");
+
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -1,0 +1,38 @@
+#!/bin/sh
+# bonsai-eval --check: the command, the task names and the device, with no
+# model, tokenizer, sets or shards there (make run asks it before its first
+# stage); one line and exit 0, or the error the evaluation would stop with.
+. tests/tap.sh
+C="bin/bonsai-eval -m $T/no-model -q --check"
+
+run $C tasks piqa,hellaswag,arc_easy --device cpu
+[ $rc -eq 0 ] && grep -qx "bonsai-eval --check: tasks piqa,hellaswag,arc_easy, device cpu" "$T/out" &&
+	[ ! -s "$T/err" ]
+ok $? "tasks with no sets and no model there: one line, exit 0" || diag "$(cat "$T/out" "$T/err")"
+run $C tasks "piqa=$T/later/piqa,mine=$T/later/m.jsonl" --device cpu
+[ $rc -eq 0 ]
+ok $? "NAME=PATH whose files are still to come: exit 0" || diag "$(cat "$T/err")"
+run $C tasks piqa,hellaswg --device cpu
+fails_with 2 'unknown task "hellaswg"' "a misspelt task: exit 2, named"
+run $C tasks piqa,piqa --device cpu
+fails_with 2 "task piqa named twice" "a task named twice: exit 2"
+run $C tasks --device cpu
+fails_with 2 "name the tasks" "tasks without a list: exit 2"
+run $C ppl --device cpu
+[ $rc -eq 0 ] && grep -qx "bonsai-eval --check: ppl, device cpu" "$T/out"
+ok $? "ppl: exit 0" || diag "$(cat "$T/err")"
+run $C ppl extra --device cpu
+fails_with 2 "ppl takes no argument" "ppl with an argument: exit 2"
+run $C score --device cpu
+fails_with 2 'unknown command "score"' "an unknown command: exit 2"
+run bin/bonsai-eval tasks piqa --check
+fails_with 2 "no model" "no -m: exit 2, as without --check"
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+	skip "a GPU answers here"
+else
+	run $C ppl --device cuda
+	fails_with 1 "^bonsai-eval: --device cuda: " "--device cuda without a usable GPU: exit 1, says why"
+fi
+[ ! -e "$T/no-model" ]
+ok $? "nothing written"
+done_testing
