@@ -3,7 +3,9 @@
  *   0: PIQA, its JSON Lines and its labels file split at the first 0xff;
  *   1: ARC's JSON Lines (both layouts);
  *   2: HellaSwag's JSON Lines, or its 6-line text form;
- *   3: ready-made items, grouped by their "task" member.
+ *   3: ready-made items, grouped by their "task" member;
+ *   4: a task list as bonsai-eval --check reads it (tasks_check): 0, or -2
+ *      with a message, and 0 only for a list that names something.
  * A reader refuses bad bytes with "FILE:LINE: ..." or "FILE: ..." and
  * returns; an accepted task must hold items a scorer can use: a context,
  * at least one choice, every string present, the right answer among the
@@ -60,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	int mode = data[0] % 4;
+	int mode = data[0] % 5;
 	char err[1024] = "";
 	const uint8_t *p = data + 1;
 	size_t n = size - 1;
@@ -79,6 +81,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (t->items[i].n_choices != 2)
 				abort();
 		eval_task_free(t);
+		return 0;
+	}
+	if (mode == 4) {
+		char *list = malloc(n + 1);
+		if (!list)
+			return 0;
+		memcpy(list, p, n);
+		list[n] = 0;
+		int rc = tasks_check(list, err, sizeof err);
+		if ((rc != 0 && rc != -2) || (rc && !err[0]) || (!rc && !list[strspn(list, ",")]))
+			abort();
+		free(list);
 		return 0;
 	}
 	fuzz_put(fuzz_paths[0], p, n);
