@@ -59,6 +59,9 @@ EVAL_EVERY  ?= 500
 EVAL_TOKENS ?= 1M
 SAVE_EVERY  ?= 1000
 TRAIN_OPTS  ?=
+# processes on this host, one a GPU (bonsai-train --gpus; with DEVICE=cpu,
+# CPU processes); empty: one
+GPUS        ?=
 # steps measured before training to print the estimated hours (0: none)
 BURST_STEPS ?= 0
 # cpu or cuda; default: $BONSAI_DEVICE, else cuda when built with it and a GPU answers
@@ -94,6 +97,8 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
+$(if $(GPUS),$(call whole,GPUS, of processes (empty: one)))
+$(if $(filter 0,$(GPUS)),$(error GPUS=0 names no process (empty: one)))
 ifeq ($(origin STEPS),undefined)
 STEPS := $(shell awk -v tokens='$(TOKENS)' -v batch='$(BATCH_TOKENS)' -f mk/steps.awk)
 $(if $(filter bad:,$(firstword $(STEPS))),$(error $(wordlist 2,$(words $(STEPS)),$(STEPS))))
@@ -137,7 +142,7 @@ TRAIN_CMD = bin/bonsai-train --data $(D)/shards --model $(MODEL) -o $(D)/train -
 	--batch-tokens $(BATCH_TOKENS) --seq $(SEQ) $(if $(MICRO_BATCH),--micro-batch $(MICRO_BATCH)) \
 	--lr $(LR) --min-lr-ratio $(MIN_LR_RATIO) --warmup $(WARMUP) --schedule $(SCHEDULE) \
 	--seed $(SEED) --eval-every $(EVAL_EVERY) --eval-tokens $(EVAL_TOKENS) \
-	--save-every $(SAVE_EVERY) --device $(DEVICE) $(TRAIN_OPTS)
+	--save-every $(SAVE_EVERY) --device $(DEVICE) $(if $(GPUS),--gpus $(GPUS)) $(TRAIN_OPTS)
 $(eval $(call set_stamp,train,$(TRAIN_CMD)))
 EVAL_SETS_CMD = bin/bonsai-fetch -q --eval $(EVAL_SETS) $(if $(EVAL_DIR),--eval-dir $(EVAL_DIR))
 $(eval $(call set_stamp,evalsets,$(if $(EVAL_SETS),$(EVAL_SETS_CMD))))

@@ -105,7 +105,8 @@ static void read_metrics(report *r)
 	r->tokens_per_s = ms > 0 ? tokens_timed / (ms / 1e3) : NAN;
 }
 
-/* The device from the train stage's command line (settings/train). */
+/* The device and the processes from the train stage's command line
+ * (settings/train): MFU and GPU hours count every GPU that trained. */
 static void read_device(report *r)
 {
 	char *p = in_dir(r, "settings/train");
@@ -114,6 +115,16 @@ static void read_device(report *r)
 	const char *d = strstr(s, "--device ");
 	snprintf(r->device, sizeof r->device, "%s", d ? d + 9 : "cpu");
 	r->device[strcspn(r->device, " \n")] = 0;
+	const char *g = strstr(s, "--gpus");
+	r->ranks = 1;
+	if (g && (g[6] == ' ' || g[6] == '=')) {
+		char *end;
+		long k = strtol(g + 7, &end, 10);
+		if (end == g + 7 || k < 1 || k > 1024 || (*end && !strchr(" \n", *end)))
+			die("%s: --gpus%.*s is not a number of processes", p,
+			    (int)(strcspn(g + 7, " \n") + 1), g + 6);
+		r->ranks = (int)k;
+	}
 	free(s);
 	free(p);
 }
@@ -359,8 +370,10 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->n_plots = list_files(r, "plots", ".svg", r->plots, REPORT_MAX);
 	int gpu = !strcmp(r->device, "cuda");
 	r->peak_flops = peak_flops > 0 ? peak_flops : gpu ? known_peak(r->environment) : 0;
-	r->mfu = gpu && r->peak_flops > 0 ? r->tokens_per_s * r->flops_per_token / r->peak_flops : NAN;
-	r->gpu_hours = gpu ? r->step_seconds / 3600 : 0;
+	r->mfu = gpu && r->peak_flops > 0
+			 ? r->tokens_per_s * r->flops_per_token / (r->peak_flops * r->ranks)
+			 : NAN;
+	r->gpu_hours = gpu ? r->ranks * r->step_seconds / 3600 : 0;
 }
 
 void report_free(report *r)

@@ -225,13 +225,19 @@ static void training(out *o, const report *r)
 	row(o, 0, 2, (const char *[]){ "steps", a });
 	grouped(a, sizeof a, r->tokens_per_s);
 	row(o, 0, 2, (const char *[]){ "tokens/s", a });
-	row(o, 0, 2, (const char *[]){ "device", r->device });
+	if (r->ranks > 1)
+		snprintf(a, sizeof a, "%s, %d processes%s", r->device, r->ranks,
+			 strcmp(r->device, "cuda") ? "" : " (one a GPU)");
+	else
+		snprintf(a, sizeof a, "%s", r->device);
+	row(o, 0, 2, (const char *[]){ "device", a });
 	grouped(a, sizeof a, r->params);
 	row(o, 0, 2, (const char *[]){ "parameters", a });
 	fmt(a, sizeof a, "%.4g", r->flops_per_token);
 	row(o, 0, 2, (const char *[]){ "FLOPs per token (6N + attention)", a });
 	if (isfinite(r->mfu)) {
-		snprintf(a, sizeof a, "%.1f%% (peak %.4g FLOP/s)", 100 * r->mfu, r->peak_flops);
+		snprintf(a, sizeof a, "%.1f%% (peak %.4g FLOP/s%s)", 100 * r->mfu, r->peak_flops,
+			 r->ranks > 1 ? " a GPU" : "");
 	} else {
 		snprintf(a, sizeof a, "n/a (%s)",
 			 strcmp(r->device, "cuda") ? "trained on the CPU" : "peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...");

@@ -43,6 +43,7 @@ typedef struct {
 	long steps;
 	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;
 	char device[16];
+	int ranks; /* the processes (GPUs) that trained: --gpus, else 1 */
 	double params, flops_per_token, peak_flops, mfu, gpu_hours;
 	/* wall seconds per stage, from repro/times.tsv */
 	named_value stages[REPORT_MAX];

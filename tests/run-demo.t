@@ -5,7 +5,8 @@
 # during training and made again ends with the uninterrupted run's final
 # checkpoint; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
-# training and evaluation commands are checked before the first stage.
+# training and evaluation commands are checked before the first stage;
+# GPUS=2 trains with two processes.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -168,6 +169,16 @@ mk train BURST_STEPS=2 BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
 ok $? "BURST_STEPS=2: the estimate names 12 steps of 2048 tokens (BATCH_TOKENS=2k)" || diag "$(grep -i "budget\|burst" "$T/make.out")"
 [ ! -e "$D/train-burst" ] && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256"
 ok $? "then the run itself: 12 steps, the burst's folder gone"
+
+# GPUS=2 with the CPU: two processes train (bonsai-train --gpus 2), and
+# the report says so
+mk run GPUS=2 DEVICE=cpu BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
+	grep -q -- "--device cpu --gpus 2" "$D/settings/train" && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256" &&
+	grep -qxF "| device | cpu, 2 processes |" "$D/report.md"
+ok $? "GPUS=2 (DEVICE=cpu): trained by 2 processes, the report says so" || diag "$(tail -n 5 "$T/make.out")"
+mk train GPUS=two
+[ $? -ne 0 ] && grep -q "GPUS=two is not a whole number of processes" "$T/make.out"
+ok $? "GPUS=two: refused, named"
 
 # DECONTAMINATE is part of the filter's settings: turning it off redoes the
 # filter (make -q: something to do), not the fetch. Last: make -q records it.

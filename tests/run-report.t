@@ -4,7 +4,7 @@
 # FLOPs per token (the gemma3_tiny fixture: N = 255,744 parameters counted
 # by hand, 6 N + 12 Hq hd (5 x 8 + 32) = 1,589,760 at --seq 32), the
 # filter's counts summed over files, a stage's time counting a target's
-# last record only; then bad input.
+# last record only; MFU and GPU hours of a run on two GPUs; then bad input.
 . tests/tap.sh
 need_shared
 R=$T/run
@@ -56,6 +56,19 @@ has "| fetch | 7.0 |" && has "| list | 1.0 |"
 ok $? "wall time per stage, a target made again counted once"
 has "| last validation loss while training | 5.7500 |"
 ok $? "the last validation loss of the metrics"
+
+# two GPUs (--gpus 2) trained as fast together: each at half the MFU,
+# twice the GPU hours
+cp -r "$R" "$T/two"
+sed -i 's/--device cuda/--device cuda --gpus 2/' "$T/two/settings/train"
+bin/bonsai-report --peak-flops 3.17952e9 -o "$T/two.md" "$T/two" &&
+	grep -qxF "| MFU | 50.0% (peak 3.18e+09 FLOP/s a GPU) |" "$T/two.md" &&
+	grep -qxF "| GPU hours (training steps) | 2.000 |" "$T/two.md" &&
+	grep -qxF "| device | cuda, 2 processes (one a GPU) |" "$T/two.md" && grep -qxF "| tokens/s | 2,000 |" "$T/two.md"
+ok $? "--gpus 2: MFU over both GPUs' peak, GPU hours of both, the device says so"
+sed -i 's/--gpus 2/--gpus two/' "$T/two/settings/train"
+run bin/bonsai-report "$T/two"
+fails_with 1 "settings/train: --gpus two is not a number of processes" "--gpus that is not a number: exit 1, named"
 
 bin/bonsai-report -o "$T/n.md" "$R" && grep -qxF "| MFU | n/a (peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...) |" "$T/n.md"
 ok $? "an unknown GPU: no MFU, and how to give its peak"
