@@ -3,7 +3,9 @@
 # make run. The run folder RUN_DIR/train resumes from its newest checkpoint
 # when it was started with the same command and shards (an interrupted run
 # goes on; the metrics past that checkpoint are dropped, as those steps are
-# done again); otherwise it starts over. BURST_STEPS > 0: before a fresh
+# done again); otherwise it starts over. How the steps are shared out
+# (--gpus, --micro-batch) is not part of that command: a run goes on with
+# more or fewer GPUs, as bonsai-train --resume allows. BURST_STEPS > 0: before a fresh
 # start, that many steps of the same run in a scratch folder give the
 # speed, and the token budget and the estimated hours are printed. Ends
 # with RUN_DIR/train/checkpoint.sha256 naming the final checkpoint.
@@ -11,7 +13,8 @@ set -eu
 d=$1 burst=$2
 shift 2
 t=$d/train
-key=$(cat "$d/settings/train" "$d/shards/manifest" | sha256sum | cut -d' ' -f1)
+key=$(sed -E 's/ --(gpus|micro-batch) [0-9]+//g; s/ +/ /g; s/ $//' "$d/settings/train" | cat - "$d/shards/manifest" |
+	sha256sum | cut -d' ' -f1)
 last=$(ls "$t"/ckpt-*.safetensors 2>/dev/null | tail -n 1 || true)
 if [ -n "$last" ] && [ "$(cat "$t/started-with" 2>/dev/null)" = "$key" ]; then
 	step=$(basename "$last" .safetensors | sed 's/^ckpt-0*//')

@@ -6,7 +6,7 @@
 # checkpoint; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
 # training and evaluation commands are checked before the first stage;
-# GPUS=2 trains with two processes.
+# GPUS=2 trains with two processes, and another GPUS resumes the run.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -176,6 +176,11 @@ mk run GPUS=2 DEVICE=cpu BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
 	grep -q -- "--device cpu --gpus 2" "$D/settings/train" && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256" &&
 	grep -qxF "| device | cpu, 2 processes |" "$D/report.md"
 ok $? "GPUS=2 (DEVICE=cpu): trained by 2 processes, the report says so" || diag "$(tail -n 5 "$T/make.out")"
+# GPUS changed: the run goes on from its checkpoint, not from the start
+cp "$D/train/checkpoint.sha256" "$T/two.sha256"
+mk train DEVICE=cpu BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
+	grep -q "resuming from $D/train/ckpt-00000012" "$T/make.out" && cmp -s "$T/two.sha256" "$D/train/checkpoint.sha256"
+ok $? "then without GPUS: the run resumes from its last checkpoint instead of starting over" || diag "$(tail -n 5 "$T/make.out")"
 mk train GPUS=two
 [ $? -ne 0 ] && grep -q "GPUS=two is not a whole number of processes" "$T/make.out"
 ok $? "GPUS=two: refused, named"
