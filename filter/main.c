@@ -323,6 +323,7 @@ int main(int argc, char **argv)
 	filter f;
 	memset(&f, 0, sizeof f);
 	int first = parse_args(argc, argv, &f.opt);
+	inputs_check(argv + first, argc - first);
 	double t0 = now_seconds();
 	if (f.opt.dedup)
 		hashset_init(&f.seen, 0);

@@ -354,16 +354,44 @@ static instream *stream_new(const char *name, int soft)
 	return in;
 }
 
+/* An input's file descriptor, or -1 with "PATH: why" in err (a directory
+ * opens, and only its first read would fail). */
+static int open_input(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return errf(err, errlen, "%s: is a directory", path);
+	}
+	return fd;
+}
+
 /* Opens path for in: 0, or -1 with "PATH: why" in err. */
 static int open_fd(instream *in, const char *path, char *err, size_t errlen)
 {
+	in->fd = open_input(path, err, errlen);
+	return in->fd < 0 ? -1 : 0;
+}
+
+void inputs_check(char *const *paths, int n)
+{
+	char err[600];
 	struct stat st;
-	in->fd = open(path, O_RDONLY);
-	if (in->fd < 0)
-		return errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-	if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode))
-		return errf(err, errlen, "%s: is a directory", path);
-	return 0;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(paths[i], "-") == 0)
+			continue;
+		/* a FIFO is left alone: opening it would wait for its writer, and
+		 * closing it again could end that writer with SIGPIPE */
+		if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))
+			continue;
+		int fd = open_input(paths[i], err, sizeof err);
+		if (fd < 0)
+			die("%s", err);
+		close(fd);
+	}
 }
 
 /* A soft stream returns NULL with the message in err; a tool's dies on

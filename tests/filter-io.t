@@ -15,6 +15,14 @@ run $F -q -o "$T/o.jsonl" "$T/a" "$T/b"
 [ "$rc" -eq 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/ab" "$T/o.jsonl"
 ok $? "-o writes the file"
 
+# An input that cannot be read fails before any document is written
+for bad in "$T/missing" "$T"; do
+	run $F -q "$T/a" "$bad"
+	[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "^bonsai-filter: $bad: " "$T/err"
+	ok $? "$bad after a good input: exit 1, named, nothing on stdout" ||
+		diag "exit $rc, $(wc -c < "$T/out") bytes out: $(head -n 2 "$T/err")"
+done
+
 if command -v zstd >/dev/null 2>&1; then
 	zstd -q -c "$T/ab" >"$T/ab.zst"
 	run $F -q "$T/ab.zst"

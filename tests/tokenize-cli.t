@@ -93,6 +93,17 @@ ok $? "--pattern r50k_base gives r50k_base's ids"
 $TK encode --ids -t "$tmp/mine.tiktoken" --pattern '(\w+' < "$tmp/empty.jsonl" > /dev/null 2> "$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "mine.tiktoken: .*does not compile" "$tmp/err"
 ok $? "a --pattern that does not compile is refused, naming the file"
+# An input that cannot be read fails before anything is written: the
+# stream's header on stdout was left there, a partial stream
+for bad in "$tmp/missing.jsonl" "$tmp"; do
+	run $TK encode -t "$R" "$tmp/empty.jsonl" "$bad"
+	[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "^bonsai-tokenize: $bad: " "$T/err"
+	ok $? "encode: $bad after a good input: exit 1, named, nothing on stdout" ||
+		diag "exit $rc, $(wc -c < "$T/out") bytes out: $(head -n 2 "$T/err")"
+done
+run $TK encode --ids -t "$R" "$tmp/empty.jsonl" - < "$tmp/empty.jsonl"
+[ "$rc" -eq 0 ] && [ "$(wc -l < "$T/out")" -eq 4 ]
+ok $? "encode: - among the inputs is still stdin" || diag "exit $rc: $(head -n 2 "$T/err")"
 # SIGINT or SIGTERM in the middle of encode -o: exit 1 saying so, and no
 # temporary output left (killed by the signal, it was left behind)
 awk 'BEGIN { for (i = 0; i < 40000; i++) printf "{\"text\":\"%0500d words %d\"}\n", i, i }' >"$tmp/many"

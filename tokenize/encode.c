@@ -264,6 +264,7 @@ int cmd_encode(int argc, char **argv)
 	if (!ids_out && !strcmp(out, "-") && isatty(STDOUT_FILENO))
 		die("encode: the output is a binary token stream: give -o FILE, a pipe, or --ids");
 	output_check(out, force);
+	inputs_check(argv + optind, argc - optind);
 
 	encoder E = { .field = field, .ids_out = ids_out, .bos = -1, .eos = -1 };
 	char err[512];
