@@ -21,6 +21,7 @@ typedef struct {
 	shard_writer *w;
 	uint64_t next_index;
 	int in_doc;          /* the last document appended may go on */
+	uint64_t docs;
 } split_out;
 
 typedef struct {
@@ -121,6 +122,18 @@ static int goes_to_val(const shard_write_opts *o, uint64_t doc)
 	return 0;
 }
 
+/* A set of val shards alone is of use (bonsai-eval ppl reads them), but
+ * bonsai-train refuses it much later ("no train shards"): said now. */
+static void warn_no_train(const shard_write_opts *o, uint64_t docs)
+{
+	if (o->val_docs)
+		warnx_("warning: --val-docs %" PRIu64 " takes all %" PRIu64 " documents: the train split is "
+		       "empty", o->val_docs, docs);
+	else
+		warnx_("warning: --val-fraction %g put all %" PRIu64 " documents in the validation split: "
+		       "the train split is empty", o->val_fraction, docs);
+}
+
 /* A later input must come from the first one's tokenizer: its documents
  * go into the same shards. */
 static void check_same_stream(const char *first, const tokstream_info *a, const char *name,
@@ -188,8 +201,9 @@ int shard_write(const shard_write_opts *o)
 		int more;
 		while ((more = tokreader_next(r, &ids, &n, err, sizeof err)) > 0) {
 			cli_check_interrupt();
-			append_doc(&st, &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN], ids,
-				   n);
+			split_out *s = &st.splits[goes_to_val(o, st.docs) ? SPLIT_VAL : SPLIT_TRAIN];
+			append_doc(&st, s, ids, n);
+			s->docs++;
 			st.docs++;
 			st.tokens += n;
 			double dt = now_seconds() - t0;
@@ -203,6 +217,8 @@ int shard_write(const shard_write_opts *o)
 	}
 	if (st.tokens == 0)
 		die("%s: no tokens in the input: nothing to shard", n_inputs > 1 ? "the inputs" : inputs[0]);
+	if (!st.splits[SPLIT_TRAIN].docs)
+		warn_no_train(o, st.docs);
 	for (int s = 0; s < 2; s++)
 		if (st.splits[s].w)
 			close_shard(&st, &st.splits[s]);

@@ -54,6 +54,20 @@ vd=$(bin/bonsai-shard info "$T/f1"/val_*.bin | sed 's/.*"docs": \([0-9]*\).*/\1/
 [ "$vd" -gt 25 ] && [ "$vd" -lt 75 ]
 ok $? "--val-fraction 0.25 puts about a quarter of 200 documents in val ($vd)"
 
+# A validation split that takes every document leaves no train split: a set
+# bonsai-eval ppl can read, so kept (exit 0), but said at once (bonsai-train
+# only said "no train shards" later)
+run bin/bonsai-shard -q -o "$T/allval" --val-docs 100000 "$T/stream"
+[ "$rc" -eq 0 ] && [ -z "$(ls "$T/allval" | grep train_)" ] &&
+	grep -qx "bonsai-shard: warning: --val-docs 100000 takes all 200 documents: the train split is empty" "$T/err"
+ok $? "--val-docs past the documents: exit 0, a warning naming both counts" || diag "exit $rc: $(cat "$T/err")"
+run bin/bonsai-shard -q -o "$T/allval1" --val-fraction 1 "$T/stream"
+[ "$rc" -eq 0 ] && grep -q "warning: --val-fraction 1 put all 200 documents in the validation split: the train split is empty" "$T/err"
+ok $? "--val-fraction 1: the same warning" || diag "exit $rc: $(cat "$T/err")"
+run bin/bonsai-shard -q -o "$T/v199" --val-docs 199 "$T/stream"
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+ok $? "--val-docs 199 of 200: a train split, no warning" || diag "exit $rc: $(cat "$T/err")"
+
 run bin/bonsai-shard verify "$T/s97"
 ok $rc "verify accepts a good directory"
 grep -q "OK" "$T/out"
