@@ -138,6 +138,8 @@ static int parse_manifest(const char *path, json_value *root, manifest *m, char 
 
 manifest *manifest_read(const char *dir, char *err, size_t errlen)
 {
+	if (dir_expected_err(dir, "a shard folder made by bonsai-shard", err, errlen))
+		return NULL;
 	char *path = path_join(dir, "manifest");
 	if (!path) {
 		errf(err, errlen, "%s/manifest: out of memory", dir);

@@ -673,6 +673,21 @@ void mkdir_p(const char *path)
 		die("%s", err);
 }
 
+int dir_expected_err(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		return errf(err, errlen, "%s: not a directory (%s)", path, what);
+	return 0;
+}
+
+void dir_expected(const char *path, const char *what)
+{
+	char err[600];
+	if (dir_expected_err(path, what, err, sizeof err))
+		die("%s", err);
+}
+
 char *path_join(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);

@@ -108,6 +108,14 @@ void mkdirs_above(const char *path);
 int mkdir_p_err(const char *path, char *err, size_t errlen);
 int mkdirs_above_err(const char *path, char *err, size_t errlen);
 
+/* A folder a tool reads (a shard set, a run): -1 with "PATH: not a
+ * directory (WHAT)" in err when PATH is there but is something else, where
+ * opening a file inside it would say "PATH/NAME: ... Not a directory". 0
+ * otherwise: a missing PATH is left to that open to name. dir_expected
+ * dies with the message. */
+int dir_expected_err(const char *path, const char *what, char *err, size_t errlen);
+void dir_expected(const char *path, const char *what);
+
 /* Removes the files of dir (one level) that match accepts, all when match
  * is NULL, then with and_dir dir itself; what cannot be removed is warned
  * about (a folder made by a tool that fails, cleaned on its way out). */

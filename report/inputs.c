@@ -352,6 +352,7 @@ static double known_peak(const char *env)
 void report_read(report *r, const char *dir, double peak_flops)
 {
 	memset(r, 0, sizeof *r);
+	dir_expected(dir, "a run folder made by make run");
 	r->dir = dir;
 	r->train_val_loss = NAN;
 	read_ppl(r);

@@ -98,6 +98,9 @@ bin/bonsai-eval ppl -m "$M" -t "$F/tokenizers/tiktoken/cl100k_base.tiktoken" --d
 [ $? -eq 1 ]; ok $? "ppl: a tokenizer that does not fit the model is refused"
 bin/bonsai-eval ppl -m "$M" --data "$TMP/sh" -q --seq-len 2000 2>/dev/null
 [ $? -eq 2 ]; ok $? "ppl: --seq-len beyond the model's positions is a usage error"
+bin/bonsai-eval ppl -m "$M" --data "$TMP/sh/manifest" -q 2> "$TMP/err"
+[ $? -eq 1 ] && grep -qx "bonsai-eval: $TMP/sh/manifest: not a directory (a shard folder made by bonsai-shard)" "$TMP/err"
+ok $? "ppl --data FILE: not a directory, a shard folder expected" || diag "$(cat "$TMP/err")"
 
 # a checkpoint and its export give the same numbers (one training step of
 # the tiny model on Shakespeare, so that the weights are bonsai-train's own)

@@ -113,6 +113,8 @@ ok $? "and no output"
 echo '{"loss": 2.5,' > "$R/eval/ppl.json"
 run bin/bonsai-report "$R"
 fails_with 1 "eval/ppl.json: " "malformed JSON: exit 1, named"
+run bin/bonsai-report "$R/eval/ppl.json"
+fails_with 1 "^bonsai-report: $R/eval/ppl.json: not a directory \(a run folder made by make run\)\$" "a file for the folder: not a directory, a run folder expected"
 run bin/bonsai-report
 fails_with 2 "one run folder" "no folder: usage error"
 done_testing

@@ -69,6 +69,10 @@ run bin/bonsai-shard verify "$T/nomani"
 fails_with 1 "nomani/manifest: cannot open" "verify: missing manifest"
 
 cp -r "$T/good" "$T/extra"; cp "$T/good/train_000000.bin" "$T/extra/train_000099.bin"
+# a file where the folder goes: said so, not "FILE/manifest: ... Not a directory"
+run bin/bonsai-shard verify "$T/stream"
+fails_with 1 "^bonsai-shard: $T/stream: not a directory \(a shard folder made by bonsai-shard\)\$" "verify FILE: not a directory, a shard folder expected"
+
 run bin/bonsai-shard verify "$T/extra"
 fails_with 1 "train_000099.bin: shard not listed" "verify: a shard the manifest does not list"
 

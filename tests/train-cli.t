@@ -30,6 +30,13 @@ echo "1 2 3" | $TOOLS/mkstream 10 | bin/bonsai-shard -q -o "$T/d" -n 2
 bin/bonsai-train --data "$T/d" --model "$T/nosuch.json" -o "$T/r" --steps 1 2> "$T/err"
 [ $? -eq 1 ] && grep -q "nosuch.json: neither a preset (tiny, .*small) nor a config.json file" "$T/err"
 ok $? "--model neither a preset nor a file: says so, lists the presets" || diag "$(cat "$T/err")"
+# A file where a folder goes: said so, not "FILE/manifest: ... Not a directory"
+run bin/bonsai-train --data "$T/d/manifest" --model tiny -o "$T/r" --steps 1 --device cpu
+fails_with 1 "^bonsai-train: $T/d/manifest: not a directory \(a shard folder made by bonsai-shard\)\$" "--data FILE: not a directory, a shard folder expected"
+run bin/bonsai-train --data "$T/d" --model tiny -o "$T/d/manifest" --steps 1 --device cpu
+fails_with 1 "^bonsai-train: $T/d/manifest: not a directory \(-o names the run's folder\)\$" "-o FILE: not a directory, the run's folder expected"
+run bin/bonsai-train verify "$T/d/manifest"
+fails_with 1 "^bonsai-train: $T/d/manifest: not a directory \(a model folder with config.json, model.safetensors and reference.safetensors\)\$" "verify FILE: not a directory, a model folder expected"
 bin/bonsai-train --help | grep -q -- "--skip-nonfinite"
 ok $? "--help names --skip-nonfinite"
 bin/bonsai-train --data "$T/d" --model tiny -o "$T/r" --steps 1 --skip-nonfinite=yes 2> "$T/err"

@@ -280,6 +280,7 @@ static void parse_options(int argc, char **argv, options *o)
 		die_usage("--data DIR is required");
 	if (!o->out)
 		die_usage("-o RUN is required");
+	dir_expected(o->out, "-o names the run's folder");
 	if (strcmp(o->schedule, "cosine") && strcmp(o->schedule, "wsd"))
 		die_usage("--schedule: '%s' is not cosine or wsd", o->schedule);
 	o->device = pick_device(o->device);

@@ -88,6 +88,7 @@ int cmd_verify(int argc, char **argv)
 		if (tol[i] < 0)
 			tol[i] = cuda ? bf16[i] : fp32[i];
 
+	dir_expected(dir, "a model folder with config.json, model.safetensors and reference.safetensors");
 	char err[1024];
 	gemma3_config c;
 	char *path = xpath_join(dir, "config.json");
