@@ -70,4 +70,29 @@ else
 fi
 [ ! -e "$T/nochk" ]
 ok $? "and no failed check wrote RUN"
+
+# A --warmup longer than --steps is clamped to the steps, as before, but no
+# longer in silence; the default warmup (a tenth of the steps) never is
+cat > "$T/c16.json" <<JSON
+{"model_type": "gemma3_text", "vocab_size": 16, "hidden_size": 16,
+ "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 1,
+ "num_key_value_heads": 1, "head_dim": 16, "sliding_window": 4,
+ "max_position_embeddings": 16, "query_pre_attn_scalar": 16,
+ "layer_types": ["full_attention"]}
+JSON
+W="--data $T/d --model $T/c16.json --steps 2 --seq 2 --batch-tokens 2 --device cpu -q"
+warm="bonsai-train: --warmup 2000 is longer than --steps 2: warming up over all 2 steps"
+run bin/bonsai-train $W -o "$T/w1" --warmup 2000
+[ $rc -eq 0 ] && [ "$(grep -cxF "$warm" "$T/err")" -eq 1 ] &&
+	grep -q '"step":1,.*"lr":0.00015,' "$T/out" && grep -q '"step":2,.*"lr":0.0003,' "$T/out"
+ok $? "--warmup 2000 of --steps 2: one warning, warms up over the 2 steps, exit 0" || diag "exit $rc: $(cat "$T/err")"
+run bin/bonsai-train --check $W -o "$T/w2" --warmup 2000
+[ $rc -eq 0 ] && grep -qxF "$warm" "$T/err"
+ok $? "--check says it too" || diag "exit $rc: $(cat "$T/err")"
+run bin/bonsai-train $W -o "$T/w3" --warmup 2
+[ $rc -eq 0 ] && ! grep -q "warmup" "$T/err"
+ok $? "--warmup equal to --steps: no warning" || diag "exit $rc: $(cat "$T/err")"
+run bin/bonsai-train $W -o "$T/w4"
+[ $rc -eq 0 ] && ! grep -q "warmup" "$T/err"
+ok $? "the default warmup: no warning" || diag "exit $rc: $(cat "$T/err")"
 done_testing

@@ -302,8 +302,10 @@ static const char *hparam(const char *hp, const char *key, char *val, size_t len
 /* Options not given: from the checkpoint of a resumed run (st), else the
  * defaults, which depend on the device (a CPU step of 8k tokens instead of a
  * GPU's 512k: minutes, not hours) and on the run's length. world: the job's
- * ranks, which share every step's sequences. */
-static void settle_options(options *o, const gemma3_train_state *st, const char *from, int world)
+ * ranks, which share every step's sequences. warn: this process says what
+ * it changed of the options given (one process of a job says it). */
+static void settle_options(options *o, const gemma3_train_state *st, const char *from, int world,
+			   int warn)
 {
 #define GIVEN(code) (o->given[(code) - 256])
 	if (st) {
@@ -342,8 +344,13 @@ static void settle_options(options *o, const gemma3_train_state *st, const char 
 		o->seq = cpu ? 256 : 1024;
 	if (!GIVEN(O_WARM) && !st)
 		o->warmup = o->steps / 10 < 1000 ? o->steps / 10 : 1000;
-	if (o->warmup > o->steps)
+	if (o->warmup > o->steps) {
+		/* the default never is; a checkpoint's is when --steps is cut short */
+		if (GIVEN(O_WARM) && warn)
+			warnx_("--warmup %ld is longer than --steps %ld: warming up over all %ld steps",
+			       o->warmup, o->steps, o->steps);
 		o->warmup = o->steps;
+	}
 	if (!GIVEN(O_BT) && !st)
 		o->batch_tokens = o->micro_batch ? (long)o->micro_batch * o->seq : cpu ? 8192 : 524288;
 	if (o->batch_tokens % o->seq)
@@ -481,7 +488,7 @@ static const char *const SAME_NAMES[N_SAME] = {
 static int check_options(options *o, int world)
 {
 	char err[1024];
-	settle_options(o, NULL, NULL, world);
+	settle_options(o, NULL, NULL, world, 1);
 	gemma3_config c;
 	if (o->model && gemma3_config_load(o->model, 0, &c, err, sizeof err))
 		die("%s", err);
@@ -531,7 +538,7 @@ int cmd_train(int argc, char **argv)
 		/* checked here for the ranks it will start; a resumed run's ranks
 		 * check against its checkpoint */
 		if (!o.resume)
-			settle_options(&o, NULL, NULL, o.gpus);
+			settle_options(&o, NULL, NULL, o.gpus, 0);
 		return launch_local(o.gpus, argc, argv);
 	}
 	dist *d = dist_open(&de, o.dist_timeout, err, sizeof err);
@@ -553,7 +560,7 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "%s: %s has no checkpoint yet: starting the run\n", cli_progname(), o.out);
 	if (resume_from && gemma3_checkpoint_load(resume_from, &c, &params, &m, &v, &st, err, sizeof err))
 		die("%s", err);
-	settle_options(&o, resume_from ? &st : NULL, resume_from, world);
+	settle_options(&o, resume_from ? &st : NULL, resume_from, world, !rank);
 
 	/* The data next: its tokenizer decides the vocabulary. Every shard's
 	 * checksum and ids are checked now, at the start and at every resume,
