@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -332,12 +333,18 @@ double now_seconds(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Whether s holds only characters of set. strtoll and strtod skip leading
+ * white space, and strtod reads more than decimals ("0x10" is 16, "inf",
+ * "nan"): an option's number is checked for its characters first, so that
+ * only a decimal number, whole, is taken. */
+static int only_chars(const char *s, const char *set) { return s[strspn(s, set)] == '\0'; }
+
 long long parse_ll(const char *opt, const char *s, long long min, long long max)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end)
+	if (errno || end == s || *end || !only_chars(s, "+-0123456789"))
 		die_usage("%s: '%s' is not an integer", opt, s);
 	if (v < min || v > max)
 		die_usage("%s: %lld is out of range [%lld, %lld]", opt, v, min, max);
@@ -349,7 +356,7 @@ double parse_double(const char *opt, const char *s, double min, double max)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v))
+	if (errno || end == s || *end || !only_chars(s, "+-0123456789.eE") || !isfinite(v))
 		die_usage("%s: '%s' is not a number", opt, s);
 	if (v < min || v > max)
 		die_usage("%s: %g is out of range [%g, %g]", opt, v, min, max);
@@ -361,7 +368,8 @@ long long parse_size(const char *opt, const char *s, long long min, long long ma
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if (errno || end == s)
+	/* the number starts at s: strtoll skipped white space */
+	if (errno || end == s || isspace((unsigned char)*s))
 		die_usage("%s: '%s' is not a size", opt, s);
 	long long mult = 1;
 	if (*end == 'k' || *end == 'K')

@@ -85,8 +85,10 @@ void progress_done(void);
 /* Monotonic seconds. */
 double now_seconds(void);
 
-/* Strict number parsing for option arguments: whole string, range checked;
- * a bad value is a usage error naming the option. */
+/* Strict number parsing for option arguments: the whole string, a decimal
+ * number (no white space around it; parse_double takes "1e-3" and ".5", not
+ * "0x10", "inf" or "nan"), range checked; a bad value is a usage error
+ * naming the option. */
 long long parse_ll(const char *opt, const char *s, long long min, long long max);
 double parse_double(const char *opt, const char *s, double min, double max);
 /* "524288", "512k", "1M", "2G" (powers of 1024 for k/M/G). */

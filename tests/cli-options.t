@@ -82,4 +82,24 @@ for v in 9223372036854775807k -9223372036854775807k -9007199254740993G; do
 	ok $? "--tokens-per-shard $v: refused as too large or small, exit 2" || diag "exit $rc: $(head -n 2 "$T/err")"
 done
 
+# Numbers are decimal and whole: strtod read "0x10" as 16 (and "0x1p-3",
+# 0.125, fits --lr's range), strtod and strtoll skipped leading white space.
+C="bin/bonsai-train --check --data $T/nodata --model tiny -o $T/nochk --steps 10 --device cpu"
+for v in 0x10 0x1p-3 " 0.5" "0.5 " inf nan 1e; do
+	run $C --lr "$v"
+	fails_with 2 "^bonsai-train: --lr: '$v' is not a number\$" "--lr '$v': not a number, named, exit 2"
+done
+for v in 3e-4 1e-3 1E-3 .5 5. +0.5 0; do
+	run $C --lr "$v"
+	ok $rc "--lr '$v' is a number" || diag "exit $rc: $(head -n 1 "$T/err")"
+done
+for v in " 5" "5 " "	5"; do
+	run $C --seq "$v"
+	fails_with 2 "^bonsai-train: --seq: '$v' is not an integer\$" "--seq '$v': not an integer, named, exit 2"
+done
+run $C --batch-tokens " 2k"
+fails_with 2 "^bonsai-train: --batch-tokens: ' 2k' is not a size\$" "--batch-tokens ' 2k': not a size, named, exit 2"
+run $C --seq 064 --batch-tokens +2k
+ok $rc "--seq 064 and --batch-tokens +2k are numbers" || diag "exit $rc: $(head -n 1 "$T/err")"
+
 done_testing
