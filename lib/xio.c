@@ -654,8 +654,15 @@ int mkdir_p_err(const char *path, char *err, size_t errlen)
 {
 	if (mkdirs_above_err(path, err, errlen))
 		return -1;
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+	if (mkdir(path, 0777) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return errf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+	/* what is there must be a folder, else the caller's files fail later
+	 * as "PATH/NAME: Not a directory" */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		return errf(err, errlen, "%s: exists and is not a directory", path);
 	return 0;
 }
 

@@ -482,7 +482,8 @@ static void bad_input(fixture *f)
 
 	/* outputs that cannot be written: the path in the message */
 	ok(gemma3_save_dir("/dev/full", &f->c, f->p, NULL, 0, err, sizeof err) == -1 &&
-	   says(err, "/dev/full/"), "save_dir into /dev/full: an error naming it: %s", err);
+	   says(err, "/dev/full: exists and is not a directory"),
+	   "save_dir into /dev/full: an error naming it: %s", err);
 	char below[256];
 	snprintf(below, sizeof below, "%s/config.json/x", f->model);
 	ok(gemma3_save_dir(below, &f->c, f->p, NULL, 0, err, sizeof err) == -1 && says(err, below),

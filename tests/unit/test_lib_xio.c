@@ -169,6 +169,18 @@ int main(void)
 	while (opened > 0)
 		outfile_abort(many[--opened]);
 
+	/* mkdir_p_err: a folder there is fine, a file there is named */
+	char *sub = xpath_join(dir, "made/below");
+	ok(mkdir_p_err(sub, err, sizeof err) == 0 && mkdir_p_err(sub, err, sizeof err) == 0,
+	   "mkdir_p_err: makes a folder and its parents; one already there is fine");
+	char *afile = xpath_join(dir, "plain");
+	FILE *pf = fopen(afile, "w");
+	ok(pf && fclose(pf) == 0 && mkdir_p_err(afile, err, sizeof err) == -1 && strstr(err, afile) &&
+		   strstr(err, "exists and is not a directory"),
+	   "mkdir_p_err: a file where the folder goes: -1, named ('%s')", err);
+	free(sub);
+	free(afile);
+
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ok(system(cmd) == 0, "cleanup");
