@@ -719,6 +719,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	o.device = device_of(dev);
+	if (o.eval_dir)
+		dir_expected(o.eval_dir, "--eval-dir names the folder of the eval sets");
 	output_check(o.out, force);
 	output_check(o.samples, force);
 	outputs_distinct("-o", o.out, "--samples", o.samples);

@@ -378,6 +378,11 @@ int main(int argc, char **argv)
 			die_usage("--revision: unexpected character in '%s'", revision);
 	if (!*revision || revision[0] == '/' || strstr(revision, ".."))
 		die_usage("--revision: '%s' is not a revision", revision);
+	/* before anything is downloaded into them */
+	if (cache)
+		dir_expected(cache, "--cache names a folder");
+	if (eval_dir)
+		dir_expected(eval_dir, "--eval-dir names the folder of the eval sets");
 	/* SIGINT and SIGTERM end transfers and conversion through die(), so
 	 * that no temporary output (-o FILE.tmp.XXXXXX) is left behind. */
 	cli_catch_signals();

@@ -33,6 +33,9 @@ else
 	run $C ppl --device cuda
 	fails_with 1 "^bonsai-eval: --device cuda: " "--device cuda without a usable GPU: exit 1, says why"
 fi
+touch "$T/afile"
+run $C tasks piqa --device cpu --eval-dir "$T/afile"
+fails_with 1 "afile: not a directory \(--eval-dir" "--eval-dir naming a file: exit 1, said so"
 [ ! -e "$T/no-model" ]
 ok $? "nothing written"
 done_testing

@@ -15,6 +15,11 @@ $F --version > /dev/null; ok $? "--version exits 0"
 $F --bogus > /dev/null 2>&1; [ $? = 2 ]; ok $? "unknown option: exit 2"
 $F > /dev/null 2>&1; [ $? = 2 ]; ok $? "no source: exit 2"
 $F --max-docs x "$A" > /dev/null 2>&1; [ $? = 2 ]; ok $? "bad --max-docs: exit 2"
+touch "$T/afile"
+$F --eval piqa --eval-dir "$T/afile" 2> "$T/e"; [ $? = 1 ] && grep -q "afile: not a directory (--eval-dir" "$T/e"
+ok $? "--eval-dir naming a file: exit 1 before any download, said so"
+$F --cache "$T/afile" "$A" > /dev/null 2> "$T/e"; [ $? = 1 ] && grep -q "afile: not a directory (--cache" "$T/e"
+ok $? "--cache naming a file: exit 1, said so"
 
 # Row counts from the fixtures' README.
 [ "$($F "$A" | wc -l)" = 3250 ]; ok $? "000_00000: 3250 lines"
