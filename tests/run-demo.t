@@ -21,6 +21,10 @@ mk() { make --no-print-directory "$@" $SMALL > "$T/make.out" 2>&1; }
 
 mk run
 ok $? "make run RUN=demo exits 0"
+grep -q "^make run: fetch done: $D/docs/000_00000.jsonl ([0-9.]* s)$" "$T/make.out" &&
+	grep -q "^make run: train done: $D/train/checkpoint.sha256 ([0-9.]* s)$" "$T/make.out" &&
+	[ "$(grep -c "^make run: .* done: " "$T/make.out")" -eq "$(wc -l < "$D/repro/times.tsv")" ]
+ok $? "a line on stderr as each stage is done, with its time, one for each of times.tsv's"
 for f in files.tsv docs/000_00000.jsonl docs/001_00000.jsonl clean/000_00000.jsonl clean/001_00000.stats.json \
 	tokenizer/tokenizer.json tokens/001_00000.ts shards/manifest train/checkpoint.sha256 \
 	eval/ppl.json eval/tasks.json report.md report.html repro/commands.sh repro/times.tsv \
