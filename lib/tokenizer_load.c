@@ -35,6 +35,12 @@ static int source_key(const char *path, const char *text, size_t len, const char
 	xxh64_update(&s, text, len);
 	xxh64_update(&s, pattern ? pattern : "", pattern ? strlen(pattern) + 1 : 0);
 	if (!is_json) {
+		/* the file's name picks the pattern of r50k_base, cl100k_base
+		 * and o200k_base: the same ranks under another name are another
+		 * tokenizer (or none, wanting --pattern), not the cached one */
+		const char *b = strrchr(path, '/');
+		b = b ? b + 1 : path;
+		xxh64_update(&s, b, strlen(b) + 1);
 		char *jp = tiktoken_side_path(path), *side = NULL;
 		size_t sl;
 		if (!jp)

@@ -2,8 +2,9 @@
 # Loading tokenizers: a .tiktoken file with very long tokens loads in time
 # linear in its size, and the splits of long tokens into long tokens are
 # all found; the compiled form in the cache is made once, used, checked,
-# made again when damaged or when the source changes, and safe to write
-# from several processes at once.
+# made again when damaged or when the source changes, safe to write from
+# several processes at once, and not taken for another file of the same
+# ranks under a name that is not a built-in one.
 . tests/tap.sh
 TOK=bin/bonsai-tokenize
 export BONSAI_CACHE="$T/cache0"
@@ -101,6 +102,14 @@ ok $? "four loads at once write one compiled tokenizer, no temporary files, no n
 $TOK info "$SRC/tiktoken/r50k_base.tiktoken" > "$T/info5" 2> "$T/infoerr5"
 cmp -s "$T/info1" "$T/info5" && [ ! -s "$T/infoerr5" ]
 ok $? "and it loads quietly afterwards"
+
+# The name of a .tiktoken picks its pattern: the same ranks under another
+# name, once r50k_base's compiled form is in the cache, are not loaded
+# from it as r50k_base (they want --pattern, as with an empty cache)
+mkdir "$T/tt" && cp "$SRC/tiktoken/r50k_base.tiktoken" "$T/tt/" && cp "$T/tt/r50k_base.tiktoken" "$T/tt/mine.tiktoken"
+$TOK info "$T/tt/r50k_base.tiktoken" > /dev/null
+run $TOK info "$T/tt/mine.tiktoken"
+fails_with 1 'mine.tiktoken: not a built-in encoding' "r50k_base's ranks as mine.tiktoken, r50k_base compiled in the cache: refused, wanting its pattern"
 
 # Gemma 3 from its compiled form: the same ids as parsed, for the cases
 # and FineWeb-like text
