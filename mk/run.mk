@@ -4,9 +4,9 @@
 # be overridden on the command line (make run RUN=seed TOKENS=2e9).
 #
 # Every stage writes its exact command line into RUN_DIR/settings/STAGE
-# when make reads this file, and only when it differs from what is there:
-# that file is the stage's prerequisite, so a changed setting redoes that
-# stage and those after it, and nothing else. mk/stage.sh runs each
+# when it differs from what is there: that file is the stage's
+# prerequisite, so a changed setting redoes that stage and those after it,
+# and nothing else. mk/stage.sh runs each
 # command and records it with its wall time in RUN_DIR/repro/.
 # A stage that is redone replaces its outputs: its tools get -f.
 
@@ -111,12 +111,21 @@ $(foreach v,RUN_DIR SHARED,$(if $(word 2,$($(v))),$(error $(v) "$($(v))" has a s
 STAGE = sh mk/stage.sh $(D)
 SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
 
-# ---- the settings stamps (written now, when they differ) ----
+# ---- the settings stamps ----
+# A stamp that differs gets a rule that is always out of date and writes
+# it, run by make like any recipe: make -n and make -q then report the
+# stage as to be redone without writing anything. (Written as make read
+# this file, a dry run with another setting left its stamps behind, so
+# the next plain make run redid those stages.) The text is quoted for the
+# shell, and its $ doubled for make.
 streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
-define set_stamp
-$(shell mkdir -p $(D)/settings)
-$(if $(call streq,$(strip $(file <$(D)/settings/$(1))),$(strip $(1): $(2))),,$(file >$(D)/settings/$(1),$(1): $(2)))
+define stamp_rule
+$(D)/settings/$(1): run-stamp-differs
+	@mkdir -p $(D)/settings
+	@printf '%s\n' '$(subst $$,$$$$,$(subst ','\'',$(1): $(2)))' > $(D)/settings/$(1)
 endef
+set_stamp = $(if $(call streq,$(strip $(file <$(D)/settings/$(1))),$(strip $(1): $(2))),,$(stamp_rule))
+.PHONY: run-stamp-differs
 
 FETCH_ARGS = $(if $(FETCH_CACHE),--cache $(FETCH_CACHE)) --columns $(COLUMNS)
 ifneq ($(PARQUET),)

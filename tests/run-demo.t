@@ -1,7 +1,8 @@
 #!/bin/sh
 # make run RUN=demo, small (12 steps, 10 items a task), offline against the
 # Hub mirror on 127.0.0.1: every artefact is there and agrees with its
-# source; a second run has nothing to do (make -q); a run killed (kill -9)
+# source; a second run has nothing to do (make -q), nor after a dry run
+# (make -n) with another setting; a run killed (kill -9)
 # during training and made again ends with the uninterrupted run's final
 # checkpoint; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
@@ -117,6 +118,12 @@ make -q --no-print-directory run $SMALL
 ok $? "make -q run afterwards: nothing to do"
 mk run && ! grep -q "mk/stage.sh" "$T/make.out"
 ok $? "a second make run runs no stage"
+# A dry run with another setting says what it would redo and writes
+# nothing: the run stays up to date for its own settings.
+make -n --no-print-directory run $SMALL EVAL_TOKENS=8192 > "$T/dry.out" 2>&1 &&
+	grep -q "stage.sh $D train" "$T/dry.out" && ! make -q --no-print-directory run $SMALL SEQ=64 &&
+	make -q --no-print-directory run $SMALL
+ok $? "make -n or make -q with another setting changes nothing: make -q run still has nothing to do"
 
 # kill -9 while training, then make run again: it resumes and ends on the
 # same checkpoint as the uninterrupted run.
@@ -190,7 +197,7 @@ mk train GPUS=two
 ok $? "GPUS=two: refused, named"
 
 # DECONTAMINATE is part of the filter's settings: turning it off redoes the
-# filter (make -q: something to do), not the fetch. Last: make -q records it.
+# filter (make -q: something to do), not the fetch.
 F4="--min-chars 400 --dedup"
 make -q --no-print-directory filter $SMALL FILTER="$F4" && make -q --no-print-directory fetch $SMALL FILTER="$F4" DECONTAMINATE= &&
 	! make -q --no-print-directory filter $SMALL FILTER="$F4" DECONTAMINATE=
