@@ -139,13 +139,17 @@ $(eval $(call set_stamp,list,$(LIST_CMD) $(PARQUET) | head -n $(or $(FILES),all)
 $(eval $(call set_stamp,fetch,$(FETCH_CMD)))
 FILTER_CMD = bin/bonsai-filter -q $(FILTER) $(if $(DECONTAMINATE),--decontaminate $(DECONTAMINATE))
 $(eval $(call set_stamp,filter,$(FILTER_CMD)))
-TOK_FILE := $(D)/tokenizer/$(if $(filter %.tiktoken,$(TOKENIZER)),tokenizer.tiktoken,tokenizer.json)
+# A .tiktoken keeps its name, which picks the pattern of r50k_base,
+# cl100k_base and o200k_base, and the .json beside it that gives another
+# one its pattern (copied as tokenizer.tiktoken, r50k_base.tiktoken was
+# refused: no pattern).
+TOK_FILE := $(D)/tokenizer/$(if $(filter %.tiktoken,$(TOKENIZER)),$(notdir $(TOKENIZER)),tokenizer.json)
+TOK_SRC := $(if $(filter bpe:%,$(TOKENIZER)),,$(TOKENIZER) $(if $(filter %.tiktoken,$(TOKENIZER)),$(wildcard $(TOKENIZER:.tiktoken=.json))))
 $(eval $(call set_stamp,tokenizer,$(TOKENIZER) $(TOKENIZER_SAMPLE)))
 $(eval $(call set_stamp,encode,bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS)))
 # The shard folder keeps the tokenizer (bonsai-train carries it into the
-# run): a tokenizer.json; a .tiktoken copied as tokenizer.tiktoken has lost
-# the name that picks its pattern, so it is not kept.
-SHARD_TOK = $(if $(filter %.json,$(TOK_FILE)),-t $(TOK_FILE))
+# run).
+SHARD_TOK = -t $(TOK_FILE)
 $(eval $(call set_stamp,shards,bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK)))
 TRAIN_CMD = bin/bonsai-train --data $(D)/shards --model $(MODEL) -o $(D)/train --steps $(STEPS) \
 	--batch-tokens $(BATCH_TOKENS) --seq $(SEQ) $(if $(MICRO_BATCH),--micro-batch $(MICRO_BATCH)) \
@@ -202,11 +206,14 @@ $(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter $(if $(DECONTAMINATE)
 	$(STAGE) filter $@ $(FILTER_CMD) --stats $(D)/clean/$*.stats.json -f -o $@ $<
 
 TOK_SAMPLE = $(if $(TOKENIZER_SAMPLE),$(wordlist 1,$(TOKENIZER_SAMPLE),$(CLEAN)),$(CLEAN))
-$(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv) | $(RUN_TOOLS)
+# A given tokenizer is copied again when its file changes.
+$(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv,$(TOK_SRC)) | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(if $(filter bpe:%,$(TOKENIZER)),\
 	$(STAGE) tokenizer $@ bin/bonsai-tokenize train -q --vocab-size $(TOKENIZER:bpe:%=%) -f -o $@ $(TOK_SAMPLE),\
-	$(STAGE) tokenizer $@ cp $(TOKENIZER) $@)
+	$(if $(filter %.tiktoken,$(TOKENIZER)),\
+	$(STAGE) tokenizer $@ cp -f $(TOK_SRC) $(dir $@),\
+	$(STAGE) tokenizer $@ cp -f $(TOKENIZER) $@))
 	bin/bonsai-tokenize info $@ > $(D)/tokenizer/info.json
 
 $(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TOOLS)

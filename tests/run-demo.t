@@ -7,7 +7,8 @@
 # checkpoint; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
 # training and evaluation commands are checked before the first stage;
-# GPUS=2 trains with two processes, and another GPUS resumes the run.
+# GPUS=2 trains with two processes, and another GPUS resumes the run;
+# TOKENIZER=r50k_base.tiktoken encodes with it, made again when it changes.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -202,4 +203,16 @@ F4="--min-chars 400 --dedup"
 make -q --no-print-directory filter $SMALL FILTER="$F4" && make -q --no-print-directory fetch $SMALL FILTER="$F4" DECONTAMINATE= &&
 	! make -q --no-print-directory filter $SMALL FILTER="$F4" DECONTAMINATE=
 ok $? "DECONTAMINATE= leaves the fetch up to date and redoes the filter"
+
+# TOKENIZER=r50k_base.tiktoken: the copy keeps the name that picks its
+# pattern (as tokenizer.tiktoken it was refused), and the shards keep it;
+# a change to the file makes it again.
+mkdir "$T/tok" && cp "$SHARED/fixtures/tokenizers/tiktoken/r50k_base.tiktoken" "$T/tok/"
+TT="TOKENIZER=$T/tok/r50k_base.tiktoken"
+mk shards "$TT" FILTER="$F4" && [ "$(num "$D/tokenizer/info.json" vocab_size)" = 50257 ] &&
+	[ -s "$D/shards/r50k_base.tiktoken" ] && make -q --no-print-directory shards $SMALL "$TT" FILTER="$F4"
+ok $? "TOKENIZER=r50k_base.tiktoken: encoded with it, kept with the shards" || diag "$(tail -n 3 "$T/make.out")"
+touch "$T/tok/r50k_base.tiktoken"
+! make -q --no-print-directory shards $SMALL "$TT" FILTER="$F4"
+ok $? "a newer tokenizer file: the tokenizer stage is to be made again"
 done_testing
