@@ -169,6 +169,10 @@ $(eval $(call set_stamp,report,$(PEAK_FLOPS)))
 
 RUN_TOOLS := $(BINS)
 
+# A stage whose recipe fails after its tool wrote the target (the
+# tokenizer's info, the shards' verify) leaves no target that looks made.
+.DELETE_ON_ERROR:
+
 # make run checks its training and evaluation commands before it fetches
 # (bonsai-train --check, bonsai-eval --check): a misspelt MODEL or task, a
 # batch that does not divide, or DEVICE=cuda without a GPU stops it in a

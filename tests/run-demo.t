@@ -8,7 +8,8 @@
 # the fetch; BURST_STEPS prints the estimated hours before training; the
 # training and evaluation commands are checked before the first stage;
 # GPUS=2 trains with two processes, and another GPUS resumes the run;
-# TOKENIZER=r50k_base.tiktoken encodes with it, made again when it changes.
+# TOKENIZER=r50k_base.tiktoken encodes with it, made again when it changes;
+# a tokenizer stage that fails leaves nothing that looks made.
 . tests/tap.sh
 need_shared
 command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
@@ -215,4 +216,11 @@ ok $? "TOKENIZER=r50k_base.tiktoken: encoded with it, kept with the shards" || d
 touch "$T/tok/r50k_base.tiktoken"
 ! make -q --no-print-directory shards $SMALL "$TT" FILTER="$F4"
 ok $? "a newer tokenizer file: the tokenizer stage is to be made again"
+# A .tiktoken with no pattern: the tokenizer stage fails, and leaves no
+# copy that a second make takes for done
+cp "$T/tok/r50k_base.tiktoken" "$T/tok/mine.tiktoken"
+mk tokenizer "TOKENIZER=$T/tok/mine.tiktoken" FILTER="$F4"
+[ $? -ne 0 ] && grep -q "mine.tiktoken: not a built-in encoding" "$T/make.out" && [ ! -e "$D/tokenizer/mine.tiktoken" ] &&
+	! make -q --no-print-directory tokenizer $SMALL "TOKENIZER=$T/tok/mine.tiktoken" FILTER="$F4"
+ok $? "a .tiktoken that needs a pattern: refused, and not taken for made the next time" || diag "$(tail -n 3 "$T/make.out")"
 done_testing
