@@ -97,6 +97,14 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
+$(if $(TOKENIZER_SAMPLE),$(call whole,TOKENIZER_SAMPLE, of files (empty: all of them)))
+# a TOKENIZER that names nothing stopped the run only after the fetch and
+# the filter
+ifneq ($(filter bpe:%,$(TOKENIZER)),)
+$(if $(shell printf '%s' '$(TOKENIZER:bpe:%=%)' | grep -x '[0-9][0-9]*[kKMG]\{0,1\}'),,$(error TOKENIZER=$(TOKENIZER): bpe:SIZE wants a vocabulary size, such as bpe:32768))
+else
+$(if $(wildcard $(TOKENIZER)),,$(error TOKENIZER=$(TOKENIZER): no such file (bpe:SIZE, or a tokenizer.json or .tiktoken file)))
+endif
 $(if $(GPUS),$(call whole,GPUS, of processes (empty: one)))
 $(if $(filter 0,$(GPUS)),$(error GPUS=0 names no process (empty: one)))
 ifeq ($(origin STEPS),undefined)

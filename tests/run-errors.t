@@ -3,8 +3,9 @@
 # or SHARED with a space in it (make cannot name such files) is refused
 # naming the setting, and nothing is written; the demo without its test data
 # names the folder it looked in ($BONSAI_SHARED when set); TOKENS and
-# BATCH_TOKENS that are not numbers of tokens, and FILES and BURST_STEPS
-# that are not whole numbers, are refused.
+# BATCH_TOKENS that are not numbers of tokens, FILES, BURST_STEPS and
+# TOKENIZER_SAMPLE that are not whole numbers, and a TOKENIZER that is
+# neither bpe:SIZE nor a file, are refused.
 . tests/tap.sh
 
 mkd() { make --no-print-directory "$@" > "$T/out" 2> "$T/err"; rc=$?; }
@@ -33,6 +34,13 @@ mkd run RUN=demo "RUN_DIR=$T/d3" FILES=all
 fails_with 2 'FILES=all is not a whole number of files' "FILES=all (awk: every file): exit 2, named"
 mkd run RUN=demo "RUN_DIR=$T/d3" BURST_STEPS=five
 fails_with 2 'BURST_STEPS=five is not a whole number' "BURST_STEPS=five: exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" TOKENIZER_SAMPLE=two
+fails_with 2 'TOKENIZER_SAMPLE=two is not a whole number of files' "TOKENIZER_SAMPLE=two (make's wordlist failed): exit 2, named"
+# a tokenizer that is not there, found after the fetch and the filter
+mkd run RUN=demo "RUN_DIR=$T/d3" "TOKENIZER=$T/none.json"
+fails_with 2 "TOKENIZER=$T/none.json: no such file" "TOKENIZER naming no file: exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" TOKENIZER=bpe:
+fails_with 2 'TOKENIZER=bpe:: bpe:SIZE wants a vocabulary size' "TOKENIZER=bpe: (no size): exit 2, named"
 [ ! -e "$T/d3" ]
 ok $? "nothing written to RUN_DIR"
 make -n --no-print-directory train RUN=demo "RUN_DIR=$T/d4" TOKENS=3M BATCH_TOKENS=4k > "$T/out" 2> "$T/err" &&
