@@ -117,6 +117,8 @@ D := $(RUN_DIR)
 # under a path that has one
 $(foreach v,RUN_DIR SHARED,$(if $(word 2,$($(v))),$(error $(v) "$($(v))" has a space in it, which make cannot handle in file names: pick a folder without one)))
 STAGE = sh mk/stage.sh $(D)
+# a stage whose command's standard output is its target
+STAGE_OUT = sh mk/stage.sh -o $(D)
 SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_MIRROR) $(DATASET) $(CONFIG) --)
 
 # ---- the settings stamps ----
@@ -196,8 +198,7 @@ CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
 # ---- the parquet files: listed once, then one target per file ----
 # files.tsv: name, path (in the dataset or on disk), size, sha256
 $(D)/files.tsv: $(D)/settings/list | $(RUN_TOOLS)
-	$(STAGE) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD) > $@.tmp
-	@mv $@.tmp $@
+	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
 $(D)/files.mk: $(D)/files.tsv
 	awk -F'\t' '{ n = n " " $$1 } END { print "NAMES :=" n }' $< > $@
 -include $(D)/files.mk
@@ -226,7 +227,7 @@ $(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAM
 	$(if $(filter %.tiktoken,$(TOKENIZER)),\
 	$(STAGE) tokenizer $@ cp -f $(TOK_SRC) $(dir $@),\
 	$(STAGE) tokenizer $@ cp -f $(TOKENIZER) $@))
-	bin/bonsai-tokenize info $@ > $(D)/tokenizer/info.json
+	$(STAGE_OUT) tokenizer $(D)/tokenizer/info.json bin/bonsai-tokenize info $@
 
 $(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
@@ -234,7 +235,7 @@ $(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TO
 
 $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOOLS)
 	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK) -o $(D)/shards $(STREAMS)
-	bin/bonsai-shard verify $(D)/shards > $(D)/repro/shards-verify.txt
+	$(STAGE_OUT) shards $(D)/repro/shards-verify.txt bin/bonsai-shard verify $(D)/shards
 
 # Resumes from the newest checkpoint when the settings and the shards are the
 # ones it was started with; otherwise starts over (mk/train.sh).
@@ -242,8 +243,7 @@ $(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_T
 	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
 
 $(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS) $(CHECKS)
-	$(STAGE) evalsets $@ $(if $(EVAL_SETS),$(EVAL_SETS_CMD),true) > $@.tmp
-	@mv $@.tmp $@
+	$(STAGE_OUT) evalsets $@ $(if $(EVAL_SETS),$(EVAL_SETS_CMD),true)
 
 $(D)/eval/ppl.json: $(D)/train/checkpoint.sha256 $(D)/settings/ppl | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
