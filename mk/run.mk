@@ -97,6 +97,7 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
+$(foreach f,$(PARQUET),$(if $(wildcard $(f)),,$(error PARQUET: $(f): no such file)))
 $(if $(TOKENIZER_SAMPLE),$(call whole,TOKENIZER_SAMPLE, of files (empty: all of them)))
 # a TOKENIZER that names nothing stopped the run only after the fetch and
 # the filter
@@ -196,11 +197,13 @@ $(D)/repro/checks.txt: $(D)/settings/train $(D)/settings/ppl $(D)/settings/tasks
 CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
 
 # ---- the parquet files: listed once, then one target per file ----
-# files.tsv: name, path (in the dataset or on disk), size, sha256
-$(D)/files.tsv: $(D)/settings/list | $(RUN_TOOLS)
+# files.tsv: name, path (in the dataset or on disk), size, sha256. Local
+# files (PARQUET) are prerequisites: one replaced is hashed and fetched
+# again.
+$(D)/files.tsv: $(D)/settings/list $(PARQUET) | $(RUN_TOOLS)
 	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
 $(D)/files.mk: $(D)/files.tsv
-	awk -F'\t' '{ n = n " " $$1 } END { print "NAMES :=" n }' $< > $@
+	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: " $$2 } END { print "NAMES :=" n }' $< > $@
 -include $(D)/files.mk
 
 DOCS   := $(NAMES:%=$(D)/docs/%.jsonl)

@@ -219,6 +219,18 @@ mk train GPUS=two
 [ $? -ne 0 ] && grep -q "GPUS=two is not a whole number of processes" "$T/make.out"
 ok $? "GPUS=two: refused, named"
 
+# PARQUET: local files; one replaced is hashed and fetched again
+L=$T/local
+mkdir -p "$L" && cp_rw "$F/000_00000.parquet" "$L/a.parquet" &&
+	make --no-print-directory fetch RUN=demo RUN_DIR="$L/run" PARQUET="$L/a.parquet" > "$T/l.out" 2>&1 &&
+	sleep 1 && cp -f "$F/001_00000.parquet" "$L/a.parquet" &&
+	make --no-print-directory fetch RUN=demo RUN_DIR="$L/run" PARQUET="$L/a.parquet" > "$T/l.out" 2>&1 &&
+	[ "$(cut -f4 "$L/run/files.tsv")" = "$(sha256sum < "$F/001_00000.parquet" | cut -d' ' -f1)" ] &&
+	bin/bonsai-fetch -q "$F/001_00000.parquet" --columns id,url,text,score,int_score,language_score |
+	cmp -s - "$L/run/docs/a.jsonl"
+ok $? "PARQUET=a.parquet replaced by another file: files.tsv has its sha256, its documents fetched again" ||
+	diag "$(tail -n 3 "$T/l.out")"
+
 # DECONTAMINATE is part of the filter's settings: turning it off redoes the
 # filter (make -q: something to do), not the fetch.
 F4="--min-chars 400 --dedup"
