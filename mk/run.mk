@@ -98,6 +98,7 @@ $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
 $(foreach f,$(PARQUET),$(if $(wildcard $(f)),,$(error PARQUET: $(f): no such file)))
+$(if $(PEAK_FLOPS),$(if $(shell printf '%s' '$(PEAK_FLOPS)' | grep -Ex '[0-9]+(\.[0-9]*)?([eE]\+?[0-9]+)?'),,$(error PEAK_FLOPS=$(PEAK_FLOPS) is not a number of FLOP/s (such as 989e12))))
 $(if $(TOKENIZER_SAMPLE),$(call whole,TOKENIZER_SAMPLE, of files (empty: all of them)))
 # a TOKENIZER that names nothing stopped the run only after the fetch and
 # the filter

@@ -41,6 +41,8 @@ mkd run RUN=demo "RUN_DIR=$T/d3" "TOKENIZER=$T/none.json"
 fails_with 2 "TOKENIZER=$T/none.json: no such file" "TOKENIZER naming no file: exit 2, named"
 mkd run RUN=demo "RUN_DIR=$T/d3" TOKENIZER=bpe:
 fails_with 2 'TOKENIZER=bpe:: bpe:SIZE wants a vocabulary size' "TOKENIZER=bpe: (no size): exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" PEAK_FLOPS=989T
+fails_with 2 "PEAK_FLOPS=989T is not a number of FLOP/s" "PEAK_FLOPS=989T (known only at the report): exit 2 at once, named"
 mkd run RUN=demo "RUN_DIR=$T/d3" "PARQUET=$T/nope.parquet"
 fails_with 2 "PARQUET: .*nope.parquet: no such file" "PARQUET naming a file that is not there: exit 2, named"
 [ ! -e "$T/d3" ]
