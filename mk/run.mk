@@ -97,15 +97,15 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
-$(foreach f,$(PARQUET),$(if $(wildcard $(f)),,$(error PARQUET: $(f): no such file)))
-$(if $(PEAK_FLOPS),$(if $(shell printf '%s' '$(PEAK_FLOPS)' | grep -Ex '[0-9]+(\.[0-9]*)?([eE]\+?[0-9]+)?'),,$(error PEAK_FLOPS=$(PEAK_FLOPS) is not a number of FLOP/s (such as 989e12))))
+# in_range TEXT MIN MAX: TEXT is a number (1e9, 2.5, or whole with k, M or
+# G: 1024s) from MIN to MAX
+in_range = $(shell awk -v s='$(1)' 'BEGIN { m = s ~ /[kK]$$/ ? 1024 : s ~ /M$$/ ? 1048576 : s ~ /G$$/ ? 1073741824 : 1; n = s; if (m > 1) sub(/.$$/, "", n); if (n !~ /^[0-9]+(\.[0-9]*)?([eE]\+?[0-9]+)?$$/ || (m > 1 && n !~ /^[0-9]+$$/)) exit 1; v = n * m; exit !(v >= $(2) && v <= $(3)) }' && echo 1)
+$(if $(PEAK_FLOPS),$(if $(call in_range,$(PEAK_FLOPS),1,1e30),,$(error PEAK_FLOPS=$(PEAK_FLOPS) is not a number of FLOP/s (such as 989e12))))
 $(if $(TOKENIZER_SAMPLE),$(call whole,TOKENIZER_SAMPLE, of files (empty: all of them)))
 # a TOKENIZER that names nothing stopped the run only after the fetch and
 # the filter
 ifneq ($(filter bpe:%,$(TOKENIZER)),)
-$(if $(shell printf '%s' '$(TOKENIZER:bpe:%=%)' | grep -x '[0-9][0-9]*[kKMG]\{0,1\}'),,$(error TOKENIZER=$(TOKENIZER): bpe:SIZE wants a vocabulary size, such as bpe:32768))
-else
-$(if $(wildcard $(TOKENIZER)),,$(error TOKENIZER=$(TOKENIZER): no such file (bpe:SIZE, or a tokenizer.json or .tiktoken file)))
+$(if $(and $(shell printf '%s' '$(TOKENIZER:bpe:%=%)' | grep -x '[0-9][0-9]*[kKMG]\{0,1\}'),$(call in_range,$(TOKENIZER:bpe:%=%),257,16777216)),,$(error TOKENIZER=$(TOKENIZER): bpe:SIZE wants a vocabulary size from 257 to 16M, such as bpe:32768))
 endif
 $(if $(GPUS),$(call whole,GPUS, of processes (empty: one)))
 $(if $(filter 0,$(GPUS)),$(error GPUS=0 names no process (empty: one)))
@@ -132,6 +132,7 @@ SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_
 # shell, and its $ doubled for make.
 streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
 define stamp_rule
+stamp_new_$(1) := 1
 $(D)/settings/$(1): run-stamp-differs
 	@mkdir -p $(D)/settings
 	@printf '%s\n' '$(subst $$,$$$$,$(subst ','\'',$(1): $(2)))' > $(D)/settings/$(1)
@@ -179,6 +180,13 @@ TASKS_CMD = bin/bonsai-eval tasks $(TASKS) -q -m $(D)/train -t $(TOK_FILE) \
 $(eval $(call set_stamp,tasks,$(TASKS_CMD)))
 $(eval $(call set_stamp,report,$(PEAK_FLOPS)))
 
+# Local inputs are looked for when their stage is to be made (its output
+# missing or its setting changed), not for a finished run whose files
+# have moved since: its report can still be made.
+to_make = $(or $(stamp_new_$(1)),$(if $(wildcard $(2)),,1))
+$(if $(call to_make,list,$(D)/files.tsv),$(foreach f,$(PARQUET),$(if $(wildcard $(f)),,$(error PARQUET: $(f): no such file))))
+$(if $(and $(TOK_SRC),$(call to_make,tokenizer,$(TOK_FILE))),$(if $(wildcard $(TOKENIZER)),,$(error TOKENIZER=$(TOKENIZER): no such file (bpe:SIZE, or a tokenizer.json or .tiktoken file))))
+
 RUN_TOOLS := $(BINS)
 
 # A stage whose recipe fails after its tool wrote the target (the
@@ -199,12 +207,16 @@ CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
 
 # ---- the parquet files: listed once, then one target per file ----
 # files.tsv: name, path (in the dataset or on disk), size, sha256. Local
-# files (PARQUET) are prerequisites: one replaced is hashed and fetched
-# again.
-$(D)/files.tsv: $(D)/settings/list $(PARQUET) | $(RUN_TOOLS)
+# files (PARQUET) are prerequisites while they are there: one replaced is
+# hashed and fetched again.
+$(D)/files.tsv: $(D)/settings/list $(wildcard $(PARQUET)) | $(RUN_TOOLS)
 	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
+# A dry run (make -n, -q) would still remake an included makefile, and
+# with it the list stage and its stamp: it is offered no rule for it.
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
 $(D)/files.mk: $(D)/files.tsv
-	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: " $$2 } END { print "NAMES :=" n }' $< > $@
+	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@
+endif
 -include $(D)/files.mk
 
 DOCS   := $(NAMES:%=$(D)/docs/%.jsonl)
@@ -224,7 +236,7 @@ $(D)/clean/%.jsonl: $(D)/docs/%.jsonl $(D)/settings/filter $(if $(DECONTAMINATE)
 
 TOK_SAMPLE = $(if $(TOKENIZER_SAMPLE),$(wordlist 1,$(TOKENIZER_SAMPLE),$(CLEAN)),$(CLEAN))
 # A given tokenizer is copied again when its file changes.
-$(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv,$(TOK_SRC)) | $(RUN_TOOLS)
+$(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAMPLE) $(D)/files.tsv,$(wildcard $(TOK_SRC))) | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(if $(filter bpe:%,$(TOKENIZER)),\
 	$(STAGE) tokenizer $@ bin/bonsai-tokenize train -q --vocab-size $(TOKENIZER:bpe:%=%) -f -o $@ $(TOK_SAMPLE),\

@@ -145,8 +145,9 @@ ok $? "a second make run runs no stage"
 # nothing: the run stays up to date for its own settings.
 make -n --no-print-directory run $SMALL EVAL_TOKENS=8192 > "$T/dry.out" 2>&1 &&
 	grep -q "stage.sh $D train" "$T/dry.out" && ! make -q --no-print-directory run $SMALL SEQ=64 &&
-	make -q --no-print-directory run $SMALL
-ok $? "make -n or make -q with another setting changes nothing: make -q run still has nothing to do"
+	make -n --no-print-directory run $SMALL FILES=1 > "$T/dry.out" 2>&1 &&
+	! make -q --no-print-directory run $SMALL FILES=1 && make -q --no-print-directory run $SMALL
+ok $? "make -n or make -q with another setting (of training; of the list) changes nothing: make -q run still has nothing to do"
 
 # kill -9 while training, then make run again: it resumes and ends on the
 # same checkpoint as the uninterrupted run.
@@ -204,15 +205,15 @@ ok $? "BURST_STEPS=2: the estimate names 12 steps of 2048 tokens (BATCH_TOKENS=2
 [ ! -e "$D/train-burst" ] && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256"
 ok $? "then the run itself: 12 steps, the burst's folder gone"
 
-# GPUS=2 with the CPU: two processes train (bonsai-train --gpus 2), and
-# the report says so
-mk run GPUS=2 DEVICE=cpu BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
+# GPUS=2 with the CPU (and another seed, so that it starts afresh): two
+# processes train (bonsai-train --gpus 2), and the report says so
+mk run GPUS=2 DEVICE=cpu BATCH_TOKENS=2k SEED=2 FILTER="--min-chars 400 --dedup" &&
 	grep -q -- "--device cpu --gpus 2" "$D/settings/train" && grep -q "ckpt-00000012" "$D/train/checkpoint.sha256" &&
 	grep -qxF "| device | cpu, 2 processes |" "$D/report.md"
 ok $? "GPUS=2 (DEVICE=cpu): trained by 2 processes, the report says so" || diag "$(tail -n 5 "$T/make.out")"
 # GPUS changed: the run goes on from its checkpoint, not from the start
 cp "$D/train/checkpoint.sha256" "$T/two.sha256"
-mk train DEVICE=cpu BATCH_TOKENS=2k FILTER="--min-chars 400 --dedup" &&
+mk train DEVICE=cpu BATCH_TOKENS=2k SEED=2 FILTER="--min-chars 400 --dedup" &&
 	grep -q "resuming from $D/train/ckpt-00000012" "$T/make.out" && cmp -s "$T/two.sha256" "$D/train/checkpoint.sha256"
 ok $? "then without GPUS: the run resumes from its last checkpoint instead of starting over" || diag "$(tail -n 5 "$T/make.out")"
 mk train GPUS=two
@@ -230,6 +231,9 @@ mkdir -p "$L" && cp_rw "$F/000_00000.parquet" "$L/a.parquet" &&
 	cmp -s - "$L/run/docs/a.jsonl"
 ok $? "PARQUET=a.parquet replaced by another file: files.tsv has its sha256, its documents fetched again" ||
 	diag "$(tail -n 3 "$T/l.out")"
+mv "$L/a.parquet" "$L/moved.parquet" &&
+	make -q --no-print-directory fetch RUN=demo RUN_DIR="$L/run" PARQUET="$L/a.parquet" > "$T/l.out" 2>&1
+ok $? "and once it has moved away, the fetched run is still up to date (not refused)" || diag "$(tail -n 3 "$T/l.out")"
 
 # DECONTAMINATE is part of the filter's settings: turning it off redoes the
 # filter (make -q: something to do), not the fetch.
