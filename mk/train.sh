@@ -13,7 +13,9 @@ set -eu
 d=$1 burst=$2
 shift 2
 t=$d/train
-key=$(sed -E 's/ --(gpus|micro-batch) [0-9]+//g; s/ +/ /g; s/ $//' "$d/settings/train" | cat - "$d/shards/manifest" |
+# the command as given (settings/train is the newest one: a replay of
+# repro/commands.sh runs older ones too)
+key=$(printf '%s\n' "$*" | sed -E 's/ --(gpus|micro-batch) [0-9]+//g' | cat - "$d/shards/manifest" |
 	sha256sum | cut -d' ' -f1)
 last=$(ls "$t"/ckpt-*.safetensors 2>/dev/null | tail -n 1 || true)
 if [ -n "$last" ] && [ "$(cat "$t/started-with" 2>/dev/null)" = "$key" ]; then
