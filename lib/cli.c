@@ -162,7 +162,7 @@ void warnx_(const char *fmt, ...)
 }
 
 static volatile sig_atomic_t got_signal, second_pending, in_critical;
-static int twice_mode;
+static int twice_mode, polled;
 static char first_note[160], second_note[160];
 
 static void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
@@ -210,6 +210,12 @@ void cli_catch_signals_twice(const char *first, const char *second)
 	cli_catch_signals();
 }
 
+void cli_poll_signals(void)
+{
+	polled = 1;
+	cli_catch_signals();
+}
+
 void cli_critical(int on)
 {
 	in_critical = on;
@@ -233,6 +239,12 @@ const char *cli_device(const char *given)
 	if (strcmp(d, "cpu") && strcmp(d, "cuda"))
 		die_usage("%s: '%s' is not cpu or cuda", what, d);
 	return d;
+}
+
+void cli_check_interrupt_reading(void)
+{
+	if (!twice_mode && !polled)
+		cli_check_interrupt();
 }
 
 void cli_check_interrupt(void)

@@ -56,9 +56,17 @@ void cli_catch_signals(void);
  * second and exits at once with 128+signal, unless inside cli_critical(1)
  * (writing a checkpoint), which it then leaves first. */
 void cli_catch_signals_twice(const char *first, const char *second);
+/* cli_poll_signals: the same as cli_catch_signals, for a loop that tests
+ * cli_interrupted() at its own safe points (bonsai-plot --watch): reads
+ * do not stop it. */
+void cli_poll_signals(void);
 void cli_critical(int on);
 int cli_interrupted(void);
 void cli_check_interrupt(void);
+/* What a reader calls between reads: cli_check_interrupt(), unless the
+ * tool stops at safe points of its own (cli_catch_signals_twice,
+ * cli_poll_signals). */
+void cli_check_interrupt_reading(void);
 
 /* Where a tool runs, "cpu" or "cuda": given (an option's value; NULL when
  * none) or else $BONSAI_DEVICE; NULL when neither is set (the tool picks).

@@ -310,7 +310,7 @@ static size_t fd_read(instream *in, char *p, size_t n)
 	for (;;) {
 		/* A regular file's read() never blocks, so never returns EINTR: a
 		 * signal that came during the work on the last chunk is seen here. */
-		cli_check_interrupt();
+		cli_check_interrupt_reading();
 		ssize_t r = read(in->fd, p, n);
 		if (r >= 0) {
 			in->fd_bytes += (uint64_t)r;
@@ -320,7 +320,7 @@ static size_t fd_read(instream *in, char *p, size_t n)
 			fail(in, "read failed: %s", strerror(errno));
 			return 0;
 		}
-		cli_check_interrupt();
+		cli_check_interrupt_reading();
 	}
 }
 

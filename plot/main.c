@@ -245,7 +245,7 @@ static int watch(const options *o, run_metrics *runs)
 	for (int i = 0; i < o->n; i++)
 		last[i].st_size = -1;
 	char waiting[600] = "";
-	cli_catch_signals();
+	cli_poll_signals();
 	while (!cli_interrupted()) {
 		if (inputs_changed(o, last)) {
 			char why[600] = "";
