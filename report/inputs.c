@@ -72,8 +72,11 @@ static double num_after(const char *line, const char *key)
 	return p ? strtod(p + strlen(key), NULL) : NAN;
 }
 
-/* train/metrics.jsonl: one line per step ("step", "tokens", "ms") and per
- * validation ("val_loss"). Throughput is tokens over the steps' own time. */
+/* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
+ * and per validation ("val_loss"). Throughput is tokens over the steps' own
+ * time; a step's processes (a line without them: the command line's, as
+ * read_device found them) count for its GPU time, a run resumed with
+ * another --gpus included. */
 static void read_metrics(report *r)
 {
 	char *p = in_dir(r, "train/metrics.jsonl");
@@ -81,6 +84,7 @@ static void read_metrics(report *r)
 	char *line;
 	size_t len;
 	double ms = 0, prev_tokens = 0, tokens_timed = 0;
+	int last_ranks = r->ranks;
 	while (instream_getline(in, &line, &len)) {
 		if (strstr(line, "\"val_loss\":")) {
 			r->train_val_loss = num_after(line, "\"val_loss\":");
@@ -89,10 +93,15 @@ static void read_metrics(report *r)
 		double tok = num_after(line, "\"tokens\":"), step = num_after(line, "\"step\":");
 		if (!isfinite(tok) || !isfinite(step))
 			die("%s:%ld: not a line of bonsai-train's metrics", p, instream_line_no(in));
-		double m = num_after(line, "\"ms\":");
+		double m = num_after(line, "\"ms\":"), k = num_after(line, "\"ranks\":");
+		if (isfinite(k) && (k < 1 || k > 1 << 20))
+			die("%s:%ld: \"ranks\": %g is not a number of processes", p, instream_line_no(in), k);
+		int ranks = isfinite(k) ? (int)k : r->ranks;
 		if (isfinite(m)) {
 			ms += m;
+			r->rank_seconds += m / 1e3 * ranks;
 			tokens_timed += tok - prev_tokens;
+			last_ranks = ranks;
 		}
 		prev_tokens = r->tokens_seen = tok;
 		r->steps = (long)step;
@@ -103,6 +112,7 @@ static void read_metrics(report *r)
 	free(p);
 	r->step_seconds = ms / 1e3;
 	r->tokens_per_s = ms > 0 ? tokens_timed / (ms / 1e3) : NAN;
+	r->ranks = last_ranks;
 }
 
 /* The device and the processes from the train stage's command line
@@ -357,8 +367,8 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->train_val_loss = NAN;
 	read_ppl(r);
 	read_tasks(r);
-	read_metrics(r);
 	read_device(r);
+	read_metrics(r);
 	read_model(r, seq_of(r));
 	read_times(r);
 	read_filter(r);
@@ -371,10 +381,12 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->n_plots = list_files(r, "plots", ".svg", r->plots, REPORT_MAX);
 	int gpu = !strcmp(r->device, "cuda");
 	r->peak_flops = peak_flops > 0 ? peak_flops : gpu ? known_peak(r->environment) : 0;
-	r->mfu = gpu && r->peak_flops > 0
-			 ? r->tokens_per_s * r->flops_per_token / (r->peak_flops * r->ranks)
+	/* the FLOPs done over what the GPUs could do in their time */
+	r->mfu = gpu && r->peak_flops > 0 && r->rank_seconds > 0
+			 ? r->tokens_per_s * r->step_seconds * r->flops_per_token /
+				   (r->peak_flops * r->rank_seconds)
 			 : NAN;
-	r->gpu_hours = gpu ? r->ranks * r->step_seconds / 3600 : 0;
+	r->gpu_hours = gpu ? r->rank_seconds / 3600 : 0;
 }
 
 void report_free(report *r)

@@ -43,7 +43,8 @@ typedef struct {
 	long steps;
 	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;
 	char device[16];
-	int ranks; /* the processes (GPUs) that trained: --gpus, else 1 */
+	int ranks; /* the processes (GPUs) of the last step */
+	double rank_seconds; /* the steps' time, times the processes of each */
 	double params, flops_per_token, peak_flops, mfu, gpu_hours;
 	/* wall seconds per stage, from repro/times.tsv */
 	named_value stages[REPORT_MAX];

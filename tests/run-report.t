@@ -66,6 +66,17 @@ bin/bonsai-report --peak-flops 3.17952e9 -o "$T/two.md" "$T/two" &&
 	grep -qxF "| GPU hours (training steps) | 2.000 |" "$T/two.md" &&
 	grep -qxF "| device | cuda, 2 processes (one a GPU) |" "$T/two.md" && grep -qxF "| tokens/s | 2,000 |" "$T/two.md"
 ok $? "--gpus 2: MFU over both GPUs' peak, GPU hours of both, the device says so"
+# a run of one process resumed on two: each step's own processes count
+cp -r "$T/two" "$T/mixed"
+sed -i '1s/}$/,"ranks":1}/; 2s/}$/,"ranks":2}/' "$T/mixed/train/metrics.jsonl"
+bin/bonsai-report --peak-flops 3.17952e9 -o "$T/mixed.md" "$T/mixed" &&
+	grep -qxF "| MFU | 66.7% (peak 3.18e+09 FLOP/s a GPU) |" "$T/mixed.md" &&
+	grep -qxF "| GPU hours (training steps) | 1.500 |" "$T/mixed.md"
+ok $? "steps of 1 then 2 processes (ranks in metrics.jsonl): 1.5 GPU hours, MFU over them" ||
+	diag "$(grep "MFU\|GPU hours" "$T/mixed.md")"
+sed -i '2s/"ranks":2/"ranks":0/' "$T/mixed/train/metrics.jsonl"
+run bin/bonsai-report "$T/mixed"
+fails_with 1 'metrics.jsonl:2: "ranks": 0 is not a number of processes' "ranks 0 in metrics.jsonl: exit 1, file and line named"
 sed -i 's/--gpus 2/--gpus two/' "$T/two/settings/train"
 run bin/bonsai-report "$T/two"
 fails_with 1 "settings/train: --gpus two is not a number of processes" "--gpus that is not a number: exit 1, named"

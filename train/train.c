@@ -506,6 +506,9 @@ static int check_options(options *o, int world)
 		size_t fr, tot;
 		if (cuda_backend_memory(&fr, &tot, err, sizeof err))
 			die("%s", err);
+		/* --gpus n: one GPU a rank, the last one the highest index */
+		if (o->gpus > 1 && cuda_backend_use_gpu(o->gpus - 1, err, sizeof err))
+			die("--gpus %d: %s", o->gpus, err);
 		snprintf(dev, sizeof dev, " (%.1f of %.1f GiB free)", fr / 1073741824.0,
 			 tot / 1073741824.0);
 	}
@@ -812,9 +815,9 @@ int cmd_train(int argc, char **argv)
 			       (unsigned long long)st.tokens);
 		else
 			printf("{\"step\":%ld,\"tokens\":%llu,\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,"
-			       "\"tokens_per_s\":%.1f,\"ms\":%.1f}\n",
+			       "\"tokens_per_s\":%.1f,\"ms\":%.1f,\"ranks\":%d}\n",
 			       step, (unsigned long long)st.tokens, loss, lr, norm,
-			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms);
+			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms, world);
 		if (!rank)
 			xfflush(stdout, "stdout");
 		/* after a step long enough for micro-batch lines, always its result */
