@@ -79,18 +79,21 @@ cp_rw() { cp "$1" "$2" && chmod u+w "$2"; }
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
-# signal_mid_run SIG FILE CMD...: run() CMD in the background; once FILE
-# (a glob: the temporary output) exists, stop it, send SIG and let it go
-# on, so that the signal comes in the middle of its work (between two reads
-# of a regular file, not in a read that a signal cuts short). $rc is its
-# exit status; run() gives up after 30 s.
+# signal_mid_run SIG FILE CMD...: runs CMD in the background (stdout and
+# stderr in $T/out, $T/err); once FILE (a glob: the temporary output)
+# exists, stops it, sends SIG and lets it go on, so that the signal comes
+# in the middle of its work (between two reads of a regular file, not in a
+# read that a signal cuts short). $rc is its exit status; 30 s after the
+# signal it is killed. The wait starts no process (builtins only), so as
+# not to miss a short run.
 signal_mid_run() {
 	sig=$1 file=$2
 	shift 2
 	"$@" >"$T/out" 2>"$T/err" &
 	pid=$!
 	i=0
-	while [ $i -lt 300000 ] && ! ls $file >/dev/null 2>&1 && kill -0 $pid 2>/dev/null; do
+	while [ $i -lt 3000000 ] && kill -0 $pid 2>/dev/null; do
+		for f in $file; do [ -e "$f" ] && break 2; done
 		i=$((i + 1))
 	done
 	kill -STOP $pid 2>/dev/null
