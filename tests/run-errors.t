@@ -51,6 +51,11 @@ make -n --no-print-directory train RUN=demo "RUN_DIR=$T/d4" TOKENS=3M BATCH_TOKE
 	grep -q -- "--steps 768 --batch-tokens 4k " "$T/out"
 ok $? "TOKENS=3M over BATCH_TOKENS=4k: 768 steps, the sizes' k and M being 1024s"
 
+# a stage whose progress line cannot be written is still done
+sh mk/stage.sh "$T/st" demo "$T/st/x/out" true 2> /dev/full && [ -s "$T/st/repro/times.tsv" ] &&
+	grep -q "^mkdir -p .*st/x$" "$T/st/repro/commands.sh"
+ok $? "mk/stage.sh: exit 0 with stderr unwritable, the stage recorded with its folder"
+
 # the test data's folder: $BONSAI_SHARED, as for the tests (a run of the
 # demo there names the folder it found no parquet files in)
 mkd run RUN=demo "RUN_DIR=$T/d2" "BONSAI_SHARED=$T/none"
