@@ -192,17 +192,8 @@ static void use_device(eval_lm *lm, loglik_model *m, const opts *o, long max_T)
 static int check_only(const opts *o)
 {
 	char why[512];
-	if (strcmp(o->cmd, "tasks") == 0) {
-		if (!o->input)
-			die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
-		if (tasks_check(o->input, why, sizeof why))
-			die_usage("%s", why);
-	} else if (strcmp(o->cmd, "ppl") == 0) {
-		if (o->input)
-			die_usage("ppl takes no argument (the shards come with --data)");
-	} else if (strcmp(o->cmd, "loglik") != 0) {
-		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o->cmd);
-	}
+	if (strcmp(o->cmd, "tasks") == 0 && tasks_check(o->input, why, sizeof why))
+		die_usage("%s", why);
 	int gpu = o->device != DEV_CPU && eval_gpu_probe(why, sizeof why);
 	if (o->device == DEV_CUDA && !gpu)
 		die("--device cuda: %s", why);
@@ -730,6 +721,13 @@ int main(int argc, char **argv)
 	o.input = n_pos > 1 ? pos[1] : NULL;
 	if (!o.model)
 		die_usage("no model: name one with -m");
+	/* the command and its argument, before anything is read */
+	if (strcmp(o.cmd, "tasks") == 0 && !o.input)
+		die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
+	if (strcmp(o.cmd, "ppl") == 0 && o.input)
+		die_usage("ppl takes no argument (the shards come with --data)");
+	if (strcmp(o.cmd, "tasks") && strcmp(o.cmd, "ppl") && strcmp(o.cmd, "loglik"))
+		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
 	if (check)
 		return check_only(&o);
 	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
@@ -738,19 +736,12 @@ int main(int argc, char **argv)
 	if (!model_path)
 		die("%s", merr);
 	o.model = model_path;
-	if (strcmp(o.cmd, "tasks") == 0) {
-		if (!o.input)
-			die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
+	if (strcmp(o.cmd, "tasks") == 0)
 		cmd_tasks(&o);
-	} else if (strcmp(o.cmd, "ppl") == 0) {
-		if (o.input)
-			die_usage("ppl takes no argument (the shards come with --data)");
+	else if (strcmp(o.cmd, "ppl") == 0)
 		cmd_ppl(&o);
-	} else if (strcmp(o.cmd, "loglik") == 0) {
+	else
 		cmd_loglik(&o);
-	} else {
-		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
-	}
 	free(model_path);
 	return 0;
 }

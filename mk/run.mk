@@ -44,7 +44,7 @@ TOKENIZER_SAMPLE ?=
 ENCODE_OPTS ?=
 SHARD_OPTS  ?= --val-fraction 0.005
 # training: TOKENS is the budget, STEPS = TOKENS / BATCH_TOKENS unless set
-# (mk/steps.awk, which refuses what is not a number of tokens)
+# (mk/numbers.awk, which refuses what is not a number of tokens)
 MODEL       ?= seed
 TOKENS      ?= 1e9
 BATCH_TOKENS ?= 524288
@@ -97,20 +97,20 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
-# in_range TEXT MIN MAX: TEXT is a number (1e9, 2.5, or whole with k, M or
-# G: 1024s) from MIN to MAX
-in_range = $(shell awk -v s='$(1)' 'BEGIN { m = s ~ /[kK]$$/ ? 1024 : s ~ /M$$/ ? 1048576 : s ~ /G$$/ ? 1073741824 : 1; n = s; if (m > 1) sub(/.$$/, "", n); if (n !~ /^[0-9]+(\.[0-9]*)?([eE]\+?[0-9]+)?$$/ || (m > 1 && n !~ /^[0-9]+$$/)) exit 1; v = n * m; exit !(v >= $(2) && v <= $(3)) }' && echo 1)
+# in_range TEXT MIN MAX [whole]: TEXT is a number (mk/numbers.awk) from MIN
+# to MAX
+in_range = $(shell awk -v range=1 -v s='$(1)' -v min=$(2) -v max=$(3) -v whole=$(4) -f mk/numbers.awk && echo 1)
 $(if $(PEAK_FLOPS),$(if $(call in_range,$(PEAK_FLOPS),1,1e30),,$(error PEAK_FLOPS=$(PEAK_FLOPS) is not a number of FLOP/s (such as 989e12))))
 $(if $(TOKENIZER_SAMPLE),$(call whole,TOKENIZER_SAMPLE, of files (empty: all of them)))
 # a TOKENIZER that names nothing stopped the run only after the fetch and
 # the filter
 ifneq ($(filter bpe:%,$(TOKENIZER)),)
-$(if $(and $(shell printf '%s' '$(TOKENIZER:bpe:%=%)' | grep -x '[0-9][0-9]*[kKMG]\{0,1\}'),$(call in_range,$(TOKENIZER:bpe:%=%),257,16777216)),,$(error TOKENIZER=$(TOKENIZER): bpe:SIZE wants a vocabulary size from 257 to 16M, such as bpe:32768))
+$(if $(call in_range,$(TOKENIZER:bpe:%=%),257,16777216,1),,$(error TOKENIZER=$(TOKENIZER): bpe:SIZE wants a vocabulary size from 257 to 16M, such as bpe:32768))
 endif
 $(if $(GPUS),$(call whole,GPUS, of processes (empty: one)))
 $(if $(filter 0,$(GPUS)),$(error GPUS=0 names no process (empty: one)))
 ifeq ($(origin STEPS),undefined)
-STEPS := $(shell awk -v tokens='$(TOKENS)' -v batch='$(BATCH_TOKENS)' -f mk/steps.awk)
+STEPS := $(shell awk -v tokens='$(TOKENS)' -v batch='$(BATCH_TOKENS)' -f mk/numbers.awk)
 $(if $(filter bad:,$(firstword $(STEPS))),$(error $(wordlist 2,$(words $(STEPS)),$(STEPS))))
 endif
 
