@@ -130,14 +130,20 @@ SERVE = $(if $(and $(HUB_MIRROR),$(if $(PARQUET),,1)),sh mk/hub-mirror.sh $(HUB_
 # this file, a dry run with another setting left its stamps behind, so
 # the next plain make run redid those stages.) The text is quoted for the
 # shell, and its $ doubled for make.
+# The run's own files are written {RUN_DIR}/FILE: a run folder moved or
+# copied to another RUN_DIR is up to date there (with the folder in the
+# stamps, every stage was redone, training included). A stamp written
+# with the folder itself, as before, is still taken.
 streq = $(and $(findstring x$(1),x$(2)),$(findstring x$(2),x$(1)))
+in_run = $(patsubst $(D)/%,{RUN_DIR}/%,$(1))
 define stamp_rule
 stamp_new_$(1) := 1
 $(D)/settings/$(1): run-stamp-differs
 	@mkdir -p $(D)/settings
-	@printf '%s\n' '$(subst $$,$$$$,$(subst ','\'',$(1): $(2)))' > $(D)/settings/$(1)
+	@printf '%s\n' '$(subst $$,$$$$,$(subst ','\'',$(1): $(call in_run,$(2))))' > $(D)/settings/$(1)
 endef
-set_stamp = $(if $(call streq,$(strip $(file <$(D)/settings/$(1))),$(strip $(1): $(2))),,$(stamp_rule))
+stamp_is = $(call streq,$(strip $(file <$(D)/settings/$(1))),$(strip $(1): $(2)))
+set_stamp = $(if $(or $(call stamp_is,$(1),$(call in_run,$(2))),$(call stamp_is,$(1),$(2))),,$(stamp_rule))
 .PHONY: run-stamp-differs
 
 FETCH_ARGS = $(if $(FETCH_CACHE),--cache $(FETCH_CACHE)) --columns $(COLUMNS)
@@ -213,9 +219,10 @@ $(D)/files.tsv: $(D)/settings/list $(wildcard $(PARQUET)) | $(RUN_TOOLS)
 	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
 # A dry run (make -n, -q) would still remake an included makefile, and
 # with it the list stage and its stamp: it is offered no rule for it.
+# Its rules say $(D), not the folder, for a run moved to another RUN_DIR.
 ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
 $(D)/files.mk: $(D)/files.tsv
-	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@
+	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@
 endif
 -include $(D)/files.mk
 

@@ -14,11 +14,25 @@ d=$1 burst=$2
 shift 2
 t=$d/train
 # the command as given (settings/train is the newest one: a replay of
-# repro/commands.sh runs older ones too)
-key=$(printf '%s\n' "$*" | sed -E 's/ --(gpus|micro-batch) [0-9]+//g' | cat - "$d/shards/manifest" |
-	sha256sum | cut -d' ' -f1)
+# repro/commands.sh runs older ones too), with the run's folder as
+# {RUN_DIR}: a run moved to another RUN_DIR goes on there. (A run started
+# before had its key made with the folder itself: still taken.)
+key_of() {
+	printf '%s\n' "$*" | sed -E 's/ --(gpus|micro-batch) [0-9]+//g' | cat - "$d/shards/manifest" |
+		sha256sum | cut -d' ' -f1
+}
+old_key=$(key_of "$@")
+in_run=
+for a; do
+	case $a in
+	"$d"/*) a="{RUN_DIR}/${a#"$d"/}" ;;
+	esac
+	in_run="$in_run${in_run:+ }$a"
+done
+key=$(key_of "$in_run")
 last=$(ls "$t"/ckpt-*.safetensors 2>/dev/null | tail -n 1 || true)
-if [ -n "$last" ] && [ "$(cat "$t/started-with" 2>/dev/null)" = "$key" ]; then
+was=$(cat "$t/started-with" 2>/dev/null || true)
+if [ -n "$last" ] && { [ "$was" = "$key" ] || [ "$was" = "$old_key" ]; }; then
 	step=$(basename "$last" .safetensors | sed 's/^ckpt-0*//')
 	echo "train: resuming from $last" >&2
 	awk -v s="${step:-0}" 'match($0, /"step":[0-9]+/) && substr($0, RSTART + 7, RLENGTH - 7) + 0 <= s' \

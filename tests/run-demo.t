@@ -8,6 +8,7 @@
 # the fetch; BURST_STEPS prints the estimated hours before training; the
 # training and evaluation commands are checked before the first stage;
 # GPUS=2 trains with two processes, and another GPUS resumes the run;
+# a run folder moved to another RUN_DIR is up to date there;
 # TOKENIZER=r50k_base.tiktoken encodes with it, made again when it changes;
 # a tokenizer stage that fails leaves nothing that looks made.
 . tests/tap.sh
@@ -141,6 +142,25 @@ make -q --no-print-directory run $SMALL
 ok $? "make -q run afterwards: nothing to do"
 mk run && ! grep -q "mk/stage.sh" "$T/make.out"
 ok $? "a second make run runs no stage"
+
+# A run folder moved to another RUN_DIR is up to date there; its training,
+# cut short, goes on from its checkpoint; stamps written with the folder
+# itself (by an older make run) are still taken.
+M=$T/moved
+cp -a "$D" "$M"
+make -q --no-print-directory run $SMALL RUN_DIR="$M"
+ok $? "a run folder copied to another RUN_DIR: make -q run there has nothing to do"
+sed -i "s|{RUN_DIR}/|$M/|g" "$M/settings/train" && grep -q -- "--data $M/shards" "$M/settings/train" &&
+	touch -r "$D/settings/train" "$M/settings/train" && make -q --no-print-directory run $SMALL RUN_DIR="$M"
+ok $? "a stamp that names the folder itself is still taken"
+last=$(ls "$M/train"/ckpt-*.safetensors | tail -n 1)
+rm -f "$last" "$M/train/checkpoint.sha256"
+make --no-print-directory run $SMALL RUN_DIR="$M" > "$T/moved.out" 2>&1 &&
+	grep -q "resuming from $M/train/ckpt-" "$T/moved.out" && ! grep -q "stage.sh $M fetch\|stage.sh $M shards" "$T/moved.out" &&
+	cmp -s "$M/train/checkpoint.sha256" "$D/train/checkpoint.sha256"
+ok $? "its training cut short: resumed there, nothing before it redone, the same final checkpoint" ||
+	diag "$(grep -v '^bonsai' "$T/moved.out" | tail -n 4)"
+rm -rf "$M"
 # A dry run with another setting says what it would redo and writes
 # nothing: the run stays up to date for its own settings.
 make -n --no-print-directory run $SMALL EVAL_TOKENS=8192 > "$T/dry.out" 2>&1 &&
