@@ -76,6 +76,18 @@ close "$T/one.log" "$T/tcp.log"
 ok $? "--gpus 2 --device cpu (tcp): the losses of one process within $BOUND (gap $gap; exit $rc)"
 grep -q "2 ranks (torchrun, tcp)" "$T/tcp.err"
 ok $? "--gpus starts the ranks with torchrun's variables"
+# Each rank its share of the cores (n ranks of all of them: n times as
+# many threads as cores); OMP_NUM_THREADS, when set, each rank's.
+cores=$(env -u OMP_NUM_THREADS nproc)
+share=$((cores / 2))
+[ "$share" -gt 0 ] || share=1
+env -u OMP_NUM_THREADS bin/bonsai-train $A --gpus 2 -o "$T/thr" --steps 1 2> "$T/thr.err" > /dev/null &&
+	grep -q "device cpu, $share threads\?$" "$T/thr.err"
+ok $? "--gpus 2 --device cpu: each rank runs $share of the $cores cores' threads" || diag "$(grep device "$T/thr.err")"
+OMP_NUM_THREADS=3 bin/bonsai-train $A --gpus 2 -o "$T/thr3" --steps 1 2> "$T/thr.err" > /dev/null &&
+	grep -q "device cpu, 3 threads$" "$T/thr.err"
+ok $? "and OMP_NUM_THREADS=3: 3 threads a rank" || diag "$(grep device "$T/thr.err")"
+
 # The clipping's global norm: each rank's sum of squares of its slice,
 # summed over the ranks (one number), is the one-process norm; a rank's own
 # slice alone would be about 1/sqrt(2) of it.

@@ -234,7 +234,8 @@ backend *cpu_backend_new(const gemma3_config *c, int B, int T)
 	    !(s->scratch = grad_scratch_new(c, B, T, err, sizeof err)))
 		die("%s; a smaller --micro-batch (or --seq) needs less", err);
 	backend *b = xcalloc(1, sizeof *b);
-	snprintf(b->device, sizeof b->device, "cpu, %d threads", omp_get_max_threads());
+	int threads = omp_get_max_threads();
+	snprintf(b->device, sizeof b->device, "cpu, %d thread%s", threads, threads == 1 ? "" : "s");
 	b->impl = s;
 	b->set_params = set_params;
 	b->get_params = get_params;

@@ -5,6 +5,7 @@
 #include "dist.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +81,17 @@ int launch_local(int n, int argc, char **argv)
 	int port = dist_free_port(err, sizeof err);
 	if (port < 0)
 		die("--gpus: %s", err);
-	char sn[16], sp[16];
+	char sn[16], sp[16], st[16];
 	snprintf(sn, sizeof sn, "%d", n);
 	snprintf(sp, sizeof sp, "%d", port);
+	/* Each rank its share of the cores this process may use: n ranks of
+	 * all of them each ran n times as many threads as cores, the CPU
+	 * ranks' steps slower than one process's. OMP_NUM_THREADS, when set,
+	 * is each rank's. */
+	int share = omp_get_num_procs() / n;
+	snprintf(st, sizeof st, "%d", share > 0 ? share : 1);
+	const char *given = getenv("OMP_NUM_THREADS");
+	int set_threads = !given || !*given;
 	cli_catch_signals();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -111,7 +120,8 @@ int launch_local(int n, int argc, char **argv)
 			unsetenv("OMPI_COMM_WORLD_SIZE");
 			if (setenv("RANK", sr, 1) || setenv("LOCAL_RANK", sr, 1) ||
 			    setenv("WORLD_SIZE", sn, 1) || setenv("LOCAL_WORLD_SIZE", sn, 1) ||
-			    setenv("MASTER_ADDR", "127.0.0.1", 1) || setenv("MASTER_PORT", sp, 1))
+			    setenv("MASTER_ADDR", "127.0.0.1", 1) || setenv("MASTER_PORT", sp, 1) ||
+			    (set_threads && setenv("OMP_NUM_THREADS", st, 1)))
 				_exit(127);
 			execv("/proc/self/exe", cargv);
 			fprintf(stderr, "%s: --gpus: cannot run /proc/self/exe: %s\n", cli_progname(),
