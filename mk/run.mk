@@ -223,8 +223,12 @@ $(D)/files.tsv: $(D)/settings/list $(wildcard $(PARQUET)) | $(RUN_TOOLS)
 ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
 $(D)/files.mk: $(D)/files.tsv
 	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@
-endif
+# Included as a must: the list failing stops make there, not later with "No
+# rule to make target files.tsv" (nor, files.mk failing, a run of no files).
+include $(D)/files.mk
+else
 -include $(D)/files.mk
+endif
 
 DOCS   := $(NAMES:%=$(D)/docs/%.jsonl)
 CLEAN  := $(NAMES:%=$(D)/clean/%.jsonl)

@@ -63,5 +63,7 @@ mkd run RUN=demo "RUN_DIR=$T/d2" "BONSAI_SHARED=$T/none"
 ok $? "make run reads the test data from \$BONSAI_SHARED (exit $rc)" || diag "$(tail -n 3 "$T/err")"
 [ ! -e "$T/d2/files.tsv" ]
 ok $? "and leaves no list of files behind"
+grep -q "files.tsv\] Error" "$T/err" && ! grep -q "No rule to make target" "$T/err"
+ok $? "make stops at the list, saying so (not: no rule to make files.tsv)" || diag "$(tail -n 2 "$T/err")"
 
 done_testing
