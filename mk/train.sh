@@ -13,6 +13,12 @@ set -eu
 d=$1 burst=$2
 shift 2
 t=$d/train
+# A bonsai-train writing the folder (another make run of this RUN_DIR, a
+# run started by hand): neither deleted under it nor its metrics cut.
+if [ -e "$t/.lock" ] && ! flock -n "$t/.lock" true; then
+	echo "train: $t is being written by another process (bonsai-train pid $(cat "$t/.lock")): wait for it, or stop it first" >&2
+	exit 1
+fi
 # the command as given (settings/train is the newest one: a replay of
 # repro/commands.sh runs older ones too), with the run's folder as
 # {RUN_DIR}: a run moved to another RUN_DIR goes on there. (A run started

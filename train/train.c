@@ -550,6 +550,13 @@ int cmd_train(int argc, char **argv)
 	int rank = dist_rank(d), world = dist_world(d);
 	if (rank)
 		progress_set(PROGRESS_OFF);
+	/* before its checkpoints are read: another run writing them now would
+	 * change them under this one */
+	int lock = -1;
+	struct stat sb;
+	if (!rank && stat(o.out, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    (lock = run_lock(o.out, err, sizeof err)) < 0)
+		die("%s", err);
 
 	gemma3_config c;
 	float *params = NULL, *m = NULL, *v = NULL;
@@ -650,6 +657,8 @@ int cmd_train(int argc, char **argv)
 	if (!rank) {
 		run_keep_tokenizer(o.data, o.out, train->m->fingerprint);
 		mkdir_p(o.out);
+		if (lock < 0 && (lock = run_lock(o.out, err, sizeof err)) < 0)
+			die("%s", err);
 		if (gemma3_write_config(o.out, &c, err, sizeof err))
 			die("%s", err);
 	}

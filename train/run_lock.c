@@ -1,0 +1,48 @@
+/* run_lock.c - one bonsai-train at a time writes a run directory. Two runs
+ * in one folder (a run started twice, two `make run` of one RUN_DIR) would
+ * each save checkpoints over the other's and mix their metrics; the second
+ * is refused instead, naming the first. The lock is flock(2) on RUN/.lock,
+ * so it goes with the process however it ends: a .lock left behind locks
+ * nothing. */
+#include "cli.h"
+#include "commands.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int run_lock(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/.lock", dir) >= sizeof path)
+		return errf(err, errlen, "%s: path too long", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		char pid[32] = "";
+		ssize_t n = e == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+		close(fd);
+		if (e != EWOULDBLOCK)
+			return errf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		return errf(err, errlen,
+			    "%s: another bonsai-train%s%s%s is writing this run (two would save over each "
+			    "other's checkpoints); wait for it, or stop it first",
+			    dir, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+	}
+	char line[32];
+	int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, line, (size_t)len, 0) != len) {
+		int e = errno;
+		close(fd);
+		return errf(err, errlen, "%s: %s", path, strerror(e));
+	}
+	return fd;
+}
