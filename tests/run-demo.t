@@ -117,25 +117,29 @@ else
 	echo "# no bonsai-plot in this tree: no plot to check"
 fi
 
-# repro/commands.sh replays the run: with every stage's output gone, it
-# makes them again, the same bits (then the run is put back as it was)
+# repro/commands.sh replays the run into the folder it is in: the run
+# moved elsewhere, every stage's output gone, it makes them again there,
+# the same bits, and writes nothing where the run was made (then the run
+# is put back as it was)
 cp -a "$D" "$T/orig"
-rm -rf "$D/files.tsv" "$D/docs" "$D/clean" "$D/tokenizer" "$D/tokens" "$D/shards" "$D/train" "$D/eval" \
-	"$D/plots" "$D/report.md" "$D/report.html" "$D/evalsets.sha256"
-# timings aside: the JSON's seconds, rates and dates
-untimed() { grep -v '"seconds"\|per_second"\|"date"\|evaluation_time' "$1"; }
-(sh -e "$T/orig/repro/commands.sh" > "$T/replay.out" 2>&1) && same=1 &&
+E=$T/elsewhere
+mv "$D" "$E"
+rm -rf "$E/files.tsv" "$E/docs" "$E/clean" "$E/tokenizer" "$E/tokens" "$E/shards" "$E/train" "$E/eval" \
+	"$E/plots" "$E/report.md" "$E/report.html" "$E/evalsets.sha256"
+# timings aside (the JSON's seconds, rates and dates), and the folder's name
+untimed() { grep -v '"seconds"\|per_second"\|"date"\|evaluation_time' "$1" | sed "s|$D/|RUN/|g; s|$E/|RUN/|g"; }
+(sh -e "$E/repro/commands.sh" > "$T/replay.out" 2>&1) && same=1 &&
 	for f in files.tsv docs/000_00000.jsonl clean/001_00000.jsonl tokenizer/tokenizer.json \
 		tokenizer/info.json tokens/000_00000.ts shards/manifest train/checkpoint.sha256; do
-		cmp -s "$T/orig/$f" "$D/$f" || { echo "# replay: $f differs"; same=0; }
+		cmp -s "$T/orig/$f" "$E/$f" || { echo "# replay: $f differs"; same=0; }
 	done &&
 	for f in clean/001_00000.stats.json eval/ppl.json eval/tasks.json; do
-		untimed "$T/orig/$f" > "$T/a" && untimed "$D/$f" > "$T/b" && cmp -s "$T/a" "$T/b" ||
+		untimed "$T/orig/$f" > "$T/a" && untimed "$E/$f" > "$T/b" && cmp -s "$T/a" "$T/b" ||
 			{ echo "# replay: $f differs"; diff "$T/a" "$T/b" | head -4 | sed 's/^/# /'; same=0; }
-	done && [ $same = 1 ] && [ -s "$D/report.md" ]
-ok $? "sh -e repro/commands.sh makes the run again, the same files (checkpoint included)" ||
+	done && [ $same = 1 ] && [ -s "$E/report.md" ] && [ ! -e "$D" ]
+ok $? "sh -e repro/commands.sh of a run moved elsewhere makes it again there, the same files (checkpoint included), nothing where it was made" ||
 	diag "$(tail -n 5 "$T/replay.out")"
-rm -rf "$D"
+rm -rf "$D" "$E"
 mv "$T/orig" "$D"
 
 make -q --no-print-directory run $SMALL

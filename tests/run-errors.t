@@ -53,8 +53,17 @@ ok $? "TOKENS=3M over BATCH_TOKENS=4k: 768 steps, the sizes' k and M being 1024s
 
 # a stage whose progress line cannot be written is still done
 sh mk/stage.sh "$T/st" demo "$T/st/x/out" true 2> /dev/full && [ -s "$T/st/repro/times.tsv" ] &&
-	grep -q "^mkdir -p .*st/x$" "$T/st/repro/commands.sh"
+	grep -qx 'mkdir -p "$D"/x' "$T/st/repro/commands.sh"
 ok $? "mk/stage.sh: exit 0 with stderr unwritable, the stage recorded with its folder"
+# commands.sh names the run's files through $D (the folder it is in); one
+# begun without that line goes on naming the folder itself
+sh mk/stage.sh -o "$T/st" demo "$T/st/y" echo "$T/st/z" 2> /dev/null &&
+	grep -Fqx 'echo "$D"/z > "$D"/y' "$T/st/repro/commands.sh" && [ "$(cat "$T/st/y")" = "$T/st/z" ] &&
+	mkdir -p "$T/old/repro" && echo "# list: $T/old/files.tsv" > "$T/old/repro/commands.sh" &&
+	sh mk/stage.sh "$T/old" demo "$T/old/x/out" true 2> /dev/null &&
+	grep -qx "mkdir -p $T/old/x" "$T/old/repro/commands.sh" && ! grep -q '^D=' "$T/old/repro/commands.sh"
+ok $? "commands.sh: the run's files as \"\$D\"/FILE; an older commands.sh goes on with the folder's name" ||
+	diag "$(cat "$T/st/repro/commands.sh" "$T/old/repro/commands.sh")"
 
 # the test data's folder: $BONSAI_SHARED, as for the tests (a run of the
 # demo there names the folder it found no parquet files in)
