@@ -8,7 +8,8 @@
 # more or fewer GPUs, as bonsai-train --resume allows. BURST_STEPS > 0: before a fresh
 # start, that many steps of the same run in a scratch folder give the
 # speed, and the token budget and the estimated hours are printed. Ends
-# with RUN_DIR/train/checkpoint.sha256 naming the final checkpoint.
+# with RUN_DIR/train/checkpoint.sha256 naming the final checkpoint, once
+# the run has reached its last step (a run stopped before it fails).
 set -eu
 d=$1 burst=$2
 shift 2
@@ -73,5 +74,15 @@ else
 	"$@" > "$t/metrics.jsonl"
 fi
 last=$(ls "$t"/ckpt-*.safetensors | tail -n 1)
+# bonsai-train stopped by a signal of its own (kill -INT or -USR1 of the
+# trainer alone, a scheduler's warning) saves and exits 0: the run is not
+# done, and the stage must not look made (evaluated, reported, and never
+# resumed) until its last step.
+step=$(basename "$last" .safetensors | sed 's/^ckpt-0*//')
+steps=$(printf ' %s ' "$*" | sed -n 's/.* --steps \([0-9][0-9]*\) .*/\1/p')
+if [ -n "$steps" ] && [ "${step:-0}" -lt "$steps" ]; then
+	echo "train: $t stopped at step ${step:-0} of $steps; make run again goes on from there" >&2
+	exit 1
+fi
 (cd "$t" && sha256sum "$(basename "$last")") > "$t/checkpoint.sha256.tmp"
 mv "$t/checkpoint.sha256.tmp" "$t/checkpoint.sha256"

@@ -4,7 +4,8 @@
 # source; a second run has nothing to do (make -q), nor after a dry run
 # (make -n) with another setting; a run killed (kill -9)
 # during training and made again ends with the uninterrupted run's final
-# checkpoint; a changed filter rule redoes the filter and what follows, not
+# checkpoint, and one whose trainer alone is stopped by SIGINT fails
+# instead of looking done; a changed filter rule redoes the filter and what follows, not
 # the fetch; BURST_STEPS prints the estimated hours before training; the
 # training and evaluation commands are checked before the first stage;
 # GPUS=2 trains with two processes, and another GPUS resumes the run;
@@ -192,6 +193,24 @@ cmp -s "$T/straight.sha256" "$D/train/checkpoint.sha256"
 ok $? "the final checkpoint is the uninterrupted run's, bit for bit"
 grep '"loss"' "$D/train/metrics.jsonl" | sed 's/,"lr".*//' | cmp -s - "$T/straight.loss"
 ok $? "and metrics.jsonl has each step once, with the same losses"
+
+# SIGINT to the trainer alone (not make): it saves and exits 0, and the
+# train stage fails, naming the step, instead of looking done (evaluated,
+# reported, never resumed); make run again goes on to the end.
+rm -rf "$D/train" "$D/eval" "$D/report.md" "$D/report.html"
+mk run &
+pid=$!
+i=0
+while ! ls "$D/train" 2> /dev/null | grep -q '^ckpt-[0-9]*\.safetensors$' && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT $(ps -eo pid=,args= | awk -v o="-o $D/train" '$2 == "bin/bonsai-train" && index($0, o) { print $1 }')
+wait $pid
+rc=$?
+[ $rc -ne 0 ] && grep -q "^train: $D/train stopped at step [0-9]* of 12; make run again goes on from there" "$T/make.out" &&
+	[ ! -f "$D/train/checkpoint.sha256" ] && [ ! -f "$D/eval/ppl.json" ]
+ok $? "the trainer alone stopped by SIGINT: make run fails (exit $rc), the step named, nothing evaluated" ||
+	diag "$(grep -v '^bonsai' "$T/make.out" | tail -n 3)"
+mk run && cmp -s "$T/straight.sha256" "$D/train/checkpoint.sha256"
+ok $? "make run again: resumed to the uninterrupted run's final checkpoint"
 
 # A changed filter rule: filter and what follows are made again, not the fetch.
 touch "$T/mark"
