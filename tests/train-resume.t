@@ -26,6 +26,20 @@ ok $? "10 + resume 10 = 20 straight: identical losses" ||
 cmp -s "$T/a/ckpt-00000020.safetensors" "$T/b/ckpt-00000020.safetensors"
 ok $? "and identical final checkpoints (params, AdamW state, position)" || diag "final checkpoints differ"
 
+# A plain --resume goes on with the run's optimizer options and seed, not
+# the defaults: 10 + 10 equal 20 straight, with no warning of changed options.
+O="$A --clip 0.3 --weight-decay 0.05 --beta1 0.8 --beta2 0.99 --eps 1e-6 --seed 7 --save-every 0"
+bin/bonsai-train $O -o "$T/o1" > "$T/o1.log" 2> /dev/null
+bin/bonsai-train $O -o "$T/o2" --stop-at 10 > "$T/o2.log" 2> /dev/null
+bin/bonsai-train --data "$T/data" --device cpu -q -o "$T/o2" --resume >> "$T/o2.log" 2> "$T/err"
+losses "$T/o1.log" > "$T/o1.loss"
+losses "$T/o2.log" > "$T/o2.loss"
+[ "$(wc -l < "$T/o2.loss")" -eq 20 ] && cmp -s "$T/o1.loss" "$T/o2.loss" &&
+	cmp -s "$T/o1/ckpt-00000020.safetensors" "$T/o2/ckpt-00000020.safetensors" &&
+	! grep -q 'other options\|ignored' "$T/err"
+ok $? "--resume alone keeps --clip, --weight-decay, --beta1/2, --eps and --seed of the run" ||
+	diag "$(diff "$T/o1.loss" "$T/o2.loss" | head -4)" "$(cat "$T/err")"
+
 # The step's batch is the run's; the micro-batch may change on resume (the
 # GPU's default depends on its free memory): 2 x 4 passes instead of 4 x 2
 # change the losses only by the order of sums.

@@ -319,14 +319,21 @@ static void settle_options(options *o, const gemma3_train_state *st, const char 
 			o->steps = atol(v);
 		if (!GIVEN(O_WARM) && hparam(hp, "warmup", v, sizeof v))
 			o->warmup = atol(v);
-		if (!GIVEN(O_LR) && hparam(hp, "lr", v, sizeof v))
-			o->lr = atof(v);
-		if (!GIVEN(O_MINLR) && hparam(hp, "min-lr-ratio", v, sizeof v))
-			o->min_lr_ratio = atof(v);
-		if (!GIVEN(O_DECAY) && hparam(hp, "decay-frac", v, sizeof v))
-			o->decay_frac = atof(v);
 		if (!GIVEN(O_SCHED) && hparam(hp, "schedule", v, sizeof v))
 			o->schedule = !strcmp(v, "wsd") ? "wsd" : "cosine";
+		/* the schedule's numbers and the optimizer's: a plain --resume
+		 * of a run started with --clip 0.5 must not go on at the default 1 */
+		const struct { int code; const char *key; double *val; } from_run[] = {
+			{ O_LR, "lr", &o->lr }, { O_MINLR, "min-lr-ratio", &o->min_lr_ratio },
+			{ O_DECAY, "decay-frac", &o->decay_frac }, { O_WD, "weight-decay", &o->wd },
+			{ O_B1, "beta1", &o->beta1 }, { O_B2, "beta2", &o->beta2 },
+			{ O_EPS, "eps", &o->eps }, { O_CLIP, "clip", &o->clip },
+		};
+		for (size_t i = 0; i < sizeof from_run / sizeof *from_run; i++)
+			if (!GIVEN(from_run[i].code) && hparam(hp, from_run[i].key, v, sizeof v))
+				*from_run[i].val = atof(v);
+		if (!GIVEN(O_SEED))
+			o->seed = st->seed;
 		/* The global batch decides the run; how it is split (ranks,
 		 * micro-batches) only changes the order of a sum. */
 		if (o->seq != st->seq || o->batch_tokens != st->batch_tokens)
