@@ -1,0 +1,71 @@
+#!/bin/sh
+# The man pages against the tools: every long option a tool's --help (or a
+# subcommand's) lists is in its man page, and every option the man page
+# gives as the tool's own (SYNOPSIS and .It lines) is in its --help; the
+# bonsai-train and bonsai-eval commands of the EXAMPLES pass --check as
+# written, so a copied example is not refused for a missing option.
+. tests/tap.sh
+
+# long options of a usage text: --name
+help_opts() {
+	grep -o -- '--[a-z][a-z0-9-]*' | sort -u
+}
+# options written anywhere in a man page, as --name: \-name, and -name as
+# an argument of Fl (Fl -name, Fl x , -name)
+man_opt_words() {
+	grep -o -- '\(\\-\|Fl -\|, -\)[a-z][a-z0-9-]*' | sed 's/^\\-/--/; s/^Fl -/--/; s/^, -/--/' | sort -u
+}
+# the page's own options: its SYNOPSIS and the heads of its lists
+man_own_opts() {
+	awk '/^\.Sh SYNOPSIS/ { s = 1; next } /^\.Sh/ { s = 0 } s || /^\.It Fl/' "$1" | man_opt_words
+}
+
+for bin in bin/bonsai-*; do
+	tool=${bin#bin/}
+	page=man/man1/$tool.1
+	[ -f "$page" ] || { ok 1 "$tool has a man page ($page)"; continue; }
+	$bin --help > "$T/usage"
+	subs=$(sed -n "s/^\(usage:\|      \) *$tool \([a-z][a-z-]*\)\( .*\)\{0,1\}\$/\2/p" "$T/usage" | sort -u)
+	for sub in $subs; do
+		$bin "$sub" --help >> "$T/usage"
+	done
+	help_opts < "$T/usage" > "$T/help.opts"
+	man_opt_words < "$page" > "$T/man.all"
+	man_own_opts "$page" > "$T/man.own"
+	missing=$(comm -23 "$T/help.opts" "$T/man.all" | tr '\n' ' ')
+	[ -z "$missing" ]
+	ok $? "$tool: every option of --help is in $page" || diag "not in the man page: $missing"
+	extra=$(comm -13 "$T/help.opts" "$T/man.own" | tr '\n' ' ')
+	[ -z "$extra" ]
+	ok $? "$tool: every option $page gives is in --help" || diag "not in --help: $extra"
+done
+
+# The EXAMPLES' literal lines, continuations (\e) joined, prompts ($ )
+# dropped, one command of a pipeline a line.
+examples() {
+	awk '/^\.Sh EXAMPLES/ { e = 1; next } /^\.Sh/ { e = 0 }
+		!e { next }
+		/^\.Bd -literal/ { lit = 1; next } /^\.Ed/ { lit = 0; next }
+		/^\.Dl / { sub(/^\.Dl /, ""); print; next }
+		lit { print }' "$@" |
+		awk '{ sub(/^\$ /, ""); line = line $0 }
+			/\\e$/ { sub(/\\e$/, "", line); next }
+			{ print line; line = "" }' |
+		tr '|' '\n' | sed 's/^ *//'
+}
+n=0
+examples man/man1/*.1 man/man7/*.7 |
+	grep -E '^bonsai-(train|eval) ' | grep -vE '^bonsai-train (verify|export) ' | grep -v '\.\.\.' |
+	sed 's/ *&$//; s/ *>>* *[^ ]*$//' > "$T/examples"
+while read -r tool args; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # the example's own words
+	bin/$tool $args --check > "$T/out" 2> "$T/err"
+	rc=$?
+	[ "$rc" -eq 0 ]
+	ok $? "example passes --check: $tool $args" || diag "exit $rc: $(cat "$T/err")"
+done < "$T/examples"
+[ "$(wc -l < "$T/examples")" -ge 8 ]
+ok $? "the examples of bonsai-train and bonsai-eval were found ($(wc -l < "$T/examples"))"
+
+done_testing
