@@ -698,12 +698,14 @@ void dir_expected(const char *path, const char *what)
 char *path_join(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);
+	/* "run/" as the user typed it: "run/ckpt", not "run//ckpt" */
+	int slash = !(a && dir[a - 1] == '/');
 	char *p = malloc(a + b + 2);
 	if (!p)
 		return NULL;
 	memcpy(p, dir, a);
 	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
+	memcpy(p + a + slash, name, b + 1);
 	return p;
 }
 

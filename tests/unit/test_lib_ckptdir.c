@@ -103,6 +103,12 @@ int main(void)
 	char *j = xpath_join("a/b", "c.json");
 	is_str(j, "a/b/c.json", "path_join");
 	free(j);
+	j = xpath_join("a/b/", "c.json");
+	is_str(j, "a/b/c.json", "path_join of a folder given with its slash: one slash");
+	free(j);
+	j = xpath_join("/", "c.json");
+	is_str(j, "/c.json", "path_join of the root");
+	free(j);
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd))
