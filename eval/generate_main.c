@@ -140,8 +140,9 @@ int main(int argc, char **argv)
 #endif
 			break;
 		}
-		case 'v': verbose = 1; break;
-		case 'q': quiet = 1; break;
+		/* the last of -v and -q counts (an alias's -q overridden) */
+		case 'v': verbose = 1, quiet = 0; break;
+		case 'q': quiet = 1, verbose = 0; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
 		}

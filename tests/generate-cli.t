@@ -12,6 +12,11 @@ bin/bonsai-generate --version >/dev/null; ok $? "--version exits 0"
 bin/bonsai-generate -p x 2>/dev/null; [ $? -eq 2 ]; ok $? "no model: exit 2"
 $G --top-p 1.5 2>/dev/null; [ $? -eq 2 ]; ok $? "--top-p above 1: exit 2"
 
+# the last of -v and -q counts ($G has -q)
+$G -v -p "$P" -n 2 --seed 5 2> "$TMP/v.err" > /dev/null && grep -q "seed 5" "$TMP/v.err" &&
+	$G -v -q -p "$P" -n 2 2> "$TMP/vq.err" > /dev/null && [ ! -s "$TMP/vq.err" ]
+ok $? "-q then -v: verbose; -v then -q: quiet" || diag "$(cat "$TMP/v.err" "$TMP/vq.err")"
+
 $G -p "$P" -n 12 --temperature 0 > "$TMP/g1" && $G -p "$P" -n 12 --temperature 0 > "$TMP/g2" &&
 cmp -s "$TMP/g1" "$TMP/g2"; ok $? "greedy decoding is deterministic"
 head -c ${#P} "$TMP/g1" | grep -qx "$P"; ok $? "the prompt is echoed first"
