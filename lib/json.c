@@ -426,6 +426,17 @@ double json_get_num(const json_value *obj, const char *key, double def)
 	return v && v->type == JSON_NUMBER ? v->number : def;
 }
 
+int json_get_finite(const json_value *obj, const char *key, double *out)
+{
+	const json_value *v = json_get(obj, key);
+	if (!v)
+		return 0;
+	if (v->type != JSON_NUMBER || !isfinite(v->number))
+		return -1;
+	*out = v->number;
+	return 1;
+}
+
 int json_int(const json_value *v, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (!v || v->type != JSON_NUMBER || !(v->number >= (double)lo && v->number <= (double)hi) ||

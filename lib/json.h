@@ -40,6 +40,10 @@ json_value *json_get(const json_value *obj, const char *key);
  * another type. */
 const char *json_get_str(const json_value *obj, const char *key);
 double json_get_num(const json_value *obj, const char *key, double def);
+/* A member that must be a finite number when present: 1 and *out when it
+ * is one, 0 when absent, -1 when it is something else (a string, null, a
+ * number beyond a double's range: 1e999). */
+int json_get_finite(const json_value *obj, const char *key, double *out);
 /* 0 and *out when v is a number that is a whole number in [lo, hi] (within
  * +-2^53), else -1. The range is checked before the conversion: converting
  * a double beyond an integer type's range is undefined. */

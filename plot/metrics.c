@@ -10,19 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A member that must be a finite number when present: 1 = found,
- * 0 = absent, -1 = present but not a number. */
-static int get_number(const json_value *o, const char *key, double *out)
-{
-	const json_value *v = json_get(o, key);
-	if (!v)
-		return 0;
-	if (v->type != JSON_NUMBER || !isfinite(v->number))
-		return -1;
-	*out = v->number;
-	return 1;
-}
-
 /* A resumed run repeats the steps after its checkpoint: the new lines win. */
 static void drop_from_step(run_metrics *r, double step)
 {
@@ -49,7 +36,7 @@ static int parse_line(run_metrics *r, const json_value *o, long line, char *err,
 	if (o->type != JSON_OBJECT)
 		return errf(err, errlen, "%s:%ld: not a JSON object", path, line);
 	double step, tokens = 0, loss = 0, lr = 0, tps = 0, val = 0;
-	int has_step = get_number(o, "step", &step);
+	int has_step = json_get_finite(o, "step", &step);
 	if (has_step < 0)
 		return errf(err, errlen, "%s:%ld: \"step\" is not a number", path, line);
 	if (!has_step)
@@ -58,7 +45,7 @@ static int parse_line(run_metrics *r, const json_value *o, long line, char *err,
 	double *vals[] = {&tokens, &loss, &lr, &tps, &val};
 	int has[5];
 	for (int k = 0; k < 5; k++) {
-		has[k] = get_number(o, keys[k], vals[k]);
+		has[k] = json_get_finite(o, keys[k], vals[k]);
 		if (has[k] < 0)
 			return errf(err, errlen, "%s:%ld: \"%s\" is not a finite number", path, line, keys[k]);
 	}

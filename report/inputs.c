@@ -66,10 +66,67 @@ static void read_tasks(report *r)
 	json_free(d);
 }
 
-static double num_after(const char *line, const char *key)
+/* One step line of train/metrics.jsonl: ms is NAN for a skipped step. */
+typedef struct {
+	double step, tokens, ms;
+	int ranks;
+} step_line;
+
+typedef struct {
+	step_line *v;
+	size_t n, cap;
+	double val_loss, val_step;
+} step_lines;
+
+/* A run resumed by hand (bonsai-train --resume >> metrics.jsonl) repeats the
+ * steps after its checkpoint: the newer lines replace them, as in
+ * bonsai-plot, so that their time is not counted twice. */
+static void drop_from(step_lines *s, double step)
 {
-	const char *p = strstr(line, key);
-	return p ? strtod(p + strlen(key), NULL) : NAN;
+	while (s->n && s->v[s->n - 1].step >= step)
+		s->n--;
+	if (s->val_step >= step)
+		s->val_loss = s->val_step = NAN;
+}
+
+/* One line, parsed as JSON: a last line cut off (a training still writing,
+ * or killed mid-line) is an error, never a number read from half of it. */
+static void metrics_line(step_lines *s, const char *path, long no, const char *line, size_t len,
+			 int last, int ranks)
+{
+	char err[160];
+	json_doc *d = json_parse(line, len, err, sizeof err);
+	if (!d && last)
+		die("%s:%ld: the last line is cut off (%s): the training is still running or was "
+		    "killed; report a finished run", path, no, err);
+	if (!d)
+		die("%s:%ld: %s", path, no, err);
+	const json_value *o = json_root(d);
+	double step, tok, ms = NAN, k = ranks, val;
+	if (o->type != JSON_OBJECT || json_get_finite(o, "step", &step) != 1)
+		die("%s:%ld: not a line of bonsai-train's metrics (no \"step\")", path, no);
+	int has_val = json_get_finite(o, "val_loss", &val);
+	if (has_val) {
+		if (has_val < 0)
+			die("%s:%ld: \"val_loss\" is not a finite number", path, no);
+		s->val_loss = val;
+		s->val_step = step;
+		json_free(d);
+		return;
+	}
+	if (json_get_finite(o, "tokens", &tok) != 1 || json_get_finite(o, "ms", &ms) < 0 || json_get_finite(o, "ranks", &k) < 0)
+		die("%s:%ld: not a line of bonsai-train's metrics (\"tokens\", \"ms\" or \"ranks\" "
+		    "missing or not a number)", path, no);
+	if (k < 1 || k > 1 << 20)
+		die("%s:%ld: \"ranks\": %g is not a number of processes", path, no, k);
+	json_free(d);
+	if (s->n && step <= s->v[s->n - 1].step)
+		drop_from(s, step);
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
+	}
+	s->v[s->n++] = (step_line){ step, tok, ms, (int)k };
 }
 
 /* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
@@ -80,35 +137,35 @@ static double num_after(const char *line, const char *key)
 static void read_metrics(report *r)
 {
 	char *p = in_dir(r, "train/metrics.jsonl");
-	instream *in = instream_open(p);
-	char *line;
-	size_t len;
+	size_t n;
+	char *text = read_file(p, &n);
+	step_lines s = { .val_loss = NAN, .val_step = NAN };
+	long no = 0;
+	for (const char *at = text, *end = text + n; at < end;) {
+		const char *nl = memchr(at, '\n', (size_t)(end - at));
+		size_t len = nl ? (size_t)(nl - at) : (size_t)(end - at);
+		metrics_line(&s, p, ++no, at, len, !nl, r->ranks);
+		at += len + (nl != NULL);
+	}
+	free(text);
+	if (!s.n)
+		die("%s: no training steps", p);
 	double ms = 0, prev_tokens = 0, tokens_timed = 0;
 	int last_ranks = r->ranks;
-	while (instream_getline(in, &line, &len)) {
-		if (strstr(line, "\"val_loss\":")) {
-			r->train_val_loss = num_after(line, "\"val_loss\":");
-			continue;
+	for (size_t i = 0; i < s.n; i++) {
+		const step_line *l = &s.v[i];
+		if (isfinite(l->ms)) {
+			ms += l->ms;
+			r->rank_seconds += l->ms / 1e3 * l->ranks;
+			tokens_timed += l->tokens - prev_tokens;
+			last_ranks = l->ranks;
 		}
-		double tok = num_after(line, "\"tokens\":"), step = num_after(line, "\"step\":");
-		if (!isfinite(tok) || !isfinite(step))
-			die("%s:%ld: not a line of bonsai-train's metrics", p, instream_line_no(in));
-		double m = num_after(line, "\"ms\":"), k = num_after(line, "\"ranks\":");
-		if (isfinite(k) && (k < 1 || k > 1 << 20))
-			die("%s:%ld: \"ranks\": %g is not a number of processes", p, instream_line_no(in), k);
-		int ranks = isfinite(k) ? (int)k : r->ranks;
-		if (isfinite(m)) {
-			ms += m;
-			r->rank_seconds += m / 1e3 * ranks;
-			tokens_timed += tok - prev_tokens;
-			last_ranks = ranks;
-		}
-		prev_tokens = r->tokens_seen = tok;
-		r->steps = (long)step;
+		prev_tokens = l->tokens;
 	}
-	instream_close(in);
-	if (!r->steps)
-		die("%s: no training steps", p);
+	r->tokens_seen = s.v[s.n - 1].tokens;
+	r->steps = (long)s.v[s.n - 1].step;
+	r->train_val_loss = s.val_loss;
+	free(s.v);
 	free(p);
 	r->step_seconds = ms / 1e3;
 	r->tokens_per_s = ms > 0 ? tokens_timed / (ms / 1e3) : NAN;

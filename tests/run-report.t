@@ -115,6 +115,40 @@ sed -i 's/}}$/},\n "decontamination": {"tasks": {}}}/' "$T/none/clean/b.stats.js
 run bin/bonsai-report "$T/none"
 fails_with 1 "b.stats.json has a \"decontamination\" and clean/a.stats.json none" "one file decontaminated and one not: exit 1, named"
 
+# A metrics file cut off mid-line (a training killed, or still writing):
+# no figure read from half a line ("tokens":72 of "tokens":7200000).
+cp -r "$R" "$T/cut"
+head -n 1 "$R/train/metrics.jsonl" > "$T/cut/train/metrics.jsonl"
+printf '{"step":2,"tokens":72' >> "$T/cut/train/metrics.jsonl"
+run bin/bonsai-report -o "$T/cut.md" "$T/cut"
+fails_with 1 "metrics.jsonl:2: the last line is cut off" "a last line cut off: exit 1, file and line named"
+[ ! -e "$T/cut.md" ]
+ok $? "and no report"
+printf '{"step":2,"tokens":7200000,"loss":6.0,"ms":1e999}\n{"step":3}\n' > "$T/cut/train/metrics.jsonl"
+run bin/bonsai-report "$T/cut"
+fails_with 1 'metrics.jsonl:1: not a line of bonsai-train' "a step whose ms is not a finite number: exit 1, named"
+# Resumed by hand as bonsai-train(1) shows (--resume >> metrics.jsonl):
+# step 1 (half an hour), steps 2 and 3 of a killed attempt (1.5 hours
+# each), then the resumed steps 2 and 3 (1 hour each). The newer lines
+# count: 10.8M tokens in 2.5 hours, not in 5.5; the validation of the
+# killed attempt is gone.
+cp -r "$R" "$T/resumed"
+m=$T/resumed/train/metrics.jsonl
+{
+	head -n 1 "$R/train/metrics.jsonl"
+	echo '{"step":2,"tokens":7200000,"loss":6.1,"ms":5400000}'
+	echo '{"step":3,"tokens":10800000,"loss":6.1,"ms":5400000}'
+	echo '{"step":3,"val_loss":9.5,"val_tokens":100}'
+	echo '{"step":2,"tokens":7200000,"loss":6.0,"ms":3600000}'
+	echo '{"step":3,"tokens":10800000,"loss":5.9,"ms":3600000}'
+} > "$m"
+bin/bonsai-report --peak-flops 1 -o "$T/resumed.md" "$T/resumed" &&
+	grep -qxF "| tokens seen | 10,800,000 |" "$T/resumed.md" && grep -qxF "| tokens/s | 1,200 |" "$T/resumed.md" &&
+	grep -qxF "| training steps' time, s | 9000.0 |" "$T/resumed.md" &&
+	grep -qxF "| GPU hours (training steps) | 2.500 |" "$T/resumed.md" &&
+	grep -qxF "| last validation loss while training | n/a |" "$T/resumed.md"
+ok $? "steps repeated after a resume: the newer lines replace them" ||
+	diag "$(grep "tokens\|time\|GPU hours\|validation" "$T/resumed.md")"
 
 rm "$R/eval/ppl.json"
 run bin/bonsai-report -o "$T/x.md" "$R"
