@@ -17,11 +17,8 @@
  * products of a profiled step follows (gemma3_gpu_product_survey: each
  * shape's algorithm against the others cuBLASLt offers).
  *
- * MFU = tokens/s * F / 989e12, F = 6 * N + 12 * Hq * hd * sum over layers
- * of ctx(layer): N counts every parameter (the tied embedding is used once,
- * by the LM head product), ctx is the mean number of keys a query attends to
- * (causal: (T+1)/2; sliding window w: mean of min(t+1, w)); 12 = 2 products
- * (QK^T, PV) x 2 FLOPs per multiply-add x 3 (forward + backward). */
+ * MFU = tokens/s * F / 989e12, F = gemma3_flops_per_token (lib/gemma3.h:
+ * 6 N + the causal attention's FLOPs, as bonsai-report counts them). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,22 +27,6 @@
 #include "cli.h"
 #include "gemma3.h"
 #include "gemma3_gpu.h"
-
-double flops_per_token(const gemma3_config *c, int T)
-{
-	double N = (double)gemma3_num_params(c), att = 0;
-	for (int l = 0; l < c->num_layers; l++) {
-		double ctx = 0;
-		for (int t = 0; t < T; t++) {
-			int k = t + 1;
-			if (!c->layer_is_global[l] && k > c->sliding_window)
-				k = c->sliding_window;
-			ctx += k;
-		}
-		att += ctx / T;
-	}
-	return 6 * N + 12.0 * c->num_heads * c->head_dim * att;
-}
 
 int main(int argc, char **argv)
 {
@@ -130,7 +111,7 @@ int main(int argc, char **argv)
 		1e3 * wall[0] / steps, span / steps, 1e3 * wall[1] / steps, 1e3 * wall[2] / steps,
 		dt * 1e3);
 	fprintf(stderr, "  a profiled step: fwd_bwd %.3f (span %.3f)\n", 1e3 * pwall / 3, pspan / 3);
-	double tps = B * T / dt, F = flops_per_token(&c, T);
+	double tps = B * T / dt, F = gemma3_flops_per_token(&c, T);
 	printf("{\"impl\": \"bonsai-cuda\", \"config\": \"%s\", \"vocab\": %d, \"params\": %zu, "
 	       "\"batch\": %d, \"seq\": %d, \"recompute\": %d, \"ms_per_step\": %.2f, "
 	       "\"tokens_per_s\": %.0f, \"flops_per_token\": %.4e, \"mfu\": %.4f, "

@@ -76,6 +76,13 @@ typedef struct {
 } gemma3_param_info;
 
 size_t gemma3_num_params(const gemma3_config *c);
+/* Training FLOPs per token at sequence length T, the convention of
+ * bench/RESULTS.md: 6 N (every parameter, the tied embedding once: the LM
+ * head's product) + 12 Hq hd summed over the layers of ctx, the mean
+ * number of keys a query attends to (causal: (T+1)/2; a sliding window w:
+ * the mean of min(t+1, w)). 12 = 2 products (QK^T, PV) x 2 FLOPs per
+ * multiply-add x 3 (forward + backward). */
+double gemma3_flops_per_token(const gemma3_config *c, int T);
 /* The table of every parameter in layout order; returns the count and
  * *out (malloc()ed), or -1 with a message when out of memory. */
 int gemma3_param_table(const gemma3_config *c, gemma3_param_info **out, char *err, size_t errlen);

@@ -491,6 +491,17 @@ size_t gemma3_num_params(const gemma3_config *c)
 	return (size_t)c->vocab_size * d + (size_t)c->num_layers * per + d;
 }
 
+double gemma3_flops_per_token(const gemma3_config *c, int T)
+{
+	double att = 0;
+	for (int l = 0; l < c->num_layers; l++) {
+		/* keys summed over the queries t = 0..T-1: min(t+1, w) */
+		double w = c->layer_is_global[l] ? T : fmin(c->sliding_window, T);
+		att += (w * (w + 1) / 2 + (T - w) * w) / T;
+	}
+	return 6 * (double)gemma3_num_params(c) + 12.0 * c->num_heads * c->head_dim * att;
+}
+
 void gemma3_ptrs_set(const gemma3_config *c, float *base, gemma3_ptrs *p)
 {
 	size_t d = c->hidden_size, ff = c->intermediate_size, hd = c->head_dim,

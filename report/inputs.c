@@ -196,9 +196,8 @@ static void read_device(report *r)
 	free(p);
 }
 
-/* FLOPs per trained token: 6 N for the matrices, and 12 Hq hd ctx per layer
- * for attention, ctx the sequence or the sliding window when shorter (the
- * convention of bench/RESULTS.md). */
+/* FLOPs per trained token as bench/RESULTS.md counts them, so that the MFU
+ * of a run and of the benchmark compare. */
 static void read_model(report *r, int seq)
 {
 	char *p = in_dir(r, "train/config.json"), err[512];
@@ -206,10 +205,7 @@ static void read_model(report *r, int seq)
 	if (gemma3_config_load(p, 0, &c, err, sizeof err))
 		die("%s", err);
 	r->params = (double)gemma3_num_params(&c);
-	double ctx = 0;
-	for (int l = 0; l < c.num_layers; l++)
-		ctx += c.layer_is_global[l] || c.sliding_window >= seq ? seq : c.sliding_window;
-	r->flops_per_token = 6 * r->params + 12.0 * c.num_heads * c.head_dim * ctx;
+	r->flops_per_token = gemma3_flops_per_token(&c, seq);
 	free(p);
 }
 

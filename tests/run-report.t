@@ -2,7 +2,10 @@
 # bonsai-report on a run folder written by hand, with figures worked out
 # here: tokens/s over the steps' own time, GPU hours, MFU from the model's
 # FLOPs per token (the gemma3_tiny fixture: N = 255,744 parameters counted
-# by hand, 6 N + 12 Hq hd (5 x 8 + 32) = 1,589,760 at --seq 32), the
+# by hand; attention as bench/RESULTS.md counts it, the mean keys a query
+# attends to at --seq 32: (1+2+..+8 + 24 x 8) / 32 = 7.125 on each of the
+# 5 layers of window 8, 33 / 2 on the global one: 6 N + 12 Hq hd (5 x 7.125
+# + 16.5) = 1,574,496; at 2000 tokens/s a peak of 3.148992e9 is 100%), the
 # filter's counts summed over files, a stage's time counting a target's
 # last record only; MFU and GPU hours of a run on two GPUs; then bad input.
 . tests/tap.sh
@@ -36,7 +39,7 @@ J
 printf 'list\tfiles.tsv\t1.0\nfetch\tdocs/a\t2.0\nfetch\tdocs/b\t3.0\nfetch\tdocs/a\t4.0\n' > "$R/repro/times.tsv"
 printf 'commit: abc\ngpu: Some GPU, 80 GiB (1 found)\n' > "$R/repro/environment.txt"
 
-run bin/bonsai-report --peak-flops 3.17952e9 -o "$T/r.md" "$R"
+run bin/bonsai-report --peak-flops 3.148992e9 -o "$T/r.md" "$R"
 ok $rc "bonsai-report exits 0"
 has() { grep -qxF -- "$1" "$T/r.md" || { echo "# not in the report: $1"; return 1; }; }
 has "| validation loss | 2.5000 | 3.1719 |" && has "| perplexity | 12.18 | 23.85 |"
@@ -46,9 +49,16 @@ has "| PIQA acc / acc_norm, % (8 items) | 62.50 / 50.00 | 62.08 |" &&
 ok $? "each task's accuracies, the seed's where it has one"
 has "| tokens seen | 7,200,000 |" && has "| tokens/s | 2,000 |" && has "| training tokens/s | 2,000 | 20,085 |"
 ok $? "tokens seen and tokens/s (7.2M tokens in 3600 s of steps)"
-has "| parameters | 255,744 |" && has "| FLOPs per token (6N + attention) | 1.59e+06 |"
+has "| parameters | 255,744 |" && has "| FLOPs per token (6N + attention) | 1.574e+06 |"
 ok $? "parameters and FLOPs per token of the model"
-has "| MFU | 100.0% (peak 3.18e+09 FLOP/s) |" && has "| GPU hours (training steps) | 1.000 |"
+# --seq 4, under the window: every layer's queries attend to (4+1)/2 keys
+# on average: 1,534,464 + 768 x 6 x 2.5 = 1,545,984
+cp -r "$R" "$T/short"
+sed -i 's/--seq 32/--seq 4/' "$T/short/settings/train"
+bin/bonsai-report -o "$T/short.md" "$T/short" && grep -qxF "| FLOPs per token (6N + attention) | 1.546e+06 |" "$T/short.md"
+ok $? "a sequence shorter than the window: causal attention on every layer" ||
+	diag "$(grep FLOPs "$T/short.md")"
+has "| MFU | 100.0% (peak 3.149e+09 FLOP/s) |" && has "| GPU hours (training steps) | 1.000 |"
 ok $? "MFU and GPU hours"
 has "| read | 15 |" && has "| kept | 11 |" && has "| dropped: duplicate | 3 |" && has "| dropped: too-short | 1 |"
 ok $? "the filter's counts summed over the files"
@@ -61,16 +71,16 @@ ok $? "the last validation loss of the metrics"
 # twice the GPU hours
 cp -r "$R" "$T/two"
 sed -i 's/--device cuda/--device cuda --gpus 2/' "$T/two/settings/train"
-bin/bonsai-report --peak-flops 3.17952e9 -o "$T/two.md" "$T/two" &&
-	grep -qxF "| MFU | 50.0% (peak 3.18e+09 FLOP/s a GPU) |" "$T/two.md" &&
+bin/bonsai-report --peak-flops 3.148992e9 -o "$T/two.md" "$T/two" &&
+	grep -qxF "| MFU | 50.0% (peak 3.149e+09 FLOP/s a GPU) |" "$T/two.md" &&
 	grep -qxF "| GPU hours (training steps) | 2.000 |" "$T/two.md" &&
 	grep -qxF "| device | cuda, 2 processes (one a GPU) |" "$T/two.md" && grep -qxF "| tokens/s | 2,000 |" "$T/two.md"
 ok $? "--gpus 2: MFU over both GPUs' peak, GPU hours of both, the device says so"
 # a run of one process resumed on two: each step's own processes count
 cp -r "$T/two" "$T/mixed"
 sed -i '1s/}$/,"ranks":1}/; 2s/}$/,"ranks":2}/' "$T/mixed/train/metrics.jsonl"
-bin/bonsai-report --peak-flops 3.17952e9 -o "$T/mixed.md" "$T/mixed" &&
-	grep -qxF "| MFU | 66.7% (peak 3.18e+09 FLOP/s a GPU) |" "$T/mixed.md" &&
+bin/bonsai-report --peak-flops 3.148992e9 -o "$T/mixed.md" "$T/mixed" &&
+	grep -qxF "| MFU | 66.7% (peak 3.149e+09 FLOP/s a GPU) |" "$T/mixed.md" &&
 	grep -qxF "| GPU hours (training steps) | 1.500 |" "$T/mixed.md"
 ok $? "steps of 1 then 2 processes (ranks in metrics.jsonl): 1.5 GPU hours, MFU over them" ||
 	diag "$(grep "MFU\|GPU hours" "$T/mixed.md")"
