@@ -41,7 +41,8 @@ static void usage(void)
 	       "      --x WHAT        x axis: tokens (default) or steps\n"
 	       "  -l, --label NAME    the name of the next run in the legend (once per\n"
 	       "                      METRICS, in order; default: the run folder's name for\n"
-	       "                      DIR/metrics.jsonl, else the file name)\n"
+	       "                      DIR/metrics.jsonl, RUN's for make run's\n"
+	       "                      RUN/train/metrics.jsonl, else the file name)\n"
 	       "      --title TEXT    a title above the figure\n"
 	       "      --width PX      figure width in pixels (default 800)\n"
 	       "      --watch SECONDS redraw FILE whenever an input changed, checking every\n"
@@ -162,20 +163,55 @@ static void parse_options(int argc, char **argv, options *o)
 	output_check(o->output, force);
 }
 
-/* DIR/metrics.jsonl is named after DIR; other files after themselves. */
+/* The folder dir, where "." and ".." lead when it ends in one (their name
+ * says nothing of the run). */
+static char *resolved(const char *dir)
+{
+	const char *slash = strrchr(dir, '/'), *leaf = slash ? slash + 1 : dir;
+	char *real = strcmp(leaf, ".") && strcmp(leaf, "..") ? NULL : realpath(dir, NULL);
+	char *p = xstrdup(real ? real : dir);
+	free(real);
+	return p;
+}
+
+/* The name of the run in folder dir: its last component, or its parent's
+ * for make run's train/ (every such run's would be "train": the legend
+ * would not tell them apart). */
+static char *folder_name(const char *dir)
+{
+	char *p = resolved(dir), *slash = strrchr(p, '/');
+	if (!strcmp(slash ? slash + 1 : p, "train")) {
+		if (slash)
+			*slash = 0;
+		char *parent = resolved(!slash ? "." : slash == p ? "/" : p);
+		free(p);
+		p = parent;
+		slash = strrchr(p, '/');
+	}
+	char *name = xstrdup(slash && slash[1] ? slash + 1 : p);
+	free(p);
+	return name;
+}
+
+/* DIR/metrics.jsonl is named after DIR (RUN/train/metrics.jsonl after
+ * RUN); other files after themselves. */
 static char *run_name(const char *path)
 {
 	if (!strcmp(path, "-"))
 		return xstrdup("stdin");
 	char *p = xstrdup(path);
-	size_t n = strlen(p);
+	size_t n = 0;
+	for (const char *q = path; *q; q++) /* a//b is a/b */
+		if (*q != '/' || !n || p[n - 1] != '/')
+			p[n++] = *q;
+	p[n] = 0;
 	while (n > 1 && p[n - 1] == '/')
 		p[--n] = 0;
 	char *base = strrchr(p, '/');
-	if (base && !strcmp(base + 1, "metrics.jsonl") && base > p) {
-		*base = 0;
-		char *dir = strrchr(p, '/');
-		char *name = xstrdup(dir ? dir + 1 : p);
+	if (!strcmp(base ? base + 1 : p, "metrics.jsonl")) {
+		if (base)
+			*base = 0;
+		char *name = folder_name(!base ? "." : base == p ? "/" : p);
 		free(p);
 		return name;
 	}

@@ -155,6 +155,17 @@ ok $rc "two runs: exit 0"
 names=$(sed -n 's/.*<tspan class="run-name">\([^<]*\)<.*/\1/p' "$T/cmp.svg" | tr '\n' ' ')
 [ "$names" = "a b " ]
 ok $? "the legend names the runs after their folders: $names"
+# make run's folders: each run's metrics are RUN/train/metrics.jsonl, so
+# the folder of every one is "train"; the legend names RUN
+mkdir -p "$T/mr/lr3e-3/train" "$T/mr/lr1e-3/train"
+cp "$T/a/metrics.jsonl" "$T/mr/lr3e-3/train/"
+cp "$T/b/metrics.jsonl" "$T/mr/lr1e-3/train/"
+run $P "$T/mr/lr3e-3/train/metrics.jsonl" "$T/mr/lr1e-3/train//metrics.jsonl" -o "$T/mr.svg"
+names=$(sed -n 's/.*<tspan class="run-name">\([^<]*\)<.*/\1/p' "$T/mr.svg" | tr '\n' ' ')
+names2=$(p=$PWD/$P && cd "$T/mr/lr1e-3/train" && $p ./metrics.jsonl ../train/metrics.jsonl |
+	sed -n 's/.*<tspan class="run-name">\([^<]*\)<.*/\1/p' | tr '\n' ' ')
+[ "$names" = "lr3e-3 lr1e-3 " ] && [ "$names2" = "lr1e-3 lr1e-3 " ]
+ok $? "make run's RUN/train/metrics.jsonl: named after RUN ($names; from inside train/: $names2)"
 colours=$(grep '<polyline class="loss-smooth"' "$T/cmp.svg" | sed 's/.*stroke="\([^"]*\)".*/\1/' | sort -u | wc -l)
 [ "$colours" -eq 2 ]
 ok $? "two smoothed loss curves in two colours"
