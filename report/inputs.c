@@ -205,6 +205,7 @@ static void read_model(report *r, int seq)
 	if (gemma3_config_load(p, 0, &c, err, sizeof err))
 		die("%s", err);
 	r->params = (double)gemma3_num_params(&c);
+	r->vocab = c.vocab_size;
 	r->flops_per_token = gemma3_flops_per_token(&c, seq);
 	free(p);
 }

@@ -18,6 +18,8 @@ static const struct { const char *task, *label; double value; } seed_tasks[] = {
 #define SEED_VAL_LOSS 3.1719
 #define SEED_PPL 23.85
 #define SEED_TOKENS_PER_S 20085
+/* its tokenizer's vocabulary: Gemma 3's (runs/seed.mk) */
+#define SEED_VOCAB 262144
 
 typedef struct {
 	buf_t *b;
@@ -161,6 +163,15 @@ static void results(out *o, const report *r)
 	grouped(b, sizeof b, SEED_TOKENS_PER_S);
 	row(o, 0, 3, (const char *[]){ "training tokens/s", a, b });
 	table_end(o);
+	if (r->vocab != SEED_VOCAB) {
+		char s[400];
+		grouped(a, sizeof a, (double)r->vocab);
+		grouped(b, sizeof b, SEED_VOCAB);
+		snprintf(s, sizeof s, "The validation loss and perplexity are per token of this run's tokenizer "
+			 "(a vocabulary of %s), the seed's per token of Gemma 3's (%s): they do not compare, "
+			 "as a token is not the same amount of text.", a, b);
+		para(o, s);
+	}
 }
 
 /* The benchmark's label in the seed's table, else its own name. */

@@ -46,6 +46,7 @@ typedef struct {
 	int ranks; /* the processes (GPUs) of the last step */
 	double rank_seconds; /* the steps' time, times the processes of each */
 	double params, flops_per_token, peak_flops, mfu, gpu_hours;
+	long vocab; /* the model's: per-token losses compare only at the same tokenizer */
 	/* wall seconds per stage, from repro/times.tsv */
 	named_value stages[REPORT_MAX];
 	int n_stages;

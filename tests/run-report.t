@@ -66,6 +66,15 @@ has "| fetch | 7.0 |" && has "| list | 1.0 |"
 ok $? "wall time per stage, a target made again counted once"
 has "| last validation loss while training | 5.7500 |"
 ok $? "the last validation loss of the metrics"
+# the fixture's vocabulary is 512 tokens, the seed's Gemma 3's 262,144:
+# a loss per token of one is no figure to set beside the other's
+grep -q "per token of this run's tokenizer (a vocabulary of 512), the seed's per token of Gemma 3's (262,144): they do not compare" "$T/r.md"
+ok $? "another tokenizer than the seed's: the loss and perplexity said not to compare"
+cp -r "$R" "$T/gemma-vocab"
+sed -i 's/"vocab_size": 512/"vocab_size": 262144/' "$T/gemma-vocab/train/config.json"
+bin/bonsai-report -o "$T/gv.md" "$T/gemma-vocab" && grep -q "| parameters | 17,000,192 |" "$T/gv.md" &&
+	! grep -q "do not compare" "$T/gv.md"
+ok $? "the seed's vocabulary (262,144): no such note"
 
 # two GPUs (--gpus 2) trained as fast together: each at half the MFU,
 # twice the GPU hours
