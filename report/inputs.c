@@ -210,16 +210,22 @@ static void read_model(report *r, int seq)
 	free(p);
 }
 
-static int seq_of(const report *r)
+/* The number after option (e.g. "--seq") in the train stage's command line
+ * (settings/train), or def when absent. */
+static long train_option(const report *r, const char *option, long def)
 {
 	char *p = in_dir(r, "settings/train");
-	size_t n;
+	size_t n, len = strlen(option);
 	char *s = read_file(p, &n);
-	const char *q = strstr(s, "--seq ");
-	int seq = q ? atoi(q + 6) : 1024;
+	long v = def;
+	for (const char *q = strstr(s, option); q; q = strstr(q + len, option))
+		if (q[len] == ' ' && (q == s || q[-1] == ' ')) {
+			v = atol(q + len + 1);
+			break;
+		}
 	free(s);
 	free(p);
-	return seq > 0 ? seq : 1024;
+	return v > 0 ? v : def;
 }
 
 static void add(named_value *v, int *n, const char *name, double x)
@@ -423,7 +429,8 @@ void report_read(report *r, const char *dir, double peak_flops)
 	read_tasks(r);
 	read_device(r);
 	read_metrics(r);
-	read_model(r, seq_of(r));
+	read_model(r, (int)train_option(r, "--seq", 1024));
+	r->planned_steps = train_option(r, "--steps", 0);
 	read_times(r);
 	read_filter(r);
 	if (exists(r, "repro/environment.txt")) {

@@ -228,12 +228,18 @@ static void contamination(out *o, const report *r)
 static void training(out *o, const report *r)
 {
 	char a[64], b[80]; /* b: "dropped: " and a name of up to 63 bytes */
+	char c[200];
 	table_start(o);
 	row(o, 1, 2, (const char *[]){ "training", "" });
 	grouped(a, sizeof a, r->tokens_seen);
 	row(o, 0, 2, (const char *[]){ "tokens seen", a });
-	snprintf(a, sizeof a, "%ld", r->steps);
-	row(o, 0, 2, (const char *[]){ "steps", a });
+	if (r->planned_steps > r->steps)
+		snprintf(c, sizeof c, "%ld of the %ld of --steps: the training stopped before its end "
+			 "(make run goes on from its checkpoint once train/checkpoint.sha256 is removed)",
+			 r->steps, r->planned_steps);
+	else
+		snprintf(c, sizeof c, "%ld", r->steps);
+	row(o, 0, 2, (const char *[]){ "steps", c });
 	grouped(a, sizeof a, r->tokens_per_s);
 	row(o, 0, 2, (const char *[]){ "tokens/s", a });
 	if (r->ranks > 1)

@@ -40,7 +40,7 @@ typedef struct {
 	task_result tasks[REPORT_MAX];
 	int n_tasks;
 	/* training, from its metrics */
-	long steps;
+	long steps, planned_steps; /* the last step's, and --steps (0: not known) */
 	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;
 	char device[16];
 	int ranks; /* the processes (GPUs) of the last step */

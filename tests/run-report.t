@@ -66,6 +66,15 @@ has "| fetch | 7.0 |" && has "| list | 1.0 |"
 ok $? "wall time per stage, a target made again counted once"
 has "| last validation loss while training | 5.7500 |"
 ok $? "the last validation loss of the metrics"
+has "| steps | 2 |"
+ok $? "the steps, all of --steps 2"
+# a training stopped by a signal ends with status 0 and a checkpoint, and
+# make run goes on to its report: 2 steps of --steps 5 said to be so
+cp -r "$R" "$T/stopped"
+sed -i 's/--steps 2/--steps 5/' "$T/stopped/settings/train"
+bin/bonsai-report -o "$T/stopped.md" "$T/stopped" &&
+	grep -q "^| steps | 2 of the 5 of --steps: the training stopped before its end" "$T/stopped.md"
+ok $? "a training that stopped before --steps: the report says so" || diag "$(grep "steps |" "$T/stopped.md")"
 # the fixture's vocabulary is 512 tokens, the seed's Gemma 3's 262,144:
 # a loss per token of one is no figure to set beside the other's
 grep -q "per token of this run's tokenizer (a vocabulary of 512), the seed's per token of Gemma 3's (262,144): they do not compare" "$T/r.md"
