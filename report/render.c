@@ -260,7 +260,10 @@ static void training(out *o, const report *r)
 			 strcmp(r->device, "cuda") ? "trained on the CPU" : "peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...");
 	}
 	row(o, 0, 2, (const char *[]){ "MFU", a });
-	fmt(a, sizeof a, "%.3f", r->gpu_hours);
+	if (strcmp(r->device, "cuda"))
+		snprintf(a, sizeof a, "n/a (trained on the CPU)");
+	else
+		fmt(a, sizeof a, "%.3f", r->gpu_hours);
 	row(o, 0, 2, (const char *[]){ "GPU hours (training steps)", a });
 	fmt(a, sizeof a, "%.1f", r->step_seconds);
 	row(o, 0, 2, (const char *[]){ "training steps' time, s", a });

@@ -109,6 +109,12 @@ sed -i 's/--gpus 2/--gpus two/' "$T/two/settings/train"
 run bin/bonsai-report "$T/two"
 fails_with 1 "settings/train: --gpus two is not a number of processes" "--gpus that is not a number: exit 1, named"
 
+# on the CPU: no GPU hours, rather than 0.000 of them
+cp -r "$R" "$T/cpu"
+sed -i 's/--device cuda/--device cpu/' "$T/cpu/settings/train"
+bin/bonsai-report -o "$T/cpu.md" "$T/cpu" && grep -qxF "| GPU hours (training steps) | n/a (trained on the CPU) |" "$T/cpu.md" &&
+	grep -qxF "| MFU | n/a (trained on the CPU) |" "$T/cpu.md"
+ok $? "trained on the CPU: no MFU and no GPU hours" || diag "$(grep "GPU hours\|MFU" "$T/cpu.md")"
 bin/bonsai-report -o "$T/n.md" "$R" && grep -qxF "| MFU | n/a (peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...) |" "$T/n.md"
 ok $? "an unknown GPU: no MFU, and how to give its peak"
 sed -i 's/Some GPU/NVIDIA H100 80GB HBM3/' "$R/repro/environment.txt"
