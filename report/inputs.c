@@ -50,6 +50,18 @@ static void read_ppl(report *r)
 	json_free(d);
 }
 
+/* A fraction of the items, NAN when absent or null (no item scored): a
+ * value outside 0..1 is no accuracy, and is refused rather than shown as
+ * 485%. */
+static double accuracy(const report *r, const char *task, const json_value *v, const char *key)
+{
+	double x = NAN;
+	const json_value *a = json_get(v, key);
+	if (a && a->type != JSON_NULL && (json_get_finite(v, key, &x) < 0 || x < 0 || x > 1))
+		die("%s/eval/tasks.json: %s: \"%s\" is not a fraction from 0 to 1", r->dir, task, key);
+	return x;
+}
+
 static void read_tasks(report *r)
 {
 	json_doc *d = read_json(r, "eval/tasks.json");
@@ -58,10 +70,14 @@ static void read_tasks(report *r)
 		die("%s/eval/tasks.json: no \"results\" object", r->dir);
 	for (size_t i = 0; i < res->len && r->n_tasks < REPORT_MAX; i++) {
 		task_result *t = &r->tasks[r->n_tasks++];
+		const json_value *v = &res->items[i], *n = json_get(v, "n");
 		snprintf(t->name, sizeof t->name, "%s", res->keys[i]);
-		t->acc = json_get_num(&res->items[i], "acc,none", NAN);
-		t->acc_norm = json_get_num(&res->items[i], "acc_norm,none", NAN);
-		t->n = (long)json_get_num(&res->items[i], "n", 0);
+		t->acc = accuracy(r, t->name, v, "acc,none");
+		t->acc_norm = accuracy(r, t->name, v, "acc_norm,none");
+		int64_t k = -1;
+		if (n && json_int(n, 0, (int64_t)1 << 53, &k))
+			die("%s/eval/tasks.json: %s: \"n\" is not a number of items", r->dir, t->name);
+		t->n = (long)k;
 	}
 	json_free(d);
 }
@@ -318,6 +334,18 @@ static contam_task *contam_of(report *r, const char *name)
 	return t;
 }
 
+/* A count of items in 0..max, def when absent; anything else (1e300, -3,
+ * 2.5) is refused, naming it. */
+static long count_of(const report *r, const char *file, const char *task, const json_value *v,
+		     const char *key, long max, long def)
+{
+	const json_value *x = json_get(v, key);
+	int64_t k = def;
+	if (x && json_int(x, 0, max, &k))
+		die("%s/%s: %s: \"%s\" is not a number of items from 0 to %ld", r->dir, file, task, key, max);
+	return (long)k;
+}
+
 /* A file's "decontamination" (bonsai-formats(5)): the items each benchmark
  * had matched in it. Item indexes only add up across files filtered
  * against the same sets, so a benchmark must have the same items in all. */
@@ -332,18 +360,20 @@ static void read_contam(report *r, const char *file, const json_value *dc)
 	for (size_t k = 0; k < tasks->len; k++) {
 		const json_value *v = &tasks->items[k], *list = json_get(v, "matched");
 		contam_task *t = contam_of(r, tasks->keys[k]);
-		long items = (long)json_get_num(v, "items", -1);
+		long items = count_of(r, file, t->name, v, "items", INT32_MAX, -1);
 		if (items < 0)
 			die("%s/%s: %s has no \"items\"", r->dir, file, t->name);
+		long unchecked = count_of(r, file, t->name, v, "items_unchecked", items, 0);
 		if (t->items < 0) {
 			t->items = items;
-			t->unchecked = (long)json_get_num(v, "items_unchecked", 0);
+			t->unchecked = unchecked;
 			t->seen = xcalloc((size_t)items + 1, 1);
-		} else if (t->items != items) {
-			die("%s/%s: %s has %ld items, the files before %ld: the files were filtered "
-			    "against different sets (make filter again)", r->dir, file, t->name, items, t->items);
+		} else if (t->items != items || t->unchecked != unchecked) {
+			die("%s/%s: %s has %ld items, %ld unchecked, the files before %ld and %ld: the files "
+			    "were filtered against different sets (make filter again)", r->dir, file, t->name,
+			    items, unchecked, t->items, t->unchecked);
 		}
-		t->matched += (long)json_get_num(v, "items_matched", 0);
+		t->matched += count_of(r, file, t->name, v, "items_matched", items, 0);
 		t->files++;
 		if (!list || list->type != JSON_ARRAY) {
 			t->exact = 0;

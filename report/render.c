@@ -152,7 +152,10 @@ static void results(out *o, const report *r)
 				seed = seed_tasks[k].value;
 			}
 		char name[128];
-		snprintf(name, sizeof name, "%s acc / acc_norm, %% (%ld items)", label, t->n);
+		if (t->n >= 0)
+			snprintf(name, sizeof name, "%s acc / acc_norm, %% (%ld items)", label, t->n);
+		else
+			snprintf(name, sizeof name, "%s acc / acc_norm, %%", label);
 		fmt(a, sizeof a, "%.2f", 100 * t->acc);
 		fmt(b, sizeof b, "%.2f", 100 * t->acc_norm);
 		snprintf(c, sizeof c, "%s / %s", a, b);

@@ -15,7 +15,7 @@ enum { REPORT_MAX = 64 };
 typedef struct {
 	char name[64];
 	double acc, acc_norm;
-	long n;
+	long n; /* items scored; -1: not given */
 } task_result;
 
 typedef struct {

@@ -184,6 +184,26 @@ bin/bonsai-report --peak-flops 1 -o "$T/resumed.md" "$T/resumed" &&
 ok $? "steps repeated after a resume: the newer lines replace them" ||
 	diag "$(grep "tokens\|time\|GPU hours\|validation" "$T/resumed.md")"
 
+# Numbers out of their range: refused by name, not shown as a count of
+# -9223372036854775808 items (1e300 converted to long) or as 485%
+cp -r "$R" "$T/range"
+tj=$T/range/eval/tasks.json
+sed -i 's/"n": 8}/"n": 1e300}/' "$tj"
+run bin/bonsai-report "$T/range"
+fails_with 1 'tasks.json: piqa: "n" is not a number of items' '"n": 1e300 in tasks.json: exit 1, named'
+sed -i 's/"n": 1e300}/"n": 8}/; s/"acc,none": 0.625/"acc,none": 6.25/' "$tj"
+run bin/bonsai-report "$T/range"
+fails_with 1 'tasks.json: piqa: "acc,none" is not a fraction from 0 to 1' 'an accuracy of 6.25: exit 1, named'
+sed -i 's/"acc,none": 6.25/"acc,none": null/; s/, "n": 8}/}/' "$tj"
+bin/bonsai-report -o "$T/range.md" "$T/range" && grep -qxF "| PIQA acc / acc_norm, % | n/a / 50.00 | 62.08 |" "$T/range.md"
+ok $? "an accuracy of null: n/a; no \"n\": no count of items (not '0 items')" || diag "$(grep PIQA "$T/range.md")"
+sed -i 's/"items_unchecked": 2,/"items_unchecked": 1e300,/' "$T/range/clean/b.stats.json"
+run bin/bonsai-report "$T/range"
+fails_with 1 'b.stats.json: piqa: "items_unchecked" is not a number of items from 0 to 10' 'items_unchecked 1e300: exit 1, named'
+sed -i 's/"items_unchecked": 1e300,/"items_unchecked": 3,/' "$T/range/clean/b.stats.json"
+run bin/bonsai-report "$T/range"
+fails_with 1 'b.stats.json: piqa has 10 items, 3 unchecked, the files before 10 and 2' 'another items_unchecked in another file: the sets differ, exit 1'
+
 rm "$R/eval/ppl.json"
 run bin/bonsai-report -o "$T/x.md" "$R"
 fails_with 1 "eval/ppl.json" "a missing input: exit 1, named"
