@@ -304,8 +304,35 @@ static void training(out *o, const report *r)
 	}
 }
 
-/* An SVG file's text from its <svg element on (no XML declaration). */
-static void inline_svg(out *o, const report *r, const char *rel)
+/* text with each id="X" and url(#X) made fK-X: ids are the page's, and
+ * two figures' clip-0 would clip the second figure's curves with the first
+ * one's clipping path. */
+static void prefix_ids(buf_t *b, const char *text, int k)
+{
+	static const char *const refs[] = { " id=\"", "url(#" };
+	for (;;) {
+		const char *next = NULL;
+		size_t len = 0;
+		for (int i = 0; i < 2; i++) {
+			const char *at = strstr(text, refs[i]);
+			if (at && (!next || at < next)) {
+				next = at;
+				len = strlen(refs[i]);
+			}
+		}
+		if (!next) {
+			buf_puts(b, text);
+			return;
+		}
+		buf_append(b, text, (size_t)(next - text) + len);
+		buf_printf(b, "f%d-", k);
+		text = next + len;
+	}
+}
+
+/* An SVG file's text from its <svg element on (no XML declaration), the
+ * k-th figure of the page. */
+static void inline_svg(out *o, const report *r, const char *rel, int k)
 {
 	char *p = xpath_join(r->dir, rel);
 	size_t n;
@@ -314,7 +341,7 @@ static void inline_svg(out *o, const report *r, const char *rel)
 	if (!at)
 		die("%s: not an SVG file (no <svg element)", p);
 	buf_puts(o->b, "<figure>");
-	buf_append(o->b, at, n - (size_t)(at - s));
+	prefix_ids(o->b, at, k);
 	buf_puts(o->b, "<figcaption>");
 	text(o, rel);
 	buf_puts(o->b, "</figcaption></figure>\n");
@@ -329,7 +356,7 @@ static void plots(out *o, const report *r)
 		para(o, "None: this tree has no bonsai-plot, so make run made no plot.");
 	for (int i = 0; i < r->n_plots; i++) {
 		if (o->html)
-			inline_svg(o, r, r->plots[i]);
+			inline_svg(o, r, r->plots[i], i);
 		else
 			buf_printf(o->b, "![%s](%s)\n\n", r->plots[i], r->plots[i]);
 	}

@@ -125,6 +125,24 @@ bin/bonsai-report --html -o "$T/r.html" "$R" && grep -q "<td>7,200,000</td>" "$T
 	grep -q "<td>mytask acc / acc_norm, % (4 items)</td>" "$T/r.html"
 ok $? "--html: the same figures"
 
+# Two plots inline: ids are the page's, so each figure's must be its own
+# (the second figure's url(#clip-0) took the first one's clipping path)
+cp -r "$R" "$T/plots"
+mkdir "$T/plots/plots"
+bin/bonsai-plot -o "$T/plots/plots/a.svg" --title "a title moves the panels" --what loss "$R/train/metrics.jsonl" &&
+	bin/bonsai-plot -o "$T/plots/plots/b.svg" "$R/train/metrics.jsonl" &&
+	bin/bonsai-report --html -o "$T/p.html" "$T/plots" && xmllint --noout "$T/p.html"
+ok $? "--html with two plots: well-formed"
+dups=$(grep -o ' id="[^"]*"' "$T/p.html" | sort | uniq -d)
+# every url(#X) of a figure names an id of the same figure
+bad=$(awk '/<figure>/ { f++ } { s = $0
+	while (match(s, /url\(#[^)]*\)/)) { ref[f, substr(s, RSTART + 5, RLENGTH - 6)] = 1; s = substr(s, RSTART + RLENGTH) }
+	s = $0
+	while (match(s, / id="[^"]*"/)) { id[f, substr(s, RSTART + 5, RLENGTH - 6)] = 1; s = substr(s, RSTART + RLENGTH) } }
+	END { for (k in ref) if (!(k in id)) n++; print n + 0 }' "$T/p.html")
+[ -z "$dups" ] && [ "$bad" = 0 ] && [ "$(grep -c 'clip-path="url(#' "$T/p.html")" -eq 4 ]
+ok $? "each figure's ids its own, its clipping paths in it (ids twice: $(echo $dups); references elsewhere: $bad)"
+
 # Contamination: piqa matched items 1, 4 in a and 4, 7 in b: 3 distinct
 # items (not 2 + 2), of the 10 - 2 it looked for; hellaswag 1 of 5.
 has "| PIQA | 3 | 8 | 37.50 | 2 |" && has "| HellaSwag | 1 | 5 | 20.00 | 0 |"
