@@ -118,31 +118,34 @@ static void metrics_line(step_lines *s, const char *path, long no, const char *l
 	if (!d)
 		die("%s:%ld: %s", path, no, err);
 	const json_value *o = json_root(d);
-	double step, tok, ms = NAN, k = ranks, val;
-	if (o->type != JSON_OBJECT || json_get_finite(o, "step", &step) != 1)
-		die("%s:%ld: not a line of bonsai-train's metrics (no \"step\")", path, no);
+	double tok, ms = NAN, k = ranks, val;
+	int64_t step;
+	if (o->type != JSON_OBJECT || json_int(json_get(o, "step"), 0, (int64_t)1 << 53, &step))
+		die("%s:%ld: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
+		    path, no);
 	int has_val = json_get_finite(o, "val_loss", &val);
 	if (has_val) {
 		if (has_val < 0)
 			die("%s:%ld: \"val_loss\" is not a finite number", path, no);
 		s->val_loss = val;
-		s->val_step = step;
+		s->val_step = (double)step;
 		json_free(d);
 		return;
 	}
-	if (json_get_finite(o, "tokens", &tok) != 1 || json_get_finite(o, "ms", &ms) < 0 || json_get_finite(o, "ranks", &k) < 0)
+	if (json_get_finite(o, "tokens", &tok) != 1 || json_get_finite(o, "ms", &ms) < 0 ||
+	    json_get_finite(o, "ranks", &k) < 0)
 		die("%s:%ld: not a line of bonsai-train's metrics (\"tokens\", \"ms\" or \"ranks\" "
 		    "missing or not a number)", path, no);
 	if (k < 1 || k > 1 << 20)
 		die("%s:%ld: \"ranks\": %g is not a number of processes", path, no, k);
 	json_free(d);
-	if (s->n && step <= s->v[s->n - 1].step)
-		drop_from(s, step);
+	if (s->n && (double)step <= s->v[s->n - 1].step)
+		drop_from(s, (double)step);
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
 	}
-	s->v[s->n++] = (step_line){ step, tok, ms, (int)k };
+	s->v[s->n++] = (step_line){ (double)step, tok, ms, (int)k };
 }
 
 /* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")

@@ -179,6 +179,9 @@ ok $? "and no report"
 printf '{"step":2,"tokens":7200000,"loss":6.0,"ms":1e999}\n{"step":3}\n' > "$T/cut/train/metrics.jsonl"
 run bin/bonsai-report "$T/cut"
 fails_with 1 'metrics.jsonl:1: not a line of bonsai-train' "a step whose ms is not a finite number: exit 1, named"
+printf '{"step":1e300,"tokens":7200000,"loss":6.0,"ms":1}\n' > "$T/cut/train/metrics.jsonl"
+run bin/bonsai-report "$T/cut"
+fails_with 1 'metrics.jsonl:1: not a line of bonsai-train.*step number' "a step of 1e300 (no long holds it): exit 1, named"
 # Resumed by hand as bonsai-train(1) shows (--resume >> metrics.jsonl):
 # step 1 (half an hour), steps 2 and 3 of a killed attempt (1.5 hours
 # each), then the resumed steps 2 and 3 (1 hour each). The newer lines
