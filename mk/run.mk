@@ -181,8 +181,11 @@ $(eval $(call set_stamp,evalsets,$(if $(EVAL_SETS),$(EVAL_SETS_CMD))))
 PPL_CMD = bin/bonsai-eval ppl -q -m $(D)/train --data $(D)/shards --seq-len $(PPL_SEQ) \
 	--device $(DEVICE) $(PPL_OPTS)
 $(eval $(call set_stamp,ppl,$(PPL_CMD)))
-TASKS_CMD = bin/bonsai-eval tasks $(TASKS) -q -m $(D)/train -t $(TOK_FILE) \
-	$(if $(EVAL_DIR),--eval-dir $(EVAL_DIR)) --device $(DEVICE) $(TASK_OPTS)
+# TASKS= empty: no zero-shot evaluation (its stamp is empty, which the
+# report reads as "none asked for")
+TASKS_CMD = $(if $(TASKS),bin/bonsai-eval tasks $(TASKS) -q -m $(D)/train -t $(TOK_FILE) \
+	$(if $(EVAL_DIR),--eval-dir $(EVAL_DIR)) --device $(DEVICE) $(TASK_OPTS))
+TASKS_JSON = $(if $(TASKS),$(D)/eval/tasks.json)
 $(eval $(call set_stamp,tasks,$(TASKS_CMD)))
 $(eval $(call set_stamp,report,$(PEAK_FLOPS)))
 
@@ -206,7 +209,7 @@ RUN_TOOLS := $(BINS)
 # one at a time do not ask (data may be made where no GPU is).
 $(D)/repro/checks.txt: $(D)/settings/train $(D)/settings/ppl $(D)/settings/tasks | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
-	{ $(TRAIN_CMD) --check && $(PPL_CMD) --check && $(TASKS_CMD) --check; } > $@.tmp || \
+	{ $(TRAIN_CMD) --check && $(PPL_CMD) --check $(if $(TASKS),&& $(TASKS_CMD) --check); } > $@.tmp || \
 		{ rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
 CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
@@ -292,8 +295,8 @@ $(D)/plots/training.svg: $(D)/train/checkpoint.sha256 | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(STAGE) plot $@ bin/bonsai-plot $(D)/train/metrics.jsonl -f -o $@
 
-REPORT_INPUTS := $(D)/eval/ppl.json $(D)/eval/tasks.json $(D)/repro/environment.txt $(PLOTS) \
-	$(D)/settings/report
+REPORT_INPUTS := $(D)/eval/ppl.json $(TASKS_JSON) $(D)/repro/environment.txt $(PLOTS) \
+	$(D)/settings/report $(D)/settings/tasks
 REPORT_CMD = bin/bonsai-report $(if $(PEAK_FLOPS),--peak-flops $(PEAK_FLOPS)) $(D)
 $(D)/report.md: $(REPORT_INPUTS) | $(RUN_TOOLS)
 	$(STAGE) report $@ $(REPORT_CMD) -f -o $@
@@ -307,5 +310,5 @@ filter: $(CLEAN)
 tokenizer: $(TOK_FILE)
 shards: $(D)/shards/manifest
 train: $(D)/train/checkpoint.sha256
-eval: $(D)/eval/ppl.json $(D)/eval/tasks.json
+eval: $(D)/eval/ppl.json $(TASKS_JSON)
 report: $(D)/report.md $(D)/report.html

@@ -247,6 +247,25 @@ static long train_option(const report *r, const char *option, long def)
 	return v > 0 ? v : def;
 }
 
+/* make run with TASKS= empty: its tasks stage's command (settings/tasks)
+ * is empty, and there is no eval/tasks.json to read (one left from an
+ * earlier TASKS is not this run's). Without settings/tasks, the tasks are
+ * wanted. */
+static int no_tasks_asked(const report *r)
+{
+	if (!exists(r, "settings/tasks"))
+		return 0;
+	char *p = in_dir(r, "settings/tasks");
+	size_t n;
+	char *s = read_file(p, &n);
+	const char *c = strncmp(s, "tasks:", 6) ? s : s + 6;
+	c += strspn(c, " \t\n");
+	int none = !*c;
+	free(s);
+	free(p);
+	return none;
+}
+
 static void add(named_value *v, int *n, const char *name, double x)
 {
 	for (int i = 0; i < *n; i++)
@@ -459,7 +478,9 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->dir = dir;
 	r->train_val_loss = NAN;
 	read_ppl(r);
-	read_tasks(r);
+	r->tasks_skipped = no_tasks_asked(r);
+	if (!r->tasks_skipped)
+		read_tasks(r);
 	read_device(r);
 	read_metrics(r);
 	read_model(r, (int)train_option(r, "--seq", 1024));

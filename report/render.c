@@ -166,6 +166,8 @@ static void results(out *o, const report *r)
 	grouped(b, sizeof b, SEED_TOKENS_PER_S);
 	row(o, 0, 3, (const char *[]){ "training tokens/s", a, b });
 	table_end(o);
+	if (r->tasks_skipped)
+		para(o, "No zero-shot tasks were evaluated: make run's TASKS was empty.");
 	if (r->vocab != SEED_VOCAB) {
 		char s[400];
 		grouped(a, sizeof a, (double)r->vocab);

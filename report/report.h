@@ -39,6 +39,7 @@ typedef struct {
 	double val_loss, ppl, ppl_tokens;
 	task_result tasks[REPORT_MAX];
 	int n_tasks;
+	int tasks_skipped; /* make run's TASKS was empty: none asked for */
 	/* training, from its metrics */
 	long steps, planned_steps; /* the last step's, and --steps (0: not known) */
 	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;

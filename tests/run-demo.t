@@ -229,6 +229,17 @@ ok $? "filter, tokenizer, tokens, shards, train, eval and report are redone${sta
 grep -q "min-chars 400" "$D/repro/commands.sh"
 ok $? "repro/commands.sh has the new filter command"
 
+# TASKS= empty (the same decontamination kept): no zero-shot evaluation;
+# the report says so, and nothing before it is redone; then TASKS again
+dc=$(sed -n 's/.* --decontaminate \([^ ]*\).*/\1/p' "$D/settings/filter")
+NT="FILTER=--min-chars 400 --dedup"
+mk run "$NT" TASKS= DECONTAMINATE="$dc" && grep -q "^No zero-shot tasks were evaluated" "$D/report.md" &&
+	! grep -q "stage.sh $D \(filter\|train\|ppl\|tasks\)" "$T/make.out" && ! grep -q "PIQA acc" "$D/report.md" &&
+	make -q --no-print-directory run $SMALL "$NT" TASKS= DECONTAMINATE="$dc"
+ok $? "TASKS= : no tasks evaluated, the report says so, nothing before it redone" || diag "$(tail -n 3 "$T/make.out")"
+mk run "$NT" && grep -q "^| PIQA acc / acc_norm" "$D/report.md" && ! grep -q "^No zero-shot" "$D/report.md"
+ok $? "TASKS back: evaluated and reported again" || diag "$(tail -n 3 "$T/make.out")"
+
 # a misspelt MODEL or task stops make run before anything is fetched
 make --no-print-directory run $SMALL RUN_DIR="$T/bad" MODEL=tinyy > "$T/bad.out" 2>&1
 [ $? -ne 0 ] && grep -q "tinyy: neither a preset" "$T/bad.out" && [ ! -e "$T/bad/docs" ] &&

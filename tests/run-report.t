@@ -225,6 +225,25 @@ sed -i 's/"items_unchecked": 1e300,/"items_unchecked": 3,/' "$T/range/clean/b.st
 run bin/bonsai-report "$T/range"
 fails_with 1 'b.stats.json: piqa has 10 items, 3 unchecked, the files before 10 and 2' 'another items_unchecked in another file: the sets differ, exit 1'
 
+# make run with TASKS= empty: its tasks stamp is empty, and there is no
+# tasks.json to read (one left from an earlier TASKS is not this run's);
+# with a tasks stamp that names a command, a missing tasks.json is a run
+# not finished
+cp -a "$R" "$T/notasks"
+echo "tasks: " > "$T/notasks/settings/tasks"
+run bin/bonsai-report "$T/notasks"
+[ "$rc" -eq 0 ] && grep -q "^No zero-shot tasks were evaluated: make run's TASKS was empty" "$T/out" &&
+	! grep -q "PIQA acc" "$T/out"
+ok $? "TASKS= (an empty tasks stamp): no task rows, a line saying none were asked for, its old tasks.json unread" ||
+	diag "$(head -n 3 "$T/err")"
+rm "$T/notasks/eval/tasks.json"
+run bin/bonsai-report "$T/notasks"
+[ "$rc" -eq 0 ] && grep -q "^No zero-shot tasks were evaluated" "$T/out"
+ok $? "and without a tasks.json"
+echo "tasks: bin/bonsai-eval tasks piqa -q -m {RUN_DIR}/train" > "$T/notasks/settings/tasks"
+run bin/bonsai-report "$T/notasks"
+fails_with 1 "eval/tasks.json" "a tasks stamp naming a command and no tasks.json: exit 1, named"
+
 rm "$R/eval/ppl.json"
 run bin/bonsai-report -o "$T/x.md" "$R"
 fails_with 1 "eval/ppl.json" "a missing input: exit 1, named"
