@@ -161,15 +161,24 @@ void warnx_(const char *fmt, ...)
 	va_end(ap);
 }
 
-static volatile sig_atomic_t got_signal, second_pending, in_critical;
+static volatile sig_atomic_t got_signal, second_pending, in_critical, first_from_parent;
 static int twice_mode, polled;
 static char first_note[160], second_note[160];
 
 static void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
+	(void)ctx;
+	int from_parent = si && si->si_code == SI_USER && si->si_pid == getppid();
 	if (got_signal && twice_mode) {
+		/* The parent passing on a signal that came to the whole process
+		 * group, the trainer included (make run's scripts pass a SIGTERM
+		 * on, as make sends it to them alone): the same stop, not a
+		 * second one. A parent that sent the first (bonsai-train --gpus
+		 * to its ranks) passes a second one on as such. */
+		if (from_parent && !first_from_parent)
+			return;
 		if (in_critical) {
 			second_pending = sig;
 			return;
@@ -177,8 +186,11 @@ static void on_signal(int sig)
 		say(second_note);
 		_exit(128 + sig);
 	}
-	if (!got_signal && twice_mode)
-		say(first_note);
+	if (!got_signal) {
+		first_from_parent = from_parent;
+		if (twice_mode)
+			say(first_note);
+	}
 	got_signal = sig;
 }
 
@@ -186,7 +198,8 @@ void cli_catch_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: a blocked read() returns EINTR so the flag is seen */
 	sigaction(SIGINT, &sa, NULL);

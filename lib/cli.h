@@ -54,7 +54,8 @@ void cli_catch_signals(void);
  * cli_catch_signals_twice: the same, for work that stops at a safe point (the trainer's step): the
  * first signal prints first ("stopping after ..."), a second one prints
  * second and exits at once with 128+signal, unless inside cli_critical(1)
- * (writing a checkpoint), which it then leaves first. */
+ * (writing a checkpoint), which it then leaves first. The parent passing
+ * on a first signal that came from elsewhere is not a second one. */
 void cli_catch_signals_twice(const char *first, const char *second);
 /* cli_poll_signals: the same as cli_catch_signals, for a loop that tests
  * cli_interrupted() at its own safe points (bonsai-plot --watch): reads

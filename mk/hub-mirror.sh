@@ -37,4 +37,10 @@ echo "[$entries]" > "$R/api/datasets/$repo/tree/main/$dir"
 mkdir -p "$R/api/datasets/$repo/revision"
 echo "{\"sha\":\"$(sha1sum < "$R/api/datasets/$repo/tree/main/$dir" | cut -c1-40)\"}" > "$R/api/datasets/$repo/revision/main"
 start_lighttpd "$R" "$T" || { echo "hub-mirror.sh: could not start lighttpd ($T/lighttpd.log)" >&2; exit 1; }
-HF_ENDPOINT=http://127.0.0.1:$PORT "$@"
+export HF_ENDPOINT=http://127.0.0.1:$PORT
+# a SIGTERM that ends this script ends CMD too (it would fetch on, unseen)
+. "$(dirname "$0")/passon.sh"
+passon "$@"
+rc=$?
+[ -z "$passon_sig" ] || exit $((128 + passon_sig))
+exit $rc

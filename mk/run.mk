@@ -257,19 +257,27 @@ $(TOK_FILE): $(D)/settings/tokenizer $(if $(filter bpe:%,$(TOKENIZER)),$(TOK_SAM
 	$(if $(filter %.tiktoken,$(TOKENIZER)),\
 	$(STAGE) tokenizer $@ cp -f $(TOK_SRC) $(dir $@),\
 	$(STAGE) tokenizer $@ cp -f $(TOKENIZER) $@))
-	$(STAGE_OUT) tokenizer $(D)/tokenizer/info.json bin/bonsai-tokenize info $@
+# A stage of its own, so that a run stopped after the tokenizer was made
+# makes the info alone next time (a second line of the tokenizer's recipe
+# was never made again once the tokenizer was there); a tokenizer it cannot
+# read goes too (-u), not taken for made.
+$(D)/tokenizer/info.json: $(TOK_FILE) | $(RUN_TOOLS)
+	sh mk/stage.sh -o -u $< $(D) tokenizer $@ bin/bonsai-tokenize info $<
 
-$(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/settings/encode | $(RUN_TOOLS)
+$(D)/tokens/%.ts: $(D)/clean/%.jsonl $(TOK_FILE) $(D)/tokenizer/info.json $(D)/settings/encode | $(RUN_TOOLS)
 	@mkdir -p $(dir $@)
 	$(STAGE) tokenize $@ bin/bonsai-tokenize encode -q -t $(TOK_FILE) $(ENCODE_OPTS) -f -o $@ $<
 
 $(D)/shards/manifest: $(STREAMS) $(D)/files.tsv $(D)/settings/shards | $(RUN_TOOLS)
 	$(STAGE) shards $@ bin/bonsai-shard -q --force $(SHARD_OPTS) $(SHARD_TOK) -o $(D)/shards $(STREAMS)
-	$(STAGE_OUT) shards $(D)/repro/shards-verify.txt bin/bonsai-shard verify $(D)/shards
+# The shards checked, a stage of its own as the tokenizer's info is; shards
+# that fail it are made again.
+$(D)/repro/shards-verify.txt: $(D)/shards/manifest | $(RUN_TOOLS)
+	sh mk/stage.sh -o -u $< $(D) shards $@ bin/bonsai-shard verify $(D)/shards
 
 # Resumes from the newest checkpoint when the settings and the shards are the
 # ones it was started with; otherwise starts over (mk/train.sh).
-$(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/settings/train | $(RUN_TOOLS)
+$(D)/train/checkpoint.sha256: $(D)/shards/manifest $(D)/repro/shards-verify.txt $(D)/settings/train | $(RUN_TOOLS)
 	$(STAGE) train $@ sh mk/train.sh $(D) $(BURST_STEPS) $(TRAIN_CMD)
 
 $(D)/evalsets.sha256: $(D)/settings/evalsets | $(RUN_TOOLS) $(CHECKS)
@@ -307,8 +315,8 @@ $(D)/report.html: $(REPORT_INPUTS) | $(RUN_TOOLS)
 run: report
 fetch: $(DOCS)
 filter: $(CLEAN)
-tokenizer: $(TOK_FILE)
-shards: $(D)/shards/manifest
+tokenizer: $(TOK_FILE) $(D)/tokenizer/info.json
+shards: $(D)/shards/manifest $(D)/repro/shards-verify.txt
 train: $(D)/train/checkpoint.sha256
 eval: $(D)/eval/ppl.json $(TASKS_JSON)
 report: $(D)/report.md $(D)/report.html

@@ -13,6 +13,10 @@
 set -eu
 d=$1 burst=$2
 shift 2
+# the trainer gets a SIGTERM that comes to this script (make passes one
+# on): it saves and stops, and the stage fails below
+. "$(dirname "$0")/passon.sh"
+rc=0
 t=$d/train
 # A bonsai-train writing the folder (another make run of this RUN_DIR, a
 # run started by hand): neither deleted under it nor its metrics cut.
@@ -45,14 +49,15 @@ if [ -n "$last" ] && { [ "$was" = "$key" ] || [ "$was" = "$old_key" ]; }; then
 	awk -v s="${step:-0}" 'match($0, /"step":[0-9]+/) && substr($0, RSTART + 7, RLENGTH - 7) + 0 <= s' \
 		"$t/metrics.jsonl" > "$t/metrics.jsonl.tmp" 2>/dev/null || : > "$t/metrics.jsonl.tmp"
 	mv "$t/metrics.jsonl.tmp" "$t/metrics.jsonl"
-	"$@" --resume >> "$t/metrics.jsonl"
+	passon "$@" --resume >> "$t/metrics.jsonl" || rc=$?
 else
 	rm -rf "$t"
 	mkdir -p "$t"
 	if [ "$burst" -gt 0 ]; then
 		b=$d/train-burst
 		rm -rf "$b"
-		"$@" -o "$b" --stop-at "$burst" --save-every 0 -q > "$b.jsonl"
+		passon "$@" -o "$b" --stop-at "$burst" --save-every 0 -q > "$b.jsonl" || exit
+		[ -z "$passon_sig" ] || exit $((128 + passon_sig))
 		rm -rf "$b"
 		awk -v args="$*" '
 			BEGIN { n = split(args, a, " ")
@@ -71,8 +76,9 @@ else
 		rm -f "$b.jsonl"
 	fi
 	echo "$key" > "$t/started-with"
-	"$@" > "$t/metrics.jsonl"
+	passon "$@" > "$t/metrics.jsonl" || rc=$?
 fi
+[ $rc -eq 0 ] || exit $rc
 last=$(ls "$t"/ckpt-*.safetensors | tail -n 1)
 # bonsai-train stopped by a signal of its own (kill -INT or -USR1 of the
 # trainer alone, a scheduler's warning) saves and exits 0: the run is not
@@ -80,7 +86,7 @@ last=$(ls "$t"/ckpt-*.safetensors | tail -n 1)
 # resumed) until its last step.
 step=$(basename "$last" .safetensors | sed 's/^ckpt-0*//')
 steps=$(printf ' %s ' "$*" | sed -n 's/.* --steps \([0-9][0-9]*\) .*/\1/p')
-if [ -n "$steps" ] && [ "${step:-0}" -lt "$steps" ]; then
+if [ -n "$passon_sig" ] || { [ -n "$steps" ] && [ "${step:-0}" -lt "$steps" ]; }; then
 	echo "train: $t stopped at step ${step:-0} of $steps; make run again goes on from there" >&2
 	exit 1
 fi
