@@ -222,10 +222,13 @@ $(D)/files.tsv: $(D)/settings/list $(wildcard $(PARQUET)) | $(RUN_TOOLS)
 	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
 # A dry run (make -n, -q) would still remake an included makefile, and
 # with it the list stage and its stamp: it is offered no rule for it.
-# Its rules say $(D), not the folder, for a run moved to another RUN_DIR.
+# Its rules say $(D), not the folder, for a run moved to another RUN_DIR;
+# written whole or not at all (an empty one, newer than files.tsv, was a
+# run of no files).
 ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
 $(D)/files.mk: $(D)/files.tsv
-	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@
+	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@.tmp
+	@mv $@.tmp $@
 # Included as a must: the list failing stops make there, not later with "No
 # rule to make target files.tsv" (nor, files.mk failing, a run of no files).
 include $(D)/files.mk
