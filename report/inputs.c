@@ -84,25 +84,27 @@ static void read_tasks(report *r)
 
 /* One step line of train/metrics.jsonl: ms is NAN for a skipped step. */
 typedef struct {
-	double step, tokens, ms;
+	long step;
+	double tokens, ms;
 	int ranks;
 } step_line;
 
 typedef struct {
 	step_line *v;
 	size_t n, cap;
-	double val_loss, val_step;
+	double val_loss;
+	long val_step; /* -1: none */
 } step_lines;
 
 /* A run resumed by hand (bonsai-train --resume >> metrics.jsonl) repeats the
  * steps after its checkpoint: the newer lines replace them, as in
  * bonsai-plot, so that their time is not counted twice. */
-static void drop_from(step_lines *s, double step)
+static void drop_from(step_lines *s, long step)
 {
 	while (s->n && s->v[s->n - 1].step >= step)
 		s->n--;
 	if (s->val_step >= step)
-		s->val_loss = s->val_step = NAN;
+		s->val_loss = NAN, s->val_step = -1;
 }
 
 /* One line, parsed as JSON: a last line cut off (a training still writing,
@@ -128,7 +130,7 @@ static void metrics_line(step_lines *s, const char *path, long no, const char *l
 		if (has_val < 0)
 			die("%s:%ld: \"val_loss\" is not a finite number", path, no);
 		s->val_loss = val;
-		s->val_step = (double)step;
+		s->val_step = (long)step;
 		json_free(d);
 		return;
 	}
@@ -139,13 +141,13 @@ static void metrics_line(step_lines *s, const char *path, long no, const char *l
 	if (k < 1 || k > 1 << 20)
 		die("%s:%ld: \"ranks\": %g is not a number of processes", path, no, k);
 	json_free(d);
-	if (s->n && (double)step <= s->v[s->n - 1].step)
-		drop_from(s, (double)step);
+	if (s->n && step <= s->v[s->n - 1].step)
+		drop_from(s, (long)step);
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
 	}
-	s->v[s->n++] = (step_line){ (double)step, tok, ms, (int)k };
+	s->v[s->n++] = (step_line){ (long)step, tok, ms, (int)k };
 }
 
 /* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
@@ -158,7 +160,7 @@ static void read_metrics(report *r)
 	char *p = in_dir(r, "train/metrics.jsonl");
 	size_t n;
 	char *text = read_file(p, &n);
-	step_lines s = { .val_loss = NAN, .val_step = NAN };
+	step_lines s = { .val_loss = NAN, .val_step = -1 };
 	long no = 0;
 	for (const char *at = text, *end = text + n; at < end;) {
 		const char *nl = memchr(at, '\n', (size_t)(end - at));
@@ -182,7 +184,7 @@ static void read_metrics(report *r)
 		prev_tokens = l->tokens;
 	}
 	r->tokens_seen = s.v[s.n - 1].tokens;
-	r->steps = (long)s.v[s.n - 1].step;
+	r->steps = s.v[s.n - 1].step;
 	r->train_val_loss = s.val_loss;
 	free(s.v);
 	free(p);
@@ -191,13 +193,11 @@ static void read_metrics(report *r)
 	r->ranks = last_ranks;
 }
 
-/* The device and the processes from the train stage's command line
- * (settings/train): MFU and GPU hours count every GPU that trained. */
-static void read_device(report *r)
+/* The device and the processes from the train stage's command line s
+ * (settings/train, path p): MFU and GPU hours count every GPU that
+ * trained. */
+static void read_device(report *r, const char *p, const char *s)
 {
-	char *p = in_dir(r, "settings/train");
-	size_t n;
-	char *s = read_file(p, &n);
 	const char *d = strstr(s, "--device ");
 	snprintf(r->device, sizeof r->device, "%s", d ? d + 9 : "cpu");
 	r->device[strcspn(r->device, " \n")] = 0;
@@ -211,8 +211,6 @@ static void read_device(report *r)
 			    (int)(strcspn(g + 7, " \n") + 1), g + 6);
 		r->ranks = (int)k;
 	}
-	free(s);
-	free(p);
 }
 
 /* FLOPs per trained token as bench/RESULTS.md counts them, so that the MFU
@@ -230,20 +228,16 @@ static void read_model(report *r, int seq)
 }
 
 /* The number after option (e.g. "--seq") in the train stage's command line
- * (settings/train), or def when absent. */
-static long train_option(const report *r, const char *option, long def)
+ * s, or def when absent. */
+static long train_option(const char *s, const char *option, long def)
 {
-	char *p = in_dir(r, "settings/train");
-	size_t n, len = strlen(option);
-	char *s = read_file(p, &n);
+	size_t len = strlen(option);
 	long v = def;
 	for (const char *q = strstr(s, option); q; q = strstr(q + len, option))
 		if (q[len] == ' ' && (q == s || q[-1] == ' ')) {
 			v = atol(q + len + 1);
 			break;
 		}
-	free(s);
-	free(p);
 	return v > 0 ? v : def;
 }
 
@@ -481,15 +475,20 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->tasks_skipped = no_tasks_asked(r);
 	if (!r->tasks_skipped)
 		read_tasks(r);
-	read_device(r);
+	/* the train stage's command line, read once */
+	char *train_path = in_dir(r, "settings/train");
+	size_t n;
+	char *train_cmd = read_file(train_path, &n);
+	read_device(r, train_path, train_cmd);
 	read_metrics(r);
-	read_model(r, (int)train_option(r, "--seq", 1024));
-	r->planned_steps = train_option(r, "--steps", 0);
+	read_model(r, (int)train_option(train_cmd, "--seq", 1024));
+	r->planned_steps = train_option(train_cmd, "--steps", 0);
+	free(train_cmd);
+	free(train_path);
 	read_times(r);
 	read_filter(r);
 	if (exists(r, "repro/environment.txt")) {
 		char *p = in_dir(r, "repro/environment.txt");
-		size_t n;
 		r->environment = read_file(p, &n);
 		free(p);
 	}
