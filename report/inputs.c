@@ -150,11 +150,54 @@ static void metrics_line(step_lines *s, const char *path, long no, const char *l
 	s->v[s->n++] = (step_line){ (long)step, tok, ms, (int)k };
 }
 
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), reordering v; NAN when n is 0. */
+static double median(double *v, size_t n)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof *v, by_value);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The steady rates of the timed steps after the first (whose time holds
+ * the start-up: on a GPU the CUDA and cuBLAS set-up, first allocations and
+ * kernel loads): the medians of each step's tokens/s and of its tokens/s a
+ * process, so that the first step after a resume, which the metrics do
+ * not mark, is set aside as well. */
+static void steady_rates(report *r, const step_line *v, size_t n)
+{
+	double *rate = xreallocarray(NULL, n ? n : 1, sizeof *rate);
+	double *per_rank = xreallocarray(NULL, n ? n : 1, sizeof *per_rank);
+	double prev_tokens = 0;
+	size_t k = 0;
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		const step_line *l = &v[i];
+		if (isfinite(l->ms) && l->ms > 0 && !first) {
+			rate[k] = (l->tokens - prev_tokens) / (l->ms / 1e3);
+			per_rank[k] = rate[k] / l->ranks;
+			k++;
+		}
+		first &= !isfinite(l->ms);
+		prev_tokens = l->tokens;
+	}
+	r->steady_tokens_per_s = median(rate, k);
+	r->steady_tokens_per_rank_s = median(per_rank, k);
+	free(rate);
+	free(per_rank);
+}
+
 /* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
  * and per validation ("val_loss"). Throughput is tokens over the steps' own
- * time; a step's processes (a line without them: the command line's, as
- * read_device found them) count for its GPU time, a run resumed with
- * another --gpus included. */
+ * time (and steady_rates); a step's processes (a line without them: the
+ * command line's, as read_device found them) count for its GPU time, a run
+ * resumed with another --gpus included. */
 static void read_metrics(report *r)
 {
 	char *p = in_dir(r, "train/metrics.jsonl");
@@ -186,6 +229,7 @@ static void read_metrics(report *r)
 	r->tokens_seen = s.v[s.n - 1].tokens;
 	r->steps = s.v[s.n - 1].step;
 	r->train_val_loss = s.val_loss;
+	steady_rates(r, s.v, s.n);
 	free(s.v);
 	free(p);
 	r->step_seconds = ms / 1e3;
@@ -495,10 +539,10 @@ void report_read(report *r, const char *dir, double peak_flops)
 	r->n_plots = list_files(r, "plots", ".svg", r->plots, REPORT_MAX);
 	int gpu = !strcmp(r->device, "cuda");
 	r->peak_flops = peak_flops > 0 ? peak_flops : gpu ? known_peak(r->environment) : 0;
-	/* the FLOPs done over what the GPUs could do in their time */
-	r->mfu = gpu && r->peak_flops > 0 && r->rank_seconds > 0
-			 ? r->tokens_per_s * r->step_seconds * r->flops_per_token /
-				   (r->peak_flops * r->rank_seconds)
+	/* the FLOPs a GPU does in the steady steps over what it could do, as
+	 * the benchmarks measure it */
+	r->mfu = gpu && r->peak_flops > 0
+			 ? r->steady_tokens_per_rank_s * r->flops_per_token / r->peak_flops
 			 : NAN;
 	r->gpu_hours = gpu ? r->rank_seconds / 3600 : 0;
 }

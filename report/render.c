@@ -131,6 +131,18 @@ static void fmt(char *s, size_t n, const char *f, double x)
 		snprintf(s, n, "n/a");
 }
 
+/* A run of one step has no steady rate: its only step holds the start-up. */
+#define ONE_STEP "one step: its time holds the start-up"
+
+/* The steady tokens/s, or why there is none (with why). */
+static void steady_rate(char *s, size_t n, const report *r, int why)
+{
+	if (isfinite(r->steady_tokens_per_s))
+		grouped(s, n, r->steady_tokens_per_s);
+	else
+		snprintf(s, n, why ? "n/a (" ONE_STEP ")" : "n/a");
+}
+
 static void results(out *o, const report *r)
 {
 	char a[64], b[64], c[160];
@@ -162,7 +174,7 @@ static void results(out *o, const report *r)
 		fmt(a, sizeof a, "%.2f", seed);
 		row(o, 0, 3, (const char *[]){ name, c, isfinite(seed) ? a : "-" });
 	}
-	grouped(a, sizeof a, r->tokens_per_s);
+	steady_rate(a, sizeof a, r, 0);
 	grouped(b, sizeof b, SEED_TOKENS_PER_S);
 	row(o, 0, 3, (const char *[]){ "training tokens/s", a, b });
 	table_end(o);
@@ -245,8 +257,10 @@ static void training(out *o, const report *r)
 	else
 		snprintf(c, sizeof c, "%ld", r->steps);
 	row(o, 0, 2, (const char *[]){ "steps", c });
+	steady_rate(a, sizeof a, r, 1);
+	row(o, 0, 2, (const char *[]){ "tokens/s, steady (median of the steps after the first)", a });
 	grouped(a, sizeof a, r->tokens_per_s);
-	row(o, 0, 2, (const char *[]){ "tokens/s", a });
+	row(o, 0, 2, (const char *[]){ "tokens/s over all the steps' time (the first step's start-up included)", a });
 	if (r->ranks > 1)
 		snprintf(a, sizeof a, "%s, %d processes%s", r->device, r->ranks,
 			 strcmp(r->device, "cuda") ? "" : " (one a GPU)");
@@ -262,7 +276,9 @@ static void training(out *o, const report *r)
 			 r->ranks > 1 ? " a GPU" : "");
 	} else {
 		snprintf(a, sizeof a, "n/a (%s)",
-			 strcmp(r->device, "cuda") ? "trained on the CPU" : "peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...");
+			 strcmp(r->device, "cuda") ? "trained on the CPU"
+			 : r->peak_flops > 0	    ? ONE_STEP
+						    : "peak FLOP/s of this GPU unknown: make run PEAK_FLOPS=...");
 	}
 	row(o, 0, 2, (const char *[]){ "MFU", a });
 	if (strcmp(r->device, "cuda"))

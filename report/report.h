@@ -43,6 +43,9 @@ typedef struct {
 	/* training, from its metrics */
 	long steps, planned_steps; /* the last step's, and --steps (0: not known) */
 	double tokens_seen, step_seconds, tokens_per_s, train_val_loss;
+	/* the medians of the steps after the first: tokens/s, and tokens/s a
+	 * process (NAN: a single step) */
+	double steady_tokens_per_s, steady_tokens_per_rank_s;
 	char device[16];
 	int ranks; /* the processes (GPUs) of the last step */
 	double rank_seconds; /* the steps' time, times the processes of each */
