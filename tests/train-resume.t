@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checkpoints: 20 steps straight equal 10 + --resume 10, bit for bit; stops
-# by --stop-at and SIGTERM save and exit 0; only the newest K are kept;
+# by --stop-at and SIGTERM save and exit 0 (with --no-save, without a
+# checkpoint); only the newest K are kept;
 # corrupted and truncated checkpoints are refused; export and --init.
 . tests/train-common.sh
 train_setup
@@ -17,6 +18,38 @@ bin/bonsai-train $A -o "$T/b" --save-every 0 --stop-at 10 > "$T/b.log" 2> "$T/er
 rc=$?
 [ $rc -eq 0 ] && [ "$(wc -l < "$T/b.log")" -eq 10 ] && [ -f "$T/b/ckpt-00000010.safetensors" ]
 ok $? "--stop-at 10 saves and exits 0" || diag "stop-at: exit $rc"
+# --no-save (make run's burst, which only measures the speed): the steps
+# and their lines, no checkpoint at --stop-at or at a signal, even with a
+# --save-every given before it (as in the stage's command)
+bin/bonsai-train $A -o "$T/ns" --save-every 2 --stop-at 5 --no-save > "$T/ns.log" 2> "$T/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(wc -l < "$T/ns.log")" -eq 5 ] && [ -f "$T/ns/config.json" ] &&
+	! ls "$T/ns" | grep -q '^ckpt-' && ! grep -q saved "$T/err"
+ok $? "--no-save: 5 steps, exit 0, no checkpoint written" || diag "exit $rc: $(ls "$T/ns"; cat "$T/err")"
+bin/bonsai-train $A -o "$T/ns2" --no-save --steps 100000 > "$T/ns2.log" 2> "$T/err" &
+p=$!
+wait_lines "$T/ns2.log" 2
+kill -TERM $p
+wait $p
+rc=$?
+[ $rc -eq 0 ] && grep -q "stopped by signal 15" "$T/err" && ! ls "$T/ns2" | grep -q '^ckpt-'
+ok $? "--no-save stopped by SIGTERM: exit 0, no checkpoint" || diag "exit $rc: $(ls "$T/ns2"; cat "$T/err")"
+# make run's burst (mk/train.sh with BURST_STEPS 2) measures the speed in
+# a scratch folder before training: what the folder holds when the burst's
+# trainer ends (a gemma3-1b checkpoint is 12 GB, written to be deleted)
+mkdir -p "$T/mk/shards"
+cp "$T/data/manifest" "$T/mk/shards/"
+cat > "$T/watch.sh" <<EOF
+"\$@"; rc=\$?
+case " \$* " in *" -o $T/mk/train-burst "*) ls "$T/mk/train-burst" > "$T/burst.ls" ;; esac
+exit \$rc
+EOF
+run sh mk/train.sh "$T/mk" 2 sh "$T/watch.sh" bin/bonsai-train $A --save-every 2 -o "$T/mk/train"
+[ "$rc" -eq 0 ] && [ -s "$T/burst.ls" ] && ! grep -q '^ckpt-' "$T/burst.ls" && [ ! -e "$T/mk/train-burst" ] &&
+	grep -q "tokens/s over a 2-step burst" "$T/mk/train/estimate.txt" &&
+	grep -q "ckpt-00000020" "$T/mk/train/checkpoint.sha256"
+ok $? "make run's burst writes no checkpoint, then the run trains to its end" ||
+	diag "exit $rc: $(cat "$T/burst.ls" "$T/err")"
 bin/bonsai-train $A -o "$T/b" --resume >> "$T/b.log" 2> "$T/err"
 losses "$T/a.log" > "$T/a.loss"
 losses "$T/b.log" > "$T/b.loss"

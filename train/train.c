@@ -27,12 +27,12 @@
 enum { O_DATA = 256, O_MODEL, O_INIT, O_STEPS, O_BT, O_SEQ, O_MB, O_LR, O_MINLR, O_WARM,
        O_SCHED, O_DECAY, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_SEED, O_EVAL, O_EVALT, O_SAVE,
        O_KEEP, O_RESUME, O_STOP, O_DEVICE, O_RECOMP, O_SKIPNF, O_PROGRESS, O_GPUS, O_DTIMEOUT,
-       O_CHECK, O_END };
+       O_CHECK, O_NOSAVE, O_END };
 
 typedef struct {
 	const char *data, *model, *init, *out, *device, *schedule;
 	long batch_tokens, steps, warmup, stop_at, eval_every, eval_tokens, save_every;
-	int seq, micro_batch, keep, resume, recompute, skip_nonfinite, gpus, check;
+	int seq, micro_batch, keep, resume, recompute, skip_nonfinite, gpus, check, no_save;
 	double dist_timeout;
 	double lr, min_lr_ratio, decay_frac, wd, beta1, beta2, eps, clip;
 	uint64_t seed;
@@ -47,9 +47,9 @@ static void usage(FILE *f)
 		"                    [--batch-tokens N] [--seq T] [--micro-batch B] [--lr X] [--min-lr-ratio X]\n"
 		"                    [--warmup N] [--schedule cosine|wsd] [--decay-frac X] [--weight-decay X]\n"
 		"                    [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--seed N]\n"
-		"                    [--eval-every N] [--eval-tokens N] [--save-every N] [--keep K]\n"
-		"                    [--resume] [--stop-at STEP] [--device cpu|cuda] [--recompute]\n"
-		"                    [--skip-nonfinite] [--gpus N] [--dist-timeout S]\n"
+		"                    [--eval-every N] [--eval-tokens N] [--save-every N | --no-save]\n"
+		"                    [--keep K] [--resume] [--stop-at STEP] [--device cpu|cuda]\n"
+		"                    [--recompute] [--skip-nonfinite] [--gpus N] [--dist-timeout S]\n"
 		"                    [--check] [-q | --progress]\n"
 		"       bonsai-train verify DIR [--device cpu|cuda]\n"
 		"       bonsai-train export RUN|CHECKPOINT -o DIR\n"
@@ -79,6 +79,8 @@ static void usage(FILE *f)
 		"  --eval-every N      validation loss every N steps (default 0 = off)\n"
 		"  --eval-tokens N     validation tokens per evaluation (default 1M)\n"
 		"  --save-every N      checkpoint every N steps (default 1000); also at the end\n"
+		"  --no-save           no checkpoint at all, not at the end nor on a signal (a\n"
+		"                      measure of the speed; overrides --save-every)\n"
 		"  --keep K            keep the newest K checkpoints (default 3, 0 = all)\n"
 		"  --resume            continue from the newest checkpoint in RUN (start the run\n"
 		"                      when it has none); options not given come from it\n"
@@ -210,7 +212,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "skip-nonfinite", no_argument, 0, O_SKIPNF },
 		{ "gpus", required_argument, 0, O_GPUS },
 		{ "dist-timeout", required_argument, 0, O_DTIMEOUT },
-		{ "check", no_argument, 0, O_CHECK },
+		{ "check", no_argument, 0, O_CHECK }, { "no-save", no_argument, 0, O_NOSAVE },
 		{ "progress", no_argument, 0, O_PROGRESS }, { "quiet", no_argument, 0, 'q' },
 		{ "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
@@ -268,6 +270,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_GPUS: o->gpus = (int)parse_ll("--gpus", optarg, 1, 1024); break;
 		case O_DTIMEOUT: o->dist_timeout = parse_double("--dist-timeout", optarg, 1, 86400); break;
 		case O_CHECK: o->check = 1; break;
+		case O_NOSAVE: o->no_save = 1; break;
 		case O_PROGRESS: progress_set(PROGRESS_ON); break;
 		case 'q': progress_set(PROGRESS_OFF); break;
 		case 'h': usage(stdout); exit(0);
@@ -847,7 +850,7 @@ int cmd_train(int argc, char **argv)
 				xfflush(stdout, "stdout");
 			}
 		}
-		if ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop) {
+		if (!o.no_save && ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop)) {
 			if (!m)
 				m = xmalloc(n * sizeof *m);
 			if (!v)
