@@ -118,6 +118,14 @@ D := $(RUN_DIR)
 # make splits file names at spaces: a run cannot live, or read its data,
 # under a path that has one
 $(foreach v,RUN_DIR SHARED,$(if $(word 2,$($(v))),$(error $(v) "$($(v))" has a space in it, which make cannot handle in file names: pick a folder without one)))
+# One make run at a time in a run folder (two would remove each other's
+# temporary files and write the same outputs): the make that was started
+# runs its goals in a make of its own that holds the folder's lock
+# (mk/runlock.sh), and a second make run of the folder is refused. Only a
+# make that holds it makes a stage, files.mk included; a dry run (make -n,
+# -q) writes nothing and takes no lock.
+dry_run := $(strip $(foreach f,n q,$(findstring $(f),$(filter-out --%,$(firstword -$(MAKEFLAGS))))))
+locked := $(or $(dry_run),$(filter $(abspath $(D)),$(BONSAI_RUN_LOCK)))
 STAGE = sh mk/stage.sh $(D)
 # a stage whose command's standard output is its target
 STAGE_OUT = sh mk/stage.sh -o $(D)
@@ -221,11 +229,12 @@ CHECKS = $(if $(filter run,$(MAKECMDGOALS)),$(D)/repro/checks.txt)
 $(D)/files.tsv: $(D)/settings/list $(wildcard $(PARQUET)) | $(RUN_TOOLS)
 	$(STAGE_OUT) list $@ sh mk/list-files.sh "$(FILES)" "$(PARQUET)" $(SERVE) $(LIST_CMD)
 # A dry run (make -n, -q) would still remake an included makefile, and
-# with it the list stage and its stamp: it is offered no rule for it.
+# with it the list stage and its stamp: it is offered no rule for it, nor
+# is the make that takes the run folder's lock (its own make does it).
 # Its rules say $(D), not the folder, for a run moved to another RUN_DIR;
 # written whole or not at all (an empty one, newer than files.tsv, was a
 # run of no files).
-ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
+ifneq ($(and $(locked),$(if $(dry_run),,1)),)
 $(D)/files.mk: $(D)/files.tsv
 	awk -F'\t' -v loc='$(if $(PARQUET),1)' -v d='$$(D)' '{ n = n " " $$1 } loc { print d "/docs/" $$1 ".jsonl: $$(wildcard " $$2 ")" } END { print "NAMES :=" n }' $< > $@.tmp
 	@mv $@.tmp $@
@@ -314,7 +323,8 @@ $(D)/report.md: $(REPORT_INPUTS) | $(RUN_TOOLS)
 $(D)/report.html: $(REPORT_INPUTS) | $(RUN_TOOLS)
 	$(STAGE) report $@ $(REPORT_CMD) --html -f -o $@
 
-.PHONY: run fetch filter tokenizer shards train eval report
+.PHONY: run fetch filter tokenizer shards train eval report run-locked
+ifneq ($(locked),)
 run: report
 fetch: $(DOCS)
 filter: $(CLEAN)
@@ -323,3 +333,11 @@ shards: $(D)/shards/manifest $(D)/repro/shards-verify.txt
 train: $(D)/train/checkpoint.sha256
 eval: $(D)/eval/ppl.json $(TASKS_JSON)
 report: $(D)/report.md $(D)/report.html
+else
+# the make that was started: its goals in a make of their own under the
+# folder's lock, once the tools are built
+run_goals := $(filter $(RUN_GOALS),$(MAKECMDGOALS))
+$(run_goals): run-locked ;
+run-locked: | $(RUN_TOOLS)
+	@exec sh mk/runlock.sh $(D) $(MAKE) --no-print-directory $(run_goals) BONSAI_RUN_LOCK=$(abspath $(D))
+endif

@@ -8,13 +8,7 @@
 # leaves the info to be made, and one during the encoding leaves no
 # temporary file behind. Each stage is stopped with SIGSTOP at a known
 # point (its tool running, or its temporary file there), then signalled.
-. tests/tap.sh
-need_shared
-command -v lighttpd > /dev/null || [ -x /usr/sbin/lighttpd ] || skip_all "lighttpd not installed"
-command -v setsid > /dev/null || skip_all "setsid not installed"
-
-export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 no_proxy=127.0.0.1
-small() { echo "RUN=demo RUN_DIR=$1 FILES=1 TOKENS=12288 SAVE_EVERY=2 EVAL_EVERY=4 EVAL_TOKENS=2048 TASK_OPTS=--limit=4 PPL_OPTS=--max-tokens=2k"; }
+. tests/run-small.sh
 
 # the run not stopped
 R=$T/straight
@@ -126,19 +120,9 @@ ok $? "SIGTERM to make's process group while training: the trainer saves and sto
 # included.)
 make --no-print-directory run $(small "$D") > "$T/make.out" 2>&1
 ok $? "make run again goes to the end" || diag "$(tail -n 3 "$T/make.out")"
-files() { (cd "$1" && find . -type f ! -name '*.lock' ! -name 'ckpt-*' | sort); }
-files "$R" > "$T/a"
-files "$D" > "$T/b"
-diff "$T/a" "$T/b" > "$T/files.diff"
-ok $? "the same files as the run not stopped" || diag "$(head -n 5 "$T/files.diff")"
-same=1
-for f in files.tsv docs/000_00000.jsonl clean/000_00000.jsonl tokenizer/tokenizer.json tokenizer/info.json \
-	tokens/000_00000.ts shards/manifest shards/train_000000.bin train/checkpoint.sha256 \
-	train/ckpt-00000006.safetensors; do
-	cmp -s "$R/$f" "$D/$f" || { echo "# differs: $f"; same=0; }
-done
-[ $same = 1 ]
-ok $? "the same outputs, the final checkpoint included"
+same_files "$R" "$D"
+ok $? "the same files and outputs as the run not stopped, the final checkpoint included" ||
+	diag "$(head -n 5 "$T/files.diff")"
 sed "s|$R/|RUN/|g" "$R/repro/commands.sh" > "$T/a"
 sed "s|$D/|RUN/|g" "$D/repro/commands.sh" > "$T/b"
 cut -f1,2 "$R/repro/times.tsv" | sed "s|$R/|RUN/|g" > "$T/ta"

@@ -1,0 +1,45 @@
+#!/bin/sh
+# One make run at a time in a run folder: a second make run of a folder
+# that one is making (another terminal) is refused at once, exit non-zero,
+# naming the first's pid, and the first ends with the files of a run made
+# alone; several goals of one make (make -j2 train report) are one run,
+# not refused by themselves. The first run is held still (SIGSTOP to its
+# process group) while the second is tried, so that they overlap.
+. tests/run-small.sh
+command -v flock > /dev/null || skip_all "flock not installed"
+
+R=$T/alone
+make --no-print-directory run $(small "$R") > "$T/alone.out" 2>&1
+ok $? "a small make run, alone" || diag "$(tail -n 3 "$T/alone.out")"
+
+D=$T/run
+setsid make --no-print-directory run $(small "$D") > "$T/first.out" 2>&1 &
+first=$!
+# until its filter runs (well inside the run), then held there
+i=0
+while [ ! -e "$D/repro/commands.sh" ] && [ $i -lt 600 ] && kill -0 $first 2> /dev/null; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -STOP -$first
+run make --no-print-directory run $(small "$D")
+kill -CONT -$first
+[ "$rc" -ne 0 ] && grep -q "^make run: run folder $D is in use by pid $first" "$T/err"
+ok $? "a second make run of the folder: refused (exit $rc), the first's pid named" ||
+	diag "$(tail -n 3 "$T/err")"
+wait $first
+ok $? "the first goes on to its end" || diag "$(tail -n 3 "$T/first.out")"
+
+same_files "$R" "$D"
+ok $? "the same files and outputs as the run made alone, the final checkpoint included" ||
+	diag "$(head -n 5 "$T/files.diff")"
+cut -f1,2 "$R/repro/times.tsv" | sed "s|$R/|RUN/|g" > "$T/ta"
+cut -f1,2 "$D/repro/times.tsv" | sed "s|$D/|RUN/|g" > "$T/tb"
+cmp -s "$T/ta" "$T/tb"
+ok $? "each stage recorded once, as in the run made alone" || diag "$(diff "$T/ta" "$T/tb" | head -n 4)"
+
+# two goals of one make: one run, the folder's lock taken once
+run make --no-print-directory -j2 train report $(small "$D")
+[ "$rc" -eq 0 ] && ! grep -q "in use" "$T/err"
+ok $? "make -j2 train report: not refused by itself (exit $rc)" || diag "$(tail -n 3 "$T/err")"
+done_testing
