@@ -40,7 +40,4 @@ start_lighttpd "$R" "$T" || { echo "hub-mirror.sh: could not start lighttpd ($T/
 export HF_ENDPOINT=http://127.0.0.1:$PORT
 # a SIGTERM that ends this script ends CMD too (it would fetch on, unseen)
 . "$(dirname "$0")/passon.sh"
-passon "$@"
-rc=$?
-[ -z "$passon_sig" ] || exit $((128 + passon_sig))
-exit $rc
+passon_exit "$@"

@@ -1,5 +1,6 @@
-# passon.sh - sourced (sh or bash) by mk/stage.sh, mk/train.sh and
-# mk/hub-mirror.sh, the scripts make run puts between make and a tool.
+# passon.sh - sourced (sh or bash) by mk/stage.sh, mk/train.sh,
+# mk/hub-mirror.sh and mk/runlock.sh, the scripts make run puts between
+# make and a tool.
 #
 # passon CMD...: runs CMD and returns its exit status, passing on a SIGTERM
 # that comes to this script: make passes a SIGTERM it is sent to the
@@ -29,3 +30,13 @@ passon() {
 	done
 	return $passon_rc
 } 3<&0
+
+# passon_exit CMD...: passon, then this script exits as CMD did, or with
+# 128 + the signal that cut it short (the end of a script that is only
+# its command's wrapper).
+passon_exit() {
+	passon "$@"
+	passon_rc=$?
+	[ -z "$passon_sig" ] || exit $((128 + passon_sig))
+	exit $passon_rc
+}

@@ -20,7 +20,4 @@ if ! flock -n 9; then
 fi
 echo "$PPID" > "$lock"
 . "$(dirname "$0")/passon.sh"
-passon "$@"
-rc=$?
-[ -z "$passon_sig" ] || exit $((128 + passon_sig))
-exit $rc
+passon_exit "$@"
