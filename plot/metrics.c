@@ -2,7 +2,7 @@
 #include "metrics.h"
 
 #include "cli.h"
-#include "json.h"
+#include "metrics_log.h"
 #include "xio.h"
 
 #include <math.h>
@@ -30,84 +30,61 @@ static double tokens_at_step(const run_metrics *r, double step)
 	return NAN;
 }
 
-static int parse_line(run_metrics *r, const json_value *o, long line, char *err, size_t errlen)
+/* Adds one record: a step with its loss, or a validation placed at its
+ * step's tokens; skipped steps carry nothing to plot. */
+static void add_record(run_metrics *r, const metrics_record *m)
 {
-	const char *path = r->path;
-	if (o->type != JSON_OBJECT)
-		return errf(err, errlen, "%s:%ld: not a JSON object", path, line);
-	double step, tokens = 0, loss = 0, lr = 0, tps = 0, val = 0;
-	int has_step = json_get_finite(o, "step", &step);
-	if (has_step < 0)
-		return errf(err, errlen, "%s:%ld: \"step\" is not a number", path, line);
-	if (!has_step)
-		return 0; /* not a step's line: nothing to plot */
-	static const char *const keys[] = {"tokens", "loss", "lr", "tokens_per_s", "val_loss"};
-	double *vals[] = {&tokens, &loss, &lr, &tps, &val};
-	int has[5];
-	for (int k = 0; k < 5; k++) {
-		has[k] = json_get_finite(o, keys[k], vals[k]);
-		if (has[k] < 0)
-			return errf(err, errlen, "%s:%ld: \"%s\" is not a finite number", path, line, keys[k]);
-	}
-	if (has[1]) {
-		if (!has[0])
-			return errf(err, errlen, "%s:%ld: a step with a loss but no \"tokens\"", path, line);
+	double step = (double)m->step;
+	if (m->kind == METRICS_STEP) {
 		if (r->n_steps && step <= r->steps[r->n_steps - 1].step)
 			drop_from_step(r, step);
 		if (r->n_steps == r->cap_steps) {
 			r->cap_steps = r->cap_steps ? 2 * r->cap_steps : 256;
 			r->steps = xreallocarray(r->steps, r->cap_steps, sizeof *r->steps);
 		}
-		r->steps[r->n_steps++] = (step_point){step, tokens, loss, has[2] ? lr : NAN,
-						      has[3] ? tps : NAN};
-	} else if (has[4]) {
+		r->steps[r->n_steps++] = (step_point){ step, m->tokens, m->loss, m->lr, m->tokens_per_s };
+	} else if (m->kind == METRICS_VAL) {
 		if (r->n_vals && step <= r->vals[r->n_vals - 1].step)
 			drop_from_step(r, step);
 		double t = tokens_at_step(r, step);
 		if (isnan(t))
-			return 0; /* no step line yet to place it */
+			return; /* no step line yet to place it */
 		if (r->n_vals == r->cap_vals) {
 			r->cap_vals = r->cap_vals ? 2 * r->cap_vals : 64;
 			r->vals = xreallocarray(r->vals, r->cap_vals, sizeof *r->vals);
 		}
-		r->vals[r->n_vals++] = (val_point){step, t, val};
+		r->vals[r->n_vals++] = (val_point){ step, t, m->val_loss };
 	}
-	/* skipped steps and lines of other kinds carry nothing to plot */
-	return 0;
+}
+
+/* A live run's last line may be half written: the figure stops before it. */
+static int read_log(run_metrics *r, metrics_log *log, char *err, size_t errlen)
+{
+	metrics_record m;
+	int rc;
+	while ((rc = metrics_log_next(log, &m, err, errlen)) > 0)
+		add_record(r, &m);
+	if (rc < 0 && log->torn) {
+		r->torn_tail = 1;
+		return 0;
+	}
+	return rc;
 }
 
 int metrics_parse(run_metrics *r, const char *text, size_t n, char *err, size_t errlen)
 {
-	long line = 0;
-	size_t at = 0;
-	while (at < n) {
-		line++;
-		const char *nl = memchr(text + at, '\n', n - at);
-		size_t len = nl ? (size_t)(nl - (text + at)) : n - at;
-		char jerr[160];
-		json_doc *d = json_parse(text + at, len, jerr, sizeof jerr);
-		if (!d) {
-			if (!nl) {
-				r->torn_tail = 1;
-				return 0;
-			}
-			return errf(err, errlen, "%s:%ld: %s", r->path, line, jerr);
-		}
-		int rc = parse_line(r, json_root(d), line, err, errlen);
-		json_free(d);
-		if (rc < 0)
-			return rc;
-		at += len + (nl != NULL);
-	}
-	return 0;
+	metrics_log log;
+	metrics_log_init(&log, r->path, text, n);
+	return read_log(r, &log, err, errlen);
 }
 
 int metrics_load(run_metrics *r, const char *path, char *err, size_t errlen)
 {
-	size_t n;
-	char *text = read_file(path, &n);
-	int rc = metrics_parse(r, text, n, err, errlen);
-	free(text);
+	metrics_log log;
+	if (metrics_log_open(&log, path, err, errlen) < 0)
+		return -1;
+	int rc = read_log(r, &log, err, errlen);
+	metrics_log_close(&log);
 	return rc;
 }
 

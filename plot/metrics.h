@@ -25,14 +25,13 @@ typedef struct {
 } run_metrics;
 
 /* Parses text[0..n) of PATH into r (zeroed by the caller; r->path and
- * r->name are the caller's). Lines that repeat earlier steps (a run resumed
- * from a checkpoint and appended to the same file) replace the points from
- * that step on. A last line without its newline that does not parse is a
- * line still being written: it is skipped. Any other bad line is an error:
- * returns -1 with "PATH:LINE: what" in err. */
+ * r->name are the caller's) with lib/metrics_log. Lines that repeat
+ * earlier steps (a run resumed from a checkpoint and appended to the same
+ * file) replace the points from that step on. A last line cut off is a
+ * line still being written: it is skipped (torn_tail). Any other bad line
+ * is an error: returns -1 with "PATH:LINE: what" in err. */
 int metrics_parse(run_metrics *r, const char *text, size_t n, char *err, size_t errlen);
-/* Reads PATH (dying with a message when it cannot: lib/xio's read_file) and
- * parses it. */
+/* Reads PATH and parses it: -1 with "PATH: why" when it cannot be read. */
 int metrics_load(run_metrics *r, const char *path, char *err, size_t errlen);
 void metrics_free(run_metrics *r);
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "gemma3.h"
 #include "json.h"
+#include "metrics_log.h"
 #include "xio.h"
 
 #include <dirent.h>
@@ -107,47 +108,21 @@ static void drop_from(step_lines *s, long step)
 		s->val_loss = NAN, s->val_step = -1;
 }
 
-/* One line, parsed as JSON: a last line cut off (a training still writing,
- * or killed mid-line) is an error, never a number read from half of it. */
-static void metrics_line(step_lines *s, const char *path, long no, const char *line, size_t len,
-			 int last, int ranks)
+/* A step without "ranks" ran on the command line's processes. */
+static void add_record(step_lines *s, const metrics_record *m, int ranks)
 {
-	char err[160];
-	json_doc *d = json_parse(line, len, err, sizeof err);
-	if (!d && last)
-		die("%s:%ld: the last line is cut off (%s): the training is still running or was "
-		    "killed; report a finished run", path, no, err);
-	if (!d)
-		die("%s:%ld: %s", path, no, err);
-	const json_value *o = json_root(d);
-	double tok, ms = NAN, k = ranks, val;
-	int64_t step;
-	if (o->type != JSON_OBJECT || json_int(json_get(o, "step"), 0, (int64_t)1 << 53, &step))
-		die("%s:%ld: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
-		    path, no);
-	int has_val = json_get_finite(o, "val_loss", &val);
-	if (has_val) {
-		if (has_val < 0)
-			die("%s:%ld: \"val_loss\" is not a finite number", path, no);
-		s->val_loss = val;
-		s->val_step = (long)step;
-		json_free(d);
+	if (m->kind == METRICS_VAL) {
+		s->val_loss = m->val_loss;
+		s->val_step = m->step;
 		return;
 	}
-	if (json_get_finite(o, "tokens", &tok) != 1 || json_get_finite(o, "ms", &ms) < 0 ||
-	    json_get_finite(o, "ranks", &k) < 0)
-		die("%s:%ld: not a line of bonsai-train's metrics (\"tokens\", \"ms\" or \"ranks\" "
-		    "missing or not a number)", path, no);
-	if (k < 1 || k > 1 << 20)
-		die("%s:%ld: \"ranks\": %g is not a number of processes", path, no, k);
-	json_free(d);
-	if (s->n && step <= s->v[s->n - 1].step)
-		drop_from(s, (long)step);
+	if (s->n && m->step <= s->v[s->n - 1].step)
+		drop_from(s, m->step);
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
 	}
-	s->v[s->n++] = (step_line){ (long)step, tok, ms, (int)k };
+	s->v[s->n++] = (step_line){ m->step, m->tokens, m->ms, m->ranks ? m->ranks : ranks };
 }
 
 static int by_value(const void *a, const void *b)
@@ -200,18 +175,18 @@ static void steady_rates(report *r, const step_line *v, size_t n)
  * resumed with another --gpus included. */
 static void read_metrics(report *r)
 {
-	char *p = in_dir(r, "train/metrics.jsonl");
-	size_t n;
-	char *text = read_file(p, &n);
+	char *p = in_dir(r, "train/metrics.jsonl"), err[512];
 	step_lines s = { .val_loss = NAN, .val_step = -1 };
-	long no = 0;
-	for (const char *at = text, *end = text + n; at < end;) {
-		const char *nl = memchr(at, '\n', (size_t)(end - at));
-		size_t len = nl ? (size_t)(nl - at) : (size_t)(end - at);
-		metrics_line(&s, p, ++no, at, len, !nl, r->ranks);
-		at += len + (nl != NULL);
-	}
-	free(text);
+	metrics_log log;
+	metrics_record m;
+	int rc = metrics_log_open(&log, p, err, sizeof err);
+	while (rc >= 0 && (rc = metrics_log_next(&log, &m, err, sizeof err)) > 0)
+		add_record(&s, &m, r->ranks);
+	/* never a figure read from half a line */
+	if (rc < 0)
+		die("%s%s", err, log.torn ? ": the training is still writing it, or its disk filled; "
+					    "report a finished run" : "");
+	metrics_log_close(&log);
 	if (!s.n)
 		die("%s: no training steps", p);
 	double ms = 0, prev_tokens = 0, tokens_timed = 0;

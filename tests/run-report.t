@@ -212,7 +212,11 @@ fails_with 1 "metrics.jsonl:2: the last line is cut off" "a last line cut off: e
 ok $? "and no report"
 printf '{"step":2,"tokens":7200000,"loss":6.0,"ms":1e999}\n{"step":3}\n' > "$T/cut/train/metrics.jsonl"
 run bin/bonsai-report "$T/cut"
-fails_with 1 'metrics.jsonl:1: not a line of bonsai-train' "a step whose ms is not a finite number: exit 1, named"
+fails_with 1 'metrics.jsonl:1: "ms" is not a finite number' "a step whose ms is not a finite number: exit 1, named"
+# a line of tokens alone is no step of bonsai-train's (bonsai-plot's reader)
+printf '{"step":2,"tokens":7200000,"ms":1}\n' > "$T/cut/train/metrics.jsonl"
+run bin/bonsai-report "$T/cut"
+fails_with 1 'metrics.jsonl:1: a step with no "loss"' "a step with no loss, not skipped: exit 1, named"
 printf '{"step":1e300,"tokens":7200000,"loss":6.0,"ms":1}\n' > "$T/cut/train/metrics.jsonl"
 run bin/bonsai-report "$T/cut"
 fails_with 1 'metrics.jsonl:1: not a line of bonsai-train.*step number' "a step of 1e300 (no long holds it): exit 1, named"

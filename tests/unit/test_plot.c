@@ -122,19 +122,13 @@ static void check_metrics(void)
 	   "a resumed run: the repeated steps (and their validations) replace the old ones");
 	metrics_free(&r);
 
+	/* the lines themselves are lib/metrics_log's (test_lib_metrics_log) */
 	rc = parse(&r, "{\"step\":1,\"tokens\":10,\"loss\":9}\n{\"step\":2,\"tokens\":20,\"loss\":8\n{\"step\":3}\n",
 		   err, sizeof err);
-	ok(rc < 0 && strncmp(err, "m.jsonl:2: ", 11) == 0, "a malformed middle line: %s", err);
+	ok(rc < 0 && strncmp(err, "m.jsonl:2: ", 11) == 0 && !r.torn_tail, "a malformed middle line: %s", err);
 	metrics_free(&r);
 	rc = parse(&r, "{\"step\":1,\"tokens\":10,\"loss\":9}\n{\"step\":2,\"tokens\":20,\"loss\":8\n", err, sizeof err);
 	ok(rc < 0 && strncmp(err, "m.jsonl:2: ", 11) == 0, "a malformed last line with its newline is an error too");
-	metrics_free(&r);
-	rc = parse(&r, "{\"step\":1,\"tokens\":10,\"loss\":true}\n", err, sizeof err);
-	ok(rc < 0 && strstr(err, "m.jsonl:1: \"loss\" is not a finite number"), "a loss of the wrong type: %s", err);
-	rc = parse(&r, "[1,2]\n", err, sizeof err);
-	ok(rc < 0 && strstr(err, "m.jsonl:1: not a JSON object"), "an array line: %s", err);
-	rc = parse(&r, "{\"step\":1,\"loss\":9}\n", err, sizeof err);
-	ok(rc < 0 && strstr(err, "no \"tokens\""), "a loss without tokens: %s", err);
 	metrics_free(&r);
 }
 

@@ -1,0 +1,117 @@
+/* metrics_log.c - bonsai-train's metrics.jsonl, a record a line. */
+#include "metrics_log.h"
+
+#include "cli.h"
+#include "json.h"
+#include "xio.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int metrics_log_open(metrics_log *m, const char *path, char *err, size_t errlen)
+{
+	size_t n;
+	char *text = read_file_err(path, &n, err, errlen);
+	if (!text)
+		return -1;
+	metrics_log_init(m, path, text, n);
+	m->owned = 1;
+	return 0;
+}
+
+void metrics_log_init(metrics_log *m, const char *path, const char *text, size_t n)
+{
+	*m = (metrics_log){ .path = path, .text = (char *)text, .n = n };
+}
+
+void metrics_log_close(metrics_log *m)
+{
+	if (m->owned)
+		free(m->text);
+	m->text = NULL;
+	m->owned = 0;
+}
+
+/* The numbers a line may have: each, when there, a finite number. */
+static int read_numbers(const metrics_log *m, const json_value *o, metrics_record *r, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = { "tokens", "loss", "lr", "tokens_per_s", "ms", "val_loss" };
+	double *vals[] = { &r->tokens, &r->loss, &r->lr, &r->tokens_per_s, &r->ms, &r->val_loss };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		*vals[k] = NAN;
+		if (json_get_finite(o, keys[k], vals[k]) < 0)
+			return errf(err, errlen, "%s:%ld: \"%s\" is not a finite number", m->path, m->line,
+				    keys[k]);
+	}
+	const json_value *k = json_get(o, "ranks");
+	int64_t ranks = 0;
+	if (k && json_int(k, 1, 1 << 20, &ranks))
+		return errf(err, errlen, "%s:%ld: \"ranks\": %.*s is not a number of processes", m->path,
+			    m->line, (int)k->raw_len, k->raw);
+	r->ranks = (int)ranks;
+	return 0;
+}
+
+/* What kind of line o is, from the members that make it one. */
+static int classify(const metrics_log *m, const json_value *o, metrics_record *r, char *err,
+		    size_t errlen)
+{
+	if (!isnan(r->val_loss)) {
+		r->kind = METRICS_VAL;
+		return 0;
+	}
+	if (isnan(r->tokens))
+		return errf(err, errlen, "%s:%ld: a step with no \"tokens\"", m->path, m->line);
+	const json_value *s = json_get(o, "skipped");
+	if (s && s->type == JSON_TRUE) {
+		r->kind = METRICS_SKIPPED;
+		return 0;
+	}
+	if (isnan(r->loss))
+		return errf(err, errlen, "%s:%ld: a step with no \"loss\" (and not \"skipped\")", m->path,
+			    m->line);
+	r->kind = METRICS_STEP;
+	return 0;
+}
+
+static int parse_record(const metrics_log *m, const json_value *o, metrics_record *r, char *err,
+			size_t errlen)
+{
+	int64_t step;
+	if (o->type != JSON_OBJECT)
+		return errf(err, errlen, "%s:%ld: not a line of bonsai-train's metrics (not a JSON object)",
+			    m->path, m->line);
+	if (json_int(json_get(o, "step"), 0, (int64_t)1 << 53, &step))
+		return errf(err, errlen,
+			    "%s:%ld: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
+			    m->path, m->line);
+	r->step = (long)step;
+	if (read_numbers(m, o, r, err, errlen) < 0)
+		return -1;
+	return classify(m, o, r, err, errlen);
+}
+
+int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen)
+{
+	if (m->at >= m->n)
+		return 0;
+	const char *at = m->text + m->at, *nl = memchr(at, '\n', m->n - m->at);
+	size_t len = nl ? (size_t)(nl - at) : m->n - m->at;
+	m->line++;
+	m->at += len + (nl != NULL);
+	char jerr[160];
+	json_doc *d = json_parse(at, len, jerr, sizeof jerr);
+	if (!d && !nl) {
+		m->torn = 1;
+		return errf(err, errlen, "%s:%ld: the last line is cut off (%s)",
+			    m->path, m->line, jerr);
+	}
+	if (!d)
+		return errf(err, errlen, "%s:%ld: %s", m->path, m->line, jerr);
+	int rc = parse_record(m, json_root(d), r, err, errlen);
+	json_free(d);
+	return rc < 0 ? -1 : 1;
+}

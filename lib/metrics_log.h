@@ -1,0 +1,48 @@
+/* metrics_log.h - bonsai-train's metrics (metrics.jsonl: one JSON object a
+ * line, one a step and one a validation; bonsai-formats(5)), read the same
+ * way by every tool, so that a line one tool takes is not one another
+ * refuses. */
+#ifndef BONSAI_METRICS_LOG_H
+#define BONSAI_METRICS_LOG_H
+
+#include <stddef.h>
+
+typedef enum { METRICS_STEP, METRICS_SKIPPED, METRICS_VAL } metrics_kind;
+
+/* One line. A number the line does not have is NAN (ranks: 0). A step has
+ * tokens and loss; a skipped step (a non-finite loss, bonsai-train
+ * --skip-nonfinite) tokens only; a validation val_loss only. */
+typedef struct {
+	metrics_kind kind;
+	long step;
+	double tokens; /* seen after the step */
+	double loss, lr, tokens_per_s, ms;
+	int ranks;
+	double val_loss;
+} metrics_record;
+
+/* A file's text, read a line at a time. */
+typedef struct {
+	const char *path;
+	char *text;
+	size_t n, at;
+	long line;
+	int owned;
+	int torn; /* next() met a last line cut off */
+} metrics_log;
+
+/* Reads PATH whole: 0, or -1 with "PATH: why" in err. */
+int metrics_log_open(metrics_log *m, const char *path, char *err, size_t errlen);
+/* Reads text[0..n), which stays the caller's, as the file PATH. */
+void metrics_log_init(metrics_log *m, const char *path, const char *text, size_t n);
+/* The next line's record: 1, 0 at the end, -1 with "PATH:LINE: what" in
+ * err for a line that is not one of bonsai-train's. A last line without
+ * its newline that is not whole JSON is a line still being written (a run
+ * in progress, or one whose disk filled; bonsai-train writes each line
+ * with one write, so a kill leaves none): -1, "PATH:LINE: the last line is
+ * cut off (why)", and m->torn is set, so that a reader of a live run may
+ * stop there instead. */
+int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen);
+void metrics_log_close(metrics_log *m);
+
+#endif

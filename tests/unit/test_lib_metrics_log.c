@@ -1,0 +1,117 @@
+/* lib/metrics_log: bonsai-train's lines read into records; a bad line is
+ * an error naming the file and line; a last line cut off is told apart
+ * from other bad lines. */
+#include "metrics_log.h"
+#include "tap.h"
+
+#include <math.h>
+
+#define STEP1 "{\"step\":1,\"tokens\":128,\"loss\":5.5,\"lr\":0.001,\"grad_norm\":1.2," \
+	      "\"tokens_per_s\":640.5,\"ms\":200,\"ranks\":2}\n"
+
+/* Reads text whole: the records' count, or -1 with the error in err. */
+static int read_all(const char *text, metrics_record *r, int max, int *torn, char *err, size_t errlen)
+{
+	metrics_log m;
+	metrics_log_init(&m, "m.jsonl", text, strlen(text));
+	int n = 0, rc;
+	while (n < max && (rc = metrics_log_next(&m, &r[n], err, errlen)) > 0)
+		n++;
+	*torn = m.torn;
+	metrics_log_close(&m);
+	return rc < 0 ? -1 : n;
+}
+
+/* The error for a file of one line, "" when it is read. */
+static const char *error_of(const char *text)
+{
+	static char err[256];
+	metrics_record r[4];
+	int torn;
+	err[0] = 0;
+	read_all(text, r, 4, &torn, err, sizeof err);
+	return err;
+}
+
+static void good_lines(void)
+{
+	metrics_record r[8];
+	char err[256] = "";
+	int torn;
+	int n = read_all(STEP1 "{\"step\":2,\"tokens\":256,\"skipped\":true}\n"
+			       "{\"step\":2,\"val_loss\":5.25,\"val_tokens\":64}\n"
+			       "{\"step\":3,\"tokens\":384,\"loss\":5}",
+			 r, 8, &torn, err, sizeof err);
+	ok(n == 4 && !torn, "four lines, the last whole without its newline (%s)", err);
+	ok(r[0].kind == METRICS_STEP && r[0].step == 1 && r[0].tokens == 128 && r[0].loss == 5.5 &&
+	   r[0].lr == 0.001 && r[0].tokens_per_s == 640.5 && r[0].ms == 200 && r[0].ranks == 2 &&
+	   isnan(r[0].val_loss), "a step's numbers");
+	ok(r[1].kind == METRICS_SKIPPED && r[1].step == 2 && r[1].tokens == 256 && isnan(r[1].loss) &&
+	   isnan(r[1].ms), "a skipped step: its tokens, no loss, no time");
+	ok(r[2].kind == METRICS_VAL && r[2].step == 2 && r[2].val_loss == 5.25 && isnan(r[2].tokens),
+	   "a validation");
+	ok(r[3].kind == METRICS_STEP && r[3].ranks == 0 && isnan(r[3].ms) && isnan(r[3].lr),
+	   "what a line leaves out is NAN (ranks 0)");
+}
+
+static void bad_lines(void)
+{
+	metrics_record r[8];
+	char err[256] = "";
+	int torn;
+	int n = read_all(STEP1 STEP1 "{\"step\":3,\"tokens\":384,\"loss\":5,}\n" STEP1, r, 8, &torn, err,
+			 sizeof err);
+	ok(n < 0 && !strncmp(err, "m.jsonl:3: ", 11) && !torn, "a bad line names its line: %s", err);
+	n = read_all(STEP1 "{\"step\":2,\"tokens\":25", r, 8, &torn, err, sizeof err);
+	ok(n < 0 && torn && strstr(err, "m.jsonl:2: the last line is cut off"),
+	   "a last line cut off is told apart: %s", err);
+	n = read_all(STEP1 "{\"step\":2,\"tokens\":25\n", r, 8, &torn, err, sizeof err);
+	ok(n < 0 && !torn && !strncmp(err, "m.jsonl:2: ", 11), "with its newline it is a bad line: %s", err);
+	n = read_all("", r, 8, &torn, err, sizeof err);
+	ok(n == 0 && !torn, "an empty file: no record");
+
+	is_str(error_of("[1,2]\n"), "m.jsonl:1: not a line of bonsai-train's metrics (not a JSON object)",
+	       "an array");
+	is_str(error_of("{\"step\":1e300,\"tokens\":1,\"loss\":1}\n"),
+	       "m.jsonl:1: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
+	       "a step beyond a long's range");
+	is_str(error_of("{\"step\":1.5,\"tokens\":1,\"loss\":1}\n"),
+	       "m.jsonl:1: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
+	       "a step that is not whole");
+	is_str(error_of("{\"tokens\":1,\"loss\":1}\n"),
+	       "m.jsonl:1: not a line of bonsai-train's metrics (no \"step\" that is a step number)",
+	       "no step");
+	is_str(error_of("{\"step\":1,\"tokens\":1,\"loss\":\"4.5\"}\n"), "m.jsonl:1: \"loss\" is not a finite number",
+	       "a loss that is a string");
+	is_str(error_of("{\"step\":1,\"tokens\":1,\"loss\":1,\"ms\":1e999}\n"),
+	       "m.jsonl:1: \"ms\" is not a finite number", "a time beyond a double's range");
+	is_str(error_of("{\"step\":1,\"val_loss\":null}\n"), "m.jsonl:1: \"val_loss\" is not a finite number",
+	       "a null validation loss");
+	is_str(error_of("{\"step\":1,\"tokens\":1,\"loss\":1,\"ranks\":0}\n"),
+	       "m.jsonl:1: \"ranks\": 0 is not a number of processes", "ranks 0");
+	is_str(error_of("{\"step\":1,\"tokens\":1,\"loss\":1,\"ranks\":1.5}\n"),
+	       "m.jsonl:1: \"ranks\": 1.5 is not a number of processes", "ranks not whole");
+	is_str(error_of("{\"step\":1,\"loss\":9}\n"), "m.jsonl:1: a step with no \"tokens\"",
+	       "a loss without tokens");
+	is_str(error_of("{\"step\":1,\"tokens\":9}\n"), "m.jsonl:1: a step with no \"loss\" (and not \"skipped\")",
+	       "tokens without a loss");
+	is_str(error_of("{\"step\":1,\"tokens\":9,\"skipped\":false}\n"),
+	       "m.jsonl:1: a step with no \"loss\" (and not \"skipped\")", "\"skipped\": false is not a skip");
+}
+
+static void open_file(void)
+{
+	metrics_log m;
+	char err[256] = "";
+	ok(metrics_log_open(&m, "/nonexistent/metrics.jsonl", err, sizeof err) < 0 &&
+	   !strncmp(err, "/nonexistent/metrics.jsonl: ", 28),
+	   "a file that cannot be read: named (%s)", err);
+}
+
+int main(void)
+{
+	good_lines();
+	bad_lines();
+	open_file();
+	return done_testing();
+}
