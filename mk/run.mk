@@ -325,7 +325,7 @@ $(D)/report.html: $(REPORT_INPUTS) | $(RUN_TOOLS)
 
 .PHONY: run fetch filter tokenizer shards train eval report run-locked
 ifneq ($(locked),)
-run: report
+run demo: report
 fetch: $(DOCS)
 filter: $(CLEAN)
 tokenizer: $(TOK_FILE) $(D)/tokenizer/info.json
@@ -336,8 +336,14 @@ report: $(D)/report.md $(D)/report.html
 else
 # the make that was started: its goals in a make of their own under the
 # folder's lock, once the tools are built
-run_goals := $(filter $(RUN_GOALS),$(MAKECMDGOALS))
+run_goals := $(filter $(RUN_GOALS) demo,$(MAKECMDGOALS))
+# A folder that another make run holds is refused here, its message the
+# only one: refused in the recipe, it was followed by make's own
+# "*** [run-locked] Error 1", as if the makefile had failed. runlock.sh
+# checks again as it takes the lock (another run may start in between).
+run_in_use := $(if $(run_goals),$(shell sh mk/runlock.sh --check $(D)))
+$(if $(run_in_use),$(error $(run_in_use)))
 $(run_goals): run-locked ;
 run-locked: | $(RUN_TOOLS)
-	@exec sh mk/runlock.sh $(D) $(MAKE) --no-print-directory $(run_goals) BONSAI_RUN_LOCK=$(abspath $(D))
+	@exec sh mk/runlock.sh $(D) $(MAKE) --no-print-directory $(run_goals) RUN=$(RUN) BONSAI_RUN_LOCK=$(abspath $(D))
 endif

@@ -1,7 +1,7 @@
 #!/bin/sh
 # One make run at a time in a run folder: a second make run of a folder
-# that one is making (another terminal) is refused at once, exit non-zero,
-# naming the first's pid, and the first ends with the files of a run made
+# that one is making (another terminal) is refused at once, exit 2, in one
+# line naming the first's pid, and the first ends with the files of a run made
 # alone; several goals of one make (make -j2 train report) are one run,
 # not refused by themselves. The first run is held still (SIGSTOP to its
 # process group) while the second is tried, so that they overlap.
@@ -23,10 +23,22 @@ while [ ! -e "$D/repro/commands.sh" ] && [ $i -lt 600 ] && kill -0 $first 2> /de
 done
 kill -STOP -$first
 run make --no-print-directory run $(small "$D")
+cp "$T/err" "$T/second.err"
+rc_run=$rc
+# make demo (make run RUN=demo) as well, its RUN_DIR this folder
+run make --no-print-directory demo $(small "$D" | sed 's/RUN=demo //')
 kill -CONT -$first
-[ "$rc" -ne 0 ] && grep -q "^make run: run folder $D is in use by pid $first" "$T/err"
-ok $? "a second make run of the folder: refused (exit $rc), the first's pid named" ||
-	diag "$(tail -n 3 "$T/err")"
+[ "$rc_run" -eq 2 ] && grep -q "make run: run folder $D is in use by pid $first, .*(kill $first)" "$T/second.err"
+ok $? "a second make run of the folder: refused (exit $rc_run), the first's pid named" ||
+	diag "$(tail -n 3 "$T/second.err")"
+# what the user sees is that refusal alone: not followed by make's
+# "*** [run-locked] Error 1" (or "[demo] Error 2"), as if the makefile had
+# failed
+[ "$(wc -l < "$T/second.err")" -eq 1 ] && ! grep -q "Error" "$T/second.err"
+ok $? "the refusal is the only line on stderr" || diag "$(cat "$T/second.err")"
+[ "$rc" -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] &&
+	grep -q "make run: run folder $D is in use by pid $first, " "$T/err"
+ok $? "make demo of that folder: the same one line, exit $rc" || diag "$(cat "$T/err")"
 wait $first
 ok $? "the first goes on to its end" || diag "$(tail -n 3 "$T/first.out")"
 
@@ -38,6 +50,10 @@ cut -f1,2 "$D/repro/times.tsv" | sed "s|$D/|RUN/|g" > "$T/tb"
 cmp -s "$T/ta" "$T/tb"
 ok $? "each stage recorded once, as in the run made alone" || diag "$(diff "$T/ta" "$T/tb" | head -n 4)"
 
+# make demo goes on in the make that was started: nothing left to make
+run make --no-print-directory demo $(small "$D" | sed 's/RUN=demo //')
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && [ "$(cat "$D/train/checkpoint.sha256")" = "$(cat "$R/train/checkpoint.sha256")" ]
+ok $? "make demo of the finished folder: exit $rc, nothing to say" || diag "$(tail -n 3 "$T/err")"
 # two goals of one make: one run, the folder's lock taken once
 run make --no-print-directory -j2 train report $(small "$D")
 [ "$rc" -eq 0 ] && ! grep -q "in use" "$T/err"
