@@ -115,3 +115,42 @@ int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen
 	json_free(d);
 	return rc < 0 ? -1 : 1;
 }
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), reordering v; NAN when n is 0. */
+static double median(double *v, size_t n)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof *v, by_value);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s, double *per_rank)
+{
+	double *rate = calloc(2 * (n ? n : 1), sizeof *rate), *rank_rate = rate + (n ? n : 1);
+	if (!rate)
+		return -1;
+	double prev_tokens = 0;
+	size_t k = 0;
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		const metrics_record *l = &v[i];
+		if (isfinite(l->ms) && l->ms > 0 && !first) {
+			rate[k] = (l->tokens - prev_tokens) / (l->ms / 1e3);
+			rank_rate[k] = rate[k] / (l->ranks ? l->ranks : 1);
+			k++;
+		}
+		first &= !isfinite(l->ms);
+		prev_tokens = l->tokens;
+	}
+	*tokens_per_s = median(rate, k);
+	*per_rank = median(rank_rate, k);
+	free(rate);
+	return 0;
+}

@@ -45,4 +45,17 @@ void metrics_log_init(metrics_log *m, const char *path, const char *text, size_t
 int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen);
 void metrics_log_close(metrics_log *m);
 
+/* The steady rates of a training's steps v[0..n) (in order, skipped steps
+ * included, a resume's repeated steps already replaced by the newer
+ * lines): the medians, over the timed steps after the first, of each
+ * step's tokens/s (its tokens over its "ms") and of its tokens/s a process
+ * ("ranks", 0 counting as 1). The first timed step is left out because its
+ * time holds the training's start-up (on a GPU the CUDA and cuBLAS set-up,
+ * the first allocations and kernel loads); the median also sets aside the
+ * first step after a resume, which the metrics do not mark. NAN for both
+ * when fewer than two steps are timed. bonsai-report's figure and make
+ * run's burst estimate (bonsai-report --steady-rate), so that they agree.
+ * 0, or -1 when out of memory. */
+int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s, double *per_rank);
+
 #endif

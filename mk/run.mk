@@ -97,6 +97,8 @@ whole = $(if $(shell printf '%s' '$($(1))' | grep -x '[0-9][0-9]*'),,$(error $(1
 $(if $(FILES),$(call whole,FILES, of files (empty: all of them)))
 $(if $(filter 0,$(FILES)),$(error FILES=0 names no file (empty: all of them)))
 $(call whole,BURST_STEPS)
+# the burst's rate leaves out its first step (its time holds the start-up)
+$(if $(filter 1,$(BURST_STEPS)),$(error BURST_STEPS=1 times no step after the first, whose time holds the start-up: 0 for no burst, or 2 and more))
 # in_range TEXT MIN MAX [whole]: TEXT is a number (mk/numbers.awk) from MIN
 # to MAX
 in_range = $(shell awk -v range=1 -v s='$(1)' -v min=$(2) -v max=$(3) -v whole=$(4) -f mk/numbers.awk && echo 1)

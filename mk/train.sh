@@ -8,7 +8,8 @@
 # more or fewer GPUs, as bonsai-train --resume allows. BURST_STEPS > 0:
 # before a fresh start, that many steps of the same run in a scratch folder
 # give the speed (saving no checkpoint, 12 GB at gemma3-1b: bonsai-train
-# --no-save), and the token budget and the estimated hours are printed.
+# --no-save; tokens/s as bonsai-report --steady-rate figures it), and the
+# token budget and the estimated hours are printed.
 # Ends with RUN_DIR/train/checkpoint.sha256 naming the final checkpoint,
 # once the run has reached its last step (a run stopped before it fails).
 set -eu
@@ -60,7 +61,10 @@ else
 		passon "$@" -o "$b" --stop-at "$burst" --no-save -q > "$b.jsonl" || exit
 		[ -z "$passon_sig" ] || exit $((128 + passon_sig))
 		rm -rf "$b"
-		awk -v args="$*" '
+		# the steady rate by bonsai-report's own rule (the median of the
+		# steps' rates after the first), so the estimate and the report agree
+		rate=$("$(dirname "$0")/../bin/bonsai-report" --steady-rate "$b.jsonl") || exit
+		awk -v args="$*" -v rate="$rate" '
 			BEGIN { n = split(args, a, " ")
 				for (i = 1; i < n; i++) {
 					if (a[i] == "--steps") steps = a[i + 1]
@@ -68,12 +72,10 @@ else
 			# the tokens of a step as bonsai-train counts them, not the
 			# option as written (512k)
 			match($0, /"step":[0-9]+,"tokens":[0-9]+/) {
-				split(substr($0, RSTART, RLENGTH), f, /[:,]/); bt = f[4] / f[2] }
-			/"tokens_per_s"/ && NR > 1 { match($0, /"tokens_per_s":[0-9.]+/); s += substr($0, RSTART + 15, RLENGTH - 15); k++ }
-			END { if (!k || !bt) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
-				r = s / k
-				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst (its first step, a warm-up, not counted) on %s: about %.3g hours on this machine\n",
-					steps * bt, steps, bt, r, k + 1, dev, steps * bt / r / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
+				split(substr($0, RSTART, RLENGTH), f, /[:,]/); bt = f[4] / f[2]; k++ }
+			END { if (!bt || !(rate > 0)) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
+				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst (the median of its steps after the first, a warm-up, as bonsai-report counts it) on %s: about %.3g hours on this machine\n",
+					steps * bt, steps, bt, rate, k, dev, steps * bt / rate / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
 		rm -f "$b.jsonl"
 	fi
 	echo "$key" > "$t/started-with"

@@ -83,15 +83,10 @@ static void read_tasks(report *r)
 	json_free(d);
 }
 
-/* One step line of train/metrics.jsonl: ms is NAN for a skipped step. */
+/* The step lines of a metrics file (skipped steps too: their "ms" is NAN),
+ * each with its processes, and its last validation. */
 typedef struct {
-	long step;
-	double tokens, ms;
-	int ranks;
-} step_line;
-
-typedef struct {
-	step_line *v;
+	metrics_record *v;
 	size_t n, cap;
 	double val_loss;
 	long val_step; /* -1: none */
@@ -122,66 +117,23 @@ static void add_record(step_lines *s, const metrics_record *m, int ranks)
 		s->cap = s->cap ? 2 * s->cap : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
 	}
-	s->v[s->n++] = (step_line){ m->step, m->tokens, m->ms, m->ranks ? m->ranks : ranks };
+	s->v[s->n] = *m;
+	if (!m->ranks)
+		s->v[s->n].ranks = ranks;
+	s->n++;
 }
 
-static int by_value(const void *a, const void *b)
+/* The metrics file p, ranks the processes of a line without "ranks";
+ * dies naming the file and line of a bad line, or a file of no step. */
+static step_lines read_steps(const char *p, int ranks)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The median of v[0..n), reordering v; NAN when n is 0. */
-static double median(double *v, size_t n)
-{
-	if (!n)
-		return NAN;
-	qsort(v, n, sizeof *v, by_value);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The steady rates of the timed steps after the first (whose time holds
- * the start-up: on a GPU the CUDA and cuBLAS set-up, first allocations and
- * kernel loads): the medians of each step's tokens/s and of its tokens/s a
- * process, so that the first step after a resume, which the metrics do
- * not mark, is set aside as well. */
-static void steady_rates(report *r, const step_line *v, size_t n)
-{
-	double *rate = xreallocarray(NULL, n ? n : 1, sizeof *rate);
-	double *per_rank = xreallocarray(NULL, n ? n : 1, sizeof *per_rank);
-	double prev_tokens = 0;
-	size_t k = 0;
-	int first = 1;
-	for (size_t i = 0; i < n; i++) {
-		const step_line *l = &v[i];
-		if (isfinite(l->ms) && l->ms > 0 && !first) {
-			rate[k] = (l->tokens - prev_tokens) / (l->ms / 1e3);
-			per_rank[k] = rate[k] / l->ranks;
-			k++;
-		}
-		first &= !isfinite(l->ms);
-		prev_tokens = l->tokens;
-	}
-	r->steady_tokens_per_s = median(rate, k);
-	r->steady_tokens_per_rank_s = median(per_rank, k);
-	free(rate);
-	free(per_rank);
-}
-
-/* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
- * and per validation ("val_loss"). Throughput is tokens over the steps' own
- * time (and steady_rates); a step's processes (a line without them: the
- * command line's, as read_device found them) count for its GPU time, a run
- * resumed with another --gpus included. */
-static void read_metrics(report *r)
-{
-	char *p = in_dir(r, "train/metrics.jsonl"), err[512];
+	char err[512];
 	step_lines s = { .val_loss = NAN, .val_step = -1 };
 	metrics_log log;
 	metrics_record m;
 	int rc = metrics_log_open(&log, p, err, sizeof err);
 	while (rc >= 0 && (rc = metrics_log_next(&log, &m, err, sizeof err)) > 0)
-		add_record(&s, &m, r->ranks);
+		add_record(&s, &m, ranks);
 	/* never a figure read from half a line */
 	if (rc < 0)
 		die("%s%s", err, log.torn ? ": the training is still writing it, or its disk filled; "
@@ -189,10 +141,32 @@ static void read_metrics(report *r)
 	metrics_log_close(&log);
 	if (!s.n)
 		die("%s: no training steps", p);
+	return s;
+}
+
+double report_steady_rate(const char *metrics)
+{
+	step_lines s = read_steps(metrics, 1);
+	double rate, per_rank;
+	if (metrics_steady_rates(s.v, s.n, &rate, &per_rank) < 0)
+		die("out of memory");
+	free(s.v);
+	return rate;
+}
+
+/* train/metrics.jsonl: one line per step ("step", "tokens", "ms", "ranks")
+ * and per validation ("val_loss"). Throughput is tokens over the steps' own
+ * time (and steady: lib/metrics_log's rule); a step's processes (a line
+ * without them: the command line's, as read_device found them) count for
+ * its GPU time, a run resumed with another --gpus included. */
+static void read_metrics(report *r)
+{
+	char *p = in_dir(r, "train/metrics.jsonl");
+	step_lines s = read_steps(p, r->ranks);
 	double ms = 0, prev_tokens = 0, tokens_timed = 0;
 	int last_ranks = r->ranks;
 	for (size_t i = 0; i < s.n; i++) {
-		const step_line *l = &s.v[i];
+		const metrics_record *l = &s.v[i];
 		if (isfinite(l->ms)) {
 			ms += l->ms;
 			r->rank_seconds += l->ms / 1e3 * l->ranks;
@@ -204,7 +178,8 @@ static void read_metrics(report *r)
 	r->tokens_seen = s.v[s.n - 1].tokens;
 	r->steps = s.v[s.n - 1].step;
 	r->train_val_loss = s.val_loss;
-	steady_rates(r, s.v, s.n);
+	if (metrics_steady_rates(s.v, s.n, &r->steady_tokens_per_s, &r->steady_tokens_per_rank_s) < 0)
+		die("out of memory");
 	free(s.v);
 	free(p);
 	r->step_seconds = ms / 1e3;

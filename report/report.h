@@ -71,6 +71,10 @@ typedef struct {
  * peak_flops <= 0: from the GPU's name in repro/environment.txt, if known. */
 void report_read(report *r, const char *dir, double peak_flops);
 void report_free(report *r);
+/* The steady tokens/s of a metrics file, as report_read figures it (NAN:
+ * fewer than two timed steps); dies naming the file and line of a bad
+ * line. */
+double report_steady_rate(const char *metrics);
 /* Appends the report to b: Markdown, or HTML with the plots inline. */
 void report_render(const report *r, int html, buf_t *b);
 

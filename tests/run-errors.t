@@ -34,6 +34,8 @@ mkd run RUN=demo "RUN_DIR=$T/d3" FILES=all
 fails_with 2 'FILES=all is not a whole number of files' "FILES=all (awk: every file): exit 2, named"
 mkd run RUN=demo "RUN_DIR=$T/d3" BURST_STEPS=five
 fails_with 2 'BURST_STEPS=five is not a whole number' "BURST_STEPS=five: exit 2, named"
+mkd run RUN=demo "RUN_DIR=$T/d3" BURST_STEPS=1
+fails_with 2 'BURST_STEPS=1 times no step after the first' "BURST_STEPS=1 (no rate after its warm-up step): exit 2, named"
 mkd run RUN=demo "RUN_DIR=$T/d3" TOKENIZER_SAMPLE=two
 fails_with 2 'TOKENIZER_SAMPLE=two is not a whole number of files' "TOKENIZER_SAMPLE=two (make's wordlist failed): exit 2, named"
 # a tokenizer that is not there, found after the fetch and the filter

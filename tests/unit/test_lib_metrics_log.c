@@ -1,6 +1,6 @@
 /* lib/metrics_log: bonsai-train's lines read into records; a bad line is
  * an error naming the file and line; a last line cut off is told apart
- * from other bad lines. */
+ * from other bad lines; the steady rate of the steps. */
 #include "metrics_log.h"
 #include "tap.h"
 
@@ -108,8 +108,34 @@ static void open_file(void)
 	   "a file that cannot be read: named (%s)", err);
 }
 
+/* bonsai-report's steady rate and make run's burst estimate */
+static void steady_rates(void)
+{
+	metrics_record v[4] = {
+		{ .kind = METRICS_STEP, .step = 1, .tokens = 1000, .ms = 10000, .ranks = 2 },
+		{ .kind = METRICS_STEP, .step = 2, .tokens = 2000, .ms = 500, .ranks = 2 },
+		{ .kind = METRICS_SKIPPED, .step = 3, .tokens = 3000, .ms = NAN },
+		{ .kind = METRICS_STEP, .step = 4, .tokens = 4000, .ms = 250 },
+	};
+	double rate, per_rank;
+	/* after the first: 1,000 tokens in 0.5 s on 2 processes (2,000/s,
+	 * 1,000 a process), the skipped step untimed, then 1,000 tokens in
+	 * 0.25 s on 1 (ranks 0; 4,000/s) */
+	int rc = metrics_steady_rates(v, 4, &rate, &per_rank);
+	ok(rc == 0 && rate == 3000 && per_rank == 2500,
+	   "the medians of the timed steps after the first: %g tokens/s, %g a process", rate, per_rank);
+	ok(metrics_steady_rates(v, 3, &rate, &per_rank) == 0 && rate == 2000 && per_rank == 1000,
+	   "one step after the first: its own rate");
+	ok(metrics_steady_rates(v, 1, &rate, &per_rank) == 0 && isnan(rate) && isnan(per_rank),
+	   "a single timed step: no steady rate");
+	v[0].ms = NAN;
+	ok(metrics_steady_rates(v, 4, &rate, &per_rank) == 0 && rate == 4000,
+	   "the first timed step is the one left out, not the first line");
+}
+
 int main(void)
 {
+	steady_rates();
 	good_lines();
 	bad_lines();
 	open_file();
