@@ -75,7 +75,9 @@ else
 				split(substr($0, RSTART, RLENGTH), f, /[:,]/); bt = f[4] / f[2]; k++ }
 			END { if (!bt || !(rate > 0)) { print "train: the burst measured nothing" > "/dev/stderr"; exit 1 }
 				printf "train: token budget %.4g tokens (%d steps of %d); %.0f tokens/s over a %d-step burst (the median of its steps after the first, a warm-up, as bonsai-report counts it) on %s: about %.3g hours on this machine\n",
-					steps * bt, steps, bt, rate, k, dev, steps * bt / rate / 3600 }' "$b.jsonl" | tee "$t/estimate.txt" >&2
+					steps * bt, steps, bt, rate, k, dev, steps * bt / rate / 3600 }' "$b.jsonl" > "$t/estimate.txt" ||
+			{ rm -f "$t/estimate.txt"; exit 1; }
+		cat "$t/estimate.txt" >&2
 		rm -f "$b.jsonl"
 	fi
 	echo "$key" > "$t/started-with"

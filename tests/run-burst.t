@@ -30,6 +30,17 @@ ok $? "the estimate: the median of the steps after the first, 2,500 tokens/s, 4 
 	diag "$(cat "$T/r/train/estimate.txt")"
 [ "$(bin/bonsai-report --steady-rate "$T/burst.jsonl")" = 2500.0 ]
 ok $? "bonsai-report --steady-rate of those lines: the same 2,500"
+# lines the report reads but the burst cannot size a step from (the
+# members in another order): the stage stops before the training, with no
+# estimate file, instead of training on after an empty estimate
+sed 's/^{"step":\([0-9]*\),"tokens":\([0-9]*\),/{"tokens":\2,"step":\1,/' "$T/burst.jsonl" > "$T/swapped.jsonl"
+sed -i "s|$T/burst.jsonl|$T/swapped.jsonl|" "$T/trainer"
+rm -rf "$T/r/train"
+run sh mk/train.sh "$T/r" 4 sh "$T/trainer" bin/bonsai-train --steps 36000 --device cpu -o "$T/r/train"
+[ "$rc" -eq 1 ] && grep -q "the burst measured nothing" "$T/err" && ! grep -q "not a burst" "$T/err" &&
+	[ ! -e "$T/r/train/estimate.txt" ]
+ok $? "a burst it cannot size: exit 1 before the training, no estimate file" ||
+	diag "exit $rc: $(cat "$T/err"); $(ls "$T/r/train")"
 head -n 1 "$T/burst.jsonl" > "$T/one.jsonl"
 run bin/bonsai-report --steady-rate "$T/one.jsonl"
 fails_with 1 "one.jsonl: fewer than two timed steps, no steady rate" "--steady-rate of one step: exit 1, named"
