@@ -12,6 +12,8 @@
 
 int metrics_log_open(metrics_log *m, const char *path, char *err, size_t errlen)
 {
+	/* a caller may look at m (torn) after a failed open */
+	*m = (metrics_log){ .path = path };
 	size_t n;
 	char *text = read_file_err(path, &n, err, errlen);
 	if (!text)

@@ -31,7 +31,8 @@ typedef struct {
 	int torn; /* next() met a last line cut off */
 } metrics_log;
 
-/* Reads PATH whole: 0, or -1 with "PATH: why" in err. */
+/* Reads PATH whole: 0, or -1 with "PATH: why" in err (m then an empty
+ * log: torn 0, nothing to close). */
 int metrics_log_open(metrics_log *m, const char *path, char *err, size_t errlen);
 /* Reads text[0..n), which stays the caller's, as the file PATH. */
 void metrics_log_init(metrics_log *m, const char *path, const char *text, size_t n);

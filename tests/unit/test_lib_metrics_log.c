@@ -102,10 +102,13 @@ static void bad_lines(void)
 static void open_file(void)
 {
 	metrics_log m;
+	memset(&m, 0xA5, sizeof m); /* as a stack variable may hold */
 	char err[256] = "";
 	ok(metrics_log_open(&m, "/nonexistent/metrics.jsonl", err, sizeof err) < 0 &&
 	   !strncmp(err, "/nonexistent/metrics.jsonl: ", 28),
 	   "a file that cannot be read: named (%s)", err);
+	/* bonsai-report reads torn after any failure */
+	ok(m.torn == 0 && m.text == NULL, "a failed open leaves an empty log (torn %d)", m.torn);
 }
 
 /* bonsai-report's steady rate and make run's burst estimate */
