@@ -118,6 +118,54 @@ int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen
 	return rc < 0 ? -1 : 1;
 }
 
+/* v[0..n) less the records from step on: their new count. */
+static size_t drop_from(metrics_record *v, size_t n, long step)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].step < step)
+			v[k++] = v[i];
+	return k;
+}
+
+size_t metrics_keep_newest(metrics_record *v, size_t n)
+{
+	size_t kept = 0;
+	long last_step = -1;
+	for (size_t i = 0; i < n; i++) {
+		metrics_record r = v[i];
+		/* a validation follows its step: only a step starts a resume */
+		if (r.kind != METRICS_VAL) {
+			if (r.step <= last_step)
+				kept = drop_from(v, kept, r.step);
+			last_step = r.step;
+		}
+		v[kept++] = r;
+	}
+	return kept;
+}
+
+int metrics_log_read_all(metrics_log *m, metrics_record **v, size_t *n, char *err, size_t errlen)
+{
+	size_t cap = 0;
+	int rc;
+	*v = NULL;
+	*n = 0;
+	for (;;) {
+		if (*n == cap) {
+			metrics_record *grown = reallocarray(*v, cap = cap ? 2 * cap : 256, sizeof **v);
+			if (!grown)
+				return errf(err, errlen, "%s: out of memory", m->path);
+			*v = grown;
+		}
+		if ((rc = metrics_log_next(m, &(*v)[*n], err, errlen)) <= 0)
+			break;
+		++*n;
+	}
+	*n = metrics_keep_newest(*v, *n);
+	return rc < 0 ? -1 : 0;
+}
+
 static int by_value(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

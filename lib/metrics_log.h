@@ -46,6 +46,25 @@ void metrics_log_init(metrics_log *m, const char *path, const char *text, size_t
 int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen);
 void metrics_log_close(metrics_log *m);
 
+/* A training resumed into the same file (bonsai-train --resume >>
+ * metrics.jsonl) writes again the steps after its checkpoint. Its first
+ * line is a step (skipped or not) whose number is not after the last step
+ * kept: the newer run starts there, and every line kept before it from that
+ * step on (steps, skipped steps, validations) is dropped, so that a step
+ * counts once, with its newest line, and a validation of a replaced model
+ * is not taken as the run's. v[0..n): the records in file order; keeps in
+ * place, in order, those that no later resume replaces, and returns their
+ * count. bonsai-plot's curves and bonsai-report's figures both count the
+ * steps so. */
+size_t metrics_keep_newest(metrics_record *v, size_t n);
+
+/* Every record left in m into *v (malloc'd; the caller frees it, an error
+ * too), in file order, a resume's replaced lines dropped as
+ * metrics_keep_newest does: 0, or -1 with the error in err (a bad line,
+ * m->torn for a last line cut off: *v then has the records before it; or
+ * out of memory). */
+int metrics_log_read_all(metrics_log *m, metrics_record **v, size_t *n, char *err, size_t errlen);
+
 /* The steady rates of a training's steps v[0..n) (in order, skipped steps
  * included, a resume's repeated steps already replaced by the newer
  * lines): the medians, over the timed steps after the first, of each

@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A resumed run repeats the steps after its checkpoint: the new lines win. */
-static void drop_from_step(run_metrics *r, double step)
-{
-	while (r->n_steps && r->steps[r->n_steps - 1].step >= step)
-		r->n_steps--;
-	while (r->n_vals && r->vals[r->n_vals - 1].step >= step)
-		r->n_vals--;
-}
-
 static double tokens_at_step(const run_metrics *r, double step)
 {
 	for (size_t i = r->n_steps; i-- > 0;)
@@ -30,22 +21,18 @@ static double tokens_at_step(const run_metrics *r, double step)
 	return NAN;
 }
 
-/* Adds one record: a step with its loss, or a validation placed at its
- * step's tokens; skipped steps carry nothing to plot. */
+/* Adds one record, in file order: a step with its loss, or a validation
+ * placed at its step's tokens; skipped steps carry nothing to plot. */
 static void add_record(run_metrics *r, const metrics_record *m)
 {
 	double step = (double)m->step;
 	if (m->kind == METRICS_STEP) {
-		if (r->n_steps && step <= r->steps[r->n_steps - 1].step)
-			drop_from_step(r, step);
 		if (r->n_steps == r->cap_steps) {
 			r->cap_steps = r->cap_steps ? 2 * r->cap_steps : 256;
 			r->steps = xreallocarray(r->steps, r->cap_steps, sizeof *r->steps);
 		}
 		r->steps[r->n_steps++] = (step_point){ step, m->tokens, m->loss, m->lr, m->tokens_per_s };
 	} else if (m->kind == METRICS_VAL) {
-		if (r->n_vals && step <= r->vals[r->n_vals - 1].step)
-			drop_from_step(r, step);
 		double t = tokens_at_step(r, step);
 		if (isnan(t))
 			return; /* no step line yet to place it */
@@ -57,17 +44,20 @@ static void add_record(run_metrics *r, const metrics_record *m)
 	}
 }
 
-/* A live run's last line may be half written: the figure stops before it. */
+/* A live run's last line may be half written: the figure stops before it.
+ * A resume's repeated steps are lib/metrics_log's to replace. */
 static int read_log(run_metrics *r, metrics_log *log, char *err, size_t errlen)
 {
-	metrics_record m;
-	int rc;
-	while ((rc = metrics_log_next(log, &m, err, errlen)) > 0)
-		add_record(r, &m);
+	metrics_record *v;
+	size_t n;
+	int rc = metrics_log_read_all(log, &v, &n, err, errlen);
 	if (rc < 0 && log->torn) {
 		r->torn_tail = 1;
-		return 0;
+		rc = 0;
 	}
+	for (size_t i = 0; !rc && i < n; i++)
+		add_record(r, &v[i]);
+	free(v);
 	return rc;
 }
 

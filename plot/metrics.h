@@ -27,7 +27,8 @@ typedef struct {
 /* Parses text[0..n) of PATH into r (zeroed by the caller; r->path and
  * r->name are the caller's) with lib/metrics_log. Lines that repeat
  * earlier steps (a run resumed from a checkpoint and appended to the same
- * file) replace the points from that step on. A last line cut off is a
+ * file) replace the points from that step on, by lib/metrics_log's rule,
+ * bonsai-report's too. A last line cut off is a
  * line still being written: it is skipped (torn_tail). Any other bad line
  * is an error: returns -1 with "PATH:LINE: what" in err. */
 int metrics_parse(run_metrics *r, const char *text, size_t n, char *err, size_t errlen);

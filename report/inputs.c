@@ -87,35 +87,16 @@ static void read_tasks(report *r)
  * each with its processes, and its last validation. */
 typedef struct {
 	metrics_record *v;
-	size_t n, cap;
+	size_t n;
 	double val_loss;
-	long val_step; /* -1: none */
 } step_lines;
-
-/* A run resumed by hand (bonsai-train --resume >> metrics.jsonl) repeats the
- * steps after its checkpoint: the newer lines replace them, as in
- * bonsai-plot, so that their time is not counted twice. */
-static void drop_from(step_lines *s, long step)
-{
-	while (s->n && s->v[s->n - 1].step >= step)
-		s->n--;
-	if (s->val_step >= step)
-		s->val_loss = NAN, s->val_step = -1;
-}
 
 /* A step without "ranks" ran on the command line's processes. */
 static void add_record(step_lines *s, const metrics_record *m, int ranks)
 {
 	if (m->kind == METRICS_VAL) {
 		s->val_loss = m->val_loss;
-		s->val_step = m->step;
 		return;
-	}
-	if (s->n && m->step <= s->v[s->n - 1].step)
-		drop_from(s, m->step);
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 256;
-		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
 	}
 	s->v[s->n] = *m;
 	if (!m->ranks)
@@ -128,17 +109,23 @@ static void add_record(step_lines *s, const metrics_record *m, int ranks)
 static step_lines read_steps(const char *p, int ranks)
 {
 	char err[512];
-	step_lines s = { .val_loss = NAN, .val_step = -1 };
-	metrics_log log;
-	metrics_record m;
+	step_lines s = { .val_loss = NAN };
+	metrics_log log = { 0 };
+	metrics_record *v = NULL;
+	size_t n = 0;
 	int rc = metrics_log_open(&log, p, err, sizeof err);
-	while (rc >= 0 && (rc = metrics_log_next(&log, &m, err, sizeof err)) > 0)
-		add_record(&s, &m, ranks);
+	if (!rc)
+		rc = metrics_log_read_all(&log, &v, &n, err, sizeof err);
 	/* never a figure read from half a line */
 	if (rc < 0)
 		die("%s%s", err, log.torn ? ": the training is still writing it, or its disk filled; "
 					    "report a finished run" : "");
 	metrics_log_close(&log);
+	/* the steps take v's place: a resume's repeated steps are already
+	 * replaced (lib/metrics_log), so that their time counts once */
+	s.v = v;
+	for (size_t i = 0; i < n; i++)
+		add_record(&s, &v[i], ranks);
 	if (!s.n)
 		die("%s: no training steps", p);
 	return s;

@@ -245,6 +245,32 @@ bin/bonsai-report --peak-flops 1 -o "$T/resumed.md" "$T/resumed" &&
 ok $? "steps repeated after a resume: the newer lines replace them" ||
 	diag "$(grep "tokens\|time\|GPU hours\|validation" "$T/resumed.md")"
 
+# bonsai-plot counts a resume's steps as bonsai-report does (one rule,
+# lib/metrics_log): steps 1-6 (a validation every 3) of 1 s each; resumed
+# at 2 (steps 3-7 again, the validation at 3 and 6 again); resumed at 5
+# with step 6 skipped, then 7 and 8. Kept: 1, 2, 3-5 of the first resume,
+# 6 (skipped, untimed), 7 and 8 of the second: 7 timed steps, 7 s, 7
+# points of loss; one validation left, the first resume's at 3 (4.5).
+cp -r "$R" "$T/twice"
+m=$T/twice/train/metrics.jsonl
+awk 'function step(s, l) { printf "{\"step\":%d,\"tokens\":%d,\"loss\":%s,\"ms\":1000}\n", s, 1000 * s, l }
+	function val(s, l) { printf "{\"step\":%d,\"val_loss\":%s}\n", s, l }
+	BEGIN {
+		for (s = 1; s <= 6; s++) { step(s, 9); if (s % 3 == 0) val(s, 9.5) }
+		for (s = 3; s <= 7; s++) { step(s, 4); if (s % 3 == 0) val(s, 4.5) }
+		printf "{\"step\":6,\"tokens\":6000,\"skipped\":true}\n"
+		step(7, 2); step(8, 2)
+	}' > "$m"
+bin/bonsai-report -o "$T/twice.md" "$T/twice" && bin/bonsai-plot -o "$T/twice.svg" "$m"
+ok $? "a file resumed twice: bonsai-report and bonsai-plot take it"
+points=$(sed -n 's/.*class="loss-raw".* points="\([^"]*\)".*/\1/p' "$T/twice.svg" | wc -w)
+seconds=$(sed -n "s/^| training steps' time, s | \([0-9]*\)\.0 |$/\1/p" "$T/twice.md")
+vals=$(grep -c 'class="val-point"' "$T/twice.svg")
+[ "$points" = 7 ] && [ "$seconds" = 7 ] && [ "$vals" = 1 ] &&
+	grep -qxF "| last validation loss while training | 4.5000 |" "$T/twice.md"
+ok $? "... and agree on its steps: $points points of loss, $seconds s of 7 timed steps, $vals validation" ||
+	diag "$(grep "time\|validation" "$T/twice.md")"
+
 # Numbers out of their range: refused by name, not shown as a count of
 # -9223372036854775808 items (1e300 converted to long) or as 485%
 cp -r "$R" "$T/range"

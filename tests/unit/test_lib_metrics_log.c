@@ -1,10 +1,13 @@
 /* lib/metrics_log: bonsai-train's lines read into records; a bad line is
  * an error naming the file and line; a last line cut off is told apart
- * from other bad lines; the steady rate of the steps. */
+ * from other bad lines; a resume's repeated steps replace the older lines;
+ * the steady rate of the steps. */
 #include "metrics_log.h"
 #include "tap.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define STEP1 "{\"step\":1,\"tokens\":128,\"loss\":5.5,\"lr\":0.001,\"grad_norm\":1.2," \
 	      "\"tokens_per_s\":640.5,\"ms\":200,\"ranks\":2}\n"
@@ -111,6 +114,62 @@ static void open_file(void)
 	ok(m.torn == 0 && m.text == NULL, "a failed open leaves an empty log (torn %d)", m.torn);
 }
 
+/* Lines of bonsai-train: a step N of loss L, a skipped step, a validation. */
+#define S(n, l) "{\"step\":" #n ",\"tokens\":" #n "00,\"loss\":" #l "}\n"
+#define K(n) "{\"step\":" #n ",\"tokens\":" #n "00,\"skipped\":true}\n"
+#define V(n, l) "{\"step\":" #n ",\"val_loss\":" #l "}\n"
+
+/* The records read_all keeps of text, as "step:loss" (a validation
+ * "vstep:loss", a skipped step "step:skipped"), or the error. */
+static const char *kept(const char *text)
+{
+	static char out[512];
+	metrics_log m;
+	metrics_record *v;
+	size_t n, at = 0;
+	char err[256] = "";
+	metrics_log_init(&m, "m.jsonl", text, strlen(text));
+	int rc = metrics_log_read_all(&m, &v, &n, err, sizeof err);
+	out[0] = 0;
+	if (rc < 0)
+		at += snprintf(out, sizeof out, "%s%s;", m.torn ? "torn" : "error: ", m.torn ? "" : err);
+	for (size_t i = 0; i < n && at < sizeof out; i++) {
+		const metrics_record *r = &v[i];
+		if (r->kind == METRICS_VAL)
+			at += snprintf(out + at, sizeof out - at, " v%ld:%g", r->step, r->val_loss);
+		else if (r->kind == METRICS_SKIPPED)
+			at += snprintf(out + at, sizeof out - at, " %ld:skipped", r->step);
+		else
+			at += snprintf(out + at, sizeof out - at, " %ld:%g", r->step, r->loss);
+	}
+	free(v);
+	metrics_log_close(&m);
+	return out;
+}
+
+/* bonsai-train --resume >> metrics.jsonl: the newer lines win, for
+ * bonsai-plot and bonsai-report alike */
+static void resumes(void)
+{
+	is_str(kept(S(1, 9) V(1, 9.5) S(2, 8) S(3, 7)), " 1:9 v1:9.5 2:8 3:7", "no resume: every line");
+	is_str(kept(S(1, 9) S(2, 8) S(3, 7) S(4, 6) S(3, 5) S(4, 4) S(5, 3)), " 1:9 2:8 3:5 4:4 5:3",
+	       "a resume at step 3: steps 3 and 4 repeated, the newer lines kept");
+	is_str(kept(S(1, 9) S(2, 8) V(2, 8.5) S(3, 7) S(4, 6) V(4, 6.5) S(5, 5) S(3, 4)),
+	       " 1:9 2:8 v2:8.5 3:4",
+	       "a resume at a step before the last validation: that validation goes, the one before stays");
+	is_str(kept(S(1, 9) S(2, 8) S(3, 7) S(4, 6) S(2, 5) S(3, 4) S(4, 3) S(5, 2) S(4, 1) S(5, 0.5)),
+	       " 1:9 2:5 3:4 4:1 5:0.5", "two resumes: each replaces what came before it from its step on");
+	is_str(kept(S(1, 9) S(2, 8) V(2, 8.5) S(3, 7) S(4, 6) V(4, 6.5) S(3, 5) V(4, 5.5) S(2, 4)),
+	       " 1:9 2:4", "a second resume before the first one's start: both older runs go from there");
+	is_str(kept(S(1, 9) S(2, 8) S(3, 7) K(2) S(3, 4)), " 1:9 2:skipped 3:4",
+	       "a resume whose first step is skipped replaces the older step all the same");
+	is_str(kept(S(1, 9) S(2, 8) S(1, 7)), " 1:7", "a restart from step 1: only the newer run");
+	is_str(kept(S(1, 9) S(2, 8) V(2, 8.5) V(2, 8.25) S(3, 7)), " 1:9 2:8 v2:8.5 v2:8.25 3:7",
+	       "a validation alone starts no resume (bonsai-train's resume starts with a step)");
+	is_str(kept(S(1, 9) S(2, 8) S(2, 7) "{\"step\":3,\"tok"), "torn; 1:9 2:7",
+	       "a last line cut off: the whole lines before it, resumed");
+}
+
 /* bonsai-report's steady rate and make run's burst estimate */
 static void steady_rates(void)
 {
@@ -142,5 +201,6 @@ int main(void)
 	good_lines();
 	bad_lines();
 	open_file();
+	resumes();
 	return done_testing();
 }
