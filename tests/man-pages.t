@@ -3,7 +3,8 @@
 # subcommand's) lists is in its man page, and every option the man page
 # gives as the tool's own (SYNOPSIS and .It lines) is in its --help; the
 # bonsai-train and bonsai-eval commands of the EXAMPLES pass --check as
-# written, so a copied example is not refused for a missing option.
+# written, so a copied example is not refused for a missing option;
+# bonsai-formats(5)'s opening names each of its sections.
 . tests/tap.sh
 
 # long options of a usage text: --name
@@ -67,5 +68,17 @@ while read -r tool args; do
 done < "$T/examples"
 [ "$(wc -l < "$T/examples")" -ge 8 ]
 ok $? "the examples of bonsai-train and bonsai-eval were found ($(wc -l < "$T/examples"))"
+
+# bonsai-formats(5) opens with what it covers: every section it has is
+# named there, so a format added later is not left out of the opening
+page=man/man5/bonsai-formats.5
+sections=$(sed -n 's/^\.Ss //p' "$page")
+opening=$(awk '/^\.Ss/ { exit } { print }' "$page" |
+	grep -o 'Sx [^,;.]*' | sed 's/^Sx //; s/ *$//')
+missing=$(printf '%s\n' "$sections" | while read -r s; do
+	printf '%s\n' "$opening" | grep -qxF "$s" || printf '"%s" ' "$s"
+done)
+[ -n "$sections" ] && [ -z "$missing" ]
+ok $? "bonsai-formats(5): its opening names each of its sections" || diag "not in the opening: $missing"
 
 done_testing
