@@ -11,7 +11,10 @@
 # itself; it is passed on all the same (a tool counts a SIGTERM once, and
 # bonsai-train does not take its parent's for a second one). CMD keeps
 # this script's standard input and gets SIGINT and SIGQUIT as they were
-# (a command run in the background would ignore them). passon_sig is
+# (a command run in the background would ignore them; its standard input
+# is kept on descriptor 8, not 3: under make -jN, GNU make 4.3 hands its
+# jobserver to a recipe on the lowest free descriptors, 3 and 4, and a
+# make run through this script must keep them). passon_sig is
 # the number of the first of SIGTERM, SIGINT and SIGHUP that came
 # (empty: none): the caller's work is then cut short, whatever CMD's
 # status.
@@ -20,7 +23,7 @@ passon() {
 	trap 'passon_sig=${passon_sig:-15}; kill -TERM $passon_pid 2> /dev/null' TERM
 	trap 'passon_sig=${passon_sig:-2}' INT
 	trap 'passon_sig=${passon_sig:-1}' HUP
-	env --default-signal=INT,QUIT "$@" <&3 3<&- &
+	env --default-signal=INT,QUIT "$@" <&8 8<&- &
 	passon_pid=$!
 	# a trap cuts wait short: wait again until CMD has ended
 	while :; do
@@ -29,7 +32,7 @@ passon() {
 		kill -0 $passon_pid 2> /dev/null || break
 	done
 	return $passon_rc
-} 3<&0
+} 8<&0
 
 # passon_exit CMD...: passon, then this script exits as CMD did, or with
 # 128 + the signal that cut it short (the end of a script that is only

@@ -58,4 +58,8 @@ ok $? "make demo of the finished folder: exit $rc, nothing to say" || diag "$(ta
 run make --no-print-directory -j2 train report $(small "$D")
 [ "$rc" -eq 0 ] && ! grep -q "in use" "$T/err"
 ok $? "make -j2 train report: not refused by itself (exit $rc)" || diag "$(tail -n 3 "$T/err")"
+# the make under the lock shares the -j2 (mk/passon.sh once took the
+# jobserver's file descriptor 3 for its command's standard input)
+! grep -q "jobserver unavailable" "$T/err"
+ok $? "make -j2 under the lock: the jobserver handed on" || diag "$(grep jobserver "$T/err")"
 done_testing
