@@ -96,6 +96,22 @@ static int parse_record(const metrics_log *m, const json_value *o, metrics_recor
 	return classify(m, o, r, err, errlen);
 }
 
+/* "tokens" counts every token seen so far: a step after the one before
+ * with fewer is a file edited or spliced, whose rates would come out
+ * negative. A step at or before the one before is a resume (the counts
+ * start again from its checkpoint's). */
+static int check_tokens(metrics_log *m, const metrics_record *r, char *err, size_t errlen)
+{
+	if (r->kind == METRICS_VAL)
+		return 1;
+	if (m->have_step && r->step > m->last_step && r->tokens < m->last_tokens)
+		return errf(err, errlen, "%s:%ld: \"tokens\": %.17g at step %ld, fewer than the %.17g of "
+			    "step %ld before it (the count only grows)", m->path, m->line, r->tokens,
+			    r->step, m->last_tokens, m->last_step);
+	m->have_step = 1, m->last_step = r->step, m->last_tokens = r->tokens;
+	return 1;
+}
+
 int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen)
 {
 	if (m->at >= m->n)
@@ -115,7 +131,9 @@ int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen
 		return errf(err, errlen, "%s:%ld: %s", m->path, m->line, jerr);
 	int rc = parse_record(m, json_root(d), r, err, errlen);
 	json_free(d);
-	return rc < 0 ? -1 : 1;
+	if (rc < 0)
+		return -1;
+	return check_tokens(m, r, err, errlen);
 }
 
 /* v[0..n) less the records from step on: their new count. */
@@ -191,7 +209,9 @@ int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s
 	int first = 1;
 	for (size_t i = 0; i < n; i++) {
 		const metrics_record *l = &v[i];
-		if (isfinite(l->ms) && l->ms > 0 && !first) {
+		/* a count that did not grow (a file spliced by hand: a resumed
+		 * step's count below the step kept before it) times nothing */
+		if (isfinite(l->ms) && l->ms > 0 && l->tokens > prev_tokens && !first) {
 			rate[k] = (l->tokens - prev_tokens) / (l->ms / 1e3);
 			rank_rate[k] = rate[k] / (l->ranks ? l->ranks : 1);
 			k++;

@@ -29,6 +29,10 @@ typedef struct {
 	long line;
 	int owned;
 	int torn; /* next() met a last line cut off */
+	/* the last step line's step and tokens (have_step 0: none yet) */
+	long last_step;
+	double last_tokens;
+	int have_step;
 } metrics_log;
 
 /* Reads PATH whole: 0, or -1 with "PATH: why" in err (m then an empty

@@ -100,6 +100,20 @@ static void bad_lines(void)
 	       "tokens without a loss");
 	is_str(error_of("{\"step\":1,\"tokens\":9,\"skipped\":false}\n"),
 	       "m.jsonl:1: a step with no \"loss\" (and not \"skipped\")", "\"skipped\": false is not a skip");
+	/* the cumulative count going back without a resume (its rate would be
+	 * negative); a resume's lines, a validation between and a skipped
+	 * step are not that */
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1,\"ms\":9}\n"
+			"{\"step\":2,\"val_loss\":5}\n"
+			"{\"step\":2,\"tokens\":118,\"loss\":1,\"ms\":9}\n"),
+	       "m.jsonl:3: \"tokens\": 118 at step 2, fewer than the 128 of step 1 before it (the count "
+	       "only grows)", "tokens going back after a step");
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":2,\"tokens\":100,\"skipped\":true}\n"),
+	       "m.jsonl:2: \"tokens\": 100 at step 2, fewer than the 128 of step 1 before it (the count "
+	       "only grows)", "tokens going back at a skipped step");
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":2,\"tokens\":256,\"loss\":1}\n"
+			"{\"step\":2,\"tokens\":256,\"loss\":1}\n{\"step\":3,\"tokens\":384,\"loss\":1}\n"),
+	       "", "a resume at step 2: read");
 }
 
 static void open_file(void)
@@ -193,6 +207,10 @@ static void steady_rates(void)
 	v[0].ms = NAN;
 	ok(metrics_steady_rates(v, 4, &rate, &per_rank) == 0 && rate == 4000,
 	   "the first timed step is the one left out, not the first line");
+	/* a count below the step before (a spliced file) is not a negative rate */
+	v[0].ms = 10000, v[1].tokens = 900, v[2].tokens = 1900, v[3].tokens = 2900;
+	ok(metrics_steady_rates(v, 4, &rate, &per_rank) == 0 && rate == 4000,
+	   "a step whose count fell is not timed (%g tokens/s)", rate);
 }
 
 int main(void)
