@@ -17,6 +17,15 @@ trap 'rm -rf "$T"' EXIT
 # compiled tokenizers (and anything else cached) go to the test's own folder,
 # not the user's cache: a test neither leaves files there nor depends on them
 export BONSAI_CACHE="$T/cache"
+# The tests' own makes (make run, make demo) run as from a user's shell.
+# Under `make -jN test` the suite inherits make's -jN and jobserver, whose
+# descriptors the prove line is not handed: each make would note "jobserver
+# unavailable" on the stderr the tests read. Variables given to make
+# (NVCC=) stay.
+if [ -n "${MAKEFLAGS:-}" ]; then
+	MAKEFLAGS=$(printf '%s\n' "$MAKEFLAGS" | sed 's/ -j[0-9]*//; s/ --jobserver-[a-z]*=[^ ]*//')
+	export MAKEFLAGS
+fi
 tap_n=0
 tap_failed=0
 
