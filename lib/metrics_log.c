@@ -209,6 +209,8 @@ int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s
 	int first = 1;
 	for (size_t i = 0; i < n; i++) {
 		const metrics_record *l = &v[i];
+		if (l->kind == METRICS_VAL)
+			continue; /* no tokens of its own */
 		/* a count that did not grow (a file spliced by hand: a resumed
 		 * step's count below the step kept before it) times nothing */
 		if (isfinite(l->ms) && l->ms > 0 && l->tokens > prev_tokens && !first) {

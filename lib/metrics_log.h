@@ -69,9 +69,9 @@ size_t metrics_keep_newest(metrics_record *v, size_t n);
  * out of memory). */
 int metrics_log_read_all(metrics_log *m, metrics_record **v, size_t *n, char *err, size_t errlen);
 
-/* The steady rates of a training's steps v[0..n) (in order, skipped steps
- * included, a resume's repeated steps already replaced by the newer
- * lines): the medians, over the timed steps after the first, of each
+/* The steady rates of a training's records v[0..n) (as
+ * metrics_log_read_all gives them: in order, a resume's repeated steps
+ * replaced; validations are passed over): the medians, over the timed steps after the first, of each
  * step's tokens/s (its tokens over its "ms") and of its tokens/s a process
  * ("ranks", 0 counting as 1). The first timed step is left out because its
  * time holds the training's start-up (on a GPU the CUDA and cuBLAS set-up,

@@ -207,10 +207,20 @@ static void steady_rates(void)
 	v[0].ms = NAN;
 	ok(metrics_steady_rates(v, 4, &rate, &per_rank) == 0 && rate == 4000,
 	   "the first timed step is the one left out, not the first line");
+	/* a validation between two steps (read_all's records keep it) leaves
+	 * the step after it timed */
+	metrics_record w[4] = {
+		{ .kind = METRICS_STEP, .step = 1, .tokens = 1000, .ms = 10000 },
+		{ .kind = METRICS_STEP, .step = 2, .tokens = 2000, .ms = 500 },
+		{ .kind = METRICS_VAL, .step = 2, .tokens = NAN, .ms = NAN, .val_loss = 5 },
+		{ .kind = METRICS_STEP, .step = 3, .tokens = 3000, .ms = 250 },
+	};
+	rc = metrics_steady_rates(w, 4, &rate, &per_rank);
+	ok(rc == 0 && rate == 3000, "a validation between steps is passed over (%g tokens/s)", rate);
 	/* a count below the step before (a spliced file) is not a negative rate */
 	v[0].ms = 10000, v[1].tokens = 900, v[2].tokens = 1900, v[3].tokens = 2900;
-	ok(metrics_steady_rates(v, 4, &rate, &per_rank) == 0 && rate == 4000,
-	   "a step whose count fell is not timed (%g tokens/s)", rate);
+	rc = metrics_steady_rates(v, 4, &rate, &per_rank);
+	ok(rc == 0 && rate == 4000, "a step whose count fell is not timed (%g tokens/s)", rate);
 }
 
 int main(void)
