@@ -6,7 +6,8 @@
 # the tolerance. Two models: head_dim 16 with two KV heads for four query
 # heads (the CUDA trainer's attention version 1, as small and seed use it),
 # TOL nats (default 0.05), and head_dim 256 with one KV head (gemma3-1b's
-# path: version 2 and its split dK/dV kernel), TOL256 (default 0.15).
+# path: on sm_90 the wgmma kernels of attention_hopper_wide.cuh, elsewhere
+# version 2 and its split dK/dV kernel), TOL256 (default 0.15).
 # Why two bounds: the curves agree to ~3e-4 nats for the first 20 steps,
 # then bf16 rounding sends the two runs down different paths, further apart
 # the longer the dot products. Measured on an H100 (bench/NOTES.md, session

@@ -1,6 +1,7 @@
 /* attention_hopper.cuh - flash attention, forward and backward, on
  * Hopper's warpgroup tensor-core instructions (wgmma, sm_90a only), at
- * head_dim 64: kernels and launchers, the trainer's default there. They are
+ * head_dim 64 (128 and 256: attention_hopper_wide.cuh): kernels and
+ * launchers, the trainer's default there. They are
  * attention_tile64.cuh's kernels with their products moved to warpgroups,
  * the arithmetic between products unchanged: O, lse2, dQ, dK and dV are
  * tile64's bits (tests/cuda/check_kernels asserts it at every shape), so
@@ -56,7 +57,40 @@ __device__ __forceinline__ void hopper_rows_product(float (&acc)[8][4], const ui
 	for (int kk = 0; kk < 4; kk++)
 		wgmma_m64n64k16_rs_tb(acc, a[kk], d[kk]);
 }
+
+/* The turn at the top of a loop over double-buffered tiles: tile it's
+ * cp.async copies are in and visible to wgmma (they wrote through the
+ * generic proxy, wgmma reads through the async proxy), every thread is
+ * past tile it - 1 (whose buffers the prefetch reuses), and tile it + 1's
+ * copies are issued by fetch(it + 1) and committed. */
+template <class F> __device__ __forceinline__ void hopper_next_tile(int it, int ntile, F &&fetch)
+{
+	cp_wait0();
+	asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+	__syncthreads();
+	if (it + 1 < ntile)
+		fetch(it + 1);
+	cp_commit();
+}
 #endif
+
+/* Q and dO rows qs.. (by NTH threads; HD/64 column tiles each) of tile it
+ * of a dK/dV kernel's list (flash_dkdv_tiles) into buffer it & 1 (tiles of
+ * TB bytes), and their lse2 and D values. */
+template <int HD, int BQ, int NTH>
+__device__ __forceinline__ void hopper_dkdv_fetch(int it, int qstart, int nq, uint32_t sQ2,
+						  uint32_t sdO2, uint32_t TB, float *sL2, float *sD2,
+						  const bf16 *q, int q_ld, const bf16 *dO, int do_ld,
+						  const float *lse2, const float *D, int b, int hk,
+						  int G, int Hq, int T)
+{
+	int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
+	hopper_load_tile<BQ, NTH, HD>(sQ2 + buf * TB, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld,
+				      qs, T);
+	hopper_load_tile<BQ, NTH, HD>(sdO2 + buf * TB, dO + (size_t)b * T * do_ld + (size_t)h * HD,
+				      do_ld, qs, T);
+	flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
+}
 
 /* Forward. grid (ceil(T / (64 NWG)), Hq, B), 128 NWG threads; the query
  * blocks run in reverse so that under the causal mask the longest rows
@@ -130,7 +164,8 @@ __global__ void __launch_bounds__(128 * NWG) flash_hopper_fwd_kernel(const bf16 
 		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 		/* tile it is in; every warpgroup is done with K of tile it - 1 and
 		 * V of tile it + 1 - NVB (their products were waited for), whose
-		 * buffers the prefetch reuses */
+		 * buffers the prefetch reuses (as hopper_next_tile, kept inline:
+		 * through it ptxas schedules this loop differently) */
 		__syncthreads();
 		if (it + 1 < ntile) {
 			int vn = vb + 1 == NVB ? 0 : vb + 1;
@@ -334,12 +369,8 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 		accK[i / 4][i % 4] = accV[i / 4][i % 4] = 0.f;
 	int qstart, nq, ntile = flash_dkdv_tiles(k0, BKV, BQ, T, window, G, qstart, nq);
 	auto fetch = [&](int it) {
-		int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
-		hopper_load_tile<BQ, 128>(sQ2 + buf * TILE, q + (size_t)b * T * q_ld + (size_t)h * HD,
-					  q_ld, qs, T);
-		hopper_load_tile<BQ, 128>(sdO2 + buf * TILE,
-					  dO + (size_t)b * T * do_ld + (size_t)h * HD, do_ld, qs, T);
-		flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
+		hopper_dkdv_fetch<HD, BQ, 128>(it, qstart, nq, sQ2, sdO2, TILE, sL2, sD2, q, q_ld, dO,
+					       do_ld, lse2, D, b, hk, G, Hq, T);
 	};
 	fetch(0);
 	cp_commit();
@@ -347,13 +378,8 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 		int qs = qstart + (it % nq) * BQ, buf = it & 1;
 		uint32_t sQ = sQ2 + buf * TILE, sdO = sdO2 + buf * TILE;
 		const float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
-		cp_wait0();
-		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-		/* tile it is in; every product of tile it - 1 was waited for */
-		__syncthreads();
-		if (it + 1 < ntile)
-			fetch(it + 1);
-		cp_commit();
+		/* every product of tile it - 1 was waited for */
+		hopper_next_tile(it, ntile, fetch);
 		/* S^T = K Q^T, dP^T = V dO^T */
 		float s[8][4], dp[8][4];
 		hopper_score_pair(s, dp, sK, sQ, sV, sdO);

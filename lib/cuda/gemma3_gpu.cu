@@ -22,6 +22,7 @@
 
 #include "adamw.cuh"
 #include "attention_hopper.cuh"
+#include "attention_hopper_wide.cuh"
 #include "attention_tile128.cuh"
 #include "cross_entropy.cuh"
 #include "embedding.cuh"
@@ -261,24 +262,25 @@ static void norm_bwd_pair_g(gemma3_gpu *g, const float *x1, const float *rstd1, 
 		     mode1));
 }
 
-/* Which flash attention: the 128-row tiles (attention_tile128.cuh) are
- * faster at head_dim 256 (gemma3-1b on an H100: backward 19.4 -> 16.5 ms a
- * step), the 64-row tiles (attention_tile64.cuh) at head_dim 64 (small:
- * 16.3 ms against 20.0); at head_dim 256 the dK/dV kernel is the split one
- * (each pair of warps shares S and dP instead of two blocks computing
- * both), and it writes dS for dQ as a product (flash_tile128_ds_bwd; on an
- * H200 the global layer's backward 0.681 -> 0.583 ms; at head_dim 64 it
- * loses, 0.906 -> 2.602). Below head_dim 256 the forward and backward
- * are the wgmma ones on sm_90 at head_dim 64 (attention_hopper.cuh: the
- * same bits as tile64's; on an H200 the global layer's backward 0.906 ->
- * 0.538 ms, small's step 5.3% faster), tile64's elsewhere.
+/* Which flash attention. On sm_90 the wgmma kernels at every head_dim
+ * they have: at 64 attention_hopper.cuh's (the same bits as tile64's; on
+ * an H200 the global layer's backward 0.906 -> 0.538 ms, small's step 5.3%
+ * faster), at 128 and 256 attention_hopper_wide.cuh's (gemma3-1b on an
+ * H100: the global layer's forward 0.127 -> 0.095 ms, backward 0.479 ->
+ * 0.271 against the ds kernels, the step 3.4% faster). Elsewhere, below
+ * head_dim 256 the 64-row tiles (attention_tile64.cuh; small: 16.3 ms
+ * against 20.0 with 128-row tiles), at 256 the 128-row tiles
+ * (attention_tile128.cuh; gemma3-1b on an H100: backward 19.4 -> 16.5 ms a
+ * step) with the split dK/dV kernel (each pair of warps shares S and dP
+ * instead of two blocks computing both) writing dS for dQ as a product
+ * (flash_tile128_ds_bwd; on an H200 the global layer's backward 0.681 ->
+ * 0.583 ms; at head_dim 64 it loses, 0.906 -> 2.602).
  * bench/NOTES.md has the numbers. BONSAI_ATTN=v1
  * (or old): 64-row tiles, v2: 128-row tiles without the split, v2k: with
  * it and its dQ kernel, ds: with the dQ product; hopper: the wgmma forward
- * of attention_hopper.cuh (sm_90a, head_dim 64; tile64's forward elsewhere)
- * with tile64's backward, which reads the same o and lse2; hopper-bwd:
- * that forward and the wgmma backward (head_dim 64); forces one, to
- * check and time them; read once. */
+ * (sm_90a; tile64's forward elsewhere) with tile64's backward, which reads
+ * the same o and lse2; hopper-bwd: that forward and the wgmma backward;
+ * forces one, to check and time them; read once. */
 enum { ATTN_DEFAULT, ATTN_TILE64, ATTN_TILE128, ATTN_TILE128_SPLIT, ATTN_DS, ATTN_HOPPER, ATTN_HOPPER_BWD };
 /* a value of an environment variable that picks a kernel, and the pick */
 struct EnvName {
@@ -326,8 +328,16 @@ static int attn_choice(int hd)
 	if (v < 0)
 		v = std::max(attn_env(), (int)ATTN_DEFAULT);
 	if (v == ATTN_DEFAULT)
-		return hd >= 256 ? ATTN_DS : ATTN_HOPPER_BWD;
+		return hd >= 256 && !wgmma_device() ? ATTN_DS : ATTN_HOPPER_BWD;
 	return v;
+}
+
+/* whether the backward at head_dim hd writes dS^T (FlashArgs.ds) */
+static bool attn_writes_ds(int hd)
+{
+	int v = attn_choice(hd);
+	return v == ATTN_DS ||
+	       (v == ATTN_HOPPER_BWD && hd > 64 && flash_hopper_wide_bwd_for(hd) && wgmma_device());
 }
 
 /* The MLP's gate/up product with the GeGLU in its epilogue (forward) and
@@ -414,7 +424,8 @@ static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
 	bool wg = v == ATTN_HOPPER || v == ATTN_HOPPER_BWD;
-	flash_fwd_fn h = wg ? flash_hopper_fwd_for(hd) : nullptr; /* null: no kernel at hd */
+	/* null: no kernel at hd */
+	flash_fwd_fn h = !wg ? nullptr : hd <= 64 ? flash_hopper_fwd_for(hd) : flash_hopper_wide_fwd_for(hd);
 	flash_fwd_fn f = h			  ? h
 			 : wg || v == ATTN_TILE64 ? flash_tile64_fwd_for(hd)
 						  : flash_tile128_fwd_for(hd);
@@ -424,7 +435,9 @@ static void flash_fwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 static void flash_bwd(gemma3_gpu *g, LayerActs &a, int window, float scale)
 {
 	int hd = g->hd, v = attn_choice(hd);
-	flash_bwd_fn h = v == ATTN_HOPPER_BWD ? flash_hopper_bwd_for(hd) : nullptr;
+	flash_bwd_fn h = v != ATTN_HOPPER_BWD ? nullptr
+			 : hd <= 64		 ? flash_hopper_bwd_for(hd)
+						 : flash_hopper_wide_bwd_for(hd);
 	flash_bwd_fn f = h			 ? h
 			 : v == ATTN_DS		 ? flash_tile128_ds_bwd_for(hd)
 			 : v == ATTN_TILE128_SPLIT ? flash_tile128_split_bwd_for(hd)
@@ -1266,7 +1279,7 @@ static Sizes sizes(const gemma3_config *c, int B, int T, int recompute, int rows
 			N * d * 4 * 2 + (size_t)B * Hq * T * 4 + N * d * 2 + N * ff * 2 +
 			N * ff * 4 + N * Hq * hd * 2 + N * QK * 2 + N * QKV * 2 + N * 4 + N * 4 * 5 +
 			(64u << 20);
-	if (attn_choice((int)hd) == ATTN_DS)
+	if (attn_writes_ds((int)hd))
 		shared += flash_ds_bytes(B, (int)Hq, T);
 	s.shared = shared;
 	s.total = s.params + s.per_layer * L + shared;
@@ -1462,7 +1475,7 @@ static gemma3_gpu *create(const gemma3_config *c, int B, int T, int recompute, i
 	g->dx = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->dh = (float *)dalloc(g, Nb * d * 4, &fail);
 	g->Dbuf = (float *)dalloc(g, Nb * g->Hq * 4, &fail);
-	if (!infer && attn_choice(hd) == ATTN_DS)
+	if (!infer && attn_writes_ds(hd))
 		g->dsbuf = (bf16 *)dalloc(g, flash_ds_bytes(B, g->Hq, T), &fail);
 	g->partial_n = std::max((size_t)2 * NORM_BWD_WARPS * d, (size_t)QK_BWD_WARPS * hd);
 	g->partial_n = std::max(g->partial_n, (size_t)1024);

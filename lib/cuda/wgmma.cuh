@@ -1,11 +1,11 @@
 /* wgmma.cuh - the building blocks of the kernels on Hopper's warpgroup
  * tensor-core instructions (wgmma, sm_90a only): shared-memory matrix
  * descriptors of 128-byte-swizzled tiles, the fences and waits of the
- * asynchronous products, m64n64k16 and m64n128k16 products, mbarriers and
- * the bulk tensor copy (TMA) of a 64 x 64 box, cp.async tile loads into
- * the swizzled layout, and the host's question whether the card runs them.
- * Used by the attention (attention_hopper.cuh) and the MLP's products
- * (product_geglu.cuh). */
+ * asynchronous products, m64n32k16, m64n64k16 and m64n128k16 products,
+ * mbarriers and the bulk tensor copy (TMA) of a 64 x 64 box, cp.async tile
+ * loads into the swizzled layout, and the host's question whether the card
+ * runs them. Used by the attention (attention_hopper.cuh,
+ * attention_hopper_wide.cuh) and the MLP's products (product_geglu.cuh). */
 #ifndef BONSAI_CUDA_WGMMA_CUH
 #define BONSAI_CUDA_WGMMA_CUH
 
@@ -63,10 +63,10 @@ __device__ __forceinline__ uint64_t wgmma_desc_pin(uint64_t d)
 }
 /* the same for the registers of a register A operand: they stay unchanged
  * (and unreused) until the wait before it */
-__device__ __forceinline__ void wgmma_reg_fence_u(uint32_t (&a)[4][4])
+template <int R> __device__ __forceinline__ void wgmma_reg_fence_u(uint32_t (&a)[R][4])
 {
 #pragma unroll
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 4 * R; i++)
 		asm volatile("" : "+r"(a[i / 4][i % 4])::"memory");
 }
 
@@ -92,6 +92,20 @@ __device__ __forceinline__ void wgmma_m64n64k16_ss(float (&d)[8][4], uint64_t da
 		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WGMMA_D32
 		     ", %32, %33, p, 1, 1, 0, 0;\n}\n"
 		     : WGMMA_D32_OPS(d)
+		     : "l"(da), "l"(db), "r"(acc));
+}
+
+/* d (+)= A B as wgmma_m64n64k16_ss, m64n32 */
+__device__ __forceinline__ void wgmma_m64n32k16_ss(float (&d)[4][4], uint64_t da, uint64_t db, int acc)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 "
+		     "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
+		     ", %16, %17, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]),
+		       "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]),
+		       "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]),
+		       "+f"(d[3][3])
 		     : "l"(da), "l"(db), "r"(acc));
 }
 
@@ -172,23 +186,26 @@ __device__ __forceinline__ void tma_load_box(uint32_t dst, const CUtensorMap *ma
 }
 #endif
 
-/* Rows [r0, r0 + R) of a strided bf16 matrix of 64 columns (row t at
- * src + t*ld) into the 128-byte-swizzled tile at shared address dst, by
- * NTH threads with cp.async (16 bytes, zero-filled past T; not committed).
- * Eight consecutive threads read one row: 128 contiguous bytes. */
-template <int R, int NTH>
+/* Rows [r0, r0 + R) of a strided bf16 matrix of HD columns (row t at
+ * src + t*ld) into 128-byte-swizzled tiles at shared address dst, by
+ * NTH threads with cp.async (16 bytes, zero-filled past T; not committed):
+ * columns 64 c .. +63 as the R x 128-byte tile at dst + c R 128. Eight
+ * consecutive threads read 128 contiguous bytes of a row. */
+template <int R, int NTH, int HD = 64>
 __device__ __forceinline__ void hopper_load_tile(uint32_t dst, const bf16 *src, size_t ld, int r0,
 						 int T)
 {
+	static_assert(HD % 64 == 0, "whole 128-byte rows");
+	constexpr int N = R * 8 * (HD / 64); /* 16-byte pieces */
 #pragma unroll
-	for (int n = 0; n < (R * 8 + NTH - 1) / NTH; n++) {
+	for (int n = 0; n < (N + NTH - 1) / NTH; n++) {
 		int i = threadIdx.x + n * NTH;
-		if (R * 8 % NTH && i >= R * 8)
+		if (N % NTH && i >= N)
 			break;
-		int r = i >> 3, c = i & 7;
+		int ch = HD == 64 ? 0 : i / (R * 8), r = HD == 64 ? i >> 3 : (i >> 3) % R, c = i & 7;
 		bool ok = r0 + r < T;
-		const bf16 *g = src + (size_t)(ok ? r0 + r : 0) * ld + c * 8;
-		uint32_t sa = dst + r * 128 + ((c ^ (r & 7)) << 4);
+		const bf16 *g = src + (size_t)(ok ? r0 + r : 0) * ld + ch * 64 + c * 8;
+		uint32_t sa = dst + ch * R * 128 + r * 128 + ((c ^ (r & 7)) << 4);
 		int sz = ok ? 16 : 0;
 		asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(g),
 			     "r"(sz));
