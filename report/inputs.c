@@ -150,15 +150,19 @@ static void read_metrics(report *r)
 {
 	char *p = in_dir(r, "train/metrics.jsonl");
 	step_lines s = read_steps(p, r->ranks);
-	double ms = 0, prev_tokens = 0, tokens_timed = 0;
+	double ms = 0, prev_tokens = 0, tokens_timed = 0, ms_timed = 0;
 	int last_ranks = r->ranks;
 	for (size_t i = 0; i < s.n; i++) {
 		const metrics_record *l = &s.v[i];
 		if (isfinite(l->ms)) {
 			ms += l->ms;
 			r->rank_seconds += l->ms / 1e3 * l->ranks;
-			tokens_timed += l->tokens - prev_tokens;
 			last_ranks = l->ranks;
+			/* a count that did not grow (a resumed step's below the
+			 * step kept before it: a file spliced by hand) times
+			 * nothing, as in metrics_steady_rates */
+			if (l->tokens > prev_tokens)
+				tokens_timed += l->tokens - prev_tokens, ms_timed += l->ms;
 		}
 		prev_tokens = l->tokens;
 	}
@@ -170,7 +174,7 @@ static void read_metrics(report *r)
 	free(s.v);
 	free(p);
 	r->step_seconds = ms / 1e3;
-	r->tokens_per_s = ms > 0 ? tokens_timed / (ms / 1e3) : NAN;
+	r->tokens_per_s = ms_timed > 0 ? tokens_timed / (ms_timed / 1e3) : NAN;
 	r->ranks = last_ranks;
 }
 

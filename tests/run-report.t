@@ -74,6 +74,17 @@ bin/bonsai-report --peak-flops 6.297984e9 -o "$T/warm.md" "$T/warm" &&
 	grep -qxF "| MFU | 62.5% (peak 6.298e+09 FLOP/s) |" "$T/warm.md"
 ok $? "a slow first step: tokens/s and MFU of the steps after it, the total beside" ||
 	diag "$(grep "tokens/s\|MFU" "$T/warm.md")"
+# a file spliced by hand: step 4 resumed with a count below step 3's. Its
+# line replaces the first step 4 and times nothing in either rate (the
+# steady rule's guard): 3,000 tokens in 10.9 s (275), steady the median of
+# 2,000 and 2,500; counted, it would lower the first to 223
+cp -r "$T/warm" "$T/spliced"
+echo '{"step":4,"tokens":2500,"loss":6.2,"ms":300}' >> "$T/spliced/train/metrics.jsonl"
+bin/bonsai-report -o "$T/spliced.md" "$T/spliced" &&
+	grep -qxF "| tokens/s over all the steps' time (the first step's start-up included) | 275 |" "$T/spliced.md" &&
+	grep -qxF "| tokens/s, steady (median of the steps after the first) | 2,250 |" "$T/spliced.md"
+ok $? "a resumed step whose count did not grow: left out of both rates" ||
+	diag "$(grep "tokens/s" "$T/spliced.md")"
 head -n 1 "$T/warm/train/metrics.jsonl" > "$T/warm/train/m1" && mv "$T/warm/train/m1" "$T/warm/train/metrics.jsonl"
 bin/bonsai-report --peak-flops 6.297984e9 -o "$T/one.md" "$T/warm" &&
 	grep -qxF "| tokens/s, steady (median of the steps after the first) | n/a (one step: its time holds the start-up) |" "$T/one.md" &&
