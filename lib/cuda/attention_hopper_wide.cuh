@@ -39,6 +39,7 @@ __device__ __forceinline__ float (&hopper_cols(float (&acc)[R][4], int c))[8][4]
 	return *reinterpret_cast<float (*)[8][4]>(&acc[8 * c][0]);
 }
 
+/* the m64nNk16 product of two K-major operands in shared memory, N 64 or 32 */
 template <int N> struct HopperScore;
 template <> struct HopperScore<64> {
 	static __device__ __forceinline__ void mma(float (&d)[8][4], uint64_t a, uint64_t b, int acc)
