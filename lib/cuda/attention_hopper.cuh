@@ -74,23 +74,56 @@ template <class F> __device__ __forceinline__ void hopper_next_tile(int it, int 
 }
 #endif
 
-/* Q and dO rows qs.. (by NTH threads; HD/64 column tiles each) of tile it
- * of a dK/dV kernel's list (flash_dkdv_tiles) into buffer it & 1 (tiles of
- * TB bytes), and their lse2 and D values. */
-template <int HD, int BQ, int NTH>
-__device__ __forceinline__ void hopper_dkdv_fetch(int it, int qstart, int nq, uint32_t sQ2,
-						  uint32_t sdO2, uint32_t TB, float *sL2, float *sD2,
-						  const bf16 *q, int q_ld, const bf16 *dO, int do_ld,
-						  const float *lse2, const float *D, int b, int hk,
-						  int G, int Hq, int T)
-{
-	int h = hk * G + it / nq, qs = qstart + (it % nq) * BQ, buf = it & 1;
-	hopper_load_tile<BQ, NTH, HD>(sQ2 + buf * TB, q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld,
-				      qs, T);
-	hopper_load_tile<BQ, NTH, HD>(sdO2 + buf * TB, dO + (size_t)b * T * do_ld + (size_t)h * HD,
-				      do_ld, qs, T);
-	flash_dkdv_fetch_rows<BQ>(sL2 + buf * BQ, sD2 + buf * BQ, lse2, D, b, h, Hq, qs, T);
-}
+/* The query tiles of a dK/dV kernel's loop over keys k0 .. k0 + bkv - 1
+ * (flash_dkdv_tiles: every head of the group, every BQ queries that see
+ * the keys): Q and dO (HD/64 column tiles each, TB bytes a tile) double-
+ * buffered at sQ2, sdO2 by NTH threads' cp.async, their lse2 and D values
+ * at sL2, sD2. */
+template <int HD, int BQ, int NTH> struct HopperDkdvTiles {
+	uint32_t sQ2, sdO2, TB;
+	float *sL2, *sD2;
+	const bf16 *q, *dO;
+	int q_ld, do_ld;
+	const float *lse2, *D;
+	int b, hk, G, Hq, T, qstart, nq, ntile;
+	__device__ __forceinline__ HopperDkdvTiles(uint32_t sQ2_, uint32_t sdO2_, uint32_t TB_,
+						   float *sL2_, float *sD2_, const bf16 *q_,
+						   int q_ld_, const bf16 *dO_, int do_ld_,
+						   const float *lse2_, const float *D_, int b_, int hk_,
+						   int G_, int Hq_, int T_, int k0, int bkv, int window)
+		: sQ2(sQ2_), sdO2(sdO2_), TB(TB_), sL2(sL2_), sD2(sD2_), q(q_), dO(dO_), q_ld(q_ld_),
+		  do_ld(do_ld_), lse2(lse2_), D(D_), b(b_), hk(hk_), G(G_), Hq(Hq_), T(T_)
+	{
+		ntile = flash_dkdv_tiles(k0, bkv, BQ, T, window, G, qstart, nq);
+	}
+	__device__ __forceinline__ int qs(int it) const { return qstart + (it % nq) * BQ; }
+	__device__ __forceinline__ uint32_t sQ(int it) const { return sQ2 + (it & 1) * TB; }
+	__device__ __forceinline__ uint32_t sdO(int it) const { return sdO2 + (it & 1) * TB; }
+	__device__ __forceinline__ const float *sL(int it) const { return sL2 + (it & 1) * BQ; }
+	__device__ __forceinline__ const float *sD(int it) const { return sD2 + (it & 1) * BQ; }
+	/* tile it's copies into buffer it & 1, not committed */
+	__device__ __forceinline__ void fetch(int it) const
+	{
+		int h = hk * G + it / nq, s = qs(it);
+		hopper_load_tile<BQ, NTH, HD>(sQ(it), q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, s,
+					      T);
+		hopper_load_tile<BQ, NTH, HD>(sdO(it), dO + (size_t)b * T * do_ld + (size_t)h * HD,
+					      do_ld, s, T);
+		flash_dkdv_fetch_rows<BQ>(sL2 + (it & 1) * BQ, sD2 + (it & 1) * BQ, lse2, D, b, h, Hq, s,
+					  T);
+	}
+	/* before the loop: tile 0's copies issued */
+	__device__ __forceinline__ void start() const
+	{
+		fetch(0);
+		cp_commit();
+	}
+	/* at the top of iteration it: hopper_next_tile */
+	__device__ __forceinline__ void next(int it) const
+	{
+		hopper_next_tile(it, ntile, [this](int n) { fetch(n); });
+	}
+};
 
 /* Forward. grid (ceil(T / (64 NWG)), Hq, B), 128 NWG threads; the query
  * blocks run in reverse so that under the causal mask the longest rows
@@ -367,19 +400,14 @@ __global__ void __launch_bounds__(128) flash_hopper_dkdv_kernel(
 #pragma unroll
 	for (int i = 0; i < 32; i++)
 		accK[i / 4][i % 4] = accV[i / 4][i % 4] = 0.f;
-	int qstart, nq, ntile = flash_dkdv_tiles(k0, BKV, BQ, T, window, G, qstart, nq);
-	auto fetch = [&](int it) {
-		hopper_dkdv_fetch<HD, BQ, 128>(it, qstart, nq, sQ2, sdO2, TILE, sL2, sD2, q, q_ld, dO,
-					       do_ld, lse2, D, b, hk, G, Hq, T);
-	};
-	fetch(0);
-	cp_commit();
-	for (int it = 0; it < ntile; it++) {
-		int qs = qstart + (it % nq) * BQ, buf = it & 1;
-		uint32_t sQ = sQ2 + buf * TILE, sdO = sdO2 + buf * TILE;
-		const float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
-		/* every product of tile it - 1 was waited for */
-		hopper_next_tile(it, ntile, fetch);
+	HopperDkdvTiles<HD, BQ, 128> qt(sQ2, sdO2, TILE, sL2, sD2, q, q_ld, dO, do_ld, lse2, D, b, hk,
+					G, Hq, T, k0, BKV, window);
+	qt.start();
+	for (int it = 0; it < qt.ntile; it++) {
+		int qs = qt.qs(it);
+		uint32_t sQ = qt.sQ(it), sdO = qt.sdO(it);
+		const float *sL = qt.sL(it), *sD = qt.sD(it);
+		qt.next(it); /* every product of tile it - 1 was waited for */
 		/* S^T = K Q^T, dP^T = V dO^T */
 		float s[8][4], dp[8][4];
 		hopper_score_pair(s, dp, sK, sQ, sV, sdO);

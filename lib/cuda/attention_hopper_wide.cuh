@@ -222,20 +222,16 @@ __global__ void __launch_bounds__(256) flash_hopper_wide_dkdv_kernel(
 #pragma unroll
 	for (int i = 0; i < HD / 2; i++)
 		acc[i / 4][i % 4] = 0.f;
-	int qstart, nq, ntile = flash_dkdv_tiles(k0, BKV, BQ, T, window, G, qstart, nq);
-	auto fetch = [&](int it) {
-		hopper_dkdv_fetch<HD, BQ, 256>(it, qstart, nq, sQ2, sdO2, TB, sL2, sD2, q, q_ld, dO,
-					       do_ld, lse2, D, b, hk, G, Hq, T);
-	};
-	fetch(0);
-	cp_commit();
-	for (int it = 0; it < ntile; it++) {
-		int qs = qstart + (it % nq) * BQ, buf = it & 1;
-		uint32_t sQ = sQ2 + buf * TB, sdO = sdO2 + buf * TB;
-		const float *sL = sL2 + buf * BQ, *sD = sD2 + buf * BQ;
+	HopperDkdvTiles<HD, BQ, 256> qt(sQ2, sdO2, TB, sL2, sD2, q, q_ld, dO, do_ld, lse2, D, b, hk, G,
+					Hq, T, k0, BKV, window);
+	qt.start();
+	for (int it = 0; it < qt.ntile; it++) {
+		int qs = qt.qs(it);
+		uint32_t sQ = qt.sQ(it), sdO = qt.sdO(it);
+		const float *sL = qt.sL(it), *sD = qt.sD(it);
 		/* both warpgroups are done with tile it - 1 (its products waited
 		 * for, sP read) */
-		hopper_next_tile(it, ntile, fetch);
+		qt.next(it);
 		/* warpgroup 0: S^T = K Q^T; 1: dP^T = V dO^T */
 		float x[8][4];
 		hopper_wide_scores<HD, 64, 64 * 128>(x, wg ? sV : sK, wg ? sdO : sQ);
@@ -258,7 +254,7 @@ __global__ void __launch_bounds__(256) flash_hopper_wide_dkdv_kernel(
 			}
 		} else {
 			asm volatile("bar.sync 1, 256;\n" ::: "memory");
-			bf16 *dsh = dsT + ((size_t)b * Hq + hk * G + it / nq) * T * ds_ld;
+			bf16 *dsh = dsT + ((size_t)b * Hq + hk * G + it / qt.nq) * T * ds_ld;
 #pragma unroll
 			for (int nt = 0; nt < 8; nt++) {
 				float ds[4];
