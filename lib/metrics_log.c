@@ -96,14 +96,24 @@ static int parse_record(const metrics_log *m, const json_value *o, metrics_recor
 	return classify(m, o, r, err, errlen);
 }
 
-/* "tokens" counts every token seen so far: a step after the one before
- * with fewer is a file edited or spliced, whose rates would come out
- * negative. A step at or before the one before is a resume (the counts
- * start again from its checkpoint's). */
-static int check_tokens(metrics_log *m, const metrics_record *r, char *err, size_t errlen)
+/* The order bonsai-train writes: a validation right after its step's
+ * line (one elsewhere would be placed at another step's tokens). "tokens"
+ * counts every token seen so far: a step after the one before with fewer
+ * is a file edited or spliced, whose rates would come out negative. A step
+ * at or before the one before is a resume (the counts start again from its
+ * checkpoint's). */
+static int check_order(metrics_log *m, const metrics_record *r, char *err, size_t errlen)
 {
-	if (r->kind == METRICS_VAL)
+	if (r->kind == METRICS_VAL) {
+		if (!m->have_step)
+			return errf(err, errlen, "%s:%ld: a validation at step %ld before any step's line",
+				    m->path, m->line, r->step);
+		if (r->step != m->last_step)
+			return errf(err, errlen, "%s:%ld: a validation at step %ld after step %ld's line "
+				    "(bonsai-train writes it right after its step's)", m->path, m->line,
+				    r->step, m->last_step);
 		return 1;
+	}
 	if (m->have_step && r->step > m->last_step && r->tokens < m->last_tokens)
 		return errf(err, errlen, "%s:%ld: \"tokens\": %.17g at step %ld, fewer than the %.17g of "
 			    "step %ld before it (the count only grows)", m->path, m->line, r->tokens,
@@ -133,7 +143,7 @@ int metrics_log_next(metrics_log *m, metrics_record *r, char *err, size_t errlen
 	json_free(d);
 	if (rc < 0)
 		return -1;
-	return check_tokens(m, r, err, errlen);
+	return check_order(m, r, err, errlen);
 }
 
 /* v[0..n) less the records from step on: their new count. */

@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The tokens of the step a validation follows (lib/metrics_log refuses one
+ * that follows another step's line); NAN after a skipped step, which has
+ * no point of its own. */
 static double tokens_at_step(const run_metrics *r, double step)
 {
-	for (size_t i = r->n_steps; i-- > 0;)
-		if (r->steps[i].step == step)
-			return r->steps[i].tokens;
-	/* no line for that step (the file starts after it): scale the last one */
-	if (r->n_steps && r->steps[r->n_steps - 1].step > 0)
-		return r->steps[r->n_steps - 1].tokens / r->steps[r->n_steps - 1].step * step;
+	if (r->n_steps && r->steps[r->n_steps - 1].step == step)
+		return r->steps[r->n_steps - 1].tokens;
 	return NAN;
 }
 
@@ -35,7 +34,7 @@ static void add_record(run_metrics *r, const metrics_record *m)
 	} else if (m->kind == METRICS_VAL) {
 		double t = tokens_at_step(r, step);
 		if (isnan(t))
-			return; /* no step line yet to place it */
+			return;
 		if (r->n_vals == r->cap_vals) {
 			r->cap_vals = r->cap_vals ? 2 * r->cap_vals : 64;
 			r->vals = xreallocarray(r->vals, r->cap_vals, sizeof *r->vals);

@@ -104,7 +104,7 @@ static void bad_lines(void)
 	 * negative); a resume's lines, a validation between and a skipped
 	 * step are not that */
 	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1,\"ms\":9}\n"
-			"{\"step\":2,\"val_loss\":5}\n"
+			"{\"step\":1,\"val_loss\":5}\n"
 			"{\"step\":2,\"tokens\":118,\"loss\":1,\"ms\":9}\n"),
 	       "m.jsonl:3: \"tokens\": 118 at step 2, fewer than the 128 of step 1 before it (the count "
 	       "only grows)", "tokens going back after a step");
@@ -114,6 +114,20 @@ static void bad_lines(void)
 	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":2,\"tokens\":256,\"loss\":1}\n"
 			"{\"step\":2,\"tokens\":256,\"loss\":1}\n{\"step\":3,\"tokens\":384,\"loss\":1}\n"),
 	       "", "a resume at step 2: read");
+	/* bonsai-train writes a validation right after its step's line: one
+	 * elsewhere would be drawn at another step's tokens */
+	is_str(error_of("{\"step\":2,\"val_loss\":5}\n{\"step\":2,\"tokens\":256,\"loss\":1}\n"),
+	       "m.jsonl:1: a validation at step 2 before any step's line", "a validation before any step");
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":2,\"tokens\":256,\"loss\":1}\n"
+			"{\"step\":1,\"val_loss\":5}\n"),
+	       "m.jsonl:3: a validation at step 1 after step 2's line (bonsai-train writes it right after "
+	       "its step's)", "a validation after a later step's line");
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":3,\"val_loss\":5}\n"),
+	       "m.jsonl:2: a validation at step 3 after step 1's line (bonsai-train writes it right after "
+	       "its step's)", "a validation of a step with no line");
+	is_str(error_of("{\"step\":1,\"tokens\":128,\"loss\":1}\n{\"step\":1,\"val_loss\":5}\n"
+			"{\"step\":1,\"val_loss\":5.5}\n{\"step\":2,\"tokens\":256,\"loss\":1}\n"),
+	       "", "validations right after their step: read");
 }
 
 static void open_file(void)
@@ -173,7 +187,7 @@ static void resumes(void)
 	       "a resume at a step before the last validation: that validation goes, the one before stays");
 	is_str(kept(S(1, 9) S(2, 8) S(3, 7) S(4, 6) S(2, 5) S(3, 4) S(4, 3) S(5, 2) S(4, 1) S(5, 0.5)),
 	       " 1:9 2:5 3:4 4:1 5:0.5", "two resumes: each replaces what came before it from its step on");
-	is_str(kept(S(1, 9) S(2, 8) V(2, 8.5) S(3, 7) S(4, 6) V(4, 6.5) S(3, 5) V(4, 5.5) S(2, 4)),
+	is_str(kept(S(1, 9) S(2, 8) V(2, 8.5) S(3, 7) S(4, 6) V(4, 6.5) S(3, 5) S(4, 5) V(4, 5.5) S(2, 4)),
 	       " 1:9 2:4", "a second resume before the first one's start: both older runs go from there");
 	is_str(kept(S(1, 9) S(2, 8) S(3, 7) K(2) S(3, 4)), " 1:9 2:skipped 3:4",
 	       "a resume whose first step is skipped replaces the older step all the same");
