@@ -209,6 +209,11 @@ static double median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double metrics_new_tokens(const metrics_record *r, double prev)
+{
+	return r->tokens > prev ? r->tokens - prev : 0;
+}
+
 int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s, double *per_rank)
 {
 	double *rate = calloc(2 * (n ? n : 1), sizeof *rate), *rank_rate = rate + (n ? n : 1);
@@ -221,10 +226,9 @@ int metrics_steady_rates(const metrics_record *v, size_t n, double *tokens_per_s
 		const metrics_record *l = &v[i];
 		if (l->kind == METRICS_VAL)
 			continue; /* no tokens of its own */
-		/* a count that did not grow (a file spliced by hand: a resumed
-		 * step's count below the step kept before it) times nothing */
-		if (isfinite(l->ms) && l->ms > 0 && l->tokens > prev_tokens && !first) {
-			rate[k] = (l->tokens - prev_tokens) / (l->ms / 1e3);
+		double add = metrics_new_tokens(l, prev_tokens);
+		if (isfinite(l->ms) && l->ms > 0 && add > 0 && !first) {
+			rate[k] = add / (l->ms / 1e3);
 			rank_rate[k] = rate[k] / (l->ranks ? l->ranks : 1);
 			k++;
 		}

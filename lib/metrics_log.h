@@ -69,6 +69,12 @@ size_t metrics_keep_newest(metrics_record *v, size_t n);
  * out of memory). */
 int metrics_log_read_all(metrics_log *m, metrics_record **v, size_t *n, char *err, size_t errlen);
 
+/* The tokens a step's record r adds to prev, the count of the step kept
+ * before it (0 before the first): 0 where the count did not grow (a
+ * resumed step's below the step before it: a file spliced by hand), a step
+ * that then times nothing in any rate. */
+double metrics_new_tokens(const metrics_record *r, double prev);
+
 /* The steady rates of a training's records v[0..n) (as
  * metrics_log_read_all gives them: in order, a resume's repeated steps
  * replaced; validations are passed over): the medians, over the timed steps after the first, of each

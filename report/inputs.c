@@ -158,11 +158,9 @@ static void read_metrics(report *r)
 			ms += l->ms;
 			r->rank_seconds += l->ms / 1e3 * l->ranks;
 			last_ranks = l->ranks;
-			/* a count that did not grow (a resumed step's below the
-			 * step kept before it: a file spliced by hand) times
-			 * nothing, as in metrics_steady_rates */
-			if (l->tokens > prev_tokens)
-				tokens_timed += l->tokens - prev_tokens, ms_timed += l->ms;
+			double add = metrics_new_tokens(l, prev_tokens);
+			if (add > 0)
+				tokens_timed += add, ms_timed += l->ms;
 		}
 		prev_tokens = l->tokens;
 	}

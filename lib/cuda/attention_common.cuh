@@ -242,6 +242,34 @@ __device__ __forceinline__ void flash_dkdv_fetch_rows(float *sL, float *sD, cons
 	}
 }
 
+/* The query tiles of a dK/dV kernel's loop over keys k0 .. k0 + bkv - 1
+ * (flash_dkdv_tiles: every head of the group, every BQ queries that see
+ * the keys), tile it's lse2 and D values double-buffered at sL2, sD2
+ * (buffer it & 1): what the kernels' tile pipelines (Tile128DkdvTiles,
+ * HopperDkdvTiles) share, whatever the layout of their Q and dO tiles. */
+template <int BQ> struct FlashDkdvList {
+	float *sL2, *sD2;
+	const float *lse2, *D;
+	int b, hk, G, Hq, T, qstart, nq, ntile;
+	__device__ __forceinline__ FlashDkdvList(float *sL2_, float *sD2_, const float *lse2_,
+						 const float *D_, int b_, int hk_, int G_, int Hq_,
+						 int T_, int k0, int bkv, int window)
+		: sL2(sL2_), sD2(sD2_), lse2(lse2_), D(D_), b(b_), hk(hk_), G(G_), Hq(Hq_), T(T_)
+	{
+		ntile = flash_dkdv_tiles(k0, bkv, BQ, T, window, G, qstart, nq);
+	}
+	/* tile it: its query head, first query row and lse2, D buffers */
+	__device__ __forceinline__ int head(int it) const { return hk * G + it / nq; }
+	__device__ __forceinline__ int qs(int it) const { return qstart + (it % nq) * BQ; }
+	__device__ __forceinline__ float *sL(int it) const { return sL2 + (it & 1) * BQ; }
+	__device__ __forceinline__ float *sD(int it) const { return sD2 + (it & 1) * BQ; }
+	/* tile it's lse2 and D values into their buffers */
+	__device__ __forceinline__ void fetch_rows(int it) const
+	{
+		flash_dkdv_fetch_rows<BQ>(sL(it), sD(it), lse2, D, b, head(it), Hq, qs(it), T);
+	}
+};
+
 /* The fetch of that list's tile it into buffer it & 1 of shared memory:
  * its Q and dO rows (cp.async, not committed) and its lse, D values (0 past
  * T), for the kv head hk of batch b. */

@@ -74,43 +74,33 @@ template <class F> __device__ __forceinline__ void hopper_next_tile(int it, int 
 }
 #endif
 
-/* The query tiles of a dK/dV kernel's loop over keys k0 .. k0 + bkv - 1
- * (flash_dkdv_tiles: every head of the group, every BQ queries that see
- * the keys): Q and dO (HD/64 column tiles each, TB bytes a tile) double-
- * buffered at sQ2, sdO2 by NTH threads' cp.async, their lse2 and D values
- * at sL2, sD2. */
-template <int HD, int BQ, int NTH> struct HopperDkdvTiles {
+/* A dK/dV kernel's query tiles (FlashDkdvList) with their Q and dO (HD/64
+ * column tiles each, TB bytes a tile) double-buffered at shared addresses
+ * sQ2, sdO2 by NTH threads' cp.async. */
+template <int HD, int BQ, int NTH> struct HopperDkdvTiles : FlashDkdvList<BQ> {
 	uint32_t sQ2, sdO2, TB;
-	float *sL2, *sD2;
 	const bf16 *q, *dO;
 	int q_ld, do_ld;
-	const float *lse2, *D;
-	int b, hk, G, Hq, T, qstart, nq, ntile;
 	__device__ __forceinline__ HopperDkdvTiles(uint32_t sQ2_, uint32_t sdO2_, uint32_t TB_,
 						   float *sL2_, float *sD2_, const bf16 *q_,
 						   int q_ld_, const bf16 *dO_, int do_ld_,
 						   const float *lse2_, const float *D_, int b_, int hk_,
 						   int G_, int Hq_, int T_, int k0, int bkv, int window)
-		: sQ2(sQ2_), sdO2(sdO2_), TB(TB_), sL2(sL2_), sD2(sD2_), q(q_), dO(dO_), q_ld(q_ld_),
-		  do_ld(do_ld_), lse2(lse2_), D(D_), b(b_), hk(hk_), G(G_), Hq(Hq_), T(T_)
+		: FlashDkdvList<BQ>(sL2_, sD2_, lse2_, D_, b_, hk_, G_, Hq_, T_, k0, bkv, window),
+		  sQ2(sQ2_), sdO2(sdO2_), TB(TB_), q(q_), dO(dO_), q_ld(q_ld_), do_ld(do_ld_)
 	{
-		ntile = flash_dkdv_tiles(k0, bkv, BQ, T, window, G, qstart, nq);
 	}
-	__device__ __forceinline__ int qs(int it) const { return qstart + (it % nq) * BQ; }
 	__device__ __forceinline__ uint32_t sQ(int it) const { return sQ2 + (it & 1) * TB; }
 	__device__ __forceinline__ uint32_t sdO(int it) const { return sdO2 + (it & 1) * TB; }
-	__device__ __forceinline__ const float *sL(int it) const { return sL2 + (it & 1) * BQ; }
-	__device__ __forceinline__ const float *sD(int it) const { return sD2 + (it & 1) * BQ; }
 	/* tile it's copies into buffer it & 1, not committed */
 	__device__ __forceinline__ void fetch(int it) const
 	{
-		int h = hk * G + it / nq, s = qs(it);
-		hopper_load_tile<BQ, NTH, HD>(sQ(it), q + (size_t)b * T * q_ld + (size_t)h * HD, q_ld, s,
-					      T);
-		hopper_load_tile<BQ, NTH, HD>(sdO(it), dO + (size_t)b * T * do_ld + (size_t)h * HD,
+		int h = this->head(it), s = this->qs(it), T = this->T;
+		hopper_load_tile<BQ, NTH, HD>(sQ(it), q + (size_t)this->b * T * q_ld + (size_t)h * HD,
+					      q_ld, s, T);
+		hopper_load_tile<BQ, NTH, HD>(sdO(it), dO + (size_t)this->b * T * do_ld + (size_t)h * HD,
 					      do_ld, s, T);
-		flash_dkdv_fetch_rows<BQ>(sL2 + (it & 1) * BQ, sD2 + (it & 1) * BQ, lse2, D, b, h, Hq, s,
-					  T);
+		this->fetch_rows(it);
 	}
 	/* before the loop: tile 0's copies issued */
 	__device__ __forceinline__ void start() const
@@ -121,7 +111,7 @@ template <int HD, int BQ, int NTH> struct HopperDkdvTiles {
 	/* at the top of iteration it: hopper_next_tile */
 	__device__ __forceinline__ void next(int it) const
 	{
-		hopper_next_tile(it, ntile, [this](int n) { fetch(n); });
+		hopper_next_tile(it, this->ntile, [this](int n) { fetch(n); });
 	}
 };
 

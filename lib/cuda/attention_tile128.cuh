@@ -303,39 +303,34 @@ __global__ void __launch_bounds__(NW * 32, MINB) flash_tile128_bwd_dq_kernel(
  * flash_dkdv_tiles for the keys k0 .. k0 + bkv - 1 in order, double-buffered
  * in shared memory from sQ2 on (2 Q tiles, 2 dO tiles of BQ rows, 2 x BQ lse
  * and 2 x BQ D values; end() is past them). */
-template <int HD, int BQ> struct Tile128DkdvTiles {
+template <int HD, int BQ> struct Tile128DkdvTiles : FlashDkdvList<BQ> {
 	static constexpr int LD = HD + 8;
 	bf16 *sQ2, *sdO2;
-	float *sL2, *sD2;
 	const bf16 *q, *dO;
-	const float *lse2, *D;
-	int q_ld, do_ld, b, hk, G, Hq, T, qstart, nq, ntile;
+	int q_ld, do_ld;
 	__device__ __forceinline__ Tile128DkdvTiles(bf16 *s, const bf16 *q_, int q_ld_,
 						   const bf16 *dO_, int do_ld_, const float *lse2_,
 						   const float *D_, int b_, int hk_, int G_, int Hq_,
 						   int T_, int k0, int bkv, int window)
-		: sQ2(s), sdO2(s + 2 * BQ * LD), sL2((float *)(sdO2 + 2 * BQ * LD)),
-		  sD2(sL2 + 2 * BQ), q(q_), dO(dO_), lse2(lse2_), D(D_), q_ld(q_ld_),
-		  do_ld(do_ld_), b(b_), hk(hk_), G(G_), Hq(Hq_), T(T_)
+		: FlashDkdvList<BQ>((float *)(s + 4 * BQ * LD), (float *)(s + 4 * BQ * LD) + 2 * BQ,
+				    lse2_, D_, b_, hk_, G_, Hq_, T_, k0, bkv, window),
+		  sQ2(s), sdO2(s + 2 * BQ * LD), q(q_), dO(dO_), q_ld(q_ld_), do_ld(do_ld_)
 	{
-		ntile = flash_dkdv_tiles(k0, bkv, BQ, T, window, G, qstart, nq);
 	}
-	__device__ __forceinline__ void *end() const { return sD2 + 2 * BQ; }
-	/* tile it: its first query row and its buffers */
-	__device__ __forceinline__ int qs(int it) const { return qstart + (it % nq) * BQ; }
+	__device__ __forceinline__ void *end() const { return this->sD2 + 2 * BQ; }
+	/* tile it's Q and dO buffers */
 	__device__ __forceinline__ bf16 *sQ(int it) const { return sQ2 + (it & 1) * BQ * LD; }
 	__device__ __forceinline__ bf16 *sdO(int it) const { return sdO2 + (it & 1) * BQ * LD; }
-	__device__ __forceinline__ float *sL(int it) const { return sL2 + (it & 1) * BQ; }
-	__device__ __forceinline__ float *sD(int it) const { return sD2 + (it & 1) * BQ; }
 	__device__ __forceinline__ void fetch(int it) const
 	{
-		flash_dkdv_fetch<HD, BQ>(it, qstart, nq, sQ2, sdO2, sL2, sD2, q, q_ld, dO, do_ld,
-					 lse2, D, b, hk, G, Hq, T);
+		flash_dkdv_fetch<HD, BQ>(it, this->qstart, this->nq, sQ2, sdO2, this->sL2, this->sD2, q,
+					 q_ld, dO, do_ld, this->lse2, this->D, this->b, this->hk,
+					 this->G, this->Hq, this->T);
 	}
 	/* tile 0's loads and their cp.async group (an empty one without tiles) */
 	__device__ __forceinline__ void start() const
 	{
-		if (ntile > 0)
+		if (this->ntile > 0)
 			fetch(0);
 		cp_commit();
 	}
@@ -346,7 +341,7 @@ template <int HD, int BQ> struct Tile128DkdvTiles {
 	{
 		cp_wait0();
 		__syncthreads();
-		if (it + 1 < ntile) {
+		if (it + 1 < this->ntile) {
 			fetch(it + 1);
 			cp_commit();
 		}

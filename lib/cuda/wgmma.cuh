@@ -202,6 +202,8 @@ __device__ __forceinline__ void hopper_load_tile(uint32_t dst, const bf16 *src, 
 		int i = threadIdx.x + n * NTH;
 		if (N % NTH && i >= N)
 			break;
+		/* at HD 64 one column tile (i < R 8): no division, the code of
+		 * before the column tiles */
 		int ch = HD == 64 ? 0 : i / (R * 8), r = HD == 64 ? i >> 3 : (i >> 3) % R, c = i & 7;
 		bool ok = r0 + r < T;
 		const bf16 *g = src + (size_t)(ok ? r0 + r : 0) * ld + ch * 64 + c * 8;
