@@ -337,7 +337,7 @@ static bool attn_writes_ds(int hd)
 {
 	int v = attn_choice(hd);
 	return v == ATTN_DS ||
-	       (v == ATTN_HOPPER_BWD && flash_hopper_wide_bwd_for(hd) && wgmma_device());
+	       (v == ATTN_HOPPER_BWD && hd > 64 && flash_hopper_wide_bwd_for(hd) && wgmma_device());
 }
 
 /* The MLP's gate/up product with the GeGLU in its epilogue (forward) and
