@@ -64,6 +64,9 @@ TRAIN_OPTS  ?=
 GPUS        ?=
 # steps measured before training to print the estimated hours (0: none)
 BURST_STEPS ?= 0
+# seconds a make run waits for its folder's lock when the make that held it
+# has ended (killed) and its other processes have not yet let go of it
+LOCK_WAIT   ?= 60
 # cpu or cuda; default: $BONSAI_DEVICE, else cuda when built with it and a GPU answers
 DEVICE      ?= $(or $(BONSAI_DEVICE),$(if $(and $(HAVE_CUDA),$(shell nvidia-smi -L 2>/dev/null)),cuda,cpu))
 # evaluation: perplexity on the val shards, then zero-shot TASKS (bonsai-eval
@@ -343,9 +346,9 @@ run_goals := $(filter $(RUN_GOALS) demo,$(MAKECMDGOALS))
 # only one: refused in the recipe, it was followed by make's own
 # "*** [run-locked] Error 1", as if the makefile had failed. runlock.sh
 # checks again as it takes the lock (another run may start in between).
-run_in_use := $(if $(run_goals),$(shell sh mk/runlock.sh --check $(D)))
+run_in_use := $(if $(run_goals),$(shell LOCK_WAIT=$(LOCK_WAIT) sh mk/runlock.sh --check $(D)))
 $(if $(run_in_use),$(error $(run_in_use)))
 $(run_goals): run-locked ;
 run-locked: | $(RUN_TOOLS)
-	@exec sh mk/runlock.sh $(D) $(MAKE) --no-print-directory $(run_goals) RUN=$(RUN) BONSAI_RUN_LOCK=$(abspath $(D))
+	@exec env LOCK_WAIT=$(LOCK_WAIT) sh mk/runlock.sh $(D) $(MAKE) --no-print-directory $(run_goals) RUN=$(RUN) BONSAI_RUN_LOCK=$(abspath $(D))
 endif

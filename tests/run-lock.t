@@ -62,4 +62,40 @@ ok $? "make -j2 train report: not refused by itself (exit $rc)" || diag "$(tail 
 # jobserver's file descriptor 3 for its command's standard input)
 ! grep -q "jobserver unavailable" "$T/err"
 ok $? "make -j2 under the lock: the jobserver handed on" || diag "$(grep jobserver "$T/err")"
+
+# A lock held after its make has ended (make killed with its group, its
+# processes still exiting): make run waits for it, saying so, then goes
+# on; held longer than LOCK_WAIT (make killed alone, its stages running):
+# refused, saying that the make has ended. The folder is up to date, so
+# make run has nothing else to do.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+# hold SECONDS: the lock held that long (by flock(1) alone: -o), recorded
+# as the dead make's; $holder
+hold() {
+	echo $dead > "$D/.lock"
+	flock -o "$D/.lock" sleep "$1" > /dev/null 2>&1 &
+	holder=$!
+}
+hold 2
+sleep 0.3
+t0=$(date +%s)
+run make --no-print-directory run $(small "$D")
+dt=$(($(date +%s) - t0))
+[ "$rc" -eq 0 ] && grep -q "^make run: waiting (up to 60 s) for the processes of make run pid $dead, which has ended, to let go of $D$" "$T/err" &&
+	[ $dt -ge 1 ]
+ok $? "the lock of an ended make: waited for (${dt} s), said, then the run goes on (exit $rc)" || diag "$(cat "$T/err")"
+wait $holder
+hold 5
+sleep 0.3
+run make --no-print-directory run $(small "$D") LOCK_WAIT=1
+[ "$rc" -eq 2 ] && grep -q "make run: run folder $D is held by processes of make run pid $dead, which has ended (killed alone? its stages are still running): stop them, or wait for them" "$T/err" &&
+	kill -0 $holder 2> /dev/null
+ok $? "held past LOCK_WAIT=1: refused (exit $rc), saying its make has ended" || diag "$(cat "$T/err")"
+kill $holder 2> /dev/null
+wait $holder 2> /dev/null
+run make --no-print-directory run $(small "$D") LOCK_WAIT=soon
+[ "$rc" -eq 2 ] && grep -q "make run: LOCK_WAIT=soon: not a whole number of seconds" "$T/err"
+ok $? "LOCK_WAIT=soon: refused (exit $rc), named" || diag "$(cat "$T/err")"
 done_testing
