@@ -69,6 +69,16 @@ done < "$T/examples"
 [ "$(wc -l < "$T/examples")" -ge 8 ]
 ok $? "the examples of bonsai-train and bonsai-eval were found ($(wc -l < "$T/examples"))"
 
+# bonsai(7)'s Settings list every setting of make run (a variable that
+# mk/run.mk gives a default, and STEPS), and nothing else
+awk '/^\.Ss Settings/ { s = 1; next } /^\.S[sh]/ { s = 0 } s && /^\.It Ev /' man/man7/bonsai.7 |
+	sed 's/^\.It Ev //; s/ Pq .*//' | tr -d ',' | tr ' ' '\n' | grep . | sort -u > "$T/man.settings"
+{ sed -n 's/^\([A-Z][A-Z0-9_]*\) *?=.*/\1/p' mk/run.mk; echo STEPS; } | sort -u > "$T/run.settings"
+missing=$(comm -13 "$T/man.settings" "$T/run.settings" | tr '\n' ' ')
+extra=$(comm -23 "$T/man.settings" "$T/run.settings" | tr '\n' ' ')
+[ -s "$T/man.settings" ] && [ -z "$missing$extra" ]
+ok $? "bonsai(7)'s Settings are make run's" || diag "not in bonsai(7): $missing; not in mk/run.mk: $extra"
+
 # bonsai-formats(5) opens with what it covers: every section it has is
 # named there, so a format added later is not left out of the opening
 page=man/man5/bonsai-formats.5
