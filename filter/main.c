@@ -25,6 +25,7 @@ typedef struct {
 	options opt;
 	filter_stats st;
 	outfile *out;
+	outfile *stats_out;    /* --stats */
 	hashset seen;
 	minhash *mh;
 	decontam *dc;          /* --decontaminate */
@@ -349,6 +350,10 @@ int main(int argc, char **argv)
 	 * (killed by the signal, the program would leave it behind) */
 	cli_catch_signals();
 	f.out = outfile_open(f.opt.output);
+	/* now, not after hours of work: a --stats that cannot be written
+	 * fails before any document is read or written */
+	if (f.opt.stats_path)
+		f.stats_out = outfile_open(f.opt.stats_path);
 	char *std_in[] = {"-"};
 	meter_start(&f.m, first < argc ? files_size(argv + first, argc - first) : files_size(std_in, 1));
 	if (first >= argc)
@@ -360,8 +365,8 @@ int main(int argc, char **argv)
 	f.st.seconds = now_seconds() - t0;
 	f.st.dedup_bytes = (f.opt.dedup ? hashset_bytes(&f.seen) : 0) +
 		(f.mh ? minhash_bytes(f.mh) : 0);
-	if (f.opt.stats_path)
-		stats_write_json(&f.st, f.opt.stats_path);
+	if (f.stats_out)
+		stats_write_json(&f.st, f.stats_out);
 	if (!f.opt.quiet)
 		stats_print(&f.st, stderr);
 	if (f.opt.dedup)

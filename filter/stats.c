@@ -43,7 +43,7 @@ void stats_print(const filter_stats *st, FILE *fp)
 		decontam_print(st->dc, st->decontam_cut, st->decontam_cut_on, fp);
 }
 
-void stats_write_json(const filter_stats *st, const char *path)
+void stats_write_json(const filter_stats *st, outfile *o)
 {
 	buf_t b = {0};
 	buf_printf(&b, "{\n  \"documents_in\": %" PRIu64 ",\n  \"documents_out\": %" PRIu64
@@ -65,7 +65,6 @@ void stats_write_json(const filter_stats *st, const char *path)
 			st->decontam_cut_on, &b);
 	}
 	buf_puts(&b, "\n}\n");
-	outfile *o = outfile_open(path);
 	outfile_write(o, b.data, b.len);
 	outfile_commit(o);
 	buf_free(&b);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct outfile;
+
 /* Reasons to drop a document, in the order the rules are applied. */
 typedef enum {
 	DROP_MISSING_FIELD, DROP_INT_SCORE, DROP_SCORE, DROP_LANGUAGE_SCORE, DROP_LANG,
@@ -32,7 +34,8 @@ typedef struct {
 uint64_t stats_dropped(const filter_stats *st);
 /* The summary for stderr: one line of totals, one of reasons. */
 void stats_print(const filter_stats *st, FILE *fp);
-/* The --stats JSON object, written atomically to path. */
-void stats_write_json(const filter_stats *st, const char *path);
+/* The --stats JSON object, written to o (opened before the work, so that
+ * a path that cannot be written fails at once), which is then committed. */
+void stats_write_json(const filter_stats *st, struct outfile *o);
 
 #endif

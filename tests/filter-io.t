@@ -74,6 +74,14 @@ else
 fi
 run $F -q --stats /nonexistent/dir/stats.json "$T/s"
 fails_with 1 'nonexistent' "an unwritable --stats is an error"
+# found before the work: neither documents on stdout nor an -o file that
+# looks like the run's result are left after the failure
+[ ! -s "$T/out" ]
+ok $? "an unwritable --stats: nothing written on stdout" || diag "$(wc -c < "$T/out") bytes out"
+rm -f "$T/o.jsonl"
+run $F -q -o "$T/o.jsonl" --stats /nonexistent/dir/stats.json "$T/s"
+[ "$rc" -eq 1 ] && [ ! -e "$T/o.jsonl" ]
+ok $? "an unwritable --stats with -o: exit 1 and no -o file" || diag "exit $rc: $(ls "$T")"
 # -o and --stats on one file: the stats replaced the documents (exit 0),
 # -f or not; refused before any work, however the file is named
 cp "$T/s" "$T/keep"
