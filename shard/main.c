@@ -31,7 +31,7 @@ static void usage(void)
 	       "  -t, --tokenizer FILE      the tokenizer the streams were made with (its\n"
 	       "                            fingerprint checked): a copy is kept in DIR, for\n"
 	       "                            bonsai-train to carry into its run directory\n"
-	       "  -f, --force               replace the shards of an existing DIR/manifest\n"
+	       "  -f, --force               replace the shards already in DIR\n"
 	       "  -q, --quiet               no progress line\n"
 	       "      --progress            progress line even when stderr is not a terminal\n"
 	       "  -h, --help                this help\n"

@@ -19,16 +19,53 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A shard, finished or still under its temporary name ("NAME.tmp.XXXXXX"). */
+static int is_shard_file(const char *dir, const char *name)
+{
+	(void)dir;
+	return (strncmp(name, "train_", 6) == 0 || strncmp(name, "val_", 4) == 0) && strstr(name, ".bin");
+}
+
 /* The files a run of bonsai-shard -o makes in its directory, finished or
- * still under their temporary names ("NAME.tmp.XXXXXX"), the tokenizer's
- * included: a new set comes with its own, or none. */
+ * still under their temporary names, the tokenizer's included: a new set
+ * comes with its own, or none. */
 static int is_set_file(const char *dir, const char *name)
 {
 	if (tokenizer_dir_file(dir, name))
 		return 1;
 	if (strncmp(name, "manifest", 8) == 0)
 		return name[8] == '\0' || strncmp(name + 8, ".tmp.", 5) == 0;
-	return (strncmp(name, "train_", 6) == 0 || strncmp(name, "val_", 4) == 0) && strstr(name, ".bin");
+	return is_shard_file(dir, name);
+}
+
+/* The name of a shard in dir (malloc()ed), or NULL when it holds none. */
+static char *first_shard(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		die("%s: cannot list: %s", dir, strerror(errno));
+	struct dirent *e;
+	char *found = NULL;
+	while (!found && (e = readdir(d)))
+		if (is_shard_file(dir, e->d_name))
+			found = xstrdup(e->d_name);
+	closedir(d);
+	return found;
+}
+
+/* A directory without a manifest is written in place. Shards already
+ * there (a set whose manifest was removed, a copy cut short) would lie
+ * beside the new set's, unlisted, and bonsai-shard verify would refuse
+ * the directory: refused, or removed with --force. */
+static void clear_stray_shards(const char *dir, const char *path, int force)
+{
+	char *stray = first_shard(dir);
+	if (!stray)
+		return;
+	if (!force)
+		die("%s: holds shards (%s) but no manifest; use -f/--force to replace them", path, stray);
+	free(stray);
+	remove_dir_files(dir, is_shard_file, 0);
 }
 
 /* A .tiktoken goes last: it marks its NAME.json as the set's. */
@@ -137,6 +174,7 @@ void shard_outdir_open(shard_outdir *od, const char *path, int force)
 		if (!has_set) {
 			/* an empty or foreign directory (a mount point, say): no set
 			 * to keep, and a rename could not replace it */
+			clear_stray_shards(od->final, path, force);
 			od->work = xstrdup(od->final);
 			return;
 		}

@@ -73,6 +73,21 @@ ok $? "it says it restores the set"
 same_old_set "$T/set" && [ ! -e "$T/set.tmp-$dead.old" ]
 ok $? "the restored set verifies, same files, nothing left aside"
 
+# A directory with shards but no manifest (removed by hand, a copy cut
+# short) is written in place: the old shards are not the new set's, and
+# left there they made the set fail verify after an exit 0.
+bin/bonsai-shard -q -o "$T/bare" -n 1000 "$T/stream" && rm "$T/bare/manifest" && echo note >"$T/bare/README"
+run bin/bonsai-shard -q -o "$T/bare" -n 50000 "$T/small"
+fails_with 1 "bare: holds shards \(train_0000[0-9]*.bin\) but no manifest; use -f/--force" \
+	"shards without a manifest: refused without --force, naming one"
+[ ! -e "$T/bare/manifest" ]; ok $? "and nothing is written"
+rm -f "$T/bare/manifest" # as the test before left it, passed or not
+run bin/bonsai-shard -q -o "$T/bare" -n 50000 --force "$T/small"
+ok $rc "shards without a manifest: --force replaces them"
+bin/bonsai-shard verify "$T/bare" >/dev/null 2>"$T/verr" && bin/bonsai-shard cat "$T/bare" | cmp -s - "$T/small" &&
+	[ "$(LC_ALL=C ls "$T/bare")" = "$(printf 'README\nmanifest\ntrain_000000.bin')" ]
+ok $? "the new set verifies, alone beside the other file" || diag "$(head -n 2 "$T/verr"; ls "$T/bare")"
+
 # A run still going (a live process id) is not touched.
 mkdir "$T/set.tmp-$$" && touch "$T/set.tmp-$$/train_000000.bin"
 run bin/bonsai-shard -q -o "$T/set" -n 5000 --force "$T/small"
