@@ -30,6 +30,12 @@ static void outfile_free(outfile *o)
 
 outfile *outfile_open_err(const char *path, char *err, size_t errlen)
 {
+	/* -o "$OUT" with OUT unset: the temporary file would be made in the
+	 * current folder and only the final rename, after all the work, fail */
+	if (path && !*path) {
+		errf(err, errlen, "\"\": an empty output file name (give a file, or - for standard output)");
+		return NULL;
+	}
 	outfile *o = calloc(1, sizeof *o);
 	if (!o || !(o->path = strdup(path && strcmp(path, "-") != 0 ? path : "stdout"))) {
 		free(o);

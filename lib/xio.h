@@ -13,7 +13,7 @@
  * renamed over PATH by outfile_commit(); if the program dies first, the
  * temporary file is removed. PATH "-" or NULL means stdout, and an existing
  * PATH that is not a regular file (/dev/null, a FIFO) is written directly:
- * neither can be replaced by a rename. */
+ * neither can be replaced by a rename. An empty PATH is an error. */
 typedef struct outfile {
 	char *path;   /* what the user named, for messages */
 	char *tmp;    /* temporary name, NULL for stdout and in-place outputs */

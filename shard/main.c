@@ -170,6 +170,8 @@ int main(int argc, char **argv)
 	}
 	if (!o.out_dir)
 		die_usage("no output directory: give -o DIR (or a subcommand: info, verify, cat)");
+	if (!*o.out_dir) /* -o "$DIR" with DIR unset: found only by the last rename */
+		die_usage("-o: an empty directory name");
 	if (have_val_docs && have_val_fraction)
 		die_usage("give --val-docs or --val-fraction, not both");
 	o.inputs = (const char *const *)argv + optind;

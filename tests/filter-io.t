@@ -82,6 +82,13 @@ rm -f "$T/o.jsonl"
 run $F -q -o "$T/o.jsonl" --stats /nonexistent/dir/stats.json "$T/s"
 [ "$rc" -eq 1 ] && [ ! -e "$T/o.jsonl" ]
 ok $? "an unwritable --stats with -o: exit 1 and no -o file" || diag "exit $rc: $(ls "$T")"
+# -o "$OUT" with OUT unset: refused before any document is read (a bad
+# first line would be named), not at the final rename after all the work
+printf 'not json\n' >"$T/badfirst"
+for opt in -o --stats; do
+	run $F -q $opt "" "$T/badfirst"
+	fails_with 1 '^bonsai-filter: "": an empty output file name' "$opt '': refused before the input is read"
+done
 # -o and --stats on one file: the stats replaced the documents (exit 0),
 # -f or not; refused before any work, however the file is named
 cp "$T/s" "$T/keep"

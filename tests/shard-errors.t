@@ -11,6 +11,13 @@ no_leftovers() { # no temporary or finished files in DIR other than the allowed 
 	[ -z "$(ls -A "$1" 2>/dev/null)" ]
 }
 
+# -o "$DIR" with DIR unset: refused before the work, which used to run
+# to its end and fail at the last rename, "cannot rename .tmp-PID into place"
+mkdir "$T/cwd"
+run sh -c 'cd "$1" && exec "$2" -q -o "" "$3"' sh "$T/cwd" "$PWD/bin/bonsai-shard" "$T/stream"
+fails_with 2 "^bonsai-shard: -o: an empty directory name" "-o '': a usage error"
+no_leftovers "$T/cwd"; ok $? "-o '': nothing written in the current folder"
+
 # Input streams.
 run bin/bonsai-shard -o "$T/o1" /dev/null
 fails_with 1 "/dev/null: empty input" "empty input is an error"

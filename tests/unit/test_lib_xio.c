@@ -126,6 +126,9 @@ int main(void)
 	ok(!outfile_open_err(missing, err, sizeof err) && strstr(err, missing) &&
 	   strstr(err, "cannot create"), "outfile_open_err: a missing folder is an error naming the file ('%s')", err);
 	err[0] = '\0';
+	ok(!outfile_open_err("", err, sizeof err) && strstr(err, "empty output file name"),
+	   "outfile_open_err: an empty name is an error ('%s')", err);
+	err[0] = '\0';
 	ok(!outfile_open_err(dir, err, sizeof err) && strstr(err, "is a directory"),
 	   "outfile_open_err: a folder is an error ('%s')", err);
 	if (access("/dev/full", W_OK) == 0) {
