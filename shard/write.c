@@ -134,6 +134,15 @@ static void warn_no_train(const shard_write_opts *o, uint64_t docs)
 		       "the train split is empty", o->val_fraction, docs);
 }
 
+/* Asked for, a validation split that got no document (a small F on few
+ * documents) is no set for bonsai-train --eval-every, which refuses it
+ * only when the run starts: said now. */
+static void warn_no_val(const shard_write_opts *o, uint64_t docs)
+{
+	warnx_("warning: --val-fraction %g put none of the %" PRIu64 " documents in the validation "
+	       "split: it is empty", o->val_fraction, docs);
+}
+
 /* A later input must come from the first one's tokenizer: its documents
  * go into the same shards. */
 static void check_same_stream(const char *first, const tokstream_info *a, const char *name,
@@ -219,6 +228,8 @@ int shard_write(const shard_write_opts *o)
 		die("%s: no tokens in the input: nothing to shard", n_inputs > 1 ? "the inputs" : inputs[0]);
 	if (!st.splits[SPLIT_TRAIN].docs)
 		warn_no_train(o, st.docs);
+	if (o->val_fraction > 0 && !st.splits[SPLIT_VAL].docs)
+		warn_no_val(o, st.docs);
 	for (int s = 0; s < 2; s++)
 		if (st.splits[s].w)
 			close_shard(&st, &st.splits[s]);

@@ -64,6 +64,12 @@ ok $? "--val-docs past the documents: exit 0, a warning naming both counts" || d
 run bin/bonsai-shard -q -o "$T/allval1" --val-fraction 1 "$T/stream"
 [ "$rc" -eq 0 ] && grep -q "warning: --val-fraction 1 put all 200 documents in the validation split: the train split is empty" "$T/err"
 ok $? "--val-fraction 1: the same warning" || diag "exit $rc: $(cat "$T/err")"
+# the other way: a fraction too small for so few documents asked for a
+# validation split and got none (bonsai-train --eval-every refuses it later)
+run bin/bonsai-shard -q -o "$T/noval" --val-fraction 0.0001 "$T/stream"
+[ "$rc" -eq 0 ] && [ -z "$(ls "$T/noval" | grep val_)" ] &&
+	grep -qx "bonsai-shard: warning: --val-fraction 0.0001 put none of the 200 documents in the validation split: it is empty" "$T/err"
+ok $? "--val-fraction too small for the documents: exit 0, a warning" || diag "exit $rc: $(cat "$T/err")"
 run bin/bonsai-shard -q -o "$T/v199" --val-docs 199 "$T/stream"
 [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
 ok $? "--val-docs 199 of 200: a train split, no warning" || diag "exit $rc: $(cat "$T/err")"
