@@ -1,6 +1,7 @@
 /* bonsai-shard - token stream in, binary shards out; and the tools to
  * inspect, verify and read shards back. */
 #include "cli.h"
+#include "xio.h"
 #include "shard_tool.h"
 
 #include <getopt.h>
@@ -174,6 +175,9 @@ int main(int argc, char **argv)
 		die_usage("-o: an empty directory name");
 	if (have_val_docs && have_val_fraction)
 		die_usage("give --val-docs or --val-fraction, not both");
+	/* a later input that cannot be read fails now, not after the ones
+	 * before it are sharded */
+	inputs_check(argv + optind, argc - optind);
 	o.inputs = (const char *const *)argv + optind;
 	o.n_inputs = argc - optind;
 	return shard_write(&o);

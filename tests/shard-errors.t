@@ -19,6 +19,16 @@ fails_with 2 "^bonsai-shard: -o: an empty directory name" "-o '': a usage error"
 no_leftovers "$T/cwd"; ok $? "-o '': nothing written in the current folder"
 
 # Input streams.
+# A later input that is not there is named before the first is read: here
+# the first never ends (a pipe whose writer sleeps), as a long input would
+# be sharded for hours before the error.
+mkfifo "$T/slow"
+(exec sleep 30) > "$T/slow" &
+writer=$!
+run timeout 10 bin/bonsai-shard -q -o "$T/late" - "$T/not-there.ts" < "$T/slow"
+kill $writer
+fails_with 1 "not-there.ts" "a missing later input: refused before the first is read"
+[ ! -e "$T/late" ]; ok $? "and no output directory"
 run bin/bonsai-shard -o "$T/o1" /dev/null
 fails_with 1 "/dev/null: empty input" "empty input is an error"
 no_leftovers "$T/o1"; ok $? "empty input: nothing written"
