@@ -255,6 +255,10 @@ static void commit(filter *f, const char *line, size_t len, const char *name, lo
 		outfile_write(f->out, r->out.data, r->out.len);
 		f->st.bytes_out += r->out.len;
 	} else {
+		/* a file's byte order mark (json_parse() skips it) is not the
+		 * document's: not carried to a line of the output */
+		if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+			line += 3, len -= 3;
 		outfile_write(f->out, line, len);
 		outfile_write(f->out, "\n", 1);
 		f->st.bytes_out += len + 1;

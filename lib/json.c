@@ -375,6 +375,11 @@ json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen)
 		return NULL;
 	}
 	parser ps = {d, text, text, text + n, err, errlen, 0};
+	/* a UTF-8 byte order mark, which Windows editors put at a file's
+	 * start (so on a JSON Lines file's first line): RFC 8259 lets a
+	 * parser ignore it, where it was "bad number" at byte 0 */
+	if (n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		ps.p += 3;
 	parse_value(&ps, &d->root, 0);
 	if (!ps.failed) {
 		skip_ws(&ps);

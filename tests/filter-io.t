@@ -15,6 +15,13 @@ run $F -q -o "$T/o.jsonl" "$T/a" "$T/b"
 [ "$rc" -eq 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/ab" "$T/o.jsonl"
 ok $? "-o writes the file"
 
+# a file that starts with a UTF-8 byte order mark (saved by a Windows
+# editor): its documents, the mark not carried into the output
+printf '\357\273\277' | cat - "$T/ab" >"$T/bom"
+run $F -q "$T/bom"
+[ "$rc" -eq 0 ] && cmp -s "$T/ab" "$T/out"
+ok $? "a file with a byte order mark: its documents, the mark dropped" || diag "exit $rc: $(head -n 2 "$T/err")"
+
 # An input that cannot be read fails before any document is written
 for bad in "$T/missing" "$T"; do
 	run $F -q "$T/a" "$bad"

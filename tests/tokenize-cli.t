@@ -16,6 +16,12 @@ $TK encode --help | grep -q -- "--no-bos"; ok $? "encode --help lists its option
 $TK > /dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "train, encode, decode or info" "$tmp/err"
 ok $? "no command: exit 2, naming every command (info was left out)"
 $TK encode < /dev/null > /dev/null 2>&1; [ $? -eq 2 ]; ok $? "encode without -t: exit 2"
+# a JSON Lines file saved with a UTF-8 byte order mark: the same tokens
+printf '{"text":"hello world"}\n' > "$tmp/plain.jsonl"
+printf '\357\273\277{"text":"hello world"}\n' > "$tmp/bom.jsonl"
+$TK encode -t "$R" "$tmp/plain.jsonl" > "$tmp/plain.ts" && $TK encode -t "$R" "$tmp/bom.jsonl" > "$tmp/bom.ts" 2> "$tmp/err" &&
+	cmp -s "$tmp/plain.ts" "$tmp/bom.ts"
+ok $? "encode: a byte order mark before the first line is not a document's" || diag "$(head -n 2 "$tmp/err")"
 $TK encode -t "$R" --bogus < /dev/null > /dev/null 2>&1; [ $? -eq 2 ]; ok $? "unknown option: exit 2"
 $TK encode -t "$R" -j 0 < /dev/null > /dev/null 2>&1; [ $? -eq 2 ]; ok $? "-j 0: exit 2"
 $TK --version | grep -q bonsai; ok $? "--version"

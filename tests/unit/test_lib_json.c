@@ -141,5 +141,13 @@ int main(void)
 	ok(o && json_int(json_get(o, "g"), 0, (int64_t)1 << 53, &x) == 0 && x == (int64_t)1 << 53,
 	   "json_int: 2^53");
 	json_free(nd);
+
+	/* a byte order mark opening the text is skipped (RFC 8259 allows it);
+	 * anywhere else it is no JSON */
+	json_doc *bd = parse("\xEF\xBB\xBF{\"a\": 1}");
+	ok(bd && json_get(json_root(bd), "a"), "a byte order mark before the value is skipped");
+	json_free(bd);
+	ok(rejects("[\xEF\xBB\xBF" "1]") && rejects(" \xEF\xBB\xBF" "1") && rejects("\xEF\xBB\xBF"),
+	   "one inside the text, after a space, or alone: refused");
 	return done_testing();
 }
