@@ -290,9 +290,15 @@ static void cmd_tasks(const opts *o)
 			}
 		}
 	}
-	for (size_t i = 0; i < n_req; i++)
-		if (reqs[i].cont_len == 0)
-			die("a choice encodes to no tokens (the context's encoding swallowed it)");
+	for (size_t t = 0; t < n_tasks; t++)
+		for (size_t i = 0; i < tasks[t]->n; i++)
+			for (int c = 0; c < tasks[t]->items[i].n_choices; c++) {
+				const char *why =
+					loglik_request_problem(&reqs[st[t][i].first + (size_t)c]);
+				if (why)
+					die("%s (%s): item %ld, choice %d: %s", tasks[t]->name,
+					    tasks[t]->source, tasks[t]->items[i].index, c, why);
+			}
 	double t_enc = now_seconds() - t0;
 	loglik_result *res = xcalloc(n_req, sizeof *res);
 	work_meter wm = {.total = (double)n_req};
@@ -510,8 +516,9 @@ static void cmd_loglik(const opts *o)
 			if (n == cap)
 				reqs = xreallocarray(reqs, cap = cap ? 2 * cap : 256, sizeof *reqs);
 			loglik_encode_pair(eval_lm_encode, &lm, lm.bos, ctx, cont, &reqs[n]);
-			if (reqs[n].cont_len == 0)
-				die_at(path, line_no, "the continuation encodes to no tokens");
+			const char *why = loglik_request_problem(&reqs[n]);
+			if (why)
+				die_at(path, line_no, "%s", why);
 			n++;
 			json_free(d);
 		}

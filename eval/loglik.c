@@ -48,6 +48,16 @@ void loglik_request_free(loglik_request *r)
 	r->tokens = NULL;
 }
 
+const char *loglik_request_problem(const loglik_request *r)
+{
+	if (r->cont_len < 1)
+		return "the continuation encodes to no tokens (the context's encoding swallowed it)";
+	if (r->n_tokens - r->cont_len < 1)
+		return "an empty context and no BOS token (--no-bos): the continuation's first "
+		       "token has nothing before it to be predicted from";
+	return NULL;
+}
+
 double log_softmax_at(const float *row, int V, int target, int *greedy)
 {
 	float mx = row[0];
@@ -135,13 +145,12 @@ void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 	size_t *order = xmalloc((n ? n : 1) * sizeof *order);
 	for (size_t i = 0; i < n; i++) {
 		order[i] = i;
-		if (reqs[i].cont_len < 1)
-			die("internal error: a continuation of no tokens");
+		const char *why = loglik_request_problem(&reqs[i]);
+		if (why)
+			die("internal error: a request not checked: %s", why);
 		if (reqs[i].cont_len > m->max_length)
 			die("a continuation of %d tokens is longer than the model's %d positions",
 			    reqs[i].cont_len, m->max_length);
-		if (reqs[i].n_tokens < 2)
-			die("internal error: a request of %d tokens", reqs[i].n_tokens);
 	}
 	g_sort.reqs = reqs;
 	qsort(order, n, sizeof *order, by_length_desc);

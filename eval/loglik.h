@@ -39,6 +39,10 @@ typedef struct {
 void loglik_encode_pair(encode_fn enc, void *ectx, int32_t bos, const char *context,
 			const char *continuation, loglik_request *r);
 void loglik_request_free(loglik_request *r);
+/* Why r cannot be scored, or NULL: a continuation of no tokens, or one
+ * whose first token has no position before it to be predicted from (an
+ * empty context and no BOS). */
+const char *loglik_request_problem(const loglik_request *r);
 
 typedef struct {
 	logits_fn logits;

@@ -26,6 +26,19 @@ printf '{"goal": "x", "sol1": "a"}\n' > "$TMP/bad.jsonl"; echo 0 > "$TMP/bad-lab
 $EV tasks "piqa=$TMP/bad.jsonl" 2>"$TMP/err"; [ $? -eq 1 ] && grep -q "bad.jsonl:1: \"sol2\"" "$TMP/err"
 ok $? "a malformed item: exit 1 with FILE:LINE"
 
+# --no-bos and an empty context leave the continuation's first token with
+# no position before it: loglik read before the input (a crash), tasks
+# stopped on an "internal error"
+printf '{"context": "", "continuation": "hello world again"}\n' > "$TMP/nobos.jsonl"
+$EV loglik "$TMP/nobos.jsonl" --no-bos -o "$TMP/nobos.out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "nobos.jsonl:1: an empty context and no BOS token (--no-bos)" "$TMP/err" &&
+	[ ! -e "$TMP/nobos.out" ]
+ok $? "loglik --no-bos, empty context: exit 1 with FILE:LINE" || diag "$(cat "$TMP/err")"
+printf '{"context": "", "choices": ["hello world", "good night"], "gold": 0}\n' > "$TMP/nobos2.jsonl"
+$EV tasks "$TMP/nobos2.jsonl" --no-bos -o /dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "nobos2 ($TMP/nobos2.jsonl): item 0, choice 0: an empty context and no BOS" "$TMP/err"
+ok $? "tasks --no-bos, empty context: exit 1 naming the task and item" || diag "$(cat "$TMP/err")"
+
 # ARC: the original JSONL and the Hugging Face JSON array give the same items
 $EV tasks "arc_easy=$E/arc_easy/ARC-Easy-Test.jsonl" --limit 3 --samples "$TMP/a1" -o /dev/null &&
 $EV tasks "arc_easy=$E/arc_easy/ai2_arc_easy_test.json" --limit 3 --samples "$TMP/a2" -o /dev/null &&
