@@ -60,10 +60,12 @@ static const struct {
 	{C_TASKS, "      --limit N          tasks: the first N items of each task\n"},
 	{C_TASKS, "      --eval-dir DIR     tasks: where NAME's files are (default\n"
 		  "                         $BONSAI_EVAL_DIR, else ~/.cache/bonsai/eval)\n"},
-	{C_ALL, "      --bos ID           BOS token id put before every input (default the\n"
-		"                         model's); --no-bos puts none\n"},
-	{C_ALL, "      --max-length N     longest model input; longer ones lose their left end\n"
-		"                         (default the model's max_position_embeddings)\n"},
+	{C_TASKS | C_LOGLIK,
+	 "      --bos ID           BOS token id put before every input (default the\n"
+	 "                         model's); --no-bos puts none\n"},
+	{C_TASKS | C_LOGLIK,
+	 "      --max-length N     longest model input; longer ones lose their left end\n"
+	 "                         (default the model's max_position_embeddings)\n"},
 	{C_ALL, "      --batch-tokens N   tokens per forward pass (default: 32 MiB of logits on\n"
 		"                         the CPU, 32768 on the GPU)\n"},
 	{C_ALL, "      --device D         cpu or cuda (default: $BONSAI_DEVICE, else cuda when\n"
@@ -113,6 +115,36 @@ typedef struct {
 } opts;
 
 enum { DEV_DEFAULT, DEV_CPU, DEV_CUDA };
+
+/* Refuses an option given to a command it does not apply to (cmds: the
+ * C_* bits of those it does), which would be taken and then ignored: ppl
+ * --max-length left the windows at --seq-len, tasks --max-tokens counted
+ * every item. */
+static void only_for(int cmd, int given, int cmds, const char *opt)
+{
+	if (!given || cmds & cmd)
+		return;
+	char list[64] = "";
+	for (int i = 0; i < 3; i++)
+		if (cmds & 1 << i)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				 *list ? " and " : "", command_names[i]);
+	for (int i = 0; i < 3; i++)
+		if (cmd == 1 << i)
+			die_usage("%s: %s is an option of %s only", command_names[i], opt, list);
+}
+
+static void check_options(const opts *o, int cmd)
+{
+	only_for(cmd, o->samples != NULL, C_TASKS, "--samples");
+	only_for(cmd, o->limit >= 0, C_TASKS, "--limit");
+	only_for(cmd, o->eval_dir != NULL, C_TASKS, "--eval-dir");
+	only_for(cmd, o->bos != -2, C_TASKS | C_LOGLIK, o->bos == -1 ? "--no-bos" : "--bos");
+	only_for(cmd, o->max_length > 0, C_TASKS | C_LOGLIK, "--max-length");
+	only_for(cmd, o->data != NULL, C_PPL, "--data");
+	only_for(cmd, o->seq_len > 0, C_PPL, "--seq-len");
+	only_for(cmd, o->max_tokens > 0, C_PPL, "--max-tokens");
+}
 
 /* --device (NULL when not given), else BONSAI_DEVICE, else DEV_DEFAULT */
 static int device_of(const char *given)
@@ -717,11 +749,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	o.device = device_of(dev);
-	if (o.eval_dir)
-		dir_expected(o.eval_dir, "--eval-dir names the folder of the eval sets");
-	output_check(o.out, force);
-	output_check(o.samples, force);
-	outputs_distinct("-o", o.out, "--samples", o.samples);
 	if (n_pos == 0)
 		die_usage("no command: tasks, ppl or loglik");
 	o.cmd = pos[0];
@@ -733,8 +760,20 @@ int main(int argc, char **argv)
 		die_usage("tasks: name the tasks, e.g. piqa,arc_easy,hellaswag");
 	if (strcmp(o.cmd, "ppl") == 0 && o.input)
 		die_usage("ppl takes no argument (the shards come with --data)");
-	if (strcmp(o.cmd, "tasks") && strcmp(o.cmd, "ppl") && strcmp(o.cmd, "loglik"))
+	int cmd = 0;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(o.cmd, command_names[i]) == 0)
+			cmd = 1 << i;
+	if (!cmd)
 		die_usage("unknown command \"%s\" (tasks, ppl, loglik)", o.cmd);
+	/* before the outputs' checks: ppl --samples FILE is refused as an
+	 * option of tasks, not as a FILE that exists */
+	check_options(&o, cmd);
+	if (o.eval_dir)
+		dir_expected(o.eval_dir, "--eval-dir names the folder of the eval sets");
+	output_check(o.out, force);
+	output_check(o.samples, force);
+	outputs_distinct("-o", o.out, "--samples", o.samples);
 	if (check)
 		return check_only(&o);
 	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */

@@ -33,6 +33,24 @@ else
 	run $C ppl --device cuda
 	fails_with 1 "^bonsai-eval: --device cuda: " "--device cuda without a usable GPU: exit 1, says why"
 fi
+# an option of another command was taken and ignored: ppl --max-length
+# left the windows at --seq-len, ppl --samples wrote no samples, tasks
+# --max-tokens scored every item
+for a in "--max-length 16" "--bos 5" "--no-bos" "--samples $T/s.jsonl" "--limit 3" "--eval-dir $T"; do
+	run $C ppl $a --device cpu
+	fails_with 2 "^bonsai-eval: ppl: ${a%% *} is an option of tasks( and loglik)? only$" \
+		"ppl $a: exit 2, the option named"
+done
+for a in "--data $T" "--seq-len 64" "--max-tokens 1k"; do
+	run $C tasks piqa $a --device cpu
+	fails_with 2 "^bonsai-eval: tasks: ${a%% *} is an option of ppl only$" "tasks $a: exit 2"
+done
+run $C loglik --samples "$T/s.jsonl" --device cpu
+fails_with 2 "^bonsai-eval: loglik: --samples is an option of tasks only$" "loglik --samples: exit 2"
+bin/bonsai-eval ppl -h > "$T/ppl.help" && ! grep -q -e "--bos" -e "--max-length" -e "--samples" "$T/ppl.help" &&
+	bin/bonsai-eval loglik -h | grep -q -e "--max-length"
+ok $? "ppl -h lists neither --bos nor --max-length; loglik -h lists --max-length"
+
 touch "$T/afile"
 run $C tasks piqa --device cpu --eval-dir "$T/afile"
 fails_with 1 "afile: not a directory \(--eval-dir" "--eval-dir naming a file: exit 1, said so"
