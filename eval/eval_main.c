@@ -106,6 +106,7 @@ static void usage(FILE *f, int cmds)
 
 typedef struct {
 	const char *cmd, *model, *tok, *out, *samples, *eval_dir, *data, *input;
+	outfile *out_file, *samples_file; /* -o and --samples, open before the work */
 	long limit;
 	int32_t bos; /* -2 = the model's */
 	long max_length, batch_tokens, seq_len;
@@ -166,9 +167,8 @@ static void json_str(buf_t *b, const char *s)
 	json_write_string(b, s, strlen(s));
 }
 
-static void write_buf(const char *path, buf_t *b)
+static void write_buf(outfile *o, buf_t *b)
 {
-	outfile *o = outfile_open(path);
 	outfile_write(o, b->data, b->len);
 	outfile_commit(o);
 }
@@ -340,7 +340,7 @@ static void cmd_tasks(const opts *o)
 	double secs = now_seconds() - t0;
 
 	/* predictions, samples, metrics */
-	outfile *so = o->samples ? outfile_open(o->samples) : NULL;
+	outfile *so = o->samples_file;
 	buf_t b = {0}, line = {0};
 	double *acc = xcalloc(n_tasks, sizeof *acc), *accn = xcalloc(n_tasks, sizeof *accn);
 	size_t *scored = xcalloc(n_tasks, sizeof *scored);
@@ -476,7 +476,7 @@ static void cmd_tasks(const opts *o)
 	json_num(&b, n_items / secs);
 	buf_printf(&b, ",\n  \"date\": %lld,\n  \"total_evaluation_time_seconds\": \"%.3f\"\n}\n",
 		   (long long)time(NULL), secs);
-	write_buf(o->out, &b);
+	write_buf(o->out_file, &b);
 
 	if (!o->quiet) {
 		for (size_t t = 0; t < n_tasks; t++) {
@@ -571,7 +571,7 @@ static void cmd_loglik(const opts *o)
 			   reqs[i].cont_len);
 		loglik_request_free(&reqs[i]);
 	}
-	write_buf(o->out, &b);
+	write_buf(o->out_file, &b);
 	buf_free(&b);
 	free(reqs);
 	free(res);
@@ -656,7 +656,7 @@ static void cmd_ppl(const opts *o)
 	buf_puts(&b, ",\n  \"tokens_per_second\": ");
 	json_num(&b, r.tokens / secs);
 	buf_puts(&b, "\n}\n");
-	write_buf(o->out, &b);
+	write_buf(o->out_file, &b);
 	buf_free(&b);
 	if (!o->quiet)
 		warnx_("val loss %.4f, ppl %.3f over %llu tokens (%.0f tokens/s)", loss, exp(loss),
@@ -776,6 +776,11 @@ int main(int argc, char **argv)
 	outputs_distinct("-o", o.out, "--samples", o.samples);
 	if (check)
 		return check_only(&o);
+	/* opened before the work, so that an output that cannot be made (a
+	 * folder not there, not writable) stops the run now, not after the
+	 * scoring, with the results lost */
+	o.out_file = outfile_open(o.out);
+	o.samples_file = o.samples ? outfile_open(o.samples) : NULL;
 	/* a Hub id (google/gemma-3-270m) stands for its folder in the Hub cache */
 	char merr[1024];
 	char *model_path = hf_model_path(o.model, merr, sizeof merr);

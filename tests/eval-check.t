@@ -51,6 +51,17 @@ bin/bonsai-eval ppl -h > "$T/ppl.help" && ! grep -q -e "--bos" -e "--max-length"
 	bin/bonsai-eval loglik -h | grep -q -e "--max-length"
 ok $? "ppl -h lists neither --bos nor --max-length; loglik -h lists --max-length"
 
+# an output that cannot be made is refused before the model is read, not
+# after the scoring (the results then lost)
+run bin/bonsai-eval ppl -m "$T/no-model" --data "$T/no-data" -q --device cpu -o "$T/nodir/p.json"
+fails_with 1 "^bonsai-eval: $T/nodir/p.json: cannot create" "-o in a missing folder: exit 1 before the model is read"
+run bin/bonsai-eval tasks piqa -m "$T/no-model" --eval-dir "$T" -q --device cpu -o /dev/null \
+	--samples "$T/nodir/s.jsonl"
+fails_with 1 "^bonsai-eval: $T/nodir/s.jsonl: cannot create" "--samples in a missing folder: the same"
+run $C ppl --device cpu -o "$T/p.json"
+[ $rc -eq 0 ] && [ -z "$(ls "$T" | grep '^p\.json')" ]
+ok $? "--check with -o: no output file, nor a temporary one"
+
 touch "$T/afile"
 run $C tasks piqa --device cpu --eval-dir "$T/afile"
 fails_with 1 "afile: not a directory \(--eval-dir" "--eval-dir naming a file: exit 1, said so"
