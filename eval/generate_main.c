@@ -220,9 +220,13 @@ int main(int argc, char **argv)
 	if (on_gpu) {
 		eval_lm_gpu_decode(&lm, in, (int)n_in, 0, logits);
 	} else {
-		for (size_t i = 0; i < n_in; i++)
+		/* the prompt one token at a time: minutes for a long prompt and
+		 * a larger model, which Ctrl-C must be able to stop */
+		for (size_t i = 0; i < n_in; i++) {
 			if (gemma3_decode_step(lm.model, kv, in[i], logits, err, sizeof err))
 				die("%s", err);
+			cli_check_interrupt();
+		}
 	}
 	double t1 = now_seconds();
 

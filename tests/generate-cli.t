@@ -43,4 +43,24 @@ ok $? "temperature, top-k and top-p together"
 $G -p "$P" -n 0 > "$TMP/n0" && [ "$(cat "$TMP/n0")" = "$P" ]; ok $? "-n 0 writes just the prompt"
 printf '%s' "$P" | $G -f - -n 12 --temperature 0 > "$TMP/g4" && cmp -s "$TMP/g1" "$TMP/g4"
 ok $? "--prompt-file - reads the prompt from stdin"
+
+# Ctrl-C while a long prompt goes through the model (one token at a time on
+# the CPU: a minute here for 7,000 tokens) was only seen after it, and one
+# token was written first. A random model of 8,192 positions for it.
+sed -e 's/"hidden_size": 64/"hidden_size": 256/; s/"intermediate_size": 128/"intermediate_size": 1024/' \
+	-e 's/"max_position_embeddings": 1024/"max_position_embeddings": 8192/' "$M/config.json" \
+	> "$TMP/long.json"
+$TOOLS/g3_random_model "$TMP/long.json" 50257 "$TMP/long" > /dev/null &&
+	head -c 24000 "$F/text/tinyshakespeare.txt" > "$TMP/long.txt"
+ok $? "a model of 8,192 positions and a prompt of about 7,000 tokens"
+bin/bonsai-generate -m "$TMP/long" -t "$TOK" -j 1 -f "$TMP/long.txt" -n 4 --no-echo \
+	> "$TMP/int.out" 2> "$TMP/int.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+i=0; while [ $i -lt 100 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+kill -0 $pid 2>/dev/null && { kill -9 $pid; echo "# still running 10 s after SIGINT"; }
+wait $pid
+[ $? -eq 1 ] && grep -q "interrupted by signal 2" "$TMP/int.err" && [ ! -s "$TMP/int.out" ]
+ok $? "SIGINT during the prompt: exit 1 at once, no token written" || diag "$(cat "$TMP/int.err")"
 done_testing
