@@ -2,6 +2,7 @@
  * lm-evaluation-harness builds them (lm_eval/tasks/{piqa,arc,hellaswag}). */
 #include "evaltasks.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -731,6 +732,16 @@ static int spec_check(const char *spec, size_t *nlen, char *err, size_t errlen)
 {
 	const char *eq = strchr(spec, '=');
 	*nlen = eq ? (size_t)(eq - spec) : strlen(spec);
+	/* each was skipped or taken as a file name: "piqa," evaluated piqa
+	 * alone without a word, "piqa, arc_easy" looked for a file " arc_easy" */
+	if (!*spec)
+		return errf(err, errlen, "an empty task name in the list (two commas, or one at an end)") - 1;
+	if (isspace((unsigned char)spec[0]) || isspace((unsigned char)spec[*nlen ? *nlen - 1 : 0]))
+		return errf(err, errlen, "task \"%s\": a space around its name (the list is NAME,NAME "
+			    "with no spaces)", spec) - 1;
+	if (!eq && is_dir(spec))
+		return errf(err, errlen, "task \"%s\": a folder; give it as NAME=%s, NAME one of piqa, "
+			    "arc_easy, arc_challenge, hellaswag", spec, spec) - 1;
 	if (eq && (!eq[1] || eq == spec))
 		return errf(err, errlen, "task \"%s\": want NAME, NAME=PATH or a .jsonl file", spec) - 1;
 	if (eq || is_file(spec) || strchr(spec, '/') || strstr(spec, ".json"))
@@ -820,6 +831,8 @@ int tasks_check(const char *list, char *err, size_t errlen)
 	size_t len[64], n = 0, nlen;
 	const char *at[64];
 	int rc = 0;
+	if (!*list)
+		return errf(err, errlen, "no tasks named") - 1;
 	for (const char *s = list; rc == 0; s += strcspn(s, ",") + 1) {
 		size_t k = strcspn(s, ",");
 		char spec[4096];
@@ -827,7 +840,7 @@ int tasks_check(const char *list, char *err, size_t errlen)
 			return errf(err, errlen, "task \"%.40s...\": too long", s) - 1;
 		memcpy(spec, s, k);
 		spec[k] = 0;
-		if (k && (rc = spec_check(spec, &nlen, err, errlen)) == 0 && n < 64) {
+		if ((rc = spec_check(spec, &nlen, err, errlen)) == 0 && n < 64) {
 			for (size_t j = 0; j < n; j++)
 				if (len[j] == nlen && memcmp(at[j], s, nlen) == 0)
 					return errf(err, errlen, "task %.*s named twice", (int)nlen, s) - 1;
@@ -853,12 +866,22 @@ int tasks_load(const char *list, const char *eval_dir, eval_task ***tasks_out,
 {
 	eval_task **tasks = NULL;
 	size_t n = 0;
-	int rc = 0;
-	char *copy = strdup(list), *save = NULL;
+	/* the list's own mistakes before any set is read: a slip at its end
+	 * is not found after the sets before it */
+	int rc = tasks_check(list, err, errlen);
+	if (rc)
+		return rc;
+	char *copy = strdup(list);
 	if (!copy)
 		return errf(err, errlen, "out of memory (for the task list)");
-	for (char *s = strtok_r(copy, ",", &save); s && rc == 0; s = strtok_r(NULL, ",", &save))
+	for (char *s = copy, *end; rc == 0; s = end + 1) {
+		end = s + strcspn(s, ",");
+		int last = !*end;
+		*end = 0;
 		rc = load_one(s, eval_dir, &tasks, &n, err, errlen);
+		if (last)
+			break;
+	}
 	free(copy);
 	if (rc == 0 && n == 0)
 		rc = errf(err, errlen, "no tasks named") - 1;

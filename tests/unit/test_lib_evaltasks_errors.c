@@ -168,9 +168,14 @@ int main(void)
 		   strstr(err, "unknown task \"nosuchtask\""),
 	   "tasks_load: an unknown task: -2");
 	spec = str_cat(g1, ",", g1, (char *)NULL);
-	ok(tasks_load(spec, dir, &tasks, &nt, err, sizeof err) == -2 &&
-		   strstr(err, "task g1 named twice"),
+	ok(tasks_load(spec, dir, &tasks, &nt, err, sizeof err) == -2 && strstr(err, "named twice"),
 	   "tasks_load: a task named twice: -2");
+	/* the list's mistakes come before any file is read: here a bad file
+	 * first, then a slip */
+	free(spec);
+	spec = str_cat(g2, ",", (char *)NULL);
+	ok(tasks_load(spec, dir, &tasks, &nt, err, sizeof err) == -2 && strstr(err, "an empty task name"),
+	   "tasks_load: a slip in the list is named before a bad file before it is read");
 	free(spec);
 	ok(tasks_load("piqa", dir, &tasks, &nt, err, sizeof err) == -1 &&
 		   strstr(err, "task piqa: none of valid.jsonl"),
@@ -191,8 +196,32 @@ int main(void)
 	   "tasks_check: a task named twice (once with a path): -2");
 	ok(tasks_check("=x", err, sizeof err) == -2 && strstr(err, "want NAME, NAME=PATH"),
 	   "tasks_check: =PATH without a name: -2");
-	ok(tasks_check(",,", err, sizeof err) == -2 && strstr(err, "no tasks named"),
+	ok(tasks_check("", err, sizeof err) == -2 && strstr(err, "no tasks named"),
 	   "tasks_check: no task in the list: -2");
+	/* a list's slips, taken before (an empty name skipped, a space part of
+	 * a file's name) or named as the wrong thing (a folder: "no such
+	 * file"): each refused, as bonsai-eval --check and the run see them */
+	static const struct {
+		const char *list, *says;
+	} slips[] = {
+		{",,", "an empty task name"},
+		{"piqa,", "an empty task name"},
+		{"piqa,,arc_easy", "an empty task name"},
+		{"piqa, arc_easy", "task \" arc_easy\": a space around its name"},
+		{"piqa ,arc_easy", "task \"piqa \": a space around its name"},
+		{"piqa =x", "task \"piqa =x\": a space around its name"},
+	};
+	for (size_t i = 0; i < sizeof slips / sizeof *slips; i++) {
+		ok(tasks_check(slips[i].list, err, sizeof err) == -2 && strstr(err, slips[i].says),
+		   "tasks_check \"%s\": -2, %s", slips[i].list, slips[i].says);
+		ok(tasks_load(slips[i].list, dir, &tasks, &nt, err, sizeof err) == -2 &&
+			   strstr(err, slips[i].says),
+		   "tasks_load \"%s\": -2, the same", slips[i].list);
+	}
+	ok(tasks_check(dir, err, sizeof err) == -2 && strstr(err, "a folder; give it as NAME="),
+	   "tasks_check: a folder without NAME=: -2, said so");
+	ok(tasks_load(dir, dir, &tasks, &nt, err, sizeof err) == -2 && strstr(err, "a folder;"),
+	   "tasks_load: the same");
 	ok(tasks_check(g1, err, sizeof err) == 0, "tasks_check: a file that is there: 0");
 
 	char cmd[200];
