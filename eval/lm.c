@@ -26,7 +26,7 @@ void eval_lm_open(eval_lm *lm, const char *model_path, const char *tok_path, int
 		else if (tokenizer_in_dir(model_path, &lm->tok_path, err, sizeof err) < 0)
 			die("%s", err);
 		if (!lm->tok_path)
-			die_usage("no tokenizer: name one with -t (no tokenizer.json next to %s)",
+			die_usage("no tokenizer: name one with -t (no tokenizer.json or .tiktoken next to %s)",
 				  model_path);
 		lm->tok = tokenizer_load(lm->tok_path, NULL, err, sizeof err);
 		if (!lm->tok)

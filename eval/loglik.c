@@ -149,7 +149,8 @@ void loglik_run(const loglik_model *m, const loglik_request *reqs, size_t n,
 		if (why)
 			die("internal error: a request not checked: %s", why);
 		if (reqs[i].cont_len > m->max_length)
-			die("a continuation of %d tokens is longer than the model's %d positions",
+			die("a continuation of %d tokens is longer than a model input may be, %d "
+			    "tokens (--max-length, else the model's max_position_embeddings)",
 			    reqs[i].cont_len, m->max_length);
 	}
 	g_sort.reqs = reqs;

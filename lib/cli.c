@@ -381,8 +381,13 @@ double parse_double(const char *opt, const char *s, double min, double max)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || *end || !only_chars(s, "+-0123456789.eE") || !isfinite(v))
+	int range = errno == ERANGE;
+	if ((errno && !range) || end == s || *end || !only_chars(s, "+-0123456789.eE"))
 		die_usage("%s: '%s' is not a number", opt, s);
+	/* a number all the same, past what a double holds (1e999 and 1e-320
+	 * were "not a number") */
+	if (range || !isfinite(v))
+		die_usage("%s: '%s' is too %s", opt, s, isfinite(v) ? "close to 0" : "far from 0");
 	if (v < min || v > max)
 		die_usage("%s: %g is out of range [%g, %g]", opt, v, min, max);
 	return v;

@@ -89,6 +89,11 @@ for v in 0x10 0x1p-3 " 0.5" "0.5 " inf nan 1e; do
 	run $C --lr "$v"
 	fails_with 2 "^bonsai-train: --lr: '$v' is not a number\$" "--lr '$v': not a number, named, exit 2"
 done
+# a number past what a double holds: said so, not "not a number"
+for v in 1e999 -1e999 1e-320; do
+	run $C --lr "$v"
+	fails_with 2 "^bonsai-train: --lr: '$v' is too (far from|close to) 0\$" "--lr '$v': too far from or close to 0, exit 2"
+done
 for v in 3e-4 1e-3 1E-3 .5 5. +0.5 0; do
 	run $C --lr "$v"
 	ok $rc "--lr '$v' is a number" || diag "exit $rc: $(head -n 1 "$T/err")"

@@ -38,6 +38,11 @@ printf '{"context": "", "choices": ["hello world", "good night"], "gold": 0}\n' 
 $EV tasks "$TMP/nobos2.jsonl" --no-bos -o /dev/null 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "nobos2 ($TMP/nobos2.jsonl): item 0, choice 0: an empty context and no BOS" "$TMP/err"
 ok $? "tasks --no-bos, empty context: exit 1 naming the task and item" || diag "$(cat "$TMP/err")"
+# a continuation longer than --max-length: the limit named is the one
+# given (it blamed "the model's 2 positions")
+$EV loglik "$TMP/nobos.jsonl" --max-length 2 -o /dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "longer than a model input may be, 2 tokens (--max-length" "$TMP/err"
+ok $? "loglik: a continuation past --max-length: exit 1, the option named" || diag "$(cat "$TMP/err")"
 
 # ARC: the original JSONL and the Hugging Face JSON array give the same items
 $EV tasks "arc_easy=$E/arc_easy/ARC-Easy-Test.jsonl" --limit 3 --samples "$TMP/a1" -o /dev/null &&

@@ -522,10 +522,11 @@ static int check_options(options *o, int world)
 		snprintf(dev, sizeof dev, " (%.1f of %.1f GiB free)", fr / 1073741824.0,
 			 tot / 1073741824.0);
 	}
-	printf("%s --check: model %s%s, device %s%s, %d rank%s, %ld steps of %ld tokens in "
+	printf("%s --check: model %s%s, device %s%s, %d rank%s, %ld step%s of %ld tokens in "
 	       "sequences of %d\n",
 	       cli_progname(), o->model ? o->model : o->init, o->model ? "" : " (its own)", o->device,
-	       dev, world, world == 1 ? "" : "s", o->steps, o->batch_tokens, o->seq);
+	       dev, world, world == 1 ? "" : "s", o->steps, o->steps == 1 ? "" : "s", o->batch_tokens,
+	       o->seq);
 	xfflush(stdout, "stdout");
 	return 0;
 }
