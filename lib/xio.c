@@ -386,7 +386,12 @@ void inputs_check(char *const *paths, int n)
 {
 	char err[600];
 	struct stat st;
+	int std_in = 0;
 	for (int i = 0; i < n; i++) {
+		/* read twice, standard input is empty the second time (bonsai-shard
+		 * said "stdin: empty input" after sharding the first) */
+		if (strcmp(paths[i], "-") == 0 && std_in++)
+			die_usage("- (standard input) is named twice: it can be read once");
 		if (strcmp(paths[i], "-") == 0)
 			continue;
 		/* a FIFO is left alone: opening it would wait for its writer, and

@@ -67,7 +67,8 @@ instream *instream_open(const char *path);
 /* Dies naming the first of paths that instream_open() would refuse
  * (missing, unreadable, a directory; "-" is stdin): a tool that writes as
  * it reads checks its inputs first, so that it fails before its output
- * has begun. */
+ * has begun. "-" named twice is a usage error: the second read would find
+ * it empty. */
 void inputs_check(char *const *paths, int n);
 /* The same, returning NULL with "PATH: why" in err when PATH cannot be
  * opened (or there is no memory for its buffers); a later read or

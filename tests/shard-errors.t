@@ -29,6 +29,11 @@ run timeout 10 bin/bonsai-shard -q -o "$T/late" - "$T/not-there.ts" < "$T/slow"
 kill $writer
 fails_with 1 "not-there.ts" "a missing later input: refused before the first is read"
 [ ! -e "$T/late" ]; ok $? "and no output directory"
+# standard input named twice: the second read found it empty, after the
+# first was sharded ("stdin: empty input")
+run bin/bonsai-shard -q -o "$T/twice" - - < "$T/stream"
+fails_with 2 "^bonsai-shard: - \(standard input\) is named twice" "- - : a usage error"
+[ ! -e "$T/twice" ]; ok $? "and no output directory"
 run bin/bonsai-shard -o "$T/o1" /dev/null
 fails_with 1 "/dev/null: empty input" "empty input is an error"
 no_leftovers "$T/o1"; ok $? "empty input: nothing written"
