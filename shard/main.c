@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(void)
 {
@@ -159,6 +160,12 @@ int main(int argc, char **argv)
 			have_val_fraction = 1;
 			break;
 		case OPT_ZSTD:
+			/* --zstd 5: the level taken as a stream, "5: cannot open" */
+			if (!optarg && optind < argc && argv[optind][0] &&
+			    strspn(argv[optind], "0123456789") == strlen(argv[optind]) &&
+			    access(argv[optind], F_OK) != 0)
+				die_usage("--zstd %s: give the level joined, --zstd=%s (alone, --zstd is "
+					  "level 3)", argv[optind], argv[optind]);
 			o.zstd_level = optarg ? (int)parse_ll("--zstd", optarg, 1, 19) : 3;
 			break;
 		case 'f': o.force = 1; break;

@@ -29,6 +29,10 @@ run timeout 10 bin/bonsai-shard -q -o "$T/late" - "$T/not-there.ts" < "$T/slow"
 kill $writer
 fails_with 1 "not-there.ts" "a missing later input: refused before the first is read"
 [ ! -e "$T/late" ]; ok $? "and no output directory"
+# --zstd 5 (its level is optional, so joined): 5 was taken as a stream
+run bin/bonsai-shard -q -o "$T/z" --zstd 5 "$T/stream"
+fails_with 2 "^bonsai-shard: --zstd 5: give the level joined, --zstd=5" "--zstd 5: a usage error saying how"
+[ ! -e "$T/z" ]; ok $? "and no output directory"
 # standard input named twice: the second read found it empty, after the
 # first was sharded ("stdin: empty input")
 run bin/bonsai-shard -q -o "$T/twice" - - < "$T/stream"
