@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,20 @@ static void stop_nonfinite(const options *o, long step, double loss, double norm
 
 static const char *env_get(const char *name) { return getenv(name); }
 
+/* The metrics lines go to standard output, often a pipe (| tee, | head):
+ * a reader gone (tee ended by the Ctrl-C that asks the trainer to save) or
+ * a full disk must not end the run with its last steps unsaved, so a write
+ * that fails is kept in lost (the first one) and stops the run at its next
+ * save, as a signal does. */
+static void flush_metrics(long step, char *lost, size_t len, long *lost_step)
+{
+	char err[600];
+	if (lost[0] || !fflush_err(stdout, "standard output", err, sizeof err))
+		return;
+	snprintf(lost, len, "%s", err);
+	*lost_step = step;
+}
+
 /* What every rank of a job must agree on, hashed where long. */
 enum { N_SAME = 11 };
 static void job_fields(const options *o, const gemma3_config *c, const float *params,
@@ -739,6 +754,9 @@ int cmd_train(int argc, char **argv)
 	 * second one stops at once (a checkpoint being written is finished) */
 	cli_catch_signals_twice("stopping after this step; again to stop now",
 				"stopping now; the newest checkpoint in the run directory is complete");
+	signal(SIGPIPE, SIG_IGN); /* a reader gone is a failed write: flush_metrics */
+	char lost[640] = "";
+	long lost_step = 0;
 
 	long last = o.stop_at > 0 && o.stop_at < o.steps ? o.stop_at : o.steps;
 	if (st.step >= last && !rank)
@@ -800,7 +818,7 @@ int cmd_train(int argc, char **argv)
 								       (double)(a + 1) / (double)(part_count / B)));
 		}
 		loader_skip(ld, (uint64_t)(seqs - part_first - part_count));
-		sum[1] = cli_interrupted() != 0;
+		sum[1] = cli_interrupted() != 0 || lost[0];
 		if (dist_allreduce_sum(d, sum, 2))
 			die("%s", dist_error(d));
 		stop = sum[1] > 0;
@@ -839,7 +857,7 @@ int cmd_train(int argc, char **argv)
 			       step, (unsigned long long)st.tokens, loss, lr, norm,
 			       ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, ms, world);
 		if (!rank)
-			xfflush(stdout, "stdout");
+			flush_metrics(step, lost, sizeof lost, &lost_step);
 		/* after a step long enough for micro-batch lines, always its result */
 		progress(ms > 1000, "step %ld/%ld loss %.4f lr %.3g %.0f tok/s ETA %s", step, last, loss, lr,
 			 ms > 0 ? (double)o.batch_tokens / (ms / 1e3) : 0.0, meter_eta(&eta_meter, (double)(step - first)));
@@ -848,7 +866,7 @@ int cmd_train(int argc, char **argv)
 			double vl = evaluate(be, d, val, B, T, o.eval_tokens, &used);
 			if (!rank) {
 				printf("{\"step\":%ld,\"val_loss\":%.9g,\"val_tokens\":%ld}\n", step, vl, used);
-				xfflush(stdout, "stdout");
+				flush_metrics(step, lost, sizeof lost, &lost_step);
 			}
 		}
 		if (!o.no_save && ((o.save_every > 0 && step % o.save_every == 0) || step == last || stop)) {
@@ -878,7 +896,7 @@ int cmd_train(int argc, char **argv)
 		if (cli_interrupted())
 			fprintf(stderr, "%s: stopped by signal %d at step %ld\n", cli_progname(),
 				cli_interrupted(), st.step);
-		else
+		else if (!lost[0])
 			fprintf(stderr, "%s: stopped by a signal to another rank at step %ld\n",
 				cli_progname(), st.step);
 	}
@@ -894,5 +912,10 @@ int cmd_train(int argc, char **argv)
 	shardset_close(val);
 	if (dist_close(d))
 		die("ending the job: a rank failed");
+	if (lost[0])
+		die("%s: the metrics from step %ld on were not written; the run stopped after step %ld%s",
+		    lost, lost_step, st.step,
+		    o.no_save ? " (--no-save: no checkpoint)"
+			      : ", which is saved (--resume goes on from it)");
 	return 0;
 }
