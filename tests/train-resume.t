@@ -2,7 +2,8 @@
 # Checkpoints: 20 steps straight equal 10 + --resume 10, bit for bit; stops
 # by --stop-at and SIGTERM save and exit 0 (with --no-save, without a
 # checkpoint); only the newest K are kept;
-# corrupted and truncated checkpoints are refused; export and --init.
+# corrupted and truncated checkpoints are refused, and so is a --model that
+# is not the resumed run's; export and --init.
 . tests/train-common.sh
 train_setup
 make_byte_shards "$T/data" 100000 20 || { ok 1 "making shards"; done_testing; exit 1; }
@@ -165,6 +166,18 @@ losses "$T/e2.log" > "$T/e2.loss"
 [ "$(wc -l < "$T/e1.loss")" -eq 20 ] && cmp -s "$T/e1.loss" "$T/e2.loss" &&
 	cmp -s "$T/e1/ckpt-00000020.safetensors" "$T/e2/ckpt-00000020.safetensors"
 ok $? "exact resume across epochs of a tiny data set" || diag "epoch resume differs"
+
+# A resume goes on with its checkpoint's model: a --model of other shapes
+# (or another window) is refused, not trained as if it were the run's.
+ls "$T/e2" > "$T/e2.ls"
+run bin/bonsai-train $B -o "$T/e2" --resume --steps 22 --model tiny
+fails_with 1 "--model tiny \(d 128, 4 layers.*\) is not the model of $T/e2/ckpt-00000020.safetensors \(d 64, 2 layers" \
+	"--resume with a --model of other shapes: refused, both named"
+sed 's/"sliding_window": 16/"sliding_window": 8/' "$T/small.json" > "$T/small8.json"
+run bin/bonsai-train $B -o "$T/e2" --resume --steps 22 --model "$T/small8.json"
+fails_with 1 "window 8, .* is not the model of .*window 16" "--resume with another window: refused"
+ls "$T/e2" | cmp -s - "$T/e2.ls" && [ ! -s "$T/out" ]
+ok $? "and nothing trained or saved" || diag "$(ls "$T/e2")"
 
 # The CPU backend's results do not depend on the thread count.
 OMP_NUM_THREADS=2 bin/bonsai-train $B -o "$T/th2" --steps 20 --stop-at 4 > /dev/null 2>&1

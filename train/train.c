@@ -152,6 +152,40 @@ static int same_shapes(const gemma3_config *a, const gemma3_config *b)
 	       a->head_dim == b->head_dim;
 }
 
+/* A model's shapes, for messages. */
+static void describe_model(const gemma3_config *c, char *s, size_t len)
+{
+	snprintf(s, len, "d %d, %d layers, %d/%d heads of %d, ff %d, window %d, vocabulary %d",
+		 c->hidden_size, c->num_layers, c->num_heads, c->num_kv_heads, c->head_dim,
+		 c->intermediate_size, c->sliding_window, c->vocab_size);
+}
+
+/* A resumed run goes on with its checkpoint's model; the --model of the
+ * command line (given again at every requeue) must be that one, not
+ * another that the run would seem to be training. */
+static void check_resumed_model(const char *model, const gemma3_config *run, const char *from)
+{
+	char err[1024];
+	gemma3_config c;
+	if (gemma3_config_load(model, run->vocab_size, &c, err, sizeof err))
+		die("%s", err);
+	char *given = gemma3_config_to_json(&c, 0, err, sizeof err);
+	char *had = given ? gemma3_config_to_json(run, 0, err, sizeof err) : NULL;
+	if (!had)
+		die("%s", err);
+	int same = !strcmp(given, had);
+	free(given);
+	free(had);
+	if (same)
+		return;
+	char a[160], b[160];
+	describe_model(&c, a, sizeof a);
+	describe_model(run, b, sizeof b);
+	die("--model %s (%s%s) is not the model of %s (%s): a resumed run keeps its model; give "
+	    "its --model, or another -o for a new run",
+	    model, a, strcmp(a, b) ? "" : ", other settings", from, b);
+}
+
 /* Mean validation loss over the first eval_tokens of the val split. */
 static double evaluate(backend *be, dist *d, const shardset *val, int B, int T, long eval_tokens,
 		       long *tokens_used)
@@ -618,6 +652,8 @@ int cmd_train(int argc, char **argv)
 	uint32_t data_vocab = train->m->vocab_size;
 	gemma3_model *init = NULL;
 	if (resume_from) {
+		if (o.model)
+			check_resumed_model(o.model, &c, resume_from);
 		if (st.fingerprint != train->m->fingerprint)
 			die("%s: the shards in %s were made by another tokenizer than the run's", resume_from,
 			    o.data);
