@@ -3,7 +3,7 @@
 # by --stop-at and SIGTERM save and exit 0 (with --no-save, without a
 # checkpoint); only the newest K are kept;
 # corrupted and truncated checkpoints are refused, and so is a --model that
-# is not the resumed run's; export and --init.
+# is not the resumed run's; export (-f not onto a run) and --init.
 . tests/train-common.sh
 train_setup
 make_byte_shards "$T/data" 100000 20 || { ok 1 "making shards"; done_testing; exit 1; }
@@ -152,6 +152,20 @@ ok $? "--init from an export starts trained (loss $l)" || diag "--init: loss '$l
 bin/bonsai-train export "$T/x" -o "$T/x3" 2> /dev/null &&
 	cmp -s "$T/x/model.safetensors" "$T/x3/model.safetensors"
 ok $? "export of an export is the same file" || diag "re-export differs"
+# -f replaces an earlier export, not a run: -o naming the run being
+# exported (a slip for models/r1) removed its checkpoints, exit 0
+ls "$T/a" > "$T/a.ls"
+run bin/bonsai-train export "$T/a" -o "$T/a" -f
+fails_with 1 "$T/a: a run folder with checkpoints \($T/a/ckpt-00000020.safetensors\): -f replaces only an earlier export" \
+	"export -f onto the run itself: refused"
+ls "$T/a" | cmp -s - "$T/a.ls"
+ok $? "and the run is untouched" || diag "$(ls "$T/a")"
+: > "$T/afile"
+run bin/bonsai-train export "$T/a" -o "$T/afile" -f
+fails_with 1 "afile: not a folder" "export -f onto a file: says so (it said 'use -f')"
+run bin/bonsai-train export "$T/x3" -o "$T/x3" -f --dtype bf16
+[ "$rc" -eq 0 ] && grep -q bfloat16 "$T/x3/config.json"
+ok $? "an export re-exported in place with -f" || diag "exit $rc: $(cat "$T/err")"
 
 # Across epoch boundaries: 3 KB of text is about 90 windows of 33 tokens, so
 # 20 steps of 8 sequences wrap the data twice; resume in the middle.

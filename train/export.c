@@ -134,6 +134,27 @@ static void put_tokenizer(const char *model, const char *work, const safetensors
 	free(src);
 }
 
+/* out may be written: absent, empty, or with -f an earlier export. A
+ * folder of checkpoints is a training (the very run being exported, or
+ * another) whose state -f would delete. */
+static void check_replaceable(const char *out, int force)
+{
+	struct stat sb;
+	if (stat(out, &sb) != 0 || empty_dir(out))
+		return;
+	if (!force)
+		die("%s: already exists; use -f/--force to replace it", out);
+	if (!S_ISDIR(sb.st_mode))
+		die("%s: not a folder: -f replaces only an earlier export", out);
+	char err[1024], *ckpt;
+	if (gemma3_latest_checkpoint(out, &ckpt, err, sizeof err))
+		die("%s", err);
+	if (ckpt)
+		die("%s: a run folder with checkpoints (%s): -f replaces only an earlier export, "
+		    "not a training's state; give another -o",
+		    out, ckpt);
+}
+
 /* work replaces out: a rename, or with --force the old folder moved aside
  * first and removed after. */
 static void commit(const char *work, const char *out, int force)
@@ -192,7 +213,7 @@ int cmd_export(int argc, char **argv)
 			       "tokenizer_config.json, generation_config.json.\n"
 			       "  -o, --output DIR  the folder to write (built beside it, renamed when whole)\n"
 			       "      --dtype T     f32 (default) or bf16 (rounded to nearest even)\n"
-			       "  -f, --force       replace an existing, non-empty DIR\n"
+			       "  -f, --force       replace an existing, non-empty DIR (not a run folder)\n"
 			       "  -h, --help, -V, --version\n");
 			return 0;
 		case 'V': print_version(); return 0;
@@ -208,9 +229,7 @@ int cmd_export(int argc, char **argv)
 	else if (strcmp(dtype, "f32") && strcmp(dtype, "fp32") && strcmp(dtype, "float32"))
 		die_usage("export: --dtype %s: give f32 or bf16", dtype);
 	const char *model = argv[optind];
-	struct stat sb;
-	if (stat(out, &sb) == 0 && !force && !empty_dir(out))
-		die("%s: already exists; use -f/--force to replace it", out);
+	check_replaceable(out, force);
 
 	/* a signal stops it before the rename, through the cleanup */
 	cli_catch_signals();
