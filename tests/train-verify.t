@@ -44,6 +44,10 @@ rc=$?
 [ $rc -eq 1 ] && grep -q nonexistent "$T/err"
 ok $? "missing directory: clear error" || diag "exit $rc"
 
+# A bad tolerance is named as the option it was given as
+run bin/bonsai-train verify "$FX" --device cpu --tol-loss abc
+fails_with 2 "^bonsai-train: --tol-loss: 'abc' is not a number" "--tol-loss abc: named with its dashes"
+
 # --device cuda either works or says clearly why not.
 bin/bonsai-train verify "$FX" --device cuda > "$T/out" 2> "$T/err"
 rc=$?

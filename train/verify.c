@@ -66,9 +66,12 @@ int cmd_verify(int argc, char **argv)
 	while ((ch = cli_getopt(argc, argv, "hV", opts, "verify")) != -1) {
 		switch (ch) {
 		case 'd': device = optarg; break;
-		case 1: case 2: case 3: case 4:
-			tol[ch - 1] = parse_double(opts[ch].name, optarg, 0, 1e9);
+		case 1: case 2: case 3: case 4: {
+			static const char *const names[] = { "--tol-logits", "--tol-loss", "--tol-grad",
+							     "--tol-params" };
+			tol[ch - 1] = parse_double(names[ch - 1], optarg, 0, 1e9);
 			break;
+		}
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
 		}
