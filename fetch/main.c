@@ -49,6 +49,7 @@ static void usage(FILE *fp)
 "      --min-rate BYTES  the lowest rate a transfer may keep up for --timeout\n"
 "                        seconds (default 1k; k, M suffixes)\n"
 "      --list            print the dataset's files (path, size, sha256) and stop\n"
+"                        (-c, --revision, --list and --file: datasets only)\n"
 "      --file NAME       of a dataset, only the file whose path is NAME or ends\n"
 "                        in /NAME (one of --list's paths)\n"
 "      --model ID        download a model (its *.json, *.safetensors,\n"
@@ -222,6 +223,18 @@ static int select_file(hub_file *files, int n, const char *name, const char *rep
 	die("%s: no file %s among the %d parquet files of %s", repo, name, n, dir);
 }
 
+/* --config, --revision, --list and --file pick within a dataset: given
+ * with a file or a URL, they would be ignored, and --list would convert
+ * the file instead of listing anything. */
+static void dataset_options_check(const char *what, const char *s, const char *config,
+	int revision_set, int list, const char *only)
+{
+	const char *opt = config ? "--config" : revision_set ? "--revision" : list ? "--list" :
+		only ? "--file" : NULL;
+	if (opt)
+		die_usage("%s applies to a dataset name, not to the %s %s", opt, what, s);
+}
+
 /* The Hub cache: --cache, else huggingface_hub's default. */
 static char *hub_cache(const char *cache)
 {
@@ -315,7 +328,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *output = NULL, *config = NULL, *revision = "main", *cache = NULL, *only = NULL;
-	int jobs = 4, list = 0;
+	int jobs = 4, list = 0, revision_set = 0;
 	http_opts ho = {.retries = 8, .backoff = 1.0, .stall_timeout = 60, .min_rate = 1024};
 	job j = {.remaining = -1};
 	const char *eval_list = NULL, *eval_dir = NULL, *eval_base = NULL, *model = NULL;
@@ -336,7 +349,7 @@ int main(int argc, char **argv)
 			parquet_opts = 1;
 			break;
 		case 'c': config = optarg; parquet_opts = 1; break;
-		case OPT_REVISION: revision = optarg; break;
+		case OPT_REVISION: revision = optarg; revision_set = 1; break;
 		case 'j': jobs = (int)parse_ll("--jobs", optarg, 1, 64); break;
 		case OPT_CACHE: cache = optarg; break;
 		case OPT_RETRIES: ho.retries = (int)parse_ll("--retries", optarg, 0, 100); break;
@@ -415,6 +428,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
+	if (list && (j.columns || j.remaining >= 0))
+		die_usage("--list prints the dataset's files, not rows: --columns and --max-docs do not go with it");
 	if (optind >= argc)
 		die_usage("no SOURCE given (a .parquet file, a URL, or a dataset such as HuggingFaceFW/fineweb-edu)");
 	output_check(output, force);
@@ -424,12 +439,12 @@ int main(int argc, char **argv)
 		const char *s = argv[i];
 		struct stat st;
 		if (is_url(s)) {
+			dataset_options_check("URL", s, config, revision_set, list, only);
 			if (offline)
 				die("offline (HF_HUB_OFFLINE is set): cannot read the URL %s", s);
 			need_http = 1;
 		} else if (stat(s, &st) == 0) {
-			if (config)
-				die_usage("--config applies to a dataset name, not to the file %s", s);
+			dataset_options_check("file", s, config, revision_set, list, only);
 		} else if (strstr(s, ".parquet") || s[0] == '.' || s[0] == '/') {
 			die_at(s, 0, "no such file");
 		} else if (hf_repo_id_ok(s)) {

@@ -15,6 +15,17 @@ $F --version > /dev/null; ok $? "--version exits 0"
 $F --bogus > /dev/null 2>&1; [ $? = 2 ]; ok $? "unknown option: exit 2"
 $F > /dev/null 2>&1; [ $? = 2 ]; ok $? "no source: exit 2"
 $F --max-docs x "$A" > /dev/null 2>&1; [ $? = 2 ]; ok $? "bad --max-docs: exit 2"
+# A dataset's options with a file: refused, not ignored (--list converted
+# the file, --file and --revision read it whole).
+for o in --list "--file 000_00000.parquet" "--revision v1" "--config sample-10BT"; do
+	$F $o "$P" > "$T/o" 2> "$T/e"
+	[ $? = 2 ] && [ ! -s "$T/o" ] && grep -q -- "${o%% *} applies to a dataset name, not to the file .*plain_uncompressed.parquet" "$T/e"
+	ok $? "$o with a local file: exit 2, nothing written, said ($(head -n 1 "$T/e"))"
+done
+$F --list --max-docs 1 test/x > "$T/o" 2> "$T/e"; [ $? = 2 ] && grep -q "do not go with it" "$T/e"
+ok $? "--list with --max-docs: exit 2, said"
+$F --list --columns text test/x > "$T/o" 2> "$T/e"; [ $? = 2 ] && grep -q "do not go with it" "$T/e"
+ok $? "--list with --columns: exit 2, said"
 touch "$T/afile"
 $F --eval piqa --eval-dir "$T/afile" 2> "$T/e"; [ $? = 1 ] && grep -q "afile: not a directory (--eval-dir" "$T/e"
 ok $? "--eval-dir naming a file: exit 1 before any download, said so"

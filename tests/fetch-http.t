@@ -129,6 +129,10 @@ $F --max-docs 10 $HF_ENDPOINT/datasets/$REPO/resolve/main/sample/10BT/001_00000.
 bin/bonsai-fetch -q --max-docs 10 "$FIX/sample/10BT/001_00000.parquet" | cmp - "$T/u.jsonl" >/dev/null
 ok $? "explicit URL with --max-docs equals the local read"
 
+$F --list $HF_ENDPOINT/datasets/$REPO/resolve/main/sample/10BT/001_00000.parquet > "$T/u.out" 2> "$T/u.err"
+[ $? = 2 ] && [ ! -s "$T/u.out" ] && grep -q -- "--list applies to a dataset name, not to the URL" "$T/u.err"
+ok $? "--list with a URL: exit 2, no rows written, said"
+
 # 9. HF_TOKEN goes to the Hub endpoint as a bearer token.
 start_proxy o
 HF_TOKEN=secret HF_ENDPOINT=$PX $F --list $REPO --config sample-10BT > "$T/l.txt"
