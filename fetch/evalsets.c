@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,6 +267,11 @@ void evalsets_check_args(const char *list, const evalsets_opts *eo)
 		size_t k = strspn(eq + 1, "0123456789abcdefABCDEF");
 		if (k != 64 || eq[1 + k])
 			die_usage("--eval-sha256 \"%s\": the hash is not 64 hexadecimal digits", pin);
+		/* Two hashes for one file: the last one would hold, unsaid. */
+		for (int j = 0; j < i; j++)
+			if (strncmp(eo->pins[j], pin, (size_t)(eq - pin) + 1) == 0 && strcasecmp(eo->pins[j], pin) != 0)
+				die_usage("--eval-sha256: two hashes for %.*s (\"%s\" and \"%s\")", (int)(eq - pin), pin,
+					eo->pins[j], pin);
 	}
 }
 

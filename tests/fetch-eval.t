@@ -133,6 +133,9 @@ $F --eval piqa --eval-sha256 "piqa/valid.jsonl=${PIQA_SHA}0" 2> "$T/e"; [ $? = 2
 ok $? "--eval-sha256 with 65 digits: exit 2, said"
 $F --eval piqa --eval-sha256 piqa/other=$PIQA_SHA 2> "$T/e"; [ $? = 2 ] && grep -q 'want FILE=SHA256 with FILE one of .*piqa/valid.jsonl' "$T/e"
 ok $? "--eval-sha256 naming no set file: exit 2, the files listed"
+$F --eval piqa --eval-sha256 piqa/valid.jsonl=$PIQA_SHA --eval-sha256 "piqa/valid.jsonl=$(echo "$PIQA_SHA" | tr 0-9 1-9a)" \
+	--eval-dir "$T/x" 2> "$T/e"
+[ $? = 2 ] && grep -q 'two hashes for piqa/valid.jsonl' "$T/e"; ok $? "--eval-sha256 giving one file two hashes: exit 2, said"
 $F --eval piqa --eval-sha256 piqa/valid.jsonl 2> "$T/e"; [ $? = 2 ] && grep -q 'want FILE=SHA256' "$T/e"; ok $? "--eval-sha256 without =: exit 2, said"
 $F --eval piqa --eval-base-url ftp://x 2> "$T/e"; [ $? = 2 ] && grep -q "is not an http:// or https:// URL" "$T/e"; ok $? "--eval-base-url not http(s): exit 2, said"
 $F --eval-dir "$T/x" some.parquet 2> "$T/e"; [ $? = 2 ] && grep -q "go with --eval" "$T/e"; ok $? "--eval-dir without --eval: exit 2, said"
