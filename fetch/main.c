@@ -256,6 +256,21 @@ static void need_cached(const hub_repo *r, const hub_file *files, int n)
 				"its hash or size", r->kind, r->repo, files[k].path, files[k].snap_path);
 }
 
+/* A model of only pytorch_model.bin (or another format left out) gives a
+ * folder of JSON files that -m and --init refuse much later; a tokenizer's
+ * own repository is fetched so on purpose, so this is said, not refused. */
+static void warn_no_weights(const hub_repo *r, const hub_file *files, int n)
+{
+	for (int k = 0; k < n; k++) {
+		size_t l = strlen(files[k].path);
+		if (l >= 12 && !strcmp(files[k].path + l - 12, ".safetensors"))
+			return;
+	}
+	warnx_("warning: %s at revision '%s' has no *.safetensors file: its folder holds no weights that "
+		"bonsai-eval -m, bonsai-generate -m or bonsai-train --init can read (other formats, such as "
+		"pytorch_model.bin, are not downloaded)", r->repo, r->revision);
+}
+
 /* bonsai-fetch --model ID: the model's files into the Hub cache; prints
  * the snapshot folder. */
 static int fetch_model(http_opts *ho, const char *id, const char *ep, const char *revision,
@@ -286,6 +301,7 @@ static int fetch_model(http_opts *ho, const char *id, const char *ep, const char
 		progress_done();
 		http_cleanup();
 	}
+	warn_no_weights(&r, files, n);
 	printf("%s/snapshots/%s\n", r.dir, r.commit);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("stdout: write error");

@@ -51,6 +51,13 @@ cp_rw "$MODEL/config.json" "$R/test/bad/resolve/main/config.json"
 echo ' ' >> "$R/test/bad/resolve/main/config.json"
 echo "[{\"type\":\"file\",\"oid\":\"$CFG_OID\",\"size\":$(stat -c %s "$R/test/bad/resolve/main/config.json"),\"path\":\"config.json\"}]" > "$R/api/models/test/bad/tree/main"
 echo "{\"sha\":\"$MCOMMIT\"}" > "$R/api/models/test/bad/revision/main"
+# A model whose weights are only pytorch_model.bin, a format left out.
+mkdir -p "$R/test/binonly/resolve/main" "$R/api/models/test/binonly/tree" "$R/api/models/test/binonly/revision"
+cp "$MODEL/config.json" "$R/test/binonly/resolve/main/"
+echo "[{\"type\":\"file\",\"oid\":\"$CFG_OID\",\"size\":$(stat -c %s "$MODEL/config.json"),\"path\":\"config.json\"},
+{\"type\":\"file\",\"oid\":\"z\",\"size\":100,\"lfs\":{\"oid\":\"$ST_SHA\",\"size\":100},\"path\":\"pytorch_model.bin\"}]" \
+	> "$R/api/models/test/binonly/tree/main"
+echo "{\"sha\":\"$MCOMMIT\"}" > "$R/api/models/test/binonly/revision/main"
 
 start_lighttpd "$R" "$T" || skip_all "could not start lighttpd"
 
@@ -187,6 +194,11 @@ start_proxy o
 HF_HUB_CACHE=$T/mcb HF_ENDPOINT=$PX $F --model test/bad > /dev/null 2> "$T/m3.err"
 [ $? = 1 ] && grep -q "git blob id mismatch" "$T/m3.err" && [ -z "$(ls "$T/mcb/models--test--bad/blobs" 2>/dev/null)" ]
 ok $? "a file not matching its git blob id is refused, nothing cached ($(head -c 200 "$T/m3.err"))"
+! grep -q "no \*.safetensors" "$T/m.err"; ok $? "a model with weights: no warning about them"
+HF_HUB_CACHE=$T/mcn HF_ENDPOINT=$PX $F --model test/binonly > "$T/m4.out" 2> "$T/m4.err"
+[ $? = 0 ] && [ -f "$(cat "$T/m4.out")/config.json" ] &&
+	grep -q "test/binonly at revision 'main' has no \*.safetensors file: its folder holds no weights" "$T/m4.err"
+ok $? "a model of only pytorch_model.bin: its config.json fetched, and a warning that no weights are ($(head -c 200 "$T/m4.err"))"
 
 G="bin/bonsai-generate -q -j 1 -t $TOK -p x -n 6 --temperature 0"
 $G -m "$MODEL" > "$T/g.ref"
