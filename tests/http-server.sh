@@ -6,8 +6,10 @@
 
 LPID= PPID_=
 cleanup() {
-	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null
-	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+	# waited for: a server still writing its log into $T as it ends made
+	# rm say "Directory not empty"
+	[ -n "$PPID_" ] && kill "$PPID_" 2>/dev/null && wait "$PPID_" 2>/dev/null
+	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
 	[ -n "$KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT
