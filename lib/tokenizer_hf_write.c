@@ -52,7 +52,7 @@ static void put_merge(buf_t *o, buf_t *u, buf_t *q, const bytelevel_bpe *b, uint
 }
 
 /* The text of b's tokenizer.json into o. */
-static void json_text(buf_t *o, const bytelevel_bpe *b)
+void bytelevel_json_text(buf_t *o, const bytelevel_bpe *b)
 {
 	buf_t u = BUF_CHECKED, q = BUF_CHECKED;
 	buf_puts(o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
@@ -105,7 +105,7 @@ static void json_text(buf_t *o, const bytelevel_bpe *b)
 int bytelevel_json_write(const char *path, const bytelevel_bpe *b, char *err, size_t errlen)
 {
 	buf_t o = BUF_CHECKED;
-	json_text(&o, b);
+	bytelevel_json_text(&o, b);
 	int rc = o.failed ? errf(err, errlen, "%s: out of memory for its text", path)
 			  : write_file_err(path, o.data, o.len, err, errlen);
 	buf_free(&o);

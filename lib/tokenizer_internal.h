@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bpe.h"
+#include "buf.h"
 #include "pretok.h"
 #include "pretok_pcre.h"
 #include "tokenizer.h"
@@ -224,5 +225,9 @@ typedef struct {
  * 0, or -1 with the message in err[errlen] (out of memory, a write error;
  * nothing is left at path then). */
 int bytelevel_json_write(const char *path, const bytelevel_bpe *b, char *err, size_t errlen);
+/* The same text appended to o, for a caller that opened its output before
+ * the work: o must be a checked buffer (BUF_CHECKED), whose failed flag
+ * also tells that the writer's own buffers ran out of memory. */
+void bytelevel_json_text(buf_t *o, const bytelevel_bpe *b);
 
 #endif

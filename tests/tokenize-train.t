@@ -59,4 +59,23 @@ for old in "-v 1000:1000" "-v1000:1000" "-qv 1000:1000" "-v 32k:32k"; do
 		grep -q "^bonsai-tokenize: train: -v is --verbose; give the vocabulary size with --vocab-size $size\$" "$T/err"
 	ok $? "train $old: refused with a pointer to --vocab-size" || diag "exit $rc: $(cat "$T/err")"
 done
+# The output is made before the work: a folder that is not there, or an
+# input that is not (after a good one), is told before any document is
+# read. A FIFO with no writer stands for a long input: reading it would
+# wait, so an error found only after reading times out instead.
+mkfifo "$tmp/fifo"
+run timeout 10 $TK train -q --vocab-size 1000 -o "$tmp/nodir/t.json" "$tmp/fifo"
+[ $rc -eq 1 ] && grep -q "nodir/t.json: cannot create: No such file or directory" "$T/err"
+ok $? "train -o in a missing folder: refused before reading the input" || diag "exit $rc: $(cat "$T/err")"
+run timeout 10 $TK train -q --vocab-size 1000 -o "$tmp/m.json" "$tmp/fifo" "$tmp/missing.jsonl"
+[ $rc -eq 1 ] && grep -q "missing.jsonl: cannot open" "$T/err" && [ -z "$(ls "$tmp"/m.json* 2>/dev/null)" ]
+ok $? "train with a missing input after another: refused before reading, no output" || diag "exit $rc: $(cat "$T/err")"
+# ... and SIGINT or SIGTERM while it works removes it: exit 1 saying so
+for i in 1 2 3 4 5 6 7 8; do cat "$tmp/corpus.jsonl"; done > "$tmp/many"
+for sig in INT TERM; do
+	signal_mid_run $sig "$tmp/sig.json.tmp.*" $TK train -q --vocab-size 50000 --min-frequency 1 \
+		-o "$tmp/sig.json" "$tmp/many"
+	[ "$rc" -eq 1 ] && grep -q "interrupted by signal" "$T/err" && [ -z "$(ls "$tmp"/sig.json* 2>/dev/null)" ]
+	ok $? "train: SIG$sig mid-run exits 1 and leaves no output" || diag "exit $rc: $(cat "$T/err"); $(ls "$tmp")"
+done
 done_testing

@@ -28,7 +28,8 @@ static void usage(void)
 	       "\n"
 	       "      --vocab-size SIZE  tokens in all: special tokens, the 256 bytes and\n"
 	       "                         the merges (k and M suffixes); -v is --verbose\n"
-	       "  -o, --output FILE      the tokenizer.json to write\n"
+	       "  -o, --output FILE      the tokenizer.json to write (made before the\n"
+	       "                         inputs are read: a missing folder is told at once)\n"
 	       "  -f, --force            replace an existing FILE (else it is refused)\n"
 	       "      --special TOKEN    a special token (repeatable; ids from 0 in order);\n"
 	       "                         default <pad> <eos> <bos>\n"
@@ -257,6 +258,7 @@ int cmd_train(int argc, char **argv)
 	if (!out)
 		die_usage("train: give the output file with -o");
 	output_check(out, force);
+	inputs_check(argv + optind, argc - optind);
 	static char *defaults[] = { "<pad>", "<eos>", "<bos>" };
 	if (!specials) {
 		n_special = 3;
@@ -271,6 +273,10 @@ int cmd_train(int argc, char **argv)
 		die_usage("--vocab-size %lld: at least %zu (special tokens and the 256 bytes)", vocab,
 			  n_special + 256);
 
+	/* the output made before the work: a folder that is not there is told
+	 * now, not after hours of counting and merging; Ctrl-C removes it */
+	cli_catch_signals();
+	outfile *of = outfile_open(out);
 	omp_set_num_threads(threads);
 	counter *per = xcalloc((size_t)threads, sizeof *per);
 	for (int i = 0; i < threads; i++)
@@ -312,6 +318,7 @@ int cmd_train(int argc, char **argv)
 	buf_free(&data);
 	/* merge the per-thread tables into the first */
 	for (int i = 1; i < threads; i++) {
+		cli_check_interrupt();
 		word_counts *wc = &per[i].wc;
 		for (size_t w = 0; w < wc->n; w++)
 			counter_add(&per[0], wc->bytes.data + wc->off[w], wc->off[w + 1] - wc->off[w],
@@ -332,7 +339,7 @@ int cmd_train(int argc, char **argv)
 	if (m < want)
 		warnx_("train: only %zu merges (vocabulary %zu): no pair occurs %lld times more",
 		       m, n_special + 256 + m, minfreq);
-	train_write_json(out, specials, n_special, pairs, m);
+	train_write_json(of, specials, n_special, pairs, m);
 	if (verbose)
 		warnx_("train: wrote %s: %zu tokens (%zu special, 256 bytes, %zu merges)", out,
 		       n_special + 256 + m, n_special, m);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "xio.h"
 
 /* The distinct pre-tokenized words of the corpus and how often each came. */
 typedef struct {
@@ -22,9 +23,9 @@ typedef struct {
 size_t bpe_train(const word_counts *wc, uint32_t base, size_t max_merges,
 		 uint64_t min_count, uint32_t **pairs);
 
-/* Writes the tokenizer.json of a byte-level BPE: specials at ids
- * 0..n_special-1, the 256 bytes, then the merges. */
-void train_write_json(const char *path, char **specials, size_t n_special,
+/* Writes the tokenizer.json of a byte-level BPE to out and commits it:
+ * specials at ids 0..n_special-1, the 256 bytes, then the merges. */
+void train_write_json(outfile *out, char **specials, size_t n_special,
 		      const uint32_t *pairs, size_t n_merges);
 
 #endif

@@ -157,6 +157,7 @@ size_t bpe_train(const word_counts *wc, uint32_t base, size_t max_merges,
 	size_t m = 0;
 	double t0 = now_seconds();
 	while (m < max_merges && T.hn) {
+		cli_check_interrupt(); /* the output is open: stop by removing it */
 		struct heap_entry e = heap_pop(&T);
 		size_t pi = pair_of(&T, e.a, e.b);
 		if (T.p[pi].count != e.count) { /* stale: its count went down */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void train_write_json(const char *path, char **specials, size_t n_special,
+void train_write_json(outfile *out, char **specials, size_t n_special,
 		      const uint32_t *pairs, size_t n_merges)
 {
 	size_t n = n_special + 256 + n_merges;
@@ -40,9 +40,14 @@ void train_write_json(const char *path, char **specials, size_t n_special,
 			    .present = present, .special = special, .pairs = pairs,
 			    .n_merges = n_merges, .pattern = re, .pattern_len = strlen(re),
 			    .ignore_merges = 0 };
-	char err[512];
-	if (bytelevel_json_write(path, &b, err, sizeof err) < 0)
-		die("%s", err);
+	/* checked: the writer's own buffers report running out through it */
+	buf_t text = BUF_CHECKED;
+	bytelevel_json_text(&text, &b);
+	if (text.failed)
+		die("%s: out of memory for its text", out->path);
+	outfile_write(out, text.data, text.len);
+	outfile_commit(out);
+	buf_free(&text);
 	buf_free(&bytes);
 	free(off);
 	free(present);
