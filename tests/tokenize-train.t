@@ -78,4 +78,21 @@ for sig in INT TERM; do
 	[ "$rc" -eq 1 ] && grep -q "interrupted by signal" "$T/err" && [ -z "$(ls "$tmp"/sig.json* 2>/dev/null)" ]
 	ok $? "train: SIG$sig mid-run exits 1 and leaves no output" || diag "exit $rc: $(cat "$T/err"); $(ls "$tmp")"
 done
+# A special token is cut out of the text before the words are counted, as
+# encoding cuts it out: --special '###' on Markdown made a merge of the same
+# text as well, a vocab key twice that no loader takes (exit 0 before).
+for i in 1 2 3 4 5 6 7 8; do echo '{"text":"### Intro\\n### Next ### more"}'; done > "$tmp/md.jsonl"
+run $TK train -q --vocab-size 300 --special '<pad>' --special '###' -o "$tmp/md.json" "$tmp/md.jsonl"
+[ $rc -eq 0 ] && $TK info "$tmp/md.json" > /dev/null 2> "$T/err" &&
+	[ "$(echo '{"text":"x ### y"}' | $TK encode --ids -t "$tmp/md.json" | tr ' ' '\n' | grep -cx 1)" = 1 ]
+ok $? "train --special '###' on text holding it: a tokenizer that loads, ### its special token" ||
+	diag "exit $rc: $(cat "$T/err")"
+# A special spelt as a token's byte-level vocab text cannot be written.
+run $TK train -q --vocab-size 1000 --special a -o "$tmp/sa.json" "$tmp/corpus.jsonl"
+[ $rc -eq 2 ] && [ ! -e "$tmp/sa.json" ] && grep -q -- "--special a: the vocab text of the byte 0x61" "$T/err"
+ok $? "--special a (a byte's vocab text): exit 2 before the work, no output" || diag "exit $rc: $(cat "$T/err")"
+run $TK train -q --vocab-size 1000 --special 'Ġthe' -o "$tmp/sg.json" "$tmp/corpus.jsonl"
+[ $rc -eq 1 ] && [ -z "$(ls "$tmp"/sg.json* 2>/dev/null)" ] &&
+	grep -q -- "--special Ġthe: the training made token [0-9]* of the same vocab text" "$T/err"
+ok $? "--special Ġthe (the vocab text of a merge of \" the\"): exit 1, no output" || diag "exit $rc: $(cat "$T/err")"
 done_testing

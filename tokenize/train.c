@@ -1,6 +1,7 @@
 /* train.c - bonsai-tokenize train: counts the pre-tokenized words of the
  * documents (the cl100k_base pattern, in parallel with per-thread tables
  * merged at the end), learns byte-level BPE merges, writes tokenizer.json. */
+#define _GNU_SOURCE /* memmem */
 #include "cli.h"
 #include "json.h"
 #include "pretok.h"
@@ -31,8 +32,9 @@ static void usage(void)
 	       "  -o, --output FILE      the tokenizer.json to write (made before the\n"
 	       "                         inputs are read: a missing folder is told at once)\n"
 	       "  -f, --force            replace an existing FILE (else it is refused)\n"
-	       "      --special TOKEN    a special token (repeatable; ids from 0 in order);\n"
-	       "                         default <pad> <eos> <bos>\n"
+	       "      --special TOKEN    a special token (repeatable; ids from 0 in order),\n"
+	       "                         cut out of the text before counting, as encoding\n"
+	       "                         does; default <pad> <eos> <bos>\n"
 	       "      --min-frequency N  stop when no pair occurs N times (default 2)\n"
 	       "      --field NAME       the member holding the text (default \"text\")\n"
 	       "  -j, --threads N        threads for counting words (default 1)\n"
@@ -131,7 +133,50 @@ typedef struct {
 #define BATCH_LINES 4096
 #define BATCH_BYTES (16u << 20)
 
-static void count_batch(counter *per_thread, const char *field, const char *data,
+/* What a document's words are counted from: its text member, with the
+ * special tokens cut out. */
+typedef struct {
+	const char *field;
+	char **specials;
+	size_t n_special;
+} text_spec;
+
+static void count_words(counter *c, const char *s, size_t n)
+{
+	for (size_t p = 0; p < n;) {
+		size_t e = pretok_next(PRETOK_CL100K, (const unsigned char *)s, n, p);
+		counter_add(c, s + p, e - p, 1);
+		p = e;
+	}
+}
+
+/* The words between the special tokens, which are cut out first (leftmost,
+ * then longest), as encoding cuts them out of the text: their text would
+ * otherwise teach merges that encoding never uses, or make a token of the
+ * same text as a special one, which no tokenizer.json can hold.
+ * next[i]: where special i occurs next at or after p (n: nowhere, SIZE_MAX:
+ * not looked for yet). */
+static void count_text(counter *c, const text_spec *ts, size_t *next, const char *s, size_t n)
+{
+	for (size_t i = 0; i < ts->n_special; i++)
+		next[i] = SIZE_MAX;
+	for (size_t p = 0; p < n;) {
+		size_t at = n, len = 0;
+		for (size_t i = 0; i < ts->n_special; i++) {
+			size_t l = strlen(ts->specials[i]);
+			if (next[i] == SIZE_MAX || next[i] < p) {
+				const char *f = memmem(s + p, n - p, ts->specials[i], l);
+				next[i] = f ? (size_t)(f - s) : n;
+			}
+			if (next[i] < at || (next[i] == at && at < n && l > len))
+				at = next[i], len = l;
+		}
+		count_words(c, s + p, at - p);
+		p = at + len;
+	}
+}
+
+static void count_batch(counter *per_thread, const text_spec *ts, const char *data,
 			const line_ref *lines, size_t n, uint64_t *bytes)
 {
 	uint64_t total = 0;
@@ -145,17 +190,15 @@ static void count_batch(counter *per_thread, const char *field, const char *data
 			die_at(lines[i].name, lines[i].line_no, "%s", err);
 		}
 		const json_value *root = json_root(jd);
-		const json_value *v = root->type == JSON_OBJECT ? json_get(root, field) : NULL;
+		const json_value *v = root->type == JSON_OBJECT ? json_get(root, ts->field) : NULL;
 		if (!v || v->type != JSON_STRING) {
 			#pragma omp critical(bad_document)
-			die_at(lines[i].name, lines[i].line_no, "no \"%s\" string in the document", field);
+			die_at(lines[i].name, lines[i].line_no, "no \"%s\" string in the document",
+			       ts->field);
 		}
-		const unsigned char *s = (const unsigned char *)v->str;
-		for (size_t p = 0; p < v->len;) {
-			size_t e = pretok_next(PRETOK_CL100K, s, v->len, p);
-			counter_add(c, v->str + p, e - p, 1);
-			p = e;
-		}
+		size_t *next = xcalloc(ts->n_special ? ts->n_special : 1, sizeof *next);
+		count_text(c, ts, next, v->str, v->len);
+		free(next);
 		total += v->len;
 		json_free(jd);
 	}
@@ -194,6 +237,19 @@ static void refuse_old_vocab_option(int argc, char **argv)
 				break;
 		}
 	}
+}
+
+/* A special token spelt as one byte's vocab text (--special a, --special Ġ)
+ * is that byte's token's text too: refused before the work, as the merges'
+ * are after it (train_write_json). */
+static void refuse_byte_specials(char **specials, size_t n_special)
+{
+	buf_t b = { 0 };
+	for (size_t i = 0; i < n_special; i++)
+		if (bytelevel_text_bytes(specials[i], &b) == 0 && b.len == 1)
+			die_usage("--special %s: the vocab text of the byte 0x%02x, a token of its own; "
+				  "give another special token", specials[i], (unsigned char)b.data[0]);
+	buf_free(&b);
 }
 
 /* A phase's counts and time: the progress line's last state when progress
@@ -269,6 +325,7 @@ int cmd_train(int argc, char **argv)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(specials[i], specials[j]) == 0)
 				die_usage("--special %s given twice", specials[i]);
+	refuse_byte_specials(specials, n_special);
 	if ((size_t)vocab < n_special + 256)
 		die_usage("--vocab-size %lld: at least %zu (special tokens and the 256 bytes)", vocab,
 			  n_special + 256);
@@ -277,6 +334,7 @@ int cmd_train(int argc, char **argv)
 	 * now, not after hours of counting and merging; Ctrl-C removes it */
 	cli_catch_signals();
 	outfile *of = outfile_open(out);
+	text_spec ts = { field, specials, n_special };
 	omp_set_num_threads(threads);
 	counter *per = xcalloc((size_t)threads, sizeof *per);
 	for (int i = 0; i < threads; i++)
@@ -301,7 +359,7 @@ int cmd_train(int argc, char **argv)
 			buf_append(&data, line, len);
 			docs++;
 			if (++nl == BATCH_LINES || data.len >= BATCH_BYTES) {
-				count_batch(per, field, data.data, lines, nl, &bytes);
+				count_batch(per, &ts, data.data, lines, nl, &bytes);
 				nl = 0;
 				data.len = 0;
 				progress(0, "train: %llu documents, %.1f MB", (unsigned long long)docs,
@@ -309,7 +367,7 @@ int cmd_train(int argc, char **argv)
 			}
 		}
 		if (nl)
-			count_batch(per, field, data.data, lines, nl, &bytes);
+			count_batch(per, &ts, data.data, lines, nl, &bytes);
 		nl = 0;
 		data.len = 0;
 		instream_close(in);

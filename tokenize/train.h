@@ -28,4 +28,8 @@ size_t bpe_train(const word_counts *wc, uint32_t base, size_t max_merges,
 void train_write_json(outfile *out, char **specials, size_t n_special,
 		      const uint32_t *pairs, size_t n_merges);
 
+/* The bytes whose byte-level text (GPT-2's alphabet, as in a byte-level
+ * tokenizer.json's vocab) is s, into out: 0, or -1 when s is no such text. */
+int bytelevel_text_bytes(const char *s, buf_t *out);
+
 #endif

@@ -5,9 +5,45 @@
 #include "cli.h"
 #include "pretok.h"
 #include "tokenizer_internal.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+int bytelevel_text_bytes(const char *s, buf_t *out)
+{
+	out->len = 0;
+	for (size_t i = 0, n = strlen(s); i < n;) {
+		int32_t cp;
+		i += utf8_decode(s + i, n - i, &cp);
+		int b = cp < 0 ? -1 : bytelevel_byte((uint32_t)cp);
+		if (b < 0)
+			return -1;
+		buf_putc(out, (char)b);
+	}
+	return 0;
+}
+
+/* A vocab string is a special token's text as it is and every other
+ * token's bytes in the byte-level alphabet: a token of a special's text
+ * (--special Ġthe and the merge of " the") would be one key twice in the
+ * vocab, which no loader takes. Cutting the specials out of the text
+ * before counting leaves only such non-ASCII spellings to make one. */
+static void refuse_clash(char **specials, size_t n_special, const char *bytes,
+			 const uint64_t *off, size_t n)
+{
+	buf_t sb = { 0 };
+	for (size_t k = 0; k < n_special; k++) {
+		if (bytelevel_text_bytes(specials[k], &sb) < 0)
+			continue;
+		for (size_t i = n_special; i < n; i++)
+			if (off[i + 1] - off[i] == sb.len && !memcmp(bytes + off[i], sb.data, sb.len))
+				die("--special %s: the training made token %zu of the same vocab text "
+				    "(its bytes in the byte-level alphabet): no tokenizer.json can hold "
+				    "both; give another special token", specials[k], i);
+	}
+	buf_free(&sb);
+}
 
 void train_write_json(outfile *out, char **specials, size_t n_special,
 		      const uint32_t *pairs, size_t n_merges)
@@ -35,6 +71,7 @@ void train_write_json(outfile *out, char **specials, size_t n_special,
 		present[i] = 1;
 		off[i + 1] = bytes.len;
 	}
+	refuse_clash(specials, n_special, bytes.data, off, n);
 	const char *re = pretok_pattern_text(PRETOK_CL100K);
 	bytelevel_bpe b = { .n_ids = (uint32_t)n, .off = off, .bytes = bytes.data ? bytes.data : "",
 			    .present = present, .special = special, .pairs = pairs,
