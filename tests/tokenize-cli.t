@@ -56,6 +56,12 @@ head -c 60 "$tmp/s" > "$tmp/cut"
 $TK decode -t "$R" "$tmp/cut" > /dev/null 2>&1; [ $? -eq 1 ]; ok $? "a stream cut short: exit 1"
 printf '1 2 99999999\n' | $TK decode --ids -t "$R" > /dev/null 2> "$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q ":1:" "$tmp/err"; ok $? "decode --ids: an id past the vocabulary names the line"
+# an id beyond 32 bits is too large too (it was "not a list of token ids")
+for id in 4294967296 123456789012345678901234567890; do
+	printf '1 %s 2\n' $id | $TK decode --ids -t "$R" > /dev/null 2> "$tmp/err"; rc=$?
+	[ $rc -eq 1 ] && grep -q "stdin:1: token id $id is not below the vocabulary size 50257" "$tmp/err"
+	ok $? "decode --ids: id $id is past the vocabulary" || diag "exit $rc: $(cat "$tmp/err")"
+done
 
 # broken documents name file and line; nothing half-written remains
 printf '{"text":"a"}\n{"text":\n' > "$tmp/bad.jsonl"

@@ -85,14 +85,17 @@ static void decode_ids(decoder *D, const char *path)
 			}
 			uint64_t v = 0;
 			size_t s = i;
-			while (i < len && line[i] >= '0' && line[i] <= '9' && v <= UINT32_MAX)
-				v = v * 10 + (uint64_t)(line[i++] - '0');
+			/* every digit read, the value held at UINT32_MAX + 1: an id of
+			 * 20 digits is too large, not "not a list" */
+			for (; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+				if ((v = v * 10 + (uint64_t)(line[i] - '0')) > UINT32_MAX)
+					v = (uint64_t)UINT32_MAX + 1;
 			if (i == s || (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r'))
 				die_at(instream_name(in), instream_line_no(in), "not a list of token ids");
 			if (v >= vs)
 				die_at(instream_name(in), instream_line_no(in),
-				       "token id %llu is not below the vocabulary size %u",
-				       (unsigned long long)v, vs);
+				       "token id %.*s%s is not below the vocabulary size %u",
+				       (int)(i - s > 30 ? 30 : i - s), line + s, i - s > 30 ? "..." : "", vs);
 			if (n == cap) {
 				cap = cap ? 2 * cap : 256;
 				ids = xreallocarray(ids, cap, sizeof *ids);
