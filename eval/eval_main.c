@@ -121,7 +121,7 @@ enum { DEV_DEFAULT, DEV_CPU, DEV_CUDA };
  * C_* bits of those it does), which would be taken and then ignored: ppl
  * --max-length left the windows at --seq-len, tasks --max-tokens counted
  * every item. */
-static void only_for(int cmd, int given, int cmds, const char *opt)
+static void only_for(const opts *o, int cmd, int given, int cmds, const char *opt)
 {
 	if (!given || cmds & cmd)
 		return;
@@ -130,21 +130,19 @@ static void only_for(int cmd, int given, int cmds, const char *opt)
 		if (cmds & 1 << i)
 			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
 				 *list ? " and " : "", command_names[i]);
-	for (int i = 0; i < 3; i++)
-		if (cmd == 1 << i)
-			die_usage("%s: %s is an option of %s only", command_names[i], opt, list);
+	die_usage("%s: %s is an option of %s only", o->cmd, opt, list);
 }
 
 static void check_options(const opts *o, int cmd)
 {
-	only_for(cmd, o->samples != NULL, C_TASKS, "--samples");
-	only_for(cmd, o->limit >= 0, C_TASKS, "--limit");
-	only_for(cmd, o->eval_dir != NULL, C_TASKS, "--eval-dir");
-	only_for(cmd, o->bos != -2, C_TASKS | C_LOGLIK, o->bos == -1 ? "--no-bos" : "--bos");
-	only_for(cmd, o->max_length > 0, C_TASKS | C_LOGLIK, "--max-length");
-	only_for(cmd, o->data != NULL, C_PPL, "--data");
-	only_for(cmd, o->seq_len > 0, C_PPL, "--seq-len");
-	only_for(cmd, o->max_tokens > 0, C_PPL, "--max-tokens");
+	only_for(o, cmd, o->samples != NULL, C_TASKS, "--samples");
+	only_for(o, cmd, o->limit >= 0, C_TASKS, "--limit");
+	only_for(o, cmd, o->eval_dir != NULL, C_TASKS, "--eval-dir");
+	only_for(o, cmd, o->bos != -2, C_TASKS | C_LOGLIK, o->bos == -1 ? "--no-bos" : "--bos");
+	only_for(o, cmd, o->max_length > 0, C_TASKS | C_LOGLIK, "--max-length");
+	only_for(o, cmd, o->data != NULL, C_PPL, "--data");
+	only_for(o, cmd, o->seq_len > 0, C_PPL, "--seq-len");
+	only_for(o, cmd, o->max_tokens > 0, C_PPL, "--max-tokens");
 }
 
 /* --device (NULL when not given), else BONSAI_DEVICE, else DEV_DEFAULT */

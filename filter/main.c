@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "dedup.h"
 #include "doc.h"
+#include "json.h"
 #include "minhash.h"
 #include "progress.h"
 #include "stats.h"
@@ -255,10 +256,9 @@ static void commit(filter *f, const char *line, size_t len, const char *name, lo
 		outfile_write(f->out, r->out.data, r->out.len);
 		f->st.bytes_out += r->out.len;
 	} else {
-		/* a file's byte order mark (json_parse() skips it) is not the
-		 * document's: not carried to a line of the output */
-		if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-			line += 3, len -= 3;
+		/* a file's byte order mark is not the document's */
+		size_t bom = json_bom_len(line, len);
+		line += bom, len -= bom;
 		outfile_write(f->out, line, len);
 		outfile_write(f->out, "\n", 1);
 		f->st.bytes_out += len + 1;

@@ -367,6 +367,11 @@ static void parse_value(parser *ps, json_value *v, int depth)
 	v->raw_len = (size_t)(ps->p - start);
 }
 
+size_t json_bom_len(const char *s, size_t n)
+{
+	return n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen)
 {
 	json_doc *d = calloc(1, sizeof *d);
@@ -375,11 +380,8 @@ json_doc *json_parse(const char *text, size_t n, char *err, size_t errlen)
 		return NULL;
 	}
 	parser ps = {d, text, text, text + n, err, errlen, 0};
-	/* a UTF-8 byte order mark, which Windows editors put at a file's
-	 * start (so on a JSON Lines file's first line): RFC 8259 lets a
-	 * parser ignore it, where it was "bad number" at byte 0 */
-	if (n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-		ps.p += 3;
+	/* (a JSON Lines file's first line: it was "bad number" at byte 0) */
+	ps.p += json_bom_len(text, n);
 	parse_value(&ps, &d->root, 0);
 	if (!ps.failed) {
 		skip_ws(&ps);

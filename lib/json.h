@@ -27,6 +27,11 @@ struct json_value {
 
 typedef struct json_doc json_doc;
 
+/* The length of the UTF-8 byte order mark s opens with (3), else 0: a
+ * Windows editor's, at a file's start; json_parse() skips it (RFC 8259
+ * lets a parser), and a tool that passes a line on drops it. */
+size_t json_bom_len(const char *s, size_t n);
+
 /* Parses text[0..n). On error returns NULL and writes a message with the
  * byte offset into err ("out of memory ..." when that ran out). The tree
  * lives until json_free(doc). */

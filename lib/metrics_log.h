@@ -77,9 +77,10 @@ double metrics_new_tokens(const metrics_record *r, double prev);
 
 /* The steady rates of a training's records v[0..n) (as
  * metrics_log_read_all gives them: in order, a resume's repeated steps
- * replaced; validations are passed over): the medians, over the timed steps after the first, of each
- * step's tokens/s (its tokens over its "ms") and of its tokens/s a process
- * ("ranks", 0 counting as 1). The first timed step is left out because its
+ * replaced; validations are passed over): the medians, over the timed
+ * steps after the first, of each step's tokens/s (its tokens over its
+ * "ms") and of its tokens/s a process ("ranks", 0 counting as 1). The
+ * first timed step is left out because its
  * time holds the training's start-up (on a GPU the CUDA and cuBLAS set-up,
  * the first allocations and kernel loads); the median also sets aside the
  * first step after a resume, which the metrics do not mark. NAN for both

@@ -388,12 +388,14 @@ void inputs_check(char *const *paths, int n)
 	struct stat st;
 	int std_in = 0;
 	for (int i = 0; i < n; i++) {
-		/* read twice, standard input is empty the second time (bonsai-shard
-		 * said "stdin: empty input" after sharding the first) */
-		if (strcmp(paths[i], "-") == 0 && std_in++)
-			die_usage("- (standard input) is named twice: it can be read once");
-		if (strcmp(paths[i], "-") == 0)
+		if (strcmp(paths[i], "-") == 0) {
+			/* read twice, standard input is empty the second time
+			 * (bonsai-shard said "stdin: empty input" after sharding
+			 * the first) */
+			if (std_in++)
+				die_usage("- (standard input) is named twice: it can be read once");
 			continue;
+		}
 		/* a FIFO is left alone: opening it would wait for its writer, and
 		 * closing it again could end that writer with SIGPIPE */
 		if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))

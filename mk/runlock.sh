@@ -25,11 +25,10 @@ in_use() {
 		echo "make run: run folder $d is held by processes of make run pid $pid, which has ended (killed alone? its stages are still running): stop them, or wait for them"
 		return
 	fi
-	pid=$(cat "$lock" 2> /dev/null)
 	echo "make run: run folder $d is in use by ${pid:+pid $pid, }another make run of it: wait for it to end, or stop it${pid:+ (kill $pid)}"
 }
-# ended: the make recorded as the lock's holder has ended (/proc: kill -0
-# of another user's process fails too)
+# ended: the make recorded as the lock's holder ($pid, empty when none is)
+# has ended (/proc: kill -0 of another user's process fails too)
 ended() {
 	pid=$(cat "$lock" 2> /dev/null)
 	[ -n "$pid" ] && [ ! -d "/proc/$pid" ]

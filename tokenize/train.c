@@ -139,6 +139,8 @@ typedef struct {
 	const char *field;
 	char **specials;
 	size_t n_special;
+	size_t *len;  /* the specials' lengths */
+	size_t *next; /* count_text's n_special places, for each thread */
 } text_spec;
 
 static void count_words(counter *c, const char *s, size_t n)
@@ -163,7 +165,7 @@ static void count_text(counter *c, const text_spec *ts, size_t *next, const char
 	for (size_t p = 0; p < n;) {
 		size_t at = n, len = 0;
 		for (size_t i = 0; i < ts->n_special; i++) {
-			size_t l = strlen(ts->specials[i]);
+			size_t l = ts->len[i];
 			if (next[i] == SIZE_MAX || next[i] < p) {
 				const char *f = memmem(s + p, n - p, ts->specials[i], l);
 				next[i] = f ? (size_t)(f - s) : n;
@@ -196,9 +198,8 @@ static void count_batch(counter *per_thread, const text_spec *ts, const char *da
 			die_at(lines[i].name, lines[i].line_no, "no \"%s\" string in the document",
 			       ts->field);
 		}
-		size_t *next = xcalloc(ts->n_special ? ts->n_special : 1, sizeof *next);
-		count_text(c, ts, next, v->str, v->len);
-		free(next);
+		count_text(c, ts, ts->next + (size_t)omp_get_thread_num() * ts->n_special, v->str,
+			   v->len);
 		total += v->len;
 		json_free(jd);
 	}
@@ -334,7 +335,10 @@ int cmd_train(int argc, char **argv)
 	 * now, not after hours of counting and merging; Ctrl-C removes it */
 	cli_catch_signals();
 	outfile *of = outfile_open(out);
-	text_spec ts = { field, specials, n_special };
+	text_spec ts = { field, specials, n_special, xcalloc(n_special, sizeof *ts.len),
+			 xcalloc((size_t)threads * n_special, sizeof *ts.next) };
+	for (size_t i = 0; i < n_special; i++)
+		ts.len[i] = strlen(specials[i]);
 	omp_set_num_threads(threads);
 	counter *per = xcalloc((size_t)threads, sizeof *per);
 	for (int i = 0; i < threads; i++)
@@ -404,6 +408,8 @@ int cmd_train(int argc, char **argv)
 	free(pairs);
 	counter_free(&per[0]);
 	free(per);
+	free(ts.len);
+	free(ts.next);
 	free(specials);
 	return 0;
 }

@@ -67,9 +67,9 @@ int cmd_verify(int argc, char **argv)
 		switch (ch) {
 		case 'd': device = optarg; break;
 		case 1: case 2: case 3: case 4: {
-			static const char *const names[] = { "--tol-logits", "--tol-loss", "--tol-grad",
-							     "--tol-params" };
-			tol[ch - 1] = parse_double(names[ch - 1], optarg, 0, 1e9);
+			char name[32]; /* the option as given, --tol-loss */
+			snprintf(name, sizeof name, "--%s", opts[ch].name);
+			tol[ch - 1] = parse_double(name, optarg, 0, 1e9);
 			break;
 		}
 		case 'h': usage(stdout); return 0;
